@@ -1,0 +1,122 @@
+"""hlwjr — the workbench that gets a hospital's data onto the Beijing internet-hospital
+supervision platform (北京市医疗服务与执业监管平台 — 互联网医院接入平台).
+
+The steps, each one a notebook and a CLI command, each backed by what this module exports::
+
+    spec        load_spec, Spec, Dataset, Field, CodeSet, import_spec, diff_specs, export_spec
+    sources     read_source, profile_source
+    mapping     load_mapping, Mapping, apply_mapping, suggest_fields, suggest_codes (指标对照)
+    validation  check, iter_problems, validate, is_valid, fast_validate, Problem, Report (强制校验)
+    upload      load_project, Project, PlatformClient, Ledger, run_upload (测试数据上传)
+    readiness   compute_readiness, Readiness (验证日志 / 达标)
+    sandbox     create_app, Sandbox (a local stand-in for the platform)
+
+Names are imported lazily so that ``import hlwjr`` (and the CLI) start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from ._exceptions import (
+    AuthError,
+    ConfigError,
+    DataError,
+    HlwjrError,
+    MappingError,
+    PlatformRejected,
+    RecordsInvalid,
+    SchemaUnsupported,
+    SourceError,
+    SpecError,
+    SpecImportError,
+    TransportError,
+    UploadError,
+)
+
+__version__ = "0.1.0"
+
+# public name -> private module that defines it
+_LAZY: dict[str, str] = {
+    # spec (接口规范)
+    "Spec": "._spec",
+    "Dataset": "._spec",
+    "Field": "._spec",
+    "CodeSet": "._spec",
+    "load_spec": "._spec",
+    "list_specs": "._spec",
+    "import_spec": "._spec_import",
+    "diff_specs": "._spec_diff",
+    "export_spec": "._spec_export",
+    # identity numbers and masking
+    "check_id_number": "._privacy",
+    "mask_value": "._privacy",
+    # validation (强制校验)
+    "Problem": "._problems",
+    "Report": "._problems",
+    "RULES": "._rules",
+    "check": "._validate",
+    "iter_problems": "._validate",
+    "validate": "._validate",
+    "is_valid": "._validate",
+    "fast_validate": "._fastschema",
+    # sources, profiling, mapping (指标对照)
+    "read_source": "._sources",
+    "profile_source": "._profile",
+    "Mapping": "._mapping",
+    "load_mapping": "._mapping",
+    "apply_mapping": "._mapping",
+    "suggest_fields": "._suggest",
+    "suggest_codes": "._suggest",
+    "generate_demo_hospital": "._demo_data",
+    # platform, upload, readiness
+    "Project": "._project",
+    "load_project": "._project",
+    "PlatformProfile": "._client",
+    "PlatformClient": "._client",
+    "TokenAuth": "._client",
+    "Ledger": "._ledger",
+    "run_upload": "._upload",
+    "Readiness": "._readiness",
+    "compute_readiness": "._readiness",
+    # sandbox
+    "create_app": ".sandbox",
+    "Sandbox": ".sandbox",
+}
+
+__all__ = [
+    "__version__",
+    "HlwjrError",
+    "ConfigError",
+    "SpecError",
+    "SpecImportError",
+    "SchemaUnsupported",
+    "MappingError",
+    "DataError",
+    "SourceError",
+    "RecordsInvalid",
+    "UploadError",
+    "TransportError",
+    "AuthError",
+    "PlatformRejected",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'hlwjr' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
+    from ._spec import CodeSet, Dataset, Field, Spec, list_specs, load_spec  # noqa: F401

@@ -1,0 +1,107 @@
+"""The one exception tree of hlwjr.
+
+Every error hlwjr raises on purpose is an :class:`HlwjrError`; catch that to catch them all.
+The tree separates *what the user must fix*::
+
+    HlwjrError
+    ├── ConfigError              project config, platform profile, secrets, CLI usage
+    │   ├── SpecError            interface spec (接口规范): malformed file, unknown data set/code set
+    │   │   ├── SpecImportError  a Word/Excel interface document that cannot be imported
+    │   │   └── SchemaUnsupported  a JSON Schema keyword/regex the fast validator does not support
+    │   └── MappingError         mapping config (指标对照) inconsistent with the spec or the source
+    ├── DataError                the hospital's data
+    │   ├── SourceError          unreadable source: encoding, ragged rows, empty file, SQL error
+    │   └── RecordsInvalid       records break mandatory checks (强制校验); carries ``.report``
+    └── UploadError              talking to the platform
+        ├── TransportError       network, timeout, 5xx, 系统繁忙 — transient, retried before raised
+        ├── AuthError            appid/secret refused, token not renewable
+        └── PlatformRejected     the platform answered and refused the data; never retried
+
+Errors carry a ``where`` string (file, table/sheet, row, column or field) when one is known, and
+their message says what to fix.  Low-level exceptions (``httpx``, ``sqlite3``, ``yaml``,
+``UnicodeDecodeError``...) are translated at one place each, with ``raise ... from``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "HlwjrError",
+    "ConfigError",
+    "SpecError",
+    "SpecImportError",
+    "SchemaUnsupported",
+    "MappingError",
+    "DataError",
+    "SourceError",
+    "RecordsInvalid",
+    "UploadError",
+    "TransportError",
+    "AuthError",
+    "PlatformRejected",
+]
+
+
+class HlwjrError(Exception):
+    """Base of every error hlwjr raises on purpose."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.message = message
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ConfigError(HlwjrError):
+    """Configuration the user wrote (project config, platform profile, CLI arguments) is wrong."""
+
+
+class SpecError(ConfigError):
+    """The interface spec (接口规范) is malformed, or names an unknown data set / code set."""
+
+
+class SpecImportError(SpecError):
+    """A Word/Excel interface document could not be imported (nothing was written)."""
+
+
+class SchemaUnsupported(SpecError):
+    """``fast_validate`` met a JSON Schema keyword or regex feature it does not implement."""
+
+
+class MappingError(ConfigError):
+    """A mapping config (指标对照) does not fit the spec or its source."""
+
+
+class DataError(HlwjrError):
+    """The hospital's data cannot be read or does not satisfy the spec."""
+
+
+class SourceError(DataError):
+    """A source (CSV, Excel, database) cannot be read as given."""
+
+
+class RecordsInvalid(DataError):
+    """Records break mandatory checks (强制校验). ``report`` holds every problem found."""
+
+    def __init__(self, message: str, *, report=None, where: str | None = None) -> None:
+        super().__init__(message, where=where)
+        self.report = report
+
+
+class UploadError(HlwjrError):
+    """Something went wrong between hlwjr and the platform."""
+
+
+class TransportError(UploadError):
+    """Network failure, timeout, HTTP 5xx or 系统繁忙 that persisted through the retries."""
+
+
+class AuthError(UploadError):
+    """The platform refused the appid/secret or the token (获取令牌失败)."""
+
+
+class PlatformRejected(UploadError):
+    """The platform answered and rejected the request or its data; never retried."""
+
+    def __init__(self, message: str, *, code=None, errors=None, where: str | None = None) -> None:
+        super().__init__(message, where=where)
+        self.code = code
+        self.errors = errors or []

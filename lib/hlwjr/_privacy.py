@@ -1,0 +1,264 @@
+"""Identity numbers and masking (脱敏): GB 11643 公民身份号码 check, ID / phone / name masking.
+
+Real patient data flows through hlwjr, so nothing it prints, logs or writes into a report may carry
+a full 身份证号 (ID-card number) or 手机号 (phone number). Everything user-facing goes through
+:func:`mask_value` (one value) or :func:`mask_series` (a pandas column, vectorised):
+
+* ID card ``110101199003071234`` → ``110101********1234`` (区划码 kept, birth date and sequence hidden);
+* phone ``13812345678`` → ``138****5678``;
+* name ``张三`` → ``张*``, ``欧阳娜娜`` → ``欧阳**`` (复姓 kept whole).
+
+GB 11643-1999 公民身份号码: 18 characters = 6 digits 行政区划代码 + 8 digits 出生日期 YYYYMMDD +
+3 digits 顺序码 (odd = male, even = female) + 1 校验码 (ISO 7064 MOD 11-2: weights
+7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2, Σ mod 11 → ``10X98765432``). The old 15-digit form
+(YYMMDD, 19xx, no check digit) is recognised by :func:`id_birthdate` / :func:`id_sex` but is *not*
+valid for :func:`check_id_number` unless ``allow_15=True`` (the platform expects 18 digits).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from typing import Any
+
+__all__ = [
+    "check_id_number",
+    "id_birthdate",
+    "id_sex",
+    "id_problem",
+    "mask_value",
+    "mask_series",
+    "mask_text",
+    "to_halfwidth",
+    "COMPOUND_SURNAMES",
+]
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK_CHARS = "10X98765432"
+_ID18 = re.compile(r"[0-9]{17}[0-9Xx]")
+_ID15 = re.compile(r"[0-9]{15}")
+
+# 全角 → 半角 for digits, Latin letters and the usual punctuation (U+FF01..U+FF5E), plus 全角空格.
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_FULLWIDTH[0x3000] = 0x20
+
+#: 复姓 (compound surnames) kept whole when masking a name.
+COMPOUND_SURNAMES = frozenset(
+    """欧阳 太史 端木 上官 司马 东方 独孤 南宫 万俟 闻人 夏侯 诸葛 尉迟 公羊 赫连 澹台 皇甫 宗政
+    濮阳 公冶 太叔 申屠 公孙 慕容 仲孙 钟离 长孙 宇文 司徒 鲜于 司空 闾丘 子车 亓官 司寇 巫马
+    公西 颛孙 壤驷 公良 漆雕 乐正 宰父 谷梁 拓跋 夹谷 轩辕 令狐 段干 百里 呼延 东郭 南门 羊舌
+    微生 公户 公玉 公仪 梁丘 公仲 公上 公门 公山 公坚 左丘 公伯 西门 公祖 第五 公乘 贯丘 公皙
+    南荣 东里 东宫 仲长 子书 子桑 即墨 达奚 褚师 吴铭""".split()
+)
+
+
+def to_halfwidth(s: str) -> str:
+    """全角转半角: full-width digits/letters/punctuation (``１１０１``) to their ASCII forms."""
+    return s.translate(_FULLWIDTH)
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    try:  # pd.NA, pd.NaT without importing pandas here
+        return type(value).__name__ in {"NAType", "NaTType"}
+    except Exception:  # pragma: no cover
+        return False
+
+
+def _birth(s: str) -> _dt.date | None:
+    if _ID18.fullmatch(s):
+        y, m, d = int(s[6:10]), int(s[10:12]), int(s[12:14])
+    elif _ID15.fullmatch(s):
+        y, m, d = 1900 + int(s[6:8]), int(s[8:10]), int(s[10:12])
+    else:
+        return None
+    try:
+        return _dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def id_check_char(first17: str) -> str:
+    """The GB 11643 校验码 for the first 17 digits of an ID number."""
+    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS))
+    return _CHECK_CHARS[total % 11]
+
+
+def id_problem(value: Any, *, allow_15: bool = False, today: _dt.date | None = None) -> str | None:
+    """Why ``value`` is not a valid 公民身份号码, in Chinese, or None when it is valid.
+
+    Full-width digits, spaces and a lower-case ``x`` are reported (the platform compares bytes);
+    the messages say how to fix them. The value itself is never part of the message.
+    """
+    if _is_missing(value):
+        return "身份证号为空"
+    s = str(value)
+    if s != s.strip():
+        return "身份证号前后有空格，请去掉空格"
+    if s != to_halfwidth(s):
+        return "身份证号含全角字符，请转换为半角数字/字母"
+    if _ID15.fullmatch(s):
+        if not allow_15:
+            return "身份证号为15位旧号码，平台要求18位，请升位为18位号码"
+        if _birth(s) is None:
+            return "身份证号第7-12位不是有效的出生日期"
+        return None
+    if len(s) != 18:
+        return f"身份证号应为18位，实际{len(s)}位"
+    if not _ID18.fullmatch(s):
+        return "身份证号格式错误：前17位应为数字，第18位为数字或X"
+    if s[17] == "x":
+        return "身份证号末位校验码应为大写X"
+    birth = _birth(s)
+    if birth is None:
+        return "身份证号第7-14位不是有效的出生日期"
+    today = today or _dt.date.today()
+    if birth > today or birth.year < 1890:
+        return "身份证号中的出生日期不合理（晚于今天或早于1890年）"
+    if id_check_char(s[:17]) != s[17]:
+        return "身份证号校验位错误（GB 11643），请核对号码"
+    return None
+
+
+def check_id_number(value: Any, *, allow_15: bool = False) -> bool:
+    """Is ``value`` a valid 公民身份号码 (GB 11643-1999: format, real birth date, 校验码)?
+
+    Strict: 18 half-width characters, upper-case ``X``, no surrounding spaces.
+    """
+    return id_problem(value, allow_15=allow_15) is None
+
+
+def id_birthdate(value: Any) -> _dt.date | None:
+    """出生日期 encoded in an 18- or 15-digit ID number, or None if it has no valid date."""
+    if _is_missing(value):
+        return None
+    return _birth(to_halfwidth(str(value)).strip())
+
+
+def id_sex(value: Any) -> str | None:
+    """性别 encoded in an ID number as a GB/T 2261.1 code: ``"1"`` 男 (odd 顺序码), ``"2"`` 女 (even).
+
+    None when the value is not an ID number.
+    """
+    if _is_missing(value):
+        return None
+    s = to_halfwidth(str(value)).strip()
+    if _ID18.fullmatch(s):
+        digit = int(s[16])
+    elif _ID15.fullmatch(s):
+        digit = int(s[14])
+    else:
+        return None
+    return "1" if digit % 2 else "2"
+
+
+# ------------------------------------------------------------------------------------ masking
+
+def _mask_id(s: str) -> str:
+    n = len(s)
+    if n >= 15:
+        return s[:6] + "*" * (n - 10) + s[-4:]
+    if n >= 7:  # passports, 港澳台 permits …: keep 2 + 2
+        return s[:2] + "*" * (n - 4) + s[-2:]
+    if n >= 2:
+        return "*" * (n - 1) + s[-1:]
+    return "*" * n
+
+
+def _mask_phone(s: str) -> str:
+    n = len(s)
+    if n >= 11:
+        return s[: n - 8] + "****" + s[-4:]
+    if n >= 7:  # landline without area code, e.g. 6512-3456
+        return s[:2] + "*" * (n - 6) + s[-4:]
+    if n >= 2:
+        return "*" * (n - 2) + s[-2:]
+    return "*" * n
+
+
+def _mask_name(s: str) -> str:
+    t = s.strip()
+    if not t:
+        return s
+    if len(t) >= 3 and t[:2] in COMPOUND_SURNAMES:
+        keep = 2
+    elif re.fullmatch(r"[A-Za-z][A-Za-z .·'-]*", t):  # Latin names: keep the initial
+        keep = 1
+    else:
+        keep = 1
+    if len(t) == 1:
+        return "*"
+    return t[:keep] + "*" * (len(t) - keep)
+
+
+# ID-like and phone-like runs inside free text (half- or full-width digits).
+_D = "[0-9０-９]"
+_TEXT_ID = re.compile(rf"(?<![0-9０-９]){_D}{{17}}[0-9０-９XxＸｘ](?![0-9０-９])|(?<![0-9０-９]){_D}{{15}}(?![0-9０-９])")
+_TEXT_PHONE = re.compile(rf"(?<![0-9０-９])(?:\+?86[- ]?)?[1１][3-9３-９]{_D}{{9}}(?![0-9０-９])")
+
+
+def mask_text(text: str) -> str:
+    """Mask every ID-like (15/18 digits) and mobile-like (11 digits, 1[3-9]…) run inside a text."""
+    text = _TEXT_ID.sub(lambda m: _mask_id(m.group(0)), text)
+    return _TEXT_PHONE.sub(lambda m: _mask_phone(m.group(0)), text)
+
+
+def mask_value(value: Any, kind: str | None = None) -> str | None:
+    """脱敏: the value as a display string with the identifying part replaced by ``*``.
+
+    ``kind`` is ``"id"`` (证件号), ``"phone"`` (电话), ``"name"`` (姓名) or None: then ID-like and
+    phone-like digit runs anywhere in the value are masked (names cannot be recognised from the
+    value alone; pass ``kind="name"``). Missing values (None, NaN, pd.NA) give None.
+    """
+    if _is_missing(value):
+        return None
+    s = value if isinstance(value, str) else str(value)
+    if kind is None:
+        return mask_text(s)
+    if kind == "id":
+        return _mask_id(s)
+    if kind == "phone":
+        return _mask_phone(s)
+    if kind == "name":
+        return _mask_name(s)
+    raise ValueError(f"unknown mask kind {kind!r}: expected 'id', 'phone', 'name' or None")
+
+
+def mask_series(series, kind: str | None = None):
+    """Vectorised :func:`mask_value` over a pandas Series; returns an object Series (None = missing).
+
+    The common shapes (18-character IDs, 11-digit mobiles, 2-3 character names) are masked with
+    vectorised string operations; the rest fall back to :func:`mask_value` element by element.
+    """
+    import pandas as pd
+
+    if kind not in {None, "id", "phone", "name"}:
+        raise ValueError(f"unknown mask kind {kind!r}: expected 'id', 'phone', 'name' or None")
+    s = pd.Series(series, copy=False)
+    missing = s.isna()
+    text = s.astype("string").where(~missing)
+    out = pd.Series([None] * len(s), index=s.index, dtype=object)
+    if kind == "id":
+        fast = text.str.len().eq(18).fillna(False)
+        out[fast] = (text[fast].str.slice(0, 6) + "********" + text[fast].str.slice(14)).astype(object)
+    elif kind == "phone":
+        fast = text.str.len().eq(11).fillna(False)
+        out[fast] = (text[fast].str.slice(0, 3) + "****" + text[fast].str.slice(7)).astype(object)
+    elif kind == "name":
+        fast = (text.str.len().isin([2, 3]) & ~text.str.slice(0, 2).isin(COMPOUND_SURNAMES)
+                & ~text.str.contains(r"\s", regex=True)).fillna(False)
+        sub = text[fast]
+        stars = pd.Series("*", index=sub.index, dtype="string").str.repeat((sub.str.len() - 1).tolist())
+        out[fast] = (sub.str.slice(0, 1) + stars).astype(object)
+    else:
+        has_digits = text.str.contains(r"[0-9０-９]{7,}", regex=True).fillna(False)
+        fast = ~has_digits & ~missing
+        out[fast] = text[fast].astype(object)
+    rest = ~fast & ~missing
+    if rest.any():
+        out[rest] = [mask_value(v, kind) for v in s[rest].tolist()]
+    return out

@@ -1,0 +1,84 @@
+"""Command line: ``hlwjr <area> <command> ...`` — a thin shell over what the notebooks call.
+
+Each area registers its sub-commands in ``_cli_<area>.py`` (a ``register(subparsers)`` function);
+handlers have the signature ``handler(args, stdout, stderr) -> int``.
+Exit codes: 0 ok, 1 problems found / not ready, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import TextIO
+
+from ._exceptions import ConfigError, HlwjrError
+
+# Modules that contribute sub-commands, in the order they appear in --help.
+_COMMAND_MODULES = (
+    "._cli_spec",
+    "._cli_validate",
+    "._cli_sandbox",
+    "._cli_map",
+    "._cli_upload",
+    "._cli_lab",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so ``run`` decides the exit code."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        raise ConfigError(f"{message}（用法见 `{self.prog} --help`）")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="hlwjr",
+        description="hlwjr: 北京市互联网医院接入平台 数据对接工作台 (spec → map → validate → upload → readiness)",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"hlwjr {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name, __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.endswith(name.lstrip(".")):
+                continue  # area not installed in this build
+            raise
+        module.register(sub)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def run(args: argparse.Namespace, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        build_parser().print_help(stdout)
+        return 2
+    try:
+        return int(handler(args, stdout, stderr) or 0)
+    except HlwjrError as exc:
+        print(f"错误: {exc}", file=stderr)
+        return 2 if isinstance(exc, ConfigError) else 1
+    except KeyboardInterrupt:
+        print("已中断 (interrupted)", file=stderr)
+        return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(argv)
+    except HlwjrError as exc:
+        print(f"错误: {exc}", file=sys.stderr)
+        return 2
+    return run(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
