@@ -29,7 +29,7 @@ from pathlib import Path
 
 __all__ = ["generate_demo_hospital", "DemoHospital", "DEMO_ORGAN_ID", "DEMO_ORGAN_NAME", "TABLES"]
 
-DEMO_ORGAN_ID = "12110000DEMO00001X"
+DEMO_ORGAN_ID = "12110000MB0DEM001X"  # 统一社会信用代码形状 (synthetic)
 DEMO_ORGAN_NAME = "演示互联网医院（测试数据）"
 DEMO_UNIT_ID = "DEMO0000000000000001"
 
@@ -47,7 +47,7 @@ DEPARTMENTS = (
     ("NK01", "呼吸内科门诊", "03.01", "呼吸内科专业"),
     ("NK02", "消化内科门诊", "03.02", "消化内科专业"),
     ("NK03", "心血管内科门诊", "03.04", "心血管内科专业"),
-    ("NK05", "内分泌科门诊", "03.08", "内分泌专业"),
+    ("NK05", "内分泌科门诊", "03.07", "内分泌专业"),
     ("WK01", "普通外科门诊", "04.01", "普通外科专业"),
     ("FK01", "妇科门诊", "05.01", "妇科专业"),
     ("EK01", "儿科门诊", "07", "儿科"),
@@ -78,14 +78,14 @@ DRUGS = (
 _FREQS = ("QD", "BID", "TID", "QID", "QN", "PRN")
 _DIAGNOSES = (
     ("J06.900", "急性上呼吸道感染"), ("J20.900", "急性支气管炎"), ("I10.x00", "原发性高血压"),
-    ("E11.900", "2型糖尿病"), ("K29.700", "慢性胃炎"), ("L30.900", "皮炎"),
-    ("J45.900", "支气管哮喘"), ("E78.500", "高脂血症"), ("K59.000", "便秘"),
+    ("E11.900", "2型糖尿病"), ("K29.700", "胃炎"), ("L30.900", "皮炎"),
+    ("J45.900", "哮喘"), ("E78.500", "高脂血症"), ("K59.000", "便秘"),
     ("H10.900", "结膜炎"), ("M54.500", "腰痛"), ("J30.400", "变应性鼻炎"),
 )
 _COMPLAINTS = ("咳嗽三天", "反复头晕一月", "血糖控制不佳", "胃部不适两周", "皮疹伴瘙痒",
                "复诊开药", "血压偏高", "眼部干涩", "腰背酸痛", "鼻塞流涕")
 
-TABLES = ("departments", "staff", "patients", "consultations", "visits", "emr", "prescriptions",
+TABLES = ("hospital", "departments", "staff", "patients", "consultations", "visits", "emr", "prescriptions",
           "prescription_lines", "audits", "dispensing", "settlements", "evaluations", "complaints")
 
 
@@ -167,6 +167,15 @@ def generate_demo_hospital(out_dir, *, days: int = 5, start: str = "2026-11-01",
     r = g.r
     t: dict[str, list[dict]] = {name: [] for name in TABLES}
 
+    master_time = f"{start_day - dt.timedelta(days=1):%Y-%m-%d} 18:00:00"  # 主数据最后更新时间
+    # ---- 机构 hospital --------------------------------------------------------------------------
+    t["hospital"].append({
+        "JGDM": DEMO_ORGAN_ID, "JGMC": DEMO_ORGAN_NAME, "DEMC": "演示互联网医院", "SFPZHLWYY": "是",
+        "ZYXKZDJH": "PDY00000X110000DEMO", "YYJB": "三级", "YYDC": "甲等", "JGLB": "A100",
+        "FDDBR": g.name(), "ZYFZR": g.name(), "DZ": "北京市演示区测试路1号", "YZBM": "100000",
+        "XZQH": "北京市东城区", "FZJG": "北京市卫生健康委员会", "PZRQ": "20240115", "PZWH": "京卫医〔2024〕演示1号",
+        "YXQQ": "20240115", "YXQZ": "20290114", "LXDH": "010-00000000", "GXSJ": master_time,
+    })
     # ---- 科室 departments -------------------------------------------------------------------
     staff_ids: list[str] = []
     for code, name, _sc, _sn in DEPARTMENTS:
@@ -177,7 +186,7 @@ def generate_demo_hospital(out_dir, *, days: int = 5, start: str = "2026-11-01",
             "FZRXM": g.name(), "FZRSFZH": g.id_number(b, male),
             "FFZRXM": g.name(), "FFZRSFZH": g.id_number(g.birth(1965, 1990), r.random() < 0.5),
             "KTRQ": f"{dt.date(2025, r.randint(1, 12), r.randint(1, 28)):%Y-%m-%d} 09:00:00",
-            "SFKZHLW": "1" if code != "YJ01" else "0",
+            "SFKZHLW": "Y" if code != "YJ01" else "N", "GXSJ": master_time,
         })
     clinical = [d for d in DEPARTMENTS if d[0] not in ("YJ01", "LS99")]
 
@@ -198,6 +207,7 @@ def generate_demo_hospital(out_dir, *, days: int = 5, start: str = "2026-11-01",
                 "ZYZSBH": f"ZY{r.randrange(10**10):010d}", "GZNX": r.randint(3, 30),
                 "ZYDD": "北京市", "FZJG": "北京市卫生健康委员会",
                 "FZRQ": f"{dt.date(r.randint(2005, 2020), r.randint(1, 12), r.randint(1, 28)):%Y%m%d}",
+                "GXSJ": master_time,
             }
             staff_ids.append(row["YSGH"])
             staff_by_type[kind].append(row)
@@ -259,7 +269,7 @@ def generate_demo_hospital(out_dir, *, days: int = 5, start: str = "2026-11-01",
                 "ZFQD": r.choice(pay), "ZXFY": fen(0, 50), "ZXNR": r.choice(_COMPLAINTS),
                 "HFBZ": "Y" if answered else "N",
                 "JJSJ": None if answered else _fmt(apply + dt.timedelta(hours=2), "iso"),
-                "JJYY": None if answered else "医生超时未接诊",
+                "JJYY": None if answered else "医生超时未接诊", "JJLX": None if answered else "CS",
             }
             if r.random() < 0.01:
                 row["KSDM"] = "LS99"
@@ -304,7 +314,7 @@ def generate_demo_hospital(out_dir, *, days: int = 5, start: str = "2026-11-01",
                 "JWS": visit["JBS"], "GMS": "无" if r.random() < 0.8 else "青霉素过敏",
                 "ZDDM": dx[0], "ZDMC": dx[1], "CLYJ": "按医嘱服药，不适随诊", "JLSJ": _fmt(end, "iso"),
             })
-            if r.random() < 0.9:
+            if r.random() < 0.94:
                 ph = r.choice(pharmacists)
                 written = end - dt.timedelta(minutes=r.randint(1, 4))
                 checked = written + dt.timedelta(minutes=r.randint(2, 30))

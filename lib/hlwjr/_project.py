@@ -45,7 +45,8 @@ class Thresholds:
     success_rate: float = 1.0
     max_duplicates: int = 0
     consecutive_days: int = 3
-    per_dataset: bool = True          # ≥ 30 per data set (True) or in total (False)
+    per_dataset: bool = False         # ≥ 30 per data set (True) or in total over data sets (False)
+    required_datasets: tuple[str, ...] = ()  # per_dataset: these must each qualify (empty: the project's)
     timezone: str = "Asia/Shanghai"
     margin: float = 0.2               # planner: send quota × (1 + margin) records a day
 
@@ -57,6 +58,9 @@ class Thresholds:
             raise ConfigError(
                 f"未知的达标设置 {sorted(unknown)}；可用的有 {sorted(allowed)}", where=where
             )
+        data = dict(data)
+        if "required_datasets" in data:
+            data["required_datasets"] = tuple(data["required_datasets"])
         t = cls(**data)
         if t.min_records_per_day < 1 or t.consecutive_days < 1:
             raise ConfigError("min_records_per_day 和 consecutive_days 必须 ≥ 1", where=where)
@@ -243,11 +247,15 @@ def load_project(path: str | Path) -> Project:
     work = data.get("work", {})
     work_dir = data.get("work_dir") or (work.get("dir") if isinstance(work, dict) else work) or ".hlwjr"
 
+    spec = str(proj.get("spec", "beijing-reference"))
+    if "/" in spec or (root / spec).is_dir():  # a spec directory, relative to the project
+        spec = str(rel(spec))
+
     return Project(
         root=root,
         name=str(proj.get("name", root.name)),
         org_code=str(proj.get("org_code", "")),
-        spec=str(proj.get("spec", "beijing-reference")),
+        spec=spec,
         phase=phase,
         platform=settings,
         sources=_table(data, "sources", where),

@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "._cli_sandbox",
     "._cli_map",
     "._cli_upload",
+    "._cli_demo",
     "._cli_lab",
 )
 

@@ -1,0 +1,81 @@
+"""CLI: ``hlwjr upload`` (每日上传) and ``hlwjr readiness`` (达标情况) — thin shells over
+:func:`hlwjr.run_upload` and :func:`hlwjr.compute_readiness`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+__all__ = ["register"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "upload", help="上传当天数据：映射 → 校验 → 按依赖顺序发送，跳过已接收的 (daily upload)",
+        description="把某天的数据映射、校验后上传到平台；已被平台接收的记录不会再发，校验未过的记录暂缓并列出问题。"
+                    "可以重复运行，也可以放进 cron。",
+    )
+    p.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    p.add_argument("--dataset", action="append", metavar="CODE", help="只上传这个数据集（可重复）")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="业务日期（默认：全部映射到的记录）")
+    p.add_argument("--limit", type=int, metavar="N", help="每个数据集最多发送 N 条")
+    p.add_argument("--dry-run", action="store_true", help="只映射和校验，不发送")
+    p.add_argument("--no-progress", action="store_true", help="不显示进度条")
+    p.set_defaults(handler=_upload)
+
+    r = subparsers.add_parser(
+        "readiness", help="达标情况：每日统计、连续天数、今天还差多少、能否申请 (exit 0 = 可以申请)",
+        description="根据上传台账计算每天（北京时间）各数据集的上传、成功、拒收、重复和成功率，连续达标天数与结论；"
+                    "平台提供验证日志时与之核对。退出码 0 表示可以申请。",
+    )
+    r.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    r.add_argument("--format", choices=("text", "json", "html"), default="text",
+                   help="text（默认）、json，或 html（证据包：HTML + Excel + 趋势图）")
+    r.add_argument("--out", metavar="DIR", help="证据包输出目录（--format html；默认 <工作目录>/evidence）")
+    r.add_argument("--today", metavar="YYYY-MM-DD", help="按这一天计算（默认：平台时钟或北京时间今天）")
+    r.add_argument("--no-platform", action="store_true", help="不与平台验证日志核对")
+    r.set_defaults(handler=_readiness)
+
+
+def _upload(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from ._exceptions import ConfigError
+    from ._project import load_project
+    from ._upload import run_upload
+
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit 必须是正整数")
+    project = load_project(args.config)
+    summary = run_upload(project, datasets=args.dataset, date=args.date, limit=args.limit, dry_run=args.dry_run,
+                         progress=False if args.no_progress else None)
+    print(summary.to_text(), file=stdout)
+    return 0 if summary.ok else 1
+
+
+def _readiness(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from ._exceptions import HlwjrError
+    from ._project import load_project
+    from ._readiness import compute_readiness, write_evidence_pack
+
+    project = load_project(args.config)
+    platform_log = None
+    if not args.no_platform:
+        try:
+            from ._client import PlatformClient
+
+            with PlatformClient.from_project(project) as client:
+                platform_log = client.verify_log()
+        except HlwjrError as exc:
+            print(f"注意: 无法读取平台验证日志，仅按台账计算（{exc}）", file=stderr)
+    r = compute_readiness(project, platform_log=platform_log, today=args.today)
+    if args.format == "json":
+        print(r.to_json(), file=stdout)
+    elif args.format == "html":
+        out = Path(args.out) if args.out else project.work_dir / "evidence"
+        paths = write_evidence_pack(r, out, project=project)
+        print(r.to_text(), file=stdout)
+        print(f"证据包: {paths['html']}  {paths['xlsx']}  {paths['png']}", file=stdout)
+    else:
+        print(r.to_text(), file=stdout)
+    return 0 if r.may_apply and not r.disagreements else 1
+

@@ -1,0 +1,144 @@
+"""The whole job on the demo hospital (演示：完整流程), as ``make demo`` runs it.
+
+1. a short tour of the interface spec (接口规范);
+2. generate the demo hospital (演示医院 HIS: SQLite + CSV, with planted dirt);
+3. start the sandbox platform on a free loopback port and register the hospital (appid + secret);
+4. write a demo project (``hlwjr.toml``; the secret goes to a git-ignored file, never the config);
+5. for three rehearsal days, set the sandbox clock to that day, then map → validate (showing the
+   dirty records held back) → upload;
+6. print the readiness verdict, compared with the sandbox's verification log (验证日志), and
+   write the evidence pack;
+7. stop the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._exceptions import ConfigError
+
+__all__ = ["run_demo", "DemoRun", "find_demo_mapping", "spec_tour"]
+
+
+@dataclass
+class DemoRun:
+    """What ``run_demo`` did: the project, the per-day upload summaries and the readiness."""
+
+    out_dir: Path
+    project_dir: Path
+    sandbox_url: str = ""
+    days: list[str] = field(default_factory=list)
+    summaries: list[Any] = field(default_factory=list)
+    readiness: Any = None
+    evidence: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        r = self.readiness
+        return bool(r is not None and r.may_apply and not r.disagreements and r.platform is not None)
+
+
+def find_demo_mapping() -> Path:
+    """The demo hospital's mapping directory (``mapping/demo`` of the repository, or the copy
+    shipped as package data)."""
+    here = Path(__file__).resolve()
+    candidates = [here.parents[2] / "mapping" / "demo", here.parent / "data" / "mapping" / "demo",
+                  Path.cwd() / "mapping" / "demo"]
+    for c in candidates:
+        if (c / "mapping.yaml").exists():
+            return c
+    raise ConfigError("找不到演示医院的对照配置 mapping/demo/mapping.yaml；请在仓库根目录运行 `make demo`",
+                      where=str(candidates[0]))
+
+
+def spec_tour(spec, out: TextIO) -> None:
+    """A short tour of the spec (接口规范): what it is, the data sets in upload order, code sets."""
+    print(f"接口规范: {spec.title}（{spec.id} v{spec.version}）", file=out)
+    if getattr(spec, "notice", None):
+        print(f"  {spec.notice}", file=out)
+    tops = spec.top_level()
+    print(f"  {len(spec.datasets)} 个数据集（{len(tops)} 个上传接口），{len(spec.code_sets)} 个代码集；上传顺序：", file=out)
+    for i, ds in enumerate(tops, 1):
+        children = [c.name for c in spec.children(ds.code)]
+        extra = f"，含明细 {'、'.join(children)}" if children else ""
+        deps = f"；先传 {', '.join(ds.depends_on)}" if ds.depends_on else ""
+        print(f"  {i:>2}. {ds.code:<14}{ds.name}（{len(ds.fields)} 个字段，业务主键 {'+'.join(ds.key)}{extra}{deps}）",
+              file=out)
+
+
+def _rule(text: str, out: TextIO) -> None:
+    print("\n" + "─" * 8 + f" {text} " + "─" * 8, file=out)
+
+
+def run_demo(out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3, seed: int = 20261101) -> DemoRun:
+    """Run the whole job on the demo hospital into ``out_dir`` (see the module docstring)."""
+    from ._demo_data import DEMO_ORGAN_ID, DEMO_ORGAN_NAME, generate_demo_hospital
+    from ._project import load_project, write_project
+    from ._readiness import compute_readiness, write_evidence_pack
+    from ._spec import load_spec
+    from ._upload import run_upload
+    from .sandbox import Sandbox
+
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    spec = load_spec()
+    _rule("1 接口规范", stdout)
+    spec_tour(spec, stdout)
+
+    _rule("2 生成演示医院", stdout)
+    hospital = generate_demo_hospital(out / "hospital", days=max(days, 3) + 2, seed=seed)
+    print(f"  {hospital.database}（{sum(hospital.tables.values())} 行，{len(hospital.tables)} 张表）", file=stdout)
+    if hospital.dirt:
+        print("  预埋的脏数据: " + "，".join(f"{k} {v}" for k, v in hospital.dirt.items()), file=stdout)
+    mapping_dir = find_demo_mapping()
+
+    _rule("3 启动沙箱平台并注册", stdout)
+    sandbox = Sandbox(out / "sandbox")
+    sandbox.start()
+    run = DemoRun(out, out / "project", sandbox_url=sandbox.url)
+    try:
+        print(f"  沙箱: {sandbox.url}（进程 {sandbox.pid}）", file=stdout)
+        appid, secret = sandbox.register(DEMO_ORGAN_ID, DEMO_ORGAN_NAME)
+        print(f"  appid: {appid}；secret 已写入 git 忽略的 project/.hlwjr/secret（不显示）", file=stdout)
+
+        _rule("4 项目配置", stdout)
+        secret_file = run.project_dir / ".hlwjr" / "secret"
+        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(secret + "\n")
+        config = write_project(run.project_dir, {
+            "mapping_dir": str(mapping_dir),
+            "project": {"name": DEMO_ORGAN_NAME, "org_code": DEMO_ORGAN_ID, "spec": spec.id, "phase": "test"},
+            "platform": {"profile": "sandbox", "url": sandbox.url, "appid": appid,
+                         "secret_env": "HLWJR_DEMO_SECRET", "secret_file": ".hlwjr/secret"},
+            "sources": {"his": str(hospital.database)},
+            "readiness": {"min_records_per_day": 30, "consecutive_days": 3},
+        })
+        print(f"  {config}", file=stdout)
+        project = load_project(config)
+
+        for i, day in enumerate(hospital.days[:days], 1):
+            _rule(f"5.{i} 演练第 {i} 天 {day}：映射 → 校验 → 上传", stdout)
+            sandbox.set_clock(f"{day} 20:00:00")
+            summary = run_upload(project, date=day, progress=False)
+            run.days.append(day)
+            run.summaries.append(summary)
+            print(summary.to_text(), file=stdout)
+
+        _rule("6 达标情况（与平台验证日志核对）", stdout)
+        r = compute_readiness(project, platform_log=True)
+        run.readiness = r
+        print(r.to_text(), file=stdout)
+        run.evidence = write_evidence_pack(r, out / "evidence", project=project, spec=spec)
+        print(f"  证据包: {run.evidence['html']}", file=stdout)
+        print(f"  平台验证日志页面（沙箱运行时）: {sandbox.url}/verify-log?org={DEMO_ORGAN_ID}", file=stdout)
+    finally:
+        _rule("7 停止沙箱", stdout)
+        code = sandbox.stop()
+        print(f"  沙箱已停止（退出码 {code}）", file=stdout)
+    return run

@@ -1,0 +1,684 @@
+"""Daily upload (每日上传 / 测试数据上传): map the day's records, validate them, send the valid
+ones in dependency order, skip what was already accepted, hold back the invalid ones with their
+problems, and keep every step in the ledger (上传台账).
+
+Safe to run twice and from cron: a lock file keeps a second run out, the ledger keeps an accepted
+record from being sent again, and unanswered batches from a crash are replayed with their own
+batchNo and byte-identical content before anything new is sent.
+
+In the test phase (测试阶段) the planner sends, per day and data set, the quota plus a margin
+(``ceil(30 × 1.2) = 36`` by default) of records that pass pre-flight, together with the records
+they reference, so one late rejection does not break the day.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import date as _date
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from ._exceptions import (
+    AuthError,
+    ConfigError,
+    HlwjrError,
+    PlatformRejected,
+    TransportError,
+    UploadError,
+)
+from ._ledger import (
+    ACCEPTED,
+    DUPLICATE,
+    KEY_SEP,
+    REJECTED,
+    Ledger,
+    content_hash,
+    now_shanghai,
+    record_json,
+    record_key,
+)
+
+__all__ = ["run_upload", "upload_records", "UploadSummary", "DatasetSummary", "Uploader", "UploadLock",
+           "plan_test_phase"]
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+@dataclass
+class DatasetSummary:
+    """What happened to one data set in one run (数据集上传小结)."""
+
+    dataset: str
+    name: str = ""
+    mapped: int = 0              # records produced by the mapping (指标对照)
+    mapping_rejected: int = 0    # rows the mapping could not turn into records
+    invalid: int = 0             # held back: failed pre-flight validation (强制校验)
+    already_accepted: int = 0    # skipped: accepted earlier, unchanged
+    changed: int = 0             # accepted earlier but content changed: reported, not re-sent
+    previously_rejected: int = 0  # rejected earlier with the same content: fix the data first
+    not_planned: int = 0         # valid, beyond today's quota + margin (test phase)
+    sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicate: int = 0
+    batches: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class UploadSummary:
+    """The result of :func:`run_upload` (上传小结): per data set counts, the records held back with
+    their problems, the platform's rejections with reasons, and notes."""
+
+    date: str | None
+    platform_day: str
+    dry_run: bool
+    datasets: dict[str, DatasetSummary] = field(default_factory=dict)
+    recovered: int = 0           # records resolved by replaying unanswered batches
+    problems: Any = None         # DataFrame of pre-flight problems of held-back records
+    rejections: list[dict[str, Any]] = field(default_factory=list)  # platform rejections
+    changed: list[dict[str, Any]] = field(default_factory=list)     # accepted, changed since
+    notes: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    mapping_rejections: Any = None  # DataFrame of source rows the mapping could not map
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(d, attr) for d in self.datasets.values())
+
+    @property
+    def ok(self) -> bool:
+        """Nothing rejected or duplicated by the platform in this run."""
+        return self.total("rejected") == 0 and self.total("duplicate") == 0
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([d.as_dict() for d in self.datasets.values()])
+
+    def to_text(self) -> str:
+        head = "预演（dry run，未发送）" if self.dry_run else "上传"
+        lines = [f"{head}：业务日期 {self.date or '全部'}，平台日 {self.platform_day}"]
+        if self.recovered:
+            lines.append(f"  已重放上次未确认的批次，解决 {self.recovered} 条记录（同一批次号，未产生重复）")
+        cols = [("mapped", "映射"), ("mapping_rejected", "映射拒绝"), ("invalid", "校验未过(暂缓)"), ("already_accepted", "已上报跳过"),
+                ("not_planned", "超出当日计划"), ("sent", "发送"), ("accepted", "成功"),
+                ("rejected", "拒收"), ("duplicate", "重复")]
+        lines.append("  " + f"{'数据集':<16}" + "".join(f"{zh:>10}" for _, zh in cols))
+        for d in self.datasets.values():
+            label = f"{d.dataset} {d.name}"[:16]
+            lines.append("  " + f"{label:<16}" + "".join(f"{getattr(d, a):>10}" for a, _ in cols))
+        lines.append("  " + f"{'合计':<16}" + "".join(f"{self.total(a):>10}" for a, _ in cols))
+        if self.problems is not None and len(self.problems):
+            lines.append(f"  暂缓 {self.total('invalid')} 条校验未通过的记录（问题 {len(self.problems)} 个，例如）：")
+            for _, p in self.problems.head(8).iterrows():
+                lines.append(f"    - [{p['dataset']}] {p['key']} {p['field'] or ''}: {p['message']}")
+        for r in self.rejections[:8]:
+            lines.append(f"  平台拒收 [{r['dataset']}] {r['key']} 批次 {r['batch_no']}: {r['reason']}")
+        if len(self.rejections) > 8:
+            lines.append(f"  …… 共 {len(self.rejections)} 条拒收，详见 `hlwjr readiness --format html`")
+        for c in self.changed[:5]:
+            lines.append(f"  注意 [{c['dataset']}] {c['key']} 已被平台接收，但内容已变化：未重发（需要时请按平台的更正流程处理）")
+        for n in self.notes:
+            lines.append(f"  注意: {n}")
+        lines.append(f"  用时 {self.elapsed:.1f} 秒")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- lock
+
+
+class UploadLock:
+    """A lock file (``<work_dir>/upload.lock``) so that two runs (e.g. cron + a person) never
+    upload at the same time. The OS releases it when the process dies, even on SIGKILL."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = os.read(fd, 64).decode(errors="replace").strip()
+            finally:
+                os.close(fd)
+            raise UploadError(f"另一个上传正在进行（进程 {holder or '?'}）；请等它结束后再运行",
+                              where=str(self.path)) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> UploadLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class _Progress:
+    """A terminal progress bar (tqdm) for long runs; silent when not wanted."""
+
+    def __init__(self, progress: Any, total: int, desc: str) -> None:
+        self._cb = progress if callable(progress) else None
+        self._bar = None
+        self._done = 0
+        self._total = total
+        self._desc = desc
+        if progress is True or (progress is None and total >= 2000 and sys.stderr.isatty()):
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, unit="条", file=sys.stderr, leave=False)
+
+    def update(self, n: int) -> None:
+        self._done += n
+        if self._bar is not None:
+            self._bar.update(n)
+        if self._cb is not None:
+            self._cb(self._desc, self._done, self._total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+# --------------------------------------------------------------------------- the sender
+
+
+class Uploader:
+    """Sends records of one data set through a :class:`PlatformClient`, writing the ledger around
+    every batch: pending before, sent as it goes, the answer after. Reusable across data sets."""
+
+    def __init__(self, client, ledger: Ledger, *, org_code: str = "", batch_size: int | None = None,
+                 concurrency: int = 1, day: Callable[[], str] | None = None) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.org_code = org_code
+        limit = client.profile.max_batch if client is not None else 100
+        self.batch_size = min(batch_size or limit, limit)
+        self.concurrency = max(1, int(concurrency))
+        self._day = day or (lambda: now_shanghai().strftime("%Y-%m-%d"))
+
+    def new_batch_no(self, dataset: str) -> str:
+        stamp = now_shanghai().strftime("%Y%m%d%H%M%S")
+        return f"{self.org_code or 'HLWJR'}-{dataset}-{stamp}-{uuid.uuid4().hex[:8]}"
+
+    def recover(self) -> tuple[int, list[str]]:
+        """Resolve batches left unanswered by a crash or an ambiguous failure: replay each with
+        the same batchNo and the same bytes (the platform answers a replay without counting it
+        again). Returns (records resolved, notes)."""
+        notes: list[str] = []
+        resolved = 0
+        for b in self.ledger.unresolved_batches():
+            if b.state == "sent" and not self.client.profile.replay_safe:
+                notes.append(f"批次 {b.batch_no}（{b.dataset}，{b.n} 条）发送后未收到应答，平台不支持按批次号重放："
+                             f"请在平台验证日志中核对后再处理；这些记录不会被自动重发")
+                continue
+            self.ledger.mark_sent(b.batch_no)
+            try:
+                result = self.client.send_batch(b.dataset, b.batch_no, b.body, b.n)
+            except PlatformRejected as exc:
+                self.ledger.fail_batch(b.batch_no, b.dataset, exc.message, exc.code, platform_day=self._day())
+                notes.append(f"重放批次 {b.batch_no} 被平台拒收：{exc.message}")
+                continue
+            self.ledger.record_answer(result, platform_day=result.platform_day or self._day())
+            resolved += b.n
+        return resolved, notes
+
+    def send(self, dataset: str, items: Sequence[tuple[str, str, str]], summary: DatasetSummary,
+             rejections: list[dict[str, Any]], *, data_date: str | None = None,
+             progress: _Progress | None = None) -> None:
+        """Send ``items`` = (joined key, content hash, record JSON) in batches."""
+        batches = [items[i:i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+
+        def one(batch: Sequence[tuple[str, str, str]]):
+            batch_no = self.new_batch_no(dataset)
+            body = self.client.encode_batch(batch_no, [j for _, _, j in batch])
+            keys = [k for k, _, _ in batch]
+            self.ledger.open_batch(dataset, batch_no, [(k, h) for k, h, _ in batch], body, data_date=data_date)
+            self.ledger.mark_sent(batch_no)
+            try:
+                result = self.client.send_batch(dataset, batch_no, body, len(batch))
+            except PlatformRejected as exc:
+                self.ledger.fail_batch(batch_no, dataset, exc.message, exc.code, platform_day=self._day())
+                return batch_no, keys, None, exc
+            self.ledger.record_answer(result, platform_day=result.platform_day or self._day(), keys=keys)
+            return batch_no, keys, result, None
+
+        def account(batch_no, keys, result, exc) -> None:
+            summary.batches += 1
+            summary.sent += len(keys)
+            if exc is not None:
+                summary.rejected += len(keys)
+                rejections.extend({"dataset": dataset, "key": k, "batch_no": batch_no, "reason": exc.message}
+                                  for k in keys)
+            else:
+                summary.accepted += result.accepted
+                summary.rejected += result.rejected
+                summary.duplicate += result.duplicate
+                for r in result.results:
+                    if r.status != ACCEPTED:
+                        reason = "；".join(
+                            f"{e.get('field') or ''} {e.get('msg') or e.get('message') or e.get('rule')}".strip()
+                            for e in r.errors) or ("重复上报" if r.status == DUPLICATE else "平台未说明原因")
+                        rejections.append({"dataset": dataset, "key": keys[r.index], "batch_no": batch_no,
+                                           "status": r.status, "reason": reason})
+            if progress is not None:
+                progress.update(len(keys))
+
+        if self.concurrency == 1 or len(batches) < 2:
+            for b in batches:
+                account(*one(b))
+            return
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="hlwjr-upload") as pool:
+            pending = set()
+            it = iter(batches)
+            failure: BaseException | None = None
+            for b in it:
+                pending.add(pool.submit(one, b))
+                if len(pending) >= self.concurrency:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        try:
+                            account(*f.result())
+                        except BaseException as exc:  # noqa: BLE001 - re-raised below
+                            failure = failure or exc
+                    if failure:
+                        break
+            for f in pending:
+                try:
+                    account(*f.result())
+                except BaseException as exc:  # noqa: BLE001
+                    failure = failure or exc
+            if failure:
+                raise failure
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _ref_targets(ds, record: dict[str, Any], spec) -> list[tuple[str, tuple[str, ...]]]:
+    """(target data set, target key) pairs a record references, per the data set's references."""
+    out = []
+    for ref in getattr(ds, "references", ()) or ():
+        for target in ref.datasets:
+            try:
+                tds = spec.dataset(target)
+            except HlwjrError:
+                continue
+            inverse = {v: k for k, v in ref.fields.items()}
+            key = []
+            for kf in tds.key:
+                local = inverse.get(kf, kf)
+                v = record.get(local)
+                key.append("" if v is None else str(v))
+            out.append((tds.code, tuple(key)))
+    return out
+
+
+def plan_test_phase(spec, candidates: dict[str, list[tuple[str, dict]]], target: int,
+                    accepted_today: dict[str, int]) -> dict[str, set[str]]:
+    """The test-phase planner (测试阶段计划): for each data set choose ``target`` minus what was
+    already accepted today of the valid ``candidates`` ((joined key, record) in order), plus
+    every parent record the chosen children reference (dependency closure, leaves first).
+    Returns ``{dataset: set of joined keys to send}``."""
+    order = [d.code for d in spec.top_level() if d.code in candidates]
+    chosen: dict[str, set[str]] = {c: set() for c in order}
+    required: dict[str, set[str]] = {c: set() for c in order}
+    for code in reversed(order):
+        ds = spec.dataset(code)
+        avail = candidates[code]
+        need = max(0, target - accepted_today.get(code, 0))
+        picked = {k for k, _ in avail if k in required[code]}
+        for k, _ in avail:
+            if len(picked) >= need:
+                break
+            picked.add(k)
+        chosen[code] = picked
+        for k, rec in avail:
+            if k not in picked:
+                continue
+            for tcode, tkey in _ref_targets(ds, rec, spec):
+                if tcode in required:
+                    required[tcode].add(KEY_SEP.join(tkey))
+    return chosen
+
+
+class _Lookup:
+    """Reference lookup for pre-flight validation: accepted in the ledger, or planned in this run."""
+
+    def __init__(self, ledger: Ledger, planned: dict[str, set[tuple]]) -> None:
+        self.ledger = ledger
+        self.planned = planned
+
+    def known(self, dataset_code: str, keys: Iterable[tuple]) -> set[tuple]:
+        keys = [tuple("" if x is None else str(x) for x in k) for k in keys]
+        have = self.planned.get(dataset_code, set())
+        out = {k for k in keys if k in have}
+        rest = [k for k in keys if k not in out]
+        return out | (self.ledger.known(dataset_code, rest) if rest else set())
+
+
+# --------------------------------------------------------------------------- records in
+
+
+def _as_dicts(records: Any) -> list[dict[str, Any]]:
+    """Records as a list of dicts with missing values dropped (DataFrame NaN/None/NA → absent)."""
+    if records is None:
+        return []
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        pd = None
+    if pd is not None and isinstance(records, pd.DataFrame):
+        cols = list(records.columns)
+        out = []
+        for row in records.itertuples(index=False, name=None):
+            d = {}
+            for c, v in zip(cols, row):
+                if isinstance(v, (list, dict)):
+                    d[c] = v
+                elif v is None or (not isinstance(v, str) and pd.isna(v)):
+                    continue
+                else:
+                    d[c] = v.item() if hasattr(v, "item") else v
+            out.append(d)
+        return out
+    return [dict(r) for r in records]
+
+
+def upload_records(project_or_parts, records_by_dataset: dict[str, Any], *, date: str | None = None,
+                   dry_run: bool = False, validate: bool = True, progress: Any = None, limit: int | None = None,
+                   client=None, ledger: Ledger | None = None, spec=None, problems_out: list | None = None,
+                   phase: str | None = None) -> UploadSummary:
+    """Validate and send records that are already in the spec's shape (``{dataset: records}``),
+    in dependency order, with the ledger. :func:`run_upload` calls this after mapping; tests,
+    benchmarks and notebooks call it directly."""
+    from ._spec import load_spec
+
+    t0 = time.perf_counter()
+    project = project_or_parts
+    spec = spec or load_spec(project.spec)
+    own_ledger = ledger is None
+    ledger = ledger or Ledger.for_project(project)
+    lock = UploadLock(Path(ledger.path).parent / "upload.lock")
+    own_client = False
+    try:
+        lock.acquire()
+        if client is None and not dry_run:
+            client = _client_for(project, spec)
+            own_client = True
+        day_fn = _day_fn(client)
+        summary = UploadSummary(date=date, platform_day=day_fn(), dry_run=dry_run)
+        uploader = None
+        if client is not None:
+            uploader = Uploader(client, ledger, org_code=project.org_code, batch_size=project.platform.batch_size,
+                                concurrency=project.platform.concurrency, day=day_fn)
+        if not dry_run:
+            if isinstance(client.auth, object) and hasattr(client, "check_auth"):
+                client.check_auth()  # wrong appid/secret/URL fail here, before anything is marked sent
+            resolved, notes = uploader.recover()
+            summary.recovered = resolved
+            summary.notes.extend(notes)
+        _send_all(project, spec, ledger, uploader, records_by_dataset, summary, date=date, dry_run=dry_run,
+                  validate=validate, progress=progress, limit=limit, problems_out=problems_out,
+                  phase=phase or project.phase)
+        summary.elapsed = time.perf_counter() - t0
+        return summary
+    finally:
+        if own_client and client is not None:
+            client.close()
+        if own_ledger:
+            ledger.close()
+        lock.release()
+
+
+def _client_for(project, spec):
+    from ._client import PlatformClient
+
+    return PlatformClient.from_project(project, spec=spec)
+
+
+def _day_fn(client) -> Callable[[], str]:
+    """The platform day (Asia/Shanghai) answers count for: the platform's clock when the profile
+    knows one (the sandbox's rehearsal clock), else local Beijing time."""
+    offset = 0.0
+    if client is not None:
+        try:
+            now = client.server_now()
+        except HlwjrError:
+            now = None
+        if now:
+            from datetime import datetime
+
+            offset = (datetime.strptime(now[:19], "%Y-%m-%d %H:%M:%S") - now_shanghai()).total_seconds()
+    from datetime import timedelta
+
+    return lambda: (now_shanghai() + timedelta(seconds=offset)).strftime("%Y-%m-%d")
+
+
+def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, date, dry_run, validate,
+              progress, limit, problems_out, phase) -> None:
+    import pandas as pd
+
+    order = [d for d in spec.top_level() if d.code in records_by_dataset]
+    unknown = set(records_by_dataset) - {d.code for d in order}
+    for code in unknown:  # a child or an unknown name: resolve aliases
+        ds = spec.dataset(code)
+        if ds.parent is not None:
+            raise ConfigError(f"{ds.code}（{ds.name}）是 {ds.parent} 的明细，随 {ds.parent} 一起上传，不能单独上传")
+        records_by_dataset[ds.code] = records_by_dataset.pop(code)
+        order = [d for d in spec.top_level() if d.code in records_by_dataset]
+
+    thresholds = project.readiness
+    planned: dict[str, set[tuple]] = {}
+    lookup = _Lookup(ledger, planned)
+    frames = []
+    # pre-flight: validate each data set (parents first, so references resolve against the plan)
+    prepared: dict[str, list[tuple[str, str, str, dict]]] = {}
+    for ds in order:
+        recs = _as_dicts(records_by_dataset[ds.code])
+        s = summary.datasets.setdefault(ds.code, DatasetSummary(ds.code, ds.name))
+        s.mapped += len(recs)
+        bad: set[int] = set()
+        if validate and recs:
+            from ._validate import check
+
+            # the ledger decides what was already accepted (skipped, not an error)
+            report = check(recs, ds.code, spec=spec, lookup=lookup, skip=("already_accepted",))
+            bad = set(report.bad_rows(ds.code))
+            if bad:
+                f = report.to_frame()
+                f = f[(f["severity"] == "error") & f["row"].isin(bad)]
+                frames.append(f)
+        s.invalid += len(bad)
+        items = []
+        for i, r in enumerate(recs):
+            if i in bad:
+                continue
+            k = KEY_SEP.join(record_key(r, ds.key))
+            j = record_json(r)
+            items.append((k, content_hash(j), j, r))
+        states = ledger.states(ds.code, [k for k, *_ in items])
+        keep = []
+        seen: set[str] = set()
+        for k, h, j, r in items:
+            if k in seen:
+                continue  # the validator reports in-batch duplicates; never send a key twice
+            seen.add(k)
+            st = states.get(k)
+            if st is None:
+                keep.append((k, h, j, r))
+            elif st[0] in (ACCEPTED, DUPLICATE):
+                if st[1] == h:
+                    s.already_accepted += 1
+                else:
+                    s.changed += 1
+                    summary.changed.append({"dataset": ds.code, "key": k})
+            elif st[0] == REJECTED:
+                if st[1] != h or st[2]:  # fixed since, or innocent victim of a whole-batch rejection
+                    keep.append((k, h, j, r))
+                else:
+                    s.previously_rejected += 1
+            else:  # pending/sent left after recover(): not resendable now
+                summary.notes.append(f"{ds.code} {k} 仍在未确认批次中，未重发")
+        prepared[ds.code] = keep
+        planned[ds.code] = {tuple(k.split(KEY_SEP)) for k, *_ in keep}
+
+    if phase == "test":
+        accepted_today = ledger.accepted_on(summary.platform_day)
+        chosen = plan_test_phase(spec, {c: [(k, r) for k, _, _, r in v] for c, v in prepared.items()},
+                                 thresholds.daily_target, accepted_today)
+        for code, items in prepared.items():
+            pick = chosen.get(code, set())
+            summary.datasets[code].not_planned += sum(1 for k, *_ in items if k not in pick)
+            prepared[code] = [it for it in items if it[0] in pick]
+            if len(prepared[code]) + accepted_today.get(code, 0) < thresholds.min_records_per_day:
+                summary.notes.append(
+                    f"{code} 今天只有 {len(prepared[code]) + accepted_today.get(code, 0)} 条可上报的合格记录，"
+                    f"不足每日 {thresholds.min_records_per_day} 条：请补充数据或修正暂缓的记录")
+    if limit is not None:
+        for code in prepared:
+            cut = prepared[code][limit:]
+            summary.datasets[code].not_planned += len(cut)
+            prepared[code] = prepared[code][:limit]
+
+    if frames:
+        summary.problems = pd.concat(frames, ignore_index=True)
+        if problems_out is not None:
+            problems_out.append(summary.problems)
+    else:
+        summary.problems = pd.DataFrame(columns=["dataset", "row", "key", "field", "rule", "severity",
+                                                 "value", "message", "path"])
+    if dry_run:
+        for code, items in prepared.items():
+            summary.datasets[code].sent = 0
+            summary.notes.append(f"{code}: 将发送 {len(items)} 条（预演，未发送）") if items else None
+        return
+    total = sum(len(v) for v in prepared.values())
+    bar = _Progress(progress, total, "上传")
+    try:
+        for ds in order:
+            items = prepared.get(ds.code) or []
+            if items:
+                uploader.send(ds.code, [(k, h, j) for k, h, j, _ in items], summary.datasets[ds.code],
+                              summary.rejections, data_date=date, progress=bar)
+    finally:
+        bar.close()
+
+
+# --------------------------------------------------------------------------- the daily run
+
+
+def _project_sources(project) -> dict[str, Any] | None:
+    """The project's ``[sources]`` (name → path or URL) resolved against the project directory,
+    overriding the mapping's named sources."""
+    out: dict[str, Any] = {}
+    for name, v in (project.sources or {}).items():
+        if isinstance(v, dict):
+            v = v.get("url") or v.get("path")
+        if v is None:
+            continue
+        v = str(v)
+        out[name] = v if "://" in v else str(project.resolve(v))
+    return out or None
+
+
+def _map_records(project, spec, datasets: Sequence[str], date: str | None,
+                 notes: list[str]) -> tuple[dict[str, Any], dict[str, int], Any]:
+    """Run the project's mapping (指标对照) for the data sets and day: ``({dataset: records},
+    {dataset: rows rejected by the mapping}, DataFrame of mapping rejections)``."""
+    import pandas as pd
+
+    from . import _mapping
+
+    if project.mapping_dir is None:
+        raise ConfigError("项目没有配置映射目录 (mapping_dir)；请在 hlwjr.toml 中设置",
+                          where=str(project.config_file))
+    mapping = _mapping.load_mapping(project.mapping_dir)
+    sources = _project_sources(project)
+    out: dict[str, Any] = {}
+    rejected: dict[str, int] = {}
+    frames = []
+    for code in datasets:
+        try:
+            dm = mapping.dataset(code)
+        except HlwjrError:
+            notes.append(f"{code}: 对照配置中没有这个数据集，跳过（在 {project.mapping_dir} 中补充 datasets/{code}.yaml）")
+            continue
+        # master data (机构、科室、人员) has no business time: all of it, every day; the ledger skips
+        # what the platform already accepted
+        day = date if getattr(getattr(dm, "source", None), "business_time", None) else None
+        res = _mapping.apply_mapping(mapping, code, date=day, sources=sources, spec=spec)
+        out[code] = res.records
+        rej = res.rejections
+        rejected[code] = len(rej)
+        if len(rej):
+            frames.append(rej)
+    return out, rejected, (pd.concat(frames, ignore_index=True) if frames else None)
+
+
+def run_upload(project, *, datasets: Sequence[str] | None = None, date: str | _date | None = None,
+               limit: int | None = None, dry_run: bool = False, progress: Any = None,
+               client=None) -> UploadSummary:
+    """The daily run (每日上传): map that day's records with the project's mapping, validate them,
+    send the valid ones in dependency order (staff and departments before visits, visits before
+    prescriptions, business records before evaluations), skip what was already accepted and hold
+    back invalid ones with their problems. Safe to run twice and from cron.
+
+    ``project`` is a :class:`~hlwjr.Project` or a path to one; ``date`` the business day
+    (``YYYY-MM-DD``); ``limit`` caps records per data set; ``dry_run`` maps and validates but
+    sends nothing; ``progress`` True for a terminal bar or a callable ``(desc, done, total)``.
+    """
+    from ._project import load_project
+    from ._spec import load_spec
+
+    if not hasattr(project, "platform"):
+        project = load_project(project)
+    spec = load_spec(project.spec)
+    if isinstance(date, _date):
+        date = date.isoformat()
+    if date is not None:
+        try:
+            _date.fromisoformat(str(date))
+        except ValueError:
+            raise ConfigError(f"日期 {date!r} 格式不对，应为 YYYY-MM-DD，例如 2026-11-01", where="--date") from None
+    scope = list(datasets) if datasets else (list(project.datasets) or [d.code for d in spec.top_level()])
+    codes = [spec.dataset(c).code for c in scope]
+    t0 = time.perf_counter()
+    notes: list[str] = []
+    records, rejected, rejections = _map_records(project, spec, codes, date, notes)
+    summary = upload_records(project, records, date=date, dry_run=dry_run, progress=progress, limit=limit,
+                             client=client, spec=spec)
+    for code, n in rejected.items():
+        if code in summary.datasets:
+            summary.datasets[code].mapping_rejected += n
+    summary.mapping_rejections = rejections
+    summary.notes[:0] = notes
+    summary.elapsed = time.perf_counter() - t0
+    return summary
+
+
+# re-exported for the CLI's error handling
+_UPLOAD_ERRORS = (TransportError, AuthError, PlatformRejected, UploadError)

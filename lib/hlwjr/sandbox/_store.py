@@ -1,0 +1,378 @@
+"""Persistent state of the sandbox platform: one SQLite database (WAL) under the data directory.
+
+Tables: ``orgs`` (registered hospitals: appid, 统一社会信用代码, salted secret hash), ``tokens``
+(only SHA-256 of each token), ``batches`` (every processed batch with its content hash and the
+response, for replays), ``records`` (accepted records by business key 业务主键), ``upload_log``
+(one row per uploaded record: the 验证日志), ``meta`` (clock offset, schema version).
+
+Every upload is one transaction: a rejected request leaves nothing behind.  Restarting the
+server loses nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import sqlite3
+import time
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .._exceptions import ConfigError
+
+__all__ = ["Store", "Org", "hash_secret", "verify_secret", "KEY_SEP", "check_uscc"]
+
+DB_NAME = "sandbox.sqlite"
+SCHEMA_VERSION = 1
+#: Separator of business-key parts in the ``biz_key`` column (never appears in real data).
+KEY_SEP = "\x1f"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orgs (
+    appid TEXT PRIMARY KEY,
+    org_code TEXT NOT NULL UNIQUE,
+    org_name TEXT NOT NULL,
+    salt BLOB NOT NULL,
+    secret_hash BLOB NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at REAL NOT NULL,
+    secret_set_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash TEXT PRIMARY KEY,
+    appid TEXT NOT NULL,
+    issued_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    appid TEXT NOT NULL,
+    org_code TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    batch_no TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    day TEXT NOT NULL,
+    code INTEGER NOT NULL,
+    response TEXT NOT NULL,
+    UNIQUE (appid, dataset, batch_no)
+);
+CREATE TABLE IF NOT EXISTS records (
+    org_code TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    biz_key TEXT NOT NULL,
+    batch_id INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    received_at REAL NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (org_code, dataset, biz_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS upload_log (
+    id INTEGER PRIMARY KEY,
+    batch_id INTEGER NOT NULL,
+    org_code TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    day TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    idx INTEGER NOT NULL,
+    biz_key TEXT,
+    status TEXT NOT NULL,
+    errors TEXT
+);
+CREATE INDEX IF NOT EXISTS upload_log_org_day ON upload_log (org_code, day, dataset);
+"""
+
+# 统一社会信用代码 (GB 32100-2015): 18 characters from this alphabet, last one a check character.
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_RE = re.compile(rf"[{_USCC_CHARS}]{{18}}")
+
+
+def check_uscc(code: str) -> str | None:
+    """Why ``code`` is not a 统一社会信用代码 (GB 32100), in Chinese, or None if it is one."""
+    if not isinstance(code, str) or not _USCC_RE.fullmatch(code):
+        return "统一社会信用代码应为18位数字或大写字母（不含 I、O、Z、S、V）"
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(code[:17], _USCC_WEIGHTS))
+    expected = _USCC_CHARS[(31 - total % 31) % 31]
+    if code[17] != expected:
+        return f"统一社会信用代码校验位错误（GB 32100）：第18位应为 {expected}"
+    return None
+
+
+# scrypt parameters (RFC 7914): ~16 MiB memory, a few tens of ms per check.
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+def hash_secret(secret: str, salt: bytes | None = None) -> tuple[bytes, bytes]:
+    """Salted scrypt hash of an appid's secret → (salt, hash). The secret itself is never stored."""
+    salt = salt or secrets.token_bytes(16)
+    return salt, hashlib.scrypt(secret.encode("utf-8"), salt=salt, **_SCRYPT)
+
+
+def verify_secret(secret: str, salt: bytes, expected: bytes) -> bool:
+    return hmac.compare_digest(hash_secret(secret, salt)[1], expected)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Org:
+    """A registered hospital (接入机构): appid, 统一社会信用代码 (org_code), name, active flag."""
+
+    __slots__ = ("appid", "org_code", "org_name", "active", "created_at")
+
+    def __init__(self, appid: str, org_code: str, org_name: str, active: bool, created_at: float) -> None:
+        self.appid, self.org_code, self.org_name = appid, org_code, org_name
+        self.active, self.created_at = bool(active), created_at
+
+    def as_dict(self) -> dict:
+        return {"appid": self.appid, "org_code": self.org_code, "org_name": self.org_name, "active": self.active}
+
+
+class Store:
+    """The sandbox database under ``data_dir`` (created if missing)."""
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = Path(data_dir)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.path = self.data_dir / DB_NAME
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.executescript(_SCHEMA)
+            self.conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"无法打开沙箱数据目录: {exc}", where=str(data_dir)) from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT); rolled back on any exception."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # -- meta ---------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                          (key, value))
+
+    # -- organisations ----------------------------------------------------------------------
+    def register(self, org_code: str, org_name: str) -> tuple[str, str, bool]:
+        """Register a hospital, or issue a new secret to one already registered.
+
+        Returns ``(appid, secret, reset)``; the secret is shown once (only its salted hash is kept),
+        ``reset`` is True when the organisation existed and its old secret is no longer valid.
+        """
+        org_code = (org_code or "").strip()
+        org_name = (org_name or "").strip()
+        problem = check_uscc(org_code)
+        if problem:
+            raise ConfigError(f"{problem}（收到 {org_code!r}）", where="--org-code")
+        if not org_name:
+            raise ConfigError("机构名称不能为空", where="--org-name")
+        secret = secrets.token_urlsafe(24)
+        salt, digest = hash_secret(secret)
+        now = time.time()
+        with self.transaction() as c:
+            row = c.execute("SELECT appid FROM orgs WHERE org_code = ?", (org_code,)).fetchone()
+            if row:
+                appid = row[0]
+                c.execute("UPDATE orgs SET salt = ?, secret_hash = ?, org_name = ?, secret_set_at = ? WHERE appid = ?",
+                          (salt, digest, org_name, now, appid))
+                c.execute("UPDATE tokens SET revoked = 1 WHERE appid = ?", (appid,))
+                return appid, secret, True
+            appid = "hlw" + secrets.token_hex(8)
+            c.execute(
+                "INSERT INTO orgs (appid, org_code, org_name, salt, secret_hash, active, created_at, secret_set_at)"
+                " VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+                (appid, org_code, org_name, salt, digest, now, now),
+            )
+        return appid, secret, False
+
+    def org_by_appid(self, appid: str) -> Org | None:
+        row = self.conn.execute(
+            "SELECT appid, org_code, org_name, active, created_at FROM orgs WHERE appid = ?", (appid,)
+        ).fetchone()
+        return Org(*row) if row else None
+
+    def org_by_code(self, org_code: str) -> Org | None:
+        row = self.conn.execute(
+            "SELECT appid, org_code, org_name, active, created_at FROM orgs WHERE org_code = ?", (org_code,)
+        ).fetchone()
+        return Org(*row) if row else None
+
+    def orgs(self) -> list[Org]:
+        rows = self.conn.execute(
+            "SELECT appid, org_code, org_name, active, created_at FROM orgs ORDER BY created_at"
+        ).fetchall()
+        return [Org(*r) for r in rows]
+
+    def check_secret(self, appid: str, secret: str) -> bool:
+        row = self.conn.execute("SELECT salt, secret_hash FROM orgs WHERE appid = ?", (appid,)).fetchone()
+        return bool(row) and verify_secret(secret, row[0], row[1])
+
+    def set_active(self, appid: str, active: bool) -> bool:
+        with self.transaction() as c:
+            cur = c.execute("UPDATE orgs SET active = ? WHERE appid = ?", (1 if active else 0, appid))
+            if not active:
+                c.execute("UPDATE tokens SET revoked = 1 WHERE appid = ?", (appid,))
+        return cur.rowcount > 0
+
+    # -- tokens -----------------------------------------------------------------------------
+    def add_token(self, token: str, appid: str, issued_at: float, expires_at: float) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM tokens WHERE expires_at < ?", (issued_at - 86400,))
+            c.execute("INSERT INTO tokens (token_hash, appid, issued_at, expires_at) VALUES (?, ?, ?, ?)",
+                      (token_digest(token), appid, issued_at, expires_at))
+
+    def token(self, token: str) -> tuple[str, float, bool] | None:
+        """(appid, expires_at, revoked) of a token, or None if it was never issued."""
+        row = self.conn.execute(
+            "SELECT appid, expires_at, revoked FROM tokens WHERE token_hash = ?", (token_digest(token),)
+        ).fetchone()
+        return (row[0], row[1], bool(row[2])) if row else None
+
+    def expire_tokens(self, now: float) -> int:
+        with self.transaction() as c:
+            return c.execute("UPDATE tokens SET expires_at = ? WHERE expires_at > ?", (now, now)).rowcount
+
+    # -- uploads ----------------------------------------------------------------------------
+    def batch(self, appid: str, dataset: str, batch_no: str) -> tuple[str, int, str] | None:
+        """(content_hash, code, response JSON) of a batch processed before, or None."""
+        row = self.conn.execute(
+            "SELECT content_hash, code, response FROM batches WHERE appid = ? AND dataset = ? AND batch_no = ?",
+            (appid, dataset, batch_no),
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def existing_keys(self, org_code: str, dataset: str, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` (``KEY_SEP``-joined business keys) are already accepted."""
+        keys = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT biz_key FROM records WHERE org_code = ? AND dataset = ? AND biz_key IN ({marks})",
+                    (org_code, dataset, *chunk),
+                )
+            )
+        return found
+
+    def save_batch(
+        self,
+        *,
+        appid: str,
+        org_code: str,
+        dataset: str,
+        batch_no: str,
+        content_hash: str,
+        received_at: float,
+        day: str,
+        code: int,
+        response: str,
+        accepted: list[tuple[str, int, str]],
+        log: list[tuple[int, str | None, str, str | None]],
+    ) -> None:
+        """Store one processed batch atomically: the batch, its accepted records
+        ``(biz_key, index, payload JSON)`` and its log rows ``(index, biz_key, status, errors JSON)``."""
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO batches (appid, org_code, dataset, batch_no, content_hash, received_at, day, code, response)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (appid, org_code, dataset, batch_no, content_hash, received_at, day, code, response),
+            )
+            batch_id = cur.lastrowid
+            if accepted:
+                c.executemany(
+                    "INSERT INTO records (org_code, dataset, biz_key, batch_id, idx, received_at, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(org_code, dataset, k, batch_id, i, received_at, p) for k, i, p in accepted],
+                )
+            c.executemany(
+                "INSERT INTO upload_log (batch_id, org_code, dataset, day, received_at, idx, biz_key, status, errors)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(batch_id, org_code, dataset, day, received_at, i, k, s, e) for i, k, s, e in log],
+            )
+
+    # -- verification log ---------------------------------------------------------------------
+    def day_counts(self, org_code: str, date_from: str | None, date_to: str | None,
+                   dataset: str | None) -> list[tuple[str, str, str, int]]:
+        """(day, dataset, status, count) rows of the upload log."""
+        sql = "SELECT day, dataset, status, COUNT(*) FROM upload_log WHERE org_code = ?"
+        args: list = [org_code]
+        if date_from:
+            sql += " AND day >= ?"
+            args.append(date_from)
+        if date_to:
+            sql += " AND day <= ?"
+            args.append(date_to)
+        if dataset:
+            sql += " AND dataset = ?"
+            args.append(dataset)
+        sql += " GROUP BY day, dataset, status ORDER BY day, dataset"
+        return self.conn.execute(sql, args).fetchall()
+
+    def log_rows(self, org_code: str, *, day: str | None = None, dataset: str | None = None,
+                 statuses: tuple[str, ...] | None = None, limit: int = 1000, offset: int = 0) -> list[dict]:
+        sql = (
+            "SELECT l.received_at, l.day, l.dataset, b.batch_no, l.idx, l.biz_key, l.status, l.errors"
+            " FROM upload_log l JOIN batches b ON b.id = l.batch_id WHERE l.org_code = ?"
+        )
+        args: list = [org_code]
+        if day:
+            sql += " AND l.day = ?"
+            args.append(day)
+        if dataset:
+            sql += " AND l.dataset = ?"
+            args.append(dataset)
+        if statuses:
+            sql += f" AND l.status IN ({','.join('?' * len(statuses))})"
+            args.extend(statuses)
+        sql += " ORDER BY l.id LIMIT ? OFFSET ?"
+        args += [limit, offset]
+        out = []
+        for received_at, d, ds, batch_no, idx, key, status, errors in self.conn.execute(sql, args):
+            out.append({"received_at": received_at, "date": d, "dataset": ds, "batchNo": batch_no, "index": idx,
+                        "biz_key": key, "status": status, "errors": json.loads(errors) if errors else []})
+        return out
+
+    def count_log_rows(self, org_code: str, *, day: str | None = None, dataset: str | None = None,
+                       statuses: tuple[str, ...] | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM upload_log WHERE org_code = ?"
+        args: list = [org_code]
+        if day:
+            sql += " AND day = ?"
+            args.append(day)
+        if dataset:
+            sql += " AND dataset = ?"
+            args.append(dataset)
+        if statuses:
+            sql += f" AND status IN ({','.join('?' * len(statuses))})"
+            args.extend(statuses)
+        return self.conn.execute(sql, args).fetchone()[0]

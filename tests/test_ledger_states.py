@@ -1,0 +1,93 @@
+"""The upload ledger (上传台账): states, the acceptance log, recovery data, the reference lookup."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from hlwjr import Ledger, UploadError
+from hlwjr._client import BatchResult, RecordResult
+from hlwjr._ledger import content_hash, record_json, record_key
+
+
+def _batch(led, batch_no, recs, dataset="recipe"):
+    items = [("|".join(record_key(r, ("organID", "recipeID"))), content_hash(r)) for r in recs]
+    body = ('{"batchNo":"%s","records":[%s]}' % (batch_no, ",".join(record_json(r) for r in recs))).encode()
+    led.open_batch(dataset, batch_no, items, body, data_date="2026-11-01")
+    return [k for k, _ in items]
+
+
+RECS = [{"organID": "O", "recipeID": f"R{i}", "amount": 1.5 * i} for i in range(3)]
+
+
+def test_lifecycle_pending_sent_answered(tmp_path):
+    with Ledger(tmp_path / "l.sqlite") as led:
+        keys = _batch(led, "B1", RECS)
+        assert led.counts() == {"recipe": {"pending": 3}}
+        assert [b.batch_no for b in led.unresolved_batches()] == ["B1"]
+        led.mark_sent("B1")
+        assert led.counts()["recipe"] == {"sent": 3}
+        res = BatchResult("recipe", "B1", 3, 0, "ok", [RecordResult(0, "accepted"),
+                                                        RecordResult(1, "rejected", [{"field": "x", "msg": "坏"}]),
+                                                        RecordResult(2, "duplicate")])
+        led.record_answer(res, platform_day="2026-11-01")  # key order recovered from the stored body
+        assert led.counts()["recipe"] == {"accepted": 1, "rejected": 1, "duplicate": 1}
+        assert led.unresolved_batches() == []
+        ev = led.events()
+        assert [e["status"] for e in ev] == ["accepted", "rejected", "duplicate"]
+        assert ev[0]["batch_no"] == "B1" and ev[0]["key"] == keys[0] and ev[0]["platform_day"] == "2026-11-01"
+        assert led.accepted_on("2026-11-01") == {"recipe": 1}
+        # the validation engine's lookup: accepted (and duplicate = already on the platform) are known
+        assert led.known("recipe", [("O", "R0"), ("O", "R1"), ("O", "R2"), ("O", "R9")]) == {("O", "R0"), ("O", "R2")}
+        rows = {r["key"]: r for r in led.record_rows()}
+        assert rows["O|R0"]["attempts"] == 1 and rows["O|R1"]["answer"]
+
+
+def test_accepted_or_in_flight_records_never_enter_a_new_batch(tmp_path):
+    with Ledger(tmp_path / "l.sqlite") as led:
+        _batch(led, "B1", RECS[:1])
+        with pytest.raises(UploadError, match="重复上报"):
+            _batch(led, "B2", RECS[:1])
+        led.mark_sent("B1")
+        led.record_answer(BatchResult("recipe", "B1", 1, 0, "", [RecordResult(0, "accepted")]), platform_day="2026-11-01")
+        with pytest.raises(UploadError):
+            _batch(led, "B3", RECS[:1])
+        assert led.batch_body("B2") is None  # the refused batch left nothing behind
+
+
+def test_rejected_record_can_be_resent_after_a_fix(tmp_path):
+    with Ledger(tmp_path / "l.sqlite") as led:
+        _batch(led, "B1", RECS[:1])
+        led.mark_sent("B1")
+        led.fail_batch("B1", "recipe", "平台拒收", 2005, platform_day="2026-11-01")
+        assert led.counts()["recipe"] == {"rejected": 1}
+        fixed = [dict(RECS[0], amount=9)]
+        _batch(led, "B2", fixed)
+        st = led.states("recipe", ["O|R0"])["O|R0"]
+        assert st[0] == "pending" and st[1] == content_hash(fixed[0])
+        assert [e["status"] for e in led.events()] == ["rejected"]
+
+
+def test_wal_and_survives_reopen(tmp_path):
+    path = tmp_path / "w" / "ledger.sqlite"
+    with Ledger(path) as led:
+        _batch(led, "B1", RECS)
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Ledger(path) as led:
+        (b,) = led.unresolved_batches()
+        assert b.n == 3 and b.body.startswith(b'{"batchNo":"B1"')
+
+
+def test_corrupt_ledger_is_a_clear_error(tmp_path):
+    bad = tmp_path / "ledger.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    from hlwjr import ConfigError
+
+    with pytest.raises(ConfigError, match="台账"):
+        Ledger(bad)
+
+
+def test_record_json_is_canonical():
+    a = record_json({"b": 1, "a": "中"})
+    assert a == '{"a":"中","b":1}' and content_hash(a) == content_hash({"a": "中", "b": 1})

@@ -1,0 +1,102 @@
+"""Project config (hlwjr.toml): loading, defaults, secrets never from the file."""
+
+from __future__ import annotations
+
+import pytest
+
+from hlwjr import ConfigError, load_project
+from hlwjr._project import Thresholds, write_project
+
+
+def _write(tmp_path, text: str):
+    (tmp_path / "hlwjr.toml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+BASIC = """
+datasets = ["doctor", "revisit", "recipe"]
+mapping_dir = "mapping"
+[project]
+name = "测试医院"
+org_code = "12110000DEMO00001X"
+[platform]
+profile = "sandbox"
+url = "http://127.0.0.1:8081"
+appid = "APP1"
+secret_file = "secret.txt"
+read_timeout = 12.5
+[readiness]
+min_records_per_day = 40
+consecutive_days = 3
+"""
+
+
+def test_load_basic(tmp_path):
+    p = load_project(_write(tmp_path, BASIC))
+    assert p.name == "测试医院" and p.org_code == "12110000DEMO00001X"
+    assert p.datasets == ("doctor", "revisit", "recipe")
+    assert p.mapping_dir == tmp_path.resolve() / "mapping"
+    assert p.work_dir == tmp_path.resolve() / ".hlwjr"
+    assert p.ledger_path.name == "ledger.sqlite"
+    assert p.platform.read_timeout == 12.5 and p.platform.appid == "APP1"
+    assert p.readiness.min_records_per_day == 40 and p.readiness.success_rate == 1.0
+    assert p.readiness.daily_target == 48  # 40 × 1.2
+    assert p.phase == "test"
+
+
+def test_secret_from_env_then_file(tmp_path, monkeypatch):
+    p = load_project(_write(tmp_path, BASIC))
+    monkeypatch.delenv("HLWJR_SECRET", raising=False)
+    with pytest.raises(ConfigError, match="secret.txt"):
+        p.secret()
+    (tmp_path / "secret.txt").write_text("s3cr3t\n", encoding="utf-8")
+    assert p.secret() == "s3cr3t"
+    monkeypatch.setenv("HLWJR_SECRET", "from-env")
+    assert p.secret() == "from-env"
+    assert "s3cr3t" not in repr(p) and "from-env" not in repr(p)
+
+
+def test_secret_in_config_is_refused(tmp_path):
+    _write(tmp_path, BASIC.replace('appid = "APP1"', 'appid = "APP1"\nsecret = "oops"'))
+    with pytest.raises(ConfigError, match="密钥不得出现在配置文件里") as e:
+        load_project(tmp_path)
+    assert "oops" not in str(e.value)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ('[platform]\nurl = "ftp://x"\nappid = "a"', "http://"),
+    ('[platform]\nbogus = 1', "未知的设置"),
+    ('[readiness]\nsuccess_rate = 2', "success_rate"),
+    ('[readiness]\nmin_per_day = 2', "未知的达标设置"),
+    ('[project]\nphase = "live"', "phase"),
+    ('datasets = "recipe"', "datasets 必须是"),
+    ('[platform\nurl=1', "TOML 格式错误"),
+    ('[platform]\nca_bundle = "nope.pem"', "CA 证书"),
+    ('[platform]\nconnect_timeout = 0', "connect_timeout"),
+])
+def test_bad_config_names_the_problem(tmp_path, bad, message):
+    _write(tmp_path, bad)
+    with pytest.raises(ConfigError, match=message) as e:
+        load_project(tmp_path)
+    assert str(tmp_path) in str(e.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="找不到项目配置文件"):
+        load_project(tmp_path / "nowhere")
+
+
+def test_write_project_round_trips_and_refuses_secrets(tmp_path):
+    path = write_project(tmp_path, {"datasets": ["unit"], "project": {"name": "演示", "org_code": "X"},
+                                    "platform": {"url": "http://127.0.0.1:9", "appid": "A", "proxy": None},
+                                    "readiness": {"per_dataset": True, "required_datasets": ["unit"]}})
+    p = load_project(path)
+    assert p.datasets == ("unit",) and p.readiness.per_dataset and p.readiness.required_datasets == ("unit",)
+    with pytest.raises(ConfigError):
+        write_project(tmp_path / "b", {"platform": {"secret": "x"}})
+
+
+def test_thresholds_defaults_follow_the_manual():
+    t = Thresholds()
+    assert (t.min_records_per_day, t.success_rate, t.max_duplicates, t.consecutive_days) == (30, 1.0, 0, 3)
+    assert t.timezone == "Asia/Shanghai" and t.daily_target == 36

@@ -1,0 +1,213 @@
+"""Upload against the real sandbox on loopback: dependency order, skip what was accepted, hold back
+invalid records, replay after a dropped connection, busy/5xx, token expiry, crash recovery, the
+lock, and one clear message for each configuration fault."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from hlwjr import AuthError, ConfigError, Ledger, TransportError, UploadError, compute_readiness
+from hlwjr._project import load_project, write_project
+from hlwjr._upload import UploadLock, upload_records
+
+pytestmark = pytest.mark.slow
+
+MINISPEC = Path(__file__).parent / "data" / "upload_minispec"
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_counter = [0]
+
+
+def uscc(n: int) -> str:
+    first17 = f"9111010{n:010d}"
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS))
+    return first17 + _USCC_CHARS[(31 - total % 31) % 31]
+
+
+def id_number(n: int) -> str:
+    first17 = f"11010119900307{n % 1000:03d}"
+    w = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return first17 + "10X98765432"[sum(int(a) * b for a, b in zip(first17, w)) % 11]
+
+
+def make_records(org: str, n_visits: int, *, prefix: str = "V", day: str = "2026-11-01") -> dict[str, list[dict]]:
+    visits = [{"organID": org, "bussID": f"{prefix}{i:06d}", "patientName": f"王试{i % 10}",
+               "patientCertID": id_number(i), "sex": "1" if i % 2 else "2", "visitTime": f"{day} 09:{i % 60:02d}:00"}
+              for i in range(n_visits)]
+    recipes = [{"organID": org, "recipeID": f"R{prefix}{i:06d}", "bussID": v["bussID"], "fee": 12.5,
+                "orderList": [{"drugName": "阿莫西林胶囊", "quantity": 2}]} for i, v in enumerate(visits)]
+    return {"recipe": recipes, "visit": visits}  # deliberately not in dependency order
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    from hlwjr.sandbox import Sandbox
+
+    sb = Sandbox(tmp_path_factory.mktemp("sandbox"), spec=str(MINISPEC))
+    sb.start()
+    yield sb
+    sb.stop()
+
+
+def new_project(tmp_path, sandbox, monkeypatch, *, phase="production", **platform):
+    _counter[0] += 1
+    org = uscc(os.getpid() * 100 + _counter[0])
+    appid, secret = sandbox.register(org, f"测试医院{_counter[0]}")
+    env = f"HLWJR_TEST_SECRET_{_counter[0]}"
+    monkeypatch.setenv(env, secret)
+    cfg = {"datasets": ["visit", "recipe", "evaluation"],
+           "project": {"name": "测试医院", "org_code": org, "spec": str(MINISPEC), "phase": phase},
+           "platform": {"profile": "sandbox", "url": sandbox.url, "appid": appid, "secret_env": env,
+                        "backoff_base": 0.01, "backoff_max": 0.2, "read_timeout": 10, **platform}}
+    return load_project(write_project(tmp_path / "proj", cfg)), org
+
+
+@pytest.fixture(autouse=True)
+def _reset_faults(sandbox):
+    yield
+    sandbox.set_faults(reset=True)
+    sandbox.set_clock(reset=True)
+
+
+def test_dependency_order_skip_accepted_and_agree_with_verify_log(sandbox, tmp_path, monkeypatch):
+    project, org = new_project(tmp_path, sandbox, monkeypatch)
+    recs = make_records(org, 120)
+    s = upload_records(project, recs)
+    assert list(s.datasets) == ["visit", "recipe"]  # visits first: recipes reference them
+    assert s.datasets["visit"].accepted == 120 and s.datasets["recipe"].accepted == 120 and s.ok
+    assert s.datasets["visit"].batches == 2  # the sandbox profile's limit is 100 a batch
+    again = upload_records(project, make_records(org, 120))
+    assert again.total("sent") == 0 and again.total("already_accepted") == 240
+    r = compute_readiness(project, platform_log=True)
+    assert r.platform is not None and r.disagreements == []
+    assert int(r.per_day[r.per_day["dataset"] == "*"]["accepted"].sum()) == 240
+
+
+def test_invalid_records_held_back_with_problems(sandbox, tmp_path, monkeypatch):
+    project, org = new_project(tmp_path, sandbox, monkeypatch)
+    recs = make_records(org, 5)
+    del recs["visit"][1]["patientName"]
+    recs["visit"][2]["sex"] = "X"
+    s = upload_records(project, recs)
+    assert s.datasets["visit"].invalid == 2 and s.datasets["visit"].accepted == 3
+    # recipes of the held-back visits fail pre-flight too (their visit is not on the platform)
+    assert s.datasets["recipe"].invalid == 2 and s.datasets["recipe"].accepted == 3
+    assert s.ok and set(s.problems["dataset"]) == {"visit", "recipe"}
+    assert "暂缓" in s.to_text()
+
+
+def test_changed_record_is_reported_not_resent(sandbox, tmp_path, monkeypatch):
+    project, org = new_project(tmp_path, sandbox, monkeypatch)
+    recs = make_records(org, 3)
+    upload_records(project, recs)
+    recs = make_records(org, 3)
+    recs["recipe"][0]["fee"] = 99.0
+    s = upload_records(project, recs)
+    assert s.datasets["recipe"].changed == 1 and s.total("sent") == 0
+    assert s.changed[0]["key"].endswith("RV000000") and "内容已变化" in s.to_text()
+
+
+def test_dropped_connection_after_commit_is_replayed_without_duplicate(sandbox, tmp_path, monkeypatch):
+    project, org = new_project(tmp_path, sandbox, monkeypatch)
+    sandbox.set_faults(drop_next=2)
+    s = upload_records(project, make_records(org, 150))
+    assert s.total("accepted") == 300 and s.total("duplicate") == 0
+    r = compute_readiness(project, platform_log=True)
+    assert r.disagreements == [] and int(r.per_day["duplicate"].sum()) == 0
+
+
+def test_busy_and_5xx_are_retried(sandbox, tmp_path, monkeypatch):
+    project, org = new_project(tmp_path, sandbox, monkeypatch)
+    sandbox.set_faults(error_next=2, error_kind="busy")
+    s = upload_records(project, make_records(org, 10))
+    sandbox.set_faults(error_next=2, error_kind="http503")
+    s2 = upload_records(project, make_records(org, 20, prefix="W"))
+    assert s.total("accepted") == 20 and s2.total("accepted") == 40
+
+
+def test_token_expired_mid_run(sandbox, tmp_path, monkeypatch):
+    project, org = new_project(tmp_path, sandbox, monkeypatch)
+    sandbox.set_faults(token_expire_after=0.3)
+    sandbox.set_faults(latency_ms=150)
+    s = upload_records(project, make_records(org, 300))
+    assert s.total("accepted") == 600 and s.ok
+
+
+def test_crash_before_answer_is_recovered_by_replay(sandbox, tmp_path, monkeypatch):
+    """A batch the platform stored but whose answer never reached the ledger (crash right after
+    sending): the next run replays it with the same batchNo; nothing is duplicated or lost."""
+    from hlwjr._client import PlatformClient
+    from hlwjr._ledger import content_hash, record_json
+
+    project, org = new_project(tmp_path, sandbox, monkeypatch)
+    visits = make_records(org, 4)["visit"]
+    with Ledger(project.ledger_path) as led, PlatformClient.from_project(project) as c:
+        body = c.encode_batch("CRASH-1", [record_json(v) for v in visits[:2]])
+        led.open_batch("visit", "CRASH-1", [(f"{org}|{v['bussID']}", content_hash(v)) for v in visits[:2]], body)
+        led.mark_sent("CRASH-1")
+        c.send_batch("visit", "CRASH-1", body, 2)  # stored on the platform; "crash" before recording
+        body2 = c.encode_batch("CRASH-2", [record_json(v) for v in visits[2:]])
+        led.open_batch("visit", "CRASH-2", [(f"{org}|{v['bussID']}", content_hash(v)) for v in visits[2:]], body2)
+        # crash before sending: pending only
+    s = upload_records(project, {"visit": visits})
+    assert s.recovered == 4 and s.total("sent") == 0 and s.total("already_accepted") == 4
+    with Ledger(project.ledger_path) as led:
+        assert led.counts() == {"visit": {"accepted": 4}} and led.unresolved_batches() == []
+    r = compute_readiness(project, platform_log=True)
+    assert r.disagreements == [] and int(r.per_day["duplicate"].sum()) == 0
+
+
+def test_second_run_is_locked_out(sandbox, tmp_path, monkeypatch):
+    project, org = new_project(tmp_path, sandbox, monkeypatch)
+    with UploadLock(project.work_dir / "upload.lock"):
+        with pytest.raises(UploadError, match="另一个上传正在进行"):
+            upload_records(project, make_records(org, 1))
+
+
+def _nothing_sent(project) -> bool:
+    if not project.ledger_path.exists():
+        return True
+    with Ledger(project.ledger_path) as led:
+        return all(st not in ("sent", "accepted") for c in led.counts().values() for st in c)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("fault, error, text", [
+    ("down", TransportError, "无法连接平台"),
+    ("secret", AuthError, "secret"),
+    ("url", ConfigError, "平台地址不正确"),
+    ("proxy", TransportError, "代理|无法连接"),
+])
+def test_configuration_faults_one_clear_message_nothing_lost(sandbox, tmp_path, monkeypatch, fault, error, text):
+    project, org = new_project(tmp_path, sandbox, monkeypatch, max_retries=1)
+    settings = {}
+    if fault == "down":
+        settings["url"] = f"http://127.0.0.1:{_free_port()}/hlwjr"
+    elif fault == "url":
+        settings["url"] = sandbox.url.replace("/hlwjr", "/wrong")
+    elif fault == "proxy":
+        settings["proxy"] = f"http://127.0.0.1:{_free_port()}"
+    if settings:
+        cfg = project.config_file.read_text(encoding="utf-8")
+        for k, v in settings.items():
+            cfg = cfg.replace(f'url = "{sandbox.url}"', f'url = "{v}"') if k == "url" else cfg.replace(
+                "[platform]", f'[platform]\n{k} = "{v}"')
+        project.config_file.write_text(cfg, encoding="utf-8")
+        project = load_project(project.root)
+    if fault == "secret":
+        monkeypatch.setenv(project.platform.secret_env, "wrong-secret")
+    with pytest.raises(error, match=text) as e:
+        upload_records(project, make_records(org, 3))
+    assert "wrong-secret" not in str(e.value)
+    assert _nothing_sent(project)
