@@ -434,3 +434,14 @@ def test_every_reference_names_an_existing_data_set_and_its_key_field(spec):
 def test_references_of_the_research(spec, code, local, targets):
     refs = [r for r in spec.dataset(code).references if local in r.fields]
     assert refs and refs[0].datasets == targets
+
+
+def test_the_overview_document_covers_every_data_set_and_code_set(spec):
+    doc = (Path(__file__).parents[1] / "docs" / "reference-spec.md").read_text(encoding="utf-8")
+    assert "不是北京市官方文档" in doc and "依据公开资料推断" in doc
+    for ds in spec.datasets.values():
+        assert f"`{ds.code}`" in doc, ds.code
+    for cs in spec.code_sets.values():
+        assert f"`{cs.id}`" in doc, cs.id
+    for tag in PROVENANCE_TAGS:
+        assert f"| {tag} |" in doc

@@ -76,6 +76,7 @@ def build_docx(path: Path) -> Path:
     doc.add_heading("2.2.3 在线处方 uploadRecipeIndicators", level=2)
     doc.add_paragraph("唯一标识：recipeID")
     doc.add_paragraph("依赖：uploadReferralIndicators")
+    doc.add_paragraph("表2-3 在线处方字段说明")  # a caption: a weaker title than the numbered heading
     t = _table(doc, [
         ["序号", "数据项", "英文名", "类型", "必填", "值域", "备注"],
         ["1", "处方号", "recipeID", "AN..64", "√", "", ""],
@@ -259,7 +260,7 @@ def test_docx_datasets_codes_titles_keys(docx_result):
     assert "上传互联网在线复诊记录" in rv.description
     rc = spec.dataset("在线处方")
     assert rc.key == ("recipeID",) and rc.depends_on == ("referral",)
-    assert "uploadRecipeIndicators" in rc.aliases
+    assert "uploadRecipeIndicators" in rc.aliases and rc.description is None
     child = spec.dataset("cfmx")
     assert (child.name, child.parent, child.section) == ("处方明细", "recipe", "2.2.3.1")
 
@@ -422,3 +423,82 @@ def test_existing_target_untouched_unless_overwrite(tmp_path):
     assert (out / "spec.yaml").is_file() and not (out / "keep.txt").exists()
     assert res.spec.path == str(out.resolve())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.docx", "spec"]  # no temp dirs left
+
+
+# --------------------------------------------------------------------------------------------
+# another Word layout: title row inside the table, two-line header, inverted 可否为空 column,
+# WS data-element codes, dotted child keys, a reference by code-table name
+
+
+def build_docx_layout_b(path: Path) -> Path:
+    doc = docx.Document()
+    doc.add_paragraph("监管数据采集接口说明")
+    t = _table(doc, [
+        ["表5 处方信息 RecipeInfo", "", "", "", "", "", ""],
+        ["序号", "字段", "", "数据类型", "可否为空", "数据元标识符", "说明"],
+        ["", "英文名称", "中文名称", "", "", "", ""],
+        ["1", "CFBH", "处方编号", "VARCHAR2(50 BYTE)", "否", "DE01.00.001.00", ""],
+        ["2", "XBDM", "性别代码", "VARCHAR2(1)", "是", "DE02.01.040.00", "见《性别代码》"],
+        ["3", "KFSJ", "开方时间", "DATE(14)", "否", "", "yyyyMMddHHmmss"],
+        ["4", "orderList", "药品明细", "List<Detail>", "否", "", ""],
+        ["5", "orderList.YPMC", "药品名称", "VARCHAR2(200)", "否", "", ""],
+        ["6", "orderList.YPSL", "药品数量", "NUMBER(8,2)", "是", "", ""],
+        ["7", "CFBH", "处方编号", "VARCHAR2(50)", "否", "", "重复的一行"],
+        ["8", "MZ", "民族", "VARCHAR2(2)", "是", "", "符合 GB/T 3304"],
+        ["9", "KSDM", "科室代码", "VARCHAR2(10)", "是", "", "见诊疗科目字典"],
+    ])
+    t.cell(0, 0).merge(t.cell(0, 6))
+    t.cell(0, 0).text = "表5 处方信息 RecipeInfo"
+    t.cell(1, 1).merge(t.cell(1, 2))
+    t.cell(1, 1).text = "字段"
+    for col, text in ((0, "序号"), (3, "数据类型"), (4, "可否为空"), (5, "数据元标识符"), (6, "说明")):
+        t.cell(1, col).merge(t.cell(2, col))
+        t.cell(1, col).text = text
+    doc.add_paragraph("性别代码")
+    _table(doc, [["代码值", "代码名称"], ["1", "男性"], ["2", "女性"]])
+    doc.save(path)
+    return path
+
+
+def test_docx_layout_b(tmp_path):
+    res = import_spec(build_docx_layout_b(tmp_path / "b.docx"))
+    spec = res.spec
+    assert spec.title == "监管数据采集接口说明"
+    rc = spec.dataset("RecipeInfo")
+    assert (rc.code, rc.name) == ("RecipeInfo", "处方信息")
+    f = rc.fields
+    assert list(f) == ["CFBH", "XBDM", "KFSJ", "orderList", "MZ", "KSDM"]
+    assert (f["CFBH"].name, f["CFBH"].max_length, f["CFBH"].required) == ("处方编号", 50, True)
+    assert f["CFBH"].aliases == {"ws": "DE01.00.001.00"}
+    assert (f["XBDM"].required, f["XBDM"].max_length) == (False, 1)
+    assert dict(spec.code_set(f["XBDM"].code_set).codes) == {"1": "男性", "2": "女性"}
+    assert f["KFSJ"].type == "datetime"
+    child = spec.dataset(f["orderList"].item)
+    assert child.parent == "RecipeInfo" and f["orderList"].type == "array"
+    assert (child.fields["YPMC"].max_length, child.fields["YPSL"].precision, child.fields["YPSL"].required) == (200, 2, False)
+    dup = [i for i in res.report.issues if "重复" in i.message]
+    assert len(dup) == 1 and dup[0].row == 10 and dup[0].severity == "error"
+    # standards the document names without a table: codes from the reference spec, with a warning
+    ref = hlwjr.load_spec()
+    assert (f["MZ"].code_set, f["KSDM"].code_set) == ("nation", "subject")
+    assert dict(spec.code_set("nation").codes) == dict(ref.code_set("nation").codes)
+    assert "参考规范" in spec.code_set("subject").provenance
+    warned = {i.field for i in res.report.warnings if "取自参考规范" in i.message}
+    assert warned == {"MZ", "KSDM"}
+
+
+def test_interface_info_table_above_the_field_table(tmp_path):
+    doc = docx.Document()
+    doc.add_heading("2.4.1 评价信息", level=2)
+    _table(doc, [["接口名称", "满意度评价"], ["接口方法", "uploadBusinessInfoAfter"], ["请求方式", "POST"],
+                 ["业务主键", "evaluateID"]])
+    _table(doc, [["参数名", "参数说明", "类型", "是否必传"], ["evaluateID", "评价记录ID", "String(64)", "是"],
+                 ["satisfaction", "满意度", "Integer", "否"]])
+    doc.save(tmp_path / "c.docx")
+    res = import_spec(tmp_path / "c.docx")
+    ds = res.spec.dataset("uploadBusinessInfoAfter")
+    assert (ds.code, ds.name, ds.section, ds.key) == ("business_info_after", "满意度评价", "2.4.1", ("evaluateID",))
+    assert "请求方式：POST" in ds.description
+    assert (ds.fields["evaluateID"].name, ds.fields["evaluateID"].max_length) == ("评价记录ID", 64)
+    assert ds.fields["satisfaction"].type == "integer"
+    assert res.report.ok and not res.report.issues

@@ -165,6 +165,7 @@ def _children(spec, code) -> list:
 
 def _show(args, stdout: TextIO, stderr: TextIO) -> int:
     from ._exceptions import SpecError
+    from ._privacy import mask_value
     from ._spec_export import length_label, type_label
 
     spec = _load(args.spec)
@@ -215,7 +216,7 @@ def _show(args, stdout: TextIO, stderr: TextIO) -> int:
     for i, f in enumerate(ds.fields.values(), start=1):
         req = "是" if f.required is True else (f"条件:{f.required}" if f.required else "")
         vals = f.code_set or (f"→{f.item}" if f.item else "")
-        desc = (f.description or "").replace("\n", " ")
+        desc = mask_value((f.description or "").replace("\n", " ")) or ""
         rows.append([str(i), f.key, f.name, type_label(f), length_label(f), req, vals, desc[:40]])
     _table(["#", "字段名", "中文名称", "类型", "长度", "必填", "值域", "说明"], rows, stdout)
     if ds.rules:

@@ -166,7 +166,7 @@ class PlatformProfile:
 # --------------------------------------------------------------------------- results
 
 
-@dataclass
+@dataclass(slots=True)
 class RecordResult:
     """The platform's answer for one record of a batch (单条结果)."""
 
@@ -196,17 +196,27 @@ class BatchResult:
         """The day (Asia/Shanghai) the platform counts this batch for, when it says."""
         return self.received_at[:10] if self.received_at else None
 
+    def _count(self, status: str) -> int:
+        counts = self.__dict__.get("_counts")
+        if counts is None or counts[0] != len(self.results):
+            c = {ACCEPTED: 0, REJECTED: 0, DUPLICATE: 0}
+            for r in self.results:
+                c[r.status] = c.get(r.status, 0) + 1
+            counts = (len(self.results), c)
+            self.__dict__["_counts"] = counts
+        return counts[1].get(status, 0)
+
     @property
     def accepted(self) -> int:
-        return sum(r.status == ACCEPTED for r in self.results)
+        return self._count(ACCEPTED)
 
     @property
     def rejected(self) -> int:
-        return sum(r.status == REJECTED for r in self.results)
+        return self._count(REJECTED)
 
     @property
     def duplicate(self) -> int:
-        return sum(r.status == DUPLICATE for r in self.results)
+        return self._count(DUPLICATE)
 
 
 class _Transient(Exception):
@@ -667,22 +677,38 @@ class PlatformClient:
         items = _get(data, r.get("results_field", "data.results"))
         smap = r.get("status_map", {"ok": ACCEPTED, "fail": REJECTED, "duplicate": DUPLICATE})
         results: list[RecordResult] = []
+        f_index, f_status = r.get("result_index", "index"), r.get("result_status", "status")
+        f_errors = r.get("result_errors", "errors")
+        if not whole and isinstance(items, list) and len(items) == n and n:
+            # fast path, the usual answer: every record accepted, in order, without remarks
+            ok = [raw for raw, st in smap.items() if st == ACCEPTED]
+            try:
+                if (all(it[f_status] in ok and not it.get(f_errors) for it in items)
+                        and [it.get(f_index) for it in items] == list(range(n))):
+                    results = [RecordResult(i, ACCEPTED, []) for i in range(n)]
+                    received = _get(data, r.get("received_at_field"))
+                    return BatchResult(dataset, batch_no, n, code, msg, results, data, False,
+                                       received_at=str(received) if received else None)
+            except (TypeError, KeyError, AttributeError):
+                pass  # an unusual answer: the careful path below explains what is wrong
         if isinstance(items, list) and items:
             seen = set()
             for pos, item in enumerate(items):
-                idx = item.get(r.get("result_index", "index"), pos) if isinstance(item, dict) else pos
-                raw_status = item.get(r.get("result_status", "status")) if isinstance(item, dict) else None
+                if not isinstance(item, dict):
+                    raise PlatformRejected(f"平台应答中第 {pos} 条结果不是 JSON 对象；请检查平台接口描述 response.results_field",
+                                           code=code)
+                idx = int(item.get(f_index, pos))
+                raw_status = item.get(f_status)
                 status = smap.get(raw_status, REJECTED if whole else None)
                 if status is None:
                     raise PlatformRejected(f"平台应答中第 {pos} 条的状态 {raw_status!r} 无法识别；请检查平台接口描述 response.status_map",
                                            code=code)
-                errs = item.get(r.get("result_errors", "errors")) or [] if isinstance(item, dict) else []
+                errs = item.get(f_errors) or []
                 if whole and status != REJECTED:
                     status = REJECTED
                     errs = [{"rule": "whole_batch", "msg": f"整批拒收（{code} {msg}）：本条无错，随同批次被拒"}]
-                key = item.get("key") if isinstance(item, dict) else None
-                results.append(RecordResult(int(idx), status, list(errs), key))
-                seen.add(int(idx))
+                results.append(RecordResult(idx, status, errs, item.get("key")))
+                seen.add(idx)
             if seen != set(range(n)):
                 raise PlatformRejected(
                     f"平台应答的结果条数与批次不符（批次 {batch_no} 发送 {n} 条，应答 {len(items)} 条）", code=code)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 __all__ = ["generate_demo_hospital", "DemoHospital", "DEMO_ORGAN_ID", "DEMO_ORGAN_NAME", "TABLES"]
 
-DEMO_ORGAN_ID = "12110000MB0DEM001X"  # 统一社会信用代码形状 (synthetic)
+DEMO_ORGAN_ID = "12110000MB0DEM001H"  # 统一社会信用代码 (synthetic, GB 32100 check character valid)
 DEMO_ORGAN_NAME = "演示互联网医院（测试数据）"
 DEMO_UNIT_ID = "DEMO0000000000000001"
 

@@ -211,14 +211,24 @@ class Column:
                 return out
         return self.obj[idx]
 
+    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(empty, leading whitespace, trailing whitespace) per cell, from the raw UTF-8 bytes."""
+        e = self.cache.get("edges")
+        if e is None:
+            e = self.cache["edges"] = edge_space(self.strings())
+        return e
+
     def blank(self) -> np.ndarray:
         """Cells holding an empty or whitespace-only string."""
         b = self.cache.get("blank")
         if b is None:
             is_str = self.kind == STR
             if is_str.any():
-                s = self.strings()
-                b = is_str & (_bool(pc.equal(pc.binary_length(s), 0)) | _bool(pc.utf8_is_space(s)))
+                empty, lead, _ = self.edges()
+                b = is_str & empty
+                cand = np.flatnonzero(is_str & lead)
+                if len(cand):
+                    b[cand] = _bool(pc.utf8_is_space(pc.take(self.strings(), pa.array(cand))))
             else:
                 b = np.zeros(self.n, dtype=bool)
             self.cache["blank"] = b
@@ -528,6 +538,85 @@ def _bool(a) -> np.ndarray:
     return a.to_numpy(zero_copy_only=False)
 
 
+def _string_buffers(strings: pa.Array):
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    if not pa.types.is_string(strings.type):
+        strings = strings.cast(pa.string())
+    off = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset:strings.offset + len(strings) + 1]
+    buf = strings.buffers()[2]
+    data = np.frombuffer(buf, dtype=np.uint8) if buf is not None else np.zeros(0, dtype=np.uint8)
+    return off, data
+
+
+_WS1 = np.zeros(256, dtype=bool)
+_WS1[[9, 10, 11, 12, 13, 32]] = True
+
+
+def edge_space(strings: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(empty, starts with whitespace, ends with whitespace) for each string (False for nulls).
+
+    Whitespace: ASCII \\t\\n\\v\\f\\r and space, U+00A0 and U+3000 (全角空格) — read from the bytes.
+    """
+    off, data = _string_buffers(strings)
+    start, end = off[:-1], off[1:]
+    empty = end == start
+    if not len(data):
+        z = np.zeros(len(start), dtype=bool)
+        return empty, z, z.copy()
+    top = len(data) - 1
+    first = np.minimum(start, top)
+    last = np.maximum(end - 1, 0)
+    b0 = data[first]
+    bl = data[last]
+    lead = _WS1[b0] & ~empty
+    trail = _WS1[bl] & ~empty
+    # multi-byte spaces (U+00A0 = C2 A0, U+3000 = E3 80 80): only where the edge byte could be one
+    length = end - start
+
+    def at(pos):
+        return data[np.clip(pos, 0, top)]
+
+    c = np.flatnonzero(((b0 == 0xC2) | (b0 == 0xE3)) & (length >= 2))
+    if len(c):
+        s0 = start[c]
+        lead[c] = ((b0[c] == 0xC2) & (at(s0 + 1) == 0xA0)) | (
+            (b0[c] == 0xE3) & (length[c] >= 3) & (at(s0 + 1) == 0x80) & (at(s0 + 2) == 0x80))
+    c = np.flatnonzero(((bl == 0xA0) | (bl == 0x80)) & (length >= 2))
+    if len(c):
+        e0 = end[c]
+        trail[c] = ((bl[c] == 0xA0) & (at(e0 - 2) == 0xC2)) | (
+            (bl[c] == 0x80) & (length[c] >= 3) & (at(e0 - 2) == 0x80) & (at(e0 - 3) == 0xE3))
+    if strings.null_count:
+        valid = _bool(pc.is_valid(strings))
+        empty &= valid
+        lead &= valid
+        trail &= valid
+    return empty, lead, trail
+
+
+def byte_lengths(strings: pa.Array) -> np.ndarray:
+    """UTF-8 byte lengths (0 for nulls), straight from the offsets."""
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    if pa.types.is_string(strings.type):
+        off = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset:strings.offset + len(strings) + 1]
+        return np.diff(off).astype(np.int64)
+    return str_lengths(strings)
+
+
+def too_long(strings: pa.Array, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of strings longer than ``limit`` code points, their lengths where computed)."""
+    blen = byte_lengths(strings)
+    cand = blen > limit  # a string of ≤ limit bytes has ≤ limit characters
+    if not cand.any():
+        return cand, blen
+    lengths = blen.copy()
+    idx = np.flatnonzero(cand)
+    lengths[idx] = str_lengths(pc.take(strings, pa.array(idx)))
+    return lengths > limit, lengths
+
+
 def str_lengths(strings: pa.Array) -> np.ndarray:
     """Code-point lengths (0 for nulls)."""
     out = pc.utf8_length(strings)
@@ -575,31 +664,40 @@ def fixed_width(strings: pa.Array, width: int, candidates: np.ndarray | None = N
 
 
 def _real_date(y, m, d) -> np.ndarray:
-    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    """Is (y, m, d) a real calendar date (year ≥ 1)? Vectorised; leap years only checked on 29 Feb."""
     mm = np.clip(m, 0, 12)
-    dim = _MDAYS[mm] + ((mm == 2) & leap)
-    return (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= dim)
+    dim = _MDAYS29[mm]
+    ok = (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= dim)
+    feb29 = np.flatnonzero(ok & (mm == 2) & (d == 29))
+    if len(feb29):
+        yy = np.asarray(y)[feb29].astype(np.int64)
+        ok[feb29] = (yy % 4 == 0) & ((yy % 100 != 0) | (yy % 400 == 0))
+    return ok
 
 
-_D0 = 48
+_MDAYS29 = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
-def _num(m: np.ndarray, a: int, b: int) -> np.ndarray:
-    out = np.zeros(len(m), dtype=np.int64)
-    for j in range(a, b):
-        out = out * 10 + (m[:, j].astype(np.int64) - _D0)
+def _fields(m: np.ndarray, spans: list[tuple[int, int]]) -> list[np.ndarray]:
+    """The numbers written in byte columns ``spans`` of a digit matrix (int32 arithmetic)."""
+    d = m - np.uint8(48)  # non-digits wrap to ≥ 10; callers check the layout separately
+    out = []
+    for a, b in spans:
+        v = d[:, a].astype(np.int32)
+        for j in range(a + 1, b):
+            v *= 10
+            v += d[:, j]
+        out.append(v)
     return out
 
 
 def _layout_ok(m: np.ndarray, layout: str) -> np.ndarray:
     """Rows of ``m`` whose bytes fit ``layout`` ('9' = ASCII digit, other chars literal)."""
-    ok = np.ones(len(m), dtype=bool)
+    digits = [j for j, c in enumerate(layout) if c == "9"]
+    ok = ((m[:, digits] - np.uint8(48)) < 10).all(axis=1)  # uint8 wrap-around: one comparison
     for j, c in enumerate(layout):
-        col = m[:, j]
-        if c == "9":
-            ok &= (col >= 48) & (col <= 57)
-        else:
-            ok &= col == ord(c)
+        if c != "9":
+            ok &= m[:, j] == ord(c)
     return ok
 
 
@@ -618,10 +716,12 @@ def format_masks(strings: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
         idx, m = fixed_width(strings, len(layout))
         if len(idx):
             lay = _layout_ok(m, layout)
-            y, mo, d = _num(m, 0, 4), _num(m, 5, 7), _num(m, 8, 10)
-            val = lay & _real_date(y, mo, d)
-            if fmt == "date-time-cn":
-                val &= (_num(m, 11, 13) < 24) & (_num(m, 14, 16) < 60) & (_num(m, 17, 19) < 60)
+            if fmt == "date":
+                y, mo, d = _fields(m, [(0, 4), (5, 7), (8, 10)])
+                val = lay & _real_date(y, mo, d)
+            else:
+                y, mo, d, hh, mi, ss = _fields(m, [(0, 4), (5, 7), (8, 10), (11, 13), (14, 16), (17, 19)])
+                val = lay & _real_date(y, mo, d) & (hh < 24) & (mi < 60) & (ss < 60)
             shape[idx] = lay
             value[idx] = val
     elif fmt == "date-time":
@@ -629,10 +729,11 @@ def format_masks(strings: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
         heads = pc.utf8_slice_codeunits(strings, 0, 10)
         hidx, hm = fixed_width(heads, 10, shape)
         if len(hidx):
-            value[hidx] = _real_date(_num(hm, 0, 4), _num(hm, 5, 7), _num(hm, 8, 10))
+            y, mo, d = _fields(hm, [(0, 4), (5, 7), (8, 10)])
+            value[hidx] = _real_date(y, mo, d)
     else:  # pragma: no cover - guarded at compile time
         raise SchemaUnsupported(f"不支持的 format {fmt!r}")
-    isnull = _bool(pc.is_null(strings))
+    isnull = _bool(pc.is_null(strings)) if strings.null_count else np.zeros(n, dtype=bool)
     return shape | isnull, value | isnull
 
 

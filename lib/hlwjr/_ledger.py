@@ -32,6 +32,8 @@ __all__ = ["Ledger", "LedgerBatch", "record_key", "record_json", "content_hash",
 
 PENDING, SENT, ACCEPTED, REJECTED, DUPLICATE = "pending", "sent", "accepted", "rejected", "duplicate"
 UNRESOLVED = (PENDING, SENT)
+# a record waiting for its answer reads "sent" once its batch went out
+_EFFECTIVE_STATE = "CASE WHEN r.state='pending' AND b.state='sent' THEN 'sent' ELSE r.state END"
 _TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 KEY_SEP = "|"
 
@@ -54,7 +56,6 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (dataset, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_batch ON records(batch_no);
-CREATE INDEX IF NOT EXISTS records_state ON records(state);
 CREATE TABLE IF NOT EXISTS batches (
     batch_no    TEXT PRIMARY KEY,
     dataset     TEXT NOT NULL,
@@ -100,9 +101,12 @@ def _jsonable(v: Any) -> Any:
     raise TypeError(f"不能序列化为 JSON 的值类型 {type(v).__name__}")
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable)
+
+
 def record_json(record: dict[str, Any]) -> str:
     """A record as canonical JSON (keys sorted, no spaces, UTF-8) — what is sent and hashed."""
-    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable)
+    return _ENCODER.encode(record)
 
 
 def content_hash(record_or_json: dict[str, Any] | str) -> str:
@@ -112,7 +116,11 @@ def content_hash(record_or_json: dict[str, Any] | str) -> str:
 
 def record_key(record: dict[str, Any], key_fields: Sequence[str]) -> tuple[str, ...]:
     """The business key (业务主键) of a record as a tuple of strings."""
-    return tuple("" if record.get(f) is None else str(record.get(f)) for f in key_fields)
+    out = []
+    for f in key_fields:
+        v = record.get(f)
+        out.append(v if type(v) is str else "" if v is None else str(v))
+    return tuple(out)
 
 
 @dataclass
@@ -138,7 +146,9 @@ class Ledger:
             self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False,
                                        isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
+            self._db.execute("PRAGMA temp_store=MEMORY")
+            self._db.execute("PRAGMA cache_size=-16000")
             self._db.executescript(_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', '1')")
         except sqlite3.DatabaseError as exc:
@@ -147,6 +157,7 @@ class Ledger:
         except OSError as exc:
             raise ConfigError(f"无法创建工作目录 {self.path.parent}: {exc.strerror}", where=str(self.path)) from exc
         self._lock = threading.RLock()
+        self._deferred: list[tuple] = []
 
     @classmethod
     def for_project(cls, project) -> Ledger:
@@ -155,8 +166,16 @@ class Ledger:
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
 
+    def flush(self) -> None:
+        """Write answers kept back by ``record_answer(..., defer=True)``."""
+        with self._lock:
+            if self._deferred:
+                with self._tx():
+                    pass
+
     def close(self) -> None:
         with self._lock:
+            self.flush()
             self._db.close()
 
     def __enter__(self) -> Ledger:
@@ -171,6 +190,9 @@ class Ledger:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
+                    deferred, self._deferred = self._deferred, []
+                    for result, day, keys, at in deferred:
+                        self._write_answer(self._db, result, day, keys, at)
                     yield self._db
                 except BaseException:
                     self._db.execute("ROLLBACK")
@@ -181,6 +203,8 @@ class Ledger:
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
+            if self._deferred:
+                self.flush()
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.DatabaseError as exc:
@@ -196,7 +220,8 @@ class Ledger:
             chunk = joined[i:i + 500]
             q = ",".join("?" * len(chunk))
             for key, state, h, wb in self._query(
-                    f"SELECT key, state, hash, whole_batch FROM records WHERE dataset=? AND key IN ({q})",
+                    f"SELECT r.key, {_EFFECTIVE_STATE}, r.hash, r.whole_batch FROM records r LEFT JOIN batches b "
+                    f"ON b.batch_no = r.batch_no WHERE r.dataset=? AND r.key IN ({q})",
                     [dataset, *chunk]):
                 out[key] = (state, h, wb)
         return out
@@ -220,7 +245,8 @@ class Ledger:
     def counts(self) -> dict[str, dict[str, int]]:
         """``{dataset: {state: n}}`` over the whole ledger."""
         out: dict[str, dict[str, int]] = {}
-        for ds, state, n in self._query("SELECT dataset, state, count(*) FROM records GROUP BY dataset, state"):
+        for ds, state, n in self._query(f"SELECT r.dataset, {_EFFECTIVE_STATE}, count(*) FROM records r "
+                                        "LEFT JOIN batches b ON b.batch_no = r.batch_no GROUP BY 1, 2"):
             out.setdefault(ds, {})[state] = n
         return out
 
@@ -257,79 +283,100 @@ class Ledger:
     def record_rows(self, dataset: str | None = None) -> list[dict[str, Any]]:
         cols = ("dataset", "key", "hash", "state", "batch_no", "attempts", "answer", "data_date",
                 "platform_day", "created_at", "sent_at", "answered_at")
-        sql = f"SELECT {', '.join(cols)} FROM records"
+        sel = [f"r.{c}" for c in cols]
+        sel[3] = _EFFECTIVE_STATE
+        sel[10] = "COALESCE(r.sent_at, b.sent_at)"
+        sql = f"SELECT {', '.join(sel)} FROM records r LEFT JOIN batches b ON b.batch_no = r.batch_no"
         params: list[Any] = []
         if dataset:
-            sql += " WHERE dataset=?"
+            sql += " WHERE r.dataset=?"
             params.append(dataset)
-        return [dict(zip(cols, r)) for r in self._query(sql + " ORDER BY created_at", params)]
+        return [dict(zip(cols, r)) for r in self._query(sql + " ORDER BY r.created_at", params)]
 
     # ------------------------------------------------------------------ writes
 
     def open_batch(self, dataset: str, batch_no: str, items: Sequence[tuple[str, str]], body: bytes,
-                   *, data_date: str | None = None) -> None:
+                   *, data_date: str | None = None, sent: bool = False) -> None:
         """Write a batch and its records as ``pending`` in one transaction, before sending.
 
         ``items`` are ``(joined key, content hash)`` in batch order. A record already accepted
         or in flight must not be in a new batch (``UploadError``: that would be a duplicate).
+        ``sent=True`` also marks the batch as going out, in the same transaction — for platforms
+        that answer a replayed batchNo, where "written" and "sent" recover the same way.
         """
         now = _ts()
         with self._tx() as db:
-            keys = [k for k, _ in items]
-            for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
-                q = ",".join("?" * len(chunk))
-                bad = db.execute(f"SELECT key, state FROM records WHERE dataset=? AND key IN ({q}) "
-                                 "AND state IN ('pending','sent','accepted','duplicate')", [dataset, *chunk]).fetchall()
-                if bad:
-                    raise UploadError(
-                        f"记录 {bad[0][0]} 在台账中的状态是 {bad[0][1]}，不能再放进新批次（会造成重复上报）",
-                        where=f"{dataset} {batch_no}")
-            db.execute("INSERT INTO batches (batch_no, dataset, n, state, body, created_at) VALUES (?,?,?,?,?,?)",
-                       (batch_no, dataset, len(items), PENDING, body, now))
+            db.execute("INSERT INTO batches (batch_no, dataset, n, state, body, created_at, sent_at, attempts) "
+                       "VALUES (?,?,?,?,?,?,?,?)", (batch_no, dataset, len(items), SENT if sent else PENDING, body,
+                                                     now, now if sent else None, 1 if sent else 0))
+            before = db.total_changes
+            # a record that is accepted, duplicate or in flight is never re-batched: the upsert
+            # skips it, and the count below turns that into an error (the transaction rolls back)
             db.executemany(
                 "INSERT INTO records (dataset, key, hash, state, batch_no, attempts, data_date, created_at) "
                 "VALUES (?,?,?,?,?,0,?,?) ON CONFLICT(dataset, key) DO UPDATE SET hash=excluded.hash, "
                 "state=excluded.state, batch_no=excluded.batch_no, answer=NULL, whole_batch=0, "
-                "data_date=excluded.data_date",
+                "data_date=excluded.data_date WHERE records.state IN ('rejected')",
                 [(dataset, k, h, PENDING, batch_no, data_date, now) for k, h in items])
+            if db.total_changes - before != len(items):
+                keys = [k for k, _ in items]
+                bad = db.execute(f"SELECT key, state FROM records WHERE dataset=? AND key IN ({','.join('?' * len(keys))}) "
+                                 "AND batch_no<>?", [dataset, *keys, batch_no]).fetchall()
+                k, st = bad[0] if bad else ("?", "?")
+                raise UploadError(f"记录 {k} 在台账中的状态是 {st}，不能再放进新批次（会造成重复上报）",
+                                  where=f"{dataset} {batch_no}")
 
     def mark_sent(self, batch_no: str) -> None:
-        """The batch is about to go out (after this, a crash makes it ambiguous: replay it)."""
+        """The batch is about to go out (after this, a crash makes it ambiguous: replay it).
+
+        The batch row carries the state; its records read as ``sent`` until the answer comes."""
         now = _ts()
         with self._tx() as db:
+            # one row: the batch's records read as "sent" through it (see _EFFECTIVE_STATE)
             db.execute("UPDATE batches SET state=?, sent_at=?, attempts=attempts+1 WHERE batch_no=?",
                        (SENT, now, batch_no))
-            db.execute("UPDATE records SET state=?, sent_at=?, attempts=attempts+1 WHERE batch_no=? "
-                       "AND state IN ('pending','sent')", (SENT, now, batch_no))
 
-    def record_answer(self, result, *, platform_day: str, keys: Sequence[str] | None = None) -> None:
+    def record_answer(self, result, *, platform_day: str, keys: Sequence[str] | None = None,
+                      defer: bool = False) -> None:
         """Store the platform's answer to a batch (a ``BatchResult``): one state per record and
-        one acceptance-log event each, in one transaction."""
-        now = _ts()
+        one acceptance-log event each, in one transaction. ``keys`` are the batch's keys in the
+        order sent (recovered from the stored body when omitted, e.g. after a crash).
+
+        ``defer=True`` writes the answer with the next write (or :meth:`flush`) instead of its own
+        transaction: if the process dies first, the batch is still unanswered and the next run
+        replays it — the platform answers a replay without counting it again, so nothing is lost."""
+        if defer:
+            with self._lock:
+                self._deferred.append((result, platform_day, keys, _ts()))
+            return
         with self._tx() as db:
+            self._write_answer(db, result, platform_day, keys, _ts())
+
+    def _write_answer(self, db, result, platform_day: str, keys, now: str) -> None:
+        whole = 1 if result.whole_batch else 0
+        others = [r for r in result.results if r.status != ACCEPTED or r.errors]
+        if others and keys is None:
             rows = db.execute("SELECT key, hash FROM records WHERE batch_no=? AND dataset=?",
                               (result.batch_no, result.dataset)).fetchall()
-            order = keys
-            if order is None:
-                body = db.execute("SELECT body FROM batches WHERE batch_no=?", (result.batch_no,)).fetchone()
-                order = _keys_in_body_order(rows, body[0] if body else b"")
-            hashes = dict(rows)
-            upd, ev = [], []
-            for r in result.results:
-                key = order[r.index]
-                errors = json.dumps(r.errors, ensure_ascii=False) if r.errors else None
-                upd.append((r.status, errors, platform_day, 1 if result.whole_batch else 0, now,
-                            result.dataset, key))
-                ev.append((now, platform_day, result.dataset, key, hashes.get(key, ""), result.batch_no,
-                           r.status, errors))
-            db.executemany("UPDATE records SET state=?, answer=?, platform_day=?, whole_batch=?, answered_at=? "
-                           "WHERE dataset=? AND key=?", upd)
-            db.executemany("INSERT INTO events (at, platform_day, dataset, key, hash, batch_no, status, errors) "
-                           "VALUES (?,?,?,?,?,?,?,?)", ev)
-            db.execute("UPDATE batches SET state='answered', code=?, message=?, answered_at=?, platform_day=? "
-                       "WHERE batch_no=?", (str(result.code), result.message[:500], now, platform_day,
-                                            result.batch_no))
+            body = db.execute("SELECT body FROM batches WHERE batch_no=?", (result.batch_no,)).fetchone()
+            keys = _keys_in_body_order(rows, body[0] if body else b"")
+        # the common case in one statement: everything accepted …
+        db.execute("UPDATE records SET state=?, answer=NULL, platform_day=?, whole_batch=?, answered_at=?, "
+                   "attempts=attempts+1, sent_at=(SELECT sent_at FROM batches WHERE batch_no=?) "
+                   "WHERE batch_no=? AND dataset=? AND state IN ('pending','sent')",
+                   (ACCEPTED, platform_day, whole, now, result.batch_no, result.batch_no, result.dataset))
+        # … then the exceptions with their reasons
+        if others:
+            db.executemany(
+                "UPDATE records SET state=?, answer=? WHERE dataset=? AND key=?",
+                [(r.status, json.dumps(r.errors, ensure_ascii=False) if r.errors else None, result.dataset,
+                  keys[r.index]) for r in others])
+        db.execute("INSERT INTO events (at, platform_day, dataset, key, hash, batch_no, status, errors) "
+                   "SELECT answered_at, platform_day, dataset, key, hash, batch_no, state, answer FROM records "
+                   "WHERE batch_no=? AND dataset=? AND answered_at=?", (result.batch_no, result.dataset, now))
+        db.execute("UPDATE batches SET state='answered', code=?, message=?, answered_at=?, platform_day=? "
+                   "WHERE batch_no=?", (str(result.code), result.message[:500], now, platform_day,
+                                        result.batch_no))
 
     def fail_batch(self, batch_no: str, dataset: str, message: str, code: Any, *, platform_day: str) -> None:
         """The platform refused the whole request (not the records one by one): every record of
@@ -338,8 +385,9 @@ class Ledger:
         err = json.dumps([{"rule": f"platform:{code}", "msg": message}], ensure_ascii=False)
         with self._tx() as db:
             rows = db.execute("SELECT key, hash FROM records WHERE batch_no=? AND dataset=?", (batch_no, dataset)).fetchall()
-            db.execute("UPDATE records SET state=?, answer=?, platform_day=?, answered_at=? WHERE batch_no=? AND dataset=?",
-                       (REJECTED, err, platform_day, now, batch_no, dataset))
+            db.execute("UPDATE records SET state=?, answer=?, platform_day=?, answered_at=?, attempts=attempts+1, "
+                       "sent_at=(SELECT sent_at FROM batches WHERE batch_no=?) WHERE batch_no=? AND dataset=? "
+                       "AND state IN ('pending','sent')", (REJECTED, err, platform_day, now, batch_no, batch_no, dataset))
             db.executemany("INSERT INTO events (at, platform_day, dataset, key, hash, batch_no, status, errors) "
                            "VALUES (?,?,?,?,?,?,?,?)",
                            [(now, platform_day, dataset, k, h, batch_no, REJECTED, err) for k, h in rows])

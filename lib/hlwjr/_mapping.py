@@ -810,20 +810,22 @@ class Mapping:
         return d
 
     def save(self, directory: str | os.PathLike | None = None) -> Path:
-        """Write ``mapping.yaml``, ``datasets/<code>.yaml`` and changed code maps (atomically per file)."""
+        """Write ``mapping.yaml``, ``datasets/<code>.yaml`` and the code maps (each file atomically).
+
+        Saving to another directory copies every code map there too."""
         out = Path(directory or self.directory or ".")
+        moving = self.directory is None or out.resolve() != self.directory.resolve()
+        if moving and self.directory is not None:
+            for name in self.code_maps:  # load before the directory changes
+                if self._path(self.code_maps[name].file).exists():
+                    self.code_map(name)
         (out / "datasets").mkdir(parents=True, exist_ok=True)
         _write_yaml(out / "mapping.yaml", self.to_dict())
         for code, dm in self.datasets.items():
             _write_yaml(out / "datasets" / f"{code}.yaml", dm.to_dict())
-        old_dir = self.directory
         self.directory = out
         for name, cm in self._code_map_cache.items():
-            target = self._path(self.code_maps[name].file)
-            if cm.path is None or old_dir is None or out != old_dir or cm.path != target:
-                cm.save(target)
-            else:
-                cm.save()
+            cm.save(self._path(self.code_maps[name].file))
         return out
 
     # -- checks -------------------------------------------------------------------------------
@@ -1609,13 +1611,17 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
     parts: list[pd.DataFrame] = []
     row_parts: list[pd.Series] = []
     n_rows = written = 0
-    fh = open(out, "wb") if out is not None else None
+    part = None if out is None else Path(str(out) + ".part")
+    fh = open(part, "wb") if part is not None else None
+    ok = False
     seen_hashes = np.array([], dtype="uint64")
     row_keys: dict[int, str] = {}
     bt = dm.source.business_time
+    chunks = None
     try:
         src = ctx.open(dm.source)
-        for chunk in src.iter_chunks(chunksize):
+        chunks = src.iter_chunks(chunksize)
+        for chunk in chunks:
             rows = pd.Series(np.arange(n_rows + 1, n_rows + len(chunk) + 1), index=chunk.index)
             n_rows += len(chunk)
             early = day is not None and bt in chunk.columns
@@ -1656,9 +1662,16 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
             else:
                 parts.append(recs)
                 row_parts.append(rows)
+        ok = True
     finally:
+        if chunks is not None:
+            chunks.close()
         if fh is not None:
             fh.close()
+            if ok:
+                os.replace(part, out)  # never a half-written file under the real name
+            else:
+                part.unlink(missing_ok=True)
     issue_frame = issues.frame()
     if fh is None:
         records = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[

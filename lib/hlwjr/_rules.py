@@ -244,12 +244,18 @@ def valid_id_mask(strings: pa.Array, today: _dt.date) -> np.ndarray:
     ok = np.zeros(len(strings), dtype=bool)
     if len(idx):
         body = m[:, :17]
-        shape = ((body >= 48) & (body <= 57)).all(axis=1) & (((m[:, 17] >= 48) & (m[:, 17] <= 57)) | (m[:, 17] == 88))
-        d = body.astype(np.int64) - 48
-        check = _CHECK[(d @ _WEIGHTS) % 11]
-        y = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
-        mo = d[:, 10] * 10 + d[:, 11]
-        dd = d[:, 12] * 10 + d[:, 13]
+        last = m[:, 17]
+        shape = ((body - np.uint8(48)) < 10).all(axis=1) & (((last - np.uint8(48)) < 10) | (last == 88))
+        d = body.astype(np.float32)
+        d -= 48.0
+        w = np.zeros((17, 4), dtype=np.float32)
+        w[:, 0] = _WEIGHTS
+        w[6:10, 1] = (1000, 100, 10, 1)
+        w[10:12, 2] = (10, 1)
+        w[12:14, 3] = (10, 1)
+        prod = (d @ w).round().astype(np.int64)  # exact: every sum < 2**24
+        check = _CHECK[np.where(shape, prod[:, 0] % 11, 0)]
+        y, mo, dd = prod[:, 1], prod[:, 2], prod[:, 3]
         ymd = y * 10000 + mo * 100 + dd
         t = today.year * 10000 + today.month * 100 + today.day
         ok[idx] = shape & (check == m[:, 17]) & _real_date(y, mo, dd) & (y >= 1890) & (ymd <= t)

@@ -180,11 +180,11 @@ class Source:
         if self.info.kind == "csv":
             done = 0
             try:
-                reader = pd.read_csv(self.path, chunksize=chunksize, **self._csv_kwargs())
-                for chunk in reader:
-                    chunk.columns = [str(c).strip() for c in chunk.columns]
-                    done += len(chunk)
-                    yield chunk
+                with pd.read_csv(self.path, chunksize=chunksize, **self._csv_kwargs()) as reader:
+                    for chunk in reader:
+                        chunk.columns = [str(c).strip() for c in chunk.columns]
+                        done += len(chunk)
+                        yield chunk
             except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, ValueError) as exc:
                 raise self._translate_csv(exc) from exc
         elif self.info.kind == "sql":
@@ -335,8 +335,7 @@ def _detect_header_row(rows: list[list], look: int = 30) -> int:
     full = max(widths) if widths else 0
     for i, r in enumerate(sample):
         cells = [v for v in r if v is not None and str(v).strip() != ""]
-        if len(cells) >= max(1, 0.8 * full) and all(isinstance(v, str) for v in cells) \
-                and len({str(v).strip() for v in cells}) == len(cells):
+        if len(cells) >= max(1, 0.8 * full) and all(isinstance(v, str) for v in cells):
             return i + 1
     for i, w in enumerate(widths):
         if w == full:

@@ -35,7 +35,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ._exceptions import SpecError, SpecImportError
 from ._privacy import mask_value
@@ -488,6 +488,9 @@ _REF_RE = re.compile(
     r"(?:见|参见|参照|详见|参考|引用|依据|对应|符合)\s*(?:《)?\s*(?:数据)?(?:字典|附录|附表|代码表|码表|值域|表|字典表)?\s*"
     r"(?P<sec>(?:[A-Z](?:[.\-]\d+)*)|(?:\d+(?:[.\-]\d+)+)|\d+)\b"
 )
+_NAMED_REF_RE = re.compile(
+    r"(?:见|参见|详见|参照|参考|引用)\s*《?([\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9/]{1,20}?(?:字典表|代码表|字典|码表|代码|值域))》?"
+)
 _STD_RE = re.compile(r"\b(?:GB/T|GB|WS/T|WS|DB\d{2}/T|YY/T|CV|CT|DE)\s?[0-9][0-9A-Za-z.\-]*(?:\.\d+)*", re.I)
 _SECTION_TITLE = re.compile(
     r"^\s*(?:附录\s*|附表\s*|表\s*)?(?P<sec>(?:[A-Z](?:[.．]\d+)*)|(?:\d+(?:[.．]\d+)*))(?:[.、．]\s*|\s+)(?P<rest>\S.*)$"
@@ -527,6 +530,7 @@ class _Table:
     paras: list[_Para] = dc_field(default_factory=list)
     sheet_title: str | None = None
     continuation: bool = False  # nothing but blank paragraphs between this and the previous table
+    strong_title: bool = False  # the title is a numbered/heading paragraph, not a guess
 
 
 def _read_docx(path: Path) -> list[_Para | _Table]:
@@ -632,9 +636,38 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
             if current is not None:
                 current.rows.append(row)
                 current.row_numbers.append(i)
+            elif len(texts) == 2 and not re.search(r"[:：]", texts[0]) and _hnorm(texts[0]) in _INFO_LABELS:
+                blocks.append(_Para(text=f"{texts[0]}：{texts[1]}"))  # 接口名称 | 在线处方
             else:
                 blocks.append(_Para(text=" ".join(texts)))
     return blocks
+
+
+_INFO_LABELS = {
+    "接口名称", "接口说明", "接口描述", "功能描述", "功能说明", "接口地址", "请求地址", "url", "请求方式", "请求方法",
+    "方法名", "方法名称", "接口方法", "服务方法", "服务名", "服务id", "x-service-id", "x-service-method", "调用频率",
+    "上传频率", "上传时机", "数据格式", "返回格式", "业务主键", "主键", "唯一标识", "数据集代码", "接口代码", "接口标识",
+    "数据集名称", "依赖", "上传顺序依赖", "前置数据集", "备注",
+}
+
+
+def _info_tables_to_paragraphs(blocks: list) -> list:
+    """A small 接口名称 | 在线处方 / 接口方法 | uploadX table above a field table: labelled lines."""
+    out: list = []
+    for b in blocks:
+        if isinstance(b, _Table) and b.rows and len(b.rows) >= 2:
+            pairs: list[tuple[str, str]] = []
+            for row in b.rows:
+                cells = [c for c in row if c is not None]
+                for i in range(0, len(cells) - 1, 2):
+                    if cells[i]:
+                        pairs.append((cells[i], cells[i + 1] or ""))
+            known = sum(1 for k, _ in pairs if _hnorm(k).rstrip(":：") in _INFO_LABELS)
+            if pairs and known >= 2 and known * 2 >= len(pairs) and _header_roles(b.rows[0]) is None:
+                out.extend(_Para(text=f"{k.rstrip(':：')}：{v}") for k, v in pairs if v)
+                continue
+        out.append(b)
+    return out
 
 
 def _looks_like_title_row(row: list[str | None]) -> bool:
@@ -932,7 +965,7 @@ class _Importer:
         )
 
     def run(self) -> None:
-        blocks = self.read()
+        blocks = _info_tables_to_paragraphs(self.read())
         self._front_matter(blocks)
         tables = self._attach_titles(blocks)
         self.report.tables = sum(1 for b in blocks if isinstance(b, _Table))
@@ -1064,10 +1097,12 @@ class _Importer:
             t = b
             t.paras = paras
             title = None
-            for p in reversed(paras):
-                if _is_title(p):
-                    title = p.text
-                    break
+            best = 0
+            for p in reversed(paras):  # the nearest best title: 2.2.3 在线处方 uploadX beats 表2-3 …
+                score = _title_score(p)
+                if score > best:
+                    title, best = p.text, score
+            t.strong_title = title is not None
             if title is None:
                 short = [p for p in paras if len(p.text) <= 40 and not re.match(r"^[^:：]{1,10}[:：]", p.text)
                          and not re.search(r"[。；;]$", p.text)
@@ -1091,6 +1126,10 @@ class _Importer:
         for i, row in enumerate(t.rows[:4]):
             if (roles := _header_roles(row)) is not None:
                 self._promote_title_rows(t, i)
+                # a two-line header (字段 over 英文名/中文名): the second line refines the first
+                if i + 1 < len(t.rows) and (second := _header_roles(_fill_header(t.rows[i + 1], row))) is not None:
+                    roles = {**roles, **second}
+                    i += 1
                 return "fields", i, _refine_roles(roles, t.rows[i + 1:])
             if (roles := _code_header_roles(row)) is not None:
                 self._promote_title_rows(t, i)
@@ -1106,7 +1145,7 @@ class _Importer:
         for row in t.rows[:hdr]:
             texts = [c for c in row if c]
             if len(set(texts)) == 1:
-                if not t.title or t.continuation or t.title == t.sheet:
+                if not t.strong_title:
                     t.title = texts[0]
                     t.continuation = False
 
@@ -1286,6 +1325,13 @@ class _Importer:
                     if self._field_meta(fd, line, where, rn, head_names.get("description")):
                         continue
                     desc_lines.append(line)
+            if "name" not in roles and desc_lines and fd.name == fd.key:
+                # 参数名 | 参数说明 layouts: the Chinese name is the first clause of the description
+                first = re.split(r"[，,。；;:：(（\s]", desc_lines[0], maxsplit=1)[0]
+                if first and len(first) <= 20 and _has_cjk(first):
+                    fd.name = first
+                    if desc_lines == [first]:
+                        desc_lines = []
             if cell(row, "example") and fd.example is None:
                 fd.example = cell(row, "example")
             if cell(row, "provenance"):
@@ -1383,6 +1429,9 @@ class _Importer:
             for m in _REF_RE.finditer(_norm(text)):
                 fd.refs.append(m.group("sec"))
                 fd.strong.append((m.group("sec"), col if from_cs_cell else desc_col))
+            for m in _NAMED_REF_RE.finditer(_norm(text)):
+                fd.refs.append(m.group(1))
+                fd.strong.append((m.group(1), col if from_cs_cell else desc_col))
             for m in re.finditer(r"《([^》]+)》", text):
                 fd.refs.append(m.group(1))
                 if from_cs_cell:
@@ -1556,9 +1605,8 @@ class _Importer:
         cs_index: dict[str, _CodeSetDraft] = {}
         for cs in self.code_sets.values():
             for a in [cs.id, cs.name, cs.standard, cs.section, *cs.aliases]:
-                if a:
-                    cs_index.setdefault(_norm(a), cs)
-                    cs_index.setdefault(re.sub(r"(字典表|代码表|字典|码表)$", "", _norm(a)), cs)
+                for v in _ref_variants(a):
+                    cs_index.setdefault(v, cs)
         inline: dict[tuple, _CodeSetDraft] = {}
         for ds in list(self.datasets.values()):
             for fd in ds.fields.values():
@@ -1566,12 +1614,20 @@ class _Importer:
                     self._resolve_item(ds, fd, by_section)
                     continue
                 found = None
-                for r in fd.refs:
-                    found = cs_index.get(_norm(r)) or cs_index.get(re.sub(r"(字典表|代码表|字典|码表)$", "", _norm(r)))
+                for r in fd.refs + ([fd.std] if fd.std else []):
+                    found = next((cs_index[v] for v in _ref_variants(r) if v in cs_index), None)
                     if found:
                         break
-                if found is None and fd.std:
-                    found = cs_index.get(_norm(fd.std))
+                if found is None and not fd.enum:
+                    # the document names a standard but has no table for it: take the codes
+                    # from the reference spec when it knows the standard, and say so
+                    for r in [x for x, _ in fd.strong] + ([fd.std] if fd.std else []):
+                        found = self._from_reference(r, cs_index)
+                        if found is not None:
+                            self.issue(fd.table, fd.row, "值域", r,
+                                       f"文档没有附「{r}」的代码表，值域代码取自参考规范的 {found.id}（{found.name}，"
+                                       f"{len(found.codes)} 个代码），请与标准原文核对", "warning", ds.code, fd.key)
+                            break
                 if found is not None:
                     fd.code_set = found.id
                     found.used = True
@@ -1605,6 +1661,39 @@ class _Importer:
         for cs in self.code_sets.values():
             if not cs.codes:
                 self.issue(cs.table, None, None, cs.name, f"代码表 {cs.id} 没有任何代码，未导入", "error")
+
+    _reference = None
+
+    def _from_reference(self, ref: str, cs_index: dict) -> _CodeSetDraft | None:
+        """A code set of the reference spec known by this standard number or name, copied in."""
+        from ._spec import load_spec
+
+        if self._reference is None:
+            try:
+                self._reference = load_spec()
+            except SpecError:
+                self._reference = False
+        if not self._reference:
+            return None
+        for v in _ref_variants(ref):
+            for cs in self._reference.code_sets.values():
+                names = [cs.id, cs.name, cs.standard, *cs.aliases]
+                if any(v in _ref_variants(n) for n in names if n):
+                    if cs.id in self.code_sets:
+                        return self.code_sets[cs.id]
+                    draft = _CodeSetDraft(
+                        id=cs.id, name=cs.name, codes=dict(cs.codes), table=f"参考规范 {self._reference.id}",
+                        origin=f"参考规范 {self._reference.id}（文档只写了「{ref}」）", standard=cs.standard,
+                        aliases=list(cs.aliases), parents=dict(cs.parents), notes=dict(cs.notes),
+                        provenance=f"取自参考规范 {self._reference.id}" + (f"（{cs.provenance}）" if cs.provenance else ""),
+                        complete=cs.complete, description=cs.description, used=True,
+                    )
+                    self.code_sets[cs.id] = draft
+                    for a in names:
+                        for w in _ref_variants(a):
+                            cs_index.setdefault(w, draft)
+                    return draft
+        return None
 
     def _resolve_item(self, ds: _DatasetDraft, fd: _FieldDraft, by_section: dict) -> None:
         if fd.item and fd.item in self.datasets:
@@ -1758,6 +1847,29 @@ class _Importer:
         return spec
 
 
+def _fill_header(second: list[str | None], first: list[str | None]) -> list[str | None]:
+    """Second header line with the first line's words where it is empty (merged vertically)."""
+    return [b if b else (a if a else b) for a, b in zip(first + [None] * len(second), second)]
+
+
+def _ref_variants(text: str | None) -> list[str]:
+    """Ways a document may name a code table: 见字典3.1, 《性别代码》, GB/T 2261.1-2003, 诊疗科目字典."""
+    if not text:
+        return []
+    s = _norm(text).strip("《》 ")
+    out = [s]
+    core = re.sub(r"^(?:见|参见|详见|参照|参考|引用|依据|符合)\s*", "", s).strip("《》 ")
+    out.append(core)
+    short = re.sub(r"(?:字典表|代码表|字典|码表|代码|编码)$", "", core).strip()
+    if len(short) >= 2:
+        out.append(short)
+    if _STD_RE.fullmatch(core) or re.match(r"^(?:GB|WS|CV|CT|DE|DB)", core, re.I):
+        std = re.sub(r"\s+", "", core).upper()
+        out.append(std)
+        out.append(re.sub(r"-(?:19|20)\d{2}$", "", std))
+    return list(dict.fromkeys(v for v in out if v))
+
+
 def _after_title(paras: list[_Para], title: str | None) -> list[_Para]:
     """The paragraphs between a table's title and the table (its labelled lines and description)."""
     for i in range(len(paras) - 1, -1, -1):
@@ -1820,9 +1932,26 @@ def _is_title(p: _Para) -> bool:
         return True
     if _SECTION_TITLE.match(t) and not re.search(r"[。；;]$", t):
         return True
+    if re.match(r"^\s*(?:表|附表)\s*[A-Z]?\d+(?:[.\-－—]\d+)*\s*\S", t):
+        return True  # a table caption: 表2-3 在线处方字段说明
     if _METHOD_RE.search(t) and _has_cjk(t):
         return True
     return False
+
+
+def _title_score(p: _Para) -> int:
+    """How good a title for the next table a paragraph is (0: not a title)."""
+    if not _is_title(p):
+        return 0
+    t = p.text
+    score = 1
+    if re.match(r"^\s*(?:附录\s*)?(?:[A-Z]|\d+)(?:[.．]\d+)+", t) or (p.heading or 0) > 0:
+        score = 3
+    if re.match(r"^\s*(?:表|附表)\s*[A-Z]?\d", t):
+        score = 1
+    if _METHOD_RE.search(t) or re.search(r"[A-Za-z_][A-Za-z0-9_]{2,}", t):
+        score += 1
+    return score
 
 
 def _parse_title(title: str) -> tuple[str | None, str, str | None, str | None]:
@@ -1877,6 +2006,12 @@ def import_spec(path: str | os.PathLike, out_dir: str | os.PathLike | None = Non
     from ._spec import load_spec, write_spec
 
     src = Path(path)
+    if out_dir is not None and not overwrite:
+        target = Path(out_dir)
+        if target.is_dir() and any(target.iterdir()):
+            raise SpecImportError(
+                f"输出目录 {target} 已存在且非空；请换一个目录，或确认后覆盖（命令行加 --force，函数传 overwrite=True）"
+            )
     imp = _Importer(src)
     imp.run()
     imp.resolve()
@@ -1905,8 +2040,3 @@ def _slug(stem: str) -> str:
     if _has_cjk(s):
         s = _pinyin_initials(s) or "imported"
     return s or "imported"
-
-
-def iter_issue_rows(report: ImportReport) -> Iterable[dict]:  # pragma: no cover - convenience
-    for i in report.issues:
-        yield {"where": i.where(), "severity": i.severity, "message": i.message, "value": i.value}

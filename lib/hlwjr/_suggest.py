@@ -104,7 +104,11 @@ SYNONYMS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     ("end_time", r"^enddate$", ("结束时间",), ("JSSJ", "ENDTIME", "FINISHTIME", "JIESHUSHIJIAN")),
     ("diag_code", r"^(icdcode|diagnosiscode|maindiagnosecode)$", ("诊断编码", "诊断代码"),
      ("ZDDM", "ZDBM", "ICD", "ICDCODE", "ICD10", "DIAGCODE", "ZHENDUANDAIMA")),
-    ("diag_name", r"^(icdname|thisdiagnosis|furtherconsultdiagnosis)$", ("诊断名称", "本次诊断"),
+    ("this_diagnosis", r"^thisdiagnosis$", ("本次诊断名称", "本次诊断"), ("BCZD", "BCZDMC", "THISDIAGNOSIS")),
+    ("update_time", r"^updatetime$", ("最后更新时间", "更新时间"),
+     ("GXSJ", "ZHGXSJ", "XGSJ", "JLSJ", "UPDATETIME", "LASTUPDATE", "MODIFYTIME", "UPDATEDAT", "GENGXINSHIJIAN")),
+    ("answer_flag", r"^answerflag$", ("是否回复",), ("HFBZ", "SFHF", "HFZT", "REPLYFLAG", "ANSWERED", "ISREPLY")),
+    ("diag_name", r"^(icdname|furtherconsultdiagnosis)$", ("诊断名称",),
      ("ZDMC", "BCZD", "DIAGNAME", "DIAGNOSIS", "ZHENDUANMINGCHENG")),
     ("total_fee", r"^totalfee$", ("金额", "总金额"), ("ZJE", "JE", "ZFY", "TOTALFEE", "TOTALAMOUNT", "AMOUNT", "ZONGJINE")),
     ("drug_code", r"^drcode$", ("药品代码",), ("YPDM", "YPBM", "YPID", "DRUGCODE", "DRUGID", "YAOPINDAIMA")),
@@ -120,7 +124,7 @@ _WORD_ABBR = {
     "身份证号": ("SFZH",), "证件号": ("SFZH", "ZJHM", "ZJH"), "证件号码": ("ZJHM", "SFZH"), "姓名": ("XM",),
     "电话": ("DH", "LXDH", "SJHM"), "手机": ("SJHM", "SJ"), "日期": ("RQ", "SJ"), "时间": ("SJ", "RQ"),
     "编号": ("BH", "H", "ID"), "号": ("H", "BH", "HM"), "代码": ("DM", "BM"), "名称": ("MC",), "记录ID": ("ID",),
-    "金额": ("JE", "FY"), "价格": ("JG", "FY", "JE"), "费用": ("FY", "JE"),
+    "金额": ("JE", "FY"), "价格": ("JG", "FY", "JE"), "费用": ("FY", "JE"), "记录号": ("ID", "H", "BH"),
 }
 
 _KIND_BY_FIELD = [
@@ -156,36 +160,79 @@ def _concepts(f) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
-def _field_variants(f) -> dict[str, str]:
-    """normalised spelling → reason (中文)."""
-    v: dict[str, str] = {}
+# Chinese word → English spellings HIS vendors use in English-ish schemas (patient_name, id_no …)
+_WORD_EN = {
+    "患者": ("patient", "pat", "p", ""), "病人": ("patient", "pat", ""), "医生": ("doctor", "doc", "dr"),
+    "医师": ("doctor", "doc", "dr"), "开方医师": ("doctor", "prescriber", "dr"), "审方药师": ("pharmacist", "audit"),
+    "药师": ("pharmacist", "pharm"), "监护人": ("guardian",), "姓名": ("name",), "证件号码": ("id_no", "idno", "cert_no", "id_card"),
+    "身份证号": ("id_no", "idcard", "id_card", "id_number"), "证件类型": ("id_type", "cert_type"), "性别": ("sex", "gender"),
+    "年龄": ("age",), "出生日期": ("birth_date", "birthday", "dob"), "手机号码": ("mobile", "phone", "phone_no", "tel"),
+    "联系电话": ("phone", "tel", "phone_no", "mobile"), "科室代码": ("dept_code", "dept_id"), "科室名称": ("dept_name",),
+    "院内ID": ("code", "id", "no"), "申请时间": ("apply_time", "request_time"), "开始时间": ("start_time", "begin_time"),
+    "结束时间": ("end_time", "finish_time"), "诊断编码": ("diag_code", "icd_code", "icd10"), "诊断名称": ("diag_name", "diagnosis"),
+    "本次诊断名称": ("diagnosis", "diag_name"), "上次就诊诊断": ("last_diagnosis", "previous_diagnosis", "prev_diag"),
+    "主诊断编码": ("main_diag_code", "icd_code", "diag_code"), "处方号": ("recipe_no", "rx_no", "prescription_no"),
+    "复诊记录ID": ("visit_no", "visit_id", "revisit_id", "followup_id"), "咨询记录ID": ("consult_no", "consult_id"),
+    "处方日期": ("prescribe_time", "rx_time", "recipe_time", "rx_date"), "审方时间": ("audit_time", "check_time", "review_time"),
+    "金额": ("amount", "fee", "total"), "处方金额": ("total_amount", "rx_amount", "amount"), "价格": ("price", "fee"),
+    "复诊价格": ("fee", "price", "visit_fee"), "咨询价格": ("fee", "price", "consult_fee"), "支付渠道": ("pay_channel", "pay_way"),
+    "是否回复": ("answered", "reply_flag"), "就诊卡号": ("card_no", "visit_card"), "简要病史": ("history", "medical_history"),
+    "复诊类别": ("visit_type", "mode"), "咨询类别": ("consult_type", "mode"), "咨询内容": ("content", "question"),
+    "费别": ("fee_type", "cost_type", "insurance_type"), "处方类型": ("rx_type", "recipe_type"), "配送方式": ("delivery", "delivery_type"),
+    "帖数": ("doses", "packets"), "过敏信息": ("allergy",), "处方有效天数": ("valid_days",), "是否支付": ("paid", "is_paid"),
+    "人员院内工号": ("staff_no", "staff_code", "emp_no", "job_no"), "人员类别": ("staff_type", "person_type", "emp_type"),
+    "职称代码": ("title_code", "title"), "职称名称": ("title_name",), "资格证书编码": ("qualification_cert_no", "qualification_no"),
+    "执业证书编码": ("practice_cert_no", "license_no", "practice_no"), "主要执业机构": ("practice_org", "main_org"),
+    "执业地点": ("practice_place", "practice_area"), "执业证书发证机关": ("issuing_authority", "issuer"),
+    "执业证书发证日期": ("issue_date", "license_date"), "独立临床工作年限": ("work_years", "clinical_years", "years"),
+    "拒绝/取消时间": ("refuse_time", "cancel_time"), "拒绝/取消原因": ("refuse_reason", "cancel_reason"),
+    "拒绝/取消类别": ("refuse_type", "cancel_type"), "民族": ("nation", "ethnic"),
+}
 
-    def add(s, why):
+
+def _field_variants(f) -> dict[str, str]:
+    """normalised spelling → where it comes from (中文说明)."""
+    v: dict[str, str] = {}
+    weak: set[str] = set()  # spellings that drop a qualifying word (监护人身份证号 → id_no): ranked lower
+
+    def add(s, why, partial=False):
         n = _norm(s)
         if n and n not in v:
             v[n] = why
+            if partial:
+                weak.add(n)
 
     add(f.key, "字段代码")
     add(_camel_words(f.key), "字段代码")
     add(f.name, "中文名")
     ini, full = _pinyin(f.name)
-    add(ini, f"中文名拼音首字母 {ini.upper()}")
+    add(ini, "中文名拼音首字母")
     add(full, "中文名全拼")
     for style, alias in (f.aliases or {}).items():
-        add(alias, f"别名 {style}={alias}")
+        add(alias, f"别名({style})")
     for concept, spellings in _concepts(f):
         for sp in spellings:
-            add(sp, f"HIS 命名习惯（{concept}）")
+            add(sp, f"HIS 命名习惯({concept})")
     # Chinese name spelled with HIS abbreviations: 患者姓名 → BRXM / HZXM / XM
     for word, abbrs in _WORD_ABBR.items():
         if word in f.name:
-            rest = f.name.replace(word, "", 1)
-            rest_ini = _pinyin(rest)[0] if rest else ""
+            head, _, tail = f.name.partition(word)
             for a in abbrs:
-                if f.name.startswith(word):
-                    add(a + rest_ini, f"HIS 缩写 {word}→{a or '∅'}")
-                else:
-                    add(rest_ini + a, f"HIS 缩写 {word}→{a or '∅'}")
+                add(_pinyin(head)[0] + a + _pinyin(tail)[0], f"HIS 缩写({word}→{a or '省略'})")
+    # English spellings: 患者姓名 → patient_name / pat_name / name
+    for word, ens in _WORD_EN.items():
+        if word in f.name:
+            head, _, tail = f.name.partition(word)
+            heads = [""] + [e for w2, es in _WORD_EN.items() if w2 == head for e in es]
+            tails = [""] + [e for w2, es in _WORD_EN.items() if w2 == tail for e in es]
+            for e in ens:
+                for h in heads:
+                    for t in tails:
+                        partial = bool((head and not h) or (tail and not t))
+                        if partial and len(e) < 4:
+                            continue
+                        add(h + e + t, f"英文命名({word}→{e or '省略'})", partial)
+    v["__weak__"] = weak  # type: ignore[assignment]
     return v
 
 
@@ -229,10 +276,12 @@ def _shape_adjust(f, prof) -> tuple[float, str | None]:
     kind = prof.kind
     if want is None:
         if kind in ("id_card", "mobile") and f.type == "string":
-            return -8.0, f"列值像{prof.kind_label}，字段不是该类"
+            return (-20.0 if f.code_set else -8.0), f"列值像{prof.kind_label}，字段不是该类"
         if f.code_set and kind == "code":
             return 4.0, "列值像代码，字段有值域"
         return 0.0, None
+    if want == "datetime" and kind == "date":
+        return 2.0, "列值是日期（无时间部分）"
     if want == kind or (want == "amount" and kind in ("decimal", "integer")) or \
             (want == "integer" and kind in ("code", "integer")) or \
             (want in ("date", "datetime") and kind in ("date", "datetime")):
@@ -272,7 +321,8 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
     col_vars = {c: _column_variants(c) for c in columns}
     out = []
     for f in dataset.fields.values():
-        fv = _field_variants(f)
+        fv = dict(_field_variants(f))
+        weak = fv.pop("__weak__")
         concept_spellings = {_norm(sp) for _c, sps in _concepts(f) for sp in sps}
         role = "patient" if f.key.lower().startswith("patient") else \
             "auditdoctor" if f.key.lower().startswith("audit") else \
@@ -284,15 +334,21 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
                 if not cv:
                     continue
                 if cv in fv:
-                    s, w = 100.0, [f"列名与{fv[cv]}一致"]
+                    s, w = (92.0 if cv in weak else 100.0), [f"列名即{fv[cv]} {cv.upper()}"]
                 else:
                     s, match = 0.0, None
                     for variant in fv:
                         r = fuzz.ratio(cv, variant)
                         if r > s:
                             s, match = r, variant
+                    w = [f"列名接近{fv.get(match, '')} {(match or '').upper()}（{s:.0f}%）"]
                     s *= 0.9
-                    w = [f"列名与{fv.get(match, '')} {match.upper() if match else ''} 相似 {s / 0.9:.0f}%"]
+                    if len(cv) >= 4:  # HIS columns often drop a leading word: QSSJ ⊂ PSQSSJ (配送签收时间)
+                        for variant in fv:
+                            if len(variant) > len(cv) and variant.endswith(cv) and not variant.startswith(cv):
+                                sub = 80 + 10 * len(cv) / len(variant)
+                                if sub > s:
+                                    s, w = sub, [f"列名是{fv[variant]} {variant.upper()} 的后半部分"]
                 if prefix is not None:
                     if role and prefix in _PREFIX_HINTS.get(role, ()):
                         s += 6
@@ -306,12 +362,14 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
                 if s > best:
                     best, why = s, w
             adj, reason = _shape_adjust(f, profiles.get(col) if profiles else None)
-            score = max(0.0, min(100.0, best + adj)) / 100.0
+            raw = best + adj
+            score = max(0.0, min(100.0, raw)) / 100.0
             if reason:
                 why = why + [reason]
             if score >= min_score:
-                cands.append(Candidate(col, score, why))
-        cands.sort(key=lambda c: (-c.score, columns.index(c.column)))
+                cands.append((raw, Candidate(col, score, why)))
+        cands.sort(key=lambda rc: (-rc[0], columns.index(rc[1].column)))
+        cands = [c for _raw, c in cands]
         out.append(FieldSuggestion(f.key, f.name, f.type, f.required, cands[:top], f.code_set))
     return out
 

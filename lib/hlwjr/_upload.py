@@ -256,14 +256,20 @@ class Uploader:
             batch_no = self.new_batch_no(dataset)
             body = self.client.encode_batch(batch_no, [j for _, _, j in batch])
             keys = [k for k, _, _ in batch]
-            self.ledger.open_batch(dataset, batch_no, [(k, h) for k, h, _ in batch], body, data_date=data_date)
-            self.ledger.mark_sent(batch_no)
+            replay_safe = self.client.profile.replay_safe
+            self.ledger.open_batch(dataset, batch_no, [(k, h) for k, h, _ in batch], body, data_date=data_date,
+                                   sent=replay_safe)
+            if not replay_safe:  # the pending → sent step must be on disk before an unrepeatable request
+                self.ledger.mark_sent(batch_no)
             try:
                 result = self.client.send_batch(dataset, batch_no, body, len(batch))
             except PlatformRejected as exc:
                 self.ledger.fail_batch(batch_no, dataset, exc.message, exc.code, platform_day=self._day())
                 return batch_no, keys, None, exc
-            self.ledger.record_answer(result, platform_day=result.platform_day or self._day(), keys=keys)
+            # the answer rides with the next batch's write: one commit per batch (a crash in between
+            # leaves the batch unanswered, and the next run replays it — never a duplicate)
+            self.ledger.record_answer(result, platform_day=result.platform_day or self._day(), keys=keys,
+                                      defer=replay_safe)
             return batch_no, keys, result, None
 
         def account(batch_no, keys, result, exc) -> None:
@@ -287,6 +293,12 @@ class Uploader:
             if progress is not None:
                 progress.update(len(keys))
 
+        try:
+            self._send_batches(batches, one, account)
+        finally:
+            self.ledger.flush()
+
+    def _send_batches(self, batches, one, account) -> None:
         if self.concurrency == 1 or len(batches) < 2:
             for b in batches:
                 account(*one(b))
@@ -405,7 +417,7 @@ def _as_dicts(records: Any) -> list[dict[str, Any]]:
                     d[c] = v.item() if hasattr(v, "item") else v
             out.append(d)
         return out
-    return [dict(r) for r in records]
+    return records if isinstance(records, list) else list(records)  # dicts are read, never changed
 
 
 def upload_records(project_or_parts, records_by_dataset: dict[str, Any], *, date: str | None = None,

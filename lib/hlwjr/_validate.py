@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 from ._exceptions import DataError, RecordsInvalid, SpecError
 from ._fastschema import (BOOL, DICT, FLOAT, FLOATINT, INT, LIST, MISSING, NULL, OTHER, STR,
                           Column, _bool, _MISSING, _object_array, format_masks, regex_search,
-                          str_lengths, translate_pattern)
+                          str_lengths, too_long, translate_pattern)
 from ._privacy import mask_series, to_halfwidth
 from ._problems import COLUMNS, Problem, Report
 from ._rules import RULES, Hit, RuleContext, get_rule
@@ -90,6 +90,10 @@ _TYPE_CN = {"string": "文本（字符串）", "integer": "整数", "decimal": "
             "datetime": "日期时间文本 YYYY-MM-DD HH:MM:SS", "array": "数组（明细列表）"}
 _ALLOWED = {"string": (STR,), "integer": (INT, FLOATINT), "decimal": (INT, FLOAT, FLOATINT),
             "date": (STR,), "datetime": (STR,), "array": (LIST,)}
+
+
+_ALLOWED_LUT = {t: np.isin(np.arange(16), ks) for t, ks in _ALLOWED.items()}
+_NUM_LUT = np.isin(np.arange(16), (INT, FLOAT, FLOATINT))
 
 
 @dataclass
@@ -345,7 +349,7 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
                                      f"必填字段 {fp.label} 为空字符串，请补充")).astype(object)
             out.append((idx, "required", msgs, None))
     present = (kind != MISSING) & ~((kind == NULL) & fp.required)
-    allowed = np.isin(kind, _ALLOWED[fp.type])
+    allowed = _ALLOWED_LUT[fp.type][kind]
     wrong = present & ~allowed
     if wrong.any():
         idx = np.flatnonzero(wrong)
@@ -362,8 +366,8 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
         s = col.strings()
         flagged = np.zeros(col.n, dtype=bool)
         if fp.max_length is not None:
-            lens = str_lengths(s)
-            bad = good_str & (lens > fp.max_length)
+            over, lens = too_long(s, fp.max_length)
+            bad = good_str & over
             if bad.any():
                 idx = np.flatnonzero(bad)
                 msgs = np.array([f"{fp.label} 长度 {n} 超过最大长度 {fp.max_length}，请截断或核对"
@@ -437,10 +441,11 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
             out.append((np.flatnonzero(bad), "const", f"{fp.label} 应为固定值 {fp.const!r}", None))
     # whitespace warning where no other rule spoke
     if good_str.any() and fp.type == "string" and fp.pattern is None and fp.codes is None:
-        sp = good_str & _bool(pc.match_substring_regex(col.strings(), r"^\s|\s\z"))
+        _, lead, trail = col.edges()
+        sp = good_str & (lead | trail)
         if sp.any():
             out.append((np.flatnonzero(sp), "whitespace", f"{fp.label} 的值前后有空格，平台按原样比较，请去掉空格", "warning"))
-    is_num = np.isin(kind, (INT, FLOAT, FLOATINT)) & (fp.type in ("integer", "decimal"))
+    is_num = _NUM_LUT[kind] & (fp.type in ("integer", "decimal"))
     if is_num.any():
         x = col.numbers()
         with np.errstate(invalid="ignore"):
@@ -582,6 +587,8 @@ class _Run:
         if not key or table.n < 2:
             return
         text, complete = self._key_text(table, key)
+        if table.parent is None and len(pc.unique(text)) == table.n:
+            return  # every key distinct: the common case, decided without Python objects
         import pandas as pd
 
         s = pd.Series(text.to_numpy(zero_copy_only=False), dtype=object)

@@ -1,0 +1,160 @@
+"""Mapping config (指标对照配置): YAML schema, round trip, checks against spec and source, editing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+import hlwjr
+from hlwjr._mapping import FieldRule, load_code_map
+
+DATA = Path(__file__).parent / "data"
+SPEC = DATA / "mapping_spec"
+
+
+@pytest.fixture
+def mdir(tmp_path):
+    d = tmp_path / "m"
+    shutil.copytree(DATA / "mapping_small", d)
+    return d
+
+
+def test_load_and_describe(mdir):
+    m = hlwjr.load_mapping(mdir)
+    assert (m.spec_id, m.spec_version) == ("mapping-test", "0.0.1")
+    assert set(m.datasets) == {"visit", "recipe"}
+    visit = m.dataset("visit")
+    kinds = {r.field: r.kind for r in visit.rules()}
+    assert kinds["sex"] == "code" and kinds["birthday"] == "date" and kinds["cardNo"] == "unavailable"
+    assert kinds["organID"] == "const" and kinds["note"] == "concat" and kinds["age"] == "derive"
+    assert m.dataset("recipe").rule("orderList").kind == "children"
+    frame = visit.to_frame(hlwjr.load_spec(SPEC))
+    assert list(frame["field"])[:3] == ["organID", "bussID", "patientName"]
+    assert frame.set_index("field").loc["organID", "status"] == "accepted"
+    assert frame.set_index("field").loc["sex", "rule"].startswith("值域对照 p.XB → sex")
+
+
+def test_round_trip_is_identical(mdir, tmp_path):
+    m = hlwjr.load_mapping(mdir)
+    out = m.save(tmp_path / "copy")
+    m2 = hlwjr.load_mapping(out)
+    assert m2.to_dict() == m.to_dict()
+    for code in m.datasets:
+        assert m2.dataset(code).to_dict() == m.dataset(code).to_dict()
+    again = m2.save(tmp_path / "copy2")
+    for f in ("mapping.yaml", "datasets/visit.yaml", "datasets/recipe.yaml", "codes/sex.csv"):
+        assert (again / f).read_bytes() == (out / f).read_bytes(), f
+    text = (out / "datasets" / "visit.yaml").read_text(encoding="utf-8")
+    assert "kind: hlwjr/mapping-dataset" in text and "trim" not in text and "status: suggested" not in text
+
+
+def test_demo_mapping_round_trips(tmp_path):
+    m = hlwjr.load_mapping(Path(__file__).parents[1] / "mapping" / "demo")
+    m2 = hlwjr.load_mapping(m.save(tmp_path / "demo"))
+    assert {c: d.to_dict() for c, d in m2.datasets.items()} == {c: d.to_dict() for c, d in m.datasets.items()}
+    assert m2.dataset("recipe").rule("orderList").children.fields["admission"].status == "accepted"
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda d: d["fields"].__setitem__("age", {"column": "X", "derive": "trim"}), "需要且只需要"),
+    (lambda d: d["fields"].__setitem__("age", {"column": "X", "colour": 1}), "未知的键 colour"),
+    (lambda d: d["fields"].__setitem__("age", {"column": "X", "status": "ok"}), "审核状态"),
+    (lambda d: d["fields"].__setitem__("age", {"derive": "age_from_moon", "args": ["X"]}), "未知的派生函数"),
+    (lambda d: d["fields"].__setitem__("age", {"derive": "yuan_from_fen", "args": []}), "需要 1 个参数列"),
+    (lambda d: d["fields"].__setitem__("age", {"const": 1, "default": "0"}), "default 只能与 code_map"),
+    (lambda d: d.__setitem__("version", 9), "不支持的对照文件版本"),
+    (lambda d: d.pop("source"), "缺少 source"),
+])
+def test_schema_errors_name_file_and_field(mdir, edit, message):
+    path = mdir / "datasets" / "visit.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(hlwjr.MappingError, match=message) as exc:
+        hlwjr.load_mapping(mdir)
+    assert "visit.yaml" in str(exc.value)
+
+
+def test_top_level_errors(mdir):
+    (mdir / "mapping.yaml").write_text("kind: something\nversion: 1\n", encoding="utf-8")
+    with pytest.raises(hlwjr.MappingError, match="kind 应为 hlwjr/mapping"):
+        hlwjr.load_mapping(mdir)
+    (mdir / "mapping.yaml").write_text("kind: hlwjr/mapping\nversion: 1\nspec: {id: x}\nsources: [a\n", encoding="utf-8")
+    with pytest.raises(hlwjr.MappingError, match="YAML 格式错误") as exc:
+        hlwjr.load_mapping(mdir)
+    assert "第" in str(exc.value)
+    with pytest.raises(hlwjr.MappingError, match="缺少 mapping.yaml"):
+        hlwjr.load_mapping(mdir / "datasets")
+
+
+def test_check_clean_config(mdir):
+    issues = hlwjr.load_mapping(mdir).check(spec=SPEC)
+    assert [i for i in issues if i.severity == "error"] == []
+
+
+def test_check_finds_spec_and_source_problems(mdir):
+    m = hlwjr.load_mapping(mdir)
+    visit = m.dataset("visit")
+    visit.set_rule("patientNmae", column="BRXM")                # unknown field (typo)
+    visit.set_rule("mobile", column="LXDHH")                    # missing column
+    visit.set_rule("price", column="GHFY", format="%Y%m%d")     # date format on a decimal field
+    cm = m.code_map("sex")
+    cm.set("W", "7")                                            # target not in the code set
+    issues = m.check(spec=SPEC)
+    text = "\n".join(str(i) for i in issues)
+    assert "没有字段 'patientNmae'，是否应为 patientName？" in text
+    assert "列 'LXDHH' 不在数据源 visits 中，是否应为 LXDH？" in text
+    assert "format 只用于日期/日期时间字段" in text
+    assert "对照目标代码 7 不在值域 sex（性别）中" in text
+    with pytest.raises(hlwjr.MappingError):
+        m.validate(spec=SPEC)
+
+
+def test_check_missing_join_key_and_code_map(mdir):
+    m = hlwjr.load_mapping(mdir)
+    m.dataset("visit").source.joins[0].keys = {"BRIDX": "BRID"}
+    m.dataset("visit").set_rule("sex", column="p.XB", code_map="gender")
+    text = "\n".join(str(i) for i in m.check(spec=SPEC))
+    assert "关联键 BRIDX 不在主表 visits 中" in text
+    assert "未定义的值域对照表 'gender'" in text
+
+
+def test_editing_operations_for_widgets(mdir, tmp_path):
+    m = hlwjr.load_mapping(mdir)
+    visit = m.dataset("visit")
+    r = visit.set_column("patientName", "BRXM")
+    assert r.status == "suggested" and r.column == "BRXM"
+    visit.set_column("sex", "XB")
+    assert visit.rule("sex").code_map == "sex"  # keeps its code map
+    visit.set_review("patientName", "accepted", reviewer="王分析", comment="已核对", at="2026-11-21 09:00:00")
+    with pytest.raises(hlwjr.MappingError):
+        visit.set_review("patientName", "maybe")
+    visit.set_rule("cardNo", unavailable="HIS 不记录")
+    m.save()
+    m2 = hlwjr.load_mapping(mdir)
+    r2 = m2.dataset("visit").rule("patientName")
+    assert (r2.status, r2.reviewer, r2.reviewed_at, r2.comment) == ("accepted", "王分析", "2026-11-21 09:00:00", "已核对")
+    assert isinstance(r2, FieldRule) and r2.column == "BRXM"
+
+
+def test_code_map_csv_read_write(mdir, tmp_path):
+    m = hlwjr.load_mapping(mdir)
+    cm = m.code_map("sex")
+    assert cm.lookup() == {"M": "1", "F": "2", "U": "0"}
+    cm.set("男", "1", local_name="男", status="suggested")
+    cm.set("M", "1", comment="复核")
+    p = cm.save(tmp_path / "sex.csv")
+    assert p.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
+    back = load_code_map(p)
+    assert back.lookup()["男"] == "1" and len(back.entries) == 4
+    bad = tmp_path / "bad.csv"
+    bad.write_text("local,code\nM,1\nM,2\n", encoding="gbk")
+    with pytest.raises(hlwjr.MappingError, match="出现多次") as exc:
+        load_code_map(bad)
+    assert "第3行" in str(exc.value)
+    bad.write_text("value,code\nM,1\n", encoding="utf-8")
+    with pytest.raises(hlwjr.MappingError, match="缺少列 local"):
+        load_code_map(bad)

@@ -1,0 +1,81 @@
+"""Profiling (数据源探查): types, kinds, rare values hidden, everything identifying masked."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+import hlwjr
+from hlwjr._profile import guess_kind, profile_frame
+
+
+def _ids(n):
+    from hlwjr._privacy import id_check_char
+
+    out = []
+    for i in range(n):
+        body = f"11010119{80 + i % 20:02d}0101{i % 1000:03d}"
+        out.append(body + id_check_char(body))
+    return out
+
+
+@pytest.fixture
+def frame():
+    n = 40
+    return pd.DataFrame({
+        "SFZH": _ids(n),
+        "LXDH": [f"1990000{i:04d}" for i in range(n)],
+        "BRXM": [f"{'张李王赵刘陈杨黄吴周'[i % 10]}试{'明华强军平芳娜敏静丽'[i // 10 % 10]}{'一二三四'[i % 4]}" for i in range(n)],
+        "XB": ["M"] * 20 + ["F"] * 18 + ["X", "U"],
+        "CSRQ": ["19800101"] * 39 + ["19900230"],
+        "SQSJ": [f"2026-11-01 09:{i:02d}:00" for i in range(n)],
+        "JE": [f"{i}.50" for i in range(n)],
+        "TS": [str(i % 7) for i in range(n)],
+        "BZ": [None] * n,
+    }, dtype="str")
+
+
+def test_kinds_and_formats(frame):
+    prof = profile_frame(frame)
+    kinds = {c.column: c.kind for c in prof.columns}
+    assert kinds == {"SFZH": "id_card", "LXDH": "mobile", "BRXM": "name", "XB": "code", "CSRQ": "date",
+                     "SQSJ": "datetime", "JE": "amount", "TS": "code", "BZ": "empty"}
+    c = prof.column("CSRQ")
+    assert c.date_format == "%Y%m%d" and c.invalid_dates == 1
+    assert prof.column("SQSJ").date_format == "%Y-%m-%d %H:%M:%S"
+    assert prof.column("JE").min == "0.5" and prof.column("JE").max == "39.5"
+    assert prof.column("BZ").null_share == 1.0
+
+
+def test_rare_values_hidden(frame):
+    xb = profile_frame(frame).column("XB")
+    assert [v for v, _ in xb.top_values] == ["M", "F"]
+    assert xb.hidden_values == 2  # X and U seen once each
+    assert xb.distinct == 4
+
+
+def test_identifying_values_masked_everywhere(frame):
+    prof = profile_frame(frame, min_count=1)
+    text = prof.to_frame().to_string() + json.dumps(prof.to_dict(), ensure_ascii=False)
+    for value in frame["SFZH"].tolist() + frame["LXDH"].tolist():
+        assert value not in text
+    assert not re.search(r"\d{17}[\dX]", text) and not re.search(r"1[3-9]\d{9}", text)
+    names = prof.column("BRXM")
+    assert all("*" in (v or "") for v, _ in names.top_values) and "*" in names.min
+
+
+def test_guess_kind_small_cases():
+    assert guess_kind(pd.Series([], dtype="str"))[0] == "empty"
+    assert guess_kind(pd.Series(["20261101093000"] * 3))[2] == 1.0
+    assert guess_kind(pd.Series(["2026/11/1"] * 3))[3] == "%Y/%m/%d"
+
+
+def test_profile_source_from_csv(tmp_path, frame):
+    p = tmp_path / "p.csv"
+    frame.to_csv(p, index=False, encoding="gbk")
+    prof = hlwjr.profile_source(p)
+    assert prof.rows == 40 and "gbk" in prof.read_as
+    assert prof.column("SFZH").kind_label == "身份证号"

@@ -1,0 +1,178 @@
+"""Sources (数据源): CSV encodings/delimiters, Excel sheets and header rows, SQL tables/queries, bad input."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import hlwjr
+from hlwjr._sources import iter_source, list_sheets, open_source
+
+ROWS = "BRXM,XB,SFZH,JE\n张试明,M,110101198001010011,12.50\n李试芳,F,110101199002020022,3\n"
+
+
+def _write(path, text, encoding):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize(("encoding", "reported"), [
+    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gbk"), ("gb18030", "gb18030"),
+])
+def test_csv_encoding_detected_and_reported(tmp_path, encoding, reported):
+    text = ROWS
+    if encoding == "gb18030":  # a character outside GBK (CJK Extension B) forces GB18030
+        text = ROWS.replace("李试芳", "李试\U00020000")
+    df = hlwjr.read_source(_write(tmp_path / "x.csv", text, encoding))
+    info = df.attrs["source_info"]
+    assert info.encoding == reported
+    assert list(df.columns) == ["BRXM", "XB", "SFZH", "JE"]
+    assert df["BRXM"].iloc[0] == "张试明"
+    assert df["JE"].tolist() == ["12.50", "3"]  # text kept as text
+    assert reported in info.describe()
+
+
+def test_gbk_character_deep_in_a_large_file_is_found(tmp_path):
+    body = "A,B\n" + "x,1\n" * 300_000 + "王试明,2\n"
+    df = hlwjr.read_source(_write(tmp_path / "big.csv", body, "gbk"))
+    assert df.attrs["source_info"].encoding == "gbk"
+    assert df["A"].iloc[-1] == "王试明"
+
+
+@pytest.mark.parametrize("delimiter", ["\t", ";", "|", ","])
+def test_delimiter_detected(tmp_path, delimiter):
+    df = hlwjr.read_source(_write(tmp_path / "x.txt", ROWS.replace(",", delimiter), "utf-8"))
+    assert df.attrs["source_info"].delimiter == delimiter
+    assert df.shape == (2, 4)
+
+
+def test_leading_zeros_and_empty_cells(tmp_path):
+    df = hlwjr.read_source(_write(tmp_path / "x.csv", "KSDM,MC\n0101, 呼吸 \n0202,\n", "utf-8"))
+    assert df["KSDM"].tolist() == ["0101", "0202"]
+    assert pd.isna(df["MC"].iloc[1])
+
+
+def test_undecodable_bytes_name_file_and_line(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_bytes("A,B\n张,1\n".encode("utf-8") + b"x,\xff\xfe\xfd\n")
+    with pytest.raises(hlwjr.SourceError) as exc:
+        hlwjr.read_source(p)
+    assert "bad.csv" in str(exc.value) and "第3行" in str(exc.value)
+    assert "encoding" in str(exc.value)
+
+
+def test_ragged_row_names_line(tmp_path):
+    p = _write(tmp_path / "r.csv", "A,B\n1,2\n3,4\n5,6,7\n", "utf-8")
+    with pytest.raises(hlwjr.SourceError) as exc:
+        hlwjr.read_source(p)
+    assert "第4行" in str(exc.value) and "列数不齐" in str(exc.value)
+
+
+def test_empty_file_and_missing_file(tmp_path):
+    p = tmp_path / "empty.csv"
+    p.write_bytes(b"")
+    with pytest.raises(hlwjr.SourceError, match="文件为空"):
+        hlwjr.read_source(p)
+    with pytest.raises(hlwjr.SourceError, match="文件不存在"):
+        hlwjr.read_source(tmp_path / "nope.csv")
+
+
+def test_duplicate_column_names(tmp_path):
+    with pytest.raises(hlwjr.SourceError, match="列名重复：「XM」出现在第 1 列和第 3 列"):
+        hlwjr.read_source(_write(tmp_path / "d.csv", "XM,XB,XM\n1,2,3\n", "utf-8"))
+
+
+def test_chunked_csv_reading_keeps_row_numbers(tmp_path):
+    p = _write(tmp_path / "c.csv", "A\n" + "".join(f"{i}\n" for i in range(25)), "utf-8")
+    chunks = list(iter_source(p, chunksize=10))
+    assert [len(c) for c in chunks] == [10, 10, 5]
+    assert chunks[2].index[0] == 20
+    assert pd.concat(chunks)["A"].tolist() == [str(i) for i in range(25)]
+
+
+def _workbook(path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "说明"
+    ws.append(["本表为演示"])
+    ws2 = wb.create_sheet("患者")
+    ws2.append(["演示医院 患者导出"])
+    ws2.append(["导出时间 2026-11-01"])
+    ws2.append(["BRXM", "XB", "CSRQ", "NL"])
+    ws2.append(["张试明", "M", pd.Timestamp("1980-01-01").to_pydatetime(), 46])
+    ws2.append(["李试芳", "F", None, 11.0])
+    wb.save(path)
+    return path
+
+
+def test_excel_sheets_and_header_on_row_3(tmp_path):
+    p = _workbook(tmp_path / "his.xlsx")
+    assert list_sheets(p) == ["说明", "患者"]
+    df = hlwjr.read_source(p, sheet="患者")
+    info = df.attrs["source_info"]
+    assert info.header_row == 3 and info.sheet == "患者"
+    assert list(df.columns) == ["BRXM", "XB", "CSRQ", "NL"]
+    assert df["CSRQ"].iloc[0] == "1980-01-01"
+    assert df["NL"].tolist() == ["46", "11"]
+    assert pd.isna(df["CSRQ"].iloc[1])
+    with pytest.raises(hlwjr.SourceError, match="没有名为「病人」的工作表"):
+        hlwjr.read_source(p, sheet="病人")
+
+
+def test_excel_duplicate_headers(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.append(["XM", "XM"])
+    wb.active.append(["a", "b"])
+    wb.save(tmp_path / "d.xlsx")
+    with pytest.raises(hlwjr.SourceError, match="列名重复"):
+        hlwjr.read_source(tmp_path / "d.xlsx")
+
+
+@pytest.fixture
+def his_db(tmp_path):
+    db = tmp_path / "his.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE visits (FZID TEXT, GHFY INTEGER, TS INTEGER, ZJE REAL)")
+    con.executemany("INSERT INTO visits VALUES (?,?,?,?)", [(f"FZ{i}", 100 * i, None if i % 2 else 3, 1.5)
+                                                          for i in range(7)])
+    con.commit()
+    con.close()
+    return db
+
+
+def test_sql_table_query_and_chunks(his_db):
+    url = f"sqlite:///{his_db}"
+    df = hlwjr.read_source(url, table="visits")
+    assert len(df) == 7 and df["TS"].iloc[1] is pd.NA  # nullable ints stay ints
+    assert str(df["TS"].dtype) == "Int64"
+    assert len(hlwjr.read_source(f"{url}#visits")) == 7
+    q = hlwjr.read_source(url, query="SELECT FZID FROM visits WHERE GHFY >= 300")
+    assert q["FZID"].tolist() == ["FZ3", "FZ4", "FZ5", "FZ6"]
+    chunks = list(iter_source(url, table="visits", chunksize=3))
+    assert [len(c) for c in chunks] == [3, 3, 1] and chunks[1].index[0] == 3
+
+
+def test_sql_errors_are_source_errors(his_db):
+    url = f"sqlite:///{his_db}"
+    with pytest.raises(hlwjr.SourceError, match="没有表「nope」；可用的表：visits"):
+        hlwjr.read_source(url, table="nope")
+    with pytest.raises(hlwjr.SourceError, match="SQL 执行出错：no such column: x"):
+        hlwjr.read_source(url, query="SELECT x FROM visits")
+    with pytest.raises(hlwjr.SourceError, match="需要指定表名"):
+        open_source(url)
+
+
+def test_database_password_masked_in_messages():
+    with pytest.raises(hlwjr.SourceError) as exc:
+        hlwjr.read_source("nosuchdriver://user:s3cret@db.example/his", table="t")
+    assert "s3cret" not in str(exc.value) and "***" in str(exc.value)
+
+
+def test_old_xls_refused_with_advice(tmp_path):
+    p = tmp_path / "old.xls"
+    p.write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(hlwjr.SourceError, match="另存为 .xlsx"):
+        hlwjr.read_source(p)
