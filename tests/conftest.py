@@ -29,9 +29,10 @@ from typing import NamedTuple
 
 import pytest
 
-#: 统一社会信用代码 (valid GB 32100 check character) and name of the fixtures' hospital.
-SANDBOX_ORG_CODE = "91110108MA01AB12CN"
-SANDBOX_ORG_NAME = "北京沙箱测试互联网医院"
+#: 统一社会信用代码 and name of the fixtures' hospital: the organID of the reference spec examples
+#: (lib/hlwjr/specs/beijing-reference/examples/*.json), so those records upload as they are.
+SANDBOX_ORG_CODE = "12110000MB0T12345N"
+SANDBOX_ORG_NAME = "北京市测试互联网医院"
 
 
 class SandboxCredentials(NamedTuple):

@@ -42,7 +42,7 @@ def test_tables_and_csv_exports_agree(demo):
     assert names == set(TABLES)
     for name in ("visits", "prescription_lines"):
         csv_df = hlwjr.read_source(demo.csv_dir / f"{name}.csv")
-        assert csv_df.attrs["source_info"].encoding == "gbk"
+        assert csv_df.attrs["source_info"]["encoding"] == "gbk"
         assert len(csv_df) == demo.tables[name]
     assert {"BRXM", "XB", "SFZH", "KSDM", "CSRQ", "LXDH"} <= set(hlwjr.read_source(demo.sqlite_url, table="visits"))
 

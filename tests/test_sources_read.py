@@ -28,24 +28,24 @@ def test_csv_encoding_detected_and_reported(tmp_path, encoding, reported):
         text = ROWS.replace("李试芳", "李试\U00020000")
     df = hlwjr.read_source(_write(tmp_path / "x.csv", text, encoding))
     info = df.attrs["source_info"]
-    assert info.encoding == reported
+    assert info["encoding"] == reported
     assert list(df.columns) == ["BRXM", "XB", "SFZH", "JE"]
     assert df["BRXM"].iloc[0] == "张试明"
     assert df["JE"].tolist() == ["12.50", "3"]  # text kept as text
-    assert reported in info.describe()
+    assert reported in info["description"]
 
 
 def test_gbk_character_deep_in_a_large_file_is_found(tmp_path):
     body = "A,B\n" + "x,1\n" * 300_000 + "王试明,2\n"
     df = hlwjr.read_source(_write(tmp_path / "big.csv", body, "gbk"))
-    assert df.attrs["source_info"].encoding == "gbk"
+    assert df.attrs["source_info"]["encoding"] == "gbk"
     assert df["A"].iloc[-1] == "王试明"
 
 
 @pytest.mark.parametrize("delimiter", ["\t", ";", "|", ","])
 def test_delimiter_detected(tmp_path, delimiter):
     df = hlwjr.read_source(_write(tmp_path / "x.txt", ROWS.replace(",", delimiter), "utf-8"))
-    assert df.attrs["source_info"].delimiter == delimiter
+    assert df.attrs["source_info"]["delimiter"] == delimiter
     assert df.shape == (2, 4)
 
 
@@ -113,7 +113,7 @@ def test_excel_sheets_and_header_on_row_3(tmp_path):
     assert list_sheets(p) == ["说明", "患者"]
     df = hlwjr.read_source(p, sheet="患者")
     info = df.attrs["source_info"]
-    assert info.header_row == 3 and info.sheet == "患者"
+    assert info["header_row"] == 3 and info["sheet"] == "患者"
     assert list(df.columns) == ["BRXM", "XB", "CSRQ", "NL"]
     assert df["CSRQ"].iloc[0] == "1980-01-01"
     assert df["NL"].tolist() == ["46", "11"]

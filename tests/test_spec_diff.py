@@ -128,3 +128,17 @@ def test_removed_data_set_and_code_set(tmp_path):
 
 def test_against_the_reference_spec_itself():
     assert not diff_specs("beijing-reference", hlwjr.load_spec("beijing-reference"))
+
+
+def test_html_for_notebooks(changed):
+    html = changed._repr_html_()
+    assert "需处理" in html and "<table" in html
+    assert "没有差异" in diff_specs(MINI, MINI)._repr_html_()
+
+
+def test_description_changes_only_on_request(tmp_path):
+    new = _edit(tmp_path, {"datasets/a.yaml": [("{key: age, name: 年龄, type: integer, minimum: 0}",
+                                                "{key: age, name: 年龄, type: integer, minimum: 0, description: 周岁}")]})
+    assert not diff_specs(MINI, new)
+    c = _one(diff_specs(MINI, new, descriptions=True), field="age", attribute="description")
+    assert c.impact == "info" and "说明有改动" in c.message

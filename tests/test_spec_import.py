@@ -138,7 +138,7 @@ def build_xlsx(path: Path) -> Path:
 
     ws = wb.create_sheet("处方审核")  # no title rows: the sheet name is the title
     ws.append(["字段名", "中文名", "数据类型", "是否必填", "值域"])
-    ws.append(["recipeID", "处方号", "C..64", "是", ""])
+    ws.append(["recipeID", "处方号", "C..64", "是（主键）", ""])
     ws.append(["auditStatus", "审核结果", "C1", "是", "参见3.2"])
     ws.append(["auditTime", "审核时间", "DT15", "否", ""])
 
@@ -369,6 +369,8 @@ def test_xlsx_title_rows_sheet_names_and_fields(xlsx_result):
     assert f["startDate"].type == "datetime"
     a = spec.dataset("处方审核")
     assert a.code == "cfsh" and a.fields["auditTime"].type == "datetime"
+    assert a.key == ("recipeID",) and a.fields["recipeID"].required is True  # 是（主键）
+    assert any("推断" in i.message for i in xlsx_result.report.warnings if i.dataset == "cfsh")
     audit = spec.code_set(a.fields["auditStatus"].code_set)
     assert dict(audit.codes) == {"1": "通过", "2": "不通过"} and audit.notes == {"2": "须填审核意见"}
 
@@ -502,3 +504,140 @@ def test_interface_info_table_above_the_field_table(tmp_path):
     assert (ds.fields["evaluateID"].name, ds.fields["evaluateID"].max_length) == ("评价记录ID", 64)
     assert ds.fields["satisfaction"].type == "integer"
     assert res.report.ok and not res.report.issues
+
+
+@pytest.mark.parametrize(
+    "header, row",
+    [
+        (["序号", "字段名称", "字段代码", "类型", "长度", "必填"], ["1", "处方号", "recipeID", "varchar", "64", "是"]),
+        (["名称", "代码", "数据类型", "是否必须"], ["处方号", "recipeID", "VARCHAR2(64)", "Y"]),
+        (["Field", "Name", "Type", "Length", "Required", "Description"], ["recipeID", "处方号", "String", "64", "M", ""]),
+        (["数据项", "数据元标识符", "字段", "类型及长度", "可否为空"], ["处方号", "DE01.00.001.00", "recipeID", "AN..64", "否"]),
+        (["英文名", "中文名称", "类型（长度）", "约束", "值域"], ["*recipeID", "处方号", "C(64)", "", ""]),
+    ],
+)
+def test_header_variants(tmp_path, header, row):
+    doc = docx.Document()
+    doc.add_paragraph("2.2.3 在线处方 uploadRecipeIndicators")
+    _table(doc, [header, row])
+    doc.save(tmp_path / "h.docx")
+    res = import_spec(tmp_path / "h.docx")
+    f = res.spec.dataset("recipe").fields["recipeID"]
+    assert (f.name, f.type, f.max_length, f.required) == ("处方号", "string", 64, True)
+    assert res.report.ok, res.report.to_text()
+
+
+def test_excel_stacked_tables_without_blank_rows(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "接口"
+    for r in (["2.1.1 机构信息 uploadUnitIndicators"], ["字段名", "中文名称", "类型", "必填"],
+              ["organID", "机构唯一号", "AN..18", "Y"],
+              ["2.1.2 科室 uploadDeptIndicators"], ["字段名", "中文名称", "类型", "必填"],
+              ["deptID", "科室代码", "AN..20", "N"]):
+        ws.append(r)
+    wb.save(tmp_path / "s.xlsx")
+    spec = import_spec(tmp_path / "s.xlsx").spec
+    assert list(spec.datasets) == ["unit", "dept"]
+    assert list(spec.dataset("unit").fields) == ["organID"] and spec.dataset("dept").section == "2.1.2"
+
+
+def test_docx_table_inside_a_content_control_is_read(tmp_path):
+    from docx.oxml import OxmlElement
+
+    doc = docx.Document()
+    doc.add_paragraph("2.2.1 在线咨询 uploadConsultIndicators")
+    t = _table(doc, [["字段名", "中文名称", "类型", "必填"], ["bussID", "咨询记录ID", "AN..64", "Y"]])
+    sdt, content = OxmlElement("w:sdt"), OxmlElement("w:sdtContent")
+    t._tbl.addprevious(sdt)
+    sdt.append(content)
+    content.append(t._tbl)  # Word wraps tables in content controls (w:sdt) in many templates
+    doc.save(tmp_path / "sdt.docx")
+    assert list(import_spec(tmp_path / "sdt.docx").spec.dataset("consult").fields) == ["bussID"]
+
+
+def test_report_html_for_notebooks(docx_result):
+    html = docx_result.report._repr_html_()
+    assert "导入报告" in html and "需要核对的单元格" in html and "XYZ(5)" in html
+
+
+def test_excel_sheet_without_recognisable_header_is_reported(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "在线咨询"
+    ws.append(["字段名", "中文名称", "类型", "必填"])
+    ws.append(["bussID", "咨询记录ID", "AN..64", "Y"])
+    other = wb.create_sheet("奇怪的表")
+    other.append(["甲", "乙", "丙"])
+    other.append(["1", "2", "3"])
+    wb.save(tmp_path / "w.xlsx")
+    res = import_spec(tmp_path / "w.xlsx")
+    [issue] = [i for i in res.report.issues if i.table == "工作表「奇怪的表」"]
+    assert issue.row == 1 and issue.severity == "warning" and "没有识别出字段表表头" in issue.message
+    wb = openpyxl.Workbook()
+    wb.active.append(["甲", "乙", "丙"])
+    wb.save(tmp_path / "none.xlsx")
+    with pytest.raises(hlwjr.SpecImportError, match="各工作表中都没有找到"):
+        import_spec(tmp_path / "none.xlsx")
+
+
+def test_child_fields_by_tree_marks_and_group_rows(tmp_path):
+    doc = docx.Document()
+    doc.add_paragraph("2.2.3 在线处方 uploadRecipeIndicators")
+    _table(doc, [
+        ["字段名", "中文名称", "类型", "必填"],
+        ["recipeID", "处方号", "AN..64", "Y"],
+        ["orderList", "处方明细", "List", "Y"],
+        ["└drcode", "药品代码", "AN..50", "Y"],
+        ["└ drname", "药品名称", "AN..100", "Y"],
+        ["remark", "备注", "AN..500", "N"],
+    ])
+    doc.add_paragraph("2.2.4 处方核销 uploadRecipeVerificationIndicators")
+    t = _table(doc, [
+        ["字段名", "中文名称", "类型", "必填"],
+        ["recipeID", "处方号", "AN..64", "Y"],
+        ["drugList", "药品列表", "Array", "Y"],
+        ["药品列表（drugList）", "", "", ""],
+        ["drcode", "药品代码", "AN..50", "Y"],
+        ["amount", "数量", "N10,2", "N"],
+    ])
+    t.cell(3, 0).merge(t.cell(3, 3))
+    doc.save(tmp_path / "tree.docx")
+    res = import_spec(tmp_path / "tree.docx")
+    spec = res.spec
+    recipe = spec.dataset("recipe")
+    assert list(recipe.fields) == ["recipeID", "orderList", "remark"]
+    detail = spec.dataset(recipe.fields["orderList"].item)
+    assert detail.parent == "recipe" and list(detail.fields) == ["drcode", "drname"]
+    assert detail.fields["drname"].max_length == 100
+    ver = spec.dataset("recipe_verification")
+    drugs = spec.dataset(ver.fields["drugList"].item)
+    assert list(drugs.fields) == ["drcode", "amount"] and drugs.fields["amount"].precision == 2
+    assert res.report.ok, res.report.to_text()
+
+
+def test_excel_blank_row_inside_a_field_table(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "在线复诊"
+    for r in (["字段名", "中文名称", "类型", "必填"], ["bussID", "复诊记录ID", "AN..64", "Y"], [],
+              ["age", "年龄", "N..3", "Y"], [], ["注：Y 表示必填"]):
+        ws.append(r)
+    wb.save(tmp_path / "gap.xlsx")
+    res = import_spec(tmp_path / "gap.xlsx")
+    assert list(res.spec.dataset("在线复诊").fields) == ["bussID", "age"]
+    assert res.report.ok
+
+
+def test_docx_table_split_without_repeated_header(tmp_path):
+    doc = docx.Document()
+    doc.add_heading("2.2.1 在线咨询 uploadConsultIndicators", level=2)
+    _table(doc, [["字段名", "中文名称", "类型", "是否必填"], ["bussID", "咨询记录ID", "AN..64", "Y"]])
+    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+    doc.add_paragraph("（续表）")
+    _table(doc, [["age", "年龄", "N..3", "Y"], ["sex", "性别", "C1", "可能"]])
+    doc.save(tmp_path / "split.docx")
+    res = import_spec(tmp_path / "split.docx")
+    assert list(res.spec.dataset("consult").fields) == ["bussID", "age", "sex"]
+    [bad] = res.report.errors
+    assert (bad.table, bad.row, bad.column, bad.value) == ("表格2（在线咨询续表）", 2, "是否必填", "可能")

@@ -81,3 +81,32 @@ def test_core_mini_spec_round_trips(tmp_path, fmt):
     result = import_spec(export_spec(spec, tmp_path / f"mini.{fmt}"))
     _assert_same(spec, result.spec)
     assert result.report.ok and result.out_dir is None
+
+
+@pytest.mark.parametrize("fmt", ["docx", "xlsx"])
+def test_tricky_values_round_trip(tmp_path, fmt):
+    import dataclasses
+
+    from hlwjr._spec import write_spec
+
+    spec = hlwjr.load_spec(MINI)
+    a = spec.datasets["a"]
+    b = spec.datasets["b"]
+    af = dict(a.fields)
+    af["age"] = dataclasses.replace(af["age"], const=None, maximum=150.5, example=41, total_digits=3)
+    af["flag"] = hlwjr.Field(key="flag", name="标志（固定）", type="integer", const=1, description="第一行\n第二行：说明")
+    af["ratio"] = hlwjr.Field(key="ratio", name="比例", type="decimal", precision=4, minimum=0.0, maximum=1.0)
+    af["code"] = hlwjr.Field(key="code", name="编码", pattern=r"^\d{6}[A-Z]?$", max_length=7, example="110101",
+                             aliases={"ws": "DE01.00.002.00", "pinyin": "BM"}, provenance="I")
+    bf = dict(b.fields)
+    bf["orderList"] = dataclasses.replace(bf["orderList"], example=[{"drname": "阿莫西林"}])
+    sex = dataclasses.replace(spec.code_sets["sex"], name="性别（GB/T 2261.1）", notes={"9": "未说明"}, complete=False)
+    datasets = dict(spec.datasets)
+    datasets["a"] = dataclasses.replace(a, name="复诊接口", fields=af, description="复诊。\n第二段说明")
+    datasets["b"] = dataclasses.replace(b, fields=bf)
+    tricky = dataclasses.replace(spec, datasets=datasets, code_sets={"sex": sex}, notice="测试声明")
+    d = write_spec(tricky, tmp_path / "tricky")
+    tricky = hlwjr.load_spec(d)
+    result = import_spec(export_spec(tricky, tmp_path / f"tricky.{fmt}"))
+    _assert_same(tricky, result.spec)
+    assert result.spec.dataset("a").description == "复诊。 第二段说明"  # a data set's description: one paragraph

@@ -10,6 +10,7 @@ The steps, each one a notebook and a CLI command, each backed by what this modul
     upload      load_project, Project, PlatformClient, Ledger, run_upload (测试数据上传)
     readiness   compute_readiness, Readiness (验证日志 / 达标)
     sandbox     create_app, Sandbox (a local stand-in for the platform)
+    notebooks   open_workbench, Workbench (guided notebooks; widgets in hlwjr.widgets)
 
 Names are imported lazily so that ``import hlwjr`` (and the CLI) start fast.
 """
@@ -83,6 +84,9 @@ _LAZY: dict[str, str] = {
     # sandbox
     "create_app": ".sandbox",
     "Sandbox": ".sandbox",
+    # notebooks (工作台笔记本)
+    "open_workbench": "._notebook",
+    "Workbench": "._notebook",
 }
 
 __all__ = [

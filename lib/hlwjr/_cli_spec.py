@@ -63,6 +63,7 @@ def register(subparsers) -> None:
     s.add_argument("new", metavar="NEW", help="新版：规范名称、目录或接口文档")
     s.add_argument("--format", choices=["text", "json", "csv"], default="text")
     s.add_argument("--breaking-only", action="store_true", help="只列出需要处理的变更")
+    s.add_argument("--descriptions", action="store_true", help="也列出字段说明（描述文字）的改动")
     s.set_defaults(handler=_diff)
 
     s = sub.add_parser("export", help="把规范导出为审阅文档（Word / Excel）")
@@ -301,7 +302,7 @@ def _write_report(report, path: Path) -> None:
 def _diff(args, stdout: TextIO, stderr: TextIO) -> int:
     from ._spec_diff import diff_specs
 
-    diff = diff_specs(_load(args.old), _load(args.new))
+    diff = diff_specs(_load(args.old), _load(args.new), descriptions=args.descriptions)
     if args.breaking_only:
         diff.changes = diff.breaking
     if args.format == "json":

@@ -59,6 +59,7 @@ def _readiness(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
     project = load_project(args.config)
     platform_log = None
+    reachable = not args.no_platform
     if not args.no_platform:
         try:
             from ._client import PlatformClient
@@ -66,8 +67,9 @@ def _readiness(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             with PlatformClient.from_project(project) as client:
                 platform_log = client.verify_log()
         except HlwjrError as exc:
+            reachable = False
             print(f"注意: 无法读取平台验证日志，仅按台账计算（{exc}）", file=stderr)
-    r = compute_readiness(project, platform_log=platform_log, today=args.today)
+    r = compute_readiness(project, platform_log=platform_log, today=args.today, ask_platform_clock=reachable)
     if args.format == "json":
         print(r.to_json(), file=stdout)
     elif args.format == "html":

@@ -116,7 +116,7 @@ def run_demo(out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3,
             "project": {"name": DEMO_ORGAN_NAME, "org_code": DEMO_ORGAN_ID, "spec": spec.id, "phase": "test"},
             "platform": {"profile": "sandbox", "url": sandbox.url, "appid": appid,
                          "secret_env": "HLWJR_DEMO_SECRET", "secret_file": ".hlwjr/secret"},
-            "sources": {"his": str(hospital.database)},
+            "sources": {"his": hospital.sqlite_url},
             "readiness": {"min_records_per_day": 30, "consecutive_days": 3},
         })
         print(f"  {config}", file=stdout)

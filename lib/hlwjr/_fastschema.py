@@ -122,7 +122,12 @@ class Column:
 
     # -- construction
     @classmethod
-    def from_objects(cls, values: np.ndarray | list, *, nan_is_missing: bool = False) -> "Column":
+    def from_objects(cls, values: np.ndarray | list, *, nan_is_missing: bool = False,
+                     none_is_missing: bool | None = None) -> "Column":
+        """Classify Python values. ``nan_is_missing``: NaN / pd.NA / NaT mean "missing";
+        ``none_is_missing`` (default: same as ``nan_is_missing``): None means missing, not JSON null."""
+        if none_is_missing is None:
+            none_is_missing = nan_is_missing
         obj = values if isinstance(values, np.ndarray) else _object_array(values)
         n = len(obj)
         get = _TYPE_KIND.get
@@ -137,14 +142,21 @@ class Column:
                 kind[fl[np.isnan(x)]] = MISSING
             integral = np.isfinite(x) & (np.floor(x) == x)
             kind[fl[integral]] = FLOATINT
-        if nan_is_missing:
-            other = np.flatnonzero(kind == OTHER)
+        other = np.flatnonzero(kind == OTHER)
+        if len(other):
+            import decimal
+
             for i in other:
                 v = obj[i]
-                if v is _pd_na() or _is_nat(v):
+                if nan_is_missing and (v is _pd_na() or _is_nat(v)):
                     kind[i] = MISSING
-            nul = np.flatnonzero(kind == NULL)
-            kind[nul] = MISSING
+                elif isinstance(v, decimal.Decimal):  # NUMERIC columns from SQL sources
+                    if v.is_nan():
+                        kind[i] = MISSING if nan_is_missing else FLOAT
+                    else:
+                        kind[i] = FLOATINT if v.is_finite() and v == v.to_integral_value() else FLOAT
+        if none_is_missing:
+            kind[kind == NULL] = MISSING
         return cls(kind, obj=obj)
 
     @classmethod
@@ -934,8 +946,8 @@ class _Sink:
             return pd.DataFrame({"row": pd.Series([], dtype="int64"),
                                  **{c: pd.Series([], dtype=object) for c in
                                     ("field", "path", "keyword", "message", "value")}})
-        out = pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()})
-        out["row"] = out["row"].astype("int64")
+        out = pd.DataFrame({c: np.concatenate(v).astype(np.int64) if c == "row" else
+                            pd.Series(np.concatenate(v), dtype=object) for c, v in cols.items()})
         out = out.sort_values(["row"], kind="stable").reset_index(drop=True)
         return out
 

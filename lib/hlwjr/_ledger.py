@@ -123,6 +123,18 @@ def record_key(record: dict[str, Any], key_fields: Sequence[str]) -> tuple[str, 
     return tuple(out)
 
 
+def match_partial(wanted: Sequence[tuple], full_keys: Iterable[tuple]) -> set[tuple]:
+    """Which ``wanted`` keys match the end of one of ``full_keys``: a reference may name only the
+    trailing fields of the target's business key (the organisation, ``organID``, is implied)."""
+    lengths = {len(k) for k in wanted}
+    suffixes: dict[int, set[tuple]] = {n: set() for n in lengths}
+    for fk in full_keys:
+        for n in lengths:
+            if n < len(fk):
+                suffixes[n].add(fk[-n:])
+    return {k for k in wanted if k in suffixes[len(k)]}
+
+
 @dataclass
 class LedgerBatch:
     """A batch not yet answered (未确认批次), to be replayed with the same batchNo and body."""
@@ -229,9 +241,15 @@ class Ledger:
     def known(self, dataset_code: str, keys: Iterable[tuple]) -> set[tuple]:
         """Keys of ``dataset_code`` already accepted by the platform — the validation engine's
         reference lookup (``ReferenceLookup``): is the revisit of this prescription on the platform?"""
-        keys = [tuple(str(x) for x in k) for k in keys]
+        keys = [tuple("" if x is None else str(x) for x in k) for k in keys]
         st = self.states(dataset_code, keys)
-        return {k for k in keys if st.get(KEY_SEP.join(k), ("",))[0] in (ACCEPTED, DUPLICATE)}
+        found = {k for k in keys if st.get(KEY_SEP.join(k), ("",))[0] in (ACCEPTED, DUPLICATE)}
+        rest = [k for k in keys if k not in found]
+        if rest:  # a reference naming only the last key fields (bussID of key organID+bussID)
+            rows = self._query("SELECT key FROM records WHERE dataset=? AND state IN ('accepted','duplicate')",
+                               (dataset_code,))
+            found |= match_partial(rest, (tuple(r[0].split(KEY_SEP)) for r in rows))
+        return found
 
     def accepted_keys(self, dataset: str) -> set[str]:
         return {r[0] for r in self._query("SELECT key FROM records WHERE dataset=? AND state=?", (dataset, ACCEPTED))}

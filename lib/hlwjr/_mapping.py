@@ -78,9 +78,46 @@ def as_text(s: pd.Series, *, trim: bool = True) -> pd.Series:
         out = pd.Series(pd.array(s.dt.strftime("%Y-%m-%d %H:%M:%S"), dtype="str"), index=s.index)
         return out
     t = s.astype("str") if str(s.dtype) != "str" else s
+    if len(t) == 0:
+        return t
+    arr = _arrow_strings(t)
+    if arr is not None and not _has_space_or_empty(arr, trim):
+        return t  # nothing to trim and no empty strings: skip two passes over the column
     if trim:
         t = t.str.strip()
     return t.mask(t == "")
+
+
+_SPACE_BYTES = re.compile(rb"[\x09-\x0d ]|\xe3\x80\x80|\xc2\xa0")  # ASCII spaces, 全角空格, no-break space
+
+
+def _arrow_strings(t: pd.Series):
+    """The pyarrow array behind a ``str`` Series (None when it is not Arrow-backed)."""
+    try:
+        arr = t.array.__arrow_array__()
+    except (AttributeError, TypeError):
+        return None
+    return arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr
+
+
+def _has_space_or_empty(arr, trim: bool) -> bool:
+    import pyarrow as pa
+
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return True
+    if len(arr) == 0:
+        return False
+    bufs = arr.buffers()
+    odt = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(bufs[1], dtype=odt)[arr.offset:arr.offset + len(arr) + 1]
+    lengths = np.diff(offsets)
+    valid = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool) if arr.null_count else None
+    if ((lengths == 0) if valid is None else ((lengths == 0) & valid)).any():
+        return True
+    if not trim or bufs[2] is None:
+        return False
+    view = memoryview(bufs[2])[int(offsets[0]):int(offsets[-1])]
+    return _SPACE_BYTES.search(view) is not None
 
 
 def parse_times(text: pd.Series, fmt: str | None = None) -> tuple[pd.Series, str | None]:
@@ -97,8 +134,74 @@ def parse_times(text: pd.Series, fmt: str | None = None) -> tuple[pd.Series, str
             if n > best_n:
                 best, best_n = f, n
         fmt = best or "%Y-%m-%d %H:%M:%S"
-    parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    parsed = _fast_parse(text, fmt)
+    if parsed is None:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
     return parsed, fmt
+
+
+_FIELD_WIDTH = {"%Y": 4, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2}
+
+
+def _fast_parse(text: pd.Series, fmt: str) -> pd.Series | None:
+    """Vectorised parser for fixed-width numeric formats (``%Y%m%d%H%M%S``, ``%Y-%m-%d`` …).
+
+    Checks every digit and separator and that the date exists (2026-11-31 → NaT), like strptime,
+    but with NumPy over the bytes instead of one strptime call per value.  Values of another
+    length go through pandas.  None when the format is not fixed-width."""
+    import pyarrow as pa
+
+    tokens = re.findall(r"%[A-Za-z%]|[^%]+", fmt)
+    if any(t.startswith("%") and t not in _FIELD_WIDTH for t in tokens) or any(
+            not t.startswith("%") and not t.isascii() for t in tokens):
+        return None
+    if len(text) == 0 or str(text.dtype) != "str":
+        return None
+    arr = _arrow_strings(text)
+    if arr is None:
+        return None
+    arr = _large(arr)
+    width = sum(_FIELD_WIDTH.get(t, len(t)) for t in tokens)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, np.uint8)
+    valid = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    fixed = valid & (np.diff(offsets) == width)
+    out = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[s]")
+    if fixed.any():
+        starts = offsets[:-1][fixed]
+        m = data[starts[:, None] + np.arange(width)]
+        ok = np.ones(len(starts), dtype=bool)
+        comp: dict[str, np.ndarray] = {}
+        pos = 0
+        for t in tokens:
+            if t in _FIELD_WIDTH:
+                w = _FIELD_WIDTH[t]
+                digits = m[:, pos:pos + w].astype(np.int64) - 48
+                ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
+                comp[t] = (digits * (10 ** np.arange(w - 1, -1, -1))).sum(axis=1)
+                pos += w
+            else:
+                lit = np.frombuffer(t.encode(), dtype=np.uint8)
+                ok &= (m[:, pos:pos + len(lit)] == lit).all(axis=1)
+                pos += len(lit)
+        y = comp.get("%Y", np.full(len(starts), 1970))
+        mo = comp.get("%m", np.ones(len(starts), dtype=np.int64))
+        d = comp.get("%d", np.ones(len(starts), dtype=np.int64))
+        hh, mi, ss = (comp.get(k, np.zeros(len(starts), dtype=np.int64)) for k in ("%H", "%M", "%S"))
+        ok &= (mo >= 1) & (mo <= 12) & (hh < 24) & (mi < 60) & (ss < 60) & (d >= 1)
+        months = np.where(ok, (y - 1970) * 12 + (mo - 1), 0).astype("datetime64[M]")
+        first_day = months.astype("datetime64[D]")
+        dim = ((months + 1).astype("datetime64[D]") - first_day).astype(np.int64)
+        ok &= d <= dim
+        stamp = (first_day + (d - 1).astype("timedelta64[D]")).astype("datetime64[s]") + \
+            (hh * 3600 + mi * 60 + ss).astype("timedelta64[s]")
+        out[np.flatnonzero(fixed)] = np.where(ok, stamp, np.datetime64("NaT"))
+    other = valid & ~fixed
+    if other.any():
+        slow = pd.to_datetime(text[other], format=fmt, errors="coerce").to_numpy(dtype="datetime64[s]")
+        out[other] = slow
+    _ = pa
+    return pd.Series(out, index=text.index)
 
 
 def format_times(parsed: pd.Series, kind: str) -> pd.Series:
@@ -106,10 +209,15 @@ def format_times(parsed: pd.Series, kind: str) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(parsed.astype("datetime64[s]"), from_pandas=True)
-    out = pc.strftime(arr, format=OUT_FORMATS[kind])
-    return pd.Series(pd.arrays.ArrowStringArray(out) if hasattr(pd.arrays, "ArrowStringArray") else out.to_pandas(),
-                     index=parsed.index).astype("str")
+    values = parsed.to_numpy(dtype="datetime64[s]")
+    if kind == "date":
+        text = np.datetime_as_string(values.astype("datetime64[D]"), unit="D")
+        arr = pa.array(text)
+    else:
+        text = np.datetime_as_string(values, unit="s")  # 2026-11-01T09:30:00
+        arr = pc.replace_substring(pa.array(text), "T", " ", max_replacements=1)
+    arr = pc.if_else(pa.array(np.isnat(values)), pa.scalar(None, arr.type), arr)
+    return pd.Series(arr.to_pandas(types_mapper=pd.ArrowDtype).array, index=parsed.index).astype("str")
 
 
 # ---- derived values: a small registry of named, vectorised functions ----------------------------
@@ -1016,7 +1124,7 @@ def _write_yaml(path: Path, data: dict) -> None:
 def _read_yaml(path: Path):
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
     except FileNotFoundError as exc:
         raise MappingError("文件不存在", where=str(path)) from exc
     except yaml.YAMLError as exc:
@@ -1177,34 +1285,55 @@ def _py(v):
     return v
 
 
-def _json_fragments(s: pd.Series, key: str):
-    """pyarrow string array of ``,"key":<json value>`` (null where the value is missing)."""
+def _large(arr):
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    return arr
+
+
+def _needs_escape(arr) -> bool:
+    """Does any value contain a quote, a backslash or a control character (JSON escapes)?"""
+    data = arr.buffers()[2]
+    if data is None:
+        return False
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)
+    b = np.frombuffer(data, dtype=np.uint8)[offsets[arr.offset]:offsets[arr.offset + len(arr)]]
+    return bool(((b < 0x20) | (b == 0x22) | (b == 0x5C)).any())
+
+
+def _json_values(s: pd.Series):
+    """(large_string array of JSON-encoded values, quoted: bool); null where the value is missing."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    prefix = "," + json.dumps(key, ensure_ascii=False) + ":"
     kind = s.dtype.kind
-    if kind in "iu" or str(s.dtype) in ("Int64", "Int32", "Int16", "Int8", "UInt8", "UInt16", "UInt32", "UInt64"):
-        arr = pa.array(s, from_pandas=True).cast(pa.string())
-    elif kind == "f" or str(s.dtype) in ("Float64", "Float32"):
+    dtype = str(s.dtype)
+    if dtype in ("Int64", "Int32", "Int16", "Int8", "UInt8", "UInt16", "UInt32", "UInt64") or kind in "iu":
+        return _large(pa.array(s, from_pandas=True).cast(pa.string())), False
+    if kind == "f" or dtype in ("Float64", "Float32"):
         vals = s.to_numpy(dtype="float64", na_value=np.nan)
-        txt = pd.Series(vals).map(repr, na_action="ignore") if len(vals) else pd.Series([], dtype="str")
-        arr = pa.array(txt.where(np.isfinite(vals), None) if len(vals) else [], type=pa.string(), from_pandas=True)
-    elif kind == "b":
-        arr = pc.if_else(pa.array(s, from_pandas=True), "true", "false")
-    elif str(s.dtype) == "str" or str(s.dtype).startswith("string"):
-        arr = pa.array(s, from_pandas=True)
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        if not pa.types.is_string(arr.type):
-            arr = arr.cast(pa.string())
-        arr = _json_escape(arr)
-    else:  # object: mixed (kept raw values), lists of dicts (arrays)...
-        enc = s.map(lambda v: json.dumps(_jsonable(v), ensure_ascii=False, separators=(",", ":")),
-                    na_action="ignore")
-        enc = enc.where(~s.map(_missing), None)
-        arr = pa.array(enc, type=pa.string(), from_pandas=True)
-    return pc.binary_join_element_wise(prefix, arr, "")
+        arr = pa.array(vals, mask=~np.isfinite(vals)).cast(pa.string())
+        # arrow writes 15.0 as "15": keep the decimal point so a decimal stays a decimal when read back
+        plain = pc.invert(pc.match_substring_regex(arr, "[.eE]"))
+        arr = pc.if_else(pc.fill_null(plain, False), pc.binary_join_element_wise(arr, ".0", ""), arr)
+        return _large(arr), False
+    if kind == "b":
+        return _large(pc.if_else(pa.array(s, from_pandas=True), "true", "false")), False
+    if dtype == "str" or dtype.startswith("string"):
+        arr = _large(pa.array(s, from_pandas=True))
+        if _needs_escape(arr):
+            vals = arr.to_pylist()
+            arr = pa.array([None if v is None else json.dumps(v, ensure_ascii=False)[1:-1] for v in vals],
+                           type=pa.large_string())
+        return arr, True
+    # object: lists of dicts (array fields), values kept raw for validation to report…
+    enc = [None if _missing(v) else json.dumps(_jsonable(v), ensure_ascii=False, separators=(",", ":"))
+           for v in s.tolist()]
+    return pa.array(enc, type=pa.large_string()), False
 
 
 def _jsonable(v):
@@ -1215,46 +1344,74 @@ def _jsonable(v):
     return _py(v)
 
 
-def _json_escape(arr):
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = pc.replace_substring(arr, "\\", "\\\\")
-    arr = pc.replace_substring(arr, '"', '\\"')
-    arr = pc.replace_substring(arr, "\n", "\\n")
-    arr = pc.replace_substring(arr, "\r", "\\r")
-    arr = pc.replace_substring(arr, "\t", "\\t")
-    ctrl = pc.match_substring_regex(arr, "[\\x00-\\x1f]")
-    if pc.any(ctrl).as_py():
-        vals = arr.to_pylist()
-        flags = ctrl.to_pylist()
-        vals = [json.dumps(v, ensure_ascii=False)[1:-1] if f else v for v, f in zip(vals, flags)]
-        arr = pa.array(vals, type=pa.string())
-    return pc.binary_join_element_wise('"', arr, '"', "")
-
-
 def write_jsonl(records: pd.DataFrame, fh) -> int:
-    """Serialise a records DataFrame to JSON lines without building a dict per row (Arrow kernels)."""
+    """Serialise a records DataFrame to JSON lines without building a dict per row.
+
+    Each line is assembled from pieces (``{``, ``"key":"``, value, ``"``, ``,"key2":`` … ``}\n``)
+    gathered with one Arrow ``take`` over all columns; the output is that array's data buffer.
+    Missing values leave their key out (never ``null``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     n = len(records)
     if n == 0:
         return 0
-    frags = [_json_fragments(records[c], str(c)) for c in records.columns]
-    if frags:
-        body = pc.binary_join_element_wise(*frags, "", null_handling="skip")
-        body = pc.utf8_slice_codeunits(body, 1)
+    cols = list(records.columns)
+    values, present, literals, plan = [], [], [], []
+    lit_index: dict[str, int] = {}
+
+    def lit(text: str) -> int:
+        if text not in lit_index:
+            lit_index[text] = len(literals)
+            literals.append(text)
+        return lit_index[text]
+
+    for i, c in enumerate(cols):
+        arr, quoted = _json_values(records[c])
+        values.append(arr)
+        present.append(~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool))
+        key = json.dumps(str(c), ensure_ascii=False)
+        q = '"' if quoted else ""
+        plan.append((lit("," + key + ":" + q), lit(key + ":" + q), lit(q) if q else None))
+    open_, close_, empty = lit("{"), lit("}\n"), lit("")
+    values = [pc.fill_null(v, "") if v.null_count else v for v in values]  # null slots: zero bytes for sure
+    pool = pa.concat_arrays(values + [pa.array(literals, type=pa.large_string())])
+    base = n * len(cols)  # literals start here in the pool
+    itype = np.int32 if base + len(literals) < 2**31 - 1 else np.int64
+    full = [bool(p.all()) for p in present]
+    if not cols or full[0]:
+        first = np.zeros(n, dtype=np.int64)
     else:
-        body = pa.array([""] * n)
-    lines = pc.binary_join_element_wise("{", body, "}\n", "")
-    if isinstance(lines, pa.ChunkedArray):
-        lines = lines.combine_chunks()
-    offsets = lines.buffers()[1]
-    data = lines.buffers()[2]
-    off = np.frombuffer(offsets, dtype=np.int32 if lines.type == pa.string() else np.int64)
-    start, end = int(off[lines.offset]), int(off[lines.offset + n])
-    fh.write(memoryview(data)[start:end])
+        pres = np.column_stack(present)
+        first = np.where(pres.any(axis=1), pres.argmax(axis=1), -1)
+    width = 2 + sum(3 if p[2] is not None else 2 for p in plan)
+    idx = np.empty((width, n), dtype=itype)  # piece-major: contiguous writes, transposed once below
+    idx[0] = base + open_
+    rows = np.arange(n, dtype=itype)
+    k = 1
+    for i, (comma_key, bare_key, closing) in enumerate(plan):
+        p = present[i]
+        if full[0]:
+            prefix = base + (bare_key if i == 0 else comma_key)
+        else:
+            prefix = np.where(first == i, base + bare_key, base + comma_key)
+        if full[i]:
+            idx[k] = prefix
+        else:
+            idx[k] = np.where(p, prefix, base + empty)
+        np.add(rows, i * n, out=idx[k + 1])  # a missing value was filled with "": contributes no bytes
+        k += 2
+        if closing is not None:
+            idx[k] = base + closing if full[i] else np.where(p, base + closing, base + empty)
+            k += 1
+    idx[k] = base + close_
+    order = np.ascontiguousarray(idx.T).ravel()
+    pieces = pc.take(pool, pa.array(order))
+    if isinstance(pieces, pa.ChunkedArray):
+        pieces = pieces.combine_chunks()
+    offsets = np.frombuffer(pieces.buffers()[1], dtype=np.int64)
+    start, end = int(offsets[pieces.offset]), int(offsets[pieces.offset + len(pieces)])
+    fh.write(memoryview(pieces.buffers()[2])[start:end])
     return n
 
 
@@ -1455,7 +1612,7 @@ class _Mapper:
                 if kind == "code":
                     raw = s
                     lookup = self.lookups[(rule.code_map, rule.take)]
-                    s = raw.map(lookup).astype("str") if len(raw) else raw
+                    s = _map_codes(raw, lookup)
                     miss = raw.notna() & s.isna()
                     if miss.any():
                         if rule.default is not None:
@@ -1494,7 +1651,7 @@ class _Mapper:
             if bad.any():
                 self._kept(bad, text, f, rule, rows, "date",
                            f"无法按格式 {used} 解析为{'日期' if t == 'date' else '日期时间'}（不存在的日期或格式不符），原值保留，校验时将报告")
-                out = out.astype("object").mask(bad, text[bad].astype("object"))
+                out = out.mask(bad, text)
             return out
         if t == "integer":
             if str(s.dtype) == "Int64" or s.dtype.kind in "iu":
@@ -1694,6 +1851,16 @@ def _key_text(frame: pd.DataFrame) -> pd.Series:
     for c in cols[1:]:
         out = out + "|" + c
     return out
+
+
+def _map_codes(raw: pd.Series, lookup: dict[str, str]) -> pd.Series:
+    """local value → standard code, vectorised: map the distinct values once, then gather."""
+    if len(raw) == 0:
+        return raw
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    mapped = np.array([lookup.get(u) for u in uniques] + [None], dtype=object)
+    out = mapped[codes]  # -1 (missing) picks the trailing None
+    return pd.Series(out, index=raw.index, dtype="str")
 
 
 def _select_day(chunk: pd.DataFrame, rows: pd.Series, column: str, fmt: str | None, day: dt.date,

@@ -238,6 +238,10 @@ def mask_series(series, kind: str | None = None):
 
     if kind not in {None, "id", "phone", "name"}:
         raise ValueError(f"unknown mask kind {kind!r}: expected 'id', 'phone', 'name' or None")
+    if len(series) <= 2000:  # small inputs: plain Python is cheaper than pandas' per-call overhead
+        values = series.tolist() if hasattr(series, "tolist") else list(series)
+        index = series.index if isinstance(series, pd.Series) else None
+        return pd.Series([mask_value(v, kind) for v in values], index=index, dtype=object)
     s = pd.Series(series, copy=False)
     missing = s.isna()
     text = s.astype("string").where(~missing)

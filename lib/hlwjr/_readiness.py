@@ -103,11 +103,15 @@ class Readiness:
                 f"成功率 ≥ {t.success_rate:.0%}，重复 ≤ {t.max_duplicates}，连续 {t.consecutive_days} 天")
         lines = [f"达标情况（平台日 {self.today}）", "  " + rule]
         if len(self.per_day):
-            lines.append(f"  {'日期':<12}{'数据集':<16}{'上传':>6}{'成功':>6}{'拒收':>6}{'重复':>6}{'成功率':>8}  达标")
+            from ._upload import _pad
+
+            lines.append("  " + _pad("日期", 12) + _pad("数据集", 16) + "".join(
+                _pad(h, 7, right=True) for h in ("上传", "成功", "拒收", "重复")) + _pad("成功率", 9, right=True) + "  达标")
             for r in self.per_day.itertuples(index=False):
                 label = "合计" if r.dataset == "*" else r.dataset
-                lines.append(f"  {r.day:<12}{label:<16}{r.uploaded:>6}{r.accepted:>6}{r.rejected:>6}{r.duplicate:>6}"
-                             f"{r.success_rate:>8.1%}  {'是' if r.qualifies else '否 ' + (r.reason or '')}")
+                lines.append("  " + _pad(r.day, 12) + _pad(label, 16) + "".join(
+                    _pad(str(v), 7, right=True) for v in (r.uploaded, r.accepted, r.rejected, r.duplicate))
+                    + _pad(f"{r.success_rate:.1%}", 9, right=True) + f"  {'是' if r.qualifies else '否 ' + (r.reason or '')}")
         else:
             lines.append("  台账中还没有任何上传记录")
         lines.append(f"  连续达标天数: {self.streak}" + (f"（{', '.join(self.streak_days)}）" if self.streak_days else ""))
@@ -164,7 +168,8 @@ def _platform_today(project) -> str | None:
 
 
 def compute_readiness(project_or_ledger, *, platform_log: Any = None, thresholds: Thresholds | None = None,
-                      today: str | None = None, datasets: tuple[str, ...] | None = None) -> Readiness:
+                      today: str | None = None, datasets: tuple[str, ...] | None = None,
+                      ask_platform_clock: bool = True) -> Readiness:
     """Readiness (达标情况) from the ledger of a project (or a :class:`Ledger` / its path).
 
     ``platform_log``: the platform's verification log (验证日志) to compare with — the JSON of the
@@ -189,7 +194,7 @@ def compute_readiness(project_or_ledger, *, platform_log: Any = None, thresholds
             from ._project import load_project
 
             return compute_readiness(load_project(p), platform_log=platform_log, thresholds=thresholds,
-                                     today=today, datasets=datasets)
+                                     today=today, datasets=datasets, ask_platform_clock=ask_platform_clock)
         ledger, own = Ledger(p), True
     try:
         t = thresholds or (project.readiness if project is not None else Thresholds())
@@ -197,7 +202,7 @@ def compute_readiness(project_or_ledger, *, platform_log: Any = None, thresholds
             platform_log = _fetch_platform_log(project) if project is not None else None
         if today is None and isinstance(platform_log, dict) and platform_log.get("today"):
             today = str(platform_log["today"])[:10]
-        if today is None and project is not None:
+        if today is None and project is not None and ask_platform_clock:
             today = _platform_today(project)
         today = today or now_shanghai().strftime("%Y-%m-%d")
         events = ledger.events()

@@ -35,6 +35,7 @@ _TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ".dat"}
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 _DELIMITERS = [",", "\t", ";", "|"]
 _BLOCK = 1 << 20
+_ARROW_MIN_BYTES = 8 << 20  # CSV files from 8 MB on are streamed with Arrow's reader
 
 
 @dataclass
@@ -50,6 +51,14 @@ class SourceInfo:
     table: str | None = None
     query: str | None = None
     notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """JSON-safe form (kept in ``df.attrs["source_info"]``, so DataFrames stay writable to Parquet)."""
+        from dataclasses import asdict
+
+        d = asdict(self)
+        d["description"] = self.describe()
+        return d
 
     def describe(self) -> str:
         """One line in Chinese: what was read and how (shown by ``hlwjr profile``)."""
@@ -178,21 +187,76 @@ class Source:
     def iter_chunks(self, chunksize: int = 200_000) -> Iterator[pd.DataFrame]:
         """The source in chunks of at most ``chunksize`` rows (index continues across chunks)."""
         if self.info.kind == "csv":
-            done = 0
-            try:
-                with pd.read_csv(self.path, chunksize=chunksize, **self._csv_kwargs()) as reader:
-                    for chunk in reader:
-                        chunk.columns = [str(c).strip() for c in chunk.columns]
-                        done += len(chunk)
-                        yield chunk
-            except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, ValueError) as exc:
-                raise self._translate_csv(exc) from exc
+            if self.path.stat().st_size >= _ARROW_MIN_BYTES and self._columns is None:
+                yield from self._arrow_chunks(chunksize)
+                return
+            yield from self._pandas_chunks(chunksize)
         elif self.info.kind == "sql":
             yield from self._read_sql(chunksize)
         else:
             df = self.read()
             for start in range(0, max(len(df), 1), chunksize):
                 yield df.iloc[start:start + chunksize]
+
+    def _pandas_chunks(self, chunksize: int, skip_rows: int = 0) -> Iterator[pd.DataFrame]:
+        try:
+            with pd.read_csv(self.path, chunksize=chunksize, **self._csv_kwargs()) as reader:
+                for chunk in reader:
+                    chunk.columns = [str(c).strip() for c in chunk.columns]
+                    if chunk.index[-1] < skip_rows:
+                        continue
+                    yield chunk[chunk.index >= skip_rows] if chunk.index[0] < skip_rows else chunk
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, ValueError) as exc:
+            raise self._translate_csv(exc) from exc
+
+    def _arrow_chunks(self, chunksize: int) -> Iterator[pd.DataFrame]:
+        """Large CSV exports: Arrow's multi-threaded streaming reader, every column as text.
+
+        On a parse problem the rest is re-read with pandas from the last good row, so the error
+        names the file and line exactly as for small files."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        header = self._header_names()
+        enc = {"utf-8-sig": "utf-8", "gbk": "gb18030"}.get(self.info.encoding, self.info.encoding)
+        read = pacsv.ReadOptions(encoding=enc, skip_rows=self.info.header_row or 1, column_names=header,
+                                 block_size=1 << 24)
+        parse = pacsv.ParseOptions(delimiter=self.info.delimiter)
+        convert = pacsv.ConvertOptions(column_types={c: pa.large_string() for c in header}, strings_can_be_null=True,
+                                       null_values=[""], quoted_strings_can_be_null=True)
+        done = 0
+        pending: list = []
+        pending_rows = 0
+        try:
+            reader = pacsv.open_csv(self.path, read_options=read, parse_options=parse, convert_options=convert)
+            for batch in reader:
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                while pending_rows >= chunksize:
+                    table = pa.Table.from_batches(pending)
+                    head, rest = table.slice(0, chunksize), table.slice(chunksize)
+                    yield self._frame(head, done)
+                    done += head.num_rows
+                    pending = rest.to_batches()
+                    pending_rows = rest.num_rows
+            if pending_rows:
+                yield self._frame(pa.Table.from_batches(pending), done)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            # locate and describe the problem the way the pandas reader does (file, line)
+            yield from self._pandas_chunks(chunksize, skip_rows=done)
+            raise SourceError(f"无法读取 CSV：{exc}", where=str(self.path)) from exc
+
+    def _frame(self, table, start: int) -> pd.DataFrame:
+        df = table.to_pandas()
+        df.index = pd.RangeIndex(start, start + len(df))
+        return df
+
+    def _header_names(self) -> list[str]:
+        with open(self.path, encoding=self._pd_encoding(), newline="") as fh:
+            for _ in range((self.info.header_row or 1) - 1):
+                fh.readline()
+            line = fh.readline()
+        return [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
 
     # ---- Excel --------------------------------------------------------------------------------
     def _read_excel(self) -> pd.DataFrame:
@@ -409,13 +473,14 @@ def read_source(source, *, table: str | None = None, query: str | None = None, s
                 columns: list[str] | None = None) -> pd.DataFrame:
     """Read a whole source (CSV/TXT file, .xlsx workbook, SQLAlchemy URL + table/query) into a DataFrame.
 
-    How it was read (encoding, delimiter, sheet, header row) is in ``df.attrs["source_info"]``
-    (a :class:`SourceInfo`; ``.describe()`` says it in one line).
+    How it was read is in ``df.attrs["source_info"]``: a dict with ``encoding``, ``delimiter``,
+    ``sheet``, ``header_row``, ``table`` … and ``description`` (one line in Chinese).  Use
+    :func:`open_source` to get the :class:`SourceInfo` object itself.
     """
     src = Source(source, table=table, query=query, sheet=sheet, encoding=encoding, delimiter=delimiter,
                  header_row=header_row, columns=columns)
     df = src.read()
-    df.attrs["source_info"] = src.info
+    df.attrs["source_info"] = src.info.to_dict()
     return df
 
 

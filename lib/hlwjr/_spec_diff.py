@@ -156,6 +156,17 @@ class SpecDiff:
 
     __str__ = to_text
 
+    def _repr_html_(self) -> str:  # Jupyter
+        import html
+
+        head = html.escape(self.to_text().split("\n", 2)[0])
+        if not self.changes:
+            return f"<p><b>{head}</b>：没有差异。</p>"
+        s = self.summary()
+        return (f"<p><b>{head}</b>：共 {s['total']} 处差异，需处理 {s['breaking']} 处</p>"
+                + self.to_frame()[["impact", "object", "change", "dataset", "field", "code_set", "code", "message"]]
+                .to_html(index=False))
+
 
 def _show(v: Any) -> str:
     if isinstance(v, (list, tuple)):
@@ -221,8 +232,11 @@ def _field_impact(attr: str, old: Any, new: Any, old_cs=None, new_cs=None) -> st
     return "breaking"  # type, item
 
 
-def diff_specs(old, new) -> SpecDiff:
+def diff_specs(old, new, *, descriptions: bool = False) -> SpecDiff:
     """Differences from ``old`` to ``new`` (each a Spec, spec name or spec directory).
+
+    Changed descriptions (说明) are listed only with ``descriptions=True``: between two editions
+    of a document they change everywhere and hide what matters.
 
     Data sets are matched by code (or, failing that, an alias or the Chinese name), fields by key
     (a removed and an added field with the same Chinese name are reported as a rename), code sets
@@ -272,7 +286,7 @@ def diff_specs(old, new) -> SpecDiff:
                 impact = "breaking" if attr in ("key", "parent") else "info"
                 add(Change("dataset", "changed", dataset=nc, attribute=attr, old=ov, new=nv, impact=impact,
                            message=f"数据集 {label} 的{zh}: {_show(ov)} → {_show(nv)}"))
-        _diff_fields(d, a, b, od, nd, nc)
+        _diff_fields(d, a, b, od, nd, nc, descriptions)
 
     # -- code sets ---------------------------------------------------------------------------
     cs_match: dict[str, str] = {}
@@ -329,7 +343,7 @@ def _used_with_name_check(spec, cs_id: str) -> bool:
     return False
 
 
-def _diff_fields(d: SpecDiff, a, b, od, nd, code: str) -> None:
+def _diff_fields(d: SpecDiff, a, b, od, nd, code: str, descriptions: bool) -> None:
     add = d.changes.append
     removed = [k for k in od.fields if k not in nd.fields]
     added = [k for k in nd.fields if k not in od.fields]
@@ -338,7 +352,8 @@ def _diff_fields(d: SpecDiff, a, b, od, nd, code: str) -> None:
         of = od.fields[k]
         for n in added:
             nf = nd.fields[n]
-            if n not in renames.values() and (nf.name == of.name or of.key in nf.aliases.values() or n.lower() == k.lower()):
+            if n not in renames.values() and (nf.name == of.name or of.key in nf.aliases.values()
+                                               or n in of.aliases.values() or n.lower() == k.lower()):
                 renames[k] = n
                 break
     for k in removed:
@@ -347,7 +362,7 @@ def _diff_fields(d: SpecDiff, a, b, od, nd, code: str) -> None:
             n = renames[k]
             add(Change("field", "renamed", dataset=code, field=n, attribute="key", old=k, new=n, impact="breaking",
                        message=f"{code}.{k} 改名为 {n}（{nd.fields[n].name}）；指标对照需改用新字段名"))
-            _diff_field_attrs(d, a, b, od.fields[k], nd.fields[n], code)
+            _diff_field_attrs(d, a, b, od.fields[k], nd.fields[n], code, descriptions)
             continue
         add(Change("field", "removed", dataset=code, field=k, old=of.name, impact="compatible",
                    message=f"{code} 删除字段 {k}（{of.name}）；平台将忽略该字段，可从指标对照中去掉"))
@@ -362,7 +377,7 @@ def _diff_fields(d: SpecDiff, a, b, od, nd, code: str) -> None:
                    + ("；需要补充指标对照" if nf.is_required else "")))
     for k in od.fields:
         if k in nd.fields:
-            _diff_field_attrs(d, a, b, od.fields[k], nd.fields[k], code)
+            _diff_field_attrs(d, a, b, od.fields[k], nd.fields[k], code, descriptions)
 
 
 def _type_text(f) -> str:
@@ -372,8 +387,10 @@ def _type_text(f) -> str:
     return type_label(f) + (f"({ln})" if ln else "")
 
 
-def _diff_field_attrs(d: SpecDiff, a, b, of, nf, code: str) -> None:
+def _diff_field_attrs(d: SpecDiff, a, b, of, nf, code: str, descriptions: bool) -> None:
     for attr, zh in _FIELD_ATTRS:
+        if attr == "description" and not descriptions:
+            continue
         ov, nv = getattr(of, attr), getattr(nf, attr)
         if attr == "code_set":
             ocs = _cs(a, ov)

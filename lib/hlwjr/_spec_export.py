@@ -79,6 +79,15 @@ def _num_text(v: Any) -> str:
     return str(v)
 
 
+def _value_text(v: Any) -> str:
+    """An example/const value as written in the 说明 cell (JSON for lists and objects)."""
+    if isinstance(v, (list, dict, bool)):
+        import json
+
+        return json.dumps(v, ensure_ascii=False)
+    return str(v)
+
+
 class _Layout:
     """Section numbers of data sets and code sets, shared by both formats."""
 
@@ -130,7 +139,7 @@ class _Layout:
         return f"{self.cs_section[cs.id]} {cs.name}（{cs.id}）"
 
     def meta_lines(self, ds) -> list[str]:
-        lines = [f"数据集代码：{ds.code}"]
+        lines = [f"数据集代码：{ds.code}", f"数据集名称：{ds.name}"]
         if ds.aliases:
             lines.append("别名：" + ", ".join(ds.aliases))
         lines.append("业务主键：" + (", ".join(ds.key) if ds.key else "无"))
@@ -143,7 +152,7 @@ class _Layout:
         return lines
 
     def cs_meta_lines(self, cs) -> list[str]:
-        lines = []
+        lines = [f"值域名称：{cs.name}"]
         if cs.standard:
             lines.append(f"标准：{cs.standard}")
         if cs.provenance:
@@ -182,11 +191,11 @@ class _Layout:
         if f.pattern:
             lines.append(f"格式：{f.pattern}")
         if f.const is not None:
-            lines.append(f"固定值：{f.const}")
+            lines.append(f"固定值：{_value_text(f.const)}")
         if f.min_items is not None:
             lines.append(f"至少：{f.min_items} 条")
         if f.example is not None:
-            lines.append(f"示例：{f.example}")
+            lines.append(f"示例：{_value_text(f.example)}")
         if f.provenance:
             lines.append(f"来源：{f.provenance}")
         if f.aliases:
@@ -250,8 +259,16 @@ def _docx(spec, path: Path) -> None:
     from docx.oxml.ns import qn
     from docx.shared import Pt
 
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Cm
+
     lay = _Layout(spec)
     doc = docx.Document()
+    sec = doc.sections[0]  # A4 landscape: field tables have eight columns
+    sec.orientation = WD_ORIENT.LANDSCAPE
+    sec.page_width, sec.page_height = Cm(29.7), Cm(21.0)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(sec, side, Cm(1.8))
     style = doc.styles["Normal"]
     style.font.size = Pt(10)
     rpr = style.element.get_or_add_rPr()
@@ -282,6 +299,11 @@ def _docx(spec, path: Path) -> None:
         for row, values in zip(all_rows[1:], rows):
             for cell, text in zip(row.cells, values):
                 cell.text = text
+        if widths:
+            t.autofit = False
+            for row in all_rows:
+                for cell, w in zip(row.cells, widths):
+                    cell.width = Cm(w)
         return t
 
     doc.add_heading("1 数据集", level=1)
@@ -289,10 +311,10 @@ def _docx(spec, path: Path) -> None:
         doc.add_heading(lay.title(ds), level=2)
         for line in lay.meta_lines(ds):
             doc.add_paragraph(line)
-        table(FIELD_TABLE_HEADER, lay.field_rows(ds))
+        table(FIELD_TABLE_HEADER, lay.field_rows(ds), (1.0, 3.6, 3.4, 1.7, 1.4, 2.0, 4.4, 8.6))
         if ds.rules:
             doc.add_paragraph(f"{ds.name}（{ds.code}）校验规则")
-            table(_RULE_HEADER, lay.rule_rows(ds))
+            table(_RULE_HEADER, lay.rule_rows(ds), (3.4, 3.4, 11.0, 1.6, 6.7))
         if ds.references:
             doc.add_paragraph(f"{ds.name}（{ds.code}）关联引用")
             table(_REF_HEADER, lay.ref_rows(ds))
@@ -304,7 +326,7 @@ def _docx(spec, path: Path) -> None:
             for line in lay.cs_meta_lines(cs):
                 doc.add_paragraph(line)
             header, rows = _code_rows(cs)
-            table(header, rows)
+            table(header, rows, (3.0, 9.0, 3.0, 9.0)[: len(header)])
     _atomic_save(path, doc.save)
 
 

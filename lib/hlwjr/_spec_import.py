@@ -148,6 +148,16 @@ class ImportReport:
 
     __str__ = to_text
 
+    def _repr_html_(self) -> str:  # Jupyter: the summary, then the cells to check
+        import html
+
+        head = (f"<p><b>导入报告</b> {html.escape(self.source)}：数据集 {len(self.datasets)} 个，字段 {self.n_fields} 个，"
+                f"值域 {len(self.code_sets)} 个；无法解析 {len(self.errors)} 处，警告 {len(self.warnings)} 处</p>")
+        parts = [head, self.datasets_frame().to_html(index=False)]
+        if self.issues:
+            parts += ["<p><b>需要核对的单元格</b></p>", self.to_frame().to_html(index=False)]
+        return "\n".join(parts)
+
 
 @dataclass
 class ImportResult:
@@ -406,6 +416,10 @@ def parse_required(text: Any, *, inverted: bool = False) -> tuple[bool | str | N
     if not s:
         return False, None
     s1 = s.replace(" ", "")
+    if s1 not in _REQ_TRUE and s1 not in _REQ_FALSE:
+        s1 = re.sub(r"\(.*?\)", "", s1).strip("*") or s1  # "Y(主键)", "是*"
+    if s1 in ("主键", "pk", "primarykey", "主键,非空", "非空,主键", "主键非空"):
+        return (not inverted), None
     if _REQ_COND.match(s1) and not s1.startswith("char"):
         cond = re.sub(r"^(c|条件必填|条件必选|条件必传|有条件|按条件|视情况|条件)\s*[:：,，(（]?\s*", "", s.strip(), flags=re.I)
         cond = cond.rstrip(")）").strip()
@@ -518,6 +532,8 @@ class _Para:
     text: str
     heading: int | None = None  # heading level (Word heading style); 0 for an Excel sheet name
     sheet: bool = False
+    cells: int = 1  # Excel: how many non-empty cells the row had
+    row: int | None = None  # Excel row number
 
 
 @dataclass
@@ -544,9 +560,18 @@ def _read_docx(path: Path) -> list[_Para | _Table]:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises several unrelated types for a bad file
         raise SpecImportError(f"无法作为 Word (.docx) 文档打开: {exc}；如为 .doc 旧格式请先另存为 .docx", where=str(path)) from exc
+    def body_items(parent):
+        # paragraphs and tables in document order, including those inside content controls (w:sdt)
+        for child in parent.iterchildren():
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag in ("sdt", "sdtContent", "customXml", "ins", "smartTag"):
+                yield from body_items(child)
+            else:
+                yield child
+
     blocks: list[_Para | _Table] = []
     n = 0
-    for child in document.element.body.iterchildren():
+    for child in body_items(document.element.body):
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             p = DocxParagraph(child, document)
@@ -595,8 +620,12 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
         import openpyxl
     except ImportError as exc:  # pragma: no cover
         raise SpecImportError("读取 Excel 需要 openpyxl（pip install openpyxl）") from exc
+    import warnings
+
     try:
-        wb = openpyxl.load_workbook(str(path), data_only=True)
+        with warnings.catch_warnings():  # "no default style", unsupported extensions: noise for a reader
+            warnings.simplefilter("ignore", UserWarning)
+            wb = openpyxl.load_workbook(str(path), data_only=True)
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException...
         raise SpecImportError(f"无法作为 Excel (.xlsx) 打开: {exc}；如为 .xls 旧格式请先另存为 .xlsx", where=str(path)) from exc
     blocks: list[_Para | _Table] = []
@@ -614,13 +643,17 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
                         grid[r][c] = None  # horizontal continuation
         blocks.append(_Para(text=_clean(ws.title), heading=0, sheet=True))
         current: _Table | None = None
+        gap = False  # blank row(s) since the table's last row
         for i, row in enumerate(grid, start=1):
             while row and not row[-1]:
                 row = row[:-1]
             texts = [c for c in row if c]
             if not texts:
-                current = None
+                gap = current is not None
                 continue
+            if gap and current is not None and (len(texts) < 3 or _looks_like_title_row(row)):
+                current = None  # a note or the next title after the blank row: the table has ended
+            gap = False
             if (_header_roles(row) is not None or _code_header_roles(row) is not None
                     or _rule_header_roles(row) is not None or _ref_header_roles(row) is not None):
                 if current is not None:
@@ -639,7 +672,7 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
             elif len(texts) == 2 and not re.search(r"[:：]", texts[0]) and _hnorm(texts[0]) in _INFO_LABELS:
                 blocks.append(_Para(text=f"{texts[0]}：{texts[1]}"))  # 接口名称 | 在线处方
             else:
-                blocks.append(_Para(text=" ".join(texts)))
+                blocks.append(_Para(text=" ".join(texts), cells=len(texts), row=i))
     return blocks
 
 
@@ -859,6 +892,7 @@ class _FieldDraft:
     cond_rule: str | None = None
     row: int | None = None
     table: str = ""
+    pk: bool = False  # marked 主键 in the 约束 column
 
 
 @dataclass
@@ -879,6 +913,8 @@ class _DatasetDraft:
     header: tuple = ()
     ncols: int = 0
     explicit_code: bool = False
+    roles: dict = dc_field(default_factory=dict)  # column roles of its field table (for continuations)
+    header_row: list = dc_field(default_factory=list)
 
 
 @dataclass
@@ -901,7 +937,7 @@ class _CodeSetDraft:
 
 
 _META_KEYS = [
-    ("name", r"接口名称|数据集名称|指标集名称|中文名称"),
+    ("name", r"接口名称|数据集名称|指标集名称|中文名称|值域名称|代码表名称"),
     ("code", r"数据集代码|接口代码|方法名称?|接口方法|服务方法|接口标识|X-Service-Method"),
     ("aliases", r"别名"),
     ("key", r"业务主键|主键|唯一标识|去重(?:主)?键"),
@@ -966,6 +1002,7 @@ class _Importer:
 
     def run(self) -> None:
         blocks = _info_tables_to_paragraphs(self.read())
+        self._sheets_without_tables(blocks)
         self._front_matter(blocks)
         tables = self._attach_titles(blocks)
         self.report.tables = sum(1 for b in blocks if isinstance(b, _Table))
@@ -999,7 +1036,7 @@ class _Importer:
                 # no header: a continuation of the previous table split across pages?
                 if t.continuation and last_kind == "fields" and last_field_ds is not None and _width(t) == last_field_ds.ncols:
                     t.label += f"（{last_field_ds.name}续表）"
-                    self._field_rows(last_field_ds, t, 0, last_field_ds._roles)  # type: ignore[attr-defined]
+                    self._field_rows(last_field_ds, t, 0, last_field_ds.roles)
                     continue
                 if t.continuation and last_kind == "codes" and self._last_cs is not None and _width(t) == self._last_cs_ncols:
                     self._code_rows(self._last_cs, t, 0, self._last_cs_roles)
@@ -1019,6 +1056,29 @@ class _Importer:
                            "如为字段表请检查表头", "error")
                 kind = None
             last_kind = kind
+
+    def _sheets_without_tables(self, blocks: list) -> None:
+        """Excel sheets with tabular rows but no recognised header: say so (nothing skipped silently)."""
+        sheet, paras, has_table = None, [], False
+
+        def flush() -> None:
+            if sheet is None or has_table:
+                return
+            wide = [p for p in paras if p.cells >= 3]
+            if wide:
+                self.issue(f"工作表「{sheet}」", wide[0].row, None, wide[0].text,
+                           f"工作表中有 {len(wide)} 行表格内容，但没有识别出字段表表头（字段名/中文名称 + 类型/长度/必填）"
+                           "或代码表表头（代码 + 名称），已跳过；如为字段表请检查表头行", "warning")
+
+        for b in blocks:
+            if isinstance(b, _Para) and b.sheet:
+                flush()
+                sheet, paras, has_table = b.text, [], False
+            elif isinstance(b, _Para):
+                paras.append(b)
+            else:
+                has_table = True
+        flush()
 
     _last_cs: _CodeSetDraft | None = None
     _last_cs_header: tuple = ()
@@ -1216,9 +1276,11 @@ class _Importer:
         return ds
 
     def _field_rows(self, ds: _DatasetDraft, t: _Table, start: int, roles: dict) -> None:
-        ds._roles = roles  # type: ignore[attr-defined]
+        ds.roles = roles
         where = self._where(t)
-        header = t.rows[max(start - 1, 0)] if start > 0 else [None] * _width(t)
+        header = t.rows[start - 1] if start > 0 else ds.header_row
+        if start > 0 and not ds.header_row:
+            ds.header_row = list(header)
         head_names = {r: (header[i] if i < len(header) and header[i] else r) for r, i in roles.items() if not r.startswith("_")}
         inverted = bool(roles.get("_inverted"))
 
@@ -1228,7 +1290,12 @@ class _Importer:
                 return ""
             return row[i] or ""
 
+        group_child: str | None = None  # rows under a 处方明细（orderList） group row
+        last_array: str | None = None  # the latest array field: └ rows belong to it
+        after_row: list[_FieldDraft] = []
         for ri in range(start, len(t.rows)):
+            if after_row and after_row[-1].type == "array" and not after_row[-1].item:
+                last_array = after_row[-1].key
             row = t.rows[ri]
             rn = t.row_numbers[ri]
             texts = [c for c in row if c]
@@ -1241,9 +1308,20 @@ class _Importer:
                     row.count(None) >= len(row) - 1
                     or (len(texts) == 1 and not _IDENT.match(texts[0].strip("*"))
                         and first_col <= max(roles.get("key", 0), roles.get("name", 0)))):
-                self.issue(where, rn, None, texts[0], "分组标题行（合并单元格），不是字段，未导入", "info", ds.code)
+                group_child = None
+                for ident in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", texts[0]):
+                    target = ds.fields.get(ident)
+                    if target is not None and target.type == "array":
+                        group_child = ident  # 处方明细（orderList）: the rows below are its fields
+                note = f"，以下各行为 {group_child} 的明细字段" if group_child else "，不是字段，未导入"
+                self.issue(where, rn, None, texts[0], "分组标题行（合并单元格）" + note, "info", ds.code)
                 continue
             key = cell(row, "key").strip()
+            tree = re.match(r"^\s*(?:[└├│|+>·]|-{1,2}|—{1,2})[\s\-—─]*", key)
+            if tree and key[tree.end():] and last_array is not None:
+                key = f"{last_array}.{key[tree.end():].strip()}"  # └ drcode under orderList
+            elif group_child and key and "." not in key:
+                key = f"{group_child}.{key}"
             name = cell(row, "name").strip()
             desc_parts = [cell(row, "description"), cell(row, "description2")]
             required_mark = False
@@ -1276,6 +1354,7 @@ class _Importer:
             if "." in key:
                 dotted, key = key.split(".", 1)
             fd = _FieldDraft(key=key, name=name, row=rn, table=where)
+            after_row.append(fd)
             # type and length
             ttext = cell(row, "type")
             ti = parse_type(ttext, cell(row, "length") or None, cell(row, "precision") or None)
@@ -1313,6 +1392,8 @@ class _Importer:
                     fd.required = bool(req)
             if required_mark:
                 fd.required = True
+            if "主键" in cell(row, "required") or cell(row, "required").strip().upper() == "PK":
+                fd.pk = True
             # description, labelled lines (取值范围/格式/示例/来源/别名) and code-set hints
             desc_lines: list[str] = []
             for part in desc_parts:
@@ -1468,6 +1549,8 @@ class _Importer:
             m = _META_RE.match(p.text)
             if m and (k := _meta_key(m.group("k"))):
                 meta[k] = m.group("v").strip()
+        if meta.get("name"):
+            name = meta["name"]
         if not name:
             name = title or t.label
         short = re.sub(r"(字典表|代码表|字典|码表)$", "", name).strip() or name
@@ -1598,7 +1681,9 @@ class _Importer:
             raise SpecImportError(
                 "文档中没有可识别的字段表：需要一个表头含「字段名/英文名/数据项」或「中文名称」，并含「类型/长度/必填」"
                 "之一的表格；代码表需「代码/编码/值」+「名称/含义」两列"
-                + (f"（共读到 {self.report.tables} 个表格，均不符合）" if self.report.tables else "（文档中没有表格）"),
+                + (f"（共读到 {self.report.tables} 个表格，均不符合）" if self.report.tables
+                   else "（各工作表中都没有找到这样的表头行）" if self.path.suffix.lower() in (".xlsx", ".xlsm")
+                   else "（文档中没有表格）"),
                 where=str(self.path),
             )
         by_section = {d.section: d for d in self.datasets.values() if d.section}
@@ -1735,6 +1820,11 @@ class _Importer:
         datasets = {c: d for c, d in self.datasets.items() if d.fields}
         used_cs = {fd.code_set for d in datasets.values() for fd in d.fields.values() if fd.code_set}
         for ds in datasets.values():
+            for fd in ds.fields.values():
+                if fd.type == "array" and fd.item not in datasets:
+                    self.issue(fd.table, fd.row, "类型", fd.key, f"数组字段 {fd.key} 的明细表 {fd.item} 没有可导入的字段，已按字符串导入",
+                               "error", ds.code, fd.key)
+                    fd.type, fd.item = "string", None
             if ds.parent and ds.parent not in datasets:
                 self.issue(ds.table, None, None, ds.parent, f"父数据集 {ds.parent} 不存在，{ds.code} 按顶层数据集导入", "error", ds.code)
                 ds.parent = None
@@ -1743,10 +1833,11 @@ class _Importer:
                     self.issue(ds.table, None, "业务主键", k, f"业务主键字段 {k} 不在字段表中，已从主键中去掉", "error", ds.code)
                     ds.key.remove(k)
             if not ds.key and not ds.parent:
-                guess = [k for k, f in ds.fields.items() if f.description and re.search(r"主键|唯一标识|去重", f.description)]
+                guess = [k for k, f in ds.fields.items() if f.pk] or [
+                    k for k, f in ds.fields.items() if f.description and re.search(r"主键|唯一标识|去重", f.description)]
                 if guess:
                     ds.key = guess
-                    self.issue(ds.table, None, "业务主键", ", ".join(guess), "文档未写明业务主键，按字段说明中的「主键/唯一标识」推断，请核对", "warning", ds.code)
+                    self.issue(ds.table, None, "业务主键", ", ".join(guess), "文档未单独写明业务主键，按必填/约束列的「主键」标记或字段说明中的「主键/唯一标识」推断，请核对", "warning", ds.code)
                 else:
                     self.issue(ds.table, None, "业务主键", None,
                                "文档未写明业务主键（去重键），请在 datasets/<code>.yaml 的 key 中补充", "warning", ds.code)
@@ -1795,11 +1886,8 @@ class _Importer:
         for code, d in datasets.items():
             fields = {}
             for k, fd in d.fields.items():
-                if isinstance(fd.example, str) and fd.type in ("integer", "decimal"):
-                    try:
-                        fd.example = int(fd.example) if fd.type == "integer" else float(fd.example)
-                    except ValueError:
-                        pass
+                fd.example = _typed_value(fd.example, fd.type)
+                fd.const = _typed_value(fd.const, fd.type)
                 fields[k] = Field(
                     key=fd.key, name=fd.name, type=fd.type, description=fd.description, max_length=fd.max_length,
                     precision=fd.precision, total_digits=fd.total_digits, minimum=fd.minimum, maximum=fd.maximum,
@@ -1876,6 +1964,28 @@ def _after_title(paras: list[_Para], title: str | None) -> list[_Para]:
         if paras[i].text == title:
             return paras[i + 1:]
     return [p for p in paras if not _is_title(p)]
+
+
+def _typed_value(v: Any, ftype: str) -> Any:
+    """An example/const read from a 说明 cell, as the field's type: 25 for an integer, [..] for JSON."""
+    if not isinstance(v, str):
+        return v
+    t = v.strip()
+    if ftype in ("integer", "decimal"):
+        try:
+            return int(t) if ftype == "integer" else float(t)
+        except ValueError:
+            return v
+    if t[:1] in "[{" or t in ("true", "false"):
+        import json
+
+        try:
+            parsed = json.loads(t)
+        except ValueError:
+            return v
+        if isinstance(parsed, (list, dict, bool)):
+            return parsed
+    return v
 
 
 def _num(v: str) -> float | int:
@@ -1973,7 +2083,7 @@ def _parse_title(title: str) -> tuple[str | None, str, str | None, str | None]:
         s = s[: m.start()].strip()
         if _STD_RE.fullmatch(ident):
             std = ident
-    if std is None and (m := _STD_RE.search(s)) is not None:
+    if std is None and ident is None and (m := _STD_RE.search(s)) is not None:
         std = m.group(0)
         s = (s[: m.start()] + s[m.end():]).strip()
     if ident is None:

@@ -112,15 +112,22 @@ class UploadSummary:
         cols = [("mapped", "映射"), ("mapping_rejected", "映射拒绝"), ("invalid", "校验未过(暂缓)"), ("already_accepted", "已上报跳过"),
                 ("not_planned", "超出当日计划"), ("sent", "发送"), ("accepted", "成功"),
                 ("rejected", "拒收"), ("duplicate", "重复")]
-        lines.append("  " + f"{'数据集':<16}" + "".join(f"{zh:>10}" for _, zh in cols))
+        lines.append("  " + _pad("数据集", 28) + "".join(_pad(zh, 11, right=True) for _, zh in cols))
         for d in self.datasets.values():
-            label = f"{d.dataset} {d.name}"[:16]
-            lines.append("  " + f"{label:<16}" + "".join(f"{getattr(d, a):>10}" for a, _ in cols))
-        lines.append("  " + f"{'合计':<16}" + "".join(f"{self.total(a):>10}" for a, _ in cols))
+            lines.append("  " + _pad(f"{d.dataset} {d.name}", 28) + "".join(_pad(str(getattr(d, a)), 11, right=True)
+                                                                        for a, _ in cols))
+        lines.append("  " + _pad("合计", 28) + "".join(_pad(str(self.total(a)), 11, right=True) for a, _ in cols))
+        lines.append("  （暂缓 = 未通过强制校验，未发送；未排入 = 合格但超出今天的计划量，留待以后；已接收跳过 = 平台已接收，不重发）")
         if self.problems is not None and len(self.problems):
-            lines.append(f"  暂缓 {self.total('invalid')} 条校验未通过的记录（问题 {len(self.problems)} 个，例如）：")
-            for _, p in self.problems.head(8).iterrows():
-                lines.append(f"    - [{p['dataset']}] {p['key']} {p['field'] or ''}: {p['message']}")
+            lines.append(f"  暂缓 {self.total('invalid')} 条校验未通过的记录（问题 {len(self.problems)} 个），按数据集/字段/规则汇总：")
+            g = (self.problems.groupby(["dataset", "field", "rule"], dropna=False, sort=False)
+                 .agg(n=("message", "size"), key=("key", "first"), message=("message", "first"))
+                 .sort_values("n", ascending=False, kind="stable").reset_index())
+            for r in g.head(12).itertuples(index=False):
+                field_ = "" if r.field is None or r.field != r.field else r.field
+                lines.append(f"    - [{r.dataset}] {field_} {r.rule}: {r.n} 个，例如 {r.key}: {r.message}")
+            if len(g) > 12:
+                lines.append(f"    …… 共 {len(g)} 类问题；完整清单见 UploadSummary.problems 或 `hlwjr validate`")
         for r in self.rejections[:8]:
             lines.append(f"  平台拒收 [{r['dataset']}] {r['key']} 批次 {r['batch_no']}: {r['reason']}")
         if len(self.rejections) > 8:
@@ -131,6 +138,17 @@ class UploadSummary:
             lines.append(f"  注意: {n}")
         lines.append(f"  用时 {self.elapsed:.1f} 秒")
         return "\n".join(lines)
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    """Pad for a terminal table where CJK characters take two columns."""
+    import unicodedata
+
+    w = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    while w > width and text:
+        text = text[:-1]
+        w = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return (" " * (width - w) + text) if right else (text + " " * (width - w))
 
 
 # --------------------------------------------------------------------------- lock
@@ -350,18 +368,20 @@ def _ref_targets(ds, record: dict[str, Any], spec) -> list[tuple[str, tuple[str,
 
 
 def plan_test_phase(spec, candidates: dict[str, list[tuple[str, dict]]], target: int,
-                    accepted_today: dict[str, int]) -> dict[str, set[str]]:
+                    accepted_today: dict[str, int], uncapped: Iterable[str] = ()) -> dict[str, set[str]]:
     """The test-phase planner (测试阶段计划): for each data set choose ``target`` minus what was
     already accepted today of the valid ``candidates`` ((joined key, record) in order), plus
     every parent record the chosen children reference (dependency closure, leaves first).
+    Data sets in ``uncapped`` (master data: 机构、科室、人员) are sent whole.
     Returns ``{dataset: set of joined keys to send}``."""
+    uncapped = set(uncapped)
     order = [d.code for d in spec.top_level() if d.code in candidates]
     chosen: dict[str, set[str]] = {c: set() for c in order}
     required: dict[str, set[str]] = {c: set() for c in order}
     for code in reversed(order):
         ds = spec.dataset(code)
         avail = candidates[code]
-        need = max(0, target - accepted_today.get(code, 0))
+        need = len(candidates[code]) if code in uncapped else max(0, target - accepted_today.get(code, 0))
         picked = {k for k, _ in avail if k in required[code]}
         for k, _ in avail:
             if len(picked) >= need:
@@ -385,10 +405,15 @@ class _Lookup:
         self.planned = planned
 
     def known(self, dataset_code: str, keys: Iterable[tuple]) -> set[tuple]:
+        from ._ledger import match_partial
+
         keys = [tuple("" if x is None else str(x) for x in k) for k in keys]
         have = self.planned.get(dataset_code, set())
         out = {k for k in keys if k in have}
         rest = [k for k in keys if k not in out]
+        if rest and have:  # a reference naming the trailing key fields only
+            out |= match_partial(rest, have)
+            rest = [k for k in rest if k not in out]
         return out | (self.ledger.known(dataset_code, rest) if rest else set())
 
 
@@ -423,10 +448,11 @@ def _as_dicts(records: Any) -> list[dict[str, Any]]:
 def upload_records(project_or_parts, records_by_dataset: dict[str, Any], *, date: str | None = None,
                    dry_run: bool = False, validate: bool = True, progress: Any = None, limit: int | None = None,
                    client=None, ledger: Ledger | None = None, spec=None, problems_out: list | None = None,
-                   phase: str | None = None) -> UploadSummary:
+                   phase: str | None = None, master: Iterable[str] = ()) -> UploadSummary:
     """Validate and send records that are already in the spec's shape (``{dataset: records}``),
     in dependency order, with the ledger. :func:`run_upload` calls this after mapping; tests,
-    benchmarks and notebooks call it directly."""
+    benchmarks and notebooks call it directly. ``master``: data sets of master data (not tied
+    to a business day) that the test-phase planner sends whole."""
     from ._spec import load_spec
 
     t0 = time.perf_counter()
@@ -455,7 +481,7 @@ def upload_records(project_or_parts, records_by_dataset: dict[str, Any], *, date
             summary.notes.extend(notes)
         _send_all(project, spec, ledger, uploader, records_by_dataset, summary, date=date, dry_run=dry_run,
                   validate=validate, progress=progress, limit=limit, problems_out=problems_out,
-                  phase=phase or project.phase)
+                  phase=phase or project.phase, master=set(master))
         summary.elapsed = time.perf_counter() - t0
         return summary
     finally:
@@ -479,8 +505,10 @@ def _day_fn(client) -> Callable[[], str]:
     if client is not None:
         try:
             now = client.server_now()
+        except TransportError:
+            raise  # the platform is down: say so once, before anything is written
         except HlwjrError:
-            now = None
+            now = None  # no usable clock endpoint: Beijing time here
         if now:
             from datetime import datetime
 
@@ -491,7 +519,7 @@ def _day_fn(client) -> Callable[[], str]:
 
 
 def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, date, dry_run, validate,
-              progress, limit, problems_out, phase) -> None:
+              progress, limit, problems_out, phase, master=frozenset()) -> None:
     import pandas as pd
 
     order = [d for d in spec.top_level() if d.code in records_by_dataset]
@@ -561,15 +589,22 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
     if phase == "test":
         accepted_today = ledger.accepted_on(summary.platform_day)
         chosen = plan_test_phase(spec, {c: [(k, r) for k, _, _, r in v] for c, v in prepared.items()},
-                                 thresholds.daily_target, accepted_today)
+                                 thresholds.daily_target, accepted_today, uncapped=master)
         for code, items in prepared.items():
             pick = chosen.get(code, set())
             summary.datasets[code].not_planned += sum(1 for k, *_ in items if k not in pick)
             prepared[code] = [it for it in items if it[0] in pick]
-            if len(prepared[code]) + accepted_today.get(code, 0) < thresholds.min_records_per_day:
-                summary.notes.append(
-                    f"{code} 今天只有 {len(prepared[code]) + accepted_today.get(code, 0)} 条可上报的合格记录，"
-                    f"不足每日 {thresholds.min_records_per_day} 条：请补充数据或修正暂缓的记录")
+        today = {c: len(v) + accepted_today.get(c, 0) for c, v in prepared.items()}
+        need = thresholds.min_records_per_day
+        if thresholds.per_dataset:
+            scope = thresholds.required_datasets or project.datasets or tuple(prepared)
+            for code in scope:
+                if code in prepared and code not in master and today.get(code, 0) < need:
+                    summary.notes.append(f"{code} 今天只有 {today.get(code, 0)} 条可上报的合格记录，不足每日 {need} 条："
+                                         f"请补充数据或修正暂缓的记录")
+        elif sum(today.values()) < need:
+            summary.notes.append(f"今天合计只有 {sum(today.values())} 条可上报的合格记录，不足每日 {need} 条："
+                                 f"请补充数据或修正暂缓的记录")
     if limit is not None:
         for code in prepared:
             cut = prepared[code][limit:]
@@ -617,8 +652,8 @@ def _project_sources(project) -> dict[str, Any] | None:
     return out or None
 
 
-def _map_records(project, spec, datasets: Sequence[str], date: str | None,
-                 notes: list[str]) -> tuple[dict[str, Any], dict[str, int], Any]:
+def _map_records(project, spec, datasets: Sequence[str], date: str | None, notes: list[str],
+                 master: set[str]) -> tuple[dict[str, Any], dict[str, int], Any]:
     """Run the project's mapping (指标对照) for the data sets and day: ``({dataset: records},
     {dataset: rows rejected by the mapping}, DataFrame of mapping rejections)``."""
     import pandas as pd
@@ -642,6 +677,8 @@ def _map_records(project, spec, datasets: Sequence[str], date: str | None,
         # master data (机构、科室、人员) has no business time: all of it, every day; the ledger skips
         # what the platform already accepted
         day = date if getattr(getattr(dm, "source", None), "business_time", None) else None
+        if date is not None and day is None:
+            master.add(code)
         res = _mapping.apply_mapping(mapping, code, date=day, sources=sources, spec=spec)
         out[code] = res.records
         rej = res.rejections
@@ -680,9 +717,10 @@ def run_upload(project, *, datasets: Sequence[str] | None = None, date: str | _d
     codes = [spec.dataset(c).code for c in scope]
     t0 = time.perf_counter()
     notes: list[str] = []
-    records, rejected, rejections = _map_records(project, spec, codes, date, notes)
+    master: set[str] = set()
+    records, rejected, rejections = _map_records(project, spec, codes, date, notes, master)
     summary = upload_records(project, records, date=date, dry_run=dry_run, progress=progress, limit=limit,
-                             client=client, spec=spec)
+                             client=client, spec=spec, master=master)
     for code, n in rejected.items():
         if code in summary.datasets:
             summary.datasets[code].mapping_rejected += n

@@ -53,7 +53,7 @@ from ._exceptions import DataError, RecordsInvalid, SpecError
 from ._fastschema import (BOOL, DICT, FLOAT, FLOATINT, INT, LIST, MISSING, NULL, OTHER, STR,
                           Column, _bool, _MISSING, _object_array, format_masks, regex_search,
                           str_lengths, too_long, translate_pattern)
-from ._privacy import mask_series, to_halfwidth
+from ._privacy import mask_series, mask_value, to_halfwidth
 from ._problems import COLUMNS, Problem, Report
 from ._rules import RULES, Hit, RuleContext, get_rule
 
@@ -210,7 +210,9 @@ class _Table:
         self._cols: dict[str, Column] = {}
         self._children: dict[str, _Table | None] = {}
         if frame is not None:
-            self.columns = [str(c) for c in frame.columns]
+            if not all(isinstance(c, str) for c in frame.columns):
+                self.frame = frame = frame.rename(columns=str)
+            self.columns = list(frame.columns)
         else:
             keys: dict[str, None] = {}
             for r in records:
@@ -233,8 +235,10 @@ class _Table:
                     raise DataError(f"列名 {f!r} 重复，请去掉重复的列", where=f"{self.plan.dataset.code}.{f}")
                 col = Column.from_series(s)
             else:
+                # dict records: None is JSON null; NaN / pd.NA / NaT (from pandas) mean missing
                 col = Column.from_objects(_object_array(
-                    r.get(f, _MISSING) if type(r) is dict else _MISSING for r in self.records))
+                    r.get(f, _MISSING) if type(r) is dict else _MISSING for r in self.records),
+                    nan_is_missing=True, none_is_missing=False)
             fp = self.plan.fields.get(f)
             if fp is not None and fp.type in ("date", "datetime"):
                 col = _coerce_datetimes(col, fp.type, self.frame[f] if self.frame is not None and f in self._colset else None)
@@ -426,6 +430,8 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
                         hint = f"；去掉空格/全角后为有效代码 {t}" + _str_hint(v)
                     elif t in by_name:
                         hint = f"；这是名称，应填代码 {by_name[t]}"
+                    elif t and len(like := [c for c, n in cs.codes.items() if n and n.startswith(t)]) == 1:
+                        hint = f"；疑似名称“{cs.codes[like[0]]}”，应填代码 {like[0]}"
                     elif len(cs.codes) <= 12:
                         hint = "；可用代码：" + "，".join(f"{c} {n}" for c, n in cs.codes.items())
                     msgs.append(f"{fp.label} 的值“{v}”不在值域 {cs.name}（{cs.id}）中{hint}")
@@ -550,6 +556,10 @@ class _Run:
                 raise SpecError(f"规则 {rp.rule.id} 配置有误：{exc.message}", where=ds.file or ds.code) from exc
             for h in hits:
                 t = h.table or table
+                keep = t.objmask[h.idx]  # rules see non-objects as empty rows: never blame them twice
+                if not keep.all():
+                    msg = h.message[keep] if isinstance(h.message, np.ndarray) else h.message
+                    h = Hit(h.idx[keep], h.field, msg, h.value_field, h.severity, h.table)
                 yield _Chunk(t, h.idx, h.field, rp.rule.id, h.severity or rp.severity, h.message,
                              h.value_field, top)
         # cross-record rules
@@ -752,20 +762,26 @@ def _chunk_frame(run: _Run, chunks: Iterable[_Chunk]):
         else:
             values = np.full(k, None, dtype=object)
         msg = ch.message if isinstance(ch.message, np.ndarray) else np.full(k, ch.message, dtype=object)
-        parts.append(pd.DataFrame({
-            "dataset": np.full(k, ds_code, dtype=object), "row": rows, "key": keys,
-            "field": np.full(k, field, dtype=object), "rule": np.full(k, ch.rule, dtype=object),
-            "severity": np.full(k, ch.severity, dtype=object), "value": values, "message": msg,
-            "path": path}))
+        parts.append((np.full(k, ds_code, dtype=object), rows, keys, np.full(k, field, dtype=object),
+                      np.full(k, ch.rule, dtype=object), np.full(k, ch.severity, dtype=object), values, msg, path))
     if not parts:
         return None
-    frame = pd.concat(parts, ignore_index=True)
-    frame["row"] = pd.array(np.where(frame["row"].to_numpy() < 0, -1, frame["row"].to_numpy()), dtype="Int64")
-    frame.loc[frame["row"] == -1, "row"] = pd.NA
+    cols = [np.concatenate(arrs) for arrs in zip(*parts)]
+    rows = cols[1].astype(np.int64)
     order = {code: i for i, code in enumerate(run.tables)}
-    frame["_ds"] = frame["dataset"].map(order)
-    frame = frame.sort_values(["_ds", "row"], kind="stable", na_position="first").drop(columns="_ds")
-    return frame.reset_index(drop=True)
+    ds_rank = np.array([order[d] for d in cols[0]], dtype=np.int64)
+    perm = np.lexsort((np.where(rows < 0, -1, rows), ds_rank))  # by data set, then row (batch-level first)
+    data = {}
+    for name, arr in zip(COLUMNS, cols):
+        if name == "row":
+            r = rows[perm]
+            data[name] = pd.array(np.where(r < 0, 0, r), dtype="Int64")
+            data[name][r < 0] = pd.NA
+        else:
+            data[name] = pd.Series(arr[perm], dtype=object)
+    frame = pd.DataFrame(data)
+    frame.attrs["hlwjr_normalised"] = True
+    return frame
 
 
 def _masked_values(t: _Table, f: str, idx: np.ndarray) -> np.ndarray:
@@ -781,6 +797,8 @@ def _masked_values(t: _Table, f: str, idx: np.ndarray) -> np.ndarray:
     mask = fp.mask if fp else mask_kind_for(f)
     if mask == "plain":
         return text
+    if len(text) <= 2000:
+        return _object_array(mask_value(v, mask) for v in text)
     return mask_series(pd.Series(text, dtype=object), mask).to_numpy(dtype=object)
 
 

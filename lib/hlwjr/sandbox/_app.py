@@ -12,6 +12,9 @@ Endpoints (envelope ``{"code": 0, "msg": "成功", "data": ...}``)::
 
 from __future__ import annotations
 
+import asyncio
+import bisect
+import datetime as _dt
 import hashlib
 import hmac
 import json
@@ -42,8 +45,10 @@ log = logging.getLogger("hlwjr.sandbox")
 PREFIX = "/hlwjr"
 _OK_MSG = "成功"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# rules the sandbox decides itself (duplicates are a status, not a failure)
-_OWN_RULES = frozenset({"duplicate_key", "already_accepted"})
+# The sandbox decides business-key duplicates itself (a status, not a failure): the engine's
+# ``already_accepted`` is skipped and its top-level ``duplicate_key`` ignored (a repeated line
+# number inside one record's orderList stays a failure).
+_SKIP_RULES = ("already_accepted",)
 
 
 class ApiError(Exception):
@@ -90,15 +95,77 @@ def install_log_redaction() -> None:
 
 
 class _OrgLookup:
-    """``ReferenceLookup`` for the validation engine: keys one organisation already has on the platform."""
+    """``ReferenceLookup`` for the validation engine: keys one organisation already has on the platform.
 
-    def __init__(self, store: Store, org_code: str) -> None:
-        self.store, self.org_code = store, org_code
+    Keys normally come in the target data set's key order.  A reference that leaves out the
+    organisation (``{bussID: bussID}`` against key ``[organID, bussID]``) is completed with the
+    uploading organisation's code — the lookup only ever sees that organisation's records.
+    """
+
+    def __init__(self, store: Store, org_code: str, spec: Any = None) -> None:
+        self.store, self.org_code, self.spec = store, org_code, spec
 
     def known(self, dataset_code: str, keys: list[tuple]) -> set[tuple]:
-        joined = {KEY_SEP.join("" if v is None else str(v) for v in k): k for k in keys}
-        found = self.store.existing_keys(self.org_code, dataset_code, joined)
-        return {joined[j] for j in found}
+        key_fields: tuple = ()
+        if self.spec is not None and dataset_code in self.spec.datasets:
+            key_fields = tuple(self.spec.datasets[dataset_code].key)
+        candidates: dict[str, list[tuple]] = defaultdict(list)
+        for k in keys:
+            parts = ["" if v is None else str(v) for v in k]
+            forms = [parts]
+            if key_fields and len(parts) == len(key_fields) - 1 and "organID" in key_fields:
+                forms.append(parts[: key_fields.index("organID")] + [self.org_code]
+                             + parts[key_fields.index("organID"):])
+            if len(parts) == 2:
+                forms.append(parts[::-1])
+            for f in forms:
+                candidates[KEY_SEP.join(f)].append(k)
+        found = self.store.existing_keys(self.org_code, dataset_code, candidates)
+        return {k for j in found for k in candidates[j]}
+
+
+class PendingBatch:
+    """An upload request that passed the shape checks and waits for validation and storage."""
+
+    __slots__ = ("org", "ds", "batch_no", "records", "payloads", "content_hash", "errors", "warnings")
+
+    def __init__(self, org: Org, ds, batch_no: str, records: list, payloads: list[str], content_hash: str) -> None:
+        self.org, self.ds, self.batch_no, self.records = org, ds, batch_no, records
+        self.payloads, self.content_hash = payloads, content_hash
+        self.errors: list[list[dict]] = []
+        self.warnings: list[list[dict]] = []
+
+
+class _UploadQueue:
+    """Collects upload requests that are ready at the same moment and processes them together
+    (one validation-engine call per organisation and data set) — a group commit for throughput."""
+
+    def __init__(self, service: "SandboxService") -> None:
+        self.service = service
+        self.pending: list[tuple[PendingBatch, asyncio.Future]] = []
+        self.scheduled = False
+
+    async def submit(self, batch: PendingBatch) -> tuple[int, str, bool]:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self.pending.append((batch, fut))
+        if not self.scheduled:
+            self.scheduled = True
+            loop.call_soon(self._flush)
+        result = await fut
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _flush(self) -> None:
+        items, self.pending, self.scheduled = self.pending, [], False
+        try:
+            results = self.service.process_group([b for b, _ in items])
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiting request
+            results = [exc] * len(items)
+        for (_, fut), res in zip(items, results):
+            if not fut.done():
+                fut.set_result(res)
 
 
 class SandboxService:
@@ -110,15 +177,15 @@ class SandboxService:
         self.settings = (settings or SandboxSettings()).validate()
         self.spec = load_spec(spec)
         self.store = Store(data_dir)
-        self.clock = Clock(float(self.store.get_meta("clock_offset", "0") or 0))
-        if self.settings.clock:
-            self.set_clock(self.settings.clock)
         self.faults = FaultInjector(self.settings.faults)
         self.admin_token = self.settings.resolved_admin_token()
         self._token_cache: dict[str, tuple[str, float, float]] = {}  # token -> (appid, expires, cached_at)
         self._org_cache: dict[str, tuple[Org | None, float]] = {}
         self._token_requests: dict[str, deque] = defaultdict(deque)
         self._check = None
+        self.clock = Clock(float(self.store.get_meta("clock_offset", "0") or 0))
+        if self.settings.clock:
+            self.set_clock(self.settings.clock)
 
     # -- clock -----------------------------------------------------------------------------
     def set_clock(self, when: str | float | None = None, *, advance: float = 0.0, reset: bool = False) -> dict:
@@ -218,6 +285,14 @@ class SandboxService:
 
     def upload(self, org: Org, dataset_code: str, body: dict) -> tuple[int, str, bool]:
         """Process one upload request → (HTTP status, response JSON, replayed?)."""
+        pending = self.prepare_upload(org, dataset_code, body)
+        if isinstance(pending, tuple):
+            return pending
+        return self.process_group([pending])[0]
+
+    def prepare_upload(self, org: Org, dataset_code: str, body: dict) -> "PendingBatch | tuple[int, str, bool]":
+        """Check the request's shape; a replay is answered at once, anything else becomes a
+        :class:`PendingBatch` for :meth:`process_group`."""
         ds = self.dataset(dataset_code)
         batch_no = body.get("batchNo")
         if batch_no is None or (isinstance(batch_no, str) and not batch_no.strip()):
@@ -234,35 +309,71 @@ class SandboxService:
             raise ApiError(400, 2003, "records不能为空数组：每批至少上传1条记录")
         if len(records) > self.settings.max_batch:
             raise ApiError(400, 2005, f"批量超过上限：每批最多 {self.settings.max_batch} 条，本批 {len(records)} 条，请拆分后上传")
-        canonical = json.dumps(records, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        content_hash = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-        previous = self.store.batch(org.appid, ds.code, batch_no)
-        if previous is not None:
-            if previous[0] == content_hash:
-                return 200, previous[2], True
-            raise ApiError(409, 2007, f"同一batchNo内容不同：批次 {batch_no} 已上传过且内容不同；"
-                                      "修改后的数据请用新的batchNo上传")
-        return self._process(org, ds, batch_no, records, content_hash)
+        # one canonical serialisation per record: the stored payload and (hashed) the batch's content
+        payloads = [json.dumps(r, ensure_ascii=False, sort_keys=True, separators=(",", ":")) for r in records]
+        digest = hashlib.sha256()
+        for p in payloads:
+            digest.update(p.encode("utf-8"))
+            digest.update(b"\n")
+        pending = PendingBatch(org, ds, batch_no, records, payloads, digest.hexdigest())
+        replay = self._replay(pending)
+        return replay if replay is not None else pending
 
-    def _process(self, org: Org, ds, batch_no: str, records: list, content_hash: str) -> tuple[int, str, bool]:
-        n = len(records)
-        errors: list[list[dict]] = [[] for _ in range(n)]
-        warnings: list[list[dict]] = [[] for _ in range(n)]
-        objs = [i for i, r in enumerate(records) if isinstance(r, dict)]
-        for i in range(n):
-            if i not in objs:
-                errors[i].append({"field": None, "rule": "type", "msg": f"第 {i} 条记录必须是JSON对象"})
-        if objs:
-            batch = [records[i] for i in objs]
-            report = self._validator()(batch, ds, spec=self.spec, lookup=_OrgLookup(self.store, org.org_code))
+    def _replay(self, b: "PendingBatch") -> tuple[int, str, bool] | None:
+        previous = self.store.batch(b.org.appid, b.ds.code, b.batch_no)
+        if previous is None:
+            return None
+        if previous[0] == b.content_hash:
+            return 200, previous[2], True
+        raise ApiError(409, 2007, f"同一batchNo内容不同：批次 {b.batch_no} 已上传过且内容不同；"
+                                  "修改后的数据请用新的batchNo上传")
+
+    def process_group(self, batches: list["PendingBatch"]) -> list:
+        """Validate several pending batches with one call of the validation engine per
+        (organisation, data set) — its fixed cost dominates small batches — then decide and store
+        each batch in arrival order, one transaction each.  Returns, per batch, its
+        ``(status, response, replayed)`` or the ``ApiError`` it ended with."""
+        groups: dict[tuple, list[PendingBatch]] = defaultdict(list)
+        for b in batches:
+            groups[(b.org.org_code, b.ds.code)].append(b)
+        today = _dt.date.fromisoformat(self.clock.today())
+        for members in groups.values():
+            first = members[0]
+            records = [r for b in members for r in b.records]
+            offsets, o = [], 0
+            for b in members:
+                offsets.append(o)
+                o += len(b.records)
+                b.errors = [[] for _ in b.records]
+                b.warnings = [[] for _ in b.records]
+            report = self._validator()(records, first.ds, spec=self.spec,
+                                       lookup=_OrgLookup(self.store, first.org.org_code, self.spec),
+                                       skip=_SKIP_RULES, today=today)
             for p in report.problems:
-                if p.rule in _OWN_RULES:
+                if p.rule == "duplicate_key" and "[" not in (p.path or ""):
                     continue
                 item = {"field": p.path or p.field, "rule": p.rule, "msg": p.message}
-                target = errors if p.severity == "error" else warnings
-                rows = [objs[p.row]] if p.row is not None and 0 <= p.row < len(objs) else objs
-                for i in rows:
-                    target[i].append(item)
+                if p.row is not None and 0 <= p.row < len(records):
+                    k = bisect.bisect_right(offsets, p.row) - 1
+                    b = members[k]
+                    (b.errors if p.severity == "error" else b.warnings)[p.row - offsets[k]].append(item)
+                else:
+                    for b in members:
+                        for lst in (b.errors if p.severity == "error" else b.warnings):
+                            lst.append(item)
+        out: list = []
+        for b in batches:
+            try:
+                replay = self._replay(b)  # an identical batch earlier in this group
+                out.append(replay if replay is not None else self._finish(b))
+            except ApiError as exc:
+                out.append(exc)
+        return out
+
+    def _finish(self, b: "PendingBatch") -> tuple[int, str, bool]:
+        org, ds, batch_no, records = b.org, b.ds, b.batch_no, b.records
+        n = len(records)
+        errors, warnings = b.errors, b.warnings
         has_organ = "organID" in ds.fields
         keys: list[str | None] = []
         for i, r in enumerate(records):
@@ -276,7 +387,7 @@ class SandboxService:
                 parts = [r.get(k) for k in ds.key]
                 keys.append(None if any(v is None for v in parts) else KEY_SEP.join(str(v) for v in parts))
             else:
-                keys.append("#" + hashlib.sha256(json.dumps(r, ensure_ascii=False, sort_keys=True).encode()).hexdigest())
+                keys.append("#" + hashlib.sha256(b.payloads[i].encode("utf-8")).hexdigest())
         existing = self.store.existing_keys(org.org_code, ds.code, [k for k in keys if k is not None])
         seen: set[str] = set()
         statuses: list[str] = []
@@ -317,12 +428,12 @@ class SandboxService:
                 "failed": counts["fail"], "duplicate": counts["duplicate"], "received_at": format_beijing(now),
                 "results": results}
         response = json.dumps(_envelope(data, code, msg), ensure_ascii=False, separators=(",", ":"))
-        accepted = [(keys[i], i, json.dumps(records[i], ensure_ascii=False)) for i in range(n) if statuses[i] == "ok"]
+        accepted = [(keys[i], i, b.payloads[i]) for i in range(n) if statuses[i] == "ok"]
         log_rows = [(i, keys[i], statuses[i],
                      json.dumps(results[i]["errors"], ensure_ascii=False) if results[i]["errors"] else None)
                     for i in range(n)]
         self.store.save_batch(appid=org.appid, org_code=org.org_code, dataset=ds.code, batch_no=batch_no,
-                              content_hash=content_hash, received_at=now, day=beijing_day(now), code=code,
+                              content_hash=b.content_hash, received_at=now, day=beijing_day(now), code=code,
                               response=response, accepted=accepted, log=log_rows)
         log.info("upload appid=%s dataset=%s batch=%s total=%d ok=%d fail=%d duplicate=%d code=%d",
                  org.appid, ds.code, batch_no, n, counts["ok"], counts["fail"], counts["duplicate"], code)
@@ -409,6 +520,7 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
     app = SandboxApp(title="hlwjr 沙箱平台（互联网医院接入平台模拟）", docs_url=f"{PREFIX}/docs",
                   openapi_url=f"{PREFIX}/openapi.json", redoc_url=None)
     app.state.sandbox = service
+    queue = _UploadQueue(service)
     limit = service.settings.max_body_bytes
 
     @app.exception_handler(ApiError)
@@ -457,7 +569,11 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
         org = service.authenticate(request.headers.get("authorization"))
         service.dataset(dataset_code)
         body = await _read_object(request, limit)
-        status, payload, replayed = service.upload(org, dataset_code, body)
+        pending = service.prepare_upload(org, dataset_code, body)
+        if isinstance(pending, tuple):
+            status, payload, replayed = pending
+        else:
+            status, payload, replayed = await queue.submit(pending)
         if not replayed and service.faults.drop_now():
             mark = request.scope.get(DROP_MARK)
             if mark is not None:
@@ -513,6 +629,17 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
     async def health():
         return _json(_envelope({"status": "ok", "spec": service.spec.id, "spec_version": service.spec.version,
                                 "clock": service.clock.as_dict()}))
+
+    @app.post(f"{PREFIX}/sandbox/echo")
+    async def echo(request: Request):
+        """联通性测试: reads the body (same size limit as uploads) and answers its size — no auth,
+        no validation, no storage; the HTTP-only baseline of ``benchmarks/bench_sandbox.py``."""
+        n = 0
+        async for chunk in request.stream():
+            n += len(chunk)
+            if n > limit:
+                raise ApiError(413, 4130, f"请求体过大：上限 {limit} 字节")
+        return _json(_envelope({"bytes": n}))
 
     @app.get(f"{PREFIX}/sandbox/settings")
     async def get_settings(request: Request):

@@ -36,6 +36,10 @@ class SyncASGITransport(httpx.BaseTransport):
 
                 self._portal_cm = start_blocking_portal()
                 self._portal = self._portal_cm.__enter__()
+                # An unclosed client must not hang interpreter exit on the portal's thread.
+                register = getattr(threading, "_register_atexit", None)
+                if register is not None:
+                    register(self.close)
             return self._portal
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

@@ -20,11 +20,17 @@ def _counts() -> dict:
     return {"uploaded": 0, "success": 0, "failed": 0, "duplicate": 0}
 
 
+def _rate(c: dict, rule: VerifyRule) -> float:
+    """成功率: success / uploaded (duplicates left out of both when the rule allows them)."""
+    base = c["uploaded"] - (c["duplicate"] if rule.allow_duplicates else 0)
+    return c["success"] / base if base else 0.0
+
+
 def _judge(c: dict, rule: VerifyRule) -> tuple[bool, list[str]]:
     reasons = []
     if c["uploaded"] < rule.min_daily_records:
         reasons.append(f"上传 {c['uploaded']} 条，少于每日 {rule.min_daily_records} 条")
-    rate = c["success"] / c["uploaded"] if c["uploaded"] else 0.0
+    rate = _rate(c, rule)
     if c["uploaded"] and rate + 1e-12 < rule.min_success_rate:
         reasons.append(f"成功率 {rate:.1%}，未达 {rule.min_success_rate:.0%}（失败 {c['failed']} 条）")
     if c["duplicate"] and not rule.allow_duplicates:
@@ -34,7 +40,7 @@ def _judge(c: dict, rule: VerifyRule) -> tuple[bool, list[str]]:
 
 def _row(c: dict, rule: VerifyRule) -> dict:
     ok, reasons = _judge(c, rule)
-    rate = c["success"] / c["uploaded"] if c["uploaded"] else 0.0
+    rate = _rate(c, rule)
     return {**c, "success_rate": round(rate, 4), "qualifies": ok, "reasons": reasons}
 
 

@@ -1,0 +1,96 @@
+"""`hlwjr demo run` — the whole job (make demo): demo hospital, sandbox, register, map, validate,
+three rehearsal days, readiness agreeing with the sandbox's verification log; plus the `hlwjr
+upload` / `hlwjr readiness` commands on the demo project (exit codes, one-line errors)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+
+import pytest
+
+from hlwjr.cli import parse_args, run
+
+pytestmark = pytest.mark.slow
+
+
+def cli(*argv) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(parse_args(list(argv)), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    code, text, err = cli("demo", "run", "--out", str(out))
+    # the sandbox is stopped after the demo: fail fast in the tests below
+    toml = out / "project" / "hlwjr.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("[platform]", "[platform]\nmax_retries = 1\n"
+                                                                            "backoff_base = 0.05"), encoding="utf-8")
+    return out, code, text, err
+
+
+def test_demo_run_may_apply_and_agrees_with_verify_log(demo):
+    out, code, text, err = demo
+    assert code == 0, text[-3000:] + err
+    for step in ("1 接口规范", "2 生成演示医院", "3 启动沙箱平台并注册", "5.1 演练第 1 天", "5.3 演练第 3 天",
+                 "6 达标情况", "7 停止沙箱"):
+        assert step in text
+    assert "暂缓" in text and "身份证号校验位错误" in text  # the dirty records held back, with reasons
+    assert "可以申请" in text and "平台验证日志与台账一致" in text
+    assert "沙箱已停止" in text
+    # no secret, no full ID number in the output
+    secret = (out / "project" / ".hlwjr" / "secret").read_text(encoding="utf-8").strip()
+    assert secret not in text
+    assert not re.search(r"(?<!\d)\d{17}[\dX](?!\d)", text)
+    assert (out / "evidence" / "readiness.html").exists() and (out / "evidence" / "readiness.xlsx").exists()
+    assert secret not in (out / "project" / "hlwjr.toml").read_text(encoding="utf-8")
+
+
+def test_readiness_cli_after_demo(demo):
+    out, *_ = demo
+    # the sandbox is stopped now: readiness still answers from the ledger, and says so
+    code, text, err = cli("readiness", "--config", str(out / "project"), "--today", "2026-11-03")
+    assert code == 1 or code == 0
+    assert "连续达标天数: 3" in text and "无法读取平台验证日志" in err
+    code, text, _ = cli("readiness", "--config", str(out / "project"), "--today", "2026-11-03", "--no-platform",
+                        "--format", "json")
+    import json
+
+    data = json.loads(text)
+    assert code == 0 and data["may_apply"] is True and data["streak"] == 3
+    code, text, _ = cli("readiness", "--config", str(out / "project"), "--today", "2026-11-03", "--no-platform",
+                        "--format", "html", "--out", str(out / "ev2"))
+    assert code == 0 and (out / "ev2" / "readiness.html").exists()
+
+
+def test_upload_cli_errors_are_one_line(demo, monkeypatch):
+    out, *_ = demo
+    proj = str(out / "project")
+    # the sandbox is stopped: platform down at start → one clear line, exit 1, nothing marked sent
+    from hlwjr import Ledger
+
+    with Ledger(out / "project" / ".hlwjr" / "ledger.sqlite") as led:
+        before = led.counts()
+    code, text, err = cli("upload", "--config", proj, "--date", "2026-11-04", "--no-progress")
+    assert code == 1 and err.startswith("错误: ") and "无法连接平台" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    with Ledger(out / "project" / ".hlwjr" / "ledger.sqlite") as led:
+        assert led.counts() == before and led.unresolved_batches() == []
+    # dry run needs no platform: maps and validates only
+    code, text, err = cli("upload", "--config", proj, "--date", "2026-11-04", "--dry-run", "--no-progress")
+    assert "预演" in text and code in (0, 1)
+    # usage errors
+    code, _, err = cli("upload", "--config", proj, "--date", "04/11/2026")
+    assert code == 2 and "YYYY-MM-DD" in err
+    code, _, err = cli("upload", "--config", str(out / "nowhere"))
+    assert code == 2 and "找不到项目配置文件" in err
+    monkeypatch.setenv("HLWJR_DEMO_SECRET", "")
+    os.rename(out / "project" / ".hlwjr" / "secret", out / "project" / ".hlwjr" / "secret.bak")
+    try:
+        code, _, err = cli("upload", "--config", proj, "--date", "2026-11-04")
+        assert code == 2 and "密钥" in err
+    finally:
+        os.rename(out / "project" / ".hlwjr" / "secret.bak", out / "project" / ".hlwjr" / "secret")
