@@ -9,7 +9,7 @@ Baseline, measured in the same run against the same server: the HTTP layer alone
 (``POST /hlwjr/sandbox/echo`` with the same bodies: read and answer, nothing else).
 Target (issue 4): ≥ 10,000 records/s accepted.
 
-    .venv/bin/python benchmarks/bench_sandbox.py [--batches 300] [--connections 4]
+    .venv/bin/python benchmarks/bench_sandbox.py [--batches 300] [--connections 8]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -48,6 +49,15 @@ def make_bodies(n_batches: int, size: int, tag: str) -> list[bytes]:
             recs.append(r)
         bodies.append(json.dumps({"batchNo": f"{tag}-{b}", "records": recs}, ensure_ascii=False).encode())
     return bodies
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), or nan elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(url: str, path: str, bodies: list[bytes], headers: dict, connections: int) -> tuple[float, int]:
@@ -87,7 +97,7 @@ def run(url: str, path: str, bodies: list[bytes], headers: dict, connections: in
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batches", type=int, default=300, help="batches of 100 records per measurement")
-    ap.add_argument("--connections", type=int, default=4, help="keep-alive connections (threads) in the client")
+    ap.add_argument("--connections", type=int, default=8, help="keep-alive connections (threads) in the client")
     ap.add_argument("--batch-size", type=int, default=100)
     args = ap.parse_args(argv)
 
@@ -106,14 +116,22 @@ def main(argv=None) -> int:
         print(f"sandbox {sb.url} (pid {sb.pid}); {n} batches × {args.batch_size} revisit records "
               f"({len(full[0]) / 1024:.1f} KiB per body), {args.connections} keep-alive connections")
         run(sb.url, "/api/upload/revisit", warm, headers, args.connections)  # warm-up (plans, caches)
+        c0 = cpu_seconds(sb.pid)
         t_http, _ = run(sb.url, "/sandbox/echo", full, headers, args.connections)
+        c1 = cpu_seconds(sb.pid)
         t_full, accepted = run(sb.url, "/api/upload/revisit", full, headers, args.connections)
+        c2 = cpu_seconds(sb.pid)
         if accepted != records:
             raise SystemExit(f"only {accepted} of {records} records accepted")
+        stats = httpx.get(sb.url + "/sandbox/health").json()["data"]["uploads"]
     http_rate = records / t_http
     full_rate = accepted / t_full
     print(f"HTTP layer alone (baseline): {http_rate:10,.0f} records/s  ({n / t_http:,.0f} requests/s)")
     print(f"full upload path:            {full_rate:10,.0f} records/s  ({n / t_full:,.0f} requests/s)")
+    print(f"server CPU per record:       HTTP-only {(c1 - c0) / records * 1e6:6.1f} µs, full path "
+          f"{(c2 - c1) / records * 1e6:6.1f} µs  (= {records / (c2 - c1):,.0f} records per server CPU-second)")
+    print(f"server grouped {stats['batches']} batches into {stats['groups']} validation calls "
+          f"(largest group {stats['largest_group']})")
     print(f"ratio full / HTTP-only:      {full_rate / http_rate:10.2f}")
     print(f"ratio full / target {TARGET:,}: {full_rate / TARGET:10.2f}  "
           f"({'meets' if full_rate >= TARGET else 'BELOW'} the ≥ {TARGET:,} records/s target)")

@@ -62,11 +62,12 @@ def test_rejected_record_can_be_resent_after_a_fix(tmp_path):
         led.mark_sent("B1")
         led.fail_batch("B1", "recipe", "平台拒收", 2005, platform_day="2026-11-01")
         assert led.counts()["recipe"] == {"rejected": 1}
+        assert led.states("recipe", ["O|R0"])["O|R0"][2] == 1  # innocent: may go again
         fixed = [dict(RECS[0], amount=9)]
         _batch(led, "B2", fixed)
         st = led.states("recipe", ["O|R0"])["O|R0"]
         assert st[0] == "pending" and st[1] == content_hash(fixed[0])
-        assert [e["status"] for e in led.events()] == ["rejected"]
+        assert [e["status"] for e in led.events()] == ["refused"]  # a refused request is not an upload
 
 
 def test_wal_and_survives_reopen(tmp_path):

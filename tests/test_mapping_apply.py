@@ -157,3 +157,10 @@ def test_sources_override_with_dataframes(mapping):
                              "CSRQ": ["20100101"], "SJHM": [None]})
     r = _apply(mapping, "visit", sources={"his": {"visits": visits, "patients": patients}})
     assert r.to_dicts()[0]["patientName"] == "周试一" and r.to_dicts()[0]["subjectCode"] == "07"
+
+
+def test_preview_first_rows_after_an_edit(mapping):
+    mapping.dataset("visit").set_rule("note", const="预览")
+    r = mapping.preview("visit", 2, spec=SPEC)
+    assert r.n_source_rows == 2 and r.records["note"].tolist() == ["预览", "预览"]
+    assert r.records["bussID"].tolist() == ["FZ001", "FZ002"]

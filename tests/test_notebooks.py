@@ -103,9 +103,13 @@ def run_notebook(path: Path, overrides: dict, *, allow_errors: bool = False, tim
     injected = nbformat.v4.new_code_cell(src)
     injected.metadata["tags"] = ["injected-parameters"]
     nb.cells.insert(idx + 1, injected)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(NB_DIR)}})
-    client.execute()
+    try:
+        client.execute()
+    except CellExecutionError:  # stops at the first failing cell, as "Run All" does in JupyterLab
+        if not allow_errors:
+            raise
     return nb
 
 
@@ -192,7 +196,6 @@ def test_cell_execution_error_is_short_for_hlwjr_errors():
     from hlwjr import MappingError
     from hlwjr._notebook import _custom_exc
 
-    lines = _custom_exc(None, MappingError, MappingError("列 'XB' 不在数据源中", where="datasets/consult.yaml: 字段 sex"), None)
+    lines = _custom_exc(object(), MappingError, MappingError("列 'XB' 不在数据源中", where="datasets/consult.yaml: 字段 sex"), None)
     assert "错误（MappingError）" in lines[0] and lines[1] == "位置：datasets/consult.yaml: 字段 sex"
     assert lines[-1].startswith("怎么办：") and len(lines) == 3
-    assert CellExecutionError is not None

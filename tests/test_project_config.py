@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hlwjr import ConfigError, load_project
@@ -100,3 +102,32 @@ def test_thresholds_defaults_follow_the_manual():
     t = Thresholds()
     assert (t.min_records_per_day, t.success_rate, t.max_duplicates, t.consecutive_days) == (30, 1.0, 0, 3)
     assert t.timezone == "Asia/Shanghai" and t.daily_target == 36
+
+
+def test_yaml_project_same_structure(tmp_path):
+    (tmp_path / "hlwjr.yaml").write_text(
+        "datasets: [visit]\nproject: {name: 亚姆医院, org_code: X}\nplatform: {url: 'http://127.0.0.1:9/hlwjr', appid: A}\n"
+        "readiness: {consecutive_days: 4}\n", encoding="utf-8")
+    p = load_project(tmp_path)
+    assert p.name == "亚姆医院" and p.readiness.consecutive_days == 4 and p.config_file.name == "hlwjr.yaml"
+    (tmp_path / "hlwjr.yaml").write_text("platform: {secret: x}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="密钥"):
+        load_project(tmp_path)
+    (tmp_path / "hlwjr.yaml").write_text("platform: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="YAML"):
+        load_project(tmp_path)
+
+
+def test_ca_bundle_and_proxy_reach_the_client(tmp_path, monkeypatch):
+    import certifi
+
+    from hlwjr import PlatformClient
+
+    (tmp_path / "ca.pem").write_bytes(Path(certifi.where()).read_bytes())
+    _write(tmp_path, BASIC.replace('read_timeout = 12.5', 'read_timeout = 12.5\nca_bundle = "ca.pem"\n'
+                                                          'proxy = "http://127.0.0.1:3128"'))
+    monkeypatch.setenv("HLWJR_SECRET", "s")
+    p = load_project(tmp_path)
+    assert p.platform.ca_bundle == tmp_path.resolve() / "ca.pem"
+    with PlatformClient.from_project(p) as c:
+        assert c.proxy == "http://127.0.0.1:3128" and c._http.timeout.read == 12.5

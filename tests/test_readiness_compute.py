@@ -124,3 +124,9 @@ def test_evidence_pack(ledger, tmp_path):
     text = " ".join(str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None)
     assert ID not in text and "张三丰" not in text
     assert not list((tmp_path / "ev").glob("*.tmp*"))
+
+
+def test_notebook_display(ledger):
+    _day(ledger, "2026-11-01", "visit", 30)
+    r = compute_readiness(ledger, today="2026-11-01")
+    assert "尚不能申请" in r._repr_html_() and "<table" in r._repr_html_()

@@ -350,3 +350,55 @@ def test_failed_storage_leaves_nothing(sandbox_app, sandbox_client, auth, monkey
         upload(sandbox_client, auth, "revisit", [revisit(1)], "B2")
     assert real.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 1
     assert real.execute("SELECT COUNT(*) FROM batches").fetchone()[0] == 1
+
+
+# -- group processing (several requests validated together) -------------------------------------
+def test_process_group_keeps_arrival_order_semantics(sandbox_app, sandbox_credentials):
+    service = sandbox_app.state.sandbox
+    org = service.store.org_by_appid(sandbox_credentials.appid)
+    first = service.prepare_upload(org, "revisit", {"batchNo": "G1", "records": [revisit(0), revisit(1)]})
+    recipes = service.prepare_upload(org, "recipe", {"batchNo": "G2", "records": [recipe(0, buss="R1")]})
+    dup = service.prepare_upload(org, "revisit", {"batchNo": "G3", "records": [revisit(1), revisit(2)]})
+    same = service.prepare_upload(org, "revisit", {"batchNo": "G1", "records": [revisit(0), revisit(1)]})
+    clash = service.prepare_upload(org, "revisit", {"batchNo": "G1", "records": [revisit(5)]})
+    out = service.process_group([first, recipes, dup, same, clash])
+    d = [json.loads(o[1])["data"] if isinstance(o, tuple) else o for o in out]
+    assert d[0]["success"] == 2
+    assert d[1]["success"] == 1  # the revisit of an earlier request in the same group is on the platform
+    assert [r["status"] for r in d[2]["results"]] == ["duplicate", "ok"]
+    assert out[3][2] is True and d[3] == d[0]  # replay of a batch stored earlier in the group
+    assert getattr(out[4], "code", None) == 2007
+    assert count(sandbox_app, "records") == 4 and count(sandbox_app, "batches") == 3
+
+
+def test_concurrent_uploads_are_grouped(sandbox_app, sandbox_credentials, sandbox_spec):
+    import asyncio
+
+    async def main():
+        transport = httpx.ASGITransport(app=sandbox_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            tok = (await c.post("/hlwjr/api/token", json={"appid": sandbox_credentials.appid,
+                                                          "secret": sandbox_credentials.secret})).json()
+            auth = {"Authorization": "Bearer " + tok["data"]["access_token"]}
+            bodies = [{"batchNo": f"C{b}", "records": [revisit(b * 10 + i) for i in range(10)] + [revisit(0)]}
+                      for b in range(6)]
+            rs = await asyncio.gather(*(c.post("/hlwjr/api/upload/revisit", json=x, headers=auth) for x in bodies))
+            return [r.json()["data"] for r in rs]
+
+    data = asyncio.run(main())
+    assert sum(d["success"] for d in data) == 60 and sum(d["duplicate"] for d in data) == 6
+    assert sandbox_app.state.upload_queue.stats["largest_group"] > 1
+    assert count(sandbox_app, "records") == 60
+
+
+def test_log_redaction_filter():
+    import logging
+
+    from hlwjr.sandbox._app import _RedactFilter
+
+    rec = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                            ("127.0.0.1:1", "GET", "/hlwjr/api/verify-log?access_token=abc123&secret=s3&x=1", "1.1", 200),
+                            None)
+    _RedactFilter().filter(rec)
+    line = rec.getMessage()
+    assert "abc123" not in line and "s3" not in line and "x=1" in line

@@ -164,3 +164,13 @@ def test_serve_args_roundtrip():
                                     token_expire_after=5.0, clock="2026-11-01 09:00:00")
     args = cli.parse_args(["sandbox", "serve", *serve_args(s)])
     assert settings_from_args(args) == s
+
+
+def test_session_sandbox_server_fixture(sandbox_server):
+    """The shared loopback server other areas use: reference spec, registration, clean state."""
+    health = httpx.get(sandbox_server.url + "/sandbox/health", timeout=10).json()["data"]
+    assert health["spec"] == "beijing-reference"
+    appid, secret = sandbox_server.register("12110105MB0T23456W", "北京市测试第二互联网医院")
+    r = httpx.post(sandbox_server.url + "/api/token", json={"appid": appid, "secret": secret}, timeout=10)
+    assert r.json()["code"] == 0
+    assert sandbox_server.set_faults(reset=True)["error_next"] == 0

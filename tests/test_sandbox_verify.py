@@ -179,3 +179,12 @@ def test_clock_flag_and_controls(sandbox_app, sandbox_client):
     assert sandbox_client.post("/hlwjr/sandbox/clock", json={"jump": 1}).status_code == 400
     d = sandbox_client.post("/hlwjr/sandbox/clock", json={"reset": True}).json()["data"]
     assert abs(d["offset_seconds"]) < 1
+
+
+def test_total_mode_judges_data_set_rows_on_quality_only():
+    log = compute_verify_log(rows({"2026-11-01": {"a": (3, 0, 0), "b": (30, 0, 0)}}), VerifyRule(), today="2026-11-01")
+    day = log["days"][0]
+    assert day["qualifies"] and [d["qualifies"] for d in day["datasets"]] == [True, True]
+    log = compute_verify_log(rows({"2026-11-01": {"a": (3, 0, 0), "b": (30, 0, 0)}}), VerifyRule(per_dataset=True),
+                             today="2026-11-01")
+    assert [d["qualifies"] for d in log["days"][0]["datasets"]] == [False, True]

@@ -176,3 +176,18 @@ def test_old_xls_refused_with_advice(tmp_path):
     p.write_bytes(b"\xd0\xcf\x11\xe0")
     with pytest.raises(hlwjr.SourceError, match="另存为 .xlsx"):
         hlwjr.read_source(p)
+
+
+def test_large_csv_streamed_with_arrow_same_rows_and_errors(tmp_path, monkeypatch):
+    import hlwjr._sources as sources
+
+    monkeypatch.setattr(sources, "_ARROW_MIN_BYTES", 0)
+    body = "A,B\n" + "".join(f"{i},张{i}\n" for i in range(1000))
+    p = _write(tmp_path / "big.csv", body, "gbk")
+    chunks = list(iter_source(p, chunksize=300))
+    assert [len(c) for c in chunks] == [300, 300, 300, 100] and chunks[3].index[0] == 900
+    assert chunks[3]["B"].iloc[-1] == "张999"
+    bad = _write(tmp_path / "bad.csv", body + "1,2,3\n", "gbk")
+    with pytest.raises(hlwjr.SourceError) as exc:
+        list(iter_source(bad, chunksize=300))
+    assert "第1002行" in str(exc.value) and "列数不齐" in str(exc.value)

@@ -44,3 +44,40 @@ def test_summary_text_is_aligned_and_chinese():
     assert "在线复诊" in text and "合计" in text and "暂缓" in text
     assert _pad("在线", 6) == "在线  " and _pad("12", 4, right=True) == "  12"
     assert s.ok
+
+
+def test_summary_notebook_display():
+    s = UploadSummary(date=None, platform_day="2026-11-01", dry_run=True)
+    s.datasets["visit"] = DatasetSummary("visit", "在线复诊", mapped=2)
+    s.notes.append("visit: 将发送 2 条（预演，未发送）")
+    html = s._repr_html_()
+    assert "预演" in html and "<table" in html and "将发送 2 条" in html
+
+
+def test_dataframe_records_missing_values_and_nan(tmp_path, monkeypatch):
+    """Records from the mapping come as a DataFrame: NaN/None are missing (also inside 明细
+    rows); a NaN that would reach the body is refused with the record named, nothing sent."""
+    import math
+
+    import pandas as pd
+    import pytest
+
+    from hlwjr import DataError
+    from hlwjr._project import load_project, write_project
+    from hlwjr._upload import _as_dicts, upload_records
+
+    df = pd.DataFrame({"organID": ["O", "O"], "recipeID": ["R1", "R2"], "fee": [1.5, float("nan")],
+                       "orderList": [[{"drugName": "A", "quantity": 1, "note": float("nan")}], []]},
+                      index=[10, 11])
+    recs = _as_dicts(df)
+    assert "fee" not in recs[1] and recs[0]["orderList"] == [{"drugName": "A", "quantity": 1}]
+    monkeypatch.setenv("HLWJR_SECRET", "s")
+    project = load_project(write_project(tmp_path / "p", {
+        "project": {"org_code": "O", "spec": str(MINISPEC), "phase": "production"},
+        "platform": {"url": "http://127.0.0.1:9/hlwjr", "appid": "A"}}))
+    with pytest.raises(DataError, match="NaN") as e:
+        upload_records(project, {"visit": [{"organID": "O", "bussID": "V1", "x": math.inf}]}, dry_run=True,
+                       validate=False)
+    assert "O|V1" in str(e.value)
+    s = upload_records(project, {"recipe": df}, dry_run=True, validate=True)
+    assert s.datasets["recipe"].mapped == 2 and s.datasets["recipe"].invalid >= 1  # R2: no 明细, R-refs

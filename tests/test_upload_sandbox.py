@@ -4,10 +4,8 @@ lock, and one clear message for each configuration fault."""
 
 from __future__ import annotations
 
-import io
 import os
 import socket
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -123,19 +121,28 @@ def test_dropped_connection_after_commit_is_replayed_without_duplicate(sandbox, 
 
 
 def test_busy_and_5xx_are_retried(sandbox, tmp_path, monkeypatch):
+    from hlwjr._client import PlatformClient
+
     project, org = new_project(tmp_path, sandbox, monkeypatch)
-    sandbox.set_faults(error_next=2, error_kind="busy")
-    s = upload_records(project, make_records(org, 10))
-    sandbox.set_faults(error_next=2, error_kind="http503")
-    s2 = upload_records(project, make_records(org, 20, prefix="W"))
+    with PlatformClient.from_project(project) as client:
+        sandbox.set_faults(error_next=2, error_kind="busy")
+        s = upload_records(project, make_records(org, 10), client=client)
+        sandbox.set_faults(error_next=2, error_kind="http503")
+        s2 = upload_records(project, make_records(org, 20, prefix="W"), client=client)
+        assert client.stats["retries"] >= 4
     assert s.total("accepted") == 20 and s2.total("accepted") == 40
+    r = compute_readiness(project, platform_log=True)
+    assert r.disagreements == []
 
 
 def test_token_expired_mid_run(sandbox, tmp_path, monkeypatch):
+    from hlwjr._client import PlatformClient
+
     project, org = new_project(tmp_path, sandbox, monkeypatch)
-    sandbox.set_faults(token_expire_after=0.3)
-    sandbox.set_faults(latency_ms=150)
-    s = upload_records(project, make_records(org, 300))
+    sandbox.set_faults(token_expire_after=0.3, latency_ms=150)
+    with PlatformClient.from_project(project) as client:
+        s = upload_records(project, make_records(org, 300), client=client)
+        assert client.auth.renewals >= 3  # the platform said "token expired" and the client renewed
     assert s.total("accepted") == 600 and s.ok
 
 
@@ -211,3 +218,34 @@ def test_configuration_faults_one_clear_message_nothing_lost(sandbox, tmp_path, 
         upload_records(project, make_records(org, 3))
     assert "wrong-secret" not in str(e.value)
     assert _nothing_sent(project)
+
+
+def test_bounded_concurrency(sandbox, tmp_path, monkeypatch):
+    project, org = new_project(tmp_path, sandbox, monkeypatch, concurrency=2)
+    s = upload_records(project, make_records(org, 450))
+    assert s.total("accepted") == 900 and s.datasets["visit"].batches == 5
+    r = compute_readiness(project, platform_log=True)
+    assert r.disagreements == []
+
+
+def test_whole_batch_platform_innocent_records_are_resent_after_fix(tmp_path, monkeypatch):
+    """A platform that rejects the whole batch for one bad record (Tianjin/ngari style): the bad
+    record is reported with its reason; the innocent ones are sent again next run, once."""
+    from hlwjr.sandbox import Sandbox
+
+    with Sandbox(tmp_path / "wb", spec=str(MINISPEC), whole_batch=True) as sb:
+        project, org = new_project(tmp_path, sb, monkeypatch)
+        recs = make_records(org, 3)
+        recs["visit"][1]["sex"] = "7"  # not in the code set: the platform refuses the batch
+        s = upload_records(project, {"visit": recs["visit"]}, validate=False)
+        assert s.datasets["visit"].rejected == 3 and s.datasets["visit"].accepted == 0
+        reasons = {r["key"]: r["reason"] for r in s.rejections}
+        assert "sex" in reasons[f"{org}|V000001"] and "整批" in reasons[f"{org}|V000000"]
+        # next run: the two innocent records go again (and pass); the bad one is held until fixed
+        same = upload_records(project, {"visit": recs["visit"]}, validate=False)
+        assert same.datasets["visit"].previously_rejected == 1 and same.datasets["visit"].accepted == 2
+        recs["visit"][1]["sex"] = "1"
+        fixed = upload_records(project, {"visit": recs["visit"]}, validate=False)
+        assert fixed.datasets["visit"].accepted == 1 and fixed.datasets["visit"].already_accepted == 2 and fixed.ok
+        r = compute_readiness(project, platform_log=True)
+        assert r.disagreements == []

@@ -198,3 +198,33 @@ def test_values_from_pandas_and_sql_are_understood():
     frame[0] = "x"
     report = hlwjr.check(frame, "revisit", spec=spec(), today=TODAY, skip=["reference"])
     assert [p.field for p in report.problems] == ["0"] and report.ok
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 200), st.floats(-5, 200, allow_nan=False),
+                    st.sampled_from(["", " ", "1", "01", "男", "2026-11-01 09:00:00", "2026-02-30 09:00:00",
+                                     "1980-01-01", ADULT_ID, ADULT_ID.lower() + " ", "１２３", "x" * 70]))
+_FIELDS = st.sampled_from(["age", "sex", "mobile", "endDate", "applyDate", "patientName", "patientCertID",
+                           "returnVisitPrice", "answerFlag", "refuseReason", "bussID", "guardianName"])
+
+
+@given(st.lists(st.dictionaries(_FIELDS, _VALUES, max_size=4), min_size=1, max_size=6))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_dataframe_and_dicts_agree_on_generated_dirt(changes):
+    # a DataFrame cannot hold JSON null, so None means "missing" on both sides
+    records = []
+    for i, ch in enumerate(changes):
+        r = revisit(bussID=f"FZ{i}")
+        for k, v in ch.items():
+            if v is None:
+                r.pop(k, None)
+            else:
+                r[k] = v
+        records.append(r)
+    kw = dict(spec=spec(), today=TODAY, skip=["reference"])
+    a = hlwjr.check(records, "revisit", **kw)
+    b = hlwjr.check(pd.DataFrame(records), "revisit", **kw)
+    assert pairs(a, None) == pairs(b, None)
+    assert a.bad_rows() == b.bad_rows()

@@ -109,16 +109,24 @@ def _serve(args, stdout: TextIO, stderr: TextIO) -> int:
     from .sandbox._app import create_app, install_log_redaction
 
     app = create_app(args.data_dir, spec=args.spec, settings=settings)
-    try:
-        import httptools  # noqa: F401
+    import importlib.util
 
-        http = "httptools"
-    except ImportError:  # pragma: no cover - httptools is a dependency
-        http = "h11"
-    config = uvicorn.Config(app, host=args.host, port=args.port, http=http, log_level=args.log_level,
+    # the fast path (httptools parser, uvloop event loop) when installed; h11/asyncio otherwise
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    config = uvicorn.Config(app, host=args.host, port=args.port, http=http, loop=loop, log_level=args.log_level,
                             access_log=not args.no_access_log, server_header=False, lifespan="off",
                             timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
+    import logging
+
+    sandbox_log = logging.getLogger("hlwjr.sandbox")  # one summary line per upload, token, registration
+    if not sandbox_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        sandbox_log.addHandler(handler)
+        sandbox_log.setLevel(args.log_level.upper())
+        sandbox_log.propagate = False
     install_log_redaction()
     service = app.state.sandbox
     admin = "已启用（X-Admin-Token）" if service.admin_token else "未启用（设置 HLWJR_SANDBOX_ADMIN_TOKEN 以启用注册接口）"

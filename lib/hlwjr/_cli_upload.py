@@ -21,6 +21,8 @@ def register(subparsers) -> None:
     p.add_argument("--date", metavar="YYYY-MM-DD", help="业务日期（默认：全部映射到的记录）")
     p.add_argument("--limit", type=int, metavar="N", help="每个数据集最多发送 N 条")
     p.add_argument("--dry-run", action="store_true", help="只映射和校验，不发送")
+    p.add_argument("--update", action="store_true",
+                   help="把已被平台接收、但内容已变化的记录作为更正重发（仅当平台接口描述声明了更正方式）")
     p.add_argument("--no-progress", action="store_true", help="不显示进度条")
     p.set_defaults(handler=_upload)
 
@@ -47,7 +49,7 @@ def _upload(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise ConfigError("--limit 必须是正整数")
     project = load_project(args.config)
     summary = run_upload(project, datasets=args.dataset, date=args.date, limit=args.limit, dry_run=args.dry_run,
-                         progress=False if args.no_progress else None)
+                         progress=False if args.no_progress else None, update=args.update)
     print(summary.to_text(), file=stdout)
     return 0 if summary.ok else 1
 

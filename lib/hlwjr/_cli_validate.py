@@ -148,16 +148,21 @@ def _read_json(p: Path) -> list:
 
 
 def _read_csv(p: Path):
+    import csv
     import io
 
     import pandas as pd
 
     text = _decode(p)
     try:
+        delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",\t|;").delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
-                           sep=None, engine="python")
+                           sep=delimiter, engine="c")
     except (pd.errors.ParserError, ValueError) as exc:
-        raise SourceError(f"CSV 无法解析：{exc}", where=str(p)) from exc
+        raise SourceError(f"CSV 无法解析：{exc}（请检查分隔符、引号和每行的列数）", where=str(p)) from exc
 
 
 def _read_excel(p: Path):
@@ -188,13 +193,16 @@ def _coerce_text_frame(frame, dataset, where: str, from_excel: bool = False):
         col = frame[f.key]
         if f.type in ("integer", "decimal"):
             text = col.astype(object)
-            nums = pd.to_numeric(text.where(text.map(lambda v: isinstance(v, str))).str.strip()
-                                 if not from_excel else text.where(text.map(lambda v: isinstance(v, str))),
-                                 errors="coerce")
-            is_text_num = nums.notna() & text.map(lambda v: isinstance(v, str) and v.strip() == v)
-            out = text.where(~is_text_num, nums)
+            is_str = text.map(type).eq(str).to_numpy()
+            as_str = text.where(is_str)
+            nums = pd.to_numeric(as_str, errors="coerce")
+            stripped = as_str.astype("string").str.strip()
+            is_text_num = nums.notna().to_numpy() & (stripped == as_str.astype("string")).fillna(False).to_numpy()
+            out = text.copy()
+            out[is_text_num] = nums[is_text_num]
             if f.type == "integer":
-                out = out.map(lambda v: int(v) if isinstance(v, float) and v.is_integer() else v)
+                whole = is_text_num & (nums.fillna(0.5) % 1 == 0).to_numpy()
+                out[whole] = nums[whole].astype("int64").astype(object)
             frame[f.key] = out.astype(object)
         elif f.type == "array":
             frame[f.key] = col.map(lambda v: _maybe_json(v))

@@ -607,17 +607,27 @@ class PlatformClient:
     # ---------------------------------------------------------------- platform operations
 
     def check_auth(self) -> None:
-        """Get a token now (or sign a no-op) so a wrong appid/secret/URL fails before any upload."""
-        if isinstance(self.auth, TokenAuth):
-            t = self.profile.token or {}
-            self.auth.invalidate()
-            # a token request through the auth flow of a harmless GET of the verify log or clock
-            probe = (self.profile.verify_log or {}).get("path") or (self.profile.clock or {}).get("path")
-            if probe:
-                self.request("GET", probe)
-            else:
-                self.request(t.get("method", "POST"), t.get("path", "/token"), auth=None,
-                             json={"appid": self.appid})
+        """Get a fresh token now (token auth), so that a wrong appid, secret or URL fails with one
+        clear message before any upload; transient failures are retried like any request."""
+        if not isinstance(self.auth, TokenAuth):
+            return  # signature auth: nothing to ask without sending data
+        auth = self.auth
+        attempt = 0
+        while True:
+            try:
+                request = auth._token_request(httpx.Request("GET", self.url))
+                response = self._send_once(request.method, str(request.url), content=request.content,
+                                           headers={"Content-Type": "application/json"}, auth=None)
+                with auth._lock:
+                    auth._store(response)
+                return
+            except _Transient as t:
+                if attempt >= self.max_retries:
+                    raise TransportError(f"{t.message}；已重试 {attempt} 次仍失败。没有写入任何上传记录，稍后再试",
+                                         where=self.url) from t
+                self.stats["retries"] += 1
+                self._sleep(self._backoff(attempt, t.retry_after))
+                attempt += 1
 
     def service_method(self, dataset: str) -> str:
         up = self.profile.upload

@@ -70,6 +70,24 @@ def spec_tour(spec, out: TextIO) -> None:
               file=out)
 
 
+def _clear_previous_demo(out: Path, stdout: TextIO) -> None:
+    """Start from a clean rehearsal: drop the sandbox data and the ledger of an earlier demo run
+    in the same directory (only those two, and only when they are what the demo wrote)."""
+    import shutil
+
+    cleared = []
+    sandbox_dir = out / "sandbox"
+    if sandbox_dir.is_dir() and any(sandbox_dir.glob("*.sqlite*")):
+        shutil.rmtree(sandbox_dir)
+        cleared.append("沙箱数据")
+    work = out / "project" / ".hlwjr"
+    if (work / "ledger.sqlite").exists():
+        shutil.rmtree(work)
+        cleared.append("上传台账")
+    if cleared:
+        print(f"（已清除上次演示的{'与'.join(cleared)}，从头演练）", file=stdout)
+
+
 def _rule(text: str, out: TextIO) -> None:
     print("\n" + "─" * 8 + f" {text} " + "─" * 8, file=out)
 
@@ -85,6 +103,7 @@ def run_demo(out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3,
 
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    _clear_previous_demo(out, stdout)
     spec = load_spec()
     _rule("1 接口规范", stdout)
     spec_tour(spec, stdout)

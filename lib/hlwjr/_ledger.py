@@ -31,6 +31,7 @@ from ._exceptions import ConfigError, UploadError
 __all__ = ["Ledger", "LedgerBatch", "record_key", "record_json", "content_hash", "now_shanghai"]
 
 PENDING, SENT, ACCEPTED, REJECTED, DUPLICATE = "pending", "sent", "accepted", "rejected", "duplicate"
+REFUSED = "refused"  # acceptance-log status of a request the platform refused as a whole (not counted)
 UNRESOLVED = (PENDING, SENT)
 # a record waiting for its answer reads "sent" once its batch went out
 _EFFECTIVE_STATE = "CASE WHEN r.state='pending' AND b.state='sent' THEN 'sent' ELSE r.state END"
@@ -62,6 +63,7 @@ CREATE TABLE IF NOT EXISTS batches (
     n           INTEGER NOT NULL,
     state       TEXT NOT NULL,           -- pending | sent | answered | failed
     body        BLOB NOT NULL,           -- exact bytes sent (replayed byte for byte)
+    keys        TEXT,                    -- the records' keys in batch order (JSON)
     attempts    INTEGER NOT NULL DEFAULT 0,
     code        TEXT,
     message     TEXT,
@@ -78,7 +80,7 @@ CREATE TABLE IF NOT EXISTS events (
     key          TEXT NOT NULL,
     hash         TEXT NOT NULL,
     batch_no     TEXT NOT NULL,
-    status       TEXT NOT NULL,          -- accepted | rejected | duplicate
+    status       TEXT NOT NULL,          -- accepted | rejected | duplicate | refused (request refused)
     errors       TEXT
 );
 CREATE INDEX IF NOT EXISTS events_day ON events(platform_day, dataset);
@@ -101,7 +103,8 @@ def _jsonable(v: Any) -> Any:
     raise TypeError(f"不能序列化为 JSON 的值类型 {type(v).__name__}")
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable,
+                            allow_nan=False)
 
 
 def record_json(record: dict[str, Any]) -> str:
@@ -162,6 +165,9 @@ class Ledger:
             self._db.execute("PRAGMA temp_store=MEMORY")
             self._db.execute("PRAGMA cache_size=-16000")
             self._db.executescript(_SCHEMA)
+            cols = {r[1] for r in self._db.execute("PRAGMA table_info(batches)")}
+            if "keys" not in cols:  # a ledger from before the column existed
+                self._db.execute("ALTER TABLE batches ADD COLUMN keys TEXT")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', '1')")
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"无法打开上传台账 {self.path}: {exc}；文件可能已损坏或不是 hlwjr 台账",
@@ -314,19 +320,22 @@ class Ledger:
     # ------------------------------------------------------------------ writes
 
     def open_batch(self, dataset: str, batch_no: str, items: Sequence[tuple[str, str]], body: bytes,
-                   *, data_date: str | None = None, sent: bool = False) -> None:
+                   *, data_date: str | None = None, sent: bool = False, update: bool = False) -> None:
         """Write a batch and its records as ``pending`` in one transaction, before sending.
 
         ``items`` are ``(joined key, content hash)`` in batch order. A record already accepted
         or in flight must not be in a new batch (``UploadError``: that would be a duplicate).
         ``sent=True`` also marks the batch as going out, in the same transaction — for platforms
         that answer a replayed batchNo, where "written" and "sent" recover the same way.
+        ``update=True``: the records are corrections (更正) of accepted ones and may be re-batched.
         """
         now = _ts()
         with self._tx() as db:
-            db.execute("INSERT INTO batches (batch_no, dataset, n, state, body, created_at, sent_at, attempts) "
-                       "VALUES (?,?,?,?,?,?,?,?)", (batch_no, dataset, len(items), SENT if sent else PENDING, body,
-                                                     now, now if sent else None, 1 if sent else 0))
+            db.execute("INSERT INTO batches (batch_no, dataset, n, state, body, keys, created_at, sent_at, attempts) "
+                       "VALUES (?,?,?,?,?,?,?,?,?)",
+                       (batch_no, dataset, len(items), SENT if sent else PENDING, body,
+                        json.dumps([k for k, _ in items], ensure_ascii=False), now, now if sent else None,
+                        1 if sent else 0))
             before = db.total_changes
             # a record that is accepted, duplicate or in flight is never re-batched: the upsert
             # skips it, and the count below turns that into an error (the transaction rolls back)
@@ -334,7 +343,8 @@ class Ledger:
                 "INSERT INTO records (dataset, key, hash, state, batch_no, attempts, data_date, created_at) "
                 "VALUES (?,?,?,?,?,0,?,?) ON CONFLICT(dataset, key) DO UPDATE SET hash=excluded.hash, "
                 "state=excluded.state, batch_no=excluded.batch_no, answer=NULL, whole_batch=0, "
-                "data_date=excluded.data_date WHERE records.state IN ('rejected')",
+                "data_date=excluded.data_date WHERE records.state IN " + ("('rejected','accepted')" if update
+                                                                          else "('rejected')"),
                 [(dataset, k, h, PENDING, batch_no, data_date, now) for k, h in items])
             if db.total_changes - before != len(items):
                 keys = [k for k, _ in items]
@@ -373,11 +383,14 @@ class Ledger:
     def _write_answer(self, db, result, platform_day: str, keys, now: str) -> None:
         whole = 1 if result.whole_batch else 0
         others = [r for r in result.results if r.status != ACCEPTED or r.errors]
-        if others and keys is None:
-            rows = db.execute("SELECT key, hash FROM records WHERE batch_no=? AND dataset=?",
-                              (result.batch_no, result.dataset)).fetchall()
-            body = db.execute("SELECT body FROM batches WHERE batch_no=?", (result.batch_no,)).fetchone()
-            keys = _keys_in_body_order(rows, body[0] if body else b"")
+        if others and keys is None:  # after a crash: the order stored with the batch
+            row = db.execute("SELECT keys, body FROM batches WHERE batch_no=?", (result.batch_no,)).fetchone()
+            if row and row[0]:
+                keys = json.loads(row[0])
+            else:
+                rows = db.execute("SELECT key, hash FROM records WHERE batch_no=? AND dataset=?",
+                                  (result.batch_no, result.dataset)).fetchall()
+                keys = _keys_in_body_order(rows, row[1] if row else b"")
         # the common case in one statement: everything accepted …
         db.execute("UPDATE records SET state=?, answer=NULL, platform_day=?, whole_batch=?, answered_at=?, "
                    "attempts=attempts+1, sent_at=(SELECT sent_at FROM batches WHERE batch_no=?) "
@@ -385,10 +398,12 @@ class Ledger:
                    (ACCEPTED, platform_day, whole, now, result.batch_no, result.batch_no, result.dataset))
         # … then the exceptions with their reasons
         if others:
+            # whole_batch marks an innocent record of a batch refused as a whole: it may go again
             db.executemany(
-                "UPDATE records SET state=?, answer=? WHERE dataset=? AND key=?",
-                [(r.status, json.dumps(r.errors, ensure_ascii=False) if r.errors else None, result.dataset,
-                  keys[r.index]) for r in others])
+                "UPDATE records SET state=?, answer=?, whole_batch=? WHERE dataset=? AND key=?",
+                [(r.status, json.dumps(r.errors, ensure_ascii=False) if r.errors else None,
+                  1 if whole and r.errors and all(e.get("rule") == "whole_batch" for e in r.errors) else 0,
+                  result.dataset, keys[r.index]) for r in others])
         db.execute("INSERT INTO events (at, platform_day, dataset, key, hash, batch_no, status, errors) "
                    "SELECT answered_at, platform_day, dataset, key, hash, batch_no, state, answer FROM records "
                    "WHERE batch_no=? AND dataset=? AND answered_at=?", (result.batch_no, result.dataset, now))
@@ -397,18 +412,22 @@ class Ledger:
                                         result.batch_no))
 
     def fail_batch(self, batch_no: str, dataset: str, message: str, code: Any, *, platform_day: str) -> None:
-        """The platform refused the whole request (not the records one by one): every record of
-        the batch becomes ``rejected`` with that reason; never retried automatically."""
+        """The platform refused the whole request before looking at the records (batch too
+        large, body refused…): every record of the batch becomes ``rejected`` with that reason
+        and is marked innocent (``whole_batch``), so the next run may send it again once the
+        cause is fixed; never retried automatically. The acceptance log records it as
+        ``refused`` — the platform did not count it as uploaded."""
         now = _ts()
         err = json.dumps([{"rule": f"platform:{code}", "msg": message}], ensure_ascii=False)
         with self._tx() as db:
             rows = db.execute("SELECT key, hash FROM records WHERE batch_no=? AND dataset=?", (batch_no, dataset)).fetchall()
             db.execute("UPDATE records SET state=?, answer=?, platform_day=?, answered_at=?, attempts=attempts+1, "
-                       "sent_at=(SELECT sent_at FROM batches WHERE batch_no=?) WHERE batch_no=? AND dataset=? "
-                       "AND state IN ('pending','sent')", (REJECTED, err, platform_day, now, batch_no, batch_no, dataset))
+                       "whole_batch=1, sent_at=(SELECT sent_at FROM batches WHERE batch_no=?) WHERE batch_no=? "
+                       "AND dataset=? AND state IN ('pending','sent')",
+                       (REJECTED, err, platform_day, now, batch_no, batch_no, dataset))
             db.executemany("INSERT INTO events (at, platform_day, dataset, key, hash, batch_no, status, errors) "
                            "VALUES (?,?,?,?,?,?,?,?)",
-                           [(now, platform_day, dataset, k, h, batch_no, REJECTED, err) for k, h in rows])
+                           [(now, platform_day, dataset, k, h, batch_no, REFUSED, err) for k, h in rows])
             db.execute("UPDATE batches SET state='failed', code=?, message=?, answered_at=? WHERE batch_no=?",
                        (str(code), message[:500], now, batch_no))
 

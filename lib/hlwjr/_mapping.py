@@ -80,15 +80,9 @@ def as_text(s: pd.Series, *, trim: bool = True) -> pd.Series:
     t = s.astype("str") if str(s.dtype) != "str" else s
     if len(t) == 0:
         return t
-    arr = _arrow_strings(t)
-    if arr is not None and not _has_space_or_empty(arr, trim):
-        return t  # nothing to trim and no empty strings: skip two passes over the column
     if trim:
         t = t.str.strip()
     return t.mask(t == "")
-
-
-_SPACE_BYTES = re.compile(rb"[\x09-\x0d ]|\xe3\x80\x80|\xc2\xa0")  # ASCII spaces, 全角空格, no-break space
 
 
 def _arrow_strings(t: pd.Series):
@@ -100,26 +94,6 @@ def _arrow_strings(t: pd.Series):
     return arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr
 
 
-def _has_space_or_empty(arr, trim: bool) -> bool:
-    import pyarrow as pa
-
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        return True
-    if len(arr) == 0:
-        return False
-    bufs = arr.buffers()
-    odt = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(bufs[1], dtype=odt)[arr.offset:arr.offset + len(arr) + 1]
-    lengths = np.diff(offsets)
-    valid = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool) if arr.null_count else None
-    if ((lengths == 0) if valid is None else ((lengths == 0) & valid)).any():
-        return True
-    if not trim or bufs[2] is None:
-        return False
-    view = memoryview(bufs[2])[int(offsets[0]):int(offsets[-1])]
-    return _SPACE_BYTES.search(view) is not None
-
-
 def parse_times(text: pd.Series, fmt: str | None = None) -> tuple[pd.Series, str | None]:
     """Parse date/time text with ``fmt`` (a strftime format) or, when None, the first known format
     most values match (see ``hlwjr._profile.DATE_FORMATS``).  Returns (datetime64 Series with NaT
@@ -127,7 +101,7 @@ def parse_times(text: pd.Series, fmt: str | None = None) -> tuple[pd.Series, str
     from ._profile import DATE_FORMATS
 
     if fmt is None:
-        nn = text.dropna()
+        nn = text.dropna().iloc[:2000]  # choose the format on a sample; every value is then parsed with it
         best, best_n = None, 0
         for pattern, f, _kind in DATE_FORMATS:
             n = int(nn.str.match(pattern).sum()) if len(nn) else 0
@@ -200,7 +174,6 @@ def _fast_parse(text: pd.Series, fmt: str) -> pd.Series | None:
     if other.any():
         slow = pd.to_datetime(text[other], format=fmt, errors="coerce").to_numpy(dtype="datetime64[s]")
         out[other] = slow
-    _ = pa
     return pd.Series(out, index=text.index)
 
 
@@ -217,7 +190,7 @@ def format_times(parsed: pd.Series, kind: str) -> pd.Series:
         text = np.datetime_as_string(values, unit="s")  # 2026-11-01T09:30:00
         arr = pc.replace_substring(pa.array(text), "T", " ", max_replacements=1)
     arr = pc.if_else(pa.array(np.isnat(values)), pa.scalar(None, arr.type), arr)
-    return pd.Series(arr.to_pandas(types_mapper=pd.ArrowDtype).array, index=parsed.index).astype("str")
+    return pd.Series(pd.array(arr, dtype="str"), index=parsed.index)
 
 
 # ---- derived values: a small registry of named, vectorised functions ----------------------------
@@ -1079,6 +1052,13 @@ class Mapping:
                 issues += _missing_cols(ch.fields, ccols, f"{w}: 字段 {key}.children", ch.source.label)
         return issues
 
+    def preview(self, dataset: str, n: int = 10, *, sources: dict | None = None, date: str | None = None,
+                spec=None) -> MappingResult:
+        """Map the first ``n`` source rows of a data set (预览), e.g. after changing a rule in an editor.
+
+        ``result.records`` are the mapped records, ``result.issues`` what could not be mapped."""
+        return apply_mapping(self, dataset, sources=sources, date=date, spec=spec, limit=n)
+
     def validate(self, **kwargs) -> list[MappingIssue]:
         """Like :meth:`check` but raises :class:`hlwjr.MappingError` when there is any error."""
         issues = self.check(**kwargs)
@@ -1344,6 +1324,17 @@ def _jsonable(v):
     return _py(v)
 
 
+def _constant(arr) -> str | None:
+    """The single value of a column where every row holds the same text (constants), else None."""
+    import pyarrow.compute as pc
+
+    if len(arr) == 0 or arr.null_count:
+        return None
+    first = arr[0].as_py()
+    mm = pc.min_max(arr)
+    return first if mm["min"].as_py() == mm["max"].as_py() == first else None
+
+
 def write_jsonl(records: pd.DataFrame, fh) -> int:
     """Serialise a records DataFrame to JSON lines without building a dict per row.
 
@@ -1373,38 +1364,54 @@ def write_jsonl(records: pd.DataFrame, fh) -> int:
         key = json.dumps(str(c), ensure_ascii=False)
         q = '"' if quoted else ""
         plan.append((lit("," + key + ":" + q), lit(key + ":" + q), lit(q) if q else None))
-    open_, close_, empty = lit("{"), lit("}\n"), lit("")
+    empty = lit("")
     values = [pc.fill_null(v, "") if v.null_count else v for v in values]  # null slots: zero bytes for sure
+    full = [bool(p.all()) for p in present]
+    # Slots of a line, in order: ("lit", text) the same for every row, ("var", literal index per row)
+    # or ("val", column).  Adjacent constant literals are merged, so a run of always-present
+    # columns costs one piece per value plus one per separator.
+    slots: list[tuple] = [("lit", "{")]
+    first = None
+    if cols and not full[0]:
+        pres = np.column_stack(present)
+        first = np.where(pres.any(axis=1), pres.argmax(axis=1), -1)
+    for i, (comma_key, bare_key, closing) in enumerate(plan):
+        if first is not None:  # the first column may be missing: which key is first varies by row
+            pre = np.where(first == i, bare_key, comma_key)
+            slots.append(("var", np.where(present[i], pre, empty)))
+        elif full[i] and _constant(values[i]) is not None:  # e.g. organID: folded into the literal text
+            slots.append(("lit", literals[bare_key if i == 0 else comma_key] + _constant(values[i]) +
+                          ('"' if closing is not None else "")))
+            continue
+        elif full[i]:
+            slots.append(("lit", literals[bare_key if i == 0 else comma_key]))
+        else:
+            slots.append(("var", np.where(present[i], bare_key if i == 0 else comma_key, empty)))
+        slots.append(("val", i))
+        if closing is not None:
+            slots.append(("lit", '"') if full[i] else ("var", np.where(present[i], closing, empty)))
+    slots.append(("lit", "}\n"))
+    merged: list[tuple] = []
+    for slot in slots:
+        if slot[0] == "lit" and merged and merged[-1][0] == "lit":
+            merged[-1] = ("lit", merged[-1][1] + slot[1])
+        else:
+            merged.append(slot)
+    for slot in merged:
+        if slot[0] == "lit":
+            lit(slot[1])
     pool = pa.concat_arrays(values + [pa.array(literals, type=pa.large_string())])
     base = n * len(cols)  # literals start here in the pool
     itype = np.int32 if base + len(literals) < 2**31 - 1 else np.int64
-    full = [bool(p.all()) for p in present]
-    if not cols or full[0]:
-        first = np.zeros(n, dtype=np.int64)
-    else:
-        pres = np.column_stack(present)
-        first = np.where(pres.any(axis=1), pres.argmax(axis=1), -1)
-    width = 2 + sum(3 if p[2] is not None else 2 for p in plan)
-    idx = np.empty((width, n), dtype=itype)  # piece-major: contiguous writes, transposed once below
-    idx[0] = base + open_
+    idx = np.empty((len(merged), n), dtype=itype)  # slot-major: contiguous writes, transposed once below
     rows = np.arange(n, dtype=itype)
-    k = 1
-    for i, (comma_key, bare_key, closing) in enumerate(plan):
-        p = present[i]
-        if full[0]:
-            prefix = base + (bare_key if i == 0 else comma_key)
+    for k, slot in enumerate(merged):
+        if slot[0] == "lit":
+            idx[k] = base + lit_index[slot[1]]
+        elif slot[0] == "var":
+            np.add(slot[1], base, out=idx[k], casting="unsafe")
         else:
-            prefix = np.where(first == i, base + bare_key, base + comma_key)
-        if full[i]:
-            idx[k] = prefix
-        else:
-            idx[k] = np.where(p, prefix, base + empty)
-        np.add(rows, i * n, out=idx[k + 1])  # a missing value was filled with "": contributes no bytes
-        k += 2
-        if closing is not None:
-            idx[k] = base + closing if full[i] else np.where(p, base + closing, base + empty)
-            k += 1
-    idx[k] = base + close_
+            np.add(rows, slot[1] * n, out=idx[k])
     order = np.ascontiguousarray(idx.T).ravel()
     pieces = pc.take(pool, pa.array(order))
     if isinstance(pieces, pa.ChunkedArray):
@@ -1441,7 +1448,7 @@ class _Context:
             value = str(self.mapping.directory / value)
         return name, value
 
-    def open(self, ref: SourceRef | Join | None, *, file_only: bool = False):
+    def open(self, ref: SourceRef | Join):
         from ._sources import Source
 
         if ref.file:
@@ -1607,8 +1614,7 @@ class _Mapper:
                         self.issues.add(rows[failed], field=key, rule="derive", action="kept", values=argv[0][failed],
                                         message=f"派生 {rule.derive} 无法从该值得出结果（格式不符或日期不存在），字段留空")
             else:
-                s = as_text(self.column(df, rule.column, key), trim=rule.trim) \
-                    if kind != "date" or True else None
+                s = as_text(self.column(df, rule.column, key), trim=rule.trim)
                 if kind == "code":
                     raw = s
                     lookup = self.lookups[(rule.code_map, rule.take)]
@@ -1731,7 +1737,7 @@ def _join(df: pd.DataFrame, joins: list[Join], ctx: _Context, issues: _Issues, r
 
 def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: str | dt.date | None = None,
                   sources: dict | None = None, chunksize: int = _CHUNK, out: str | os.PathLike | None = None,
-                  spec=None, today: str | None = None, check: bool = True) -> MappingResult:
+                  spec=None, today: str | None = None, check: bool = True, limit: int | None = None) -> MappingResult:
     """Map one data set's source rows to spec records (指标对照 → 规范记录).
 
     ``date`` keeps the rows whose business time (``source.business_time``) falls on that day
@@ -1739,6 +1745,7 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
     (name → URL, path or DataFrame).  The source is read and mapped in chunks of ``chunksize``
     rows; with ``out`` the records are streamed to that JSON-lines file and not kept in memory.
     ``today`` fixes "today" for age derivations without a business time (tests, reruns).
+    ``limit`` reads only the first N source rows (previews in the mapping editor).
     """
     from ._spec import load_spec
 
@@ -1777,8 +1784,12 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
     chunks = None
     try:
         src = ctx.open(dm.source)
+        if limit is not None:
+            chunksize = max(1, min(chunksize, limit))
         chunks = src.iter_chunks(chunksize)
         for chunk in chunks:
+            if limit is not None and n_rows >= limit:
+                break
             rows = pd.Series(np.arange(n_rows + 1, n_rows + len(chunk) + 1), index=chunk.index)
             n_rows += len(chunk)
             early = day is not None and bt in chunk.columns
@@ -1857,10 +1868,12 @@ def _map_codes(raw: pd.Series, lookup: dict[str, str]) -> pd.Series:
     """local value → standard code, vectorised: map the distinct values once, then gather."""
     if len(raw) == 0:
         return raw
+    import pyarrow as pa
+
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    mapped = np.array([lookup.get(u) for u in uniques] + [None], dtype=object)
-    out = mapped[codes]  # -1 (missing) picks the trailing None
-    return pd.Series(out, index=raw.index, dtype="str")
+    mapped = pa.array([lookup.get(u) for u in uniques] + [None], type=pa.large_string())
+    picks = np.where(codes < 0, len(uniques), codes)  # missing picks the trailing null
+    return pd.Series(pd.array(mapped.take(pa.array(picks)), dtype="str"), index=raw.index)
 
 
 def _select_day(chunk: pd.DataFrame, rows: pd.Series, column: str, fmt: str | None, day: dt.date,

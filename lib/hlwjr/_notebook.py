@@ -105,9 +105,15 @@ def error_html(exc: BaseException) -> str:
 
 
 def _custom_exc(shell, etype, value, tb, tb_offset=None):  # IPython custom exception handler
+    """Show an HlwjrError as 错误 / 位置 / 怎么办 lines in the cell's error output (the cell still
+    counts as failed, so "Run All" stops there)."""
     red, reset = "\x1b[31m", "\x1b[0m"
     lines = error_text(value).split("\n")
-    return [red + lines[0] + reset, *lines[1:]]
+    stb = [red + lines[0] + reset, *lines[1:]]
+    show = getattr(shell, "_showtraceback", None)
+    if show is not None:
+        show(etype, value, stb)  # ipykernel: an "error" message with our short traceback
+    return stb
 
 
 def setup_notebook() -> bool:
@@ -563,10 +569,11 @@ def open_workbench(project_dir: str | os.PathLike = DEFAULT_PROJECT_DIR, *, sand
 
 
 def write_hospital_project(project_dir: str | os.PathLike, *, name: str, org_code: str, platform_url: str,
-                           appid: str, mapping_dir: str, sources: dict[str, str], profile: str = "beijing",
+                           appid: str, mapping_dir: str, sources: dict[str, str], profile: str = "sandbox",
                            secret_env: str = "HLWJR_SECRET", datasets: list[str] | None = None) -> Path:
     """Write ``hlwjr.toml`` for a real hospital (the secret is NOT written: it comes from
-    ``secret_env`` or the git-ignored ``.hlwjr/secret``)."""
+    ``secret_env`` or the git-ignored ``.hlwjr/secret``).  ``profile`` names the platform profile
+    (``lib/hlwjr/platforms/<name>.yaml``, or a path to one written from the official document)."""
     from ._project import write_project
 
     data: dict[str, Any] = {

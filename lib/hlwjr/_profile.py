@@ -10,7 +10,6 @@ numbers and names are masked in every preview (``hlwjr._privacy.mask_value``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd

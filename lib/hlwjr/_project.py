@@ -175,13 +175,18 @@ def _check_no_secret(table: dict, section: str, where: str) -> None:
 
 
 def load_project(path: str | Path) -> Project:
-    """Load a project (接入项目) from a directory holding ``hlwjr.toml`` or from the file itself.
+    """Load a project (接入项目) from a directory holding ``hlwjr.toml`` (or ``hlwjr.yaml`` with
+    the same structure) or from the file itself.
 
     Relative paths in the file are relative to the project directory. Raises ``ConfigError``
     naming the file and the key when something is wrong.
     """
     p = Path(path).expanduser()
     config_file = p / PROJECT_FILE if p.is_dir() else p
+    if p.is_dir() and not config_file.exists():
+        for alt in ("hlwjr.yaml", "hlwjr.yml"):
+            if (p / alt).exists():
+                config_file = p / alt
     if not config_file.exists():
         raise ConfigError(
             f"找不到项目配置文件 {config_file}；用 `hlwjr demo data` 生成示例，或参照 docs/project-config.md 新建",
@@ -189,11 +194,25 @@ def load_project(path: str | Path) -> Project:
         )
     where = str(config_file)
     try:
-        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        text = config_file.read_text(encoding="utf-8")
+        if config_file.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+            if not isinstance(data, dict):
+                raise ConfigError("YAML 项目配置必须是一个映射（与 hlwjr.toml 的表结构相同）", where=where)
+        else:
+            data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"TOML 格式错误: {exc}", where=where) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError("配置文件必须是 UTF-8 编码", where=where) from exc
+    except ImportError:  # pragma: no cover - pyyaml is a dependency
+        raise
+    except Exception as exc:  # yaml.YAMLError
+        if exc.__class__.__module__.startswith("yaml"):
+            raise ConfigError(f"YAML 格式错误: {exc}", where=where) from exc
+        raise
     root = config_file.parent.resolve()
 
     known_top = {"project", "platform", "sources", "mapping", "work", "readiness", "datasets",

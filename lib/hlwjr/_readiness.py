@@ -123,6 +123,12 @@ class Readiness:
         lines.append("结论: " + self.verdict)
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:  # notebooks
+        color = "#2e7d32" if self.may_apply else "#c62828"
+        return (f"<p style='background:{color};color:white;padding:6px'>{html.escape(self.verdict)}</p>"
+                f"<p>平台日 {html.escape(self.today)}；{html.escape(self.gap_text)}</p>"
+                + self.per_day.to_html(index=False))
+
     # evidence pack
     def chart_png(self) -> bytes:
         """A bar chart of accepted records per day with the quota line (达标趋势图)."""
@@ -214,6 +220,7 @@ def compute_readiness(project_or_ledger, *, platform_log: Any = None, thresholds
     ev = pd.DataFrame(events, columns=["at", "platform_day", "dataset", "key", "hash", "batch_no", "status", "errors"])
     rows: list[dict[str, Any]] = []
     days: dict[str, dict[str, Any]] = {}
+    ev = ev[ev["status"].isin(("accepted", "rejected", "duplicate"))]  # "refused" requests were not counted
     if len(ev):
         g = ev.groupby(["platform_day", "dataset"])["status"].value_counts().unstack(fill_value=0)
         for col in ("accepted", "rejected", "duplicate"):
@@ -445,7 +452,7 @@ def _masked_samples(ledger: Ledger, spec, per_dataset: int = 3):
                 fname = ""
                 if ds is not None and k in ds.fields:
                     fname = ds.fields[k].name or ""
-                masked[k] = mask_value(v, _mask_kind(k, fname))
+                masked[k] = mask_value(v, _mask_kind(k, fname, v))
             rows.append({"dataset": e["dataset"], "batch_no": e["batch_no"], "key": e["key"],
                          "record": json.dumps(masked, ensure_ascii=False)})
             taken[e["dataset"]] = taken.get(e["dataset"], 0) + 1
@@ -543,9 +550,16 @@ def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=No
 _NOT_PERSON = ("drug", "dept", "org", "unit", "diag", "item", "hosp", "disease", "title", "subject", "spec")
 
 
-def _mask_kind(key: str, name_zh: str) -> str | None:
+_PERSON_ROLES = ("姓名", "代表人", "负责人", "联系人", "医生", "医师", "药师", "护士", "患者", "监护人", "审核人", "投诉人")
+
+
+def _mask_kind(key: str, name_zh: str, value=None) -> str | None:
     """Which masking a field needs (姓名 / 证件号 / 电话), from its Chinese name or its key."""
     k = key.lower()
+    if (isinstance(value, str) and 2 <= len(value) <= 4 and all("\u4e00" <= c <= "\u9fff" for c in value)
+            and (any(r in name_zh for r in _PERSON_ROLES) or "representative" in k or k.endswith("name"))
+            and not any(w in k for w in _NOT_PERSON)):
+        return "name"
     if "姓名" in name_zh or (k.endswith("name") and not any(w in k for w in _NOT_PERSON) and not name_zh) \
             or (k.endswith("name") and any(w in name_zh for w in ("患者", "医师", "医生", "监护人", "药师", "护士"))):
         return "name"

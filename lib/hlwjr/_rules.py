@@ -27,8 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._exceptions import SpecError
-from ._fastschema import (BOOL, DICT, FLOAT, FLOATINT, INT, LIST, MISSING, NULL, STR, Column,
-                          _bool, fixed_width, format_masks)
+from ._fastschema import FLOATINT, INT, MISSING, NULL, STR, Column, _bool, fixed_width
 
 __all__ = ["Rule", "RULES", "Hit", "RuleContext", "rule_title", "rules_markdown", "get_rule",
            "record_rule"]
@@ -87,7 +86,7 @@ for _r in [
          "必填字段 {字段} 为空（缺失/null/空字符串），请补充", '{"recipeID": ""}'),
     Rule("type", "数据类型正确", "field", {"type": "字段属性 type: string|integer|decimal|date|datetime|array"}, (), "error",
          "{字段} 应为{类型}，实际为{实际类型}；提示：编码类字段请按文本读取以保留前导零", '{"age": "12岁"}'),
-    Rule("max_length", "长度不超过最大长度", "field", {"max_length": "字段属性（按字符数计）", "min_length": "字段属性（可选）"}, (), "error",
+    Rule("max_length", "长度不超过最大长度（也检查 min_length）", "field", {"max_length": "字段属性（按字符数计）", "min_length": "字段属性（可选）"}, (), "error",
          "{字段} 长度 {n} 超过最大长度 {max_length}，请截断或核对", '{"organID": "1234567890123456789"} (S18)'),
     Rule("precision", "小数位数与总位数", "field", {"precision": "字段属性：小数位数", "total_digits": "字段属性：总位数"}, (), "error",
          "{字段} 小数位数超过 {precision} 位 / 整数部分超过 {total_digits-precision} 位", '{"totalFee": 12.345}'),
@@ -214,6 +213,15 @@ class RuleContext:
         return RuleContext(child, child.plan, batch=self.batch, accepted=self.accepted,
                            lookup=self.lookup, spec=self.spec, today=self.today)
 
+    def valid_ids(self, f: str) -> np.ndarray:
+        """GB 11643 validity of column ``f`` (cached on the column)."""
+        c = self.col(f)
+        key = ("valid_id", self.today)
+        v = c.cache.get(key)
+        if v is None:
+            v = c.cache[key] = valid_id_mask(c.strings(), self.today) & (c.kind == STR)
+        return v
+
     def code_set(self, cid: str):
         return self.spec.code_set(cid)
 
@@ -226,7 +234,6 @@ class RuleContext:
 
 
 # ------------------------------------------------------------------------------- record rules
-_ID_SHAPE = r"^[0-9]{17}[0-9X]\z"
 _WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 _CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 
@@ -287,7 +294,7 @@ def _id_number(ctx: RuleContext, number: str, type: str | None = None, types=("0
     applies = present & _is_id_type(ctx, type, types)
     c = ctx.col(number)
     is_str = c.kind == STR
-    ok = valid_id_mask(c.strings(), ctx.today)
+    ok = ctx.valid_ids(number)
     bad = np.flatnonzero(applies & is_str & ~ok)
     if not len(bad):
         return []
@@ -312,50 +319,61 @@ def _id_birth_sex(ctx: RuleContext, number: str, type=None, birthday=None, sex=N
                   at=None, types=("01", "1")):
     if not ctx.has(number):
         return []
-    s = ctx.strings(number)
-    valid = valid_id_mask(s, ctx.today) & _is_id_type(ctx, type, types)
-    idx, m = id_digits(s, valid)
+    c = ctx.col(number)
+    valid = ctx.valid_ids(number) & _is_id_type(ctx, type, types)
+    idx, m = id_digits(c.strings(), valid)
     if not len(idx):
         return []
     hits = []
-    d = m.astype(np.int64) - 48
+    sel = pa.array(idx)
     if sex and ctx.has(sex):
-        id_sex = np.where(d[:, 16] % 2 == 1, "1", "2")
-        got = np.array(ctx.text(sex).take(pa.array(idx)).to_pylist(), dtype=object)
-        bad = np.isin(got, ["1", "2"]) & (got != id_sex)
+        id_sex = np.where((m[:, 16] - 48) % 2 == 1, "1", "2")
+        got = ctx.text(sex).take(sel)
+        known = _bool(pc.is_in(got, value_set=pa.array(["1", "2"])))
+        bad = known & ~_bool(pc.equal(got, pa.array(id_sex)))
         if bad.any():
             sx = {"1": "男", "2": "女"}
             msgs = np.array([f"{ctx.label(sex)} 为 {g}（{sx[g]}），但身份证号第17位表示{sx[e]}（{e}）；请核对性别或证件号"
-                             for g, e in zip(got[bad], id_sex[bad])], dtype=object)
+                             for g, e in zip(got.filter(pa.array(bad)).to_pylist(), id_sex[bad])], dtype=object)
             hits.append(Hit(idx[bad], sex, msgs, sex))
-    births = None
-    if (birthday and ctx.has(birthday)) or (age and ctx.has(age)):
-        births = np.array([bytes(r[6:14]).decode() for r in m], dtype=object)
-        iso = np.array([f"{b[:4]}-{b[4:6]}-{b[6:]}" for b in births], dtype=object)
+    by, bm, bd = (_digits(m, 6, 10), _digits(m, 10, 12), _digits(m, 12, 14))
     if birthday and ctx.has(birthday):
-        got = np.array(ctx.times(birthday).take(pa.array(idx)).to_pylist(), dtype=object)
-        has = np.array([g is not None for g in got])
-        bad = has & np.array([g is not None and g[:10] != e for g, e in zip(got, iso)])
+        got = pc.utf8_slice_codeunits(ctx.times(birthday).take(sel), 0, 10)
+        iso = np.char.add(np.char.add(np.char.add(np.char.add(
+            by.astype("U4"), "-"), np.char.zfill(bm.astype("U2"), 2)), "-"), np.char.zfill(bd.astype("U2"), 2))
+        has = _bool(pc.is_valid(got))
+        bad = has & ~_bool(pc.equal(got, pa.array(iso)))
         if bad.any():
-            msgs = np.array([f"{ctx.label(birthday)} 与身份证号中的出生日期 {e} 不一致；请核对"
-                             for e in iso[bad]], dtype=object)
+            msgs = np.array([f"{ctx.label(birthday)} 与身份证号中的出生日期 {e} 不一致；请核对" for e in iso[bad]],
+                            dtype=object)
             hits.append(Hit(idx[bad], birthday, msgs, birthday))
     if age and ctx.has(age):
         a = ctx.numbers(age)[idx]
+        ry = np.full(len(idx), ctx.today.year)
+        rmd = np.full(len(idx), ctx.today.month * 100 + ctx.today.day)
+        tol = np.ones(len(idx), dtype=np.int64)
         if at and ctx.has(at):
-            ref = ctx.times(at).take(pa.array(idx)).to_pylist()
-            tol = np.array([0 if r else 1 for r in ref])
-            ref = [r[:10] if r else ctx.today.isoformat() for r in ref]
-        else:
-            ref = [ctx.today.isoformat()] * len(idx)
-            tol = np.ones(len(idx), dtype=int)
-        computed = np.array([int(r[:4]) - int(b[:4]) - ((r[5:7] + r[8:10]) < b[4:8]) for r, b in zip(ref, births)])
-        bad = ~np.isnan(a) & (np.abs(a - computed) > tol)
+            ref = pc.utf8_slice_codeunits(ctx.times(at).take(sel), 0, 10)
+            ridx, rm = fixed_width(ref, 10)
+            if len(ridx):
+                ry[ridx] = _digits(rm, 0, 4)
+                rmd[ridx] = _digits(rm, 5, 7) * 100 + _digits(rm, 8, 10)
+                tol[ridx] = 0
+        computed = ry - by - (rmd < bm * 100 + bd)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(a) & (np.abs(a - computed) > tol)
         if bad.any():
             msgs = np.array([f"{ctx.label(age)} 为 {int(x) if float(x).is_integer() else x}，按身份证号出生日期推算应为 {c} 岁；请核对"
                              for x, c in zip(a[bad], computed[bad])], dtype=object)
             hits.append(Hit(idx[bad], age, msgs, age))
     return hits
+
+
+def _digits(m: np.ndarray, a: int, b: int) -> np.ndarray:
+    v = (m[:, a] - 48).astype(np.int64)
+    for j in range(a + 1, b):
+        v = v * 10 + (m[:, j] - 48)
+    return v
 
 
 @record_rule(

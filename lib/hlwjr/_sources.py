@@ -6,6 +6,7 @@
   delimiter (``,`` ``\\t`` ``;`` ``|``) are detected and reported (``SourceInfo``);
 * **Excel** workbooks (.xlsx) — any sheet, with the header row detected when a title block sits
   above it (e.g. headers on row 3);
+* **Parquet** extracts (streamed by record batches);
 * **SQL databases** through a SQLAlchemy URL (``sqlite:///his.sqlite`` works out of the box, other
   databases with their driver) — a table (``table=`` or ``URL#table``) or a ``query=``.
 
@@ -116,6 +117,8 @@ class Source:
         if suffix in _EXCEL_SUFFIXES:
             self.info = SourceInfo(label=str(path), kind="excel", header_row=header_row)
             self._sheet = sheet
+        elif suffix in (".parquet", ".pq"):
+            self.info = SourceInfo(label=str(path), kind="parquet")
         elif suffix == ".xls":
             raise SourceError("不支持旧版 .xls 格式，请在 Excel 中另存为 .xlsx 或 CSV", where=str(path))
         else:
@@ -178,6 +181,8 @@ class Source:
                 raise self._translate_csv(exc) from exc
         elif kind == "excel":
             df = self._read_excel()
+        elif kind == "parquet":
+            df = pd.concat(list(self.iter_chunks(1 << 30)), ignore_index=True)
         else:
             df = self._read_sql(None)
         df.columns = [str(c).strip() for c in df.columns]
@@ -193,6 +198,8 @@ class Source:
             yield from self._pandas_chunks(chunksize)
         elif self.info.kind == "sql":
             yield from self._read_sql(chunksize)
+        elif self.info.kind == "parquet":
+            yield from self._parquet_chunks(chunksize)
         else:
             df = self.read()
             for start in range(0, max(len(df), 1), chunksize):
@@ -235,18 +242,36 @@ class Source:
                 while pending_rows >= chunksize:
                     table = pa.Table.from_batches(pending)
                     head, rest = table.slice(0, chunksize), table.slice(chunksize)
-                    yield self._frame(head, done)
+                    yield self._table_frame(head, done)
                     done += head.num_rows
                     pending = rest.to_batches()
                     pending_rows = rest.num_rows
             if pending_rows:
-                yield self._frame(pa.Table.from_batches(pending), done)
+                yield self._table_frame(pa.Table.from_batches(pending), done)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             # locate and describe the problem the way the pandas reader does (file, line)
+            # (pandas raises a SourceError naming the line; if pandas reads it, the rows are fine)
+            _ = exc
             yield from self._pandas_chunks(chunksize, skip_rows=done)
-            raise SourceError(f"无法读取 CSV：{exc}", where=str(self.path)) from exc
 
-    def _frame(self, table, start: int) -> pd.DataFrame:
+    def _parquet_chunks(self, chunksize: int) -> Iterator[pd.DataFrame]:
+        """Parquet files (warehouse extracts): streamed by record batches, text kept as text."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(self.path)
+            done = 0
+            for batch in pf.iter_batches(batch_size=chunksize, columns=self._columns):
+                df = self._table_frame(pa.Table.from_batches([batch]), done)
+                if done == 0:
+                    _check_columns([str(c) for c in df.columns], where=str(self.path))
+                done += len(df)
+                yield df
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise SourceError(f"无法读取 Parquet 文件：{exc}", where=str(self.path)) from exc
+
+    def _table_frame(self, table, start: int) -> pd.DataFrame:
         df = table.to_pandas()
         df.index = pd.RangeIndex(start, start + len(df))
         return df

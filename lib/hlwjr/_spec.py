@@ -382,7 +382,7 @@ class Spec:
     @property
     def label(self) -> str:
         """A one-line description for listings, stating whether the spec is official."""
-        kind = "官方文档" if self.official else "参考规范，非官方文档"
+        kind = "官方文档" if self.official else "非官方，依据公开资料推断"
         return f"{self.id} {self.version} — {self.title}（{kind}）"
 
 

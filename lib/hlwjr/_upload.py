@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from ._exceptions import (
-    AuthError,
     ConfigError,
+    DataError,
     HlwjrError,
     PlatformRejected,
     TransportError,
@@ -62,6 +62,7 @@ class DatasetSummary:
     invalid: int = 0             # held back: failed pre-flight validation (强制校验)
     already_accepted: int = 0    # skipped: accepted earlier, unchanged
     changed: int = 0             # accepted earlier but content changed: reported, not re-sent
+    updated: int = 0             # … sent again as a correction (``update=True``, platform allows it)
     previously_rejected: int = 0  # rejected earlier with the same content: fix the data first
     not_planned: int = 0         # valid, beyond today's quota + margin (test phase)
     sent: int = 0
@@ -104,6 +105,18 @@ class UploadSummary:
 
         return pd.DataFrame([d.as_dict() for d in self.datasets.values()])
 
+    def _repr_html_(self) -> str:  # notebooks
+        import html
+
+        parts = [f"<p><b>{'预演（未发送）' if self.dry_run else '上传'}</b>：业务日期 {html.escape(str(self.date or '全部'))}，"
+                 f"平台日 {html.escape(self.platform_day)}，用时 {self.elapsed:.1f} 秒</p>", self.to_frame().to_html(index=False)]
+        if self.problems is not None and len(self.problems):
+            parts.append(f"<p>暂缓 {self.total('invalid')} 条（问题 {len(self.problems)} 个，见 <code>.problems</code>）</p>")
+        if self.rejections:
+            parts.append(f"<p>平台拒收 {len(self.rejections)} 条（见 <code>.rejections</code>）</p>")
+        parts += [f"<p>注意: {html.escape(n)}</p>" for n in self.notes]
+        return "\n".join(parts)
+
     def to_text(self) -> str:
         head = "预演（dry run，未发送）" if self.dry_run else "上传"
         lines = [f"{head}：业务日期 {self.date or '全部'}，平台日 {self.platform_day}"]
@@ -133,7 +146,12 @@ class UploadSummary:
         if len(self.rejections) > 8:
             lines.append(f"  …… 共 {len(self.rejections)} 条拒收，详见 `hlwjr readiness --format html`")
         for c in self.changed[:5]:
-            lines.append(f"  注意 [{c['dataset']}] {c['key']} 已被平台接收，但内容已变化：未重发（需要时请按平台的更正流程处理）")
+            lines.append(f"  注意 [{c['dataset']}] {c['key']} 已被平台接收，但内容已变化：未重发"
+                         f"（确需更正且平台允许时，用 --update 重发）")
+        if len(self.changed) > 5:
+            lines.append(f"  …… 共 {len(self.changed)} 条已接收记录内容有变化")
+        if self.total("updated"):
+            lines.append(f"  已作为更正重发 {self.total('updated')} 条已接收的记录")
         for n in self.notes:
             lines.append(f"  注意: {n}")
         lines.append(f"  用时 {self.elapsed:.1f} 秒")
@@ -266,8 +284,9 @@ class Uploader:
 
     def send(self, dataset: str, items: Sequence[tuple[str, str, str]], summary: DatasetSummary,
              rejections: list[dict[str, Any]], *, data_date: str | None = None,
-             progress: _Progress | None = None) -> None:
-        """Send ``items`` = (joined key, content hash, record JSON) in batches."""
+             progress: _Progress | None = None, update: bool = False) -> None:
+        """Send ``items`` = (joined key, content hash, record JSON) in batches; ``update``: they
+        are corrections of accepted records (the ledger lets them into a new batch)."""
         batches = [items[i:i + self.batch_size] for i in range(0, len(items), self.batch_size)]
 
         def one(batch: Sequence[tuple[str, str, str]]):
@@ -276,7 +295,7 @@ class Uploader:
             keys = [k for k, _, _ in batch]
             replay_safe = self.client.profile.replay_safe
             self.ledger.open_batch(dataset, batch_no, [(k, h) for k, h, _ in batch], body, data_date=data_date,
-                                   sent=replay_safe)
+                                   sent=replay_safe, update=update)
             if not replay_safe:  # the pending → sent step must be on disk before an unrepeatable request
                 self.ledger.mark_sent(batch_no)
             try:
@@ -420,6 +439,17 @@ class _Lookup:
 # --------------------------------------------------------------------------- records in
 
 
+def _clean_child(x: Any) -> Any:
+    if not isinstance(x, dict):
+        return x
+    out = {}
+    for k, v in x.items():
+        if v is None or (isinstance(v, float) and v != v):
+            continue  # missing in a child row (NaN from a DataFrame join)
+        out[k] = v.item() if hasattr(v, "item") and not isinstance(v, (str, bytes)) else v
+    return out
+
+
 def _as_dicts(records: Any) -> list[dict[str, Any]]:
     """Records as a list of dicts with missing values dropped (DataFrame NaN/None/NA → absent)."""
     if records is None:
@@ -434,8 +464,10 @@ def _as_dicts(records: Any) -> list[dict[str, Any]]:
         for row in records.itertuples(index=False, name=None):
             d = {}
             for c, v in zip(cols, row):
-                if isinstance(v, (list, dict)):
-                    d[c] = v
+                if isinstance(v, list):  # array field (明细): children without missing values
+                    d[c] = [_clean_child(x) for x in v]
+                elif isinstance(v, dict):
+                    d[c] = _clean_child(v)
                 elif v is None or (not isinstance(v, str) and pd.isna(v)):
                     continue
                 else:
@@ -448,11 +480,13 @@ def _as_dicts(records: Any) -> list[dict[str, Any]]:
 def upload_records(project_or_parts, records_by_dataset: dict[str, Any], *, date: str | None = None,
                    dry_run: bool = False, validate: bool = True, progress: Any = None, limit: int | None = None,
                    client=None, ledger: Ledger | None = None, spec=None, problems_out: list | None = None,
-                   phase: str | None = None, master: Iterable[str] = ()) -> UploadSummary:
+                   phase: str | None = None, master: Iterable[str] = (), update: bool = False) -> UploadSummary:
     """Validate and send records that are already in the spec's shape (``{dataset: records}``),
     in dependency order, with the ledger. :func:`run_upload` calls this after mapping; tests,
     benchmarks and notebooks call it directly. ``master``: data sets of master data (not tied
-    to a business day) that the test-phase planner sends whole."""
+    to a business day) that the test-phase planner sends whole. ``update``: send accepted records
+    whose content changed as corrections (更正), marked as the platform profile's ``upload.update``
+    says; refused when the profile declares no correction."""
     from ._spec import load_spec
 
     t0 = time.perf_counter()
@@ -474,14 +508,13 @@ def upload_records(project_or_parts, records_by_dataset: dict[str, Any], *, date
             uploader = Uploader(client, ledger, org_code=project.org_code, batch_size=project.platform.batch_size,
                                 concurrency=project.platform.concurrency, day=day_fn)
         if not dry_run:
-            if isinstance(client.auth, object) and hasattr(client, "check_auth"):
-                client.check_auth()  # wrong appid/secret/URL fail here, before anything is marked sent
+            client.check_auth()  # a wrong appid/secret/URL fails here, before anything is written
             resolved, notes = uploader.recover()
             summary.recovered = resolved
             summary.notes.extend(notes)
         _send_all(project, spec, ledger, uploader, records_by_dataset, summary, date=date, dry_run=dry_run,
                   validate=validate, progress=progress, limit=limit, problems_out=problems_out,
-                  phase=phase or project.phase, master=set(master))
+                  phase=phase or project.phase, master=set(master), update=update)
         summary.elapsed = time.perf_counter() - t0
         return summary
     finally:
@@ -519,7 +552,7 @@ def _day_fn(client) -> Callable[[], str]:
 
 
 def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, date, dry_run, validate,
-              progress, limit, problems_out, phase, master=frozenset()) -> None:
+              progress, limit, problems_out, phase, master=frozenset(), update=False) -> None:
     import pandas as pd
 
     order = [d for d in spec.top_level() if d.code in records_by_dataset]
@@ -532,21 +565,34 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
         order = [d for d in spec.top_level() if d.code in records_by_dataset]
 
     thresholds = project.readiness
+    update_rule = None
+    updates: dict[str, list] = {}  # corrections of accepted records (更正), sent outside the plan
+    if update:
+        update_rule = (uploader.client.profile.upload.get("update") if uploader is not None else None) or None
+        if uploader is not None and not (isinstance(update_rule, dict) and update_rule.get("field")):
+            raise ConfigError(
+                f"平台接口描述 {uploader.client.profile.id} 没有声明更正方式（upload.update: {{field: …, value: …}}），"
+                "不能重发平台已接收的记录；请按平台的更正流程处理", where="--update")
+        update_rule = update_rule or {"field": "updateOrSave", "value": "1"}
     planned: dict[str, set[tuple]] = {}
     lookup = _Lookup(ledger, planned)
     frames = []
     # pre-flight: validate each data set (parents first, so references resolve against the plan)
     prepared: dict[str, list[tuple[str, str, str, dict]]] = {}
     for ds in order:
-        recs = _as_dicts(records_by_dataset[ds.code])
+        original = records_by_dataset[ds.code]
+        if isinstance(original, pd.DataFrame):
+            original = original.reset_index(drop=True)  # problem rows are positions
+        recs = _as_dicts(original)
         s = summary.datasets.setdefault(ds.code, DatasetSummary(ds.code, ds.name))
         s.mapped += len(recs)
         bad: set[int] = set()
         if validate and recs:
             from ._validate import check
 
-            # the ledger decides what was already accepted (skipped, not an error)
-            report = check(recs, ds.code, spec=spec, lookup=lookup, skip=("already_accepted",))
+            # the ledger decides what was already accepted (skipped, not an error); a DataFrame
+            # is checked column-wise as it is
+            report = check(original, ds.code, spec=spec, lookup=lookup, skip=("already_accepted",))
             bad = set(report.bad_rows(ds.code))
             if bad:
                 f = report.to_frame()
@@ -558,7 +604,11 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
             if i in bad:
                 continue
             k = KEY_SEP.join(record_key(r, ds.key))
-            j = record_json(r)
+            try:
+                j = record_json(r)
+            except ValueError as exc:  # NaN / Infinity: not JSON, the platform would refuse the batch
+                raise DataError(f"第 {i + 1} 条记录（{k}）含 NaN 或 Infinity，不是合法的 JSON 数值：{exc}；"
+                                "请在对照中把缺失值留空", where=ds.code) from exc
             items.append((k, content_hash(j), j, r))
         states = ledger.states(ds.code, [k for k, *_ in items])
         keep = []
@@ -573,6 +623,10 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
             elif st[0] in (ACCEPTED, DUPLICATE):
                 if st[1] == h:
                     s.already_accepted += 1
+                elif update_rule is not None and st[0] == ACCEPTED:
+                    flagged = dict(r)
+                    flagged[update_rule["field"]] = update_rule.get("value", "1")
+                    updates.setdefault(ds.code, []).append((k, h, record_json(flagged), r))
                 else:
                     s.changed += 1
                     summary.changed.append({"dataset": ds.code, "key": k})
@@ -618,7 +672,11 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
     else:
         summary.problems = pd.DataFrame(columns=["dataset", "row", "key", "field", "rule", "severity",
                                                  "value", "message", "path"])
+    for code, items in updates.items():
+        summary.datasets[code].updated += len(items)
     if dry_run:
+        for code, items in updates.items():
+            summary.notes.append(f"{code}: 将更正 {len(items)} 条已接收的记录（预演，未发送）")
         for code, items in prepared.items():
             summary.datasets[code].sent = 0
             summary.notes.append(f"{code}: 将发送 {len(items)} 条（预演，未发送）") if items else None
@@ -631,6 +689,10 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
             if items:
                 uploader.send(ds.code, [(k, h, j) for k, h, j, _ in items], summary.datasets[ds.code],
                               summary.rejections, data_date=date, progress=bar)
+            fixes = updates.get(ds.code) or []
+            if fixes:
+                uploader.send(ds.code, [(k, h, j) for k, h, j, _ in fixes], summary.datasets[ds.code],
+                              summary.rejections, data_date=date, progress=bar, update=True)
     finally:
         bar.close()
 
@@ -690,7 +752,7 @@ def _map_records(project, spec, datasets: Sequence[str], date: str | None, notes
 
 def run_upload(project, *, datasets: Sequence[str] | None = None, date: str | _date | None = None,
                limit: int | None = None, dry_run: bool = False, progress: Any = None,
-               client=None) -> UploadSummary:
+               client=None, update: bool = False) -> UploadSummary:
     """The daily run (每日上传): map that day's records with the project's mapping, validate them,
     send the valid ones in dependency order (staff and departments before visits, visits before
     prescriptions, business records before evaluations), skip what was already accepted and hold
@@ -698,7 +760,8 @@ def run_upload(project, *, datasets: Sequence[str] | None = None, date: str | _d
 
     ``project`` is a :class:`~hlwjr.Project` or a path to one; ``date`` the business day
     (``YYYY-MM-DD``); ``limit`` caps records per data set; ``dry_run`` maps and validates but
-    sends nothing; ``progress`` True for a terminal bar or a callable ``(desc, done, total)``.
+    sends nothing; ``progress`` True for a terminal bar or a callable ``(desc, done, total)``;
+    ``update`` sends changed accepted records as corrections where the platform profile allows it.
     """
     from ._project import load_project
     from ._spec import load_spec
@@ -720,7 +783,7 @@ def run_upload(project, *, datasets: Sequence[str] | None = None, date: str | _d
     master: set[str] = set()
     records, rejected, rejections = _map_records(project, spec, codes, date, notes, master)
     summary = upload_records(project, records, date=date, dry_run=dry_run, progress=progress, limit=limit,
-                             client=client, spec=spec, master=master)
+                             client=client, spec=spec, master=master, update=update)
     for code, n in rejected.items():
         if code in summary.datasets:
             summary.datasets[code].mapping_rejected += n
@@ -728,7 +791,3 @@ def run_upload(project, *, datasets: Sequence[str] | None = None, date: str | _d
     summary.notes[:0] = notes
     summary.elapsed = time.perf_counter() - t0
     return summary
-
-
-# re-exported for the CLI's error handling
-_UPLOAD_ERRORS = (TransportError, AuthError, PlatformRejected, UploadError)

@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 
 from ._exceptions import DataError, RecordsInvalid, SpecError
 from ._fastschema import (BOOL, DICT, FLOAT, FLOATINT, INT, LIST, MISSING, NULL, OTHER, STR,
-                          Column, _bool, _MISSING, _object_array, format_masks, regex_search,
+                          Column, _bool, _MISSING, _object_array, column_of, regex_search,
                           str_lengths, too_long, translate_pattern)
 from ._privacy import mask_series, mask_value, to_halfwidth
 from ._problems import COLUMNS, Problem, Report
@@ -85,7 +85,7 @@ def mask_kind_for(key: str, name: str = "") -> str | None:
 
 
 _KIND_CN = {NULL: "null（空值）", BOOL: "布尔值", INT: "数字", FLOAT: "小数", FLOATINT: "数字", STR: "文本",
-            LIST: "数组", DICT: "对象", OTHER: "非JSON值"}
+            LIST: "数组", DICT: "对象", OTHER: "日期对象或其他非JSON值"}
 _TYPE_CN = {"string": "文本（字符串）", "integer": "整数", "decimal": "数值", "date": "日期文本 YYYY-MM-DD",
             "datetime": "日期时间文本 YYYY-MM-DD HH:MM:SS", "array": "数组（明细列表）"}
 _ALLOWED = {"string": (STR,), "integer": (INT, FLOATINT), "decimal": (INT, FLOAT, FLOATINT),
@@ -214,12 +214,18 @@ class _Table:
                 self.frame = frame = frame.rename(columns=str)
             self.columns = list(frame.columns)
         else:
-            keys: dict[str, None] = {}
-            for r in records:
-                if type(r) is dict:
-                    keys.update(dict.fromkeys(r))
-            self.columns = [str(k) for k in keys]
+            present = set().union(*(r for r in records if type(r) is dict)) if len(records) else set()
+            ordered = [k for k in plan.fields if k in present]
+            self.columns = ordered + sorted((str(k) for k in present if k not in plan.fields), key=str)
         self._colset = set(self.columns)
+
+    def _dicts(self) -> list:
+        """The records with every non-object replaced by {} (those are reported as not_object)."""
+        d = getattr(self, "_dict_list", None)
+        if d is None:
+            d = self.records if self.objmask.all() else [r if ok else {} for r, ok in zip(self.records, self.objmask)]
+            self._dict_list = d
+        return d
 
     def has(self, f: str) -> bool:
         return f in self._colset or f in self.plan.fields
@@ -236,9 +242,8 @@ class _Table:
                 col = Column.from_series(s)
             else:
                 # dict records: None is JSON null; NaN / pd.NA / NaT (from pandas) mean missing
-                col = Column.from_objects(_object_array(
-                    r.get(f, _MISSING) if type(r) is dict else _MISSING for r in self.records),
-                    nan_is_missing=True, none_is_missing=False)
+                col = Column.from_objects(column_of(self._dicts(), f), nan_is_missing=True,
+                                          none_is_missing=False)
             fp = self.plan.fields.get(f)
             if fp is not None and fp.type in ("date", "datetime"):
                 col = _coerce_datetimes(col, fp.type, self.frame[f] if self.frame is not None and f in self._colset else None)
@@ -342,7 +347,8 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
     out = []
     kind = col.kind
     is_str = kind == STR
-    blank = col.blank()
+    # blank strings count as empty only for required fields; elsewhere "" is checked like any text
+    blank = col.blank() if fp.required else np.zeros(col.n, dtype=bool)
     if fp.required:
         missing = objmask & ((kind == MISSING) | (kind == NULL) | blank)
         if missing.any():
@@ -596,9 +602,16 @@ class _Run:
             key = [k for k in key if k in table.plan.fields and k in table._colset]
         if not key or table.n < 2:
             return
+        if table.parent is None:
+            # the common case — some key field (e.g. bussID) is distinct on every row — decided in Arrow
+            ctx = RuleContext(table, table.plan, spec=self.spec)
+            for f in reversed(key):
+                c = ctx.col(f)
+                if (c.kind == STR).all() and len(pc.unique(c.strings())) == table.n:
+                    return
         text, complete = self._key_text(table, key)
         if table.parent is None and len(pc.unique(text)) == table.n:
-            return  # every key distinct: the common case, decided without Python objects
+            return  # every key distinct
         import pandas as pd
 
         s = pd.Series(text.to_numpy(zero_copy_only=False), dtype=object)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import secrets
@@ -141,6 +142,7 @@ class Store:
 
     def __init__(self, data_dir: str | Path) -> None:
         self.data_dir = Path(data_dir)
+        self._savepoints = itertools.count(1)
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self.path = self.data_dir / DB_NAME
@@ -160,7 +162,22 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE … COMMIT); rolled back on any exception."""
+        """One write transaction (BEGIN IMMEDIATE … COMMIT); rolled back on any exception.
+
+        Inside an open transaction it is a SAVEPOINT: the inner work is undone alone on an
+        exception (group commit: several uploads, each all-or-nothing, one COMMIT)."""
+        if self.conn.in_transaction:
+            name = f"sp{next(self._savepoints)}"
+            self.conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                self.conn.execute(f"RELEASE {name}")
+            return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn

@@ -197,7 +197,10 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
         unmapped = row.code.value == _NONE and row.status.value != "rejected"
         style = "background:#fdecea;border-left:4px solid #c62828;padding-left:4px" if unmapped else ""
         cls = "hlwjr-unmapped" if unmapped else "hlwjr-mapped"
-        row.label.value = (f"<div class='{cls}' style='{style}'><b>{esc(local)}</b> "
+        e = self.code_map.entries
+        names = e.loc[e["local"].astype("str") == local, "local_name"]
+        local_name = names.iloc[0] if len(names) and isinstance(names.iloc[0], str) else ""
+        row.label.value = (f"<div class='{cls}' style='{style}'><b>{esc(local)}</b> {esc(local_name)} "
                            f"<span style='color:#666'>×{self.counts.get(local, 0)}</span><br>"
                            f"<span style='font-size:11px;color:#666'>{sug}</span></div>")
 

@@ -89,7 +89,8 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
     """
 
     def __init__(self, mapping, dataset: str, *, sources: dict | None = None, spec=None, table: str | None = None,
-                 sample: int = 5, reviewer: str | None = None, profile_rows: int = 2000) -> None:
+                 sample: int = 5, reviewer: str | None = None, profile_rows: int = 2000,
+                 min_score: float = 0.75) -> None:
         from .._mapping import DatasetMapping, SourceRef
 
         super().__init__()
@@ -110,8 +111,11 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         else:
             raise MappingError(f"对照配置中还没有数据集 {self.ds.code}（{self.ds.name}）：请用 table= 指定它的源表",
                                where=str(mapping.directory or ""))
+        new = not self.dm.fields
         self._load_source(profile_rows)
         self._suggest()
+        if new:
+            self._prefill(min_score)
         self._build()
         self.refresh()
 
@@ -172,6 +176,19 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
 
         self.profile = profile_frame(self.frame, source=self.dm.source.label)
         self.suggestions = {s.field: s for s in suggest_fields(self.ds, self.profile)}
+
+    def _prefill(self, min_score: float) -> None:
+        """A data set without rules starts from the best suggestion per field (score ≥
+        ``min_score``), every rule 待审 (suggested) — a first draft to review, never accepted."""
+        for key, s in self.suggestions.items():
+            best = s.best
+            if best is None or best.score < min_score or s.type == "array" or best.column not in self.columns:
+                continue
+            kind, param = self._default_kind(key, best.column)
+            rule = self.rule_from(key, column=best.column, kind=kind, param=param) or {"column": best.column}
+            r = self.dm.set_rule(key, **rule)
+            r.score = round(best.score, 3)
+            r.comment = "建议：" + "；".join(best.reasons)
 
     def _column_options(self, key: str) -> list[tuple[str, str]]:
         s = self.suggestions.get(key)

@@ -1,0 +1,179 @@
+"""MappingEditor (字段对照编辑器), headless: set widget values as a person would, assert the
+mapping, the preview, the per-field status, the progress text and the saved YAML."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+
+import pytest
+
+import hlwjr
+from hlwjr import MappingError, SourceError
+from hlwjr._demo_run import find_demo_mapping
+from hlwjr.widgets import MappingEditor
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo hospital's HIS and a private copy of the demo mapping."""
+    base = tmp_path_factory.mktemp("widgets-demo")
+    hospital = hlwjr.generate_demo_hospital(base / "hospital", days=2)
+    return {"hospital": hospital, "base": base, "sources": {"his": hospital.sqlite_url}}
+
+
+@pytest.fixture
+def mapping(demo, tmp_path):
+    shutil.copytree(find_demo_mapping(), tmp_path / "mapping")
+    return hlwjr.load_mapping(tmp_path / "mapping")
+
+
+@pytest.fixture
+def editor(mapping, demo):
+    return MappingEditor(mapping, "consult", sources=demo["sources"], sample=4, reviewer="测试分析员")
+
+
+def _counts(text: str) -> tuple[int, int, int, int]:
+    m = re.match(r"(\d+)/(\d+) 必填字段已对照 · 已审核通过 (\d+)/(\d+) 条规则", text)
+    assert m, text
+    return tuple(int(x) for x in m.groups())
+
+
+def test_one_row_per_spec_field_with_name_required_and_type(editor):
+    ds = hlwjr.load_spec().dataset("consult")
+    assert list(editor.rows) == list(ds.fields)
+    label = editor.rows["patientCertID"].label.value
+    assert ds.fields["patientCertID"].name in label and "必填" in label and "patientCertID" in label
+    assert editor.last_error is None
+
+
+def test_dropdown_lists_ranked_suggestions_with_scores_first(editor):
+    opts = editor.rows["patientName"].column.options
+    assert opts[0] == ("（不取列）", "")
+    assert opts[1][1] == "BRXM" and re.search(r"BRXM · 1\.00 ★", opts[1][0])
+    assert re.search(r" · 0\.\d\d", opts[2][0])  # the runner-up with its score
+    assert "ys.XM" in [v for _l, v in opts]    # joined columns are offered with their alias
+
+
+def test_initial_progress_preview_and_status(editor):
+    done, required, accepted, rules = _counts(editor.progress_text)
+    assert done == required == len(hlwjr.load_spec().dataset("consult").required_fields)
+    assert accepted == rules
+    assert "样例 4 行" in editor.progress_text
+    pf = editor.preview_frame
+    assert list(pf.columns[:3]) == ["field", "name", "rule"] and "样例4" in pf.columns
+    assert set(editor.field_status.values()) <= {"ok", "unmapped", "problem"}
+    assert editor.field_status["patientName"] == "ok"
+    # values are masked: no full ID number or phone in the preview
+    assert not any(hlwjr.check_id_number(v) for v in pf.filter(like="样例").to_numpy().ravel() if isinstance(v, str))
+    assert "hlwjr-preview-table" in editor.preview.value
+
+
+def test_changing_a_column_updates_preview_progress_and_review(editor):
+    before_preview = editor.preview_frame.set_index("field").loc["patientName"].copy()
+    before = _counts(editor.progress_text)
+    editor.rows["patientName"].column.value = "ys.XM"
+    rule = editor.dataset_mapping.fields["patientName"]
+    assert rule.column == "ys.XM" and rule.status == "suggested"   # a changed rule needs a new review
+    assert editor.rows["patientName"].review.value == "suggested"
+    after_preview = editor.preview_frame.set_index("field").loc["patientName"]
+    assert after_preview["rule"] == "取列 ys.XM" and not after_preview.equals(before_preview)
+    assert _counts(editor.progress_text)[2] == before[2] - 1
+    editor.accept("patientName")
+    assert editor.dataset_mapping.fields["patientName"].status == "accepted"
+    assert editor.dataset_mapping.fields["patientName"].reviewer == "测试分析员"
+    assert _counts(editor.progress_text)[2] == before[2]
+
+
+def test_unmapping_a_required_field_is_counted_and_named(editor):
+    done, required, *_ = _counts(editor.progress_text)
+    editor.rows["patientName"].column.value = ""
+    assert "patientName" not in editor.dataset_mapping.fields
+    assert _counts(editor.progress_text)[:2] == (done - 1, required)
+    assert editor.field_status["patientName"] in ("unmapped", "problem")
+    assert "未对照的必填字段" in editor.progress.value and "patientName" in editor.progress.value
+
+
+def test_rejecting_a_rule_counts_as_not_mapped(editor):
+    done = _counts(editor.progress_text)[0]
+    editor.reject("bussID")
+    assert editor.dataset_mapping.fields["bussID"].status == "rejected"
+    assert _counts(editor.progress_text)[0] == done - 1
+
+
+def test_constant_rule_and_its_validation_status(editor):
+    row = editor.rows["sex"]
+    row.kind.value = "const"  # the old parameter (a code map name) is not kept for a constant
+    assert row.param.value == "" and "请填写参数" in row.status.value
+    row.param.value = "x"
+    assert editor.dataset_mapping.fields["sex"].kind == "const"
+    assert editor.field_status["sex"] == "problem"
+    assert "不在值域" in row.status.value
+    row.param.value = "1"
+    assert editor.field_status["sex"] == "ok"
+    assert set(editor.preview_frame.set_index("field").loc["sex"].filter(like="样例")) == {"1"}
+
+
+def test_code_map_date_and_derived_rules(editor):
+    editor.set_rule("sex", column="XB", kind="code", param="sex")
+    assert editor.dataset_mapping.fields["sex"].code_map == "sex"
+    editor.set_rule("age", kind="derive", param="age_from_id(SFZH, SQSJ)")
+    r = editor.dataset_mapping.fields["age"]
+    assert (r.derive, r.args) == ("age_from_id", ["SFZH", "SQSJ"]) and editor.field_status["age"] == "ok"
+    editor.set_rule("applyDate", column="SQSJ", kind="date", param="%Y-%m-%d %H:%M:%S")
+    assert editor.dataset_mapping.fields["applyDate"].format == "%Y-%m-%d %H:%M:%S"
+    assert editor.field_status["applyDate"] == "ok"
+
+
+def test_callback_errors_are_shown_not_swallowed_or_raised(editor):
+    editor.rows["sex"].kind.value = "code"
+    editor.rows["sex"].param.value = "no-such-map"
+    assert isinstance(editor.last_error, MappingError)
+    assert "没有名为 'no-such-map' 的值域对照表" in editor.error_message and "怎么办" in editor.error_message
+    assert editor.errors.outputs and "hlwjr-error" in editor.errors.outputs[0]["data"]["text/html"]
+    editor.rows["age"].param.value = "age_from_id(NO_SUCH_COLUMN)"
+    assert "不在源表中" in editor.error_message
+    editor.rows["patientName"].column.value = "ys.XM"  # the next good action clears the message
+    assert editor.last_error is None and not editor.errors.outputs
+
+
+def test_review_without_a_rule_is_refused_with_a_message(editor):
+    editor.rows["mobile"].column.value = ""
+    assert editor.rows["mobile"].review.value == "suggested"
+    editor.accept("mobile")
+    assert isinstance(editor.last_error, MappingError) and "还没有对照规则" in editor.error_message
+    assert editor.rows["mobile"].review.value == "suggested" and "mobile" not in editor.dataset_mapping.fields
+
+
+def test_save_writes_the_yaml_in_the_mapping_directory(editor, mapping):
+    editor.rows["patientName"].column.value = "ys.XM"
+    editor.accept("patientName")
+    path = editor.save()
+    assert path == mapping.directory / "datasets" / "consult.yaml" and path.exists()
+    assert "已保存" in editor.save_status.value and "配置检查通过" in editor.save_status.value
+    again = hlwjr.load_mapping(mapping.directory).dataset("consult").fields["patientName"]
+    assert (again.column, again.status, again.reviewer) == ("ys.XM", "accepted", "测试分析员")
+    assert not list(mapping.directory.rglob("*.tmp"))
+
+
+def test_a_new_data_set_starts_from_suggestions_never_accepted(mapping, demo):
+    del mapping.datasets["consult"]
+    ed = MappingEditor(mapping, "在线咨询", sources=demo["sources"], table="consultations", sample=3)
+    rules = ed.dataset_mapping.fields
+    assert rules["patientName"].column == "BRXM" and rules["patientName"].score == 1.0
+    assert rules["patientCertID"].column == "SFZH"
+    assert all(r.status == "suggested" for r in rules.values())
+    assert _counts(ed.progress_text)[2] == 0
+    assert ed.rows["patientName"].column.value == "BRXM"
+
+
+def test_unknown_data_set_and_empty_source_are_clear_errors(mapping, demo, tmp_path):
+    del mapping.datasets["consult"]
+    with pytest.raises(MappingError, match="table="):
+        MappingEditor(mapping, "consult", sources=demo["sources"])
+    db = tmp_path / "empty.sqlite"
+    with sqlite3.connect(db) as con:  # the export ran, but the query found no rows
+        con.execute("CREATE TABLE consultations (ZXID TEXT, BRXM TEXT, SQSJ TEXT)")
+    with pytest.raises(SourceError, match="是空的"):
+        MappingEditor(mapping, "consult", sources={"his": f"sqlite:///{db}"}, table="consultations")

@@ -1,0 +1,178 @@
+"""CodeMapEditor, ValidationReport, UploadPanel and ReadinessDashboard, headless: set values, assert
+results.  Upload and readiness run against the real sandbox (``sandbox_server``)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import hlwjr
+from hlwjr import ConfigError, MappingError
+from hlwjr._demo_run import find_demo_mapping
+from hlwjr.widgets import CodeMapEditor, ReadinessDashboard, UploadPanel, ValidationReport
+
+
+@pytest.fixture(scope="module")
+def hospital(tmp_path_factory):
+    return hlwjr.generate_demo_hospital(tmp_path_factory.mktemp("demo") / "hospital", days=3)
+
+
+@pytest.fixture
+def mapping(tmp_path):
+    shutil.copytree(find_demo_mapping(), tmp_path / "mapping")
+    return hlwjr.load_mapping(tmp_path / "mapping")
+
+
+# ----------------------------------------------------------------------------------- code maps
+
+
+def test_code_map_editor_counts_values_and_highlights_unmapped(mapping, hospital):
+    ed = CodeMapEditor.from_mapping(mapping, "dept-subject", sources={"his": hospital.sqlite_url})
+    assert ed.unmapped == ["LS99"]                        # the demo's planted unmapped local code
+    assert "hlwjr-unmapped" in ed.rows["LS99"].label.value and "呼吸内科门诊" in ed.rows["NK01"].label.value
+    assert "hlwjr-mapped" in ed.rows["NK01"].label.value
+    assert ed.counts["NK01"] > ed.counts["LS99"] > 0
+    assert list(ed.rows)[0] != "LS99"                     # most frequent first
+    assert "11/12 个本地值已对照" in ed.summary_text and "映射时将拒收" in ed.summary_text
+
+
+def test_code_map_editor_edits_review_and_saves_the_csv(mapping, hospital):
+    ed = CodeMapEditor.from_mapping(mapping, "dept-subject", sources={"his": hospital.sqlite_url})
+    ed.rows["LS99"].code.value = "02"
+    assert ed.unmapped == [] and "hlwjr-mapped" in ed.rows["LS99"].label.value
+    assert ed.rows["LS99"].status.value == "suggested"
+    ed.rows["LS99"].status.value = "accepted"
+    assert ed.last_error is None
+    path = ed.save()
+    again = hlwjr.load_mapping(mapping.directory).code_map("dept-subject").to_frame().set_index("local")
+    assert path.exists() and again.loc["LS99", "code"] == "02" and again.loc["LS99", "status"] == "accepted"
+    assert again.loc["LS99", "name"] == hlwjr.load_spec().code_set("subject").codes["02"]
+
+
+def test_code_map_editor_errors_are_shown(mapping, hospital):
+    ed = CodeMapEditor.from_mapping(mapping, "dept-subject", sources={"his": hospital.sqlite_url})
+    ed.rows["LS99"].status.value = "accepted"            # no code chosen yet
+    assert isinstance(ed.last_error, MappingError) and "先选代码再审核" in ed.error_message
+    assert ed.rows["LS99"].status.value == "suggested" and ed.errors.outputs
+    with pytest.raises(MappingError, match="不在值域"):
+        ed.set_code("LS99", "99.99")
+    with pytest.raises(MappingError, match="没有名为"):
+        CodeMapEditor.from_mapping(mapping, "no-such-map", sources={"his": hospital.sqlite_url})
+
+
+def test_new_local_values_start_from_suggestions(hospital):
+    spec = hlwjr.load_spec()
+    from hlwjr._mapping import CODE_MAP_COLUMNS, CodeMap
+    import pandas as pd
+
+    cm = CodeMap(name="sex", entries=pd.DataFrame(columns=CODE_MAP_COLUMNS, dtype="str"), code_set="sex")
+    ed = CodeMapEditor(cm, spec.code_set("sex"), {"男": 10, "女": 8, "不详": 1, "？": 1})
+    assert ed.rows["男"].code.value == "1" and ed.rows["女"].code.value == "2"
+    assert all(r.status.value == "suggested" for r in ed.rows.values())
+    assert "？" in ed.unmapped
+    with pytest.raises(MappingError, match="文件路径"):
+        CodeMapEditor.save.__wrapped__(ed)
+
+
+# ----------------------------------------------------------------------------------- validation
+
+
+@pytest.fixture(scope="module")
+def consult_report(hospital, tmp_path_factory):
+    d = tmp_path_factory.mktemp("m") / "mapping"
+    shutil.copytree(find_demo_mapping(), d)
+    res = hlwjr.apply_mapping(d, "consult", sources={"his": hospital.sqlite_url})
+    return hlwjr.check(res.records, "consult"), res.records
+
+
+def test_validation_report_filters_chart_and_drilldown(consult_report):
+    report, records = consult_report
+    w = ValidationReport(report, records={"consult": records}, page=5)
+    assert len(w.filtered) == len(report.to_frame()) > 0
+    assert w.chart.value.count("hlwjr-bar") == len(report.to_frame().groupby(["rule", "severity"]))
+    w.rule.value = "id_number"
+    assert set(w.filtered["rule"]) == {"id_number"}
+    assert ("仅显示前 5 条" in w.table.value) == (len(w.filtered) > 5)
+    w.field.value = "patientCertID"
+    assert set(w.filtered["field"]) == {"patientCertID"}
+    option = w.record.options[1]
+    w.record.value = option[1]
+    dataset, row = option[1]
+    assert f"第{row + 1}行" in w.detail.value and "patientCertID" in w.detail.value
+    full_ids = [v for v in records["patientCertID"].dropna() if hlwjr.check_id_number(v)]
+    assert full_ids and not any(v in w.detail.value for v in full_ids)   # masked
+    assert not any(v in w.table.value for v in full_ids)
+    w.dataset.value = "consult"
+    w.severity.value = "warning"
+    assert (w.filtered["severity"] == "warning").all()
+
+
+def test_validation_report_without_problems():
+    empty = hlwjr.check([], "consult")
+    w = ValidationReport(empty)
+    assert "没有问题" in w.table.value and "没有问题" in w.chart.value
+
+
+# ----------------------------------------------------------------------------------- upload + readiness
+
+
+@pytest.fixture
+def workbench(tmp_path, sandbox_server, monkeypatch):
+    from hlwjr.sandbox._settings import ADMIN_TOKEN_ENV
+
+    monkeypatch.setenv(ADMIN_TOKEN_ENV, sandbox_server.admin_token)
+    wb = hlwjr.open_workbench(tmp_path / "project", sandbox_url=sandbox_server.url, demo_days=3)
+    yield wb
+    sandbox_server.set_clock(reset=True)
+
+
+@pytest.mark.slow
+def test_upload_panel_and_readiness_dashboard(workbench, tmp_path):
+    panel = workbench.upload_panel()
+    panel.date.value = "2026-13-01"
+    panel.button.click()
+    assert isinstance(panel.last_error, ConfigError) and "YYYY-MM-DD" in panel.error_message
+    panel.dry_run.value = True
+    panel.date.value = workbench.demo_days()[0]
+    panel.button.click()
+    assert panel.last_error is None and panel.summaries[-1].dry_run and panel.live["accepted"] == 0
+    results = panel.rehearse(workbench.demo_days()[:3])
+    assert len(results) == 3 and all(s.total("accepted") >= 30 and s.ok for s in results)
+    assert panel.bar.value == panel.bar.max and panel.bar.bar_style == "success"
+    assert panel.live["accepted"] == results[-1].total("accepted") and "成功" in panel.counts.value
+    assert len(panel.to_frame()) > 3 and "hlwjr-rehearsal" in panel.result.value
+
+    dash = workbench.readiness_dashboard()
+    r = dash.readiness
+    assert r.may_apply, r.to_text()
+    assert "可以申请" in dash.verdict.value
+    assert dash.calendar.value.count("background:#a5d6a7") == 3          # three green days
+    for day in workbench.demo_days()[:3]:
+        assert f"data-day='{day}'" in dash.calendar.value
+    dash.view.value = "datasets"
+    assert "consult" in dash.table.value
+    paths = dash.write_evidence()
+    assert paths and all(p.exists() for p in paths.values()) and "已写出" in dash.status.value
+
+
+def test_rehearsal_needs_the_sandbox(tmp_path):
+    project = type("P", (), {"ledger_path": tmp_path / "none.sqlite"})()
+    panel = UploadPanel(project, sandbox=None)
+    with pytest.raises(ConfigError, match="沙箱"):
+        panel.rehearse(["2026-11-01"])
+
+
+def test_dashboard_without_evidence_directory_shows_the_error():
+    from hlwjr._project import Thresholds
+    from hlwjr._readiness import Readiness
+    import pandas as pd
+
+    r = Readiness(thresholds=Thresholds(), today="2026-11-03", per_day=pd.DataFrame(
+        columns=["day", "dataset", "uploaded", "accepted", "rejected", "duplicate", "success_rate", "qualifies", "reason"]),
+        days={}, streak=0, streak_days=[], may_apply=False, today_needed={"*": 30}, today_blocked=[],
+        required_datasets=())
+    dash = ReadinessDashboard(r)
+    assert "还没有上传记录" in dash.calendar.value and "尚不能申请" in dash.verdict.value
+    dash.button.click()
+    assert isinstance(dash.last_error, ConfigError) and "out_dir" in dash.error_message
