@@ -137,6 +137,12 @@ def test_mapping_editor_in_a_real_browser(jupyterlab, tmp_path):
             for shot in shots:
                 shot.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(shot))
+            # the changed row and the preview below it
+            page.locator(".hlwjr-preview-table").scroll_into_view_if_needed()
+            changed = [s.with_name("mapping_editor_preview.png") for s in shots]
+            for shot in changed:
+                page.screenshot(path=str(shot))
+            shots += changed
             assert not page.locator(".hlwjr-errors .hlwjr-error").count(), page.locator(".hlwjr-errors").inner_text()
         finally:
             browser.close()

@@ -94,3 +94,40 @@ def test_upload_cli_errors_are_one_line(demo, monkeypatch):
         assert code == 2 and "密钥" in err
     finally:
         os.rename(out / "project" / ".hlwjr" / "secret.bak", out / "project" / ".hlwjr" / "secret")
+
+
+def test_upload_cli_wrong_secret_url_proxy(demo, tmp_path, monkeypatch):
+    """Wrong secret, wrong URL, proxy unreachable: one clear line each, exit code ≠ 0, nothing lost."""
+    import socket
+
+    from hlwjr import Ledger
+    from hlwjr.sandbox import Sandbox
+
+    out, *_ = demo
+    toml = out / "project" / "hlwjr.toml"
+    original = toml.read_text(encoding="utf-8")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    with Ledger(out / "project" / ".hlwjr" / "ledger.sqlite") as led:
+        before = led.counts()
+    with Sandbox(tmp_path / "sb") as sb:
+        url = re.search(r'url = "([^"]+)"', original).group(1)
+        cases = {
+            "secret": (original.replace(url, sb.url), "appid", 1),  # this sandbox never issued our appid
+            "url": (original.replace(url, sb.url.replace("/hlwjr", "/nope")), "平台地址不正确", 2),
+            "proxy": (original.replace(url, sb.url).replace("[platform]", f'[platform]\nproxy = "http://127.0.0.1:{dead_port}"'),
+                      "代理", 1),
+        }
+        try:
+            for name, (cfg, text, want) in cases.items():
+                toml.write_text(cfg, encoding="utf-8")
+                code, _, err = cli("upload", "--config", str(out / "project"), "--date", "2026-11-04", "--no-progress")
+                assert code == want, (name, err)
+                assert err.startswith("错误: ") and text in err and len(err.strip().splitlines()) == 1, (name, err)
+                secret = (out / "project" / ".hlwjr" / "secret").read_text(encoding="utf-8").strip()
+                assert secret not in err
+        finally:
+            toml.write_text(original, encoding="utf-8")
+    with Ledger(out / "project" / ".hlwjr" / "ledger.sqlite") as led:
+        assert led.counts() == before and led.unresolved_batches() == []

@@ -251,3 +251,21 @@ def test_differential_against_jsonschema_on_dataframes(schema, records):
     frame = pd.DataFrame(cleaned) if any(cleaned) else pd.DataFrame(index=range(len(cleaned)))
     frame = frame.astype(object) if len(frame.columns) else frame
     assert fast_pairs(schema, frame) == oracle_pairs(schema, cleaned)
+
+
+@given(SCHEMAS, st.lists(st.dictionaries(st.sampled_from(list("abcdef")), SCALARS, max_size=6), min_size=1, max_size=8))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_differential_against_jsonschema_on_typed_dataframes(schema, records):
+    # let pandas infer column dtypes (str, int64, float64 with NaN, bool, object) as a reader would
+    cleaned = [{k: v for k, v in r.items() if v is not None} for r in records]
+    frame = pd.DataFrame(cleaned) if any(cleaned) else pd.DataFrame(index=range(len(cleaned)))
+    # a float64 column turns the integers of other rows into 1.0: the same JSON number
+    assert fast_pairs(schema, frame) == oracle_pairs(schema, cleaned)
+
+
+@pytest.mark.parametrize("dtype", ["string[python]", "string[pyarrow]", "category", object, "str"])
+def test_every_pandas_string_dtype_reads_the_same(dtype):
+    schema = {"properties": {"a": {"type": "string", "maxLength": 2, "pattern": "^[a-z]+$"}}}
+    frame = pd.DataFrame({"a": pd.Series(["ab", "abc", None, "A", "b\n"], dtype=dtype)})
+    out = fast_validate(schema, frame)
+    assert out[["row", "keyword"]].values.tolist() == [[1, "maxLength"], [3, "pattern"], [4, "pattern"]]

@@ -164,3 +164,17 @@ def test_preview_first_rows_after_an_edit(mapping):
     r = mapping.preview("visit", 2, spec=SPEC)
     assert r.n_source_rows == 2 and r.records["note"].tolist() == ["预览", "预览"]
     assert r.records["bussID"].tolist() == ["FZ001", "FZ002"]
+
+
+@pytest.mark.parametrize("values", [
+    ["a", "b"], [" a", "b"], ["a ", "b"], ["a", "\u3000b"], ["中文", "b\u3000"], ["中文。", "x"], ["a", ""],
+    ["a", None], ["x\u00a0", "y"], ["张试明", "李试芳"], ["\t制表", "换行\n"], [None, None],
+])
+def test_text_is_trimmed_and_empty_is_missing(values):
+    from hlwjr._mapping import as_text
+
+    s = pd.Series(values, dtype="str")
+    want = s.str.strip()
+    want = want.mask(want == "")
+    got = as_text(s)
+    assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in want]

@@ -278,6 +278,9 @@ def raw_upload(client, auth, content, dataset="revisit", **headers):
     (b'{"records": [{}]}', 400, 2006, "batchNo"),
     (b'{"batchNo": "  ", "records": [{}]}', 400, 2006, "batchNo"),
     (b'{"batchNo": {"x": 1}, "records": [{}]}', 400, 2006, "batchNo"),
+    (b'{"batchNo": "1", "records": [NaN]}', 400, 2001, "NaN"),
+    (b"[" * 200_000 + b"]" * 200_000, 400, 2001, "嵌套"),
+    (b'{"batchNo": "1", "records": [{"bussID": ' + b"[" * 1020 + b"]" * 1020 + b"}]}", 400, 2001, "嵌套"),
 ])
 def test_bad_input(sandbox_app, sandbox_client, auth, content, status, code, words):
     r = raw_upload(sandbox_client, auth, content)

@@ -11,7 +11,7 @@ import pytest
 
 import hlwjr
 from hlwjr._fastschema import FORMAT_CHECKER
-from validate_helpers import (ADULT_ID, DOCTOR_ID, DROP, PHARMACIST_ID, TODAY, batch, doctor, line, pharmacist,
+from validate_helpers import (ADULT_ID, DOCTOR_ID, DROP, TODAY, batch, doctor, line, pharmacist,
                               problems, recipe, revisit, spec)
 
 
@@ -228,3 +228,27 @@ def test_dataframe_and_dicts_agree_on_generated_dirt(changes):
     b = hlwjr.check(pd.DataFrame(records), "revisit", **kw)
     assert pairs(a, None) == pairs(b, None)
     assert a.bad_rows() == b.bad_rows()
+
+
+def test_large_dict_batches_keep_null_and_missing_apart():
+    """Big lists of dicts take a bulk path (one DataFrame of objects); same answers as small ones."""
+    variants = [revisit(), revisit(mobile=None), revisit(patientName=DROP), revisit(age=float("nan")),
+                revisit(orderListX=[1], sex="男")]
+    kw = dict(spec=spec(), today=TODAY, skip=["reference", "duplicate_key"])
+    small = hlwjr.check(variants, "revisit", **kw)
+    want = {(p.row, p.field, p.rule) for p in small.problems if p.row is not None}
+    big = hlwjr.check(variants * 1200, "revisit", **kw)
+    got = {(p.row % 5, p.field, p.rule) for p in big.problems if p.row is not None}
+    assert got == want
+    assert (1, "mobile", "type") in want and (2, "patientName", "required") in want
+    assert (3, "age", "required") in want
+    assert len(big.problems) == 1200 * len([p for p in small.problems if p.row is not None]) + 1
+
+
+def test_messages_never_quote_a_full_id_or_phone():
+    # a phone number mapped into the age column, an ID into a date field
+    recs = [revisit(age="13812345678"), revisit(bussID="FZ2", endDate=ADULT_ID)]
+    report = hlwjr.check(recs, "revisit", spec=spec(), today=TODAY, skip=["reference"])
+    text = report.to_frame().to_string()
+    assert "13812345678" not in text and ADULT_ID not in text
+    assert "138****5678" in text

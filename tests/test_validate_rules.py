@@ -8,8 +8,8 @@ import pytest
 
 import hlwjr
 from hlwjr._rules import RULES, rules_markdown
-from validate_helpers import (ADULT_ID, DOCTOR_ID, DROP, PATIENT_ID, PHARMACIST_ID, TODAY, batch, doctor,
-                              line, make_id, pharmacist, problems, recipe, revisit, settlement)
+from validate_helpers import (ADULT_ID, DOCTOR_ID, DROP, PATIENT_ID, batch, doctor, line, pharmacist, problems,
+                              recipe, revisit, settlement)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -176,3 +176,28 @@ def test_dashboard_without_evidence_directory_shows_the_error():
     assert "还没有上传记录" in dash.calendar.value and "尚不能申请" in dash.verdict.value
     dash.button.click()
     assert isinstance(dash.last_error, ConfigError) and "out_dir" in dash.error_message
+
+
+@pytest.mark.slow
+def test_real_hospital_rehearses_in_a_separate_project(tmp_path, sandbox_server, monkeypatch, hospital):
+    """DEMO = False, USE_SANDBOX = True: the hospital's own hlwjr.toml, secret and ledger stay untouched."""
+    from hlwjr._notebook import write_hospital_project
+    from hlwjr.sandbox._settings import ADMIN_TOKEN_ENV
+
+    monkeypatch.setenv(ADMIN_TOKEN_ENV, sandbox_server.admin_token)
+    shutil.copytree(find_demo_mapping(), tmp_path / "mapping")
+    config = write_hospital_project(
+        tmp_path / "hosp", name="测试互联网医院", org_code="91110108MA01AB12CN", appid="REAL-APPID",
+        platform_url="https://platform.example.invalid/hlwjr", mapping_dir=str(tmp_path / "mapping"),
+        sources={"his": hospital.sqlite_url}, profile="ngari-tianjin")
+    before = config.read_text(encoding="utf-8")
+    wb = hlwjr.open_workbench(tmp_path / "hosp", demo=False, sandbox=True, sandbox_url=sandbox_server.url,
+                              hospital=None)
+    assert config.read_text(encoding="utf-8") == before and not (tmp_path / "hosp" / ".hlwjr" / "secret").exists()
+    assert wb.project.root == tmp_path / "hosp" / ".hlwjr" / "rehearsal"
+    assert wb.project.platform.url == sandbox_server.url and wb.project.platform.profile == "sandbox"
+    assert "成功" in wb.connectivity().to_string()
+    report = wb.check(["consult"], date=hospital.days[0])
+    assert report.n_records > 30 and "consult" in wb.last_records
+    with pytest.raises(ConfigError, match="HOSPITAL"):
+        hlwjr.open_workbench(tmp_path / "empty", demo=False, sandbox=False)

@@ -520,8 +520,9 @@ class PlatformClient:
                 f"无法通过代理 {self.proxy} 连接平台: {exc}；请检查 [platform] proxy 设置和代理是否可用",
                 where=self.url) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            if self.proxy and "proxy" in str(exc).lower():
-                raise TransportError(f"无法连接代理 {self.proxy}: {exc}；请检查 [platform] proxy", where=self.url) from exc
+            if self.proxy:  # every connection goes to the proxy first
+                raise _Transient(f"无法连接代理 {self.proxy}（{exc.__class__.__name__}: {exc}）：请检查 [platform] proxy "
+                                 f"设置和代理服务是否可用") from exc
             raise _Transient(f"无法连接平台 {self.url}（{exc.__class__.__name__}: {exc}）") from exc
         except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
             # the request went out: the platform may have stored it (ambiguous)
@@ -596,7 +597,8 @@ class PlatformClient:
                                   retry_after=_retry_after(response))
             if attempt >= self.max_retries:
                 err = TransportError(
-                    f"{last.message}；已重试 {attempt} 次仍失败。没有数据丢失：未确认的批次已记在台账中，下次运行会用同一批次号重放",
+                    f"{last.message}；已重试 {attempt} 次仍失败。没有数据丢失：已发出而未确认的批次都记在台账中，"
+                    f"下次运行用同一批次号重放",
                     where=self.url)
                 err.ambiguous = last.ambiguous  # type: ignore[attr-defined]
                 raise err from last

@@ -80,9 +80,54 @@ def as_text(s: pd.Series, *, trim: bool = True) -> pd.Series:
     t = s.astype("str") if str(s.dtype) != "str" else s
     if len(t) == 0:
         return t
+    arr = _arrow_strings(t)
+    if arr is not None and _clean_text(arr, trim):
+        return t  # no value to trim and no empty string: skip two passes over the column
     if trim:
         t = t.str.strip()
     return t.mask(t == "")
+
+
+_WS = np.zeros(256, dtype=bool)
+_WS[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x85]] = True
+_MB_LEAD = np.zeros(256, dtype=bool)
+_MB_LEAD[[0xC2, 0xE1, 0xE2, 0xE3]] = True  # leads of the non-ASCII Unicode spaces (NBSP, U+2000…, 全角空格)
+
+
+def _clean_text(arr, trim: bool) -> bool:
+    """True when no value is empty and (with ``trim``) none can start or end with white space.
+
+    Looks only at the first and last bytes of each value (offsets + NumPy); anything that might
+    be a multi-byte space sends the column through the real trim."""
+    import pyarrow as pa
+
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return False
+    bufs = arr.buffers()
+    odt = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(bufs[1], dtype=odt)[arr.offset:arr.offset + len(arr) + 1]
+    starts, ends = offsets[:-1], offsets[1:]
+    if arr.null_count:
+        valid = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        starts, ends = starts[valid], ends[valid]
+    if len(starts) == 0:
+        return True
+    if (ends <= starts).any():
+        return False  # empty strings become missing values
+    if not trim:
+        return True
+    data = np.frombuffer(bufs[2], dtype=np.uint8)
+    first, last = data[starts], data[ends - 1]
+    if _WS[first].any() or _WS[last].any() or _MB_LEAD[first].any():
+        return False
+    multi = last >= 0x80
+    if multi.any():
+        e = ends[multi]
+        two = data[np.maximum(e - 2, 0)]
+        three = data[np.maximum(e - 3, 0)]
+        if (two == 0xC2).any() or _MB_LEAD[three].any():
+            return False
+    return True
 
 
 def _arrow_strings(t: pd.Series):

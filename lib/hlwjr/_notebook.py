@@ -348,8 +348,11 @@ class Workbench:
         """Problems in the mapping config (对照配置检查) as a table (empty: none)."""
         import pandas as pd
 
-        issues = self.mapping().check(spec=self.spec, sources=self.sources())
-        return pd.DataFrame([{"级别": "错误" if i.severity == "error" else "提醒", "位置 where": i.where,
+        mapping = self.mapping()
+        issues = mapping.check(spec=self.spec, sources=self.sources())
+        base = f"{mapping.directory}{os.sep}" if mapping.directory is not None else None
+        return pd.DataFrame([{"级别": "错误" if i.severity == "error" else "提醒",
+                              "位置 where": i.where.replace(base, "", 1) if base else i.where,
                               "问题 message": i.message} for i in issues], columns=["级别", "位置 where", "问题 message"])
 
     def map_records(self, dataset: str, *, date: str | None = None):
@@ -552,15 +555,23 @@ def open_workbench(project_dir: str | os.PathLike = DEFAULT_PROJECT_DIR, *, sand
         if not config.exists():
             raise ConfigError(f"项目目录 {pdir} 中没有 {PROJECT_FILE}：请在 00_开始_setup 的参数 HOSPITAL 中填写本院信息"
                               "并运行，或设 DEMO = True 用演示医院练习", where=str(pdir))
-    if not demo and sandbox:  # rehearse the hospital's own data against the sandbox
+    if not demo and sandbox:
+        # rehearse the hospital's own data against the sandbox in a separate rehearsal project
+        # (<project>/.hlwjr/rehearsal): the real hlwjr.toml, secret and ledger are never touched
         sb = _resolve_sandbox(pdir, sandbox_url)
-        project = load_project(config)
-        if project.org_code:
-            appid, secret = sb.register(project.org_code, project.name or project.org_code)
-            _write_secret(pdir, secret)
-            data = _project_dict(project)
-            data["platform"].update({"url": sb.url, "appid": appid, "secret_file": _SECRET_FILE})
-            write_project(pdir, data)
+        real = load_project(config)
+        if not real.org_code:
+            raise ConfigError("hlwjr.toml 的 [project] 中缺少 org_code（统一社会信用代码），无法在沙箱中注册",
+                              where=str(config))
+        rdir = pdir / ".hlwjr" / "rehearsal"
+        appid, secret = sb.register(real.org_code, real.name or real.org_code)
+        _write_secret(rdir, secret)
+        data = _project_dict(real)
+        data["platform"] = {"profile": "sandbox", "url": sb.url, "appid": appid, "secret_env": "HLWJR_SANDBOX_SECRET",
+                            "secret_file": _SECRET_FILE}
+        write_project(rdir, data)
+        notes.append(f"沙箱演练使用单独的演练项目 {rdir}（不改动本院的 hlwjr.toml、密钥和上传台账）")
+        config = rdir / PROJECT_FILE
     project = load_project(config)
     spec = load_spec(project.spec)
     if check:
@@ -590,15 +601,23 @@ def write_hospital_project(project_dir: str | os.PathLike, *, name: str, org_cod
 
 
 def _project_dict(project) -> dict[str, Any]:
-    """A loaded project as the dict :func:`write_project` takes (to rewrite the sandbox URL)."""
+    """A loaded project as the dict :func:`write_project` takes, with absolute paths (for the
+    sandbox rehearsal project written elsewhere)."""
     plat = project.platform
+    sources = {}
+    for name, v in (project.sources or {}).items():
+        if isinstance(v, dict):
+            v = v.get("url") or v.get("path")
+        if v is not None:
+            v = str(v)
+            sources[name] = v if "://" in v else str(project.resolve(v))
     d: dict[str, Any] = {
         "project": {"name": project.name, "org_code": project.org_code, "spec": project.spec, "phase": project.phase},
         "platform": {"profile": plat.profile, "url": plat.url, "appid": plat.appid, "secret_env": plat.secret_env},
-        "sources": dict(project.sources or {}),
+        "sources": sources,
     }
     if project.mapping_dir is not None:
-        d["mapping_dir"] = os.path.relpath(project.mapping_dir, project.root)
+        d["mapping_dir"] = str(project.mapping_dir.resolve())
     if project.datasets:
         d["datasets"] = list(project.datasets)
     t = project.readiness

@@ -53,7 +53,7 @@ from ._exceptions import DataError, RecordsInvalid, SpecError
 from ._fastschema import (BOOL, DICT, FLOAT, FLOATINT, INT, LIST, MISSING, NULL, OTHER, STR,
                           Column, _bool, _MISSING, _object_array, column_of, regex_search,
                           str_lengths, too_long, translate_pattern)
-from ._privacy import mask_series, mask_value, to_halfwidth
+from ._privacy import mask_series, mask_text, mask_value, to_halfwidth
 from ._problems import COLUMNS, Problem, Report
 from ._rules import RULES, Hit, RuleContext, get_rule
 
@@ -227,6 +227,21 @@ class _Table:
             self._dict_list = d
         return d
 
+    def _values(self, f: str) -> np.ndarray:
+        """Column ``f`` of dict records as objects (missing key → <missing>, None stays None)."""
+        if self.n < 5000:
+            return column_of(self._dicts(), f)
+        obj = getattr(self, "_obj_frame", None)
+        if obj is None:
+            import pandas as pd
+
+            # one C-level pass over all dicts; dtype=object keeps None (JSON null) apart from an
+            # absent key (NaN), and NaN/pd.NA/NaT values count as missing anyway
+            obj = self._obj_frame = pd.DataFrame(self._dicts(), dtype=object)
+        if f not in obj.columns:
+            return np.full(self.n, _MISSING, dtype=object)
+        return obj[f].to_numpy(dtype=object)
+
     def has(self, f: str) -> bool:
         return f in self._colset or f in self.plan.fields
 
@@ -242,8 +257,7 @@ class _Table:
                 col = Column.from_series(s)
             else:
                 # dict records: None is JSON null; NaN / pd.NA / NaT (from pandas) mean missing
-                col = Column.from_objects(column_of(self._dicts(), f), nan_is_missing=True,
-                                          none_is_missing=False)
+                col = Column.from_objects(self._values(f), nan_is_missing=True, none_is_missing=False)
             fp = self.plan.fields.get(f)
             if fp is not None and fp.type in ("date", "datetime"):
                 col = _coerce_datetimes(col, fp.type, self.frame[f] if self.frame is not None and f in self._colset else None)
@@ -774,7 +788,10 @@ def _chunk_frame(run: _Run, chunks: Iterable[_Chunk]):
             values = _masked_values(t, ch.value_field, ch.idx)
         else:
             values = np.full(k, None, dtype=object)
-        msg = ch.message if isinstance(ch.message, np.ndarray) else np.full(k, ch.message, dtype=object)
+        if isinstance(ch.message, np.ndarray):  # per-row messages may quote a value: mask ID/phone-like runs
+            msg = _object_array([mask_text(m) if isinstance(m, str) else m for m in ch.message])
+        else:
+            msg = np.full(k, mask_text(ch.message), dtype=object)
         parts.append((np.full(k, ds_code, dtype=object), rows, keys, np.full(k, field, dtype=object),
                       np.full(k, ch.rule, dtype=object), np.full(k, ch.severity, dtype=object), values, msg, path))
     if not parts:

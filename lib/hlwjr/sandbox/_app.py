@@ -166,7 +166,7 @@ class PendingBatch:
 
     __slots__ = ("org", "ds", "batch_no", "records", "payloads", "content_hash", "errors", "warnings")
 
-    def __init__(self, org: Org, ds, batch_no: str, records: list, payloads: list[str], content_hash: str) -> None:
+    def __init__(self, org: Org, ds, batch_no: str, records: list, payloads: list[bytes], content_hash: str) -> None:
         self.org, self.ds, self.batch_no, self.records = org, ds, batch_no, records
         self.payloads, self.content_hash = payloads, content_hash
         self.errors: list[list[dict]] = []
@@ -360,7 +360,10 @@ class SandboxService:
         if len(records) > self.settings.max_batch:
             raise ApiError(400, 2005, f"批量超过上限：每批最多 {self.settings.max_batch} 条，本批 {len(records)} 条，请拆分后上传")
         # one canonical serialisation per record: the stored payload and (hashed) the batch's content
-        payloads = [json_dumps(r, sort_keys=True) for r in records]
+        try:
+            payloads = [json_dumps(r, sort_keys=True) for r in records]
+        except RecursionError:
+            raise ApiError(400, 2001, "请求体不是合法JSON：记录嵌套层数过深") from None
         digest = hashlib.sha256()
         for p in payloads:
             digest.update(p)
@@ -563,6 +566,8 @@ async def _read_json(request: Request, limit: int) -> Any:
         raise ApiError(400, 2001, f"请求体不是合法JSON：第 {exc.lineno} 行第 {exc.colno} 列 {exc.msg}") from None
     except ValueError as exc:  # NaN / Infinity
         raise ApiError(400, 2001, f"请求体不是合法JSON：{exc}") from None
+    except RecursionError:
+        raise ApiError(400, 2001, "请求体不是合法JSON：嵌套层数过深") from None
 
 
 async def _read_object(request: Request, limit: int) -> dict:
@@ -637,7 +642,10 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
         if isinstance(pending, tuple):
             status, payload, replayed = pending
         else:
-            status, payload, replayed = await queue.submit(pending)
+            try:
+                status, payload, replayed = await queue.submit(pending)
+            except RecursionError:
+                raise ApiError(400, 2001, "请求体不是合法JSON：记录嵌套层数过深") from None
         if not replayed and service.faults.drop_now():
             mark = request.scope.get(DROP_MARK)
             if mark is not None:

@@ -78,14 +78,14 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
             opts = options if code in code_set.codes or code == _NONE else options + [(f"{code}（值域中没有）", code)]
             dd = widgets.Dropdown(options=opts, value=code, layout=widgets.Layout(width="auto"))
             dd.add_class("hlwjr-code")
-            st = widgets.ToggleButtons(options=_STATUS, value=status, style={"button_width": "56px"})
+            st = widgets.ToggleButtons(options=_STATUS, value=status, style={"button_width": "62px"})
             row = CodeRow(local, widgets.HTML(), dd, st)
             self.rows[local] = row
             dd.observe(lambda ch, k=local: self._on_code(k, ch["new"]), names="value")
             st.observe(lambda ch, k=local: self._on_status(k, ch["new"]), names="value")
             cells += [row.label, dd, st]
         self.grid = widgets.GridBox(cells, layout=widgets.Layout(
-            grid_template_columns="minmax(260px,1.5fr) minmax(200px,1fr) 200px", grid_gap="2px 6px",
+            grid_template_columns="minmax(260px,1.5fr) minmax(200px,1fr) 215px", grid_gap="2px 6px",
             align_items="center", width="100%"))
         self.summary = widgets.HTML()
         self.summary.add_class("hlwjr-progress")

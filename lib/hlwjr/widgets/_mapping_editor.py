@@ -245,7 +245,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             self.rows[key] = row
             cells += row.widgets()
         self.grid = widgets.GridBox(cells, layout=widgets.Layout(
-            grid_template_columns="minmax(220px,1.4fr) minmax(170px,1fr) 150px minmax(150px,1fr) 190px minmax(140px,1fr)",
+            grid_template_columns="minmax(220px,1.4fr) minmax(170px,1fr) 150px minmax(150px,1fr) 215px minmax(140px,1fr)",
             grid_gap="2px 6px", align_items="center", width="100%"))
         src = self.dm.source
         joins = f"，关联 {', '.join(j.name for j in src.joins)}" if src.joins else ""
@@ -280,7 +280,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         kind.add_class(f"hlwjr-kind-{key}")
         param = widgets.Combobox(placeholder="", ensure_option=False, continuous_update=False,
                                  layout=widgets.Layout(width="auto"))
-        review = widgets.ToggleButtons(options=REVIEW_OPTIONS, style={"button_width": "56px"},
+        review = widgets.ToggleButtons(options=REVIEW_OPTIONS, style={"button_width": "62px"},
                                        layout=widgets.Layout(width="auto"))
         review.add_class(f"hlwjr-review-{key}")
         status = widgets.HTML()
@@ -582,26 +582,32 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         self.preview.value = self._preview_html(cell_msgs, n, res)
 
     def _preview_html(self, cell_msgs, n: int, res) -> str:
-        head = "".join(f"<th>样例{i + 1}</th>" for i in range(n))
+        cell = ("white-space:nowrap;max-width:{w}px;overflow:hidden;text-overflow:ellipsis;padding:1px 6px;"
+                "border-bottom:1px solid #eee;text-align:left")
+        td, wide = cell.format(w=180), cell.format(w=260)
+        head = "".join(f"<th style='{td}'>样例{i + 1}</th>" for i in range(n))
         body = []
         for r in self.preview_frame.itertuples(index=False):
             d = r._asdict()
             cells = []
             for i in range(n):
                 msgs = cell_msgs.get((i, d["field"]))
-                style = " style='background:#fdecea'" if msgs else ""
-                title = f" title='{esc('；'.join(msgs))}'" if msgs else ""
-                cells.append(f"<td{style}{title}>{esc(d[f'样例{i + 1}'])}</td>")
-            body.append(f"<tr><td><code>{esc(d['field'])}</code></td><td>{esc(d['name'])}</td>"
-                        f"<td>{esc(d['rule'])}</td>{''.join(cells)}<td>{esc(d['status'])}</td></tr>")
+                style = td + (";background:#fdecea" if msgs else "")
+                title = f" title='{esc('；'.join(msgs))}'" if msgs else f" title='{esc(d[f'样例{i + 1}'])}'"
+                cells.append(f"<td style='{style}'{title}>{esc(d[f'样例{i + 1}'])}</td>")
+            color = {"通过": "#2e7d32"}.get(d["status"], "#c62828" if d["status"] not in ("未对照", "无法提供") else "#999")
+            body.append(f"<tr><td style='{td}'><code>{esc(d['field'])}</code></td><td style='{td}'>{esc(d['name'])}</td>"
+                        f"<td style='{wide}' title='{esc(d['rule'])}'>{esc(d['rule'])}</td>{''.join(cells)}"
+                        f"<td style='{td};color:{color}'>{esc(d['status'])}</td></tr>")
         rejected = ""
         if len(res.rejected_rows):
             rej = res.rejections.head(5)
             rejected = "<div style='color:#c62828'>映射拒收的样例行：" + "；".join(
                 f"第{int(x.row)}行 {esc(x.message)}" for x in rej.itertuples(index=False) if not pd.isna(x.row)) + "</div>"
         return (f"<div class='hlwjr-preview-table' style='max-height:420px;overflow:auto'>"
-                f"<table style='font-size:12px;border-collapse:collapse'><thead><tr><th>字段</th><th>名称</th>"
-                f"<th>规则</th>{head}<th>状态</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>{rejected}")
+                f"<table style='font-size:12px;border-collapse:collapse'><thead><tr><th style='{td}'>字段</th>"
+                f"<th style='{td}'>名称</th><th style='{wide}'>规则</th>{head}<th style='{td}'>状态</th></tr></thead>"
+                f"<tbody>{''.join(body)}</tbody></table></div>{rejected}")
 
     @guarded
     def save(self, directory: str | Path | None = None) -> Path | None:
