@@ -8,6 +8,8 @@ import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import hlwjr
 from hlwjr._fastschema import FORMAT_CHECKER
@@ -199,9 +201,6 @@ def test_values_from_pandas_and_sql_are_understood():
     report = hlwjr.check(frame, "revisit", spec=spec(), today=TODAY, skip=["reference"])
     assert [p.field for p in report.problems] == ["0"] and report.ok
 
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 _VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 200), st.floats(-5, 200, allow_nan=False),
                     st.sampled_from(["", " ", "1", "01", "男", "2026-11-01 09:00:00", "2026-02-30 09:00:00",
