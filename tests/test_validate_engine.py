@@ -251,3 +251,15 @@ def test_messages_never_quote_a_full_id_or_phone():
     text = report.to_frame().to_string()
     assert "13812345678" not in text and ADULT_ID not in text
     assert "138****5678" in text
+
+
+def test_threaded_field_checks_give_the_same_report(monkeypatch):
+    import hlwjr._validate as engine
+
+    records = [revisit(bussID=f"FZ{i}", age=-i if i % 3 == 0 else 30, sex="男" if i % 4 == 0 else "2")
+               for i in range(40)]
+    frame = pd.DataFrame(records)
+    serial = hlwjr.check(frame, "revisit", spec=spec(), today=TODAY, skip=["reference"]).to_frame()
+    monkeypatch.setattr(engine, "_PARALLEL_ROWS", 10)
+    threaded = hlwjr.check(frame, "revisit", spec=spec(), today=TODAY, skip=["reference"]).to_frame()
+    assert threaded.equals(serial) and len(serial) > 10

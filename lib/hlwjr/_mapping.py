@@ -1446,7 +1446,7 @@ def write_jsonl(records: pd.DataFrame, fh) -> int:
         if slot[0] == "lit":
             lit(slot[1])
     pool = pa.concat_arrays(values + [pa.array(literals, type=pa.large_string())])
-    base = n * len(cols)  # literals start here in the pool
+    base = n * len(values)  # literals start here in the pool
     itype = np.int32 if base + len(literals) < 2**31 - 1 else np.int64
     idx = np.empty((len(merged), n), dtype=itype)  # slot-major: contiguous writes, transposed once below
     rows = np.arange(n, dtype=itype)

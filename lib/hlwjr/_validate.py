@@ -571,6 +571,9 @@ class _Run:
         if table.n >= _PARALLEL_ROWS and len(fields) > 1:
             from concurrent.futures import ThreadPoolExecutor
 
+            for fp in fields:  # build the column views first, in this thread (pandas access)
+                table.column(fp.key)
+
             with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="hlwjr-validate") as pool:
                 results = list(pool.map(field_job, fields))
         else:
