@@ -140,7 +140,7 @@ OFFICIAL_DOC = None   # 官方接口文档路径（.docx / .xlsx）；None：演
 """),
     code("wb.import_document(OFFICIAL_DOC)"),
     md("## 版本差异 Differences between editions\n\n新版本删除或改变的字段会影响对照配置（标为 breaking）。"),
-    code("wb.diff_editions().to_frame()"),
+    code("wb.diff_editions()"),
 ]
 
 NOTEBOOKS["02_数据源_profile"] = [
@@ -221,8 +221,8 @@ NOTEBOOKS["05_校验_validate"] = [
 {NAV}
 """),
     params('''
-DATASETS = ["consult", "revisit", "recipe"]   # 要校验的数据集；None：对照配置中的全部
-DATE = "2026-11-01"                            # 业务日期 YYYY-MM-DD；None：全部数据
+DATASETS = None       # 要校验的数据集，如 ["consult", "recipe"]；None：对照配置中的全部（引用在同一批中核对）
+DATE = "2026-11-01"   # 业务日期 YYYY-MM-DD（人员、科室等主数据不按日期筛选）；None：全部数据
 '''),
     md(OPEN_MD),
     code(OPEN),

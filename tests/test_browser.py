@@ -37,7 +37,16 @@ def _skip_reason() -> str | None:
 
 
 @pytest.fixture
-def jupyterlab(tmp_path, sandbox_server):
+def own_sandbox(tmp_path):
+    from hlwjr.sandbox import Sandbox
+
+    sb = Sandbox(tmp_path / "sandbox").start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def jupyterlab(tmp_path, own_sandbox):
     """JupyterLab as a subprocess on a free loopback port, its state in tmp_path; stopped by PID."""
     from hlwjr._cli_lab import free_port, lab_command
     from hlwjr._notebook import SANDBOX_URL_ENV
@@ -54,7 +63,7 @@ def jupyterlab(tmp_path, sandbox_server):
     env.update({"JUPYTER_CONFIG_DIR": str(state / "config"), "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
                 "JUPYTER_DATA_DIR": str(state / "data"), "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
                 "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"),
-                SANDBOX_URL_ENV: sandbox_server.url, ADMIN_TOKEN_ENV: sandbox_server.admin_token})
+                SANDBOX_URL_ENV: own_sandbox.url, ADMIN_TOKEN_ENV: own_sandbox.admin_token})
     port, token = free_port(), "hlwjr-browser-test"
     cmd = lab_command(root, port=port, token=token, open_browser=False, python=sys.executable)
     cmd += ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
@@ -84,7 +93,6 @@ def jupyterlab(tmp_path, sandbox_server):
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait()
         log.close()
-        sandbox_server.set_clock(reset=True)
 
 
 def test_mapping_editor_in_a_real_browser(jupyterlab, tmp_path):

@@ -1,6 +1,6 @@
 """The guided notebooks: committed clean (no outputs, no execution counts, no secrets, no unmasked
 IDs), in step with their generator, and each runnable top to bottom on the demo hospital against
-the real sandbox (``sandbox_server`` fixture), headless with nbclient — changing only the
+a real sandbox process started by a fixture, headless with nbclient — changing only the
 ``parameters`` cell, as a hospital would."""
 
 from __future__ import annotations
@@ -130,15 +130,25 @@ def outputs_text(nb) -> str:
 
 
 @pytest.fixture(scope="module")
-def notebook_env(sandbox_server, tmp_path_factory):
+def workbench_sandbox(tmp_path_factory):
+    """A sandbox of this module's own (the notebooks upload the demo hospital and move its clock;
+    the shared ``sandbox_server`` stays clean for other areas), stopped by PID at the end."""
+    from hlwjr.sandbox import Sandbox
+
+    sb = Sandbox(tmp_path_factory.mktemp("notebook-sandbox")).start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture(scope="module")
+def notebook_env(workbench_sandbox, tmp_path_factory):
     from hlwjr.sandbox._settings import ADMIN_TOKEN_ENV
 
     mp = pytest.MonkeyPatch()
-    mp.setenv(ADMIN_TOKEN_ENV, sandbox_server.admin_token)  # the kernels inherit it
+    mp.setenv(ADMIN_TOKEN_ENV, workbench_sandbox.admin_token)  # the kernels inherit it
     project = tmp_path_factory.mktemp("workbench") / "project"
-    yield {"PROJECT_DIR": str(project), "SANDBOX_URL": sandbox_server.url}
+    yield {"PROJECT_DIR": str(project), "SANDBOX_URL": workbench_sandbox.url}
     mp.undo()
-    sandbox_server.set_clock(reset=True)
 
 
 @pytest.mark.slow
@@ -164,6 +174,28 @@ def test_notebook_runs_top_to_bottom(name, notebook_env):
 
 
 # ----------------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.slow
+def test_unknown_source_table_gives_a_readable_message(notebook_env):
+    params = dict(notebook_env, TABLE="no_such_table")
+    text = outputs_text(run_notebook(NB_DIR / "02_数据源_profile.ipynb", params, allow_errors=True))
+    assert "错误（SourceError）" in text and "no_such_table" in text and "怎么办" in text, text[-1500:]
+    assert "Traceback" not in text
+
+
+@pytest.mark.slow
+def test_broken_mapping_gives_a_readable_message(notebook_env):
+    target = Path(notebook_env["PROJECT_DIR"]) / "mapping" / "datasets" / "consult.yaml"
+    good = target.read_text(encoding="utf-8")
+    target.write_text(good.replace("bussID: {column: ZXID", "bussID: {column: [ZXID", 1), encoding="utf-8")
+    try:
+        params = dict(notebook_env, DATASETS=["consult"])
+        text = outputs_text(run_notebook(NB_DIR / "05_校验_validate.ipynb", params, allow_errors=True))
+    finally:
+        target.write_text(good, encoding="utf-8")
+    assert "错误（MappingError）" in text and "consult.yaml" in text and "怎么办" in text, text[-1500:]
+    assert "Traceback" not in text
 
 
 @pytest.mark.slow

@@ -191,3 +191,10 @@ def test_large_csv_streamed_with_arrow_same_rows_and_errors(tmp_path, monkeypatc
     with pytest.raises(hlwjr.SourceError) as exc:
         list(iter_source(bad, chunksize=300))
     assert "第1002行" in str(exc.value) and "列数不齐" in str(exc.value)
+
+
+def test_missing_sqlite_file_is_not_created(tmp_path):
+    target = tmp_path / "nope.sqlite"
+    with pytest.raises(hlwjr.SourceError, match="SQLite 数据库文件不存在"):
+        hlwjr.read_source(f"sqlite:///{target}", table="t")
+    assert not target.exists()

@@ -1,5 +1,6 @@
 """CodeMapEditor, ValidationReport, UploadPanel and ReadinessDashboard, headless: set values, assert
-results.  Upload and readiness run against the real sandbox (``sandbox_server``)."""
+results.  Upload and readiness run against a real sandbox process of their own (the demo
+hospital's records must be new to the platform)."""
 
 from __future__ import annotations
 
@@ -118,13 +119,21 @@ def test_validation_report_without_problems():
 
 
 @pytest.fixture
-def workbench(tmp_path, sandbox_server, monkeypatch):
+def own_sandbox(tmp_path):
+    """A fresh sandbox for uploads of the demo hospital (its records must be new to the platform)."""
+    from hlwjr.sandbox import Sandbox
+
+    sb = Sandbox(tmp_path / "sandbox").start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def workbench(tmp_path, own_sandbox, monkeypatch):
     from hlwjr.sandbox._settings import ADMIN_TOKEN_ENV
 
-    monkeypatch.setenv(ADMIN_TOKEN_ENV, sandbox_server.admin_token)
-    wb = hlwjr.open_workbench(tmp_path / "project", sandbox_url=sandbox_server.url, demo_days=3)
-    yield wb
-    sandbox_server.set_clock(reset=True)
+    monkeypatch.setenv(ADMIN_TOKEN_ENV, own_sandbox.admin_token)
+    return hlwjr.open_workbench(tmp_path / "project", sandbox_url=own_sandbox.url, demo_days=3)
 
 
 @pytest.mark.slow
@@ -179,23 +188,23 @@ def test_dashboard_without_evidence_directory_shows_the_error():
 
 
 @pytest.mark.slow
-def test_real_hospital_rehearses_in_a_separate_project(tmp_path, sandbox_server, monkeypatch, hospital):
+def test_real_hospital_rehearses_in_a_separate_project(tmp_path, own_sandbox, monkeypatch, hospital):
     """DEMO = False, USE_SANDBOX = True: the hospital's own hlwjr.toml, secret and ledger stay untouched."""
     from hlwjr._notebook import write_hospital_project
     from hlwjr.sandbox._settings import ADMIN_TOKEN_ENV
 
-    monkeypatch.setenv(ADMIN_TOKEN_ENV, sandbox_server.admin_token)
+    monkeypatch.setenv(ADMIN_TOKEN_ENV, own_sandbox.admin_token)
     shutil.copytree(find_demo_mapping(), tmp_path / "mapping")
     config = write_hospital_project(
         tmp_path / "hosp", name="测试互联网医院", org_code="91110108MA01AB12CN", appid="REAL-APPID",
         platform_url="https://platform.example.invalid/hlwjr", mapping_dir=str(tmp_path / "mapping"),
         sources={"his": hospital.sqlite_url}, profile="ngari-tianjin")
     before = config.read_text(encoding="utf-8")
-    wb = hlwjr.open_workbench(tmp_path / "hosp", demo=False, sandbox=True, sandbox_url=sandbox_server.url,
+    wb = hlwjr.open_workbench(tmp_path / "hosp", demo=False, sandbox=True, sandbox_url=own_sandbox.url,
                               hospital=None)
     assert config.read_text(encoding="utf-8") == before and not (tmp_path / "hosp" / ".hlwjr" / "secret").exists()
     assert wb.project.root == tmp_path / "hosp" / ".hlwjr" / "rehearsal"
-    assert wb.project.platform.url == sandbox_server.url and wb.project.platform.profile == "sandbox"
+    assert wb.project.platform.url == own_sandbox.url and wb.project.platform.profile == "sandbox"
     assert "成功" in wb.connectivity().to_string()
     report = wb.check(["consult"], date=hospital.days[0])
     assert report.n_records > 30 and "consult" in wb.last_records

@@ -223,18 +223,42 @@ def _fast_parse(text: pd.Series, fmt: str) -> pd.Series | None:
 
 
 def format_times(parsed: pd.Series, kind: str) -> pd.Series:
-    """datetime64 → the spec's text format (``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM:SS``), vectorised."""
+    """datetime64 → the spec's text format (``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM:SS``), vectorised.
+
+    The digits are computed with NumPy into a fixed-width byte matrix that becomes the Arrow
+    string buffer directly (no per-value strftime, no intermediate Unicode array)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     values = parsed.to_numpy(dtype="datetime64[s]")
-    if kind == "date":
-        text = np.datetime_as_string(values.astype("datetime64[D]"), unit="D")
-        arr = pa.array(text)
-    else:
-        text = np.datetime_as_string(values, unit="s")  # 2026-11-01T09:30:00
-        arr = pc.replace_substring(pa.array(text), "T", " ", max_replacements=1)
-    arr = pc.if_else(pa.array(np.isnat(values)), pa.scalar(None, arr.type), arr)
+    n = len(values)
+    nat = np.isnat(values)
+    safe = np.where(nat, np.datetime64(0, "s"), values)
+    days = safe.astype("datetime64[D]")
+    months = safe.astype("datetime64[M]")
+    year = safe.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = (months.astype(np.int64) % 12) + 1
+    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    secs = (safe - days.astype("datetime64[s]")).astype(np.int64)
+    width = 10 if kind == "date" else 19
+    m = np.empty((n, width), dtype=np.uint8)
+    if n and (year.min() < 0 or year.max() > 9999):
+        year = np.clip(year, 0, 9999)
+    for pos, number, digits in ((0, year, 4), (5, month, 2), (8, day, 2)):
+        for k in range(digits):
+            m[:, pos + k] = (number // 10 ** (digits - 1 - k)) % 10 + 48
+    m[:, 4] = m[:, 7] = ord("-")
+    if kind != "date":
+        m[:, 10] = ord(" ")
+        m[:, 13] = m[:, 16] = ord(":")
+        for pos, number in ((11, secs // 3600), (14, secs // 60 % 60), (17, secs % 60)):
+            m[:, pos] = number // 10 + 48
+            m[:, pos + 1] = number % 10 + 48
+    offsets = np.arange(n + 1, dtype=np.int64) * width
+    validity = None
+    if nat.any():
+        validity = pa.py_buffer(np.packbits(~nat, bitorder="little"))
+    arr = pa.Array.from_buffers(pa.large_string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(m)],
+                                null_count=int(nat.sum()))
     return pd.Series(pd.array(arr, dtype="str"), index=parsed.index)
 
 
@@ -1320,6 +1344,11 @@ def _large(arr):
     return arr
 
 
+_JSON_ESCAPE = np.zeros(256, dtype=bool)
+_JSON_ESCAPE[:0x20] = True
+_JSON_ESCAPE[[0x22, 0x5C]] = True
+
+
 def _needs_escape(arr) -> bool:
     """Does any value contain a quote, a backslash or a control character (JSON escapes)?"""
     data = arr.buffers()[2]
@@ -1327,7 +1356,7 @@ def _needs_escape(arr) -> bool:
         return False
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)
     b = np.frombuffer(data, dtype=np.uint8)[offsets[arr.offset]:offsets[arr.offset + len(arr)]]
-    return bool(((b < 0x20) | (b == 0x22) | (b == 0x5C)).any())
+    return bool(_JSON_ESCAPE[b].any())
 
 
 def _json_values(s: pd.Series):
@@ -1822,6 +1851,12 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
     n_rows = written = 0
     part = None if out is None else Path(str(out) + ".part")
     fh = open(part, "wb") if part is not None else None
+    writer = None
+    pending = None
+    if fh is not None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hlwjr-jsonl")
     ok = False
     seen_hashes = np.array([], dtype="uint64")
     row_keys: dict[int, str] = {}
@@ -1871,14 +1906,23 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
             recs = recs.reset_index(drop=True)
             rows = rows.reset_index(drop=True)
             if fh is not None:
-                written += write_jsonl(recs, fh)
+                # serialise and write this chunk on the writer thread while the next one is mapped
+                # (Arrow, NumPy and the file write release the GIL); at most one chunk waits
+                if pending is not None:
+                    written += pending.result()
+                pending = writer.submit(write_jsonl, recs, fh)
             else:
                 parts.append(recs)
                 row_parts.append(rows)
+        if pending is not None:
+            written += pending.result()
+            pending = None
         ok = True
     finally:
         if chunks is not None:
             chunks.close()
+        if writer is not None:
+            writer.shutdown(wait=True)
         if fh is not None:
             fh.close()
             if ok:

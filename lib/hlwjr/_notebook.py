@@ -288,15 +288,22 @@ class Workbench:
         return result.report
 
     def diff_editions(self, old=None, new=None):
-        """Differences between two spec editions (规范版本差异): ``old`` defaults to the project's
-        spec, ``new`` to the document imported last."""
+        """Differences between two spec editions (规范版本差异) as a table (one row per change,
+        breaking ones flagged): ``old`` defaults to the project's spec, ``new`` to the document
+        imported last."""
         from ._spec_diff import diff_specs
 
         new = new if new is not None else getattr(self, "imported", None)
         if new is None:
             raise ConfigError("还没有要比较的新版本：先运行上面的导入单元格，或在参数中给出 NEW_SPEC（规范目录）",
                               where="NEW_SPEC")
-        return diff_specs(old if old is not None else self.spec, new)
+        import pandas as pd
+
+        d = diff_specs(old if old is not None else self.spec, new)
+        frame = d.to_frame()
+        if len(frame) == 0:
+            return pd.DataFrame([{"结果 result": f"两个版本没有差异：{d.to_text().splitlines()[0] if d.to_text() else ''}"}])
+        return frame
 
     # -- 02 sources --------------------------------------------------------------------------
     def source_tables(self):

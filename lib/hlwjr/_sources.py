@@ -106,6 +106,12 @@ class Source:
             self.url = text
             self.info = SourceInfo(label=_mask_url(text) + (f"#{table}" if table else ""), kind="sql",
                                    table=table, query=query)
+            m = re.match(r"^sqlite(?:\+\w+)?:///(.+?)(\?.*)?$", text)
+            if m and m.group(1) != ":memory:" and not m.group(1).startswith("file:") \
+                    and not Path(m.group(1)).exists():
+                # SQLite would silently create an empty database file here
+                raise SourceError("SQLite 数据库文件不存在，请检查路径（或先生成演示数据：hlwjr demo data --out DIR）",
+                                  where=self.info.label)
             return
         path = Path(text[7:] if text.startswith("file://") else text).expanduser()
         self.path = path

@@ -54,7 +54,9 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
         counts = self._counts(local_values)
         for local in entries["local"].astype("str"):
             counts.setdefault(local, 0)
-        sugg = suggest_codes(code_set, pd.DataFrame({"local": list(counts), "count": list(counts.values())})) \
+        known_names = {str(k): v for k, v in zip(entries["local"], entries["local_name"]) if isinstance(v, str) and v}
+        sugg = suggest_codes(code_set, pd.DataFrame({"local": list(counts), "local_name": [known_names.get(k) for k in counts],
+                                                     "count": list(counts.values())})) \
             if counts else pd.DataFrame(columns=["local", "code", "name", "score", "reason"])
         self.suggestions = {str(r.local): r for r in sugg.itertuples(index=False)}
         order = sorted(counts, key=lambda k: (-counts[k], k))

@@ -43,7 +43,8 @@ class ReadinessDashboard(ErrorsMixin, widgets.VBox):
         self.view = widgets.ToggleButtons(options=[("合计", "total"), ("按数据集", "datasets")], value="total")
         self.view.observe(self._on_view, names="value")
         self.table = widgets.HTML()
-        self.button = widgets.Button(description="生成证据包 evidence", button_style="success", icon="file")
+        self.button = widgets.Button(description="生成证据包 evidence pack", button_style="success", icon="file",
+                                     layout=widgets.Layout(width="auto"))
         self.button.on_click(lambda _b: self.write_evidence())
         self.status = widgets.HTML()
         self.children = [self.verdict, self.gap, widgets.HTML("<b>连续达标日历 streak</b>"), self.calendar,

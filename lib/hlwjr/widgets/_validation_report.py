@@ -10,6 +10,9 @@ from ._base import ErrorsMixin, esc, guarded
 __all__ = ["ValidationReport"]
 
 _ALL = "（全部）"
+_TABLE_CSS = ("<style>.hlwjr-ptable{border-collapse:collapse;font-size:12px}.hlwjr-ptable th,.hlwjr-ptable td"
+              "{text-align:left;padding:2px 6px;border:1px solid #ddd;vertical-align:top;white-space:nowrap}"
+              ".hlwjr-ptable td:nth-child(8){white-space:normal;min-width:360px;max-width:560px}</style>")
 _COLS_ZH = {"dataset": "数据集", "row": "行", "key": "业务主键", "field": "字段", "rule": "规则",
             "severity": "级别", "value": "值（脱敏）", "message": "问题说明", "path": "位置"}
 
@@ -73,15 +76,23 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
     def _update(self) -> None:
         f = self.filtered
         self.chart.value = self._chart_html(f)
-        shown = f.head(self.page).rename(columns=_COLS_ZH)
+        shown = self._display(f.head(self.page))
         more = f"<p>仅显示前 {self.page} 条，共 {len(f)} 条（导出 Excel：report.to_excel(...)）。</p>" if len(f) > self.page else ""
         self.table.value = ("<div style='max-height:360px;overflow:auto'>"
-                            + (shown.to_html(index=False, escape=True, na_rep="") if len(f) else "<p>没有问题 ✓</p>")
-                            + f"</div>{more}")
+                            + (shown.to_html(index=False, escape=True, na_rep="", classes="hlwjr-ptable")
+                               if len(f) else "<p>没有问题 ✓</p>")
+                            + f"</div>{more}" + _TABLE_CSS)
         recs = f.dropna(subset=["row"]).drop_duplicates(["dataset", "row"]).head(500)
         opts = [("（选择一条记录查看）", None)] + [
             (f"{r.dataset} 第{int(r.row) + 1}行 {r.key or ''}", (r.dataset, int(r.row))) for r in recs.itertuples(index=False)]
         self.record.options = opts
+
+    @staticmethod
+    def _display(f: pd.DataFrame) -> pd.DataFrame:
+        """Problems for people: 1-based row numbers (第 N 行), Chinese column names, no None."""
+        out = f.copy()
+        out["row"] = (out["row"] + 1).astype("Int64")
+        return out.astype(object).where(out.notna(), "").rename(columns=_COLS_ZH)
 
     @staticmethod
     def _chart_html(f: pd.DataFrame) -> str:
@@ -112,7 +123,8 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
         from .._validate import mask_kind_for
 
         p = self.frame[(self.frame["dataset"] == dataset) & (self.frame["row"] == row)]
-        parts = [f"<b>{esc(dataset)} 第{row + 1}行</b>", p.rename(columns=_COLS_ZH).to_html(index=False, na_rep="")]
+        parts = [f"<b>{esc(dataset)} 第{row + 1}行</b>",
+                 self._display(p).to_html(index=False, na_rep="", classes="hlwjr-ptable") + _TABLE_CSS]
         recs = self.records.get(dataset)
         if recs is not None and row < len(recs):
             spec = getattr(self.report, "spec", None)
