@@ -70,6 +70,41 @@ def spec_tour(spec, out: TextIO) -> None:
               file=out)
 
 
+def show_profile(url: str, table: str, out: TextIO) -> None:
+    """Print a compact column profile of one source table (values masked by the profiler)."""
+    from ._profile import profile_source
+
+    frame = profile_source(url, table=table).to_frame()
+    keep = [c for c in frame.columns if not str(c).startswith(("最小", "最大"))]
+    print(frame[keep].fillna("").to_string(index=False, max_colwidth=36), file=out)
+
+
+def show_mapped(mapping_dir: Path, dataset: str, url: str, day: str, out: TextIO, *, spec=None, n: int = 3) -> None:
+    """Print the first ``n`` mapped records of ``dataset`` for ``day``, with personal data masked."""
+    from ._mapping import apply_mapping, load_mapping
+    from ._privacy import mask_value
+    from ._validate import mask_kind_for
+
+    result = apply_mapping(load_mapping(mapping_dir), dataset, sources={"his": url}, date=day, limit=n, spec=spec)
+    ds = (spec or load_spec_default()).dataset(dataset)
+    for i, record in enumerate(result.to_dicts()[:n], 1):
+        shown = []
+        for key, value in record.items():
+            f = ds.fields.get(key)
+            kind = mask_kind_for(key, f.name if f else "")
+            text = mask_value(value, kind) if kind not in (None, "plain") and value is not None else value
+            shown.append(f"{key}={text}")
+        print(f"  记录 {i}: " + "，".join(shown[:14]) + (f" …（共 {len(shown)} 个字段）" if len(shown) > 14 else ""),
+              file=out)
+    print("  " + result.summary().replace("\n", "\n  "), file=out)
+
+
+def load_spec_default():
+    from ._spec import load_spec
+
+    return load_spec()
+
+
 def _clear_previous_demo(out: Path, stdout: TextIO) -> None:
     """Start from a clean rehearsal: drop the sandbox data and the ledger of an earlier demo run
     in the same directory (only those two, and only when they are what the demo wrote)."""
@@ -114,6 +149,11 @@ def run_demo(out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3,
     if hospital.dirt:
         print("  预埋的脏数据: " + "，".join(f"{k} {v}" for k, v in hospital.dirt.items()), file=stdout)
     mapping_dir = find_demo_mapping()
+
+    _rule("2.1 数据源概况（profile：病人表 patients，敏感值已脱敏）", stdout)
+    show_profile(hospital.sqlite_url, "patients", stdout)
+    _rule("2.2 指标对照结果预览（mapping/demo → 在线复诊 revisit，前 3 条，敏感值已脱敏）", stdout)
+    show_mapped(mapping_dir, "revisit", hospital.sqlite_url, hospital.days[0], stdout, spec=spec)
 
     _rule("3 启动沙箱平台并注册", stdout)
     sandbox = Sandbox(out / "sandbox")

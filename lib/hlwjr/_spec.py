@@ -452,10 +452,13 @@ def _load_cached(path: str, _stamp: tuple) -> Spec:
     return _SpecLoader(Path(path)).load()
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
+
+
 def _read_yaml(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_YAML_LOADER)
     except FileNotFoundError as exc:
         raise SpecError("文件不存在", where=str(path)) from exc
     except UnicodeDecodeError as exc:

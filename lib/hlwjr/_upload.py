@@ -122,14 +122,17 @@ class UploadSummary:
         lines = [f"{head}：业务日期 {self.date or '全部'}，平台日 {self.platform_day}"]
         if self.recovered:
             lines.append(f"  已重放上次未确认的批次，解决 {self.recovered} 条记录（同一批次号，未产生重复）")
-        cols = [("mapped", "映射"), ("mapping_rejected", "映射拒绝"), ("invalid", "校验未过(暂缓)"), ("already_accepted", "已上报跳过"),
-                ("not_planned", "超出当日计划"), ("sent", "发送"), ("accepted", "成功"),
-                ("rejected", "拒收"), ("duplicate", "重复")]
-        lines.append("  " + _pad("数据集", 28) + "".join(_pad(zh, 11, right=True) for _, zh in cols))
+        cols = [("mapped", "映射"), ("mapping_rejected", "映射拒绝"), ("invalid", "暂缓"),
+                ("already_accepted", "已接收跳过"), ("not_planned", "未排入"), ("sent", "发送"),
+                ("accepted", "成功"), ("rejected", "拒收"), ("duplicate", "重复")]
+        widths = [max(_width(zh), 6) + 2 for _, zh in cols]
+        name_w = max([_width("数据集")] + [_width(f"{d.dataset} {d.name}") for d in self.datasets.values()]) + 2
+        lines.append("  " + _pad("数据集", name_w) + "".join(_pad(zh, w, right=True) for (_, zh), w in zip(cols, widths)))
         for d in self.datasets.values():
-            lines.append("  " + _pad(f"{d.dataset} {d.name}", 28) + "".join(_pad(str(getattr(d, a)), 11, right=True)
-                                                                        for a, _ in cols))
-        lines.append("  " + _pad("合计", 28) + "".join(_pad(str(self.total(a)), 11, right=True) for a, _ in cols))
+            lines.append("  " + _pad(f"{d.dataset} {d.name}", name_w)
+                         + "".join(_pad(str(getattr(d, a)), w, right=True) for (a, _), w in zip(cols, widths)))
+        lines.append("  " + _pad("合计", name_w)
+                     + "".join(_pad(str(self.total(a)), w, right=True) for (a, _), w in zip(cols, widths)))
         lines.append("  （暂缓 = 未通过强制校验，未发送；未排入 = 合格但超出今天的计划量，留待以后；已接收跳过 = 平台已接收，不重发）")
         if self.problems is not None and len(self.problems):
             lines.append(f"  暂缓 {self.total('invalid')} 条校验未通过的记录（问题 {len(self.problems)} 个），按数据集/字段/规则汇总：")
@@ -158,14 +161,19 @@ class UploadSummary:
         return "\n".join(lines)
 
 
-def _pad(text: str, width: int, *, right: bool = False) -> str:
-    """Pad for a terminal table where CJK characters take two columns."""
+def _width(text: str) -> int:
+    """Terminal columns taken by ``text`` (CJK characters take two)."""
     import unicodedata
 
-    w = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    """Pad for a terminal table where CJK characters take two columns."""
+    w = _width(text)
     while w > width and text:
         text = text[:-1]
-        w = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+        w = _width(text)
     return (" " * (width - w) + text) if right else (text + " " * (width - w))
 
 
