@@ -248,8 +248,9 @@ DATE = None          # 真实平台：业务日期 YYYY-MM-DD；None：今天
 '''),
     md(OPEN_MD),
     code(OPEN),
-    md("## 上传面板 Upload panel\n\n沙箱上自动演练 `REHEARSAL_DAYS` 天；也可以在面板里填业务日期、勾选“预演”（只映射和校验，不发送）再点上传。"),
-    code("panel = wb.rehearse(REHEARSAL_DAYS) if wb.sandbox is not None else wb.upload_panel()\npanel"),
+    md("## 上传面板 Upload panel\n\n演示医院在沙箱上自动演练 `REHEARSAL_DAYS` 天；本院数据上传业务日期 `DATE`（默认今天）。"
+       "之后也可以在面板里填业务日期、勾选“预演”（只映射和校验，不发送）再点上传。"),
+    code("panel = wb.upload(REHEARSAL_DAYS, date=DATE)\npanel"),
     md("## 本次运行的统计 Counts of this session"),
     code("panel.to_frame()"),
 ]

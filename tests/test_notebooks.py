@@ -231,3 +231,37 @@ def test_cell_execution_error_is_short_for_hlwjr_errors():
     lines = _custom_exc(object(), MappingError, MappingError("列 'XB' 不在数据源中", where="datasets/consult.yaml: 字段 sex"), None)
     assert "错误（MappingError）" in lines[0] and lines[1] == "位置：datasets/consult.yaml: 字段 sex"
     assert lines[-1].startswith("怎么办：") and len(lines) == 3
+
+
+def test_friendly_prints_the_message_instead_of_a_traceback():
+    import io
+
+    from hlwjr import SourceError
+    from hlwjr._notebook import friendly, setup_notebook
+
+    out = io.StringIO()
+    with friendly(stream=out):
+        raise SourceError("无法解码：第 3 行有 GBK 以外的字节", where="his/patients.csv")
+    text = out.getvalue()
+    assert text.startswith("错误（SourceError）") and "位置：his/patients.csv" in text and "编码" in text
+    assert setup_notebook() is False   # not inside IPython: nothing installed
+    with pytest.raises(ZeroDivisionError):  # bugs are not hidden
+        with friendly(stream=out):
+            1 / 0
+
+
+@pytest.mark.slow
+def test_without_a_sandbox_url_the_kernel_starts_its_own(tmp_path, monkeypatch):
+    import hlwjr
+    from hlwjr._notebook import SANDBOX_URL_ENV
+
+    monkeypatch.delenv(SANDBOX_URL_ENV, raising=False)
+    wb = hlwjr.open_workbench(tmp_path / "project", demo_days=3)
+    try:
+        assert wb.sandbox.pid and wb.sandbox.data_dir == tmp_path / "project" / ".hlwjr" / "sandbox"
+        assert wb.project.platform.url == wb.sandbox.url
+        again = hlwjr.open_workbench(tmp_path / "project", demo_days=3)   # the same kernel reuses it
+        assert again.sandbox is wb.sandbox
+        assert "成功" in wb.connectivity().to_string()
+    finally:
+        wb.sandbox.stop()

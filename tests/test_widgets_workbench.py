@@ -190,13 +190,14 @@ def test_dashboard_without_evidence_directory_shows_the_error():
 @pytest.mark.slow
 def test_real_hospital_rehearses_in_a_separate_project(tmp_path, own_sandbox, monkeypatch, hospital):
     """DEMO = False, USE_SANDBOX = True: the hospital's own hlwjr.toml, secret and ledger stay untouched."""
+    from hlwjr._demo_data import DEMO_ORGAN_ID, DEMO_ORGAN_NAME
     from hlwjr._notebook import write_hospital_project
     from hlwjr.sandbox._settings import ADMIN_TOKEN_ENV
 
     monkeypatch.setenv(ADMIN_TOKEN_ENV, own_sandbox.admin_token)
     shutil.copytree(find_demo_mapping(), tmp_path / "mapping")
     config = write_hospital_project(
-        tmp_path / "hosp", name="测试互联网医院", org_code="91110108MA01AB12CN", appid="REAL-APPID",
+        tmp_path / "hosp", name=DEMO_ORGAN_NAME, org_code=DEMO_ORGAN_ID, appid="REAL-APPID",  # the data's organID
         platform_url="https://platform.example.invalid/hlwjr", mapping_dir=str(tmp_path / "mapping"),
         sources={"his": hospital.sqlite_url}, profile="ngari-tianjin")
     before = config.read_text(encoding="utf-8")
@@ -208,5 +209,9 @@ def test_real_hospital_rehearses_in_a_separate_project(tmp_path, own_sandbox, mo
     assert "成功" in wb.connectivity().to_string()
     report = wb.check(["consult"], date=hospital.days[0])
     assert report.n_records > 30 and "consult" in wb.last_records
+    panel = wb.upload(date=hospital.days[0])                 # notebook 06 for the hospital's own data
+    assert panel.summaries[-1].total("accepted") >= 30 and panel.summaries[-1].ok
+    assert (tmp_path / "hosp" / ".hlwjr" / "rehearsal" / ".hlwjr" / "ledger.sqlite").exists()
+    assert not (tmp_path / "hosp" / ".hlwjr" / "ledger.sqlite").exists()
     with pytest.raises(ConfigError, match="HOSPITAL"):
         hlwjr.open_workbench(tmp_path / "empty", demo=False, sandbox=False)

@@ -429,6 +429,26 @@ class Workbench:
         (演练连续上传); returns the upload summaries as a table."""
         panel = self.upload_panel(**kw)
         panel.rehearse(self.demo_days()[:days])
+        if panel.last_error is not None:  # e.g. the platform refused the token: stop "Run All" here
+            raise panel.last_error
+        return panel
+
+    def upload(self, rehearsal_days: int = 3, *, date: str | None = None):
+        """The upload step (测试上传) of notebook 06 → the :class:`UploadPanel` after the run.
+
+        Demo on the sandbox: rehearse the first ``rehearsal_days`` demo business days.  Otherwise
+        (real platform, or the hospital's own data on the sandbox): upload business day ``date``
+        (default today, Beijing time) once."""
+        if self.sandbox is not None and self.demo:
+            return self.rehearse(rehearsal_days)
+        from ._ledger import now_shanghai
+
+        panel = self.upload_panel()
+        day = date or now_shanghai().strftime("%Y-%m-%d")
+        panel.date.value = day
+        panel.run(day)
+        if panel.last_error is not None:
+            raise panel.last_error
         return panel
 
     @contextlib.contextmanager

@@ -112,13 +112,28 @@ class Report:
         if problems is not None:
             problems = list(problems)
             frame = pd.DataFrame([[getattr(p, c) for c in COLUMNS] for p in problems], columns=list(COLUMNS))
-        self._frame = _normalise(frame)
-        self._problems: list[Problem] | None = problems if problems is not None else None
         self.counts: dict[str, int] = dict(counts or {})
-        names = list(dict.fromkeys([*datasets, *self.counts, *self._frame["dataset"].dropna().unique()]))
+        if frame is None and not problems:
+            # a clean run (the common case for upload batches): the empty frame is built only
+            # when someone looks at it — it costs more than validating a small clean batch
+            self._frame_data = None
+            self._problems: list[Problem] | None = []
+            names = list(dict.fromkeys([*datasets, *self.counts]))
+        else:
+            self._frame_data = _normalise(frame)
+            self._problems = problems if problems is not None else None
+            names = list(dict.fromkeys([*datasets, *self.counts, *self._frame["dataset"].dropna().unique()]))
         self.datasets: tuple[str, ...] = tuple(names)
         self.n_records = int(n_records if n_records is not None else sum(self.counts.values()))
         self.spec = spec
+
+    @property
+    def _frame(self):
+        """The problem table (built on first use for a clean run)."""
+        f = self._frame_data
+        if f is None:
+            f = self._frame_data = _empty_frame()
+        return f
 
     # ------------------------------------------------------------------ basic views
     @property
@@ -133,17 +148,21 @@ class Report:
         return self._problems
 
     def __len__(self) -> int:
-        return len(self._frame)
+        return 0 if self._frame_data is None else len(self._frame)
 
     def __iter__(self) -> Iterator[Problem]:
         return iter(self.problems)
 
     @property
     def n_errors(self) -> int:
+        if self._frame_data is None:
+            return 0
         return int((self._frame["severity"] == "error").sum())
 
     @property
     def n_warnings(self) -> int:
+        if self._frame_data is None:
+            return 0
         return int((self._frame["severity"] == "warning").sum())
 
     @property
@@ -170,6 +189,8 @@ class Report:
 
         With ``dataset`` only that data set's rows (child-record problems count for their parent).
         """
+        if self._frame_data is None:
+            return set()
         f = self._frame
         mask = f["row"].notna()
         if dataset is not None:
