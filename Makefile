@@ -19,11 +19,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's Chromium for the real-browser notebook test (skipped with a reason if it cannot be installed).
+# Debian's Chromium (and a CJK font, so screenshots are readable) for the real-browser notebook
+# test; skipped with a reason if they cannot be installed.
+BROWSER_PKGS := chromium chromium-driver fonts-wqy-microhei
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS) >/dev/null) \
 	      || echo "chromium could not be installed: the browser test will be skipped"; \
 	  else echo "chromium missing and apt-get unavailable: the browser test will be skipped"; fi; \
 	fi

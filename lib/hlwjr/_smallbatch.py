@@ -28,7 +28,7 @@ from typing import Any, Mapping
 
 import pyarrow as pa
 
-from ._fastschema import _MISSING, _check_date, _check_dtcn, regex_search
+from ._fastschema import _MISSING, regex_search
 
 __all__ = ["certify_clean", "SMALL_BATCH"]
 
@@ -93,15 +93,61 @@ def _number(v) -> float:
     return math.nan
 
 
+_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DTCN_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_MEMO_MAX = 200_000
+_TIME_KIND: dict[str, int] = {}   # text → 0 not a valid date/date-time, 1 date, 2 date-time
+_ID_BIRTH: dict[str, Any] = {}    # ID text → (y, m, d) when format + check digit + real date hold
+
+
+def _time_kind(v: str) -> int:
+    """0: not a real date/date-time; 1: a real ``YYYY-MM-DD``; 2: a real ``YYYY-MM-DD HH:MM:SS``
+    (the engine's format masks: ASCII digits, year ≥ 1, real calendar day, hour < 24…)."""
+    k = _TIME_KIND.get(v)
+    if k is None:
+        k = 0
+        try:
+            if len(v) == 10 and _DATE_SHAPE.fullmatch(v):
+                _dt.date.fromisoformat(v)
+                k = 1
+            elif len(v) == 19 and _DTCN_SHAPE.fullmatch(v):
+                _dt.datetime.fromisoformat(v)
+                k = 2
+        except ValueError:
+            k = 0
+        if len(_TIME_KIND) >= _MEMO_MAX:
+            _TIME_KIND.clear()
+        _TIME_KIND[v] = k
+    return k
+
+
+def _is_date(v: str) -> bool:
+    return _time_kind(v) == 1
+
+
+def _is_datetime(v: str) -> bool:
+    return _time_kind(v) == 2
+
+
 def _time(v):
     """The engine's ``times``: a valid date or date-time text, else None."""
-    if type(v) is str and (_check_date(v) or _check_dtcn(v)):
+    if type(v) is str and _time_kind(v):
         return v
     return None
 
 
 def _valid_id(v: str, today: _dt.date) -> bool:
     """GB 11643 as the engine checks it: 18 ASCII chars, check digit, real birth date 1890…today."""
+    b = _ID_BIRTH.get(v)
+    if b is None:
+        b = _id_birth(v)
+        if len(_ID_BIRTH) >= _MEMO_MAX:
+            _ID_BIRTH.clear()
+        _ID_BIRTH[v] = b
+    return b is not False and b <= (today.year, today.month, today.day)
+
+
+def _id_birth(v: str):
     if len(v) != 18 or not v.isascii():
         return False
     body, last = v[:17], v[17]
@@ -109,10 +155,10 @@ def _valid_id(v: str, today: _dt.date) -> bool:
         return False
     if "10X98765432"[sum(int(c) * w for c, w in zip(body, _W)) % 11] != last:
         return False
-    if not _check_date(f"{v[6:10]}-{v[10:12]}-{v[12:14]}"):
+    if _time_kind(f"{v[6:10]}-{v[10:12]}-{v[12:14]}") != 1:
         return False
     y = int(v[6:10])
-    return y >= 1890 and (y, int(v[10:12]), int(v[12:14])) <= (today.year, today.month, today.day)
+    return (y, int(v[10:12]), int(v[12:14])) if y >= 1890 else False
 
 
 def _near(a: float, limit: float) -> bool:
@@ -188,10 +234,10 @@ def _check_field(fp, vals: list, memo: dict) -> None:
         if fp.min_length and min(map(len, strs)) < fp.min_length:
             raise _Unsure
         if t == "date":
-            if not all(map(_check_date, strs)):
+            if not all(map(_is_date, strs)):
                 raise _Unsure
         elif t == "datetime":
-            if not all(map(_check_dtcn, strs)):
+            if not all(map(_is_datetime, strs)):
                 raise _Unsure
         if fp.pattern:
             todo = [v for v in strs if v not in memo]
