@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hlwjr import load_spec
-from hlwjr._upload import DatasetSummary, UploadSummary, _pad, plan_test_phase
+from hlwjr._text import pad as _pad
+from hlwjr._upload import DatasetSummary, UploadSummary, plan_test_phase
 
 MINISPEC = Path(__file__).parent / "data" / "upload_minispec"
 

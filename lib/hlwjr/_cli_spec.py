@@ -329,30 +329,8 @@ def _export(args, stdout: TextIO, stderr: TextIO) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _width(s: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
-
-
 def _table(header: list[str], rows: list[list[str]], out: TextIO) -> None:
     """A plain aligned text table (East Asian wide characters count double)."""
-    widths = [_width(h) for h in header]
-    for r in rows:
-        for i, c in enumerate(r):
-            widths[i] = min(max(widths[i], _width(c)), 48)
+    from ._text import text_table
 
-    def fmt(r: list[str]) -> str:
-        cells = []
-        for i, c in enumerate(r):
-            if _width(c) > widths[i]:
-                while _width(c) > widths[i] - 1:
-                    c = c[:-1]
-                c += "…"
-            cells.append(c + " " * (widths[i] - _width(c)))
-        return "  ".join(cells).rstrip()
-
-    print(fmt(header), file=out)
-    print("  ".join("-" * w for w in widths), file=out)
-    for r in rows:
-        print(fmt(r), file=out)
+    print(text_table(header, rows), file=out)

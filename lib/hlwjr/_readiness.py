@@ -103,7 +103,7 @@ class Readiness:
                 f"成功率 ≥ {t.success_rate:.0%}，重复 ≤ {t.max_duplicates}，连续 {t.consecutive_days} 天")
         lines = [f"达标情况（平台日 {self.today}）", "  " + rule]
         if len(self.per_day):
-            from ._upload import _pad
+            from ._text import pad as _pad
 
             lines.append("  " + _pad("日期", 12) + _pad("数据集", 16) + "".join(
                 _pad(h, 7, right=True) for h in ("上传", "成功", "拒收", "重复")) + _pad("成功率", 9, right=True) + "  达标")

@@ -24,6 +24,7 @@ from datetime import date as _date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from ._text import display_width, pad
 from ._exceptions import (
     ConfigError,
     DataError,
@@ -125,14 +126,14 @@ class UploadSummary:
         cols = [("mapped", "映射"), ("mapping_rejected", "映射拒绝"), ("invalid", "暂缓"),
                 ("already_accepted", "已接收跳过"), ("not_planned", "未排入"), ("sent", "发送"),
                 ("accepted", "成功"), ("rejected", "拒收"), ("duplicate", "重复")]
-        widths = [max(_width(zh), 6) + 2 for _, zh in cols]
-        name_w = max([_width("数据集")] + [_width(f"{d.dataset} {d.name}") for d in self.datasets.values()]) + 2
-        lines.append("  " + _pad("数据集", name_w) + "".join(_pad(zh, w, right=True) for (_, zh), w in zip(cols, widths)))
+        widths = [max(display_width(zh), 6) + 2 for _, zh in cols]
+        name_w = max([display_width("数据集")] + [display_width(f"{d.dataset} {d.name}") for d in self.datasets.values()]) + 2
+        lines.append("  " + pad("数据集", name_w) + "".join(pad(zh, w, right=True) for (_, zh), w in zip(cols, widths)))
         for d in self.datasets.values():
-            lines.append("  " + _pad(f"{d.dataset} {d.name}", name_w)
-                         + "".join(_pad(str(getattr(d, a)), w, right=True) for (a, _), w in zip(cols, widths)))
-        lines.append("  " + _pad("合计", name_w)
-                     + "".join(_pad(str(self.total(a)), w, right=True) for (a, _), w in zip(cols, widths)))
+            lines.append("  " + pad(f"{d.dataset} {d.name}", name_w)
+                         + "".join(pad(str(getattr(d, a)), w, right=True) for (a, _), w in zip(cols, widths)))
+        lines.append("  " + pad("合计", name_w)
+                     + "".join(pad(str(self.total(a)), w, right=True) for (a, _), w in zip(cols, widths)))
         lines.append("  （暂缓 = 未通过强制校验，未发送；未排入 = 合格但超出今天的计划量，留待以后；已接收跳过 = 平台已接收，不重发）")
         if self.problems is not None and len(self.problems):
             lines.append(f"  暂缓 {self.total('invalid')} 条校验未通过的记录（问题 {len(self.problems)} 个），按数据集/字段/规则汇总：")
@@ -161,20 +162,6 @@ class UploadSummary:
         return "\n".join(lines)
 
 
-def _width(text: str) -> int:
-    """Terminal columns taken by ``text`` (CJK characters take two)."""
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _pad(text: str, width: int, *, right: bool = False) -> str:
-    """Pad for a terminal table where CJK characters take two columns."""
-    w = _width(text)
-    while w > width and text:
-        text = text[:-1]
-        w = _width(text)
-    return (" " * (width - w) + text) if right else (text + " " * (width - w))
 
 
 # --------------------------------------------------------------------------- lock

@@ -70,6 +70,12 @@ def run(args: argparse.Namespace, stdout: TextIO = sys.stdout, stderr: TextIO = 
     except KeyboardInterrupt:
         print("已中断 (interrupted)", file=stderr)
         return 130
+    except BrokenPipeError:  # e.g. `hlwjr spec show recipe | head`
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 def main(argv: list[str] | None = None) -> int:
