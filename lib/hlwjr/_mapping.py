@@ -136,27 +136,90 @@ def _arrow_strings(t: pd.Series):
         arr = t.array.__arrow_array__()
     except (AttributeError, TypeError):
         return None
-    return arr.combine_chunks() if hasattr(arr, "combine_chunks") else arr
+    if hasattr(arr, "combine_chunks"):  # a ChunkedArray: one chunk is used as is (no copy)
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr
+
+
+_DISTINCT_MIN_ROWS = 4096
+
+
+def _distinct(text: pd.Series, *, share: float = 0.25) -> tuple[np.ndarray, pd.Series] | None:
+    """The distinct values of a text column, when values repeat enough to be worth it.
+
+    Returns ``(codes, uniques)``: ``codes`` (int64, -1 for a missing value) indexes ``uniques``
+    (a ``str`` Series, 0..k-1), or None when the column is short, not Arrow-backed or has more
+    than ``share`` × rows distinct values.  Dates, codes and names repeat a lot in HIS exports
+    (same day, same department), so a per-value transformation runs once per distinct value and
+    the result is gathered back with :func:`_per_row`; the result is identical, value by value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(text) < _DISTINCT_MIN_ROWS or str(text.dtype) != "str":
+        return None
+    arr = _arrow_strings(text)
+    if arr is None:
+        return None
+    enc = pc.dictionary_encode(arr)
+    if len(enc.dictionary) > share * len(arr):
+        return None
+    codes = enc.indices
+    if codes.null_count:
+        codes = pc.fill_null(codes, -1)
+    codes = codes.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return codes, pd.Series(pd.array(enc.dictionary, dtype="str"))
+
+
+def _per_row(values: pd.Series, codes: np.ndarray, index) -> pd.Series:
+    """Per-distinct-value results → one value per row, keeping the dtype.
+
+    Code -1 (a missing source value) gives a missing result (False for a boolean mask)."""
+    if values.dtype == bool:
+        return pd.Series(np.append(values.to_numpy(), False)[codes], index=index)  # -1 picks the False
+    return pd.Series(values.array.take(codes, allow_fill=True), index=index)
+
+
+def _repeat_text(value: str, n: int, index) -> pd.Series:
+    """A ``str`` column holding ``value`` on every row (constants), built by Arrow in one go."""
+    import pyarrow as pa
+
+    return pd.Series(pd.array(pa.repeat(pa.scalar(value, pa.large_string()), n), dtype="str"), index=index)
+
+
+def guess_time_format(text: pd.Series) -> str:
+    """The strftime format most of the first 2,000 values match (``hlwjr._profile.DATE_FORMATS``)."""
+    from ._profile import DATE_FORMATS
+
+    nn = text.dropna().iloc[:2000]  # choose the format on a sample; every value is then parsed with it
+    best, best_n = None, 0
+    for pattern, f, _kind in DATE_FORMATS:
+        n = int(nn.str.match(pattern).sum()) if len(nn) else 0
+        if n > best_n:
+            best, best_n = f, n
+    return best or "%Y-%m-%d %H:%M:%S"
 
 
 def parse_times(text: pd.Series, fmt: str | None = None) -> tuple[pd.Series, str | None]:
     """Parse date/time text with ``fmt`` (a strftime format) or, when None, the first known format
     most values match (see ``hlwjr._profile.DATE_FORMATS``).  Returns (datetime64 Series with NaT
-    where a value does not parse, the format used)."""
-    from ._profile import DATE_FORMATS
+    where a value does not parse, the format used).
 
+    Repeated values (dates of one day, birth dates) are parsed once per distinct value."""
     if fmt is None:
-        nn = text.dropna().iloc[:2000]  # choose the format on a sample; every value is then parsed with it
-        best, best_n = None, 0
-        for pattern, f, _kind in DATE_FORMATS:
-            n = int(nn.str.match(pattern).sum()) if len(nn) else 0
-            if n > best_n:
-                best, best_n = f, n
-        fmt = best or "%Y-%m-%d %H:%M:%S"
+        fmt = guess_time_format(text)
+    enc = _distinct(text)
+    if enc is not None:
+        codes, uniques = enc
+        return _per_row(_parse_values(uniques, fmt), codes, text.index), fmt
+    parsed = _parse_values(text, fmt)
+    return parsed, fmt
+
+
+def _parse_values(text: pd.Series, fmt: str) -> pd.Series:
     parsed = _fast_parse(text, fmt)
     if parsed is None:
         parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-    return parsed, fmt
+    return parsed
 
 
 _FIELD_WIDTH = {"%Y": 4, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2}
@@ -187,26 +250,34 @@ def _fast_parse(text: pd.Series, fmt: str) -> pd.Series | None:
     fixed = valid & (np.diff(offsets) == width)
     out = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[s]")
     if fixed.any():
-        starts = offsets[:-1][fixed]
-        m = data[starts[:, None] + np.arange(width)]
-        ok = np.ones(len(starts), dtype=bool)
+        if fixed.all() and int(offsets[-1] - offsets[0]) == width * len(arr):
+            # every value has the format's width: the bytes are one (rows × width) matrix, no copy
+            m = data[int(offsets[0]):int(offsets[-1])].reshape(len(arr), width)
+        else:
+            starts = offsets[:-1][fixed]
+            m = data[starts[:, None] + np.arange(width)]
+        ok = np.ones(len(m), dtype=bool)
         comp: dict[str, np.ndarray] = {}
         pos = 0
-        for t in tokens:
+        for t in tokens:  # column by column: a few vector operations per byte position
             if t in _FIELD_WIDTH:
-                w = _FIELD_WIDTH[t]
-                digits = m[:, pos:pos + w].astype(np.int64) - 48
-                ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
-                comp[t] = (digits * (10 ** np.arange(w - 1, -1, -1))).sum(axis=1)
-                pos += w
+                number = np.zeros(len(m), dtype=np.int64)
+                for j in range(pos, pos + _FIELD_WIDTH[t]):
+                    digit = m[:, j] - np.uint8(48)  # wraps below '0', so one comparison checks the digit
+                    ok &= digit <= 9
+                    number *= 10
+                    number += digit
+                comp[t] = number
+                pos += _FIELD_WIDTH[t]
             else:
-                lit = np.frombuffer(t.encode(), dtype=np.uint8)
-                ok &= (m[:, pos:pos + len(lit)] == lit).all(axis=1)
-                pos += len(lit)
-        y = comp.get("%Y", np.full(len(starts), 1970))
-        mo = comp.get("%m", np.ones(len(starts), dtype=np.int64))
-        d = comp.get("%d", np.ones(len(starts), dtype=np.int64))
-        hh, mi, ss = (comp.get(k, np.zeros(len(starts), dtype=np.int64)) for k in ("%H", "%M", "%S"))
+                for b in t.encode():
+                    ok &= m[:, pos] == b
+                    pos += 1
+        k = len(m)
+        y = comp.get("%Y", np.full(k, 1970))
+        mo = comp.get("%m", np.ones(k, dtype=np.int64))
+        d = comp.get("%d", np.ones(k, dtype=np.int64))
+        hh, mi, ss = (comp.get(c, np.zeros(k, dtype=np.int64)) for c in ("%H", "%M", "%S"))
         ok &= (mo >= 1) & (mo <= 12) & (hh < 24) & (mi < 60) & (ss < 60) & (d >= 1)
         months = np.where(ok, (y - 1970) * 12 + (mo - 1), 0).astype("datetime64[M]")
         first_day = months.astype("datetime64[D]")
@@ -232,13 +303,10 @@ def format_times(parsed: pd.Series, kind: str) -> pd.Series:
     values = parsed.to_numpy(dtype="datetime64[s]")
     n = len(values)
     nat = np.isnat(values)
-    safe = np.where(nat, np.datetime64(0, "s"), values)
-    days = safe.astype("datetime64[D]")
-    months = safe.astype("datetime64[M]")
-    year = safe.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = (months.astype(np.int64) % 12) + 1
-    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
-    secs = (safe - days.astype("datetime64[s]")).astype(np.int64)
+    stamp = np.where(nat, 0, values.view(np.int64))  # seconds since 1970-01-01
+    days = stamp // 86400
+    secs = stamp - days * 86400
+    year, month, day = _civil_from_days(days)
     width = 10 if kind == "date" else 19
     m = np.empty((n, width), dtype=np.uint8)
     if n and (year.min() < 0 or year.max() > 9999):
@@ -297,10 +365,40 @@ def _at(args: list[pd.Series], index, params: dict) -> pd.Series:
 
 
 def _years_between(birth: pd.Series, at: pd.Series) -> pd.Series:
-    years = at.dt.year - birth.dt.year
-    before = (at.dt.month < birth.dt.month) | ((at.dt.month == birth.dt.month) & (at.dt.day < birth.dt.day))
-    age = years - before.astype("int64")
-    return age.astype("Int64")
+    """Completed years (周岁) from ``birth`` to ``at``; missing where either is missing."""
+    if isinstance(birth.dtype, pd.DatetimeTZDtype) or isinstance(at.dtype, pd.DatetimeTZDtype):
+        years = at.dt.year - birth.dt.year
+        before = (at.dt.month < birth.dt.month) | ((at.dt.month == birth.dt.month) & (at.dt.day < birth.dt.day))
+        return (years - before.astype("int64")).astype("Int64")
+    b = birth.to_numpy(dtype="datetime64[s]")
+    a = np.broadcast_to(at.to_numpy(dtype="datetime64[s]"), b.shape)
+    missing = np.isnat(a) | np.isnat(b)
+    yb, mb, db = _ymd(b)
+    ya, ma, da = _ymd(a)
+    age = ya - yb - ((ma < mb) | ((ma == mb) & (da < db)))
+    return pd.Series(pd.arrays.IntegerArray(np.where(missing, 0, age), missing), index=birth.index)
+
+
+def _ymd(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of datetime64[s] values as int64 arrays (garbage where NaT)."""
+    return _civil_from_days(np.where(np.isnat(values), 0, values.view(np.int64)) // 86400)
+
+
+def _civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of the proleptic Gregorian calendar from days since 1970-01-01.
+
+    Integer arithmetic only (H. Hinnant's ``civil_from_days``), much faster than NumPy's
+    conversions to ``datetime64[Y]``/``[M]``."""
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    return year, month, day
 
 
 @_derived("age_from_birth", 1, 2, "年龄：由出生日期（参数1）算到业务时间（参数2，缺省为今天）的周岁", "integer")
@@ -1344,11 +1442,6 @@ def _large(arr):
     return arr
 
 
-_JSON_ESCAPE = np.zeros(256, dtype=bool)
-_JSON_ESCAPE[:0x20] = True
-_JSON_ESCAPE[[0x22, 0x5C]] = True
-
-
 def _needs_escape(arr) -> bool:
     """Does any value contain a quote, a backslash or a control character (JSON escapes)?"""
     data = arr.buffers()[2]
@@ -1356,7 +1449,8 @@ def _needs_escape(arr) -> bool:
         return False
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)
     b = np.frombuffer(data, dtype=np.uint8)[offsets[arr.offset]:offsets[arr.offset + len(arr)]]
-    return bool(_JSON_ESCAPE[b].any())
+    # three SIMD comparisons over the bytes (a lookup-table gather is several times slower)
+    return bool((b < 0x20).any() or (b == 0x22).any() or (b == 0x5C).any())
 
 
 def _json_values(s: pd.Series):
@@ -1399,101 +1493,126 @@ def _jsonable(v):
 
 
 def _constant(arr) -> str | None:
-    """The single value of a column where every row holds the same text (constants), else None."""
-    import pyarrow.compute as pc
+    """The single value of a column where every row holds the same text (constants), else None.
 
+    ``arr`` is a large_string array.  Compares lengths, then the bytes as one (rows × width)
+    matrix against the first value — cheap, and it stops at the lengths for most columns."""
     if len(arr) == 0 or arr.null_count:
         return None
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    width = int(offsets[1] - offsets[0])
+    if not (np.diff(offsets) == width).all():
+        return None
     first = arr[0].as_py()
-    mm = pc.min_max(arr)
-    return first if mm["min"].as_py() == mm["max"].as_py() == first else None
+    if width:
+        data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+        rows = data.reshape(len(arr), width)
+        if not (rows[:64] == data[:width]).all() or not (rows == data[:width]).all():  # the head first: cheap no
+            return None
+    return first
 
 
 def write_jsonl(records: pd.DataFrame, fh) -> int:
     """Serialise a records DataFrame to JSON lines without building a dict per row.
 
-    Each line is assembled from pieces (``{``, ``"key":"``, value, ``"``, ``,"key2":`` … ``}\n``)
-    gathered with one Arrow ``take`` over all columns; the output is that array's data buffer.
-    Missing values leave their key out (never ``null``)."""
+    Column-wise: each column is encoded once as JSON fragments (strings escaped only when a
+    value needs it), a column whose value is the same on every row (constants such as
+    ``organID``) is folded into the literal text, and an optional column becomes a segment
+    ``,"key":"value"`` that is empty where the value is missing — a missing value leaves its key
+    out (never ``null``).  One Arrow ``binary_join_element_wise`` then concatenates literals and
+    columns row by row, and the output is that array's data buffer, written in one call."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     n = len(records)
     if n == 0:
         return 0
+    text = pa.large_string()
     cols = list(records.columns)
-    values, present, literals, plan = [], [], [], []
-    lit_index: dict[str, int] = {}
-
-    def lit(text: str) -> int:
-        if text not in lit_index:
-            lit_index[text] = len(literals)
-            literals.append(text)
-        return lit_index[text]
-
+    args: list = []  # literal text (str) and column arrays, in line order
+    pending = ""  # literal text not yet emitted
+    # When the first column can be missing, every segment starts with a comma and the comma of
+    # the first present one is cut off afterwards (rare: the first field is normally a constant).
+    lead_missing = False
     for i, c in enumerate(cols):
         arr, quoted = _json_values(records[c])
-        values.append(arr)
-        present.append(~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool))
         key = json.dumps(str(c), ensure_ascii=False)
         q = '"' if quoted else ""
-        plan.append((lit("," + key + ":" + q), lit(key + ":" + q), lit(q) if q else None))
-    empty = lit("")
-    values = [pc.fill_null(v, "") if v.null_count else v for v in values]  # null slots: zero bytes for sure
-    full = [bool(p.all()) for p in present]
-    # Slots of a line, in order: ("lit", text) the same for every row, ("var", literal index per row)
-    # or ("val", column).  Adjacent constant literals are merged, so a run of always-present
-    # columns costs one piece per value plus one per separator.
-    slots: list[tuple] = [("lit", "{")]
-    first = None
-    if cols and not full[0]:
-        pres = np.column_stack(present)
-        first = np.where(pres.any(axis=1), pres.argmax(axis=1), -1)
-    for i, (comma_key, bare_key, closing) in enumerate(plan):
-        if first is not None:  # the first column may be missing: which key is first varies by row
-            pre = np.where(first == i, bare_key, comma_key)
-            slots.append(("var", np.where(present[i], pre, empty)))
-        elif full[i] and _constant(values[i]) is not None:  # e.g. organID: folded into the literal text
-            slots.append(("lit", literals[bare_key if i == 0 else comma_key] + _constant(values[i]) +
-                          ('"' if closing is not None else "")))
-            continue
-        elif full[i]:
-            slots.append(("lit", literals[bare_key if i == 0 else comma_key]))
+        if i == 0:
+            lead_missing = arr.null_count > 0
+        comma = "" if i == 0 and not lead_missing else ","
+        if arr.null_count == len(arr):
+            continue  # missing on every row: the key never appears
+        if arr.null_count == 0:
+            const = _constant(arr)
+            if const is not None:
+                pending += comma + key + ":" + q + const + q
+                continue
+            args += [pending + comma + key + ":" + q, arr]
+            pending = q
         else:
-            slots.append(("var", np.where(present[i], bare_key if i == 0 else comma_key, empty)))
-        slots.append(("val", i))
-        if closing is not None:
-            slots.append(("lit", '"') if full[i] else ("var", np.where(present[i], closing, empty)))
-    slots.append(("lit", "}\n"))
-    merged: list[tuple] = []
-    for slot in slots:
-        if slot[0] == "lit" and merged and merged[-1][0] == "lit":
-            merged[-1] = ("lit", merged[-1][1] + slot[1])
-        else:
-            merged.append(slot)
-    for slot in merged:
-        if slot[0] == "lit":
-            lit(slot[1])
-    pool = pa.concat_arrays(values + [pa.array(literals, type=pa.large_string())])
-    base = n * len(values)  # literals start here in the pool
-    itype = np.int32 if base + len(literals) < 2**31 - 1 else np.int64
-    idx = np.empty((len(merged), n), dtype=itype)  # slot-major: contiguous writes, transposed once below
-    rows = np.arange(n, dtype=itype)
-    for k, slot in enumerate(merged):
-        if slot[0] == "lit":
-            idx[k] = base + lit_index[slot[1]]
-        elif slot[0] == "var":
-            np.add(slot[1], base, out=idx[k], casting="unsafe")
-        else:
-            np.add(rows, slot[1] * n, out=idx[k])
-    order = np.ascontiguousarray(idx.T).ravel()
-    pieces = pc.take(pool, pa.array(order))
-    if isinstance(pieces, pa.ChunkedArray):
-        pieces = pieces.combine_chunks()
-    offsets = np.frombuffer(pieces.buffers()[1], dtype=np.int64)
-    start, end = int(offsets[pieces.offset]), int(offsets[pieces.offset + len(pieces)])
-    fh.write(memoryview(pieces.buffers()[2])[start:end])
+            segment = pc.binary_join_element_wise(pa.scalar(comma + key + ":" + q, text), arr,
+                                                  pa.scalar(q, text), pa.scalar("", text))
+            args += [pending, pc.fill_null(segment, "")]
+            pending = ""
+    if lead_missing:
+        args.append(pending)
+        body = _join_row_wise(args, n)
+        body = pc.if_else(pc.equal(pc.binary_length(body), 0), body, pc.utf8_slice_codeunits(body, 1))
+        args = ["{", body, "}\n"]
+    else:
+        args = ["{"] + args + [pending + "}\n"]
+    lines = _join_row_wise(args, n)
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    start, end = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
+    _reserve(fh, end - start)
+    fh.write(memoryview(lines.buffers()[2])[start:end])
     return n
+
+
+def _join_row_wise(args: list, n: int):
+    """Row-wise concatenation of literal texts and large_string arrays → a large_string array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    merged: list = []
+    for a in args:  # adjacent literals become one; empty literals vanish
+        if isinstance(a, str):
+            if not a:
+                continue
+            if merged and isinstance(merged[-1], str):
+                merged[-1] += a
+                continue
+        merged.append(a)
+    if not any(not isinstance(a, str) for a in merged):
+        return pa.repeat(pa.scalar("".join(merged), text), n)
+    parts = [pa.scalar(a, text) if isinstance(a, str) else a for a in merged]
+    out = pc.binary_join_element_wise(*parts, pa.scalar("", text))
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def _reserve(fh, nbytes: int) -> None:
+    """Allocate the disk blocks of the next ``nbytes`` of a real file before writing them.
+
+    Large JSON-lines files are written 100+ MB at a time; with delayed allocation (ext4) such a
+    write sometimes stalls behind the file system's journal, and reserving the blocks first
+    (``posix_fallocate``) avoids that.  Only a hint: in-memory buffers, pipes and file systems
+    without support are written as they are."""
+    try:
+        fd = fh.fileno()
+        pos = fh.tell()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError/ValueError
+        return
+    if nbytes < (8 << 20) or not hasattr(os, "posix_fallocate"):
+        return
+    try:
+        import stat
+
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.posix_fallocate(fd, pos, nbytes)
+    except OSError:
+        pass
 
 
 class _Context:
@@ -1664,7 +1783,10 @@ class _Mapper:
                 val = rule.const
                 if isinstance(val, str) and "${" in val:
                     val = _expand(val, dict(os.environ), where=f"{self.ds.code}.{key}")
-                s = pd.Series([val] * len(df), index=df.index, dtype="object" if not isinstance(val, str) else "str")
+                if isinstance(val, str):
+                    s = _repeat_text(val, len(df), df.index)
+                else:
+                    s = pd.Series([val] * len(df), index=df.index, dtype="object")
                 if not isinstance(val, str) and val is not None:
                     s = as_text(s) if f.type in ("string", "date", "datetime") else s
             elif kind == "concat":
@@ -1717,21 +1839,32 @@ class _Mapper:
                 return format_times(s, t)
             text = as_text(s, trim=rule.trim)
             fmt = rule.format
+            # dates repeat (one business day, shared birth dates): work on the distinct values
+            # when that pays, then gather the results back row by row
+            enc = _distinct(text)
+            values = text if enc is None else enc[1]
+
+            def per_row(v: pd.Series) -> pd.Series:
+                return v if enc is None else _per_row(v, enc[0], text.index)
+
             if fmt is None:
-                already = text.str.match(r"^\d{4}-\d{2}-\d{2}$" if t == "date" else
-                                         r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$").fillna(False).astype(bool)
-                if bool(already[text.notna()].all()):
-                    parsed = pd.to_datetime(text, format=OUT_FORMATS[t], errors="coerce")
-                    bad = text.notna() & parsed.isna()
+                already = values.str.match(r"^\d{4}-\d{2}-\d{2}$" if t == "date" else
+                                           r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$").fillna(False).astype(bool)
+                if bool(already[values.notna()].all()):
+                    parsed = pd.to_datetime(values, format=OUT_FORMATS[t], errors="coerce")
+                    bad = per_row(values.notna() & parsed.isna())
                     self._kept(bad, text, f, rule, rows, "date", f"不是有效的{'日期' if t == 'date' else '日期时间'}")
                     return text
-            parsed, used = parse_times(text, fmt)
-            bad = text.notna() & parsed.isna()
+                fmt = guess_time_format(text)  # chosen on the rows, as parse_times would
+            parsed, used = parse_times(values, fmt)
+            bad_values = values.notna() & parsed.isna()
             out = format_times(parsed, t)
+            if bad_values.any():
+                out = out.mask(bad_values, values)
+            out, bad = per_row(out), per_row(bad_values)
             if bad.any():
                 self._kept(bad, text, f, rule, rows, "date",
                            f"无法按格式 {used} 解析为{'日期' if t == 'date' else '日期时间'}（不存在的日期或格式不符），原值保留，校验时将报告")
-                out = out.mask(bad, text)
             return out
         if t == "integer":
             if str(s.dtype) == "Int64" or s.dtype.kind in "iu":
@@ -1870,6 +2003,8 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
         for chunk in chunks:
             if limit is not None and n_rows >= limit:
                 break
+            if limit is not None and n_rows + len(chunk) > limit:
+                chunk = chunk.iloc[:limit - n_rows]  # exactly the first ``limit`` source rows
             rows = pd.Series(np.arange(n_rows + 1, n_rows + len(chunk) + 1), index=chunk.index)
             n_rows += len(chunk)
             early = day is not None and bt in chunk.columns

@@ -170,9 +170,7 @@ class RuleContext:
         s = c.strings()
         num = np.isin(c.kind, (INT, FLOATINT))
         if num.any():
-            x = c.numbers()
-            as_text = pa.array(np.where(num, x, 0).astype(np.int64)).cast(pa.string())
-            s = pc.if_else(pa.array(num), as_text, s)
+            s = pc.if_else(pa.array(num), int_text(c, num), s)
         return s
 
     def numbers(self, f: str) -> np.ndarray:
@@ -231,6 +229,20 @@ class RuleContext:
         if isinstance(message, np.ndarray) and mask_or_idx.dtype == bool and len(message) == self.n:
             message = message[idx]
         return Hit(idx, field, message, field if value_field == "" else value_field, severity)
+
+
+def int_text(c: Column, num: np.ndarray) -> pa.Array:
+    """Digits of the integer cells ``num`` of column ``c`` (other cells "0"); integers beyond
+    int64 (e.g. a 20-digit number read from Excel) are written out by Python, not wrapped."""
+    x = np.where(num, c.numbers(), 0)
+    big = np.abs(x) >= 2.0 ** 63
+    if not big.any():
+        return pa.array(x.astype(np.int64)).cast(pa.string())
+    small = np.where(big, 0, x).astype(np.int64).astype(object)
+    vals = c.obj
+    for i in np.flatnonzero(big):
+        small[i] = int(vals[i])
+    return pa.array([str(v) for v in small], type=pa.string())
 
 
 # ------------------------------------------------------------------------------- record rules

@@ -53,10 +53,6 @@ class _Unsure(Exception):
 
 
 # ------------------------------------------------------------------------------ value helpers
-def _blank(v: str) -> bool:
-    return v == "" or v.isspace()
-
-
 def _present(v) -> bool:
     """The engine's ``present``: not missing, not null, not an empty/blank string."""
     if v is _M or v is None:
@@ -95,7 +91,7 @@ def _number(v) -> float:
 
 _DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DTCN_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
-_MEMO_MAX = 200_000
+_MEMO_MAX = 100_000
 _TIME_KIND: dict[str, int] = {}   # text → 0 not a valid date/date-time, 1 date, 2 date-time
 _ID_BIRTH: dict[str, Any] = {}    # ID text → (y, m, d) when format + check digit + real date hold
 
@@ -175,13 +171,17 @@ class _Ctx:
     def __init__(self, fast: "_FastPlan", recs: list, colset: set, today, spec, parent=None) -> None:
         self.fast = fast
         self.plan = fast.plan
-        self.recs = recs
         self.n = len(recs)
         self.colset = colset
         self.parent = parent
         self.today = today
         self.spec = spec
-        self._cols: dict[str, list] = {}
+        order, self._cols = _transpose(recs, colset)
+        if order is not None:  # regrouped by key layout: keep records and parents aligned
+            recs = [recs[i] for i in order]
+            if parent is not None:
+                self.parent = [parent[i] for i in order]
+        self.recs = recs
 
     def has(self, f: str) -> bool:
         return f in self.plan.fields or f in self.colset
@@ -194,11 +194,34 @@ class _Ctx:
             else:
                 c = [_M] * self.n
             self._cols[f] = c
+        if f not in self.plan.fields and not set(map(type, c)) <= _PLAIN:
+            # a key outside the spec (child lines may carry some) read by a rule: its values were
+            # not type-checked, and NaN/bool/other objects mean something else to the engine
+            raise _Unsure
         return c
 
     def key_texts(self, fields) -> list:
         """Joined key text per row ("|"), None where a part is absent (the engine's _key_text)."""
+        fields = tuple(fields)
+        got = self._cols.get(fields)  # type: ignore[call-overload]
+        if got is not None:
+            return got
+        self._cols[fields] = out = self._key_texts(fields)  # type: ignore[index]
+        return out
+
+    def _key_texts(self, fields) -> list:
         cols = [self.col(f) for f in fields]
+        texts = []
+        for c in cols:
+            types = set(map(type, c))
+            if types == _STR_SET and "" not in c and not any(map(str.isspace, c)):
+                texts.append(c)
+            elif types == _INT_SET and max(map(abs, c)) < _MAX_EXACT:
+                texts.append(list(map(str, c)))
+            else:
+                break
+        else:
+            return texts[0] if len(texts) == 1 else list(map("|".join, zip(*texts)))
         out = []
         for vals in zip(*cols):
             if all(_present(v) for v in vals):
@@ -206,6 +229,42 @@ class _Ctx:
             else:
                 out.append(None)
         return out
+
+
+_STR_SET = {str}
+_PLAIN = frozenset({str, int, list, dict, type(None), type(_M)})
+_DICT_SET = {dict}
+_INT_SET = {int}
+_NUMS_SET = frozenset({int, float})
+
+
+def _transpose(recs: list, colset: set) -> tuple[list | None, dict]:
+    """The columns of the records (a missing key → <missing>), transposed in C-level passes.
+
+    Records with the same keys in the same order (one serializer wrote them) are transposed
+    together straight from their values; with several key layouts the records are regrouped by
+    layout — every check of the fast path is per row and order-free (whether a batch is clean
+    does not depend on the order of its records); the new order comes back as a list of
+    positions (None: unchanged), to reorder anything else aligned with the records."""
+    if not recs:
+        return None, {}
+    k0 = list(recs[0])
+    if len(k0) == len(colset) and (len(recs) == 1 or all(list(r) == k0 for r in recs)):
+        return None, dict(zip(k0, map(list, zip(*map(dict.values, recs)))))
+    groups: dict[tuple, list] = {}
+    for i, r in enumerate(recs):
+        g = groups.get(tuple(r))
+        if g is None:
+            groups[tuple(r)] = [i]
+        else:
+            g.append(i)
+    cols: dict[str, list] = {k: [] for k in colset}
+    for keys, grp in groups.items():
+        got = dict(zip(keys, zip(*(recs[i].values() for i in grp))))
+        fill = (_M,) * len(grp)
+        for k, c in cols.items():
+            c.extend(got.get(k, fill))
+    return [i for grp in groups.values() for i in grp], cols
 
 
 # ------------------------------------------------------------------------------- field rules
@@ -222,12 +281,16 @@ def _check_field(fp, vals: list, memo: dict) -> None:
         types.discard(type(_M))
         if not types:
             return
-    if not types <= _ALLOWED[fp.type]:
+    allowed = _ALLOWED.get(fp.type)
+    if allowed is None or not types <= allowed:
         raise _Unsure
     t = fp.type
     if t in ("string", "date", "datetime"):
         strs = [v for v in vals if v is not _M] if has_missing else vals
-        if fp.required and any(map(_blank, strs)):
+        ws_warning = t == "string" and fp.pattern is None and fp.codes is None
+        if ws_warning and list(map(str.strip, strs)) != strs:
+            raise _Unsure  # edge whitespace → the whitespace warning (also: whitespace-only text)
+        if fp.required and ("" in strs or (not ws_warning and any(map(str.isspace, strs)))):
             raise _Unsure
         if fp.max_length is not None and max(map(len, strs)) > fp.max_length:
             raise _Unsure
@@ -252,10 +315,6 @@ def _check_field(fp, vals: list, memo: dict) -> None:
         if fp.codes is not None:
             if not set(strs) <= fp.code_set.codes.keys():
                 raise _Unsure
-        elif t == "string" and fp.pattern is None:
-            for v in strs:  # edge whitespace → the engine's whitespace warning
-                if v and (v[0].isspace() or v[-1].isspace()):
-                    raise _Unsure
         if fp.const is not None:
             if not all(type(v) is type(fp.const) and v == fp.const for v in strs):
                 raise _Unsure
@@ -280,7 +339,7 @@ def _check_field(fp, vals: list, memo: dict) -> None:
     if fp.codes is not None and t == "integer":
         if not {_text(v) for v in nums} <= fp.code_set.codes.keys():
             raise _Unsure
-    xs = [float(v) for v in nums]
+    xs = set(map(float, nums))  # distinct values: prices and counts repeat
     if fp.minimum is not None and min(xs) < fp.minimum:
         raise _Unsure
     if fp.maximum is not None and max(xs) > fp.maximum:
@@ -293,7 +352,7 @@ def _check_field(fp, vals: list, memo: dict) -> None:
                 raise _Unsure
     if fp.total_digits is not None:
         lim = 10.0 ** (fp.total_digits - (fp.precision or 0))
-        if any(abs(x) >= lim for x in xs):
+        if max(map(abs, xs)) >= lim:
             raise _Unsure
 
 
@@ -311,9 +370,10 @@ def _r_id_number(ctx: _Ctx, number, type=None, types=("01", "1")):
     if not ctx.has(number):
         return
     types = {str(x) for x in types}
-    for i, v in enumerate(ctx.col(number)):
-        if _present(v) and _id_type_ok(ctx, type, types, i) and builtin_type(v) is str \
-                and not _valid_id(v, ctx.today):
+    today = ctx.today
+    for i, v in enumerate(ctx.col(number)):  # valid numbers (the rule of thumb) decide at once
+        if builtin_type(v) is str and not _valid_id(v, today) and _present(v) \
+                and _id_type_ok(ctx, type, types, i):
             raise _Unsure
 
 
@@ -436,7 +496,13 @@ def _r_time_order(ctx: _Ctx, fields):
 
 def _r_non_negative(ctx: _Ctx, fields):
     for f in ([fields] if isinstance(fields, str) else fields):
-        if ctx.has(f) and any(_number(v) < 0 for v in ctx.col(f)):
+        if not ctx.has(f):
+            continue
+        col = ctx.col(f)
+        if set(map(type, col)) <= _NUMS_SET and all(x == x for x in col):  # plain numbers, no NaN
+            if col and min(col) < 0:
+                raise _Unsure
+        elif any(_number(v) < 0 for v in col):
             raise _Unsure
 
 
@@ -507,10 +573,10 @@ def _r_no_controlled_drugs(ctx: _Ctx, name_field, code_set, items=None, code_fie
     table = ctx.fast.child_ctx(ctx, items) if items else ctx
     if table is None or table.n == 0:
         return
-    names = ctx.fast.controlled_names(cs)
-    if table.has(name_field) and names:
+    found = ctx.fast.controlled_finder(cs)
+    if table.has(name_field) and found is not None:
         for v in table.col(name_field):
-            if builtin_type(v) is str and any(n in v for n in names):
+            if builtin_type(v) is str and found(v):
                 raise _Unsure
     if code_field and table.has(code_field):
         for v in table.col(code_field):
@@ -564,13 +630,30 @@ class _FastPlan:
         self.supported = self.supported and all(c.supported for c in self.children.values())
         self._controlled: dict[str, tuple] = {}
 
-    def controlled_names(self, cs) -> tuple:
-        names = self._controlled.get(cs.id)
-        if names is None:
+    def controlled_finder(self, cs):
+        """``text -> bool``: does a drug name contain a 麻醉/精神 drug name of code set ``cs``
+        (the engine's substring search; results remembered, drug names repeat)."""
+        got = self._controlled.get(cs.id)
+        if got is None:
             lst = [n for n in cs.codes.values() if n] + \
                   [c for c in cs.codes if not re.fullmatch(r"[0-9A-Za-z.\-]+", c)]
-            names = self._controlled[cs.id] = tuple(sorted(set(lst), key=len, reverse=True))
-        return names
+            names = sorted(set(lst), key=len, reverse=True)
+            if not names:
+                got = (None,)
+            else:
+                search = re.compile("|".join(map(re.escape, names))).search
+                memo: dict[str, bool] = {}
+
+                def found(v: str) -> bool:
+                    r = memo.get(v)
+                    if r is None:
+                        if len(memo) >= _MEMO_MAX:
+                            memo.clear()
+                        r = memo[v] = search(v) is not None
+                    return r
+                got = (found,)
+            self._controlled[cs.id] = got
+        return got[0]
 
     def child_ctx(self, ctx: _Ctx, f: str) -> "_Ctx | None":
         """The child lines of array field ``f`` (None when the engine would have no child table)."""
@@ -586,11 +669,9 @@ class _FastPlan:
                 if builtin_type(lst) is list:
                     items.extend(lst)
                     parent.extend([i] * len(lst))
-            colset: set = set()
-            for it in items:
-                if builtin_type(it) is not dict:
-                    raise _Unsure  # a line that is not an object
-                colset.update(it)
+            if items and set(map(builtin_type, items)) != _DICT_SET:
+                raise _Unsure  # a line that is not an object
+            colset: set = set().union(*items)
             result = _Ctx(cfast, items, colset, ctx.today, ctx.spec, parent)
         ctx._cols[key] = (result,)  # type: ignore[index]
         return result
@@ -713,11 +794,9 @@ def certify_clean(plan, records: list, *, spec, lookup=None, accepted: Mapping[s
     fast = _fast_plan(plan)
     if not fast.supported:
         return False
-    colset: set = set()
-    for r in records:
-        if type(r) is not dict:
-            return False
-        colset.update(r)
+    if set(map(type, records)) != _DICT_SET:
+        return False
+    colset: set = set().union(*records)
     if not colset <= plan.fields.keys():
         return False  # unknown fields: the engine warns
     ctx = _Ctx(fast, records, colset, today or _dt.date.today(), spec)

@@ -225,6 +225,9 @@ class Source:
     def _arrow_chunks(self, chunksize: int) -> Iterator[pd.DataFrame]:
         """Large CSV exports: Arrow's multi-threaded streaming reader, every column as text.
 
+        GBK/GB18030 files (delimiter ``,``, tab or ``;``) are parsed as raw bytes and decoded column
+        by column (see :func:`_decode_table`); other encodings go through Arrow's transcoding.
+
         On a parse problem the rest is re-read with pandas from the last good row, so the error
         names the file and line exactly as for small files."""
         import pyarrow as pa
@@ -232,10 +235,15 @@ class Source:
 
         header = self._header_names()
         enc = {"utf-8-sig": "utf-8", "gbk": "gb18030"}.get(self.info.encoding, self.info.encoding)
-        read = pacsv.ReadOptions(encoding=enc, skip_rows=self.info.header_row or 1, column_names=header,
-                                 block_size=1 << 24)
+        # GBK/GB18030 exports are parsed as raw bytes and only the non-ASCII columns are decoded
+        # (once per distinct value) — far cheaper than transcoding the whole file.  Safe because no
+        # byte of a multi-byte GBK/GB18030 character is a quote, CR/LF, comma, tab or semicolon.
+        raw = enc == "gb18030" and self.info.delimiter in _GBK_SAFE_DELIMITERS
+        read = pacsv.ReadOptions(encoding="utf8" if raw else enc, skip_rows=self.info.header_row or 1,
+                                 column_names=header, block_size=1 << 24)
         parse = pacsv.ParseOptions(delimiter=self.info.delimiter)
-        convert = pacsv.ConvertOptions(column_types={c: pa.large_string() for c in header}, strings_can_be_null=True,
+        kind = pa.large_binary() if raw else pa.large_string()
+        convert = pacsv.ConvertOptions(column_types={c: kind for c in header}, strings_can_be_null=True,
                                        null_values=[""], quoted_strings_can_be_null=True)
         done = 0
         pending: list = []
@@ -248,12 +256,13 @@ class Source:
                 while pending_rows >= chunksize:
                     table = pa.Table.from_batches(pending)
                     head, rest = table.slice(0, chunksize), table.slice(chunksize)
-                    yield self._table_frame(head, done)
+                    yield self._table_frame(_decode_table(head, enc) if raw else head, done)
                     done += head.num_rows
                     pending = rest.to_batches()
                     pending_rows = rest.num_rows
             if pending_rows:
-                yield self._table_frame(pa.Table.from_batches(pending), done)
+                table = pa.Table.from_batches(pending)
+                yield self._table_frame(_decode_table(table, enc) if raw else table, done)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             # locate and describe the problem the way the pandas reader does (file, line)
             # (pandas raises a SourceError naming the line; if pandas reads it, the rows are fine)
@@ -391,6 +400,70 @@ class Source:
                     yield chunk
         except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
             raise SourceError(f"SQL 执行出错：{_sql_message(exc)}", where=self.info.label) from exc
+
+
+_GBK_SAFE_DELIMITERS = {",", "\t", ";"}  # never a byte of a GBK/GB18030 multi-byte character ("|" can be)
+
+
+def _decode_table(table, encoding: str):
+    """Raw-byte (large_binary) CSV columns → text (large_string) columns, decoded from ``encoding``.
+
+    ASCII-only columns (codes, dates, ID and phone numbers) are valid UTF-8 as they are and are
+    re-labelled without copying; the others are decoded per distinct value when values repeat
+    (names, departments, diagnoses), else as a whole column in one codec call."""
+    import pyarrow as pa
+
+    cols = [_decode_column(c.combine_chunks(), encoding) for c in table.columns]
+    return pa.Table.from_arrays(cols, names=table.column_names)
+
+
+def _decode_column(arr, encoding: str):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    n = len(arr)
+    data = arr.buffers()[2]
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1] if n else None
+    if data is None or n == 0 or offsets[-1] == offsets[0]:
+        return arr.cast(text)
+    body = np.frombuffer(data, dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+    if not (body >= 0x80).any():
+        return pa.Array.from_buffers(text, n, arr.buffers(), null_count=arr.null_count, offset=arr.offset)
+    enc = pc.dictionary_encode(arr)
+    if len(enc.dictionary) <= n // 2:
+        return _decode_values(enc.dictionary, encoding).take(enc.indices)
+    return _decode_values(arr, encoding)
+
+
+def _decode_values(arr, encoding: str):
+    """Decode every value of a large_binary array with one codec call (values joined by NUL)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    valid = arr.is_valid()
+    filled = pc.fill_null(arr, b"") if arr.null_count else arr
+    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[filled.offset:filled.offset + len(filled) + 1]
+    body = np.frombuffer(filled.buffers()[2], dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+    if (body == 0).any():  # a NUL inside a value: decode value by value (rare)
+        return pa.array([None if v is None else v.decode(encoding) for v in arr.to_pylist()], type=text)
+    joined = pc.binary_join_element_wise(filled, pa.scalar(b"\x00", pa.large_binary()), pa.scalar(b"", pa.large_binary()))
+    jo = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset:joined.offset + len(joined) + 1]
+    raw = memoryview(joined.buffers()[2])[int(jo[0]):int(jo[-1])]
+    utf8 = np.frombuffer(bytes(raw).decode(encoding).encode("utf-8"), dtype=np.uint8)
+    ends = np.flatnonzero(utf8 == 0)  # the separators: one after each value
+    new_offsets = np.empty(len(arr) + 1, dtype=np.int64)
+    new_offsets[0] = 0
+    new_offsets[1:] = ends - np.arange(len(ends))  # each earlier separator removed
+    chars = utf8[utf8 != 0]
+    validity = None
+    if arr.null_count:
+        validity = pa.py_buffer(np.packbits(valid.to_numpy(zero_copy_only=False), bitorder="little"))
+    return pa.Array.from_buffers(text, len(arr), [validity, pa.py_buffer(new_offsets), pa.py_buffer(chars)],
+                                 null_count=arr.null_count)
 
 
 def _sql_message(exc: BaseException) -> str:

@@ -441,9 +441,12 @@ def load_spec(name_or_dir: "str | os.PathLike | Spec | None" = None) -> Spec:
     if isinstance(name_or_dir, Spec):
         return name_or_dir
     path = _resolve(name_or_dir).resolve()
-    stamp = tuple(
-        sorted((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in path.rglob("*") if f.is_file())
-    )
+    if path.parent == _SPECS_DIR.resolve():
+        stamp: tuple = ()  # shipped package data does not change while we run
+    else:
+        stamp = tuple(
+            sorted((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in path.rglob("*") if f.is_file())
+        )
     return _load_cached(str(path), stamp)
 
 

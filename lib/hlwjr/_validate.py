@@ -17,7 +17,10 @@ How it works: each data set is compiled once into a *plan* (cached per spec and 
 field rules from the :class:`~hlwjr._spec.Field` attributes, record rules from the data set's
 ``rules`` (the registry in ``hlwjr._rules``), references and the business key. Every rule is a
 vectorised mask over whole columns (Arrow compute / NumPy; regexes in RE2 with ECMA semantics);
-Python only runs for the failing cells, to word their messages. Array fields (处方明细
+Python only runs for the failing cells, to word their messages. Small batches of dicts (an
+upload batch, ≤ ``SMALL_BATCH`` records) first go through ``hlwjr._smallbatch``: a row-wise pass
+that proves a batch clean without the column-wise set-up (~0.1 ms for one record instead of ~4 ms)
+and otherwise hands it to the engine, so the report is the same either way. Array fields (处方明细
 ``orderList``) are exploded into a child table with the parent row and validated the same way;
 their problems carry ``field="orderList.dosage"`` and ``path="orderList[2].dosage"``.
 
@@ -56,7 +59,7 @@ from ._fastschema import (BOOL, DICT, FLOAT, FLOATINT, INT, LIST, MISSING, NULL,
                           str_lengths, too_long, translate_pattern)
 from ._privacy import mask_series, mask_text, mask_value, to_halfwidth
 from ._problems import COLUMNS, Problem, Report
-from ._rules import RULES, Hit, RuleContext, get_rule
+from ._rules import RULES, Hit, RuleContext, get_rule, int_text
 from ._smallbatch import SMALL_BATCH, certify_clean
 
 __all__ = ["check", "iter_problems", "validate", "is_valid", "ReferenceLookup", "mask_kind_for"]
@@ -431,8 +434,7 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
     if fp.codes is not None:
         if fp.type == "integer":
             num = np.isin(kind, (INT, FLOATINT))
-            text = pa.array(np.where(num, col.numbers(), 0).astype(np.int64)).cast(pa.string())
-            text = pc.if_else(pa.array(num), text, pa.scalar(None, pa.string()))
+            text = pc.if_else(pa.array(num), int_text(col, num), pa.scalar(None, pa.string()))
             cand = num
         else:
             text = col.strings() if good_str.any() else None
@@ -950,7 +952,10 @@ def check(records, dataset=None, *, spec=None, lookup: ReferenceLookup | None = 
     tuples}`` a reference set (e.g. the filed doctor roster). ``skip``: rule ids not to apply.
     ``today``: the date ID-card birth dates are checked against (default today).
     """
+    from ._spec import load_spec
+
     skip = tuple(skip)
+    spec = load_spec(spec)  # once: with a name or directory it stats every spec file (~0.5 ms)
     fast = _small_batch_report(records, dataset, spec, lookup, accepted, skip, today)
     if fast is not None:
         return fast
