@@ -787,10 +787,17 @@ def _build_format_checker():
     return checker
 
 
-#: A ``jsonschema.FormatChecker`` for ``date``, ``date-time`` (RFC 3339) and ``date-time-cn``
-#: (``YYYY-MM-DD HH:MM:SS``, a real calendar date and time) with exactly the semantics of
-#: :func:`fast_validate`, so plain ``jsonschema`` agrees with the fast path.
-FORMAT_CHECKER = _build_format_checker()
+def __getattr__(name: str):
+    # FORMAT_CHECKER: a ``jsonschema.FormatChecker`` for ``date``, ``date-time`` (RFC 3339) and
+    # ``date-time-cn`` (``YYYY-MM-DD HH:MM:SS``, a real calendar date and time) with exactly the
+    # semantics of :func:`fast_validate`, so plain ``jsonschema`` agrees with the fast path.
+    # Built on first use: importing jsonschema's format module costs about a second.
+    if name == "FORMAT_CHECKER":
+        checker = _build_format_checker()
+        globals()["FORMAT_CHECKER"] = checker
+        return checker
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 FORMATS = ("date", "date-time", "date-time-cn")
 
 # ------------------------------------------------------------------------------- compilation
