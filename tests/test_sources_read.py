@@ -198,3 +198,13 @@ def test_missing_sqlite_file_is_not_created(tmp_path):
     with pytest.raises(hlwjr.SourceError, match="SQLite 数据库文件不存在"):
         hlwjr.read_source(f"sqlite:///{target}", table="t")
     assert not target.exists()
+
+
+def test_header_only_csv_reads_as_zero_rows_in_chunks_too(tmp_path):
+    from hlwjr._sources import iter_source
+
+    p = tmp_path / "header_only.csv"
+    p.write_text("BRXM,XB\n", encoding="utf-8")
+    assert hlwjr.read_source(p).shape == (0, 2)
+    chunks = list(iter_source(p, chunksize=10))
+    assert sum(len(c) for c in chunks) == 0 and all(list(c.columns) == ["BRXM", "XB"] for c in chunks)

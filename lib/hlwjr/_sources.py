@@ -216,6 +216,9 @@ class Source:
             with pd.read_csv(self.path, chunksize=chunksize, **self._csv_kwargs()) as reader:
                 for chunk in reader:
                     chunk.columns = [str(c).strip() for c in chunk.columns]
+                    if chunk.empty:  # a header-only export: no rows today, same as read_source
+                        yield chunk
+                        continue
                     if chunk.index[-1] < skip_rows:
                         continue
                     yield chunk[chunk.index >= skip_rows] if chunk.index[0] < skip_rows else chunk
