@@ -76,3 +76,14 @@ def test_realistic_dirt_is_planted(demo):
     assert rx.duplicated().any()
     assert (hlwjr.read_source(demo.sqlite_url, table="prescription_lines")["YF"] == "ZZ").any()
     assert "README.txt" in {p.name for p in demo.out_dir.iterdir()}
+
+
+def test_bad_arguments_are_clear_errors_and_write_nothing(tmp_path):
+    with pytest.raises(hlwjr.ConfigError, match="不是有效的日期"):
+        generate_demo_hospital(tmp_path / "a", start="2026-13-01")
+    assert not (tmp_path / "a").exists()
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    with pytest.raises(hlwjr.ConfigError, match="不是目录"):
+        generate_demo_hospital(tmp_path / "f")
+    with pytest.raises(hlwjr.ConfigError, match="至少为 1"):
+        generate_demo_hospital(tmp_path / "b", days=0)

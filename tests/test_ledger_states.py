@@ -92,3 +92,62 @@ def test_corrupt_ledger_is_a_clear_error(tmp_path):
 def test_record_json_is_canonical():
     a = record_json({"b": 1, "a": "中"})
     assert a == '{"a":"中","b":1}' and content_hash(a) == content_hash({"a": "中", "b": 1})
+
+
+def test_resolve_unanswered_batch_by_hand(tmp_path):
+    """A batch sent to a platform without batchNo replay (ngari) and never answered: the analyst
+    checks the platform's 验证日志 and settles it — accepted (never sent again, counted on its
+    day) or missing (sent again next run, in a new batch)."""
+    from hlwjr import ConfigError
+
+    with Ledger(tmp_path / "l.sqlite") as led:
+        keys = _batch(led, "B1", RECS)
+        led.mark_sent("B1")
+        _batch(led, "B2", [{"organID": "O", "recipeID": "R9"}])
+        led.mark_sent("B2")
+        assert led.resolve_batch("B1", "accepted", platform_day="2026-11-02") == 3
+        assert {v[0] for v in led.states("recipe", keys).values()} == {"accepted"}
+        assert led.accepted_on("2026-11-02") == {"recipe": 3}
+        with pytest.raises(UploadError):  # accepted: never in a new batch again
+            _batch(led, "B3", RECS[:1])
+        assert led.resolve_batch("B2", "missing") == 1
+        assert [b.batch_no for b in led.unresolved_batches()] == []
+        _batch(led, "B4", [{"organID": "O", "recipeID": "R9"}])  # missing: may go again
+        for bad, text in ((("B1", "accepted"), "已有结果"), (("NOPE", "missing"), "台账中没有批次"),
+                          (("B4", "maybe"), "accepted")):
+            with pytest.raises(ConfigError, match=text):
+                led.resolve_batch(*bad)
+
+
+def test_cli_resolve(tmp_path):
+    import io
+
+    from hlwjr import cli
+    from hlwjr._project import load_project, write_project
+
+    root = write_project(tmp_path / "proj", {"project": {"name": "测试医院", "org_code": "O"},
+                                             "platform": {"profile": "ngari-tianjin", "url": "http://127.0.0.1:9/x",
+                                                          "appid": "a", "secret_env": "HLWJR_TEST_SECRET"}}).parent
+    project = load_project(root)
+    project.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+    with Ledger(project.ledger_path) as led:
+        _batch(led, "B1", RECS)
+        led.mark_sent("B1")
+        _batch(led, "B2", RECS[:0] + [{"organID": "O", "recipeID": "R7"}])
+        led.mark_sent("B2")
+
+    def run(*argv):
+        out, err = io.StringIO(), io.StringIO()
+        rc = cli.run(cli.parse_args(["upload", "--config", str(root), *argv]), out, err)
+        return rc, out.getvalue(), err.getvalue()
+
+    rc, out, err = run("--resolve", "B1=accepted", "--resolve-day", "2026-11-03")
+    assert rc == 0 and "批次 B1: 3 条记录记为平台已接收" in out and "仍有 1 个批次未确认: B2" in out
+    rc, out, err = run("--resolve", "B2")
+    assert rc == 2 and "批次号=accepted" in err and "Traceback" not in err
+    rc, out, err = run("--resolve", "B2=missing", "--resolve-day", "03/11/2026")
+    assert rc == 2 and "--resolve-day" in err
+    rc, out, err = run("--resolve", "B2=missing")
+    assert rc == 0 and "下次运行时重新发送" in out and "仍有" not in out
+    with Ledger(project.ledger_path) as led:
+        assert led.accepted_on("2026-11-03") == {"recipe": 3} and led.unresolved_batches() == []

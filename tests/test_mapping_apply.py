@@ -80,6 +80,14 @@ def test_date_filter_selects_business_day(mapping):
         _apply(mapping, "visit", date="2026/11/02")
 
 
+def test_date_filter_counts_the_days_rows_so_the_summary_adds_up(mapping):
+    r = _apply(mapping, "visit", date="2026-11-02")
+    # every row of the day (or of an unknown day) ends as a record or as a reported rejection
+    assert r.n_day_rows == len(r.records) + len(r.rejected_rows)
+    assert f"其中当日 {r.n_day_rows} 行" in r.summary()
+    assert _apply(mapping, "visit").n_day_rows is None
+
+
 def test_children_built_only_for_this_data_set(mapping):
     r = _apply(mapping, "recipe")
     recs = r.to_dicts()
@@ -92,6 +100,26 @@ def test_children_built_only_for_this_data_set(mapping):
     assert "明细（rx_lines 第 4 行）" in rej["message"].iloc[0] and rej["key"].iloc[0] == f"{ORG}|CF3"
     one_day = _apply(mapping, "recipe", date="2026-11-01")
     assert [len(x) for x in one_day.records["orderList"]] == [2, 1]
+
+
+@pytest.mark.parametrize("chunksize", [1, 3, 100_000])
+def test_exact_duplicate_names_the_row_it_repeats_and_its_key(mapping, chunksize):
+    rej = _apply(mapping, "visit", chunksize=chunksize).rejections.set_index("row")
+    assert rej.loc[5, "message"].startswith("与第 4 行完全相同")
+    assert rej.loc[5, "key"] == f"{ORG}|FZ004"  # the business key of the row it repeats
+
+
+def test_exact_duplicates_across_chunks_point_at_the_first_occurrence():
+    from hlwjr._mapping import _exact_duplicates
+
+    seen_h, seen_r = np.array([], dtype="uint64"), np.array([], dtype="int64")
+    found = {}
+    for hashes, rows in [([7, 3, 7], [1, 2, 3]), ([3, 9, 7, 9], [4, 5, 6, 7]), ([9], [8])]:
+        rows = np.array(rows)
+        dup, first, seen_h, seen_r = _exact_duplicates(np.array(hashes, dtype="uint64"), rows, seen_h, seen_r)
+        found.update(zip(rows[dup].tolist(), first.tolist()))
+    assert found == {3: 1, 4: 2, 6: 1, 7: 5, 8: 5}
+    assert seen_h.tolist() == [3, 7, 9] and seen_r.tolist() == [2, 1, 5]
 
 
 def test_chunked_equals_whole(mapping):
@@ -148,6 +176,21 @@ def test_missing_column_at_run_time_is_a_mapping_error(mapping):
     mapping.dataset("visit").set_rule("patientName", column="BRXMX")
     with pytest.raises(hlwjr.MappingError, match="列 'BRXMX' 不在数据源中"):
         _apply(mapping, "visit")
+
+
+def test_missing_join_key_at_run_time_names_file_join_and_table(mapping, tmp_path):
+    mapping.dataset("visit").source.joins[0].keys = {"BRID": "BRIDX"}
+    with pytest.raises(hlwjr.MappingError) as exc:
+        hlwjr.apply_mapping(mapping, "visit", spec=SPEC, check=False)
+    assert "关联键 BRIDX 不在关联表 p（patients）中；该表的列：BRID" in str(exc.value)
+    assert "visit.yaml: source.joins p" in str(exc.value)
+    mapping.dataset("visit").source.joins[0].keys = {"BRIDX": "BRID"}
+    with pytest.raises(hlwjr.MappingError, match="关联键 BRIDX 不在主表 visits 中"):
+        hlwjr.apply_mapping(mapping, "visit", spec=SPEC, check=False)
+    with pytest.raises(hlwjr.MappingError, match="对照配置目录不存在"):
+        hlwjr.load_mapping(tmp_path / "nowhere")
+    with pytest.raises(hlwjr.MappingError, match="不是有效的日期"):
+        _apply(mapping, "visit", date="2026-13-01")
 
 
 def test_sources_override_with_dataframes(mapping):

@@ -158,3 +158,12 @@ def test_code_map_csv_read_write(mdir, tmp_path):
     bad.write_text("value,code\nM,1\n", encoding="utf-8")
     with pytest.raises(hlwjr.MappingError, match="缺少列 local"):
         load_code_map(bad)
+
+
+def test_one_error_when_every_data_set_misses_the_same_source(mdir):
+    m = hlwjr.load_mapping(mdir)
+    m.sources["his"].path = "no-such-export-dir/his.sqlite"
+    unreadable = [i for i in m.check(spec=SPEC) if "数据源无法读取" in i.message]
+    assert len(unreadable) == 1, unreadable
+    assert "文件不存在" in unreadable[0].message and "另有 1 个数据集" in unreadable[0].message
+    assert "visit" in unreadable[0].message or "recipe" in unreadable[0].message

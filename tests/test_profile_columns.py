@@ -50,6 +50,15 @@ def test_kinds_and_formats(frame):
     assert prof.column("BZ").null_share == 1.0
 
 
+def test_table_shows_percentages_and_impossible_dates(frame):
+    table = profile_frame(frame).to_frame().set_index("列 column")
+    assert table.loc["BZ", "空值率 nulls"] == "100%" and table.loc["SFZH", "空值率 nulls"] == "0%"
+    assert table.loc["CSRQ", "日期格式 format"] == "%Y%m%d（1 个不是真实日期）"
+    assert table.loc["SQSJ", "日期格式 format"] == "%Y-%m-%d %H:%M:%S"
+    partly = profile_frame(pd.DataFrame({"A": ["1"] * 29 + [None] * 971}, dtype="str")).to_frame()
+    assert partly["空值率 nulls"].tolist() == ["97.1%"]
+
+
 def test_rare_values_hidden(frame):
     xb = profile_frame(frame).column("XB")
     assert [v for v, _ in xb.top_values] == ["M", "F"]

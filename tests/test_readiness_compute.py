@@ -130,3 +130,118 @@ def test_notebook_display(ledger):
     _day(ledger, "2026-11-01", "visit", 30)
     r = compute_readiness(ledger, today="2026-11-01")
     assert "尚不能申请" in r._repr_html_() and "<table" in r._repr_html_()
+
+
+def test_invalid_today_is_a_config_error(ledger):
+    from hlwjr._exceptions import ConfigError
+
+    _day(ledger, "2026-11-01", "visit", 30)
+    for bad in ("2026-13-01", "2026-02-30", "yesterday", "2026/11/01"):
+        with pytest.raises(ConfigError, match="无效") as e:
+            compute_readiness(ledger, today=bad)
+        assert e.value.where == "--today"
+    # a platform clock that is not a date is ignored, not a crash
+    r = compute_readiness(ledger, platform_log={"today": "not-a-day", "days": []}, today=None)
+    assert len(r.today) == 10
+
+
+def test_evidence_pack_speaks_chinese(ledger, tmp_path):
+    for d in ("2026-11-01", "2026-11-02"):
+        _day(ledger, d, "visit", 31)
+    _day(ledger, "2026-11-03", "visit", 28, n_rej=2)
+    r = compute_readiness(ledger, today="2026-11-03")
+    paths = write_evidence_pack(r, tmp_path / "ev", ledger=ledger)
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    header = [c.value for c in wb["每日统计"][1]]
+    assert header == ["日期（平台日）", "数据集", "上传", "成功", "拒收", "重复", "成功率", "达标", "未达标原因"]
+    values = [[c.value for c in row] for row in wb["每日统计"].iter_rows(min_row=2)]
+    assert ["2026-11-03", "合计", 30, 28, 2, 0] == values[-1][:6] and values[-1][7] == "否"
+    assert "拒收 2 条" in values[-1][8]
+    log_header = [c.value for c in wb["上传日志"][1]]
+    assert "批次号 batchNo" in log_header and "结果" in log_header
+    assert {c.value for c in wb["上传日志"]["F"][1:]} == {"成功", "拒收"}
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "<th>成功率</th>" in html and "93.3%" in html and "合计" in html
+
+
+def test_evidence_pack_unwritable_directory_is_a_clear_error(ledger, tmp_path):
+    from hlwjr._exceptions import ConfigError
+
+    _day(ledger, "2026-11-01", "visit", 30)
+    r = compute_readiness(ledger, today="2026-11-01")
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(ConfigError, match="无法创建证据包目录") as e:
+        write_evidence_pack(r, blocker / "ev", ledger=ledger)
+    assert "--out" in str(e.value)
+
+
+def test_readiness_cli_bad_today_and_out_are_one_line_errors(tmp_path, monkeypatch):
+    import io
+
+    from hlwjr import cli
+    from hlwjr._project import write_project
+
+    root = write_project(tmp_path / "proj", {"project": {"name": "测试医院", "org_code": "O"},
+                                             "platform": {"profile": "sandbox", "url": "http://127.0.0.1:9/hlwjr",
+                                                          "appid": "a", "secret_env": "HLWJR_TEST_SECRET"}}).parent
+    from hlwjr._project import load_project
+
+    project = load_project(root)
+    project.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+    with Ledger(project.ledger_path) as led:
+        _day(led, "2026-11-01", "visit", 30)
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    for argv, text in ((["--today", "2026-13-01"], "日期 '2026-13-01' 无效"),
+                       (["--format", "html", "--out", str(tmp_path / "file" / "ev"), "--today", "2026-11-01"],
+                        "无法创建证据包目录")):
+        out, err = io.StringIO(), io.StringIO()
+        rc = cli.run(cli.parse_args(["readiness", "--config", str(root), "--no-platform", *argv]), out, err)
+        assert rc == 2 and text in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+def test_text_names_the_earlier_run_behind_the_verdict(ledger):
+    """Three clean days earlier, nothing today: the current streak is 0 but the hospital may apply;
+    the text says which run the verdict rests on, so the two numbers do not look contradictory."""
+    for d in ("2026-11-01", "2026-11-02", "2026-11-03"):
+        _day(ledger, d, "visit", 30)
+    r = compute_readiness(ledger, today="2026-11-06")
+    text = r.to_text()
+    assert r.may_apply and r.streak == 0
+    assert "连续达标天数: 0" in text and "最长连续达标: 3 天（2026-11-01 至 2026-11-03）" in text
+    assert "最长连续达标" not in compute_readiness(ledger, today="2026-11-03").to_text()
+
+
+def test_mapping_versions_carry_the_git_revision(tmp_path):
+    """The evidence pack names the mapping and code maps by revision: the last commit that changed
+    each file, and whether the working copy has changes not yet committed (reviewed like code)."""
+    import shutil
+    import subprocess
+    from types import SimpleNamespace
+
+    from hlwjr._readiness import _mapping_versions
+
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    root = tmp_path / "proj"
+    (root / "mapping" / "codes").mkdir(parents=True)
+    (root / "mapping" / "mapping.yaml").write_text("kind: hlwjr/mapping\nversion: 1\n", encoding="utf-8")
+    (root / "mapping" / "codes" / "sex.csv").write_text("source,target\n男,1\n", encoding="utf-8")
+    git = ["git", "-C", str(root), "-c", "user.name=审核人", "-c", "user.email=a@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "对照 v1"], check=True)
+    (root / "mapping" / "codes" / "sex.csv").write_text("source,target\n男,1\n女,2\n", encoding="utf-8")
+    (root / "mapping" / "codes" / "new.csv").write_text("source,target\n", encoding="utf-8")
+    v = _mapping_versions(SimpleNamespace(mapping_dir=root / "mapping", root=root)).set_index("file")
+    head = subprocess.run([*git, "log", "-1", "--format=%h %cs"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert v.loc["mapping/mapping.yaml", "revision"] == head and v.loc["mapping/mapping.yaml", "version"] == "1"
+    assert v.loc["mapping/codes/sex.csv", "revision"] == f"{head}，有未提交的修改"
+    assert v.loc["mapping/codes/new.csv", "revision"] == "未提交（不在版本库中）"
+    # outside a repository: no revision, still the content hash
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "m.yaml").write_text("version: 1\n", encoding="utf-8")
+    w = _mapping_versions(SimpleNamespace(mapping_dir=plain, root=tmp_path))
+    assert list(w["revision"]) == [""] and len(w["sha256"][0]) == 16

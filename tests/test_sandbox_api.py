@@ -337,6 +337,21 @@ def test_bad_query_parameters(sandbox_client, auth):
     assert (r.status_code, r.json()["code"]) == (404, 2004)
 
 
+def test_impossible_dates_and_reversed_range_are_refused(sandbox_client, auth):
+    """A date that matches YYYY-MM-DD but is not on the calendar (month 13, 30 Feb) is a 400 with a
+    Chinese message naming the parameter, not an empty verification log."""
+    for query, name in (("from=2026-13-01", "from"), ("to=2026-02-30", "to")):
+        r = sandbox_client.get(f"/hlwjr/api/verify-log?{query}", headers=auth)
+        assert (r.status_code, r.json()["code"]) == (400, 2000)
+        assert f"参数 {name} 不是有效日期" in r.json()["msg"]
+    r = sandbox_client.get("/hlwjr/api/verify-log/records?date=2026-11-31", headers=auth)
+    assert (r.status_code, r.json()["code"]) == (400, 2000) and "不是有效日期" in r.json()["msg"]
+    r = sandbox_client.get("/hlwjr/api/verify-log?from=2026-11-03&to=2026-11-01", headers=auth)
+    assert (r.status_code, r.json()["code"]) == (400, 2000) and "晚于" in r.json()["msg"]
+    r = sandbox_client.get("/hlwjr/verify-log?from=2026-13-01")
+    assert r.status_code == 200 and "不是有效日期" in r.text
+
+
 def test_failed_storage_leaves_nothing(sandbox_app, sandbox_client, auth, monkeypatch):
     store = sandbox_app.state.sandbox.store
     upload(sandbox_client, auth, "revisit", [revisit(0)])

@@ -154,6 +154,26 @@ def test_cli_serve_refuses_non_loopback_and_bad_flags(tmp_path):
     assert rc == 2 and "error_rate" in err.getvalue()
 
 
+def test_cli_serve_port_in_use_is_one_clear_line(tmp_path):
+    """A second ``hlwjr sandbox serve`` on a taken port: one Chinese line naming --port, exit 2,
+    no banner pretending it started, nothing of uvicorn's English log."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out, err = io.StringIO(), io.StringIO()
+        rc = cli.run(cli.parse_args(["sandbox", "serve", "--port", str(port), "--data-dir", str(tmp_path / "d")]),
+                     out, err)
+    assert rc == 2 and f"端口 {port} 已被占用" in err.getvalue() and "--port" in err.getvalue()
+    assert "沙箱平台:" not in out.getvalue() and "Traceback" not in err.getvalue()
+
+
+def test_cli_orgs_does_not_create_a_data_dir(tmp_path):
+    out = io.StringIO()
+    rc = cli.run(cli.parse_args(["sandbox", "orgs", "--data-dir", str(tmp_path / "nowhere")]), out, io.StringIO())
+    assert rc == 0 and "还没有沙箱数据" in out.getvalue() and not (tmp_path / "nowhere").exists()
+
+
 def test_serve_args_roundtrip():
     from hlwjr._cli_sandbox import settings_from_args
     from hlwjr.sandbox import SandboxSettings

@@ -62,6 +62,24 @@ def test_undecodable_bytes_name_file_and_line(tmp_path):
         hlwjr.read_source(p)
     assert "bad.csv" in str(exc.value) and "第3行" in str(exc.value)
     assert "encoding" in str(exc.value)
+    assert "第2列「B」" in str(exc.value)  # the column too, so the analyst can find the cell
+    q = tmp_path / "quoted.csv"
+    q.write_bytes("姓名;备注;金额\n".encode("gbk") + '"张;三";ok;1\n'.encode("gbk") + b'x;"a;b";\x80\n')
+    with pytest.raises(hlwjr.SourceError, match=r"第3行:第3列「金额」"):
+        hlwjr.read_source(q)
+
+
+def test_wrong_or_unknown_encoding_given_is_a_clear_error(tmp_path):
+    p = tmp_path / "his.csv"
+    p.write_bytes("BRXM,XB\n张试明,M\n".encode("gbk"))
+    with pytest.raises(hlwjr.SourceError) as exc:
+        hlwjr.read_source(p, encoding="utf-8")
+    msg = str(exc.value)
+    assert "第2行:第1列「BRXM」" in msg and "无法按 utf-8 解码" in msg and "看起来是 gbk 编码" in msg
+    with pytest.raises(hlwjr.SourceError, match="未知的编码 'latin-9x'"):
+        hlwjr.read_source(p, encoding="latin-9x")
+    df = hlwjr.read_source(p, encoding="CP936")  # an alias of GBK is fine, reported by its usual name
+    assert df["BRXM"].tolist() == ["张试明"] and df.attrs["source_info"]["encoding"] == "gbk"
 
 
 def test_ragged_row_names_line(tmp_path):
@@ -120,6 +138,10 @@ def test_excel_sheets_and_header_on_row_3(tmp_path):
     assert pd.isna(df["CSRQ"].iloc[1])
     with pytest.raises(hlwjr.SourceError, match="没有名为「病人」的工作表"):
         hlwjr.read_source(p, sheet="病人")
+    # the description says which sheet was read, that the title rows were skipped, and what else is there
+    assert "工作簿另有工作表 说明" in info["description"] and "上方 2 行（标题/说明）已跳过" in info["description"]
+    first = hlwjr.read_source(p).attrs["source_info"]["description"]
+    assert "工作表「说明」" in first and "另有工作表 患者" in first
 
 
 def test_excel_duplicate_headers(tmp_path):
@@ -169,6 +191,18 @@ def test_database_password_masked_in_messages():
     with pytest.raises(hlwjr.SourceError) as exc:
         hlwjr.read_source("nosuchdriver://user:s3cret@db.example/his", table="t")
     assert "s3cret" not in str(exc.value) and "***" in str(exc.value)
+    assert "无法识别的数据库 URL" in str(exc.value)
+
+
+def test_missing_database_driver_says_what_to_install():
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") or importlib.util.find_spec("psycopg2"):
+        pytest.skip("a PostgreSQL driver is installed here")
+    with pytest.raises(hlwjr.SourceError) as exc:
+        hlwjr.read_source("postgresql://user:s3cret@db.example/his", table="t")
+    msg = str(exc.value)
+    assert "缺少数据库驱动 psycopg" in msg and "pip install" in msg and "s3cret" not in msg
 
 
 def test_old_xls_refused_with_advice(tmp_path):

@@ -129,3 +129,16 @@ def test_suggested_code_map_is_never_accepted(tmp_path):
     assert set(cm.entries["status"]) == {"suggested"}
     cm.save(tmp_path / "sex.csv")
     assert "suggested" in (tmp_path / "sex.csv").read_text(encoding="utf-8-sig")
+
+
+def test_a_column_that_drops_another_persons_title_is_not_preferred():
+    """监护人身份证号: `jianhurenshenfenzheng` (guardian, slightly misspelt) beats the bare
+    `shenfenzhenghao`, which is the patient's; for 患者证件号码 the bare column stays first."""
+    spec = hlwjr.load_spec()
+    ids = ["11010119800101001X", "110101199001010027"] * 10
+    df = pd.DataFrame({"shenfenzhenghao": ids, "jianhurenshenfenzheng": ids, "xingming": ["张试明"] * 20})
+    by = {s.field: s for s in suggest_fields(spec.dataset("recipe"), df)}
+    assert by["guardianCertID"].best.column == "jianhurenshenfenzheng"
+    assert by["patientCertID"].best.column == "shenfenzhenghao"
+    bare = next(c for c in by["guardianCertID"].candidates if c.column == "shenfenzhenghao")
+    assert any("指另一个人" in r for r in bare.reasons)

@@ -47,6 +47,20 @@ def test_summary_text_is_aligned_and_chinese():
     assert s.ok
 
 
+def test_summary_text_masks_id_numbers_in_keys_and_reasons():
+    """医护药人员备案 (doctor) is keyed by organID + doctorCertID: a rejected or changed doctor must
+    not print the full ID-card number on the terminal (or in cron mail)."""
+    cert, phone = "110102197504180312", "13812345678"
+    s = UploadSummary(date="2026-11-01", platform_day="2026-11-01", dry_run=False)
+    s.datasets["doctor"] = DatasetSummary("doctor", "医护药人员备案", mapped=2, sent=1, rejected=1)
+    s.rejections.append({"dataset": "doctor", "key": f"O|{cert}", "batch_no": "B1",
+                         "reason": f"doctorCertID 证件号 {cert} 已注销；联系电话 {phone} 无效"})
+    s.changed.append({"dataset": "doctor", "key": f"O|{cert}"})
+    text = s.to_text()
+    assert cert not in text and phone not in text
+    assert "O|110102********0312" in text and "138****5678" in text and not s.ok
+
+
 def test_summary_notebook_display():
     s = UploadSummary(date=None, platform_day="2026-11-01", dry_run=True)
     s.datasets["visit"] = DatasetSummary("visit", "在线复诊", mapped=2)

@@ -249,3 +249,72 @@ def test_whole_batch_platform_innocent_records_are_resent_after_fix(tmp_path, mo
         assert fixed.datasets["visit"].accepted == 1 and fixed.datasets["visit"].already_accepted == 2 and fixed.ok
         r = compute_readiness(project, platform_log=True)
         assert r.disagreements == []
+
+
+def test_dry_run_plans_on_the_platform_day(sandbox, tmp_path, monkeypatch):
+    """A dry run sends nothing but reads the platform's clock (the sandbox's rehearsal day), so its
+    plan matches what the real run will do; offline it says so and uses Beijing time."""
+    project, org = new_project(tmp_path, sandbox, monkeypatch, phase="test")
+    sandbox.set_clock("2026-11-01 10:00:00")
+    real = upload_records(project, make_records(org, 40))
+    assert real.platform_day == "2026-11-01" and real.datasets["visit"].accepted >= 30
+    dry = upload_records(project, make_records(org, 80), dry_run=True)
+    assert dry.platform_day == "2026-11-01" and not any("未连接平台" in n for n in dry.notes)
+    assert dry.datasets["visit"].sent == 0 and dry.datasets["visit"].already_accepted >= 30
+    monkeypatch.delenv(project.platform.secret_env)
+    offline = upload_records(project, make_records(org, 80), dry_run=True)
+    assert any("预演未连接平台" in n and "平台日按本机北京时间计算" in n for n in offline.notes)
+
+
+def test_business_date_without_records_is_said(sandbox, tmp_path, monkeypatch):
+    """``hlwjr upload --date D`` for a day the source has no business records for (a typo, a source
+    not yet refreshed) says so instead of a silent table of zeros."""
+    import hlwjr._upload as up
+
+    project, org = new_project(tmp_path, sandbox, monkeypatch)
+
+    def no_rows(project, spec, codes, date, notes, master):
+        return {c: [] for c in codes}, {c: 0 for c in codes}, None
+
+    monkeypatch.setattr(up, "_map_records", no_rows)
+    s = up.run_upload(project, date="2026-12-25", dry_run=True)
+    assert any("业务日期 2026-12-25 在数据源中没有任何业务记录" in n and "--date" in n for n in s.notes)
+    assert "没有任何业务记录" in s.to_text()
+
+
+def test_limit_never_sends_a_child_without_its_parent(sandbox, tmp_path, monkeypatch):
+    """``--limit N`` cuts every data set to N records; a prescription whose visit was cut waits
+    (counted as 未排入) instead of being sent alone and rejected — one rejection breaks the day."""
+    project, org = new_project(tmp_path, sandbox, monkeypatch)
+    recs = make_records(org, 20)
+    recs["recipe"].reverse()  # the first recipes reference the last visits
+    s = upload_records(project, recs, limit=5)
+    assert s.datasets["visit"].accepted == 5 and s.datasets["visit"].not_planned == 15
+    assert s.datasets["recipe"].rejected == 0 and s.datasets["recipe"].accepted == 5
+    assert s.datasets["recipe"].not_planned == 15 and s.ok
+    sent = {r["bussID"] for r in recs["visit"][:5]}
+    with Ledger(project.ledger_path) as led:
+        accepted_recipes = led.accepted_keys("recipe")
+    assert accepted_recipes == {f"{org}|RV{int(b[1:]):06d}" for b in sent}
+    # the next run sends the rest, in order, and nothing twice
+    rest = upload_records(project, recs)
+    assert rest.datasets["visit"].accepted == 15 and rest.datasets["recipe"].accepted == 15 and rest.ok
+    assert compute_readiness(project, platform_log=True).disagreements == []
+
+
+def test_batch_over_the_body_limit_is_split_not_lost(tmp_path, monkeypatch):
+    """A platform with a small request-body limit answers HTTP 413 (请求体过大): nothing was stored,
+    so the batch goes again in halves under new batchNos — every record accepted once, the refused
+    request not counted, the ledger agreeing with the verification log."""
+    from hlwjr.sandbox import Sandbox
+
+    with Sandbox(tmp_path / "small", spec=str(MINISPEC), max_body_bytes=8192) as sb:
+        project, org = new_project(tmp_path, sb, monkeypatch)
+        s = upload_records(project, {"visit": make_records(org, 150)["visit"]})
+        v = s.datasets["visit"]
+        assert v.accepted == 150 and v.rejected == 0 and v.sent == 150 and s.ok
+        assert any("HTTP 413" in n and "batch_size" in n for n in s.notes)
+        r = compute_readiness(project, platform_log=True)
+        assert r.disagreements == [] and int(r.per_day["accepted"].iloc[-1]) == 150
+        again = upload_records(project, {"visit": make_records(org, 150)["visit"]})
+        assert again.datasets["visit"].already_accepted == 150 and again.datasets["visit"].sent == 0

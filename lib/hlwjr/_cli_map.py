@@ -3,7 +3,9 @@
     hlwjr profile SOURCE [--table T | --query SQL] [--sheet S] [--encoding E] [--format text|json]
     hlwjr map check   --mapping DIR [--no-columns]
     hlwjr map apply   --mapping DIR --dataset CODE [--date D] [--out FILE.jsonl] [--issues FILE.csv]
-    hlwjr map suggest --dataset CODE --source SOURCE [--table T] [--format text|json]
+    hlwjr map suggest --dataset CODE --source SOURCE [--table T] [--format text|json] [--write DIR]
+                      (coded fields also get local value → standard code proposals, all ``suggested``;
+                      ``--write`` saves the best ones as a draft config, every rule ``suggested``)
     hlwjr map codes   --code-set ID --source SOURCE --column COL [--table T] [--format text|json|csv]
 
 Thin shell: every command calls what the notebooks call (``hlwjr._profile``, ``hlwjr._mapping``,
@@ -28,6 +30,20 @@ def _source_args(p, *, positional: bool = True) -> None:
 
 
 def _read_options(args) -> dict:
+    from ._exceptions import ConfigError
+
+    source = str(args.source)
+    is_url = "://" in source
+    is_excel = source.lower().endswith((".xlsx", ".xlsm"))
+    if not is_url and not is_excel and (getattr(args, "table", None) or getattr(args, "query", None)):
+        raise ConfigError(f"{source} 是文本文件（CSV），没有表或查询：去掉 --table / --query"
+                          "（数据库写作 sqlite:///his.sqlite#表名，Excel 用 --sheet 选工作表）")
+    if not is_url and getattr(args, "query", None):
+        raise ConfigError("--query 只用于数据库数据源（如 sqlite:///his.sqlite）；Excel 用 --sheet 选工作表")
+    if is_url and getattr(args, "sheet", None):
+        raise ConfigError("--sheet 只用于 Excel 文件；数据库用 --table 或 --query")
+    if getattr(args, "min_count", 1) < 1 or getattr(args, "top", 1) < 1:
+        raise ConfigError("--min-count / --top 至少为 1")
     opts = {}
     if getattr(args, "query", None):
         opts["query"] = args.query
@@ -75,13 +91,16 @@ def register(subparsers) -> None:
     a.add_argument("--format", choices=("text", "json"), default="text")
     a.set_defaults(handler=_apply)
 
-    s = msub.add_parser("suggest", help="对照建议：为规范的每个字段排序候选源数据列（得分与理由）")
+    s = msub.add_parser("suggest", help="对照建议：为规范的每个字段排序候选源数据列（得分与理由）；有值域的字段另给本地值 → 标准代码建议")
     s.add_argument("--dataset", required=True, metavar="CODE")
     _source_args(s, positional=False)
     s.add_argument("--source", required=True, metavar="SOURCE", help="CSV/Excel 文件或数据库 URL（URL#表名）")
     s.add_argument("--spec", help="规范名称或目录（缺省 beijing-reference）")
     s.add_argument("--top", type=int, default=3, help="每个字段列出的候选数（缺省 3）")
     s.add_argument("--format", choices=("text", "json"), default="text")
+    s.add_argument("--write", metavar="DIR",
+                   help="把最佳建议写成对照配置草稿 DIR/datasets/<数据集>.yaml（全部为 suggested 待审；"
+                        "有值域的字段另写 codes/<值域>.csv）；不覆盖已有的数据集")
     s.set_defaults(handler=_suggest)
 
     k = msub.add_parser("codes", help="值域对照建议：本地值 → 标准代码（如 男/M/1 → 1）")
@@ -152,6 +171,7 @@ def _apply(args, stdout, stderr) -> int:
         result.issues.to_csv(args.issues, index=False, encoding="utf-8-sig")
     if args.format == "json":
         json.dump({"dataset": result.dataset, "date": result.date, "source_rows": result.n_source_rows,
+                   "day_rows": result.n_day_rows,
                    "records": result.n_records, "rejected_rows": len(result.rejected_rows),
                    "issues": json.loads(result.issues.to_json(orient="records", force_ascii=False)),
                    "out": str(args.out) if args.out else None}, stdout, ensure_ascii=False, indent=2)
@@ -183,9 +203,17 @@ def _suggest(args, stdout, stderr) -> int:
     opts = _read_options(args)
     df = read_source(args.source, **opts)
     sugg = suggest_fields(ds, df, top=args.top)
+    codes = _code_suggestions(spec, sugg, df)
+    if args.write:
+        written = _write_draft(args, spec, ds, df, sugg, codes)
+        done = (f"已写出对照草稿 {written}（规则均为 suggested 待审；用 `hlwjr map check --mapping {args.write}` "
+                "检查，在 03_字段对照 中审核）")
+        if args.format == "json":
+            print(done, file=stderr)
     if args.format == "json":
         json.dump({"dataset": ds.code, "name": ds.name, "source": str(args.source),
-                   "fields": [s.to_dict() for s in sugg]}, stdout, ensure_ascii=False, indent=2)
+                   "fields": [s.to_dict() | ({"codes": codes[s.field]} if s.field in codes else {}) for s in sugg]},
+                  stdout, ensure_ascii=False, indent=2)
         print(file=stdout)
         return 0
     print(f"数据集 {ds.code}（{ds.name}）× 数据源 {args.source}：每个字段的候选列（得分 0-1，建议需人工审核）", file=stdout)
@@ -197,7 +225,119 @@ def _suggest(args, stdout, stderr) -> int:
             continue
         cands = "；".join(f"{c.column} {c.score:.2f}（{'，'.join(c.reasons)}）" for c in s.candidates)
         print(f"  {head}: {cands}", file=stdout)
+        if s.field in codes:
+            shown = codes[s.field][:_CODES_SHOWN]
+            pairs = "；".join(f"{c['local']}→{c['code'] or '?'}" + (f" {c['name']}" if c["name"] else "")
+                              for c in shown)
+            more = f"；……共 {len(codes[s.field])} 个本地值" if len(codes[s.field]) > len(shown) else ""
+            print(f"      值域 {s.code_set}，列 {s.best.column} 的本地值 → 标准代码: {pairs}{more}", file=stdout)
+    if args.write:
+        print(done, file=stdout)
     return 0
+
+
+def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0.75):
+    """A first draft of one data set's mapping from the best suggestions (指标对照草稿): column rules,
+    date reformats where the column's format is not the spec's, and code maps for coded fields, every
+    rule and code ``suggested`` (待审) — never accepted automatically.  Returns the YAML written."""
+    from pathlib import Path
+
+    from ._exceptions import ConfigError
+    from ._mapping import DatasetMapping, Mapping, SourceDef, SourceRef, load_mapping
+    from ._profile import profile_frame
+    from ._suggest import suggest_code_map
+
+    out = Path(args.write)
+    mapping = load_mapping(out) if (out / "mapping.yaml").exists() else \
+        Mapping(spec_id=spec.id, spec_version=spec.version, directory=out)
+    if mapping.spec_id != spec.id:
+        raise ConfigError(f"对照配置 {out} 针对规范 {mapping.spec_id}，而建议用的是 {spec.id}；请用 --spec {mapping.spec_id}")
+    if ds.code in mapping.datasets:
+        raise ConfigError(f"对照配置 {out} 已有数据集 {ds.code} 的规则：草稿不会覆盖已有（可能已审核）的规则；"
+                          "请在 03_字段对照 的 MappingEditor 中修改，或先移走 "
+                          f"{mapping.datasets[ds.code].file or f'datasets/{ds.code}.yaml'}")
+    source = str(args.source)
+    if "://" in source:
+        url, _, table = source.partition("#")
+        table = args.table or table or None
+        sdef, ref = SourceDef(url=url), SourceRef(table=table if not args.query else None, query=args.query)
+    else:
+        f = Path(source).resolve()
+        if f.suffix.lower() in (".xlsx", ".xlsm"):
+            sdef, ref = SourceDef(path=str(f)), SourceRef(table=df.attrs.get("source_info", {}).get("sheet"))
+        elif f.suffix.lower() == ".csv":  # a directory of CSV exports: table → <dir>/<table>.csv
+            sdef, ref = SourceDef(path=str(f.parent), encoding=args.encoding), SourceRef(table=f.stem)
+        else:
+            sdef, ref = None, SourceRef(file=str(f))
+    if sdef is not None:
+        name = next((k for k, v in mapping.sources.items() if (v.url, v.path) == (sdef.url, sdef.path)), None)
+        if name is None:
+            name = next(n for n in ("his", *(f"his{i}" for i in range(2, 100))) if n not in mapping.sources)
+            mapping.sources[name] = sdef
+        ref.source = name if len(mapping.sources) > 1 else None
+    dm = DatasetMapping(dataset=ds.code, source=ref)
+    prof = profile_frame(df if len(df) <= 20000 else df.sample(20000, random_state=0))
+    for s in suggestions:
+        best = s.best
+        if best is None or best.score < min_score or s.type == "array":
+            continue
+        rule = {"column": best.column}
+        want = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"}.get(s.type)
+        fmt = prof.column(best.column).date_format if want else None
+        if fmt and fmt != want:
+            rule["format"] = fmt
+        if s.field in codes and any(c["code"] for c in codes[s.field]):
+            target = spec.code_set(s.code_set).id
+            cm_name = next((k for k, v in mapping.code_maps.items() if v.code_set and v.code_set == target), None)
+            if cm_name is None:
+                cm_name = target.replace("/", "-").replace(" ", "")
+                cm = mapping.add_code_map(cm_name, code_set=target)
+            else:
+                cm = mapping.code_map(cm_name)
+            known = set(cm.entries["local"].astype("str"))
+            draft = suggest_code_map(cm_name, spec.code_set(target), df[best.column].dropna()).entries
+            for e in draft.itertuples(index=False):
+                if str(e.local) not in known and isinstance(e.code, str) and e.code:
+                    cm.set(str(e.local), e.code, name=e.name, status="suggested", comment=e.comment)
+            rule["code_map"] = cm_name
+        r = dm.set_rule(s.field, **rule)
+        r.score = round(best.score, 3)
+        r.comment = "建议：" + "；".join(best.reasons)
+    mapping.datasets[ds.code] = dm
+    mapping.save(out)
+    return out / "datasets" / f"{ds.code}.yaml"
+
+
+_CODES_SHOWN = 8
+_MAX_LOCAL_CODES = 50  # more distinct values than this: not a local code column
+_MIN_COLUMN_SCORE = 0.6  # propose codes only for a column that plausibly feeds the field
+
+
+def _code_suggestions(spec, suggestions, df) -> dict[str, list[dict]]:
+    """For coded fields (字段有值域): local value → standard code proposals for the best-ranked column,
+    most frequent first, each ``suggested`` (never accepted automatically).  Columns that look like
+    ID-card numbers, phone numbers or names, or that hold too many distinct values, are skipped."""
+    from ._profile import guess_kind
+    from ._suggest import suggest_codes
+
+    out: dict[str, list[dict]] = {}
+    for s in suggestions:
+        best = s.best
+        if not s.code_set or best is None or best.score < _MIN_COLUMN_SCORE or best.column not in df.columns:
+            continue
+        try:
+            code_set = spec.code_set(s.code_set)
+        except Exception:  # a code set the spec does not ship: nothing to propose against
+            continue
+        values = df[best.column].dropna()
+        if values.empty or values.nunique() > _MAX_LOCAL_CODES or \
+                guess_kind(values)[0] in ("id_card", "mobile", "name"):
+            continue
+        table = suggest_codes(code_set, values).sort_values("count", ascending=False, kind="stable")
+        out[s.field] = [{"local": str(r.local), "count": int(r.count), "code": r.code if isinstance(r.code, str) else None,
+                         "name": r.name if isinstance(r.name, str) else None, "score": float(r.score),
+                         "reason": r.reason, "status": "suggested"} for r in table.itertuples(index=False)]
+    return out
 
 
 def _codes(args, stdout, stderr) -> int:
@@ -211,6 +351,7 @@ def _codes(args, stdout, stderr) -> int:
     df = read_source(args.source, **_read_options(args))
     if args.column not in df.columns:
         raise SourceError(f"列 {args.column} 不存在；可用列：{', '.join(map(str, df.columns))}", where=str(args.source))
+    _refuse_identifying_column(df[args.column], args.column, str(args.source))
     table = suggest_codes(cs, df[args.column])
     if args.format == "json":
         print(table.to_json(orient="records", force_ascii=False, indent=2), file=stdout)
@@ -220,3 +361,15 @@ def _codes(args, stdout, stderr) -> int:
         print(f"值域 {cs.id}（{cs.name}）：本地值 → 标准代码建议（需人工审核）", file=stdout)
         print(_table(table), file=stdout)
     return 0
+
+
+def _refuse_identifying_column(values, column: str, where: str) -> None:
+    """值域对照 is for local code columns; a column of ID-card numbers, phone numbers or names would
+    list every person's value unmasked, so it is refused with a message saying what to pick instead."""
+    from ._exceptions import ConfigError
+    from ._profile import KIND_LABELS, guess_kind
+
+    kind = guess_kind(values.dropna())[0]
+    if kind in ("id_card", "mobile", "name"):
+        raise ConfigError(f"列 {column} 看起来是{KIND_LABELS[kind]}，不是本地代码列：值域对照只用于代码列"
+                          "（如性别 XB、科室 KSDM、费别 FB），个人信息不会被逐值列出；请换一列", where=where)

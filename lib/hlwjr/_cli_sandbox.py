@@ -6,6 +6,7 @@ Imports stay lazy: ``hlwjr sandbox serve`` must answer within 3 seconds.
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import os
 import signal
@@ -104,17 +105,25 @@ def _serve(args, stdout: TextIO, stderr: TextIO) -> int:
     settings = settings_from_args(args)
     import socket
 
+    # bind before anything is printed: a port in use is one clear line (exit 2), not uvicorn's log
+    sockets = [socket.socket(fileno=args.fd)] if args.fd is not None else [_bind(args.host, args.port)]
+    port = sockets[0].getsockname()[1]  # --port 0: the free port the system chose
     import uvicorn
 
     from .sandbox._app import create_app, install_log_redaction
 
-    app = create_app(args.data_dir, spec=args.spec, settings=settings)
+    try:
+        app = create_app(args.data_dir, spec=args.spec, settings=settings)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
     import importlib.util
 
     # the fast path (httptools parser, uvloop event loop) when installed; h11/asyncio otherwise
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    config = uvicorn.Config(app, host=args.host, port=args.port, http=http, loop=loop, log_level=args.log_level,
+    config = uvicorn.Config(app, host=args.host, port=port, http=http, loop=loop, log_level=args.log_level,
                             access_log=not args.no_access_log, server_header=False, lifespan="off",
                             timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
@@ -130,16 +139,39 @@ def _serve(args, stdout: TextIO, stderr: TextIO) -> int:
     install_log_redaction()
     service = app.state.sandbox
     admin = "已启用（X-Admin-Token）" if service.admin_token else "未启用（设置 HLWJR_SANDBOX_ADMIN_TOKEN 以启用注册接口）"
-    print(f"沙箱平台: http://{args.host}:{args.port}/hlwjr  验证日志页面: http://{args.host}:{args.port}/hlwjr/verify-log\n"
+    print(f"沙箱平台: http://{args.host}:{port}/hlwjr  验证日志页面: http://{args.host}:{port}/hlwjr/verify-log\n"
           f"数据目录: {os.path.abspath(args.data_dir)}  规范: {service.spec.id} {service.spec.version}  "
           f"沙箱时间: {service.clock.as_dict()['now']}  管理接口: {admin}", file=stdout, flush=True)
     # uvicorn re-raises the SIGTERM it handled after a graceful shutdown; make that a clean exit 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    sockets = [socket.socket(fileno=args.fd)] if args.fd is not None else None
     server.run(sockets=sockets)
     service.store.close()
     print("沙箱平台已停止", file=stdout, flush=True)
     return 0
+
+
+def _bind(host: str, port: int):
+    """The listening socket of ``hlwjr sandbox serve`` (uvicorn listens on it)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"监听地址 {host} 无法解析（{exc.strerror}）", where="--host") from exc
+    family, kind, proto, _, addr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"端口 {port} 已被占用（可能已有一个沙箱在运行）：请换一个端口，如 --port {port + 1}，"
+                              f"或先停止占用该端口的程序", where="--port") from exc
+        raise ConfigError(f"无法监听 {host}:{port}（{exc.strerror or exc}）：请换一个端口或地址",
+                          where="--port") from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 def _register(args, stdout: TextIO, stderr: TextIO) -> int:
@@ -158,8 +190,12 @@ def _register(args, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _orgs(args, stdout: TextIO, stderr: TextIO) -> int:
-    from .sandbox._store import Store
+    from .sandbox._store import DB_NAME, Store
 
+    if not os.path.exists(os.path.join(args.data_dir, DB_NAME)):  # a listing creates nothing
+        print(f"数据目录 {os.path.abspath(args.data_dir)} 中还没有沙箱数据：用 hlwjr sandbox register --data-dir "
+              f"{args.data_dir} 注册机构，或用 --data-dir 指向 hlwjr sandbox serve 的数据目录", file=stdout)
+        return 0
     store = Store(args.data_dir)
     try:
         orgs = store.orgs()

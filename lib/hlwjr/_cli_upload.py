@@ -24,6 +24,12 @@ def register(subparsers) -> None:
     p.add_argument("--update", action="store_true",
                    help="把已被平台接收、但内容已变化的记录作为更正重发（仅当平台接口描述声明了更正方式）")
     p.add_argument("--no-progress", action="store_true", help="不显示进度条")
+    p.add_argument("--resolve", action="append", metavar="BATCH=accepted|missing",
+                   help="人工核对发送后未收到应答的批次（平台不支持按批次号重放时）：先在平台验证日志中查到该批次，"
+                        "accepted = 平台已接收（不再发送），missing = 平台未收到（下次运行重新发送）。"
+                        "只处理核对，不上传；可重复")
+    p.add_argument("--resolve-day", metavar="YYYY-MM-DD",
+                   help="配合 --resolve …=accepted：平台验证日志中该批次计入的日期（默认：发送当天）")
     p.set_defaults(handler=_upload)
 
     r = subparsers.add_parser(
@@ -48,10 +54,47 @@ def _upload(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit 必须是正整数")
     project = load_project(args.config)
+    if args.resolve:
+        return _resolve(project, args.resolve, args.resolve_day, stdout)
+    if args.resolve_day:
+        raise ConfigError("--resolve-day 只能和 --resolve 一起使用", where="--resolve-day")
     summary = run_upload(project, datasets=args.dataset, date=args.date, limit=args.limit, dry_run=args.dry_run,
                          progress=False if args.no_progress else None, update=args.update)
     print(summary.to_text(), file=stdout)
     return 0 if summary.ok else 1
+
+
+def _resolve(project, items: list[str], day: str | None, stdout: TextIO) -> int:
+    """``--resolve BATCH=accepted|missing``: settle unanswered batches by hand (人工核对)."""
+    from datetime import date as _date
+    from pathlib import Path as _Path
+
+    from ._exceptions import ConfigError
+    from ._ledger import Ledger
+    from ._upload import UploadLock
+
+    pairs = []
+    for item in items:
+        batch_no, sep, outcome = item.rpartition("=")
+        if not sep or not batch_no or outcome not in ("accepted", "missing"):
+            raise ConfigError(f"--resolve {item!r} 格式不对：应为 批次号=accepted 或 批次号=missing", where="--resolve")
+        pairs.append((batch_no.strip(), outcome))
+    if day is not None:
+        try:
+            day = _date.fromisoformat(day).isoformat()
+        except ValueError:
+            raise ConfigError(f"日期 {day!r} 无效：应为 YYYY-MM-DD", where="--resolve-day") from None
+    if not project.ledger_path.exists():
+        raise ConfigError(f"还没有上传台账 {project.ledger_path}：没有需要核对的批次", where=str(project.config_file))
+    with Ledger(project.ledger_path) as ledger, UploadLock(_Path(ledger.path).parent / "upload.lock"):
+        for batch_no, outcome in pairs:
+            n = ledger.resolve_batch(batch_no, outcome, platform_day=day)
+            what = "记为平台已接收，不会再发送" if outcome == "accepted" else "记为平台未收到，下次运行时重新发送"
+            print(f"批次 {batch_no}: {n} 条记录{what}", file=stdout)
+        left = ledger.unresolved_batches()
+    if left:
+        print(f"仍有 {len(left)} 个批次未确认: " + "，".join(b.batch_no for b in left), file=stdout)
+    return 0
 
 
 def _readiness(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

@@ -3,12 +3,14 @@
 ::
 
     hlwjr validate --dataset recipe recipes.jsonl [--spec NAME|DIR] [--report out.xlsx|out.html]
-                   [--format text|json] [--with revisit=revisits.csv ...] [--skip RULE ...]
+                   [--format text|json] [--with revisit=revisits.csv ...]
+                   [--accepted doctor=filed-doctors.csv ...] [--skip RULE ...]
 
 Exit codes: 0 no error (warnings allowed), 1 problems found, 2 usage/config error.
 Reads ``.jsonl`` (one JSON object per line), ``.json`` (an array, or ``{"records": [...]}``),
 ``.csv`` (UTF-8/GBK; every cell read as text so codes keep their leading zeros; integer and
-decimal fields are turned into numbers where they are numbers) and ``.xlsx`` (first sheet).
+decimal fields are turned into numbers where they are numbers) and ``.xlsx`` (the sheet named
+after the data set, else the one whose header has most of its field keys, else the first).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TextIO
 from ._exceptions import ConfigError, SourceError
 
 _TEXT_LIMIT = 50
+_TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
 
 
 def register(subparsers) -> None:
@@ -35,6 +38,9 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text", help="标准输出格式（默认 text）")
     p.add_argument("--with", dest="with_", action="append", default=[], metavar="DATASET=FILE",
                    help="同一批的其他数据集文件，用于检查引用（可重复），如 --with revisit=revisit.csv")
+    p.add_argument("--accepted", action="append", default=[], metavar="DATASET=FILE",
+                   help="参考集：平台已接收/已备案的记录（如已备案医师名单 doctor=doctors.csv），只用于检查引用，"
+                        "本身不校验（可重复）")
     p.add_argument("--skip", action="append", default=[], metavar="RULE", help="不执行的规则 id（可重复）")
     p.add_argument("--limit", type=int, default=_TEXT_LIMIT,
                    help=f"text 格式最多列出多少条问题（默认 {_TEXT_LIMIT}；0 = 全部）")
@@ -52,13 +58,19 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         if suffix not in {".xlsx", ".html", ".htm"}:
             raise ConfigError(f"--report 应为 .xlsx 或 .html 文件，实际为 {args.report}")
     batch = {ds.code: read_records(args.records, ds, spec)}
+    if len(batch[ds.code]) == 0:
+        raise SourceError("数据文件中没有记录（只有表头或空文件），没有可校验的数据；请检查导出是否成功、是否选错了文件",
+                          where=str(args.records))
     for item in args.with_:
-        code, sep, file = item.partition("=")
-        if not sep or not code or not file:
-            raise ConfigError(f"--with 应写成 数据集=文件，如 revisit=revisit.csv；实际为 {item!r}")
-        other = spec.dataset(code)
+        other, file = _dataset_file("--with", item, spec)
         batch[other.code] = read_records(file, other, spec)
-    report = check(batch, spec=spec, skip=args.skip)
+    accepted: dict = {}
+    for item in getattr(args, "accepted", None) or ():
+        other, file = _dataset_file("--accepted", item, spec)
+        recs = read_records(file, other, spec)
+        recs = recs.to_dict("records") if hasattr(recs, "to_dict") else list(recs)
+        accepted.setdefault(other.code, []).extend(r for r in recs if isinstance(r, dict))
+    report = check(batch, spec=spec, skip=args.skip, accepted=accepted or None)
     if args.report:
         path = Path(args.report)
         (report.to_excel if path.suffix.lower() == ".xlsx" else report.to_html)(path)
@@ -75,6 +87,8 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         limit = args.limit if args.limit and args.limit > 0 else len(problems)
         if problems:
             print("", file=stdout)
+            if Path(args.records).suffix.lower() in _TABLE_SUFFIXES and any(p.row is not None for p in problems):
+                print("  （“第N行”指第 N 条数据记录，不含表头；在 Excel 中打开时是第 N+1 行）", file=stdout)
             for p in problems[:limit]:
                 print(f"  {p}" + (f"  值: {p.value}" if p.value not in (None, "") else ""), file=stdout)
             if len(problems) > limit:
@@ -83,6 +97,13 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         if args.report:
             print(f"报告已写入 {args.report}", file=stdout)
     return 0 if report.ok else 1
+
+
+def _dataset_file(option: str, item: str, spec):
+    code, sep, file = item.partition("=")
+    if not sep or not code or not file:
+        raise ConfigError(f"{option} 应写成 数据集=文件，如 revisit=revisit.csv；实际为 {item!r}")
+    return spec.dataset(code.strip()), file
 
 
 def _json_default(v):
@@ -105,7 +126,7 @@ def read_records(path: str | Path, dataset, spec=None):
     if suffix in {".csv", ".txt"}:
         return _coerce_text_frame(_read_csv(p), dataset, str(p))
     if suffix in {".xlsx", ".xlsm"}:
-        return _coerce_text_frame(_read_excel(p), dataset, str(p), from_excel=True)
+        return _coerce_text_frame(_read_excel(p, dataset), dataset, str(p), from_excel=True)
     raise ConfigError(f"不支持的数据文件类型 {suffix or '（无扩展名）'}：请用 .jsonl / .json / .csv / .xlsx")
 
 
@@ -154,6 +175,8 @@ def _read_csv(p: Path):
     import pandas as pd
 
     text = _decode(p)
+    if not text.strip():
+        raise SourceError("文件是空的（0 字节或只有空白），没有表头也没有记录；请检查导出是否成功", where=str(p))
     try:
         delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",\t|;").delimiter
     except csv.Error:
@@ -165,13 +188,27 @@ def _read_csv(p: Path):
         raise SourceError(f"CSV 无法解析：{exc}（请检查分隔符、引号和每行的列数）", where=str(p)) from exc
 
 
-def _read_excel(p: Path):
+def _read_excel(p: Path, dataset=None):
+    """The worksheet holding ``dataset``'s records: the sheet named after the data set (code, name
+    or alias), else the one whose header row has the most of its field keys, else the first."""
     import pandas as pd
 
     try:
-        return pd.read_excel(p, dtype=object, engine="openpyxl")
+        sheets = pd.read_excel(p, dtype=object, engine="openpyxl", sheet_name=None)
     except Exception as exc:  # openpyxl raises many kinds
         raise SourceError(f"无法读取 Excel 文件：{exc}", where=str(p)) from exc
+    if not sheets:
+        raise SourceError("Excel 文件中没有工作表", where=str(p))
+    frames = list(sheets.items())
+    if dataset is None or len(frames) == 1:
+        return frames[0][1]
+    names = {str(x).strip().lower() for x in (dataset.code, dataset.name, *getattr(dataset, "aliases", ()))}
+    for name, frame in frames:
+        if str(name).strip().lower() in names:
+            return frame
+    keys = set(dataset.fields)
+    best = max(frames, key=lambda nf: len(keys & {str(c) for c in nf[1].columns}))
+    return best[1] if keys & {str(c) for c in best[1].columns} else frames[0][1]
 
 
 def _coerce_text_frame(frame, dataset, where: str, from_excel: bool = False):

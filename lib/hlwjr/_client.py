@@ -592,6 +592,7 @@ class PlatformClient:
                 if kind == "rejected":
                     err = PlatformRejected(f"平台拒收（{code}）: {msg}", code=code, where=str(response.request.url))
                     err.response = data  # type: ignore[attr-defined]
+                    err.status = response.status_code  # type: ignore[attr-defined]  # 413: body too large
                     raise err
                 last = _Transient(f"平台繁忙 (HTTP {response.status_code}, code {code}): {msg}",
                                   retry_after=_retry_after(response))

@@ -160,9 +160,18 @@ def generate_demo_hospital(out_dir, *, days: int = 5, start: str = "2026-11-01",
     day in every business table (网络咨询, 在线复诊, 电子病历, 处方, 处方审核, 配送/核销, 结算,
     评价, 投诉).  Deterministic for a given ``seed``.  Existing files of the demo are replaced.
     """
+    from ._exceptions import ConfigError
+
     out = Path(out_dir)
+    try:
+        start_day = dt.date.fromisoformat(str(start))
+    except ValueError as exc:
+        raise ConfigError(f"第一天 {start!r} 不是有效的日期：应写作 YYYY-MM-DD，如 2026-11-01") from exc
+    if days < 1:
+        raise ConfigError("业务天数 days 至少为 1")
+    if out.exists() and not out.is_dir():
+        raise ConfigError("输出位置是一个已有的文件，不是目录：请给出一个目录（不存在会自动创建）", where=str(out))
     out.mkdir(parents=True, exist_ok=True)
-    start_day = dt.date.fromisoformat(str(start))
     g = _Gen(seed, start_day, days)
     r = g.r
     t: dict[str, list[dict]] = {name: [] for name in TABLES}

@@ -432,6 +432,42 @@ class Ledger:
                        (str(code), message[:500], now, batch_no))
 
 
+    def resolve_batch(self, batch_no: str, outcome: str, *, platform_day: str | None = None) -> int:
+        """Settle by hand (人工核对) a batch that went out but was never answered, on a platform
+        that cannot answer a replayed batchNo: the analyst looked it up in the platform's
+        verification log (验证日志) and says what happened.
+
+        * ``"accepted"`` — the platform has the batch: its records become accepted on
+          ``platform_day`` (default: the day it was sent) and are never sent again;
+        * ``"missing"`` — the platform never stored it: its records may go again, in a new batch,
+          on the next run.
+
+        Returns the number of records settled. ``ConfigError`` for an unknown batch or one that
+        already has an answer."""
+        if outcome not in ("accepted", "missing"):
+            raise ConfigError(f"人工核对结果应为 accepted（平台已接收）或 missing（平台未收到），收到 {outcome!r}",
+                              where="--resolve")
+        rows = self._query("SELECT dataset, n, state, sent_at, created_at FROM batches WHERE batch_no=?", (batch_no,))
+        if not rows:
+            raise ConfigError(f"台账中没有批次 {batch_no}：请从上传小结的“发送后未收到应答”提示中复制批次号",
+                              where="--resolve")
+        dataset, n, state, sent_at, created_at = rows[0]
+        if state not in UNRESOLVED:
+            raise ConfigError(f"批次 {batch_no} 已有结果（{state}），不需要人工核对", where="--resolve")
+        day = platform_day or (sent_at or created_at)[:10]
+        if outcome == "missing":
+            self.fail_batch(batch_no, dataset, "人工核对：平台未收到该批次，记录将在下次运行时重新发送", "manual",
+                            platform_day=day)
+            return int(n)
+        from ._client import BatchResult, RecordResult
+
+        result = BatchResult(dataset, batch_no, int(n), "manual", "人工核对：平台验证日志显示该批次已接收",
+                             [RecordResult(i, ACCEPTED) for i in range(int(n))])
+        with self._tx() as db:
+            self._write_answer(db, result, day, None, _ts())
+        return int(n)
+
+
 def _keys_in_body_order(rows: Sequence[tuple[str, str]], body: bytes) -> list[str]:
     """Keys of a batch in the order they were sent, recovered from the stored body by hash."""
     by_hash = {h: k for k, h in rows}

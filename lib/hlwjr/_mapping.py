@@ -984,9 +984,29 @@ class MappingIssue:
     severity: str   # error | warning
     where: str
     message: str
+    cause: str | None = field(default=None, compare=False, repr=False)  # an unreadable source's own message
 
     def __str__(self) -> str:
         return f"[{'错误' if self.severity == 'error' else '提醒'}] {self.where}: {self.message}"
+
+
+def _collapse_unreadable(issues: list[MappingIssue]) -> list[MappingIssue]:
+    """One error per cause when several data sets cannot read their source for the same reason
+    (e.g. the HIS database file is missing): the first is kept and names the others."""
+    groups: dict[str, list[MappingIssue]] = {}
+    for i in issues:
+        if i.cause is not None:
+            groups.setdefault(i.cause, []).append(i)
+    out = []
+    for i in issues:
+        same = groups.get(i.cause) if i.cause is not None else None
+        if same is None or len(same) == 1:
+            out.append(i)
+        elif i is same[0]:
+            others = "、".join(Path(x.where).stem for x in same[1:])
+            out.append(MappingIssue(i.severity, i.where, i.message + f"（同一原因，另有 {len(same) - 1} 个数据集的数据源"
+                                                                  f"也无法读取：{others}）", cause=i.cause))
+    return out
 
 
 _TOP_KEYS = {"kind", "version", "spec", "hospital", "description", "sources", "code_maps", "datasets"}
@@ -1124,7 +1144,7 @@ class Mapping:
             issues += self._check_rules(spec, ds, dm.fields, w, top=True)
             if columns:
                 issues += self._check_columns(dm, w, sources)
-        return issues
+        return _collapse_unreadable(issues)
 
     def _check_rules(self, spec, ds, rules: dict[str, FieldRule], w: str, *, top: bool) -> list[MappingIssue]:
         issues = []
@@ -1186,7 +1206,7 @@ class Mapping:
             ctx = _Context(self, sources)
             main_cols = ctx.columns(dm.source)
         except (MappingError, SourceError) as exc:
-            return [MappingIssue("error", w, f"数据源无法读取：{exc}")]
+            return [MappingIssue("error", w, f"数据源无法读取：{exc}", cause=exc.message)]
         available = set(main_cols)
         for j in dm.source.joins:
             try:
@@ -1284,6 +1304,9 @@ def load_mapping(directory: str | os.PathLike) -> Mapping:
     """Load a mapping directory (``mapping.yaml`` + ``datasets/*.yaml``); schema errors raise MappingError."""
     d = Path(directory)
     top_file = d / "mapping.yaml" if d.is_dir() else d
+    if not d.exists():
+        raise MappingError("对照配置目录不存在：请检查 --mapping 路径（应为含 mapping.yaml 的目录，如 mapping/demo）",
+                           where=str(d))
     if d.is_dir() and not top_file.exists():
         raise MappingError("不是对照配置目录：缺少 mapping.yaml", where=str(d))
     d = top_file.parent
@@ -1363,6 +1386,7 @@ class MappingResult:
     date: str | None = None
     written: int = 0
     out: Path | None = None
+    n_day_rows: int | None = None  # with ``date``: source rows of that business day (+ rows whose day is unknown)
 
     @property
     def rejections(self) -> pd.DataFrame:
@@ -1386,8 +1410,11 @@ class MappingResult:
 
     def summary(self) -> str:
         """A few lines of Chinese: rows read, records, rejected rows, issues by kind."""
+        scope = f"源数据 {self.n_source_rows} 行"
+        if self.date and self.n_day_rows is not None:
+            scope += f"，其中当日 {self.n_day_rows} 行"
         lines = [f"数据集 {self.dataset}" + (f"（业务日期 {self.date}）" if self.date else "") +
-                 f"：源数据 {self.n_source_rows} 行 → 记录 {self.n_records} 条，拒收 {len(self.rejected_rows)} 行"]
+                 f"：{scope} → 记录 {self.n_records} 条，拒收 {len(self.rejected_rows)} 行"]
         if not self.issues.empty:
             for (rule, action), n in self.issues.groupby(["rule", "action"]).size().items():
                 lines.append(f"  {_ACTION_ZH.get(action, action)} · {_RULE_ZH.get(rule, rule)}: {n}")
@@ -1900,16 +1927,21 @@ class _Mapper:
             self.issues.add(rows[bad], field=f.key, rule=rule_id, action="kept", values=text[bad], message=message)
 
 
-def _join(df: pd.DataFrame, joins: list[Join], ctx: _Context, issues: _Issues, rows: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+def _join(df: pd.DataFrame, joins: list[Join], ctx: _Context, issues: _Issues, rows: pd.Series,
+          where: str | None = None) -> tuple[pd.DataFrame, pd.Series]:
     reject = pd.Series(False, index=df.index)
     for j in joins:
         right = ctx.read(j)
+        w = f"{where + ': ' if where else ''}source.joins {j.name}"
         missing = [c for c in j.keys.values() if c not in right.columns]
         if missing:
-            raise MappingError(f"关联键 {', '.join(missing)} 不在关联表 {j.name} 中", where=f"join {j.name}")
+            table = j.name + (f"（{j.table}）" if j.table and j.table != j.name else " ")
+            raise MappingError(f"关联键 {', '.join(missing)} 不在关联表 {table}中；该表的列："
+                               f"{', '.join(map(str, right.columns[:30]))}", where=w)
         missing = [c for c in j.keys if c not in df.columns]
         if missing:
-            raise MappingError(f"关联键 {', '.join(missing)} 不在主表中", where=f"join {j.name}")
+            raise MappingError(f"关联键 {', '.join(missing)} 不在主表 {issues.source} 中；请改 keys 的左侧为主表的列",
+                               where=w)
         keys_r = list(j.keys.values())
         dup = right.duplicated(keys_r, keep="first")
         if dup.any():
@@ -1971,7 +2003,7 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
         try:
             day = dt.date.fromisoformat(str(date))
         except ValueError as exc:
-            raise MappingError(f"业务日期 {date!r} 格式应为 YYYY-MM-DD") from exc
+            raise MappingError(f"业务日期 {date!r} 不是有效的日期：应写作 YYYY-MM-DD，如 2026-11-02") from exc
         if not dm.source.business_time:
             raise MappingError(f"数据集 {ds.code} 的 source 没有 business_time（业务时间列），无法按日期筛选",
                                where=dm.file)
@@ -1981,7 +2013,7 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
     children = {k: r for k, r in dm.fields.items() if r.kind == "children"}
     parts: list[pd.DataFrame] = []
     row_parts: list[pd.Series] = []
-    n_rows = written = 0
+    n_rows = written = n_day_rows = 0
     part = None if out is None else Path(str(out) + ".part")
     fh = open(part, "wb") if part is not None else None
     writer = None
@@ -1991,7 +2023,9 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
 
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hlwjr-jsonl")
     ok = False
-    seen_hashes = np.array([], dtype="uint64")
+    seen_hashes = np.array([], dtype="uint64")  # sorted hashes of the rows seen so far (exact duplicates)
+    seen_rows = np.array([], dtype="int64")     # the source row of each, first occurrence
+    dup_of: dict[int, int] = {}                 # duplicate row → the row it repeats
     row_keys: dict[int, str] = {}
     bt = dm.source.business_time
     chunks = None
@@ -2009,23 +2043,27 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
             n_rows += len(chunk)
             early = day is not None and bt in chunk.columns
             if day is not None and early:
-                chunk, rows = _select_day(chunk, rows, bt, dm.source.business_time_format, day, issues)
+                chunk, rows, n_bad = _select_day(chunk, rows, bt, dm.source.business_time_format, day, issues)
+                n_day_rows += len(chunk) + n_bad
             if dm.source.drop_exact_duplicates and len(chunk):
                 hashes = pd.util.hash_pandas_object(chunk, index=False).to_numpy()
-                dup = pd.Series(pd.Index(hashes).duplicated(keep="first") | np.isin(hashes, seen_hashes),
-                                index=chunk.index)
-                seen_hashes = np.union1d(seen_hashes, hashes)
+                dup_np, firsts, seen_hashes, seen_rows = _exact_duplicates(hashes, rows.to_numpy(), seen_hashes,
+                                                                           seen_rows)
+                dup = pd.Series(dup_np, index=chunk.index)
                 if dup.any():
+                    first = pd.Series(firsts, index=rows[dup].index)
+                    dup_of.update(zip(rows[dup].tolist(), firsts.tolist()))
                     issues.add(rows[dup], field=None, rule="duplicate_row", action="rejected", values=None,
-                               message="与前面某行完全相同（重复导出），该行不再上传")
+                               message="与第 " + first.astype(str) + " 行完全相同（重复导出），该行不再上传")
                     chunk, rows = chunk[~dup], rows[~dup]
-            chunk, reject_join = _join(chunk, dm.source.joins, ctx, issues, rows) if dm.source.joins else \
+            chunk, reject_join = _join(chunk, dm.source.joins, ctx, issues, rows, dm.file) if dm.source.joins else \
                 (chunk, pd.Series(False, index=chunk.index))
             if day is not None and not early:
                 if bt not in chunk.columns:
                     raise MappingError(f"业务时间列 {bt!r} 不在数据源中（也不在关联表中）", where=dm.file)
                 keep_idx = chunk.index
-                chunk, rows = _select_day(chunk, rows, bt, dm.source.business_time_format, day, issues)
+                chunk, rows, n_bad = _select_day(chunk, rows, bt, dm.source.business_time_format, day, issues)
+                n_day_rows += len(chunk) + n_bad
                 reject_join = reject_join.loc[chunk.index] if len(keep_idx) else reject_join
             recs, reject = mapper.apply(chunk, rows)
             reject |= reject_join
@@ -2071,10 +2109,11 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
         source_rows = pd.concat(row_parts, ignore_index=True) if row_parts else pd.Series([], dtype="int64")
     else:
         records, source_rows = pd.DataFrame(), pd.Series([], dtype="int64")
-    issue_frame = _fill_keys(issue_frame, ds, records, source_rows, row_keys)
+    issue_frame = _fill_keys(issue_frame, ds, records, source_rows, row_keys, dup_of)
     return MappingResult(dataset=ds.code, records=records, source_rows=source_rows, issues=issue_frame,
                          n_source_rows=n_rows, date=None if day is None else day.isoformat(), written=written,
-                         out=None if out is None else Path(out))
+                         out=None if out is None else Path(out),
+                         n_day_rows=None if day is None else n_day_rows)
 
 
 def _key_text(frame: pd.DataFrame) -> pd.Series:
@@ -2101,8 +2140,9 @@ def _map_codes(raw: pd.Series, lookup: dict[str, str]) -> pd.Series:
 
 
 def _select_day(chunk: pd.DataFrame, rows: pd.Series, column: str, fmt: str | None, day: dt.date,
-                issues: _Issues) -> tuple[pd.DataFrame, pd.Series]:
-    """Rows whose business time falls on ``day``; unparseable business times are reported."""
+                issues: _Issues) -> tuple[pd.DataFrame, pd.Series, int]:
+    """Rows whose business time falls on ``day`` (+ the number of rows whose business time is empty or
+    unparseable: those are reported as rejected, since their day is unknown)."""
     text = as_text(chunk[column])
     parsed, _ = parse_times(text, fmt)
     bad = parsed.isna()
@@ -2110,20 +2150,40 @@ def _select_day(chunk: pd.DataFrame, rows: pd.Series, column: str, fmt: str | No
         issues.add(rows[bad], field=column, rule="business_time", action="rejected", values=text[bad],
                    message="业务时间为空或无法解析，无法确定业务日期，该行未映射；请修正源数据")
     keep = (parsed.dt.date == day).fillna(False).astype(bool) & ~bad
-    return chunk[keep], rows[keep]
+    return chunk[keep], rows[keep], int(bad.sum())
+
+
+def _exact_duplicates(hashes: np.ndarray, rows: np.ndarray, seen_hashes: np.ndarray, seen_rows: np.ndarray):
+    """Exact duplicate rows of a chunk, by row hash, vectorised: (is-duplicate mask, the source row
+    each duplicate repeats, updated sorted seen hashes, their first rows)."""
+    uniq, first_idx = np.unique(hashes, return_index=True)       # first occurrence inside the chunk
+    in_chunk_first = rows[first_idx[np.searchsorted(uniq, hashes)]]
+    pos = np.searchsorted(seen_hashes, hashes)
+    pos_ok = np.minimum(pos, max(len(seen_hashes) - 1, 0))
+    earlier = (seen_hashes[pos_ok] == hashes) if len(seen_hashes) else np.zeros(len(hashes), dtype=bool)
+    first = np.where(earlier, seen_rows[pos_ok] if len(seen_rows) else in_chunk_first, in_chunk_first)
+    dup = earlier | (in_chunk_first != rows)
+    new = ~np.isin(uniq, seen_hashes, assume_unique=True)
+    all_h = np.concatenate([seen_hashes, uniq[new]])
+    all_r = np.concatenate([seen_rows, rows[first_idx[new]]])
+    order = np.argsort(all_h, kind="stable")
+    return dup, first[dup], all_h[order], all_r[order]
 
 
 def _fill_keys(issues: pd.DataFrame, ds, records: pd.DataFrame, source_rows: pd.Series,
-               row_keys: dict[int, str]) -> pd.DataFrame:
+               row_keys: dict[int, str], dup_of: dict[int, int] | None = None) -> pd.DataFrame:
     if issues.empty or not ds.key:
         return issues
     by_row = dict(row_keys)
-    rows_with_issues = set(issues["row"].tolist())
+    rows_with_issues = set(issues["row"].tolist()) | set((dup_of or {}).values())
     if not records.empty and all(k in records.columns for k in ds.key):
         pos = source_rows.isin(rows_with_issues).to_numpy()
         if pos.any():
             keys = _key_text(records.loc[pos, list(ds.key)])
             by_row.update(zip(source_rows[pos].tolist(), keys.tolist()))
+    for dup, first in (dup_of or {}).items():  # an exact duplicate has the business key of the row it repeats
+        if first in by_row:
+            by_row[dup] = by_row[first]
     issues["key"] = issues["row"].map(by_row).astype("object")
     return issues
 

@@ -403,6 +403,9 @@ def _atomic_write(target: Path, write) -> Path:
     tmp = Path(name)
     try:
         write(tmp)
+        from ._spec import give_default_mode
+
+        give_default_mode(tmp)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

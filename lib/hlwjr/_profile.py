@@ -90,11 +90,12 @@ class Profile:
         for c in self.columns:
             rows.append({
                 "列 column": c.column, "推断类型 type": c.dtype, "内容猜测 kind": c.kind_label,
-                "空值率 nulls": round(c.null_share, 4), "不同值 distinct": c.distinct,
+                "空值率 nulls": _percent(c.null_share), "不同值 distinct": c.distinct,
                 "常见值 top values": "; ".join(f"{v} ({n})" for v, n in c.top_values[:5]),
                 "最小 min": c.min, "最大 max": c.max,
                 "长度 length": None if c.min_length is None else f"{c.min_length}-{c.max_length}",
-                "日期格式 format": c.date_format,
+                "日期格式 format": (c.date_format if not c.invalid_dates or not c.date_format else
+                                   f"{c.date_format}（{c.invalid_dates} 个不是真实日期）"),
             })
         return pd.DataFrame(rows)
 
@@ -104,6 +105,20 @@ class Profile:
 
     def _repr_html_(self) -> str:  # notebooks
         return f"<p>{self.read_as}（{self.rows} 行）</p>" + self.to_frame().to_html(index=False)
+
+
+def _percent(share: float) -> str:
+    """A share as the percentage an analyst reads (0.9656 → "96.6%"; a tiny non-zero share is not "0%")."""
+    if share <= 0:
+        return "0%"
+    if share >= 1:
+        return "100%"
+    pct = share * 100
+    if pct < 0.1:
+        return "<0.1%"
+    if pct > 99.9:
+        return ">99.9%"
+    return f"{pct:.1f}%".replace(".0%", "%")
 
 
 def _share(mask: pd.Series, n: int) -> float:

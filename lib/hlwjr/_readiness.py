@@ -115,6 +115,9 @@ class Readiness:
         else:
             lines.append("  台账中还没有任何上传记录")
         lines.append(f"  连续达标天数: {self.streak}" + (f"（{', '.join(self.streak_days)}）" if self.streak_days else ""))
+        best = self.best_streak_days
+        if len(best) > self.streak:  # the verdict rests on an earlier run: say which
+            lines.append(f"  最长连续达标: {len(best)} 天（{best[0]} 至 {best[-1]}）")
         lines.append(f"  今天: {self.gap_text}")
         for d in self.disagreements:
             lines.append(f"  不一致: {d['message']}")
@@ -127,7 +130,8 @@ class Readiness:
         color = "#2e7d32" if self.may_apply else "#c62828"
         return (f"<p style='background:{color};color:white;padding:6px'>{html.escape(self.verdict)}</p>"
                 f"<p>平台日 {html.escape(self.today)}；{html.escape(self.gap_text)}</p>"
-                + self.per_day.to_html(index=False))
+                + _pack_frames(self, _empty_log(), None, None, None)[0].to_html(
+                    index=False, formatters={"成功率": lambda v: f"{v:.1%}"}))
 
     # evidence pack
     def chart_png(self) -> bytes:
@@ -185,6 +189,8 @@ def compute_readiness(project_or_ledger, *, platform_log: Any = None, thresholds
     """
     import pandas as pd
 
+    if today is not None:
+        today = _check_day(today, "--today")
     project = None
     if isinstance(project_or_ledger, Ledger):
         ledger, own = project_or_ledger, False
@@ -207,9 +213,9 @@ def compute_readiness(project_or_ledger, *, platform_log: Any = None, thresholds
         if platform_log is True:
             platform_log = _fetch_platform_log(project) if project is not None else None
         if today is None and isinstance(platform_log, dict) and platform_log.get("today"):
-            today = str(platform_log["today"])[:10]
+            today = _valid_day(str(platform_log["today"])[:10])
         if today is None and project is not None and ask_platform_clock:
-            today = _platform_today(project)
+            today = _valid_day(_platform_today(project))
         today = today or now_shanghai().strftime("%Y-%m-%d")
         events = ledger.events()
     finally:
@@ -303,6 +309,25 @@ def compute_readiness(project_or_ledger, *, platform_log: Any = None, thresholds
     if isinstance(platform_log, (dict, list)):
         _compare(result, platform_log)
     return result
+
+
+def _valid_day(value: str | None) -> str | None:
+    """``value`` when it is a real calendar date ``YYYY-MM-DD``, else None (a platform's odd clock
+    is ignored in favour of Beijing time today)."""
+    try:
+        return _date.fromisoformat(value).isoformat() if value and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def _check_day(value: Any, where: str) -> str:
+    """A day given by the user (``--today``): a real calendar date ``YYYY-MM-DD``, else a ConfigError."""
+    if isinstance(value, _date):
+        return value.isoformat()[:10]
+    day = _valid_day(str(value).strip())
+    if day is None:
+        raise ConfigError(f"日期 {value!r} 无效：应为真实的日历日期 YYYY-MM-DD，例如 2026-11-03", where=where)
+    return day
 
 
 def _row(day: str, dataset: str, accepted: int, rejected: int, duplicate: int, t: Thresholds,
@@ -464,7 +489,9 @@ def _mapping_versions(project):
     import pandas as pd
 
     rows = []
+    revisions: dict[Path, str] = {}
     if project is not None and project.mapping_dir is not None and project.mapping_dir.exists():
+        revisions = _git_revisions(project.mapping_dir)
         for p in sorted(project.mapping_dir.rglob("*")):
             if p.is_file() and p.suffix.lower() in (".yaml", ".yml", ".csv"):
                 data = p.read_bytes()
@@ -475,9 +502,44 @@ def _mapping_versions(project):
                             version = line.split(":", 1)[1].strip()
                             break
                 rows.append({"file": str(p.relative_to(project.root)) if p.is_relative_to(project.root) else str(p),
-                             "version": version, "sha256": hashlib.sha256(data).hexdigest()[:16],
-                             "bytes": len(data)})
-    return pd.DataFrame(rows, columns=["file", "version", "sha256", "bytes"])
+                             "version": version, "revision": revisions.get(p.resolve(), ""),
+                             "sha256": hashlib.sha256(data).hexdigest()[:16], "bytes": len(data)})
+    return pd.DataFrame(rows, columns=["file", "version", "revision", "sha256", "bytes"])
+
+
+def _git_revisions(directory: Path) -> dict[Path, str]:
+    """The revision (修订) of each file under ``directory`` when it is in a git work tree — the
+    last commit that changed it (short hash and date), "未提交的修改" when the working copy differs —
+    since mappings are reviewed and committed like code. Empty when git or the repository is absent."""
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        try:
+            r = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=20,
+                               check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return r.stdout if r.returncode == 0 else None
+
+    top = git("rev-parse", "--show-toplevel")
+    if not top:
+        return {}
+    root = Path(top.strip())
+    out: dict[Path, str] = {}
+    log = git("log", "--format=%x00%h %cs", "--name-only", "--", ".") or ""
+    current = ""
+    for line in log.splitlines():
+        if line.startswith("\0"):
+            current = line[1:]
+        elif line.strip() and current:
+            out.setdefault((root / line.strip()).resolve(), current)
+    for line in (git("status", "--porcelain", "--untracked-files=all", "--", ".") or "").splitlines():
+        name = line[3:].split(" -> ")[-1].strip().strip('"')
+        if not name:
+            continue
+        path = (root / name).resolve()
+        out[path] = f"{out[path]}，有未提交的修改" if path in out else "未提交（不在版本库中）"
+    return out
 
 
 def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=None, ledger: Ledger | None = None,
@@ -487,7 +549,11 @@ def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=No
     import pandas as pd
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"无法创建证据包目录 {out}（{exc.strerror or exc}）：请换一个可写的目录（--out）",
+                          where=str(out)) from exc
     own = False
     if ledger is None and project is not None and project.ledger_path.exists():
         ledger, own = Ledger(project.ledger_path), True
@@ -500,6 +566,7 @@ def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=No
                            columns=["at", "platform_day", "dataset", "key", "hash", "batch_no", "status", "errors"])
         log = log.drop(columns=["hash"])
         log["key"] = log["key"].map(lambda k: _mask_key(k))
+        log["errors"] = log["errors"].map(_mask_text)  # a platform may echo a value in its reason
         samples = _masked_samples(ledger, spec) if ledger else pd.DataFrame()
     finally:
         if own and ledger is not None:
@@ -507,15 +574,79 @@ def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=No
     versions = _mapping_versions(project)
     png = readiness.chart_png()
     paths = {"png": out / "streak.png", "xlsx": out / "readiness.xlsx", "html": out / "readiness.html"}
+    try:
+        return _write_pack(readiness, paths, png, project, log, samples, versions, spec)
+    except OSError as exc:
+        for p in out.glob("*.tmp*"):  # no half-written files
+            p.unlink(missing_ok=True)
+        raise ConfigError(f"无法写出证据包到 {out}（{exc.strerror or exc}）：请确认目录可写、"
+                          f"readiness.xlsx 没有在 Excel 中打开，或换一个目录（--out）", where=str(out)) from exc
+
+
+def _ds_label(code: str, spec) -> str:
+    if code == "*":
+        return "合计"
+    try:
+        return f"{code} {spec.dataset(code).name}" if spec is not None else code
+    except HlwjrError:
+        return code
+
+
+def _empty_log():
+    import pandas as pd
+
+    return pd.DataFrame(columns=["at", "platform_day", "dataset", "key", "batch_no", "status", "errors"])
+
+
+def _pack_frames(readiness: Readiness, log, samples, versions, spec):
+    """The evidence pack's tables with Chinese headers and values (the Readiness object keeps its
+    machine-readable columns)."""
+    import pandas as pd
+
+    per_day = readiness.per_day.copy()
+    per_day["dataset"] = per_day["dataset"].map(lambda c: _ds_label(c, spec))
+    per_day["qualifies"] = per_day["qualifies"].map(lambda q: "是" if q else "否")
+    per_day = per_day.rename(columns=_PER_DAY_ZH)
+    log = log.copy()
+    log["status"] = log["status"].map(lambda x: _STATUS_ZH.get(x, x))
+    log = log.rename(columns=_LOG_ZH)
+    samples = samples.rename(columns=_SAMPLES_ZH) if samples is not None else None
+    versions = versions.rename(columns=_VERSIONS_ZH) if versions is not None else None
+    disagree = pd.DataFrame(readiness.disagreements, columns=list(_DISAGREE_ZH))
+    disagree["field"] = disagree["field"].map(lambda f: _FIELD_ZH.get(f, f))
+    disagree["dataset"] = disagree["dataset"].map(lambda c: _ds_label(c, spec))
+    disagree = disagree.rename(columns=_DISAGREE_ZH)
+    return per_day, log, samples, versions, disagree
+
+
+_PER_DAY_ZH = {"day": "日期（平台日）", "dataset": "数据集", "uploaded": "上传", "accepted": "成功", "rejected": "拒收",
+               "duplicate": "重复", "success_rate": "成功率", "qualifies": "达标", "reason": "未达标原因"}
+_LOG_ZH = {"at": "应答时间（北京时间）", "platform_day": "平台日", "dataset": "数据集", "key": "业务主键（已脱敏）",
+           "batch_no": "批次号 batchNo", "status": "结果", "errors": "平台给出的原因"}
+_STATUS_ZH = {"accepted": "成功", "rejected": "拒收", "duplicate": "重复", "refused": "请求被拒（未计入验证日志）",
+              "pending": "待发送", "sent": "已发送未确认"}
+_SAMPLES_ZH = {"dataset": "数据集", "batch_no": "批次号 batchNo", "key": "业务主键", "record": "记录（已脱敏）"}
+_VERSIONS_ZH = {"file": "文件", "version": "文件格式版本", "revision": "修订（git 提交）", "sha256": "SHA-256（前16位）",
+                "bytes": "字节数"}
+_DISAGREE_ZH = {"day": "日期", "dataset": "数据集", "field": "项目", "ledger": "台账", "platform": "平台验证日志",
+                "message": "说明"}
+_FIELD_ZH = {"uploaded": "上传", "accepted": "成功", "rejected": "拒收", "duplicate": "重复", "may_apply": "能否申请"}
+_HTML_LOG_ROWS = 2000
+
+
+def _write_pack(readiness: Readiness, paths: dict[str, Path], png: bytes, project, log, samples, versions,
+                spec) -> dict[str, Path]:
+    import pandas as pd
+
     paths["png"].write_bytes(png)
+    per_day, log, samples, versions, disagree = _pack_frames(readiness, log, samples, versions, spec)
     verdict = pd.DataFrame([{"项目": project.name if project else "", "平台日": readiness.today,
                              "结论": readiness.verdict, "可以申请": readiness.may_apply,
                              "连续达标天数": readiness.streak, "今天": readiness.gap_text}])
-    disagree = pd.DataFrame(readiness.disagreements, columns=["day", "dataset", "field", "ledger", "platform", "message"])
     tmp = paths["xlsx"].with_suffix(".tmp.xlsx")
     with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
         verdict.to_excel(xw, sheet_name="达标结论", index=False)
-        readiness.per_day.to_excel(xw, sheet_name="每日统计", index=False)
+        per_day.to_excel(xw, sheet_name="每日统计", index=False)
         log.to_excel(xw, sheet_name="上传日志", index=False)
         samples.to_excel(xw, sheet_name="样例记录(脱敏)", index=False)
         versions.to_excel(xw, sheet_name="对照版本", index=False)
@@ -532,11 +663,15 @@ def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=No
         f"<p style='background:{banner};color:white;padding:8px'>{esc(readiness.verdict)}</p>",
         f"<p>平台日 {esc(readiness.today)}；今天：{esc(readiness.gap_text)}</p>",
         f"<img alt='连续达标趋势' src='data:image/png;base64,{b64}'>",
-        "<h2>每日统计</h2>", readiness.per_day.to_html(index=False, escape=True),
+        "<h2>每日统计</h2>", per_day.to_html(index=False, escape=True,
+                                          formatters={"成功率": lambda v: f"{v:.1%}"}),
         "<h2>与平台验证日志对比</h2>",
         (disagree.to_html(index=False) if len(disagree) else
          ("<p>一致</p>" if readiness.platform is not None else "<p>未对比（平台未提供验证日志）</p>")),
-        "<h2>上传日志（批次号）</h2>", log.tail(2000).to_html(index=False),
+        "<h2>上传日志（批次号）</h2>",
+        (f"<p>共 {len(log)} 条，此处只列最近 {_HTML_LOG_ROWS} 条；完整日志见 readiness.xlsx 的“上传日志”表</p>"
+         if len(log) > _HTML_LOG_ROWS else ""),
+        log.tail(_HTML_LOG_ROWS).to_html(index=False),
         "<h2>样例记录（已脱敏）</h2>", samples.to_html(index=False),
         "<h2>映射与代码对照版本</h2>", versions.to_html(index=False),
         "</body></html>",
@@ -568,6 +703,12 @@ def _mask_kind(key: str, name_zh: str, value=None) -> str | None:
     if any(w in name_zh for w in ("电话", "手机")) or any(w in k for w in ("phone", "mobile", "tel")):
         return "phone"
     return None
+
+
+def _mask_text(text: Any) -> Any:
+    from ._privacy import mask_value
+
+    return mask_value(text) if isinstance(text, str) and text else text
 
 
 def _mask_key(key: str) -> str:

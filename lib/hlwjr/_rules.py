@@ -313,7 +313,9 @@ def _id_number(ctx: RuleContext, number: str, type: str | None = None, types=("0
     values = c.at(bad)
     label = ctx.label(number)
     kind_hint = f"（证件类型为居民身份证{'，' + ctx.label(type) if type else ''}）"
-    msgs = np.array([f"{label} {id_problem(v, today=ctx.today) or '不是有效的身份证号'}{kind_hint}"
+    from ._validate import excel_text_hint
+
+    msgs = np.array([f"{label} {id_problem(v, today=ctx.today) or '不是有效的身份证号'}{kind_hint}{excel_text_hint(v)}"
                      for v in values], dtype=object)
     return [Hit(bad, number, msgs, number)]
 

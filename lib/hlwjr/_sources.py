@@ -52,6 +52,7 @@ class SourceInfo:
     table: str | None = None
     query: str | None = None
     notes: list[str] = field(default_factory=list)
+    sheets: list[str] = field(default_factory=list)  # all sheets of an Excel workbook, in order
 
     def to_dict(self) -> dict:
         """JSON-safe form (kept in ``df.attrs["source_info"]``, so DataFrames stay writable to Parquet)."""
@@ -70,9 +71,17 @@ class SourceInfo:
             parts.append(f"CSV，编码 {self.encoding}，分隔符 {delim}")
         elif self.kind == "excel":
             parts.append(f"Excel 工作表「{self.sheet}」，表头在第 {self.header_row} 行")
+            others = [s for s in self.sheets if s != self.sheet]
+            if others:
+                parts.append(f"工作簿另有工作表 {'、'.join(others)}（用 sheet= / --sheet 选择）")
         elif self.kind == "sql":
             parts.append(f"数据库表 {self.table}" if self.table else "数据库查询")
+        parts += self.notes
         return "，".join(parts)
+
+
+_DRIVER_ADVICE = ("PostgreSQL: pip install 'psycopg[binary]'；MySQL: pip install pymysql，URL 写 mysql+pymysql://；"
+                  "SQL Server: pip install pyodbc；Oracle: pip install oracledb，URL 写 oracle+oracledb://")
 
 
 def _mask_url(url: str) -> str:
@@ -134,6 +143,8 @@ class Source:
                 raise SourceError("文件为空（0 字节），请重新导出", where=str(path))
             if encoding is None:
                 self.info.encoding = detect_encoding(path)
+            else:
+                self.info.encoding = _check_given_encoding(path, encoding)
             if delimiter is None:
                 self.info.delimiter = _detect_delimiter(path, self.info.encoding)
             self._check_header()
@@ -327,6 +338,7 @@ class Source:
         finally:
             wb.close()
         self.info.sheet = ws_name
+        self.info.sheets = list(names)
         where = f"{self.path}[{ws_name}]"
         while rows and all(v is None or str(v).strip() == "" for v in rows[-1]):
             rows.pop()
@@ -343,7 +355,9 @@ class Source:
                 raise SourceError(f"表头第 {i + 1} 列为空，请填写列名", where=f"{where}:第{hdr}行")
         _check_columns(names_, where=f"{where}:第{hdr}行（表头）")
         if hdr > 1:
-            self.info.notes.append(f"表头在第 {hdr} 行，上方 {hdr - 1} 行（标题/说明）已跳过")
+            note = f"上方 {hdr - 1} 行（标题/说明）已跳过"
+            if note not in self.info.notes:
+                self.info.notes.append(note)
         width = len(names_)
         data = []
         for i, r in enumerate(rows[hdr:], start=hdr + 1):
@@ -366,8 +380,13 @@ class Source:
         where = self.info.label
         try:
             engine = sa.create_engine(self.url)
-        except Exception as exc:  # ArgumentError, NoSuchModuleError (driver missing)
-            raise SourceError(f"无法识别的数据库 URL 或缺少数据库驱动：{exc}", where=where) from exc
+        except ImportError as exc:  # the dialect's DBAPI driver is not installed
+            missing = getattr(exc, "name", None) or str(exc)
+            raise SourceError(f"缺少数据库驱动 {missing}：请在 .venv 中安装它（{_DRIVER_ADVICE}），"
+                              f"并加入 pyproject.toml 与 environment.yml", where=where) from exc
+        except Exception as exc:  # ArgumentError, NoSuchModuleError (unknown dialect)
+            raise SourceError(f"无法识别的数据库 URL（应写作 方言+驱动://用户:密码@主机/库，如 "
+                              f"sqlite:///his.sqlite、postgresql+psycopg://u:p@host/db）：{exc}", where=where) from exc
         if self.info.table:
             cols = "*" if not self._columns else ", ".join(_quote_ident(c) for c in self._columns)
             sql = f"SELECT {cols} FROM {_quote_ident(self.info.table)}"
@@ -534,8 +553,67 @@ def detect_encoding(path: Path) -> str:
             return enc
         last = bad if last is None or bad[0] > last[0] else last
     offset, line = last or (0, 1)
-    raise SourceError(f"无法解码：在字节 {offset} 附近出现无法按 {'/'.join(candidates)} 解码的字节；"
-                      "请确认导出编码，或用 encoding= 明确指定", where=f"{path}:第{line}行")
+    raise _undecodable(path, candidates, offset, line)
+
+
+def _undecodable(path: Path, encodings: list[str], offset: int, line: int) -> SourceError:
+    column = _column_at(path, offset) if line > 1 else None
+    where = f"{path}:第{line}行" + (f":第{column[0]}列「{column[1]}」" if column else "")
+    return SourceError(f"无法解码：在字节 {offset} 附近出现无法按 {'/'.join(encodings)} 解码的字节；"
+                       "请确认导出编码（如 HIS 导出时选择 GBK 或 UTF-8），或用 encoding= 明确指定；"
+                       "也可能是该单元格内容本身已损坏", where=where)
+
+
+def _check_given_encoding(path: Path, encoding: str) -> str:
+    """An encoding the analyst named (encoding= / --encoding): it must exist and decode the whole file.
+    Returns its canonical name (``GBK`` → ``gbk``, ``utf8`` → ``utf-8``)."""
+    try:
+        encoding = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise SourceError(f"未知的编码 {encoding!r}；常用的有 utf-8、utf-8-sig、gbk、gb18030（不写则自动识别）",
+                          where=str(path)) from exc
+    bad = _first_bad_byte(path, {"gbk": "gb18030"}.get(encoding.lower(), encoding))
+    if bad is not None:
+        try:
+            guess = detect_encoding(path)
+        except SourceError:
+            guess = None
+        err = _undecodable(path, [encoding], *bad)
+        if guess:
+            err = SourceError(err.message + f"；该文件看起来是 {guess} 编码，去掉 encoding= 即可自动识别",
+                              where=err.where)
+        raise err
+    return encoding
+
+
+def _column_at(path: Path, offset: int) -> tuple[int, str] | None:
+    """Best effort: (1-based column number, header name) of the cell holding byte ``offset`` of a
+    delimited text file, counting delimiters outside quotes; None when it cannot be told."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.readline()
+            start = max(len(header), offset - 65536)
+            fh.seek(start)
+            before = fh.read(offset - start)
+        if b"\n" in before:
+            before = before[before.rindex(b"\n") + 1:]
+        elif start > len(header):
+            return None  # a line longer than 64 KiB: don't guess
+        text = header.decode("gb18030", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+        delim = max(_DELIMITERS, key=text.count)
+        names = next(csv.reader([text], delimiter=delim)) if text.count(delim) else [text]
+        inside = before.decode("gb18030", errors="replace")
+        n, quoted = 0, False
+        for ch in inside:
+            if ch == '"':
+                quoted = not quoted
+            elif ch == delim and not quoted:
+                n += 1
+        if n < len(names):
+            return n + 1, names[n].strip()
+    except (OSError, csv.Error, StopIteration):
+        return None
+    return None
 
 
 def _first_bad_byte(path: Path, encoding: str) -> tuple[int, int] | None:

@@ -923,6 +923,7 @@ def write_spec(spec: Spec, directory: str | os.PathLike, *, overwrite: bool = Fa
         for ds in spec.datasets.values():
             (tmp / "datasets" / f"{ds.code}.yaml").write_text(_dump_yaml(_dataset_to_dict(ds)), encoding="utf-8")
         _SpecLoader(tmp).load()  # never write a spec we cannot read back
+        give_default_mode(tmp, directory=True)
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -930,6 +931,26 @@ def write_spec(spec: Spec, directory: str | os.PathLike, *, overwrite: bool = Fa
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux /proc)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def give_default_mode(path: str | os.PathLike, *, directory: bool = False) -> None:
+    """Give a file or directory made by ``tempfile`` (0600/0700) the usual mode (0644/0755 under
+    umask 022) before it is renamed into place, so a report or spec written for colleagues is
+    readable like any other file the user creates."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
 def _safe_filename(name: str) -> str:

@@ -51,6 +51,8 @@ def type_label(f) -> str:
 def length_label(f) -> str:
     """The 长度 cell: max length of a string, digits of an integer, ``总位数,小数位`` of a decimal."""
     if f.type == "string":
+        if f.max_length is not None and getattr(f, "min_length", None):
+            return f"{f.min_length}..{f.max_length}"  # 6..20: at least 6, at most 20 characters
         return "" if f.max_length is None else str(f.max_length)
     if f.type == "integer":
         return "" if f.total_digits is None else str(f.total_digits)
@@ -448,6 +450,9 @@ def _atomic_save(path: Path, save) -> None:
     os.close(fd)
     try:
         save(tmp)
+        from ._spec import give_default_mode
+
+        give_default_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -238,7 +238,7 @@ for _t, _words in {
         _TYPE_WORDS[_w] = _t
 
 _TYPE_PAREN = re.compile(r"^(?P<word>[^\s()]+?)\s*\(\s*(?P<a>\d+)\s*(?:(?:byte|char)\s*)?(?:[,.]\s*(?P<b>\d+)\s*)?\)$")
-_TYPE_WS = re.compile(r"^(?P<cls>ans|an|a|n|c|s|dt|d|t)(?P<var>\.\.)?(?P<a>\d+)?(?:[,.](?P<b>\d+))?$")
+_TYPE_WS = re.compile(r"^(?P<cls>ans|an|a|n|c|s|dt|d|t)(?:(?P<lo>\d+)\.\.(?=\d))?(?P<var>\.\.)?(?P<a>\d+)?(?:[,.](?P<b>\d+))?$")
 _TYPE_GENERIC = re.compile(r"^(?P<word>list|array|集合|数组)\s*[<\[](?P<item>[^>\]]*)[>\]]$")
 
 
@@ -252,6 +252,7 @@ class TypeInfo:
     total_digits: int | None = None
     item_hint: str | None = None
     problem: str | None = None
+    min_length: int | None = None  # AN6..20: at least 6 characters
     note: str | None = None
 
 
@@ -283,6 +284,9 @@ def parse_type(text: Any, length: Any = None, precision: Any = None) -> TypeInfo
     elif (m := _TYPE_WS.match(s)) is not None and s not in ("s1", "s2", "s3"):
         cls = m.group("cls")
         a = int(m.group("a")) if m.group("a") else None
+        lo = int(m.group("lo")) if m.group("lo") else None
+        if lo is not None and cls in ("an", "ans", "a", "c", "s") and lo <= (a or 0):
+            info.min_length = lo  # AN6..20 = 6 to 20 characters (WS 363 / GB/T 7408 notation)
         b = int(m.group("b")) if m.group("b") is not None else None
         word = {"an": "an", "ans": "an", "a": "an", "c": "an", "s": "an", "n": "n", "d": "date", "dt": "datetime", "t": "time"}[cls]
         if cls == "n" and b is None and a is not None:
@@ -338,6 +342,14 @@ def parse_type(text: Any, length: Any = None, precision: Any = None) -> TypeInfo
             info.problem = "对象（object）类型无法表示为单个字段，已按字符串导入；如为子表请改为数组并给出明细表"
         elif base == "time":
             info.type = "string"
+    elif s and info.type is None and s == "yyyy-mm-dd":
+        info.type, info.note = "date", f"类型栏写的是日期格式 {raw}，按日期导入"
+    elif s and info.type is None and s in ("yyyy-mm-ddhh:mm:ss", "yyyy-mm-ddthh:mm:ss"):
+        info.type, info.note = "datetime", f"类型栏写的是日期时间格式 {raw}，按日期时间导入"
+    elif s and info.type is None and re.fullmatch(r"yyyy[-/.年]?mm[-/.月]?dd日?(?:t?hh[:时]?mm(?:[:分]?ss秒?)?)?", s):
+        info.type = "string"
+        info.problem = (f"类型栏是日期/时间格式 {raw}，与规范的 YYYY-MM-DD / YYYY-MM-DD HH:MM:SS 不同，已按字符串导入；"
+                        "请核对平台要求的格式，必要时在 spec 中设置 pattern")
     elif s and info.type is None:
         info.problem = "无法识别的数据类型，已按字符串导入"
         info.type = "string"
@@ -363,6 +375,8 @@ def _parse_length(text: Any) -> tuple[int | None, int | None, str | None]:
 
 def _apply_length(info: TypeInfo, length: Any, precision: Any) -> TypeInfo:
     ln, pr, problem = _parse_length(length)
+    m_lo = _LEN_RE.match(_norm(length)) if length is not None and not problem else None
+    lo_len = int(m_lo.group(1)) if m_lo and m_lo.group(1) else None  # 长度 6..20
     if problem:
         info.problem = (info.problem + "；" if info.problem else "") + problem
     if precision is not None and _norm(precision):
@@ -377,6 +391,8 @@ def _apply_length(info: TypeInfo, length: Any, precision: Any) -> TypeInfo:
         info.type = "decimal" if pr else "string"
         info.note = "类型为空，按长度推断"
     if info.type == "string":
+        if lo_len is not None and ln is not None and lo_len <= ln:
+            info.min_length = lo_len
         if ln is not None:
             if info.max_length is not None and info.max_length != ln:
                 info.note = f"类型写的长度 {info.max_length} 与长度列 {ln} 不一致，采用长度列"
@@ -417,7 +433,11 @@ def parse_required(text: Any, *, inverted: bool = False) -> tuple[bool | str | N
         return False, None
     s1 = s.replace(" ", "")
     if s1 not in _REQ_TRUE and s1 not in _REQ_FALSE:
-        s1 = re.sub(r"\(.*?\)", "", s1).strip("*") or s1  # "Y(主键)", "是*"
+        base = re.sub(r"\(.*?\)", "", s1).strip("*") or s1  # "Y(主键)", "是*"
+        note = " ".join(re.findall(r"\((.*?)\)", _norm(text)))
+        if not inverted and base in _REQ_FALSE and re.search(r"必填|必传|必选|必须|须填|需填|应填|要填", note):
+            return "conditional", note.strip() or None  # "否（退费时必填）": required under a condition
+        s1 = base
     if s1 in ("主键", "pk", "primarykey", "主键,非空", "非空,主键", "主键非空"):
         return (not inverted), None
     if _REQ_COND.match(s1) and not s1.startswith("char"):
@@ -744,7 +764,8 @@ def _role(h: str | None) -> str | None:
         return "alias_ws"
     if any(w in s for w in ("拼音",)):
         return "alias_pinyin"
-    if any(w in s for w in ("说明", "备注", "描述", "注释", "remark", "description", "comment", "填报要求", "释义", "定义")):
+    if any(w in s for w in ("说明", "备注", "描述", "注释", "remark", "description", "comment", "填报要求", "释义", "定义",
+                            "口径")):
         return "description"
     if "中文" in s:
         return "name"
@@ -777,6 +798,14 @@ def _header_roles(row: list[str | None]) -> dict[str, int] | None:
                 roles.setdefault("description2", i)
             elif r == "key" and "name" not in roles:
                 roles["name"] = i
+            elif r == "name" and "key" not in roles:
+                # 数据项 | 中文名称: two name-like columns and no code column — the one headed
+                # 中文… is the Chinese name, the other (数据项/名称/指标…) holds the field codes
+                first = roles["name"]
+                if "中文" in _norm(str(h)) and "中文" not in _norm(str(row[first])):
+                    roles["key"], roles["name"] = first, i
+                else:
+                    roles["key"] = i
             continue
         roles[r] = i
     if ("key" in roles or "name" in roles) and sum(r in roles for r in ("type", "required", "length")) >= 1 \
@@ -870,6 +899,7 @@ class _FieldDraft:
     type: str = "string"
     description: str | None = None
     max_length: int | None = None
+    min_length: int | None = None
     precision: int | None = None
     total_digits: int | None = None
     minimum: float | None = None
@@ -979,6 +1009,7 @@ class _Importer:
         self.provenance_tags: dict[str, str] = {}
         self.source_hint: str | None = None
         self.from_hlwjr = False  # a document written by `hlwjr spec export`: keep its aliases as written
+        self._extra_reported: set[str] = set()  # data sets whose unrecognised columns were reported
 
     # -- issues -----------------------------------------------------------------------------
     def issue(self, table: str, row: int | None, column: str | None, value: Any, message: str,
@@ -1283,6 +1314,16 @@ class _Importer:
             ds.header_row = list(header)
         head_names = {r: (header[i] if i < len(header) and header[i] else r) for r, i in roles.items() if not r.startswith("_")}
         inverted = bool(roles.get("_inverted"))
+        # columns with a header that is no field attribute (示例来源系统, 对应HIS表…): their content
+        # goes into the field's description, so nothing in the document is lost
+        used = {i for r, i in roles.items() if not r.startswith("_")}
+        extra = [(i, _clean(h)) for i, h in enumerate(header) if h and _clean(h) and i not in used]
+        if extra and ds.code not in self._extra_reported:
+            self._extra_reported.add(ds.code)
+            self.issue(where, t.row_numbers[start - 1] if 0 < start <= len(t.row_numbers) else None,
+                       "、".join(h for _, h in extra), None,
+                       f"列「{'」「'.join(h for _, h in extra)}」不是可识别的字段属性，其内容已并入字段说明（description），请核对",
+                       "info", ds.code)
 
         def cell(row: list[str | None], role: str) -> str:
             i = roles.get(role)
@@ -1324,6 +1365,8 @@ class _Importer:
                 key = f"{group_child}.{key}"
             name = cell(row, "name").strip()
             desc_parts = [cell(row, "description"), cell(row, "description2")]
+            desc_parts += [f"{h}：{row[i].strip()}" for i, h in extra
+                           if i < len(row) and row[i] and row[i].strip() and row[i] not in (key, name)]
             required_mark = False
             if key.startswith("*") or key.endswith("*"):
                 key = key.strip("*").strip()
@@ -1370,6 +1413,7 @@ class _Importer:
             if ti.note:
                 self.issue(where, rn, head_names.get("type", "类型"), ttext, ti.note, "info", ds.code, key)
             fd.max_length, fd.precision, fd.total_digits = ti.max_length, ti.precision, ti.total_digits
+            fd.min_length = ti.min_length if ti.type == "string" else None
             fd.item_hint = ti.item_hint
             # required
             if "required" in roles:
@@ -1890,6 +1934,7 @@ class _Importer:
                 fd.const = _typed_value(fd.const, fd.type)
                 fields[k] = Field(
                     key=fd.key, name=fd.name, type=fd.type, description=fd.description, max_length=fd.max_length,
+                    min_length=fd.min_length,
                     precision=fd.precision, total_digits=fd.total_digits, minimum=fd.minimum, maximum=fd.maximum,
                     required=fd.required, code_set=fd.code_set, pattern=fd.pattern, const=fd.const,
                     item=fd.item if fd.type == "array" else None, min_items=fd.min_items, aliases=dict(fd.aliases),
@@ -2070,6 +2115,12 @@ def _parse_title(title: str) -> tuple[str | None, str, str | None, str | None]:
     sec = None
     s = re.sub(r"^(?:表|附表)\s*[A-Z]?\d+(?:[.\-]\d+)*\s*", "", s) if re.match(r"^(?:表|附表)\s*[A-Z]?\d", s) else s
     s = re.sub(r"^附录\s*", "", s)
+    # Chinese ordinals of a heading: 三、在线处方 / （三）在线处方 / 第三节 在线处方
+    s = re.sub(r"^(?:[(（][一二三四五六七八九十百]+[)）]|第[一二三四五六七八九十百\d]+[章节条部分]+|[一二三四五六七八九十百]+[、.．])\s*",
+               "", s)
+    # a URL path in the title (/api/recipe/upload) is the endpoint, not part of the name
+    s = re.sub(r"\s*(?:\b(?:GET|POST|PUT)\s+)?(?:https?://\S+|(?<![A-Za-z0-9])/(?:[A-Za-z0-9_\-{}.]+/)+[A-Za-z0-9_\-{}.]*)\s*",
+               " ", s).strip()
     m = _SECTION_TITLE.match(s)
     if m and (re.match(r"^\d", m.group("sec")) or "." in m.group("sec") or re.match(r"^[A-Z][.、\s]", s)):
         sec = m.group("sec").replace("．", ".")

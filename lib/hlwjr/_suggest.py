@@ -308,6 +308,11 @@ def _profile_of(source):
     return None, cols
 
 
+# A leading word naming someone other than the patient (监护人, 开方医师, 审方药师 …): a column that drops
+# it (SFZH for 监护人身份证号 JHRSFZH) most likely holds the patient's value, not that person's.
+_OTHER_PERSON = re.compile(r"^(jhr|jianhuren|kfys|kaifangyishi|sfys|sfyjs|shenfangyaoshi|fzr|fuzeren|jbr|jingbanren)$")
+
+
 def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> list[FieldSuggestion]:
     """Rank source columns for every field of a spec data set (指标对照建议).
 
@@ -347,8 +352,13 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
                         for variant in fv:
                             if len(variant) > len(cv) and variant.endswith(cv) and not variant.startswith(cv):
                                 sub = 80 + 10 * len(cv) / len(variant)
+                                dropped = variant[: len(variant) - len(cv)]
+                                other = _OTHER_PERSON.match(dropped)
+                                if other:  # 监护人身份证号 ⊃ 身份证号: the bare column is usually the patient's
+                                    sub -= 12
                                 if sub > s:
-                                    s, w = sub, [f"列名是{fv[variant]} {variant.upper()} 的后半部分"]
+                                    s, w = sub, [f"列名是{fv[variant]} {variant.upper()} 的后半部分" +
+                                                 (f"（省去的 {dropped.upper()} 指另一个人，可能不对应）" if other else "")]
                 if prefix is not None:
                     if role and prefix in _PREFIX_HINTS.get(role, ()):
                         s += 6

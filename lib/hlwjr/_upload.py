@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from ._text import display_width, pad
+from ._privacy import mask_value
 from ._exceptions import (
     ConfigError,
     DataError,
@@ -145,12 +146,12 @@ class UploadSummary:
                 lines.append(f"    - [{r.dataset}] {field_} {r.rule}: {r.n} 个，例如 {r.key}: {r.message}")
             if len(g) > 12:
                 lines.append(f"    …… 共 {len(g)} 类问题；完整清单见 UploadSummary.problems 或 `hlwjr validate`")
-        for r in self.rejections[:8]:
-            lines.append(f"  平台拒收 [{r['dataset']}] {r['key']} 批次 {r['batch_no']}: {r['reason']}")
+        for r in self.rejections[:8]:  # keys may hold an ID-card number (医师 doctorCertID): masked
+            lines.append(f"  平台拒收 [{r['dataset']}] {_masked(r['key'])} 批次 {r['batch_no']}: {_masked(r['reason'])}")
         if len(self.rejections) > 8:
             lines.append(f"  …… 共 {len(self.rejections)} 条拒收，详见 `hlwjr readiness --format html`")
         for c in self.changed[:5]:
-            lines.append(f"  注意 [{c['dataset']}] {c['key']} 已被平台接收，但内容已变化：未重发"
+            lines.append(f"  注意 [{c['dataset']}] {_masked(c['key'])} 已被平台接收，但内容已变化：未重发"
                          f"（确需更正且平台允许时，用 --update 重发）")
         if len(self.changed) > 5:
             lines.append(f"  …… 共 {len(self.changed)} 条已接收记录内容有变化")
@@ -162,6 +163,11 @@ class UploadSummary:
         return "\n".join(lines)
 
 
+
+
+def _masked(text: Any) -> str:
+    """A business key or platform message for display: ID-card and phone numbers in it masked (脱敏)."""
+    return mask_value(text) or ""
 
 
 # --------------------------------------------------------------------------- lock
@@ -250,6 +256,7 @@ class Uploader:
         self.batch_size = min(batch_size or limit, limit)
         self.concurrency = max(1, int(concurrency))
         self._day = day or (lambda: now_shanghai().strftime("%Y-%m-%d"))
+        self.splits = 0  # batches the platform refused as too large (HTTP 413), re-sent in halves
 
     def new_batch_no(self, dataset: str) -> str:
         stamp = now_shanghai().strftime("%Y%m%d%H%M%S")
@@ -264,7 +271,8 @@ class Uploader:
         for b in self.ledger.unresolved_batches():
             if b.state == "sent" and not self.client.profile.replay_safe:
                 notes.append(f"批次 {b.batch_no}（{b.dataset}，{b.n} 条）发送后未收到应答，平台不支持按批次号重放："
-                             f"请在平台验证日志中核对后再处理；这些记录不会被自动重发")
+                             f"请在平台验证日志中核对，然后运行 hlwjr upload --config <项目> --resolve {b.batch_no}=accepted"
+                             "（平台已接收）或 …=missing（平台未收到，下次重发）；在此之前这些记录不会被自动重发")
                 continue
             self.ledger.mark_sent(b.batch_no)
             try:
@@ -297,12 +305,18 @@ class Uploader:
                 result = self.client.send_batch(dataset, batch_no, body, len(batch))
             except PlatformRejected as exc:
                 self.ledger.fail_batch(batch_no, dataset, exc.message, exc.code, platform_day=self._day())
-                return batch_no, keys, None, exc
+                if getattr(exc, "status", None) == 413 and len(batch) > 1:
+                    # body over the platform's size limit (请求体过大): nothing was stored or
+                    # counted; send the records again in two halves, each under a new batchNo
+                    half = len(batch) // 2
+                    self.splits += 1
+                    return [*one(batch[:half]), *one(batch[half:])]
+                return [(batch_no, keys, None, exc)]
             # the answer rides with the next batch's write: one commit per batch (a crash in between
             # leaves the batch unanswered, and the next run replays it — never a duplicate)
             self.ledger.record_answer(result, platform_day=result.platform_day or self._day(), keys=keys,
                                       defer=replay_safe)
-            return batch_no, keys, result, None
+            return [(batch_no, keys, result, None)]
 
         def account(batch_no, keys, result, exc) -> None:
             summary.batches += 1
@@ -331,9 +345,11 @@ class Uploader:
             self.ledger.flush()
 
     def _send_batches(self, batches, one, account) -> None:
+        # ``one`` returns the answered batches: one, or more when a batch too large was split
         if self.concurrency == 1 or len(batches) < 2:
             for b in batches:
-                account(*one(b))
+                for answered in one(b):
+                    account(*answered)
             return
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="hlwjr-upload") as pool:
             pending = set()
@@ -345,14 +361,16 @@ class Uploader:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for f in done:
                         try:
-                            account(*f.result())
+                            for answered in f.result():
+                                account(*answered)
                         except BaseException as exc:  # noqa: BLE001 - re-raised below
                             failure = failure or exc
                     if failure:
                         break
             for f in pending:
                 try:
-                    account(*f.result())
+                    for answered in f.result():
+                        account(*answered)
                 except BaseException as exc:  # noqa: BLE001
                     failure = failure or exc
             if failure:
@@ -362,23 +380,61 @@ class Uploader:
 # --------------------------------------------------------------------------- planning
 
 
+def _ref_keys(ref, record: dict[str, Any], spec) -> list[tuple[str, tuple[str, ...]]]:
+    """(target data set, target key) pairs of one reference of a record (any of them will do)."""
+    out = []
+    for target in ref.datasets:
+        try:
+            tds = spec.dataset(target)
+        except HlwjrError:
+            continue
+        inverse = {v: k for k, v in ref.fields.items()}
+        key = []
+        for kf in tds.key:
+            local = inverse.get(kf, kf)
+            v = record.get(local)
+            key.append("" if v is None else str(v))
+        out.append((tds.code, tuple(key)))
+    return out
+
+
 def _ref_targets(ds, record: dict[str, Any], spec) -> list[tuple[str, tuple[str, ...]]]:
     """(target data set, target key) pairs a record references, per the data set's references."""
-    out = []
+    return [pair for ref in getattr(ds, "references", ()) or () for pair in _ref_keys(ref, record, spec)]
+
+
+def _apply_limit(spec, order, prepared: dict[str, list], limit: int, summary: UploadSummary) -> None:
+    """``--limit N``: at most N records per data set, parents first; a record goes only together
+    with the records of this run it references (a 处方 whose 复诊 was cut by the limit waits for a
+    later run — sent alone it would be rejected and break the day's 100 % success rate)."""
+    in_run = {code: {k for k, *_ in items} for code, items in prepared.items()}
+    chosen: dict[str, set[str]] = {}
+    for ds in order:  # dependency order: parents are decided before their children
+        items = prepared.get(ds.code)
+        if items is None:
+            continue
+        keep = []
+        for it in items:
+            if len(keep) >= limit:
+                break
+            if _parents_go_too(ds, it[3], spec, in_run, chosen):
+                keep.append(it)
+        summary.datasets[ds.code].not_planned += len(items) - len(keep)
+        prepared[ds.code] = keep
+        chosen[ds.code] = {k for k, *_ in keep}
+
+
+def _parents_go_too(ds, record: dict[str, Any], spec, in_run: dict[str, set[str]],
+                    chosen: dict[str, set[str]]) -> bool:
+    """Whether every reference of ``record`` is met by a record sent in this run or by one that is
+    not part of this run (accepted earlier: pre-flight validation found it)."""
     for ref in getattr(ds, "references", ()) or ():
-        for target in ref.datasets:
-            try:
-                tds = spec.dataset(target)
-            except HlwjrError:
-                continue
-            inverse = {v: k for k, v in ref.fields.items()}
-            key = []
-            for kf in tds.key:
-                local = inverse.get(kf, kf)
-                v = record.get(local)
-                key.append("" if v is None else str(v))
-            out.append((tds.code, tuple(key)))
-    return out
+        pairs = [(t, KEY_SEP.join(k)) for t, k in _ref_keys(ref, record, spec)]
+        if any(k in chosen.get(t, ()) for t, k in pairs):
+            continue
+        if any(k in in_run.get(t, ()) for t, k in pairs):
+            return False
+    return True
 
 
 def plan_test_phase(spec, candidates: dict[str, list[tuple[str, dict]]], target: int,
@@ -496,8 +552,14 @@ def upload_records(project_or_parts, records_by_dataset: dict[str, Any], *, date
         if client is None and not dry_run:
             client = _client_for(project, spec)
             own_client = True
-        day_fn = _day_fn(client)
+        offline_note = None
+        if client is None and dry_run:
+            day_fn, offline_note = _dry_run_day_fn(project, spec)
+        else:
+            day_fn = _day_fn(client)
         summary = UploadSummary(date=date, platform_day=day_fn(), dry_run=dry_run)
+        if offline_note:
+            summary.notes.append(offline_note)
         uploader = None
         if client is not None:
             uploader = Uploader(client, ledger, org_code=project.org_code, batch_size=project.platform.batch_size,
@@ -544,6 +606,23 @@ def _day_fn(client) -> Callable[[], str]:
     from datetime import timedelta
 
     return lambda: (now_shanghai() + timedelta(seconds=offset)).strftime("%Y-%m-%d")
+
+
+def _dry_run_day_fn(project, spec) -> tuple[Callable[[], str], str | None]:
+    """The platform day for a dry run (预演): it sends nothing, but the test-phase plan counts
+    what was already accepted on the platform's day (the sandbox's rehearsal clock may differ from
+    the wall clock), so ask the clock once, without retries; offline → Beijing time, with a note."""
+    try:
+        client = _client_for(project, spec)
+    except HlwjrError as exc:
+        return _day_fn(None), f"预演未连接平台（{exc.message}），平台日按本机北京时间计算"
+    try:
+        client.max_retries = 0
+        return _day_fn(client), None
+    except HlwjrError as exc:
+        return _day_fn(None), f"预演未连接平台（{exc.message}），平台日按本机北京时间计算"
+    finally:
+        client.close()
 
 
 def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, date, dry_run, validate,
@@ -602,7 +681,7 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
             try:
                 j = record_json(r)
             except ValueError as exc:  # NaN / Infinity: not JSON, the platform would refuse the batch
-                raise DataError(f"第 {i + 1} 条记录（{k}）含 NaN 或 Infinity，不是合法的 JSON 数值：{exc}；"
+                raise DataError(f"第 {i + 1} 条记录（{_masked(k)}）含 NaN 或 Infinity，不是合法的 JSON 数值：{exc}；"
                                 "请在对照中把缺失值留空", where=ds.code) from exc
             items.append((k, content_hash(j), j, r))
         states = ledger.states(ds.code, [k for k, *_ in items])
@@ -631,7 +710,7 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
                 else:
                     s.previously_rejected += 1
             else:  # pending/sent left after recover(): not resendable now
-                summary.notes.append(f"{ds.code} {k} 仍在未确认批次中，未重发")
+                summary.notes.append(f"{ds.code} {_masked(k)} 仍在未确认批次中，未重发")
         prepared[ds.code] = keep
         planned[ds.code] = {tuple(k.split(KEY_SEP)) for k, *_ in keep}
 
@@ -655,10 +734,7 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
             summary.notes.append(f"今天合计只有 {sum(today.values())} 条可上报的合格记录，不足每日 {need} 条："
                                  f"请补充数据或修正暂缓的记录")
     if limit is not None:
-        for code in prepared:
-            cut = prepared[code][limit:]
-            summary.datasets[code].not_planned += len(cut)
-            prepared[code] = prepared[code][:limit]
+        _apply_limit(spec, order, prepared, limit, summary)
 
     if frames:
         summary.problems = pd.concat(frames, ignore_index=True)
@@ -678,6 +754,7 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
         return
     total = sum(len(v) for v in prepared.values())
     bar = _Progress(progress, total, "上传")
+    splits_before = uploader.splits
     try:
         for ds in order:
             items = prepared.get(ds.code) or []
@@ -690,6 +767,10 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
                               summary.rejections, data_date=date, progress=bar, update=True)
     finally:
         bar.close()
+        if uploader.splits > splits_before:
+            summary.notes.append(
+                f"{uploader.splits - splits_before} 个批次超过平台的请求体上限（HTTP 413），已自动拆成小批次重发（未重复、未丢失）；"
+                f"可在 hlwjr.toml 的 [platform] batch_size 中把每批条数（现为 {uploader.batch_size}）调小")
 
 
 # --------------------------------------------------------------------------- the daily run
@@ -745,6 +826,13 @@ def _map_records(project, spec, datasets: Sequence[str], date: str | None, notes
     return out, rejected, (pd.concat(frames, ignore_index=True) if frames else None)
 
 
+def _count(records: Any) -> int:
+    try:
+        return len(records)
+    except TypeError:
+        return 0
+
+
 def run_upload(project, *, datasets: Sequence[str] | None = None, date: str | _date | None = None,
                limit: int | None = None, dry_run: bool = False, progress: Any = None,
                client=None, update: bool = False) -> UploadSummary:
@@ -783,6 +871,11 @@ def run_upload(project, *, datasets: Sequence[str] | None = None, date: str | _d
         if code in summary.datasets:
             summary.datasets[code].mapping_rejected += n
     summary.mapping_rejections = rejections
+    if date is not None:
+        dated = [c for c in records if c not in master]  # data sets with a business time
+        if dated and not any(_count(records[c]) + rejected.get(c, 0) for c in dated):
+            notes.append(f"业务日期 {date} 在数据源中没有任何业务记录（{'、'.join(dated)} 均为 0 条）："
+                         f"请核对 --date 是否正确、数据源是否已更新到这一天")
     summary.notes[:0] = notes
     summary.elapsed = time.perf_counter() - t0
     return summary

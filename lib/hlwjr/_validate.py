@@ -44,7 +44,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import functools
 import os
+import re
 import weakref
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Iterable, Iterator, Mapping, Protocol
@@ -290,6 +292,9 @@ class _Table:
         return result
 
 
+_BEIJING = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")  # 北京时间 (no DST since 1991)
+
+
 def _coerce_datetimes(col: Column, ftype: str, series) -> Column:
     """datetime64 columns and date/datetime objects → canonical text (a documented decision)."""
     fmt = "%Y-%m-%d" if ftype == "date" else "%Y-%m-%d %H:%M:%S"
@@ -297,6 +302,8 @@ def _coerce_datetimes(col: Column, ftype: str, series) -> Column:
         import pandas as pd
 
         if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            if getattr(series.dt, "tz", None) is not None:
+                series = series.dt.tz_convert(_BEIJING)  # the platform's times are Beijing time
             text = series.dt.strftime(fmt)
             kind = np.where(series.isna().to_numpy(dtype=bool), MISSING, STR).astype(np.int8)
             return Column(kind, obj=text.to_numpy(dtype=object, na_value=None),
@@ -310,6 +317,8 @@ def _coerce_datetimes(col: Column, ftype: str, series) -> Column:
     for i in other:
         v = obj[i]
         if isinstance(v, (_dt.datetime, _dt.date)):
+            if isinstance(v, _dt.datetime) and v.tzinfo is not None:
+                v = v.astimezone(_BEIJING)
             obj[i] = v.strftime(fmt)
             kind[i] = STR
             changed = True
@@ -317,14 +326,47 @@ def _coerce_datetimes(col: Column, ftype: str, series) -> Column:
 
 
 # ------------------------------------------------------------------------------ field checks
-def _excel_serial_hint(v) -> str:
+def _excel_serial_hint(v, date_only: bool = False) -> str:
     try:
         x = float(v)
     except (TypeError, ValueError):
         return ""
     if 1 <= x < 2958466:
         d = _dt.datetime(1899, 12, 30) + _dt.timedelta(days=x)
-        return f"；疑似 Excel 日期序列号（{v} = {d:%Y-%m-%d %H:%M:%S}），请在 Excel 中设为文本或转换为日期文本"
+        shown = f"{d:%Y-%m-%d}" if date_only and x == int(x) else f"{d:%Y-%m-%d %H:%M:%S}"
+        return f"；疑似 Excel 日期序列号（{v} = {shown}），请在 Excel 中设为文本或转换为日期文本"
+    return ""
+
+
+# layouts source systems and Excel commonly write, for the "可改为 …" suggestion of a bad date
+_DATE_LAYOUTS = ("%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d")
+_TIME_LAYOUTS = (" %H:%M:%S", " %H:%M", "T%H:%M:%S", "T%H:%M:%S.%f", " %H:%M:%S.%f", "%H%M%S", "")
+
+
+_HINT_VALUES = 2000  # distinct bad date values per field that get a "可改为 …" suggestion
+
+
+@functools.lru_cache(maxsize=4096)
+def _reformat_hint(v: str, kind: str) -> str:
+    """``；可改为 2026-11-05 20:00:00`` when ``v`` is a real date/time in another common layout."""
+    t = to_halfwidth(v).strip()
+    if not t or len(t) > 40:
+        return ""
+    for dl in _DATE_LAYOUTS:
+        for tl in (_TIME_LAYOUTS if kind == "datetime" else ("",) + _TIME_LAYOUTS):
+            try:
+                d = _dt.datetime.strptime(t, dl + tl)
+            except ValueError:
+                continue
+            if kind == "date":
+                if tl and d.time() != _dt.time(0):
+                    return ""  # a date field given a time of day: no safe suggestion
+                good = f"{d:%Y-%m-%d}"
+            else:
+                if not tl:
+                    return f"；缺少时间部分，应为 {d:%Y-%m-%d} HH:MM:SS"
+                good = f"{d:%Y-%m-%d %H:%M:%S}"
+            return f"；可改为 {good}" if good != v else ""
     return ""
 
 
@@ -334,6 +376,11 @@ def _type_message(fp: _FieldPlan, k: int, v) -> str:
     msg = f"{fp.label} 应为{want}，实际为{got}"
     if fp.type == "string" and k in (INT, FLOATINT, FLOAT):
         msg += "；请按文本读取该列（编码类字段要保留前导零，如 01）"
+        try:
+            if abs(float(v)) >= 1e15:
+                msg += "；超过 15 位的数字在 Excel 中只保留 15 位有效数字，末几位可能已变，请在源系统把该列按文本导出"
+        except (TypeError, ValueError, OverflowError):
+            pass
     elif fp.type in ("integer", "decimal") and k == STR:
         t = to_halfwidth(str(v)).strip()
         try:
@@ -344,7 +391,7 @@ def _type_message(fp: _FieldPlan, k: int, v) -> str:
     elif fp.type == "integer" and k == FLOAT:
         msg += "；整数字段不能有小数部分"
     elif fp.type in ("date", "datetime") and k in (INT, FLOAT, FLOATINT):
-        msg += _excel_serial_hint(v)
+        msg += _excel_serial_hint(v, date_only=fp.type == "date")
     elif k == NULL:
         msg = f"{fp.label} 为 null；无值时请省略该字段，不要传 null"
     elif k == BOOL:
@@ -352,13 +399,35 @@ def _type_message(fp: _FieldPlan, k: int, v) -> str:
     return msg
 
 
-def _str_hint(v: str) -> str:
+_SCI_NOTATION = re.compile(r"^[+-]?\d(?:\.\d+)?[eE][+-]?\d+$")
+_NUMBER_TEXT = re.compile(r"^\d{1,7}(?:\.\d+)?$")
+
+
+def excel_text_hint(v: str) -> str:
+    """A hint for text that Excel or a number-typed export has mangled: ``1.10102E+17`` (an
+    ID/phone in 科学计数法, digits already lost) or ``1.0`` (a code read as a decimal)."""
+    t = to_halfwidth(v).strip()
+    if _SCI_NOTATION.match(t):
+        return ("；疑似被 Excel 转成了科学计数法，号码已丢失精度：请在源系统或 Excel 中把该列设为“文本”后重新导出"
+                "（不要用 Excel 直接打开再保存 CSV）")
+    if re.fullmatch(r"\d+\.0+", t):
+        return f"；疑似数字被读成了小数（{t} → {t.split('.')[0]}），请按文本读取/导出该列"
+    return ""
+
+
+def _str_hint(v: str, *, date: str | None = None) -> str:
     hints = []
     if v != v.strip():
         hints.append("前后有空格，请去掉")
     if v != to_halfwidth(v):
         hints.append("含全角字符，请转换为半角")
-    return ("；" + "，".join(hints)) if hints else ""
+    out = ("；" + "，".join(hints)) if hints else ""
+    t = to_halfwidth(v).strip()
+    if date and _NUMBER_TEXT.match(t) and not re.fullmatch(r"\d{8}", t):
+        return out + _excel_serial_hint(t, date_only=date == "date")
+    if date:
+        return out + _reformat_hint(v, date)
+    return out + excel_text_hint(v)
 
 
 def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
@@ -414,7 +483,20 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
             bad = good_str & ~shape
             if bad.any():
                 idx = np.flatnonzero(bad)
-                msgs = np.array([f"{fp.label} 应为 {layout}，实际为“{v}”{_str_hint(v)}" for v in col.at(idx)], dtype=object)
+                hints: dict = {}
+
+                def _hint(v, kind=fp.type):
+                    # the "可改为 …" suggestion costs a few strptime calls: computed for the first
+                    # _HINT_VALUES distinct values of the column (a whole column in another layout
+                    # is common), the rest get the plain hints
+                    h = hints.get(v)
+                    if h is None:
+                        h = _str_hint(v, date=kind) if len(hints) < _HINT_VALUES else _str_hint(v)
+                        if len(hints) < _HINT_VALUES:
+                            hints[v] = h
+                    return h
+
+                msgs = np.array([f"{fp.label} 应为 {layout}，实际为“{v}”{_hint(v)}" for v in col.at(idx)], dtype=object)
                 out.append((idx, fp.type, msgs, None))
             bad2 = good_str & shape & ~value
             if bad2.any():
@@ -454,6 +536,8 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
                         hint = f"；去掉空格/全角后为有效代码 {t}" + _str_hint(v)
                     elif t in by_name:
                         hint = f"；这是名称，应填代码 {by_name[t]}"
+                    elif re.fullmatch(r"\d+\.0+", t) and t.split(".")[0] in cs.codes:
+                        hint = f"；疑似数字被读成了小数，应为代码 {t.split('.')[0]}：请按文本读取/导出该列"
                     elif t and len(like := [c for c, n in cs.codes.items() if n and n.startswith(t)]) == 1:
                         hint = f"；疑似名称“{cs.codes[like[0]]}”，应填代码 {like[0]}"
                     elif len(cs.codes) <= 12:
@@ -560,8 +644,8 @@ class _Run:
         if "unknown_field" not in self.skip and table.parent is None:
             for c in table.columns:
                 if c not in plan.fields:
-                    close = difflib.get_close_matches(c, list(plan.fields), n=1, cutoff=0.6) or \
-                        [k for k in plan.fields if k.lower() == c.lower()]
+                    close = (difflib.get_close_matches(c, list(plan.fields), n=1, cutoff=0.6) or
+                             [k for k in plan.fields if k.lower() == c.lower()]) if isinstance(c, str) else []
                     hint = f"；是否应为 {plan.label(close[0])}？" if close else ""
                     yield _Chunk(table, np.array([-1]), c, "unknown_field", "warning",
                                  f"字段 {c} 不在数据集 {ds.name}（{ds.code}）的规范中，平台会忽略该字段{hint}",
@@ -706,7 +790,8 @@ class _Run:
             if not sources:
                 yield _Chunk(table, np.array([-1]), local[-1], "reference", "warning",
                              f"未提供 {names} 的数据（同批、参考集或已接收查询），未检查 {'+'.join(table.plan.label(f) for f in local)} 的引用；"
-                             f"请一并校验被引用的数据集或提供 lookup", None, top)
+                             f"请把被引用的数据集一并校验（命令行 --with {ref.datasets[0]}=文件），或提供已接收/已备案的记录"
+                             f"（命令行 --accepted {ref.datasets[0]}=文件；函数 check(..., accepted=… 或 lookup=…)）", None, top)
                 continue
             vals = text.to_pylist()
             want_keys = sorted({tuple(v.split("|")) if len(local) > 1 else (v,)
@@ -896,6 +981,11 @@ def _prepare(records, dataset, spec):
         ds = spec.dataset(name) if not hasattr(name, "fields") else name
         plan = _plan_for(spec, ds)
         if isinstance(recs, pd.DataFrame):
+            if isinstance(recs.columns, pd.MultiIndex):
+                raise DataError(f"数据集 {ds.code} 的 DataFrame 是多级表头（MultiIndex）；请先把列名展平为字段名，"
+                                "如 df.columns = [c[0] for c in df.columns]")
+            if not all(isinstance(c, str) for c in recs.columns):
+                recs = recs.rename(columns=lambda c: c if isinstance(c, str) else str(c))
             tables[ds.code] = _Table(plan, len(recs), frame=recs.reset_index(drop=True)
                                      if not isinstance(recs.index, pd.RangeIndex) or recs.index.start != 0 else recs)
         else:
@@ -921,7 +1011,10 @@ def _run(records, dataset, spec, lookup, accepted, skip, today):
     spec, tables = _prepare(records, dataset, spec)
     unknown = [s for s in skip if s not in RULES]
     if unknown:
-        raise SpecError(f"skip 中有未知规则 {', '.join(unknown)}")
+        near = [m for u in unknown for m in difflib.get_close_matches(u, list(RULES), n=1, cutoff=0.6)]
+        raise SpecError(f"skip 中有未知规则 {', '.join(unknown)}"
+                        + (f"；是否想写 {', '.join(near)}？" if near else "")
+                        + f"；可用规则 id：{', '.join(sorted(RULES))}（说明见 docs/rules.md）")
     return _Run(spec, tables, lookup=lookup, accepted=accepted, skip=skip, today=today)
 
 

@@ -76,6 +76,11 @@ def run(args: argparse.Namespace, stdout: TextIO = sys.stdout, stderr: TextIO = 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a file the user named cannot be read/written: one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"错误: {where}文件读写失败（{exc.strerror or exc}）；请检查路径是否存在、是否有读写权限、磁盘是否已满",
+              file=stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:

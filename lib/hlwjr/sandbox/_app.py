@@ -508,6 +508,13 @@ class SandboxService:
         for name, v in (("from", date_from), ("to", date_to)):
             if v and not _DATE_RE.match(v):
                 raise ApiError(400, 2000, f"参数 {name} 格式错误：应为 YYYY-MM-DD，收到 {v!r}")
+            if v:
+                try:
+                    _dt.date.fromisoformat(v)
+                except ValueError:
+                    raise ApiError(400, 2000, f"参数 {name} 不是有效日期：{v!r}（应为真实的日历日期 YYYY-MM-DD）") from None
+        if date_from and date_to and date_from > date_to:
+            raise ApiError(400, 2000, f"参数 from（{date_from}）晚于 to（{date_to}）：请交换或更正日期范围")
         return date_from or None, date_to or None
 
     def verify_log(self, org: Org, date_from: str | None = None, date_to: str | None = None,

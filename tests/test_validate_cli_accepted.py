@@ -1,0 +1,78 @@
+"""``hlwjr validate --accepted DATASET=FILE``: a reference set (已备案/已接收) checked against, not validated."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from hlwjr import cli
+from validate_helpers import SPEC_DIR, doctor, pharmacist, recipe, revisit
+
+
+def _run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.run(cli.parse_args(list(argv)), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _jsonl(path, records):
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_references_resolve_against_an_accepted_roster_which_is_not_validated(tmp_path):
+    recipes = _jsonl(tmp_path / "recipes.jsonl", [recipe()])
+    # the roster has a record that would fail validation (sex 男): it is only a reference set
+    roster = _jsonl(tmp_path / "filed.jsonl", [doctor(sex="男"), pharmacist()])
+    visits = _jsonl(tmp_path / "visits.jsonl", [revisit()])
+    code, out, err = _run("validate", "-d", "recipe", recipes, "--spec", str(SPEC_DIR),
+                          "--accepted", f"doctor={roster}", "--accepted", f"revisit={visits}", "--format", "json")
+    assert code == 0, out + err
+    payload = json.loads(out)
+    assert payload["ok"] and payload["records"] == {"recipe": 1}
+    assert not [p for p in payload["problems"] if p["rule"] == "reference"]
+
+
+def test_a_reference_missing_from_the_accepted_set_is_an_error(tmp_path):
+    recipes = _jsonl(tmp_path / "recipes.jsonl", [recipe()])
+    visits = _jsonl(tmp_path / "visits.jsonl", [revisit(bussID="FZ999")])  # not the recipe's revisit
+    code, out, _ = _run("validate", "-d", "recipe", recipes, "--spec", str(SPEC_DIR), "--accepted", f"revisit={visits}")
+    assert code == 1
+    assert "bussID [reference]" in out
+
+
+def test_a_malformed_accepted_option_is_a_usage_error(tmp_path):
+    recipes = _jsonl(tmp_path / "recipes.jsonl", [recipe()])
+    code, _, err = _run("validate", "-d", "recipe", recipes, "--spec", str(SPEC_DIR), "--accepted", "doctor")
+    assert code == 2 and "--accepted 应写成 数据集=文件" in err
+
+
+def test_an_empty_file_is_never_reported_as_all_clear(tmp_path):
+    for name, content in [("header.csv", "organID,doctorCertID\n"), ("zero.csv", ""), ("none.jsonl", "\n"),
+                          ("none.json", "[]")]:
+        f = tmp_path / name
+        f.write_text(content, encoding="utf-8")
+        code, out, err = _run("validate", "-d", "doctor", str(f), "--spec", str(SPEC_DIR))
+        assert code == 1, name
+        assert "全部通过" not in out and err.startswith("错误: ") and name in err
+        assert ("没有记录" in err) or ("文件是空的" in err)
+
+
+def test_an_unknown_rule_to_skip_suggests_the_right_id(tmp_path):
+    recipes = _jsonl(tmp_path / "recipes.jsonl", [recipe()])
+    code, _, err = _run("validate", "-d", "recipe", recipes, "--spec", str(SPEC_DIR), "--skip", "referenc")
+    assert code == 2 and "referenc" in err and "是否想写 reference" in err and "docs/rules.md" in err
+
+
+def test_a_workbook_with_a_cover_sheet_is_read_from_the_data_sets_sheet(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "doctors.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        pd.DataFrame({"说明": ["本文件为医师备案数据", "导出日期 2026-11-25"]}).to_excel(xw, sheet_name="说明", index=False)
+        pd.DataFrame([doctor(sex="男"), pharmacist()]).to_excel(xw, sheet_name="data", index=False)
+    code, out, _ = _run("validate", "-d", "doctor", str(path), "--spec", str(SPEC_DIR), "--format", "json")
+    payload = json.loads(out)
+    assert code == 1 and payload["records"] == {"doctor": 2}
+    assert [(p["row"], p["field"], p["rule"]) for p in payload["problems"] if p["severity"] == "error"][0][:2] == (0, "sex")
+    assert not [p for p in payload["problems"] if p["rule"] == "unknown_field"]
