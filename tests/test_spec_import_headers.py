@@ -165,3 +165,23 @@ def test_data_set_titles_lose_ordinals_and_endpoint_paths(title, expected):
     from hlwjr._spec_import import _parse_title
 
     assert _parse_title(title)[:3] == expected
+
+
+def test_excel_codes_typed_as_numbers_keep_the_zeros_their_format_shows(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "在线复诊"
+    ws.append(["2.2.2 在线复诊 uploadReferral"])
+    ws.append(["字段名", "中文名称", "类型", "必填", "值域"])
+    ws.append(["patientCertType", "证件类型", "C2", "是", "见字典3.2"])
+    cs = wb.create_sheet("3.2 证件类型")
+    cs.append(["3.2 证件类型"])
+    cs.append(["代码", "名称"])
+    for code, name in [(1, "居民身份证"), (3, "护照")]:
+        cs.append([code, name])
+        cs.cell(cs.max_row, 1).number_format = "00"  # shown as 01, 03 in Excel
+    path = tmp_path / "spec.xlsx"
+    wb.save(path)
+    result = import_spec(path)
+    f = result.spec.dataset("在线复诊").fields["patientCertType"]
+    assert dict(result.spec.code_set(f.code_set).codes) == {"01": "居民身份证", "03": "护照"}

@@ -76,3 +76,10 @@ def test_a_workbook_with_a_cover_sheet_is_read_from_the_data_sets_sheet(tmp_path
     assert code == 1 and payload["records"] == {"doctor": 2}
     assert [(p["row"], p["field"], p["rule"]) for p in payload["problems"] if p["severity"] == "error"][0][:2] == (0, "sex")
     assert not [p for p in payload["problems"] if p["rule"] == "unknown_field"]
+
+
+def test_the_same_data_set_twice_is_a_usage_error_not_a_silent_replacement(tmp_path):
+    recipes = _jsonl(tmp_path / "recipes.jsonl", [recipe()])
+    other = _jsonl(tmp_path / "more.jsonl", [recipe(recipeID="CF002")])
+    code, _, err = _run("validate", "-d", "recipe", recipes, "--spec", str(SPEC_DIR), "--with", f"recipe={other}")
+    assert code == 2 and "已经给出过" in err

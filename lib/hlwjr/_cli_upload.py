@@ -19,7 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
     p.add_argument("--dataset", action="append", metavar="CODE", help="只上传这个数据集（可重复）")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="业务日期（默认：全部映射到的记录）")
-    p.add_argument("--limit", type=int, metavar="N", help="每个数据集最多发送 N 条")
+    p.add_argument("--limit", type=int, metavar="N", help="每个数据集最多发送 N 条（所引用的记录因此未发送的，本次也不发，留待下次）")
     p.add_argument("--dry-run", action="store_true", help="只映射和校验，不发送")
     p.add_argument("--update", action="store_true",
                    help="把已被平台接收、但内容已变化的记录作为更正重发（仅当平台接口描述声明了更正方式）")

@@ -63,6 +63,9 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
                           where=str(args.records))
     for item in args.with_:
         other, file = _dataset_file("--with", item, spec)
+        if other.code in batch:
+            raise ConfigError(f"--with {item}: 数据集 {other.code}（{other.name}）已经给出过（主文件或另一个 --with）；"
+                              "同一数据集的多个文件请先合并为一个文件")
         batch[other.code] = read_records(file, other, spec)
     accepted: dict = {}
     for item in getattr(args, "accepted", None) or ():

@@ -635,6 +635,16 @@ def _cell_text(v: Any) -> str:
     return "\n".join(_clean(x) for x in str(v).splitlines()).strip()
 
 
+def _xlsx_cell_text(c) -> str:
+    """A cell as shown in Excel: a code typed as the number 1 with the format ``00`` reads ``01``."""
+    v = c.value
+    fmt = getattr(c, "number_format", None) or ""
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() and v >= 0 \
+            and re.fullmatch(r"0{2,}", fmt):
+        return str(int(v)).zfill(len(fmt))
+    return _cell_text(v)
+
+
 def _read_xlsx(path: Path) -> list[_Para | _Table]:
     try:
         import openpyxl
@@ -652,7 +662,7 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
     for ws in wb.worksheets:
         if ws.sheet_state != "visible":
             pass  # hidden sheets are read too: nothing dropped silently
-        grid: list[list[str | None]] = [[_cell_text(c.value) for c in row] for row in ws.iter_rows()]
+        grid: list[list[str | None]] = [[_xlsx_cell_text(c) for c in row] for row in ws.iter_rows()]
         for rng in ws.merged_cells.ranges:
             top = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(grid) else ""
             for r in range(rng.min_row - 1, min(rng.max_row, len(grid))):

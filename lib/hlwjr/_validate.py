@@ -338,9 +338,11 @@ def _excel_serial_hint(v, date_only: bool = False) -> str:
     return ""
 
 
-# layouts source systems and Excel commonly write, for the "可改为 …" suggestion of a bad date
-_DATE_LAYOUTS = ("%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d")
-_TIME_LAYOUTS = (" %H:%M:%S", " %H:%M", "T%H:%M:%S", "T%H:%M:%S.%f", " %H:%M:%S.%f", "%H%M%S", "")
+# layouts source systems and Excel commonly write, for the "可改为 …" suggestion of a bad date:
+# 2026/11/5 20:00, 2026.11.05, 2026年11月5日, 2026-11-05T20:00:00.000, 20261105, 20261105200000
+_LOOSE_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+                         r"(?:(?:\s+|T)(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})秒?(?:\.\d{1,6})?)?)?$")
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?$")
 
 
 _HINT_VALUES = 2000  # distinct bad date values per field that get a "可改为 …" suggestion
@@ -350,24 +352,23 @@ _HINT_VALUES = 2000  # distinct bad date values per field that get a "可改为 
 def _reformat_hint(v: str, kind: str) -> str:
     """``；可改为 2026-11-05 20:00:00`` when ``v`` is a real date/time in another common layout."""
     t = to_halfwidth(v).strip()
-    if not t or len(t) > 40:
+    m = _LOOSE_DATE.match(t) or _COMPACT_DATE.match(t)
+    if m is None:
         return ""
-    for dl in _DATE_LAYOUTS:
-        for tl in (_TIME_LAYOUTS if kind == "datetime" else ("",) + _TIME_LAYOUTS):
-            try:
-                d = _dt.datetime.strptime(t, dl + tl)
-            except ValueError:
-                continue
-            if kind == "date":
-                if tl and d.time() != _dt.time(0):
-                    return ""  # a date field given a time of day: no safe suggestion
-                good = f"{d:%Y-%m-%d}"
-            else:
-                if not tl:
-                    return f"；缺少时间部分，应为 {d:%Y-%m-%d} HH:MM:SS"
-                good = f"{d:%Y-%m-%d %H:%M:%S}"
-            return f"；可改为 {good}" if good != v else ""
-    return ""
+    y, mo, d, hh, mi, ss = (int(g) if g else None for g in m.groups())
+    try:
+        when = _dt.datetime(y, mo, d, hh or 0, mi or 0, ss or 0)
+    except ValueError:
+        return ""  # not a real date/time: no suggestion
+    if kind == "date":
+        if when.time() != _dt.time(0):
+            return ""  # a date field given a time of day: no safe suggestion
+        good = f"{when:%Y-%m-%d}"
+    else:
+        if hh is None:
+            return f"；缺少时间部分，应为 {when:%Y-%m-%d} HH:MM:SS"
+        good = f"{when:%Y-%m-%d %H:%M:%S}"
+    return f"；可改为 {good}" if good != v else ""
 
 
 def _type_message(fp: _FieldPlan, k: int, v) -> str:
