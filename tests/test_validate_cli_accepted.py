@@ -83,3 +83,37 @@ def test_the_same_data_set_twice_is_a_usage_error_not_a_silent_replacement(tmp_p
     other = _jsonl(tmp_path / "more.jsonl", [recipe(recipeID="CF002")])
     code, _, err = _run("validate", "-d", "recipe", recipes, "--spec", str(SPEC_DIR), "--with", f"recipe={other}")
     assert code == 2 and "已经给出过" in err
+
+
+def test_codes_typed_as_numbers_in_excel_read_like_the_same_sheet_saved_as_csv(tmp_path):
+    import openpyxl
+    import pandas as pd
+
+    from validate_helpers import ADULT_ID
+
+    path = tmp_path / "visits.xlsx"
+    pd.DataFrame([revisit(bussID="FZ001"), revisit(bussID="FZ002")]).to_excel(path, index=False)
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    head = [c.value for c in ws[1]]
+    ws.cell(2, head.index("sex") + 1).value = 2                    # 性别 typed as a number: fine, reads "2"
+    ws.cell(3, head.index("patientCertType") + 1).value = 3        # 03 (护照) typed as a number: lost its zero
+    ws.cell(3, head.index("patientCertID") + 1).value = int(ADULT_ID[:15] + "000")  # 18 digits: Excel keeps 15
+    wb.save(path)
+    code, out, _ = _run("validate", "-d", "revisit", str(path), "--spec", str(SPEC_DIR), "--skip", "reference",
+                        "--format", "json")
+    found = {(p["row"], p["field"], p["rule"]): p["message"] for p in json.loads(out)["problems"]}
+    assert code == 1
+    assert not [k for k in found if k[0] == 0]  # the first record is clean
+    assert "前导零" in found[(1, "patientCertType", "code_set")] and "03" in found[(1, "patientCertType", "code_set")]
+    assert "15 位" in found[(1, "patientCertID", "type")]
+
+
+def test_blank_lines_in_json_lines_are_no_records_and_the_numbering_says_so(tmp_path):
+    f = tmp_path / "recipes.jsonl"
+    f.write_text("\n" + json.dumps(recipe(recipeType="9"), ensure_ascii=False) + "\n\n", encoding="utf-8")
+    code, out, _ = _run("validate", "-d", "recipe", str(f), "--spec", str(SPEC_DIR), "--skip", "reference")
+    assert code == 1 and "校验 1 条记录" in out and "不是文件的行号" in out
+    f.write_text(json.dumps(recipe(recipeType="9"), ensure_ascii=False) + "\n", encoding="utf-8")
+    code, out, _ = _run("validate", "-d", "recipe", str(f), "--spec", str(SPEC_DIR), "--skip", "reference")
+    assert code == 1 and "不是文件的行号" not in out

@@ -90,8 +90,12 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         limit = args.limit if args.limit and args.limit > 0 else len(problems)
         if problems:
             print("", file=stdout)
-            if Path(args.records).suffix.lower() in _TABLE_SUFFIXES and any(p.row is not None for p in problems):
+            located = any(p.row is not None for p in problems)
+            if Path(args.records).suffix.lower() in _TABLE_SUFFIXES and located:
                 print("  （“第N行”指第 N 条数据记录，不含表头；在 Excel 中打开时是第 N+1 行）", file=stdout)
+            lines = getattr(batch[ds.code], "lines", None)
+            if located and lines and lines != list(range(1, len(lines) + 1)):
+                print("  （文件中有空行：“第N行”指第 N 条记录，不是文件的行号）", file=stdout)
             for p in problems[:limit]:
                 print(f"  {p}" + (f"  值: {p.value}" if p.value not in (None, "") else ""), file=stdout)
             if len(problems) > limit:
@@ -143,13 +147,21 @@ def _decode(p: Path) -> str:
     raise SourceError("文件既不是 UTF-8 也不是 GBK/GB18030 编码，请另存为 UTF-8", where=str(p))
 
 
+class _Lines(list):
+    """Records of a JSON lines file, with the file line of each (blank lines are no records)."""
+
+    lines: list[int]
+
+
 def _read_jsonl(p: Path) -> list:
-    records = []
+    records = _Lines()
+    records.lines = []
     for lineno, line in enumerate(_decode(p).splitlines(), start=1):
         if not line.strip():
             continue
         try:
             records.append(json.loads(line))
+            records.lines.append(lineno)
         except json.JSONDecodeError as exc:
             raise SourceError(f"第 {lineno} 行不是合法的 JSON（{exc.msg}，第 {exc.colno} 列）；每行应为一个 JSON 对象",
                               where=f"{p}:{lineno}") from exc
@@ -246,7 +258,24 @@ def _coerce_text_frame(frame, dataset, where: str, from_excel: bool = False):
             frame[f.key] = out.astype(object)
         elif f.type == "array":
             frame[f.key] = col.map(lambda v: _maybe_json(v))
+        elif f.type == "string" and from_excel:
+            # a code typed into Excel as a number (性别 1) reads as the text Excel shows, like the
+            # same sheet saved as CSV; numbers of 16+ digits stay numbers: Excel kept only 15
+            # digits of them, and the type problem says so
+            frame[f.key] = col.map(_excel_number_as_text)
     return frame
+
+
+def _excel_number_as_text(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return v
+    if isinstance(v, float) and not math.isfinite(v):
+        return v
+    if abs(v) >= 1e15:
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def _maybe_json(v):

@@ -285,7 +285,7 @@ def parse_type(text: Any, length: Any = None, precision: Any = None) -> TypeInfo
         cls = m.group("cls")
         a = int(m.group("a")) if m.group("a") else None
         lo = int(m.group("lo")) if m.group("lo") else None
-        if lo is not None and cls in ("an", "ans", "a", "c", "s") and lo <= (a or 0):
+        if lo and cls in ("an", "ans", "a", "c", "s") and lo <= (a or 0):
             info.min_length = lo  # AN6..20 = 6 to 20 characters (WS 363 / GB/T 7408 notation)
         b = int(m.group("b")) if m.group("b") is not None else None
         word = {"an": "an", "ans": "an", "a": "an", "c": "an", "s": "an", "n": "n", "d": "date", "dt": "datetime", "t": "time"}[cls]
@@ -391,7 +391,7 @@ def _apply_length(info: TypeInfo, length: Any, precision: Any) -> TypeInfo:
         info.type = "decimal" if pr else "string"
         info.note = "类型为空，按长度推断"
     if info.type == "string":
-        if lo_len is not None and ln is not None and lo_len <= ln:
+        if lo_len and ln is not None and lo_len <= ln:
             info.min_length = lo_len
         if ln is not None:
             if info.max_length is not None and info.max_length != ln:

@@ -537,6 +537,10 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
                         hint = f"；去掉空格/全角后为有效代码 {t}" + _str_hint(v)
                     elif t in by_name:
                         hint = f"；这是名称，应填代码 {by_name[t]}"
+                    elif t.isdigit() and (padded := [c for c in cs.codes if len(c) > len(t) and c.isdigit()
+                                                     and c.lstrip("0") == t.lstrip("0") and c.startswith("0")]):
+                        hint = (f"；疑似丢失了前导零，应为代码 {padded[0]}（Excel 把代码当数字存储时会去掉前导零，"
+                                "请把该列设为文本，或按文本导出）")
                     elif re.fullmatch(r"\d+\.0+", t) and t.split(".")[0] in cs.codes:
                         hint = f"；疑似数字被读成了小数，应为代码 {t.split('.')[0]}：请按文本读取/导出该列"
                     elif t and len(like := [c for c, n in cs.codes.items() if n and n.startswith(t)]) == 1:
