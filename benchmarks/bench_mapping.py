@@ -110,7 +110,6 @@ def _setup(work: Path, rows: int) -> None:
 
 
 def _phase_map(work: Path) -> dict:
-    import pandas as pd
 
     import hlwjr
 

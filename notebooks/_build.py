@@ -58,7 +58,7 @@ def params(extra: str = ""):
 NOTEBOOKS: dict[str, list] = {}
 
 NOTEBOOKS["00_开始_setup"] = [
-    md(f"""
+    md("""
 # 00 开始：项目配置与平台连通 Setup
 
 这是接入 **北京市医疗服务与执业监管平台 — 互联网医院接入平台** 的工作台。每个笔记本是一步：

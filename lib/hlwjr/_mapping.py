@@ -152,7 +152,6 @@ def _distinct(text: pd.Series, *, share: float = 0.25) -> tuple[np.ndarray, pd.S
     than ``share`` × rows distinct values.  Dates, codes and names repeat a lot in HIS exports
     (same day, same department), so a per-value transformation runs once per distinct value and
     the result is gathered back with :func:`_per_row`; the result is identical, value by value."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     if len(text) < _DISTINCT_MIN_ROWS or str(text.dtype) != "str":
@@ -231,7 +230,6 @@ def _fast_parse(text: pd.Series, fmt: str) -> pd.Series | None:
     Checks every digit and separator and that the date exists (2026-11-31 → NaT), like strptime,
     but with NumPy over the bytes instead of one strptime call per value.  Values of another
     length go through pandas.  None when the format is not fixed-width."""
-    import pyarrow as pa
 
     tokens = re.findall(r"%[A-Za-z%]|[^%]+", fmt)
     if any(t.startswith("%") and t not in _FIELD_WIDTH for t in tokens) or any(
@@ -940,12 +938,12 @@ class CodeMap:
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Write the CSV (UTF-8 with BOM, for Excel); atomically."""
+        from ._files import atomic_write
+
         p = Path(path or self.path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(p.suffix + ".tmp")
-        self.entries.reindex(columns=CODE_MAP_COLUMNS).to_csv(tmp, index=False, encoding="utf-8-sig",
-                                                              quoting=csv.QUOTE_MINIMAL)
-        os.replace(tmp, p)
+        frame = self.entries.reindex(columns=CODE_MAP_COLUMNS)
+        atomic_write(p, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig",
+                                                 quoting=csv.QUOTE_MINIMAL))
         self.path = p
         return p
 
@@ -1282,10 +1280,10 @@ def _closest(name: str, options: list[str]) -> str | None:
 
 
 def _write_yaml(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(data, fh, allow_unicode=True, sort_keys=False, width=120)
-    os.replace(tmp, path)
+    from ._files import atomic_write
+
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _read_yaml(path: Path):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -395,19 +394,9 @@ def pd_na():
 
 
 def _atomic_write(target: Path, write) -> Path:
-    target = target.expanduser()
+    target = Path(target).expanduser()
     if not target.parent.exists():
         raise ConfigError(f"报告目录不存在：{target.parent}")
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        from ._spec import give_default_mode
+    from ._files import atomic_write
 
-        give_default_mode(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(target, write, make_parents=False)

@@ -318,9 +318,9 @@ def write_project(directory: str | Path, config: dict[str, Any]) -> Path:
             if v is None:
                 continue
             lines.append(f"{k} = {_toml_value(v)}")
+    from ._files import atomic_write
+
     target = directory / PROJECT_FILE
-    tmp = target.with_suffix(".toml.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
+    atomic_write(target, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
     load_project(target)  # what we write must load
     return target

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ._exceptions import ConfigError, HlwjrError
+from ._files import atomic_write
 from ._ledger import Ledger, now_shanghai
 from ._project import Thresholds
 
@@ -576,9 +577,7 @@ def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=No
     paths = {"png": out / "streak.png", "xlsx": out / "readiness.xlsx", "html": out / "readiness.html"}
     try:
         return _write_pack(readiness, paths, png, project, log, samples, versions, spec)
-    except OSError as exc:
-        for p in out.glob("*.tmp*"):  # no half-written files
-            p.unlink(missing_ok=True)
+    except OSError as exc:  # each file is written atomically: nothing half-written is left
         raise ConfigError(f"无法写出证据包到 {out}（{exc.strerror or exc}）：请确认目录可写、"
                           f"readiness.xlsx 没有在 Excel 中打开，或换一个目录（--out）", where=str(out)) from exc
 
@@ -638,20 +637,21 @@ def _write_pack(readiness: Readiness, paths: dict[str, Path], png: bytes, projec
                 spec) -> dict[str, Path]:
     import pandas as pd
 
-    paths["png"].write_bytes(png)
+    atomic_write(paths["png"], lambda tmp: tmp.write_bytes(png))
     per_day, log, samples, versions, disagree = _pack_frames(readiness, log, samples, versions, spec)
     verdict = pd.DataFrame([{"项目": project.name if project else "", "平台日": readiness.today,
                              "结论": readiness.verdict, "可以申请": readiness.may_apply,
                              "连续达标天数": readiness.streak, "今天": readiness.gap_text}])
-    tmp = paths["xlsx"].with_suffix(".tmp.xlsx")
-    with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-        verdict.to_excel(xw, sheet_name="达标结论", index=False)
-        per_day.to_excel(xw, sheet_name="每日统计", index=False)
-        log.to_excel(xw, sheet_name="上传日志", index=False)
-        samples.to_excel(xw, sheet_name="样例记录(脱敏)", index=False)
-        versions.to_excel(xw, sheet_name="对照版本", index=False)
-        disagree.to_excel(xw, sheet_name="平台对比", index=False)
-    tmp.replace(paths["xlsx"])
+    def write_workbook(tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            verdict.to_excel(xw, sheet_name="达标结论", index=False)
+            per_day.to_excel(xw, sheet_name="每日统计", index=False)
+            log.to_excel(xw, sheet_name="上传日志", index=False)
+            samples.to_excel(xw, sheet_name="样例记录(脱敏)", index=False)
+            versions.to_excel(xw, sheet_name="对照版本", index=False)
+            disagree.to_excel(xw, sheet_name="平台对比", index=False)
+
+    atomic_write(paths["xlsx"], write_workbook)
     b64 = base64.b64encode(png).decode()
     esc = html.escape
     banner = "#2e7d32" if readiness.may_apply else "#c62828"
@@ -676,9 +676,7 @@ def _write_pack(readiness: Readiness, paths: dict[str, Path], png: bytes, projec
         "<h2>映射与代码对照版本</h2>", versions.to_html(index=False),
         "</body></html>",
     ]
-    tmp_html = paths["html"].with_suffix(".tmp")
-    tmp_html.write_text("\n".join(parts), encoding="utf-8")
-    tmp_html.replace(paths["html"])
+    atomic_write(paths["html"], lambda tmp: tmp.write_text("\n".join(parts), encoding="utf-8"))
     return paths
 
 

@@ -28,6 +28,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import yaml
 
 from ._exceptions import SpecError
+from ._files import give_default_mode
 
 __all__ = [
     "Spec",
@@ -931,26 +932,6 @@ def write_spec(spec: Spec, directory: str | os.PathLike, *, overwrite: bool = Fa
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
-
-
-def _umask() -> int:
-    """The process umask, read without changing it where the OS allows (Linux /proc)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def give_default_mode(path: str | os.PathLike, *, directory: bool = False) -> None:
-    """Give a file or directory made by ``tempfile`` (0600/0700) the usual mode (0644/0755 under
-    umask 022) before it is renamed into place, so a report or spec written for colleagues is
-    readable like any other file the user creates."""
-    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
 def _safe_filename(name: str) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -445,18 +444,9 @@ def _xlsx(spec, path: Path) -> None:
 
 
 def _atomic_save(path: Path, save) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        save(tmp)
-        from ._spec import give_default_mode
+    from ._files import atomic_write
 
-        give_default_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, save)
 
 
 def export_spec(spec, path: str | os.PathLike, format: str | None = None) -> Path:

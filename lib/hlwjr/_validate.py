@@ -871,7 +871,6 @@ def _chunk_frame(run: _Run, chunks: Iterable[_Chunk]):
     import pandas as pd
 
     parts = []
-    key_cache: dict[int, pa.Array] = {}
     for ch in chunks:
         k = len(ch.idx)
         if not k:

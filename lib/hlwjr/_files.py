@@ -1,0 +1,58 @@
+"""Writing files the user will open: all or nothing, with ordinary permissions.
+
+Every report, export, code map, config and spec directory hlwjr writes goes through
+:func:`atomic_write` (or :func:`give_default_mode` for a directory built in a temp place): the
+content is written to a temporary file beside the target and renamed over it only when complete,
+so a crash or an error never leaves a half-written file under the real name (不留半截文件).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["atomic_write", "give_default_mode"]
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux /proc)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def give_default_mode(path: str | os.PathLike, *, directory: bool = False) -> None:
+    """Give a file or directory made by ``tempfile`` (0600/0700) the usual mode (0644/0755 under
+    umask 022) before it is renamed into place, so a report or spec written for colleagues is
+    readable like any other file the user creates."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
+def atomic_write(target: str | os.PathLike, write: Callable[[Path], object], *,
+                 make_parents: bool = True) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file beside ``target``, then rename it into place.
+
+    On any error the temporary file is removed and ``target`` is left as it was.
+    """
+    target = Path(target).expanduser()
+    if make_parents:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix or ".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        give_default_mode(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
