@@ -94,6 +94,19 @@ class CodeSet:
     def __iter__(self) -> Iterator[str]:
         return iter(self.codes)
 
+    def table(self) -> tuple[list[str], list[list[str]]]:
+        """The code table as (columns, rows): ``code, name`` plus ``parent``/``note`` when used."""
+        columns = ["code", "name"] + (["parent"] if self.parents else []) + (["note"] if self.notes else [])
+        rows = []
+        for code, name in self.codes.items():
+            row = [code, name]
+            if self.parents:
+                row.append(self.parents.get(code, ""))
+            if self.notes:
+                row.append(self.notes.get(code, ""))
+            rows.append(row)
+        return columns, rows
+
     def name_of(self, code: str) -> str | None:
         """The name (名称) of ``code``, or ``None`` when the code is not in the set."""
         return self.codes.get(code)
@@ -908,16 +921,9 @@ def write_spec(spec: Spec, directory: str | os.PathLike, *, overwrite: bool = Fa
             cs_entries.append(e)
             buf = io.StringIO()
             w = csv.writer(buf, lineterminator="\n")
-            has_parent = bool(cs.parents)
-            has_note = bool(cs.notes)
-            w.writerow(["code", "name"] + (["parent"] if has_parent else []) + (["note"] if has_note else []))
-            for code, name in cs.codes.items():
-                row = [code, name]
-                if has_parent:
-                    row.append(cs.parents.get(code, ""))
-                if has_note:
-                    row.append(cs.notes.get(code, ""))
-                w.writerow(row)
+            columns, rows = cs.table()
+            w.writerow(columns)
+            w.writerows(rows)
             (tmp / "codesets" / file).write_text(buf.getvalue(), encoding="utf-8")
         meta["code_sets"] = cs_entries
         (tmp / "spec.yaml").write_text(_dump_yaml(meta), encoding="utf-8")

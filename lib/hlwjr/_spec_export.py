@@ -332,21 +332,9 @@ def _docx(spec, path: Path) -> None:
 
 
 def _code_rows(cs) -> tuple[list[str], list[list[str]]]:
-    header = list(_CODE_HEADER)
-    has_parent, has_note = bool(cs.parents), bool(cs.notes)
-    if has_parent:
-        header.append("上级代码")
-    if has_note:
-        header.append("备注")
-    rows = []
-    for code, name in cs.codes.items():
-        row = [code, name]
-        if has_parent:
-            row.append(cs.parents.get(code, ""))
-        if has_note:
-            row.append(cs.notes.get(code, ""))
-        rows.append(row)
-    return header, rows
+    columns, rows = cs.table()
+    extra = {"parent": "上级代码", "note": "备注"}
+    return list(_CODE_HEADER) + [extra[c] for c in columns[2:]], rows
 
 
 # --------------------------------------------------------------------------------------------

@@ -341,36 +341,18 @@ class Store:
     def day_counts(self, org_code: str, date_from: str | None, date_to: str | None,
                    dataset: str | None) -> list[tuple[str, str, str, int]]:
         """(day, dataset, status, count) rows of the upload log."""
-        sql = "SELECT day, dataset, status, COUNT(*) FROM upload_log WHERE org_code = ?"
-        args: list = [org_code]
-        if date_from:
-            sql += " AND day >= ?"
-            args.append(date_from)
-        if date_to:
-            sql += " AND day <= ?"
-            args.append(date_to)
-        if dataset:
-            sql += " AND dataset = ?"
-            args.append(dataset)
+        where, args = _log_filter(org_code, date_from=date_from, date_to=date_to, dataset=dataset)
+        sql = f"SELECT day, dataset, status, COUNT(*) FROM upload_log WHERE {where}"
         sql += " GROUP BY day, dataset, status ORDER BY day, dataset"
         return self.conn.execute(sql, args).fetchall()
 
     def log_rows(self, org_code: str, *, day: str | None = None, dataset: str | None = None,
                  statuses: tuple[str, ...] | None = None, limit: int = 1000, offset: int = 0) -> list[dict]:
+        where, args = _log_filter(org_code, day=day, dataset=dataset, statuses=statuses, alias="l.")
         sql = (
             "SELECT l.received_at, l.day, l.dataset, b.batch_no, l.idx, l.biz_key, l.status, l.errors"
-            " FROM upload_log l JOIN batches b ON b.id = l.batch_id WHERE l.org_code = ?"
+            f" FROM upload_log l JOIN batches b ON b.id = l.batch_id WHERE {where}"
         )
-        args: list = [org_code]
-        if day:
-            sql += " AND l.day = ?"
-            args.append(day)
-        if dataset:
-            sql += " AND l.dataset = ?"
-            args.append(dataset)
-        if statuses:
-            sql += f" AND l.status IN ({','.join('?' * len(statuses))})"
-            args.extend(statuses)
         sql += " ORDER BY l.id LIMIT ? OFFSET ?"
         args += [limit, offset]
         out = []
@@ -381,15 +363,21 @@ class Store:
 
     def count_log_rows(self, org_code: str, *, day: str | None = None, dataset: str | None = None,
                        statuses: tuple[str, ...] | None = None) -> int:
-        sql = "SELECT COUNT(*) FROM upload_log WHERE org_code = ?"
-        args: list = [org_code]
-        if day:
-            sql += " AND day = ?"
-            args.append(day)
-        if dataset:
-            sql += " AND dataset = ?"
-            args.append(dataset)
-        if statuses:
-            sql += f" AND status IN ({','.join('?' * len(statuses))})"
-            args.extend(statuses)
-        return self.conn.execute(sql, args).fetchone()[0]
+        where, args = _log_filter(org_code, day=day, dataset=dataset, statuses=statuses)
+        return self.conn.execute(f"SELECT COUNT(*) FROM upload_log WHERE {where}", args).fetchone()[0]
+
+
+def _log_filter(org_code: str, *, day: str | None = None, date_from: str | None = None,
+                date_to: str | None = None, dataset: str | None = None,
+                statuses: tuple[str, ...] | None = None, alias: str = "") -> tuple[str, list]:
+    """The WHERE clause (and its parameters) selecting one organisation's upload-log rows."""
+    conds, args = [f"{alias}org_code = ?"], [org_code]
+    for op, column, value in (("=", "day", day), (">=", "day", date_from), ("<=", "day", date_to),
+                              ("=", "dataset", dataset)):
+        if value:
+            conds.append(f"{alias}{column} {op} ?")
+            args.append(value)
+    if statuses:
+        conds.append(f"{alias}status IN ({','.join('?' * len(statuses))})")
+        args.extend(statuses)
+    return " AND ".join(conds), args
