@@ -16,6 +16,7 @@ import hashlib
 import html
 import io
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date as _date
 from datetime import timedelta
@@ -156,12 +157,38 @@ class Readiness:
         if not self.thresholds.per_dataset:
             ax.axhline(self.thresholds.min_records_per_day, color="#555", linestyle="--", linewidth=1)
         ax.set_xticks(list(x), days, rotation=30, fontsize=7)
-        ax.set_title(f"streak {self.streak}/{self.thresholds.consecutive_days}", fontsize=9)
-        ax.set_ylabel("records")
+        font = _cjk_font()
+        if font:  # Chinese labels only where a CJK font can draw them
+            ax.set_title(f"连续达标 {self.streak}/{self.thresholds.consecutive_days} 天", fontsize=9, fontfamily=font)
+            ax.set_ylabel("记录数", fontfamily=font)
+            ax.legend(prop={"family": font, "size": 8}, loc="upper left")
+        else:
+            ax.set_title(f"streak {self.streak}/{self.thresholds.consecutive_days}", fontsize=9)
+            ax.set_ylabel("records")
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
         return buf.getvalue()
+
+
+def _cjk_font() -> str | None:
+    """The name of an installed font that draws Chinese (e.g. Debian's fonts-wqy-microhei), or None."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for path in ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+                 "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"):
+        if os.path.exists(path) and not any(f.fname == path for f in font_manager.fontManager.ttflist):
+            try:  # installed after matplotlib built its font cache
+                font_manager.fontManager.addfont(path)
+                names = {f.name for f in font_manager.fontManager.ttflist}
+            except (OSError, RuntimeError, ValueError):
+                pass
+    for name in ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC",
+                 "Source Han Sans SC", "Microsoft YaHei", "SimHei", "PingFang SC"):
+        if name in names:
+            return name
+    return None
 
 
 # --------------------------------------------------------------------------- computation
