@@ -43,13 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hlwjr {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name, __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.endswith(name.lstrip(".")):
-                continue  # area not installed in this build
-            raise
-        module.register(sub)
+        importlib.import_module(name, __package__).register(sub)
     return parser
 
 
