@@ -23,7 +23,7 @@ import os
 import re
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import yaml
 
@@ -942,9 +942,3 @@ def write_spec(spec: Spec, directory: str | os.PathLike, *, overwrite: bool = Fa
 
 def _safe_filename(name: str) -> str:
     return re.sub(r"[^\w.\-]+", "_", name).strip("_") or "codes"
-
-
-def iter_fields(spec: Spec) -> Iterable[tuple[Dataset, Field]]:
-    for ds in spec.datasets.values():
-        for f in ds.fields.values():
-            yield ds, f
