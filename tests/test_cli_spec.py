@@ -149,3 +149,32 @@ def test_console_script_help():
     assert res.returncode == 0
     for cmd in ("list", "show", "schema", "import", "diff", "export"):
         assert cmd in res.stdout
+
+
+def test_schema_and_import_report_are_written_atomically(tmp_path, monkeypatch):
+    """A failure while writing --out / --report leaves the previous file as it was, no temp files."""
+    target = tmp_path / "b.json"
+    target.write_text("old", encoding="utf-8")
+
+    def boom(self, *a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", boom)
+    rc, _, err = run("spec", "schema", "b", "--spec", str(MINI), "--out", str(target))
+    monkeypatch.undo()
+    assert rc == 2 and "无法写入" in err
+    assert target.read_text(encoding="utf-8") == "old" and sorted(tmp_path.iterdir()) == [target]
+
+    from hlwjr._cli_spec import _write_report
+
+    class Broken:
+        def to_text(self):
+            raise RuntimeError("report cannot be rendered")
+
+    report = tmp_path / "report.txt"
+    report.write_text("old", encoding="utf-8")
+    try:
+        _write_report(Broken(), report)
+    except RuntimeError:
+        pass
+    assert report.read_text(encoding="utf-8") == "old" and sorted(tmp_path.iterdir()) == [target, report]

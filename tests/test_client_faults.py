@@ -215,3 +215,23 @@ def test_secret_never_in_repr():
     assert "very-secret" not in repr(c) and "very-secret" not in repr(c.auth)
     assert isinstance(c.auth, TokenAuth)
     c.close()
+
+
+@pytest.mark.parametrize("index", [None, "first", [0]])
+def test_result_index_not_an_integer_is_a_clear_refusal(index):
+    # a malformed per-record answer must not escape as a bare TypeError/ValueError (traceback)
+    answer = {"code": 0, "msg": "部分失败", "data": {"results": [
+        {"index": index, "status": "fail", "errors": [{"msg": "x"}]}, {"index": 1, "status": "ok"}]}}
+    fake = FakePlatform(script=[httpx.Response(200, json=answer)])
+    with client(fake) as c, pytest.raises(PlatformRejected, match="序号.*不是整数"):
+        c.send_batch("recipe", "B1", body(c), 2)
+
+
+@pytest.mark.parametrize("proxy", ["10.1.1.1:8080", "ftp://10.1.1.1:21", "ftp://user:pa55word@10.1.1.1:21"])
+def test_proxy_without_a_usable_scheme_is_a_config_error(proxy):
+    """A proxy written without http:// in hlwjr.toml was a bare ValueError (a traceback from the CLI);
+    a password in the proxy URL is never repeated in the message."""
+    with pytest.raises(ConfigError, match="代理地址.*http://") as e:
+        PlatformClient("sandbox", "http://platform.test", "A", "s", proxy=proxy)
+    assert e.value.where == "[platform] proxy" and "pa55word" not in str(e.value)
+    assert "10.1.1.1" in str(e.value)

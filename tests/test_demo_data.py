@@ -87,3 +87,27 @@ def test_bad_arguments_are_clear_errors_and_write_nothing(tmp_path):
         generate_demo_hospital(tmp_path / "f")
     with pytest.raises(hlwjr.ConfigError, match="至少为 1"):
         generate_demo_hospital(tmp_path / "b", days=0)
+
+
+def test_a_failed_regeneration_keeps_the_previous_database(tmp_path, monkeypatch):
+    """Files are renamed into place only when complete: an error while writing leaves the previous
+    his.sqlite as it was and no temporary files behind."""
+    import hlwjr._demo_data as D
+
+    first = generate_demo_hospital(tmp_path, days=1, per_day=8)
+    before = first.database.read_bytes()
+    names = sorted(p.name for p in tmp_path.rglob("*"))
+
+    def broken(values):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(D, "_sql_type", broken)
+    with pytest.raises(OSError):
+        generate_demo_hospital(tmp_path, days=1, per_day=8, seed=7)
+    assert first.database.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.rglob("*")) == names
+    con = sqlite3.connect(first.database)
+    try:
+        assert con.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == len(TABLES)
+    finally:
+        con.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -151,3 +152,53 @@ def test_cli_resolve(tmp_path):
     assert rc == 0 and "下次运行时重新发送" in out and "仍有" not in out
     with Ledger(project.ledger_path) as led:
         assert led.accepted_on("2026-11-03") == {"recipe": 3} and led.unresolved_batches() == []
+
+
+def test_close_closes_the_connection_even_when_the_last_write_fails(tmp_path, monkeypatch):
+    led = Ledger(tmp_path / "l.sqlite")
+    _batch(led, "B1", RECS)
+    res = BatchResult("recipe", "B1", 3, 0, "ok", [RecordResult(i, "accepted") for i in range(3)])
+    led.record_answer(res, platform_day="2026-11-01", defer=True)
+
+    def boom(*a, **k):
+        raise UploadError("写入失败")
+
+    monkeypatch.setattr(led, "_write_answer", boom)
+    with pytest.raises(UploadError):
+        led.close()
+    with pytest.raises(sqlite3.ProgrammingError):  # closed: no file handle left open
+        led._db.execute("SELECT 1")
+    # nothing half-written: the answer was rolled back, the batch is still to be replayed
+    with Ledger(tmp_path / "l.sqlite") as again:
+        assert [b.batch_no for b in again.unresolved_batches()] == ["B1"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to list open files")
+def test_corrupt_ledger_leaves_no_open_file(tmp_path):
+    from hlwjr import ConfigError
+
+    bad = tmp_path / "ledger.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+
+    def open_on_bad():
+        out = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                out.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                pass
+        return [p for p in out if p.startswith(str(bad))]
+
+    for _ in range(3):
+        with pytest.raises(ConfigError):
+            Ledger(bad)
+    assert open_on_bad() == []
+
+
+def test_refused_rebatch_message_masks_an_id_number_in_the_key(tmp_path):
+    doctor = [{"organID": "O", "recipeID": "110101199003071234"}]  # e.g. a key holding 医师 doctorCertID
+    with Ledger(tmp_path / "l.sqlite") as led:
+        _batch(led, "B1", doctor)
+        with pytest.raises(UploadError, match="重复上报") as e:
+            _batch(led, "B2", doctor)
+    assert "110101199003071234" not in str(e.value) and "O|" in str(e.value)

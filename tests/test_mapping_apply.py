@@ -221,3 +221,34 @@ def test_text_is_trimmed_and_empty_is_missing(values):
     want = want.mask(want == "")
     got = as_text(s)
     assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in want]
+
+
+def test_issue_keys_are_masked_like_the_validators(mapping):
+    """A business key made of an ID-card number (as doctor's doctorCertID) is masked in every issue;
+    the 机构代码 part stays readable."""
+    import re
+
+    mapping.dataset("visit").set_rule("bussID", column="p.SFZH")
+    r = _apply(mapping, "visit")
+    keys = [k for k in r.issues["key"].tolist() if isinstance(k, str)]
+    assert keys and all(k.startswith(f"{ORG}|") for k in keys)
+    assert not any(re.search(r"\d{17}[\dXx]", k) for k in keys)
+    assert any(re.fullmatch(rf"{ORG}\|\d{{6}}\*{{8}}\w{{4}}", k) for k in keys)
+
+
+def test_to_jsonl_never_leaves_a_half_written_file(mapping, tmp_path, monkeypatch):
+    import hlwjr._mapping as M
+
+    r = _apply(mapping, "visit")
+    target = tmp_path / "a.jsonl"
+    assert r.to_jsonl(target) == r.n_records
+    before = target.read_bytes()
+
+    def broken(records, fh):
+        fh.write(b'{"organID": "half')
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(M, "write_jsonl", broken)
+    with pytest.raises(OSError):
+        r.to_jsonl(target)
+    assert target.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["a.jsonl"]

@@ -167,3 +167,29 @@ def test_one_error_when_every_data_set_misses_the_same_source(mdir):
     assert len(unreadable) == 1, unreadable
     assert "文件不存在" in unreadable[0].message and "另有 1 个数据集" in unreadable[0].message
     assert "visit" in unreadable[0].message or "recipe" in unreadable[0].message
+
+
+def test_saving_in_place_keeps_each_data_set_in_its_own_file(mdir, tmp_path):
+    """A data set file named other than ``<code>.yaml`` (e.g. ``01_visit.yaml``) is written back to
+    itself: a second ``visit.yaml`` beside it would make the next load fail (在多个文件中配置)."""
+    src = next(p for p in (mdir / "datasets").glob("*.yaml") if yaml.safe_load(p.read_text(encoding="utf-8"))["dataset"] == "visit")
+    renamed = src.with_name("01_visit.yaml")
+    src.rename(renamed)
+    m = hlwjr.load_mapping(mdir)
+    m.dataset("visit").set_rule("cardNo", unavailable="HIS 不记录")
+    m.save()
+    assert not (mdir / "datasets" / "visit.yaml").exists() and renamed.is_file()
+    m2 = hlwjr.load_mapping(mdir)
+    assert m2.dataset("visit").rule("cardNo").unavailable == "HIS 不记录"
+    # saved to another directory: the usual <code>.yaml names
+    out = m2.save(tmp_path / "copy")
+    assert (out / "datasets" / "visit.yaml").is_file()
+    assert set(hlwjr.load_mapping(out).datasets) == {"visit", "recipe"}
+
+
+def test_saving_a_code_map_without_a_path_says_where_to_save():
+    from hlwjr._suggest import suggest_code_map
+
+    cm = suggest_code_map("sex", hlwjr.load_spec().code_set("GB/T 2261.1"), ["男", "女"])
+    with pytest.raises(hlwjr.MappingError, match="save"):
+        cm.save()

@@ -88,3 +88,14 @@ def test_profile_source_from_csv(tmp_path, frame):
     prof = hlwjr.profile_source(p)
     assert prof.rows == 40 and "gbk" in prof.read_as
     assert prof.column("SFZH").kind_label == "身份证号"
+
+
+def test_ids_in_a_mixed_column_are_masked_too():
+    """证件号 column with 身份证号 and 护照号 mixed: not guessed as id_card, yet no full ID is shown."""
+    ids = ["11010119800101001X"] * 6 + ["110101201501020028"] * 5 + [f"E{i:08d}" for i in range(9)]
+    prof = profile_frame(pd.DataFrame({"ZJHM": ids}), min_count=5)
+    col = prof.columns[0]
+    assert col.kind != "id_card"
+    text = json.dumps(prof.to_dict(), ensure_ascii=False) + prof.to_frame().to_string()
+    assert "11010119800101001X" not in text and "110101201501020028" not in text
+    assert ("110101********001X", 6) in col.top_values

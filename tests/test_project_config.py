@@ -131,3 +131,17 @@ def test_ca_bundle_and_proxy_reach_the_client(tmp_path, monkeypatch):
     assert p.platform.ca_bundle == tmp_path.resolve() / "ca.pem"
     with PlatformClient.from_project(p) as c:
         assert c.proxy == "http://127.0.0.1:3128" and c._http.timeout.read == 12.5
+
+
+def test_write_project_quotes_keys_and_escapes_strings(tmp_path):
+    """Source names are the hospital's (门诊库, his.db) and names may hold quotes, backslashes or a
+    newline: what write_project writes must load back the same, never a TOML error or a nested table."""
+    sources = {"门诊库": "sqlite:///his.db", "his.db": "data\\his.csv", "plain_name-1": "x.csv"}
+    name = '北京"示例"医院\n第二行\t\x7f'
+    path = write_project(tmp_path, {"project": {"name": name, "org_code": "X"},
+                                    "platform": {"url": "http://127.0.0.1:9", "appid": "A"},
+                                    "sources": sources})
+    p = load_project(path)
+    assert p.name == name
+    assert set(p.sources) == set(sources)
+    assert "\nplain_name-1 = " in path.read_text(encoding="utf-8")  # bare keys stay bare

@@ -245,3 +245,25 @@ def test_mapping_versions_carry_the_git_revision(tmp_path):
     (plain / "m.yaml").write_text("version: 1\n", encoding="utf-8")
     w = _mapping_versions(SimpleNamespace(mapping_dir=plain, root=tmp_path))
     assert list(w["revision"]) == [""] and len(w["sha256"][0]) == 16
+
+
+def test_evidence_pack_with_an_unloadable_spec_opens_no_ledger(tmp_path, monkeypatch):
+    """The spec is loaded before the ledger is opened: a spec error leaves no connection behind."""
+    from hlwjr import ConfigError
+    from hlwjr import _readiness
+    from hlwjr._project import load_project, write_project
+
+    root = write_project(tmp_path / "proj", {"project": {"name": "测试医院", "org_code": "O",
+                                                         "spec": str(tmp_path / "no-such-spec")},
+                                             "platform": {"profile": "sandbox", "url": "http://127.0.0.1:9/hlwjr",
+                                                          "appid": "a", "secret_env": "HLWJR_TEST_SECRET"}}).parent
+    project = load_project(root)
+    project.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+    with Ledger(project.ledger_path) as led:
+        _day(led, "2026-11-01", "visit", 3)
+        r = compute_readiness(led, today="2026-11-01")
+    opened = []
+    monkeypatch.setattr(_readiness, "Ledger", lambda *a, **k: opened.append(a) or Ledger(*a, **k))
+    with pytest.raises(ConfigError):
+        write_evidence_pack(r, tmp_path / "ev", project=project)
+    assert opened == []

@@ -194,3 +194,22 @@ def test_session_sandbox_server_fixture(sandbox_server):
     r = httpx.post(sandbox_server.url + "/api/token", json={"appid": appid, "secret": secret}, timeout=10)
     assert r.json()["code"] == 0
     assert sandbox_server.set_faults(reset=True)["error_next"] == 0
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to list open files")
+def test_damaged_sandbox_database_is_a_config_error_and_leaves_no_open_file(tmp_path):
+    from hlwjr import ConfigError
+    from hlwjr.sandbox._store import DB_NAME, Store
+
+    bad = tmp_path / DB_NAME
+    bad.write_bytes(b"this is not sqlite" * 100)
+    for _ in range(3):
+        with pytest.raises(ConfigError, match="沙箱数据目录"):
+            Store(tmp_path)
+    still_open = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            still_open.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            pass
+    assert [p for p in still_open if p.startswith(str(bad))] == []

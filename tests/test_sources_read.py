@@ -242,3 +242,25 @@ def test_header_only_csv_reads_as_zero_rows_in_chunks_too(tmp_path):
     assert hlwjr.read_source(p).shape == (0, 2)
     chunks = list(iter_source(p, chunksize=10))
     assert sum(len(c) for c in chunks) == 0 and all(list(c.columns) == ["BRXM", "XB"] for c in chunks)
+
+
+def test_sql_reads_release_their_connections_and_mask_values_in_errors(his_db, monkeypatch):
+    """Each read disposes of its engine (no pooled handle left open on the HIS database, also after
+    chunked reads and errors), and a database message quoting an ID-like value is masked."""
+    import sqlalchemy as sa
+
+    engines = []
+    real = sa.create_engine
+
+    def spy(*a, **k):
+        engines.append(real(*a, **k))
+        return engines[-1]
+
+    monkeypatch.setattr(sa, "create_engine", spy)
+    url = f"sqlite:///{his_db}"
+    hlwjr.read_source(url, table="visits")
+    list(iter_source(url, table="visits", chunksize=3))
+    with pytest.raises(hlwjr.SourceError) as exc:
+        hlwjr.read_source(url, query="SELECT * FROM t110101199003071234")
+    assert "110101199003071234" not in str(exc.value) and "110101********1234" in str(exc.value)
+    assert len(engines) >= 3 and all(e.pool.checkedin() == 0 and e.pool.checkedout() == 0 for e in engines)

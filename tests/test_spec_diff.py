@@ -142,3 +142,17 @@ def test_description_changes_only_on_request(tmp_path):
     assert not diff_specs(MINI, new)
     c = _one(diff_specs(MINI, new, descriptions=True), field="age", attribute="description")
     assert c.impact == "info" and "说明有改动" in c.message
+
+
+def test_a_dropped_data_set_is_not_matched_to_one_that_keeps_its_code(tmp_path):
+    """Old ``a`` is gone and the new ``b_line`` now carries a's Chinese name: ``b_line`` is still
+    ``b_line`` (same code), so ``a`` is reported as removed, not as renamed to ``b_line``."""
+    new = _edit(tmp_path, {
+        "spec.yaml": [("datasets: [a, b, b_line]", "datasets: [b, b_line]")],
+        "datasets/b.yaml": [("depends_on: [a]\n", ""), ("references:\n  - {fields: {bussID: bussID}, datasets: [a]}\n", "")],
+        "datasets/b_line.yaml": [("name: 处方明细", "name: 复诊")],
+    })
+    d = diff_specs(MINI, new)
+    kinds = {(c.object, c.change, c.dataset) for c in d.changes}
+    assert ("dataset", "removed", "a") in kinds
+    assert not any(c.object == "dataset" and c.change == "renamed" for c in d.changes)

@@ -142,3 +142,13 @@ def test_a_column_that_drops_another_persons_title_is_not_preferred():
     assert by["patientCertID"].best.column == "shenfenzhenghao"
     bare = next(c for c in by["guardianCertID"].candidates if c.column == "shenfenzhenghao")
     assert any("指另一个人" in r for r in bare.reasons)
+
+
+def test_missing_local_values_get_no_code_and_numbers_keep_their_type():
+    """A missing local value is not a code (as "nan" it read like the pinyin of 男 and was
+    suggested as 1 男性); 1 in a dict stays 1, not "1.0"."""
+    cs = hlwjr.load_spec().code_set("GB/T 2261.1")
+    for values in ({1: 3, None: 2}, [1, None, float("nan")],
+                   pd.DataFrame({"local": [1, None], "local_name": [None, "男"]}, dtype=object)):
+        s = suggest_codes(cs, values)
+        assert s["local"].tolist() == [1] and s["code"].tolist() == ["1"], values

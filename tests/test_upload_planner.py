@@ -96,3 +96,46 @@ def test_dataframe_records_missing_values_and_nan(tmp_path, monkeypatch):
     assert "O|V1" in str(e.value)
     s = upload_records(project, {"recipe": df}, dry_run=True, validate=True)
     assert s.datasets["recipe"].mapped == 2 and s.datasets["recipe"].invalid >= 1  # R2: no 明细, R-refs
+
+
+def test_one_data_set_under_two_names_is_refused_not_half_dropped(tmp_path, monkeypatch):
+    """{"visit": …, "uploadFuzhenIndicators": …} names one data set twice: before, one of the two
+    record sets silently replaced the other; now a clear error. An alias alone still works, and
+    the caller's dict is left as it was."""
+    import pytest
+
+    from hlwjr import ConfigError
+    from hlwjr._project import load_project, write_project
+    from hlwjr._upload import upload_records
+
+    monkeypatch.setenv("HLWJR_SECRET", "s")
+    project = load_project(write_project(tmp_path / "p", {
+        "project": {"org_code": "O", "spec": str(MINISPEC), "phase": "production"},
+        "platform": {"url": "http://127.0.0.1:9/hlwjr", "appid": "A"}}))
+    v1 = [{"organID": "O", "bussID": "V1"}]
+    v2 = [{"organID": "O", "bussID": "V2"}]
+    with pytest.raises(ConfigError, match="给了两份") as e:
+        upload_records(project, {"visit": v1, "uploadFuzhenIndicators": v2}, dry_run=True, validate=False)
+    assert "visit" in str(e.value) and "uploadFuzhenIndicators" in str(e.value)
+    given = {"uploadFuzhenIndicators": v1 + v2}
+    s = upload_records(project, given, dry_run=True, validate=False)
+    assert s.datasets["visit"].mapped == 2 and list(given) == ["uploadFuzhenIndicators"]
+
+
+def test_platform_clock_in_an_unexpected_format_falls_back_to_beijing_time():
+    """A clock endpoint answering only a date (or garbage) must not crash the run with a bare
+    ValueError; the platform day is then local Beijing time, as without a clock."""
+    from hlwjr._ledger import now_shanghai
+    from hlwjr._upload import _day_fn
+
+    class Clock:
+        def __init__(self, now):
+            self.now = now
+
+        def server_now(self):
+            return self.now
+
+    today = now_shanghai().strftime("%Y-%m-%d")
+    for answer in ("2026-11-01", "not a time, really", "2026-11-01T08:00:00+08:00"):
+        assert _day_fn(Clock(answer))() in (today, now_shanghai().strftime("%Y-%m-%d"))
+    assert _day_fn(Clock("2020-01-02 03:04:05"))() == "2020-01-02"

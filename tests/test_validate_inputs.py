@@ -47,3 +47,10 @@ def test_non_text_column_names_are_reported_never_a_crash():
     report = hlwjr.check(frame, "revisit", spec=spec(), today=TODAY)
     assert not report.ok
     assert any(p.rule == "unknown_field" and p.field == "0" for p in report.problems)
+
+
+def test_one_data_set_given_twice_in_a_batch_is_an_error_not_a_silent_drop():
+    from validate_helpers import recipe
+
+    with pytest.raises(hlwjr.DataError, match="两次"):
+        hlwjr.check({"recipe": [recipe()], "在线处方": [recipe(recipeID="CF002")]}, spec=spec(), today=TODAY)

@@ -179,3 +179,18 @@ def test_every_registered_rule_is_documented_and_tested():
     assert docs.strip() == rules_markdown().strip(), "docs/rules.md is stale: regenerate it from rules_markdown()"
     for rule_id in RULES:
         assert f"`{rule_id}`" in docs
+
+
+def test_a_failing_lookup_is_one_error_without_unmasked_ids():
+    """The lookup is someone else's code (ledger, sandbox client): its failure becomes one DataError,
+    and an ID or phone number in its message is masked (nothing prints them in full)."""
+    class Broken:
+        def known(self, dataset_code, keys):
+            raise RuntimeError(f"connection lost while asking for {ADULT_ID} / 13812345678")
+
+    for kw in ({}, {"skip": ["already_accepted"]}):
+        with pytest.raises(hlwjr.DataError) as info:
+            problems(batch(recipe=[recipe(bussID="FZ404")]), lookup=Broken(), **kw)
+        text = str(info.value)
+        assert "lookup.known" in text and ADULT_ID not in text and "13812345678" not in text
+        assert ADULT_ID[:6] in text and "138****5678" in text

@@ -215,3 +215,36 @@ def test_real_hospital_rehearses_in_a_separate_project(tmp_path, own_sandbox, mo
     assert not (tmp_path / "hosp" / ".hlwjr" / "ledger.sqlite").exists()
     with pytest.raises(ConfigError, match="HOSPITAL"):
         hlwjr.open_workbench(tmp_path / "empty", demo=False, sandbox=False)
+
+
+def test_internal_error_in_a_callback_is_shown_with_ids_and_phones_masked():
+    """A non-hlwjr exception (pandas, a typo in a value) may quote the cell's value; the widget's
+    error box must not show a full ID-card or mobile number."""
+    from hlwjr.widgets._base import ErrorsMixin, guarded
+
+    class W(ErrorsMixin):
+        def __init__(self):
+            self._init_errors()
+
+        @guarded
+        def on_change(self):
+            raise ValueError("cannot convert '110101199003071234' (13812345678) to float")
+
+    w = W()
+    assert w.on_change() is None and isinstance(w.last_error, ValueError)
+    text = w.error_message
+    assert "内部错误（ValueError）" in text
+    assert "110101199003071234" not in text and "13812345678" not in text
+    shown = str(w.errors.outputs)
+    assert "110101199003071234" not in shown and "13812345678" not in shown
+
+
+def test_upload_panel_summary_masks_ids_in_platform_reasons():
+    from hlwjr._upload import DatasetSummary, UploadSummary
+
+    s = UploadSummary(date="2026-11-01", platform_day="2026-11-01", dry_run=False,
+                      datasets={"recipe": DatasetSummary("recipe", "在线处方", sent=1, rejected=1)})
+    s.rejections.append({"dataset": "recipe", "key": "O|R1", "batch_no": "B1", "status": "rejected",
+                         "reason": "patientCertID 证件号 110101199003071234 校验位错误"})
+    page = UploadPanel._summary_html(s)
+    assert "校验位错误" in page and "B1" in page and "110101199003071234" not in page

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 
+from ._files import atomic_write
+
 __all__ = ["register"]
 
 
@@ -168,7 +170,7 @@ def _apply(args, stdout, stderr) -> int:
     result = apply_mapping(args.mapping, args.dataset, date=args.date, out=args.out,
                            sources=_parse_sources(args.source), chunksize=args.chunksize)
     if args.issues:
-        result.issues.to_csv(args.issues, index=False, encoding="utf-8-sig")
+        atomic_write(args.issues, lambda tmp: result.issues.to_csv(tmp, index=False, encoding="utf-8-sig"))
     if args.format == "json":
         json.dump({"dataset": result.dataset, "date": result.date, "source_rows": result.n_source_rows,
                    "day_rows": result.n_day_rows,

@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+from ._files import atomic_write
+
 _SPEC_HELP = "接口规范：内置名称（如 beijing-reference）或规范目录（默认 beijing-reference，参考规范，非官方）"
 _DOC_SUFFIXES = (".docx", ".xlsx", ".xlsm")
 
@@ -249,7 +251,7 @@ def _schema(args, stdout: TextIO, stderr: TextIO) -> int:
         from ._exceptions import ConfigError
 
         try:
-            Path(args.out).write_text(text + "\n", encoding="utf-8")
+            atomic_write(args.out, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
         except OSError as exc:
             raise ConfigError(f"无法写入 {args.out}: {exc.strerror}") from exc
         print(f"已写入 {args.out}", file=stdout)
@@ -283,18 +285,22 @@ def _write_report(report, path: Path) -> None:
     from ._exceptions import ConfigError
 
     suffix = path.suffix.lower()
-    try:
+
+    def write(tmp: Path) -> None:  # to a temporary file, renamed into place: never half-written
         if suffix == ".xlsx":
             import pandas as pd
 
-            with pd.ExcelWriter(path) as xw:
+            with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
                 report.to_frame().to_excel(xw, sheet_name="需核对", index=False)
                 report.datasets_frame().to_excel(xw, sheet_name="数据集", index=False)
                 report.code_sets_frame().to_excel(xw, sheet_name="值域", index=False)
         elif suffix == ".csv":
-            report.to_frame().to_csv(path, index=False, encoding="utf-8-sig")
+            report.to_frame().to_csv(tmp, index=False, encoding="utf-8-sig")
         else:
-            path.write_text(report.to_text() + "\n", encoding="utf-8")
+            tmp.write_text(report.to_text() + "\n", encoding="utf-8")
+
+    try:
+        atomic_write(path, write)
     except OSError as exc:
         raise ConfigError(f"无法写入导入报告 {path}: {exc.strerror}") from exc
 

@@ -67,7 +67,6 @@ def _upload(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def _resolve(project, items: list[str], day: str | None, stdout: TextIO) -> int:
     """``--resolve BATCH=accepted|missing``: settle unanswered batches by hand (人工核对)."""
     from datetime import date as _date
-    from pathlib import Path as _Path
 
     from ._exceptions import ConfigError
     from ._ledger import Ledger
@@ -86,7 +85,7 @@ def _resolve(project, items: list[str], day: str | None, stdout: TextIO) -> int:
             raise ConfigError(f"日期 {day!r} 无效：应为 YYYY-MM-DD", where="--resolve-day") from None
     if not project.ledger_path.exists():
         raise ConfigError(f"还没有上传台账 {project.ledger_path}：没有需要核对的批次", where=str(project.config_file))
-    with Ledger(project.ledger_path) as ledger, UploadLock(_Path(ledger.path).parent / "upload.lock"):
+    with Ledger(project.ledger_path) as ledger, UploadLock(Path(ledger.path).parent / "upload.lock"):
         for batch_no, outcome in pairs:
             n = ledger.resolve_batch(batch_no, outcome, platform_day=day)
             what = "记为平台已接收，不会再发送" if outcome == "accepted" else "记为平台未收到，下次运行时重新发送"

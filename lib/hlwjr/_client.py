@@ -236,6 +236,15 @@ def _json(response: httpx.Response) -> Any:
         return None
 
 
+def _without_password(url: str | None) -> str:
+    """A proxy URL for messages: ``http://user:pass@host:port`` → ``http://***@host:port``."""
+    text = str(url or "")
+    scheme, sep, rest = text.rpartition("://")
+    if "@" in rest:
+        rest = "***@" + rest.rpartition("@")[2]
+    return f"{scheme}{sep}{rest}"
+
+
 def _snippet(response: httpx.Response) -> str:
     try:
         text = response.text
@@ -470,10 +479,14 @@ class PlatformClient:
                 raise ConfigError(f"CA 证书文件无法使用: {exc}", where=str(verify)) from exc
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         limits = httpx.Limits(max_keepalive_connections=16, max_connections=32)
-        self._http = httpx.Client(
-            base_url=self.url, auth=self.auth, timeout=timeout, proxy=proxy if transport is None else None,
-            verify=verify, transport=transport, limits=limits, headers={"User-Agent": "hlwjr"},
-        )
+        try:
+            self._http = httpx.Client(
+                base_url=self.url, auth=self.auth, timeout=timeout, proxy=proxy if transport is None else None,
+                verify=verify, transport=transport, limits=limits, headers={"User-Agent": "hlwjr"},
+            )
+        except ValueError as exc:  # e.g. a proxy without its scheme: "10.1.1.1:8080"
+            raise ConfigError(f"代理地址 {_without_password(proxy)!r} 无法使用：应形如 http://10.1.1.1:8080",
+                              where="[platform] proxy") from exc
         self.stats = {"requests": 0, "retries": 0}
 
     @classmethod
@@ -517,11 +530,11 @@ class PlatformClient:
             raise
         except httpx.ProxyError as exc:
             raise TransportError(
-                f"无法通过代理 {self.proxy} 连接平台: {exc}；请检查 [platform] proxy 设置和代理是否可用",
+                f"无法通过代理 {_without_password(self.proxy)} 连接平台: {exc}；请检查 [platform] proxy 设置和代理是否可用",
                 where=self.url) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             if self.proxy:  # every connection goes to the proxy first
-                raise _Transient(f"无法连接代理 {self.proxy}（{exc.__class__.__name__}: {exc}）：请检查 [platform] proxy "
+                raise _Transient(f"无法连接代理 {_without_password(self.proxy)}（{exc.__class__.__name__}: {exc}）：请检查 [platform] proxy "
                                  f"设置和代理服务是否可用") from exc
             raise _Transient(f"无法连接平台 {self.url}（{exc.__class__.__name__}: {exc}）") from exc
         except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
@@ -710,7 +723,12 @@ class PlatformClient:
                 if not isinstance(item, dict):
                     raise PlatformRejected(f"平台应答中第 {pos} 条结果不是 JSON 对象；请检查平台接口描述 response.results_field",
                                            code=code)
-                idx = int(item.get(f_index, pos))
+                try:
+                    idx = int(item.get(f_index, pos))
+                except (TypeError, ValueError):
+                    raise PlatformRejected(
+                        f"平台应答中第 {pos} 条结果的序号 {item.get(f_index)!r} 不是整数；请检查平台接口描述 "
+                        "response.result_index", code=code) from None
                 raw_status = item.get(f_status)
                 status = smap.get(raw_status, REJECTED if whole else None)
                 if status is None:

@@ -426,30 +426,45 @@ def generate_demo_hospital(out_dir, *, days: int = 5, start: str = "2026-11-01",
             })
 
     # ---- write SQLite + GBK CSV ------------------------------------------------------------------
+    # every file is written to a temporary name and renamed into place (不留半截文件)
+    from ._files import atomic_write
+
     db = out / "his.sqlite"
-    if db.exists():
-        db.unlink()
     csv_dir = out / "csv"
     csv_dir.mkdir(exist_ok=True)
-    con = sqlite3.connect(db)
-    try:
-        for name in TABLES:
+
+    def write_db(tmp: Path) -> None:
+        tmp.unlink()  # sqlite3 wants to create the file itself
+        con = sqlite3.connect(tmp)
+        try:
+            for name in TABLES:
+                rows = t[name]
+                cols = list(rows[0].keys())
+                types = {c: _sql_type([x[c] for x in rows]) for c in cols}
+                con.execute(f'CREATE TABLE "{name}" (' + ", ".join(f'"{c}" {types[c]}' for c in cols) + ")")
+                con.executemany(f'INSERT INTO "{name}" VALUES (' + ",".join("?" * len(cols)) + ")",
+                                [tuple(x[c] for c in cols) for x in rows])
+            con.commit()
+        finally:
+            con.close()
+
+    def write_csv(name: str):
+        def write(tmp: Path) -> None:
             rows = t[name]
             cols = list(rows[0].keys())
-            types = {c: _sql_type([x[c] for x in rows]) for c in cols}
-            con.execute(f'CREATE TABLE "{name}" (' + ", ".join(f'"{c}" {types[c]}' for c in cols) + ")")
-            con.executemany(f'INSERT INTO "{name}" VALUES (' + ",".join("?" * len(cols)) + ")",
-                            [tuple(x[c] for c in cols) for x in rows])
-            with open(csv_dir / f"{name}.csv", "w", encoding=csv_encoding, newline="") as fh:
+            with open(tmp, "w", encoding=csv_encoding, newline="") as fh:
                 w = csv.writer(fh)
                 w.writerow(cols)
                 w.writerows([["" if x[c] is None else x[c] for c in cols] for x in rows])
-        con.commit()
-    finally:
-        con.close()
+        return write
+
+    atomic_write(db, write_db)
+    for name in TABLES:
+        atomic_write(csv_dir / f"{name}.csv", write_csv(name))
     result = DemoHospital(out_dir=out, database=db, csv_dir=csv_dir, days=[f"{d:%Y-%m-%d}" for d in day_list],
                           tables={n: len(t[n]) for n in TABLES}, dirt=dict(sorted(g.dirt.items())))
-    (out / "README.txt").write_text(_readme(result, seed), encoding="utf-8")
+    text = _readme(result, seed)
+    atomic_write(out / "README.txt", lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return result
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from ._exceptions import ConfigError, UploadError
+from ._privacy import mask_value
 
 __all__ = ["Ledger", "LedgerBatch", "record_key", "record_json", "content_hash", "now_shanghai"]
 
@@ -156,10 +157,11 @@ class Ledger:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        db = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False,
-                                       isolation_level=None)
+            self._db = db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False,
+                                            isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
             self._db.execute("PRAGMA temp_store=MEMORY")
@@ -170,6 +172,8 @@ class Ledger:
                 self._db.execute("ALTER TABLE batches ADD COLUMN keys TEXT")
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', '1')")
         except sqlite3.DatabaseError as exc:
+            if db is not None:  # not a ledger (or damaged): leave no open handle on it
+                db.close()
             raise ConfigError(f"无法打开上传台账 {self.path}: {exc}；文件可能已损坏或不是 hlwjr 台账",
                               where=str(self.path)) from exc
         except OSError as exc:
@@ -193,8 +197,10 @@ class Ledger:
 
     def close(self) -> None:
         with self._lock:
-            self.flush()
-            self._db.close()
+            try:
+                self.flush()
+            finally:  # the connection is closed even when the last write fails
+                self._db.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -351,7 +357,8 @@ class Ledger:
                 bad = db.execute(f"SELECT key, state FROM records WHERE dataset=? AND key IN ({','.join('?' * len(keys))}) "
                                  "AND batch_no<>?", [dataset, *keys, batch_no]).fetchall()
                 k, st = bad[0] if bad else ("?", "?")
-                raise UploadError(f"记录 {k} 在台账中的状态是 {st}，不能再放进新批次（会造成重复上报）",
+                # a key may hold an ID-card number (医师 doctorCertID): masked (脱敏) in the message
+                raise UploadError(f"记录 {mask_value(k)} 在台账中的状态是 {st}，不能再放进新批次（会造成重复上报）",
                                   where=f"{dataset} {batch_no}")
 
     def mark_sent(self, batch_no: str) -> None:

@@ -940,6 +940,8 @@ class CodeMap:
         """Write the CSV (UTF-8 with BOM, for Excel); atomically."""
         from ._files import atomic_write
 
+        if path is None and self.path is None:
+            raise MappingError(f"值域对照表 {self.name} 还没有文件路径：请给出保存位置，如 save(\"codes/{self.name}.csv\")")
         p = Path(path or self.path)
         frame = self.entries.reindex(columns=CODE_MAP_COLUMNS)
         atomic_write(p, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig",
@@ -1088,11 +1090,22 @@ class Mapping:
         (out / "datasets").mkdir(parents=True, exist_ok=True)
         _write_yaml(out / "mapping.yaml", self.to_dict())
         for code, dm in self.datasets.items():
-            _write_yaml(out / "datasets" / f"{code}.yaml", dm.to_dict())
+            _write_yaml(self._dataset_file(out, code, dm, moving), dm.to_dict())
         self.directory = out
         for name, cm in self._code_map_cache.items():
             cm.save(self._path(self.code_maps[name].file))
         return out
+
+    @staticmethod
+    def _dataset_file(out: Path, code: str, dm: "DatasetMapping", moving: bool) -> Path:
+        """Where :meth:`save` writes a data set: back into the file it was loaded from when that is
+        ``datasets/<any name>.yaml`` of the same directory (a second ``<code>.yaml`` beside it would
+        make the next load fail with 在多个文件中配置), else ``datasets/<code>.yaml``."""
+        if not moving and dm.file:
+            loaded = Path(dm.file)
+            if loaded.suffix == ".yaml" and loaded.parent.resolve() == (out / "datasets").resolve():
+                return loaded
+        return out / "datasets" / f"{code}.yaml"
 
     # -- checks -------------------------------------------------------------------------------
     def check(self, *, spec=None, sources: dict | None = None, columns: bool = True) -> list[MappingIssue]:
@@ -1423,9 +1436,23 @@ class MappingResult:
         return list(iter_dicts(self.records))
 
     def to_jsonl(self, path, *, append: bool = False) -> int:
-        """Write the records as JSON lines (UTF-8), columnar and fast; returns the number written."""
-        with open(path, "ab" if append else "wb") as fh:
-            return write_jsonl(self.records, fh)
+        """Write the records as JSON lines (UTF-8), columnar and fast; returns the number written.
+
+        A new file is written atomically (temporary file renamed into place); ``append=True`` adds
+        to an existing file."""
+        if append:
+            with open(path, "ab") as fh:
+                return write_jsonl(self.records, fh)
+        from ._files import atomic_write
+
+        written = []
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:
+                written.append(write_jsonl(self.records, fh))
+
+        atomic_write(path, write)
+        return written[0]
 
 
 _ACTION_ZH = {"rejected": "拒收", "defaulted": "取默认值", "kept": "原样保留（将在校验中报告）"}
@@ -2070,7 +2097,7 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
                 recs[key] = col
                 reject |= rej_c
             if ds.key and all(k in recs.columns for k in ds.key) and bool(reject.any()):
-                keys = _key_text(recs.loc[reject, list(ds.key)])
+                keys = _masked_key_text(recs.loc[reject, list(ds.key)], ds)
                 row_keys.update(zip(rows[reject].tolist(), keys.tolist()))
             if reject.any():
                 recs, rows = recs[~reject], rows[~reject]
@@ -2125,6 +2152,22 @@ def _key_text(frame: pd.DataFrame) -> pd.Series:
     return out
 
 
+def _masked_key_text(frame: pd.DataFrame, ds) -> pd.Series:
+    """:func:`_key_text` for display in issues: each key part masked (脱敏) as the validator masks
+    report keys, so a key holding an ID-card or phone number (doctorCertID) is never shown whole;
+    机构代码 (organID) stays readable."""
+    from ._privacy import mask_series
+    from ._validate import mask_kind_for
+
+    def part(c: str) -> pd.Series:
+        f = ds.fields.get(c)
+        kind = mask_kind_for(c, f.name if f is not None and f.name else "")
+        text = as_text(frame[c])
+        return text if kind == "plain" else pd.Series(mask_series(text, kind).to_numpy(), index=frame.index)
+
+    return _key_text(pd.DataFrame({c: part(c) for c in frame.columns}, index=frame.index))
+
+
 def _map_codes(raw: pd.Series, lookup: dict[str, str]) -> pd.Series:
     """local value → standard code, vectorised: map the distinct values once, then gather."""
     if len(raw) == 0:
@@ -2177,7 +2220,7 @@ def _fill_keys(issues: pd.DataFrame, ds, records: pd.DataFrame, source_rows: pd.
     if not records.empty and all(k in records.columns for k in ds.key):
         pos = source_rows.isin(rows_with_issues).to_numpy()
         if pos.any():
-            keys = _key_text(records.loc[pos, list(ds.key)])
+            keys = _masked_key_text(records.loc[pos, list(ds.key)], ds)
             by_row.update(zip(source_rows[pos].tolist(), keys.tolist()))
     for dup, first in (dup_of or {}).items():  # an exact duplicate has the business key of the row it repeats
         if first in by_row:

@@ -90,7 +90,10 @@ def error_text(exc: BaseException) -> str:
             except Exception:  # noqa: BLE001 - a summary must never hide the error itself
                 pass
     else:
-        lines = [f"内部错误（{type(exc).__name__}）：{exc}"]
+        from ._privacy import mask_text
+
+        # a library's message may quote a cell value (a widget callback on patient data): mask it
+        lines = [f"内部错误（{type(exc).__name__}）：{mask_text(str(exc))}"]
     lines.append(f"怎么办：{hint_for(exc)}")
     return "\n".join(lines)
 
@@ -214,16 +217,11 @@ class Workbench:
         return f"<Workbench {self.project.name} {self.project_dir}>"
 
     def sources(self) -> dict[str, Any] | None:
-        """The project's ``[sources]`` resolved against the project directory (name → URL/path)."""
-        out = {}
-        for name, v in (self.project.sources or {}).items():
-            if isinstance(v, dict):
-                v = v.get("url") or v.get("path")
-            if v is None:
-                continue
-            v = str(v)
-            out[name] = v if "://" in v else str(self.project.resolve(v))
-        return out or None
+        """The project's ``[sources]`` resolved against the project directory (name → URL/path),
+        as the daily upload reads them."""
+        from ._upload import _project_sources
+
+        return _project_sources(self.project)
 
     def mapping(self):
         """The project's mapping config (指标对照配置), freshly loaded from its directory."""

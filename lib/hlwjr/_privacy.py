@@ -184,12 +184,7 @@ def _mask_name(s: str) -> str:
     t = s.strip()
     if not t:
         return s
-    if len(t) >= 3 and t[:2] in COMPOUND_SURNAMES:
-        keep = 2
-    elif re.fullmatch(r"[A-Za-z][A-Za-z .·'-]*", t):  # Latin names: keep the initial
-        keep = 1
-    else:
-        keep = 1
+    keep = 2 if len(t) >= 3 and t[:2] in COMPOUND_SURNAMES else 1  # 复姓 kept whole; else the first character
     if len(t) == 1:
         return "*"
     return t[:keep] + "*" * (len(t) - keep)

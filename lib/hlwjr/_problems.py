@@ -316,12 +316,8 @@ class Report:
                     part = detail.iloc[start:start + _EXCEL_MAX_ROWS].copy()
                     part["行号"] = part["行号"].astype("Int64") + 1  # 1-based in the workbook
                     part.to_excel(xw, sheet_name=name, index=False)
-                self.by_rule().rename(columns={"rule": "规则", "title": "规则说明", "severity": "级别",
-                                               "problems": "问题数", "records": "涉及记录数",
-                                               "example": "示例"}).to_excel(xw, sheet_name="按规则", index=False)
-                self.by_field().rename(columns={"dataset": "数据集", "field": "字段", "name": "字段名称",
-                                                "problems": "问题数", "errors": "错误数",
-                                                "rules": "规则"}).to_excel(xw, sheet_name="按字段", index=False)
+                self.by_rule().rename(columns=_BY_RULE_CN).to_excel(xw, sheet_name="按规则", index=False)
+                self.by_field().rename(columns=_BY_FIELD_CN).to_excel(xw, sheet_name="按字段", index=False)
                 for ws in xw.book.worksheets:
                     ws.freeze_panes = "A2"
                     for col in ws.columns:
@@ -374,8 +370,8 @@ th {{ background: #f3f3f3; }}
 <h1>{esc(title)}</h1>
 {verdict}
 <h2>汇总</h2>{summary}
-<h2>按规则</h2>{by_rule.rename(columns={"rule": "规则", "title": "规则说明", "severity": "级别", "problems": "问题数", "records": "涉及记录数", "example": "示例"}).to_html(index=False, escape=True, border=0)}
-<h2>按字段</h2>{by_field.rename(columns={"dataset": "数据集", "field": "字段", "name": "字段名称", "problems": "问题数", "errors": "错误数", "rules": "规则"}).to_html(index=False, escape=True, border=0)}
+<h2>按规则</h2>{by_rule.rename(columns=_BY_RULE_CN).to_html(index=False, escape=True, border=0)}
+<h2>按字段</h2>{by_field.rename(columns=_BY_FIELD_CN).to_html(index=False, escape=True, border=0)}
 <h2>问题明细</h2>{note}{detail}
 <p class="note">值已脱敏（身份证号、电话、姓名）。行号从 1 开始。</p>
 </body></html>
@@ -385,6 +381,13 @@ th {{ background: #f3f3f3; }}
             tmp.write_text(page, encoding="utf-8")
 
         return _atomic_write(target, write)
+
+
+# Chinese column headers of the by_rule() / by_field() tables in the Excel and HTML reports
+_BY_RULE_CN = {"rule": "规则", "title": "规则说明", "severity": "级别", "problems": "问题数", "records": "涉及记录数",
+               "example": "示例"}
+_BY_FIELD_CN = {"dataset": "数据集", "field": "字段", "name": "字段名称", "problems": "问题数", "errors": "错误数",
+                "rules": "规则"}
 
 
 def pd_na():

@@ -21,6 +21,7 @@ The secret is read lazily by :meth:`Project.secret` and never appears in ``repr`
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -286,6 +287,13 @@ def load_project(path: str | Path) -> Project:
     )
 
 
+def _toml_key(k: Any) -> str:
+    """A TOML key: bare when it can be (``his``), else quoted (``"门诊库"``, ``"his.db"`` — a bare
+    dotted key would make a nested table)."""
+    k = str(k)
+    return k if k and all(c.isascii() and (c.isalnum() or c in "_-") for c in k) else _toml_value(k)
+
+
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -294,9 +302,9 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    s = str(v).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{s}"'
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    # a JSON string is a valid TOML basic string: \\ \" \n \t \uXXXX escapes, CJK kept as is
+    return json.dumps(str(v), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def write_project(directory: str | Path, config: dict[str, Any]) -> Path:
@@ -307,17 +315,17 @@ def write_project(directory: str | Path, config: dict[str, Any]) -> Path:
     lines: list[str] = ["# hlwjr 项目配置 — 见 docs/project-config.md。密钥 (secret) 不写在这里。"]
     scalars = {k: v for k, v in config.items() if not isinstance(v, dict)}
     for k, v in scalars.items():
-        lines.append(f"{k} = {_toml_value(v)}")
+        lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
     for section, table in config.items():
         if not isinstance(table, dict):
             continue
         _check_no_secret(table, section, str(directory / PROJECT_FILE))
         lines.append("")
-        lines.append(f"[{section}]")
+        lines.append(f"[{_toml_key(section)}]")
         for k, v in table.items():
             if v is None:
                 continue
-            lines.append(f"{k} = {_toml_value(v)}")
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
     from ._files import atomic_write
 
     target = directory / PROJECT_FILE

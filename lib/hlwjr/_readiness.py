@@ -582,18 +582,18 @@ def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=No
     except OSError as exc:
         raise ConfigError(f"无法创建证据包目录 {out}（{exc.strerror or exc}）：请换一个可写的目录（--out）",
                           where=str(out)) from exc
-    own = False
-    if ledger is None and project is not None and project.ledger_path.exists():
-        ledger, own = Ledger(project.ledger_path), True
-    if spec is None and project is not None:
+    if spec is None and project is not None:  # before the ledger is opened: a bad spec leaks nothing
         from ._spec import load_spec
 
         spec = load_spec(project.spec)
+    own = False
+    if ledger is None and project is not None and project.ledger_path.exists():
+        ledger, own = Ledger(project.ledger_path), True
     try:
         log = pd.DataFrame(ledger.events() if ledger else [],
                            columns=["at", "platform_day", "dataset", "key", "hash", "batch_no", "status", "errors"])
         log = log.drop(columns=["hash"])
-        log["key"] = log["key"].map(lambda k: _mask_key(k))
+        log["key"] = log["key"].map(_mask_key)
         log["errors"] = log["errors"].map(_mask_text)  # a platform may echo a value in its reason
         samples = _masked_samples(ledger, spec) if ledger else pd.DataFrame()
     finally:

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._exceptions import SourceError
+from ._privacy import mask_text
 
 __all__ = ["read_source", "iter_source", "open_source", "Source", "SourceInfo", "list_sheets"]
 
@@ -153,11 +154,15 @@ class Source:
     def _pd_encoding(self) -> str:
         return {"utf-8-sig": "utf-8-sig", "gbk": "gb18030"}.get(self.info.encoding, self.info.encoding)
 
-    def _check_header(self) -> None:
+    def _header_line(self) -> str:
+        """The raw text of the CSV's header row (表头行)."""
         with open(self.path, encoding=self._pd_encoding(), newline="") as fh:
             for _ in range((self.info.header_row or 1) - 1):
                 fh.readline()
-            line = fh.readline()
+            return fh.readline()
+
+    def _check_header(self) -> None:
+        line = self._header_line()
         if not line.strip():
             raise SourceError("文件没有表头行（第一行为空），请确认导出时包含列名", where=f"{self.path}:第{self.info.header_row}行")
         header = next(csv.reader([line], delimiter=self.info.delimiter))
@@ -306,10 +311,7 @@ class Source:
         return df
 
     def _header_names(self) -> list[str]:
-        with open(self.path, encoding=self._pd_encoding(), newline="") as fh:
-            for _ in range((self.info.header_row or 1) - 1):
-                fh.readline()
-            line = fh.readline()
+        line = self._header_line()
         return [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
 
     # ---- Excel --------------------------------------------------------------------------------
@@ -392,6 +394,7 @@ class Source:
             sql = f"SELECT {cols} FROM {_quote_ident(self.info.table)}"
         else:
             sql = self.info.query
+        chunked = False  # the chunk generator then owns the engine and disposes of it
         try:
             with engine.connect() as con:
                 if self.info.table and not sa.inspect(con).has_table(self.info.table):
@@ -403,11 +406,15 @@ class Source:
                     _check_columns(list(df.columns), where=where)
                     df.attrs["source"] = where
                     return df
+                chunked = True
                 return self._sql_chunks(engine, sql, chunksize)
         except SourceError:
             raise
         except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
             raise SourceError(f"SQL 执行出错：{_sql_message(exc)}", where=where) from exc
+        finally:
+            if not chunked:
+                engine.dispose()  # close the pooled connection: no open handle on the HIS database
 
     def _sql_chunks(self, engine, sql: str, chunksize: int):
         import sqlalchemy as sa
@@ -422,6 +429,8 @@ class Source:
                     yield chunk
         except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
             raise SourceError(f"SQL 执行出错：{_sql_message(exc)}", where=self.info.label) from exc
+        finally:
+            engine.dispose()
 
 
 _GBK_SAFE_DELIMITERS = {",", "\t", ";"}  # never a byte of a GBK/GB18030 multi-byte character ("|" can be)
@@ -491,7 +500,8 @@ def _decode_values(arr, encoding: str):
 def _sql_message(exc: BaseException) -> str:
     while exc.__cause__ is not None and not hasattr(exc, "orig"):
         exc = exc.__cause__
-    return str(getattr(exc, "orig", None) or exc).split("\n")[0]
+    # a database error can quote the offending value (e.g. an ID number in a bad cast): mask it
+    return mask_text(str(getattr(exc, "orig", None) or exc).split("\n")[0])
 
 
 def _quote_ident(name: str) -> str:

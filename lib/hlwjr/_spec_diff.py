@@ -254,17 +254,8 @@ def diff_specs(old, new, *, descriptions: bool = False) -> SpecDiff:
                    message=f"规范性质: {'官方' if a.official else '参考/非官方'} → {'官方' if b.official else '参考/非官方'}"))
 
     # -- data sets ---------------------------------------------------------------------------
-    matched: dict[str, str] = {}
-    for code, ds in a.datasets.items():
-        if code in b.datasets:
-            matched[code] = code
-            continue
-        for other in b.datasets.values():
-            if other.code in matched.values():
-                continue
-            if code in other.aliases or ds.name == other.name or other.code in ds.aliases:
-                matched[code] = other.code
-                break
+    matched = _match(a.datasets, b.datasets,
+                     lambda code, ds, other: code in other.aliases or ds.name == other.name or other.code in ds.aliases)
     for code, ds in a.datasets.items():
         if code not in matched:
             add(Change("dataset", "removed", dataset=code, old=ds.name, impact="compatible",
@@ -289,17 +280,9 @@ def diff_specs(old, new, *, descriptions: bool = False) -> SpecDiff:
         _diff_fields(d, a, b, od, nd, nc, descriptions)
 
     # -- code sets ---------------------------------------------------------------------------
-    cs_match: dict[str, str] = {}
-    for cid, cs in a.code_sets.items():
-        if cid in b.code_sets:
-            cs_match[cid] = cid
-            continue
-        for other in b.code_sets.values():
-            if other.id in cs_match.values():
-                continue
-            if cid in other.aliases or (cs.standard and cs.standard == other.standard) or other.id in cs.aliases:
-                cs_match[cid] = other.id
-                break
+    cs_match = _match(a.code_sets, b.code_sets,
+                      lambda cid, cs, other: (cid in other.aliases or bool(cs.standard and cs.standard == other.standard)
+                                              or other.id in cs.aliases))
     for cid, cs in a.code_sets.items():
         if cid not in cs_match:
             add(Change("code_set", "removed", code_set=cid, old=cs.name, impact="compatible",
@@ -332,6 +315,23 @@ def diff_specs(old, new, *, descriptions: bool = False) -> SpecDiff:
                 add(Change("code", "added", code_set=nc, code=code, new=name, impact="compatible",
                            message=f"值域 {nc}（{ncs.name}）新增代码 {code} {name}"))
     return d
+
+
+def _match(old: dict, new: dict, similar) -> dict[str, str]:
+    """Old id → new id: the same id first, then ``similar(old_id, old_obj, new_obj)`` (alias, name,
+    standard) among the new objects not yet taken. Exact ids go first so that an alias match can
+    never take a new object whose own id is still in the old edition (one new object per old one)."""
+    matched = {k: k for k in old if k in new}
+    taken = set(matched.values())
+    for k, obj in old.items():
+        if k in matched:
+            continue
+        for nk, other in new.items():
+            if nk not in taken and similar(k, obj, other):
+                matched[k] = nk
+                taken.add(nk)
+                break
+    return matched
 
 
 def _used_with_name_check(spec, cs_id: str) -> bool:

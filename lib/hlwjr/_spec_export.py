@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ._exceptions import ConfigError, SpecError
+from ._files import atomic_write
 
 __all__ = ["export_spec", "FIELD_TABLE_HEADER", "type_label", "length_label", "required_label"]
 
@@ -328,7 +329,7 @@ def _docx(spec, path: Path) -> None:
                 doc.add_paragraph(line)
             header, rows = _code_rows(cs)
             table(header, rows, (3.0, 9.0, 3.0, 9.0)[: len(header)])
-    _atomic_save(path, doc.save)
+    atomic_write(path, doc.save)
 
 
 def _code_rows(cs) -> tuple[list[str], list[list[str]]]:
@@ -425,16 +426,10 @@ def _xlsx(spec, path: Path) -> None:
             write_table(ws, header, rows)
         ws.column_dimensions["A"].width = 16
         ws.column_dimensions["B"].width = 40
-    _atomic_save(path, wb.save)
+    atomic_write(path, wb.save)
 
 
 # --------------------------------------------------------------------------------------------
-
-
-def _atomic_save(path: Path, save) -> None:
-    from ._files import atomic_write
-
-    atomic_write(path, save)
 
 
 def export_spec(spec, path: str | os.PathLike, format: str | None = None) -> Path:

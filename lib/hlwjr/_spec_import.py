@@ -902,6 +902,17 @@ def _ref_header_roles(row: list[str | None]) -> dict[str, int] | None:
 # the importer
 
 
+def _cell_getter(row: list, roles: dict):
+    """``get(role)``: the stripped text of a table row's cell for a column role ("" when the table
+    has no such column or the row is short)."""
+
+    def get(r: str) -> str:
+        i = roles.get(r)
+        return (row[i] or "").strip() if i is not None and i < len(row) else ""
+
+    return get
+
+
 @dataclass
 class _FieldDraft:
     key: str
@@ -1644,9 +1655,7 @@ class _Importer:
             if _header_key(row) == self._last_cs_header:
                 continue
 
-            def get(r: str) -> str:
-                i = roles.get(r)
-                return (row[i] or "").strip() if i is not None and i < len(row) else ""
+            get = _cell_getter(row, roles)
 
             code, name = get("code"), get("name")
             if not code:
@@ -1673,9 +1682,7 @@ class _Importer:
         for ri in range(start, len(t.rows)):
             row = t.rows[ri]
 
-            def get(r: str) -> str:
-                i = roles.get(r)
-                return (row[i] or "").strip() if i is not None and i < len(row) else ""
+            get = _cell_getter(row, roles)
 
             if not get("id"):
                 continue
@@ -1704,9 +1711,7 @@ class _Importer:
         for ri in range(start, len(t.rows)):
             row = t.rows[ri]
 
-            def get(r: str) -> str:
-                i = roles.get(r)
-                return (row[i] or "").strip() if i is not None and i < len(row) else ""
+            get = _cell_getter(row, roles)
 
             if not get("fields"):
                 continue

@@ -416,6 +416,9 @@ _CODE_SYNONYMS: dict[str, tuple[str, ...]] = {
 
 
 def _local_frame(local_values) -> pd.DataFrame:
+    """local / local_name / count of the local values to map. A missing local value (None, NaN) is
+    not a code: it is left out for every input kind, as for a Series (it would otherwise read as the
+    text "nan" — the pinyin of 男). Values keep their type (1 stays 1, never 1.0)."""
     if isinstance(local_values, pd.DataFrame):
         df = local_values.copy()
         if "local" not in df.columns:
@@ -424,14 +427,16 @@ def _local_frame(local_values) -> pd.DataFrame:
             df["count"] = None
         if "local_name" not in df.columns:
             df["local_name"] = None
-        return df[["local", "local_name", "count"]]
-    if isinstance(local_values, pd.Series):
+        df = df[["local", "local_name", "count"]]
+    elif isinstance(local_values, pd.Series):
         vc = local_values.dropna().astype("str").str.strip().value_counts()
         return pd.DataFrame({"local": vc.index, "local_name": None, "count": vc.to_numpy()})
-    if isinstance(local_values, dict):
-        return pd.DataFrame({"local": list(local_values), "local_name": None, "count": list(local_values.values())})
-    vals = list(local_values)
-    return pd.DataFrame({"local": vals, "local_name": None, "count": None})
+    elif isinstance(local_values, dict):
+        df = pd.DataFrame({"local": pd.Series(list(local_values), dtype=object), "local_name": None,
+                           "count": pd.Series(list(local_values.values()), dtype=object)})
+    else:
+        df = pd.DataFrame({"local": pd.Series(list(local_values), dtype=object), "local_name": None, "count": None})
+    return df[df["local"].notna().to_numpy()].reset_index(drop=True)
 
 
 def suggest_codes(code_set, local_values, *, min_score: float = 0.5) -> pd.DataFrame:

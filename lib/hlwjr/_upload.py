@@ -602,7 +602,10 @@ def _day_fn(client) -> Callable[[], str]:
         if now:
             from datetime import datetime
 
-            offset = (datetime.strptime(now[:19], "%Y-%m-%d %H:%M:%S") - now_shanghai()).total_seconds()
+            try:
+                offset = (datetime.strptime(now[:19], "%Y-%m-%d %H:%M:%S") - now_shanghai()).total_seconds()
+            except ValueError:
+                offset = 0.0  # a clock answer that is not YYYY-MM-DD HH:MM:SS: Beijing time here
     from datetime import timedelta
 
     return lambda: (now_shanghai() + timedelta(seconds=offset)).strftime("%Y-%m-%d")
@@ -629,14 +632,19 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
               progress, limit, problems_out, phase, master=frozenset(), update=False) -> None:
     import pandas as pd
 
+    records_by_dataset = dict(records_by_dataset)  # aliases are resolved here, not in the caller's dict
     order = [d for d in spec.top_level() if d.code in records_by_dataset]
-    unknown = set(records_by_dataset) - {d.code for d in order}
-    for code in unknown:  # a child or an unknown name: resolve aliases
+    given = {d.code: d.code for d in order}  # spec code -> the name the caller used
+    for code in [c for c in records_by_dataset if c not in given]:  # a child or an alias: resolve it
         ds = spec.dataset(code)
         if ds.parent is not None:
             raise ConfigError(f"{ds.code}（{ds.name}）是 {ds.parent} 的明细，随 {ds.parent} 一起上传，不能单独上传")
+        if ds.code in given:  # two names for one data set: one of the two record sets would be lost
+            raise ConfigError(f"数据集 {ds.code}（{ds.name}）的记录给了两份（{given[ds.code]!r} 和 {code!r}）："
+                              "请合并成一份再上传", where=ds.code)
+        given[ds.code] = code
         records_by_dataset[ds.code] = records_by_dataset.pop(code)
-        order = [d for d in spec.top_level() if d.code in records_by_dataset]
+    order = [d for d in spec.top_level() if d.code in records_by_dataset]
 
     thresholds = project.readiness
     update_rule = None
@@ -750,7 +758,8 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
             summary.notes.append(f"{code}: 将更正 {len(items)} 条已接收的记录（预演，未发送）")
         for code, items in prepared.items():
             summary.datasets[code].sent = 0
-            summary.notes.append(f"{code}: 将发送 {len(items)} 条（预演，未发送）") if items else None
+            if items:
+                summary.notes.append(f"{code}: 将发送 {len(items)} 条（预演，未发送）")
         return
     total = sum(len(v) for v in prepared.values())
     bar = _Progress(progress, total, "上传")

@@ -773,7 +773,7 @@ class _Run:
                 try:
                     found |= {tuple(str(x) for x in k) for k in self.lookup.known(target, want)}
                 except Exception as exc:  # the lookup is someone else's code: say which
-                    raise DataError(f"引用查询（lookup.known）失败：{exc}", where=target) from exc
+                    raise DataError(f"引用查询（lookup.known）失败：{mask_text(str(exc))}", where=target) from exc
         return found
 
     def _references(self, table: _Table, top: _Table) -> Iterator[_Chunk]:
@@ -828,7 +828,7 @@ class _Run:
         try:
             known = {tuple(str(x) for x in k) for k in self.lookup.known(table.plan.dataset.code, want)}
         except Exception as exc:
-            raise DataError(f"已接收查询（lookup.known）失败：{exc}", where=table.plan.dataset.code) from exc
+            raise DataError(f"已接收查询（lookup.known）失败：{mask_text(str(exc))}", where=table.plan.dataset.code) from exc
         if not known:
             return
         bad = complete & _bool(pc.is_in(text, value_set=pa.array(["|".join(k) for k in known], type=pa.string())))
@@ -983,6 +983,9 @@ def _prepare(records, dataset, spec):
     tables: dict[str, _Table] = {}
     for name, recs in batch.items():
         ds = spec.dataset(name) if not hasattr(name, "fields") else name
+        if ds.code in tables:  # "recipe" and "在线处方" in one batch: never let one silently replace the other
+            raise DataError(f"数据集 {ds.code}（{ds.name}）在同一批中给出了两次（{name!r} 与另一个代码/别名/名称）；"
+                            "请把同一数据集的记录合并后再校验")
         plan = _plan_for(spec, ds)
         if isinstance(recs, pd.DataFrame):
             if isinstance(recs.columns, pd.MultiIndex):

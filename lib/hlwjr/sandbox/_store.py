@@ -143,10 +143,11 @@ class Store:
     def __init__(self, data_dir: str | Path) -> None:
         self.data_dir = Path(data_dir)
         self._savepoints = itertools.count(1)
+        conn = None
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self.path = self.data_dir / DB_NAME
-            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self.conn = conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
@@ -155,6 +156,8 @@ class Store:
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
         except (OSError, sqlite3.Error) as exc:
+            if conn is not None:  # a damaged database file: leave no open handle on it
+                conn.close()
             raise ConfigError(f"无法打开沙箱数据目录: {exc}", where=str(data_dir)) from exc
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from .._exceptions import ConfigError
+from .._privacy import mask_text
 from ._base import ErrorsMixin, esc, guarded
 
 __all__ = ["UploadPanel"]
@@ -138,7 +139,8 @@ class UploadPanel(ErrorsMixin, widgets.VBox):
         f = s.to_frame()
         table = f[[c for c in cols if c in f.columns]].rename(columns=cols).to_html(index=False) if len(f) else ""
         notes = "".join(f"<li>{esc(n)}</li>" for n in s.notes)
-        rej = "".join(f"<li>[{esc(r['dataset'])}] 批次 {esc(r['batch_no'])}: {esc(r['reason'])}</li>"
+        # the platform's reason may echo a value (证件号、电话): masked, as in UploadSummary.to_text
+        rej = "".join(f"<li>[{esc(r['dataset'])}] 批次 {esc(r['batch_no'])}: {esc(mask_text(str(r['reason'])))}</li>"
                       for r in s.rejections[:10])
         held = ""
         if s.problems is not None and len(s.problems):
