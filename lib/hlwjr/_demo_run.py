@@ -86,7 +86,11 @@ def show_mapped(mapping_dir: Path, dataset: str, url: str, day: str, out: TextIO
     from ._validate import mask_kind_for
 
     result = apply_mapping(load_mapping(mapping_dir), dataset, sources={"his": url}, date=day, limit=n, spec=spec)
-    ds = (spec or load_spec_default()).dataset(dataset)
+    if spec is None:
+        from ._spec import load_spec
+
+        spec = load_spec()
+    ds = spec.dataset(dataset)
     for i, record in enumerate(result.to_dicts()[:n], 1):
         shown = []
         for key, value in record.items():
@@ -97,12 +101,6 @@ def show_mapped(mapping_dir: Path, dataset: str, url: str, day: str, out: TextIO
         print(f"  记录 {i}: " + "，".join(shown[:14]) + (f" …（共 {len(shown)} 个字段）" if len(shown) > 14 else ""),
               file=out)
     print("  " + result.summary().replace("\n", "\n  "), file=out)
-
-
-def load_spec_default():
-    from ._spec import load_spec
-
-    return load_spec()
 
 
 def _clear_previous_demo(out: Path, stdout: TextIO) -> None:

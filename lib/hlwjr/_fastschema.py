@@ -49,7 +49,7 @@ import pyarrow.compute as pc
 
 from ._exceptions import DataError, SchemaUnsupported
 
-__all__ = ["fast_validate", "FORMAT_CHECKER", "translate_pattern", "SUPPORTED_KEYWORDS"]
+__all__ = ["fast_validate", "FORMAT_CHECKER", "translate_pattern", "SUPPORTED_KEYWORDS"]  # noqa: F822 (lazy)
 
 # --------------------------------------------------------------------------------------- kinds
 MISSING, NULL, BOOL, INT, FLOAT, FLOATINT, STR, LIST, DICT, OTHER = range(10)
