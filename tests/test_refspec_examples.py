@@ -6,13 +6,13 @@ rules and references of the spec hold among them). The validation engine's own t
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 import hlwjr
+from refspec_helpers import reference_examples
 from hlwjr._fastschema import FORMAT_CHECKER
 from hlwjr._privacy import check_id_number
 
@@ -27,8 +27,7 @@ def spec():
 
 @pytest.fixture(scope="module")
 def examples(spec):
-    return {ds.code: json.loads((SPEC_DIR / "examples" / f"{ds.code}.json").read_text(encoding="utf-8"))
-            for ds in spec.top_level()}
+    return reference_examples(spec)
 
 
 def gb11643_ok(s: str) -> bool:

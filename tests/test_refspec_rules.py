@@ -4,12 +4,12 @@ check, run through the validation engine, reports the rule and field the spec wi
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import pytest
 
 import hlwjr
+from refspec_helpers import reference_examples
 
 SPEC_DIR = Path(hlwjr.__file__).parent / "specs" / "beijing-reference"
 
@@ -21,8 +21,7 @@ def spec():
 
 @pytest.fixture(scope="module")
 def examples(spec):
-    return {ds.code: json.loads((SPEC_DIR / "examples" / f"{ds.code}.json").read_text(encoding="utf-8"))
-            for ds in spec.top_level()}
+    return reference_examples(spec)
 
 
 def _set(rec, path, value):

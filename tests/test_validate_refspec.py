@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import jsonschema
 import pytest
 
 import hlwjr
+from refspec_helpers import reference_examples
 from hlwjr._fastschema import FORMAT_CHECKER
 
 FIELD_RULES = {"required", "type", "max_length", "precision", "pattern", "date", "datetime", "code_set", "const",
@@ -20,16 +19,10 @@ def spec():
     return hlwjr.load_spec()
 
 
-def examples(spec) -> dict[str, list]:
-    out = {}
-    for f in sorted((Path(spec.path) / "examples").glob("*.json")):
-        data = json.loads(f.read_text(encoding="utf-8"))
-        out[f.stem] = data["records"] if isinstance(data, dict) and "records" in data else data
-    return out
 
 
 def test_example_batch_passes_every_mandatory_check(spec):
-    batch = examples(spec)
+    batch = reference_examples(spec)
     assert len(batch) >= 10
     report = hlwjr.check(batch, spec=spec)
     assert report.ok, report.to_frame()[["dataset", "row", "field", "rule", "message"]].to_string()

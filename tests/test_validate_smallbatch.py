@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import math
 import os
-from pathlib import Path
 
 import pytest
 
 import hlwjr
+from refspec_helpers import reference_examples
 from hlwjr import _validate
 from hlwjr._smallbatch import certify_clean
 
@@ -43,12 +42,6 @@ def spec():
     return hlwjr.load_spec()
 
 
-def _examples(spec) -> dict[str, list]:
-    out = {}
-    for f in sorted((Path(spec.path) / "examples").glob("*.json")):
-        data = json.loads(f.read_text(encoding="utf-8"))
-        out[f.stem] = data["records"] if isinstance(data, dict) and "records" in data else data
-    return out
 
 
 def _full(records, code, spec, **kw):
@@ -72,7 +65,7 @@ def _certify(records, code, spec, **kw):
 
 
 def test_reference_examples_take_the_fast_path_and_agree(spec):
-    for code, records in _examples(spec).items():
+    for code, records in reference_examples(spec).items():
         lookup = KnowsOthers(code)
         full = _full(records, code, spec, lookup=lookup)
         assert len(full) == 0, (code, full.to_frame()[["field", "rule", "message"]].to_string())
@@ -85,14 +78,14 @@ def test_reference_examples_take_the_fast_path_and_agree(spec):
 
 def test_without_a_lookup_references_are_left_to_the_engine(spec):
     # no lookup: the engine warns that references were not checked, so the fast path must not answer
-    for code, records in _examples(spec).items():
+    for code, records in reference_examples(spec).items():
         full = _full(records, code, spec)
         fast = hlwjr.check(records, code, spec=spec, today=TODAY)
         _same(fast, full)
 
 
 def test_already_accepted_and_duplicates_go_to_the_engine(spec):
-    records = _examples(spec)["revisit"]
+    records = reference_examples(spec)["revisit"]
 
     class KnowsAll:
         def known(self, dataset_code, keys):
@@ -132,7 +125,7 @@ _EX = None
 def _ex(spec):
     global _EX
     if _EX is None:
-        _EX = _examples(spec)
+        _EX = reference_examples(spec)
     return _EX
 
 
@@ -194,7 +187,7 @@ def test_validation_test_spec_cases_agree():
 def test_non_dict_records_and_frames_use_the_engine(spec):
     import pandas as pd
 
-    rec = _examples(spec)["revisit"][0]
+    rec = reference_examples(spec)["revisit"][0]
     for records in ([rec, "not a record"], [rec, None], pd.DataFrame([rec])):
         lookup = KnowsOthers("revisit")
         fast = hlwjr.check(records, "revisit", spec=spec, lookup=lookup, today=TODAY)

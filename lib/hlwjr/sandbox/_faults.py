@@ -37,31 +37,22 @@ class FaultInjector:
         if self.faults.latency_ms:
             await asyncio.sleep(self.faults.latency_ms / 1000)
 
+    def _fire(self, next_attr: str, rate: float, counter: str) -> bool:
+        """Whether an injected fault fires now: first the ``*_next`` countdown, then the rate."""
+        f = self.faults
+        if getattr(f, next_attr) > 0:
+            setattr(f, next_attr, getattr(f, next_attr) - 1)
+        elif not (rate and self.rng.random() < rate):
+            return False
+        self.injected[counter] += 1
+        return True
+
     def error_now(self) -> str | None:
         """The error kind to answer with now, or None (counts down ``error_next``)."""
-        f = self.faults
-        fire = False
-        if f.error_next > 0:
-            f.error_next -= 1
-            fire = True
-        elif f.error_rate and self.rng.random() < f.error_rate:
-            fire = True
-        if fire:
-            self.injected["errors"] += 1
-            return f.error_kind
-        return None
+        return self.faults.error_kind if self._fire("error_next", self.faults.error_rate, "errors") else None
 
     def drop_now(self) -> bool:
-        f = self.faults
-        fire = False
-        if f.drop_next > 0:
-            f.drop_next -= 1
-            fire = True
-        elif f.drop_rate and self.rng.random() < f.drop_rate:
-            fire = True
-        if fire:
-            self.injected["drops"] += 1
-        return fire
+        return self._fire("drop_next", self.faults.drop_rate, "drops")
 
     def token_lifetime(self, ttl: float) -> float:
         early = self.faults.token_expire_after
