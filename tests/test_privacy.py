@@ -121,3 +121,11 @@ def test_mask_series_matches_mask_value():
         got = mask_series(series, kind).tolist()
         assert got == [mask_value(v, kind) for v in values + extra]
     assert mask_series(pd.Series([], dtype=object), "id").tolist() == []
+
+
+def test_mask_key_masks_long_parts_only():
+    from hlwjr._privacy import mask_key
+
+    assert mask_key(None) is None
+    assert mask_key("12110000MB0T12345N|110101199003077778|3") == "12110000MB0T12345N|110101********7778|3"
+    assert mask_key("ORG\x1f13800138000", "\x1f") == "ORG|138****8000"

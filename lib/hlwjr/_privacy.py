@@ -30,6 +30,7 @@ __all__ = [
     "mask_value",
     "mask_series",
     "mask_text",
+    "mask_key",
     "to_halfwidth",
     "COMPOUND_SURNAMES",
 ]
@@ -261,3 +262,12 @@ def mask_series(series, kind: str | None = None):
     if rest.any():
         out[rest] = [mask_value(v, kind) for v in s[rest].tolist()]
     return out
+
+
+def mask_key(key: str | None, sep: str = "|") -> str | None:
+    """A business key (业务主键, parts joined by ``sep``) for display, parts joined by ``|``: each
+    part long enough to be an ID-card or mobile number is masked; short parts (codes, line
+    numbers) stay readable."""
+    if key is None:
+        return None
+    return "|".join(p if len(p) < 11 else (mask_value(p) or "") for p in str(key).split(sep))

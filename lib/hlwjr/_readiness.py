@@ -25,6 +25,7 @@ from typing import Any
 
 from ._exceptions import ConfigError, HlwjrError
 from ._files import atomic_write
+from ._privacy import mask_key
 from ._ledger import Ledger, now_shanghai
 from ._project import Thresholds
 
@@ -593,7 +594,7 @@ def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=No
         log = pd.DataFrame(ledger.events() if ledger else [],
                            columns=["at", "platform_day", "dataset", "key", "hash", "batch_no", "status", "errors"])
         log = log.drop(columns=["hash"])
-        log["key"] = log["key"].map(_mask_key)
+        log["key"] = log["key"].map(mask_key)
         log["errors"] = log["errors"].map(_mask_text)  # a platform may echo a value in its reason
         samples = _masked_samples(ledger, spec) if ledger else pd.DataFrame()
     finally:
@@ -734,9 +735,3 @@ def _mask_text(text: Any) -> Any:
     from ._privacy import mask_value
 
     return mask_value(text) if isinstance(text, str) and text else text
-
-
-def _mask_key(key: str) -> str:
-    from ._privacy import mask_value
-
-    return "|".join(mask_value(p) or "" for p in str(key).split("|"))

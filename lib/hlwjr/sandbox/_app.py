@@ -32,10 +32,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._exceptions import ConfigError, HlwjrError
-from .._privacy import mask_value
 from ._clock import Clock, beijing_day, format_beijing, parse_beijing_time
 from ._faults import DROP_MARK, DropConnectionMiddleware, FaultInjector
 from ._settings import Faults, SandboxSettings
+from .._privacy import mask_key as _privacy_mask_key
 from ._store import KEY_SEP, Org, Store
 from ._verify import compute_verify_log
 
@@ -99,17 +99,9 @@ def _envelope(data: Any = None, code: int = 0, msg: str = _OK_MSG) -> dict:
 
 
 @functools.lru_cache(maxsize=8192)
-def _mask_part(part: str) -> str:
-    if len(part) < 11:  # too short to hold an ID-card or mobile number
-        return part
-    return mask_value(part) or ""
-
-
 def mask_key(biz_key: str | None) -> str | None:
     """A stored business key for display: parts joined by ``|``, ID/phone numbers masked."""
-    if biz_key is None:
-        return None
-    return "|".join(_mask_part(p) for p in biz_key.split(KEY_SEP))
+    return _privacy_mask_key(biz_key, KEY_SEP)
 
 
 class _RedactFilter(logging.Filter):
