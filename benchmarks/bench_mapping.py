@@ -80,7 +80,7 @@ def _setup(work: Path, rows: int) -> None:
     import pandas as pd
 
     import hlwjr
-    from hlwjr._demo_data import generate_demo_hospital
+    from hlwjr.demo._hospital import generate_demo_hospital
 
     h = generate_demo_hospital(work / "demo")
     visits = hlwjr.read_source(h.sqlite_url, table="visits")
@@ -129,7 +129,7 @@ def _cpu() -> float:
 
 def _phase_pipeline(work: Path) -> dict:
     import hlwjr
-    from hlwjr._mapping import _Context, write_jsonl
+    from hlwjr.mapping._engine import _Context, write_jsonl
 
     m = hlwjr.load_mapping(work / "mapping")
     hlwjr.load_spec()

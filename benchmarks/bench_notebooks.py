@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def bench_editor(days: int, changes: int, work: Path) -> None:
     import hlwjr
-    from hlwjr._demo_run import find_demo_mapping
+    from hlwjr.demo._run import find_demo_mapping
     from hlwjr.widgets import MappingEditor
 
     hospital = hlwjr.generate_demo_hospital(work / "hospital", days=days)

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the second layout and the truth live with the tests
 
 import hlwjr  # noqa: E402
-from hlwjr._demo_data import generate_demo_hospital  # noqa: E402
-from hlwjr._suggest import suggest_fields, top1_accuracy  # noqa: E402
+from hlwjr.demo._hospital import generate_demo_hospital  # noqa: E402
+from hlwjr.mapping._suggest import suggest_fields, top1_accuracy  # noqa: E402
 from test_suggest_accuracy import DATASET_TABLE, LAYOUT2, _truth  # noqa: E402
 
 TARGET = 0.85

@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from test_upload_sandbox import MINISPEC, make_records, uscc  # noqa: E402
 
-from hlwjr._client import PlatformClient  # noqa: E402
-from hlwjr._ledger import Ledger  # noqa: E402
-from hlwjr._project import load_project, write_project  # noqa: E402
-from hlwjr._upload import upload_records  # noqa: E402
+from hlwjr.upload._client import PlatformClient  # noqa: E402
+from hlwjr.upload._ledger import Ledger  # noqa: E402
+from hlwjr.upload._project import load_project, write_project  # noqa: E402
+from hlwjr.upload._uploader import upload_records  # noqa: E402
 
 
 def project_for(sandbox, tmp: Path, n: int, concurrency: int):
@@ -66,8 +66,8 @@ def client_overhead(n_records: int) -> float:
                 "results": [{"index": i, "status": "ok", "errors": []} for i in range(n)]}}).encode()
         return httpx.Response(200, content=ok_cache[n], headers={"content-type": "application/json"})
 
-    from hlwjr._upload import DatasetSummary, Uploader, _as_dicts
-    from hlwjr._ledger import content_hash, record_json, record_key
+    from hlwjr.upload._uploader import DatasetSummary, Uploader, _as_dicts
+    from hlwjr.upload._ledger import content_hash, record_json, record_key
 
     recs = make_records("ORG", n_records)["visit"]
     with tempfile.TemporaryDirectory() as d, Ledger(Path(d) / "l.sqlite") as led:

@@ -229,7 +229,7 @@ def main() -> None:
 
     import jsonschema
     import hlwjr
-    from hlwjr._fastschema import FORMAT_CHECKER
+    from hlwjr.validation._fastschema import FORMAT_CHECKER
 
     with tempfile.TemporaryDirectory() as tmp:
         spec_dir = write_spec(Path(tmp) / "spec")
@@ -317,7 +317,7 @@ def small_batches(repeat: int) -> None:
     import timeit
 
     import hlwjr
-    from hlwjr import _validate
+    from hlwjr.validation import _engine as _validate
 
     spec = hlwjr.load_spec()
     examples = Path(hlwjr.__file__).parent / "specs" / "beijing-reference" / "examples"

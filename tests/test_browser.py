@@ -48,8 +48,8 @@ def own_sandbox(tmp_path):
 @pytest.fixture
 def jupyterlab(tmp_path, own_sandbox):
     """JupyterLab as a subprocess on a free loopback port, its state in tmp_path; stopped by PID."""
-    from hlwjr._cli_lab import free_port, lab_command
-    from hlwjr._notebook import SANDBOX_URL_ENV
+    from hlwjr.commands._lab import free_port, lab_command
+    from hlwjr.workbench._workbench import SANDBOX_URL_ENV
     from hlwjr.sandbox._settings import ADMIN_TOKEN_ENV
 
     root = tmp_path / "lab"

@@ -165,7 +165,7 @@ def test_schema_and_import_report_are_written_atomically(tmp_path, monkeypatch):
     assert rc == 2 and "无法写入" in err
     assert target.read_text(encoding="utf-8") == "old" and sorted(tmp_path.iterdir()) == [target]
 
-    from hlwjr._cli_spec import _write_report
+    from hlwjr.commands._spec import _write_report
 
     class Broken:
         def to_text(self):

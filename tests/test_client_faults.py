@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from hlwjr import AuthError, ConfigError, PlatformClient, PlatformRejected, TransportError
-from hlwjr._client import PlatformProfile, TokenAuth
+from hlwjr.upload._client import PlatformProfile, TokenAuth
 
 
 class FakePlatform:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import hlwjr
-from hlwjr._demo_data import DEMO_ORGAN_ID, TABLES, generate_demo_hospital
+from hlwjr.demo._hospital import DEMO_ORGAN_ID, TABLES, generate_demo_hospital
 from hlwjr._privacy import check_id_number
 
 BUSINESS = {"consultations": "SQSJ", "visits": "SQSJ", "emr": "JZRQ", "prescriptions": "KFSJ", "audits": "SHSJ",
@@ -92,7 +92,7 @@ def test_bad_arguments_are_clear_errors_and_write_nothing(tmp_path):
 def test_a_failed_regeneration_keeps_the_previous_database(tmp_path, monkeypatch):
     """Files are renamed into place only when complete: an error while writing leaves the previous
     his.sqlite as it was and no temporary files behind."""
-    import hlwjr._demo_data as D
+    import hlwjr.demo._hospital as D
 
     first = generate_demo_hospital(tmp_path, days=1, per_day=8)
     before = first.database.read_bytes()

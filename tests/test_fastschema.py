@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import hlwjr
 from hlwjr import SchemaUnsupported, fast_validate
-from hlwjr._fastschema import FORMAT_CHECKER, regex_search, translate_pattern
+from hlwjr.validation._fastschema import FORMAT_CHECKER, regex_search, translate_pattern
 
 import pyarrow as pa
 

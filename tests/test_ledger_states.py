@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 
 from hlwjr import Ledger, UploadError
-from hlwjr._client import BatchResult, RecordResult
-from hlwjr._ledger import content_hash, record_json, record_key
+from hlwjr.upload._client import BatchResult, RecordResult
+from hlwjr.upload._ledger import content_hash, record_json, record_key
 
 
 def _batch(led, batch_no, recs, dataset="recipe"):
@@ -124,7 +124,7 @@ def test_cli_resolve(tmp_path):
     import io
 
     from hlwjr import cli
-    from hlwjr._project import load_project, write_project
+    from hlwjr.upload._project import load_project, write_project
 
     root = write_project(tmp_path / "proj", {"project": {"name": "测试医院", "org_code": "O"},
                                              "platform": {"profile": "ngari-tianjin", "url": "http://127.0.0.1:9/x",

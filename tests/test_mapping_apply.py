@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import hlwjr
-from hlwjr._mapping import DERIVED, write_jsonl
+from hlwjr.mapping._engine import DERIVED, write_jsonl
 
 DATA = Path(__file__).parent / "data"
 SPEC = DATA / "mapping_spec"
@@ -110,7 +110,7 @@ def test_exact_duplicate_names_the_row_it_repeats_and_its_key(mapping, chunksize
 
 
 def test_exact_duplicates_across_chunks_point_at_the_first_occurrence():
-    from hlwjr._mapping import _exact_duplicates
+    from hlwjr.mapping._engine import _exact_duplicates
 
     seen_h, seen_r = np.array([], dtype="uint64"), np.array([], dtype="int64")
     found = {}
@@ -214,7 +214,7 @@ def test_preview_first_rows_after_an_edit(mapping):
     ["a", None], ["x\u00a0", "y"], ["张试明", "李试芳"], ["\t制表", "换行\n"], [None, None],
 ])
 def test_text_is_trimmed_and_empty_is_missing(values):
-    from hlwjr._mapping import as_text
+    from hlwjr.mapping._engine import as_text
 
     s = pd.Series(values, dtype="str")
     want = s.str.strip()
@@ -237,7 +237,7 @@ def test_issue_keys_are_masked_like_the_validators(mapping):
 
 
 def test_to_jsonl_never_leaves_a_half_written_file(mapping, tmp_path, monkeypatch):
-    import hlwjr._mapping as M
+    import hlwjr.mapping._engine as M
 
     r = _apply(mapping, "visit")
     target = tmp_path / "a.jsonl"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hlwjr import cli
-from hlwjr._demo_data import generate_demo_hospital
+from hlwjr.demo._hospital import generate_demo_hospital
 
 ROOT = Path(__file__).parents[1]
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import hlwjr
-from hlwjr._mapping import FieldRule, load_code_map
+from hlwjr.mapping._engine import FieldRule, load_code_map
 
 DATA = Path(__file__).parent / "data"
 SPEC = DATA / "mapping_spec"
@@ -188,7 +188,7 @@ def test_saving_in_place_keeps_each_data_set_in_its_own_file(mdir, tmp_path):
 
 
 def test_saving_a_code_map_without_a_path_says_where_to_save():
-    from hlwjr._suggest import suggest_code_map
+    from hlwjr.mapping._suggest import suggest_code_map
 
     cm = suggest_code_map("sex", hlwjr.load_spec().code_set("GB/T 2261.1"), ["男", "女"])
     with pytest.raises(hlwjr.MappingError, match="save"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import hlwjr
-from hlwjr._demo_data import generate_demo_hospital
+from hlwjr.demo._hospital import generate_demo_hospital
 
 ROOT = Path(__file__).parents[1]
 GOLDEN = Path(__file__).parent / "data" / "mapping_golden"

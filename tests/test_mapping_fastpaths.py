@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 import hlwjr
-from hlwjr import _mapping, _sources
-from hlwjr._mapping import iter_dicts, parse_times, write_jsonl
+from hlwjr.mapping import _engine as _mapping
+from hlwjr.sources import _read as _sources
+from hlwjr.mapping._engine import iter_dicts, parse_times, write_jsonl
 
 DATA = Path(__file__).parent / "data"
 SPEC = DATA / "mapping_spec"

@@ -226,7 +226,7 @@ def test_missing_secret_and_unreachable_platform(tmp_path, monkeypatch):
 def test_cell_execution_error_is_short_for_hlwjr_errors():
     """The custom handler turns an HlwjrError into 错误 / 位置 / 怎么办 lines."""
     from hlwjr import MappingError
-    from hlwjr._notebook import _custom_exc
+    from hlwjr.workbench._workbench import _custom_exc
 
     lines = _custom_exc(object(), MappingError, MappingError("列 'XB' 不在数据源中", where="datasets/consult.yaml: 字段 sex"), None)
     assert "错误（MappingError）" in lines[0] and lines[1] == "位置：datasets/consult.yaml: 字段 sex"
@@ -237,7 +237,7 @@ def test_friendly_prints_the_message_instead_of_a_traceback():
     import io
 
     from hlwjr import SourceError
-    from hlwjr._notebook import friendly, setup_notebook
+    from hlwjr.workbench._workbench import friendly, setup_notebook
 
     out = io.StringIO()
     with friendly(stream=out):
@@ -256,7 +256,7 @@ def test_friendly_prints_the_message_instead_of_a_traceback():
 @pytest.mark.slow
 def test_without_a_sandbox_url_the_kernel_starts_its_own(tmp_path, monkeypatch):
     import hlwjr
-    from hlwjr._notebook import SANDBOX_URL_ENV
+    from hlwjr.workbench._workbench import SANDBOX_URL_ENV
 
     monkeypatch.delenv(SANDBOX_URL_ENV, raising=False)
     wb = hlwjr.open_workbench(tmp_path / "project", demo_days=3)

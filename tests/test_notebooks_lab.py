@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from hlwjr import cli
-from hlwjr._cli_lab import START_NOTEBOOK, find_notebooks, lab_command, project_uses_sandbox
+from hlwjr.commands._lab import START_NOTEBOOK, find_notebooks, lab_command, project_uses_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ def test_lab_command_is_loopback_and_opens_the_setup_notebook(tmp_path):
 def test_finds_the_notebooks_and_knows_when_the_sandbox_is_needed(tmp_path):
     assert find_notebooks(ROOT / "tests") == ROOT
     assert project_uses_sandbox(tmp_path / "new-project")   # the demo: no hlwjr.toml yet
-    from hlwjr._project import write_project
+    from hlwjr.upload._project import write_project
 
     write_project(tmp_path / "real", {"project": {"name": "医院", "org_code": "91110108MA01AB12CN"},
                                       "platform": {"profile": "ngari-tianjin", "url": "https://example.invalid/api"}})
@@ -44,7 +44,7 @@ def test_finds_the_notebooks_and_knows_when_the_sandbox_is_needed(tmp_path):
 
 @pytest.mark.slow
 def test_lab_starts_sandbox_and_jupyterlab_and_stops_both(tmp_path):
-    from hlwjr._cli_lab import free_port
+    from hlwjr.commands._lab import free_port
 
     port = free_port()
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),

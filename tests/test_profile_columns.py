@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import hlwjr
-from hlwjr._profile import guess_kind, profile_frame
+from hlwjr.sources._profile import guess_kind, profile_frame
 
 
 def _ids(n):

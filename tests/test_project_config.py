@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hlwjr import ConfigError, load_project
-from hlwjr._project import Thresholds, write_project
+from hlwjr.upload._project import Thresholds, write_project
 
 
 def _write(tmp_path, text: str):

@@ -9,10 +9,10 @@ import openpyxl
 import pytest
 
 from hlwjr import Ledger, compute_readiness
-from hlwjr._client import BatchResult, RecordResult
-from hlwjr._ledger import content_hash, record_json
-from hlwjr._project import Thresholds
-from hlwjr._readiness import platform_counts, write_evidence_pack
+from hlwjr.upload._client import BatchResult, RecordResult
+from hlwjr.upload._ledger import content_hash, record_json
+from hlwjr.upload._project import Thresholds
+from hlwjr.readiness._readiness import platform_counts, write_evidence_pack
 
 ID = "110101199003071234"
 
@@ -180,12 +180,12 @@ def test_readiness_cli_bad_today_and_out_are_one_line_errors(tmp_path, monkeypat
     import io
 
     from hlwjr import cli
-    from hlwjr._project import write_project
+    from hlwjr.upload._project import write_project
 
     root = write_project(tmp_path / "proj", {"project": {"name": "测试医院", "org_code": "O"},
                                              "platform": {"profile": "sandbox", "url": "http://127.0.0.1:9/hlwjr",
                                                           "appid": "a", "secret_env": "HLWJR_TEST_SECRET"}}).parent
-    from hlwjr._project import load_project
+    from hlwjr.upload._project import load_project
 
     project = load_project(root)
     project.ledger_path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,7 +219,7 @@ def test_mapping_versions_carry_the_git_revision(tmp_path):
     import subprocess
     from types import SimpleNamespace
 
-    from hlwjr._readiness import _mapping_versions
+    from hlwjr.readiness._readiness import _mapping_versions
 
     if shutil.which("git") is None:
         pytest.skip("git not installed")
@@ -250,8 +250,8 @@ def test_mapping_versions_carry_the_git_revision(tmp_path):
 def test_evidence_pack_with_an_unloadable_spec_opens_no_ledger(tmp_path, monkeypatch):
     """The spec is loaded before the ledger is opened: a spec error leaves no connection behind."""
     from hlwjr import ConfigError
-    from hlwjr import _readiness
-    from hlwjr._project import load_project, write_project
+    from hlwjr.readiness import _readiness as _readiness
+    from hlwjr.upload._project import load_project, write_project
 
     root = write_project(tmp_path / "proj", {"project": {"name": "测试医院", "org_code": "O",
                                                          "spec": str(tmp_path / "no-such-spec")},

@@ -13,7 +13,7 @@ import pytest
 
 import hlwjr
 from refspec_helpers import reference_examples
-from hlwjr._fastschema import FORMAT_CHECKER
+from hlwjr.validation._fastschema import FORMAT_CHECKER
 from hlwjr._privacy import check_id_number
 
 SPEC_DIR = Path(hlwjr.__file__).parent / "specs" / "beijing-reference"

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 import hlwjr
-from hlwjr._rules import RULES
+from hlwjr.validation._rules import RULES
 
 SPEC_DIR = Path(hlwjr.__file__).parent / "specs" / "beijing-reference"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hlwjr import Ledger, compute_readiness
-from hlwjr._project import load_project, write_project
+from hlwjr.upload._project import load_project, write_project
 
 pytestmark = pytest.mark.slow
 
@@ -26,8 +26,8 @@ WORKER = r"""
 import sys
 sys.path.insert(0, sys.argv[3])
 from test_upload_sandbox import make_records
-from hlwjr._project import load_project
-from hlwjr._upload import upload_records
+from hlwjr.upload._project import load_project
+from hlwjr.upload._uploader import upload_records
 project = load_project(sys.argv[1])
 records = make_records(sys.argv[2], int(sys.argv[4]))
 def progress(desc, done, total):
@@ -94,7 +94,7 @@ def test_sigkill_ten_times_then_finish(sandbox, tmp_path):
     print("progress after kills:", progress)
 
     log = None
-    from hlwjr._client import PlatformClient
+    from hlwjr.upload._client import PlatformClient
 
     with PlatformClient.from_project(project) as c:
         log = c.verify_log()

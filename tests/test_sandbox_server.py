@@ -175,7 +175,7 @@ def test_cli_orgs_does_not_create_a_data_dir(tmp_path):
 
 
 def test_serve_args_roundtrip():
-    from hlwjr._cli_sandbox import settings_from_args
+    from hlwjr.commands._sandbox import settings_from_args
     from hlwjr.sandbox import SandboxSettings
     from hlwjr.sandbox._server import serve_args
 

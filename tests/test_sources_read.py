@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import hlwjr
-from hlwjr._sources import iter_source, list_sheets, open_source
+from hlwjr.sources._read import iter_source, list_sheets, open_source
 
 ROWS = "BRXM,XB,SFZH,JE\n张试明,M,110101198001010011,12.50\n李试芳,F,110101199002020022,3\n"
 
@@ -213,7 +213,7 @@ def test_old_xls_refused_with_advice(tmp_path):
 
 
 def test_large_csv_streamed_with_arrow_same_rows_and_errors(tmp_path, monkeypatch):
-    import hlwjr._sources as sources
+    import hlwjr.sources._read as sources
 
     monkeypatch.setattr(sources, "_ARROW_MIN_BYTES", 0)
     body = "A,B\n" + "".join(f"{i},张{i}\n" for i in range(1000))
@@ -235,7 +235,7 @@ def test_missing_sqlite_file_is_not_created(tmp_path):
 
 
 def test_header_only_csv_reads_as_zero_rows_in_chunks_too(tmp_path):
-    from hlwjr._sources import iter_source
+    from hlwjr.sources._read import iter_source
 
     p = tmp_path / "header_only.csv"
     p.write_text("BRXM,XB\n", encoding="utf-8")

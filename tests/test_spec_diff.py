@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import hlwjr
-from hlwjr._spec_diff import diff_specs
+from hlwjr.spec._diff import diff_specs
 
 MINI = Path(__file__).parent / "data" / "core_minispec"
 

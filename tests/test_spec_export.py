@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 import hlwjr
-from hlwjr._spec_export import FIELD_TABLE_HEADER, export_spec, length_label, required_label, type_label
+from hlwjr.spec._export import FIELD_TABLE_HEADER, export_spec, length_label, required_label, type_label
 
 MINI = Path(__file__).parent / "data" / "core_minispec"
 

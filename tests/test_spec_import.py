@@ -16,7 +16,7 @@ import pytest
 from docx.enum.text import WD_BREAK
 
 import hlwjr
-from hlwjr._spec_import import import_spec, parse_enum, parse_required, parse_type
+from hlwjr.spec.importing._importer import import_spec, parse_enum, parse_required, parse_type
 
 
 # --------------------------------------------------------------------------------------------

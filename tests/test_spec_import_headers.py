@@ -10,7 +10,7 @@ import docx
 import openpyxl
 import pytest
 
-from hlwjr._spec_import import import_spec, parse_required
+from hlwjr.spec.importing._importer import import_spec, parse_required
 
 ROWS = [
     ["序号", "数据项", "中文名称", "数据类型", "长度", "必填", "说明"],
@@ -113,14 +113,14 @@ def test_unrecognised_columns_are_kept_in_the_description_and_reported(tmp_path)
     ("C..50", "", (50, None)),
 ])
 def test_a_length_range_keeps_its_maximum_and_minimum(type_text, length, expected):
-    from hlwjr._spec_import import parse_type
+    from hlwjr.spec.importing._importer import parse_type
 
     t = parse_type(type_text, length or None)
     assert (t.type, t.max_length, t.min_length) == ("string", *expected)
 
 
 def test_min_length_survives_import_export_import(tmp_path):
-    from hlwjr._spec_export import export_spec
+    from hlwjr.spec._export import export_spec
 
     doc = docx.Document()
     doc.add_heading("2.2.1 在线咨询 uploadConsult", level=3)
@@ -147,7 +147,7 @@ def test_min_length_survives_import_export_import(tmp_path):
     ("yyyyMMddHHmmss", "string", True),
 ])
 def test_a_date_format_written_in_the_type_column(type_text, kind, problem):
-    from hlwjr._spec_import import parse_type
+    from hlwjr.spec.importing._importer import parse_type
 
     t = parse_type(type_text)
     assert t.type == kind and bool(t.problem) is problem
@@ -162,7 +162,7 @@ def test_a_date_format_written_in_the_type_column(type_text, kind, problem):
     ("A.1 性别（GB/T 2261.1）", ("A.1", "性别", "GB/T 2261.1")),
 ])
 def test_data_set_titles_lose_ordinals_and_endpoint_paths(title, expected):
-    from hlwjr._spec_import import _parse_title
+    from hlwjr.spec.importing._importer import _parse_title
 
     assert _parse_title(title)[:3] == expected
 

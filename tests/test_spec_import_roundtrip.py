@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import hlwjr
-from hlwjr._spec_export import export_spec
-from hlwjr._spec_import import import_spec
+from hlwjr.spec._export import export_spec
+from hlwjr.spec.importing._importer import import_spec
 
 MINI = Path(__file__).parent / "data" / "core_minispec"
 
@@ -87,7 +87,7 @@ def test_core_mini_spec_round_trips(tmp_path, fmt):
 def test_tricky_values_round_trip(tmp_path, fmt):
     import dataclasses
 
-    from hlwjr._spec import write_spec
+    from hlwjr.spec._model import write_spec
 
     spec = hlwjr.load_spec(MINI)
     a = spec.datasets["a"]

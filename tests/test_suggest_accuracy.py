@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 import hlwjr
-from hlwjr._demo_data import generate_demo_hospital
-from hlwjr._suggest import suggest_code_map, suggest_codes, suggest_fields, top1_accuracy
+from hlwjr.demo._hospital import generate_demo_hospital
+from hlwjr.mapping._suggest import suggest_code_map, suggest_codes, suggest_fields, top1_accuracy
 
 ROOT = Path(__file__).parents[1]
 

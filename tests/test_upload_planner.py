@@ -6,7 +6,7 @@ from pathlib import Path
 
 from hlwjr import load_spec
 from hlwjr._text import pad as _pad
-from hlwjr._upload import DatasetSummary, UploadSummary, plan_test_phase
+from hlwjr.upload._uploader import DatasetSummary, UploadSummary, plan_test_phase
 
 MINISPEC = Path(__file__).parent / "data" / "upload_minispec"
 
@@ -78,8 +78,8 @@ def test_dataframe_records_missing_values_and_nan(tmp_path, monkeypatch):
     import pytest
 
     from hlwjr import DataError
-    from hlwjr._project import load_project, write_project
-    from hlwjr._upload import _as_dicts, upload_records
+    from hlwjr.upload._project import load_project, write_project
+    from hlwjr.upload._uploader import _as_dicts, upload_records
 
     df = pd.DataFrame({"organID": ["O", "O"], "recipeID": ["R1", "R2"], "fee": [1.5, float("nan")],
                        "orderList": [[{"drugName": "A", "quantity": 1, "note": float("nan")}], []]},
@@ -105,8 +105,8 @@ def test_one_data_set_under_two_names_is_refused_not_half_dropped(tmp_path, monk
     import pytest
 
     from hlwjr import ConfigError
-    from hlwjr._project import load_project, write_project
-    from hlwjr._upload import upload_records
+    from hlwjr.upload._project import load_project, write_project
+    from hlwjr.upload._uploader import upload_records
 
     monkeypatch.setenv("HLWJR_SECRET", "s")
     project = load_project(write_project(tmp_path / "p", {
@@ -125,8 +125,8 @@ def test_one_data_set_under_two_names_is_refused_not_half_dropped(tmp_path, monk
 def test_platform_clock_in_an_unexpected_format_falls_back_to_beijing_time():
     """A clock endpoint answering only a date (or garbage) must not crash the run with a bare
     ValueError; the platform day is then local Beijing time, as without a clock."""
-    from hlwjr._ledger import now_shanghai
-    from hlwjr._upload import _day_fn
+    from hlwjr.upload._ledger import now_shanghai
+    from hlwjr.upload._uploader import _day_fn
 
     class Clock:
         def __init__(self, now):

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from hlwjr import AuthError, ConfigError, Ledger, TransportError, UploadError, compute_readiness
-from hlwjr._project import load_project, write_project
-from hlwjr._upload import UploadLock, upload_records
+from hlwjr.upload._project import load_project, write_project
+from hlwjr.upload._uploader import UploadLock, upload_records
 
 pytestmark = pytest.mark.slow
 
@@ -121,7 +121,7 @@ def test_dropped_connection_after_commit_is_replayed_without_duplicate(sandbox, 
 
 
 def test_busy_and_5xx_are_retried(sandbox, tmp_path, monkeypatch):
-    from hlwjr._client import PlatformClient
+    from hlwjr.upload._client import PlatformClient
 
     project, org = new_project(tmp_path, sandbox, monkeypatch)
     with PlatformClient.from_project(project) as client:
@@ -136,7 +136,7 @@ def test_busy_and_5xx_are_retried(sandbox, tmp_path, monkeypatch):
 
 
 def test_token_expired_mid_run(sandbox, tmp_path, monkeypatch):
-    from hlwjr._client import PlatformClient
+    from hlwjr.upload._client import PlatformClient
 
     project, org = new_project(tmp_path, sandbox, monkeypatch)
     sandbox.set_faults(token_expire_after=0.3, latency_ms=150)
@@ -149,8 +149,8 @@ def test_token_expired_mid_run(sandbox, tmp_path, monkeypatch):
 def test_crash_before_answer_is_recovered_by_replay(sandbox, tmp_path, monkeypatch):
     """A batch the platform stored but whose answer never reached the ledger (crash right after
     sending): the next run replays it with the same batchNo; nothing is duplicated or lost."""
-    from hlwjr._client import PlatformClient
-    from hlwjr._ledger import content_hash, record_json
+    from hlwjr.upload._client import PlatformClient
+    from hlwjr.upload._ledger import content_hash, record_json
 
     project, org = new_project(tmp_path, sandbox, monkeypatch)
     visits = make_records(org, 4)["visit"]
@@ -269,7 +269,7 @@ def test_dry_run_plans_on_the_platform_day(sandbox, tmp_path, monkeypatch):
 def test_business_date_without_records_is_said(sandbox, tmp_path, monkeypatch):
     """``hlwjr upload --date D`` for a day the source has no business records for (a typo, a source
     not yet refreshed) says so instead of a silent table of zeros."""
-    import hlwjr._upload as up
+    import hlwjr.upload._uploader as up
 
     project, org = new_project(tmp_path, sandbox, monkeypatch)
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from hlwjr import ConfigError, PlatformClient
-from hlwjr._project import load_project, write_project
-from hlwjr._upload import upload_records
+from hlwjr.upload._project import load_project, write_project
+from hlwjr.upload._uploader import upload_records
 
 MINISPEC = Path(__file__).parent / "data" / "upload_minispec"
 SANDBOX_PROFILE = Path(__file__).parents[1] / "lib" / "hlwjr" / "platforms" / "sandbox.yaml"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hlwjr
-from hlwjr._fastschema import FORMAT_CHECKER
+from hlwjr.validation._fastschema import FORMAT_CHECKER
 from validate_helpers import (ADULT_ID, DOCTOR_ID, DROP, TODAY, batch, doctor, line, pharmacist,
                               problems, recipe, revisit, spec)
 
@@ -148,7 +148,7 @@ def test_thin_wrappers_share_the_core():
 
 
 def test_plans_are_cached_per_spec_and_dataset():
-    from hlwjr._validate import _plan_for
+    from hlwjr.validation._engine import _plan_for
 
     s = spec()
     assert _plan_for(s, s.dataset("recipe")) is _plan_for(s, s.dataset("recipe"))
@@ -254,7 +254,7 @@ def test_messages_never_quote_a_full_id_or_phone():
 
 
 def test_threaded_field_checks_give_the_same_report(monkeypatch):
-    import hlwjr._validate as engine
+    import hlwjr.validation._engine as engine
 
     records = [revisit(bussID=f"FZ{i}", age=-i if i % 3 == 0 else 30, sex="男" if i % 4 == 0 else "2")
                for i in range(40)]

@@ -8,7 +8,7 @@ import pytest
 
 import hlwjr
 from refspec_helpers import reference_examples
-from hlwjr._fastschema import FORMAT_CHECKER
+from hlwjr.validation._fastschema import FORMAT_CHECKER
 
 FIELD_RULES = {"required", "type", "max_length", "precision", "pattern", "date", "datetime", "code_set", "const",
                "minimum", "maximum", "min_items", "whitespace"}
@@ -52,7 +52,7 @@ def test_every_field_example_passes_its_field_rules(spec, code):
 
 
 def test_every_rule_of_the_reference_spec_is_registered(spec):
-    from hlwjr._validate import _plan_for
+    from hlwjr.validation._engine import _plan_for
 
     for ds in spec.datasets.values():
         plan = _plan_for(spec, ds)  # raises SpecError on an unknown rule or bad params

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 import hlwjr
-from hlwjr._problems import COLUMNS, Problem, Report
+from hlwjr.validation._report import COLUMNS, Problem, Report
 from validate_helpers import batch, doctor, line, pharmacist, problems, recipe, revisit
 
 

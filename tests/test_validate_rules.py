@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import hlwjr
-from hlwjr._rules import RULES, rules_markdown
+from hlwjr.validation._rules import RULES, rules_markdown
 from validate_helpers import (ADULT_ID, DOCTOR_ID, DROP, PATIENT_ID, batch, doctor, line, pharmacist, problems,
                               recipe, revisit, settlement)
 

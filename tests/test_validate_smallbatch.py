@@ -1,4 +1,4 @@
-"""The small-batch fast path (hlwjr._smallbatch) never changes what the engine reports.
+"""The small-batch fast path (hlwjr.validation._smallbatch) never changes what the engine reports.
 
 The fast path may only answer "clean" when the full column-wise engine finds nothing at all; every
 test compares the two on the same records: the reference spec's examples of every data set, the
@@ -16,8 +16,8 @@ import pytest
 
 import hlwjr
 from refspec_helpers import reference_examples
-from hlwjr import _validate
-from hlwjr._smallbatch import certify_clean
+from hlwjr.validation import _engine as _validate
+from hlwjr.validation._smallbatch import certify_clean
 
 TODAY = dt.date(2026, 11, 25)
 #: seeds of the random-mutation test (75 cases each); raise it locally for a longer hunt

@@ -11,7 +11,7 @@ import pytest
 
 import hlwjr
 from hlwjr import MappingError, SourceError
-from hlwjr._demo_run import find_demo_mapping
+from hlwjr.demo._run import find_demo_mapping
 from hlwjr.widgets import MappingEditor
 
 

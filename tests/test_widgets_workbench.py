@@ -10,7 +10,7 @@ import pytest
 
 import hlwjr
 from hlwjr import ConfigError, MappingError
-from hlwjr._demo_run import find_demo_mapping
+from hlwjr.demo._run import find_demo_mapping
 from hlwjr.widgets import CodeMapEditor, ReadinessDashboard, UploadPanel, ValidationReport
 
 
@@ -64,7 +64,7 @@ def test_code_map_editor_errors_are_shown(mapping, hospital):
 
 def test_new_local_values_start_from_suggestions(hospital):
     spec = hlwjr.load_spec()
-    from hlwjr._mapping import CODE_MAP_COLUMNS, CodeMap
+    from hlwjr.mapping._engine import CODE_MAP_COLUMNS, CodeMap
     import pandas as pd
 
     cm = CodeMap(name="sex", entries=pd.DataFrame(columns=CODE_MAP_COLUMNS, dtype="str"), code_set="sex")
@@ -173,8 +173,8 @@ def test_rehearsal_needs_the_sandbox(tmp_path):
 
 
 def test_dashboard_without_evidence_directory_shows_the_error():
-    from hlwjr._project import Thresholds
-    from hlwjr._readiness import Readiness
+    from hlwjr.upload._project import Thresholds
+    from hlwjr.readiness._readiness import Readiness
     import pandas as pd
 
     r = Readiness(thresholds=Thresholds(), today="2026-11-03", per_day=pd.DataFrame(
@@ -190,8 +190,8 @@ def test_dashboard_without_evidence_directory_shows_the_error():
 @pytest.mark.slow
 def test_real_hospital_rehearses_in_a_separate_project(tmp_path, own_sandbox, monkeypatch, hospital):
     """DEMO = False, USE_SANDBOX = True: the hospital's own hlwjr.toml, secret and ledger stay untouched."""
-    from hlwjr._demo_data import DEMO_ORGAN_ID, DEMO_ORGAN_NAME
-    from hlwjr._notebook import write_hospital_project
+    from hlwjr.demo._hospital import DEMO_ORGAN_ID, DEMO_ORGAN_NAME
+    from hlwjr.workbench._workbench import write_hospital_project
     from hlwjr.sandbox._settings import ADMIN_TOKEN_ENV
 
     monkeypatch.setenv(ADMIN_TOKEN_ENV, own_sandbox.admin_token)
@@ -240,7 +240,7 @@ def test_internal_error_in_a_callback_is_shown_with_ids_and_phones_masked():
 
 
 def test_upload_panel_summary_masks_ids_in_platform_reasons():
-    from hlwjr._upload import DatasetSummary, UploadSummary
+    from hlwjr.upload._uploader import DatasetSummary, UploadSummary
 
     s = UploadSummary(date="2026-11-01", platform_day="2026-11-01", dry_run=False,
                       datasets={"recipe": DatasetSummary("recipe", "在线处方", sent=1, rejected=1)})

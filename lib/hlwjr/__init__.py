@@ -41,52 +41,52 @@ __version__ = "0.1.0"
 # public name -> private module that defines it
 _LAZY: dict[str, str] = {
     # spec (接口规范)
-    "Spec": "._spec",
-    "Dataset": "._spec",
-    "Field": "._spec",
-    "CodeSet": "._spec",
-    "load_spec": "._spec",
-    "list_specs": "._spec",
-    "import_spec": "._spec_import",
-    "diff_specs": "._spec_diff",
-    "export_spec": "._spec_export",
+    "Spec": ".spec._model",
+    "Dataset": ".spec._model",
+    "Field": ".spec._model",
+    "CodeSet": ".spec._model",
+    "load_spec": ".spec._model",
+    "list_specs": ".spec._model",
+    "import_spec": ".spec.importing._importer",
+    "diff_specs": ".spec._diff",
+    "export_spec": ".spec._export",
     # identity numbers and masking
     "check_id_number": "._privacy",
     "mask_value": "._privacy",
     # validation (强制校验)
-    "Problem": "._problems",
-    "Report": "._problems",
-    "RULES": "._rules",
-    "check": "._validate",
-    "iter_problems": "._validate",
-    "validate": "._validate",
-    "is_valid": "._validate",
-    "fast_validate": "._fastschema",
+    "Problem": ".validation._report",
+    "Report": ".validation._report",
+    "RULES": ".validation._rules",
+    "check": ".validation._engine",
+    "iter_problems": ".validation._engine",
+    "validate": ".validation._engine",
+    "is_valid": ".validation._engine",
+    "fast_validate": ".validation._fastschema",
     # sources, profiling, mapping (指标对照)
-    "read_source": "._sources",
-    "profile_source": "._profile",
-    "Mapping": "._mapping",
-    "load_mapping": "._mapping",
-    "apply_mapping": "._mapping",
-    "suggest_fields": "._suggest",
-    "suggest_codes": "._suggest",
-    "generate_demo_hospital": "._demo_data",
+    "read_source": ".sources._read",
+    "profile_source": ".sources._profile",
+    "Mapping": ".mapping._engine",
+    "load_mapping": ".mapping._engine",
+    "apply_mapping": ".mapping._engine",
+    "suggest_fields": ".mapping._suggest",
+    "suggest_codes": ".mapping._suggest",
+    "generate_demo_hospital": ".demo._hospital",
     # platform, upload, readiness
-    "Project": "._project",
-    "load_project": "._project",
-    "PlatformProfile": "._client",
-    "PlatformClient": "._client",
-    "TokenAuth": "._client",
-    "Ledger": "._ledger",
-    "run_upload": "._upload",
-    "Readiness": "._readiness",
-    "compute_readiness": "._readiness",
+    "Project": ".upload._project",
+    "load_project": ".upload._project",
+    "PlatformProfile": ".upload._client",
+    "PlatformClient": ".upload._client",
+    "TokenAuth": ".upload._client",
+    "Ledger": ".upload._ledger",
+    "run_upload": ".upload._uploader",
+    "Readiness": ".readiness._readiness",
+    "compute_readiness": ".readiness._readiness",
     # sandbox
     "create_app": ".sandbox",
     "Sandbox": ".sandbox",
     # notebooks (工作台笔记本)
-    "open_workbench": "._notebook",
-    "Workbench": "._notebook",
+    "open_workbench": ".workbench._workbench",
+    "Workbench": ".workbench._workbench",
 }
 
 __all__ = [
@@ -123,4 +123,4 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
-    from ._spec import CodeSet, Dataset, Field, Spec, list_specs, load_spec  # noqa: F401
+    from .spec._model import CodeSet, Dataset, Field, Spec, list_specs, load_spec  # noqa: F401

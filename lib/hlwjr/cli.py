@@ -16,13 +16,13 @@ from ._exceptions import ConfigError, HlwjrError
 
 # Modules that contribute sub-commands, in the order they appear in --help.
 _COMMAND_MODULES = (
-    "._cli_spec",
-    "._cli_validate",
-    "._cli_sandbox",
-    "._cli_map",
-    "._cli_upload",
-    "._cli_demo",
-    "._cli_lab",
+    ".commands._spec",
+    ".commands._validate",
+    ".commands._sandbox",
+    ".commands._map",
+    ".commands._upload",
+    ".commands._demo",
+    ".commands._lab",
 )
 
 

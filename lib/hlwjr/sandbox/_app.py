@@ -214,7 +214,7 @@ class SandboxService:
     """The platform's behaviour, independent of HTTP: tokens, uploads, the verification log."""
 
     def __init__(self, data_dir: str | Path, spec: Any = None, settings: SandboxSettings | None = None) -> None:
-        from .._spec import load_spec
+        from ..spec._model import load_spec
 
         self.settings = (settings or SandboxSettings()).validate()
         self.spec = load_spec(spec)
@@ -320,7 +320,7 @@ class SandboxService:
 
     def _validator(self):
         if self._check is None:
-            from .._validate import check
+            from ..validation._engine import check
 
             self._check = check
         return self._check

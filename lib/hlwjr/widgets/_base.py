@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import ipywidgets as widgets
 
-from .._notebook import error_html, error_text
+from ..workbench._workbench import error_html, error_text
 
 __all__ = ["ErrorsMixin", "guarded", "esc", "badge"]
 

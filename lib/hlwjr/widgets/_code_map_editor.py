@@ -43,7 +43,7 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
 
     def __init__(self, code_map, code_set, local_values: pd.DataFrame | pd.Series | dict | None = None, *,
                  max_rows: int = 200) -> None:
-        from .._suggest import suggest_codes
+        from ..mapping._suggest import suggest_codes
 
         super().__init__()
         self._init_errors()
@@ -108,7 +108,7 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
     def from_mapping(cls, mapping, name: str, *, sources: dict | None = None, spec=None, **kw) -> "CodeMapEditor":
         """The editor for code map ``name`` of a mapping, with the local values counted in every
         source column that the mapping's rules send through this code map."""
-        from .._mapping import _Context
+        from ..mapping._engine import _Context
 
         spec = spec or mapping.spec()
         ref = mapping.code_maps.get(name)
@@ -137,7 +137,7 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
 
     @staticmethod
     def _counts(local_values) -> dict[str, int]:
-        from .._mapping import as_text
+        from ..mapping._engine import as_text
 
         if local_values is None:
             return {}

@@ -91,7 +91,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
     def __init__(self, mapping, dataset: str, *, sources: dict | None = None, spec=None, table: str | None = None,
                  sample: int = 5, reviewer: str | None = None, profile_rows: int = 2000,
                  min_score: float = 0.75) -> None:
-        from .._mapping import DatasetMapping, SourceRef
+        from ..mapping._engine import DatasetMapping, SourceRef
 
         super().__init__()
         self._init_errors()
@@ -122,7 +122,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
     # ------------------------------------------------------------------ source and suggestions
     def _load_source(self, profile_rows: int) -> None:
         """Read the first rows of the source table, joined as the mapping joins them."""
-        from .._mapping import _Context, _Issues, _join
+        from ..mapping._engine import _Context, _Issues, _join
 
         ctx = _Context(self.mapping, self._sources)
         src = ctx.open(self.dm.source)
@@ -154,7 +154,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
     @staticmethod
     def _child_rows(ctx, ch, parent: pd.DataFrame) -> pd.DataFrame:
         """The detail rows (明细) of the sample parent rows only, read chunk by chunk."""
-        from .._mapping import as_text
+        from ..mapping._engine import as_text
 
         keys = list(ch.keys.items())
         wanted = set(zip(*[as_text(parent[p]).fillna("") for _c, p in keys if p in parent.columns]))
@@ -171,8 +171,8 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
     def _suggest(self) -> None:
-        from .._profile import profile_frame
-        from .._suggest import suggest_fields
+        from ..sources._profile import profile_frame
+        from ..mapping._suggest import suggest_fields
 
         self.profile = profile_frame(self.frame, source=self.dm.source.label)
         self.suggestions = {s.field: s for s in suggest_fields(self.ds, self.profile)}
@@ -329,7 +329,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             self._syncing = False
 
     def _param_options(self, row: FieldRow) -> None:
-        from .._mapping import DERIVED
+        from ..mapping._engine import DERIVED
 
         k = row.kind.value
         row.param.placeholder = _PARAM_HELP.get(k, "")
@@ -517,9 +517,9 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         return r is not None and r.kind != "unavailable" and r.status != "rejected"
 
     def _preview(self) -> None:
-        from .._mapping import apply_mapping
+        from ..mapping._engine import apply_mapping
         from .._privacy import mask_value
-        from .._validate import check, mask_kind_for
+        from ..validation._engine import check, mask_kind_for
 
         self.field_status: dict[str, str] = {}
         try:

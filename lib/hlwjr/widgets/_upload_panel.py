@@ -49,7 +49,7 @@ class UploadPanel(ErrorsMixin, widgets.VBox):
 
     # ------------------------------------------------------------------ live counts
     def _ledger_totals(self) -> dict[str, int]:
-        from .._ledger import Ledger
+        from ..upload._ledger import Ledger
 
         if not self.project.ledger_path.exists():
             return {}
@@ -80,7 +80,7 @@ class UploadPanel(ErrorsMixin, widgets.VBox):
     @guarded
     def run(self, date: str | None = None, *, dry_run: bool = False):
         """Upload one business day (或全部) — map, validate, send; returns the UploadSummary."""
-        from .._upload import run_upload
+        from ..upload._uploader import run_upload
 
         if date:
             try:

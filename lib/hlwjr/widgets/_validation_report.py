@@ -120,7 +120,7 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
     def drill(self, dataset: str, row: int) -> pd.DataFrame:
         """All problems of one record (0-based row) and its masked values; returns the problems."""
         from .._privacy import mask_value
-        from .._validate import mask_kind_for
+        from ..validation._engine import mask_kind_for
 
         p = self.frame[(self.frame["dataset"] == dataset) & (self.frame["row"] == row)]
         parts = [f"<b>{esc(dataset)} 第{row + 1}行</b>",

@@ -1,0 +1,287 @@
+"""``hlwjr validate``: check a records file against the spec's mandatory checks (强制校验).
+
+::
+
+    hlwjr validate --dataset recipe recipes.jsonl [--spec NAME|DIR] [--report out.xlsx|out.html]
+                   [--format text|json] [--with revisit=revisits.csv ...]
+                   [--accepted doctor=filed-doctors.csv ...] [--skip RULE ...]
+
+Exit codes: 0 no error (warnings allowed), 1 problems found, 2 usage/config error.
+Reads ``.jsonl`` (one JSON object per line), ``.json`` (an array, or ``{"records": [...]}``),
+``.csv`` (UTF-8/GBK; every cell read as text so codes keep their leading zeros; integer and
+decimal fields are turned into numbers where they are numbers) and ``.xlsx`` (the sheet named
+after the data set, else the one whose header has most of its field keys, else the first).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TextIO
+
+from .._exceptions import ConfigError, SourceError
+
+_TEXT_LIMIT = 50
+_TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "validate", help="按接口规范校验数据文件（强制校验），输出问题清单/报告",
+        description="按接口规范校验数据文件（强制校验）：必填、类型、长度、格式、值域、身份证校验位、"
+                    "时间顺序、金额、条件必填、主键重复、引用完整性……退出码：0 无错误，1 有问题，2 用法/配置错误。")
+    p.add_argument("records", help="数据文件：.jsonl / .json / .csv / .xlsx")
+    p.add_argument("--dataset", "-d", required=True, help="数据集代码、别名或中文名，如 recipe / DS07a / 在线处方")
+    p.add_argument("--spec", default=None, help="接口规范：名称或目录（默认 beijing-reference）")
+    p.add_argument("--report", default=None, help="把完整报告写到 .xlsx 或 .html 文件")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="标准输出格式（默认 text）")
+    p.add_argument("--with", dest="with_", action="append", default=[], metavar="DATASET=FILE",
+                   help="同一批的其他数据集文件，用于检查引用（可重复），如 --with revisit=revisit.csv")
+    p.add_argument("--accepted", action="append", default=[], metavar="DATASET=FILE",
+                   help="参考集：平台已接收/已备案的记录（如已备案医师名单 doctor=doctors.csv），只用于检查引用，"
+                        "本身不校验（可重复）")
+    p.add_argument("--skip", action="append", default=[], metavar="RULE", help="不执行的规则 id（可重复）")
+    p.add_argument("--limit", type=int, default=_TEXT_LIMIT,
+                   help=f"text 格式最多列出多少条问题（默认 {_TEXT_LIMIT}；0 = 全部）")
+    p.set_defaults(handler=run_validate)
+
+
+def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
+    from ..spec._model import load_spec
+    from ..validation._engine import check
+
+    spec = load_spec(args.spec)
+    ds = spec.dataset(args.dataset)
+    if args.report:
+        suffix = Path(args.report).suffix.lower()
+        if suffix not in {".xlsx", ".html", ".htm"}:
+            raise ConfigError(f"--report 应为 .xlsx 或 .html 文件，实际为 {args.report}")
+    batch = {ds.code: read_records(args.records, ds, spec)}
+    if len(batch[ds.code]) == 0:
+        raise SourceError("数据文件中没有记录（只有表头或空文件），没有可校验的数据；请检查导出是否成功、是否选错了文件",
+                          where=str(args.records))
+    for item in args.with_:
+        other, file = _dataset_file("--with", item, spec)
+        if other.code in batch:
+            raise ConfigError(f"--with {item}: 数据集 {other.code}（{other.name}）已经给出过（主文件或另一个 --with）；"
+                              "同一数据集的多个文件请先合并为一个文件")
+        batch[other.code] = read_records(file, other, spec)
+    accepted: dict = {}
+    for item in getattr(args, "accepted", None) or ():
+        other, file = _dataset_file("--accepted", item, spec)
+        recs = read_records(file, other, spec)
+        recs = recs.to_dict("records") if hasattr(recs, "to_dict") else list(recs)
+        accepted.setdefault(other.code, []).extend(r for r in recs if isinstance(r, dict))
+    report = check(batch, spec=spec, skip=args.skip, accepted=accepted or None)
+    if args.report:
+        path = Path(args.report)
+        (report.to_excel if path.suffix.lower() == ".xlsx" else report.to_html)(path)
+    if args.format == "json":
+        payload = {"ok": report.ok, "spec": f"{spec.id} {spec.version}", "datasets": list(report.datasets),
+                   "records": report.counts, "errors": report.n_errors, "warnings": report.n_warnings,
+                   "bad_rows": {d: sorted(report.bad_rows(d)) for d in report.datasets},
+                   "problems": report.to_records()}
+        json.dump(payload, stdout, ensure_ascii=False, indent=1, default=_json_default)
+        stdout.write("\n")
+    else:
+        print(report.summary(), file=stdout)
+        problems = report.problems
+        limit = args.limit if args.limit and args.limit > 0 else len(problems)
+        if problems:
+            print("", file=stdout)
+            located = any(p.row is not None for p in problems)
+            if Path(args.records).suffix.lower() in _TABLE_SUFFIXES and located:
+                print("  （“第N行”指第 N 条数据记录，不含表头；在 Excel 中打开时是第 N+1 行）", file=stdout)
+            lines = getattr(batch[ds.code], "lines", None)
+            if located and lines and lines != list(range(1, len(lines) + 1)):
+                print("  （文件中有空行：“第N行”指第 N 条记录，不是文件的行号）", file=stdout)
+            for p in problems[:limit]:
+                print(f"  {p}" + (f"  值: {p.value}" if p.value not in (None, "") else ""), file=stdout)
+            if len(problems) > limit:
+                print(f"  …… 另有 {len(problems) - limit} 条问题未列出（--limit 0 列出全部，或 --report out.xlsx 导出完整报告）",
+                      file=stdout)
+        if args.report:
+            print(f"报告已写入 {args.report}", file=stdout)
+    return 0 if report.ok else 1
+
+
+def _dataset_file(option: str, item: str, spec):
+    code, sep, file = item.partition("=")
+    if not sep or not code or not file:
+        raise ConfigError(f"{option} 应写成 数据集=文件，如 revisit=revisit.csv；实际为 {item!r}")
+    return spec.dataset(code.strip()), file
+
+
+def _json_default(v):
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return str(v)
+
+
+# ------------------------------------------------------------------------------------ reading
+def read_records(path: str | Path, dataset, spec=None):
+    """Read a records file for ``dataset`` (a spec Dataset): list of dicts or a DataFrame."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"数据文件不存在：{p}")
+    suffix = p.suffix.lower()
+    if suffix == ".jsonl" or suffix == ".ndjson":
+        return _read_jsonl(p)
+    if suffix == ".json":
+        return _read_json(p)
+    if suffix in {".csv", ".txt"}:
+        return _coerce_text_frame(_read_csv(p), dataset, str(p))
+    if suffix in {".xlsx", ".xlsm"}:
+        return _coerce_text_frame(_read_excel(p, dataset), dataset, str(p), from_excel=True)
+    raise ConfigError(f"不支持的数据文件类型 {suffix or '（无扩展名）'}：请用 .jsonl / .json / .csv / .xlsx")
+
+
+def _decode(p: Path) -> str:
+    raw = p.read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise SourceError("文件既不是 UTF-8 也不是 GBK/GB18030 编码，请另存为 UTF-8", where=str(p))
+
+
+class _Lines(list):
+    """Records of a JSON lines file, with the file line of each (blank lines are no records)."""
+
+    lines: list[int]
+
+
+def _read_jsonl(p: Path) -> list:
+    records = _Lines()
+    records.lines = []
+    for lineno, line in enumerate(_decode(p).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+            records.lines.append(lineno)
+        except json.JSONDecodeError as exc:
+            raise SourceError(f"第 {lineno} 行不是合法的 JSON（{exc.msg}，第 {exc.colno} 列）；每行应为一个 JSON 对象",
+                              where=f"{p}:{lineno}") from exc
+    return records
+
+
+def _read_json(p: Path) -> list:
+    try:
+        data = json.loads(_decode(p))
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"不是合法的 JSON（{exc.msg}，第 {exc.lineno} 行第 {exc.colno} 列）",
+                          where=str(p)) from exc
+    if isinstance(data, dict) and isinstance(data.get("records"), list):
+        return data["records"]
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        return [data]
+    raise SourceError("JSON 文件应为记录数组，或 {\"records\": [...]}", where=str(p))
+
+
+def _read_csv(p: Path):
+    import csv
+    import io
+
+    import pandas as pd
+
+    text = _decode(p)
+    if not text.strip():
+        raise SourceError("文件是空的（0 字节或只有空白），没有表头也没有记录；请检查导出是否成功", where=str(p))
+    try:
+        delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",\t|;").delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+                           sep=delimiter, engine="c")
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise SourceError(f"CSV 无法解析：{exc}（请检查分隔符、引号和每行的列数）", where=str(p)) from exc
+
+
+def _read_excel(p: Path, dataset=None):
+    """The worksheet holding ``dataset``'s records: the sheet named after the data set (code, name
+    or alias), else the one whose header row has the most of its field keys, else the first."""
+    import pandas as pd
+
+    try:
+        sheets = pd.read_excel(p, dtype=object, engine="openpyxl", sheet_name=None)
+    except Exception as exc:  # openpyxl raises many kinds
+        raise SourceError(f"无法读取 Excel 文件：{exc}", where=str(p)) from exc
+    if not sheets:
+        raise SourceError("Excel 文件中没有工作表", where=str(p))
+    frames = list(sheets.items())
+    if dataset is None or len(frames) == 1:
+        return frames[0][1]
+    names = {str(x).strip().lower() for x in (dataset.code, dataset.name, *getattr(dataset, "aliases", ()))}
+    for name, frame in frames:
+        if str(name).strip().lower() in names:
+            return frame
+    keys = set(dataset.fields)
+    best = max(frames, key=lambda nf: len(keys & {str(c) for c in nf[1].columns}))
+    return best[1] if keys & {str(c) for c in best[1].columns} else frames[0][1]
+
+
+def _coerce_text_frame(frame, dataset, where: str, from_excel: bool = False):
+    """Numbers for integer/decimal fields where the text is a number; JSON for array fields.
+
+    Text that is not a number stays text, so the validator reports it (``type``) instead of
+    losing it. Nothing else is changed: codes keep their leading zeros, spaces stay.
+    """
+    import pandas as pd
+
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    dup = frame.columns[frame.columns.duplicated()].tolist()
+    if dup:
+        raise SourceError(f"列名重复：{', '.join(dup)}；请删除或改名", where=where)
+    for f in dataset.fields.values():
+        if f.key not in frame.columns:
+            continue
+        col = frame[f.key]
+        if f.type in ("integer", "decimal"):
+            text = col.astype(object)
+            is_str = text.map(type).eq(str).to_numpy()
+            as_str = text.where(is_str)
+            nums = pd.to_numeric(as_str, errors="coerce")
+            stripped = as_str.astype("string").str.strip()
+            is_text_num = nums.notna().to_numpy() & (stripped == as_str.astype("string")).fillna(False).to_numpy()
+            out = text.copy()
+            out[is_text_num] = nums[is_text_num]
+            if f.type == "integer":
+                whole = is_text_num & (nums.fillna(0.5) % 1 == 0).to_numpy()
+                out[whole] = nums[whole].astype("int64").astype(object)
+            frame[f.key] = out.astype(object)
+        elif f.type == "array":
+            frame[f.key] = col.map(lambda v: _maybe_json(v))
+        elif f.type == "string" and from_excel:
+            # a code typed into Excel as a number (性别 1) reads as the text Excel shows, like the
+            # same sheet saved as CSV; numbers of 16+ digits stay numbers: Excel kept only 15
+            # digits of them, and the type problem says so
+            frame[f.key] = col.map(_excel_number_as_text)
+    return frame
+
+
+def _excel_number_as_text(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return v
+    if isinstance(v, float) and not math.isfinite(v):
+        return v
+    if abs(v) >= 1e15:
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _maybe_json(v):
+    if isinstance(v, str) and v.strip().startswith("["):
+        try:
+            return json.loads(v)
+        except json.JSONDecodeError:
+            return v
+    return v

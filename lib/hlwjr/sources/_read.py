@@ -1,0 +1,706 @@
+"""Data sources (数据源): the hospital's HIS/EMR exports and database tables, read into DataFrames.
+
+``read_source(source, ...)`` reads
+
+* **CSV / TXT** exports — the text encoding (UTF-8, UTF-8 with BOM, GBK, GB18030) and the
+  delimiter (``,`` ``\\t`` ``;`` ``|``) are detected and reported (``SourceInfo``);
+* **Excel** workbooks (.xlsx) — any sheet, with the header row detected when a title block sits
+  above it (e.g. headers on row 3);
+* **Parquet** extracts (streamed by record batches);
+* **SQL databases** through a SQLAlchemy URL (``sqlite:///his.sqlite`` works out of the box, other
+  databases with their driver) — a table (``table=`` or ``URL#table``) or a ``query=``.
+
+Text sources are read **as text** (``str``): codes keep their leading zeros and nothing is guessed
+behind the analyst's back; empty cells are missing values.  Large sources are read in chunks
+(``iter_source(..., chunksize=...)``), so a 1,000,000-row table never needs more than one copy in
+memory.  Unreadable input raises :class:`hlwjr.SourceError` naming the source, row and column.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .._exceptions import SourceError
+from .._privacy import mask_text
+
+__all__ = ["read_source", "iter_source", "open_source", "Source", "SourceInfo", "list_sheets"]
+
+_TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ".dat"}
+_EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+_DELIMITERS = [",", "\t", ";", "|"]
+_BLOCK = 1 << 20
+_ARROW_MIN_BYTES = 8 << 20  # CSV files from 8 MB on are streamed with Arrow's reader
+
+
+@dataclass
+class SourceInfo:
+    """How a source was read: kind, encoding and delimiter used, sheet and header row, table/query."""
+
+    label: str
+    kind: str  # "csv" | "excel" | "sql" | "frame"
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    header_row: int | None = None  # 1-based row number of the header in the file/sheet
+    table: str | None = None
+    query: str | None = None
+    notes: list[str] = field(default_factory=list)
+    sheets: list[str] = field(default_factory=list)  # all sheets of an Excel workbook, in order
+
+    def to_dict(self) -> dict:
+        """JSON-safe form (kept in ``df.attrs["source_info"]``, so DataFrames stay writable to Parquet)."""
+        from dataclasses import asdict
+
+        d = asdict(self)
+        d["description"] = self.describe()
+        return d
+
+    def describe(self) -> str:
+        """One line in Chinese: what was read and how (shown by ``hlwjr profile``)."""
+        parts = [f"数据源 {self.label}"]
+        if self.kind == "csv":
+            delim = {"\t": "制表符 (tab)", ",": "逗号 (,)", ";": "分号 (;)", "|": "竖线 (|)"}.get(
+                self.delimiter or ",", repr(self.delimiter))
+            parts.append(f"CSV，编码 {self.encoding}，分隔符 {delim}")
+        elif self.kind == "excel":
+            parts.append(f"Excel 工作表「{self.sheet}」，表头在第 {self.header_row} 行")
+            others = [s for s in self.sheets if s != self.sheet]
+            if others:
+                parts.append(f"工作簿另有工作表 {'、'.join(others)}（用 sheet= / --sheet 选择）")
+        elif self.kind == "sql":
+            parts.append(f"数据库表 {self.table}" if self.table else "数据库查询")
+        parts += self.notes
+        return "，".join(parts)
+
+
+_DRIVER_ADVICE = ("PostgreSQL: pip install 'psycopg[binary]'；MySQL: pip install pymysql，URL 写 mysql+pymysql://；"
+                  "SQL Server: pip install pyodbc；Oracle: pip install oracledb，URL 写 oracle+oracledb://")
+
+
+def _mask_url(url: str) -> str:
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def _looks_like_url(s: str) -> bool:
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", s))
+
+
+class Source:
+    """One opened source; ``read()`` gives a DataFrame, ``iter_chunks(n)`` DataFrames of ≤ n rows."""
+
+    def __init__(self, source, *, table: str | None = None, query: str | None = None,
+                 sheet: str | int | None = None, encoding: str | None = None,
+                 delimiter: str | None = None, header_row: int | None = None,
+                 columns: list[str] | None = None) -> None:
+        self._frame: pd.DataFrame | None = None
+        self._columns = columns
+        if isinstance(source, pd.DataFrame):
+            self._frame = source
+            self.info = SourceInfo(label="<DataFrame>", kind="frame")
+            return
+        text = str(source)
+        if _looks_like_url(text) and not text.startswith("file://"):
+            if "#" in text and table is None and query is None:
+                text, table = text.split("#", 1)
+            if not table and not query:
+                raise SourceError("数据库数据源需要指定表名 (table=) 或查询 (query=)，例如 sqlite:///his.sqlite#visits",
+                                  where=_mask_url(text))
+            self.url = text
+            self.info = SourceInfo(label=_mask_url(text) + (f"#{table}" if table else ""), kind="sql",
+                                   table=table, query=query)
+            m = re.match(r"^sqlite(?:\+\w+)?:///(.+?)(\?.*)?$", text)
+            if m and m.group(1) != ":memory:" and not m.group(1).startswith("file:") \
+                    and not Path(m.group(1)).exists():
+                # SQLite would silently create an empty database file here
+                raise SourceError("SQLite 数据库文件不存在，请检查路径（或先生成演示数据：hlwjr demo data --out DIR）",
+                                  where=self.info.label)
+            return
+        path = Path(text[7:] if text.startswith("file://") else text).expanduser()
+        self.path = path
+        if not path.exists():
+            raise SourceError("文件不存在，请检查路径", where=str(path))
+        if path.is_dir():
+            raise SourceError("这是一个目录，请给出 CSV/Excel 文件或数据库 URL", where=str(path))
+        suffix = path.suffix.lower()
+        if suffix in _EXCEL_SUFFIXES:
+            self.info = SourceInfo(label=str(path), kind="excel", header_row=header_row)
+            self._sheet = sheet
+        elif suffix in (".parquet", ".pq"):
+            self.info = SourceInfo(label=str(path), kind="parquet")
+        elif suffix == ".xls":
+            raise SourceError("不支持旧版 .xls 格式，请在 Excel 中另存为 .xlsx 或 CSV", where=str(path))
+        else:
+            self.info = SourceInfo(label=str(path), kind="csv", encoding=encoding, delimiter=delimiter,
+                                   header_row=header_row or 1)
+            if path.stat().st_size == 0:
+                raise SourceError("文件为空（0 字节），请重新导出", where=str(path))
+            if encoding is None:
+                self.info.encoding = detect_encoding(path)
+            else:
+                self.info.encoding = _check_given_encoding(path, encoding)
+            if delimiter is None:
+                self.info.delimiter = _detect_delimiter(path, self.info.encoding)
+            self._check_header()
+
+    # ---- CSV ------------------------------------------------------------------------------
+    def _pd_encoding(self) -> str:
+        return {"utf-8-sig": "utf-8-sig", "gbk": "gb18030"}.get(self.info.encoding, self.info.encoding)
+
+    def _header_line(self) -> str:
+        """The raw text of the CSV's header row (表头行)."""
+        with open(self.path, encoding=self._pd_encoding(), newline="") as fh:
+            for _ in range((self.info.header_row or 1) - 1):
+                fh.readline()
+            return fh.readline()
+
+    def _check_header(self) -> None:
+        line = self._header_line()
+        if not line.strip():
+            raise SourceError("文件没有表头行（第一行为空），请确认导出时包含列名", where=f"{self.path}:第{self.info.header_row}行")
+        header = next(csv.reader([line], delimiter=self.info.delimiter))
+        _check_columns([h.strip() for h in header], where=f"{self.path}:第{self.info.header_row}行（表头）")
+
+    def _csv_kwargs(self) -> dict:
+        return dict(sep=self.info.delimiter, encoding=self._pd_encoding(), dtype=str, keep_default_na=False,
+                    na_values=[""], skiprows=(self.info.header_row or 1) - 1, skipinitialspace=False,
+                    usecols=self._columns, engine="c", on_bad_lines="error")
+
+    def _translate_csv(self, exc: Exception, rows_before: int = 0):
+        msg = str(exc)
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+        if m:
+            exp, line, saw = m.groups()
+            line_no = int(line) + (self.info.header_row or 1) - 1 + rows_before
+            return SourceError(f"列数不齐 (ragged row)：表头有 {exp} 列，这一行有 {saw} 列；"
+                               "请检查该行是否含未加引号的分隔符或换行", where=f"{self.path}:第{line_no}行")
+        if isinstance(exc, UnicodeDecodeError):
+            return SourceError(f"无法按 {self.info.encoding} 解码（字节 {exc.start} 附近），请用 encoding= 指定正确编码",
+                               where=str(self.path))
+        if isinstance(exc, pd.errors.EmptyDataError):
+            return SourceError("文件为空，没有表头和数据", where=str(self.path))
+        if isinstance(exc, ValueError) and "Usecols" in msg:
+            return SourceError(f"缺少列：{msg}", where=str(self.path))
+        return SourceError(f"无法读取 CSV：{msg}", where=str(self.path))
+
+    # ---- reading ------------------------------------------------------------------------------
+    def read(self) -> pd.DataFrame:
+        """The whole source as one DataFrame (text sources as ``str`` columns)."""
+        if self._frame is not None:
+            return self._frame if self._columns is None else self._frame[self._columns]
+        kind = self.info.kind
+        if kind == "csv":
+            try:
+                df = pd.read_csv(self.path, **self._csv_kwargs())
+            except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, ValueError) as exc:
+                raise self._translate_csv(exc) from exc
+        elif kind == "excel":
+            df = self._read_excel()
+        elif kind == "parquet":
+            df = pd.concat(list(self.iter_chunks(1 << 30)), ignore_index=True)
+        else:
+            df = self._read_sql(None)
+        df.columns = [str(c).strip() for c in df.columns]
+        df.attrs["source"] = self.info.label
+        return df
+
+    def iter_chunks(self, chunksize: int = 200_000) -> Iterator[pd.DataFrame]:
+        """The source in chunks of at most ``chunksize`` rows (index continues across chunks)."""
+        if self.info.kind == "csv":
+            if self.path.stat().st_size >= _ARROW_MIN_BYTES and self._columns is None:
+                yield from self._arrow_chunks(chunksize)
+                return
+            yield from self._pandas_chunks(chunksize)
+        elif self.info.kind == "sql":
+            yield from self._read_sql(chunksize)
+        elif self.info.kind == "parquet":
+            yield from self._parquet_chunks(chunksize)
+        else:
+            df = self.read()
+            for start in range(0, max(len(df), 1), chunksize):
+                yield df.iloc[start:start + chunksize]
+
+    def _pandas_chunks(self, chunksize: int, skip_rows: int = 0) -> Iterator[pd.DataFrame]:
+        try:
+            with pd.read_csv(self.path, chunksize=chunksize, **self._csv_kwargs()) as reader:
+                for chunk in reader:
+                    chunk.columns = [str(c).strip() for c in chunk.columns]
+                    if chunk.empty:  # a header-only export: no rows today, same as read_source
+                        yield chunk
+                        continue
+                    if chunk.index[-1] < skip_rows:
+                        continue
+                    yield chunk[chunk.index >= skip_rows] if chunk.index[0] < skip_rows else chunk
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, ValueError) as exc:
+            raise self._translate_csv(exc) from exc
+
+    def _arrow_chunks(self, chunksize: int) -> Iterator[pd.DataFrame]:
+        """Large CSV exports: Arrow's multi-threaded streaming reader, every column as text.
+
+        GBK/GB18030 files (delimiter ``,``, tab or ``;``) are parsed as raw bytes and decoded column
+        by column (see :func:`_decode_table`); other encodings go through Arrow's transcoding.
+
+        On a parse problem the rest is re-read with pandas from the last good row, so the error
+        names the file and line exactly as for small files."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        header = self._header_names()
+        enc = {"utf-8-sig": "utf-8", "gbk": "gb18030"}.get(self.info.encoding, self.info.encoding)
+        # GBK/GB18030 exports are parsed as raw bytes and only the non-ASCII columns are decoded
+        # (once per distinct value) — far cheaper than transcoding the whole file.  Safe because no
+        # byte of a multi-byte GBK/GB18030 character is a quote, CR/LF, comma, tab or semicolon.
+        raw = enc == "gb18030" and self.info.delimiter in _GBK_SAFE_DELIMITERS
+        read = pacsv.ReadOptions(encoding="utf8" if raw else enc, skip_rows=self.info.header_row or 1,
+                                 column_names=header, block_size=1 << 24)
+        parse = pacsv.ParseOptions(delimiter=self.info.delimiter)
+        kind = pa.large_binary() if raw else pa.large_string()
+        convert = pacsv.ConvertOptions(column_types={c: kind for c in header}, strings_can_be_null=True,
+                                       null_values=[""], quoted_strings_can_be_null=True)
+        done = 0
+        pending: list = []
+        pending_rows = 0
+        try:
+            reader = pacsv.open_csv(self.path, read_options=read, parse_options=parse, convert_options=convert)
+            for batch in reader:
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                while pending_rows >= chunksize:
+                    table = pa.Table.from_batches(pending)
+                    head, rest = table.slice(0, chunksize), table.slice(chunksize)
+                    yield self._table_frame(_decode_table(head, enc) if raw else head, done)
+                    done += head.num_rows
+                    pending = rest.to_batches()
+                    pending_rows = rest.num_rows
+            if pending_rows:
+                table = pa.Table.from_batches(pending)
+                yield self._table_frame(_decode_table(table, enc) if raw else table, done)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            # locate and describe the problem the way the pandas reader does (file, line)
+            # (pandas raises a SourceError naming the line; if pandas reads it, the rows are fine)
+            _ = exc
+            yield from self._pandas_chunks(chunksize, skip_rows=done)
+
+    def _parquet_chunks(self, chunksize: int) -> Iterator[pd.DataFrame]:
+        """Parquet files (warehouse extracts): streamed by record batches, text kept as text."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(self.path)
+            done = 0
+            for batch in pf.iter_batches(batch_size=chunksize, columns=self._columns):
+                df = self._table_frame(pa.Table.from_batches([batch]), done)
+                if done == 0:
+                    _check_columns([str(c) for c in df.columns], where=str(self.path))
+                done += len(df)
+                yield df
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise SourceError(f"无法读取 Parquet 文件：{exc}", where=str(self.path)) from exc
+
+    def _table_frame(self, table, start: int) -> pd.DataFrame:
+        df = table.to_pandas()
+        df.index = pd.RangeIndex(start, start + len(df))
+        return df
+
+    def _header_names(self) -> list[str]:
+        line = self._header_line()
+        return [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
+
+    # ---- Excel --------------------------------------------------------------------------------
+    def _read_excel(self) -> pd.DataFrame:
+        try:
+            import openpyxl
+
+            wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        except Exception as exc:  # zipfile.BadZipFile, InvalidFileException, KeyError...
+            raise SourceError(f"无法打开 Excel 文件：{exc}", where=str(self.path)) from exc
+        try:
+            names = wb.sheetnames
+            sheet = self._sheet
+            if sheet is None:
+                ws_name = names[0]
+            elif isinstance(sheet, int):
+                if not 0 <= sheet < len(names):
+                    raise SourceError(f"工作表序号 {sheet} 不存在；共有 {len(names)} 个工作表：{', '.join(names)}",
+                                      where=str(self.path))
+                ws_name = names[sheet]
+            else:
+                if sheet not in names:
+                    raise SourceError(f"没有名为「{sheet}」的工作表；可用：{', '.join(names)}", where=str(self.path))
+                ws_name = sheet
+            rows = [list(r) for r in wb[ws_name].iter_rows(values_only=True)]
+        finally:
+            wb.close()
+        self.info.sheet = ws_name
+        self.info.sheets = list(names)
+        where = f"{self.path}[{ws_name}]"
+        while rows and all(v is None or str(v).strip() == "" for v in rows[-1]):
+            rows.pop()
+        if not rows:
+            raise SourceError("工作表为空", where=where)
+        hdr = self.info.header_row or _detect_header_row(rows)
+        self.info.header_row = hdr
+        header = rows[hdr - 1]
+        while header and (header[-1] is None or str(header[-1]).strip() == ""):
+            header = header[:-1]
+        names_ = [("" if h is None else str(h)).strip() for h in header]
+        for i, h in enumerate(names_):
+            if not h:
+                raise SourceError(f"表头第 {i + 1} 列为空，请填写列名", where=f"{where}:第{hdr}行")
+        _check_columns(names_, where=f"{where}:第{hdr}行（表头）")
+        if hdr > 1:
+            note = f"上方 {hdr - 1} 行（标题/说明）已跳过"
+            if note not in self.info.notes:
+                self.info.notes.append(note)
+        width = len(names_)
+        data = []
+        for i, r in enumerate(rows[hdr:], start=hdr + 1):
+            extra = [v for v in r[width:] if v is not None and str(v).strip() != ""]
+            if extra:
+                raise SourceError(f"该行在表头之外还有 {len(extra)} 个值（列数多于表头），请检查", where=f"{where}:第{i}行")
+            data.append([_excel_text(v) for v in (list(r[:width]) + [None] * (width - len(r)))])
+        df = pd.DataFrame(data, columns=names_, dtype="str")
+        if self._columns is not None:
+            missing = [c for c in self._columns if c not in df.columns]
+            if missing:
+                raise SourceError(f"缺少列：{', '.join(missing)}", where=where)
+            df = df[self._columns]
+        return df
+
+    # ---- SQL ----------------------------------------------------------------------------------
+    def _read_sql(self, chunksize: int | None):
+        import sqlalchemy as sa
+
+        where = self.info.label
+        try:
+            engine = sa.create_engine(self.url)
+        except ImportError as exc:  # the dialect's DBAPI driver is not installed
+            missing = getattr(exc, "name", None) or str(exc)
+            raise SourceError(f"缺少数据库驱动 {missing}：请在 .venv 中安装它（{_DRIVER_ADVICE}），"
+                              f"并加入 pyproject.toml 与 environment.yml", where=where) from exc
+        except Exception as exc:  # ArgumentError, NoSuchModuleError (unknown dialect)
+            raise SourceError(f"无法识别的数据库 URL（应写作 方言+驱动://用户:密码@主机/库，如 "
+                              f"sqlite:///his.sqlite、postgresql+psycopg://u:p@host/db）：{exc}", where=where) from exc
+        if self.info.table:
+            cols = "*" if not self._columns else ", ".join(_quote_ident(c) for c in self._columns)
+            sql = f"SELECT {cols} FROM {_quote_ident(self.info.table)}"
+        else:
+            sql = self.info.query
+        chunked = False  # the chunk generator then owns the engine and disposes of it
+        try:
+            with engine.connect() as con:
+                if self.info.table and not sa.inspect(con).has_table(self.info.table):
+                    tables = sa.inspect(con).get_table_names()
+                    raise SourceError(f"数据库中没有表「{self.info.table}」；可用的表：{', '.join(tables) or '（无）'}",
+                                      where=where)
+                if chunksize is None:
+                    df = pd.read_sql_query(sa.text(sql), con, dtype_backend="numpy_nullable")
+                    _check_columns(list(df.columns), where=where)
+                    df.attrs["source"] = where
+                    return df
+                chunked = True
+                return self._sql_chunks(engine, sql, chunksize)
+        except SourceError:
+            raise
+        except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+            raise SourceError(f"SQL 执行出错：{_sql_message(exc)}", where=where) from exc
+        finally:
+            if not chunked:
+                engine.dispose()  # close the pooled connection: no open handle on the HIS database
+
+    def _sql_chunks(self, engine, sql: str, chunksize: int):
+        import sqlalchemy as sa
+
+        try:
+            with engine.connect() as con:
+                offset = 0
+                for chunk in pd.read_sql_query(sa.text(sql), con, chunksize=chunksize,
+                                               dtype_backend="numpy_nullable"):
+                    chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+                    offset += len(chunk)
+                    yield chunk
+        except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+            raise SourceError(f"SQL 执行出错：{_sql_message(exc)}", where=self.info.label) from exc
+        finally:
+            engine.dispose()
+
+
+_GBK_SAFE_DELIMITERS = {",", "\t", ";"}  # never a byte of a GBK/GB18030 multi-byte character ("|" can be)
+
+
+def _decode_table(table, encoding: str):
+    """Raw-byte (large_binary) CSV columns → text (large_string) columns, decoded from ``encoding``.
+
+    ASCII-only columns (codes, dates, ID and phone numbers) are valid UTF-8 as they are and are
+    re-labelled without copying; the others are decoded per distinct value when values repeat
+    (names, departments, diagnoses), else as a whole column in one codec call."""
+    import pyarrow as pa
+
+    cols = [_decode_column(c.combine_chunks(), encoding) for c in table.columns]
+    return pa.Table.from_arrays(cols, names=table.column_names)
+
+
+def _decode_column(arr, encoding: str):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    n = len(arr)
+    data = arr.buffers()[2]
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1] if n else None
+    if data is None or n == 0 or offsets[-1] == offsets[0]:
+        return arr.cast(text)
+    body = np.frombuffer(data, dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+    if not (body >= 0x80).any():
+        return pa.Array.from_buffers(text, n, arr.buffers(), null_count=arr.null_count, offset=arr.offset)
+    enc = pc.dictionary_encode(arr)
+    if len(enc.dictionary) <= n // 2:
+        return _decode_values(enc.dictionary, encoding).take(enc.indices)
+    return _decode_values(arr, encoding)
+
+
+def _decode_values(arr, encoding: str):
+    """Decode every value of a large_binary array with one codec call (values joined by NUL)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    valid = arr.is_valid()
+    filled = pc.fill_null(arr, b"") if arr.null_count else arr
+    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[filled.offset:filled.offset + len(filled) + 1]
+    body = np.frombuffer(filled.buffers()[2], dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+    if (body == 0).any():  # a NUL inside a value: decode value by value (rare)
+        return pa.array([None if v is None else v.decode(encoding) for v in arr.to_pylist()], type=text)
+    joined = pc.binary_join_element_wise(filled, pa.scalar(b"\x00", pa.large_binary()), pa.scalar(b"", pa.large_binary()))
+    jo = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset:joined.offset + len(joined) + 1]
+    raw = memoryview(joined.buffers()[2])[int(jo[0]):int(jo[-1])]
+    utf8 = np.frombuffer(bytes(raw).decode(encoding).encode("utf-8"), dtype=np.uint8)
+    ends = np.flatnonzero(utf8 == 0)  # the separators: one after each value
+    new_offsets = np.empty(len(arr) + 1, dtype=np.int64)
+    new_offsets[0] = 0
+    new_offsets[1:] = ends - np.arange(len(ends))  # each earlier separator removed
+    chars = utf8[utf8 != 0]
+    validity = None
+    if arr.null_count:
+        validity = pa.py_buffer(np.packbits(valid.to_numpy(zero_copy_only=False), bitorder="little"))
+    return pa.Array.from_buffers(text, len(arr), [validity, pa.py_buffer(new_offsets), pa.py_buffer(chars)],
+                                 null_count=arr.null_count)
+
+
+def _sql_message(exc: BaseException) -> str:
+    while exc.__cause__ is not None and not hasattr(exc, "orig"):
+        exc = exc.__cause__
+    # a database error can quote the offending value (e.g. an ID number in a bad cast): mask it
+    return mask_text(str(getattr(exc, "orig", None) or exc).split("\n")[0])
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _excel_text(v):
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if hasattr(v, "strftime"):
+        s = v.strftime("%Y-%m-%d %H:%M:%S")
+        return s[:10] if s.endswith(" 00:00:00") else s
+    s = str(v)
+    return s if s.strip() else None
+
+
+def _check_columns(names: list[str], *, where: str) -> None:
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names, start=1):
+        if n in seen:
+            raise SourceError(f"列名重复：「{n}」出现在第 {seen[n]} 列和第 {i} 列，请改名后再读", where=where)
+        seen[n] = i
+
+
+def _detect_header_row(rows: list[list], look: int = 30) -> int:
+    """1-based row of the header: the first row as wide as the table whose cells are all text."""
+    sample = rows[:look]
+    widths = [sum(1 for v in r if v is not None and str(v).strip() != "") for r in sample]
+    full = max(widths) if widths else 0
+    for i, r in enumerate(sample):
+        cells = [v for v in r if v is not None and str(v).strip() != ""]
+        if len(cells) >= max(1, 0.8 * full) and all(isinstance(v, str) for v in cells):
+            return i + 1
+    for i, w in enumerate(widths):
+        if w == full:
+            return i + 1
+    return 1
+
+
+def detect_encoding(path: Path) -> str:
+    """The encoding a text export was written in: ``utf-8-sig``, ``utf-8``, ``gbk`` or ``gb18030``.
+
+    The whole file is checked block by block (a GBK character deep in a large file is found too).
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise SourceError("文件是 UTF-16 编码，请另存为 UTF-8 或 GBK 的 CSV", where=str(path))
+    else:
+        candidates = ["utf-8", "gbk", "gb18030"]
+    last: tuple[int, int] | None = None
+    for enc in candidates:
+        bad = _first_bad_byte(path, enc)
+        if bad is None:
+            return enc
+        last = bad if last is None or bad[0] > last[0] else last
+    offset, line = last or (0, 1)
+    raise _undecodable(path, candidates, offset, line)
+
+
+def _undecodable(path: Path, encodings: list[str], offset: int, line: int) -> SourceError:
+    column = _column_at(path, offset) if line > 1 else None
+    where = f"{path}:第{line}行" + (f":第{column[0]}列「{column[1]}」" if column else "")
+    return SourceError(f"无法解码：在字节 {offset} 附近出现无法按 {'/'.join(encodings)} 解码的字节；"
+                       "请确认导出编码（如 HIS 导出时选择 GBK 或 UTF-8），或用 encoding= 明确指定；"
+                       "也可能是该单元格内容本身已损坏", where=where)
+
+
+def _check_given_encoding(path: Path, encoding: str) -> str:
+    """An encoding the analyst named (encoding= / --encoding): it must exist and decode the whole file.
+    Returns its canonical name (``GBK`` → ``gbk``, ``utf8`` → ``utf-8``)."""
+    try:
+        encoding = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise SourceError(f"未知的编码 {encoding!r}；常用的有 utf-8、utf-8-sig、gbk、gb18030（不写则自动识别）",
+                          where=str(path)) from exc
+    bad = _first_bad_byte(path, {"gbk": "gb18030"}.get(encoding.lower(), encoding))
+    if bad is not None:
+        try:
+            guess = detect_encoding(path)
+        except SourceError:
+            guess = None
+        err = _undecodable(path, [encoding], *bad)
+        if guess:
+            err = SourceError(err.message + f"；该文件看起来是 {guess} 编码，去掉 encoding= 即可自动识别",
+                              where=err.where)
+        raise err
+    return encoding
+
+
+def _column_at(path: Path, offset: int) -> tuple[int, str] | None:
+    """Best effort: (1-based column number, header name) of the cell holding byte ``offset`` of a
+    delimited text file, counting delimiters outside quotes; None when it cannot be told."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.readline()
+            start = max(len(header), offset - 65536)
+            fh.seek(start)
+            before = fh.read(offset - start)
+        if b"\n" in before:
+            before = before[before.rindex(b"\n") + 1:]
+        elif start > len(header):
+            return None  # a line longer than 64 KiB: don't guess
+        text = header.decode("gb18030", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+        delim = max(_DELIMITERS, key=text.count)
+        names = next(csv.reader([text], delimiter=delim)) if text.count(delim) else [text]
+        inside = before.decode("gb18030", errors="replace")
+        n, quoted = 0, False
+        for ch in inside:
+            if ch == '"':
+                quoted = not quoted
+            elif ch == delim and not quoted:
+                n += 1
+        if n < len(names):
+            return n + 1, names[n].strip()
+    except (OSError, csv.Error, StopIteration):
+        return None
+    return None
+
+
+def _first_bad_byte(path: Path, encoding: str) -> tuple[int, int] | None:
+    dec = codecs.getincrementaldecoder(encoding)()
+    pos = 0
+    lines = 1
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(_BLOCK)
+            final = not block
+            try:
+                dec.decode(block, final=final)
+            except UnicodeDecodeError as exc:
+                good = block[: max(exc.start, 0)]
+                return pos + exc.start, lines + good.count(b"\n")
+            if final:
+                return None
+            pos += len(block)
+            lines += block.count(b"\n")
+
+
+def _detect_delimiter(path: Path, encoding: str) -> str:
+    with open(path, encoding={"gbk": "gb18030"}.get(encoding, encoding), newline="") as fh:
+        sample_lines = [fh.readline() for _ in range(20)]
+    sample = "".join(line for line in sample_lines if line)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS)).delimiter
+    except csv.Error:
+        header = sample_lines[0]
+        counts = {d: header.count(d) for d in _DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+def open_source(source, **options) -> Source:
+    """Open a source (path, SQLAlchemy URL or DataFrame) without reading its rows yet."""
+    return Source(source, **options)
+
+
+def read_source(source, *, table: str | None = None, query: str | None = None, sheet: str | int | None = None,
+                encoding: str | None = None, delimiter: str | None = None, header_row: int | None = None,
+                columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a whole source (CSV/TXT file, .xlsx workbook, SQLAlchemy URL + table/query) into a DataFrame.
+
+    How it was read is in ``df.attrs["source_info"]``: a dict with ``encoding``, ``delimiter``,
+    ``sheet``, ``header_row``, ``table`` … and ``description`` (one line in Chinese).  Use
+    :func:`open_source` to get the :class:`SourceInfo` object itself.
+    """
+    src = Source(source, table=table, query=query, sheet=sheet, encoding=encoding, delimiter=delimiter,
+                 header_row=header_row, columns=columns)
+    df = src.read()
+    df.attrs["source_info"] = src.info.to_dict()
+    return df
+
+
+def iter_source(source, *, chunksize: int = 200_000, **options) -> Iterator[pd.DataFrame]:
+    """Read a source in chunks of at most ``chunksize`` rows (for large CSV files and tables)."""
+    return Source(source, **options).iter_chunks(chunksize)
+
+
+def list_sheets(path) -> list[str]:
+    """Sheet names of an .xlsx workbook (工作表)."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except Exception as exc:
+        raise SourceError(f"无法打开 Excel 文件：{exc}", where=str(path)) from exc
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
+def source_label(source) -> str:
+    """A printable label of a source with any database password masked."""
+    if isinstance(source, pd.DataFrame):
+        return "<DataFrame>"
+    return _mask_url(os.fspath(source)) if not isinstance(source, str) else _mask_url(source)
+

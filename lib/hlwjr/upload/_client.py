@@ -1,0 +1,789 @@
+"""Platform client (平台接口客户端): talks to the supervision platform, driven by a platform
+profile (平台接口描述, a small YAML file in ``hlwjr/platforms/``).
+
+The profile says where the token comes from (URL, the appid/secret field names, where the token
+and its lifetime sit in the answer), how the token is sent, the upload URL and body envelope,
+the batch limit and how to read success, per-record results and error codes. Sandbox → real
+platform is a change of profile and URL, nothing else.
+
+This module is the **one place** where ``httpx`` exceptions are translated into
+:class:`~hlwjr.TransportError` / :class:`~hlwjr.AuthError` / :class:`~hlwjr.PlatformRejected`,
+and where every answer is classified once:
+
+* transient (connect errors, timeouts, HTTP 5xx/429, 系统繁忙) → retried with exponential backoff
+  and jitter, bounded by ``max_retries``;
+* auth (token expired) → renewed once by :class:`TokenAuth`; refused appid/secret → ``AuthError``;
+* data rejection → never retried; returned per record with the platform's reasons.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+import ssl
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import httpx
+import yaml
+
+from .._exceptions import AuthError, ConfigError, PlatformRejected, TransportError
+
+__all__ = [
+    "PlatformProfile",
+    "PlatformClient",
+    "TokenAuth",
+    "SignatureAuth",
+    "BatchResult",
+    "RecordResult",
+    "list_profiles",
+]
+
+ACCEPTED, REJECTED, DUPLICATE = "accepted", "rejected", "duplicate"
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def _get(data: Any, dotted: str | None, default: Any = None) -> Any:
+    """``data["a"]["b"]`` for ``"a.b"``; ``default`` when any step is missing."""
+    if not dotted:
+        return default
+    cur = data
+    for part in dotted.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            return default
+    return cur
+
+
+def list_profiles() -> list[str]:
+    """Names of the shipped platform profiles (``hlwjr/platforms/*.yaml``)."""
+    base = resources.files("hlwjr") / "platforms"
+    return sorted(p.name[:-5] for p in base.iterdir() if p.name.endswith(".yaml"))
+
+
+@dataclass(frozen=True)
+class PlatformProfile:
+    """What hlwjr knows about one platform's interface (平台接口描述), read from YAML."""
+
+    id: str
+    name: str
+    token: dict[str, Any] | None
+    auth: dict[str, Any]
+    upload: dict[str, Any]
+    response: dict[str, Any]
+    verify_log: dict[str, Any] | None = None
+    clock: dict[str, Any] | None = None
+    source: str = ""
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> PlatformProfile:
+        """A shipped profile by name (``sandbox``, ``ngari-tianjin``) or a YAML file path."""
+        text: str
+        src = str(name_or_path)
+        p = Path(src)
+        if p.suffix in (".yaml", ".yml") or p.exists():
+            try:
+                text = p.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"无法读取平台接口描述文件: {exc.strerror}", where=src) from exc
+        else:
+            res = resources.files("hlwjr") / "platforms" / f"{src}.yaml"
+            if not res.is_file():
+                raise ConfigError(
+                    f"未知的平台接口描述 {src!r}；内置的有 {list_profiles()}，也可以写一个 YAML 文件的路径",
+                    where="[platform] profile",
+                )
+            text = res.read_text(encoding="utf-8")
+            src = f"hlwjr/platforms/{src}.yaml"
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"平台接口描述不是合法的 YAML: {exc}", where=src) from exc
+        return cls.from_dict(data, source=src)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<dict>") -> PlatformProfile:
+        if not isinstance(data, dict) or data.get("kind") != "hlwjr/platform":
+            raise ConfigError("平台接口描述必须是 kind: hlwjr/platform 的 YAML 映射", where=source)
+        for section in ("auth", "upload", "response"):
+            if not isinstance(data.get(section), dict):
+                raise ConfigError(f"平台接口描述缺少 {section}: 段", where=source)
+        auth = data["auth"]
+        mode = auth.get("mode", "token")
+        if mode not in ("token", "signature"):
+            raise ConfigError(f"auth.mode 只能是 token 或 signature，现在是 {mode!r}", where=source)
+        if mode == "token" and not isinstance(data.get("token"), dict):
+            raise ConfigError("auth.mode 为 token 时需要 token: 段（令牌地址、字段名）", where=source)
+        up = data["upload"]
+        if "path" not in up:
+            raise ConfigError("upload.path 缺失（上传地址模板，如 /api/upload/{dataset}）", where=source)
+        if up.get("body", "envelope") not in ("envelope", "array"):
+            raise ConfigError("upload.body 只能是 envelope 或 array", where=source)
+        mb = up.get("max_batch", 100)
+        if not isinstance(mb, int) or mb < 1:
+            raise ConfigError("upload.max_batch 必须是正整数", where=source)
+        return cls(
+            id=str(data.get("id", Path(source).stem)),
+            name=str(data.get("name", "")),
+            token=data.get("token"),
+            auth=auth,
+            upload=up,
+            response=data["response"],
+            verify_log=data.get("verify_log"),
+            clock=data.get("clock"),
+            source=source,
+        )
+
+    # convenient views
+    @property
+    def max_batch(self) -> int:
+        return int(self.upload.get("max_batch", 100))
+
+    @property
+    def replay_safe(self) -> bool:
+        """True when re-sending the same batchNo with the same content is answered, not re-counted."""
+        return self.upload.get("replay") == "batch"
+
+    @property
+    def envelope(self) -> bool:
+        return self.upload.get("body", "envelope") == "envelope"
+
+    def codes(self, kind: str) -> set:
+        return set(self.response.get("codes", {}).get(kind, ()) or ())
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(slots=True)
+class RecordResult:
+    """The platform's answer for one record of a batch (单条结果)."""
+
+    index: int
+    status: str                              # accepted | rejected | duplicate
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    key: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """The platform's answer for one batch (批次结果)."""
+
+    dataset: str
+    batch_no: str
+    n: int
+    code: Any
+    message: str
+    results: list[RecordResult]
+    raw: Any = None
+    whole_batch: bool = False              # the platform rejected the whole batch for some records
+    attempts: int = 1
+    received_at: str | None = None         # the platform's time of receipt, when it says
+
+    @property
+    def platform_day(self) -> str | None:
+        """The day (Asia/Shanghai) the platform counts this batch for, when it says."""
+        return self.received_at[:10] if self.received_at else None
+
+    def _count(self, status: str) -> int:
+        counts = self.__dict__.get("_counts")
+        if counts is None or counts[0] != len(self.results):
+            c = {ACCEPTED: 0, REJECTED: 0, DUPLICATE: 0}
+            for r in self.results:
+                c[r.status] = c.get(r.status, 0) + 1
+            counts = (len(self.results), c)
+            self.__dict__["_counts"] = counts
+        return counts[1].get(status, 0)
+
+    @property
+    def accepted(self) -> int:
+        return self._count(ACCEPTED)
+
+    @property
+    def rejected(self) -> int:
+        return self._count(REJECTED)
+
+    @property
+    def duplicate(self) -> int:
+        return self._count(DUPLICATE)
+
+
+class _Transient(Exception):
+    """Internal: an answer worth retrying (5xx, busy, dropped connection)."""
+
+    def __init__(self, message: str, *, ambiguous: bool = False, retry_after: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.ambiguous = ambiguous
+        self.retry_after = retry_after
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def _without_password(url: str | None) -> str:
+    """A proxy URL for messages: ``http://user:pass@host:port`` → ``http://***@host:port``."""
+    text = str(url or "")
+    scheme, sep, rest = text.rpartition("://")
+    if "@" in rest:
+        rest = "***@" + rest.rpartition("@")[2]
+    return f"{scheme}{sep}{rest}"
+
+
+def _snippet(response: httpx.Response) -> str:
+    try:
+        text = response.text
+    except Exception:  # noqa: BLE001 - only for a message
+        return ""
+    return text[:200].replace("\n", " ")
+
+
+# --------------------------------------------------------------------------- auth
+
+
+class TokenAuth(httpx.Auth):
+    """Token auth (令牌): gets a token from appid + secret, caches it, renews it before it expires
+    and once more when the platform answers "token expired" (令牌过期, e.g. HTTP 401 / 1101)."""
+
+    requires_response_body = True
+
+    def __init__(self, profile: PlatformProfile, appid: str, secret: str, *, base_url: str = "",
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.profile = profile
+        self.base_url = base_url.rstrip("/")
+        self.appid = appid
+        self._secret = secret
+        self._clock = clock
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.RLock()
+        self.renewals = 0
+        t = profile.token or {}
+        self._renew_before = float(t.get("renew_before", 300))
+
+    def __repr__(self) -> str:
+        return f"TokenAuth(appid={self.appid!r}, token={'***' if self._token else None})"
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._token = None
+            self._expires_at = 0.0
+
+    def _needs_token(self) -> bool:
+        return self._token is None or self._clock() >= self._expires_at - self._renew_before
+
+    def _token_request(self, request: httpx.Request) -> httpx.Request:
+        t = self.profile.token or {}
+        body = {}
+        for k, v in (t.get("body") or {"appid": "{appid}", "secret": "{secret}"}).items():
+            body[k] = str(v).replace("{appid}", self.appid).replace("{secret}", self._secret)
+        path = t.get("path", "/token")
+        if self.base_url:
+            url = httpx.URL(self.base_url + "/" + path.lstrip("/"))
+        else:
+            url = request.url.copy_with(path="/" + path.lstrip("/"), query=None, fragment=None)
+        return httpx.Request(t.get("method", "POST"), url, json=body)
+
+    def _store(self, response: httpx.Response) -> None:
+        t = self.profile.token or {}
+        data = _json(response)
+        code = _get(data, self.profile.response.get("code_field", "code"))
+        msg = _get(data, self.profile.response.get("message_field", "msg")) or ""
+        status = response.status_code
+        if status >= 500 or status == 429 or code in self.profile.codes("busy"):
+            raise _Transient(f"获取令牌时平台繁忙 (HTTP {status}, code {code}): {msg}",
+                             retry_after=_retry_after(response))
+        if status == 404:
+            raise ConfigError(
+                f"平台地址不正确：令牌地址 {response.request.url} 返回 HTTP 404；请核对 [platform] url "
+                f"（沙箱形如 http://127.0.0.1:8081/hlwjr）和平台接口描述 (profile)",
+                where=str(response.request.url))
+        token = _get(data, t.get("token_field", "data.access_token"))
+        ok_codes = set(self.profile.response.get("success_codes", [0]))
+        if status >= 400 or code not in ok_codes or not token:
+            detail = f"{code} {msg}".strip() if data is not None else f"HTTP {status} {_snippet(response)}"
+            raise AuthError(
+                f"平台拒绝了 appid {self.appid} 的令牌请求（{detail}）：请核对 appid 与密钥 (secret)"
+                f"是否为平台发放的、账号是否已停用，以及平台地址是否正确",
+                where=str(response.request.url),
+            )
+        expires = _get(data, t.get("expires_field", "data.expires_in"))
+        try:
+            life = float(expires) if expires is not None else float(t.get("default_expires_in", 7200))
+        except (TypeError, ValueError):
+            life = float(t.get("default_expires_in", 7200))
+        self._token = str(token)
+        self._expires_at = self._clock() + life
+        self.renewals += 1
+
+    def _is_expired_answer(self, response: httpx.Response) -> bool:
+        if response.status_code == 401:
+            return True
+        codes = self.profile.codes("token_expired")
+        if not codes:
+            return False
+        code = _get(_json(response), self.profile.response.get("code_field", "code"))
+        return code in codes
+
+    def _apply(self, request: httpx.Request) -> None:
+        a = self.profile.auth
+        request.headers[a.get("header", "Authorization")] = a.get("format", "Bearer {token}").replace(
+            "{token}", self._token or "")
+
+    def auth_flow(self, request: httpx.Request):
+        with self._lock:
+            if self._needs_token():
+                token_response = yield self._token_request(request)
+                self._store(token_response)
+            used = self._token
+            self._apply(request)
+        response = yield request
+        if self._is_expired_answer(response):
+            with self._lock:
+                if self._token == used:  # nobody renewed it meanwhile
+                    token_response = yield self._token_request(request)
+                    self._store(token_response)
+                self._apply(request)
+            response = yield request
+            if self._is_expired_answer(response):
+                data = _json(response)
+                msg = _get(data, self.profile.response.get("message_field", "msg")) or _snippet(response)
+                raise AuthError(
+                    f"令牌刚刚更新，平台仍然拒绝（{msg}）：请检查服务器时间、账号状态，或联系平台",
+                    where=str(request.url),
+                )
+
+
+class SignatureAuth(httpx.Auth):
+    """Gateway signature auth (网关签名, ngari/Tianjin P2): no token; each request carries
+    ``X-Ca-Key``, a nonce, a timestamp, ``X-Content-MD5`` and ``X-Ca-Signature`` =
+    Base64(HMAC-SHA256(secret, sorted ``name:value`` of the signed headers joined with ``&``))."""
+
+    requires_request_body = True
+
+    def __init__(self, profile: PlatformProfile, appid: str, secret: str) -> None:
+        self.profile = profile
+        self.appid = appid
+        self._secret = secret
+        self.renewals = 0
+
+    def __repr__(self) -> str:
+        return f"SignatureAuth(appid={self.appid!r})"
+
+    def invalidate(self) -> None:  # nothing cached
+        return None
+
+    @staticmethod
+    def string_to_sign(headers: dict[str, str]) -> tuple[str, str]:
+        """(string-to-sign, comma-joined signed header names) as the gateway computes them."""
+        names = sorted(k.lower() for k in headers)
+        low = {k.lower(): v for k, v in headers.items()}
+        return "&".join(f"{n}:{low[n]}" for n in names), ",".join(names)
+
+    def sign(self, headers: dict[str, str]) -> str:
+        sts, _ = self.string_to_sign(headers)
+        mac = hmac.new(self._secret.encode(), sts.encode(), hashlib.sha256).digest()
+        return base64.b64encode(mac).decode()
+
+    def auth_flow(self, request: httpx.Request):
+        a = self.profile.auth
+        body = request.content
+        signed = {
+            a.get("key_header", "X-Ca-Key"): self.appid,
+            a.get("nonce_header", "X-Ca-Nonce"): uuid.uuid4().hex,
+            a.get("timestamp_header", "X-Ca-Timestamp"): str(int(time.time() * 1000)),
+            a.get("md5_header", "X-Content-MD5"): base64.b64encode(hashlib.md5(body).digest()).decode(),
+        }
+        for h in (a.get("service_id_header", "X-Service-Id"), a.get("method_header", "X-Service-Method")):
+            if h in request.headers:
+                signed[h] = request.headers[h]
+        for k, v in signed.items():
+            request.headers[k] = v
+        _, names = self.string_to_sign(signed)
+        request.headers[a.get("signature_header", "X-Ca-Signature")] = self.sign(signed)
+        request.headers[a.get("signature_headers_header", "X-Ca-Signature-Headers")] = names
+        yield request
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- client
+
+
+class PlatformClient:
+    """HTTP client for one platform account (平台账号): token or signature auth, proxy, CA bundle,
+    timeouts, bounded retries, and the classification of every answer."""
+
+    def __init__(
+        self,
+        profile: PlatformProfile | str,
+        url: str,
+        appid: str,
+        secret: str,
+        *,
+        proxy: str | None = None,
+        verify: bool | str | Path = True,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        dataset_aliases: dict[str, Iterable[str]] | None = None,
+    ) -> None:
+        self.profile = profile if isinstance(profile, PlatformProfile) else PlatformProfile.load(profile)
+        if not url or not url.startswith(("http://", "https://")):
+            raise ConfigError(f"平台地址必须以 http:// 或 https:// 开头，现在是 {url!r}", where="[platform] url")
+        if not appid:
+            raise ConfigError("没有 appid：请在 [platform] appid 中填写平台发放的 appid", where="[platform] appid")
+        self.url = url.rstrip("/")
+        self.appid = appid
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._sleep = sleep
+        self._rng = rng
+        self.proxy = proxy
+        self.dataset_aliases = {k: tuple(v) for k, v in (dataset_aliases or {}).items()}
+        if self.profile.auth.get("mode", "token") == "token":
+            self.auth: httpx.Auth = TokenAuth(self.profile, appid, secret, base_url=self.url)
+        else:
+            self.auth = SignatureAuth(self.profile, appid, secret)
+        if isinstance(verify, (str, Path)):
+            try:
+                verify = ssl.create_default_context(cafile=str(verify))
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"CA 证书文件无法使用: {exc}", where=str(verify)) from exc
+        timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        limits = httpx.Limits(max_keepalive_connections=16, max_connections=32)
+        try:
+            self._http = httpx.Client(
+                base_url=self.url, auth=self.auth, timeout=timeout, proxy=proxy if transport is None else None,
+                verify=verify, transport=transport, limits=limits, headers={"User-Agent": "hlwjr"},
+            )
+        except ValueError as exc:  # e.g. a proxy without its scheme: "10.1.1.1:8080"
+            raise ConfigError(f"代理地址 {_without_password(proxy)!r} 无法使用：应形如 http://10.1.1.1:8080",
+                              where="[platform] proxy") from exc
+        self.stats = {"requests": 0, "retries": 0}
+
+    @classmethod
+    def from_project(cls, project, *, transport: httpx.BaseTransport | None = None,
+                     sleep: Callable[[float], None] = time.sleep, spec=None) -> PlatformClient:
+        """The client for a :class:`~hlwjr.Project` (profile, URL, appid, secret, proxy, CA, timeouts)."""
+        s = project.platform
+        profile = s.profile
+        if profile.endswith((".yaml", ".yml")):
+            profile = str(project.resolve(profile))
+        aliases = {}
+        if spec is not None:
+            aliases = {code: tuple(getattr(ds, "aliases", ()) or ()) for code, ds in spec.datasets.items()}
+        return cls(
+            profile, s.url, s.appid, project.secret(), proxy=s.proxy,
+            verify=s.ca_bundle if s.ca_bundle is not None else s.verify,
+            connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
+            max_retries=s.max_retries, backoff_base=s.backoff_base, backoff_max=s.backoff_max,
+            transport=transport, sleep=sleep, dataset_aliases=aliases,
+        )
+
+    def __repr__(self) -> str:
+        return f"PlatformClient(profile={self.profile.id!r}, url={self.url!r}, appid={self.appid!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> PlatformClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- the one translation point
+
+    def _send_once(self, method: str, path: str, **kw) -> httpx.Response:
+        self.stats["requests"] += 1
+        try:
+            return self._http.request(method, path, **kw)
+        except _Transient:
+            raise
+        except httpx.ProxyError as exc:
+            raise TransportError(
+                f"无法通过代理 {_without_password(self.proxy)} 连接平台: {exc}；请检查 [platform] proxy 设置和代理是否可用",
+                where=self.url) from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            if self.proxy:  # every connection goes to the proxy first
+                raise _Transient(f"无法连接代理 {_without_password(self.proxy)}（{exc.__class__.__name__}: {exc}）：请检查 [platform] proxy "
+                                 f"设置和代理服务是否可用") from exc
+            raise _Transient(f"无法连接平台 {self.url}（{exc.__class__.__name__}: {exc}）") from exc
+        except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            # the request went out: the platform may have stored it (ambiguous)
+            raise _Transient(f"平台连接中断或超时，未收到应答（{exc.__class__.__name__}）", ambiguous=True) from exc
+        except (httpx.WriteError, httpx.WriteTimeout, httpx.NetworkError) as exc:
+            raise _Transient(f"发送到平台时网络错误（{exc.__class__.__name__}: {exc}）") from exc
+        except httpx.UnsupportedProtocol as exc:
+            raise ConfigError(f"平台地址不正确: {exc}", where="[platform] url") from exc
+        except httpx.HTTPError as exc:
+            raise TransportError(f"与平台通信失败: {exc.__class__.__name__}: {exc}", where=self.url) from exc
+
+    def _classify(self, response: httpx.Response) -> tuple[str, Any, Any, str]:
+        """(kind, data, code, message) with kind in ok | transient | auth | rejected | notfound."""
+        r = self.profile.response
+        data = _json(response)
+        code = _get(data, r.get("code_field", "code"))
+        msg = _get(data, r.get("message_field", "msg"))
+        msg = str(msg) if msg is not None else _snippet(response)
+        status = response.status_code
+        if status >= 500 or status == 429 or code in self.profile.codes("busy"):
+            return "transient", data, code, msg
+        if code in self.profile.codes("auth") or status in (401, 403):
+            return "auth", data, code, msg
+        if status == 404:
+            return "notfound", data, code, msg
+        if data is None:
+            return "rejected", data, code, f"HTTP {status}，应答不是 JSON: {msg}"
+        if code in set(r.get("success_codes", [0])) or code in self.profile.codes("whole_batch"):
+            return "ok", data, code, msg
+        return "rejected", data, code, msg
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        delay = min(self.backoff_max, self.backoff_base * (2 ** attempt))
+        delay = delay * (0.5 + 0.5 * self._rng())  # jitter
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.backoff_max))
+        return delay
+
+    def request(self, method: str, path: str, *, idempotent: bool = True, **kw) -> tuple[Any, httpx.Response, int]:
+        """Send with retries; returns (JSON data, response, attempts) of an ``ok`` answer.
+
+        Raises ``TransportError`` (``.ambiguous`` True when the platform may have stored a
+        non-idempotent request), ``AuthError`` or ``PlatformRejected`` (``.code``, ``.response``).
+        """
+        attempt = 0
+        last: _Transient | None = None
+        while True:
+            try:
+                response = self._send_once(method, path, **kw)
+            except _Transient as t:
+                last = t
+                if t.ambiguous and not idempotent:
+                    err = TransportError(f"{t.message}；平台可能已经保存了这批数据，未自动重发以免重复", where=self.url)
+                    err.ambiguous = True  # type: ignore[attr-defined]
+                    raise err from t.__cause__
+            else:
+                kind, data, code, msg = self._classify(response)
+                if kind == "ok":
+                    return data, response, attempt + 1
+                if kind == "auth":
+                    raise AuthError(f"平台拒绝了请求的身份（{code} {msg}）：请核对 appid、密钥和账号状态",
+                                    where=str(response.request.url))
+                if kind == "notfound":
+                    raise ConfigError(
+                        f"平台地址不正确：{response.request.url} 返回 HTTP 404；请核对 [platform] url 和平台接口描述 (profile)",
+                        where=str(response.request.url))
+                if kind == "rejected":
+                    err = PlatformRejected(f"平台拒收（{code}）: {msg}", code=code, where=str(response.request.url))
+                    err.response = data  # type: ignore[attr-defined]
+                    err.status = response.status_code  # type: ignore[attr-defined]  # 413: body too large
+                    raise err
+                last = _Transient(f"平台繁忙 (HTTP {response.status_code}, code {code}): {msg}",
+                                  retry_after=_retry_after(response))
+            if attempt >= self.max_retries:
+                err = TransportError(
+                    f"{last.message}；已重试 {attempt} 次仍失败。没有数据丢失：已发出而未确认的批次都记在台账中，"
+                    f"下次运行用同一批次号重放",
+                    where=self.url)
+                err.ambiguous = last.ambiguous  # type: ignore[attr-defined]
+                raise err from last
+            self.stats["retries"] += 1
+            self._sleep(self._backoff(attempt, last.retry_after))
+            attempt += 1
+
+    # ---------------------------------------------------------------- platform operations
+
+    def check_auth(self) -> None:
+        """Get a fresh token now (token auth), so that a wrong appid, secret or URL fails with one
+        clear message before any upload; transient failures are retried like any request."""
+        if not isinstance(self.auth, TokenAuth):
+            return  # signature auth: nothing to ask without sending data
+        auth = self.auth
+        attempt = 0
+        while True:
+            try:
+                request = auth._token_request(httpx.Request("GET", self.url))
+                response = self._send_once(request.method, str(request.url), content=request.content,
+                                           headers={"Content-Type": "application/json"}, auth=None)
+                with auth._lock:
+                    auth._store(response)
+                return
+            except _Transient as t:
+                if attempt >= self.max_retries:
+                    raise TransportError(f"{t.message}；已重试 {attempt} 次仍失败。没有写入任何上传记录，稍后再试",
+                                         where=self.url) from t
+                self.stats["retries"] += 1
+                self._sleep(self._backoff(attempt, t.retry_after))
+                attempt += 1
+
+    def service_method(self, dataset: str) -> str:
+        up = self.profile.upload
+        for alias in self.dataset_aliases.get(dataset, ()):
+            if alias.startswith("upload") and alias.endswith("Indicators"):
+                return alias
+        tmpl = up.get("method_template", "{dataset}")
+        return tmpl.replace("{Dataset}", dataset[:1].upper() + dataset[1:]).replace("{dataset}", dataset)
+
+    def encode_batch(self, batch_no: str, record_json: list[str]) -> bytes:
+        """The exact body of a batch, from records already serialised to JSON (kept in the ledger
+        so that a replay sends byte-identical content)."""
+        inner = "[" + ",".join(record_json) + "]"
+        if not self.profile.envelope:
+            return inner.encode("utf-8")
+        up = self.profile.upload
+        return ("{" + json.dumps(up.get("batch_field", "batchNo")) + ":" + json.dumps(batch_no) + ","
+                + json.dumps(up.get("records_field", "records")) + ":" + inner + "}").encode("utf-8")
+
+    def send_batch(self, dataset: str, batch_no: str, body: bytes, n: int) -> BatchResult:
+        """POST one batch (``body`` from :meth:`encode_batch`) and read the per-record answer.
+
+        Transient failures are retried with the same batchNo when the profile says replays are
+        safe; otherwise an ambiguous failure raises ``TransportError`` with ``ambiguous=True``.
+        A request-level refusal raises ``PlatformRejected``; record-level rejections come back
+        in the result.
+        """
+        up = self.profile.upload
+        path = up["path"].replace("{dataset}", dataset)
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if self.profile.auth.get("mode") == "signature":
+            a = self.profile.auth
+            headers[a.get("service_id_header", "X-Service-Id")] = a.get("service_id", "")
+            headers[a.get("method_header", "X-Service-Method")] = self.service_method(dataset)
+        data, response, attempts = self.request(
+            "POST", path, content=body, headers=headers, idempotent=self.profile.replay_safe)
+        result = self.parse_results(dataset, batch_no, n, data)
+        result.attempts = attempts
+        return result
+
+    def parse_results(self, dataset: str, batch_no: str, n: int, data: Any) -> BatchResult:
+        r = self.profile.response
+        code = _get(data, r.get("code_field", "code"))
+        msg = str(_get(data, r.get("message_field", "msg")) or "")
+        whole = code in self.profile.codes("whole_batch")
+        bcode_field = r.get("business_code_field")
+        if bcode_field:  # ngari: outer gateway code, inner business msgCode, whole batch
+            bcode = _get(data, bcode_field)
+            bmsg = str(_get(data, r.get("business_message_field", "body.msg")) or "")
+            if bcode in set(r.get("business_success_codes", [200])):
+                results = [RecordResult(i, ACCEPTED) for i in range(n)]
+            else:
+                errors = _business_errors(bcode, bmsg)
+                results = [RecordResult(i, REJECTED, list(errors)) for i in range(n)]
+                whole = True
+            return BatchResult(dataset, batch_no, n, bcode, bmsg or msg, results, data, whole)
+        items = _get(data, r.get("results_field", "data.results"))
+        smap = r.get("status_map", {"ok": ACCEPTED, "fail": REJECTED, "duplicate": DUPLICATE})
+        results: list[RecordResult] = []
+        f_index, f_status = r.get("result_index", "index"), r.get("result_status", "status")
+        f_errors = r.get("result_errors", "errors")
+        if not whole and isinstance(items, list) and len(items) == n and n:
+            # fast path, the usual answer: every record accepted, in order, without remarks
+            ok = [raw for raw, st in smap.items() if st == ACCEPTED]
+            try:
+                if (all(it[f_status] in ok and not it.get(f_errors) for it in items)
+                        and [it.get(f_index) for it in items] == list(range(n))):
+                    results = [RecordResult(i, ACCEPTED, []) for i in range(n)]
+                    received = _get(data, r.get("received_at_field"))
+                    return BatchResult(dataset, batch_no, n, code, msg, results, data, False,
+                                       received_at=str(received) if received else None)
+            except (TypeError, KeyError, AttributeError):
+                pass  # an unusual answer: the careful path below explains what is wrong
+        if isinstance(items, list) and items:
+            seen = set()
+            for pos, item in enumerate(items):
+                if not isinstance(item, dict):
+                    raise PlatformRejected(f"平台应答中第 {pos} 条结果不是 JSON 对象；请检查平台接口描述 response.results_field",
+                                           code=code)
+                try:
+                    idx = int(item.get(f_index, pos))
+                except (TypeError, ValueError):
+                    raise PlatformRejected(
+                        f"平台应答中第 {pos} 条结果的序号 {item.get(f_index)!r} 不是整数；请检查平台接口描述 "
+                        "response.result_index", code=code) from None
+                raw_status = item.get(f_status)
+                status = smap.get(raw_status, REJECTED if whole else None)
+                if status is None:
+                    raise PlatformRejected(f"平台应答中第 {pos} 条的状态 {raw_status!r} 无法识别；请检查平台接口描述 response.status_map",
+                                           code=code)
+                errs = item.get(f_errors) or []
+                if whole and status != REJECTED:
+                    status = REJECTED
+                    errs = [{"rule": "whole_batch", "msg": f"整批拒收（{code} {msg}）：本条无错，随同批次被拒"}]
+                results.append(RecordResult(idx, status, errs, item.get("key")))
+                seen.add(idx)
+            if seen != set(range(n)):
+                raise PlatformRejected(
+                    f"平台应答的结果条数与批次不符（批次 {batch_no} 发送 {n} 条，应答 {len(items)} 条）", code=code)
+        else:
+            status = REJECTED if whole else ACCEPTED
+            errs = [{"rule": "whole_batch", "msg": f"{code} {msg}"}] if whole else []
+            results = [RecordResult(i, status, list(errs)) for i in range(n)]
+        results.sort(key=lambda x: x.index)
+        received = _get(data, r.get("received_at_field"))
+        return BatchResult(dataset, batch_no, n, code, msg, results, data, whole,
+                           received_at=str(received) if received else None)
+
+    def server_now(self) -> str | None:
+        """The platform's current time (``YYYY-MM-DD HH:MM:SS``, Beijing) if the profile knows a
+        clock endpoint (the sandbox's settable rehearsal clock); ``None`` otherwise."""
+        c = self.profile.clock
+        if not c or not c.get("path"):
+            return None
+        data, _, _ = self.request("GET", c["path"], **({} if c.get("auth") else {"auth": None}))
+        for f in (c.get("field"), "data.now", "data.time", "data.datetime", "now", "data"):
+            v = _get(data, f) if f else None
+            if isinstance(v, str) and len(v) >= 10:
+                return v.replace("T", " ")[:19]
+        return None
+
+    def verify_log(self, **params) -> Any:
+        """The platform's verification log (验证日志) as JSON ``data``; ``None`` if the profile has none."""
+        v = self.profile.verify_log
+        if not v or not v.get("path"):
+            return None
+        data, _, _ = self.request("GET", v["path"], params={k: x for k, x in params.items() if x is not None})
+        return _get(data, v.get("data_field", "data"), data)
+
+    def verify_log_records(self, **params) -> Any:
+        v = self.profile.verify_log
+        if not v or not v.get("records_path"):
+            return None
+        data, _, _ = self.request("GET", v["records_path"], params={k: x for k, x in params.items() if x is not None})
+        return _get(data, "data", data)
+
+
+def _business_errors(code: Any, msg: str) -> list[dict[str, Any]]:
+    """ngari business errors: -99 lists the empty required fields separated by ``|``."""
+    if str(code) == "-99" and msg:
+        names = [m.strip() for m in msg.split("|") if m.strip()]
+        return [{"field": n, "rule": "required", "msg": f"必填项为空: {n}"} for n in names]
+    return [{"rule": f"platform:{code}", "msg": msg or f"平台业务错误 {code}"}]

@@ -1,0 +1,334 @@
+"""A hospital project (医院接入项目): the ``hlwjr.toml`` file that ties spec, sources, mapping,
+platform and readiness rules together.
+
+A project is a directory holding ``hlwjr.toml`` (documented in ``docs/project-config.md``)::
+
+    [project]
+    name = "示例互联网医院"
+    org_code = "12110000MB0000000X"      # 机构统一社会信用代码 (organID)
+    spec = "beijing-reference"
+    phase = "test"                        # test (测试阶段, quota planner) | production
+
+    [platform]
+    profile = "sandbox"                   # shipped profile name, or a path to a profile YAML
+    url = "http://127.0.0.1:8081"
+    appid = "APP-…"
+    secret_env = "HLWJR_SECRET"           # the secret (密钥) comes from this environment variable
+    secret_file = ".hlwjr/secret"         # …or from this git-ignored file; never from hlwjr.toml
+
+The secret is read lazily by :meth:`Project.secret` and never appears in ``repr`` or messages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .._exceptions import ConfigError
+
+__all__ = ["Project", "Thresholds", "PlatformSettings", "load_project", "write_project", "PROJECT_FILE"]
+
+PROJECT_FILE = "hlwjr.toml"
+DEFAULT_SECRET_ENV = "HLWJR_SECRET"
+_SECRET_KEYS = {"secret", "app_secret", "appsecret", "password", "token"}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The acceptance rule (达标规则) of the test phase; defaults are the manual's:
+    ≥ 30 records a day, 100 % success, no duplicates, 3 consecutive days (连续 3 天)."""
+
+    min_records_per_day: int = 30
+    success_rate: float = 1.0
+    max_duplicates: int = 0
+    consecutive_days: int = 3
+    per_dataset: bool = False         # ≥ 30 per data set (True) or in total over data sets (False)
+    required_datasets: tuple[str, ...] = ()  # per_dataset: these must each qualify (empty: the project's)
+    timezone: str = "Asia/Shanghai"
+    margin: float = 0.2               # planner: send quota × (1 + margin) records a day
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "[readiness]") -> Thresholds:
+        allowed = {f.name for f in fields(cls)}
+        unknown = set(data) - allowed
+        if unknown:
+            raise ConfigError(
+                f"未知的达标设置 {sorted(unknown)}；可用的有 {sorted(allowed)}", where=where
+            )
+        data = dict(data)
+        if "required_datasets" in data:
+            data["required_datasets"] = tuple(data["required_datasets"])
+        t = cls(**data)
+        if t.min_records_per_day < 1 or t.consecutive_days < 1:
+            raise ConfigError("min_records_per_day 和 consecutive_days 必须 ≥ 1", where=where)
+        if not 0 < t.success_rate <= 1:
+            raise ConfigError("success_rate 必须在 (0, 1] 之间，例如 1.0 表示 100%", where=where)
+        if t.max_duplicates < 0 or t.margin < 0:
+            raise ConfigError("max_duplicates 和 margin 不能为负数", where=where)
+        return t
+
+    @property
+    def daily_target(self) -> int:
+        """Records the planner sends per day and data set: the quota plus the safety margin."""
+        import math
+
+        return math.ceil(self.min_records_per_day * (1 + self.margin))
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """How to reach the platform (平台连接): profile, URL, appid, where the secret comes from,
+    proxy / CA bundle for the government network or VPN, timeouts, retries, batch size."""
+
+    profile: str = "sandbox"
+    url: str = ""
+    appid: str = ""
+    secret_env: str = DEFAULT_SECRET_ENV
+    secret_file: Path | None = None
+    proxy: str | None = None
+    ca_bundle: Path | None = None
+    verify: bool = True
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_retries: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    batch_size: int | None = None     # None: the profile's limit
+    concurrency: int = 1
+
+    def __repr__(self) -> str:  # never show the secret; there is none here, but be explicit
+        return (f"PlatformSettings(profile={self.profile!r}, url={self.url!r}, appid={self.appid!r}, "
+                f"secret_env={self.secret_env!r}, secret_file={self.secret_file!r})")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A hospital's onboarding project (接入项目), loaded from ``hlwjr.toml``."""
+
+    root: Path
+    name: str = ""
+    org_code: str = ""
+    spec: str = "beijing-reference"
+    phase: str = "test"
+    platform: PlatformSettings = field(default_factory=PlatformSettings)
+    sources: dict[str, Any] = field(default_factory=dict)
+    mapping_dir: Path | None = None
+    work_dir: Path = Path(".hlwjr")
+    datasets: tuple[str, ...] = ()
+    readiness: Thresholds = field(default_factory=Thresholds)
+    config_file: Path | None = None
+
+    @property
+    def ledger_path(self) -> Path:
+        """The upload ledger (上传台账): ``<work_dir>/ledger.sqlite``."""
+        return self.work_dir / "ledger.sqlite"
+
+    def secret(self) -> str:
+        """The platform secret (密钥), from ``secret_env`` or ``secret_file``; raises if absent."""
+        env = self.platform.secret_env
+        value = os.environ.get(env) if env else None
+        if value:
+            return value.strip()
+        sf = self.platform.secret_file
+        if sf is not None:
+            try:
+                value = sf.read_text(encoding="utf-8").strip()
+            except FileNotFoundError:
+                raise ConfigError(
+                    f"找不到密钥文件 {sf}；请把平台发放的 secret 写入该文件（该文件须被 git 忽略），"
+                    f"或设置环境变量 {env}",
+                    where=str(self.config_file or self.root),
+                ) from None
+            except OSError as exc:
+                raise ConfigError(f"无法读取密钥文件 {sf}: {exc.strerror}", where=str(sf)) from exc
+            if value:
+                return value
+        raise ConfigError(
+            f"没有平台密钥 (secret)：请设置环境变量 {env}"
+            + (f"，或在密钥文件 {sf} 中写入" if sf else "，或在 [platform] 中用 secret_file 指定一个 git 忽略的文件"),
+            where=str(self.config_file or self.root),
+        )
+
+    def resolve(self, path: str | Path) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+
+def _table(data: dict, name: str, where: str) -> dict:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}] 必须是一个表 (table)", where=where)
+    return value
+
+
+def _check_no_secret(table: dict, section: str, where: str) -> None:
+    for key in table:
+        if key.lower() in _SECRET_KEYS:
+            raise ConfigError(
+                f"[{section}] 中不能写 {key}：密钥不得出现在配置文件里。请删除它，改用环境变量 "
+                f"(secret_env，默认 {DEFAULT_SECRET_ENV}) 或 git 忽略的 secret_file",
+                where=where,
+            )
+
+
+def load_project(path: str | Path) -> Project:
+    """Load a project (接入项目) from a directory holding ``hlwjr.toml`` (or ``hlwjr.yaml`` with
+    the same structure) or from the file itself.
+
+    Relative paths in the file are relative to the project directory. Raises ``ConfigError``
+    naming the file and the key when something is wrong.
+    """
+    p = Path(path).expanduser()
+    config_file = p / PROJECT_FILE if p.is_dir() else p
+    if p.is_dir() and not config_file.exists():
+        for alt in ("hlwjr.yaml", "hlwjr.yml"):
+            if (p / alt).exists():
+                config_file = p / alt
+    if not config_file.exists():
+        raise ConfigError(
+            f"找不到项目配置文件 {config_file}；用 `hlwjr demo data` 生成示例，或参照 docs/project-config.md 新建",
+            where=str(config_file),
+        )
+    where = str(config_file)
+    try:
+        text = config_file.read_text(encoding="utf-8")
+        if config_file.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+            if not isinstance(data, dict):
+                raise ConfigError("YAML 项目配置必须是一个映射（与 hlwjr.toml 的表结构相同）", where=where)
+        else:
+            data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"TOML 格式错误: {exc}", where=where) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError("配置文件必须是 UTF-8 编码", where=where) from exc
+    except ImportError:  # pragma: no cover - pyyaml is a dependency
+        raise
+    except Exception as exc:  # yaml.YAMLError
+        if exc.__class__.__module__.startswith("yaml"):
+            raise ConfigError(f"YAML 格式错误: {exc}", where=where) from exc
+        raise
+    root = config_file.parent.resolve()
+
+    known_top = {"project", "platform", "sources", "mapping", "work", "readiness", "datasets",
+                 "mapping_dir", "work_dir"}
+    unknown = set(data) - known_top
+    if unknown:
+        raise ConfigError(f"未知的配置项 {sorted(unknown)}；可用的有 {sorted(known_top)}", where=where)
+    _check_no_secret(data, "顶层", where)
+
+    proj = _table(data, "project", where)
+    plat = _table(data, "platform", where)
+    _check_no_secret(plat, "platform", where)
+    _check_no_secret(proj, "project", where)
+
+    def rel(v: Any) -> Path | None:
+        if v in (None, ""):
+            return None
+        q = Path(str(v)).expanduser()
+        return q if q.is_absolute() else root / q
+
+    plat_known = {f.name for f in fields(PlatformSettings)}
+    bad = set(plat) - plat_known
+    if bad:
+        raise ConfigError(f"[platform] 中未知的设置 {sorted(bad)}；可用的有 {sorted(plat_known)}", where=where)
+    plat = dict(plat)
+    for k in ("secret_file", "ca_bundle"):
+        if k in plat:
+            plat[k] = rel(plat[k])
+    for k in ("connect_timeout", "read_timeout", "backoff_base", "backoff_max"):
+        if k in plat and (not isinstance(plat[k], (int, float)) or plat[k] <= 0):
+            raise ConfigError(f"[platform] {k} 必须是正数（秒）", where=where)
+    for k in ("max_retries", "concurrency", "batch_size"):
+        if k in plat and (not isinstance(plat[k], int) or plat[k] < (0 if k == "max_retries" else 1)):
+            raise ConfigError(f"[platform] {k} 必须是正整数", where=where)
+    if plat.get("ca_bundle") is not None and not plat["ca_bundle"].exists():
+        raise ConfigError(f"找不到 CA 证书文件 {plat['ca_bundle']}（[platform] ca_bundle）", where=where)
+    settings = PlatformSettings(**plat)
+    if settings.url and not settings.url.startswith(("http://", "https://")):
+        raise ConfigError(f"[platform] url 必须以 http:// 或 https:// 开头，现在是 {settings.url!r}", where=where)
+
+    phase = proj.get("phase", "test")
+    if phase not in ("test", "production"):
+        raise ConfigError(f"[project] phase 只能是 test（测试阶段）或 production（正式）；现在是 {phase!r}", where=where)
+
+    datasets = data.get("datasets", proj.get("datasets", ()))
+    if isinstance(datasets, str) or not all(isinstance(d, str) for d in datasets):
+        raise ConfigError("datasets 必须是数据集代码的列表，例如 [\"doctor\", \"revisit\", \"recipe\"]", where=where)
+
+    mapping = data.get("mapping", {})
+    mapping_dir = data.get("mapping_dir") or (mapping.get("dir") if isinstance(mapping, dict) else mapping)
+    work = data.get("work", {})
+    work_dir = data.get("work_dir") or (work.get("dir") if isinstance(work, dict) else work) or ".hlwjr"
+
+    spec = str(proj.get("spec", "beijing-reference"))
+    if "/" in spec or (root / spec).is_dir():  # a spec directory, relative to the project
+        spec = str(rel(spec))
+
+    return Project(
+        root=root,
+        name=str(proj.get("name", root.name)),
+        org_code=str(proj.get("org_code", "")),
+        spec=spec,
+        phase=phase,
+        platform=settings,
+        sources=_table(data, "sources", where),
+        mapping_dir=rel(mapping_dir) if mapping_dir else None,
+        work_dir=rel(work_dir),
+        datasets=tuple(datasets),
+        readiness=Thresholds.from_dict(_table(data, "readiness", where), where=f"{where} [readiness]"),
+        config_file=config_file,
+    )
+
+
+def _toml_key(k: Any) -> str:
+    """A TOML key: bare when it can be (``his``), else quoted (``"门诊库"``, ``"his.db"`` — a bare
+    dotted key would make a nested table)."""
+    k = str(k)
+    return k if k and all(c.isascii() and (c.isalnum() or c in "_-") for c in k) else _toml_value(k)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    # a JSON string is a valid TOML basic string: \\ \" \n \t \uXXXX escapes, CJK kept as is
+    return json.dumps(str(v), ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def write_project(directory: str | Path, config: dict[str, Any]) -> Path:
+    """Write ``hlwjr.toml`` into ``directory`` from a nested dict (sections → keys), refusing
+    secrets; used by ``hlwjr demo`` and notebooks to create a project. Returns the file path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = ["# hlwjr 项目配置 — 见 docs/project-config.md。密钥 (secret) 不写在这里。"]
+    scalars = {k: v for k, v in config.items() if not isinstance(v, dict)}
+    for k, v in scalars.items():
+        lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+    for section, table in config.items():
+        if not isinstance(table, dict):
+            continue
+        _check_no_secret(table, section, str(directory / PROJECT_FILE))
+        lines.append("")
+        lines.append(f"[{_toml_key(section)}]")
+        for k, v in table.items():
+            if v is None:
+                continue
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+    from .._files import atomic_write
+
+    target = directory / PROJECT_FILE
+    atomic_write(target, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))
+    load_project(target)  # what we write must load
+    return target
