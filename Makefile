@@ -7,7 +7,7 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= demo-out
 
-.PHONY: install test demo lab bench browser clean
+.PHONY: install lint test demo lab bench browser clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 2; }
@@ -30,7 +30,13 @@ browser:
 	  else echo "chromium missing and apt-get unavailable: the browser test will be skipped"; fi; \
 	fi
 
-test: $(STAMP) browser
+LINTED := lib tests benchmarks notebooks/_build.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+
+test: $(STAMP) browser lint
 	$(PY) -m pytest -q
 
 demo: $(STAMP)

@@ -88,7 +88,8 @@ def _setup(work: Path, rows: int) -> None:
     visits["YSXM"] = visits["YSGH"].map(staff["XM"])
     visits["YSSFZH"] = visits["YSGH"].map(staff["SFZH"])
     visits["GXSJ"] = pd.to_datetime(visits["JSSJ"], format="%Y%m%d%H%M%S", errors="coerce").dt.strftime(
-        "%Y-%m-%d %H:%M:%S")
+        "%Y-%m-%d %H:%M:%S"
+    )
     take = np.arange(rows) % len(visits)
     big = visits.iloc[take].reset_index(drop=True)
     big["FZID"] = "FZ" + pd.Series(np.arange(rows), dtype="int64").astype("str").str.zfill(9)
@@ -98,10 +99,20 @@ def _setup(work: Path, rows: int) -> None:
     (m / "datasets").mkdir(parents=True)
     (m / "codes").mkdir()
     demo = ROOT / "mapping" / "demo"
-    top = ["kind: hlwjr/mapping", "version: 1", "spec: {id: beijing-reference}",
-           f"sources: {{his: {{path: {work}}}}}", "code_maps:"]
-    cs = {"dept-subject": "subject", "sex": "sex", "revisit-type": "return-visit-type", "yes-no": "yes-no",
-          "pay-channel": "payment-channel"}
+    top = [
+        "kind: hlwjr/mapping",
+        "version: 1",
+        "spec: {id: beijing-reference}",
+        f"sources: {{his: {{path: {work}}}}}",
+        "code_maps:",
+    ]
+    cs = {
+        "dept-subject": "subject",
+        "sex": "sex",
+        "revisit-type": "return-visit-type",
+        "yes-no": "yes-no",
+        "pay-channel": "payment-channel",
+    }
     for name in CODE_MAPS:
         (m / "codes" / f"{name}.csv").write_bytes((demo / "codes" / f"{name}.csv").read_bytes())
         top.append(f"  {name}: {{file: codes/{name}.csv, code_set: {cs[name]}}}")
@@ -116,8 +127,9 @@ def _phase_map(work: Path) -> dict:
     m = hlwjr.load_mapping(work / "mapping")
     hlwjr.load_spec()  # parsing the spec YAML is start-up, not mapping
     t, c = time.perf_counter(), _cpu()
-    r = hlwjr.apply_mapping(m, "revisit", sources={"his": str(work / "visits.parquet")}, out=work / "map.jsonl",
-                            chunksize=200_000)
+    r = hlwjr.apply_mapping(
+        m, "revisit", sources={"his": str(work / "visits.parquet")}, out=work / "map.jsonl", chunksize=200_000
+    )
     return {"seconds": time.perf_counter() - t, "cpu": _cpu() - c, "records": r.n_records, "issues": len(r.issues)}
 
 
@@ -171,10 +183,18 @@ def _phase_pipeline(work: Path) -> dict:
             written, spent = pending.result()
             n, t_write = n + written, t_write + spent
     seconds = time.perf_counter() - t
-    return {"seconds": seconds, "cpu": _cpu() - c, "records": n, "held_back": bad,
-            "map_seconds": t_map, "validate_seconds": t_val, "write_seconds": t_write,
-            "detect_seconds": t_detect,
-            "encoding": src.info.encoding, "validator_import_seconds": t_import}
+    return {
+        "seconds": seconds,
+        "cpu": _cpu() - c,
+        "records": n,
+        "held_back": bad,
+        "map_seconds": t_map,
+        "validate_seconds": t_val,
+        "write_seconds": t_write,
+        "detect_seconds": t_detect,
+        "encoding": src.info.encoding,
+        "validator_import_seconds": t_import,
+    }
 
 
 def _baseline_rows(work: Path, limit: int) -> dict:
@@ -205,43 +225,72 @@ def _baseline_rows(work: Path, limit: int) -> dict:
 
     t, c = time.perf_counter(), _cpu()
     n = 0
-    with open(work / "visits.csv", encoding="gbk", newline="") as src, open(work / "baseline.jsonl", "w",
-                                                                           encoding="utf-8") as out:
+    with (
+        open(work / "visits.csv", encoding="gbk", newline="") as src,
+        open(work / "baseline.jsonl", "w", encoding="utf-8") as out,
+    ):
         for row in csv.DictReader(src):
             if n >= limit:
                 break
             row = {k: (v.strip() or None) for k, v in row.items()}
-            rec = {"unitID": "DEMO0000000000000001", "organID": "12110000MB0DEM001H",
-                   "organName": "演示互联网医院（测试数据）", "updateTime": row["GXSJ"], "bussID": row["FZID"]}
+            rec = {
+                "unitID": "DEMO0000000000000001",
+                "organID": "12110000MB0DEM001H",
+                "organName": "演示互联网医院（测试数据）",
+                "updateTime": row["GXSJ"],
+                "bussID": row["FZID"],
+            }
             if row["KSDM"] not in maps["dept-subject"]:
                 continue  # rejected
             rec["subjectCode"] = maps["dept-subject"][row["KSDM"]]
-            rec.update(subjectName=names[rec["subjectCode"]], doctorName=row["YSXM"], doctorCertID=row["YSSFZH"],
-                       patientCertType="01", patientCertID=row["SFZH"], patientName=row["BRXM"],
-                       sex=maps["sex"].get(row["XB"], "0"), mobile=row["LXDH"], guardianCertID=row["JHRSFZH"],
-                       guardianName=row["JHRXM"], guardianMobile=row["JHRDH"],
-                       returnVisitType=maps["revisit-type"].get(row["FZLX"]),
-                       referralFlag=maps["yes-no"].get(row["FZSM"]), originalDiagnosis=row["SCZD"],
-                       thisDiagnosis=row["ZDMC"], applyDate=reformat(row["SQSJ"]), endDate=reformat(row["JSSJ"]),
-                       paymentChannel=maps["pay-channel"].get(row["ZFQD"]), answerFlag=maps["yes-no"].get(row["HFBZ"]),
-                       age=age(row["CSRQ"], row["SQSJ"]))
-            out.write(json.dumps({k: v for k, v in rec.items() if v is not None}, ensure_ascii=False,
-                                 separators=(",", ":")) + "\n")
+            rec.update(
+                subjectName=names[rec["subjectCode"]],
+                doctorName=row["YSXM"],
+                doctorCertID=row["YSSFZH"],
+                patientCertType="01",
+                patientCertID=row["SFZH"],
+                patientName=row["BRXM"],
+                sex=maps["sex"].get(row["XB"], "0"),
+                mobile=row["LXDH"],
+                guardianCertID=row["JHRSFZH"],
+                guardianName=row["JHRXM"],
+                guardianMobile=row["JHRDH"],
+                returnVisitType=maps["revisit-type"].get(row["FZLX"]),
+                referralFlag=maps["yes-no"].get(row["FZSM"]),
+                originalDiagnosis=row["SCZD"],
+                thisDiagnosis=row["ZDMC"],
+                applyDate=reformat(row["SQSJ"]),
+                endDate=reformat(row["JSSJ"]),
+                paymentChannel=maps["pay-channel"].get(row["ZFQD"]),
+                answerFlag=maps["yes-no"].get(row["HFBZ"]),
+                age=age(row["CSRQ"], row["SQSJ"]),
+            )
+            out.write(
+                json.dumps({k: v for k, v in rec.items() if v is not None}, ensure_ascii=False, separators=(",", ":"))
+                + "\n"
+            )
             n += 1
     return {"seconds": time.perf_counter() - t, "cpu": _cpu() - c, "records": n}
 
 
 def _child(phase: str, work: Path, limit: int) -> None:
-    fn = {"map": lambda: _phase_map(work), "pipeline": lambda: _phase_pipeline(work),
-          "baseline": lambda: _baseline_rows(work, limit)}[phase]
+    fn = {
+        "map": lambda: _phase_map(work),
+        "pipeline": lambda: _phase_pipeline(work),
+        "baseline": lambda: _baseline_rows(work, limit),
+    }[phase]
     res = fn()
     res["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(res))
 
 
 def _run(phase: str, work: Path, limit: int = 0) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", phase, "--work", str(work), "--limit", str(limit)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", phase, "--work", str(work), "--limit", str(limit)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -260,26 +309,35 @@ def main() -> int:
         work = Path(tmp)
         t = time.perf_counter()
         _setup(work, args.rows)
-        print(f"setup: {args.rows:,} rows ({(work / 'visits.csv').stat().st_size / 1e6:.0f} MB GBK CSV) "
-              f"in {time.perf_counter() - t:.1f} s")
+        print(
+            f"setup: {args.rows:,} rows ({(work / 'visits.csv').stat().st_size / 1e6:.0f} MB GBK CSV) "
+            f"in {time.perf_counter() - t:.1f} s"
+        )
         mp = _run("map", work)
         print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        print(f"hlwjr map+JSONL      {args.rows:>9,} rows: {mp['seconds']:6.2f} s (CPU {mp['cpu']:.2f} s)  "
-              f"peak {mp['peak_mb']:6.0f} MB  (records {mp['records']:,})")
+        print(
+            f"hlwjr map+JSONL      {args.rows:>9,} rows: {mp['seconds']:6.2f} s (CPU {mp['cpu']:.2f} s)  "
+            f"peak {mp['peak_mb']:6.0f} MB  (records {mp['records']:,})"
+        )
         pl = _run("pipeline", work)
-        print(f"hlwjr read→map→validate→JSONL: {pl['seconds']:6.2f} s (CPU {pl['cpu']:.2f} s)  "
-              f"peak {pl['peak_mb']:6.0f} MB  "
-              f"(encoding check {pl['detect_seconds']:.2f} s, map {pl['map_seconds']:.2f} s, "
-              f"validate {pl['validate_seconds']:.2f} s, JSONL {pl['write_seconds']:.2f} s on the writer thread, "
-              f"rest = CSV read; held back {pl['held_back']:,}, encoding {pl['encoding']}; "
-              f"validator import before the clock {pl['validator_import_seconds']:.2f} s)")
+        print(
+            f"hlwjr read→map→validate→JSONL: {pl['seconds']:6.2f} s (CPU {pl['cpu']:.2f} s)  "
+            f"peak {pl['peak_mb']:6.0f} MB  "
+            f"(encoding check {pl['detect_seconds']:.2f} s, map {pl['map_seconds']:.2f} s, "
+            f"validate {pl['validate_seconds']:.2f} s, JSONL {pl['write_seconds']:.2f} s on the writer thread, "
+            f"rest = CSV read; held back {pl['held_back']:,}, encoding {pl['encoding']}; "
+            f"validator import before the clock {pl['validator_import_seconds']:.2f} s)"
+        )
         bl = _run("baseline", work, args.baseline_rows)
         scaled = bl["seconds"] * args.rows / max(bl["records"], 1)
         scaled_cpu = bl["cpu"] * args.rows / max(bl["records"], 1)
-        print(f"baseline row-by-row  {bl['records']:>9,} rows: {bl['seconds']:6.2f} s → {scaled:6.1f} s for "
-              f"{args.rows:,} rows (linear; CPU {scaled_cpu:.1f} s)  peak {bl['peak_mb']:6.0f} MB")
-        print(f"ratio baseline / hlwjr map+JSONL: {scaled / mp['seconds']:.1f}× wall, "
-              f"{scaled_cpu / mp['cpu']:.1f}× CPU")
+        print(
+            f"baseline row-by-row  {bl['records']:>9,} rows: {bl['seconds']:6.2f} s → {scaled:6.1f} s for "
+            f"{args.rows:,} rows (linear; CPU {scaled_cpu:.1f} s)  peak {bl['peak_mb']:6.0f} MB"
+        )
+        print(
+            f"ratio baseline / hlwjr map+JSONL: {scaled / mp['seconds']:.1f}× wall, {scaled_cpu / mp['cpu']:.1f}× CPU"
+        )
         # same output on the first rows
         a = (work / "map.jsonl").open(encoding="utf-8").readline()
         b = (work / "baseline.jsonl").open(encoding="utf-8").readline()

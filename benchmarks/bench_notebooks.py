@@ -51,8 +51,10 @@ def bench_editor(days: int, changes: int, work: Path) -> None:
     live, full = statistics.median(times), statistics.median(base)
     print(f"MappingEditor on consult ({hospital.tables['consultations']} source rows, 5 sample rows)")
     print(f"  open (read, profile, suggest, first preview): {t_open:.2f} s")
-    print(f"  one dropdown change, median of {changes}:        {live * 1000:.0f} ms  (target < 500 ms: "
-          f"{'met' if live < 0.5 else 'NOT met'})")
+    print(
+        f"  one dropdown change, median of {changes}:        {live * 1000:.0f} ms  (target < 500 ms: "
+        f"{'met' if live < 0.5 else 'NOT met'})"
+    )
     print(f"  baseline: re-map + validate the whole table:   {full * 1000:.0f} ms")
     print(f"  ratio baseline / change: {full / live:.1f}x")
 
@@ -73,11 +75,13 @@ def bench_notebooks(work: Path) -> None:
         for name in names:
             nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
             idx = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-            nb.cells.insert(idx + 1, nbformat.v4.new_code_cell(
-                f"PROJECT_DIR = {str(work / 'project')!r}\nSANDBOX_URL = {sb.url!r}"))
+            nb.cells.insert(
+                idx + 1, nbformat.v4.new_code_cell(f"PROJECT_DIR = {str(work / 'project')!r}\nSANDBOX_URL = {sb.url!r}")
+            )
             t0 = time.perf_counter()
-            NotebookClient(nb, timeout=600, kernel_name="python3",
-                           resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+            NotebookClient(
+                nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}
+            ).execute()
             dt = time.perf_counter() - t0
             total += dt
             print(f"  {name:<28} {dt:6.1f} s")

@@ -106,15 +106,18 @@ def main(argv=None) -> int:
         with httpx.Client(base_url=sb.url) as c:
             tok = c.post("/api/token", json={"appid": appid, "secret": secret}).json()["data"]["access_token"]
             headers = {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"}
-            doc = c.post("/api/upload/doctor", content=json.dumps({"batchNo": "doc", "records": load("doctor")}),
-                         headers=headers).json()
+            doc = c.post(
+                "/api/upload/doctor", content=json.dumps({"batchNo": "doc", "records": load("doctor")}), headers=headers
+            ).json()
             assert doc["data"]["failed"] == 0, doc
         n = args.batches
         warm = make_bodies(20, args.batch_size, "W")
         full = make_bodies(n, args.batch_size, "F")
         records = n * args.batch_size
-        print(f"sandbox {sb.url} (pid {sb.pid}); {n} batches × {args.batch_size} revisit records "
-              f"({len(full[0]) / 1024:.1f} KiB per body), {args.connections} keep-alive connections")
+        print(
+            f"sandbox {sb.url} (pid {sb.pid}); {n} batches × {args.batch_size} revisit records "
+            f"({len(full[0]) / 1024:.1f} KiB per body), {args.connections} keep-alive connections"
+        )
         run(sb.url, "/api/upload/revisit", warm, headers, args.connections)  # warm-up (plans, caches)
         c0 = cpu_seconds(sb.pid)
         t_http, _ = run(sb.url, "/sandbox/echo", full, headers, args.connections)
@@ -128,13 +131,19 @@ def main(argv=None) -> int:
     full_rate = accepted / t_full
     print(f"HTTP layer alone (baseline): {http_rate:10,.0f} records/s  ({n / t_http:,.0f} requests/s)")
     print(f"full upload path:            {full_rate:10,.0f} records/s  ({n / t_full:,.0f} requests/s)")
-    print(f"server CPU per record:       HTTP-only {(c1 - c0) / records * 1e6:6.1f} µs, full path "
-          f"{(c2 - c1) / records * 1e6:6.1f} µs  (= {records / (c2 - c1):,.0f} records per server CPU-second)")
-    print(f"server grouped {stats['batches']} batches into {stats['groups']} validation calls "
-          f"(largest group {stats['largest_group']})")
+    print(
+        f"server CPU per record:       HTTP-only {(c1 - c0) / records * 1e6:6.1f} µs, full path "
+        f"{(c2 - c1) / records * 1e6:6.1f} µs  (= {records / (c2 - c1):,.0f} records per server CPU-second)"
+    )
+    print(
+        f"server grouped {stats['batches']} batches into {stats['groups']} validation calls "
+        f"(largest group {stats['largest_group']})"
+    )
     print(f"ratio full / HTTP-only:      {full_rate / http_rate:10.2f}")
-    print(f"ratio full / target {TARGET:,}: {full_rate / TARGET:10.2f}  "
-          f"({'meets' if full_rate >= TARGET else 'BELOW'} the ≥ {TARGET:,} records/s target)")
+    print(
+        f"ratio full / target {TARGET:,}: {full_rate / TARGET:10.2f}  "
+        f"({'meets' if full_rate >= TARGET else 'BELOW'} the ≥ {TARGET:,} records/s target)"
+    )
     return 0
 
 

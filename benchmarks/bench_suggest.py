@@ -19,10 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the second layout and the truth live with the tests
 
+from test_suggest_accuracy import DATASET_TABLE, LAYOUT2, _truth  # noqa: E402
+
 import hlwjr  # noqa: E402
 from hlwjr.demo._hospital import generate_demo_hospital  # noqa: E402
 from hlwjr.mapping._suggest import suggest_fields, top1_accuracy  # noqa: E402
-from test_suggest_accuracy import DATASET_TABLE, LAYOUT2, _truth  # noqa: E402
 
 TARGET = 0.85
 
@@ -53,8 +54,10 @@ def main() -> int:
         sel = [r for r in rows if r[0] == layout]
         n = sum(r[3] for r in sel)
         hit = sum(round(r[3] * r[4]) for r in sel)
-        print(f"{layout}: {len(sel)} data sets, {hit}/{n} fields right = {hit / n:.1%} "
-              f"(lowest data set {min(r[4] for r in sel):.0%})")
+        print(
+            f"{layout}: {len(sel)} data sets, {hit}/{n} fields right = {hit / n:.1%} "
+            f"(lowest data set {min(r[4] for r in sel):.0%})"
+        )
     worst = min(r[4] for r in rows)
     print(f"target ≥ {TARGET:.0%} per data set: {'met' if worst >= TARGET else 'NOT met'}; {elapsed:.1f} s")
     return 0 if worst >= TARGET else 1

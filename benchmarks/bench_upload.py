@@ -36,9 +36,16 @@ def project_for(sandbox, tmp: Path, n: int, concurrency: int):
     org = uscc(900000 + n)
     appid, secret = sandbox.register(org, f"基准测试医院{n}")
     os.environ[f"HLWJR_BENCH_{n}"] = secret
-    cfg = {"project": {"name": "基准", "org_code": org, "spec": str(MINISPEC), "phase": "production"},
-           "platform": {"profile": "sandbox", "url": sandbox.url, "appid": appid, "secret_env": f"HLWJR_BENCH_{n}",
-                        "concurrency": concurrency}}
+    cfg = {
+        "project": {"name": "基准", "org_code": org, "spec": str(MINISPEC), "phase": "production"},
+        "platform": {
+            "profile": "sandbox",
+            "url": sandbox.url,
+            "appid": appid,
+            "secret_env": f"HLWJR_BENCH_{n}",
+            "concurrency": concurrency,
+        },
+    }
     return load_project(write_project(tmp / f"p{n}", cfg)), org
 
 
@@ -62,12 +69,17 @@ def client_overhead(n_records: int) -> float:
             return httpx.Response(200, json={"code": 0, "data": {"access_token": "t", "expires_in": 7200}})
         n = request.content.count(b'"organID"')
         if n not in ok_cache:
-            ok_cache[n] = json.dumps({"code": 0, "msg": "成功", "data": {
-                "results": [{"index": i, "status": "ok", "errors": []} for i in range(n)]}}).encode()
+            ok_cache[n] = json.dumps(
+                {
+                    "code": 0,
+                    "msg": "成功",
+                    "data": {"results": [{"index": i, "status": "ok", "errors": []} for i in range(n)]},
+                }
+            ).encode()
         return httpx.Response(200, content=ok_cache[n], headers={"content-type": "application/json"})
 
-    from hlwjr.upload._uploader import DatasetSummary, Uploader, _as_dicts
     from hlwjr.upload._ledger import content_hash, record_json, record_key
+    from hlwjr.upload._uploader import DatasetSummary, Uploader, _as_dicts
 
     recs = make_records("ORG", n_records)["visit"]
     with tempfile.TemporaryDirectory() as d, Ledger(Path(d) / "l.sqlite") as led:
@@ -122,8 +134,10 @@ def main(argv=None) -> int:
             print(f"baseline: one record per request, kept-alive httpx client: {base:,.0f} records/s")
             for i, c in enumerate(args.concurrency):
                 rate = end_to_end(sb, tmp, args.records, c, i + 1, validate=False)
-                print(f"hlwjr upload, batches of 100, concurrency {c}: {rate:,.0f} records/s "
-                      f"({rate / base:.1f}× baseline)")
+                print(
+                    f"hlwjr upload, batches of 100, concurrency {c}: {rate:,.0f} records/s "
+                    f"({rate / base:.1f}× baseline)"
+                )
                 rows.append((f"batched, concurrency {c}", rate))
             rate = end_to_end(sb, tmp, min(args.records, 20_000), args.concurrency[-1], 50, validate=True)
             print(f"hlwjr upload incl. client pre-flight validation (20k): {rate:,.0f} records/s")

@@ -14,7 +14,8 @@ reported too.
     .venv/bin/python benchmarks/bench_validate.py [--rows 1000000] [--sample 20000]
 
 Every measurement is repeated (``--repeat``, default 3; the baseline twice) and the best run is
-reported, since the machine is shared. Peak memory is the process's maximum RSS (``resource.getrusage``) of a child process that only
+reported, since the machine is shared. Peak memory is the process's maximum RSS
+(``resource.getrusage``) of a child process that only
 generates the data and validates it, so it includes the 1M-row DataFrame itself.
 """
 
@@ -130,32 +131,38 @@ def make_frame(n: int, seed: int = 7):
         return pd.Series(np.datetime_as_string(a, unit="s")).str.replace("T", " ", regex=False).astype("str")
 
     answer = np.where(rng.random(n) < 0.05, "0", "1")
-    frame = pd.DataFrame({
-        "unitID": pd.Series(np.full(n, "20250813151647906"), dtype="str"),
-        "organID": pd.Series(np.full(n, "91110000123456789X"), dtype="str"),
-        "organName": pd.Series(np.full(n, "北京示例互联网医院"), dtype="str"),
-        "bussID": pd.Series(np.char.add("FZ", np.arange(n).astype(str)), dtype="str"),
-        "subjectCode": pd.Series(rng.choice(["03.01", "03.02", "07", "50"], n), dtype="str"),
-        "subjectName": pd.Series(rng.choice(["呼吸内科专业", "消化内科专业", "儿科", "中医科"], n), dtype="str"),
-        "deptName": pd.Series(rng.choice(["呼吸内科", "消化内科", "儿科门诊"], n), dtype="str"),
-        "doctorCertID": pd.Series(rng.choice(docs, n), dtype="str"),
-        "doctorName": pd.Series(rng.choice(["张伟", "王芳", "李娜", "欧阳娜娜"], n), dtype="str"),
-        "patientCertType": pd.Series(np.full(n, "01"), dtype="str"),
-        "patientCertID": pd.Series(ids, dtype="str"),
-        "patientName": pd.Series(rng.choice(["刘洋", "陈静", "赵敏", "孙丽"], n), dtype="str"),
-        "age": age.astype(np.int64),
-        "sex": pd.Series(rng.choice(["1", "2"], n), dtype="str"),
-        "mobile": pd.Series(np.char.add("13", np.char.zfill(rng.integers(0, 10**9, n).astype(str), 9)), dtype="str"),
-        "guardianName": pd.Series(np.where(age < 6, "刘父", None), dtype="str"),
-        "returnVisitType": pd.Series(rng.choice(["1", "2", "3"], n), dtype="str"),
-        "referralFlag": pd.Series(np.full(n, "1"), dtype="str"),
-        "thisDiagnosis": pd.Series(rng.choice(["急性上呼吸道感染", "高血压", "2型糖尿病"], n), dtype="str"),
-        "applyDate": ts(apply), "startDate": ts(start), "endDate": ts(end),
-        "paymentChannel": pd.Series(rng.choice(["1", "2"], n), dtype="str"),
-        "returnVisitPrice": np.round(rng.uniform(0, 300, n), 2),
-        "answerFlag": pd.Series(answer, dtype="str"),
-        "refuseReason": pd.Series(np.where(answer == "0", "医生未接诊", None), dtype="str"),
-    })
+    frame = pd.DataFrame(
+        {
+            "unitID": pd.Series(np.full(n, "20250813151647906"), dtype="str"),
+            "organID": pd.Series(np.full(n, "91110000123456789X"), dtype="str"),
+            "organName": pd.Series(np.full(n, "北京示例互联网医院"), dtype="str"),
+            "bussID": pd.Series(np.char.add("FZ", np.arange(n).astype(str)), dtype="str"),
+            "subjectCode": pd.Series(rng.choice(["03.01", "03.02", "07", "50"], n), dtype="str"),
+            "subjectName": pd.Series(rng.choice(["呼吸内科专业", "消化内科专业", "儿科", "中医科"], n), dtype="str"),
+            "deptName": pd.Series(rng.choice(["呼吸内科", "消化内科", "儿科门诊"], n), dtype="str"),
+            "doctorCertID": pd.Series(rng.choice(docs, n), dtype="str"),
+            "doctorName": pd.Series(rng.choice(["张伟", "王芳", "李娜", "欧阳娜娜"], n), dtype="str"),
+            "patientCertType": pd.Series(np.full(n, "01"), dtype="str"),
+            "patientCertID": pd.Series(ids, dtype="str"),
+            "patientName": pd.Series(rng.choice(["刘洋", "陈静", "赵敏", "孙丽"], n), dtype="str"),
+            "age": age.astype(np.int64),
+            "sex": pd.Series(rng.choice(["1", "2"], n), dtype="str"),
+            "mobile": pd.Series(
+                np.char.add("13", np.char.zfill(rng.integers(0, 10**9, n).astype(str), 9)), dtype="str"
+            ),
+            "guardianName": pd.Series(np.where(age < 6, "刘父", None), dtype="str"),
+            "returnVisitType": pd.Series(rng.choice(["1", "2", "3"], n), dtype="str"),
+            "referralFlag": pd.Series(np.full(n, "1"), dtype="str"),
+            "thisDiagnosis": pd.Series(rng.choice(["急性上呼吸道感染", "高血压", "2型糖尿病"], n), dtype="str"),
+            "applyDate": ts(apply),
+            "startDate": ts(start),
+            "endDate": ts(end),
+            "paymentChannel": pd.Series(rng.choice(["1", "2"], n), dtype="str"),
+            "returnVisitPrice": np.round(rng.uniform(0, 300, n), 2),
+            "answerFlag": pd.Series(answer, dtype="str"),
+            "refuseReason": pd.Series(np.where(answer == "0", "医生未接诊", None), dtype="str"),
+        }
+    )
     # ~1 % dirt, 10 kinds, each on its own random 0.1 % of rows
     k = max(1, n // 1000)
 
@@ -167,16 +174,28 @@ def make_frame(n: int, seed: int = 7):
         s.iloc[idx] = value
         frame[col] = s.astype(frame[col].dtype) if frame[col].dtype != object else s
 
-    r = rows(); frame.loc[r, "patientCertID"] = frame.loc[r, "patientCertID"].str.slice(0, 17) + "0"   # check digit (some stay valid)
-    r = rows(); frame.loc[r, "startDate"] = "2026-02-30 10:00:00"                                           # impossible date
-    r = rows(); frame.loc[r, "thisDiagnosis"] = "诊" * 201                                                 # too long
-    r = rows(); frame.loc[r, "sex"] = "男"                                                                  # name instead of code
-    r = rows(); frame.loc[r, "patientName"] = None                                                        # required missing
-    r = rows(); frame.loc[r, "returnVisitPrice"] = -12.5                                                  # negative
-    r = rows(); frame.loc[r, "endDate"] = "2025-01-01 00:00:00"                                           # end before start
-    r = rows(); frame.loc[r, "deptName"] = " 儿科门诊"                                                     # leading space
-    r = rows(); frame.loc[r, "mobile"] = "１３８１２３４５６７８"                                          # full-width digits
-    r = rows(); frame.loc[r, "answerFlag"] = "0"                                                          # refused, no reason
+    r = rows()
+    frame.loc[r, "patientCertID"] = (
+        frame.loc[r, "patientCertID"].str.slice(0, 17) + "0"
+    )  # check digit (some stay valid)
+    r = rows()
+    frame.loc[r, "startDate"] = "2026-02-30 10:00:00"  # impossible date
+    r = rows()
+    frame.loc[r, "thisDiagnosis"] = "诊" * 201  # too long
+    r = rows()
+    frame.loc[r, "sex"] = "男"  # name instead of code
+    r = rows()
+    frame.loc[r, "patientName"] = None  # required missing
+    r = rows()
+    frame.loc[r, "returnVisitPrice"] = -12.5  # negative
+    r = rows()
+    frame.loc[r, "endDate"] = "2025-01-01 00:00:00"  # end before start
+    r = rows()
+    frame.loc[r, "deptName"] = " 儿科门诊"  # leading space
+    r = rows()
+    frame.loc[r, "mobile"] = "１３８１２３４５６７８"  # full-width digits
+    r = rows()
+    frame.loc[r, "answerFlag"] = "0"  # refused, no reason
     return frame
 
 
@@ -206,9 +225,19 @@ def child(args) -> None:
     flat = report.to_frame()
     seconds = min(times)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"seconds": seconds, "all": times, "problems": len(flat), "errors": report.n_errors,
-                      "bad_rows": len(report.bad_rows()), "rss": rss,
-                      "by_rule": report.by_rule()[["rule", "problems"]].values.tolist()}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "all": times,
+                "problems": len(flat),
+                "errors": report.n_errors,
+                "bad_rows": len(report.bad_rows()),
+                "rss": rss,
+                "by_rule": report.by_rule()[["rule", "problems"]].values.tolist(),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -218,8 +247,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the best is reported")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--spec", help=argparse.SUPPRESS)
-    ap.add_argument("--small-only", action="store_true",
-                    help="only the small-batch latency of check() on the reference spec's valid records")
+    ap.add_argument(
+        "--small-only",
+        action="store_true",
+        help="only the small-batch latency of check() on the reference spec's valid records",
+    )
     args = ap.parse_args()
     if args.small_only:
         small_batches(args.repeat)
@@ -228,6 +260,7 @@ def main() -> None:
         return child(args)
 
     import jsonschema
+
     import hlwjr
     from hlwjr.validation._fastschema import FORMAT_CHECKER
 
@@ -235,13 +268,28 @@ def main() -> None:
         spec_dir = write_spec(Path(tmp) / "spec")
         spec = hlwjr.load_spec(spec_dir)
         schema = spec.dataset("revisit").json_schema()
-        print(f"data set: 在线复诊 (revisit), {len(spec.dataset('revisit').fields)} fields; "
-              f"{args.rows:,} records, ~1 % dirt; machine: {os.cpu_count()} cores (shared, numbers pessimistic)")
+        print(
+            f"data set: 在线复诊 (revisit), {len(spec.dataset('revisit').fields)} fields; "
+            f"{args.rows:,} records, ~1 % dirt; machine: {os.cpu_count()} cores (shared, numbers pessimistic)"
+        )
 
         # 1. the engine, in a fresh process (peak memory measured there)
-        out = subprocess.run([sys.executable, __file__, "--child", "--rows", str(args.rows), "--spec", str(spec_dir),
-                              "--repeat", str(args.repeat)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--rows",
+                str(args.rows),
+                "--spec",
+                str(spec_dir),
+                "--repeat",
+                str(args.repeat),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         eng = json.loads(out.stdout.strip().splitlines()[-1])
 
         # 2. baseline: plain jsonschema iter_errors with FormatChecker, on a sample
@@ -271,8 +319,11 @@ def main() -> None:
         hlwjr.check(batch, "revisit", spec=spec)
         import timeit
 
-        batch_ms = min(timeit.repeat(lambda: hlwjr.check(batch, "revisit", spec=spec), number=20,
-                                     repeat=max(args.repeat, 3))) / 20 * 1000
+        batch_ms = (
+            min(timeit.repeat(lambda: hlwjr.check(batch, "revisit", spec=spec), number=20, repeat=max(args.repeat, 3)))
+            / 20
+            * 1000
+        )
 
     eng_rate = args.rows / eng["seconds"]
     print()
@@ -280,7 +331,10 @@ def main() -> None:
     print(f"{'hlwjr.check, %d records (DataFrame), all problems (best)' % args.rows:<58} {eng['seconds']:>12.2f} s")
     print(f"{'  all runs':<58} {', '.join('%.2f' % t for t in eng['all']):>14}")
     print(f"{'  records/s':<58} {eng_rate:>14,.0f}")
-    print(f"{'  problems collected (errors) / rows with errors':<58} {eng['problems']:>7,} ({eng['errors']:,}) / {eng['bad_rows']:,}")
+    print(
+        f"{'  problems collected (errors) / rows with errors':<58} {eng['problems']:>7,} ({eng['errors']:,}) / "
+        f"{eng['bad_rows']:,}"
+    )
     print(f"{'  peak RSS of the process (data + validation)':<58} {eng['rss'] / 2**30:>12.2f} GB")
     print(f"{'jsonschema iter_errors + FormatChecker, %d-record sample' % len(records):<58} {js_seconds:>12.2f} s")
     print(f"{'  records/s':<58} {js_rate:>14,.0f}")
@@ -322,7 +376,10 @@ def small_batches(repeat: int) -> None:
     spec = hlwjr.load_spec()
     examples = Path(hlwjr.__file__).parent / "specs" / "beijing-reference" / "examples"
     keys = {"revisit": "bussID", "recipe": "recipeID"}
-    print(f"{'check() latency, valid reference records, lookup given':<44} {'fast path':>10} {'engine only':>12} {'ratio':>7}")
+    print(
+        f"{'check() latency, valid reference records, lookup given':<44} {'fast path':>10} {'engine only':>12} "
+        f"{'ratio':>7}"
+    )
     saved = _validate.SMALL_BATCH
     try:
         for code, keyf in keys.items():
@@ -340,8 +397,17 @@ def small_batches(repeat: int) -> None:
                     rep = hlwjr.check(recs, code, spec=spec, lookup=lookup)
                     assert len(rep) == 0, rep.to_frame().head()
                     number = 200 if n == 1 else 20
-                    out.append(min(timeit.repeat(lambda: hlwjr.check(recs, code, spec=spec, lookup=lookup),
-                                                 number=number, repeat=max(repeat, 3))) / number * 1000)
+                    out.append(
+                        min(
+                            timeit.repeat(
+                                lambda: hlwjr.check(recs, code, spec=spec, lookup=lookup),  # noqa: B023 - timed at once, in the loop
+                                number=number,
+                                repeat=max(repeat, 3),
+                            )
+                        )
+                        / number
+                        * 1000
+                    )
                 lines = sum(len(r.get("orderList", ())) for r in recs)
                 what = f"{code}, {n} record{'s' if n > 1 else ''}" + (f" ({lines} 明细 lines)" if lines else "")
                 print(f"  {what:<42} {out[0]:>7.3f} ms {out[1]:>9.3f} ms {out[1] / out[0]:>6.1f}x")

@@ -18,26 +18,27 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
 
-COMMON_PARAMS = '''\
+COMMON_PARAMS = """\
 # 参数 parameters — 换成本院时只改这个单元格（其余单元格不用改）
 PROJECT_DIR = "../demo-out/workbench"  # 项目目录（hlwjr.toml、上传台账所在；演示项目在 git 忽略的 demo-out/ 下）
 DEMO = True          # True：演示医院（合成测试数据）；False：本院数据（先在 00_开始_setup 中写好项目配置）
 USE_SANDBOX = True   # True：在本机沙箱平台演练；False：连接真实的互联网医院接入平台
 SANDBOX_URL = None   # None：自动（`make lab` 启动的沙箱，否则本内核启动一个）；或 "http://127.0.0.1:端口/hlwjr"
-'''
+"""
 
-OPEN = '''\
+OPEN = """\
 import hlwjr
 
 wb = hlwjr.open_workbench(PROJECT_DIR, demo=DEMO, sandbox=USE_SANDBOX, sandbox_url=SANDBOX_URL)
-wb'''
+wb"""
 
-OPEN_MD = ("## 打开项目 Open the project\n\n"
-           "`open_workbench` 读取项目配置 `hlwjr.toml`；演示时缺什么就补什么（演示医院 HIS、对照配置副本、沙箱注册）。"
-           "出错时单元格里只显示一段说明：**错误 / 位置 / 怎么办**，不会是一长串 traceback。")
+OPEN_MD = (
+    "## 打开项目 Open the project\n\n"
+    "`open_workbench` 读取项目配置 `hlwjr.toml`；演示时缺什么就补什么（演示医院 HIS、对照配置副本、沙箱注册）。"
+    "出错时单元格里只显示一段说明：**错误 / 位置 / 怎么办**，不会是一长串 traceback。"
+)
 
-NAV = ("**步骤 Steps:** 00 开始 → 01 接口规范 → 02 数据源 → 03 字段对照 → 04 值域对照 → 05 校验 → "
-       "06 测试上传 → 07 达标")
+NAV = "**步骤 Steps:** 00 开始 → 01 接口规范 → 02 数据源 → 03 字段对照 → 04 值域对照 → 05 校验 → 06 测试上传 → 07 达标"
 
 
 def md(text: str):
@@ -79,20 +80,20 @@ NOTEBOOKS["00_开始_setup"] = [
 并填写 `HOSPITAL`。平台的 **secret 不写在笔记本里**：设置环境变量 `HLWJR_SECRET`，或写入项目目录下
 git 忽略的 `.hlwjr/secret` 文件。
 """),
-    params('''
+    params("""
 # 本院信息（DEMO = False 时使用；appid 在接入平台「查看本机构的appid和secret」处获得，secret 不写这里）
 HOSPITAL = None
 # HOSPITAL = dict(
 #     name="XX互联网医院", org_code="统一社会信用代码", platform_url="http://平台地址/hlwjr", appid="平台分配的appid",
 #     profile="sandbox", mapping_dir="../mapping/本院", sources={"his": "oracle+oracledb://user:${HIS_PASSWORD}@host/his"},
 # )
-'''),
+"""),
     md(OPEN_MD + "\n\n本笔记本还会在 `DEMO = False` 时用 `HOSPITAL` 写出本院的 `hlwjr.toml`（不含密钥）。"),
-    code('''
+    code("""
 import hlwjr
 
 wb = hlwjr.open_workbench(PROJECT_DIR, demo=DEMO, sandbox=USE_SANDBOX, sandbox_url=SANDBOX_URL, hospital=HOSPITAL)
-wb'''),
+wb"""),
     md("""
 ## 连通与令牌检查 Connectivity and token
 
@@ -119,16 +120,19 @@ NOTEBOOKS["01_接口规范_spec"] = [
 
 {NAV}
 """),
-    params('''
+    params("""
 DATASET = "recipe"    # 要查看的数据集（代码、别名或中文名，如 "在线处方"）
 CODE_SET = "sex"      # 要查看的值域（代码表）
 OFFICIAL_DOC = None   # 官方接口文档路径（.docx / .xlsx）；None：演示用参考规范导出的 Word 文档
-'''),
+"""),
     md(OPEN_MD),
     code(OPEN),
     md("## 数据集与上传顺序 Data sets in upload order\n\n被引用的数据（人员、科室）先传，业务数据（复诊、处方）后传。"),
     code("wb.spec_overview()"),
-    md("## 一个数据集的字段 Fields of a data set\n\n必填字段缺失会被平台强制校验拒收；条件必填在满足条件时必填（例如年龄小于 6 岁须填监护人）。"),
+    md(
+        "## 一个数据集的字段 Fields of a data set\n\n必填字段缺失会被平台强制校验拒收；条件必填在满足条件时必填（例"
+        "如年龄小于 6 岁须填监护人）。"
+    ),
     code("wb.fields(DATASET)"),
     md("## 值域 Code set\n\n带值域的字段只接受标准代码（如 GB/T 2261.1 性别代码），本地代码要在 04 中对照。"),
     code("wb.code_set(CODE_SET)"),
@@ -152,10 +156,10 @@ NOTEBOOKS["02_数据源_profile"] = [
 
 {NAV}
 """),
-    params('''
+    params("""
 TABLE = "consultations"   # 要探查的源表（数据库表名，或 CSV 目录中的文件名）
 MIN_COUNT = 5             # 出现少于这个次数的值不显示（可能是个人信息）
-'''),
+"""),
     md(OPEN_MD),
     code(OPEN),
     md("## 对照配置用到的源表 Source tables in the mapping"),
@@ -178,16 +182,19 @@ NOTEBOOKS["03_字段对照_map_fields"] = [
 
 {NAV}
 """),
-    params('''
+    params("""
 DATASET = "consult"   # 要对照的数据集（代码、别名或中文名）
 SAMPLE_ROWS = 5       # 预览用的源数据行数
 REVIEWER = "分析员"    # 审核人（写入对照配置的 reviewer）
-'''),
+"""),
     md(OPEN_MD),
     code(OPEN),
     md("## 字段对照编辑器 Mapping editor"),
     code("editor = wb.mapping_editor(DATASET, sample=SAMPLE_ROWS, reviewer=REVIEWER)\neditor"),
-    md("## 对照配置检查 Check the mapping\n\n保存后检查整个对照配置：未定义的值域对照表、源中没有的列、还没对照的必填字段。"),
+    md(
+        "## 对照配置检查 Check the mapping\n\n保存后检查整个对照配置：未定义的值域对照表、源中没有的列、还没对照的"
+        "必填字段。"
+    ),
     code("wb.mapping_check()"),
 ]
 
@@ -201,9 +208,9 @@ HIS 里的本地代码（性别 `M/F/U`、科室 `NK01`、给药途径 `PO`…�
 
 {NAV}
 """),
-    params('''
+    params("""
 CODE_MAP = "dept-subject"   # 要编辑的值域对照表（对照配置 mapping.yaml 的 code_maps 中的名称）
-'''),
+"""),
     md(OPEN_MD),
     code(OPEN),
     md("## 值域对照编辑器 Code map editor"),
@@ -220,10 +227,10 @@ NOTEBOOKS["05_校验_validate"] = [
 
 {NAV}
 """),
-    params('''
+    params("""
 DATASETS = None       # 要校验的数据集，如 ["consult", "recipe"]；None：对照配置中的全部（引用在同一批中核对）
 DATE = "2026-11-01"   # 业务日期 YYYY-MM-DD（人员、科室等主数据不按日期筛选）；None：全部数据
-'''),
+"""),
     md(OPEN_MD),
     code(OPEN),
     md("## 校验报告 Validation report"),
@@ -242,14 +249,17 @@ NOTEBOOKS["06_测试上传_upload"] = [
 
 {NAV}
 """),
-    params('''
+    params("""
 REHEARSAL_DAYS = 3   # 沙箱：演练上传演示数据的前几天（连续达标需要 3 天）
 DATE = None          # 真实平台：业务日期 YYYY-MM-DD；None：今天
-'''),
+"""),
     md(OPEN_MD),
     code(OPEN),
-    md("## 上传面板 Upload panel\n\n演示医院在沙箱上自动演练 `REHEARSAL_DAYS` 天；本院数据上传业务日期 `DATE`（默认今天）。"
-       "之后也可以在面板里填业务日期、勾选“预演”（只映射和校验，不发送）再点上传。"),
+    md(
+        "## 上传面板 Upload panel\n\n演示医院在沙箱上自动演练 `REHEARSAL_DAYS` 天；本院数据上传业务日期 `DATE`（默"
+        "认今天）。"
+        "之后也可以在面板里填业务日期、勾选“预演”（只映射和校验，不发送）再点上传。"
+    ),
     code("panel = wb.upload(REHEARSAL_DAYS, date=DATE)\npanel"),
     md("## 本次运行的统计 Counts of this session"),
     code("panel.to_frame()"),

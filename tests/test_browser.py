@@ -20,8 +20,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 NOTEBOOK = "03_字段对照_map_fields.ipynb"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,8 +57,8 @@ def own_sandbox(tmp_path):
 def jupyterlab(tmp_path, own_sandbox):
     """JupyterLab as a subprocess on a free loopback port, its state in tmp_path; stopped by PID."""
     from hlwjr.commands._lab import free_port, lab_command
-    from hlwjr.workbench._workbench import SANDBOX_URL_ENV
     from hlwjr.sandbox._settings import ADMIN_TOKEN_ENV
+    from hlwjr.workbench._workbench import SANDBOX_URL_ENV
 
     root = tmp_path / "lab"
     (root / "notebooks").mkdir(parents=True)
@@ -60,21 +68,30 @@ def jupyterlab(tmp_path, own_sandbox):
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}), encoding="utf-8")
     env = dict(os.environ)
-    env.update({"JUPYTER_CONFIG_DIR": str(state / "config"), "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
-                "JUPYTER_DATA_DIR": str(state / "data"), "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
-                "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"),
-                SANDBOX_URL_ENV: own_sandbox.url, ADMIN_TOKEN_ENV: own_sandbox.admin_token})
+    env.update(
+        {
+            "JUPYTER_CONFIG_DIR": str(state / "config"),
+            "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
+            "JUPYTER_DATA_DIR": str(state / "data"),
+            "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"),
+            SANDBOX_URL_ENV: own_sandbox.url,
+            ADMIN_TOKEN_ENV: own_sandbox.admin_token,
+        }
+    )
     port, token = free_port(), "hlwjr-browser-test"
     cmd = lab_command(root, port=port, token=token, open_browser=False, python=sys.executable)
     cmd += ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    log = open(tmp_path / "jupyterlab.log", "wb")
+    log = open(tmp_path / "jupyterlab.log", "wb")  # noqa: SIM115 - closed when the server stops
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
-                raise AssertionError("JupyterLab 启动失败:\n" + (tmp_path / "jupyterlab.log").read_text(errors="replace")[-3000:])
+                raise AssertionError(
+                    "JupyterLab 启动失败:\n" + (tmp_path / "jupyterlab.log").read_text(errors="replace")[-3000:]
+                )
             try:
                 if httpx.get(f"{base}/api/status", params={"token": token}, timeout=2).status_code == 200:
                     break
@@ -104,8 +121,12 @@ def test_mapping_editor_in_a_real_browser(jupyterlab, tmp_path):
     shots = [tmp_path / "mapping_editor.png", ROOT / "test-output" / "browser" / "mapping_editor.png"]
     with sync_playwright() as pw:
         browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
-            viewport={"width": 1600, "height": 1400})
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1600, "height": 1400},
+        )
         try:
             page = browser.new_page()
             page.set_default_timeout(120_000)
@@ -114,11 +135,12 @@ def test_mapping_editor_in_a_real_browser(jupyterlab, tmp_path):
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
             try:  # JupyterLab may ask which kernel to use; the notebook names python3
                 page.locator(".jp-Dialog .jp-mod-accept").click(timeout=4000)
-            except Exception:  # noqa: BLE001 - no dialog: the kernel started by itself
+            except Exception:
                 pass
             page.click("li.lm-MenuBar-item:has-text('Run')")
-            page.click("li.lm-Menu-item[data-command='runmenu:run-all-cells'], "
-                       "li.lm-Menu-item[data-command='runmenu:run-all']")
+            page.click(
+                "li.lm-Menu-item[data-command='runmenu:run-all-cells'], li.lm-Menu-item[data-command='runmenu:run-all']"
+            )
             progress = page.locator(".hlwjr-progress-text")
             progress.wait_for()
             select = page.locator(".hlwjr-col-patientName select")
@@ -137,7 +159,9 @@ def test_mapping_editor_in_a_real_browser(jupyterlab, tmp_path):
             page.wait_for_function(
                 "([a, b]) => document.querySelector('.hlwjr-progress-text').innerText !== a && "
                 "document.querySelector('.hlwjr-preview-table').innerText !== b",
-                arg=[before_progress, before_preview], timeout=60_000)
+                arg=[before_progress, before_preview],
+                timeout=60_000,
+            )
             after_progress, after_preview = progress.inner_text(), preview.inner_text()
             assert after_progress != before_progress and after_preview != before_preview
             assert "取列 ys.XM" in after_preview

@@ -53,7 +53,12 @@ def test_list_json_gives_datasets_keys_and_fields():
     for f in recipe.fields.values():
         got = fields[f.key]
         assert (got["name"], got["type"], got["max_length"], got["required"], got["code_set"]) == (
-            f.name, f.type, f.max_length, f.required, f.code_set)
+            f.name,
+            f.type,
+            f.max_length,
+            f.required,
+            f.code_set,
+        )
 
 
 def test_list_other_spec_directory():
@@ -96,8 +101,17 @@ def test_export_import_diff_cycle(tmp_path):
     # dry run: report only
     rc, out, _ = run("spec", "import", str(doc))
     assert rc == 0 and "数据集 3 个" in out and "未写入" in out
-    rc, out, _ = run("spec", "import", str(doc), "--out", str(tmp_path / "spec"), "--id", "mini2",
-                     "--report", str(tmp_path / "report.xlsx"))
+    rc, out, _ = run(
+        "spec",
+        "import",
+        str(doc),
+        "--out",
+        str(tmp_path / "spec"),
+        "--id",
+        "mini2",
+        "--report",
+        str(tmp_path / "report.xlsx"),
+    )
     assert rc == 0 and (tmp_path / "spec" / "spec.yaml").is_file() and (tmp_path / "report.xlsx").is_file()
     assert hlwjr.load_spec(tmp_path / "spec").id == "mini2"
     # refuses to overwrite without --force
@@ -144,8 +158,9 @@ def test_export_xlsx_format_option(tmp_path):
 
 
 def test_console_script_help():
-    res = subprocess.run([sys.executable, "-m", "hlwjr.cli", "spec", "--help"], capture_output=True, text=True,
-                         timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-m", "hlwjr.cli", "spec", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert res.returncode == 0
     for cmd in ("list", "show", "schema", "import", "diff", "export"):
         assert cmd in res.stdout

@@ -31,8 +31,9 @@ class FakePlatform:
             self.tokens += 1
             tok = f"T{self.tokens}"
             self.valid = {tok}
-            return httpx.Response(200, json={"code": 0, "msg": "成功",
-                                             "data": {"access_token": tok, "expires_in": self.expires_in}})
+            return httpx.Response(
+                200, json={"code": 0, "msg": "成功", "data": {"access_token": tok, "expires_in": self.expires_in}}
+            )
         auth = request.headers.get("Authorization", "")
         if auth.removeprefix("Bearer ") not in self.valid:
             return httpx.Response(401, json={"code": 1101, "msg": "token无效或已过期"})
@@ -43,15 +44,32 @@ class FakePlatform:
         if isinstance(step, httpx.Response):
             return step
         body = json.loads(request.content)
-        return httpx.Response(200, json={"code": 0, "msg": "成功", "data": {
-            "batchNo": body["batchNo"], "total": len(body["records"]),
-            "results": [{"index": i, "status": "ok", "errors": []} for i in range(len(body["records"]))]}})
+        return httpx.Response(
+            200,
+            json={
+                "code": 0,
+                "msg": "成功",
+                "data": {
+                    "batchNo": body["batchNo"],
+                    "total": len(body["records"]),
+                    "results": [{"index": i, "status": "ok", "errors": []} for i in range(len(body["records"]))],
+                },
+            },
+        )
 
 
 def client(fake, secret="good", **kw):
     sleeps = []
-    c = PlatformClient("sandbox", "http://platform.test", "APP", secret, transport=httpx.MockTransport(fake),
-                       sleep=sleeps.append, rng=lambda: 1.0, **kw)
+    c = PlatformClient(
+        "sandbox",
+        "http://platform.test",
+        "APP",
+        secret,
+        transport=httpx.MockTransport(fake),
+        sleep=sleeps.append,
+        rng=lambda: 1.0,
+        **kw,
+    )
     c.sleeps = sleeps
     return c
 
@@ -99,9 +117,13 @@ def test_wrong_secret_is_one_clear_message():
 
 
 def test_5xx_and_busy_retried_with_backoff_and_jitter():
-    fake = FakePlatform(script=[httpx.Response(503, json={"code": 5001, "msg": "系统繁忙"}),
-                                httpx.Response(200, json={"code": 5001, "msg": "系统繁忙"}),
-                                httpx.Response(500, text="oops")])
+    fake = FakePlatform(
+        script=[
+            httpx.Response(503, json={"code": 5001, "msg": "系统繁忙"}),
+            httpx.Response(200, json={"code": 5001, "msg": "系统繁忙"}),
+            httpx.Response(500, text="oops"),
+        ]
+    )
     with client(fake, backoff_base=0.5) as c:
         assert c.send_batch("recipe", "B1", body(c), 2).accepted == 2
         assert c.sleeps == [0.5, 1.0, 2.0]  # exponential (jitter factor 1.0 here)
@@ -133,9 +155,20 @@ def test_dropped_connection_replays_the_same_batch():
 
 
 def test_data_rejection_is_not_retried_and_keeps_reasons():
-    answer = {"code": 0, "msg": "部分失败", "data": {"results": [
-        {"index": 0, "status": "ok", "errors": []},
-        {"index": 1, "status": "fail", "errors": [{"field": "patientCertID", "rule": "id_number", "msg": "校验位错误"}]}]}}
+    answer = {
+        "code": 0,
+        "msg": "部分失败",
+        "data": {
+            "results": [
+                {"index": 0, "status": "ok", "errors": []},
+                {
+                    "index": 1,
+                    "status": "fail",
+                    "errors": [{"field": "patientCertID", "rule": "id_number", "msg": "校验位错误"}],
+                },
+            ]
+        },
+    }
     fake = FakePlatform(script=[httpx.Response(200, json=answer)])
     with client(fake) as c:
         res = c.send_batch("recipe", "B1", body(c), 2)
@@ -144,8 +177,16 @@ def test_data_rejection_is_not_retried_and_keeps_reasons():
 
 
 def test_whole_batch_rejection_marks_innocent_records():
-    answer = {"code": 2010, "msg": "整批拒收", "data": {"results": [
-        {"index": 0, "status": "ok"}, {"index": 1, "status": "fail", "errors": [{"msg": "缺少 recipeID"}]}]}}
+    answer = {
+        "code": 2010,
+        "msg": "整批拒收",
+        "data": {
+            "results": [
+                {"index": 0, "status": "ok"},
+                {"index": 1, "status": "fail", "errors": [{"msg": "缺少 recipeID"}]},
+            ]
+        },
+    }
     fake = FakePlatform(script=[httpx.Response(200, json=answer)])
     with client(fake) as c:
         res = c.send_batch("recipe", "B1", body(c), 2)
@@ -172,8 +213,15 @@ def test_connect_errors_are_transient_then_translated():
     def handler(request):
         raise httpx.ConnectError("[Errno 111] Connection refused")
 
-    c = PlatformClient("sandbox", "http://platform.test", "A", "good", transport=httpx.MockTransport(handler),
-                       sleep=lambda s: None, max_retries=2)
+    c = PlatformClient(
+        "sandbox",
+        "http://platform.test",
+        "A",
+        "good",
+        transport=httpx.MockTransport(handler),
+        sleep=lambda s: None,
+        max_retries=2,
+    )
     with pytest.raises(TransportError, match="无法连接平台") as e:
         c.send_batch("recipe", "B1", body(c), 2)
     assert isinstance(e.value.__cause__, Exception)
@@ -185,8 +233,16 @@ def test_proxy_unreachable_is_one_clear_message():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    c = PlatformClient("sandbox", "http://platform.test", "A", "good", proxy=f"http://127.0.0.1:{port}",
-                       sleep=lambda s: None, max_retries=1, connect_timeout=1)
+    c = PlatformClient(
+        "sandbox",
+        "http://platform.test",
+        "A",
+        "good",
+        proxy=f"http://127.0.0.1:{port}",
+        sleep=lambda s: None,
+        max_retries=1,
+        connect_timeout=1,
+    )
     with pytest.raises(TransportError) as e:
         c.send_batch("recipe", "B1", body(c), 2)
     c.close()
@@ -220,8 +276,13 @@ def test_secret_never_in_repr():
 @pytest.mark.parametrize("index", [None, "first", [0]])
 def test_result_index_not_an_integer_is_a_clear_refusal(index):
     # a malformed per-record answer must not escape as a bare TypeError/ValueError (traceback)
-    answer = {"code": 0, "msg": "部分失败", "data": {"results": [
-        {"index": index, "status": "fail", "errors": [{"msg": "x"}]}, {"index": 1, "status": "ok"}]}}
+    answer = {
+        "code": 0,
+        "msg": "部分失败",
+        "data": {
+            "results": [{"index": index, "status": "fail", "errors": [{"msg": "x"}]}, {"index": 1, "status": "ok"}]
+        },
+    }
     fake = FakePlatform(script=[httpx.Response(200, json=answer)])
     with client(fake) as c, pytest.raises(PlatformRejected, match="序号.*不是整数"):
         c.send_batch("recipe", "B1", body(c), 2)

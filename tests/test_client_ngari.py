@@ -90,8 +90,16 @@ def ngari():
 
 
 def _client(url, secret=SECRET, **kw):
-    return PlatformClient("ngari-tianjin", url, APPID, secret, max_retries=3, backoff_base=0.001,
-                          dataset_aliases={"recipe": ("DS07a", "uploadRecipeIndicators")}, **kw)
+    return PlatformClient(
+        "ngari-tianjin",
+        url,
+        APPID,
+        secret,
+        max_retries=3,
+        backoff_base=0.001,
+        dataset_aliases={"recipe": ("DS07a", "uploadRecipeIndicators")},
+        **kw,
+    )
 
 
 def test_signed_array_upload_accepted(ngari):
@@ -148,8 +156,14 @@ def test_dropped_connection_is_not_resent_without_batch_replay(tmp_path):
         calls.append(request)
         raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
 
-    c = PlatformClient("ngari-tianjin", "http://platform.test", APPID, SECRET, transport=httpx.MockTransport(handler),
-                       backoff_base=0.001)
+    c = PlatformClient(
+        "ngari-tianjin",
+        "http://platform.test",
+        APPID,
+        SECRET,
+        transport=httpx.MockTransport(handler),
+        backoff_base=0.001,
+    )
     with pytest.raises(TransportError, match="未自动重发") as e:
         c.send_batch("recipe", "B5", b'[{"organID":"O","recipeID":"Z"}]', 1)
     assert e.value.ambiguous and len(calls) == 1

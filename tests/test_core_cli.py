@@ -17,8 +17,7 @@ def test_every_area_is_registered_in_help():
 
 
 def test_usage_error_is_one_line_and_exit_2():
-    proc = subprocess.run([sys.executable, "-m", "hlwjr.cli", "no-such-command"],
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "hlwjr.cli", "no-such-command"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.startswith("错误:") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -36,6 +35,7 @@ def test_config_errors_exit_2_and_data_errors_exit_1():
     def boom(exc):
         def handler(args, stdout, stderr):
             raise exc
+
         return handler
 
     for exc, code in ((ConfigError("配置错误", where="hlwjr.toml"), 2), (DataError("数据错误"), 1)):

@@ -59,7 +59,7 @@ def test_a_file_problem_is_one_line_with_the_path_never_a_traceback(tmp_path):
     blocker = tmp_path / "afile"
     blocker.write_text("x", encoding="utf-8")
     # the output's parent is a file: the OS refuses; the user gets the path and what to check
-    code, out, err = _run("spec", "export", "--out", str(blocker / "spec.docx"))
+    code, _out, err = _run("spec", "export", "--out", str(blocker / "spec.docx"))
     assert code == 2
     assert err.startswith("错误: ") and "afile" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1

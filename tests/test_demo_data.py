@@ -9,11 +9,20 @@ import pandas as pd
 import pytest
 
 import hlwjr
-from hlwjr.demo._hospital import DEMO_ORGAN_ID, TABLES, generate_demo_hospital
 from hlwjr._privacy import check_id_number
+from hlwjr.demo._hospital import DEMO_ORGAN_ID, TABLES, generate_demo_hospital
 
-BUSINESS = {"consultations": "SQSJ", "visits": "SQSJ", "emr": "JZRQ", "prescriptions": "KFSJ", "audits": "SHSJ",
-            "dispensing": "HXSJ", "settlements": "ZFSJ", "evaluations": "PJSJ", "complaints": "FSSJ"}
+BUSINESS = {
+    "consultations": "SQSJ",
+    "visits": "SQSJ",
+    "emr": "JZRQ",
+    "prescriptions": "KFSJ",
+    "audits": "SHSJ",
+    "dispensing": "HXSJ",
+    "settlements": "ZFSJ",
+    "evaluations": "PJSJ",
+    "complaints": "FSSJ",
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +71,16 @@ def test_synthetic_and_mostly_valid_ids(demo):
     assert pats["LXDH"].str.startswith("1990000").all()
     valid = pats["SFZH"].map(check_id_number)
     assert 0.02 <= 1 - valid.mean() <= 0.05  # ~3 % bad check digits
-    assert DEMO_ORGAN_ID == hlwjr.read_source(demo.sqlite_url, table="hospital")["JGDM"].iloc[0]
+    assert hlwjr.read_source(demo.sqlite_url, table="hospital")["JGDM"].iloc[0] == DEMO_ORGAN_ID
 
 
 def test_realistic_dirt_is_planted(demo):
-    assert set(demo.dirt) >= {"身份证校验位错误 (bad ID check digit)", "完全重复行 (duplicated row)",
-                              "科室本地代码未对照 (unmapped department LS99)", "用法本地代码未对照 (unmapped route ZZ)"}
+    assert set(demo.dirt) >= {
+        "身份证校验位错误 (bad ID check digit)",
+        "完全重复行 (duplicated row)",
+        "科室本地代码未对照 (unmapped department LS99)",
+        "用法本地代码未对照 (unmapped route ZZ)",
+    }
     visits = hlwjr.read_source(demo.sqlite_url, table="visits")
     assert visits["BCZD"].isna().any()  # missing required diagnosis
     bad_dates = pd.to_datetime(visits["JSSJ"], format="%Y%m%d%H%M%S", errors="coerce").isna()

@@ -27,16 +27,25 @@ def demo(tmp_path_factory):
     code, text, err = cli("demo", "run", "--out", str(out))
     # the sandbox is stopped after the demo: fail fast in the tests below
     toml = out / "project" / "hlwjr.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace("[platform]", "[platform]\nmax_retries = 1\n"
-                                                                            "backoff_base = 0.05"), encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("[platform]", "[platform]\nmax_retries = 1\nbackoff_base = 0.05"),
+        encoding="utf-8",
+    )
     return out, code, text, err
 
 
 def test_demo_run_may_apply_and_agrees_with_verify_log(demo):
     out, code, text, err = demo
     assert code == 0, text[-3000:] + err
-    for step in ("1 接口规范", "2 生成演示医院", "3 启动沙箱平台并注册", "5.1 演练第 1 天", "5.3 演练第 3 天",
-                 "6 达标情况", "7 停止沙箱"):
+    for step in (
+        "1 接口规范",
+        "2 生成演示医院",
+        "3 启动沙箱平台并注册",
+        "5.1 演练第 1 天",
+        "5.3 演练第 3 天",
+        "6 达标情况",
+        "7 停止沙箱",
+    ):
         assert step in text
     assert "暂缓" in text and "身份证号校验位错误" in text  # the dirty records held back, with reasons
     assert "可以申请" in text and "平台验证日志与台账一致" in text
@@ -55,14 +64,25 @@ def test_readiness_cli_after_demo(demo):
     code, text, err = cli("readiness", "--config", str(out / "project"), "--today", "2026-11-03")
     assert code == 1 or code == 0
     assert "连续达标天数: 3" in text and "无法读取平台验证日志" in err
-    code, text, _ = cli("readiness", "--config", str(out / "project"), "--today", "2026-11-03", "--no-platform",
-                        "--format", "json")
+    code, text, _ = cli(
+        "readiness", "--config", str(out / "project"), "--today", "2026-11-03", "--no-platform", "--format", "json"
+    )
     import json
 
     data = json.loads(text)
     assert code == 0 and data["may_apply"] is True and data["streak"] == 3
-    code, text, _ = cli("readiness", "--config", str(out / "project"), "--today", "2026-11-03", "--no-platform",
-                        "--format", "html", "--out", str(out / "ev2"))
+    code, text, _ = cli(
+        "readiness",
+        "--config",
+        str(out / "project"),
+        "--today",
+        "2026-11-03",
+        "--no-platform",
+        "--format",
+        "html",
+        "--out",
+        str(out / "ev2"),
+    )
     assert code == 0 and (out / "ev2" / "readiness.html").exists()
 
 
@@ -116,8 +136,13 @@ def test_upload_cli_wrong_secret_url_proxy(demo, tmp_path, monkeypatch):
         cases = {
             "secret": (original.replace(url, sb.url), "appid", 1),  # this sandbox never issued our appid
             "url": (original.replace(url, sb.url.replace("/hlwjr", "/nope")), "平台地址不正确", 2),
-            "proxy": (original.replace(url, sb.url).replace("[platform]", f'[platform]\nproxy = "http://127.0.0.1:{dead_port}"'),
-                      "代理", 1),
+            "proxy": (
+                original.replace(url, sb.url).replace(
+                    "[platform]", f'[platform]\nproxy = "http://127.0.0.1:{dead_port}"'
+                ),
+                "代理",
+                1,
+            ),
         }
         try:
             for name, (cfg, text, want) in cases.items():

@@ -9,6 +9,7 @@ import subprocess
 import jsonschema
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,8 +17,6 @@ from hypothesis import strategies as st
 import hlwjr
 from hlwjr import SchemaUnsupported, fast_validate
 from hlwjr.validation._fastschema import FORMAT_CHECKER, regex_search, translate_pattern
-
-import pyarrow as pa
 
 
 def oracle_pairs(schema, records):
@@ -42,22 +41,32 @@ def fast_pairs(schema, records):
 
 # --------------------------------------------------------------------------- the traps, one by one
 
+
 def test_impossible_calendar_dates_fail_even_when_the_pattern_passes():
-    schema = {"type": "object", "properties": {
-        "d": {"type": "string", "format": "date", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"},
-        "t": {"type": "string", "format": "date-time-cn"}}}
-    records = [{"d": "2024-02-29", "t": "2024-02-29 23:59:59"},
-               {"d": "2024-02-30", "t": "2023-02-29 12:00:00"},
-               {"d": "2023-13-01", "t": "2024-01-01 24:00:00"},
-               {"d": "0000-01-01", "t": "2024-01-01T00:00:00"}]
+    schema = {
+        "type": "object",
+        "properties": {
+            "d": {"type": "string", "format": "date", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"},
+            "t": {"type": "string", "format": "date-time-cn"},
+        },
+    }
+    records = [
+        {"d": "2024-02-29", "t": "2024-02-29 23:59:59"},
+        {"d": "2024-02-30", "t": "2023-02-29 12:00:00"},
+        {"d": "2023-13-01", "t": "2024-01-01 24:00:00"},
+        {"d": "0000-01-01", "t": "2024-01-01T00:00:00"},
+    ]
     frame = fast_validate(schema, records)
     assert set(zip(frame["row"], frame["field"])) == {(1, "d"), (1, "t"), (2, "d"), (2, "t"), (3, "d"), (3, "t")}
     assert fast_pairs(schema, records) == oracle_pairs(schema, records)
 
 
 def test_all_errors_are_collected_not_only_the_first():
-    schema = {"type": "object", "required": ["a", "b"], "properties": {
-        "a": {"type": "string", "maxLength": 2, "pattern": "^[a-z]+$"}, "c": {"type": "integer"}}}
+    schema = {
+        "type": "object",
+        "required": ["a", "b"],
+        "properties": {"a": {"type": "string", "maxLength": 2, "pattern": "^[a-z]+$"}, "c": {"type": "integer"}},
+    }
     frame = fast_validate(schema, [{"a": "ABC", "c": "x"}])
     assert sorted(frame["keyword"]) == ["maxLength", "pattern", "required", "type"]
 
@@ -87,14 +96,21 @@ def test_bool_is_not_an_integer_and_one_point_zero_is():
 
 
 def test_dataframe_input_nan_none_and_na_are_missing():
-    schema = {"type": "object", "required": ["a", "n"], "properties": {
-        "a": {"type": "string", "maxLength": 3}, "n": {"type": "integer", "maximum": 10}}}
-    df = pd.DataFrame({"a": ["abc", None, "abcd", np.nan],
-                       "n": pd.array([1, None, 11, pd.NA], dtype="Int64")})
+    schema = {
+        "type": "object",
+        "required": ["a", "n"],
+        "properties": {"a": {"type": "string", "maxLength": 3}, "n": {"type": "integer", "maximum": 10}},
+    }
+    df = pd.DataFrame({"a": ["abc", None, "abcd", np.nan], "n": pd.array([1, None, 11, pd.NA], dtype="Int64")})
     frame = fast_validate(schema, df)
     assert list(zip(frame["row"], frame["field"], frame["keyword"])) == [
-        (1, "a", "required"), (1, "n", "required"), (2, "a", "maxLength"), (2, "n", "maximum"),
-        (3, "a", "required"), (3, "n", "required")]
+        (1, "a", "required"),
+        (1, "n", "required"),
+        (2, "a", "maxLength"),
+        (2, "n", "maximum"),
+        (3, "a", "required"),
+        (3, "n", "required"),
+    ]
     # a float column of whole numbers is an integer column; 2.5 is not
     assert fast_validate(schema, pd.DataFrame({"a": ["x", "y"], "n": [1.0, 2.5]}))["row"].tolist() == [1]
     # a missing required column is reported for every row
@@ -110,11 +126,29 @@ def test_mixed_object_columns_and_non_object_records():
 
 
 def test_arrays_of_objects_report_the_item_path():
-    schema = {"type": "object", "properties": {"lines": {"type": "array", "minItems": 1, "maxItems": 3,
-              "items": {"type": "object", "required": ["q"], "properties": {"q": {"type": "number", "exclusiveMinimum": 0}}}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "lines": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 3,
+                "items": {
+                    "type": "object",
+                    "required": ["q"],
+                    "properties": {"q": {"type": "number", "exclusiveMinimum": 0}},
+                },
+            }
+        },
+    }
     records = [{"lines": [{"q": 1}, {"q": 0}, {}]}, {"lines": []}, {"lines": [{"q": 1}] * 4}]
     frame = fast_validate(schema, records)
-    assert sorted(zip(frame["row"], frame["path"])) == [(0, "lines[1].q"), (0, "lines[2].q"), (1, "lines"), (2, "lines")]
+    assert sorted(zip(frame["row"], frame["path"])) == [
+        (0, "lines[1].q"),
+        (0, "lines[2].q"),
+        (1, "lines"),
+        (2, "lines"),
+    ]
     assert set(frame["field"]) == {"lines"}
     assert fast_pairs(schema, records) == oracle_pairs(schema, records)
 
@@ -125,13 +159,16 @@ def test_masks_identity_numbers_in_values():
     assert frame["value"].tolist() == ["110105********002X"]
 
 
-@pytest.mark.parametrize("schema, keyword", [
-    ({"type": "object", "additionalProperties": False}, "additionalProperties"),
-    ({"properties": {"a": {"$ref": "#/x"}}}, "$ref"),
-    ({"properties": {"a": {"multipleOf": 2}}}, "multipleOf"),
-    ({"properties": {"a": {"format": "email"}}}, "email"),
-    ({"properties": {"a": {"anyOf": [{"type": "string"}]}}}, "anyOf"),
-])
+@pytest.mark.parametrize(
+    "schema, keyword",
+    [
+        ({"type": "object", "additionalProperties": False}, "additionalProperties"),
+        ({"properties": {"a": {"$ref": "#/x"}}}, "$ref"),
+        ({"properties": {"a": {"multipleOf": 2}}}, "multipleOf"),
+        ({"properties": {"a": {"format": "email"}}}, "email"),
+        ({"properties": {"a": {"anyOf": [{"type": "string"}]}}}, "anyOf"),
+    ],
+)
 def test_unsupported_keywords_raise_and_name_the_path(schema, keyword):
     with pytest.raises(SchemaUnsupported) as info:
         fast_validate(schema, [{}])
@@ -139,8 +176,25 @@ def test_unsupported_keywords_raise_and_name_the_path(schema, keyword):
     assert info.value.where.startswith("#")
 
 
-@pytest.mark.parametrize("pattern", ["(?<=a)b", "(?<!a)b", "a(?=b)", "a(?!b)", "(a)\\1", "a\\Z",
-                                     "\\Aa", "a*+", "a++", "(?>a)", "(?i)a", "\\p{L}", "a{,3}", "[[:alpha:]]"])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "(?<=a)b",
+        "(?<!a)b",
+        "a(?=b)",
+        "a(?!b)",
+        "(a)\\1",
+        "a\\Z",
+        "\\Aa",
+        "a*+",
+        "a++",
+        "(?>a)",
+        "(?i)a",
+        "\\p{L}",
+        "a{,3}",
+        "[[:alpha:]]",
+    ],
+)
 def test_unsupported_regex_features_raise(pattern):
     with pytest.raises(SchemaUnsupported) as info:
         fast_validate({"properties": {"a": {"type": "string", "pattern": pattern}}}, [{"a": "x"}])
@@ -148,8 +202,12 @@ def test_unsupported_regex_features_raise(pattern):
 
 
 def test_annotations_are_ignored():
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "t", "description": "d",
-              "properties": {"a": {"type": "string", "examples": ["x"], "x-name": "名称", "default": "y"}}}
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "t",
+        "description": "d",
+        "properties": {"a": {"type": "string", "examples": ["x"], "x-name": "名称", "default": "y"}},
+    }
     assert fast_validate(schema, [{"a": "x"}]).empty
 
 
@@ -160,81 +218,154 @@ def test_public_front_door_and_empty_inputs():
     assert fast_validate({"type": "object"}, pd.DataFrame()).empty
 
 
-ECMA_CASES = [("^[0-9]+$", "12\n"), ("^a.b$", "a\rb"), ("^\\d+$", "１２"), ("\\bfoo\\b", "éfoo"),
-              ("^\\s$", "\u3000"), ("^\\w+$", "é"), ("^[^]$", "\n"), ("^\\u4e2d$", "中"),
-              ("^(?<y>\\d{4})$", "2024"), ("colou?r", "my colour"), ("^[\\d\\s-]+$", "12 3-4"),
-              ("^[A-Z]{2}\\.\\d$", "AB.1"), ("^\\S+$", "a\u00a0")]
+ECMA_CASES = [
+    ("^[0-9]+$", "12\n"),
+    ("^a.b$", "a\rb"),
+    ("^\\d+$", "１２"),
+    ("\\bfoo\\b", "éfoo"),
+    ("^\\s$", "\u3000"),
+    ("^\\w+$", "é"),
+    ("^[^]$", "\n"),
+    ("^\\u4e2d$", "中"),
+    ("^(?<y>\\d{4})$", "2024"),
+    ("colou?r", "my colour"),
+    ("^[\\d\\s-]+$", "12 3-4"),
+    ("^[A-Z]{2}\\.\\d$", "AB.1"),
+    ("^\\S+$", "a\u00a0"),
+]
 
 
 def test_regex_semantics_match_node_ecmascript():
     node = shutil.which("node")
     if node is None:
         pytest.skip("node (an ECMAScript engine) is not installed")
-    script = ("const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
-              "process.stdout.write(JSON.stringify(cases.map(([p, s]) => new RegExp(p, 'u').test(s))));")
-    out = subprocess.run([node, "-e", script], input=json.dumps(ECMA_CASES), capture_output=True,
-                         text=True, timeout=60, check=True)
+    script = (
+        "const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "process.stdout.write(JSON.stringify(cases.map(([p, s]) => new RegExp(p, 'u').test(s))));"
+    )
+    out = subprocess.run(
+        [node, "-e", script], input=json.dumps(ECMA_CASES), capture_output=True, text=True, timeout=60, check=True
+    )
     expected = json.loads(out.stdout)
     got = [bool(regex_search(pa.array([s]), p)[0]) for p, s in ECMA_CASES]
     assert got == expected
     # and the Python rendering agrees with the RE2 one
     import re
+
     assert [bool(re.search(translate_pattern(p)[1], s)) for p, s in ECMA_CASES] == expected
 
 
 # ------------------------------------------------------------------------- differential (hypothesis)
 
-PATTERNS = ["^[0-9]{2,4}$", "^[A-Z][a-z]*$", "[0-9]", "^(ab|cd)+$", "^[^x]*$", "^.{1,3}$", "中", "^$",
-            "^[0-9a-f]+(-[0-9]+)?$"]
+PATTERNS = [
+    "^[0-9]{2,4}$",
+    "^[A-Z][a-z]*$",
+    "[0-9]",
+    "^(ab|cd)+$",
+    "^[^x]*$",
+    "^.{1,3}$",
+    "中",
+    "^$",
+    "^[0-9a-f]+(-[0-9]+)?$",
+]
 ALPHABET = st.sampled_from(list("0123456789abcdxAZ-中 ") + ["１"])
 TEXT = st.text(ALPHABET, max_size=6) | st.sampled_from(
-    ["2024-02-29", "2024-02-30", "2023-02-29", "2024-13-01", "2024-1-01", "2024-01-01 12:00:00",
-     "2024-02-30 12:00:00", "2024-01-01 24:00:00", "2024-01-01T00:00:00Z", "2024-02-30T00:00:00+08:00",
-     "2024-01-01T25:00:00Z", "", "ab", "abcd", "12", "1234"])
-SCALARS = st.none() | st.booleans() | st.integers(-20, 20) | st.floats(-20, 20, allow_nan=False) | \
-    st.sampled_from([1.0, 0.0, -1.0, 10.0]) | TEXT
+    [
+        "2024-02-29",
+        "2024-02-30",
+        "2023-02-29",
+        "2024-13-01",
+        "2024-1-01",
+        "2024-01-01 12:00:00",
+        "2024-02-30 12:00:00",
+        "2024-01-01 24:00:00",
+        "2024-01-01T00:00:00Z",
+        "2024-02-30T00:00:00+08:00",
+        "2024-01-01T25:00:00Z",
+        "",
+        "ab",
+        "abcd",
+        "12",
+        "1234",
+    ]
+)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-20, 20)
+    | st.floats(-20, 20, allow_nan=False)
+    | st.sampled_from([1.0, 0.0, -1.0, 10.0])
+    | TEXT
+)
 
 
 def string_schema():
-    return st.fixed_dictionaries({"type": st.just("string")}, optional={
-        "maxLength": st.integers(0, 6), "minLength": st.integers(0, 3),
-        "pattern": st.sampled_from(PATTERNS), "format": st.sampled_from(["date", "date-time", "date-time-cn"]),
-        "enum": st.lists(TEXT, min_size=1, max_size=3)})
+    return st.fixed_dictionaries(
+        {"type": st.just("string")},
+        optional={
+            "maxLength": st.integers(0, 6),
+            "minLength": st.integers(0, 3),
+            "pattern": st.sampled_from(PATTERNS),
+            "format": st.sampled_from(["date", "date-time", "date-time-cn"]),
+            "enum": st.lists(TEXT, min_size=1, max_size=3),
+        },
+    )
 
 
 def number_schema():
     bound = st.integers(-10, 10) | st.sampled_from([0.5, -2.5, 3.0])
-    return st.fixed_dictionaries({"type": st.sampled_from(["integer", "number", ["integer", "null"]])}, optional={
-        "minimum": bound, "maximum": bound, "exclusiveMinimum": bound, "exclusiveMaximum": bound,
-        "enum": st.lists(st.integers(-3, 3) | st.sampled_from([1.0, True, None, 2.5]), min_size=1, max_size=3),
-        "const": st.sampled_from([0, 1, 1.0, True, "1", None])})
+    return st.fixed_dictionaries(
+        {"type": st.sampled_from(["integer", "number", ["integer", "null"]])},
+        optional={
+            "minimum": bound,
+            "maximum": bound,
+            "exclusiveMinimum": bound,
+            "exclusiveMaximum": bound,
+            "enum": st.lists(st.integers(-3, 3) | st.sampled_from([1.0, True, None, 2.5]), min_size=1, max_size=3),
+            "const": st.sampled_from([0, 1, 1.0, True, "1", None]),
+        },
+    )
 
 
 def loose_schema():
-    return st.fixed_dictionaries({}, optional={
-        "type": st.lists(st.sampled_from(["string", "integer", "number", "boolean", "null", "array", "object"]),
-                         min_size=1, max_size=3, unique=True),
-        "enum": st.lists(SCALARS | st.just([1, "a"]), min_size=1, max_size=3),
-        "const": SCALARS, "maxLength": st.integers(0, 3), "minimum": st.integers(-5, 5),
-        "minItems": st.integers(0, 2)})
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "type": st.lists(
+                st.sampled_from(["string", "integer", "number", "boolean", "null", "array", "object"]),
+                min_size=1,
+                max_size=3,
+                unique=True,
+            ),
+            "enum": st.lists(SCALARS | st.just([1, "a"]), min_size=1, max_size=3),
+            "const": SCALARS,
+            "maxLength": st.integers(0, 3),
+            "minimum": st.integers(-5, 5),
+            "minItems": st.integers(0, 2),
+        },
+    )
 
 
 def object_schema(leaf):
-    return st.fixed_dictionaries({
-        "type": st.just("object"),
-        "properties": st.dictionaries(st.sampled_from(list("abcdef")), leaf, max_size=4)},
-        optional={"required": st.lists(st.sampled_from(list("abcdefg")), max_size=3, unique=True)})
+    return st.fixed_dictionaries(
+        {"type": st.just("object"), "properties": st.dictionaries(st.sampled_from(list("abcdef")), leaf, max_size=4)},
+        optional={"required": st.lists(st.sampled_from(list("abcdefg")), max_size=3, unique=True)},
+    )
 
 
 LEAF = string_schema() | number_schema() | loose_schema()
-ARRAY = st.fixed_dictionaries({"type": st.just("array")}, optional={
-    "minItems": st.integers(0, 2), "maxItems": st.integers(0, 3), "items": LEAF | object_schema(LEAF)})
+ARRAY = st.fixed_dictionaries(
+    {"type": st.just("array")},
+    optional={"minItems": st.integers(0, 2), "maxItems": st.integers(0, 3), "items": LEAF | object_schema(LEAF)},
+)
 SCHEMAS = object_schema(LEAF | ARRAY)
 
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) |
-                      st.dictionaries(st.sampled_from(list("abcdef")), inner, max_size=3), max_leaves=6)
-RECORDS = st.lists(st.dictionaries(st.sampled_from(list("abcdefg")), VALUES, max_size=6) | SCALARS,
-                   max_size=8)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(list("abcdef")), inner, max_size=3),
+    max_leaves=6,
+)
+RECORDS = st.lists(st.dictionaries(st.sampled_from(list("abcdefg")), VALUES, max_size=6) | SCALARS, max_size=8)
 
 
 @given(SCHEMAS, RECORDS)

@@ -29,9 +29,18 @@ def test_lifecycle_pending_sent_answered(tmp_path):
         assert [b.batch_no for b in led.unresolved_batches()] == ["B1"]
         led.mark_sent("B1")
         assert led.counts()["recipe"] == {"sent": 3}
-        res = BatchResult("recipe", "B1", 3, 0, "ok", [RecordResult(0, "accepted"),
-                                                        RecordResult(1, "rejected", [{"field": "x", "msg": "坏"}]),
-                                                        RecordResult(2, "duplicate")])
+        res = BatchResult(
+            "recipe",
+            "B1",
+            3,
+            0,
+            "ok",
+            [
+                RecordResult(0, "accepted"),
+                RecordResult(1, "rejected", [{"field": "x", "msg": "坏"}]),
+                RecordResult(2, "duplicate"),
+            ],
+        )
         led.record_answer(res, platform_day="2026-11-01")  # key order recovered from the stored body
         assert led.counts()["recipe"] == {"accepted": 1, "rejected": 1, "duplicate": 1}
         assert led.unresolved_batches() == []
@@ -51,7 +60,9 @@ def test_accepted_or_in_flight_records_never_enter_a_new_batch(tmp_path):
         with pytest.raises(UploadError, match="重复上报"):
             _batch(led, "B2", RECS[:1])
         led.mark_sent("B1")
-        led.record_answer(BatchResult("recipe", "B1", 1, 0, "", [RecordResult(0, "accepted")]), platform_day="2026-11-01")
+        led.record_answer(
+            BatchResult("recipe", "B1", 1, 0, "", [RecordResult(0, "accepted")]), platform_day="2026-11-01"
+        )
         with pytest.raises(UploadError):
             _batch(led, "B3", RECS[:1])
         assert led.batch_body("B2") is None  # the refused batch left nothing behind
@@ -114,8 +125,11 @@ def test_resolve_unanswered_batch_by_hand(tmp_path):
         assert led.resolve_batch("B2", "missing") == 1
         assert [b.batch_no for b in led.unresolved_batches()] == []
         _batch(led, "B4", [{"organID": "O", "recipeID": "R9"}])  # missing: may go again
-        for bad, text in ((("B1", "accepted"), "已有结果"), (("NOPE", "missing"), "台账中没有批次"),
-                          (("B4", "maybe"), "accepted")):
+        for bad, text in (
+            (("B1", "accepted"), "已有结果"),
+            (("NOPE", "missing"), "台账中没有批次"),
+            (("B4", "maybe"), "accepted"),
+        ):
             with pytest.raises(ConfigError, match=text):
                 led.resolve_batch(*bad)
 
@@ -126,9 +140,18 @@ def test_cli_resolve(tmp_path):
     from hlwjr import cli
     from hlwjr.upload._project import load_project, write_project
 
-    root = write_project(tmp_path / "proj", {"project": {"name": "测试医院", "org_code": "O"},
-                                             "platform": {"profile": "ngari-tianjin", "url": "http://127.0.0.1:9/x",
-                                                          "appid": "a", "secret_env": "HLWJR_TEST_SECRET"}}).parent
+    root = write_project(
+        tmp_path / "proj",
+        {
+            "project": {"name": "测试医院", "org_code": "O"},
+            "platform": {
+                "profile": "ngari-tianjin",
+                "url": "http://127.0.0.1:9/x",
+                "appid": "a",
+                "secret_env": "HLWJR_TEST_SECRET",
+            },
+        },
+    ).parent
     project = load_project(root)
     project.ledger_path.parent.mkdir(parents=True, exist_ok=True)
     with Ledger(project.ledger_path) as led:

@@ -30,9 +30,20 @@ def _apply(mapping, dataset, **kw):
 def test_visit_records_exactly(mapping):
     r = _apply(mapping, "visit")
     got = r.to_dicts()
-    assert got[0] == {"organID": ORG, "bussID": "FZ001", "patientName": "张试明", "patientCertID": "11010119800101001X",
-                      "sex": "1", "age": 46, "birthday": "1980-01-01", "mobile": "19900000001", "subjectCode": "03.01",
-                      "startDate": "2026-11-01 09:00:00", "price": 15.0, "note": "NK01-FZ001"}
+    assert got[0] == {
+        "organID": ORG,
+        "bussID": "FZ001",
+        "patientName": "张试明",
+        "patientCertID": "11010119800101001X",
+        "sex": "1",
+        "age": 46,
+        "birthday": "1980-01-01",
+        "mobile": "19900000001",
+        "subjectCode": "03.01",
+        "startDate": "2026-11-01 09:00:00",
+        "price": 15.0,
+        "note": "NK01-FZ001",
+    }
     assert got[1]["mobile"] == "19900001234" and got[1]["age"] == 11 and got[1]["sex"] == "2"
     # impossible birth date kept for validation to report; sex X defaulted to 0
     assert got[2]["birthday"] == "19900230" and got[2]["sex"] == "0" and "age" not in got[2]
@@ -53,11 +64,18 @@ def test_every_source_row_is_a_record_or_a_reported_rejection(mapping):
     assert rej.loc[4, "rule"] == "code_map" and rej.loc[4, "value"] == "XX99" and rej.loc[4, "key"] == f"{ORG}|FZ004"
     assert rej.loc[5, "rule"] == "duplicate_row"
     kept = r.issues[r.issues["action"] != "rejected"]
-    assert set(zip(kept["row"], kept["rule"])) == {(3, "code_map"), (3, "date"), (3, "derive"), (6, "date"),
-                                                   (6, "derive"), (7, "join")}
+    assert set(zip(kept["row"], kept["rule"])) == {
+        (3, "code_map"),
+        (3, "date"),
+        (3, "derive"),
+        (6, "date"),
+        (6, "derive"),
+        (7, "join"),
+    }
     assert sorted(r.unmapped().to_dict("records"), key=lambda d: d["field"]) == [
         {"field": "sex", "value": "X", "action": "defaulted", "count": 1},
-        {"field": "subjectCode", "value": "XX99", "action": "rejected", "count": 1}]
+        {"field": "subjectCode", "value": "XX99", "action": "rejected", "count": 1},
+    ]
     assert "源数据 7 行 → 记录 5 条，拒收 2 行" in r.summary()
 
 
@@ -94,7 +112,8 @@ def test_children_built_only_for_this_data_set(mapping):
     assert [x["recipeID"] for x in recs] == ["CF1", "CF2"]
     assert recs[0]["orderList"] == [
         {"lineNo": 1, "drcode": "YP1", "admission": "1", "price": 12.5},
-        {"lineNo": 2, "drcode": "YP2", "admission": "5", "price": 12.5}]
+        {"lineNo": 2, "drcode": "YP2", "admission": "5", "price": 12.5},
+    ]
     rej = r.rejections
     assert rej["row"].tolist() == [3] and rej["field"].tolist() == ["orderList.admission"]
     assert "明细（rx_lines 第 4 行）" in rej["message"].iloc[0] and rej["key"].iloc[0] == f"{ORG}|CF3"
@@ -127,7 +146,7 @@ def test_chunked_equals_whole(mapping):
     chunked = _apply(mapping, "visit", chunksize=2)
     pd.testing.assert_frame_equal(whole.records, chunked.records)
     cols = ["row", "rule", "action", "field"]
-    key = lambda df: df[cols].astype(str).sort_values(cols).reset_index(drop=True)  # noqa: E731
+    key = lambda df: df[cols].astype(str).sort_values(cols).reset_index(drop=True)
     pd.testing.assert_frame_equal(key(whole.issues), key(chunked.issues))
 
 
@@ -142,12 +161,14 @@ def test_streaming_out_matches_to_jsonl(mapping, tmp_path):
 
 
 def test_jsonl_serialiser_matches_json_module():
-    df = pd.DataFrame({
-        "s": pd.array(['a"b', "c\\d", "换行\n制表\t", "ctl\x01", None], dtype="str"),
-        "i": pd.array([1, None, -3, 0, 7], dtype="Int64"),
-        "f": [1.5, np.nan, 0.1 + 0.2, 100.0, -2.25],
-        "o": pd.Series([[{"a": 1}], [], None, "raw", 5], dtype="object"),
-    })
+    df = pd.DataFrame(
+        {
+            "s": pd.array(['a"b', "c\\d", "换行\n制表\t", "ctl\x01", None], dtype="str"),
+            "i": pd.array([1, None, -3, 0, 7], dtype="Int64"),
+            "f": [1.5, np.nan, 0.1 + 0.2, 100.0, -2.25],
+            "o": pd.Series([[{"a": 1}], [], None, "raw", 5], dtype="object"),
+        }
+    )
     buf = io.BytesIO()
     assert write_jsonl(df, buf) == 5
     lines = [json.loads(x) for x in buf.getvalue().decode("utf-8").splitlines()]
@@ -159,13 +180,15 @@ def test_jsonl_serialiser_matches_json_module():
 
 
 def test_derived_functions():
-    s = lambda *v: pd.Series(list(v), dtype="str")  # noqa: E731
+    s = lambda *v: pd.Series(list(v), dtype="str")
     age = DERIVED["age_from_birth"].func([s("19800302", "20200101", None), s("20261101", "20261101", "20261101")], {})
     assert age.tolist()[:2] == [46, 6] and age.isna().tolist()[2]
     ids = s("110101198003020019", "11010120150102002X", "bad")
     assert DERIVED["sex_from_id"].func([ids], {}).tolist()[:2] == ["1", "2"]
     assert DERIVED["birth_from_id"].func([ids], {}).tolist()[:2] == ["1980-03-02", "2015-01-02"]
-    assert DERIVED["age_from_id"].func([ids, s("2026-03-01 08:00:00", "2026-11-01 08:00:00", None)], {}).tolist()[:2] == [45, 11]
+    assert DERIVED["age_from_id"].func([ids, s("2026-03-01 08:00:00", "2026-11-01 08:00:00", None)], {}).tolist()[
+        :2
+    ] == [45, 11]
     assert DERIVED["yuan_from_fen"].func([pd.Series([1550, 1, None], dtype="Int64")], {}).tolist()[:2] == [15.5, 0.01]
     assert DERIVED["first_non_empty"].func([s(None, " ", "a"), s("x", "y", "z")], {}).tolist() == ["x", "y", "a"]
     assert DERIVED["upper"].func([s(" 11010119800101001x ")], {}).tolist() == ["11010119800101001X"]
@@ -194,10 +217,19 @@ def test_missing_join_key_at_run_time_names_file_join_and_table(mapping, tmp_pat
 
 
 def test_sources_override_with_dataframes(mapping):
-    visits = pd.DataFrame({"FZID": ["A1"], "BRID": ["P1"], "KSDM": ["EK01"], "KSSJ": ["20261101080000"],
-                           "GHFY": ["100"], "LXDH": [None]})
-    patients = pd.DataFrame({"BRID": ["P1"], "BRXM": ["周试一"], "XB": ["F"], "SFZH": ["110101201001010020"],
-                             "CSRQ": ["20100101"], "SJHM": [None]})
+    visits = pd.DataFrame(
+        {"FZID": ["A1"], "BRID": ["P1"], "KSDM": ["EK01"], "KSSJ": ["20261101080000"], "GHFY": ["100"], "LXDH": [None]}
+    )
+    patients = pd.DataFrame(
+        {
+            "BRID": ["P1"],
+            "BRXM": ["周试一"],
+            "XB": ["F"],
+            "SFZH": ["110101201001010020"],
+            "CSRQ": ["20100101"],
+            "SJHM": [None],
+        }
+    )
     r = _apply(mapping, "visit", sources={"his": {"visits": visits, "patients": patients}})
     assert r.to_dicts()[0]["patientName"] == "周试一" and r.to_dicts()[0]["subjectCode"] == "07"
 
@@ -209,10 +241,23 @@ def test_preview_first_rows_after_an_edit(mapping):
     assert r.records["bussID"].tolist() == ["FZ001", "FZ002"]
 
 
-@pytest.mark.parametrize("values", [
-    ["a", "b"], [" a", "b"], ["a ", "b"], ["a", "\u3000b"], ["中文", "b\u3000"], ["中文。", "x"], ["a", ""],
-    ["a", None], ["x\u00a0", "y"], ["张试明", "李试芳"], ["\t制表", "换行\n"], [None, None],
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["a", "b"],
+        [" a", "b"],
+        ["a ", "b"],
+        ["a", "\u3000b"],
+        ["中文", "b\u3000"],
+        ["中文。", "x"],
+        ["a", ""],
+        ["a", None],
+        ["x\u00a0", "y"],
+        ["张试明", "李试芳"],
+        ["\t制表", "换行\n"],
+        [None, None],
+    ],
+)
 def test_text_is_trimmed_and_empty_is_missing(values):
     from hlwjr.mapping._engine import as_text
 

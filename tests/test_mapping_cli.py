@@ -48,15 +48,27 @@ def test_map_check_demo(demo, monkeypatch):
 
 
 def test_map_check_reports_errors(tmp_path):
-    code, out, err = run("map", "check", "--mapping", tmp_path)
+    code, _out, err = run("map", "check", "--mapping", tmp_path)
     assert code == 2 and "缺少 mapping.yaml" in err
 
 
 def test_map_apply_writes_jsonl_and_reports(demo, tmp_path, monkeypatch):
     monkeypatch.setenv("HLWJR_DEMO_DIR", str(demo.out_dir))
     out_file, issues = tmp_path / "recipe.jsonl", tmp_path / "issues.csv"
-    code, out, _ = run("map", "apply", "--mapping", ROOT / "mapping" / "demo", "--dataset", "recipe",
-                       "--date", "2026-11-02", "--out", out_file, "--issues", issues)
+    code, out, _ = run(
+        "map",
+        "apply",
+        "--mapping",
+        ROOT / "mapping" / "demo",
+        "--dataset",
+        "recipe",
+        "--date",
+        "2026-11-02",
+        "--out",
+        out_file,
+        "--issues",
+        issues,
+    )
     lines = out_file.read_text(encoding="utf-8").splitlines()
     assert len(lines) >= 55 and json.loads(lines[0])["orderList"]
     assert f"已写出 {len(lines)} 条记录" in out and "未对照的本地值" in out
@@ -66,15 +78,37 @@ def test_map_apply_writes_jsonl_and_reports(demo, tmp_path, monkeypatch):
 
 
 def test_map_apply_source_override_and_json(demo, tmp_path):
-    code, out, _ = run("map", "apply", "--mapping", ROOT / "mapping" / "demo", "--dataset", "在线复诊",
-                       "--date", "2026-11-01", "--source", f"his={demo.csv_dir}", "--format", "json")
+    _code, out, _ = run(
+        "map",
+        "apply",
+        "--mapping",
+        ROOT / "mapping" / "demo",
+        "--dataset",
+        "在线复诊",
+        "--date",
+        "2026-11-01",
+        "--source",
+        f"his={demo.csv_dir}",
+        "--format",
+        "json",
+    )
     data = json.loads(out)
     assert data["dataset"] == "revisit" and data["records"] >= 60
 
 
 def test_map_suggest_json(demo):
-    code, out, _ = run("map", "suggest", "--dataset", "recipe", "--source", f"sqlite:///{demo.database}#prescriptions",
-                       "--format", "json", "--top", "2")
+    code, out, _ = run(
+        "map",
+        "suggest",
+        "--dataset",
+        "recipe",
+        "--source",
+        f"sqlite:///{demo.database}#prescriptions",
+        "--format",
+        "json",
+        "--top",
+        "2",
+    )
     data = json.loads(out)
     by = {f["field"]: f for f in data["fields"]}
     assert code == 0 and by["recipeID"]["candidates"][0]["column"] == "CFBH"
@@ -84,8 +118,18 @@ def test_map_suggest_json(demo):
 
 
 def test_map_codes(demo):
-    code, out, _ = run("map", "codes", "--code-set", "sex", "--source", demo.csv_dir / "patients.csv", "--column", "XB",
-                       "--format", "json")
+    code, out, _ = run(
+        "map",
+        "codes",
+        "--code-set",
+        "sex",
+        "--source",
+        demo.csv_dir / "patients.csv",
+        "--column",
+        "XB",
+        "--format",
+        "json",
+    )
     got = {r["local"]: r["code"] for r in json.loads(out)}
     assert got["M"] == "1" and got["F"] == "2"
     code, _, err = run("map", "codes", "--code-set", "sex", "--source", demo.csv_dir / "patients.csv", "--column", "QQ")
@@ -95,16 +139,36 @@ def test_map_codes(demo):
 @pytest.mark.parametrize("column, kind", [("SFZH", "身份证号"), ("LXDH", "手机号"), ("BRXM", "姓名")])
 def test_map_codes_refuses_identifying_columns(demo, column, kind):
     """Listing the 'local values' of an ID/phone/name column would print every person's value unmasked."""
-    code, out, err = run("map", "codes", "--code-set", "sex", "--source", demo.csv_dir / "patients.csv",
-                         "--column", column, "--format", "csv")
+    code, out, err = run(
+        "map",
+        "codes",
+        "--code-set",
+        "sex",
+        "--source",
+        demo.csv_dir / "patients.csv",
+        "--column",
+        column,
+        "--format",
+        "csv",
+    )
     assert code == 2 and f"列 {column} 看起来是{kind}" in err and "请换一列" in err
     assert out == "" and not re.search(r"\d{17}[\dX]|1[3-9]\d{9}", err)
 
 
 def test_map_apply_with_date_counts_the_days_rows(demo, monkeypatch):
     monkeypatch.setenv("HLWJR_DEMO_DIR", str(demo.out_dir))
-    code, out, _ = run("map", "apply", "--mapping", ROOT / "mapping" / "demo", "--dataset", "recipe",
-                       "--date", "2026-11-02", "--format", "json")
+    _code, out, _ = run(
+        "map",
+        "apply",
+        "--mapping",
+        ROOT / "mapping" / "demo",
+        "--dataset",
+        "recipe",
+        "--date",
+        "2026-11-02",
+        "--format",
+        "json",
+    )
     got = json.loads(out)
     assert got["day_rows"] == got["records"] + got["rejected_rows"] < got["source_rows"]
     dup = [i for i in got["issues"] if i["rule"] == "duplicate_row"]
@@ -112,12 +176,13 @@ def test_map_apply_with_date_counts_the_days_rows(demo, monkeypatch):
 
 
 def test_map_suggest_proposes_standard_codes_for_coded_fields(demo):
-    code, out, _ = run("map", "suggest", "--dataset", "revisit", "--source", f"sqlite:///{demo.database}#visits",
-                       "--format", "json")
+    code, out, _ = run(
+        "map", "suggest", "--dataset", "revisit", "--source", f"sqlite:///{demo.database}#visits", "--format", "json"
+    )
     by = {f["field"]: f for f in json.loads(out)["fields"]}
     sex = {c["local"]: c for c in by["sex"]["codes"]}
     assert code == 0 and sex["M"]["code"] == "1" and sex["F"]["code"] == "2" and sex["M"]["count"] > 100
-    assert {c["status"] for c in by["sex"]["codes"]} == {"suggested"}      # never accepted automatically
+    assert {c["status"] for c in by["sex"]["codes"]} == {"suggested"}  # never accepted automatically
     pay = {c["local"]: c["code"] for c in by["paymentChannel"]["codes"]}
     assert pay == {"ZFB": "1", "WX": "2", "YL": "3"}
     assert "codes" not in by["patientName"] and "codes" not in by["patientCertID"]  # no code set / personal data
@@ -128,10 +193,12 @@ def test_map_suggest_proposes_standard_codes_for_coded_fields(demo):
 def test_source_options_that_do_not_fit_the_source_are_usage_errors(demo):
     csv_file = demo.csv_dir / "patients.csv"
     db = f"sqlite:///{demo.database}"
-    for argv, words in [(("profile", csv_file, "--table", "x"), "没有表或查询"),
-                        (("profile", db, "--table", "patients", "--sheet", "x"), "--sheet 只用于 Excel"),
-                        (("profile", csv_file, "--min-count", "0"), "至少为 1"),
-                        (("map", "suggest", "--dataset", "recipe", "--source", csv_file, "--top", "0"), "至少为 1")]:
+    for argv, words in [
+        (("profile", csv_file, "--table", "x"), "没有表或查询"),
+        (("profile", db, "--table", "patients", "--sheet", "x"), "--sheet 只用于 Excel"),
+        (("profile", csv_file, "--min-count", "0"), "至少为 1"),
+        (("map", "suggest", "--dataset", "recipe", "--source", csv_file, "--top", "0"), "至少为 1"),
+    ]:
         code, out, err = run(*argv)
         assert code == 2 and words in err and out == "", (argv, err)
     code, out, _ = run("profile", db, "--query", "SELECT XB FROM patients")
@@ -142,11 +209,13 @@ def test_map_suggest_writes_a_draft_that_is_never_accepted(demo, tmp_path):
     import hlwjr
 
     out = tmp_path / "mapping" / "newhosp"
-    code, text, _ = run("map", "suggest", "--dataset", "revisit", "--source", f"sqlite:///{demo.database}#visits",
-                        "--write", out)
+    code, text, _ = run(
+        "map", "suggest", "--dataset", "revisit", "--source", f"sqlite:///{demo.database}#visits", "--write", out
+    )
     assert code == 0 and "已写出对照草稿" in text.splitlines()[-1]
-    code, _, _ = run("map", "suggest", "--dataset", "recipe", "--source", demo.csv_dir / "prescriptions.csv",
-                     "--write", out)
+    code, _, _ = run(
+        "map", "suggest", "--dataset", "recipe", "--source", demo.csv_dir / "prescriptions.csv", "--write", out
+    )
     assert code == 0
     m = hlwjr.load_mapping(out)
     assert m.spec_id == "beijing-reference" and set(m.datasets) == {"revisit", "recipe"}
@@ -155,16 +224,17 @@ def test_map_suggest_writes_a_draft_that_is_never_accepted(demo, tmp_path):
     rules = rv.fields
     assert {r.status for r in rules.values()} == {"suggested"} and all(r.score and r.comment for r in rules.values())
     assert (rules["patientName"].column, rules["patientCertID"].column) == ("BRXM", "SFZH")
-    assert rules["startDate"].format == "%Y%m%d%H%M%S"          # reformatted to YYYY-MM-DD HH:MM:SS
+    assert rules["startDate"].format == "%Y%m%d%H%M%S"  # reformatted to YYYY-MM-DD HH:MM:SS
     assert rules["sex"].code_map == "sex"
     sex = m.code_map("sex").entries.set_index("local")
     assert sex.loc["M", "code"] == "1" and set(sex["status"]) == {"suggested"}
     rx = m.dataset("recipe")
     assert rx.source.table == "prescriptions" and m.sources[rx.source.source].path == str(demo.csv_dir)
     assert not [i for i in m.check() if i.severity == "error"]
-    records = hlwjr.apply_mapping(out, "revisit").records   # the draft runs (business_time is for the analyst to add)
+    records = hlwjr.apply_mapping(out, "revisit").records  # the draft runs (business_time is for the analyst to add)
     assert len(records) > 300 and set(records["sex"].dropna()) <= {"0", "1", "2"}
     # an existing data set is never overwritten
-    code, _, err = run("map", "suggest", "--dataset", "revisit", "--source", f"sqlite:///{demo.database}#visits",
-                       "--write", out)
+    code, _, err = run(
+        "map", "suggest", "--dataset", "revisit", "--source", f"sqlite:///{demo.database}#visits", "--write", out
+    )
     assert code == 2 and "不会覆盖" in err

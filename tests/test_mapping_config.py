@@ -58,16 +58,19 @@ def test_demo_mapping_round_trips(tmp_path):
     assert m2.dataset("recipe").rule("orderList").children.fields["admission"].status == "accepted"
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda d: d["fields"].__setitem__("age", {"column": "X", "derive": "trim"}), "需要且只需要"),
-    (lambda d: d["fields"].__setitem__("age", {"column": "X", "colour": 1}), "未知的键 colour"),
-    (lambda d: d["fields"].__setitem__("age", {"column": "X", "status": "ok"}), "审核状态"),
-    (lambda d: d["fields"].__setitem__("age", {"derive": "age_from_moon", "args": ["X"]}), "未知的派生函数"),
-    (lambda d: d["fields"].__setitem__("age", {"derive": "yuan_from_fen", "args": []}), "需要 1 个参数列"),
-    (lambda d: d["fields"].__setitem__("age", {"const": 1, "default": "0"}), "default 只能与 code_map"),
-    (lambda d: d.__setitem__("version", 9), "不支持的对照文件版本"),
-    (lambda d: d.pop("source"), "缺少 source"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["fields"].__setitem__("age", {"column": "X", "derive": "trim"}), "需要且只需要"),
+        (lambda d: d["fields"].__setitem__("age", {"column": "X", "colour": 1}), "未知的键 colour"),
+        (lambda d: d["fields"].__setitem__("age", {"column": "X", "status": "ok"}), "审核状态"),
+        (lambda d: d["fields"].__setitem__("age", {"derive": "age_from_moon", "args": ["X"]}), "未知的派生函数"),
+        (lambda d: d["fields"].__setitem__("age", {"derive": "yuan_from_fen", "args": []}), "需要 1 个参数列"),
+        (lambda d: d["fields"].__setitem__("age", {"const": 1, "default": "0"}), "default 只能与 code_map"),
+        (lambda d: d.__setitem__("version", 9), "不支持的对照文件版本"),
+        (lambda d: d.pop("source"), "缺少 source"),
+    ],
+)
 def test_schema_errors_name_file_and_field(mdir, edit, message):
     path = mdir / "datasets" / "visit.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -82,7 +85,9 @@ def test_top_level_errors(mdir):
     (mdir / "mapping.yaml").write_text("kind: something\nversion: 1\n", encoding="utf-8")
     with pytest.raises(hlwjr.MappingError, match="kind 应为 hlwjr/mapping"):
         hlwjr.load_mapping(mdir)
-    (mdir / "mapping.yaml").write_text("kind: hlwjr/mapping\nversion: 1\nspec: {id: x}\nsources: [a\n", encoding="utf-8")
+    (mdir / "mapping.yaml").write_text(
+        "kind: hlwjr/mapping\nversion: 1\nspec: {id: x}\nsources: [a\n", encoding="utf-8"
+    )
     with pytest.raises(hlwjr.MappingError, match="YAML 格式错误") as exc:
         hlwjr.load_mapping(mdir)
     assert "第" in str(exc.value)
@@ -98,11 +103,11 @@ def test_check_clean_config(mdir):
 def test_check_finds_spec_and_source_problems(mdir):
     m = hlwjr.load_mapping(mdir)
     visit = m.dataset("visit")
-    visit.set_rule("patientNmae", column="BRXM")                # unknown field (typo)
-    visit.set_rule("mobile", column="LXDHH")                    # missing column
-    visit.set_rule("price", column="GHFY", format="%Y%m%d")     # date format on a decimal field
+    visit.set_rule("patientNmae", column="BRXM")  # unknown field (typo)
+    visit.set_rule("mobile", column="LXDHH")  # missing column
+    visit.set_rule("price", column="GHFY", format="%Y%m%d")  # date format on a decimal field
     cm = m.code_map("sex")
-    cm.set("W", "7")                                            # target not in the code set
+    cm.set("W", "7")  # target not in the code set
     issues = m.check(spec=SPEC)
     text = "\n".join(str(i) for i in issues)
     assert "没有字段 'patientNmae'，是否应为 patientName？" in text
@@ -136,7 +141,12 @@ def test_editing_operations_for_widgets(mdir, tmp_path):
     m.save()
     m2 = hlwjr.load_mapping(mdir)
     r2 = m2.dataset("visit").rule("patientName")
-    assert (r2.status, r2.reviewer, r2.reviewed_at, r2.comment) == ("accepted", "王分析", "2026-11-21 09:00:00", "已核对")
+    assert (r2.status, r2.reviewer, r2.reviewed_at, r2.comment) == (
+        "accepted",
+        "王分析",
+        "2026-11-21 09:00:00",
+        "已核对",
+    )
     assert isinstance(r2, FieldRule) and r2.column == "BRXM"
 
 
@@ -172,7 +182,11 @@ def test_one_error_when_every_data_set_misses_the_same_source(mdir):
 def test_saving_in_place_keeps_each_data_set_in_its_own_file(mdir, tmp_path):
     """A data set file named other than ``<code>.yaml`` (e.g. ``01_visit.yaml``) is written back to
     itself: a second ``visit.yaml`` beside it would make the next load fail (在多个文件中配置)."""
-    src = next(p for p in (mdir / "datasets").glob("*.yaml") if yaml.safe_load(p.read_text(encoding="utf-8"))["dataset"] == "visit")
+    src = next(
+        p
+        for p in (mdir / "datasets").glob("*.yaml")
+        if yaml.safe_load(p.read_text(encoding="utf-8"))["dataset"] == "visit"
+    )
     renamed = src.with_name("01_visit.yaml")
     src.rename(renamed)
     m = hlwjr.load_mapping(mdir)

@@ -41,7 +41,10 @@ def test_golden_records(demo, mapping, code):
     gold = json.loads((GOLDEN / f"{code}.json").read_text(encoding="utf-8"))
     r = hlwjr.apply_mapping(mapping, code, date=gold["date"], sources=_sources(h))
     assert (r.n_source_rows, len(r.records), r.rejected_rows) == (
-        gold["n_source_rows"], gold["n_records"], gold["rejected_rows"])
+        gold["n_source_rows"],
+        gold["n_records"],
+        gold["rejected_rows"],
+    )
     recs = r.to_dicts()
     rows = r.source_rows.tolist()
     for ex in gold["examples"]:

@@ -17,8 +17,8 @@ import pytest
 
 import hlwjr
 from hlwjr.mapping import _engine as _mapping
-from hlwjr.sources import _read as _sources
 from hlwjr.mapping._engine import iter_dicts, parse_times, write_jsonl
+from hlwjr.sources import _read as _sources
 
 DATA = Path(__file__).parent / "data"
 SPEC = DATA / "mapping_spec"
@@ -43,19 +43,19 @@ def _written(frame: pd.DataFrame) -> list[dict]:
 def _mixed_frame(n: int, *, first_missing: bool) -> pd.DataFrame:
     rng = np.random.default_rng(7)
     pick = rng.integers(0, 4, n)
-    first = pd.array(np.where(pick == 0, None, "DEMO0001").tolist() if first_missing else ["DEMO0001"] * n,
-                     dtype="str")
-    return pd.DataFrame({
-        "unitID": first,
-        "organName": pd.array(["演示医院\"测试\""] * n, dtype="str"),  # a constant that needs escaping
-        "patientName": pd.array(np.array(["张试明", "李\\试", "王\n试", None])[pick].tolist(), dtype="str"),
-        "guardianName": pd.array([None] * n, dtype="str"),  # missing everywhere: key never written
-        "age": pd.array(np.where(pick == 1, None, pick * 7).tolist(), dtype="Int64"),
-        "price": np.array([15.0, 2.5, np.nan, 1e20])[pick],
-        "flag": pick % 2 == 0,
-        "orderList": pd.Series([[{"drugName": "阿莫西林", "dose": 1.5}], [], None, [{"x": "y"}]][p]
-                               for p in pick),
-    })
+    first = pd.array(np.where(pick == 0, None, "DEMO0001").tolist() if first_missing else ["DEMO0001"] * n, dtype="str")
+    return pd.DataFrame(
+        {
+            "unitID": first,
+            "organName": pd.array(['演示医院"测试"'] * n, dtype="str"),  # a constant that needs escaping
+            "patientName": pd.array(np.array(["张试明", "李\\试", "王\n试", None])[pick].tolist(), dtype="str"),
+            "guardianName": pd.array([None] * n, dtype="str"),  # missing everywhere: key never written
+            "age": pd.array(np.where(pick == 1, None, pick * 7).tolist(), dtype="Int64"),
+            "price": np.array([15.0, 2.5, np.nan, 1e20])[pick],
+            "flag": pick % 2 == 0,
+            "orderList": pd.Series([[{"drugName": "阿莫西林", "dose": 1.5}], [], None, [{"x": "y"}]][p] for p in pick),
+        }
+    )
 
 
 @pytest.mark.parametrize("first_missing", [False, True])
@@ -117,10 +117,20 @@ def test_large_chunks_map_exactly_like_small_chunks():
     patients = hlwjr.read_source(src / "patients.csv")
     big = visits.iloc[np.arange(7000) % len(visits)].reset_index(drop=True)
     big["FZID"] = [f"FZ{i:05d}" for i in range(len(big))]
-    runs = [hlwjr.apply_mapping(m, "visit", spec=SPEC, today="2026-11-25", chunksize=size,
-                                sources={"his": {"visits": big, "patients": patients}}) for size in (7000, 500)]
+    runs = [
+        hlwjr.apply_mapping(
+            m,
+            "visit",
+            spec=SPEC,
+            today="2026-11-25",
+            chunksize=size,
+            sources={"his": {"visits": big, "patients": patients}},
+        )
+        for size in (7000, 500)
+    ]
     one, many = runs
     pd.testing.assert_frame_equal(one.records, many.records)
+
     def issues(r):  # issues are listed rule by rule within a chunk: compare them row by row
         return r.issues.sort_values(["row", "field", "rule"], na_position="first").reset_index(drop=True)
 
@@ -135,8 +145,15 @@ def test_limit_reads_exactly_that_many_rows():
     visits = hlwjr.read_source(src / "visits.csv")
     big = visits.iloc[np.arange(100) % len(visits)].reset_index(drop=True)
     big["FZID"] = [f"FZ{i:05d}" for i in range(len(big))]
-    r = hlwjr.apply_mapping(m, "visit", spec=SPEC, today="2026-11-25", chunksize=30, limit=45,
-                            sources={"his": {"visits": big, "patients": hlwjr.read_source(src / "patients.csv")}})
+    r = hlwjr.apply_mapping(
+        m,
+        "visit",
+        spec=SPEC,
+        today="2026-11-25",
+        chunksize=30,
+        limit=45,
+        sources={"his": {"visits": big, "patients": hlwjr.read_source(src / "patients.csv")}},
+    )
     assert r.n_source_rows == 45
 
 
@@ -153,8 +170,9 @@ def _gbk_csv(path: Path, delimiter: str, rows: int = 3000) -> Path:
         dept = rng.choice(["内科", "", "外科,急诊", '儿科"甲"'])
         note = rng.choice(["", "x", "备注"])
         cells = [f"P{i}", name, diag, dept, note]
-        lines.append(delimiter.join(f'"{c.replace(chr(34), chr(34) * 2)}"' if (delimiter in c or '"' in c) else c
-                                    for c in cells))
+        lines.append(
+            delimiter.join(f'"{c.replace(chr(34), chr(34) * 2)}"' if (delimiter in c or '"' in c) else c for c in cells)
+        )
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
     return path
 
@@ -187,6 +205,5 @@ def test_gbk_decode_of_raw_columns_keeps_missing_values():
     assert out.type == pa.large_string()
     assert out.to_pylist()[:5] == ["内科", None, "", "外科", "A"]
     unique = pa.array([f"值{i}".encode("gbk") if i % 7 else None for i in range(5000)], type=pa.large_binary())
-    assert _sources._decode_column(unique, "gb18030").to_pylist() == [f"值{i}" if i % 7 else None
-                                                                     for i in range(5000)]
+    assert _sources._decode_column(unique, "gb18030").to_pylist() == [f"值{i}" if i % 7 else None for i in range(5000)]
     assert _mapping is not None

@@ -19,8 +19,16 @@ from hlwjr._privacy import check_id_number
 
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
-NAMES = ["00_开始_setup", "01_接口规范_spec", "02_数据源_profile", "03_字段对照_map_fields", "04_值域对照_map_codes",
-         "05_校验_validate", "06_测试上传_upload", "07_达标_readiness"]
+NAMES = [
+    "00_开始_setup",
+    "01_接口规范_spec",
+    "02_数据源_profile",
+    "03_字段对照_map_fields",
+    "04_值域对照_map_codes",
+    "05_校验_validate",
+    "06_测试上传_upload",
+    "07_达标_readiness",
+]
 PATHS = [NB_DIR / f"{n}.ipynb" for n in NAMES]
 
 
@@ -78,7 +86,9 @@ def test_notebooks_match_their_generator():
     spec = importlib.util.spec_from_file_location("nb_build", NB_DIR / "_build.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    assert mod.main(["--check"]) == 0, "notebooks/*.ipynb 与 notebooks/_build.py 不一致：运行 python notebooks/_build.py"
+    assert mod.main(["--check"]) == 0, (
+        "notebooks/*.ipynb 与 notebooks/_build.py 不一致：运行 python notebooks/_build.py"
+    )
 
 
 def test_cells_are_prose_plus_one_call():
@@ -103,8 +113,7 @@ def run_notebook(path: Path, overrides: dict, *, allow_errors: bool = False, tim
     injected = nbformat.v4.new_code_cell(src)
     injected.metadata["tags"] = ["injected-parameters"]
     nb.cells.insert(idx + 1, injected)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(NB_DIR)}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NB_DIR)}})
     try:
         client.execute()
     except CellExecutionError:  # stops at the first failing cell, as "Run All" does in JupyterLab
@@ -200,18 +209,26 @@ def test_broken_mapping_gives_a_readable_message(notebook_env):
 
 @pytest.mark.slow
 def test_missing_project_gives_a_readable_message(tmp_path):
-    nb = run_notebook(PATHS[0], {"PROJECT_DIR": str(tmp_path / "nowhere"), "DEMO": False, "USE_SANDBOX": False},
-                      allow_errors=True)
+    nb = run_notebook(
+        PATHS[0], {"PROJECT_DIR": str(tmp_path / "nowhere"), "DEMO": False, "USE_SANDBOX": False}, allow_errors=True
+    )
     text = outputs_text(nb)
     assert "错误（ConfigError）" in text and "HOSPITAL" in text and "怎么办" in text
-    assert "Traceback" not in text and "File \"" not in text
+    assert "Traceback" not in text and 'File "' not in text
     assert len(text.splitlines()) < 12
 
 
 @pytest.mark.slow
 def test_missing_secret_and_unreachable_platform(tmp_path, monkeypatch):
-    hospital = dict(name="测试互联网医院", org_code="91110108MA01AB12CN", platform_url="http://127.0.0.1:9/hlwjr",
-                    appid="APP-TEST", mapping_dir="mapping", sources={"his": "his.sqlite"}, profile="sandbox")
+    hospital = dict(
+        name="测试互联网医院",
+        org_code="91110108MA01AB12CN",
+        platform_url="http://127.0.0.1:9/hlwjr",
+        appid="APP-TEST",
+        mapping_dir="mapping",
+        sources={"his": "his.sqlite"},
+        profile="sandbox",
+    )
     monkeypatch.delenv("HLWJR_SECRET", raising=False)
     params = {"PROJECT_DIR": str(tmp_path / "p"), "DEMO": False, "USE_SANDBOX": False, "HOSPITAL": hospital}
     text = outputs_text(run_notebook(PATHS[0], params, allow_errors=True))
@@ -228,7 +245,9 @@ def test_cell_execution_error_is_short_for_hlwjr_errors():
     from hlwjr import MappingError
     from hlwjr.workbench._workbench import _custom_exc
 
-    lines = _custom_exc(object(), MappingError, MappingError("列 'XB' 不在数据源中", where="datasets/consult.yaml: 字段 sex"), None)
+    lines = _custom_exc(
+        object(), MappingError, MappingError("列 'XB' 不在数据源中", where="datasets/consult.yaml: 字段 sex"), None
+    )
     assert "错误（MappingError）" in lines[0] and lines[1] == "位置：datasets/consult.yaml: 字段 sex"
     assert lines[-1].startswith("怎么办：") and len(lines) == 3
 
@@ -250,7 +269,7 @@ def test_friendly_prints_the_message_instead_of_a_traceback():
     assert setup_notebook() is (get_ipython() is not None)
     with pytest.raises(ZeroDivisionError):  # bugs are not hidden
         with friendly(stream=out):
-            1 / 0
+            1 / 0  # noqa: B018
 
 
 @pytest.mark.slow
@@ -263,7 +282,7 @@ def test_without_a_sandbox_url_the_kernel_starts_its_own(tmp_path, monkeypatch):
     try:
         assert wb.sandbox.pid and wb.sandbox.data_dir == tmp_path / "project" / ".hlwjr" / "sandbox"
         assert wb.project.platform.url == wb.sandbox.url
-        again = hlwjr.open_workbench(tmp_path / "project", demo_days=3)   # the same kernel reuses it
+        again = hlwjr.open_workbench(tmp_path / "project", demo_days=3)  # the same kernel reuses it
         assert again.sandbox is wb.sandbox
         assert "成功" in wb.connectivity().to_string()
     finally:

@@ -34,11 +34,16 @@ def test_lab_command_is_loopback_and_opens_the_setup_notebook(tmp_path):
 
 def test_finds_the_notebooks_and_knows_when_the_sandbox_is_needed(tmp_path):
     assert find_notebooks(ROOT / "tests") == ROOT
-    assert project_uses_sandbox(tmp_path / "new-project")   # the demo: no hlwjr.toml yet
+    assert project_uses_sandbox(tmp_path / "new-project")  # the demo: no hlwjr.toml yet
     from hlwjr.upload._project import write_project
 
-    write_project(tmp_path / "real", {"project": {"name": "医院", "org_code": "91110108MA01AB12CN"},
-                                      "platform": {"profile": "ngari-tianjin", "url": "https://example.invalid/api"}})
+    write_project(
+        tmp_path / "real",
+        {
+            "project": {"name": "医院", "org_code": "91110108MA01AB12CN"},
+            "platform": {"profile": "ngari-tianjin", "url": "https://example.invalid/api"},
+        },
+    )
     assert not project_uses_sandbox(tmp_path / "real")
 
 
@@ -47,21 +52,46 @@ def test_lab_starts_sandbox_and_jupyterlab_and_stops_both(tmp_path):
     from hlwjr.commands._lab import free_port
 
     port = free_port()
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
-               JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"),
-               JUPYTER_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
+        JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"),
+        JUPYTER_DATA_DIR=str(tmp_path / "data"),
+        PYTHONUNBUFFERED="1",
+    )
     log = tmp_path / "lab.log"
     with open(log, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "hlwjr.cli", "lab", "--project", str(tmp_path / "project"),
-                                 "--port", str(port), "--token", "lab-test", "--no-browser"],
-                                cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hlwjr.cli",
+                "lab",
+                "--project",
+                str(tmp_path / "project"),
+                "--port",
+                str(port),
+                "--token",
+                "lab-test",
+                "--no-browser",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 90
         while True:
             assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/api/contents/notebooks/{START_NOTEBOOK}",
-                              params={"token": "lab-test", "content": "0"}, timeout=2)
+                r = httpx.get(
+                    f"http://127.0.0.1:{port}/api/contents/notebooks/{START_NOTEBOOK}",
+                    params={"token": "lab-test", "content": "0"},
+                    timeout=2,
+                )
                 if r.status_code == 200:
                     break
             except httpx.HTTPError:
@@ -69,7 +99,9 @@ def test_lab_starts_sandbox_and_jupyterlab_and_stops_both(tmp_path):
             assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
             time.sleep(0.3)
         text = log.read_text(errors="replace")
-        sandbox_url = next(line.split("沙箱平台: ")[1].split("（")[0] for line in text.splitlines() if "沙箱平台: " in line)
+        sandbox_url = next(
+            line.split("沙箱平台: ")[1].split("（")[0] for line in text.splitlines() if "沙箱平台: " in line
+        )
         assert httpx.get(sandbox_url + "/sandbox/health", timeout=5).status_code == 200
     finally:
         os.kill(proc.pid, signal.SIGTERM)

@@ -85,7 +85,7 @@ def test_generated_numbers_roundtrip(birth, seq):
     assert id_sex(number) == ("1" if seq % 2 else "2")
     # any single-digit change in the first 17 digits breaks the check digit
     pos = seq % 17
-    changed = number[:pos] + str((int(number[pos]) + 1) % 10) + number[pos + 1:]
+    changed = number[:pos] + str((int(number[pos]) + 1) % 10) + number[pos + 1 :]
     assert id_check_char(changed[:17]) != number[17]
 
 
@@ -115,8 +115,12 @@ def test_mask_guessing_hides_embedded_numbers():
 
 def test_mask_series_matches_mask_value():
     values = [VALID, None, "E12345678", float("nan"), "１１０１０５１９４９１２３１００２X", "123"]
-    for kind, extra in [("id", []), ("phone", ["13812345678", "010-65123456"]),
-                        ("name", ["张三", "欧阳娜娜", "A", "Li Lei"]), (None, [f"x{VALID}", "内科"])]:
+    for kind, extra in [
+        ("id", []),
+        ("phone", ["13812345678", "010-65123456"]),
+        ("name", ["张三", "欧阳娜娜", "A", "Li Lei"]),
+        (None, [f"x{VALID}", "内科"]),
+    ]:
         series = pd.Series(values + extra, dtype=object)
         got = mask_series(series, kind).tolist()
         assert got == [mask_value(v, kind) for v in values + extra]

@@ -25,24 +25,39 @@ def _ids(n):
 @pytest.fixture
 def frame():
     n = 40
-    return pd.DataFrame({
-        "SFZH": _ids(n),
-        "LXDH": [f"1990000{i:04d}" for i in range(n)],
-        "BRXM": [f"{'张李王赵刘陈杨黄吴周'[i % 10]}试{'明华强军平芳娜敏静丽'[i // 10 % 10]}{'一二三四'[i % 4]}" for i in range(n)],
-        "XB": ["M"] * 20 + ["F"] * 18 + ["X", "U"],
-        "CSRQ": ["19800101"] * 39 + ["19900230"],
-        "SQSJ": [f"2026-11-01 09:{i:02d}:00" for i in range(n)],
-        "JE": [f"{i}.50" for i in range(n)],
-        "TS": [str(i % 7) for i in range(n)],
-        "BZ": [None] * n,
-    }, dtype="str")
+    return pd.DataFrame(
+        {
+            "SFZH": _ids(n),
+            "LXDH": [f"1990000{i:04d}" for i in range(n)],
+            "BRXM": [
+                f"{'张李王赵刘陈杨黄吴周'[i % 10]}试{'明华强军平芳娜敏静丽'[i // 10 % 10]}{'一二三四'[i % 4]}"
+                for i in range(n)
+            ],
+            "XB": ["M"] * 20 + ["F"] * 18 + ["X", "U"],
+            "CSRQ": ["19800101"] * 39 + ["19900230"],
+            "SQSJ": [f"2026-11-01 09:{i:02d}:00" for i in range(n)],
+            "JE": [f"{i}.50" for i in range(n)],
+            "TS": [str(i % 7) for i in range(n)],
+            "BZ": [None] * n,
+        },
+        dtype="str",
+    )
 
 
 def test_kinds_and_formats(frame):
     prof = profile_frame(frame)
     kinds = {c.column: c.kind for c in prof.columns}
-    assert kinds == {"SFZH": "id_card", "LXDH": "mobile", "BRXM": "name", "XB": "code", "CSRQ": "date",
-                     "SQSJ": "datetime", "JE": "amount", "TS": "code", "BZ": "empty"}
+    assert kinds == {
+        "SFZH": "id_card",
+        "LXDH": "mobile",
+        "BRXM": "name",
+        "XB": "code",
+        "CSRQ": "date",
+        "SQSJ": "datetime",
+        "JE": "amount",
+        "TS": "code",
+        "BZ": "empty",
+    }
     c = prof.column("CSRQ")
     assert c.date_format == "%Y%m%d" and c.invalid_dates == 1
     assert prof.column("SQSJ").date_format == "%Y-%m-%d %H:%M:%S"

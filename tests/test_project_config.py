@@ -65,17 +65,20 @@ def test_secret_in_config_is_refused(tmp_path):
     assert "oops" not in str(e.value)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ('[platform]\nurl = "ftp://x"\nappid = "a"', "http://"),
-    ('[platform]\nbogus = 1', "未知的设置"),
-    ('[readiness]\nsuccess_rate = 2', "success_rate"),
-    ('[readiness]\nmin_per_day = 2', "未知的达标设置"),
-    ('[project]\nphase = "live"', "phase"),
-    ('datasets = "recipe"', "datasets 必须是"),
-    ('[platform\nurl=1', "TOML 格式错误"),
-    ('[platform]\nca_bundle = "nope.pem"', "CA 证书"),
-    ('[platform]\nconnect_timeout = 0', "connect_timeout"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ('[platform]\nurl = "ftp://x"\nappid = "a"', "http://"),
+        ("[platform]\nbogus = 1", "未知的设置"),
+        ("[readiness]\nsuccess_rate = 2", "success_rate"),
+        ("[readiness]\nmin_per_day = 2", "未知的达标设置"),
+        ('[project]\nphase = "live"', "phase"),
+        ('datasets = "recipe"', "datasets 必须是"),
+        ("[platform\nurl=1", "TOML 格式错误"),
+        ('[platform]\nca_bundle = "nope.pem"', "CA 证书"),
+        ("[platform]\nconnect_timeout = 0", "connect_timeout"),
+    ],
+)
 def test_bad_config_names_the_problem(tmp_path, bad, message):
     _write(tmp_path, bad)
     with pytest.raises(ConfigError, match=message) as e:
@@ -89,9 +92,15 @@ def test_missing_file(tmp_path):
 
 
 def test_write_project_round_trips_and_refuses_secrets(tmp_path):
-    path = write_project(tmp_path, {"datasets": ["unit"], "project": {"name": "演示", "org_code": "X"},
-                                    "platform": {"url": "http://127.0.0.1:9", "appid": "A", "proxy": None},
-                                    "readiness": {"per_dataset": True, "required_datasets": ["unit"]}})
+    path = write_project(
+        tmp_path,
+        {
+            "datasets": ["unit"],
+            "project": {"name": "演示", "org_code": "X"},
+            "platform": {"url": "http://127.0.0.1:9", "appid": "A", "proxy": None},
+            "readiness": {"per_dataset": True, "required_datasets": ["unit"]},
+        },
+    )
     p = load_project(path)
     assert p.datasets == ("unit",) and p.readiness.per_dataset and p.readiness.required_datasets == ("unit",)
     with pytest.raises(ConfigError):
@@ -106,8 +115,11 @@ def test_thresholds_defaults_follow_the_manual():
 
 def test_yaml_project_same_structure(tmp_path):
     (tmp_path / "hlwjr.yaml").write_text(
-        "datasets: [visit]\nproject: {name: 亚姆医院, org_code: X}\nplatform: {url: 'http://127.0.0.1:9/hlwjr', appid: A}\n"
-        "readiness: {consecutive_days: 4}\n", encoding="utf-8")
+        "datasets: [visit]\nproject: {name: 亚姆医院, org_code: X}\nplatform: {url: 'http://127.0.0.1:9/hlwjr', "
+        "appid: A}\n"
+        "readiness: {consecutive_days: 4}\n",
+        encoding="utf-8",
+    )
     p = load_project(tmp_path)
     assert p.name == "亚姆医院" and p.readiness.consecutive_days == 4 and p.config_file.name == "hlwjr.yaml"
     (tmp_path / "hlwjr.yaml").write_text("platform: {secret: x}\n", encoding="utf-8")
@@ -124,8 +136,12 @@ def test_ca_bundle_and_proxy_reach_the_client(tmp_path, monkeypatch):
     from hlwjr import PlatformClient
 
     (tmp_path / "ca.pem").write_bytes(Path(certifi.where()).read_bytes())
-    _write(tmp_path, BASIC.replace('read_timeout = 12.5', 'read_timeout = 12.5\nca_bundle = "ca.pem"\n'
-                                                          'proxy = "http://127.0.0.1:3128"'))
+    _write(
+        tmp_path,
+        BASIC.replace(
+            "read_timeout = 12.5", 'read_timeout = 12.5\nca_bundle = "ca.pem"\nproxy = "http://127.0.0.1:3128"'
+        ),
+    )
     monkeypatch.setenv("HLWJR_SECRET", "s")
     p = load_project(tmp_path)
     assert p.platform.ca_bundle == tmp_path.resolve() / "ca.pem"
@@ -138,9 +154,14 @@ def test_write_project_quotes_keys_and_escapes_strings(tmp_path):
     newline: what write_project writes must load back the same, never a TOML error or a nested table."""
     sources = {"门诊库": "sqlite:///his.db", "his.db": "data\\his.csv", "plain_name-1": "x.csv"}
     name = '北京"示例"医院\n第二行\t\x7f'
-    path = write_project(tmp_path, {"project": {"name": name, "org_code": "X"},
-                                    "platform": {"url": "http://127.0.0.1:9", "appid": "A"},
-                                    "sources": sources})
+    path = write_project(
+        tmp_path,
+        {
+            "project": {"name": name, "org_code": "X"},
+            "platform": {"url": "http://127.0.0.1:9", "appid": "A"},
+            "sources": sources,
+        },
+    )
     p = load_project(path)
     assert p.name == name
     assert set(p.sources) == set(sources)

@@ -9,26 +9,32 @@ import openpyxl
 import pytest
 
 from hlwjr import Ledger, compute_readiness
+from hlwjr.readiness._readiness import platform_counts, write_evidence_pack
 from hlwjr.upload._client import BatchResult, RecordResult
 from hlwjr.upload._ledger import content_hash, record_json
 from hlwjr.upload._project import Thresholds
-from hlwjr.readiness._readiness import platform_counts, write_evidence_pack
 
 ID = "110101199003071234"
 
 
 def _day(led, day, dataset, n_ok, n_rej=0, n_dup=0, tag=""):
-    recs = [{"organID": "O", "id": f"{dataset}{day}{tag}{i}", "patientCertID": ID, "patientName": "张三丰"}
-            for i in range(n_ok + n_rej + n_dup)]
+    recs = [
+        {"organID": "O", "id": f"{dataset}{day}{tag}{i}", "patientCertID": ID, "patientName": "张三丰"}
+        for i in range(n_ok + n_rej + n_dup)
+    ]
     batch = f"B-{dataset}-{day}{tag}"
-    body = json.dumps({"batchNo": batch, "records": [json.loads(record_json(r)) for r in recs]},
-                      ensure_ascii=False).encode()
+    body = json.dumps(
+        {"batchNo": batch, "records": [json.loads(record_json(r)) for r in recs]}, ensure_ascii=False
+    ).encode()
     keys = [f"O|{r['id']}" for r in recs]
     led.open_batch(dataset, batch, [(k, content_hash(r)) for k, r in zip(keys, recs)], body)
     led.mark_sent(batch)
     status = ["accepted"] * n_ok + ["rejected"] * n_rej + ["duplicate"] * n_dup
-    led.record_answer(BatchResult(dataset, batch, len(recs), 0, "", [RecordResult(i, s) for i, s in enumerate(status)]),
-                      platform_day=day, keys=keys)
+    led.record_answer(
+        BatchResult(dataset, batch, len(recs), 0, "", [RecordResult(i, s) for i, s in enumerate(status)]),
+        platform_day=day,
+        keys=keys,
+    )
 
 
 @pytest.fixture
@@ -50,9 +56,9 @@ def test_three_clean_days_may_apply(ledger):
 
 def test_gap_and_broken_day(ledger):
     _day(ledger, "2026-11-01", "visit", 30)
-    _day(ledger, "2026-11-02", "visit", 29, n_rej=1)      # one rejection breaks 100 %
+    _day(ledger, "2026-11-02", "visit", 29, n_rej=1)  # one rejection breaks 100 %
     _day(ledger, "2026-11-03", "visit", 30)
-    _day(ledger, "2026-11-04", "visit", 18)               # today, in progress
+    _day(ledger, "2026-11-04", "visit", 18)  # today, in progress
     r = compute_readiness(ledger, today="2026-11-04")
     assert not r.may_apply and r.streak == 1 and r.today_needed == {"*": 12}
     assert r.gap_text == "今天还需 12 条成功记录"
@@ -76,13 +82,28 @@ def test_per_dataset_rule(ledger):
 
 
 SANDBOX_LOG = {
-    "today": "2026-11-02", "may_apply": False, "streak": 2,
+    "today": "2026-11-02",
+    "may_apply": False,
+    "streak": 2,
     "days": [
-        {"date": "2026-11-01", "uploaded": 30, "success": 30, "failed": 0, "duplicate": 0,
-         "datasets": [{"dataset": "visit", "uploaded": 30, "success": 30, "failed": 0, "duplicate": 0}]},
-        {"date": "2026-11-02", "uploaded": 31, "success": 30, "failed": 0, "duplicate": 1,
-         "datasets": [{"dataset": "visit", "uploaded": 31, "success": 30, "failed": 0, "duplicate": 1}]},
-    ]}
+        {
+            "date": "2026-11-01",
+            "uploaded": 30,
+            "success": 30,
+            "failed": 0,
+            "duplicate": 0,
+            "datasets": [{"dataset": "visit", "uploaded": 30, "success": 30, "failed": 0, "duplicate": 0}],
+        },
+        {
+            "date": "2026-11-02",
+            "uploaded": 31,
+            "success": 30,
+            "failed": 0,
+            "duplicate": 1,
+            "datasets": [{"dataset": "visit", "uploaded": 31, "success": 30, "failed": 0, "duplicate": 1}],
+        },
+    ],
+}
 
 
 def test_comparison_with_platform_log(ledger):
@@ -155,7 +176,7 @@ def test_evidence_pack_speaks_chinese(ledger, tmp_path):
     header = [c.value for c in wb["每日统计"][1]]
     assert header == ["日期（平台日）", "数据集", "上传", "成功", "拒收", "重复", "成功率", "达标", "未达标原因"]
     values = [[c.value for c in row] for row in wb["每日统计"].iter_rows(min_row=2)]
-    assert ["2026-11-03", "合计", 30, 28, 2, 0] == values[-1][:6] and values[-1][7] == "否"
+    assert values[-1][:6] == ["2026-11-03", "合计", 30, 28, 2, 0] and values[-1][7] == "否"
     assert "拒收 2 条" in values[-1][8]
     log_header = [c.value for c in wb["上传日志"][1]]
     assert "批次号 batchNo" in log_header and "结果" in log_header
@@ -182,9 +203,18 @@ def test_readiness_cli_bad_today_and_out_are_one_line_errors(tmp_path, monkeypat
     from hlwjr import cli
     from hlwjr.upload._project import write_project
 
-    root = write_project(tmp_path / "proj", {"project": {"name": "测试医院", "org_code": "O"},
-                                             "platform": {"profile": "sandbox", "url": "http://127.0.0.1:9/hlwjr",
-                                                          "appid": "a", "secret_env": "HLWJR_TEST_SECRET"}}).parent
+    root = write_project(
+        tmp_path / "proj",
+        {
+            "project": {"name": "测试医院", "org_code": "O"},
+            "platform": {
+                "profile": "sandbox",
+                "url": "http://127.0.0.1:9/hlwjr",
+                "appid": "a",
+                "secret_env": "HLWJR_TEST_SECRET",
+            },
+        },
+    ).parent
     from hlwjr.upload._project import load_project
 
     project = load_project(root)
@@ -192,9 +222,10 @@ def test_readiness_cli_bad_today_and_out_are_one_line_errors(tmp_path, monkeypat
     with Ledger(project.ledger_path) as led:
         _day(led, "2026-11-01", "visit", 30)
     (tmp_path / "file").write_text("x", encoding="utf-8")
-    for argv, text in ((["--today", "2026-13-01"], "日期 '2026-13-01' 无效"),
-                       (["--format", "html", "--out", str(tmp_path / "file" / "ev"), "--today", "2026-11-01"],
-                        "无法创建证据包目录")):
+    for argv, text in (
+        (["--today", "2026-13-01"], "日期 '2026-13-01' 无效"),
+        (["--format", "html", "--out", str(tmp_path / "file" / "ev"), "--today", "2026-11-01"], "无法创建证据包目录"),
+    ):
         out, err = io.StringIO(), io.StringIO()
         rc = cli.run(cli.parse_args(["readiness", "--config", str(root), "--no-platform", *argv]), out, err)
         assert rc == 2 and text in err.getvalue() and "Traceback" not in err.getvalue()
@@ -234,8 +265,9 @@ def test_mapping_versions_carry_the_git_revision(tmp_path):
     (root / "mapping" / "codes" / "sex.csv").write_text("source,target\n男,1\n女,2\n", encoding="utf-8")
     (root / "mapping" / "codes" / "new.csv").write_text("source,target\n", encoding="utf-8")
     v = _mapping_versions(SimpleNamespace(mapping_dir=root / "mapping", root=root)).set_index("file")
-    head = subprocess.run([*git, "log", "-1", "--format=%h %cs"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    head = subprocess.run(
+        [*git, "log", "-1", "--format=%h %cs"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert v.loc["mapping/mapping.yaml", "revision"] == head and v.loc["mapping/mapping.yaml", "version"] == "1"
     assert v.loc["mapping/codes/sex.csv", "revision"] == f"{head}，有未提交的修改"
     assert v.loc["mapping/codes/new.csv", "revision"] == "未提交（不在版本库中）"
@@ -253,10 +285,18 @@ def test_evidence_pack_with_an_unloadable_spec_opens_no_ledger(tmp_path, monkeyp
     from hlwjr.readiness import _readiness as _readiness
     from hlwjr.upload._project import load_project, write_project
 
-    root = write_project(tmp_path / "proj", {"project": {"name": "测试医院", "org_code": "O",
-                                                         "spec": str(tmp_path / "no-such-spec")},
-                                             "platform": {"profile": "sandbox", "url": "http://127.0.0.1:9/hlwjr",
-                                                          "appid": "a", "secret_env": "HLWJR_TEST_SECRET"}}).parent
+    root = write_project(
+        tmp_path / "proj",
+        {
+            "project": {"name": "测试医院", "org_code": "O", "spec": str(tmp_path / "no-such-spec")},
+            "platform": {
+                "profile": "sandbox",
+                "url": "http://127.0.0.1:9/hlwjr",
+                "appid": "a",
+                "secret_env": "HLWJR_TEST_SECRET",
+            },
+        },
+    ).parent
     project = load_project(root)
     project.ledger_path.parent.mkdir(parents=True, exist_ok=True)
     with Ledger(project.ledger_path) as led:

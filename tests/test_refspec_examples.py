@@ -10,11 +10,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from refspec_helpers import reference_examples
 
 import hlwjr
-from refspec_helpers import reference_examples
-from hlwjr.validation._fastschema import FORMAT_CHECKER
 from hlwjr._privacy import check_id_number
+from hlwjr.validation._fastschema import FORMAT_CHECKER
 
 SPEC_DIR = Path(hlwjr.__file__).parent / "specs" / "beijing-reference"
 W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -69,8 +69,7 @@ def test_three_examples_for_every_top_level_data_set(spec, examples):
 
 def test_examples_validate_against_the_json_schema(spec, examples):
     for code, recs in examples.items():
-        validator = jsonschema.Draft202012Validator(spec.dataset(code).json_schema(),
-                                                    format_checker=FORMAT_CHECKER)
+        validator = jsonschema.Draft202012Validator(spec.dataset(code).json_schema(), format_checker=FORMAT_CHECKER)
         for i, rec in enumerate(recs):
             errors = [f"{e.json_path}: {e.message}" for e in validator.iter_errors(rec)]
             assert not errors, (code, i, errors)
@@ -81,8 +80,7 @@ def test_field_examples_validate_against_their_field_schema(spec):
         for f in ds:
             if f.example is None:
                 continue
-            jsonschema.Draft202012Validator(f.json_schema(spec), format_checker=FORMAT_CHECKER).validate(
-                f.example)
+            jsonschema.Draft202012Validator(f.json_schema(spec), format_checker=FORMAT_CHECKER).validate(f.example)
 
 
 def test_business_keys_are_unique(spec, examples):
@@ -140,7 +138,8 @@ def test_references_resolve_among_the_examples(spec, examples):
                     continue
                 found = any(
                     all(t.get(tf) == local[lf] for lf, tf in ref.fields.items())
-                    for target in ref.datasets for t in examples[target]
+                    for target in ref.datasets
+                    for t in examples[target]
                 )
                 assert found, (code, local, ref.datasets)
 
@@ -171,7 +170,7 @@ def _holds(rec, when):
     return {"lt": v < x, "le": v <= x, "gt": v > x, "ge": v >= x}[op]
 
 
-def _check_rule(spec, ds, rule, rec):  # noqa: C901 - one small oracle per rule id
+def _check_rule(spec, ds, rule, rec):
     p = rule.params
     if rule.id == "required_if":
         return not _holds(rec, p["when"]) or all(_present(rec, f) for f in p["fields"])

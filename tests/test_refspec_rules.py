@@ -7,9 +7,9 @@ import copy
 from pathlib import Path
 
 import pytest
+from refspec_helpers import reference_examples
 
 import hlwjr
-from refspec_helpers import reference_examples
 
 SPEC_DIR = Path(hlwjr.__file__).parent / "specs" / "beijing-reference"
 
@@ -76,18 +76,19 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("code, i, change, rule, field, severity", CASES,
-                         ids=[f"{c[0]}-{c[3]}-{c[4]}" for c in CASES])
-def test_a_broken_example_is_reported_by_the_rule_the_spec_names(spec, examples, code, i, change, rule,
-                                                                 field, severity):
+@pytest.mark.parametrize("code, i, change, rule, field, severity", CASES, ids=[f"{c[0]}-{c[3]}-{c[4]}" for c in CASES])
+def test_a_broken_example_is_reported_by_the_rule_the_spec_names(
+    spec, examples, code, i, change, rule, field, severity
+):
     rec = copy.deepcopy(examples[code][i])
     for path, value in change.items():
         if value == "__doctor__":
             value = rec["doctorCertID"]
         _set(rec, path, value)
     report = hlwjr.check([rec], code, spec=spec, accepted=examples)
-    hits = [p for p in report.problems
-            if p.rule == rule and (p.field == field or (p.field or "").endswith("." + field))]
+    hits = [
+        p for p in report.problems if p.rule == rule and (p.field == field or (p.field or "").endswith("." + field))
+    ]
     assert hits, report.to_frame()[["field", "rule", "message"]].to_dict("records")
     assert {p.severity for p in hits} == {severity}
     assert all(p.message for p in hits)

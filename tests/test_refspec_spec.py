@@ -15,18 +15,52 @@ from hlwjr.validation._rules import RULES
 
 SPEC_DIR = Path(hlwjr.__file__).parent / "specs" / "beijing-reference"
 
-CORE = ["unit", "dept", "doctor", "consult", "revisit", "emr", "recipe", "recipe_audit",
-        "dispensing", "settlement", "evaluation", "complaint"]
+CORE = [
+    "unit",
+    "dept",
+    "doctor",
+    "consult",
+    "revisit",
+    "emr",
+    "recipe",
+    "recipe_audit",
+    "dispensing",
+    "settlement",
+    "evaluation",
+    "complaint",
+]
 
 #: record-rule ids of docs/DESIGN.md ("Rule registry")
 DESIGN_RECORD_RULES = {
-    "id_number", "id_birth_sex", "code_name_match", "required_if", "time_order", "non_negative",
-    "sum_of_lines", "sum_of_fields", "equals", "revisit_only", "no_controlled_drugs",
+    "id_number",
+    "id_birth_sex",
+    "code_name_match",
+    "required_if",
+    "time_order",
+    "non_negative",
+    "sum_of_lines",
+    "sum_of_fields",
+    "equals",
+    "revisit_only",
+    "no_controlled_drugs",
     "different_persons",
 }
 #: rule params that name a field of the record (F in DESIGN.md)
-FIELD_PARAMS = {"number", "type", "birthday", "sex", "age", "at", "code", "name", "total", "items",
-                "field", "flag", "diagnosis"}
+FIELD_PARAMS = {
+    "number",
+    "type",
+    "birthday",
+    "sex",
+    "age",
+    "at",
+    "code",
+    "name",
+    "total",
+    "items",
+    "field",
+    "flag",
+    "diagnosis",
+}
 FIELD_LIST_PARAMS = {"fields", "parts"}
 COMMON_HEADER = ["unitID", "organID", "organName", "updateTime"]
 PROVENANCE_TAGS = {"NG", "NGR", "TJ", "SZ", "HZ", "I"}
@@ -55,16 +89,34 @@ def test_the_twelve_core_data_sets_in_upload_order(spec):
             assert order[dep] < order[ds.code], (ds.code, dep)
 
 
-@pytest.mark.parametrize("alias, code", [
-    ("DS01", "unit"), ("DS02", "dept"), ("DS03", "doctor"), ("DS04", "consult"), ("DS05", "revisit"),
-    ("DS06", "emr"), ("DS07a", "recipe"), ("DS07b", "recipe_detail"), ("DS08", "recipe_audit"),
-    ("DS09", "dispensing"), ("DS10", "settlement"), ("DS11", "evaluation"), ("DS12", "complaint"),
-    ("uploadRecipeIndicators", "recipe"), ("uploadReferralIndicators", "revisit"),
-    ("uploadConsultIndicators", "consult"), ("uploadRecipeVerificationIndicators", "dispensing"),
-    ("uploadElectMedicalRecord", "emr"), ("uploadBusinessInfoAfter", "evaluation"),
-    ("pushMedicalDispute", "complaint"), ("uploadRecipeAuditIndicators", "recipe_audit"),
-    ("在线处方", "recipe"), ("在线复诊", "revisit"),
-])
+@pytest.mark.parametrize(
+    "alias, code",
+    [
+        ("DS01", "unit"),
+        ("DS02", "dept"),
+        ("DS03", "doctor"),
+        ("DS04", "consult"),
+        ("DS05", "revisit"),
+        ("DS06", "emr"),
+        ("DS07a", "recipe"),
+        ("DS07b", "recipe_detail"),
+        ("DS08", "recipe_audit"),
+        ("DS09", "dispensing"),
+        ("DS10", "settlement"),
+        ("DS11", "evaluation"),
+        ("DS12", "complaint"),
+        ("uploadRecipeIndicators", "recipe"),
+        ("uploadReferralIndicators", "revisit"),
+        ("uploadConsultIndicators", "consult"),
+        ("uploadRecipeVerificationIndicators", "dispensing"),
+        ("uploadElectMedicalRecord", "emr"),
+        ("uploadBusinessInfoAfter", "evaluation"),
+        ("pushMedicalDispute", "complaint"),
+        ("uploadRecipeAuditIndicators", "recipe_audit"),
+        ("在线处方", "recipe"),
+        ("在线复诊", "revisit"),
+    ],
+)
 def test_data_sets_are_found_by_alias_and_chinese_name(spec, alias, code):
     assert spec.dataset(alias).code == code
 
@@ -80,49 +132,49 @@ def test_every_top_level_data_set_carries_the_common_header(spec):
 #: every field of the research tables (platform-research.md §5), "a / b" rows split
 RESEARCH_FIELDS = {
     "unit": "secondName internetPermit registerNumber levelId grade categoryId legalRepresentative "
-            "chargeRepresentative address postcode areaName authority passDate passCode beginDate endDate "
-            "telNum doctorProtocol userProtocol",
+    "chargeRepresentative address postcode areaName authority passDate passCode beginDate endDate "
+    "telNum doctorProtocol userProtocol",
     "dept": "subjectCode subjectName deptID deptName deptCategory desc note principalDoctorCertID "
-            "principalDoctorName deputyDoctorCertID deputyDoctorName applyDate internetFlag",
+    "principalDoctorName deputyDoctorCertID deputyDoctorName applyDate internetFlag",
     "doctor": "doctorID doctorName doctorCertID doctorWorkType sex birthday national mobile doctorTileID "
-              "doctorTile subjectCode subjectName doctorCertCode doctorWorkCode doctorUnitName doctorAreaName "
-              "firstWorkUnitId firstWorkUnitName firstWorkAreaName secondWorkUnitId secondWorkUnitName "
-              "secondWorkAreaName thirdWorkUnitId thirdWorkUnitName thirdWorkAreaName doctorOrganName "
-              "doctorWorkDate doctorYears policyNo policyStartDate policyEndDate whitelistFlag",
+    "doctorTile subjectCode subjectName doctorCertCode doctorWorkCode doctorUnitName doctorAreaName "
+    "firstWorkUnitId firstWorkUnitName firstWorkAreaName secondWorkUnitId secondWorkUnitName "
+    "secondWorkAreaName thirdWorkUnitId thirdWorkUnitName thirdWorkAreaName doctorOrganName "
+    "doctorWorkDate doctorYears policyNo policyStartDate policyEndDate whitelistFlag",
     "consult": "bussID subjectCode subjectName deptID deptName doctorId doctorCertID doctorName "
-               "patientCertType patientCertID patientName age sex mobile consultationType "
-               "onsultationAttribute applyDate startDate endDate paymentChannel consultationPrice content "
-               "answerFlag refuseTime refuseReason refuseType processDataURL",
+    "patientCertType patientCertID patientName age sex mobile consultationType "
+    "onsultationAttribute applyDate startDate endDate paymentChannel consultationPrice content "
+    "answerFlag refuseTime refuseReason refuseType processDataURL",
     "revisit": "bussID subjectCode subjectName deptID deptName doctorId doctorCertID doctorName "
-               "patientCertType patientCertID patientName age sex mobile guardianCertID guardianName "
-               "guardianMobile returnVisitType cardType cardNo referralFlag originalDiagnosis firstDiagnosis "
-               "diseasesHistory mainDiagnoseCode thisDiagnosis diagNoFillReason applyDate startDate endDate "
-               "paymentChannel returnVisitPrice answerFlag refuseTime refuseReason refuseType processDataURL",
+    "patientCertType patientCertID patientName age sex mobile guardianCertID guardianName "
+    "guardianMobile returnVisitType cardType cardNo referralFlag originalDiagnosis firstDiagnosis "
+    "diseasesHistory mainDiagnoseCode thisDiagnosis diagNoFillReason applyDate startDate endDate "
+    "paymentChannel returnVisitPrice answerFlag refuseTime refuseReason refuseType processDataURL",
     "emr": "caseNo furtherConsultNo deptID deptName doctorID doctorName doctorCertID visitDate patientName "
-           "patientSex patientAge patientIdcardType patientIdcardNum phone chiefComplaint presentHistory "
-           "pastHistory allergyHistory diagnosisCode furtherConsultDiagnosis diagnosticOpinion",
+    "patientSex patientAge patientIdcardType patientIdcardNum phone chiefComplaint presentHistory "
+    "pastHistory allergyHistory diagnosisCode furtherConsultDiagnosis diagnosticOpinion",
     "recipe": "recipeID recipeUniqueID hosCode hosName bussID bussSource originalDiagnosis subjectCode "
-              "subjectName deptID deptName doctorId doctorCertID doctorName auditDoctorId auditDoctorCertID "
-              "auditDoctor checkDate patientCardType patientCertID patientName age sex mobile costType cardType "
-              "cardNo guardianCertID guardianName allergyInfo diseasesHistory icdCode icdName recipeType "
-              "packetsNum datein effectivePeriod startDate endDate deliveryType totalFee isPay tradeNo "
-              "verificationStatus verificationTime verificationUnit rationalFlag rationalDrug CAInfo "
-              "doctorSign auditDoctorSign recipeStatus cancelFlag orderList",
+    "subjectName deptID deptName doctorId doctorCertID doctorName auditDoctorId auditDoctorCertID "
+    "auditDoctor checkDate patientCardType patientCertID patientName age sex mobile costType cardType "
+    "cardNo guardianCertID guardianName allergyInfo diseasesHistory icdCode icdName recipeType "
+    "packetsNum datein effectivePeriod startDate endDate deliveryType totalFee isPay tradeNo "
+    "verificationStatus verificationTime verificationUnit rationalFlag rationalDrug CAInfo "
+    "doctorSign auditDoctorSign recipeStatus cancelFlag orderList",
     "recipe_detail": "recipeDetailId lineNo drcode drname drmodel pack packUnit drugManf dosageForm admission "
-                     "frequency dosage drunit dosageTotal doseUnit useDays price totalPrice otcFlag remark "
-                     "tcmDescribe",
+    "frequency dosage drunit dosageTotal doseUnit useDays price totalPrice otcFlag remark "
+    "tcmDescribe",
     "recipe_audit": "recipeCode organizeCode auditDoctorIdCard auditDoctorName auditDoctorSign auditStatus "
-                    "auditTime auditOpinion auditDeptID auditSubjectCode auditProTitle",
+    "auditTime auditOpinion auditDeptID auditSubjectCode auditProTitle",
     "dispensing": "bussID recipeUniqueID recipeID deliveryType verificationTime deliveryFirm deliveryPeople "
-                  "deliverySTDate deliveryENDDate logisticsNo address deliveryFee totalFee isPay tradeNo "
-                  "giveMode payMode",
+    "deliverySTDate deliveryENDDate logisticsNo address deliveryFee totalFee isPay tradeNo "
+    "giveMode payMode",
     "settlement": "settleID bussID businessType recipeID totalFee selfPay insurancePay costType "
-                  "paymentChannel tradeNo payTime refundFlag refundTime refundFee",
+    "paymentChannel tradeNo payTime refundFlag refundTime refundFee",
     "evaluation": "evaluateID businessType bussID deptID deptName doctorId doctorCertID doctorName "
-                  "satisfaction scoring evaluation complaints evaluationPeople evaluationTime",
+    "satisfaction scoring evaluation complaints evaluationPeople evaluationTime",
     "complaint": "eventID businessType patientName mobile eventDescription eventDate eventReason takeSteps "
-                 "damageDegree Improvements reportDept reportPerson reportDate complaintType complaintChannel "
-                 "handleResult handleTime feedbackTime",
+    "damageDegree Improvements reportDept reportPerson reportDate complaintType complaintChannel "
+    "handleResult handleTime feedbackTime",
 }
 
 
@@ -164,14 +216,23 @@ def test_names_and_aliases_are_unambiguous_within_a_data_set(spec):
                 assert ds.field(a) is f
 
 
-@pytest.mark.parametrize("code, key", [
-    ("unit", ("organID",)), ("dept", ("organID", "subjectCode", "deptID")),
-    ("doctor", ("organID", "doctorCertID")), ("consult", ("organID", "bussID")),
-    ("revisit", ("organID", "bussID")), ("emr", ("organID", "caseNo")),
-    ("recipe", ("organID", "recipeID")), ("recipe_audit", ("organID", "recipeCode", "auditTime")),
-    ("dispensing", ("organID", "recipeID", "verificationTime")), ("settlement", ("organID", "settleID")),
-    ("evaluation", ("organID", "evaluateID")), ("complaint", ("organID", "eventID")),
-])
+@pytest.mark.parametrize(
+    "code, key",
+    [
+        ("unit", ("organID",)),
+        ("dept", ("organID", "subjectCode", "deptID")),
+        ("doctor", ("organID", "doctorCertID")),
+        ("consult", ("organID", "bussID")),
+        ("revisit", ("organID", "bussID")),
+        ("emr", ("organID", "caseNo")),
+        ("recipe", ("organID", "recipeID")),
+        ("recipe_audit", ("organID", "recipeCode", "auditTime")),
+        ("dispensing", ("organID", "recipeID", "verificationTime")),
+        ("settlement", ("organID", "settleID")),
+        ("evaluation", ("organID", "evaluateID")),
+        ("complaint", ("organID", "eventID")),
+    ],
+)
 def test_dedup_keys_follow_the_research(spec, code, key):
     ds = spec.dataset(code)
     assert ds.key == key
@@ -228,28 +289,48 @@ def test_every_json_schema_is_valid_draft_2020_12(spec):
 
 # ------------------------------------------------------------------------------- code sets
 
-@pytest.mark.parametrize("cs_id, size, known", [
-    ("sex", 4, {"0": "未知的性别", "1": "男性", "2": "女性", "9": "未说明的性别"}),
-    ("cert-type", 8, {"01": "居民身份证", "03": "护照", "99": "其他法定有效证件"}),
-    ("subject", 178, {"01": "预防保健科", "03.01": "呼吸内科专业", "04.01.01": "肝脏移植项目",
-                      "04.06.01": "心脏移植项目", "07.01": "新生儿专业", "28": "重症医学科",
-                      "32.10": "放射治疗专业", "50.01": "内科专业", "50.18": "其他",
-                      "69": "其他业务科室", "90": "药学专业", "91": "护理专业"}),
-    ("dept-category", 37, {"03": "内科", "50": "中医科"}),
-    ("title", 20, {"231": "主任医师", "235": "医士", "243": "主管药师", "255": "护士", "265": "技士"}),
-    ("route", 24, {"1": "口服", "404": "静脉注射或静脉滴注", "607": "滴眼", "699": "其他局部用药途径",
-                   "9": "其他用药途径"}),
-    ("nation", 58, {"01": "汉族", "05": "维吾尔族", "56": "基诺族", "97": "其他",
-                    "98": "外国血统中国籍人士"}),
-    ("yes-no", 2, {"0": "否", "1": "是"}),
-    ("business-type", 10, {"1": "图文咨询", "4": "在线复诊", "5": "在线处方", "10": "住院预约"}),
-    ("recipe-type", 3, {"1": "西药", "3": "中药饮片"}),
-    ("delivery-type", 5, {"0": "医院取药", "1": "物流配送", "2": "药店取药"}),
-    ("audit-status", 2, {"1": "审核通过", "2": "审核不通过"}),
-    ("satisfaction", 5, {"1": "非常不满意", "5": "非常满意"}),
-    ("cost-type", 2, {"1": "自费", "2": "医保"}),
-    ("doctor-work-type", 3, {"1": "医师", "2": "药师", "3": "护师"}),
-])
+
+@pytest.mark.parametrize(
+    "cs_id, size, known",
+    [
+        ("sex", 4, {"0": "未知的性别", "1": "男性", "2": "女性", "9": "未说明的性别"}),
+        ("cert-type", 8, {"01": "居民身份证", "03": "护照", "99": "其他法定有效证件"}),
+        (
+            "subject",
+            178,
+            {
+                "01": "预防保健科",
+                "03.01": "呼吸内科专业",
+                "04.01.01": "肝脏移植项目",
+                "04.06.01": "心脏移植项目",
+                "07.01": "新生儿专业",
+                "28": "重症医学科",
+                "32.10": "放射治疗专业",
+                "50.01": "内科专业",
+                "50.18": "其他",
+                "69": "其他业务科室",
+                "90": "药学专业",
+                "91": "护理专业",
+            },
+        ),
+        ("dept-category", 37, {"03": "内科", "50": "中医科"}),
+        ("title", 20, {"231": "主任医师", "235": "医士", "243": "主管药师", "255": "护士", "265": "技士"}),
+        (
+            "route",
+            24,
+            {"1": "口服", "404": "静脉注射或静脉滴注", "607": "滴眼", "699": "其他局部用药途径", "9": "其他用药途径"},
+        ),
+        ("nation", 58, {"01": "汉族", "05": "维吾尔族", "56": "基诺族", "97": "其他", "98": "外国血统中国籍人士"}),
+        ("yes-no", 2, {"0": "否", "1": "是"}),
+        ("business-type", 10, {"1": "图文咨询", "4": "在线复诊", "5": "在线处方", "10": "住院预约"}),
+        ("recipe-type", 3, {"1": "西药", "3": "中药饮片"}),
+        ("delivery-type", 5, {"0": "医院取药", "1": "物流配送", "2": "药店取药"}),
+        ("audit-status", 2, {"1": "审核通过", "2": "审核不通过"}),
+        ("satisfaction", 5, {"1": "非常不满意", "5": "非常满意"}),
+        ("cost-type", 2, {"1": "自费", "2": "医保"}),
+        ("doctor-work-type", 3, {"1": "医师", "2": "药师", "3": "护师"}),
+    ],
+)
 def test_code_set_sizes_and_known_codes(spec, cs_id, size, known):
     cs = spec.code_sets[cs_id]
     assert len(cs) == size
@@ -257,13 +338,16 @@ def test_code_set_sizes_and_known_codes(spec, cs_id, size, known):
         assert cs.name_of(code) == name, code
 
 
-@pytest.mark.parametrize("cs_id, n_min, known", [
-    ("icd10", 150, {"J06.900": "急性上呼吸道感染", "I10.x00": "原发性高血压", "E11.900": "2型糖尿病"}),
-    ("frequency", 15, {"qd": "每日一次", "bid": "每日两次", "tid": "每日三次", "prn": "必要时"}),
-    ("dosage-form", 20, {"01": "片剂", "02": "胶囊剂"}),
-    ("drug-class", 20, {"01": "抗感染药物", "010101": "青霉素类", "18": "中成药"}),
-    ("controlled-drugs", 40, {"MZ001": "吗啡", "JS1001": "氯胺酮", "JS2001": "地西泮"}),
-])
+@pytest.mark.parametrize(
+    "cs_id, n_min, known",
+    [
+        ("icd10", 150, {"J06.900": "急性上呼吸道感染", "I10.x00": "原发性高血压", "E11.900": "2型糖尿病"}),
+        ("frequency", 15, {"qd": "每日一次", "bid": "每日两次", "tid": "每日三次", "prn": "必要时"}),
+        ("dosage-form", 20, {"01": "片剂", "02": "胶囊剂"}),
+        ("drug-class", 20, {"01": "抗感染药物", "010101": "青霉素类", "18": "中成药"}),
+        ("controlled-drugs", 40, {"MZ001": "吗啡", "JS1001": "氯胺酮", "JS2001": "地西泮"}),
+    ],
+)
 def test_partial_code_sets_say_so(spec, cs_id, n_min, known):
     cs = spec.code_sets[cs_id]
     assert cs.complete is False
@@ -310,8 +394,21 @@ def test_controlled_drugs_carry_their_class(spec):
     classes = {cs.notes[c] for c in cs.codes}
     assert classes == {"麻醉药品", "第一类精神药品", "第二类精神药品"}
     names = set(cs.codes.values())
-    assert {"吗啡", "芬太尼", "哌替啶", "可待因", "羟考酮", "美沙酮", "氯胺酮", "地西泮", "艾司唑仑",
-            "阿普唑仑", "咪达唑仑", "唑吡坦", "曲马多"} <= names
+    assert {
+        "吗啡",
+        "芬太尼",
+        "哌替啶",
+        "可待因",
+        "羟考酮",
+        "美沙酮",
+        "氯胺酮",
+        "地西泮",
+        "艾司唑仑",
+        "阿普唑仑",
+        "咪达唑仑",
+        "唑吡坦",
+        "曲马多",
+    } <= names
 
 
 def test_every_code_set_named_by_a_field_exists_and_every_code_set_is_used_or_a_rule_list(spec):
@@ -329,6 +426,7 @@ def test_every_code_set_named_by_a_field_exists_and_every_code_set_is_used_or_a_
 
 
 # ------------------------------------------------------------------------- rules, references
+
 
 def _rule_fields(ds, rule):
     p = rule.params
@@ -381,10 +479,17 @@ def _rules(spec, code, rule_id):
 
 def test_mandatory_checks_of_the_research_are_there(spec):
     ids = {(c, r.params["number"]) for c in CORE for r in _rules(spec, c, "id_number")}
-    assert {("doctor", "doctorCertID"), ("consult", "patientCertID"), ("revisit", "patientCertID"),
-            ("revisit", "guardianCertID"), ("recipe", "patientCertID"), ("recipe", "auditDoctorCertID"),
-            ("emr", "patientIdcardNum"), ("dept", "principalDoctorCertID"),
-            ("recipe_audit", "auditDoctorIdCard")} <= ids
+    assert {
+        ("doctor", "doctorCertID"),
+        ("consult", "patientCertID"),
+        ("revisit", "patientCertID"),
+        ("revisit", "guardianCertID"),
+        ("recipe", "patientCertID"),
+        ("recipe", "auditDoctorCertID"),
+        ("emr", "patientIdcardNum"),
+        ("dept", "principalDoctorCertID"),
+        ("recipe_audit", "auditDoctorIdCard"),
+    } <= ids
     # every field of 身份证 type is checked
     for code in CORE:
         ds = spec.dataset(code)
@@ -394,8 +499,7 @@ def test_mandatory_checks_of_the_research_are_there(spec):
                 assert f.key in checked, (code, f.key)
     assert _rules(spec, "unit", "equals")[0].params == {"field": "internetPermit", "value": "1"}
     assert _rules(spec, "revisit", "revisit_only")[0].params["flag"] == "referralFlag"
-    assert _rules(spec, "recipe", "different_persons")[0].params["fields"] == ["doctorCertID",
-                                                                                "auditDoctorCertID"]
+    assert _rules(spec, "recipe", "different_persons")[0].params["fields"] == ["doctorCertID", "auditDoctorCertID"]
     assert _rules(spec, "recipe", "no_controlled_drugs")[0].severity == "error"
     s = _rules(spec, "settlement", "sum_of_fields")[0].params
     assert (s["total"], s["parts"]) == ("totalFee", ["selfPay", "insurancePay"])
@@ -407,8 +511,12 @@ def test_mandatory_checks_of_the_research_are_there(spec):
     assert conds[("recipe_audit", "opinion_if_rejected")]["value"] == "2"
     assert conds[("settlement", "refund_if_flagged")]["field"] == "refundFlag"
     matches = {(c, r.params["code"]) for c in CORE for r in _rules(spec, c, "code_name_match")}
-    assert {("dept", "subjectCode"), ("doctor", "doctorTileID"), ("recipe", "icdCode"),
-            ("recipe", "subjectCode")} <= matches
+    assert {
+        ("dept", "subjectCode"),
+        ("doctor", "doctorTileID"),
+        ("recipe", "icdCode"),
+        ("recipe", "subjectCode"),
+    } <= matches
 
 
 def test_every_reference_names_an_existing_data_set_and_its_key_field(spec):
@@ -424,13 +532,21 @@ def test_every_reference_names_an_existing_data_set_and_its_key_field(spec):
                 assert order[target] < order[ds.code], (ds.code, target)
 
 
-@pytest.mark.parametrize("code, local, targets", [
-    ("recipe", "bussID", ("revisit", "consult")), ("emr", "furtherConsultNo", ("revisit",)),
-    ("recipe_audit", "recipeCode", ("recipe",)), ("dispensing", "recipeID", ("recipe",)),
-    ("settlement", "bussID", ("revisit", "consult")), ("evaluation", "bussID", ("consult", "revisit")),
-    ("recipe", "doctorCertID", ("doctor",)), ("recipe", "auditDoctorCertID", ("doctor",)),
-    ("consult", "doctorCertID", ("doctor",)), ("revisit", "doctorCertID", ("doctor",)),
-])
+@pytest.mark.parametrize(
+    "code, local, targets",
+    [
+        ("recipe", "bussID", ("revisit", "consult")),
+        ("emr", "furtherConsultNo", ("revisit",)),
+        ("recipe_audit", "recipeCode", ("recipe",)),
+        ("dispensing", "recipeID", ("recipe",)),
+        ("settlement", "bussID", ("revisit", "consult")),
+        ("evaluation", "bussID", ("consult", "revisit")),
+        ("recipe", "doctorCertID", ("doctor",)),
+        ("recipe", "auditDoctorCertID", ("doctor",)),
+        ("consult", "doctorCertID", ("doctor",)),
+        ("revisit", "doctorCertID", ("doctor",)),
+    ],
+)
 def test_references_of_the_research(spec, code, local, targets):
     refs = [r for r in spec.dataset(code).references if local in r.fields]
     assert refs and refs[0].datasets == targets

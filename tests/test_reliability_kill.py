@@ -55,10 +55,18 @@ def test_sigkill_ten_times_then_finish(sandbox, tmp_path):
     org = uscc(777000 + os.getpid() % 1000)
     appid, secret = sandbox.register(org, "可靠性测试医院")
     (tmp_path / "secret").write_text(secret, encoding="utf-8")
-    cfg = {"datasets": ["visit", "recipe"],
-           "project": {"name": "可靠性测试医院", "org_code": org, "spec": str(MINISPEC), "phase": "production"},
-           "platform": {"profile": "sandbox", "url": sandbox.url, "appid": appid, "secret_env": "HLWJR_NO_SUCH_ENV",
-                        "secret_file": "secret", "backoff_base": 0.01}}
+    cfg = {
+        "datasets": ["visit", "recipe"],
+        "project": {"name": "可靠性测试医院", "org_code": org, "spec": str(MINISPEC), "phase": "production"},
+        "platform": {
+            "profile": "sandbox",
+            "url": sandbox.url,
+            "appid": appid,
+            "secret_env": "HLWJR_NO_SUCH_ENV",
+            "secret_file": "secret",
+            "backoff_base": 0.01,
+        },
+    }
     project = load_project(write_project(tmp_path / "proj", cfg))
     (tmp_path / "proj" / "secret").write_text(secret, encoding="utf-8")
     argv = [sys.executable, "-c", WORKER, str(project.root), org, str(Path(__file__).parent), str(N_VISITS)]
@@ -82,8 +90,9 @@ def test_sigkill_ten_times_then_finish(sandbox, tmp_path):
             proc.stderr.close()
         if project.ledger_path.exists():
             with Ledger(project.ledger_path) as led:
-                progress.append((sum(c.get("accepted", 0) for c in led.counts().values()),
-                                 len(led.unresolved_batches())))
+                progress.append(
+                    (sum(c.get("accepted", 0) for c in led.counts().values()), len(led.unresolved_batches()))
+                )
     sandbox.set_faults(reset=True)
     final = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
     assert final.returncode == 0, final.stderr[-3000:]

@@ -23,15 +23,27 @@ def sandbox_spec():
 
 
 def revisit(i, org=ORG, **over):
-    rec = {"organID": org, "bussID": f"R{i}", "patientName": "张三", "patientCertID": "11010119900307123X",
-           "patientSex": "1", "patientAge": 36, "visitTime": "2026-11-01 09:00:00"}
+    rec = {
+        "organID": org,
+        "bussID": f"R{i}",
+        "patientName": "张三",
+        "patientCertID": "11010119900307123X",
+        "patientSex": "1",
+        "patientAge": 36,
+        "visitTime": "2026-11-01 09:00:00",
+    }
     rec.update(over)
     return rec
 
 
 def recipe(i, buss="R0", org=ORG, **over):
-    rec = {"organID": org, "recipeID": f"C{i}", "bussID": buss, "recipeFee": 12.5,
-           "orderList": [{"drugName": "阿莫西林胶囊", "quantity": 2}]}
+    rec = {
+        "organID": org,
+        "recipeID": f"C{i}",
+        "bussID": buss,
+        "recipeFee": 12.5,
+        "orderList": [{"drugName": "阿莫西林胶囊", "quantity": 2}],
+    }
     rec.update(over)
     return rec
 
@@ -57,18 +69,22 @@ def count(app, table):
 
 # -- registration and token ---------------------------------------------------------------------
 def test_token_good(sandbox_client, sandbox_credentials):
-    r = sandbox_client.post("/hlwjr/api/token", json={"appid": sandbox_credentials.appid,
-                                                       "secret": sandbox_credentials.secret})
+    r = sandbox_client.post(
+        "/hlwjr/api/token", json={"appid": sandbox_credentials.appid, "secret": sandbox_credentials.secret}
+    )
     body = r.json()
     assert r.status_code == 200 and body["code"] == 0 and body["msg"] == "成功"
     assert body["data"]["expires_in"] == 7200 and len(body["data"]["access_token"]) >= 32
 
 
-@pytest.mark.parametrize("payload, status, code", [
-    ({"appid": "nobody", "secret": "x"}, 401, 1001),
-    ({"appid": None, "secret": "x"}, 400, 2008),
-    ({"secret": "x"}, 400, 2008),
-])
+@pytest.mark.parametrize(
+    "payload, status, code",
+    [
+        ({"appid": "nobody", "secret": "x"}, 401, 1001),
+        ({"appid": None, "secret": "x"}, 400, 2008),
+        ({"secret": "x"}, 400, 2008),
+    ],
+)
 def test_token_refused(sandbox_client, sandbox_credentials, payload, status, code):
     r = sandbox_client.post("/hlwjr/api/token", json=payload)
     assert (r.status_code, r.json()["code"]) == (status, code)
@@ -82,8 +98,9 @@ def test_token_wrong_secret_and_disabled(sandbox_app, sandbox_client, sandbox_cr
     auth = {"Authorization": f"Bearer {token(sandbox_client, sandbox_credentials)}"}
     sandbox_app.state.sandbox.store.set_active(sandbox_credentials.appid, False)
     sandbox_app.state.sandbox.forget_caches()
-    r = sandbox_client.post("/hlwjr/api/token", json={"appid": sandbox_credentials.appid,
-                                                       "secret": sandbox_credentials.secret})
+    r = sandbox_client.post(
+        "/hlwjr/api/token", json={"appid": sandbox_credentials.appid, "secret": sandbox_credentials.secret}
+    )
     assert (r.status_code, r.json()["code"]) == (401, 1003)
     r = upload(sandbox_client, auth, "revisit", [revisit(0)])
     assert r.status_code == 401  # tokens of a disabled account die with it
@@ -138,7 +155,9 @@ def test_admin_registration_endpoint(sandbox_dir, sandbox_spec):
         assert [o["org_code"] for o in orgs] == [ORG] and "secret" not in orgs[0]
         r = c.post(f"/hlwjr/sandbox/orgs/{data['appid']}/disable", headers={"X-Admin-Token": "adm-123"})
         assert r.json()["data"]["active"] is False
-        assert c.post("/hlwjr/api/token", json={"appid": data["appid"], "secret": data["secret"]}).json()["code"] == 1003
+        assert (
+            c.post("/hlwjr/api/token", json={"appid": data["appid"], "secret": data["secret"]}).json()["code"] == 1003
+        )
     app.state.sandbox.store.close()
 
 
@@ -149,13 +168,21 @@ def test_admin_registration_disabled_without_token(sandbox_client, monkeypatch):
 
 
 # -- authorization -----------------------------------------------------------------------------
-@pytest.mark.parametrize("header, code", [
-    (None, 1102), ("Token abc", 1102), ("Bearer", 1102), ("Bearer a b", 1102), ("Bearer not-a-token", 1101),
-])
+@pytest.mark.parametrize(
+    "header, code",
+    [
+        (None, 1102),
+        ("Token abc", 1102),
+        ("Bearer", 1102),
+        ("Bearer a b", 1102),
+        ("Bearer not-a-token", 1101),
+    ],
+)
 def test_upload_needs_valid_bearer_token(sandbox_app, sandbox_client, sandbox_credentials, header, code):
     headers = {"Authorization": header} if header else {}
-    r = sandbox_client.post("/hlwjr/api/upload/revisit", json={"batchNo": "1", "records": [revisit(0)]},
-                            headers=headers)
+    r = sandbox_client.post(
+        "/hlwjr/api/upload/revisit", json={"batchNo": "1", "records": [revisit(0)]}, headers=headers
+    )
     assert (r.status_code, r.json()["code"]) == (401, code)
     assert r.headers["www-authenticate"].startswith("Bearer")
     assert count(sandbox_app, "upload_log") == 0
@@ -261,27 +288,31 @@ def test_whole_batch_mode(sandbox_app, sandbox_client, auth):
 
 # -- bad input ---------------------------------------------------------------------------------
 def raw_upload(client, auth, content, dataset="revisit", **headers):
-    return client.post(f"/hlwjr/api/upload/{dataset}", content=content,
-                       headers={**auth, "Content-Type": "application/json", **headers})
+    return client.post(
+        f"/hlwjr/api/upload/{dataset}", content=content, headers={**auth, "Content-Type": "application/json", **headers}
+    )
 
 
-@pytest.mark.parametrize("content, status, code, words", [
-    (b"{bad json", 400, 2001, "JSON"),
-    (b"", 400, 2001, "为空"),
-    ("{\"batchNo\": \"\xff\"}".encode("latin-1"), 400, 2001, "UTF-8"),
-    (b"[1, 2]", 400, 2002, "对象"),
-    (b"\"text\"", 400, 2002, "对象"),
-    (b'{"batchNo": "1"}', 400, 2003, "records"),
-    (b'{"batchNo": "1", "records": {"a": 1}}', 400, 2003, "数组"),
-    (b'{"batchNo": "1", "records": "x"}', 400, 2003, "数组"),
-    (b'{"batchNo": "1", "records": []}', 400, 2003, "空"),
-    (b'{"records": [{}]}', 400, 2006, "batchNo"),
-    (b'{"batchNo": "  ", "records": [{}]}', 400, 2006, "batchNo"),
-    (b'{"batchNo": {"x": 1}, "records": [{}]}', 400, 2006, "batchNo"),
-    (b'{"batchNo": "1", "records": [NaN]}', 400, 2001, "NaN"),
-    (b"[" * 200_000 + b"]" * 200_000, 400, 2001, "嵌套"),
-    (b'{"batchNo": "1", "records": [{"bussID": ' + b"[" * 1020 + b"]" * 1020 + b"}]}", 400, 2001, "嵌套"),
-])
+@pytest.mark.parametrize(
+    "content, status, code, words",
+    [
+        (b"{bad json", 400, 2001, "JSON"),
+        (b"", 400, 2001, "为空"),
+        ('{"batchNo": "\xff"}'.encode("latin-1"), 400, 2001, "UTF-8"),
+        (b"[1, 2]", 400, 2002, "对象"),
+        (b'"text"', 400, 2002, "对象"),
+        (b'{"batchNo": "1"}', 400, 2003, "records"),
+        (b'{"batchNo": "1", "records": {"a": 1}}', 400, 2003, "数组"),
+        (b'{"batchNo": "1", "records": "x"}', 400, 2003, "数组"),
+        (b'{"batchNo": "1", "records": []}', 400, 2003, "空"),
+        (b'{"records": [{}]}', 400, 2006, "batchNo"),
+        (b'{"batchNo": "  ", "records": [{}]}', 400, 2006, "batchNo"),
+        (b'{"batchNo": {"x": 1}, "records": [{}]}', 400, 2006, "batchNo"),
+        (b'{"batchNo": "1", "records": [NaN]}', 400, 2001, "NaN"),
+        (b"[" * 200_000 + b"]" * 200_000, 400, 2001, "嵌套"),
+        (b'{"batchNo": "1", "records": [{"bussID": ' + b"[" * 1020 + b"]" * 1020 + b"}]}", 400, 2001, "嵌套"),
+    ],
+)
 def test_bad_input(sandbox_app, sandbox_client, auth, content, status, code, words):
     r = raw_upload(sandbox_client, auth, content)
     body = r.json()
@@ -313,8 +344,11 @@ def test_body_over_limit_is_413(sandbox_app, sandbox_client, auth):
     r = raw_upload(sandbox_client, auth, big)
     assert (r.status_code, r.json()["code"]) == (413, 4130)
     # without Content-Length (chunked): counted while streaming
-    r = sandbox_client.post("/hlwjr/api/upload/revisit", content=iter([big[:3000], big[3000:]]),
-                            headers={**auth, "Content-Type": "application/json"})
+    r = sandbox_client.post(
+        "/hlwjr/api/upload/revisit",
+        content=iter([big[:3000], big[3000:]]),
+        headers={**auth, "Content-Type": "application/json"},
+    )
     assert (r.status_code, r.json()["code"]) == (413, 4130)
     assert count(sandbox_app, "upload_log") == 0
 
@@ -395,11 +429,16 @@ def test_concurrent_uploads_are_grouped(sandbox_app, sandbox_credentials, sandbo
     async def main():
         transport = httpx.ASGITransport(app=sandbox_app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            tok = (await c.post("/hlwjr/api/token", json={"appid": sandbox_credentials.appid,
-                                                          "secret": sandbox_credentials.secret})).json()
+            tok = (
+                await c.post(
+                    "/hlwjr/api/token", json={"appid": sandbox_credentials.appid, "secret": sandbox_credentials.secret}
+                )
+            ).json()
             auth = {"Authorization": "Bearer " + tok["data"]["access_token"]}
-            bodies = [{"batchNo": f"C{b}", "records": [revisit(b * 10 + i) for i in range(10)] + [revisit(0)]}
-                      for b in range(6)]
+            bodies = [
+                {"batchNo": f"C{b}", "records": [revisit(b * 10 + i) for i in range(10)] + [revisit(0)]}
+                for b in range(6)
+            ]
             rs = await asyncio.gather(*(c.post("/hlwjr/api/upload/revisit", json=x, headers=auth) for x in bodies))
             return [r.json()["data"] for r in rs]
 
@@ -414,9 +453,15 @@ def test_log_redaction_filter():
 
     from hlwjr.sandbox._app import _RedactFilter
 
-    rec = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                            ("127.0.0.1:1", "GET", "/hlwjr/api/verify-log?access_token=abc123&secret=s3&x=1", "1.1", 200),
-                            None)
+    rec = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:1", "GET", "/hlwjr/api/verify-log?access_token=abc123&secret=s3&x=1", "1.1", 200),
+        None,
+    )
     _RedactFilter().filter(rec)
     line = rec.getMessage()
     assert "abc123" not in line and "s3" not in line and "x=1" in line

@@ -23,16 +23,23 @@ def sandbox_spec():
 
 
 def revisit(i):
-    return {"organID": ORG, "bussID": f"R{i}", "patientName": "张三", "patientSex": "1",
-            "visitTime": "2026-11-01 09:00:00"}
+    return {
+        "organID": ORG,
+        "bussID": f"R{i}",
+        "patientName": "张三",
+        "patientSex": "1",
+        "visitTime": "2026-11-01 09:00:00",
+    }
 
 
 @pytest.fixture
 def get_token(sandbox_client, sandbox_credentials):
     def get():
-        r = sandbox_client.post("/hlwjr/api/token", json={"appid": sandbox_credentials.appid,
-                                                           "secret": sandbox_credentials.secret})
+        r = sandbox_client.post(
+            "/hlwjr/api/token", json={"appid": sandbox_credentials.appid, "secret": sandbox_credentials.secret}
+        )
         return r
+
     return get
 
 
@@ -111,8 +118,7 @@ def test_drop_after_commit_then_replay(sandbox_app, sandbox_client, auth):
 
 
 def test_faults_validation(sandbox_client):
-    for bad in ({"error_rate": 2}, {"error_kind": "teapot"}, {"latency_ms": -1}, {"nonsense": 1},
-                {"drop_next": "x"}):
+    for bad in ({"error_rate": 2}, {"error_kind": "teapot"}, {"latency_ms": -1}, {"nonsense": 1}, {"drop_next": "x"}):
         r = sandbox_client.post("/hlwjr/sandbox/faults", json=bad)
         assert (r.status_code, r.json()["code"]) == (400, 2000), bad
     assert faults(sandbox_client)["error_rate"] == 0.0  # nothing half-applied

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hlwjr.sandbox import SyncASGITransport, create_app
 
@@ -17,12 +16,24 @@ DATA = Path(__file__).parent / "data"
 ORG = "12110000MB0T12345N"
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=10), kids, max_size=4),
     max_leaves=12,
 )
-field_names = st.sampled_from(["organID", "bussID", "patientName", "patientSex", "visitTime", "patientAge",
-                               "recipeID", "orderList", "drugName", "x"])
+field_names = st.sampled_from(
+    [
+        "organID",
+        "bussID",
+        "patientName",
+        "patientSex",
+        "visitTime",
+        "patientAge",
+        "recipeID",
+        "orderList",
+        "drugName",
+        "x",
+    ]
+)
 records = st.lists(st.dictionaries(field_names, json_values, max_size=6) | json_values, max_size=5)
 bodies = st.one_of(
     st.fixed_dictionaries({"batchNo": st.text(max_size=5) | json_values, "records": records}),

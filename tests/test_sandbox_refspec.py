@@ -23,8 +23,9 @@ def examples(code: str, org: str) -> list[dict]:
 
 @pytest.fixture
 def auth(sandbox_client, sandbox_credentials):
-    r = sandbox_client.post("/hlwjr/api/token", json={"appid": sandbox_credentials.appid,
-                                                       "secret": sandbox_credentials.secret})
+    r = sandbox_client.post(
+        "/hlwjr/api/token", json={"appid": sandbox_credentials.appid, "secret": sandbox_credentials.secret}
+    )
     return {"Authorization": "Bearer " + r.json()["data"]["access_token"]}
 
 
@@ -36,8 +37,9 @@ def test_examples_upload_in_dependency_order(sandbox_app, sandbox_client, sandbo
         recs = examples(ds.code, sandbox_credentials.org_code)
         if not recs:
             continue
-        r = sandbox_client.post(f"/hlwjr/api/upload/{ds.code}", json={"batchNo": f"EX-{ds.code}", "records": recs},
-                                headers=auth)
+        r = sandbox_client.post(
+            f"/hlwjr/api/upload/{ds.code}", json={"batchNo": f"EX-{ds.code}", "records": recs}, headers=auth
+        )
         body = r.json()
         assert r.status_code == 200 and body["code"] == 0, (ds.code, body)
         failures = [x for x in body["data"]["results"] if x["status"] != "ok"]
@@ -51,8 +53,9 @@ def test_examples_upload_in_dependency_order(sandbox_app, sandbox_client, sandbo
 
 def test_reference_to_a_record_not_yet_on_the_platform_fails(sandbox_client, sandbox_credentials, auth):
     recs = examples("recipe", sandbox_credentials.org_code)[:1]
-    d = sandbox_client.post("/hlwjr/api/upload/recipe", json={"batchNo": "R1", "records": recs},
-                            headers=auth).json()["data"]
+    d = sandbox_client.post("/hlwjr/api/upload/recipe", json={"batchNo": "R1", "records": recs}, headers=auth).json()[
+        "data"
+    ]
     assert d["results"][0]["status"] == "fail"
     assert {e["rule"] for e in d["results"][0]["errors"]} == {"reference"}
 
@@ -61,8 +64,9 @@ def test_mandatory_check_failure_from_the_engine(sandbox_client, sandbox_credent
     doctors = examples("doctor", sandbox_credentials.org_code)
     bad = copy.deepcopy(doctors[0])
     bad["doctorCertID"] = bad["doctorCertID"][:-1] + ("0" if bad["doctorCertID"][-1] != "0" else "1")
-    d = sandbox_client.post("/hlwjr/api/upload/doctor", json={"batchNo": "D1", "records": [bad]},
-                            headers=auth).json()["data"]
+    d = sandbox_client.post("/hlwjr/api/upload/doctor", json={"batchNo": "D1", "records": [bad]}, headers=auth).json()[
+        "data"
+    ]
     assert d["results"][0]["status"] == "fail"
     assert any(e["rule"] == "id_number" and e["field"] == "doctorCertID" for e in d["results"][0]["errors"])
     assert bad["doctorCertID"] not in json.dumps(d, ensure_ascii=False)  # the ID is masked in the key

@@ -27,8 +27,14 @@ pytestmark = pytest.mark.slow
 
 
 def revisit(i):
-    return {"organID": ORG, "bussID": f"R{i}", "patientName": "张三", "patientCertID": "11010119900307123X",
-            "patientSex": "1", "visitTime": "2026-11-01 09:00:00"}
+    return {
+        "organID": ORG,
+        "bussID": f"R{i}",
+        "patientName": "张三",
+        "patientCertID": "11010119900307123X",
+        "patientSex": "1",
+        "visitTime": "2026-11-01 09:00:00",
+    }
 
 
 def free_port() -> int:
@@ -42,8 +48,23 @@ def test_serve_starts_fast_and_stops_on_sigterm(tmp_path):
     out = tmp_path / "serve.log"
     t0 = time.monotonic()
     with open(out, "wb") as f:
-        proc = subprocess.Popen([sys.executable, "-m", "hlwjr.cli", "sandbox", "serve", "--port", str(port),
-                                 "--data-dir", str(tmp_path / "d"), "--spec", SPEC], stdout=f, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hlwjr.cli",
+                "sandbox",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path / "d"),
+                "--spec",
+                SPEC,
+            ],
+            stdout=f,
+            stderr=subprocess.STDOUT,
+        )
     try:
         while True:
             try:
@@ -76,14 +97,14 @@ def test_sandbox_process_end_to_end(tmp_path):
             # the real thing: committed, then the socket is closed without an answer
             sb.set_faults(drop_next=1)
             with pytest.raises(httpx.RemoteProtocolError):
-                c.post("/api/upload/revisit", json={"batchNo": "B1", "records": [revisit(0), revisit(1)]},
-                       headers=auth)
-            r = c.post("/api/upload/revisit", json={"batchNo": "B1", "records": [revisit(0), revisit(1)]},
-                       headers=auth)
+                c.post("/api/upload/revisit", json={"batchNo": "B1", "records": [revisit(0), revisit(1)]}, headers=auth)
+            r = c.post("/api/upload/revisit", json={"batchNo": "B1", "records": [revisit(0), revisit(1)]}, headers=auth)
             assert r.headers["x-hlwjr-replay"] == "1" and r.json()["data"]["success"] == 2
             sb.set_faults(error_next=1)
-            assert c.post("/api/upload/revisit", json={"batchNo": "B2", "records": [revisit(2)]},
-                          headers=auth).status_code == 503
+            assert (
+                c.post("/api/upload/revisit", json={"batchNo": "B2", "records": [revisit(2)]}, headers=auth).status_code
+                == 503
+            )
             assert sb.set_faults(reset=True)["injected"] == {"errors": 1, "drops": 1}
         first_pid = sb.pid
     assert sb.process.returncode == 0
@@ -93,8 +114,7 @@ def test_sandbox_process_end_to_end(tmp_path):
         assert sb2.pid != first_pid
         assert sb2.clock()["today"] == "2026-11-01"
         with httpx.Client(base_url=sb2.url, timeout=10) as c:
-            r = c.post("/api/upload/revisit", json={"batchNo": "B3", "records": [revisit(1), revisit(3)]},
-                       headers=auth)
+            r = c.post("/api/upload/revisit", json={"batchNo": "B3", "records": [revisit(1), revisit(3)]}, headers=auth)
             assert [x["status"] for x in r.json()["data"]["results"]] == ["duplicate", "ok"]
             log = c.get("/api/verify-log", headers=auth).json()["data"]
             assert log["days"][0]["date"] == "2026-11-01" and log["days"][0]["uploaded"] == 4
@@ -119,8 +139,13 @@ def test_sandbox_reports_a_failed_start(tmp_path):
 
 def test_cli_register_prints_appid_and_secret(tmp_path):
     out, err = io.StringIO(), io.StringIO()
-    rc = cli.run(cli.parse_args(["sandbox", "register", "--data-dir", str(tmp_path), "--org-code", ORG,
-                                 "--org-name", "北京某互联网医院"]), out, err)
+    rc = cli.run(
+        cli.parse_args(
+            ["sandbox", "register", "--data-dir", str(tmp_path), "--org-code", ORG, "--org-name", "北京某互联网医院"]
+        ),
+        out,
+        err,
+    )
     assert rc == 0
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("appid: ") and lines[1].startswith("secret: ")
@@ -138,19 +163,24 @@ def test_cli_register_prints_appid_and_secret(tmp_path):
 
 def test_cli_register_bad_org_code(tmp_path):
     err = io.StringIO()
-    rc = cli.run(cli.parse_args(["sandbox", "register", "--data-dir", str(tmp_path), "--org-code", "123",
-                                 "--org-name", "x"]), io.StringIO(), err)
+    rc = cli.run(
+        cli.parse_args(["sandbox", "register", "--data-dir", str(tmp_path), "--org-code", "123", "--org-name", "x"]),
+        io.StringIO(),
+        err,
+    )
     assert rc == 2 and "统一社会信用代码" in err.getvalue()
 
 
 def test_cli_serve_refuses_non_loopback_and_bad_flags(tmp_path):
     err = io.StringIO()
-    rc = cli.run(cli.parse_args(["sandbox", "serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)]),
-                 io.StringIO(), err)
+    rc = cli.run(
+        cli.parse_args(["sandbox", "serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)]), io.StringIO(), err
+    )
     assert rc == 2 and "回环" in err.getvalue()
     err = io.StringIO()
-    rc = cli.run(cli.parse_args(["sandbox", "serve", "--error-rate", "3", "--data-dir", str(tmp_path)]),
-                 io.StringIO(), err)
+    rc = cli.run(
+        cli.parse_args(["sandbox", "serve", "--error-rate", "3", "--data-dir", str(tmp_path)]), io.StringIO(), err
+    )
     assert rc == 2 and "error_rate" in err.getvalue()
 
 
@@ -162,8 +192,9 @@ def test_cli_serve_port_in_use_is_one_clear_line(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         out, err = io.StringIO(), io.StringIO()
-        rc = cli.run(cli.parse_args(["sandbox", "serve", "--port", str(port), "--data-dir", str(tmp_path / "d")]),
-                     out, err)
+        rc = cli.run(
+            cli.parse_args(["sandbox", "serve", "--port", str(port), "--data-dir", str(tmp_path / "d")]), out, err
+        )
     assert rc == 2 and f"端口 {port} 已被占用" in err.getvalue() and "--port" in err.getvalue()
     assert "沙箱平台:" not in out.getvalue() and "Traceback" not in err.getvalue()
 
@@ -179,9 +210,17 @@ def test_serve_args_roundtrip():
     from hlwjr.sandbox import SandboxSettings
     from hlwjr.sandbox._server import serve_args
 
-    s = SandboxSettings.from_kwargs(whole_batch=True, token_ttl=60, min_daily_records=5, per_dataset=True,
-                                    required_datasets=("revisit",), latency_ms=10, error_kind="busy",
-                                    token_expire_after=5.0, clock="2026-11-01 09:00:00")
+    s = SandboxSettings.from_kwargs(
+        whole_batch=True,
+        token_ttl=60,
+        min_daily_records=5,
+        per_dataset=True,
+        required_datasets=("revisit",),
+        latency_ms=10,
+        error_kind="busy",
+        token_expire_after=5.0,
+        clock="2026-11-01 09:00:00",
+    )
     args = cli.parse_args(["sandbox", "serve", *serve_args(s)])
     assert settings_from_args(args) == s
 

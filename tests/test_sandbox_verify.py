@@ -26,8 +26,17 @@ def rows(spec: dict) -> list[tuple]:
 
 
 def test_three_clean_days_qualify():
-    log = compute_verify_log(rows({"2026-11-01": {"a": (30, 0, 0)}, "2026-11-02": {"a": (20, 0, 0), "b": (10, 0, 0)},
-                                   "2026-11-03": {"a": (31, 0, 0)}}), VerifyRule(), today="2026-11-03")
+    log = compute_verify_log(
+        rows(
+            {
+                "2026-11-01": {"a": (30, 0, 0)},
+                "2026-11-02": {"a": (20, 0, 0), "b": (10, 0, 0)},
+                "2026-11-03": {"a": (31, 0, 0)},
+            }
+        ),
+        VerifyRule(),
+        today="2026-11-03",
+    )
     assert [d["qualifies"] for d in log["days"]] == [True, True, True]
     assert log["days"][1]["uploaded"] == 30 and log["days"][1]["success_rate"] == 1.0
     assert (log["streak"], log["best_streak"], log["may_apply"]) == (3, 3, True)
@@ -35,14 +44,20 @@ def test_three_clean_days_qualify():
     assert "可以提交" in log["verdict"]
 
 
-@pytest.mark.parametrize("day2, reason", [
-    ({"a": (29, 0, 0)}, "少于每日 30 条"),
-    ({"a": (30, 1, 0)}, "成功率"),
-    ({"a": (30, 0, 1)}, "重复"),
-])
+@pytest.mark.parametrize(
+    "day2, reason",
+    [
+        ({"a": (29, 0, 0)}, "少于每日 30 条"),
+        ({"a": (30, 1, 0)}, "成功率"),
+        ({"a": (30, 0, 1)}, "重复"),
+    ],
+)
 def test_a_bad_day_breaks_the_streak(day2, reason):
-    log = compute_verify_log(rows({"2026-11-01": {"a": (30, 0, 0)}, "2026-11-02": day2,
-                                   "2026-11-03": {"a": (30, 0, 0)}}), VerifyRule(), today="2026-11-03")
+    log = compute_verify_log(
+        rows({"2026-11-01": {"a": (30, 0, 0)}, "2026-11-02": day2, "2026-11-03": {"a": (30, 0, 0)}}),
+        VerifyRule(),
+        today="2026-11-03",
+    )
     assert [d["qualifies"] for d in log["days"]] == [True, False, True]
     assert log["may_apply"] is False and log["best_streak"] == 1
     assert any(reason in r for r in log["days"][1]["reasons"])
@@ -50,15 +65,19 @@ def test_a_bad_day_breaks_the_streak(day2, reason):
 
 
 def test_gap_day_breaks_the_streak_and_current_streak():
-    log = compute_verify_log(rows({"2026-11-01": {"a": (30, 0, 0)}, "2026-11-02": {"a": (30, 0, 0)},
-                                   "2026-11-04": {"a": (30, 0, 0)}}), VerifyRule(), today="2026-11-06")
+    log = compute_verify_log(
+        rows({"2026-11-01": {"a": (30, 0, 0)}, "2026-11-02": {"a": (30, 0, 0)}, "2026-11-04": {"a": (30, 0, 0)}}),
+        VerifyRule(),
+        today="2026-11-06",
+    )
     assert log["best_streak"] == 2 and log["streak"] == 0 and not log["may_apply"]
 
 
 def test_rule_is_configurable():
     rule = VerifyRule(min_daily_records=5, min_success_rate=0.9, allow_duplicates=True, consecutive_days=2)
-    log = compute_verify_log(rows({"2026-11-01": {"a": (9, 1, 3)}, "2026-11-02": {"a": (5, 0, 0)}}), rule,
-                             today="2026-11-02")
+    log = compute_verify_log(
+        rows({"2026-11-01": {"a": (9, 1, 3)}, "2026-11-02": {"a": (5, 0, 0)}}), rule, today="2026-11-02"
+    )
     assert log["may_apply"] is True and log["rule"]["consecutive_days"] == 2
 
 
@@ -86,8 +105,14 @@ def sandbox_spec():
 
 
 def revisit(i, **over):
-    rec = {"organID": ORG, "bussID": f"R{i}", "patientName": "张三", "patientCertID": "11010119900307123X",
-           "patientSex": "1", "visitTime": "2026-11-01 09:00:00"}
+    rec = {
+        "organID": ORG,
+        "bussID": f"R{i}",
+        "patientName": "张三",
+        "patientCertID": "11010119900307123X",
+        "patientSex": "1",
+        "visitTime": "2026-11-01 09:00:00",
+    }
     rec.update(over)
     return rec
 
@@ -98,8 +123,9 @@ def test_three_day_rehearsal_with_the_clock(sandbox_app, sandbox_client, sandbox
     assert r.json()["data"]["today"] == "2026-11-01"
 
     def get_token():
-        r = sandbox_client.post("/hlwjr/api/token", json={"appid": sandbox_credentials.appid,
-                                                           "secret": sandbox_credentials.secret})
+        r = sandbox_client.post(
+            "/hlwjr/api/token", json={"appid": sandbox_credentials.appid, "secret": sandbox_credentials.secret}
+        )
         return {"Authorization": "Bearer " + r.json()["data"]["access_token"]}
 
     n = 0
@@ -110,14 +136,19 @@ def test_three_day_rehearsal_with_the_clock(sandbox_app, sandbox_client, sandbox
             n += 20
             if day == 1 and b == 1:
                 recs[0] = revisit(0)  # a duplicate on day 2
-            r = sandbox_client.post("/hlwjr/api/upload/revisit", json={"batchNo": f"D{day}B{b}", "records": recs},
-                                    headers=auth)
+            r = sandbox_client.post(
+                "/hlwjr/api/upload/revisit", json={"batchNo": f"D{day}B{b}", "records": recs}, headers=auth
+            )
             assert r.json()["code"] == 0
         sandbox_client.post("/hlwjr/sandbox/clock", json={"advance_days": 1})
     auth = get_token()
     log = sandbox_client.get("/hlwjr/api/verify-log", headers=auth).json()["data"]
     assert [d["date"] for d in log["days"]] == ["2026-11-01", "2026-11-02", "2026-11-03"]
-    assert [(d["uploaded"], d["success"], d["duplicate"]) for d in log["days"]] == [(40, 40, 0), (40, 39, 1), (40, 40, 0)]
+    assert [(d["uploaded"], d["success"], d["duplicate"]) for d in log["days"]] == [
+        (40, 40, 0),
+        (40, 39, 1),
+        (40, 40, 0),
+    ]
     assert [d["qualifies"] for d in log["days"]] == [True, False, True]
     assert log["may_apply"] is False and log["org"]["org_code"] == ORG
     assert log["days"][1]["datasets"][0]["name"] == "在线复诊"
@@ -133,15 +164,18 @@ def test_three_day_rehearsal_with_the_clock(sandbox_app, sandbox_client, sandbox
     assert log["may_apply"] is True and log["best_streak"] == 3
     assert (log["best_from"], log["best_to"]) == ("2026-11-03", "2026-11-05")
     # filters
-    part = sandbox_client.get("/hlwjr/api/verify-log?from=2026-11-02&to=2026-11-03&dataset=revisit",
-                              headers=auth).json()["data"]
+    part = sandbox_client.get(
+        "/hlwjr/api/verify-log?from=2026-11-02&to=2026-11-03&dataset=revisit", headers=auth
+    ).json()["data"]
     assert [d["date"] for d in part["days"]] == ["2026-11-02", "2026-11-03"]
-    recs = sandbox_client.get("/hlwjr/api/verify-log/records?date=2026-11-02&dataset=revisit&status=duplicate",
-                              headers=auth).json()["data"]
+    recs = sandbox_client.get(
+        "/hlwjr/api/verify-log/records?date=2026-11-02&dataset=revisit&status=duplicate", headers=auth
+    ).json()["data"]
     assert recs["total"] == 1 and recs["records"][0]["batchNo"] == "D1B1"
     assert recs["records"][0]["errors"][-1]["rule"] == "duplicate"
-    all_day = sandbox_client.get("/hlwjr/api/verify-log/records?date=2026-11-02&limit=5&offset=5",
-                                 headers=auth).json()["data"]
+    all_day = sandbox_client.get("/hlwjr/api/verify-log/records?date=2026-11-02&limit=5&offset=5", headers=auth).json()[
+        "data"
+    ]
     assert all_day["total"] == 40 and len(all_day["records"]) == 5 and all_day["records"][0]["index"] == 5
     # the human page
     page = sandbox_client.get("/hlwjr/verify-log")
@@ -153,8 +187,9 @@ def test_three_day_rehearsal_with_the_clock(sandbox_app, sandbox_client, sandbox
 
 
 def test_page_masks_ids_and_lists_failures(sandbox_app, sandbox_client, sandbox_credentials):
-    tok = sandbox_client.post("/hlwjr/api/token", json={"appid": sandbox_credentials.appid,
-                                                         "secret": sandbox_credentials.secret}).json()["data"]
+    tok = sandbox_client.post(
+        "/hlwjr/api/token", json={"appid": sandbox_credentials.appid, "secret": sandbox_credentials.secret}
+    ).json()["data"]
     auth = {"Authorization": "Bearer " + tok["access_token"]}
     doc = {"organID": ORG, "doctorCertID": "11010119900307123X", "doctorName": None}
     sandbox_client.post("/hlwjr/api/upload/doctor", json={"batchNo": "1", "records": [doc]}, headers=auth)
@@ -185,6 +220,7 @@ def test_total_mode_judges_data_set_rows_on_quality_only():
     log = compute_verify_log(rows({"2026-11-01": {"a": (3, 0, 0), "b": (30, 0, 0)}}), VerifyRule(), today="2026-11-01")
     day = log["days"][0]
     assert day["qualifies"] and [d["qualifies"] for d in day["datasets"]] == [True, True]
-    log = compute_verify_log(rows({"2026-11-01": {"a": (3, 0, 0), "b": (30, 0, 0)}}), VerifyRule(per_dataset=True),
-                             today="2026-11-01")
+    log = compute_verify_log(
+        rows({"2026-11-01": {"a": (3, 0, 0), "b": (30, 0, 0)}}), VerifyRule(per_dataset=True), today="2026-11-01"
+    )
     assert [d["qualifies"] for d in log["days"][0]["datasets"]] == [False, True]

@@ -19,9 +19,15 @@ def _write(path, text, encoding):
     return path
 
 
-@pytest.mark.parametrize(("encoding", "reported"), [
-    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gbk"), ("gb18030", "gb18030"),
-])
+@pytest.mark.parametrize(
+    ("encoding", "reported"),
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("gbk", "gbk"),
+        ("gb18030", "gb18030"),
+    ],
+)
 def test_csv_encoding_detected_and_reported(tmp_path, encoding, reported):
     text = ROWS
     if encoding == "gb18030":  # a character outside GBK (CJK Extension B) forces GB18030
@@ -57,7 +63,7 @@ def test_leading_zeros_and_empty_cells(tmp_path):
 
 def test_undecodable_bytes_name_file_and_line(tmp_path):
     p = tmp_path / "bad.csv"
-    p.write_bytes("A,B\n张,1\n".encode("utf-8") + b"x,\xff\xfe\xfd\n")
+    p.write_bytes("A,B\n张,1\n".encode() + b"x,\xff\xfe\xfd\n")
     with pytest.raises(hlwjr.SourceError) as exc:
         hlwjr.read_source(p)
     assert "bad.csv" in str(exc.value) and "第3行" in str(exc.value)
@@ -158,8 +164,9 @@ def his_db(tmp_path):
     db = tmp_path / "his.sqlite"
     con = sqlite3.connect(db)
     con.execute("CREATE TABLE visits (FZID TEXT, GHFY INTEGER, TS INTEGER, ZJE REAL)")
-    con.executemany("INSERT INTO visits VALUES (?,?,?,?)", [(f"FZ{i}", 100 * i, None if i % 2 else 3, 1.5)
-                                                          for i in range(7)])
+    con.executemany(
+        "INSERT INTO visits VALUES (?,?,?,?)", [(f"FZ{i}", 100 * i, None if i % 2 else 3, 1.5) for i in range(7)]
+    )
     con.commit()
     con.close()
     return db

@@ -38,26 +38,43 @@ def test_identical_specs_have_no_differences():
 
 @pytest.fixture
 def changed(tmp_path):
-    new = _edit(tmp_path, {
-        "datasets/a.yaml": [
-            ("{key: bussID, name: 复诊ID, max_length: 64, required: true}",
-             "{key: bussID, name: 复诊ID, max_length: 32, required: true}"),
-            ("{key: age, name: 年龄, type: integer, minimum: 0}", "{key: age, name: 年龄, type: decimal, minimum: 0}"),
-            ("  - {key: guardianName, name: 监护人, required: guardian}\n",
-             "  - {key: guardianName, name: 监护人, required: guardian}\n"
-             "  - {key: mobile, name: 手机号, max_length: 20, required: true}\n"
-             "  - {key: note, name: 备注, max_length: 200}\n"),
-        ],
-        "datasets/b.yaml": [
-            ("{key: d, name: 日期, type: datetime}", "{key: dt, name: 日期, type: datetime}"),
-            ("{key: fee, name: 金额, type: decimal, precision: 2, total_digits: 12}",
-             "{key: fee, name: 处方金额, type: decimal, precision: 4, total_digits: 14, required: true}"),
-        ],
-        "datasets/b_line.yaml": [("max_length: 100", "max_length: 200")],
-        "codesets/sex.csv": [("9,未说明的性别\n", "9,未说明\n"), ("0,未知的性别\n", ""), (None, "3,第三类\n")],
-        "spec.yaml": [("datasets: [a, b, b_line]", "datasets: [a, b, b_line, c]"), ("spec_version: \"1\"", "spec_version: \"2\"")],
-        "datasets/c.yaml": [(None, "code: c\nname: 评价\nkey: [eid]\nfields:\n  - {key: eid, name: 评价ID, required: true}\n")],
-    })
+    new = _edit(
+        tmp_path,
+        {
+            "datasets/a.yaml": [
+                (
+                    "{key: bussID, name: 复诊ID, max_length: 64, required: true}",
+                    "{key: bussID, name: 复诊ID, max_length: 32, required: true}",
+                ),
+                (
+                    "{key: age, name: 年龄, type: integer, minimum: 0}",
+                    "{key: age, name: 年龄, type: decimal, minimum: 0}",
+                ),
+                (
+                    "  - {key: guardianName, name: 监护人, required: guardian}\n",
+                    "  - {key: guardianName, name: 监护人, required: guardian}\n"
+                    "  - {key: mobile, name: 手机号, max_length: 20, required: true}\n"
+                    "  - {key: note, name: 备注, max_length: 200}\n",
+                ),
+            ],
+            "datasets/b.yaml": [
+                ("{key: d, name: 日期, type: datetime}", "{key: dt, name: 日期, type: datetime}"),
+                (
+                    "{key: fee, name: 金额, type: decimal, precision: 2, total_digits: 12}",
+                    "{key: fee, name: 处方金额, type: decimal, precision: 4, total_digits: 14, required: true}",
+                ),
+            ],
+            "datasets/b_line.yaml": [("max_length: 100", "max_length: 200")],
+            "codesets/sex.csv": [("9,未说明的性别\n", "9,未说明\n"), ("0,未知的性别\n", ""), (None, "3,第三类\n")],
+            "spec.yaml": [
+                ("datasets: [a, b, b_line]", "datasets: [a, b, b_line, c]"),
+                ('spec_version: "1"', 'spec_version: "2"'),
+            ],
+            "datasets/c.yaml": [
+                (None, "code: c\nname: 评价\nkey: [eid]\nfields:\n  - {key: eid, name: 评价ID, required: true}\n")
+            ],
+        },
+    )
     return diff_specs(MINI, new)
 
 
@@ -104,8 +121,19 @@ def test_data_sets_and_codes(changed):
 
 def test_frame_text_and_json(changed):
     df = changed.to_frame()
-    assert list(df.columns) == ["object", "change", "dataset", "field", "code_set", "code", "attribute", "old",
-                                "new", "impact", "message"]
+    assert list(df.columns) == [
+        "object",
+        "change",
+        "dataset",
+        "field",
+        "code_set",
+        "code",
+        "attribute",
+        "old",
+        "new",
+        "impact",
+        "message",
+    ]
     assert len(df) == len(changed)
     assert df.loc[df["attribute"] == "required", "new"].iloc[0] == "是"
     text = changed.to_text()
@@ -116,10 +144,16 @@ def test_frame_text_and_json(changed):
 
 
 def test_removed_data_set_and_code_set(tmp_path):
-    new = _edit(tmp_path, {
-        "spec.yaml": [("datasets: [a, b, b_line]", "datasets: [a]"), ("code_sets:\n  - {id: sex, name: 性别, standard: GB/T 2261.1}\n", "")],
-        "datasets/a.yaml": [("code_set: sex, ", "")],
-    })
+    new = _edit(
+        tmp_path,
+        {
+            "spec.yaml": [
+                ("datasets: [a, b, b_line]", "datasets: [a]"),
+                ("code_sets:\n  - {id: sex, name: 性别, standard: GB/T 2261.1}\n", ""),
+            ],
+            "datasets/a.yaml": [("code_set: sex, ", "")],
+        },
+    )
     d = diff_specs(MINI, new)
     assert {c.dataset for c in d.filter(object="dataset", change="removed")} == {"b", "b_line"}
     assert _one(d, object="code_set", change="removed").code_set == "sex"
@@ -137,8 +171,17 @@ def test_html_for_notebooks(changed):
 
 
 def test_description_changes_only_on_request(tmp_path):
-    new = _edit(tmp_path, {"datasets/a.yaml": [("{key: age, name: 年龄, type: integer, minimum: 0}",
-                                                "{key: age, name: 年龄, type: integer, minimum: 0, description: 周岁}")]})
+    new = _edit(
+        tmp_path,
+        {
+            "datasets/a.yaml": [
+                (
+                    "{key: age, name: 年龄, type: integer, minimum: 0}",
+                    "{key: age, name: 年龄, type: integer, minimum: 0, description: 周岁}",
+                )
+            ]
+        },
+    )
     assert not diff_specs(MINI, new)
     c = _one(diff_specs(MINI, new, descriptions=True), field="age", attribute="description")
     assert c.impact == "info" and "说明有改动" in c.message
@@ -147,11 +190,17 @@ def test_description_changes_only_on_request(tmp_path):
 def test_a_dropped_data_set_is_not_matched_to_one_that_keeps_its_code(tmp_path):
     """Old ``a`` is gone and the new ``b_line`` now carries a's Chinese name: ``b_line`` is still
     ``b_line`` (same code), so ``a`` is reported as removed, not as renamed to ``b_line``."""
-    new = _edit(tmp_path, {
-        "spec.yaml": [("datasets: [a, b, b_line]", "datasets: [b, b_line]")],
-        "datasets/b.yaml": [("depends_on: [a]\n", ""), ("references:\n  - {fields: {bussID: bussID}, datasets: [a]}\n", "")],
-        "datasets/b_line.yaml": [("name: 处方明细", "name: 复诊")],
-    })
+    new = _edit(
+        tmp_path,
+        {
+            "spec.yaml": [("datasets: [a, b, b_line]", "datasets: [b, b_line]")],
+            "datasets/b.yaml": [
+                ("depends_on: [a]\n", ""),
+                ("references:\n  - {fields: {bussID: bussID}, datasets: [a]}\n", ""),
+            ],
+            "datasets/b_line.yaml": [("name: 处方明细", "name: 复诊")],
+        },
+    )
     d = diff_specs(MINI, new)
     kinds = {(c.object, c.change, c.dataset) for c in d.changes}
     assert ("dataset", "removed", "a") in kinds

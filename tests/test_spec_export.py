@@ -44,7 +44,11 @@ def test_docx_one_section_per_data_set_with_field_table(reference, ref_docx):
     field_tables = [t for t in ref_docx.tables if tuple(c.text for c in t.rows[0].cells) == FIELD_TABLE_HEADER]
     assert len(field_tables) == len(reference.datasets)
     recipe = reference.dataset("recipe")
-    table = next(t for t in field_tables if len(t.rows) == len(recipe.fields) + 1 and t.rows[1].cells[1].text == next(iter(recipe.fields)))
+    table = next(
+        t
+        for t in field_tables
+        if len(t.rows) == len(recipe.fields) + 1 and t.rows[1].cells[1].text == next(iter(recipe.fields))
+    )
     rows = {r.cells[1].text: [c.text for c in r.cells] for r in table.rows[1:]}
     for f in recipe.fields.values():
         row = rows[f.key]

@@ -18,7 +18,6 @@ from docx.enum.text import WD_BREAK
 import hlwjr
 from hlwjr.spec.importing._importer import import_spec, parse_enum, parse_required, parse_type
 
-
 # --------------------------------------------------------------------------------------------
 # document builders
 
@@ -62,43 +61,52 @@ def build_docx(path: Path) -> Path:
     t.cell(4, 6).merge(t.cell(4, 7))
     # split across pages: the rest follows in a second table repeating the header
     doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-    _table(doc, [
-        header,
-        ["8", "visitDate", "就诊日期", "DATE", "", "可选", "", ""],
-        ["9", "answerFlag", "是否回复", "C..1", "", "M", "0 否 1 是", ""],
-        ["10", "guardianName", "监护人姓名", "AN..50", "", "C", "", "年龄小于6岁时必填"],
-        ["11", "weird", "奇怪字段", "XYZ(5)", "", "是", "", ""],
-        ["12", "cardNo", "就诊卡号", "varchar(24)", "", "也许", "", ""],
-        ["13", "score", "评分", "N4,1", "", "O", "", ""],
-    ])
+    _table(
+        doc,
+        [
+            header,
+            ["8", "visitDate", "就诊日期", "DATE", "", "可选", "", ""],
+            ["9", "answerFlag", "是否回复", "C..1", "", "M", "0 否 1 是", ""],
+            ["10", "guardianName", "监护人姓名", "AN..50", "", "C", "", "年龄小于6岁时必填"],
+            ["11", "weird", "奇怪字段", "XYZ(5)", "", "是", "", ""],
+            ["12", "cardNo", "就诊卡号", "varchar(24)", "", "也许", "", ""],
+            ["13", "score", "评分", "N4,1", "", "O", "", ""],
+        ],
+    )
 
     # -- 2.2.3 prescription: 数据项/英文名/类型/必填/值域/备注, types with inline lengths ----------
     doc.add_heading("2.2.3 在线处方 uploadRecipeIndicators", level=2)
     doc.add_paragraph("唯一标识：recipeID")
     doc.add_paragraph("依赖：uploadReferralIndicators")
     doc.add_paragraph("表2-3 在线处方字段说明")  # a caption: a weaker title than the numbered heading
-    t = _table(doc, [
-        ["序号", "数据项", "英文名", "类型", "必填", "值域", "备注"],
-        ["1", "处方号", "recipeID", "AN..64", "√", "", ""],
-        ["2", "复诊记录ID", "bussID", "AN..64", "√", "", "对应在线复诊 bussID"],
-        ["3", "处方类型", "recipeType", "N1", "√", "1-西药；2-中成药；3-中草药", ""],
-        ["4", "费别", "costType", "C1", "", "1=自费,2=医保", ""],
-        ["5", "处方金额", "totalFee", "N10,2", "", "", ""],
-        ["6", "开方日期", "datein", "日期时间", "√", "", ""],
-        ["7", "患者性别", "patientSex", "C1", "√", "参见附录A.1", ""],
-        ["8", "剂型", "dosageForm", "C..4", "", "见附录A.9", ""],
-        ["9", "处方明细", "orderList", "数组", "√", "见2.2.3.1", "至少一条"],
-    ])
+    t = _table(
+        doc,
+        [
+            ["序号", "数据项", "英文名", "类型", "必填", "值域", "备注"],
+            ["1", "处方号", "recipeID", "AN..64", "√", "", ""],
+            ["2", "复诊记录ID", "bussID", "AN..64", "√", "", "对应在线复诊 bussID"],
+            ["3", "处方类型", "recipeType", "N1", "√", "1-西药；2-中成药；3-中草药", ""],
+            ["4", "费别", "costType", "C1", "", "1=自费,2=医保", ""],
+            ["5", "处方金额", "totalFee", "N10,2", "", "", ""],
+            ["6", "开方日期", "datein", "日期时间", "√", "", ""],
+            ["7", "患者性别", "patientSex", "C1", "√", "参见附录A.1", ""],
+            ["8", "剂型", "dosageForm", "C..4", "", "见附录A.9", ""],
+            ["9", "处方明细", "orderList", "数组", "√", "见2.2.3.1", "至少一条"],
+        ],
+    )
     t.cell(1, 3).merge(t.cell(2, 3))  # the same type for two rows: a vertical merge
     doc.add_heading("2.2.3.1 处方明细", level=3)
-    _table(doc, [
-        ["字段代码", "字段名称", "类型及长度", "约束", "说明"],
-        ["drcode", "院内药品代码", "VARCHAR2(50)", "M", ""],
-        ["drname", "药品名称", "VARCHAR2(100)", "M", ""],
-        ["dosage", "每次剂量", "NUMBER(8,3)", "O", ""],
-        ["useDays", "用药天数", "INTEGER", "O", ""],
-        ["", "", "", "", "此行只有说明"],
-    ])
+    _table(
+        doc,
+        [
+            ["字段代码", "字段名称", "类型及长度", "约束", "说明"],
+            ["drcode", "院内药品代码", "VARCHAR2(50)", "M", ""],
+            ["drname", "药品名称", "VARCHAR2(100)", "M", ""],
+            ["dosage", "每次剂量", "NUMBER(8,3)", "O", ""],
+            ["useDays", "用药天数", "INTEGER", "O", ""],
+            ["", "", "", "", "此行只有说明"],
+        ],
+    )
 
     # -- appendix code tables ---------------------------------------------------------------
     doc.add_heading("3 字典", level=1)
@@ -199,9 +207,24 @@ def test_parse_type_reports_what_it_cannot_read():
 
 @pytest.mark.parametrize(
     "text, expect",
-    [("是", True), ("否", False), ("Y", True), ("N", False), ("必填", True), ("必选", True), ("可选", False),
-     ("M", True), ("O", False), ("R", True), ("√", True), ("空", False), ("", False), ("C", "conditional"),
-     ("条件必填", "conditional"), ("也许", None)],
+    [
+        ("是", True),
+        ("否", False),
+        ("Y", True),
+        ("N", False),
+        ("必填", True),
+        ("必选", True),
+        ("可选", False),
+        ("M", True),
+        ("O", False),
+        ("R", True),
+        ("√", True),
+        ("空", False),
+        ("", False),
+        ("C", "conditional"),
+        ("条件必填", "conditional"),
+        ("也许", None),
+    ],
 )
 def test_parse_required(text, expect):
     assert parse_required(text)[0] == expect
@@ -269,8 +292,19 @@ def test_docx_fields_field_by_field(docx_result):
     rv = docx_result.spec.dataset("referral")
     # the split table is one data set; the group row is not a field
     assert list(rv.fields) == [
-        "organID", "bussID", "sex", "age", "returnVisitPrice", "subjectCode", "applyDate",
-        "visitDate", "answerFlag", "guardianName", "weird", "cardNo", "score",
+        "organID",
+        "bussID",
+        "sex",
+        "age",
+        "returnVisitPrice",
+        "subjectCode",
+        "applyDate",
+        "visitDate",
+        "answerFlag",
+        "guardianName",
+        "weird",
+        "cardNo",
+        "score",
     ]
     f = rv.fields
     assert (f["organID"].type, f["organID"].max_length, f["organID"].required) == ("string", 18, True)
@@ -278,7 +312,11 @@ def test_docx_fields_field_by_field(docx_result):
     assert (f["bussID"].max_length, f["bussID"].name) == (64, "复诊记录ID")
     assert (f["sex"].type, f["sex"].max_length, f["sex"].required) == ("string", 1, False)
     assert (f["age"].type, f["age"].required) == ("integer", True)
-    assert (f["returnVisitPrice"].type, f["returnVisitPrice"].total_digits, f["returnVisitPrice"].precision) == ("decimal", 10, 2)
+    assert (f["returnVisitPrice"].type, f["returnVisitPrice"].total_digits, f["returnVisitPrice"].precision) == (
+        "decimal",
+        10,
+        2,
+    )
     assert f["returnVisitPrice"].required is False
     assert f["applyDate"].type == "datetime" and f["applyDate"].required is True
     assert f["visitDate"].type == "date" and f["visitDate"].required is False
@@ -294,7 +332,12 @@ def test_docx_fields_field_by_field(docx_result):
     assert (rc["orderList"].type, rc["orderList"].item, rc["orderList"].required) == ("array", "cfmx", True)
     ch = docx_result.spec.dataset("cfmx").fields
     assert (ch["drcode"].name, ch["drcode"].max_length, ch["drcode"].required) == ("院内药品代码", 50, True)
-    assert (ch["dosage"].type, ch["dosage"].total_digits, ch["dosage"].precision, ch["dosage"].required) == ("decimal", 8, 3, False)
+    assert (ch["dosage"].type, ch["dosage"].total_digits, ch["dosage"].precision, ch["dosage"].required) == (
+        "decimal",
+        8,
+        3,
+        False,
+    )
     assert ch["useDays"].type == "integer"
 
 
@@ -309,7 +352,13 @@ def test_docx_code_sets_inline_and_appendix(docx_result):
     # 见字典3.1 → the appendix table titled 3.1, continued on the next page
     subj = spec.code_set(rv["subjectCode"].code_set)
     assert subj.name == "诊疗科目字典"
-    assert dict(subj.codes) == {"01": "预防保健科", "03": "内科", "03.01": "呼吸内科专业", "03.02": "消化内科专业", "07": "儿科"}
+    assert dict(subj.codes) == {
+        "01": "预防保健科",
+        "03": "内科",
+        "03.01": "呼吸内科专业",
+        "03.02": "消化内科专业",
+        "07": "儿科",
+    }
     assert spec.code_set("3.1") is subj
     # 参见附录A.1 → A.1 with the standard named in its title
     sex = spec.code_set(rc["patientSex"].code_set)
@@ -363,7 +412,11 @@ def test_xlsx_title_rows_sheet_names_and_fields(xlsx_result):
     f = c.fields
     assert (f["bussID"].max_length, f["bussID"].required) == (64, True)
     assert (f["mobile"].type, f["mobile"].max_length) == ("string", 20)  # merged type cell filled down
-    assert (f["consultationPrice"].type, f["consultationPrice"].total_digits, f["consultationPrice"].precision) == ("decimal", 10, 2)
+    assert (f["consultationPrice"].type, f["consultationPrice"].total_digits, f["consultationPrice"].precision) == (
+        "decimal",
+        10,
+        2,
+    )
     assert dict(spec.code_set(f["consultationType"].code_set).codes) == {"1": "图文", "2": "语音", "3": "视频"}
     assert spec.code_set(f["subjectCode"].code_set).codes["03"] == "内科"
     assert f["startDate"].type == "datetime"
@@ -435,20 +488,23 @@ def test_existing_target_untouched_unless_overwrite(tmp_path):
 def build_docx_layout_b(path: Path) -> Path:
     doc = docx.Document()
     doc.add_paragraph("监管数据采集接口说明")
-    t = _table(doc, [
-        ["表5 处方信息 RecipeInfo", "", "", "", "", "", ""],
-        ["序号", "字段", "", "数据类型", "可否为空", "数据元标识符", "说明"],
-        ["", "英文名称", "中文名称", "", "", "", ""],
-        ["1", "CFBH", "处方编号", "VARCHAR2(50 BYTE)", "否", "DE01.00.001.00", ""],
-        ["2", "XBDM", "性别代码", "VARCHAR2(1)", "是", "DE02.01.040.00", "见《性别代码》"],
-        ["3", "KFSJ", "开方时间", "DATE(14)", "否", "", "yyyyMMddHHmmss"],
-        ["4", "orderList", "药品明细", "List<Detail>", "否", "", ""],
-        ["5", "orderList.YPMC", "药品名称", "VARCHAR2(200)", "否", "", ""],
-        ["6", "orderList.YPSL", "药品数量", "NUMBER(8,2)", "是", "", ""],
-        ["7", "CFBH", "处方编号", "VARCHAR2(50)", "否", "", "重复的一行"],
-        ["8", "MZ", "民族", "VARCHAR2(2)", "是", "", "符合 GB/T 3304"],
-        ["9", "KSDM", "科室代码", "VARCHAR2(10)", "是", "", "见诊疗科目字典"],
-    ])
+    t = _table(
+        doc,
+        [
+            ["表5 处方信息 RecipeInfo", "", "", "", "", "", ""],
+            ["序号", "字段", "", "数据类型", "可否为空", "数据元标识符", "说明"],
+            ["", "英文名称", "中文名称", "", "", "", ""],
+            ["1", "CFBH", "处方编号", "VARCHAR2(50 BYTE)", "否", "DE01.00.001.00", ""],
+            ["2", "XBDM", "性别代码", "VARCHAR2(1)", "是", "DE02.01.040.00", "见《性别代码》"],
+            ["3", "KFSJ", "开方时间", "DATE(14)", "否", "", "yyyyMMddHHmmss"],
+            ["4", "orderList", "药品明细", "List<Detail>", "否", "", ""],
+            ["5", "orderList.YPMC", "药品名称", "VARCHAR2(200)", "否", "", ""],
+            ["6", "orderList.YPSL", "药品数量", "NUMBER(8,2)", "是", "", ""],
+            ["7", "CFBH", "处方编号", "VARCHAR2(50)", "否", "", "重复的一行"],
+            ["8", "MZ", "民族", "VARCHAR2(2)", "是", "", "符合 GB/T 3304"],
+            ["9", "KSDM", "科室代码", "VARCHAR2(10)", "是", "", "见诊疗科目字典"],
+        ],
+    )
     t.cell(0, 0).merge(t.cell(0, 6))
     t.cell(0, 0).text = "表5 处方信息 RecipeInfo"
     t.cell(1, 1).merge(t.cell(1, 2))
@@ -477,7 +533,11 @@ def test_docx_layout_b(tmp_path):
     assert f["KFSJ"].type == "datetime"
     child = spec.dataset(f["orderList"].item)
     assert child.parent == "RecipeInfo" and f["orderList"].type == "array"
-    assert (child.fields["YPMC"].max_length, child.fields["YPSL"].precision, child.fields["YPSL"].required) == (200, 2, False)
+    assert (child.fields["YPMC"].max_length, child.fields["YPSL"].precision, child.fields["YPSL"].required) == (
+        200,
+        2,
+        False,
+    )
     dup = [i for i in res.report.issues if "重复" in i.message]
     assert len(dup) == 1 and dup[0].row == 10 and dup[0].severity == "error"
     # standards the document names without a table: codes from the reference spec, with a warning
@@ -492,10 +552,23 @@ def test_docx_layout_b(tmp_path):
 def test_interface_info_table_above_the_field_table(tmp_path):
     doc = docx.Document()
     doc.add_heading("2.4.1 评价信息", level=2)
-    _table(doc, [["接口名称", "满意度评价"], ["接口方法", "uploadBusinessInfoAfter"], ["请求方式", "POST"],
-                 ["业务主键", "evaluateID"]])
-    _table(doc, [["参数名", "参数说明", "类型", "是否必传"], ["evaluateID", "评价记录ID", "String(64)", "是"],
-                 ["satisfaction", "满意度", "Integer", "否"]])
+    _table(
+        doc,
+        [
+            ["接口名称", "满意度评价"],
+            ["接口方法", "uploadBusinessInfoAfter"],
+            ["请求方式", "POST"],
+            ["业务主键", "evaluateID"],
+        ],
+    )
+    _table(
+        doc,
+        [
+            ["参数名", "参数说明", "类型", "是否必传"],
+            ["evaluateID", "评价记录ID", "String(64)", "是"],
+            ["satisfaction", "满意度", "Integer", "否"],
+        ],
+    )
     doc.save(tmp_path / "c.docx")
     res = import_spec(tmp_path / "c.docx")
     ds = res.spec.dataset("uploadBusinessInfoAfter")
@@ -511,8 +584,14 @@ def test_interface_info_table_above_the_field_table(tmp_path):
     [
         (["序号", "字段名称", "字段代码", "类型", "长度", "必填"], ["1", "处方号", "recipeID", "varchar", "64", "是"]),
         (["名称", "代码", "数据类型", "是否必须"], ["处方号", "recipeID", "VARCHAR2(64)", "Y"]),
-        (["Field", "Name", "Type", "Length", "Required", "Description"], ["recipeID", "处方号", "String", "64", "M", ""]),
-        (["数据项", "数据元标识符", "字段", "类型及长度", "可否为空"], ["处方号", "DE01.00.001.00", "recipeID", "AN..64", "否"]),
+        (
+            ["Field", "Name", "Type", "Length", "Required", "Description"],
+            ["recipeID", "处方号", "String", "64", "M", ""],
+        ),
+        (
+            ["数据项", "数据元标识符", "字段", "类型及长度", "可否为空"],
+            ["处方号", "DE01.00.001.00", "recipeID", "AN..64", "否"],
+        ),
         (["英文名", "中文名称", "类型（长度）", "约束", "值域"], ["*recipeID", "处方号", "C(64)", "", ""]),
     ],
 )
@@ -531,10 +610,14 @@ def test_excel_stacked_tables_without_blank_rows(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "接口"
-    for r in (["2.1.1 机构信息 uploadUnitIndicators"], ["字段名", "中文名称", "类型", "必填"],
-              ["organID", "机构唯一号", "AN..18", "Y"],
-              ["2.1.2 科室 uploadDeptIndicators"], ["字段名", "中文名称", "类型", "必填"],
-              ["deptID", "科室代码", "AN..20", "N"]):
+    for r in (
+        ["2.1.1 机构信息 uploadUnitIndicators"],
+        ["字段名", "中文名称", "类型", "必填"],
+        ["organID", "机构唯一号", "AN..18", "Y"],
+        ["2.1.2 科室 uploadDeptIndicators"],
+        ["字段名", "中文名称", "类型", "必填"],
+        ["deptID", "科室代码", "AN..20", "N"],
+    ):
         ws.append(r)
     wb.save(tmp_path / "s.xlsx")
     spec = import_spec(tmp_path / "s.xlsx").spec
@@ -584,23 +667,29 @@ def test_excel_sheet_without_recognisable_header_is_reported(tmp_path):
 def test_child_fields_by_tree_marks_and_group_rows(tmp_path):
     doc = docx.Document()
     doc.add_paragraph("2.2.3 在线处方 uploadRecipeIndicators")
-    _table(doc, [
-        ["字段名", "中文名称", "类型", "必填"],
-        ["recipeID", "处方号", "AN..64", "Y"],
-        ["orderList", "处方明细", "List", "Y"],
-        ["└drcode", "药品代码", "AN..50", "Y"],
-        ["└ drname", "药品名称", "AN..100", "Y"],
-        ["remark", "备注", "AN..500", "N"],
-    ])
+    _table(
+        doc,
+        [
+            ["字段名", "中文名称", "类型", "必填"],
+            ["recipeID", "处方号", "AN..64", "Y"],
+            ["orderList", "处方明细", "List", "Y"],
+            ["└drcode", "药品代码", "AN..50", "Y"],
+            ["└ drname", "药品名称", "AN..100", "Y"],
+            ["remark", "备注", "AN..500", "N"],
+        ],
+    )
     doc.add_paragraph("2.2.4 处方核销 uploadRecipeVerificationIndicators")
-    t = _table(doc, [
-        ["字段名", "中文名称", "类型", "必填"],
-        ["recipeID", "处方号", "AN..64", "Y"],
-        ["drugList", "药品列表", "Array", "Y"],
-        ["药品列表（drugList）", "", "", ""],
-        ["drcode", "药品代码", "AN..50", "Y"],
-        ["amount", "数量", "N10,2", "N"],
-    ])
+    t = _table(
+        doc,
+        [
+            ["字段名", "中文名称", "类型", "必填"],
+            ["recipeID", "处方号", "AN..64", "Y"],
+            ["drugList", "药品列表", "Array", "Y"],
+            ["药品列表（drugList）", "", "", ""],
+            ["drcode", "药品代码", "AN..50", "Y"],
+            ["amount", "数量", "N10,2", "N"],
+        ],
+    )
     t.cell(3, 0).merge(t.cell(3, 3))
     doc.save(tmp_path / "tree.docx")
     res = import_spec(tmp_path / "tree.docx")
@@ -620,8 +709,14 @@ def test_excel_blank_row_inside_a_field_table(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "在线复诊"
-    for r in (["字段名", "中文名称", "类型", "必填"], ["bussID", "复诊记录ID", "AN..64", "Y"], [],
-              ["age", "年龄", "N..3", "Y"], [], ["注：Y 表示必填"]):
+    for r in (
+        ["字段名", "中文名称", "类型", "必填"],
+        ["bussID", "复诊记录ID", "AN..64", "Y"],
+        [],
+        ["age", "年龄", "N..3", "Y"],
+        [],
+        ["注：Y 表示必填"],
+    ):
         ws.append(r)
     wb.save(tmp_path / "gap.xlsx")
     res = import_spec(tmp_path / "gap.xlsx")

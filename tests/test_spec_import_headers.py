@@ -48,7 +48,11 @@ def test_data_item_column_holds_the_codes_when_a_chinese_name_column_follows(tmp
     result = import_spec(build(tmp_path / name))
     ds = result.spec.dataset("recipe")
     assert [(f.key, f.name) for f in ds.fields.values()] == [
-        ("recipeID", "处方号"), ("recipeType", "处方类型"), ("refundReason", "退费原因"), ("sex", "性别")]
+        ("recipeID", "处方号"),
+        ("recipeType", "处方类型"),
+        ("refundReason", "退费原因"),
+        ("sex", "性别"),
+    ]
     f = ds.fields
     assert (f["recipeID"].type, f["recipeID"].max_length, f["recipeID"].required) == ("string", 50, True)
     assert f["recipeType"].type == "integer"
@@ -65,14 +69,17 @@ def test_data_item_column_holds_the_codes_when_a_chinese_name_column_follows(tmp
     assert unresolved and "9.9" in unresolved[0].message and unresolved[0].severity == "error"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("否（退费时必填）", ("conditional", "退费时必填")),
-    ("N(患者为儿童时必填)", ("conditional", "患者为儿童时必填")),
-    ("否(选填)", (False, None)),
-    ("Y(主键)", (True, None)),
-    ("是（必填）", (True, None)),
-    ("否", (False, None)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("否（退费时必填）", ("conditional", "退费时必填")),
+        ("N(患者为儿童时必填)", ("conditional", "患者为儿童时必填")),
+        ("否(选填)", (False, None)),
+        ("Y(主键)", (True, None)),
+        ("是（必填）", (True, None)),
+        ("否", (False, None)),
+    ],
+)
 def test_required_marker_with_a_condition_in_brackets(text, expected):
     assert parse_required(text) == expected
 
@@ -85,9 +92,11 @@ def test_inverted_column_keeps_its_meaning():
 def test_unrecognised_columns_are_kept_in_the_description_and_reported(tmp_path):
     doc = docx.Document()
     doc.add_heading("2.1.4 机构信息 uploadUnit", level=3)
-    rows = [["字段名", "中文名称", "类型", "必填", "填报口径", "对应HIS表"],
-            ["organID", "机构唯一号", "C..18", "M", "统一社会信用代码（18位）", "T_ORG.CREDIT_NO"],
-            ["hosLevel", "医院级别", "N1", "R", "1:一级 2:二级 3:三级", "T_ORG.LEVEL"]]
+    rows = [
+        ["字段名", "中文名称", "类型", "必填", "填报口径", "对应HIS表"],
+        ["organID", "机构唯一号", "C..18", "M", "统一社会信用代码（18位）", "T_ORG.CREDIT_NO"],
+        ["hosLevel", "医院级别", "N1", "R", "1:一级 2:二级 3:三级", "T_ORG.LEVEL"],
+    ]
     t = doc.add_table(rows=len(rows), cols=len(rows[0]))
     for r, values in zip(t.rows, rows):
         for c, v in zip(r.cells, values):
@@ -106,12 +115,15 @@ def test_unrecognised_columns_are_kept_in_the_description_and_reported(tmp_path)
     assert len(notes) == 1 and "对应HIS表" in notes[0].message and notes[0].row == 1
 
 
-@pytest.mark.parametrize("type_text, length, expected", [
-    ("AN6..20", "", (20, 6)),      # WS 363 / GB/T 7408: 6 to 20 characters
-    ("AN..18", "", (18, None)),
-    ("VARCHAR2", "6..20", (20, 6)),
-    ("C..50", "", (50, None)),
-])
+@pytest.mark.parametrize(
+    "type_text, length, expected",
+    [
+        ("AN6..20", "", (20, 6)),  # WS 363 / GB/T 7408: 6 to 20 characters
+        ("AN..18", "", (18, None)),
+        ("VARCHAR2", "6..20", (20, 6)),
+        ("C..50", "", (50, None)),
+    ],
+)
 def test_a_length_range_keeps_its_maximum_and_minimum(type_text, length, expected):
     from hlwjr.spec.importing._importer import parse_type
 
@@ -124,7 +136,11 @@ def test_min_length_survives_import_export_import(tmp_path):
 
     doc = docx.Document()
     doc.add_heading("2.2.1 在线咨询 uploadConsult", level=3)
-    rows = [["字段名", "中文名称", "类型", "必填"], ["bussID", "咨询记录ID", "AN6..20", "M"], ["note", "备注", "AN..200", "O"]]
+    rows = [
+        ["字段名", "中文名称", "类型", "必填"],
+        ["bussID", "咨询记录ID", "AN6..20", "M"],
+        ["note", "备注", "AN..200", "O"],
+    ]
     t = doc.add_table(rows=len(rows), cols=len(rows[0]))
     for r, values in zip(t.rows, rows):
         for c, v in zip(r.cells, values):
@@ -140,12 +156,15 @@ def test_min_length_survives_import_export_import(tmp_path):
     assert (again["note"].max_length, again["note"].min_length) == (200, None)
 
 
-@pytest.mark.parametrize("type_text, kind, problem", [
-    ("YYYY-MM-DD", "date", False),
-    ("yyyy-MM-dd HH:mm:ss", "datetime", False),
-    ("yyyyMMdd", "string", True),         # another layout than the spec's: flagged, never silently a date
-    ("yyyyMMddHHmmss", "string", True),
-])
+@pytest.mark.parametrize(
+    "type_text, kind, problem",
+    [
+        ("YYYY-MM-DD", "date", False),
+        ("yyyy-MM-dd HH:mm:ss", "datetime", False),
+        ("yyyyMMdd", "string", True),  # another layout than the spec's: flagged, never silently a date
+        ("yyyyMMddHHmmss", "string", True),
+    ],
+)
 def test_a_date_format_written_in_the_type_column(type_text, kind, problem):
     from hlwjr.spec.importing._importer import parse_type
 
@@ -153,14 +172,17 @@ def test_a_date_format_written_in_the_type_column(type_text, kind, problem):
     assert t.type == kind and bool(t.problem) is problem
 
 
-@pytest.mark.parametrize("title, expected", [
-    ("三、在线处方上传接口", (None, "在线处方上传", None)),
-    ("（三）在线处方", (None, "在线处方", None)),
-    ("第三节 在线处方 uploadRecipe", (None, "在线处方", "uploadRecipe")),
-    ("2.2.3 上传在线处方信息 /api/recipe/upload", ("2.2.3", "上传在线处方信息", None)),
-    ("2.2.3 在线处方 POST /api/upload uploadRecipeIndicators", ("2.2.3", "在线处方", "uploadRecipeIndicators")),
-    ("A.1 性别（GB/T 2261.1）", ("A.1", "性别", "GB/T 2261.1")),
-])
+@pytest.mark.parametrize(
+    "title, expected",
+    [
+        ("三、在线处方上传接口", (None, "在线处方上传", None)),
+        ("（三）在线处方", (None, "在线处方", None)),
+        ("第三节 在线处方 uploadRecipe", (None, "在线处方", "uploadRecipe")),
+        ("2.2.3 上传在线处方信息 /api/recipe/upload", ("2.2.3", "上传在线处方信息", None)),
+        ("2.2.3 在线处方 POST /api/upload uploadRecipeIndicators", ("2.2.3", "在线处方", "uploadRecipeIndicators")),
+        ("A.1 性别（GB/T 2261.1）", ("A.1", "性别", "GB/T 2261.1")),
+    ],
+)
 def test_data_set_titles_lose_ordinals_and_endpoint_paths(title, expected):
     from hlwjr.spec.importing._importer import _parse_title
 

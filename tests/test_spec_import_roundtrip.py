@@ -17,8 +17,25 @@ from hlwjr.spec.importing._importer import import_spec
 
 MINI = Path(__file__).parent / "data" / "core_minispec"
 
-_FIELD_ATTRS = ("name", "type", "max_length", "min_length", "precision", "total_digits", "required", "minimum",
-                "maximum", "pattern", "const", "item", "min_items", "aliases", "provenance", "example", "description")
+_FIELD_ATTRS = (
+    "name",
+    "type",
+    "max_length",
+    "min_length",
+    "precision",
+    "total_digits",
+    "required",
+    "minimum",
+    "maximum",
+    "pattern",
+    "const",
+    "item",
+    "min_items",
+    "aliases",
+    "provenance",
+    "example",
+    "description",
+)
 
 
 def _assert_same(spec, again):
@@ -94,10 +111,19 @@ def test_tricky_values_round_trip(tmp_path, fmt):
     b = spec.datasets["b"]
     af = dict(a.fields)
     af["age"] = dataclasses.replace(af["age"], const=None, maximum=150.5, example=41, total_digits=3)
-    af["flag"] = hlwjr.Field(key="flag", name="标志（固定）", type="integer", const=1, description="第一行\n第二行：说明")
+    af["flag"] = hlwjr.Field(
+        key="flag", name="标志（固定）", type="integer", const=1, description="第一行\n第二行：说明"
+    )
     af["ratio"] = hlwjr.Field(key="ratio", name="比例", type="decimal", precision=4, minimum=0.0, maximum=1.0)
-    af["code"] = hlwjr.Field(key="code", name="编码", pattern=r"^\d{6}[A-Z]?$", max_length=7, example="110101",
-                             aliases={"ws": "DE01.00.002.00", "pinyin": "BM"}, provenance="I")
+    af["code"] = hlwjr.Field(
+        key="code",
+        name="编码",
+        pattern=r"^\d{6}[A-Z]?$",
+        max_length=7,
+        example="110101",
+        aliases={"ws": "DE01.00.002.00", "pinyin": "BM"},
+        provenance="I",
+    )
     bf = dict(b.fields)
     bf["orderList"] = dataclasses.replace(bf["orderList"], example=[{"drname": "阿莫西林"}])
     sex = dataclasses.replace(spec.code_sets["sex"], name="性别（GB/T 2261.1）", notes={"9": "未说明"}, complete=False)

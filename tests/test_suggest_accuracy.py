@@ -20,28 +20,101 @@ from hlwjr.mapping._suggest import suggest_code_map, suggest_codes, suggest_fiel
 ROOT = Path(__file__).parents[1]
 
 LAYOUT2 = {
-    "visits": {"FZID": "visit_no", "BRID": "patient_id", "BRXM": "patient_name", "XB": "gender", "SFZH": "id_no",
-               "CSRQ": "birth_date", "LXDH": "phone_no", "JHRXM": "guardian_name", "JHRSFZH": "guardian_id_no",
-               "JHRDH": "guardian_phone", "YSGH": "doctor_code", "KSDM": "dept_code", "FZLX": "visit_mode",
-               "JZKH": "card_no", "SCZD": "last_diagnosis", "ZDDM": "icd_code", "ZDMC": "diag_name", "BCZD": "diagnosis",
-               "JBS": "history", "SQSJ": "apply_time", "KSSJ": "begin_time", "JSSJ": "end_time", "ZFQD": "pay_channel",
-               "GHFY": "fee_fen", "HFBZ": "answered", "FZSM": "revisit_declared"},
-    "prescriptions": {"CFBH": "rx_no", "FZID": "visit_no", "BRID": "patient_id", "BRXM": "xingming", "XB": "xingbie",
-                      "SFZH": "shenfenzhenghao", "CSRQ": "chushengriqi", "LXDH": "lianxidianhua",
-                      "JHRXM": "jianhurenxingming", "JHRSFZH": "jianhurenshenfenzheng", "YSGH": "doctor_code",
-                      "KSDM": "keshidaima", "SFYSGH": "pharmacist_code", "SFSJ": "audit_time", "KFSJ": "prescribe_time",
-                      "CFLX": "rx_type", "TS": "doses", "YXTS": "valid_days", "FB": "fee_type", "PSFS": "delivery",
-                      "ZDDM": "icd_code", "ZDMC": "diag_name", "SCZD": "last_diagnosis", "ZJE": "total_amount",
-                      "SFZF": "paid", "GMS": "allergy"},
-    "consultations": {"ZXID": "consult_no", "BRID": "patient_id", "BRXM": "patient_name", "XB": "sex", "SFZH": "id_card",
-                      "LXDH": "mobile", "YSGH": "doctor_code", "KSDM": "dept_code", "ZXLX": "consult_type",
-                      "SQSJ": "apply_time", "KSSJ": "start_time", "JSSJ": "end_time", "ZFQD": "pay_channel",
-                      "ZXFY": "fee", "ZXNR": "question", "HFBZ": "reply_flag", "JJSJ": "refuse_time",
-                      "JJYY": "refuse_reason", "JJLX": "refuse_type"},
-    "staff": {"YSGH": "staff_no", "XM": "name", "SFZH": "id_card", "XB": "gender", "CSRQ": "dob", "SJHM": "mobile",
-              "RYLB": "staff_type", "ZCDM": "title_code", "KSDM": "dept_code", "ZGZSBH": "qualification_cert_no",
-              "ZYZSBH": "practice_cert_no", "GZNX": "work_years", "ZYDD": "practice_place", "FZJG": "issuing_authority",
-              "FZRQ": "issue_date", "GXSJ": "update_time"},
+    "visits": {
+        "FZID": "visit_no",
+        "BRID": "patient_id",
+        "BRXM": "patient_name",
+        "XB": "gender",
+        "SFZH": "id_no",
+        "CSRQ": "birth_date",
+        "LXDH": "phone_no",
+        "JHRXM": "guardian_name",
+        "JHRSFZH": "guardian_id_no",
+        "JHRDH": "guardian_phone",
+        "YSGH": "doctor_code",
+        "KSDM": "dept_code",
+        "FZLX": "visit_mode",
+        "JZKH": "card_no",
+        "SCZD": "last_diagnosis",
+        "ZDDM": "icd_code",
+        "ZDMC": "diag_name",
+        "BCZD": "diagnosis",
+        "JBS": "history",
+        "SQSJ": "apply_time",
+        "KSSJ": "begin_time",
+        "JSSJ": "end_time",
+        "ZFQD": "pay_channel",
+        "GHFY": "fee_fen",
+        "HFBZ": "answered",
+        "FZSM": "revisit_declared",
+    },
+    "prescriptions": {
+        "CFBH": "rx_no",
+        "FZID": "visit_no",
+        "BRID": "patient_id",
+        "BRXM": "xingming",
+        "XB": "xingbie",
+        "SFZH": "shenfenzhenghao",
+        "CSRQ": "chushengriqi",
+        "LXDH": "lianxidianhua",
+        "JHRXM": "jianhurenxingming",
+        "JHRSFZH": "jianhurenshenfenzheng",
+        "YSGH": "doctor_code",
+        "KSDM": "keshidaima",
+        "SFYSGH": "pharmacist_code",
+        "SFSJ": "audit_time",
+        "KFSJ": "prescribe_time",
+        "CFLX": "rx_type",
+        "TS": "doses",
+        "YXTS": "valid_days",
+        "FB": "fee_type",
+        "PSFS": "delivery",
+        "ZDDM": "icd_code",
+        "ZDMC": "diag_name",
+        "SCZD": "last_diagnosis",
+        "ZJE": "total_amount",
+        "SFZF": "paid",
+        "GMS": "allergy",
+    },
+    "consultations": {
+        "ZXID": "consult_no",
+        "BRID": "patient_id",
+        "BRXM": "patient_name",
+        "XB": "sex",
+        "SFZH": "id_card",
+        "LXDH": "mobile",
+        "YSGH": "doctor_code",
+        "KSDM": "dept_code",
+        "ZXLX": "consult_type",
+        "SQSJ": "apply_time",
+        "KSSJ": "start_time",
+        "JSSJ": "end_time",
+        "ZFQD": "pay_channel",
+        "ZXFY": "fee",
+        "ZXNR": "question",
+        "HFBZ": "reply_flag",
+        "JJSJ": "refuse_time",
+        "JJYY": "refuse_reason",
+        "JJLX": "refuse_type",
+    },
+    "staff": {
+        "YSGH": "staff_no",
+        "XM": "name",
+        "SFZH": "id_card",
+        "XB": "gender",
+        "CSRQ": "dob",
+        "SJHM": "mobile",
+        "RYLB": "staff_type",
+        "ZCDM": "title_code",
+        "KSDM": "dept_code",
+        "ZGZSBH": "qualification_cert_no",
+        "ZYZSBH": "practice_cert_no",
+        "GZNX": "work_years",
+        "ZYDD": "practice_place",
+        "FZJG": "issuing_authority",
+        "FZRQ": "issue_date",
+        "GXSJ": "update_time",
+    },
 }
 DATASET_TABLE = {"revisit": "visits", "recipe": "prescriptions", "consult": "consultations", "doctor": "staff"}
 
@@ -111,7 +184,9 @@ def test_candidates_have_scores_and_reasons(demo):
 
 def test_suggest_codes_common_habits():
     spec = hlwjr.load_spec()
-    table = suggest_codes(spec.code_set("sex"), {"男": 5, "男性": 2, "M": 9, "1": 3, "女": 4, "F": 8, "未知": 1, "??": 1})
+    table = suggest_codes(
+        spec.code_set("sex"), {"男": 5, "男性": 2, "M": 9, "1": 3, "女": 4, "F": 8, "未知": 1, "??": 1}
+    )
     got = {k: (None if pd.isna(v) else v) for k, v in zip(table["local"], table["code"])}
     assert got == {"男": "1", "男性": "1", "M": "1", "1": "1", "女": "2", "F": "2", "未知": "0", "??": None}
     assert set(table["status"]) == {"suggested"}
@@ -148,7 +223,10 @@ def test_missing_local_values_get_no_code_and_numbers_keep_their_type():
     """A missing local value is not a code (as "nan" it read like the pinyin of 男 and was
     suggested as 1 男性); 1 in a dict stays 1, not "1.0"."""
     cs = hlwjr.load_spec().code_set("GB/T 2261.1")
-    for values in ({1: 3, None: 2}, [1, None, float("nan")],
-                   pd.DataFrame({"local": [1, None], "local_name": [None, "男"]}, dtype=object)):
+    for values in (
+        {1: 3, None: 2},
+        [1, None, float("nan")],
+        pd.DataFrame({"local": [1, None], "local_name": [None, "男"]}, dtype=object),
+    ):
         s = suggest_codes(cs, values)
         assert s["local"].tolist() == [1] and s["code"].tolist() == ["1"], values

@@ -14,8 +14,11 @@ MINISPEC = Path(__file__).parent / "data" / "upload_minispec"
 def _cands(prefix, n, ref=None):
     out = []
     for i in range(n):
-        rec = {"organID": "O", "bussID": f"{prefix}{i}"} if ref is None else \
-            {"organID": "O", "recipeID": f"{prefix}{i}", "bussID": ref(i)}
+        rec = (
+            {"organID": "O", "bussID": f"{prefix}{i}"}
+            if ref is None
+            else {"organID": "O", "recipeID": f"{prefix}{i}", "bussID": ref(i)}
+        )
         out.append((f"O|{prefix}{i}", rec))
     return out
 
@@ -53,8 +56,14 @@ def test_summary_text_masks_id_numbers_in_keys_and_reasons():
     cert, phone = "110102197504180312", "13812345678"
     s = UploadSummary(date="2026-11-01", platform_day="2026-11-01", dry_run=False)
     s.datasets["doctor"] = DatasetSummary("doctor", "医护药人员备案", mapped=2, sent=1, rejected=1)
-    s.rejections.append({"dataset": "doctor", "key": f"O|{cert}", "batch_no": "B1",
-                         "reason": f"doctorCertID 证件号 {cert} 已注销；联系电话 {phone} 无效"})
+    s.rejections.append(
+        {
+            "dataset": "doctor",
+            "key": f"O|{cert}",
+            "batch_no": "B1",
+            "reason": f"doctorCertID 证件号 {cert} 已注销；联系电话 {phone} 无效",
+        }
+    )
     s.changed.append({"dataset": "doctor", "key": f"O|{cert}"})
     text = s.to_text()
     assert cert not in text and phone not in text
@@ -81,18 +90,31 @@ def test_dataframe_records_missing_values_and_nan(tmp_path, monkeypatch):
     from hlwjr.upload._project import load_project, write_project
     from hlwjr.upload._uploader import _as_dicts, upload_records
 
-    df = pd.DataFrame({"organID": ["O", "O"], "recipeID": ["R1", "R2"], "fee": [1.5, float("nan")],
-                       "orderList": [[{"drugName": "A", "quantity": 1, "note": float("nan")}], []]},
-                      index=[10, 11])
+    df = pd.DataFrame(
+        {
+            "organID": ["O", "O"],
+            "recipeID": ["R1", "R2"],
+            "fee": [1.5, float("nan")],
+            "orderList": [[{"drugName": "A", "quantity": 1, "note": float("nan")}], []],
+        },
+        index=[10, 11],
+    )
     recs = _as_dicts(df)
     assert "fee" not in recs[1] and recs[0]["orderList"] == [{"drugName": "A", "quantity": 1}]
     monkeypatch.setenv("HLWJR_SECRET", "s")
-    project = load_project(write_project(tmp_path / "p", {
-        "project": {"org_code": "O", "spec": str(MINISPEC), "phase": "production"},
-        "platform": {"url": "http://127.0.0.1:9/hlwjr", "appid": "A"}}))
+    project = load_project(
+        write_project(
+            tmp_path / "p",
+            {
+                "project": {"org_code": "O", "spec": str(MINISPEC), "phase": "production"},
+                "platform": {"url": "http://127.0.0.1:9/hlwjr", "appid": "A"},
+            },
+        )
+    )
     with pytest.raises(DataError, match="NaN") as e:
-        upload_records(project, {"visit": [{"organID": "O", "bussID": "V1", "x": math.inf}]}, dry_run=True,
-                       validate=False)
+        upload_records(
+            project, {"visit": [{"organID": "O", "bussID": "V1", "x": math.inf}]}, dry_run=True, validate=False
+        )
     assert "O|V1" in str(e.value)
     s = upload_records(project, {"recipe": df}, dry_run=True, validate=True)
     assert s.datasets["recipe"].mapped == 2 and s.datasets["recipe"].invalid >= 1  # R2: no 明细, R-refs
@@ -109,9 +131,15 @@ def test_one_data_set_under_two_names_is_refused_not_half_dropped(tmp_path, monk
     from hlwjr.upload._uploader import upload_records
 
     monkeypatch.setenv("HLWJR_SECRET", "s")
-    project = load_project(write_project(tmp_path / "p", {
-        "project": {"org_code": "O", "spec": str(MINISPEC), "phase": "production"},
-        "platform": {"url": "http://127.0.0.1:9/hlwjr", "appid": "A"}}))
+    project = load_project(
+        write_project(
+            tmp_path / "p",
+            {
+                "project": {"org_code": "O", "spec": str(MINISPEC), "phase": "production"},
+                "platform": {"url": "http://127.0.0.1:9/hlwjr", "appid": "A"},
+            },
+        )
+    )
     v1 = [{"organID": "O", "bussID": "V1"}]
     v2 = [{"organID": "O", "bussID": "V2"}]
     with pytest.raises(ConfigError, match="给了两份") as e:

@@ -35,11 +35,27 @@ def id_number(n: int) -> str:
 
 
 def make_records(org: str, n_visits: int, *, prefix: str = "V", day: str = "2026-11-01") -> dict[str, list[dict]]:
-    visits = [{"organID": org, "bussID": f"{prefix}{i:06d}", "patientName": f"王试{i % 10}",
-               "patientCertID": id_number(i), "sex": "1" if i % 2 else "2", "visitTime": f"{day} 09:{i % 60:02d}:00"}
-              for i in range(n_visits)]
-    recipes = [{"organID": org, "recipeID": f"R{prefix}{i:06d}", "bussID": v["bussID"], "fee": 12.5,
-                "orderList": [{"drugName": "阿莫西林胶囊", "quantity": 2}]} for i, v in enumerate(visits)]
+    visits = [
+        {
+            "organID": org,
+            "bussID": f"{prefix}{i:06d}",
+            "patientName": f"王试{i % 10}",
+            "patientCertID": id_number(i),
+            "sex": "1" if i % 2 else "2",
+            "visitTime": f"{day} 09:{i % 60:02d}:00",
+        }
+        for i in range(n_visits)
+    ]
+    recipes = [
+        {
+            "organID": org,
+            "recipeID": f"R{prefix}{i:06d}",
+            "bussID": v["bussID"],
+            "fee": 12.5,
+            "orderList": [{"drugName": "阿莫西林胶囊", "quantity": 2}],
+        }
+        for i, v in enumerate(visits)
+    ]
     return {"recipe": recipes, "visit": visits}  # deliberately not in dependency order
 
 
@@ -59,10 +75,20 @@ def new_project(tmp_path, sandbox, monkeypatch, *, phase="production", **platfor
     appid, secret = sandbox.register(org, f"测试医院{_counter[0]}")
     env = f"HLWJR_TEST_SECRET_{_counter[0]}"
     monkeypatch.setenv(env, secret)
-    cfg = {"datasets": ["visit", "recipe", "evaluation"],
-           "project": {"name": "测试医院", "org_code": org, "spec": str(MINISPEC), "phase": phase},
-           "platform": {"profile": "sandbox", "url": sandbox.url, "appid": appid, "secret_env": env,
-                        "backoff_base": 0.01, "backoff_max": 0.2, "read_timeout": 10, **platform}}
+    cfg = {
+        "datasets": ["visit", "recipe", "evaluation"],
+        "project": {"name": "测试医院", "org_code": org, "spec": str(MINISPEC), "phase": phase},
+        "platform": {
+            "profile": "sandbox",
+            "url": sandbox.url,
+            "appid": appid,
+            "secret_env": env,
+            "backoff_base": 0.01,
+            "backoff_max": 0.2,
+            "read_timeout": 10,
+            **platform,
+        },
+    }
     return load_project(write_project(tmp_path / "proj", cfg)), org
 
 
@@ -172,9 +198,8 @@ def test_crash_before_answer_is_recovered_by_replay(sandbox, tmp_path, monkeypat
 
 def test_second_run_is_locked_out(sandbox, tmp_path, monkeypatch):
     project, org = new_project(tmp_path, sandbox, monkeypatch)
-    with UploadLock(project.work_dir / "upload.lock"):
-        with pytest.raises(UploadError, match="另一个上传正在进行"):
-            upload_records(project, make_records(org, 1))
+    with UploadLock(project.work_dir / "upload.lock"), pytest.raises(UploadError, match="另一个上传正在进行"):
+        upload_records(project, make_records(org, 1))
 
 
 def _nothing_sent(project) -> bool:
@@ -190,12 +215,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("fault, error, text", [
-    ("down", TransportError, "无法连接平台"),
-    ("secret", AuthError, "secret"),
-    ("url", ConfigError, "平台地址不正确"),
-    ("proxy", TransportError, "代理|无法连接"),
-])
+@pytest.mark.parametrize(
+    "fault, error, text",
+    [
+        ("down", TransportError, "无法连接平台"),
+        ("secret", AuthError, "secret"),
+        ("url", ConfigError, "平台地址不正确"),
+        ("proxy", TransportError, "代理|无法连接"),
+    ],
+)
 def test_configuration_faults_one_clear_message_nothing_lost(sandbox, tmp_path, monkeypatch, fault, error, text):
     project, org = new_project(tmp_path, sandbox, monkeypatch, max_retries=1)
     settings = {}
@@ -208,8 +236,11 @@ def test_configuration_faults_one_clear_message_nothing_lost(sandbox, tmp_path, 
     if settings:
         cfg = project.config_file.read_text(encoding="utf-8")
         for k, v in settings.items():
-            cfg = cfg.replace(f'url = "{sandbox.url}"', f'url = "{v}"') if k == "url" else cfg.replace(
-                "[platform]", f'[platform]\n{k} = "{v}"')
+            cfg = (
+                cfg.replace(f'url = "{sandbox.url}"', f'url = "{v}"')
+                if k == "url"
+                else cfg.replace("[platform]", f'[platform]\n{k} = "{v}"')
+            )
         project.config_file.write_text(cfg, encoding="utf-8")
         project = load_project(project.root)
     if fault == "secret":
@@ -271,7 +302,7 @@ def test_business_date_without_records_is_said(sandbox, tmp_path, monkeypatch):
     not yet refreshed) says so instead of a silent table of zeros."""
     import hlwjr.upload._uploader as up
 
-    project, org = new_project(tmp_path, sandbox, monkeypatch)
+    project, _org = new_project(tmp_path, sandbox, monkeypatch)
 
     def no_rows(project, spec, codes, date, notes, master):
         return {c: [] for c in codes}, {c: 0 for c in codes}, None

@@ -44,21 +44,40 @@ class UpdatingPlatform:
 
 def _project(tmp_path, profile: Path, monkeypatch):
     monkeypatch.setenv("HLWJR_UPD_SECRET", "s")
-    cfg = {"project": {"org_code": "O", "spec": str(MINISPEC), "phase": "production"},
-           "platform": {"profile": str(profile), "url": "http://platform.test", "appid": "A",
-                        "secret_env": "HLWJR_UPD_SECRET"}}
+    cfg = {
+        "project": {"org_code": "O", "spec": str(MINISPEC), "phase": "production"},
+        "platform": {
+            "profile": str(profile),
+            "url": "http://platform.test",
+            "appid": "A",
+            "secret_env": "HLWJR_UPD_SECRET",
+        },
+    }
     return load_project(write_project(tmp_path / "p", cfg))
 
 
 def _visits(name="王试一"):
-    return [{"organID": "O", "bussID": f"V{i}", "patientName": name, "patientCertID": "11010119900307123X",
-             "sex": "1", "visitTime": "2026-11-01 09:00:00"} for i in range(3)]
+    return [
+        {
+            "organID": "O",
+            "bussID": f"V{i}",
+            "patientName": name,
+            "patientCertID": "11010119900307123X",
+            "sex": "1",
+            "visitTime": "2026-11-01 09:00:00",
+        }
+        for i in range(3)
+    ]
 
 
 def test_update_only_where_the_profile_declares_it(tmp_path, monkeypatch):
     profile = tmp_path / "with-update.yaml"
-    profile.write_text(SANDBOX_PROFILE.read_text(encoding="utf-8").replace(
-        "  replay: batch", "  replay: batch\n  update: {field: updateOrSave, value: \"1\"}"), encoding="utf-8")
+    profile.write_text(
+        SANDBOX_PROFILE.read_text(encoding="utf-8").replace(
+            "  replay: batch", '  replay: batch\n  update: {field: updateOrSave, value: "1"}'
+        ),
+        encoding="utf-8",
+    )
     project = _project(tmp_path, profile, monkeypatch)
     platform = UpdatingPlatform()
     with PlatformClient.from_project(project, transport=httpx.MockTransport(platform)) as c:

@@ -6,9 +6,9 @@ import io
 import json
 
 import pandas as pd
+from validate_helpers import SPEC_DIR, doctor, pharmacist, revisit
 
 from hlwjr import cli
-from validate_helpers import SPEC_DIR, doctor, pharmacist, revisit
 
 
 def run(argv):
@@ -35,12 +35,25 @@ def test_clean_file_exits_0(tmp_path):
 
 def test_problems_exit_1_with_text_json_and_reports(tmp_path):
     f = write_jsonl(tmp_path / "d.jsonl", [doctor(sex="男"), pharmacist(doctorYears=-2)])
-    code, out, _ = run(["validate", "-d", "医护药人员备案", str(f), "--spec", str(SPEC_DIR),
-                        "--report", str(tmp_path / "r.xlsx")])
+    code, out, _ = run(
+        ["validate", "-d", "医护药人员备案", str(f), "--spec", str(SPEC_DIR), "--report", str(tmp_path / "r.xlsx")]
+    )
     assert code == 1
     assert "code_set" in out and "第1行" in out and "应填代码 1" in out and (tmp_path / "r.xlsx").exists()
-    code, out, _ = run(["validate", "-d", "doctor", str(f), "--spec", str(SPEC_DIR), "--format", "json",
-                        "--report", str(tmp_path / "r.html")])
+    code, out, _ = run(
+        [
+            "validate",
+            "-d",
+            "doctor",
+            str(f),
+            "--spec",
+            str(SPEC_DIR),
+            "--format",
+            "json",
+            "--report",
+            str(tmp_path / "r.html"),
+        ]
+    )
     data = json.loads(out)
     assert code == 1 and data["ok"] is False and data["errors"] == 2 and data["bad_rows"]["doctor"] == [0, 1]
     assert {p["rule"] for p in data["problems"]} == {"code_set", "minimum"}
@@ -52,8 +65,9 @@ def test_csv_keeps_leading_zeros_and_converts_numbers(tmp_path):
     frame = pd.DataFrame(rows)
     f = tmp_path / "r.csv"
     frame.to_csv(f, index=False, encoding="utf-8-sig")
-    code, out, _ = run(["validate", "-d", "revisit", str(f), "--spec", str(SPEC_DIR), "--format", "json",
-                        "--skip", "reference"])
+    code, out, _ = run(
+        ["validate", "-d", "revisit", str(f), "--spec", str(SPEC_DIR), "--format", "json", "--skip", "reference"]
+    )
     data = json.loads(out)
     assert code == 1
     assert [(p["row"], p["field"], p["rule"]) for p in data["problems"]] == [(1, "age", "type")]
@@ -61,10 +75,17 @@ def test_csv_keeps_leading_zeros_and_converts_numbers(tmp_path):
 
 def test_with_other_datasets_checks_references(tmp_path):
     d = write_jsonl(tmp_path / "d.jsonl", [doctor(), pharmacist()])
-    r = write_jsonl(tmp_path / "r.jsonl", [revisit(), revisit(bussID="FZ2", doctorCertID=pharmacist()["doctorCertID"]),
-                                           revisit(bussID="FZ3", doctorCertID="11010519491231002X")])
-    code, out, _ = run(["validate", "-d", "revisit", str(r), "--spec", str(SPEC_DIR), "--with", f"doctor={d}",
-                        "--format", "json"])
+    r = write_jsonl(
+        tmp_path / "r.jsonl",
+        [
+            revisit(),
+            revisit(bussID="FZ2", doctorCertID=pharmacist()["doctorCertID"]),
+            revisit(bussID="FZ3", doctorCertID="11010519491231002X"),
+        ],
+    )
+    code, out, _ = run(
+        ["validate", "-d", "revisit", str(r), "--spec", str(SPEC_DIR), "--with", f"doctor={d}", "--format", "json"]
+    )
     data = json.loads(out)
     refs = [p for p in data["problems"] if p["rule"] == "reference"]
     assert code == 1 and [p["row"] for p in refs] == [2]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import json
 
-from hlwjr import cli
 from validate_helpers import SPEC_DIR, doctor, pharmacist, recipe, revisit
+
+from hlwjr import cli
 
 
 def _run(*argv):
@@ -25,8 +26,20 @@ def test_references_resolve_against_an_accepted_roster_which_is_not_validated(tm
     # the roster has a record that would fail validation (sex 男): it is only a reference set
     roster = _jsonl(tmp_path / "filed.jsonl", [doctor(sex="男"), pharmacist()])
     visits = _jsonl(tmp_path / "visits.jsonl", [revisit()])
-    code, out, err = _run("validate", "-d", "recipe", recipes, "--spec", str(SPEC_DIR),
-                          "--accepted", f"doctor={roster}", "--accepted", f"revisit={visits}", "--format", "json")
+    code, out, err = _run(
+        "validate",
+        "-d",
+        "recipe",
+        recipes,
+        "--spec",
+        str(SPEC_DIR),
+        "--accepted",
+        f"doctor={roster}",
+        "--accepted",
+        f"revisit={visits}",
+        "--format",
+        "json",
+    )
     assert code == 0, out + err
     payload = json.loads(out)
     assert payload["ok"] and payload["records"] == {"recipe": 1}
@@ -48,8 +61,12 @@ def test_a_malformed_accepted_option_is_a_usage_error(tmp_path):
 
 
 def test_an_empty_file_is_never_reported_as_all_clear(tmp_path):
-    for name, content in [("header.csv", "organID,doctorCertID\n"), ("zero.csv", ""), ("none.jsonl", "\n"),
-                          ("none.json", "[]")]:
+    for name, content in [
+        ("header.csv", "organID,doctorCertID\n"),
+        ("zero.csv", ""),
+        ("none.jsonl", "\n"),
+        ("none.json", "[]"),
+    ]:
         f = tmp_path / name
         f.write_text(content, encoding="utf-8")
         code, out, err = _run("validate", "-d", "doctor", str(f), "--spec", str(SPEC_DIR))
@@ -69,12 +86,17 @@ def test_a_workbook_with_a_cover_sheet_is_read_from_the_data_sets_sheet(tmp_path
 
     path = tmp_path / "doctors.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        pd.DataFrame({"说明": ["本文件为医师备案数据", "导出日期 2026-11-25"]}).to_excel(xw, sheet_name="说明", index=False)
+        pd.DataFrame({"说明": ["本文件为医师备案数据", "导出日期 2026-11-25"]}).to_excel(
+            xw, sheet_name="说明", index=False
+        )
         pd.DataFrame([doctor(sex="男"), pharmacist()]).to_excel(xw, sheet_name="data", index=False)
     code, out, _ = _run("validate", "-d", "doctor", str(path), "--spec", str(SPEC_DIR), "--format", "json")
     payload = json.loads(out)
     assert code == 1 and payload["records"] == {"doctor": 2}
-    assert [(p["row"], p["field"], p["rule"]) for p in payload["problems"] if p["severity"] == "error"][0][:2] == (0, "sex")
+    assert [(p["row"], p["field"], p["rule"]) for p in payload["problems"] if p["severity"] == "error"][0][:2] == (
+        0,
+        "sex",
+    )
     assert not [p for p in payload["problems"] if p["rule"] == "unknown_field"]
 
 
@@ -88,7 +110,6 @@ def test_the_same_data_set_twice_is_a_usage_error_not_a_silent_replacement(tmp_p
 def test_codes_typed_as_numbers_in_excel_read_like_the_same_sheet_saved_as_csv(tmp_path):
     import openpyxl
     import pandas as pd
-
     from validate_helpers import ADULT_ID
 
     path = tmp_path / "visits.xlsx"
@@ -96,12 +117,13 @@ def test_codes_typed_as_numbers_in_excel_read_like_the_same_sheet_saved_as_csv(t
     wb = openpyxl.load_workbook(path)
     ws = wb.active
     head = [c.value for c in ws[1]]
-    ws.cell(2, head.index("sex") + 1).value = 2                    # 性别 typed as a number: fine, reads "2"
-    ws.cell(3, head.index("patientCertType") + 1).value = 3        # 03 (护照) typed as a number: lost its zero
+    ws.cell(2, head.index("sex") + 1).value = 2  # 性别 typed as a number: fine, reads "2"
+    ws.cell(3, head.index("patientCertType") + 1).value = 3  # 03 (护照) typed as a number: lost its zero
     ws.cell(3, head.index("patientCertID") + 1).value = int(ADULT_ID[:15] + "000")  # 18 digits: Excel keeps 15
     wb.save(path)
-    code, out, _ = _run("validate", "-d", "revisit", str(path), "--spec", str(SPEC_DIR), "--skip", "reference",
-                        "--format", "json")
+    code, out, _ = _run(
+        "validate", "-d", "revisit", str(path), "--spec", str(SPEC_DIR), "--skip", "reference", "--format", "json"
+    )
     found = {(p["row"], p["field"], p["rule"]): p["message"] for p in json.loads(out)["problems"]}
     assert code == 1
     assert not [k for k in found if k[0] == 0]  # the first record is clean

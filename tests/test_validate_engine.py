@@ -10,11 +10,23 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from validate_helpers import (
+    ADULT_ID,
+    DOCTOR_ID,
+    DROP,
+    TODAY,
+    batch,
+    doctor,
+    line,
+    pharmacist,
+    problems,
+    recipe,
+    revisit,
+    spec,
+)
 
 import hlwjr
 from hlwjr.validation._fastschema import FORMAT_CHECKER
-from validate_helpers import (ADULT_ID, DOCTOR_ID, DROP, TODAY, batch, doctor, line, pharmacist,
-                              problems, recipe, revisit, spec)
 
 
 def pairs(report, severity="error"):
@@ -22,8 +34,18 @@ def pairs(report, severity="error"):
 
 
 def test_front_door_names():
-    for name in ("check", "iter_problems", "validate", "is_valid", "fast_validate", "Problem", "Report", "RULES",
-                 "check_id_number", "mask_value"):
+    for name in (
+        "check",
+        "iter_problems",
+        "validate",
+        "is_valid",
+        "fast_validate",
+        "Problem",
+        "Report",
+        "RULES",
+        "check_id_number",
+        "mask_value",
+    ):
         assert getattr(hlwjr, name) is not None
 
 
@@ -160,17 +182,42 @@ def test_field_rules_agree_with_jsonschema_on_the_datasets_schema():
     ds = s.dataset("revisit")
     schema = ds.json_schema()
     validator = jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
-    mutations = [("age", "x"), ("age", 1.5), ("age", True), ("sex", "3"), ("sex", 1), ("mobile", 13812345678),
-                 ("endDate", "2026-13-01 00:00:00"), ("endDate", "2026-11-01"), ("patientName", ""),
-                 ("patientName", None), ("bussID", "x" * 65), ("referralFlag", DROP), ("source", "X"),
-                 ("applyDate", "2026-11-01 08:00:00\n"), ("age", 151), ("patientCertType", "1 ")]
+    mutations = [
+        ("age", "x"),
+        ("age", 1.5),
+        ("age", True),
+        ("sex", "3"),
+        ("sex", 1),
+        ("mobile", 13812345678),
+        ("endDate", "2026-13-01 00:00:00"),
+        ("endDate", "2026-11-01"),
+        ("patientName", ""),
+        ("patientName", None),
+        ("bussID", "x" * 65),
+        ("referralFlag", DROP),
+        ("source", "X"),
+        ("applyDate", "2026-11-01 08:00:00\n"),
+        ("age", 151),
+        ("patientCertType", "1 "),
+    ]
     records = [revisit(**{"bussID": f"FZ{i}", f: v}) for i, (f, v) in enumerate(mutations)]
     expected = set()
     for row, r in enumerate(records):
         for e in validator.iter_errors(r):
             expected.add((row, e.path[0] if e.path else e.message.split("'")[1]))
-    field_rules = {"required", "type", "max_length", "pattern", "date", "datetime", "code_set", "const",
-                   "minimum", "maximum", "min_items"}
+    field_rules = {
+        "required",
+        "type",
+        "max_length",
+        "pattern",
+        "date",
+        "datetime",
+        "code_set",
+        "const",
+        "minimum",
+        "maximum",
+        "min_items",
+    }
     report = hlwjr.check(records, ds.code, spec=s, today=TODAY, skip=["reference"])
     got = {(p.row, p.field) for p in report.problems if p.rule in field_rules and p.severity == "error"}
     assert got == expected and len(expected) == len(mutations)
@@ -191,8 +238,10 @@ def test_small_batches_validate_quickly_enough_for_the_sandbox():
 def test_values_from_pandas_and_sql_are_understood():
     import decimal
 
-    recs = [revisit(returnVisitPrice=decimal.Decimal("25.50"), age=decimal.Decimal("56"), mobile=float("nan")),
-            revisit(bussID="FZ2", returnVisitPrice=decimal.Decimal("25.555"), mobile=pd.NA, endDate=pd.NaT)]
+    recs = [
+        revisit(returnVisitPrice=decimal.Decimal("25.50"), age=decimal.Decimal("56"), mobile=float("nan")),
+        revisit(bussID="FZ2", returnVisitPrice=decimal.Decimal("25.555"), mobile=pd.NA, endDate=pd.NaT),
+    ]
     report = hlwjr.check(recs, "revisit", spec=spec(), today=TODAY, skip=["reference"])
     assert pairs(report) == {(1, "returnVisitPrice", "precision")}
     # non-string column labels are read as their text
@@ -202,11 +251,44 @@ def test_values_from_pandas_and_sql_are_understood():
     assert [p.field for p in report.problems] == ["0"] and report.ok
 
 
-_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 200), st.floats(-5, 200, allow_nan=False),
-                    st.sampled_from(["", " ", "1", "01", "男", "2026-11-01 09:00:00", "2026-02-30 09:00:00",
-                                     "1980-01-01", ADULT_ID, ADULT_ID.lower() + " ", "１２３", "x" * 70]))
-_FIELDS = st.sampled_from(["age", "sex", "mobile", "endDate", "applyDate", "patientName", "patientCertID",
-                           "returnVisitPrice", "answerFlag", "refuseReason", "bussID", "guardianName"])
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 200),
+    st.floats(-5, 200, allow_nan=False),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "1",
+            "01",
+            "男",
+            "2026-11-01 09:00:00",
+            "2026-02-30 09:00:00",
+            "1980-01-01",
+            ADULT_ID,
+            ADULT_ID.lower() + " ",
+            "１２３",
+            "x" * 70,
+        ]
+    ),
+)
+_FIELDS = st.sampled_from(
+    [
+        "age",
+        "sex",
+        "mobile",
+        "endDate",
+        "applyDate",
+        "patientName",
+        "patientCertID",
+        "returnVisitPrice",
+        "answerFlag",
+        "refuseReason",
+        "bussID",
+        "guardianName",
+    ]
+)
 
 
 @given(st.lists(st.dictionaries(_FIELDS, _VALUES, max_size=4), min_size=1, max_size=6))
@@ -231,8 +313,13 @@ def test_dataframe_and_dicts_agree_on_generated_dirt(changes):
 
 def test_large_dict_batches_keep_null_and_missing_apart():
     """Big lists of dicts take a bulk path (one DataFrame of objects); same answers as small ones."""
-    variants = [revisit(), revisit(mobile=None), revisit(patientName=DROP), revisit(age=float("nan")),
-                revisit(orderListX=[1], sex="男")]
+    variants = [
+        revisit(),
+        revisit(mobile=None),
+        revisit(patientName=DROP),
+        revisit(age=float("nan")),
+        revisit(orderListX=[1], sex="男"),
+    ]
     kw = dict(spec=spec(), today=TODAY, skip=["reference", "duplicate_key"])
     small = hlwjr.check(variants, "revisit", **kw)
     want = {(p.row, p.field, p.rule) for p in small.problems if p.row is not None}
@@ -256,8 +343,9 @@ def test_messages_never_quote_a_full_id_or_phone():
 def test_threaded_field_checks_give_the_same_report(monkeypatch):
     import hlwjr.validation._engine as engine
 
-    records = [revisit(bussID=f"FZ{i}", age=-i if i % 3 == 0 else 30, sex="男" if i % 4 == 0 else "2")
-               for i in range(40)]
+    records = [
+        revisit(bussID=f"FZ{i}", age=-i if i % 3 == 0 else 30, sex="男" if i % 4 == 0 else "2") for i in range(40)
+    ]
     frame = pd.DataFrame(records)
     serial = hlwjr.check(frame, "revisit", spec=spec(), today=TODAY, skip=["reference"]).to_frame()
     monkeypatch.setattr(engine, "_PARALLEL_ROWS", 10)

@@ -11,9 +11,9 @@ import io
 import json
 
 import pytest
+from validate_helpers import SPEC_DIR, doctor, pharmacist, problems, revisit
 
 from hlwjr import cli
-from validate_helpers import SPEC_DIR, doctor, pharmacist, problems, revisit
 
 
 def _messages(records, dataset):
@@ -21,25 +21,31 @@ def _messages(records, dataset):
     return {(p.field, p.rule): p.message for p in report.problems if p.row is not None}
 
 
-@pytest.mark.parametrize("field, value, rule, fragment", [
-    ("doctorCertID", "1.10101E+17", "id_number", "科学计数法"),
-    ("mobile", "1.38123E+10", "pattern", "科学计数法"),
-    ("sex", "1.0", "code_set", "应为代码 1"),
-    ("birthday", "29221", "date", "Excel 日期序列号（29221 = 1980-01-01）"),
-    ("birthday", "1980/1/1", "date", "可改为 1980-01-01"),
-    ("birthday", "19800101", "date", "可改为 1980-01-01"),
-    ("birthday", "1980年1月1日", "date", "可改为 1980-01-01"),
-])
+@pytest.mark.parametrize(
+    "field, value, rule, fragment",
+    [
+        ("doctorCertID", "1.10101E+17", "id_number", "科学计数法"),
+        ("mobile", "1.38123E+10", "pattern", "科学计数法"),
+        ("sex", "1.0", "code_set", "应为代码 1"),
+        ("birthday", "29221", "date", "Excel 日期序列号（29221 = 1980-01-01）"),
+        ("birthday", "1980/1/1", "date", "可改为 1980-01-01"),
+        ("birthday", "19800101", "date", "可改为 1980-01-01"),
+        ("birthday", "1980年1月1日", "date", "可改为 1980-01-01"),
+    ],
+)
 def test_doctor_fields_mangled_by_excel_get_a_fix_hint(field, value, rule, fragment):
     msgs = _messages([doctor(**{field: value}), pharmacist()], "doctor")
     assert fragment in msgs[(field, rule)]
 
 
-@pytest.mark.parametrize("value, fragment", [
-    ("2026/11/1 9:30", "可改为 2026-11-01 09:30:00"),
-    ("2026-11-01T09:30:00", "可改为 2026-11-01 09:30:00"),
-    ("2026/11/01", "缺少时间部分"),
-])
+@pytest.mark.parametrize(
+    "value, fragment",
+    [
+        ("2026/11/1 9:30", "可改为 2026-11-01 09:30:00"),
+        ("2026-11-01T09:30:00", "可改为 2026-11-01 09:30:00"),
+        ("2026/11/01", "缺少时间部分"),
+    ],
+)
 def test_datetime_in_another_layout_suggests_the_platform_layout(value, fragment):
     msgs = _messages([revisit(endDate=value)], "revisit")
     assert fragment in msgs[("endDate", "datetime")]
@@ -67,7 +73,9 @@ def test_the_cli_says_how_rows_of_a_table_file_are_counted(tmp_path):
     assert "不含表头" in out.getvalue() and "第 N+1 行" in out.getvalue()
     # JSON lines: record N is line N, so no such note
     j = tmp_path / "doctors.jsonl"
-    j.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [doctor(sex="男"), pharmacist()]), encoding="utf-8")
+    j.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in [doctor(sex="男"), pharmacist()]), encoding="utf-8"
+    )
     out = io.StringIO()
     cli.run(cli.parse_args(["validate", "-d", "doctor", str(j), "--spec", str(SPEC_DIR)]), out, io.StringIO())
     assert "不含表头" not in out.getvalue()

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-
-import hlwjr
 from validate_helpers import TODAY, problems, revisit, spec
 
-UTC = dt.timezone.utc
+import hlwjr
+
+UTC = dt.UTC
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 

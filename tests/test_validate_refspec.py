@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-
 import jsonschema
 import pytest
+from refspec_helpers import reference_examples
 
 import hlwjr
-from refspec_helpers import reference_examples
 from hlwjr.validation._fastschema import FORMAT_CHECKER
 
-FIELD_RULES = {"required", "type", "max_length", "precision", "pattern", "date", "datetime", "code_set", "const",
-               "minimum", "maximum", "min_items", "whitespace"}
+FIELD_RULES = {
+    "required",
+    "type",
+    "max_length",
+    "precision",
+    "pattern",
+    "date",
+    "datetime",
+    "code_set",
+    "const",
+    "minimum",
+    "maximum",
+    "min_items",
+    "whitespace",
+}
 
 
 @pytest.fixture(scope="module")
 def spec():
     return hlwjr.load_spec()
-
-
 
 
 def test_example_batch_passes_every_mandatory_check(spec):
@@ -36,9 +46,24 @@ def test_example_batch_passes_every_mandatory_check(spec):
         assert hlwjr.fast_validate(schema, records).empty, code
 
 
-@pytest.mark.parametrize("code", ["unit", "dept", "doctor", "consult", "revisit", "emr", "recipe",
-                                  "recipe_detail", "recipe_audit", "dispensing", "settlement", "evaluation",
-                                  "complaint"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "unit",
+        "dept",
+        "doctor",
+        "consult",
+        "revisit",
+        "emr",
+        "recipe",
+        "recipe_detail",
+        "recipe_audit",
+        "dispensing",
+        "settlement",
+        "evaluation",
+        "complaint",
+    ],
+)
 def test_every_field_example_passes_its_field_rules(spec, code):
     ds = spec.dataset(code)
     record = {f.key: f.example for f in ds.fields.values() if f.example is not None and f.type != "array"}

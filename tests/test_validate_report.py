@@ -6,16 +6,18 @@ import os
 
 import openpyxl
 import pytest
+from validate_helpers import batch, doctor, line, pharmacist, problems, recipe, revisit
 
 import hlwjr
 from hlwjr.validation._report import COLUMNS, Problem, Report
-from validate_helpers import batch, doctor, line, pharmacist, problems, recipe, revisit
 
 
 @pytest.fixture
 def report():
-    b = batch(revisit=[revisit(age=-1, endDate="2026-02-30 10:00:00"), revisit(bussID="FZ002", sex="<script>")],
-              recipe=[recipe(orderList=[line(1, dosage=""), line(2, totalPrice=20.0)])])
+    b = batch(
+        revisit=[revisit(age=-1, endDate="2026-02-30 10:00:00"), revisit(bussID="FZ002", sex="<script>")],
+        recipe=[recipe(orderList=[line(1, dosage=""), line(2, totalPrice=20.0)])],
+    )
     return problems(b)[1]
 
 

@@ -5,11 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from validate_helpers import (
+    ADULT_ID,
+    DOCTOR_ID,
+    DROP,
+    PATIENT_ID,
+    batch,
+    doctor,
+    line,
+    pharmacist,
+    problems,
+    recipe,
+    revisit,
+    settlement,
+)
 
 import hlwjr
 from hlwjr.validation._rules import RULES, rules_markdown
-from validate_helpers import (ADULT_ID, DOCTOR_ID, DROP, PATIENT_ID, batch, doctor, line, pharmacist, problems,
-                              recipe, revisit, settlement)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +60,12 @@ FAILING = [
     ("min_items", "recipe", recipe(orderList=[], totalFee=DROP), "orderList"),
     ("whitespace", "doctor", doctor(doctorName="张三 "), "doctorName"),
     ("unknown_field", "doctor", doctor(doctorname="张三"), "doctorname"),
-    ("id_number", "doctor", doctor(doctorCertID=DOCTOR_ID[:17] + ("0" if DOCTOR_ID[17] != "0" else "1")), "doctorCertID"),
+    (
+        "id_number",
+        "doctor",
+        doctor(doctorCertID=DOCTOR_ID[:17] + ("0" if DOCTOR_ID[17] != "0" else "1")),
+        "doctorCertID",
+    ),
     ("id_birth_sex", "doctor", doctor(sex="2"), "sex"),
     ("id_birth_sex", "doctor", doctor(birthday="1980-01-02"), "birthday"),
     ("id_birth_sex", "revisit", revisit(age=50), "age"),
@@ -65,14 +82,25 @@ FAILING = [
     ("sum_of_fields", "settlement", settlement(selfPay=50.0), "totalFee"),
     ("equals", "revisit", revisit(referralFlag="0"), "referralFlag"),
     ("revisit_only", "revisit", revisit(originalDiagnosis=DROP), "originalDiagnosis"),
-    ("no_controlled_drugs", "recipe", recipe(orderList=[line(1, drname="盐酸吗啡缓释片", totalPrice=30.0)]), "orderList.drname"),
-    ("no_controlled_drugs", "recipe", recipe(orderList=[line(1, drcode="X004", drname="安定片", totalPrice=30.0)]), "orderList.drname"),
+    (
+        "no_controlled_drugs",
+        "recipe",
+        recipe(orderList=[line(1, drname="盐酸吗啡缓释片", totalPrice=30.0)]),
+        "orderList.drname",
+    ),
+    (
+        "no_controlled_drugs",
+        "recipe",
+        recipe(orderList=[line(1, drcode="X004", drname="安定片", totalPrice=30.0)]),
+        "orderList.drname",
+    ),
     ("different_persons", "recipe", recipe(auditDoctorCertID=DOCTOR_ID), "auditDoctorCertID"),
 ]
 
 
-@pytest.mark.parametrize("rule, dataset, record, field", FAILING,
-                         ids=[f"{r}-{f}-{i}" for i, (r, d, rec, f) in enumerate(FAILING)])
+@pytest.mark.parametrize(
+    "rule, dataset, record, field", FAILING, ids=[f"{r}-{f}-{i}" for i, (r, d, rec, f) in enumerate(FAILING)]
+)
 def test_each_rule_fails_the_broken_record(rule, dataset, record, field):
     base = batch()
     passing, _ = problems(base)
@@ -84,8 +112,12 @@ def test_each_rule_fails_the_broken_record(rule, dataset, record, field):
     assert (rule, field) in found, report.to_frame()[["dataset", "field", "rule", "message"]].to_string()
     p = next(p for p in report.problems if p.rule == rule and p.field == field)
     assert p.message and p.dataset == dataset and p.row == (None if rule == "unknown_field" else 0)
-    assert p.severity == ("warning" if rule in ("whitespace", "unknown_field") or
-                          (rule, dataset) in {("id_birth_sex", "doctor"), ("equals", "revisit")} else "error")
+    assert p.severity == (
+        "warning"
+        if rule in ("whitespace", "unknown_field")
+        or (rule, dataset) in {("id_birth_sex", "doctor"), ("equals", "revisit")}
+        else "error"
+    )
 
 
 def test_cross_record_rules_duplicate_reference_and_already_accepted():
@@ -100,6 +132,7 @@ def test_cross_record_rules_duplicate_reference_and_already_accepted():
     # a reference to a revisit that is not in the batch
     found, report = problems(batch(recipe=[recipe(bussID="FZ404")]))
     assert ("reference", "bussID") in found
+
     # ... but is already accepted by the platform (lookup) or in a reference set (accepted)
     class Ledger:
         def __init__(self, keys):
@@ -113,8 +146,7 @@ def test_cross_record_rules_duplicate_reference_and_already_accepted():
     ledger = Ledger({"revisit": {("91110000123456789X", "FZ404")}})
     found, _ = problems(batch(recipe=[recipe(bussID="FZ404")]), lookup=ledger, skip=["already_accepted"])
     assert ("reference", "bussID") not in found
-    found, _ = problems(batch(recipe=[recipe(bussID="FZ404")]),
-                        accepted={"revisit": [("91110000123456789X", "FZ404")]})
+    found, _ = problems(batch(recipe=[recipe(bussID="FZ404")]), accepted={"revisit": [("91110000123456789X", "FZ404")]})
     assert ("reference", "bussID") not in found
     # already accepted: the key itself is on the platform
     ledger = Ledger({"recipe": {("91110000123456789X", "CF001")}})
@@ -150,7 +182,7 @@ def test_code_set_hints_name_instead_of_code():
 
 
 def test_incomplete_code_sets_only_warn():
-    found, report = problems(batch(recipe=[recipe(icdCode="Z99.999", icdName="其他")]))
+    _found, report = problems(batch(recipe=[recipe(icdCode="Z99.999", icdName="其他")]))
     p = next(p for p in report.problems if p.rule == "code_set")
     assert p.severity == "warning" and report.ok
 
@@ -166,8 +198,10 @@ def test_unknown_rule_or_bad_params_in_the_spec_is_a_spec_error(tmp_path):
     f.write_text(f.read_text(encoding="utf-8").replace("sum_of_fields", "sum_of_feilds"), encoding="utf-8")
     with pytest.raises(hlwjr.SpecError, match="未知规则 'sum_of_feilds'"):
         hlwjr.check([settlement()], "settlement", spec=d)
-    f.write_text(f.read_text(encoding="utf-8").replace("sum_of_feilds", "sum_of_fields").replace("parts:", "partz:"),
-                 encoding="utf-8")
+    f.write_text(
+        f.read_text(encoding="utf-8").replace("sum_of_feilds", "sum_of_fields").replace("parts:", "partz:"),
+        encoding="utf-8",
+    )
     with pytest.raises(hlwjr.SpecError, match="未知参数 partz"):
         hlwjr.check([settlement()], "settlement", spec=d)
 
@@ -184,6 +218,7 @@ def test_every_registered_rule_is_documented_and_tested():
 def test_a_failing_lookup_is_one_error_without_unmasked_ids():
     """The lookup is someone else's code (ledger, sandbox client): its failure becomes one DataError,
     and an ID or phone number in its message is masked (nothing prints them in full)."""
+
     class Broken:
         def known(self, dataset_code, keys):
             raise RuntimeError(f"connection lost while asking for {ADULT_ID} / 13812345678")

@@ -13,9 +13,9 @@ import math
 import os
 
 import pytest
+from refspec_helpers import reference_examples
 
 import hlwjr
-from refspec_helpers import reference_examples
 from hlwjr.validation import _engine as _validate
 from hlwjr.validation._smallbatch import certify_clean
 
@@ -42,14 +42,17 @@ def spec():
     return hlwjr.load_spec()
 
 
-
-
 def _full(records, code, spec, **kw):
     """The column-wise engine, bypassing the fast path."""
-    run = _validate._run(records, code, spec, kw.get("lookup"), kw.get("accepted"), tuple(kw.get("skip", ())),
-                         kw.get("today", TODAY))
-    return _validate.Report(frame=_validate._chunk_frame(run, run.chunks()), datasets=list(run.tables),
-                            counts={c: t.n for c, t in run.tables.items()}, spec=run.spec)
+    run = _validate._run(
+        records, code, spec, kw.get("lookup"), kw.get("accepted"), tuple(kw.get("skip", ())), kw.get("today", TODAY)
+    )
+    return _validate.Report(
+        frame=_validate._chunk_frame(run, run.chunks()),
+        datasets=list(run.tables),
+        counts={c: t.n for c, t in run.tables.items()},
+        spec=run.spec,
+    )
 
 
 def _same(a, b) -> None:
@@ -98,18 +101,49 @@ def test_already_accepted_and_duplicates_go_to_the_engine(spec):
     assert _certify(records, "revisit", spec, lookup=KnowsAll(), skip=("already_accepted",))
     dup = [records[0], copy.deepcopy(records[0])]
     assert not _certify(dup, "revisit", spec, lookup=KnowsOthers("revisit"))
-    assert "duplicate_key" in {p.rule for p in hlwjr.check(dup, "revisit", spec=spec,
-                                                               lookup=KnowsOthers("revisit"), today=TODAY).errors}
+    assert "duplicate_key" in {
+        p.rule for p in hlwjr.check(dup, "revisit", spec=spec, lookup=KnowsOthers("revisit"), today=TODAY).errors
+    }
 
 
 def _mutations(value):
     """Values that often break a rule (or look like they might)."""
-    out = [None, "", " ", "\u3000", True, 1.5, -1, 0, 10 ** 20, float("nan"), [], {}, "x" * 300,
-           "2024-02-30", "2024-02-29", "2023-02-29 10:00:00", "2024-01-01 24:00:00", "１２３", "01 ", " 01",
-           "2026-11-26", "2099-01-01 00:00:00", "1800-01-01"]
+    out = [
+        None,
+        "",
+        " ",
+        "\u3000",
+        True,
+        1.5,
+        -1,
+        0,
+        10**20,
+        float("nan"),
+        [],
+        {},
+        "x" * 300,
+        "2024-02-30",
+        "2024-02-29",
+        "2023-02-29 10:00:00",
+        "2024-01-01 24:00:00",
+        "１２３",
+        "01 ",
+        " 01",
+        "2026-11-26",
+        "2099-01-01 00:00:00",
+        "1800-01-01",
+    ]
     if isinstance(value, str):
-        out += [value + " ", " " + value, value[:-1], value + "1", value.upper(), value.lower(),
-                value.replace("1", "１"), value[::-1]]
+        out += [
+            value + " ",
+            " " + value,
+            value[:-1],
+            value + "1",
+            value.upper(),
+            value.lower(),
+            value.replace("1", "１"),
+            value[::-1],
+        ]
         if len(value) == 18:
             out += [value[:17] + ("0" if value[17] != "0" else "1"), value[:17] + "x"]
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
@@ -180,8 +214,10 @@ def test_validation_test_spec_cases_agree():
             continue
         for records in ([maker()], [maker(), maker()]):
             lookup = KnowsOthers(code)
-            _same(hlwjr.check(records, code, spec=spec, lookup=lookup, today=vh.TODAY),
-                  _full(records, code, spec, lookup=lookup, today=vh.TODAY))
+            _same(
+                hlwjr.check(records, code, spec=spec, lookup=lookup, today=vh.TODAY),
+                _full(records, code, spec, lookup=lookup, today=vh.TODAY),
+            )
 
 
 def test_non_dict_records_and_frames_use_the_engine(spec):

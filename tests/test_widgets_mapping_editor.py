@@ -53,7 +53,7 @@ def test_dropdown_lists_ranked_suggestions_with_scores_first(editor):
     assert opts[0] == ("（不取列）", "")
     assert opts[1][1] == "BRXM" and re.search(r"BRXM · 1\.00 ★", opts[1][0])
     assert re.search(r" · 0\.\d\d", opts[2][0])  # the runner-up with its score
-    assert "ys.XM" in [v for _l, v in opts]    # joined columns are offered with their alias
+    assert "ys.XM" in [v for _l, v in opts]  # joined columns are offered with their alias
 
 
 def test_initial_progress_preview_and_status(editor):
@@ -75,7 +75,7 @@ def test_changing_a_column_updates_preview_progress_and_review(editor):
     before = _counts(editor.progress_text)
     editor.rows["patientName"].column.value = "ys.XM"
     rule = editor.dataset_mapping.fields["patientName"]
-    assert rule.column == "ys.XM" and rule.status == "suggested"   # a changed rule needs a new review
+    assert rule.column == "ys.XM" and rule.status == "suggested"  # a changed rule needs a new review
     assert editor.rows["patientName"].review.value == "suggested"
     after_preview = editor.preview_frame.set_index("field").loc["patientName"]
     assert after_preview["rule"] == "取列 ys.XM" and not after_preview.equals(before_preview)

@@ -30,11 +30,11 @@ def mapping(tmp_path):
 
 def test_code_map_editor_counts_values_and_highlights_unmapped(mapping, hospital):
     ed = CodeMapEditor.from_mapping(mapping, "dept-subject", sources={"his": hospital.sqlite_url})
-    assert ed.unmapped == ["LS99"]                        # the demo's planted unmapped local code
+    assert ed.unmapped == ["LS99"]  # the demo's planted unmapped local code
     assert "hlwjr-unmapped" in ed.rows["LS99"].label.value and "呼吸内科门诊" in ed.rows["NK01"].label.value
     assert "hlwjr-mapped" in ed.rows["NK01"].label.value
     assert ed.counts["NK01"] > ed.counts["LS99"] > 0
-    assert list(ed.rows)[0] != "LS99"                     # most frequent first
+    assert list(ed.rows)[0] != "LS99"  # most frequent first
     assert "11/12 个本地值已对照" in ed.summary_text and "映射时将拒收" in ed.summary_text
 
 
@@ -53,7 +53,7 @@ def test_code_map_editor_edits_review_and_saves_the_csv(mapping, hospital):
 
 def test_code_map_editor_errors_are_shown(mapping, hospital):
     ed = CodeMapEditor.from_mapping(mapping, "dept-subject", sources={"his": hospital.sqlite_url})
-    ed.rows["LS99"].status.value = "accepted"            # no code chosen yet
+    ed.rows["LS99"].status.value = "accepted"  # no code chosen yet
     assert isinstance(ed.last_error, MappingError) and "先选代码再审核" in ed.error_message
     assert ed.rows["LS99"].status.value == "suggested" and ed.errors.outputs
     with pytest.raises(MappingError, match="不在值域"):
@@ -64,8 +64,9 @@ def test_code_map_editor_errors_are_shown(mapping, hospital):
 
 def test_new_local_values_start_from_suggestions(hospital):
     spec = hlwjr.load_spec()
-    from hlwjr.mapping._engine import CODE_MAP_COLUMNS, CodeMap
     import pandas as pd
+
+    from hlwjr.mapping._engine import CODE_MAP_COLUMNS, CodeMap
 
     cm = CodeMap(name="sex", entries=pd.DataFrame(columns=CODE_MAP_COLUMNS, dtype="str"), code_set="sex")
     ed = CodeMapEditor(cm, spec.code_set("sex"), {"男": 10, "女": 8, "不详": 1, "？": 1})
@@ -99,10 +100,10 @@ def test_validation_report_filters_chart_and_drilldown(consult_report):
     assert set(w.filtered["field"]) == {"patientCertID"}
     option = w.record.options[1]
     w.record.value = option[1]
-    dataset, row = option[1]
+    _dataset, row = option[1]
     assert f"第{row + 1}行" in w.detail.value and "patientCertID" in w.detail.value
     full_ids = [v for v in records["patientCertID"].dropna() if hlwjr.check_id_number(v)]
-    assert full_ids and not any(v in w.detail.value for v in full_ids)   # masked
+    assert full_ids and not any(v in w.detail.value for v in full_ids)  # masked
     assert not any(v in w.table.value for v in full_ids)
     w.dataset.value = "consult"
     w.severity.value = "warning"
@@ -156,7 +157,7 @@ def test_upload_panel_and_readiness_dashboard(workbench, tmp_path):
     r = dash.readiness
     assert r.may_apply, r.to_text()
     assert "可以申请" in dash.verdict.value
-    assert dash.calendar.value.count("background:#a5d6a7") == 3          # three green days
+    assert dash.calendar.value.count("background:#a5d6a7") == 3  # three green days
     for day in workbench.demo_days()[:3]:
         assert f"data-day='{day}'" in dash.calendar.value
     dash.view.value = "datasets"
@@ -173,14 +174,35 @@ def test_rehearsal_needs_the_sandbox(tmp_path):
 
 
 def test_dashboard_without_evidence_directory_shows_the_error():
-    from hlwjr.upload._project import Thresholds
-    from hlwjr.readiness._readiness import Readiness
     import pandas as pd
 
-    r = Readiness(thresholds=Thresholds(), today="2026-11-03", per_day=pd.DataFrame(
-        columns=["day", "dataset", "uploaded", "accepted", "rejected", "duplicate", "success_rate", "qualifies", "reason"]),
-        days={}, streak=0, streak_days=[], may_apply=False, today_needed={"*": 30}, today_blocked=[],
-        required_datasets=())
+    from hlwjr.readiness._readiness import Readiness
+    from hlwjr.upload._project import Thresholds
+
+    r = Readiness(
+        thresholds=Thresholds(),
+        today="2026-11-03",
+        per_day=pd.DataFrame(
+            columns=[
+                "day",
+                "dataset",
+                "uploaded",
+                "accepted",
+                "rejected",
+                "duplicate",
+                "success_rate",
+                "qualifies",
+                "reason",
+            ]
+        ),
+        days={},
+        streak=0,
+        streak_days=[],
+        may_apply=False,
+        today_needed={"*": 30},
+        today_blocked=[],
+        required_datasets=(),
+    )
     dash = ReadinessDashboard(r)
     assert "还没有上传记录" in dash.calendar.value and "尚不能申请" in dash.verdict.value
     dash.button.click()
@@ -191,25 +213,30 @@ def test_dashboard_without_evidence_directory_shows_the_error():
 def test_real_hospital_rehearses_in_a_separate_project(tmp_path, own_sandbox, monkeypatch, hospital):
     """DEMO = False, USE_SANDBOX = True: the hospital's own hlwjr.toml, secret and ledger stay untouched."""
     from hlwjr.demo._hospital import DEMO_ORGAN_ID, DEMO_ORGAN_NAME
-    from hlwjr.workbench._workbench import write_hospital_project
     from hlwjr.sandbox._settings import ADMIN_TOKEN_ENV
+    from hlwjr.workbench._workbench import write_hospital_project
 
     monkeypatch.setenv(ADMIN_TOKEN_ENV, own_sandbox.admin_token)
     shutil.copytree(find_demo_mapping(), tmp_path / "mapping")
     config = write_hospital_project(
-        tmp_path / "hosp", name=DEMO_ORGAN_NAME, org_code=DEMO_ORGAN_ID, appid="REAL-APPID",  # the data's organID
-        platform_url="https://platform.example.invalid/hlwjr", mapping_dir=str(tmp_path / "mapping"),
-        sources={"his": hospital.sqlite_url}, profile="ngari-tianjin")
+        tmp_path / "hosp",
+        name=DEMO_ORGAN_NAME,
+        org_code=DEMO_ORGAN_ID,
+        appid="REAL-APPID",  # the data's organID
+        platform_url="https://platform.example.invalid/hlwjr",
+        mapping_dir=str(tmp_path / "mapping"),
+        sources={"his": hospital.sqlite_url},
+        profile="ngari-tianjin",
+    )
     before = config.read_text(encoding="utf-8")
-    wb = hlwjr.open_workbench(tmp_path / "hosp", demo=False, sandbox=True, sandbox_url=own_sandbox.url,
-                              hospital=None)
+    wb = hlwjr.open_workbench(tmp_path / "hosp", demo=False, sandbox=True, sandbox_url=own_sandbox.url, hospital=None)
     assert config.read_text(encoding="utf-8") == before and not (tmp_path / "hosp" / ".hlwjr" / "secret").exists()
     assert wb.project.root == tmp_path / "hosp" / ".hlwjr" / "rehearsal"
     assert wb.project.platform.url == own_sandbox.url and wb.project.platform.profile == "sandbox"
     assert "成功" in wb.connectivity().to_string()
     report = wb.check(["consult"], date=hospital.days[0])
     assert report.n_records > 30 and "consult" in wb.last_records
-    panel = wb.upload(date=hospital.days[0])                 # notebook 06 for the hospital's own data
+    panel = wb.upload(date=hospital.days[0])  # notebook 06 for the hospital's own data
     assert panel.summaries[-1].total("accepted") >= 30 and panel.summaries[-1].ok
     assert (tmp_path / "hosp" / ".hlwjr" / "rehearsal" / ".hlwjr" / "ledger.sqlite").exists()
     assert not (tmp_path / "hosp" / ".hlwjr" / "ledger.sqlite").exists()
@@ -242,9 +269,20 @@ def test_internal_error_in_a_callback_is_shown_with_ids_and_phones_masked():
 def test_upload_panel_summary_masks_ids_in_platform_reasons():
     from hlwjr.upload._uploader import DatasetSummary, UploadSummary
 
-    s = UploadSummary(date="2026-11-01", platform_day="2026-11-01", dry_run=False,
-                      datasets={"recipe": DatasetSummary("recipe", "在线处方", sent=1, rejected=1)})
-    s.rejections.append({"dataset": "recipe", "key": "O|R1", "batch_no": "B1", "status": "rejected",
-                         "reason": "patientCertID 证件号 110101199003071234 校验位错误"})
+    s = UploadSummary(
+        date="2026-11-01",
+        platform_day="2026-11-01",
+        dry_run=False,
+        datasets={"recipe": DatasetSummary("recipe", "在线处方", sent=1, rejected=1)},
+    )
+    s.rejections.append(
+        {
+            "dataset": "recipe",
+            "key": "O|R1",
+            "batch_no": "B1",
+            "status": "rejected",
+            "reason": "patientCertID 证件号 110101199003071234 校验位错误",
+        }
+    )
     page = UploadPanel._summary_html(s)
     assert "校验位错误" in page and "B1" in page and "110101199003071234" not in page

@@ -25,19 +25,19 @@ their message says what to fix.  Low-level exceptions (``httpx``, ``sqlite3``, `
 from __future__ import annotations
 
 __all__ = [
-    "HlwjrError",
+    "AuthError",
     "ConfigError",
+    "DataError",
+    "HlwjrError",
+    "MappingError",
+    "PlatformRejected",
+    "RecordsInvalid",
+    "SchemaUnsupported",
+    "SourceError",
     "SpecError",
     "SpecImportError",
-    "SchemaUnsupported",
-    "MappingError",
-    "DataError",
-    "SourceError",
-    "RecordsInvalid",
-    "UploadError",
     "TransportError",
-    "AuthError",
-    "PlatformRejected",
+    "UploadError",
 ]
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 __all__ = ["atomic_write", "give_default_mode"]
 
@@ -36,8 +36,7 @@ def give_default_mode(path: str | os.PathLike, *, directory: bool = False) -> No
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
-def atomic_write(target: str | os.PathLike, write: Callable[[Path], object], *,
-                 make_parents: bool = True) -> Path:
+def atomic_write(target: str | os.PathLike, write: Callable[[Path], object], *, make_parents: bool = True) -> Path:
     """Call ``write(tmp_path)`` on a temporary file beside ``target``, then rename it into place.
 
     On any error the temporary file is removed and ``target`` is left as it was.

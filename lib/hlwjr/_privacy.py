@@ -23,16 +23,16 @@ import re
 from typing import Any
 
 __all__ = [
+    "COMPOUND_SURNAMES",
     "check_id_number",
     "id_birthdate",
-    "id_sex",
     "id_problem",
-    "mask_value",
+    "id_sex",
+    "mask_key",
     "mask_series",
     "mask_text",
-    "mask_key",
+    "mask_value",
     "to_halfwidth",
-    "COMPOUND_SURNAMES",
 ]
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -46,11 +46,13 @@ _FULLWIDTH[0x3000] = 0x20
 
 #: 复姓 (compound surnames) kept whole when masking a name.
 COMPOUND_SURNAMES = frozenset(
-    """欧阳 太史 端木 上官 司马 东方 独孤 南宫 万俟 闻人 夏侯 诸葛 尉迟 公羊 赫连 澹台 皇甫 宗政
-    濮阳 公冶 太叔 申屠 公孙 慕容 仲孙 钟离 长孙 宇文 司徒 鲜于 司空 闾丘 子车 亓官 司寇 巫马
-    公西 颛孙 壤驷 公良 漆雕 乐正 宰父 谷梁 拓跋 夹谷 轩辕 令狐 段干 百里 呼延 东郭 南门 羊舌
-    微生 公户 公玉 公仪 梁丘 公仲 公上 公门 公山 公坚 左丘 公伯 西门 公祖 第五 公乘 贯丘 公皙
-    南荣 东里 东宫 仲长 子书 子桑 即墨 达奚 褚师 吴铭""".split()
+    """
+    欧阳 太史 端木 上官 司马 东方 独孤 南宫 万俟 闻人 夏侯 诸葛 尉迟 公羊 赫连 澹台 皇甫 宗政 濮阳 公冶
+    太叔 申屠 公孙 慕容 仲孙 钟离 长孙 宇文 司徒 鲜于 司空 闾丘 子车 亓官 司寇 巫马 公西 颛孙 壤驷 公良
+    漆雕 乐正 宰父 谷梁 拓跋 夹谷 轩辕 令狐 段干 百里 呼延 东郭 南门 羊舌 微生 公户 公玉 公仪 梁丘 公仲
+    公上 公门 公山 公坚 左丘 公伯 西门 公祖 第五 公乘 贯丘 公皙 南荣 东里 东宫 仲长 子书 子桑 即墨 达奚
+    褚师 吴铭
+    """.split()
 )
 
 
@@ -159,6 +161,7 @@ def id_sex(value: Any) -> str | None:
 
 # ------------------------------------------------------------------------------------ masking
 
+
 def _mask_id(s: str) -> str:
     n = len(s)
     if n >= 15:
@@ -193,7 +196,9 @@ def _mask_name(s: str) -> str:
 
 # ID-like and phone-like runs inside free text (half- or full-width digits).
 _D = "[0-9０-９]"
-_TEXT_ID = re.compile(rf"(?<![0-9０-９]){_D}{{17}}[0-9０-９XxＸｘ](?![0-9０-９])|(?<![0-9０-９]){_D}{{15}}(?![0-9０-９])")
+_TEXT_ID = re.compile(
+    rf"(?<![0-9０-９]){_D}{{17}}[0-9０-９XxＸｘ](?![0-9０-９])|(?<![0-9０-９]){_D}{{15}}(?![0-9０-９])"
+)
 _TEXT_PHONE = re.compile(rf"(?<![0-9０-９])(?:\+?86[- ]?)?[1１][3-9３-９]{_D}{{9}}(?![0-9０-９])")
 
 
@@ -249,8 +254,11 @@ def mask_series(series, kind: str | None = None):
         fast = text.str.len().eq(11).fillna(False)
         out[fast] = (text[fast].str.slice(0, 3) + "****" + text[fast].str.slice(7)).astype(object)
     elif kind == "name":
-        fast = (text.str.len().isin([2, 3]) & ~text.str.slice(0, 2).isin(COMPOUND_SURNAMES)
-                & ~text.str.contains(r"\s", regex=True)).fillna(False)
+        fast = (
+            text.str.len().isin([2, 3])
+            & ~text.str.slice(0, 2).isin(COMPOUND_SURNAMES)
+            & ~text.str.contains(r"\s", regex=True)
+        ).fillna(False)
         sub = text[fast]
         stars = pd.Series("*", index=sub.index, dtype="string").str.repeat((sub.str.len() - 1).tolist())
         out[fast] = (sub.str.slice(0, 1) + stars).astype(object)

@@ -29,7 +29,7 @@ _COMMAND_MODULES = (
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so ``run`` decides the exit code."""
 
-    def error(self, message: str):  # noqa: D401 - argparse API
+    def error(self, message: str):
         raise ConfigError(f"{message}（用法见 `{self.prog} --help`）")
 
 
@@ -72,8 +72,10 @@ def run(args: argparse.Namespace, stdout: TextIO = sys.stdout, stderr: TextIO = 
         return 0
     except OSError as exc:  # a file the user named cannot be read/written: one line, no traceback
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"错误: {where}文件读写失败（{exc.strerror or exc}）；请检查路径是否存在、是否有读写权限、磁盘是否已满",
-              file=stderr)
+        print(
+            f"错误: {where}文件读写失败（{exc.strerror or exc}）；请检查路径是否存在、是否有读写权限、磁盘是否已满",
+            file=stderr,
+        )
         return 2
 
 

@@ -9,19 +9,28 @@ __all__ = ["register"]
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("demo", help="演示医院：生成数据 / 跑完整流程 (demo hospital)",
-                              description="演示医院（合成测试数据）：生成 HIS 数据，或在本地沙箱上跑完整的接入流程。")
+    p = subparsers.add_parser(
+        "demo",
+        help="演示医院：生成数据 / 跑完整流程 (demo hospital)",
+        description="演示医院（合成测试数据）：生成 HIS 数据，或在本地沙箱上跑完整的接入流程。",
+    )
     sub = p.add_subparsers(dest="demo_command", metavar="COMMAND")
-    d = sub.add_parser("data", help="生成演示医院的 HIS 数据（SQLite + GBK CSV）",
-                       description="生成确定性的合成演示医院数据（含预埋的脏数据），写到 --out 目录。")
+    d = sub.add_parser(
+        "data",
+        help="生成演示医院的 HIS 数据（SQLite + GBK CSV）",
+        description="生成确定性的合成演示医院数据（含预埋的脏数据），写到 --out 目录。",
+    )
     d.add_argument("--out", required=True, metavar="DIR", help="输出目录")
     d.add_argument("--days", type=int, default=5, help="业务天数（默认 5）")
     d.add_argument("--start", default="2026-11-01", metavar="YYYY-MM-DD", help="第一天（默认 2026-11-01）")
     d.add_argument("--seed", type=int, default=20261101, help="随机种子（同一种子生成完全相同的文件）")
     d.set_defaults(handler=_data)
-    r = sub.add_parser("run", help="完整流程：沙箱 → 注册 → 映射 → 校验 → 连续 3 天上传 → 达标结论",
-                       description="生成演示医院，启动本地沙箱，注册，映射、校验（列出暂缓的脏数据），按沙箱时钟演练 3 天上传，"
-                                   "打印达标结论并与沙箱验证日志核对，最后停止沙箱。退出码 0 表示可以申请。")
+    r = sub.add_parser(
+        "run",
+        help="完整流程：沙箱 → 注册 → 映射 → 校验 → 连续 3 天上传 → 达标结论",
+        description="生成演示医院，启动本地沙箱，注册，映射、校验（列出暂缓的脏数据），按沙箱时钟演练 3 天上传，"
+        "打印达标结论并与沙箱验证日志核对，最后停止沙箱。退出码 0 表示可以申请。",
+    )
     r.add_argument("--out", required=True, metavar="DIR", help="输出目录（演示医院、沙箱数据、项目、证据包）")
     r.add_argument("--days", type=int, default=3, help="演练天数（默认 3）")
     r.set_defaults(handler=_run)
@@ -37,8 +46,8 @@ def _help(parser):
 
 
 def _data(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from ..demo._hospital import generate_demo_hospital
     from .._exceptions import ConfigError
+    from ..demo._hospital import generate_demo_hospital
 
     if args.days < 1:
         raise ConfigError("--days 至少为 1")
@@ -53,8 +62,8 @@ def _data(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from ..demo._run import run_demo
     from .._exceptions import ConfigError
+    from ..demo._run import run_demo
 
     if args.days < 3:
         raise ConfigError("--days 至少为 3（达标需要连续 3 天）")

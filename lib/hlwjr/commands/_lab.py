@@ -19,7 +19,7 @@ from typing import TextIO
 
 from .._exceptions import ConfigError
 
-__all__ = ["register", "lab_command", "free_port", "find_notebooks", "project_uses_sandbox", "START_NOTEBOOK"]
+__all__ = ["START_NOTEBOOK", "find_notebooks", "free_port", "lab_command", "project_uses_sandbox", "register"]
 
 START_NOTEBOOK = "00_开始_setup.ipynb"
 
@@ -52,12 +52,21 @@ def project_uses_sandbox(project_dir: Path) -> bool:
     return load_project(config).platform.profile == "sandbox"
 
 
-def lab_command(root: Path, *, port: int, token: str | None = None, open_browser: bool = True,
-                python: str | None = None) -> list[str]:
+def lab_command(
+    root: Path, *, port: int, token: str | None = None, open_browser: bool = True, python: str | None = None
+) -> list[str]:
     """The JupyterLab command line: loopback only, rooted at ``root``, opening the setup notebook."""
-    cmd = [python or sys.executable, "-m", "jupyter", "lab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-           "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
-           f"--LabApp.default_url=/lab/tree/notebooks/{START_NOTEBOOK}"]
+    cmd = [
+        python or sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.default_url=/lab/tree/notebooks/{START_NOTEBOOK}",
+    ]
     if token is not None:
         cmd.append(f"--IdentityProvider.token={token}")
     if not open_browser:
@@ -68,8 +77,8 @@ def lab_command(root: Path, *, port: int, token: str | None = None, open_browser
 
 
 def _run(args, stdout: TextIO, stderr: TextIO) -> int:
-    from ..workbench._workbench import DEFAULT_PROJECT_DIR, SANDBOX_URL_ENV
     from ..sandbox._settings import ADMIN_TOKEN_ENV
+    from ..workbench._workbench import DEFAULT_PROJECT_DIR, SANDBOX_URL_ENV
 
     root = find_notebooks(Path(args.root) if args.root else None)
     project = Path(args.project) if args.project else (root / "notebooks" / DEFAULT_PROJECT_DIR).resolve()
@@ -114,9 +123,12 @@ def _run(args, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("lab", help="启动工作台：沙箱平台 + JupyterLab（打开 00_开始_setup）",
-                              description="启动分析员工作台：项目使用沙箱时先启动沙箱平台，再在 127.0.0.1 上启动 "
-                                          "JupyterLab 并打开 notebooks/00_开始_setup.ipynb。")
+    p = subparsers.add_parser(
+        "lab",
+        help="启动工作台：沙箱平台 + JupyterLab（打开 00_开始_setup）",
+        description="启动分析员工作台：项目使用沙箱时先启动沙箱平台，再在 127.0.0.1 上启动 "
+        "JupyterLab 并打开 notebooks/00_开始_setup.ipynb。",
+    )
     p.add_argument("--project", metavar="DIR", help="项目目录（hlwjr.toml 所在；默认演示项目 demo-out/workbench）")
     p.add_argument("--root", metavar="DIR", help="工作台根目录（含 notebooks/；默认当前目录或仓库）")
     p.add_argument("--port", type=int, default=None, help="JupyterLab 端口（默认取一个空闲端口）")

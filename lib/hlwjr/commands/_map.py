@@ -23,8 +23,11 @@ __all__ = ["register"]
 
 def _source_args(p, *, positional: bool = True) -> None:
     if positional:
-        p.add_argument("source", metavar="SOURCE",
-                       help="CSV/Excel 文件路径，或数据库 URL（如 sqlite:///his.sqlite，可写作 URL#表名）")
+        p.add_argument(
+            "source",
+            metavar="SOURCE",
+            help="CSV/Excel 文件路径，或数据库 URL（如 sqlite:///his.sqlite，可写作 URL#表名）",
+        )
     p.add_argument("--table", help="数据库表名 / Excel 工作表名")
     p.add_argument("--query", help="SQL 查询（代替 --table）")
     p.add_argument("--sheet", help="Excel 工作表名")
@@ -38,8 +41,10 @@ def _read_options(args) -> dict:
     is_url = "://" in source
     is_excel = source.lower().endswith((".xlsx", ".xlsm"))
     if not is_url and not is_excel and (getattr(args, "table", None) or getattr(args, "query", None)):
-        raise ConfigError(f"{source} 是文本文件（CSV），没有表或查询：去掉 --table / --query"
-                          "（数据库写作 sqlite:///his.sqlite#表名，Excel 用 --sheet 选工作表）")
+        raise ConfigError(
+            f"{source} 是文本文件（CSV），没有表或查询：去掉 --table / --query"
+            "（数据库写作 sqlite:///his.sqlite#表名，Excel 用 --sheet 选工作表）"
+        )
     if not is_url and getattr(args, "query", None):
         raise ConfigError("--query 只用于数据库数据源（如 sqlite:///his.sqlite）；Excel 用 --sheet 选工作表")
     if is_url and getattr(args, "sheet", None):
@@ -62,10 +67,13 @@ def _read_options(args) -> dict:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("profile", help="数据源探查：每列的类型、空值率、常见值、内容猜测（已脱敏）",
-                              description="探查一个数据源（CSV、Excel、数据库表/查询）：每列的推断类型、空值率、"
-                                          "不同值个数、常见值（出现少于 5 次的值隐藏）、最小/最大值、长度范围和内容猜测。"
-                                          "身份证号、手机号、姓名在预览中脱敏。")
+    p = subparsers.add_parser(
+        "profile",
+        help="数据源探查：每列的类型、空值率、常见值、内容猜测（已脱敏）",
+        description="探查一个数据源（CSV、Excel、数据库表/查询）：每列的推断类型、空值率、"
+        "不同值个数、常见值（出现少于 5 次的值隐藏）、最小/最大值、长度范围和内容猜测。"
+        "身份证号、手机号、姓名在预览中脱敏。",
+    )
     _source_args(p)
     p.add_argument("--min-count", type=int, default=5, help="常见值至少出现的次数（缺省 5，少于此数的值隐藏）")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -87,22 +95,33 @@ def register(subparsers) -> None:
     a.add_argument("--date", metavar="YYYY-MM-DD", help="只取该业务日期（北京时间）的数据")
     a.add_argument("--out", metavar="FILE.jsonl", help="把记录写成 JSON Lines 文件（分块流式写入）")
     a.add_argument("--issues", metavar="FILE.csv", help="把拒收和对照问题写成 CSV（UTF-8 BOM，可用 Excel 打开）")
-    a.add_argument("--source", action="append", default=[], metavar="NAME=URL",
-                   help="覆盖配置中的数据源，如 his=sqlite:///his.sqlite（可多次）")
+    a.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="覆盖配置中的数据源，如 his=sqlite:///his.sqlite（可多次）",
+    )
     a.add_argument("--chunksize", type=int, default=200_000)
     a.add_argument("--format", choices=("text", "json"), default="text")
     a.set_defaults(handler=_apply)
 
-    s = msub.add_parser("suggest", help="对照建议：为规范的每个字段排序候选源数据列（得分与理由）；有值域的字段另给本地值 → 标准代码建议")
+    s = msub.add_parser(
+        "suggest",
+        help="对照建议：为规范的每个字段排序候选源数据列（得分与理由）；有值域的字段另给本地值 → 标准代码建议",
+    )
     s.add_argument("--dataset", required=True, metavar="CODE")
     _source_args(s, positional=False)
     s.add_argument("--source", required=True, metavar="SOURCE", help="CSV/Excel 文件或数据库 URL（URL#表名）")
     s.add_argument("--spec", help="规范名称或目录（缺省 beijing-reference）")
     s.add_argument("--top", type=int, default=3, help="每个字段列出的候选数（缺省 3）")
     s.add_argument("--format", choices=("text", "json"), default="text")
-    s.add_argument("--write", metavar="DIR",
-                   help="把最佳建议写成对照配置草稿 DIR/datasets/<数据集>.yaml（全部为 suggested 待审；"
-                        "有值域的字段另写 codes/<值域>.csv）；不覆盖已有的数据集")
+    s.add_argument(
+        "--write",
+        metavar="DIR",
+        help="把最佳建议写成对照配置草稿 DIR/datasets/<数据集>.yaml（全部为 suggested 待审；"
+        "有值域的字段另写 codes/<值域>.csv）；不覆盖已有的数据集",
+    )
     s.set_defaults(handler=_suggest)
 
     k = msub.add_parser("codes", help="值域对照建议：本地值 → 标准代码（如 男/M/1 → 1）")
@@ -132,8 +151,9 @@ def _profile(args, stdout, stderr) -> int:
 def _table(df) -> str:
     import pandas as pd
 
-    with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 250,
-                           "display.max_colwidth", 60):
+    with pd.option_context(
+        "display.max_rows", None, "display.max_columns", None, "display.width", 250, "display.max_colwidth", 60
+    ):
         return df.fillna("").to_string(index=False)
 
 
@@ -146,9 +166,11 @@ def _check(args, stdout, stderr) -> int:
     for i in issues:
         print(str(i), file=stdout)
     n_rules = sum(len(d.fields) for d in mapping.datasets.values())
-    print(f"对照配置 {args.mapping}：{len(mapping.datasets)} 个数据集、{n_rules} 条字段规则、"
-          f"{len(mapping.code_maps)} 个值域对照表；错误 {len(errors)} 个，提醒 {len(issues) - len(errors)} 个",
-          file=stdout)
+    print(
+        f"对照配置 {args.mapping}：{len(mapping.datasets)} 个数据集、{n_rules} 条字段规则、"
+        f"{len(mapping.code_maps)} 个值域对照表；错误 {len(errors)} 个，提醒 {len(issues) - len(errors)} 个",
+        file=stdout,
+    )
     return 1 if errors else 0
 
 
@@ -167,25 +189,46 @@ def _parse_sources(items: list[str]) -> dict:
 def _apply(args, stdout, stderr) -> int:
     from ..mapping._engine import apply_mapping
 
-    result = apply_mapping(args.mapping, args.dataset, date=args.date, out=args.out,
-                           sources=_parse_sources(args.source), chunksize=args.chunksize)
+    result = apply_mapping(
+        args.mapping,
+        args.dataset,
+        date=args.date,
+        out=args.out,
+        sources=_parse_sources(args.source),
+        chunksize=args.chunksize,
+    )
     if args.issues:
         atomic_write(args.issues, lambda tmp: result.issues.to_csv(tmp, index=False, encoding="utf-8-sig"))
     if args.format == "json":
-        json.dump({"dataset": result.dataset, "date": result.date, "source_rows": result.n_source_rows,
-                   "day_rows": result.n_day_rows,
-                   "records": result.n_records, "rejected_rows": len(result.rejected_rows),
-                   "issues": json.loads(result.issues.to_json(orient="records", force_ascii=False)),
-                   "out": str(args.out) if args.out else None}, stdout, ensure_ascii=False, indent=2)
+        json.dump(
+            {
+                "dataset": result.dataset,
+                "date": result.date,
+                "source_rows": result.n_source_rows,
+                "day_rows": result.n_day_rows,
+                "records": result.n_records,
+                "rejected_rows": len(result.rejected_rows),
+                "issues": json.loads(result.issues.to_json(orient="records", force_ascii=False)),
+                "out": str(args.out) if args.out else None,
+            },
+            stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
         print(file=stdout)
     else:
         print(result.summary(), file=stdout)
         if not result.issues.empty:
-            print(_table(result.issues[["row", "key", "field", "rule", "action", "value", "message"]].head(50)),
-                  file=stdout)
+            print(
+                _table(result.issues[["row", "key", "field", "rule", "action", "value", "message"]].head(50)),
+                file=stdout,
+            )
             if len(result.issues) > 50:
-                print(f"……共 {len(result.issues)} 条问题" + ("，全部见 " + args.issues if args.issues else
-                                                            "；用 --issues FILE.csv 导出全部"), file=stdout)
+                print(
+                    f"……共 {len(result.issues)} 条问题"
+                    + ("，全部见 " + args.issues if args.issues else "；用 --issues FILE.csv 导出全部"),
+                    file=stdout,
+                )
         unmapped = result.unmapped()
         if not unmapped.empty:
             print("未对照的本地值（请补充 codes/ 下的值域对照表）：", file=stdout)
@@ -196,9 +239,9 @@ def _apply(args, stdout, stderr) -> int:
 
 
 def _suggest(args, stdout, stderr) -> int:
+    from ..mapping._suggest import suggest_fields
     from ..sources._read import read_source
     from ..spec._model import load_spec
-    from ..mapping._suggest import suggest_fields
 
     spec = load_spec(args.spec)
     ds = spec.dataset(args.dataset)
@@ -208,17 +251,30 @@ def _suggest(args, stdout, stderr) -> int:
     codes = _code_suggestions(spec, sugg, df)
     if args.write:
         written = _write_draft(args, spec, ds, df, sugg, codes)
-        done = (f"已写出对照草稿 {written}（规则均为 suggested 待审；用 `hlwjr map check --mapping {args.write}` "
-                "检查，在 03_字段对照 中审核）")
+        done = (
+            f"已写出对照草稿 {written}（规则均为 suggested 待审；用 `hlwjr map check --mapping {args.write}` "
+            "检查，在 03_字段对照 中审核）"
+        )
         if args.format == "json":
             print(done, file=stderr)
     if args.format == "json":
-        json.dump({"dataset": ds.code, "name": ds.name, "source": str(args.source),
-                   "fields": [s.to_dict() | ({"codes": codes[s.field]} if s.field in codes else {}) for s in sugg]},
-                  stdout, ensure_ascii=False, indent=2)
+        json.dump(
+            {
+                "dataset": ds.code,
+                "name": ds.name,
+                "source": str(args.source),
+                "fields": [s.to_dict() | ({"codes": codes[s.field]} if s.field in codes else {}) for s in sugg],
+            },
+            stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
         print(file=stdout)
         return 0
-    print(f"数据集 {ds.code}（{ds.name}）× 数据源 {args.source}：每个字段的候选列（得分 0-1，建议需人工审核）", file=stdout)
+    print(
+        f"数据集 {ds.code}（{ds.name}）× 数据源 {args.source}：每个字段的候选列（得分 0-1，建议需人工审核）",
+        file=stdout,
+    )
     for s in sugg:
         req = "必填" if s.required is True else ("条件必填" if s.required else "")
         head = f"{s.field}（{s.name}，{s.type}{'，' + req if req else ''}）"
@@ -229,8 +285,9 @@ def _suggest(args, stdout, stderr) -> int:
         print(f"  {head}: {cands}", file=stdout)
         if s.field in codes:
             shown = codes[s.field][:_CODES_SHOWN]
-            pairs = "；".join(f"{c['local']}→{c['code'] or '?'}" + (f" {c['name']}" if c["name"] else "")
-                              for c in shown)
+            pairs = "；".join(
+                f"{c['local']}→{c['code'] or '?'}" + (f" {c['name']}" if c["name"] else "") for c in shown
+            )
             more = f"；……共 {len(codes[s.field])} 个本地值" if len(codes[s.field]) > len(shown) else ""
             print(f"      值域 {s.code_set}，列 {s.best.column} 的本地值 → 标准代码: {pairs}{more}", file=stdout)
     if args.write:
@@ -246,18 +303,25 @@ def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0
 
     from .._exceptions import ConfigError
     from ..mapping._engine import DatasetMapping, Mapping, SourceDef, SourceRef, load_mapping
-    from ..sources._profile import profile_frame
     from ..mapping._suggest import suggest_code_map
+    from ..sources._profile import profile_frame
 
     out = Path(args.write)
-    mapping = load_mapping(out) if (out / "mapping.yaml").exists() else \
-        Mapping(spec_id=spec.id, spec_version=spec.version, directory=out)
+    mapping = (
+        load_mapping(out)
+        if (out / "mapping.yaml").exists()
+        else Mapping(spec_id=spec.id, spec_version=spec.version, directory=out)
+    )
     if mapping.spec_id != spec.id:
-        raise ConfigError(f"对照配置 {out} 针对规范 {mapping.spec_id}，而建议用的是 {spec.id}；请用 --spec {mapping.spec_id}")
+        raise ConfigError(
+            f"对照配置 {out} 针对规范 {mapping.spec_id}，而建议用的是 {spec.id}；请用 --spec {mapping.spec_id}"
+        )
     if ds.code in mapping.datasets:
-        raise ConfigError(f"对照配置 {out} 已有数据集 {ds.code} 的规则：草稿不会覆盖已有（可能已审核）的规则；"
-                          "请在 03_字段对照 的 MappingEditor 中修改，或先移走 "
-                          f"{mapping.datasets[ds.code].file or f'datasets/{ds.code}.yaml'}")
+        raise ConfigError(
+            f"对照配置 {out} 已有数据集 {ds.code} 的规则：草稿不会覆盖已有（可能已审核）的规则；"
+            "请在 03_字段对照 的 MappingEditor 中修改，或先移走 "
+            f"{mapping.datasets[ds.code].file or f'datasets/{ds.code}.yaml'}"
+        )
     source = str(args.source)
     if "://" in source:
         url, _, table = source.partition("#")
@@ -319,8 +383,8 @@ def _code_suggestions(spec, suggestions, df) -> dict[str, list[dict]]:
     """For coded fields (字段有值域): local value → standard code proposals for the best-ranked column,
     most frequent first, each ``suggested`` (never accepted automatically).  Columns that look like
     ID-card numbers, phone numbers or names, or that hold too many distinct values, are skipped."""
-    from ..sources._profile import guess_kind
     from ..mapping._suggest import suggest_codes
+    from ..sources._profile import guess_kind
 
     out: dict[str, list[dict]] = {}
     for s in suggestions:
@@ -332,21 +396,33 @@ def _code_suggestions(spec, suggestions, df) -> dict[str, list[dict]]:
         except Exception:  # a code set the spec does not ship: nothing to propose against
             continue
         values = df[best.column].dropna()
-        if values.empty or values.nunique() > _MAX_LOCAL_CODES or \
-                guess_kind(values)[0] in ("id_card", "mobile", "name"):
+        if (
+            values.empty
+            or values.nunique() > _MAX_LOCAL_CODES
+            or guess_kind(values)[0] in ("id_card", "mobile", "name")
+        ):
             continue
         table = suggest_codes(code_set, values).sort_values("count", ascending=False, kind="stable")
-        out[s.field] = [{"local": str(r.local), "count": int(r.count), "code": r.code if isinstance(r.code, str) else None,
-                         "name": r.name if isinstance(r.name, str) else None, "score": float(r.score),
-                         "reason": r.reason, "status": "suggested"} for r in table.itertuples(index=False)]
+        out[s.field] = [
+            {
+                "local": str(r.local),
+                "count": int(r.count),
+                "code": r.code if isinstance(r.code, str) else None,
+                "name": r.name if isinstance(r.name, str) else None,
+                "score": float(r.score),
+                "reason": r.reason,
+                "status": "suggested",
+            }
+            for r in table.itertuples(index=False)
+        ]
     return out
 
 
 def _codes(args, stdout, stderr) -> int:
     from .._exceptions import SourceError
+    from ..mapping._suggest import suggest_codes
     from ..sources._read import read_source
     from ..spec._model import load_spec
-    from ..mapping._suggest import suggest_codes
 
     spec = load_spec(args.spec)
     cs = spec.code_set(args.code_set)
@@ -373,5 +449,8 @@ def _refuse_identifying_column(values, column: str, where: str) -> None:
 
     kind = guess_kind(values.dropna())[0]
     if kind in ("id_card", "mobile", "name"):
-        raise ConfigError(f"列 {column} 看起来是{KIND_LABELS[kind]}，不是本地代码列：值域对照只用于代码列"
-                          "（如性别 XB、科室 KSDM、费别 FB），个人信息不会被逐值列出；请换一列", where=where)
+        raise ConfigError(
+            f"列 {column} 看起来是{KIND_LABELS[kind]}，不是本地代码列：值域对照只用于代码列"
+            "（如性别 XB、科室 KSDM、费别 FB），个人信息不会被逐值列出；请换一列",
+            where=where,
+        )

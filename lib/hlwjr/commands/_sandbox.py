@@ -19,14 +19,20 @@ DEFAULT_DATA_DIR = os.path.join(".hlwjr", "sandbox")
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("sandbox", help="沙箱平台：本地模拟互联网医院接入平台（注册、令牌、上传、验证日志）",
-                              description="沙箱平台：本地模拟北京市互联网医院接入平台，用于演练对接全过程。")
+    p = subparsers.add_parser(
+        "sandbox",
+        help="沙箱平台：本地模拟互联网医院接入平台（注册、令牌、上传、验证日志）",
+        description="沙箱平台：本地模拟北京市互联网医院接入平台，用于演练对接全过程。",
+    )
     sub = p.add_subparsers(dest="sandbox_command", metavar="COMMAND", parser_class=type(p))
     p.set_defaults(handler=lambda a, o, e: (p.print_help(o), 2)[1])
 
-    s = sub.add_parser("serve", help="启动沙箱平台（uvicorn，默认只监听 127.0.0.1）",
-                       description="启动沙箱平台。接口前缀 /hlwjr；验证日志页面 /hlwjr/verify-log。"
-                                   "管理接口（注册机构）需环境变量 HLWJR_SANDBOX_ADMIN_TOKEN。")
+    s = sub.add_parser(
+        "serve",
+        help="启动沙箱平台（uvicorn，默认只监听 127.0.0.1）",
+        description="启动沙箱平台。接口前缀 /hlwjr；验证日志页面 /hlwjr/verify-log。"
+        "管理接口（注册机构）需环境变量 HLWJR_SANDBOX_ADMIN_TOKEN。",
+    )
     s.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1；非回环地址需 --allow-remote）")
     s.add_argument("--port", type=int, default=8081, help="端口（默认 8081）")
     s.add_argument("--fd", type=int, default=None, help=argparse.SUPPRESS)
@@ -50,8 +56,12 @@ def register(subparsers) -> None:
     f = s.add_argument_group("故障注入（演练客户端重试）")
     f.add_argument("--latency-ms", type=int, default=0, help="每个接口应答延迟，毫秒")
     f.add_argument("--error-rate", type=float, default=0.0, help="随机失败比例 0-1")
-    f.add_argument("--error-kind", default="http503", choices=["http503", "http500", "busy"],
-                   help="失败方式：http503 / http500 / busy（HTTP 200 + code 5001 系统繁忙）")
+    f.add_argument(
+        "--error-kind",
+        default="http503",
+        choices=["http503", "http500", "busy"],
+        help="失败方式：http503 / http500 / busy（HTTP 200 + code 5001 系统繁忙）",
+    )
     f.add_argument("--error-next", type=int, default=0, help="接下来 N 次接口调用失败")
     f.add_argument("--drop-rate", type=float, default=0.0, help="上传已入库但断开连接不应答的比例 0-1")
     f.add_argument("--drop-next", type=int, default=0, help="接下来 N 次上传入库后断开连接")
@@ -75,16 +85,34 @@ def register(subparsers) -> None:
 def settings_from_args(args):
     from ..sandbox._settings import Faults, SandboxSettings, VerifyRule
 
-    rule = VerifyRule(min_daily_records=args.min_daily, min_success_rate=args.min_success_rate,
-                      allow_duplicates=args.allow_duplicates, consecutive_days=args.consecutive_days,
-                      per_dataset=args.per_dataset,
-                      required_datasets=tuple(x.strip() for x in args.required_datasets.split(",") if x.strip()))
-    faults = Faults(latency_ms=args.latency_ms, error_rate=args.error_rate, error_kind=args.error_kind,
-                    error_next=args.error_next, drop_rate=args.drop_rate, drop_next=args.drop_next,
-                    token_expire_after=args.token_expire_after, seed=args.fault_seed)
-    return SandboxSettings(token_ttl=args.token_ttl, token_rate_per_minute=args.token_rate, max_batch=args.max_batch,
-                           max_body_bytes=args.max_body_bytes, whole_batch=args.whole_batch, rule=rule,
-                           faults=faults, clock=args.clock).validate()
+    rule = VerifyRule(
+        min_daily_records=args.min_daily,
+        min_success_rate=args.min_success_rate,
+        allow_duplicates=args.allow_duplicates,
+        consecutive_days=args.consecutive_days,
+        per_dataset=args.per_dataset,
+        required_datasets=tuple(x.strip() for x in args.required_datasets.split(",") if x.strip()),
+    )
+    faults = Faults(
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        error_kind=args.error_kind,
+        error_next=args.error_next,
+        drop_rate=args.drop_rate,
+        drop_next=args.drop_next,
+        token_expire_after=args.token_expire_after,
+        seed=args.fault_seed,
+    )
+    return SandboxSettings(
+        token_ttl=args.token_ttl,
+        token_rate_per_minute=args.token_rate,
+        max_batch=args.max_batch,
+        max_body_bytes=args.max_body_bytes,
+        whole_batch=args.whole_batch,
+        rule=rule,
+        faults=faults,
+        clock=args.clock,
+    ).validate()
 
 
 def _is_loopback(host: str) -> bool:
@@ -98,8 +126,10 @@ def _is_loopback(host: str) -> bool:
 
 def _serve(args, stdout: TextIO, stderr: TextIO) -> int:
     if not _is_loopback(args.host) and not args.allow_remote:
-        raise ConfigError(f"监听地址 {args.host} 不是回环地址：沙箱没有TLS，默认只监听 127.0.0.1；"
-                          "确需对外监听请加 --allow-remote", where="--host")
+        raise ConfigError(
+            f"监听地址 {args.host} 不是回环地址：沙箱没有TLS，默认只监听 127.0.0.1；确需对外监听请加 --allow-remote",
+            where="--host",
+        )
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"端口 {args.port} 无效", where="--port")
     settings = settings_from_args(args)
@@ -123,9 +153,18 @@ def _serve(args, stdout: TextIO, stderr: TextIO) -> int:
     # the fast path (httptools parser, uvloop event loop) when installed; h11/asyncio otherwise
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    config = uvicorn.Config(app, host=args.host, port=port, http=http, loop=loop, log_level=args.log_level,
-                            access_log=not args.no_access_log, server_header=False, lifespan="off",
-                            timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=port,
+        http=http,
+        loop=loop,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+        server_header=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+    )
     server = uvicorn.Server(config)
     import logging
 
@@ -138,10 +177,16 @@ def _serve(args, stdout: TextIO, stderr: TextIO) -> int:
         sandbox_log.propagate = False
     install_log_redaction()
     service = app.state.sandbox
-    admin = "已启用（X-Admin-Token）" if service.admin_token else "未启用（设置 HLWJR_SANDBOX_ADMIN_TOKEN 以启用注册接口）"
-    print(f"沙箱平台: http://{args.host}:{port}/hlwjr  验证日志页面: http://{args.host}:{port}/hlwjr/verify-log\n"
-          f"数据目录: {os.path.abspath(args.data_dir)}  规范: {service.spec.id} {service.spec.version}  "
-          f"沙箱时间: {service.clock.as_dict()['now']}  管理接口: {admin}", file=stdout, flush=True)
+    admin = (
+        "已启用（X-Admin-Token）" if service.admin_token else "未启用（设置 HLWJR_SANDBOX_ADMIN_TOKEN 以启用注册接口）"
+    )
+    print(
+        f"沙箱平台: http://{args.host}:{port}/hlwjr  验证日志页面: http://{args.host}:{port}/hlwjr/verify-log\n"
+        f"数据目录: {os.path.abspath(args.data_dir)}  规范: {service.spec.id} {service.spec.version}  "
+        f"沙箱时间: {service.clock.as_dict()['now']}  管理接口: {admin}",
+        file=stdout,
+        flush=True,
+    )
     # uvicorn re-raises the SIGTERM it handled after a graceful shutdown; make that a clean exit 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
     server.run(sockets=sockets)
@@ -166,10 +211,14 @@ def _bind(host: str, port: int):
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(f"端口 {port} 已被占用（可能已有一个沙箱在运行）：请换一个端口，如 --port {port + 1}，"
-                              f"或先停止占用该端口的程序", where="--port") from exc
-        raise ConfigError(f"无法监听 {host}:{port}（{exc.strerror or exc}）：请换一个端口或地址",
-                          where="--port") from exc
+            raise ConfigError(
+                f"端口 {port} 已被占用（可能已有一个沙箱在运行）：请换一个端口，如 --port {port + 1}，"
+                f"或先停止占用该端口的程序",
+                where="--port",
+            ) from exc
+        raise ConfigError(
+            f"无法监听 {host}:{port}（{exc.strerror or exc}）：请换一个端口或地址", where="--port"
+        ) from exc
     sock.set_inheritable(True)
     return sock
 
@@ -193,8 +242,11 @@ def _orgs(args, stdout: TextIO, stderr: TextIO) -> int:
     from ..sandbox._store import DB_NAME, Store
 
     if not os.path.exists(os.path.join(args.data_dir, DB_NAME)):  # a listing creates nothing
-        print(f"数据目录 {os.path.abspath(args.data_dir)} 中还没有沙箱数据：用 hlwjr sandbox register --data-dir "
-              f"{args.data_dir} 注册机构，或用 --data-dir 指向 hlwjr sandbox serve 的数据目录", file=stdout)
+        print(
+            f"数据目录 {os.path.abspath(args.data_dir)} 中还没有沙箱数据：用 hlwjr sandbox register --data-dir "
+            f"{args.data_dir} 注册机构，或用 --data-dir 指向 hlwjr sandbox serve 的数据目录",
+            file=stdout,
+        )
         return 0
     store = Store(args.data_dir)
     try:

@@ -20,21 +20,28 @@ _DOC_SUFFIXES = (".docx", ".xlsx", ".xlsm")
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "spec", help="接口规范：列出/查看数据集，导入接口文档，对比版本，导出审阅文档",
+        "spec",
+        help="接口规范：列出/查看数据集，导入接口文档，对比版本，导出审阅文档",
         description="接口规范（数据集、字段、值域）：list / show / schema / import / diff / export",
     )
     sub = p.add_subparsers(dest="spec_command", metavar="COMMAND", parser_class=type(p))
     p.set_defaults(handler=lambda a, o, e: (p.print_help(o), 2)[1])
 
-    s = sub.add_parser("list", help="列出数据集（代码、中文名称、业务主键、字段数）",
-                       description="列出规范中的数据集。--format json 给出每个数据集的字段清单。")
+    s = sub.add_parser(
+        "list",
+        help="列出数据集（代码、中文名称、业务主键、字段数）",
+        description="列出规范中的数据集。--format json 给出每个数据集的字段清单。",
+    )
     s.add_argument("--spec", default=None, help=_SPEC_HELP)
     s.add_argument("--format", choices=["text", "json"], default="text", help="输出格式（默认 text）")
     s.set_defaults(handler=_list)
 
-    s = sub.add_parser("show", help="查看一个数据集的字段表（也可查看一个值域）",
-                       description="查看数据集：字段名、中文名称、类型、长度、必填、值域、说明；"
-                                   "参数为值域 id/标准号时显示值域的代码。")
+    s = sub.add_parser(
+        "show",
+        help="查看一个数据集的字段表（也可查看一个值域）",
+        description="查看数据集：字段名、中文名称、类型、长度、必填、值域、说明；"
+        "参数为值域 id/标准号时显示值域的代码。",
+    )
     s.add_argument("dataset", metavar="DATASET", help="数据集代码、别名或中文名称（或值域 id）")
     s.add_argument("--spec", default=None, help=_SPEC_HELP)
     s.add_argument("--format", choices=["text", "json"], default="text")
@@ -46,10 +53,13 @@ def register(subparsers) -> None:
     s.add_argument("--out", default=None, help="写入文件（默认输出到屏幕）")
     s.set_defaults(handler=_schema)
 
-    s = sub.add_parser("import", help="把接口文档（Word .docx / Excel .xlsx）导入为规范目录",
-                       description="读取接口文档中的字段表和代码表，写出规范目录（spec.yaml, datasets/, codesets/），"
-                                   "并打印导入报告：找到的数据集、字段、值域，以及每个无法解析的单元格（表格与行号）。"
-                                   "不给 --out 时只检查不写入。")
+    s = sub.add_parser(
+        "import",
+        help="把接口文档（Word .docx / Excel .xlsx）导入为规范目录",
+        description="读取接口文档中的字段表和代码表，写出规范目录（spec.yaml, datasets/, codesets/），"
+        "并打印导入报告：找到的数据集、字段、值域，以及每个无法解析的单元格（表格与行号）。"
+        "不给 --out 时只检查不写入。",
+    )
     s.add_argument("doc", metavar="DOC", help="接口文档 .docx 或 .xlsx")
     s.add_argument("--out", default=None, help="输出的规范目录（全部成功才写入）")
     s.add_argument("--id", dest="spec_id", default=None, help="规范标识（默认取文件名）")
@@ -58,9 +68,11 @@ def register(subparsers) -> None:
     s.add_argument("--report", default=None, help="把导入报告另存为 .xlsx / .csv / .txt")
     s.set_defaults(handler=_import)
 
-    s = sub.add_parser("diff", help="对比两个规范版本：新增/删除/变更的数据集、字段和代码",
-                       description="对比两个规范（名称、目录，或直接给接口文档 .docx/.xlsx）。"
-                                   "退出码：0 无差异，1 有差异。")
+    s = sub.add_parser(
+        "diff",
+        help="对比两个规范版本：新增/删除/变更的数据集、字段和代码",
+        description="对比两个规范（名称、目录，或直接给接口文档 .docx/.xlsx）。退出码：0 无差异，1 有差异。",
+    )
     s.add_argument("old", metavar="OLD", help="旧版：规范名称、目录或接口文档")
     s.add_argument("new", metavar="NEW", help="新版：规范名称、目录或接口文档")
     s.add_argument("--format", choices=["text", "json", "csv"], default="text")
@@ -69,9 +81,13 @@ def register(subparsers) -> None:
     s.set_defaults(handler=_diff)
 
     s = sub.add_parser("export", help="把规范导出为审阅文档（Word / Excel）")
-    s.add_argument("spec_name", metavar="SPEC", nargs="?", default=None, help="规范名称或目录（默认 beijing-reference）")
+    s.add_argument(
+        "spec_name", metavar="SPEC", nargs="?", default=None, help="规范名称或目录（默认 beijing-reference）"
+    )
     s.add_argument("--spec", dest="spec_opt", default=None, help="同 SPEC（两者给一个即可）")
-    s.add_argument("--format", choices=["docx", "xlsx"], default=None, help="docx（Word）或 xlsx（Excel）；默认按 --out 扩展名")
+    s.add_argument(
+        "--format", choices=["docx", "xlsx"], default=None, help="docx（Word）或 xlsx（Excel）；默认按 --out 扩展名"
+    )
     s.add_argument("--out", required=True, help="输出文件，如 spec.docx")
     s.set_defaults(handler=_export)
 
@@ -111,8 +127,13 @@ def _list(args, stdout: TextIO, stderr: TextIO) -> int:
     spec = _load(args.spec)
     if args.format == "json":
         data = {
-            "spec": {"id": spec.id, "version": spec.version, "title": spec.title, "official": spec.official,
-                     "notice": spec.notice},
+            "spec": {
+                "id": spec.id,
+                "version": spec.version,
+                "title": spec.title,
+                "official": spec.official,
+                "notice": spec.notice,
+            },
             "datasets": [
                 {
                     "code": ds.code,
@@ -138,11 +159,22 @@ def _list(args, stdout: TextIO, stderr: TextIO) -> int:
     for ds in _ordered(spec):
         req = sum(1 for f in ds.fields.values() if f.is_required)
         name = ("  └ " if ds.parent else "") + ds.name
-        rows.append([ds.section or "", ds.code, name, ", ".join(ds.key) or "—", f"{len(ds.fields)}/{req}",
-                     ", ".join(ds.depends_on) or "—"])
+        rows.append(
+            [
+                ds.section or "",
+                ds.code,
+                name,
+                ", ".join(ds.key) or "—",
+                f"{len(ds.fields)}/{req}",
+                ", ".join(ds.depends_on) or "—",
+            ]
+        )
     _table(["章节", "代码", "数据集", "业务主键", "字段/必填", "依赖（先传）"], rows, stdout)
-    print(f"\n共 {len(spec.datasets)} 个数据集、{len(spec.code_sets)} 个值域。"
-          "查看字段: hlwjr spec show <代码>；JSON Schema: hlwjr spec schema <代码>", file=stdout)
+    print(
+        f"\n共 {len(spec.datasets)} 个数据集、{len(spec.code_sets)} 个值域。"
+        "查看字段: hlwjr spec show <代码>；JSON Schema: hlwjr spec schema <代码>",
+        file=stdout,
+    )
     return 0
 
 
@@ -186,14 +218,29 @@ def _show(args, stdout: TextIO, stderr: TextIO) -> int:
         return _show_code_set(spec, cs, args, stdout)
     if args.format == "json":
         data = {
-            "code": ds.code, "name": ds.name, "aliases": list(ds.aliases), "section": ds.section,
-            "description": ds.description, "key": list(ds.key), "depends_on": list(ds.depends_on), "parent": ds.parent,
-            "references": [{"fields": dict(r.fields), "datasets": list(r.datasets), "where": r.where} for r in ds.references],
+            "code": ds.code,
+            "name": ds.name,
+            "aliases": list(ds.aliases),
+            "section": ds.section,
+            "description": ds.description,
+            "key": list(ds.key),
+            "depends_on": list(ds.depends_on),
+            "parent": ds.parent,
+            "references": [
+                {"fields": dict(r.fields), "datasets": list(r.datasets), "where": r.where} for r in ds.references
+            ],
             "rules": [{"id": r.id, "name": r.name, "params": dict(r.params), "severity": r.severity} for r in ds.rules],
             "fields": [
-                {**_field_json(f), "description": f.description, "total_digits": f.total_digits,
-                 "pattern": f.pattern, "minimum": f.minimum, "maximum": f.maximum, "aliases": dict(f.aliases),
-                 "provenance": f.provenance}
+                {
+                    **_field_json(f),
+                    "description": f.description,
+                    "total_digits": f.total_digits,
+                    "pattern": f.pattern,
+                    "minimum": f.minimum,
+                    "maximum": f.maximum,
+                    "aliases": dict(f.aliases),
+                    "provenance": f.provenance,
+                }
                 for f in ds.fields.values()
             ],
         }
@@ -226,15 +273,28 @@ def _show(args, stdout: TextIO, stderr: TextIO) -> int:
         print("\n校验规则:", file=stdout)
         for r in ds.rules:
             params = ", ".join(f"{k}={v}" for k, v in r.params.items())
-            print(f"  {r.id}{'（' + r.name + '）' if r.name else ''}: {params}{'  [警告]' if r.severity == 'warning' else ''}",
-                  file=stdout)
+            print(
+                f"  {r.id}{'（' + r.name + '）' if r.name else ''}: "
+                f"{params}{'  [警告]' if r.severity == 'warning' else ''}",
+                file=stdout,
+            )
     return 0
 
 
 def _show_code_set(spec, cs, args, stdout: TextIO) -> int:
     if args.format == "json":
-        json.dump({"id": cs.id, "name": cs.name, "standard": cs.standard, "complete": cs.complete,
-                   "codes": [{"code": c, "name": n} for c, n in cs.codes.items()]}, stdout, ensure_ascii=False, indent=2)
+        json.dump(
+            {
+                "id": cs.id,
+                "name": cs.name,
+                "standard": cs.standard,
+                "complete": cs.complete,
+                "codes": [{"code": c, "name": n} for c, n in cs.codes.items()],
+            },
+            stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
         print(file=stdout)
         return 0
     std = f"，标准 {cs.standard}" if cs.standard else ""
@@ -263,16 +323,20 @@ def _schema(args, stdout: TextIO, stderr: TextIO) -> int:
 def _import(args, stdout: TextIO, stderr: TextIO) -> int:
     from ..spec.importing._importer import import_spec
 
-    result = import_spec(args.doc, args.out, spec_id=args.spec_id, official=True if args.official else None,
-                         overwrite=args.force)
+    result = import_spec(
+        args.doc, args.out, spec_id=args.spec_id, official=True if args.official else None, overwrite=args.force
+    )
     print(result.report.to_text(), file=stdout)
     if args.report:
         _write_report(result.report, Path(args.report))
         print(f"\n导入报告已另存为 {args.report}", file=stdout)
     print(file=stdout)
     if result.out_dir is not None:
-        print(f"已写入规范目录 {result.out_dir}（规范标识 {result.spec.id}）；"
-              f"使用: hlwjr spec list --spec {result.out_dir}", file=stdout)
+        print(
+            f"已写入规范目录 {result.out_dir}（规范标识 {result.spec.id}）；"
+            f"使用: hlwjr spec list --spec {result.out_dir}",
+            file=stdout,
+        )
     else:
         print("未写入（没有给 --out）：确认报告无误后加 --out DIR 写出规范目录。", file=stdout)
     if not result.report.ok:
@@ -326,8 +390,10 @@ def _export(args, stdout: TextIO, stderr: TextIO) -> int:
 
     spec = _load(args.spec_name or args.spec_opt)
     out = export_spec(spec, args.out, format=args.format)
-    print(f"已导出 {spec.id} {spec.version}（{len(spec.datasets)} 个数据集、{len(spec.code_sets)} 个值域）到 {out}",
-          file=stdout)
+    print(
+        f"已导出 {spec.id} {spec.version}（{len(spec.datasets)} 个数据集、{len(spec.code_sets)} 个值域）到 {out}",
+        file=stdout,
+    )
     _notice(spec, stdout)
     return 0
 

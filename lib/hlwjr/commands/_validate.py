@@ -28,22 +28,36 @@ _TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "validate", help="按接口规范校验数据文件（强制校验），输出问题清单/报告",
+        "validate",
+        help="按接口规范校验数据文件（强制校验），输出问题清单/报告",
         description="按接口规范校验数据文件（强制校验）：必填、类型、长度、格式、值域、身份证校验位、"
-                    "时间顺序、金额、条件必填、主键重复、引用完整性……退出码：0 无错误，1 有问题，2 用法/配置错误。")
+        "时间顺序、金额、条件必填、主键重复、引用完整性……退出码：0 无错误，1 有问题，2 用法/配置错误。",
+    )
     p.add_argument("records", help="数据文件：.jsonl / .json / .csv / .xlsx")
     p.add_argument("--dataset", "-d", required=True, help="数据集代码、别名或中文名，如 recipe / DS07a / 在线处方")
     p.add_argument("--spec", default=None, help="接口规范：名称或目录（默认 beijing-reference）")
     p.add_argument("--report", default=None, help="把完整报告写到 .xlsx 或 .html 文件")
     p.add_argument("--format", choices=("text", "json"), default="text", help="标准输出格式（默认 text）")
-    p.add_argument("--with", dest="with_", action="append", default=[], metavar="DATASET=FILE",
-                   help="同一批的其他数据集文件，用于检查引用（可重复），如 --with revisit=revisit.csv")
-    p.add_argument("--accepted", action="append", default=[], metavar="DATASET=FILE",
-                   help="参考集：平台已接收/已备案的记录（如已备案医师名单 doctor=doctors.csv），只用于检查引用，"
-                        "本身不校验（可重复）")
+    p.add_argument(
+        "--with",
+        dest="with_",
+        action="append",
+        default=[],
+        metavar="DATASET=FILE",
+        help="同一批的其他数据集文件，用于检查引用（可重复），如 --with revisit=revisit.csv",
+    )
+    p.add_argument(
+        "--accepted",
+        action="append",
+        default=[],
+        metavar="DATASET=FILE",
+        help="参考集：平台已接收/已备案的记录（如已备案医师名单 doctor=doctors.csv），只用于检查引用，"
+        "本身不校验（可重复）",
+    )
     p.add_argument("--skip", action="append", default=[], metavar="RULE", help="不执行的规则 id（可重复）")
-    p.add_argument("--limit", type=int, default=_TEXT_LIMIT,
-                   help=f"text 格式最多列出多少条问题（默认 {_TEXT_LIMIT}；0 = 全部）")
+    p.add_argument(
+        "--limit", type=int, default=_TEXT_LIMIT, help=f"text 格式最多列出多少条问题（默认 {_TEXT_LIMIT}；0 = 全部）"
+    )
     p.set_defaults(handler=run_validate)
 
 
@@ -59,13 +73,17 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
             raise ConfigError(f"--report 应为 .xlsx 或 .html 文件，实际为 {args.report}")
     batch = {ds.code: read_records(args.records, ds, spec)}
     if len(batch[ds.code]) == 0:
-        raise SourceError("数据文件中没有记录（只有表头或空文件），没有可校验的数据；请检查导出是否成功、是否选错了文件",
-                          where=str(args.records))
+        raise SourceError(
+            "数据文件中没有记录（只有表头或空文件），没有可校验的数据；请检查导出是否成功、是否选错了文件",
+            where=str(args.records),
+        )
     for item in args.with_:
         other, file = _dataset_file("--with", item, spec)
         if other.code in batch:
-            raise ConfigError(f"--with {item}: 数据集 {other.code}（{other.name}）已经给出过（主文件或另一个 --with）；"
-                              "同一数据集的多个文件请先合并为一个文件")
+            raise ConfigError(
+                f"--with {item}: 数据集 {other.code}（{other.name}）已经给出过（主文件或另一个 --with）；"
+                "同一数据集的多个文件请先合并为一个文件"
+            )
         batch[other.code] = read_records(file, other, spec)
     accepted: dict = {}
     for item in getattr(args, "accepted", None) or ():
@@ -78,10 +96,16 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         path = Path(args.report)
         (report.to_excel if path.suffix.lower() == ".xlsx" else report.to_html)(path)
     if args.format == "json":
-        payload = {"ok": report.ok, "spec": f"{spec.id} {spec.version}", "datasets": list(report.datasets),
-                   "records": report.counts, "errors": report.n_errors, "warnings": report.n_warnings,
-                   "bad_rows": {d: sorted(report.bad_rows(d)) for d in report.datasets},
-                   "problems": report.to_records()}
+        payload = {
+            "ok": report.ok,
+            "spec": f"{spec.id} {spec.version}",
+            "datasets": list(report.datasets),
+            "records": report.counts,
+            "errors": report.n_errors,
+            "warnings": report.n_warnings,
+            "bad_rows": {d: sorted(report.bad_rows(d)) for d in report.datasets},
+            "problems": report.to_records(),
+        }
         json.dump(payload, stdout, ensure_ascii=False, indent=1, default=_json_default)
         stdout.write("\n")
     else:
@@ -99,8 +123,11 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
             for p in problems[:limit]:
                 print(f"  {p}" + (f"  值: {p.value}" if p.value not in (None, "") else ""), file=stdout)
             if len(problems) > limit:
-                print(f"  …… 另有 {len(problems) - limit} 条问题未列出（--limit 0 列出全部，或 --report out.xlsx 导出完整报告）",
-                      file=stdout)
+                print(
+                    f"  …… 另有 {len(problems) - limit} 条问题未列出（--limit 0 列出全部，或 --report out.xlsx 导出"
+                    "完整报告）",
+                    file=stdout,
+                )
         if args.report:
             print(f"报告已写入 {args.report}", file=stdout)
     return 0 if report.ok else 1
@@ -163,8 +190,10 @@ def _read_jsonl(p: Path) -> list:
             records.append(json.loads(line))
             records.lines.append(lineno)
         except json.JSONDecodeError as exc:
-            raise SourceError(f"第 {lineno} 行不是合法的 JSON（{exc.msg}，第 {exc.colno} 列）；每行应为一个 JSON 对象",
-                              where=f"{p}:{lineno}") from exc
+            raise SourceError(
+                f"第 {lineno} 行不是合法的 JSON（{exc.msg}，第 {exc.colno} 列）；每行应为一个 JSON 对象",
+                where=f"{p}:{lineno}",
+            ) from exc
     return records
 
 
@@ -172,15 +201,14 @@ def _read_json(p: Path) -> list:
     try:
         data = json.loads(_decode(p))
     except json.JSONDecodeError as exc:
-        raise SourceError(f"不是合法的 JSON（{exc.msg}，第 {exc.lineno} 行第 {exc.colno} 列）",
-                          where=str(p)) from exc
+        raise SourceError(f"不是合法的 JSON（{exc.msg}，第 {exc.lineno} 行第 {exc.colno} 列）", where=str(p)) from exc
     if isinstance(data, dict) and isinstance(data.get("records"), list):
         return data["records"]
     if isinstance(data, list):
         return data
     if isinstance(data, dict):
         return [data]
-    raise SourceError("JSON 文件应为记录数组，或 {\"records\": [...]}", where=str(p))
+    raise SourceError('JSON 文件应为记录数组，或 {"records": [...]}', where=str(p))
 
 
 def _read_csv(p: Path):
@@ -197,8 +225,9 @@ def _read_csv(p: Path):
     except csv.Error:
         delimiter = ","
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
-                           sep=delimiter, engine="c")
+        return pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], sep=delimiter, engine="c"
+        )
     except (pd.errors.ParserError, ValueError) as exc:
         raise SourceError(f"CSV 无法解析：{exc}（请检查分隔符、引号和每行的列数）", where=str(p)) from exc
 

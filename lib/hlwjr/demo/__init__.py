@@ -1,2 +1,1 @@
-"""The demo hospital (演示医院): synthetic HIS exports and the end-to-end demo run.
-"""
+"""The demo hospital (演示医院): synthetic HIS exports and the end-to-end demo run."""

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from .._exceptions import ConfigError
 
-__all__ = ["run_demo", "DemoRun", "find_demo_mapping", "spec_tour"]
+__all__ = ["DemoRun", "find_demo_mapping", "run_demo", "spec_tour"]
 
 
 @dataclass
@@ -46,13 +46,17 @@ def find_demo_mapping() -> Path:
     """The demo hospital's mapping directory (``mapping/demo`` of the repository, or the copy
     shipped as package data)."""
     here = Path(__file__).resolve()
-    candidates = [here.parents[3] / "mapping" / "demo", here.parents[1] / "data" / "mapping" / "demo",
-                  Path.cwd() / "mapping" / "demo"]
+    candidates = [
+        here.parents[3] / "mapping" / "demo",
+        here.parents[1] / "data" / "mapping" / "demo",
+        Path.cwd() / "mapping" / "demo",
+    ]
     for c in candidates:
         if (c / "mapping.yaml").exists():
             return c
-    raise ConfigError("找不到演示医院的对照配置 mapping/demo/mapping.yaml；请在仓库根目录运行 `make demo`",
-                      where=str(candidates[0]))
+    raise ConfigError(
+        "找不到演示医院的对照配置 mapping/demo/mapping.yaml；请在仓库根目录运行 `make demo`", where=str(candidates[0])
+    )
 
 
 def spec_tour(spec, out: TextIO) -> None:
@@ -61,13 +65,18 @@ def spec_tour(spec, out: TextIO) -> None:
     if getattr(spec, "notice", None):
         print(f"  {spec.notice}", file=out)
     tops = spec.top_level()
-    print(f"  {len(spec.datasets)} 个数据集（{len(tops)} 个上传接口），{len(spec.code_sets)} 个代码集；上传顺序：", file=out)
+    print(
+        f"  {len(spec.datasets)} 个数据集（{len(tops)} 个上传接口），{len(spec.code_sets)} 个代码集；上传顺序：",
+        file=out,
+    )
     for i, ds in enumerate(tops, 1):
         children = [c.name for c in spec.children(ds.code)]
         extra = f"，含明细 {'、'.join(children)}" if children else ""
         deps = f"；先传 {', '.join(ds.depends_on)}" if ds.depends_on else ""
-        print(f"  {i:>2}. {ds.code:<14}{ds.name}（{len(ds.fields)} 个字段，业务主键 {'+'.join(ds.key)}{extra}{deps}）",
-              file=out)
+        print(
+            f"  {i:>2}. {ds.code:<14}{ds.name}（{len(ds.fields)} 个字段，业务主键 {'+'.join(ds.key)}{extra}{deps}）",
+            file=out,
+        )
 
 
 def show_profile(url: str, table: str, out: TextIO) -> None:
@@ -81,8 +90,8 @@ def show_profile(url: str, table: str, out: TextIO) -> None:
 
 def show_mapped(mapping_dir: Path, dataset: str, url: str, day: str, out: TextIO, *, spec=None, n: int = 3) -> None:
     """Print the first ``n`` mapped records of ``dataset`` for ``day``, with personal data masked."""
-    from ..mapping._engine import apply_mapping, load_mapping
     from .._privacy import mask_value
+    from ..mapping._engine import apply_mapping, load_mapping
     from ..validation._engine import mask_kind_for
 
     result = apply_mapping(load_mapping(mapping_dir), dataset, sources={"his": url}, date=day, limit=n, spec=spec)
@@ -98,8 +107,10 @@ def show_mapped(mapping_dir: Path, dataset: str, url: str, day: str, out: TextIO
             kind = mask_kind_for(key, f.name if f else "")
             text = mask_value(value, kind) if kind not in (None, "plain") and value is not None else value
             shown.append(f"{key}={text}")
-        print(f"  记录 {i}: " + "，".join(shown[:14]) + (f" …（共 {len(shown)} 个字段）" if len(shown) > 14 else ""),
-              file=out)
+        print(
+            f"  记录 {i}: " + "，".join(shown[:14]) + (f" …（共 {len(shown)} 个字段）" if len(shown) > 14 else ""),
+            file=out,
+        )
     print("  " + result.summary().replace("\n", "\n  "), file=out)
 
 
@@ -127,12 +138,12 @@ def _rule(text: str, out: TextIO) -> None:
 
 def run_demo(out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3, seed: int = 20261101) -> DemoRun:
     """Run the whole job on the demo hospital into ``out_dir`` (see the module docstring)."""
-    from ._hospital import DEMO_ORGAN_ID, DEMO_ORGAN_NAME, generate_demo_hospital
-    from ..upload._project import load_project, write_project
     from ..readiness._readiness import compute_readiness, write_evidence_pack
-    from ..spec._model import load_spec
-    from ..upload._uploader import run_upload
     from ..sandbox import Sandbox
+    from ..spec._model import load_spec
+    from ..upload._project import load_project, write_project
+    from ..upload._uploader import run_upload
+    from ._hospital import DEMO_ORGAN_ID, DEMO_ORGAN_NAME, generate_demo_hospital
 
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -168,14 +179,22 @@ def run_demo(out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3,
         fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(secret + "\n")
-        config = write_project(run.project_dir, {
-            "mapping_dir": str(mapping_dir),
-            "project": {"name": DEMO_ORGAN_NAME, "org_code": DEMO_ORGAN_ID, "spec": spec.id, "phase": "test"},
-            "platform": {"profile": "sandbox", "url": sandbox.url, "appid": appid,
-                         "secret_env": "HLWJR_DEMO_SECRET", "secret_file": ".hlwjr/secret"},
-            "sources": {"his": hospital.sqlite_url},
-            "readiness": {"min_records_per_day": 30, "consecutive_days": 3},
-        })
+        config = write_project(
+            run.project_dir,
+            {
+                "mapping_dir": str(mapping_dir),
+                "project": {"name": DEMO_ORGAN_NAME, "org_code": DEMO_ORGAN_ID, "spec": spec.id, "phase": "test"},
+                "platform": {
+                    "profile": "sandbox",
+                    "url": sandbox.url,
+                    "appid": appid,
+                    "secret_env": "HLWJR_DEMO_SECRET",
+                    "secret_file": ".hlwjr/secret",
+                },
+                "sources": {"his": hospital.sqlite_url},
+                "readiness": {"min_records_per_day": 30, "consecutive_days": 3},
+            },
+        )
         print(f"  {config}", file=stdout)
         project = load_project(config)
 

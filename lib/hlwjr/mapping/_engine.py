@@ -46,9 +46,23 @@ import yaml
 from .._exceptions import MappingError, SourceError
 
 __all__ = [
-    "Mapping", "DatasetMapping", "FieldRule", "ChildRule", "SourceRef", "Join", "SourceDef", "CodeMapRef",
-    "CodeMap", "MappingResult", "MappingIssue", "load_mapping", "apply_mapping", "load_code_map",
-    "DERIVED", "REVIEW_STATUSES", "RULE_KINDS",
+    "DERIVED",
+    "REVIEW_STATUSES",
+    "RULE_KINDS",
+    "ChildRule",
+    "CodeMap",
+    "CodeMapRef",
+    "DatasetMapping",
+    "FieldRule",
+    "Join",
+    "Mapping",
+    "MappingIssue",
+    "MappingResult",
+    "SourceDef",
+    "SourceRef",
+    "apply_mapping",
+    "load_code_map",
+    "load_mapping",
 ]
 
 KIND = "hlwjr/mapping"
@@ -105,7 +119,7 @@ def _clean_text(arr, trim: bool) -> bool:
         return False
     bufs = arr.buffers()
     odt = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(bufs[1], dtype=odt)[arr.offset:arr.offset + len(arr) + 1]
+    offsets = np.frombuffer(bufs[1], dtype=odt)[arr.offset : arr.offset + len(arr) + 1]
     starts, ends = offsets[:-1], offsets[1:]
     if arr.null_count:
         valid = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
@@ -233,7 +247,8 @@ def _fast_parse(text: pd.Series, fmt: str) -> pd.Series | None:
 
     tokens = re.findall(r"%[A-Za-z%]|[^%]+", fmt)
     if any(t.startswith("%") and t not in _FIELD_WIDTH for t in tokens) or any(
-            not t.startswith("%") and not t.isascii() for t in tokens):
+        not t.startswith("%") and not t.isascii() for t in tokens
+    ):
         return None
     if len(text) == 0 or str(text.dtype) != "str":
         return None
@@ -242,7 +257,7 @@ def _fast_parse(text: pd.Series, fmt: str) -> pd.Series | None:
         return None
     arr = _large(arr)
     width = sum(_FIELD_WIDTH.get(t, len(t)) for t in tokens)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, np.uint8)
     valid = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     fixed = valid & (np.diff(offsets) == width)
@@ -250,7 +265,7 @@ def _fast_parse(text: pd.Series, fmt: str) -> pd.Series | None:
     if fixed.any():
         if fixed.all() and int(offsets[-1] - offsets[0]) == width * len(arr):
             # every value has the format's width: the bytes are one (rows × width) matrix, no copy
-            m = data[int(offsets[0]):int(offsets[-1])].reshape(len(arr), width)
+            m = data[int(offsets[0]) : int(offsets[-1])].reshape(len(arr), width)
         else:
             starts = offsets[:-1][fixed]
             m = data[starts[:, None] + np.arange(width)]
@@ -281,8 +296,9 @@ def _fast_parse(text: pd.Series, fmt: str) -> pd.Series | None:
         first_day = months.astype("datetime64[D]")
         dim = ((months + 1).astype("datetime64[D]") - first_day).astype(np.int64)
         ok &= d <= dim
-        stamp = (first_day + (d - 1).astype("timedelta64[D]")).astype("datetime64[s]") + \
-            (hh * 3600 + mi * 60 + ss).astype("timedelta64[s]")
+        stamp = (first_day + (d - 1).astype("timedelta64[D]")).astype("datetime64[s]") + (
+            hh * 3600 + mi * 60 + ss
+        ).astype("timedelta64[s]")
         out[np.flatnonzero(fixed)] = np.where(ok, stamp, np.datetime64("NaT"))
     other = valid & ~fixed
     if other.any():
@@ -323,8 +339,9 @@ def format_times(parsed: pd.Series, kind: str) -> pd.Series:
     validity = None
     if nat.any():
         validity = pa.py_buffer(np.packbits(~nat, bitorder="little"))
-    arr = pa.Array.from_buffers(pa.large_string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(m)],
-                                null_count=int(nat.sum()))
+    arr = pa.Array.from_buffers(
+        pa.large_string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(m)], null_count=int(nat.sum())
+    )
     return pd.Series(pd.array(arr, dtype="str"), index=parsed.index)
 
 
@@ -491,8 +508,11 @@ def _clean(d: dict) -> dict:
 def _expect(obj, typ, where: str, what: str):
     if not isinstance(obj, typ):
         names = {dict: "映射 (key: value)", list: "列表", str: "字符串"}
-        expected = names.get(typ, getattr(typ, "__name__", str(typ))) if not isinstance(typ, tuple) else "/".join(
-            names.get(t, t.__name__) for t in typ)
+        expected = (
+            names.get(typ, getattr(typ, "__name__", str(typ)))
+            if not isinstance(typ, tuple)
+            else "/".join(names.get(t, t.__name__) for t in typ)
+        )
         raise MappingError(f"{what} 应为{expected}，实际为 {type(obj).__name__}", where=where)
     return obj
 
@@ -500,32 +520,42 @@ def _expect(obj, typ, where: str, what: str):
 def _check_keys(d: dict, allowed: set[str], where: str, what: str) -> None:
     unknown = sorted(set(d) - allowed)
     if unknown:
-        raise MappingError(f"{what} 中有未知的键 {', '.join(unknown)}；允许的键：{', '.join(sorted(allowed))}",
-                           where=where)
+        raise MappingError(
+            f"{what} 中有未知的键 {', '.join(unknown)}；允许的键：{', '.join(sorted(allowed))}", where=where
+        )
 
 
 @dataclass
 class Join:
     """A lookup table joined to the main table (e.g. 患者表 by BRID); columns become ``alias.COL``."""
 
-    keys: dict[str, str]                # main column -> column of the joined table
+    keys: dict[str, str]  # main column -> column of the joined table
     table: str | None = None
     query: str | None = None
     file: str | None = None
     source: str | None = None
     alias: str | None = None
-    required: bool = False              # a main row without a match is rejected (else reported)
+    required: bool = False  # a main row without a match is rejected (else reported)
 
     @property
     def name(self) -> str:
         return self.alias or self.table or Path(self.file or "query").stem
 
     def to_dict(self) -> dict:
-        return _clean({"table": self.table, "query": self.query, "file": self.file, "source": self.source,
-                       "alias": self.alias, "keys": dict(self.keys), "required": self.required or None})
+        return _clean(
+            {
+                "table": self.table,
+                "query": self.query,
+                "file": self.file,
+                "source": self.source,
+                "alias": self.alias,
+                "keys": dict(self.keys),
+                "required": self.required or None,
+            }
+        )
 
     @classmethod
-    def from_dict(cls, d, where: str) -> "Join":
+    def from_dict(cls, d, where: str) -> Join:
         _expect(d, dict, where, "join")
         d = _on_alias(d)
         _check_keys(d, {"table", "query", "file", "source", "alias", "keys", "required"}, where, "join")
@@ -533,9 +563,15 @@ class Join:
             raise MappingError("join 缺少 keys（主表列: 关联表列）", where=where)
         if sum(bool(d.get(k)) for k in ("table", "query", "file")) != 1:
             raise MappingError("join 需要且只需要 table、query、file 之一", where=where)
-        return cls(keys={str(k): str(v) for k, v in _expect(d["keys"], dict, where, "keys").items()}, table=d.get("table"),
-                   query=d.get("query"), file=d.get("file"), source=d.get("source"), alias=d.get("alias"),
-                   required=bool(d.get("required", False)))
+        return cls(
+            keys={str(k): str(v) for k, v in _expect(d["keys"], dict, where, "keys").items()},
+            table=d.get("table"),
+            query=d.get("query"),
+            file=d.get("file"),
+            source=d.get("source"),
+            alias=d.get("alias"),
+            required=bool(d.get("required", False)),
+        )
 
 
 @dataclass
@@ -545,10 +581,10 @@ class SourceRef:
     table: str | None = None
     query: str | None = None
     file: str | None = None
-    source: str | None = None           # name in Mapping.sources (default: the first)
+    source: str | None = None  # name in Mapping.sources (default: the first)
     sheet: str | None = None
     joins: list[Join] = field(default_factory=list)
-    business_time: str | None = None   # column giving the business day for --date
+    business_time: str | None = None  # column giving the business day for --date
     business_time_format: str | None = None
     drop_exact_duplicates: bool = False  # exact duplicate rows are rejected (reported) instead of mapped
 
@@ -557,28 +593,79 @@ class SourceRef:
         return self.table or self.file or "query"
 
     def to_dict(self) -> dict:
-        return _clean({"source": self.source, "table": self.table, "query": self.query, "file": self.file,
-                       "sheet": self.sheet, "joins": [j.to_dict() for j in self.joins],
-                       "business_time": self.business_time, "business_time_format": self.business_time_format,
-                       "drop_exact_duplicates": self.drop_exact_duplicates or None})
+        return _clean(
+            {
+                "source": self.source,
+                "table": self.table,
+                "query": self.query,
+                "file": self.file,
+                "sheet": self.sheet,
+                "joins": [j.to_dict() for j in self.joins],
+                "business_time": self.business_time,
+                "business_time_format": self.business_time_format,
+                "drop_exact_duplicates": self.drop_exact_duplicates or None,
+            }
+        )
 
     @classmethod
-    def from_dict(cls, d, where: str) -> "SourceRef":
+    def from_dict(cls, d, where: str) -> SourceRef:
         _expect(d, dict, where, "source")
-        _check_keys(d, {"source", "table", "query", "file", "sheet", "joins", "business_time",
-                        "business_time_format", "drop_exact_duplicates"}, where, "source")
+        _check_keys(
+            d,
+            {
+                "source",
+                "table",
+                "query",
+                "file",
+                "sheet",
+                "joins",
+                "business_time",
+                "business_time_format",
+                "drop_exact_duplicates",
+            },
+            where,
+            "source",
+        )
         if sum(bool(d.get(k)) for k in ("table", "query", "file")) != 1:
             raise MappingError("source 需要且只需要 table、query、file 之一", where=where)
-        joins = [Join.from_dict(j, f"{where}.joins[{i}]") for i, j in
-                 enumerate(_expect(d.get("joins") or [], list, where, "joins"))]
-        return cls(table=d.get("table"), query=d.get("query"), file=d.get("file"), source=d.get("source"),
-                   sheet=d.get("sheet"), joins=joins, business_time=d.get("business_time"),
-                   business_time_format=d.get("business_time_format"),
-                   drop_exact_duplicates=bool(d.get("drop_exact_duplicates", False)))
+        joins = [
+            Join.from_dict(j, f"{where}.joins[{i}]")
+            for i, j in enumerate(_expect(d.get("joins") or [], list, where, "joins"))
+        ]
+        return cls(
+            table=d.get("table"),
+            query=d.get("query"),
+            file=d.get("file"),
+            source=d.get("source"),
+            sheet=d.get("sheet"),
+            joins=joins,
+            business_time=d.get("business_time"),
+            business_time_format=d.get("business_time_format"),
+            drop_exact_duplicates=bool(d.get("drop_exact_duplicates", False)),
+        )
 
 
-_RULE_KEYS = {"column", "format", "code_map", "default", "take", "const", "concat", "sep", "derive", "args", "params",
-              "unavailable", "children", "trim", "status", "reviewer", "reviewed_at", "comment", "score"}
+_RULE_KEYS = {
+    "column",
+    "format",
+    "code_map",
+    "default",
+    "take",
+    "const",
+    "concat",
+    "sep",
+    "derive",
+    "args",
+    "params",
+    "unavailable",
+    "children",
+    "trim",
+    "status",
+    "reviewer",
+    "reviewed_at",
+    "comment",
+    "score",
+}
 
 
 @dataclass
@@ -587,24 +674,24 @@ class FieldRule:
 
     field: str
     column: str | None = None
-    format: str | None = None           # source date/time format (strftime), for date/datetime fields
-    code_map: str | None = None         # name of a code map in Mapping.code_maps
-    default: str | None = None          # code for local values missing from the code map; None = reject
-    take: str = "code"                  # code map rules: "code" (标准代码) or "name" (标准名称 of the code)
+    format: str | None = None  # source date/time format (strftime), for date/datetime fields
+    code_map: str | None = None  # name of a code map in Mapping.code_maps
+    default: str | None = None  # code for local values missing from the code map; None = reject
+    take: str = "code"  # code map rules: "code" (标准代码) or "name" (标准名称 of the code)
     const: Any = _UNSET
     concat: list[str] | None = None
     sep: str = ""
     derive: str | None = None
     args: list[str] = field(default_factory=list)
     params: dict = field(default_factory=dict)
-    unavailable: str | None = None      # reason the hospital cannot provide the field
-    children: "ChildRule | None" = None
+    unavailable: str | None = None  # reason the hospital cannot provide the field
+    children: ChildRule | None = None
     trim: bool = True
     status: str = "suggested"
     reviewer: str | None = None
     reviewed_at: str | None = None
     comment: str | None = None
-    score: float | None = None          # suggestion score when the rule came from ``suggest_fields``
+    score: float | None = None  # suggestion score when the rule came from ``suggest_fields``
 
     @property
     def kind(self) -> str:
@@ -689,12 +776,20 @@ class FieldRule:
             d["trim"] = False
         if self.status != "suggested":
             d["status"] = self.status
-        d.update(_clean({"reviewer": self.reviewer, "reviewed_at": self.reviewed_at, "comment": self.comment,
-                         "score": self.score}))
+        d.update(
+            _clean(
+                {
+                    "reviewer": self.reviewer,
+                    "reviewed_at": self.reviewed_at,
+                    "comment": self.comment,
+                    "score": self.score,
+                }
+            )
+        )
         return d
 
     @classmethod
-    def from_dict(cls, key: str, d, where: str) -> "FieldRule":
+    def from_dict(cls, key: str, d, where: str) -> FieldRule:
         if isinstance(d, str):  # shorthand: `patientName: BRXM`
             d = {"column": d}
         _expect(d, dict, where, f"字段 {key} 的规则")
@@ -703,7 +798,9 @@ class FieldRule:
         if len(kinds) != 1:
             raise MappingError(
                 f"字段 {key} 的规则需要且只需要 column、const、concat、derive、unavailable、children 之一"
-                f"（现在是 {', '.join(kinds) or '都没有'}）", where=where)
+                f"（现在是 {', '.join(kinds) or '都没有'}）",
+                where=where,
+            )
         status = d.get("status", "suggested")
         if status not in REVIEW_STATUSES:
             raise MappingError(f"审核状态 status 应为 {'/'.join(REVIEW_STATUSES)}，实际为 {status!r}", where=where)
@@ -715,18 +812,28 @@ class FieldRule:
             raise MappingError("take 只能与 code_map 一起使用", where=where)
         if "default" in d and "code_map" not in d:
             raise MappingError("default 只能与 code_map 一起使用（未对照值的默认代码）", where=where)
-        rule = cls(field=key, column=d.get("column"), format=d.get("format"), code_map=d.get("code_map"),
-                   default=None if d.get("default") is None else str(d["default"]), take=d.get("take", "code"),
-                   const=d["const"] if "const" in d else _UNSET,
-                   concat=[str(c) for c in _expect(d["concat"], list, where, "concat")] if "concat" in d else None,
-                   sep=str(d.get("sep", "")), derive=d.get("derive"),
-                   args=[str(a) for a in _expect(d.get("args") or [], list, where, "args")],
-                   params=dict(_expect(d.get("params") or {}, dict, where, "params")),
-                   unavailable=str(d["unavailable"]) if "unavailable" in d else None,
-                   children=ChildRule.from_dict(d["children"], f"{where}.children") if "children" in d else None,
-                   trim=bool(d.get("trim", True)), status=status, reviewer=d.get("reviewer"),
-                   reviewed_at=None if d.get("reviewed_at") is None else str(d["reviewed_at"]),
-                   comment=d.get("comment"), score=d.get("score"))
+        rule = cls(
+            field=key,
+            column=d.get("column"),
+            format=d.get("format"),
+            code_map=d.get("code_map"),
+            default=None if d.get("default") is None else str(d["default"]),
+            take=d.get("take", "code"),
+            const=d["const"] if "const" in d else _UNSET,
+            concat=[str(c) for c in _expect(d["concat"], list, where, "concat")] if "concat" in d else None,
+            sep=str(d.get("sep", "")),
+            derive=d.get("derive"),
+            args=[str(a) for a in _expect(d.get("args") or [], list, where, "args")],
+            params=dict(_expect(d.get("params") or {}, dict, where, "params")),
+            unavailable=str(d["unavailable"]) if "unavailable" in d else None,
+            children=ChildRule.from_dict(d["children"], f"{where}.children") if "children" in d else None,
+            trim=bool(d.get("trim", True)),
+            status=status,
+            reviewer=d.get("reviewer"),
+            reviewed_at=None if d.get("reviewed_at") is None else str(d["reviewed_at"]),
+            comment=d.get("comment"),
+            score=d.get("score"),
+        )
         if rule.kind in ("column", "date", "code") and not isinstance(rule.column, str):
             raise MappingError(f"字段 {key} 的 column 应为列名字符串", where=where)
         if rule.derive is not None and rule.derive not in DERIVED:
@@ -735,9 +842,12 @@ class FieldRule:
             spec_ = DERIVED[rule.derive]
             n = len(rule.args)
             if n < spec_.min_args or (spec_.max_args is not None and n > spec_.max_args):
-                raise MappingError(f"派生函数 {rule.derive} 需要 {spec_.min_args}"
-                                   f"{'' if spec_.max_args == spec_.min_args else '~' + str(spec_.max_args or 'n')} 个参数列，"
-                                   f"实际 {n} 个", where=where)
+                raise MappingError(
+                    f"派生函数 {rule.derive} 需要 {spec_.min_args}"
+                    f"{'' if spec_.max_args == spec_.min_args else '~' + str(spec_.max_args or 'n')} 个参数列，"
+                    f"实际 {n} 个",
+                    where=where,
+                )
         return rule
 
 
@@ -746,7 +856,7 @@ class ChildRule:
     """An array field's items (e.g. 处方明细 orderList) from a detail table joined by key."""
 
     source: SourceRef
-    keys: dict[str, str]                # child column -> parent (main table) column
+    keys: dict[str, str]  # child column -> parent (main table) column
     fields: dict[str, FieldRule] = field(default_factory=dict)
     order_by: str | None = None
 
@@ -759,7 +869,7 @@ class ChildRule:
         return d
 
     @classmethod
-    def from_dict(cls, d, where: str) -> "ChildRule":
+    def from_dict(cls, d, where: str) -> ChildRule:
         _expect(d, dict, where, "children")
         d = dict(_on_alias(d))
         on = d.pop("keys", None)
@@ -770,10 +880,16 @@ class ChildRule:
         if not fields:
             raise MappingError("children 缺少 fields（明细字段规则）", where=where)
         src = SourceRef.from_dict(d, where)
-        rules = {str(k): FieldRule.from_dict(str(k), v, f"{where}.fields.{k}")
-                 for k, v in _expect(fields, dict, where, "fields").items()}
-        return cls(source=src, keys={str(k): str(v) for k, v in _expect(on, dict, where, "keys").items()},
-                   fields=rules, order_by=order_by)
+        rules = {
+            str(k): FieldRule.from_dict(str(k), v, f"{where}.fields.{k}")
+            for k, v in _expect(fields, dict, where, "fields").items()
+        }
+        return cls(
+            source=src,
+            keys={str(k): str(v) for k, v in _expect(on, dict, where, "keys").items()},
+            fields=rules,
+            order_by=order_by,
+        )
 
 
 @dataclass
@@ -811,12 +927,20 @@ class DatasetMapping:
             return old
         return self.set_rule(field_key, column=column)
 
-    def set_review(self, field_key: str, status: str, *, reviewer: str | None = None, comment: str | None = None,
-                   at: str | None = None) -> FieldRule:
+    def set_review(
+        self,
+        field_key: str,
+        status: str,
+        *,
+        reviewer: str | None = None,
+        comment: str | None = None,
+        at: str | None = None,
+    ) -> FieldRule:
         """Record a review decision (审核): ``accepted`` / ``rejected`` / ``suggested``, who and when."""
         if status not in REVIEW_STATUSES:
-            raise MappingError(f"审核状态应为 {'/'.join(REVIEW_STATUSES)}，实际为 {status!r}",
-                               where=f"{self.dataset}.{field_key}")
+            raise MappingError(
+                f"审核状态应为 {'/'.join(REVIEW_STATUSES)}，实际为 {status!r}", where=f"{self.dataset}.{field_key}"
+            )
         r = self.fields.get(field_key)
         if r is None:
             raise MappingError(f"字段 {field_key} 还没有对照规则，请先设置规则再审核", where=self.dataset)
@@ -837,11 +961,20 @@ class DatasetMapping:
         for key in keys + [k for k in self.fields if ds is not None and k not in ds.fields]:
             r = self.fields.get(key)
             f = ds.fields.get(key) if ds is not None else None
-            rows.append({"field": key, "name": f.name if f else None,
-                         "required": (f.required if f else None), "type": f.type if f else None,
-                         "kind": r.kind if r else None, "rule": r.describe() if r else "（未对照）",
-                         "status": r.status if r else None, "reviewer": r.reviewer if r else None,
-                         "reviewed_at": r.reviewed_at if r else None, "comment": r.comment if r else None})
+            rows.append(
+                {
+                    "field": key,
+                    "name": f.name if f else None,
+                    "required": (f.required if f else None),
+                    "type": f.type if f else None,
+                    "kind": r.kind if r else None,
+                    "rule": r.describe() if r else "（未对照）",
+                    "status": r.status if r else None,
+                    "reviewer": r.reviewer if r else None,
+                    "reviewed_at": r.reviewed_at if r else None,
+                    "comment": r.comment if r else None,
+                }
+            )
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict:
@@ -853,7 +986,7 @@ class DatasetMapping:
         return d
 
     @classmethod
-    def from_dict(cls, d, where: str) -> "DatasetMapping":
+    def from_dict(cls, d, where: str) -> DatasetMapping:
         _expect(d, dict, where, "数据集对照")
         d = {k: v for k, v in d.items() if not str(k).startswith("x-")}  # x-…: YAML anchors, notes
         _check_keys(d, {"kind", "version", "dataset", "description", "source", "fields"}, where, "数据集对照")
@@ -866,10 +999,17 @@ class DatasetMapping:
         if "source" not in d:
             raise MappingError("缺少 source（数据来自哪个表/查询/文件）", where=where)
         code = str(d["dataset"])
-        fields = {str(k): FieldRule.from_dict(str(k), v, f"{where}: 字段 {k}")
-                  for k, v in _expect(d.get("fields") or {}, dict, where, "fields").items()}
-        return cls(dataset=code, source=SourceRef.from_dict(d["source"], f"{where}: source"), fields=fields,
-                   description=d.get("description"), file=where)
+        fields = {
+            str(k): FieldRule.from_dict(str(k), v, f"{where}: 字段 {k}")
+            for k, v in _expect(d.get("fields") or {}, dict, where, "fields").items()
+        }
+        return cls(
+            dataset=code,
+            source=SourceRef.from_dict(d["source"], f"{where}: source"),
+            fields=fields,
+            description=d.get("description"),
+            file=where,
+        )
 
 
 @dataclass
@@ -919,12 +1059,26 @@ class CodeMap:
         e = e[(e["status"].fillna("") != "rejected") & e["code"].notna() & (e["code"].astype("str") != "")]
         return dict(zip(e["local"].astype("str"), e["code"].astype("str")))
 
-    def set(self, local: str, code: str, *, local_name: str | None = None, name: str | None = None,
-            status: str = "accepted", comment: str | None = None) -> None:
+    def set(
+        self,
+        local: str,
+        code: str,
+        *,
+        local_name: str | None = None,
+        name: str | None = None,
+        status: str = "accepted",
+        comment: str | None = None,
+    ) -> None:
         """Add or change one entry."""
         e = self.entries
-        row = {"local": str(local), "local_name": local_name, "code": str(code), "name": name, "status": status,
-               "comment": comment}
+        row = {
+            "local": str(local),
+            "local_name": local_name,
+            "code": str(code),
+            "name": name,
+            "status": status,
+            "comment": comment,
+        }
         hit = e.index[e["local"].astype("str") == str(local)]
         if len(hit):
             for k, v in row.items():
@@ -941,11 +1095,12 @@ class CodeMap:
         from .._files import atomic_write
 
         if path is None and self.path is None:
-            raise MappingError(f"值域对照表 {self.name} 还没有文件路径：请给出保存位置，如 save(\"codes/{self.name}.csv\")")
+            raise MappingError(
+                f'值域对照表 {self.name} 还没有文件路径：请给出保存位置，如 save("codes/{self.name}.csv")'
+            )
         p = Path(path or self.path)
         frame = self.entries.reindex(columns=CODE_MAP_COLUMNS)
-        atomic_write(p, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig",
-                                                 quoting=csv.QUOTE_MINIMAL))
+        atomic_write(p, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL))
         self.path = p
         return p
 
@@ -961,8 +1116,9 @@ def load_code_map(path, *, name: str | None = None, code_set: str | None = None)
         raise MappingError(f"值域对照表无法读取：{exc.message}", where=str(p)) from exc
     missing = [c for c in ("local", "code") if c not in df.columns]
     if missing:
-        raise MappingError(f"值域对照表缺少列 {', '.join(missing)}（需要 local,local_name,code,name,status,comment）",
-                           where=str(p))
+        raise MappingError(
+            f"值域对照表缺少列 {', '.join(missing)}（需要 local,local_name,code,name,status,comment）", where=str(p)
+        )
     for c in CODE_MAP_COLUMNS:
         if c not in df.columns:
             df[c] = pd.Series([None] * len(df), dtype="str")
@@ -981,7 +1137,7 @@ def load_code_map(path, *, name: str | None = None, code_set: str | None = None)
 class MappingIssue:
     """A problem in a mapping config found by :meth:`Mapping.check` (配置问题)."""
 
-    severity: str   # error | warning
+    severity: str  # error | warning
     where: str
     message: str
     cause: str | None = field(default=None, compare=False, repr=False)  # an unreadable source's own message
@@ -1004,8 +1160,14 @@ def _collapse_unreadable(issues: list[MappingIssue]) -> list[MappingIssue]:
             out.append(i)
         elif i is same[0]:
             others = "、".join(Path(x.where).stem for x in same[1:])
-            out.append(MappingIssue(i.severity, i.where, i.message + f"（同一原因，另有 {len(same) - 1} 个数据集的数据源"
-                                                                  f"也无法读取：{others}）", cause=i.cause))
+            out.append(
+                MappingIssue(
+                    i.severity,
+                    i.where,
+                    i.message + f"（同一原因，另有 {len(same) - 1} 个数据集的数据源也无法读取：{others}）",
+                    cause=i.cause,
+                )
+            )
     return out
 
 
@@ -1037,8 +1199,10 @@ class Mapping:
             real = None
         if real in self.datasets:
             return self.datasets[real]
-        raise MappingError(f"对照配置中没有数据集 {code!r}；已配置：{', '.join(self.datasets) or '（无）'}",
-                           where=str(self.directory or ""))
+        raise MappingError(
+            f"对照配置中没有数据集 {code!r}；已配置：{', '.join(self.datasets) or '（无）'}",
+            where=str(self.directory or ""),
+        )
 
     def spec(self):
         from ..spec._model import load_spec
@@ -1048,8 +1212,10 @@ class Mapping:
     def code_map(self, name: str) -> CodeMap:
         """A code map by name (loaded from ``codes/<file>.csv``; cached until saved)."""
         if name not in self.code_maps:
-            raise MappingError(f"未定义的值域对照表 {name!r}；已定义：{', '.join(self.code_maps) or '（无）'}",
-                               where=str(self.directory / "mapping.yaml") if self.directory else None)
+            raise MappingError(
+                f"未定义的值域对照表 {name!r}；已定义：{', '.join(self.code_maps) or '（无）'}",
+                where=str(self.directory / "mapping.yaml") if self.directory else None,
+            )
         if name not in self._code_map_cache:
             ref = self.code_maps[name]
             self._code_map_cache[name] = load_code_map(self._path(ref.file), name=name, code_set=ref.code_set)
@@ -1059,8 +1225,12 @@ class Mapping:
         """Create an empty code map ``codes/<name>.csv`` for a code set."""
         ref = CodeMapRef(file=file or f"codes/{name}.csv", code_set=code_set)
         self.code_maps[name] = ref
-        cm = CodeMap(name=name, entries=pd.DataFrame(columns=CODE_MAP_COLUMNS, dtype="str"), code_set=code_set,
-                     path=self._path(ref.file))
+        cm = CodeMap(
+            name=name,
+            entries=pd.DataFrame(columns=CODE_MAP_COLUMNS, dtype="str"),
+            code_set=code_set,
+            path=self._path(ref.file),
+        )
         self._code_map_cache[name] = cm
         return cm
 
@@ -1072,9 +1242,16 @@ class Mapping:
     def to_dict(self) -> dict:
         """The top-level ``mapping.yaml`` content (data sets are listed by file)."""
         d = {"kind": KIND, "version": VERSION, "spec": _clean({"id": self.spec_id, "version": self.spec_version})}
-        d.update(_clean({"hospital": self.hospital, "description": self.description,
-                         "sources": {k: v.to_dict() for k, v in self.sources.items()},
-                         "code_maps": {k: v.to_dict() for k, v in self.code_maps.items()}}))
+        d.update(
+            _clean(
+                {
+                    "hospital": self.hospital,
+                    "description": self.description,
+                    "sources": {k: v.to_dict() for k, v in self.sources.items()},
+                    "code_maps": {k: v.to_dict() for k, v in self.code_maps.items()},
+                }
+            )
+        )
         return d
 
     def save(self, directory: str | os.PathLike | None = None) -> Path:
@@ -1097,7 +1274,7 @@ class Mapping:
         return out
 
     @staticmethod
-    def _dataset_file(out: Path, code: str, dm: "DatasetMapping", moving: bool) -> Path:
+    def _dataset_file(out: Path, code: str, dm: DatasetMapping, moving: bool) -> Path:
         """Where :meth:`save` writes a data set: back into the file it was loaded from when that is
         ``datasets/<any name>.yaml`` of the same directory (a second ``<code>.yaml`` beside it would
         make the next load fail with 在多个文件中配置), else ``datasets/<code>.yaml``."""
@@ -1121,8 +1298,14 @@ class Mapping:
         if spec.id != self.spec_id:
             issues.append(MappingIssue("error", where0, f"对照配置针对规范 {self.spec_id}，但检查用的是 {spec.id}"))
         elif self.spec_version and spec.version != self.spec_version:
-            issues.append(MappingIssue("warning", where0, f"对照配置针对规范版本 {self.spec_version}，当前规范为 "
-                                                          f"{spec.version}；请用 `hlwjr spec diff` 查看变化后更新对照"))
+            issues.append(
+                MappingIssue(
+                    "warning",
+                    where0,
+                    f"对照配置针对规范版本 {self.spec_version}，当前规范为 "
+                    f"{spec.version}；请用 `hlwjr spec diff` 查看变化后更新对照",
+                )
+            )
         for name, ref in self.code_maps.items():
             w = f"{where0}: code_maps.{name}"
             if ref.code_set:
@@ -1142,9 +1325,14 @@ class Mapping:
                 targets = cm.entries["code"].dropna().astype("str")
                 bad = sorted(set(targets) - set(cs.codes))
                 if bad:
-                    issues.append(MappingIssue("error", str(cm.path),
-                                               f"对照目标代码 {', '.join(bad[:10])} 不在值域 {cs.id}（{cs.name}）中；"
-                                               f"可用代码：{', '.join(list(cs.codes)[:20])}"))
+                    issues.append(
+                        MappingIssue(
+                            "error",
+                            str(cm.path),
+                            f"对照目标代码 {', '.join(bad[:10])} 不在值域 {cs.id}（{cs.name}）中；"
+                            f"可用代码：{', '.join(list(cs.codes)[:20])}",
+                        )
+                    )
         for code, dm in self.datasets.items():
             w = dm.file or f"datasets/{code}.yaml"
             try:
@@ -1164,37 +1352,61 @@ class Mapping:
             f = ds.fields.get(key)
             if f is None:
                 near = _closest(key, list(ds.fields))
-                issues.append(MappingIssue("error", fw, f"数据集 {ds.code}（{ds.name}）没有字段 {key!r}"
-                                                        + (f"，是否应为 {near}？" if near else "")))
+                issues.append(
+                    MappingIssue(
+                        "error",
+                        fw,
+                        f"数据集 {ds.code}（{ds.name}）没有字段 {key!r}" + (f"，是否应为 {near}？" if near else ""),
+                    )
+                )
                 continue
             if rule.kind == "children":
                 if f.type != "array" or not f.item:
                     issues.append(MappingIssue("error", fw, f"字段 {key} 不是数组字段，不能用 children"))
                     continue
-                issues += self._check_rules(spec, spec.dataset(f.item), rule.children.fields, f"{fw}.children",
-                                            top=False)
+                issues += self._check_rules(
+                    spec, spec.dataset(f.item), rule.children.fields, f"{fw}.children", top=False
+                )
             elif f.type == "array":
                 if rule.kind != "unavailable":
-                    issues.append(MappingIssue("error", fw, f"数组字段 {key}（{f.name}）需要 children 规则（明细表按键关联）"))
+                    issues.append(
+                        MappingIssue("error", fw, f"数组字段 {key}（{f.name}）需要 children 规则（明细表按键关联）")
+                    )
             if rule.kind == "code":
                 if rule.code_map not in self.code_maps:
-                    issues.append(MappingIssue("error", fw, f"未定义的值域对照表 {rule.code_map!r}（在 mapping.yaml 的 "
-                                                            f"code_maps 中添加）"))
+                    issues.append(
+                        MappingIssue(
+                            "error", fw, f"未定义的值域对照表 {rule.code_map!r}（在 mapping.yaml 的 code_maps 中添加）"
+                        )
+                    )
                 else:
                     ref = self.code_maps[rule.code_map]
                     if f.code_set and ref.code_set and _norm_cs(spec, ref.code_set) != _norm_cs(spec, f.code_set):
-                        issues.append(MappingIssue("error", fw, f"字段 {key} 的值域是 {f.code_set}，但对照表 "
-                                                                f"{rule.code_map} 对照到 {ref.code_set}"))
+                        issues.append(
+                            MappingIssue(
+                                "error",
+                                fw,
+                                f"字段 {key} 的值域是 {f.code_set}，但对照表 {rule.code_map} 对照到 {ref.code_set}",
+                            )
+                        )
                     if rule.default is not None and f.code_set:
                         try:
                             cs = spec.code_set(f.code_set)
                             if cs.complete and rule.default not in cs.codes:
-                                issues.append(MappingIssue("error", fw, f"默认代码 {rule.default!r} 不在值域 {cs.id} 中"))
+                                issues.append(
+                                    MappingIssue("error", fw, f"默认代码 {rule.default!r} 不在值域 {cs.id} 中")
+                                )
                         except Exception:
                             pass
             elif f.code_set and rule.kind in ("column",):
-                issues.append(MappingIssue("warning", fw, f"字段 {key}（{f.name}）有值域 {f.code_set}，但规则直接取列，"
-                                                          "没有值域对照；请确认源数据已是标准代码"))
+                issues.append(
+                    MappingIssue(
+                        "warning",
+                        fw,
+                        f"字段 {key}（{f.name}）有值域 {f.code_set}，但规则直接取列，"
+                        "没有值域对照；请确认源数据已是标准代码",
+                    )
+                )
             if rule.kind == "date" and f.type not in ("date", "datetime"):
                 issues.append(MappingIssue("error", fw, f"format 只用于日期/日期时间字段，{key} 的类型是 {f.type}"))
             if rule.kind == "date":
@@ -1208,7 +1420,9 @@ class Mapping:
             if key not in rules:
                 issues.append(MappingIssue("warning", w, f"必填字段 {key}（{ds.fields[key].name}）还没有对照规则"))
         if top and ds.parent is not None:
-            issues.append(MappingIssue("warning", w, f"{ds.code} 是 {ds.parent} 的明细数据集，应作为其数组字段的 children 配置"))
+            issues.append(
+                MappingIssue("warning", w, f"{ds.code} 是 {ds.parent} 的明细数据集，应作为其数组字段的 children 配置")
+            )
         return issues
 
     def _check_columns(self, dm: DatasetMapping, w: str, sources) -> list[MappingIssue]:
@@ -1250,8 +1464,9 @@ class Mapping:
                 issues += _missing_cols(ch.fields, ccols, f"{w}: 字段 {key}.children", ch.source.label)
         return issues
 
-    def preview(self, dataset: str, n: int = 10, *, sources: dict | None = None, date: str | None = None,
-                spec=None) -> MappingResult:
+    def preview(
+        self, dataset: str, n: int = 10, *, sources: dict | None = None, date: str | None = None, spec=None
+    ) -> MappingResult:
         """Map the first ``n`` source rows of a data set (预览), e.g. after changing a rule in an editor.
 
         ``result.records`` are the mapped records, ``result.issues`` what could not be mapped."""
@@ -1273,8 +1488,13 @@ def _missing_cols(rules: dict[str, FieldRule], available: set[str], w: str, labe
         for col in rule.columns():
             if col not in available:
                 near = _closest(col, sorted(available))
-                issues.append(MappingIssue("error", f"{w}: 字段 {key}",
-                                           f"列 {col!r} 不在数据源 {label} 中" + (f"，是否应为 {near}？" if near else "")))
+                issues.append(
+                    MappingIssue(
+                        "error",
+                        f"{w}: 字段 {key}",
+                        f"列 {col!r} 不在数据源 {label} 中" + (f"，是否应为 {near}？" if near else ""),
+                    )
+                )
     return issues
 
 
@@ -1302,7 +1522,7 @@ def _write_yaml(path: Path, data: dict) -> None:
 def _read_yaml(path: Path):
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
+            return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError as exc:
         raise MappingError("文件不存在", where=str(path)) from exc
     except yaml.YAMLError as exc:
@@ -1316,8 +1536,9 @@ def load_mapping(directory: str | os.PathLike) -> Mapping:
     d = Path(directory)
     top_file = d / "mapping.yaml" if d.is_dir() else d
     if not d.exists():
-        raise MappingError("对照配置目录不存在：请检查 --mapping 路径（应为含 mapping.yaml 的目录，如 mapping/demo）",
-                           where=str(d))
+        raise MappingError(
+            "对照配置目录不存在：请检查 --mapping 路径（应为含 mapping.yaml 的目录，如 mapping/demo）", where=str(d)
+        )
     if d.is_dir() and not top_file.exists():
         raise MappingError("不是对照配置目录：缺少 mapping.yaml", where=str(d))
     d = top_file.parent
@@ -1352,9 +1573,15 @@ def load_mapping(directory: str | os.PathLike) -> Mapping:
         if not cd.get("file"):
             raise MappingError("code map 缺少 file", where=f"{w}: code_maps.{name}")
         code_maps[str(name)] = CodeMapRef(**cd)
-    m = Mapping(spec_id=str(spec["id"]), spec_version=None if spec.get("version") is None else str(spec["version"]),
-                hospital=raw.get("hospital"), description=raw.get("description"), sources=sources,
-                code_maps=code_maps, directory=d)
+    m = Mapping(
+        spec_id=str(spec["id"]),
+        spec_version=None if spec.get("version") is None else str(spec["version"]),
+        hospital=raw.get("hospital"),
+        description=raw.get("description"),
+        sources=sources,
+        code_maps=code_maps,
+        directory=d,
+    )
     files = sorted((d / "datasets").glob("*.yaml")) if (d / "datasets").is_dir() else []
     for item in raw.get("datasets") or []:  # optional explicit list (inline dicts or file names)
         if isinstance(item, str):
@@ -1416,16 +1643,25 @@ class MappingResult:
         u = self.issues[self.issues["rule"] == "code_map"]
         if u.empty:
             return pd.DataFrame(columns=["field", "value", "count", "action"])
-        return (u.groupby(["field", "value", "action"], dropna=False).size().rename("count").reset_index()
-                .sort_values("count", ascending=False, kind="stable").reset_index(drop=True))
+        return (
+            u.groupby(["field", "value", "action"], dropna=False)
+            .size()
+            .rename("count")
+            .reset_index()
+            .sort_values("count", ascending=False, kind="stable")
+            .reset_index(drop=True)
+        )
 
     def summary(self) -> str:
         """A few lines of Chinese: rows read, records, rejected rows, issues by kind."""
         scope = f"源数据 {self.n_source_rows} 行"
         if self.date and self.n_day_rows is not None:
             scope += f"，其中当日 {self.n_day_rows} 行"
-        lines = [f"数据集 {self.dataset}" + (f"（业务日期 {self.date}）" if self.date else "") +
-                 f"：{scope} → 记录 {self.n_records} 条，拒收 {len(self.rejected_rows)} 行"]
+        lines = [
+            f"数据集 {self.dataset}"
+            + (f"（业务日期 {self.date}）" if self.date else "")
+            + f"：{scope} → 记录 {self.n_records} 条，拒收 {len(self.rejected_rows)} 行"
+        ]
         if not self.issues.empty:
             for (rule, action), n in self.issues.groupby(["rule", "action"]).size().items():
                 lines.append(f"  {_ACTION_ZH.get(action, action)} · {_RULE_ZH.get(rule, rule)}: {n}")
@@ -1456,9 +1692,16 @@ class MappingResult:
 
 
 _ACTION_ZH = {"rejected": "拒收", "defaulted": "取默认值", "kept": "原样保留（将在校验中报告）"}
-_RULE_ZH = {"code_map": "值域未对照", "date": "日期无法解析", "type": "类型无法转换", "join": "关联表无匹配",
-            "duplicate_row": "完全重复行", "business_time": "业务时间无法解析", "child": "明细行问题",
-            "derive": "派生失败"}
+_RULE_ZH = {
+    "code_map": "值域未对照",
+    "date": "日期无法解析",
+    "type": "类型无法转换",
+    "join": "关联表无匹配",
+    "duplicate_row": "完全重复行",
+    "business_time": "业务时间无法解析",
+    "child": "明细行问题",
+    "derive": "派生失败",
+}
 
 
 def iter_dicts(records: pd.DataFrame) -> Iterator[dict]:
@@ -1500,7 +1743,7 @@ def _needs_escape(arr) -> bool:
     if data is None:
         return False
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)
-    b = np.frombuffer(data, dtype=np.uint8)[offsets[arr.offset]:offsets[arr.offset + len(arr)]]
+    b = np.frombuffer(data, dtype=np.uint8)[offsets[arr.offset] : offsets[arr.offset + len(arr)]]
     # three SIMD comparisons over the bytes (a lookup-table gather is several times slower)
     return bool((b < 0x20).any() or (b == 0x22).any() or (b == 0x5C).any())
 
@@ -1527,12 +1770,14 @@ def _json_values(s: pd.Series):
         arr = _large(pa.array(s, from_pandas=True))
         if _needs_escape(arr):
             vals = arr.to_pylist()
-            arr = pa.array([None if v is None else json.dumps(v, ensure_ascii=False)[1:-1] for v in vals],
-                           type=pa.large_string())
+            arr = pa.array(
+                [None if v is None else json.dumps(v, ensure_ascii=False)[1:-1] for v in vals], type=pa.large_string()
+            )
         return arr, True
     # object: lists of dicts (array fields), values kept raw for validation to report…
-    enc = [None if _missing(v) else json.dumps(_jsonable(v), ensure_ascii=False, separators=(",", ":"))
-           for v in s.tolist()]
+    enc = [
+        None if _missing(v) else json.dumps(_jsonable(v), ensure_ascii=False, separators=(",", ":")) for v in s.tolist()
+    ]
     return pa.array(enc, type=pa.large_string()), False
 
 
@@ -1551,13 +1796,13 @@ def _constant(arr) -> str | None:
     matrix against the first value — cheap, and it stops at the lengths for most columns."""
     if len(arr) == 0 or arr.null_count:
         return None
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
     width = int(offsets[1] - offsets[0])
     if not (np.diff(offsets) == width).all():
         return None
     first = arr[0].as_py()
     if width:
-        data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+        data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
         rows = data.reshape(len(arr), width)
         if not (rows[:64] == data[:width]).all() or not (rows == data[:width]).all():  # the head first: cheap no
             return None
@@ -1603,8 +1848,9 @@ def write_jsonl(records: pd.DataFrame, fh) -> int:
             args += [pending + comma + key + ":" + q, arr]
             pending = q
         else:
-            segment = pc.binary_join_element_wise(pa.scalar(comma + key + ":" + q, text), arr,
-                                                  pa.scalar(q, text), pa.scalar("", text))
+            segment = pc.binary_join_element_wise(
+                pa.scalar(comma + key + ":" + q, text), arr, pa.scalar(q, text), pa.scalar("", text)
+            )
             args += [pending, pc.fill_null(segment, "")]
             pending = ""
     if lead_missing:
@@ -1681,8 +1927,10 @@ class _Context:
         if name in self.overrides:
             return name, self.overrides[name]
         if name is None or name not in self.mapping.sources:
-            raise MappingError(f"未定义的数据源 {name!r}；请在 mapping.yaml 的 sources 中定义，或调用时用 sources= 给出",
-                               where=str(self.mapping.directory or ""))
+            raise MappingError(
+                f"未定义的数据源 {name!r}；请在 mapping.yaml 的 sources 中定义，或调用时用 sources= 给出",
+                where=str(self.mapping.directory or ""),
+            )
         sd = self.mapping.sources[name]
         raw = sd.url or sd.path
         env = dict(os.environ)
@@ -1727,8 +1975,11 @@ class _Context:
                 return list(chunk.columns)
             return []
         if src.info.kind == "csv":
-            return list(pd.read_csv(src.path, nrows=0, **{k: v for k, v in src._csv_kwargs().items()
-                                                          if k not in ("usecols",)}).columns.str.strip())
+            return list(
+                pd.read_csv(
+                    src.path, nrows=0, **{k: v for k, v in src._csv_kwargs().items() if k not in ("usecols",)}
+                ).columns.str.strip()
+            )
         return list(src.read().columns)
 
 
@@ -1760,8 +2011,16 @@ class _Issues:
         self.dataset, self.source = dataset, source
         self.parts: list[pd.DataFrame] = []
 
-    def add(self, rows: pd.Series, *, field: str | None, rule: str, action: str, values: pd.Series | None,
-            message: str | pd.Series) -> None:
+    def add(
+        self,
+        rows: pd.Series,
+        *,
+        field: str | None,
+        rule: str,
+        action: str,
+        values: pd.Series | None,
+        message: str | pd.Series,
+    ) -> None:
         if len(rows) == 0:
             return
         from .._privacy import mask_series
@@ -1772,10 +2031,21 @@ class _Issues:
         else:
             masked = mask_series(as_text(values.reset_index(drop=True)), _mask_kind(field or "")).tolist()
         msgs = message.tolist() if isinstance(message, pd.Series) else [message] * n
-        self.parts.append(pd.DataFrame({
-            "dataset": self.dataset, "source": self.source, "row": pd.array(rows.tolist(), dtype="Int64"),
-            "key": [None] * n, "field": field, "rule": rule, "action": action, "value": masked, "message": msgs,
-        }))
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "dataset": self.dataset,
+                    "source": self.source,
+                    "row": pd.array(rows.tolist(), dtype="Int64"),
+                    "key": [None] * n,
+                    "field": field,
+                    "rule": rule,
+                    "action": action,
+                    "value": masked,
+                    "message": msgs,
+                }
+            )
+        )
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
@@ -1786,8 +2056,9 @@ class _Issues:
 class _Mapper:
     """Applies the field rules of one (child) data set to a DataFrame chunk, vectorised."""
 
-    def __init__(self, mapping: Mapping, spec, ds, rules: dict[str, FieldRule], ctx: _Context, issues: _Issues,
-                 today=None) -> None:
+    def __init__(
+        self, mapping: Mapping, spec, ds, rules: dict[str, FieldRule], ctx: _Context, issues: _Issues, today=None
+    ) -> None:
         self.mapping, self.spec, self.ds, self.rules, self.ctx, self.issues = mapping, spec, ds, rules, ctx, issues
         self.today = today
         self.lookups: dict[tuple[str, str], dict[str, str]] = {}
@@ -1800,7 +2071,7 @@ class _Mapper:
                     lookup = {k: names.get(v) for k, v in lookup.items() if names.get(v) is not None}
                 self.lookups[(rule.code_map, rule.take)] = lookup
 
-    def _code_names(self, cm: "CodeMap", f) -> dict[str, str]:
+    def _code_names(self, cm: CodeMap, f) -> dict[str, str]:
         """standard code → standard name: from the spec's code set (authoritative), else the CSV."""
         names = {}
         e = cm.entries.dropna(subset=["code"])
@@ -1817,8 +2088,10 @@ class _Mapper:
         try:
             return df[name]
         except KeyError:
-            raise MappingError(f"列 {name!r} 不在数据源中（字段 {key}）；可用列：{', '.join(map(str, df.columns[:40]))}",
-                               where=f"{self.ds.code}.{key}") from None
+            raise MappingError(
+                f"列 {name!r} 不在数据源中（字段 {key}）；可用列：{', '.join(map(str, df.columns[:40]))}",
+                where=f"{self.ds.code}.{key}",
+            ) from None
 
     def apply(self, df: pd.DataFrame, rows: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
         """→ (records for every row of df, boolean Series of rows to reject)."""
@@ -1842,8 +2115,12 @@ class _Mapper:
                 if not isinstance(val, str) and val is not None:
                     s = as_text(s) if f.type in ("string", "date", "datetime") else s
             elif kind == "concat":
-                parts = [pd.Series(c[1:], index=df.index, dtype="str") if c.startswith("=")
-                         else as_text(self.column(df, c, key), trim=rule.trim).fillna("") for c in rule.concat]
+                parts = [
+                    pd.Series(c[1:], index=df.index, dtype="str")
+                    if c.startswith("=")
+                    else as_text(self.column(df, c, key), trim=rule.trim).fillna("")
+                    for c in rule.concat
+                ]
                 s = parts[0]
                 for p in parts[1:]:
                     s = s + rule.sep + p
@@ -1859,8 +2136,14 @@ class _Mapper:
                 if rule.derive != "first_non_empty":
                     failed = had & s.isna()
                     if failed.any():
-                        self.issues.add(rows[failed], field=key, rule="derive", action="kept", values=argv[0][failed],
-                                        message=f"派生 {rule.derive} 无法从该值得出结果（格式不符或日期不存在），字段留空")
+                        self.issues.add(
+                            rows[failed],
+                            field=key,
+                            rule="derive",
+                            action="kept",
+                            values=argv[0][failed],
+                            message=f"派生 {rule.derive} 无法从该值得出结果（格式不符或日期不存在），字段留空",
+                        )
             else:
                 s = as_text(self.column(df, rule.column, key), trim=rule.trim)
                 if kind == "code":
@@ -1870,17 +2153,32 @@ class _Mapper:
                     miss = raw.notna() & s.isna()
                     if miss.any():
                         if rule.default is not None:
-                            dflt = rule.default if rule.take == "code" else \
-                                self._code_names(self.mapping.code_map(rule.code_map), f).get(rule.default)
+                            dflt = (
+                                rule.default
+                                if rule.take == "code"
+                                else self._code_names(self.mapping.code_map(rule.code_map), f).get(rule.default)
+                            )
                             s = s.mask(miss, dflt)
-                            self.issues.add(rows[miss], field=key, rule="code_map", action="defaulted",
-                                            values=raw[miss], message=f"本地值不在值域对照表 {rule.code_map} 中，已取默认代码 "
-                                                                      f"{rule.default}；请在 codes/ 中补充对照")
+                            self.issues.add(
+                                rows[miss],
+                                field=key,
+                                rule="code_map",
+                                action="defaulted",
+                                values=raw[miss],
+                                message=f"本地值不在值域对照表 {rule.code_map} 中，已取默认代码 "
+                                f"{rule.default}；请在 codes/ 中补充对照",
+                            )
                         else:
                             reject |= miss
-                            self.issues.add(rows[miss], field=key, rule="code_map", action="rejected",
-                                            values=raw[miss], message=f"本地值不在值域对照表 {rule.code_map} 中，该行拒收；"
-                                                                      "请在对照表中补充该值或设置 default")
+                            self.issues.add(
+                                rows[miss],
+                                field=key,
+                                rule="code_map",
+                                action="rejected",
+                                values=raw[miss],
+                                message=f"本地值不在值域对照表 {rule.code_map} 中，该行拒收；"
+                                "请在对照表中补充该值或设置 default",
+                            )
             out[key] = self._convert(s, f, rule, rows)
         return pd.DataFrame(out, index=df.index), reject
 
@@ -1900,8 +2198,13 @@ class _Mapper:
                 return v if enc is None else _per_row(v, enc[0], text.index)
 
             if fmt is None:
-                already = values.str.match(r"^\d{4}-\d{2}-\d{2}$" if t == "date" else
-                                           r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$").fillna(False).astype(bool)
+                already = (
+                    values.str.match(
+                        r"^\d{4}-\d{2}-\d{2}$" if t == "date" else r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+                    )
+                    .fillna(False)
+                    .astype(bool)
+                )
                 if bool(already[values.notna()].all()):
                     parsed = pd.to_datetime(values, format=OUT_FORMATS[t], errors="coerce")
                     bad = per_row(values.notna() & parsed.isna())
@@ -1915,8 +2218,16 @@ class _Mapper:
                 out = out.mask(bad_values, values)
             out, bad = per_row(out), per_row(bad_values)
             if bad.any():
-                self._kept(bad, text, f, rule, rows, "date",
-                           f"无法按格式 {used} 解析为{'日期' if t == 'date' else '日期时间'}（不存在的日期或格式不符），原值保留，校验时将报告")
+                self._kept(
+                    bad,
+                    text,
+                    f,
+                    rule,
+                    rows,
+                    "date",
+                    f"无法按格式 {used} 解析为{'日期' if t == 'date' else '日期时间'}（不存在的日期或格式不符），原"
+                    "值保留，校验时将报告",
+                )
             return out
         if t == "integer":
             if str(s.dtype) == "Int64" or s.dtype.kind in "iu":
@@ -1941,7 +2252,9 @@ class _Mapper:
             bad = text.notna() & num.isna()
             if bad.any():
                 self._kept(bad, text, f, rule, rows, "type", "不是数值，原值保留，校验时将报告")
-                return num.astype("object").where(~bad, text.astype("object")).mask(text.isna() | num.isna() & ~bad, None)
+                return (
+                    num.astype("object").where(~bad, text.astype("object")).mask(text.isna() | num.isna() & ~bad, None)
+                )
             return num.astype("float64")
         if t == "array":
             return s
@@ -1952,8 +2265,9 @@ class _Mapper:
             self.issues.add(rows[bad], field=f.key, rule=rule_id, action="kept", values=text[bad], message=message)
 
 
-def _join(df: pd.DataFrame, joins: list[Join], ctx: _Context, issues: _Issues, rows: pd.Series,
-          where: str | None = None) -> tuple[pd.DataFrame, pd.Series]:
+def _join(
+    df: pd.DataFrame, joins: list[Join], ctx: _Context, issues: _Issues, rows: pd.Series, where: str | None = None
+) -> tuple[pd.DataFrame, pd.Series]:
     reject = pd.Series(False, index=df.index)
     for j in joins:
         right = ctx.read(j)
@@ -1961,12 +2275,16 @@ def _join(df: pd.DataFrame, joins: list[Join], ctx: _Context, issues: _Issues, r
         missing = [c for c in j.keys.values() if c not in right.columns]
         if missing:
             table = j.name + (f"（{j.table}）" if j.table and j.table != j.name else " ")
-            raise MappingError(f"关联键 {', '.join(missing)} 不在关联表 {table}中；该表的列："
-                               f"{', '.join(map(str, right.columns[:30]))}", where=w)
+            raise MappingError(
+                f"关联键 {', '.join(missing)} 不在关联表 {table}中；该表的列："
+                f"{', '.join(map(str, right.columns[:30]))}",
+                where=w,
+            )
         missing = [c for c in j.keys if c not in df.columns]
         if missing:
-            raise MappingError(f"关联键 {', '.join(missing)} 不在主表 {issues.source} 中；请改 keys 的左侧为主表的列",
-                               where=w)
+            raise MappingError(
+                f"关联键 {', '.join(missing)} 不在主表 {issues.source} 中；请改 keys 的左侧为主表的列", where=w
+            )
         keys_r = list(j.keys.values())
         dup = right.duplicated(keys_r, keep="first")
         if dup.any():
@@ -1980,28 +2298,52 @@ def _join(df: pd.DataFrame, joins: list[Join], ctx: _Context, issues: _Issues, r
         pos = lk.merge(rk, how="left", on=list(lk.columns))["__pos"].to_numpy()
         matched = ~np.isnan(pos)
         take = np.where(matched, pos, 0).astype("int64")
-        joined = renamed.iloc[take].reset_index(drop=True) if len(renamed) else \
-            pd.DataFrame(index=range(len(df)), columns=renamed.columns)
+        joined = (
+            renamed.iloc[take].reset_index(drop=True)
+            if len(renamed)
+            else pd.DataFrame(index=range(len(df)), columns=renamed.columns)
+        )
         joined.index = df.index
         joined = joined.where(pd.Series(matched, index=df.index), axis=0) if not matched.all() else joined
         df = pd.concat([df, joined], axis=1)
         nomatch = pd.Series(~matched, index=df.index) & lk.notna().all(axis=1)
         if nomatch.any():
             what = "该行拒收" if j.required else "关联列为空"
-            issues.add(rows[nomatch], field=None, rule="join", action="rejected" if j.required else "kept",
-                       values=left_keys[0][nomatch],
-                       message=f"关联表 {j.name} 中找不到 {'/'.join(j.keys.values())} 对应的行，{what}")
+            issues.add(
+                rows[nomatch],
+                field=None,
+                rule="join",
+                action="rejected" if j.required else "kept",
+                values=left_keys[0][nomatch],
+                message=f"关联表 {j.name} 中找不到 {'/'.join(j.keys.values())} 对应的行，{what}",
+            )
             if j.required:
                 reject |= nomatch
         if dup.any():
-            issues.add(pd.Series([None]), field=None, rule="join", action="kept", values=None,
-                       message=f"关联表 {j.name} 中键 {'/'.join(keys_r)} 有 {int(dup.sum())} 个重复，已取第一行")
+            issues.add(
+                pd.Series([None]),
+                field=None,
+                rule="join",
+                action="kept",
+                values=None,
+                message=f"关联表 {j.name} 中键 {'/'.join(keys_r)} 有 {int(dup.sum())} 个重复，已取第一行",
+            )
     return df, reject
 
 
-def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: str | dt.date | None = None,
-                  sources: dict | None = None, chunksize: int = _CHUNK, out: str | os.PathLike | None = None,
-                  spec=None, today: str | None = None, check: bool = True, limit: int | None = None) -> MappingResult:
+def apply_mapping(
+    mapping: Mapping | str | os.PathLike,
+    dataset: str,
+    *,
+    date: str | dt.date | None = None,
+    sources: dict | None = None,
+    chunksize: int = _CHUNK,
+    out: str | os.PathLike | None = None,
+    spec=None,
+    today: str | None = None,
+    check: bool = True,
+    limit: int | None = None,
+) -> MappingResult:
     """Map one data set's source rows to spec records (指标对照 → 规范记录).
 
     ``date`` keeps the rows whose business time (``source.business_time``) falls on that day
@@ -2019,8 +2361,11 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
     dm = mapping.dataset(dataset)
     ds = spec.dataset(dm.dataset)
     if check:
-        errors = [i for i in mapping._check_rules(spec, ds, dm.fields, dm.file or dm.dataset, top=True)
-                  if i.severity == "error"]
+        errors = [
+            i
+            for i in mapping._check_rules(spec, ds, dm.fields, dm.file or dm.dataset, top=True)
+            if i.severity == "error"
+        ]
         if errors:
             raise MappingError(errors[0].message, where=errors[0].where)
     day = None
@@ -2030,8 +2375,9 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
         except ValueError as exc:
             raise MappingError(f"业务日期 {date!r} 不是有效的日期：应写作 YYYY-MM-DD，如 2026-11-02") from exc
         if not dm.source.business_time:
-            raise MappingError(f"数据集 {ds.code} 的 source 没有 business_time（业务时间列），无法按日期筛选",
-                               where=dm.file)
+            raise MappingError(
+                f"数据集 {ds.code} 的 source 没有 business_time（业务时间列），无法按日期筛选", where=dm.file
+            )
     ctx = _Context(mapping, sources)
     issues = _Issues(ds.code, dm.source.label)
     mapper = _Mapper(mapping, spec, ds, dm.fields, ctx, issues, today=today)
@@ -2040,7 +2386,7 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
     row_parts: list[pd.Series] = []
     n_rows = written = n_day_rows = 0
     part = None if out is None else Path(str(out) + ".part")
-    fh = open(part, "wb") if part is not None else None
+    fh = open(part, "wb") if part is not None else None  # noqa: SIM115 - closed in the finally below
     writer = None
     pending = None
     if fh is not None:
@@ -2049,8 +2395,8 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hlwjr-jsonl")
     ok = False
     seen_hashes = np.array([], dtype="uint64")  # sorted hashes of the rows seen so far (exact duplicates)
-    seen_rows = np.array([], dtype="int64")     # the source row of each, first occurrence
-    dup_of: dict[int, int] = {}                 # duplicate row → the row it repeats
+    seen_rows = np.array([], dtype="int64")  # the source row of each, first occurrence
+    dup_of: dict[int, int] = {}  # duplicate row → the row it repeats
     row_keys: dict[int, str] = {}
     bt = dm.source.business_time
     chunks = None
@@ -2063,7 +2409,7 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
             if limit is not None and n_rows >= limit:
                 break
             if limit is not None and n_rows + len(chunk) > limit:
-                chunk = chunk.iloc[:limit - n_rows]  # exactly the first ``limit`` source rows
+                chunk = chunk.iloc[: limit - n_rows]  # exactly the first ``limit`` source rows
             rows = pd.Series(np.arange(n_rows + 1, n_rows + len(chunk) + 1), index=chunk.index)
             n_rows += len(chunk)
             early = day is not None and bt in chunk.columns
@@ -2072,17 +2418,27 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
                 n_day_rows += len(chunk) + n_bad
             if dm.source.drop_exact_duplicates and len(chunk):
                 hashes = pd.util.hash_pandas_object(chunk, index=False).to_numpy()
-                dup_np, firsts, seen_hashes, seen_rows = _exact_duplicates(hashes, rows.to_numpy(), seen_hashes,
-                                                                           seen_rows)
+                dup_np, firsts, seen_hashes, seen_rows = _exact_duplicates(
+                    hashes, rows.to_numpy(), seen_hashes, seen_rows
+                )
                 dup = pd.Series(dup_np, index=chunk.index)
                 if dup.any():
                     first = pd.Series(firsts, index=rows[dup].index)
                     dup_of.update(zip(rows[dup].tolist(), firsts.tolist()))
-                    issues.add(rows[dup], field=None, rule="duplicate_row", action="rejected", values=None,
-                               message="与第 " + first.astype(str) + " 行完全相同（重复导出），该行不再上传")
+                    issues.add(
+                        rows[dup],
+                        field=None,
+                        rule="duplicate_row",
+                        action="rejected",
+                        values=None,
+                        message="与第 " + first.astype(str) + " 行完全相同（重复导出），该行不再上传",
+                    )
                     chunk, rows = chunk[~dup], rows[~dup]
-            chunk, reject_join = _join(chunk, dm.source.joins, ctx, issues, rows, dm.file) if dm.source.joins else \
-                (chunk, pd.Series(False, index=chunk.index))
+            chunk, reject_join = (
+                _join(chunk, dm.source.joins, ctx, issues, rows, dm.file)
+                if dm.source.joins
+                else (chunk, pd.Series(False, index=chunk.index))
+            )
             if day is not None and not early:
                 if bt not in chunk.columns:
                     raise MappingError(f"业务时间列 {bt!r} 不在数据源中（也不在关联表中）", where=dm.file)
@@ -2129,16 +2485,26 @@ def apply_mapping(mapping: Mapping | str | os.PathLike, dataset: str, *, date: s
                 part.unlink(missing_ok=True)
     issue_frame = issues.frame()
     if fh is None:
-        records = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[
-            k for k, r in dm.fields.items() if r.kind != "unavailable"])
+        records = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(columns=[k for k, r in dm.fields.items() if r.kind != "unavailable"])
+        )
         source_rows = pd.concat(row_parts, ignore_index=True) if row_parts else pd.Series([], dtype="int64")
     else:
         records, source_rows = pd.DataFrame(), pd.Series([], dtype="int64")
     issue_frame = _fill_keys(issue_frame, ds, records, source_rows, row_keys, dup_of)
-    return MappingResult(dataset=ds.code, records=records, source_rows=source_rows, issues=issue_frame,
-                         n_source_rows=n_rows, date=None if day is None else day.isoformat(), written=written,
-                         out=None if out is None else Path(out),
-                         n_day_rows=None if day is None else n_day_rows)
+    return MappingResult(
+        dataset=ds.code,
+        records=records,
+        source_rows=source_rows,
+        issues=issue_frame,
+        n_source_rows=n_rows,
+        date=None if day is None else day.isoformat(),
+        written=written,
+        out=None if out is None else Path(out),
+        n_day_rows=None if day is None else n_day_rows,
+    )
 
 
 def _key_text(frame: pd.DataFrame) -> pd.Series:
@@ -2180,16 +2546,23 @@ def _map_codes(raw: pd.Series, lookup: dict[str, str]) -> pd.Series:
     return pd.Series(pd.array(mapped.take(pa.array(picks)), dtype="str"), index=raw.index)
 
 
-def _select_day(chunk: pd.DataFrame, rows: pd.Series, column: str, fmt: str | None, day: dt.date,
-                issues: _Issues) -> tuple[pd.DataFrame, pd.Series, int]:
+def _select_day(
+    chunk: pd.DataFrame, rows: pd.Series, column: str, fmt: str | None, day: dt.date, issues: _Issues
+) -> tuple[pd.DataFrame, pd.Series, int]:
     """Rows whose business time falls on ``day`` (+ the number of rows whose business time is empty or
     unparseable: those are reported as rejected, since their day is unknown)."""
     text = as_text(chunk[column])
     parsed, _ = parse_times(text, fmt)
     bad = parsed.isna()
     if bad.any():
-        issues.add(rows[bad], field=column, rule="business_time", action="rejected", values=text[bad],
-                   message="业务时间为空或无法解析，无法确定业务日期，该行未映射；请修正源数据")
+        issues.add(
+            rows[bad],
+            field=column,
+            rule="business_time",
+            action="rejected",
+            values=text[bad],
+            message="业务时间为空或无法解析，无法确定业务日期，该行未映射；请修正源数据",
+        )
     keep = (parsed.dt.date == day).fillna(False).astype(bool) & ~bad
     return chunk[keep], rows[keep], int(bad.sum())
 
@@ -2197,7 +2570,7 @@ def _select_day(chunk: pd.DataFrame, rows: pd.Series, column: str, fmt: str | No
 def _exact_duplicates(hashes: np.ndarray, rows: np.ndarray, seen_hashes: np.ndarray, seen_rows: np.ndarray):
     """Exact duplicate rows of a chunk, by row hash, vectorised: (is-duplicate mask, the source row
     each duplicate repeats, updated sorted seen hashes, their first rows)."""
-    uniq, first_idx = np.unique(hashes, return_index=True)       # first occurrence inside the chunk
+    uniq, first_idx = np.unique(hashes, return_index=True)  # first occurrence inside the chunk
     in_chunk_first = rows[first_idx[np.searchsorted(uniq, hashes)]]
     pos = np.searchsorted(seen_hashes, hashes)
     pos_ok = np.minimum(pos, max(len(seen_hashes) - 1, 0))
@@ -2211,8 +2584,14 @@ def _exact_duplicates(hashes: np.ndarray, rows: np.ndarray, seen_hashes: np.ndar
     return dup, first[dup], all_h[order], all_r[order]
 
 
-def _fill_keys(issues: pd.DataFrame, ds, records: pd.DataFrame, source_rows: pd.Series,
-               row_keys: dict[int, str], dup_of: dict[int, int] | None = None) -> pd.DataFrame:
+def _fill_keys(
+    issues: pd.DataFrame,
+    ds,
+    records: pd.DataFrame,
+    source_rows: pd.Series,
+    row_keys: dict[int, str],
+    dup_of: dict[int, int] | None = None,
+) -> pd.DataFrame:
     if issues.empty or not ds.key:
         return issues
     by_row = dict(row_keys)
@@ -2229,8 +2608,18 @@ def _fill_keys(issues: pd.DataFrame, ds, records: pd.DataFrame, source_rows: pd.
     return issues
 
 
-def _children(mapping, spec, ds, key: str, ch: ChildRule, parent: pd.DataFrame, rows: pd.Series, ctx: _Context,
-              issues: _Issues, today) -> tuple[pd.Series, pd.Series]:
+def _children(
+    mapping,
+    spec,
+    ds,
+    key: str,
+    ch: ChildRule,
+    parent: pd.DataFrame,
+    rows: pd.Series,
+    ctx: _Context,
+    issues: _Issues,
+    today,
+) -> tuple[pd.Series, pd.Series]:
     """The list-of-dicts column of an array field, for the rows of ``parent`` only."""
     f = ds.fields[key]
     child_ds = spec.dataset(f.item)
@@ -2253,8 +2642,7 @@ def _children(mapping, spec, ds, key: str, ch: ChildRule, parent: pd.DataFrame, 
     sub_rows = pd.Series(np.asarray(sub.index) + 1, index=sub.index)
     mapper = _Mapper(mapping, spec, child_ds, ch.fields, ctx, child_issues, today=today)
     recs, reject_c = mapper.apply(sub, sub_rows)
-    skeys = _key_text(ckeys.loc[sub.index]) if len(child_cols) > 1 else \
-        ckeys.loc[sub.index, "__k0"].astype("str")
+    skeys = _key_text(ckeys.loc[sub.index]) if len(child_cols) > 1 else ckeys.loc[sub.index, "__k0"].astype("str")
     pk = _key_text(pkeys) if len(parent_cols) > 1 else pkeys["__k0"].astype("str")
     # child problems → the parent row is rejected when a line is rejected, else reported as kept
     ci = child_issues.frame()
@@ -2268,9 +2656,14 @@ def _children(mapping, spec, ds, key: str, ch: ChildRule, parent: pd.DataFrame, 
         for rec in ci.itertuples(index=False):
             ck = child_key_by_row.get(rec.row)
             for prow in parent_rows_by_key.get(ck, []):
-                issues.add(pd.Series([prow]), field=f"{key}.{rec.field}" if rec.field else key, rule=rec.rule,
-                           action=rec.action, values=pd.Series([rec.value]),
-                           message=f"明细（{ch.source.label} 第 {rec.row} 行）：{rec.message}")
+                issues.add(
+                    pd.Series([prow]),
+                    field=f"{key}.{rec.field}" if rec.field else key,
+                    rule=rec.rule,
+                    action=rec.action,
+                    values=pd.Series([rec.value]),
+                    message=f"明细（{ch.source.label} 第 {rec.row} 行）：{rec.message}",
+                )
         reject = pk.isin(bad_keys) & pk.notna()
     # group child dicts by parent key (per-line dicts are inherent to an array of objects)
     cols = list(recs.columns)

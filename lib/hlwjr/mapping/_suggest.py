@@ -28,8 +28,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["suggest_fields", "suggest_codes", "suggest_dataset_mapping", "suggest_code_map", "FieldSuggestion",
-           "Candidate", "SYNONYMS", "top1_accuracy"]
+__all__ = [
+    "SYNONYMS",
+    "Candidate",
+    "FieldSuggestion",
+    "suggest_code_map",
+    "suggest_codes",
+    "suggest_dataset_mapping",
+    "suggest_fields",
+    "top1_accuracy",
+]
 
 
 @dataclass
@@ -60,57 +68,175 @@ class FieldSuggestion:
         return self.candidates[0] if self.candidates else None
 
     def to_dict(self) -> dict:
-        return {"field": self.field, "name": self.name, "type": self.type, "required": self.required,
-                "code_set": self.code_set, "candidates": [c.to_dict() for c in self.candidates]}
+        return {
+            "field": self.field,
+            "name": self.name,
+            "type": self.type,
+            "required": self.required,
+            "code_set": self.code_set,
+            "candidates": [c.to_dict() for c in self.candidates],
+        }
 
 
 # HIS naming habits (命名习惯): concept → (field-key regex, Chinese terms, column spellings).
 # Column spellings are compared case-insensitively without "_", "-" and spaces.
 SYNONYMS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
-    ("patient_name", r"^(patient)?name$|^patientname$", ("患者姓名", "病人姓名", "姓名"),
-     ("BRXM", "HZXM", "XM", "BRMC", "HZMC", "PATIENTNAME", "PATNAME", "PNAME", "NAME", "BRXINGMING",
-      "HZXINGMING", "XINGMING", "BINGRENXINGMING")),
-    ("patient_cert", r"^patient(cert|idcard)(id|num|no)?$|^patientidcardnum$|^certid$",
-     ("患者证件号", "身份证号", "证件号码", "患者身份证号"),
-     ("SFZH", "ZJHM", "SFZHM", "ZJH", "IDCARD", "IDNO", "IDNUMBER", "CERTNO", "CERTID", "SFZ", "PATIENTIDCARD",
-      "PATIENTIDNO", "SHENFENZHENG", "SHENFENZHENGHAO", "ZHENGJIANHAOMA")),
-    ("cert_type", r"certtype$|cardtype$|idcardtype$", ("证件类型",),
-     ("ZJLX", "ZJLB", "IDTYPE", "CERTTYPE", "ZHENGJIANLEIXING")),
+    (
+        "patient_name",
+        r"^(patient)?name$|^patientname$",
+        ("患者姓名", "病人姓名", "姓名"),
+        (
+            "BRXM",
+            "HZXM",
+            "XM",
+            "BRMC",
+            "HZMC",
+            "PATIENTNAME",
+            "PATNAME",
+            "PNAME",
+            "NAME",
+            "BRXINGMING",
+            "HZXINGMING",
+            "XINGMING",
+            "BINGRENXINGMING",
+        ),
+    ),
+    (
+        "patient_cert",
+        r"^patient(cert|idcard)(id|num|no)?$|^patientidcardnum$|^certid$",
+        ("患者证件号", "身份证号", "证件号码", "患者身份证号"),
+        (
+            "SFZH",
+            "ZJHM",
+            "SFZHM",
+            "ZJH",
+            "IDCARD",
+            "IDNO",
+            "IDNUMBER",
+            "CERTNO",
+            "CERTID",
+            "SFZ",
+            "PATIENTIDCARD",
+            "PATIENTIDNO",
+            "SHENFENZHENG",
+            "SHENFENZHENGHAO",
+            "ZHENGJIANHAOMA",
+        ),
+    ),
+    (
+        "cert_type",
+        r"certtype$|cardtype$|idcardtype$",
+        ("证件类型",),
+        ("ZJLX", "ZJLB", "IDTYPE", "CERTTYPE", "ZHENGJIANLEIXING"),
+    ),
     ("sex", r"^(patient)?sex$|gender", ("性别",), ("XB", "XBDM", "SEX", "GENDER", "XINGBIE", "XBBM")),
     ("birthday", r"birth", ("出生日期",), ("CSRQ", "BIRTHDAY", "BIRTHDATE", "DOB", "CHUSHENGRIQI", "CSNY")),
     ("age", r"^(patient)?age$", ("年龄",), ("NL", "AGE", "NIANLING", "BRNL", "HZNL")),
-    ("mobile", r"^(mobile|phone|tel|telnum|patientmobile|patientphone)$", ("电话", "手机", "联系电话"),
-     ("LXDH", "SJHM", "SJH", "DH", "MOBILE", "PHONE", "TEL", "TELEPHONE", "LIANXIDIANHUA", "SHOUJIHAO", "BRDH",
-      "HZDH")),
+    (
+        "mobile",
+        r"^(mobile|phone|tel|telnum|patientmobile|patientphone)$",
+        ("电话", "手机", "联系电话"),
+        (
+            "LXDH",
+            "SJHM",
+            "SJH",
+            "DH",
+            "MOBILE",
+            "PHONE",
+            "TEL",
+            "TELEPHONE",
+            "LIANXIDIANHUA",
+            "SHOUJIHAO",
+            "BRDH",
+            "HZDH",
+        ),
+    ),
     ("guardian_name", r"^guardianname$", ("监护人姓名",), ("JHRXM", "GUARDIANNAME", "JIANHURENXINGMING")),
     ("guardian_cert", r"^guardiancertid$", ("监护人身份证",), ("JHRSFZH", "JHRZJHM", "GUARDIANIDNO", "GUARDIANIDCARD")),
     ("guardian_mobile", r"^guardianmobile$", ("监护人电话",), ("JHRDH", "JHRLXDH", "GUARDIANPHONE")),
-    ("dept_code", r"^deptid$|^deptcode$", ("科室代码", "科室编码"),
-     ("KSDM", "KSBM", "KSBH", "KSID", "DEPTCODE", "DEPTID", "DEPTNO", "KESHIDAIMA")),
+    (
+        "dept_code",
+        r"^deptid$|^deptcode$",
+        ("科室代码", "科室编码"),
+        ("KSDM", "KSBM", "KSBH", "KSID", "DEPTCODE", "DEPTID", "DEPTNO", "KESHIDAIMA"),
+    ),
     ("dept_name", r"^deptname$", ("科室名称",), ("KSMC", "DEPTNAME", "KESHIMINGCHENG", "KSM")),
     ("subject_code", r"^subjectcode$", ("诊疗科目代码",), ("ZLKMDM", "KMDM", "SUBJECTCODE")),
-    ("doctor_id", r"^doctorid$", ("医生工号", "医师工号", "人员工号"),
-     ("YSGH", "YSDM", "YSBH", "YSID", "GH", "DOCTORID", "DOCTORCODE", "DOCTORNO", "STAFFID", "STAFFNO", "EMPNO",
-      "YISHENGGONGHAO")),
+    (
+        "doctor_id",
+        r"^doctorid$",
+        ("医生工号", "医师工号", "人员工号"),
+        (
+            "YSGH",
+            "YSDM",
+            "YSBH",
+            "YSID",
+            "GH",
+            "DOCTORID",
+            "DOCTORCODE",
+            "DOCTORNO",
+            "STAFFID",
+            "STAFFNO",
+            "EMPNO",
+            "YISHENGGONGHAO",
+        ),
+    ),
     ("doctor_name", r"^doctorname$", ("医生姓名",), ("YSXM", "YSMC", "DOCTORNAME", "YISHENGXINGMING")),
-    ("recipe_id", r"^recipe(id|code|no)$", ("处方号", "处方编号"),
-     ("CFBH", "CFH", "CFHM", "CFID", "CFDH", "RECIPEID", "RECIPENO", "PRESCRIPTIONNO", "PRESCRIPTIONID", "RXNO",
-      "CHUFANGHAO", "CHUFANGBIANHAO")),
+    (
+        "recipe_id",
+        r"^recipe(id|code|no)$",
+        ("处方号", "处方编号"),
+        (
+            "CFBH",
+            "CFH",
+            "CFHM",
+            "CFID",
+            "CFDH",
+            "RECIPEID",
+            "RECIPENO",
+            "PRESCRIPTIONNO",
+            "PRESCRIPTIONID",
+            "RXNO",
+            "CHUFANGHAO",
+            "CHUFANGBIANHAO",
+        ),
+    ),
     ("visit_date", r"^visitdate$", ("就诊日期",), ("JZRQ", "VISITDATE", "JIUZHENRIQI")),
-    ("recipe_time", r"^datein$", ("处方日期", "开方时间"), ("KFRQ", "KFSJ", "CFRQ", "CFSJ", "RECIPEDATE", "RECIPETIME",
-                                                       "PRESCRIBETIME", "KAIFANGSHIJIAN")),
+    (
+        "recipe_time",
+        r"^datein$",
+        ("处方日期", "开方时间"),
+        ("KFRQ", "KFSJ", "CFRQ", "CFSJ", "RECIPEDATE", "RECIPETIME", "PRESCRIBETIME", "KAIFANGSHIJIAN"),
+    ),
     ("apply_time", r"^applydate$", ("申请时间",), ("SQSJ", "SQRQ", "APPLYTIME", "APPLYDATE", "SHENQINGSHIJIAN")),
     ("start_time", r"^startdate$", ("开始时间",), ("KSSJ", "STARTTIME", "BEGINTIME", "KAISHISHIJIAN")),
     ("end_time", r"^enddate$", ("结束时间",), ("JSSJ", "ENDTIME", "FINISHTIME", "JIESHUSHIJIAN")),
-    ("diag_code", r"^(icdcode|diagnosiscode|maindiagnosecode)$", ("诊断编码", "诊断代码"),
-     ("ZDDM", "ZDBM", "ICD", "ICDCODE", "ICD10", "DIAGCODE", "ZHENDUANDAIMA")),
+    (
+        "diag_code",
+        r"^(icdcode|diagnosiscode|maindiagnosecode)$",
+        ("诊断编码", "诊断代码"),
+        ("ZDDM", "ZDBM", "ICD", "ICDCODE", "ICD10", "DIAGCODE", "ZHENDUANDAIMA"),
+    ),
     ("this_diagnosis", r"^thisdiagnosis$", ("本次诊断名称", "本次诊断"), ("BCZD", "BCZDMC", "THISDIAGNOSIS")),
-    ("update_time", r"^updatetime$", ("最后更新时间", "更新时间"),
-     ("GXSJ", "ZHGXSJ", "XGSJ", "JLSJ", "UPDATETIME", "LASTUPDATE", "MODIFYTIME", "UPDATEDAT", "GENGXINSHIJIAN")),
+    (
+        "update_time",
+        r"^updatetime$",
+        ("最后更新时间", "更新时间"),
+        ("GXSJ", "ZHGXSJ", "XGSJ", "JLSJ", "UPDATETIME", "LASTUPDATE", "MODIFYTIME", "UPDATEDAT", "GENGXINSHIJIAN"),
+    ),
     ("answer_flag", r"^answerflag$", ("是否回复",), ("HFBZ", "SFHF", "HFZT", "REPLYFLAG", "ANSWERED", "ISREPLY")),
-    ("diag_name", r"^(icdname|furtherconsultdiagnosis)$", ("诊断名称",),
-     ("ZDMC", "BCZD", "DIAGNAME", "DIAGNOSIS", "ZHENDUANMINGCHENG")),
-    ("total_fee", r"^totalfee$", ("金额", "总金额"), ("ZJE", "JE", "ZFY", "TOTALFEE", "TOTALAMOUNT", "AMOUNT", "ZONGJINE")),
+    (
+        "diag_name",
+        r"^(icdname|furtherconsultdiagnosis)$",
+        ("诊断名称",),
+        ("ZDMC", "BCZD", "DIAGNAME", "DIAGNOSIS", "ZHENDUANMINGCHENG"),
+    ),
+    (
+        "total_fee",
+        r"^totalfee$",
+        ("金额", "总金额"),
+        ("ZJE", "JE", "ZFY", "TOTALFEE", "TOTALAMOUNT", "AMOUNT", "ZONGJINE"),
+    ),
     ("drug_code", r"^drcode$", ("药品代码",), ("YPDM", "YPBM", "YPID", "DRUGCODE", "DRUGID", "YAOPINDAIMA")),
     ("drug_name", r"^drname$", ("药品名称",), ("YPMC", "DRUGNAME", "YAOPINMINGCHENG")),
     ("line_no", r"^(lineno|recipedetailid)$", ("明细序号", "序号"), ("XH", "MXXH", "LINENO", "SEQ", "SEQNO", "XUHAO")),
@@ -120,11 +246,28 @@ SYNONYMS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
 
 # Chinese word → HIS abbreviation pieces (used to spell a field's Chinese name the way HIS columns do)
 _WORD_ABBR = {
-    "患者": ("BR", "HZ", ""), "病人": ("BR", "HZ", ""), "医生": ("YS",), "医师": ("YS",), "药师": ("YS", "YJS"),
-    "身份证号": ("SFZH",), "证件号": ("SFZH", "ZJHM", "ZJH"), "证件号码": ("ZJHM", "SFZH"), "姓名": ("XM",),
-    "电话": ("DH", "LXDH", "SJHM"), "手机": ("SJHM", "SJ"), "日期": ("RQ", "SJ"), "时间": ("SJ", "RQ"),
-    "编号": ("BH", "H", "ID"), "号": ("H", "BH", "HM"), "代码": ("DM", "BM"), "名称": ("MC",), "记录ID": ("ID",),
-    "金额": ("JE", "FY"), "价格": ("JG", "FY", "JE"), "费用": ("FY", "JE"), "记录号": ("ID", "H", "BH"),
+    "患者": ("BR", "HZ", ""),
+    "病人": ("BR", "HZ", ""),
+    "医生": ("YS",),
+    "医师": ("YS",),
+    "药师": ("YS", "YJS"),
+    "身份证号": ("SFZH",),
+    "证件号": ("SFZH", "ZJHM", "ZJH"),
+    "证件号码": ("ZJHM", "SFZH"),
+    "姓名": ("XM",),
+    "电话": ("DH", "LXDH", "SJHM"),
+    "手机": ("SJHM", "SJ"),
+    "日期": ("RQ", "SJ"),
+    "时间": ("SJ", "RQ"),
+    "编号": ("BH", "H", "ID"),
+    "号": ("H", "BH", "HM"),
+    "代码": ("DM", "BM"),
+    "名称": ("MC",),
+    "记录ID": ("ID",),
+    "金额": ("JE", "FY"),
+    "价格": ("JG", "FY", "JE"),
+    "费用": ("FY", "JE"),
+    "记录号": ("ID", "H", "BH"),
 }
 
 _KIND_BY_FIELD = [
@@ -162,31 +305,73 @@ def _concepts(f) -> list[tuple[str, tuple[str, ...]]]:
 
 # Chinese word → English spellings HIS vendors use in English-ish schemas (patient_name, id_no …)
 _WORD_EN = {
-    "患者": ("patient", "pat", "p", ""), "病人": ("patient", "pat", ""), "医生": ("doctor", "doc", "dr"),
-    "医师": ("doctor", "doc", "dr"), "开方医师": ("doctor", "prescriber", "dr"), "审方药师": ("pharmacist", "audit"),
-    "药师": ("pharmacist", "pharm"), "监护人": ("guardian",), "姓名": ("name",), "证件号码": ("id_no", "idno", "cert_no", "id_card"),
-    "身份证号": ("id_no", "idcard", "id_card", "id_number"), "证件类型": ("id_type", "cert_type"), "性别": ("sex", "gender"),
-    "年龄": ("age",), "出生日期": ("birth_date", "birthday", "dob"), "手机号码": ("mobile", "phone", "phone_no", "tel"),
-    "联系电话": ("phone", "tel", "phone_no", "mobile"), "科室代码": ("dept_code", "dept_id"), "科室名称": ("dept_name",),
-    "院内ID": ("code", "id", "no"), "申请时间": ("apply_time", "request_time"), "开始时间": ("start_time", "begin_time"),
-    "结束时间": ("end_time", "finish_time"), "诊断编码": ("diag_code", "icd_code", "icd10"), "诊断名称": ("diag_name", "diagnosis"),
-    "本次诊断名称": ("diagnosis", "diag_name"), "上次就诊诊断": ("last_diagnosis", "previous_diagnosis", "prev_diag"),
-    "主诊断编码": ("main_diag_code", "icd_code", "diag_code"), "处方号": ("recipe_no", "rx_no", "prescription_no"),
-    "复诊记录ID": ("visit_no", "visit_id", "revisit_id", "followup_id"), "咨询记录ID": ("consult_no", "consult_id"),
-    "处方日期": ("prescribe_time", "rx_time", "recipe_time", "rx_date"), "审方时间": ("audit_time", "check_time", "review_time"),
-    "金额": ("amount", "fee", "total"), "处方金额": ("total_amount", "rx_amount", "amount"), "价格": ("price", "fee"),
-    "复诊价格": ("fee", "price", "visit_fee"), "咨询价格": ("fee", "price", "consult_fee"), "支付渠道": ("pay_channel", "pay_way"),
-    "是否回复": ("answered", "reply_flag"), "就诊卡号": ("card_no", "visit_card"), "简要病史": ("history", "medical_history"),
-    "复诊类别": ("visit_type", "mode"), "咨询类别": ("consult_type", "mode"), "咨询内容": ("content", "question"),
-    "费别": ("fee_type", "cost_type", "insurance_type"), "处方类型": ("rx_type", "recipe_type"), "配送方式": ("delivery", "delivery_type"),
-    "帖数": ("doses", "packets"), "过敏信息": ("allergy",), "处方有效天数": ("valid_days",), "是否支付": ("paid", "is_paid"),
-    "人员院内工号": ("staff_no", "staff_code", "emp_no", "job_no"), "人员类别": ("staff_type", "person_type", "emp_type"),
-    "职称代码": ("title_code", "title"), "职称名称": ("title_name",), "资格证书编码": ("qualification_cert_no", "qualification_no"),
-    "执业证书编码": ("practice_cert_no", "license_no", "practice_no"), "主要执业机构": ("practice_org", "main_org"),
-    "执业地点": ("practice_place", "practice_area"), "执业证书发证机关": ("issuing_authority", "issuer"),
-    "执业证书发证日期": ("issue_date", "license_date"), "独立临床工作年限": ("work_years", "clinical_years", "years"),
-    "拒绝/取消时间": ("refuse_time", "cancel_time"), "拒绝/取消原因": ("refuse_reason", "cancel_reason"),
-    "拒绝/取消类别": ("refuse_type", "cancel_type"), "民族": ("nation", "ethnic"),
+    "患者": ("patient", "pat", "p", ""),
+    "病人": ("patient", "pat", ""),
+    "医生": ("doctor", "doc", "dr"),
+    "医师": ("doctor", "doc", "dr"),
+    "开方医师": ("doctor", "prescriber", "dr"),
+    "审方药师": ("pharmacist", "audit"),
+    "药师": ("pharmacist", "pharm"),
+    "监护人": ("guardian",),
+    "姓名": ("name",),
+    "证件号码": ("id_no", "idno", "cert_no", "id_card"),
+    "身份证号": ("id_no", "idcard", "id_card", "id_number"),
+    "证件类型": ("id_type", "cert_type"),
+    "性别": ("sex", "gender"),
+    "年龄": ("age",),
+    "出生日期": ("birth_date", "birthday", "dob"),
+    "手机号码": ("mobile", "phone", "phone_no", "tel"),
+    "联系电话": ("phone", "tel", "phone_no", "mobile"),
+    "科室代码": ("dept_code", "dept_id"),
+    "科室名称": ("dept_name",),
+    "院内ID": ("code", "id", "no"),
+    "申请时间": ("apply_time", "request_time"),
+    "开始时间": ("start_time", "begin_time"),
+    "结束时间": ("end_time", "finish_time"),
+    "诊断编码": ("diag_code", "icd_code", "icd10"),
+    "诊断名称": ("diag_name", "diagnosis"),
+    "本次诊断名称": ("diagnosis", "diag_name"),
+    "上次就诊诊断": ("last_diagnosis", "previous_diagnosis", "prev_diag"),
+    "主诊断编码": ("main_diag_code", "icd_code", "diag_code"),
+    "处方号": ("recipe_no", "rx_no", "prescription_no"),
+    "复诊记录ID": ("visit_no", "visit_id", "revisit_id", "followup_id"),
+    "咨询记录ID": ("consult_no", "consult_id"),
+    "处方日期": ("prescribe_time", "rx_time", "recipe_time", "rx_date"),
+    "审方时间": ("audit_time", "check_time", "review_time"),
+    "金额": ("amount", "fee", "total"),
+    "处方金额": ("total_amount", "rx_amount", "amount"),
+    "价格": ("price", "fee"),
+    "复诊价格": ("fee", "price", "visit_fee"),
+    "咨询价格": ("fee", "price", "consult_fee"),
+    "支付渠道": ("pay_channel", "pay_way"),
+    "是否回复": ("answered", "reply_flag"),
+    "就诊卡号": ("card_no", "visit_card"),
+    "简要病史": ("history", "medical_history"),
+    "复诊类别": ("visit_type", "mode"),
+    "咨询类别": ("consult_type", "mode"),
+    "咨询内容": ("content", "question"),
+    "费别": ("fee_type", "cost_type", "insurance_type"),
+    "处方类型": ("rx_type", "recipe_type"),
+    "配送方式": ("delivery", "delivery_type"),
+    "帖数": ("doses", "packets"),
+    "过敏信息": ("allergy",),
+    "处方有效天数": ("valid_days",),
+    "是否支付": ("paid", "is_paid"),
+    "人员院内工号": ("staff_no", "staff_code", "emp_no", "job_no"),
+    "人员类别": ("staff_type", "person_type", "emp_type"),
+    "职称代码": ("title_code", "title"),
+    "职称名称": ("title_name",),
+    "资格证书编码": ("qualification_cert_no", "qualification_no"),
+    "执业证书编码": ("practice_cert_no", "license_no", "practice_no"),
+    "主要执业机构": ("practice_org", "main_org"),
+    "执业地点": ("practice_place", "practice_area"),
+    "执业证书发证机关": ("issuing_authority", "issuer"),
+    "执业证书发证日期": ("issue_date", "license_date"),
+    "独立临床工作年限": ("work_years", "clinical_years", "years"),
+    "拒绝/取消时间": ("refuse_time", "cancel_time"),
+    "拒绝/取消原因": ("refuse_reason", "cancel_reason"),
+    "拒绝/取消类别": ("refuse_type", "cancel_type"),
+    "民族": ("nation", "ethnic"),
 }
 
 
@@ -250,9 +435,11 @@ def _column_variants(col: str) -> list[tuple[str, str | None]]:
     return out
 
 
-_PREFIX_HINTS = {"patient": ("br", "hz", "p", "pat", "patient", "patients", "huanzhe", "bingren"),
-                 "doctor": ("ys", "d", "doc", "doctor", "staff", "yisheng", "dr"),
-                 "auditdoctor": ("sh", "shys", "yjs", "ph", "pharmacist", "audit")}
+_PREFIX_HINTS = {
+    "patient": ("br", "hz", "p", "pat", "patient", "patients", "huanzhe", "bingren"),
+    "doctor": ("ys", "d", "doc", "doctor", "staff", "yisheng", "dr"),
+    "auditdoctor": ("sh", "shys", "yjs", "ph", "pharmacist", "audit"),
+}
 
 
 def _field_kind(f) -> str | None:
@@ -282,11 +469,20 @@ def _shape_adjust(f, prof) -> tuple[float, str | None]:
         return 0.0, None
     if want == "datetime" and kind == "date":
         return 2.0, "列值是日期（无时间部分）"
-    if want == kind or (want == "amount" and kind in ("decimal", "integer")) or \
-            (want == "integer" and kind in ("code", "integer")) or \
-            (want in ("date", "datetime") and kind in ("date", "datetime")):
-        labels = {"id_card": "身份证号", "mobile": "手机号", "date": "日期", "datetime": "日期时间",
-                  "amount": "金额/数值", "integer": "整数"}
+    if (
+        want == kind
+        or (want == "amount" and kind in ("decimal", "integer"))
+        or (want == "integer" and kind in ("code", "integer"))
+        or (want in ("date", "datetime") and kind in ("date", "datetime"))
+    ):
+        labels = {
+            "id_card": "身份证号",
+            "mobile": "手机号",
+            "date": "日期",
+            "datetime": "日期时间",
+            "amount": "金额/数值",
+            "integer": "整数",
+        }
         return 12.0, f"列值像{labels.get(want, want)}" + (f"（格式 {prof.date_format}）" if prof.date_format else "")
     if kind == "empty":
         return -5.0, "列全空"
@@ -329,9 +525,15 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
         fv = dict(_field_variants(f))
         weak = fv.pop("__weak__")
         concept_spellings = {_norm(sp) for _c, sps in _concepts(f) for sp in sps}
-        role = "patient" if f.key.lower().startswith("patient") else \
-            "auditdoctor" if f.key.lower().startswith("audit") else \
-            "doctor" if f.key.lower().startswith("doctor") else None
+        role = (
+            "patient"
+            if f.key.lower().startswith("patient")
+            else "auditdoctor"
+            if f.key.lower().startswith("audit")
+            else "doctor"
+            if f.key.lower().startswith("doctor")
+            else None
+        )
         cands = []
         for col in columns:
             best, why = 0.0, []
@@ -357,8 +559,13 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
                                 if other:  # 监护人身份证号 ⊃ 身份证号: the bare column is usually the patient's
                                     sub -= 12
                                 if sub > s:
-                                    s, w = sub, [f"列名是{fv[variant]} {variant.upper()} 的后半部分" +
-                                                 (f"（省去的 {dropped.upper()} 指另一个人，可能不对应）" if other else "")]
+                                    s, w = (
+                                        sub,
+                                        [
+                                            f"列名是{fv[variant]} {variant.upper()} 的后半部分"
+                                            + (f"（省去的 {dropped.upper()} 指另一个人，可能不对应）" if other else "")
+                                        ],
+                                    )
                 if prefix is not None:
                     if role and prefix in _PREFIX_HINTS.get(role, ()):
                         s += 6
@@ -366,8 +573,11 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
                     elif role or any(prefix in hints for hints in _PREFIX_HINTS.values()):
                         s -= 10
                         w.append(f"关联表前缀 {prefix} 与字段角色不符")
-                elif role in ("doctor", "auditdoctor") and cv in concept_spellings and \
-                        any(cv in {_norm(x) for x in sps} for c_, _k, _t, sps in SYNONYMS if c_.startswith("patient")):
+                elif (
+                    role in ("doctor", "auditdoctor")
+                    and cv in concept_spellings
+                    and any(cv in {_norm(x) for x in sps} for c_, _k, _t, sps in SYNONYMS if c_.startswith("patient"))
+                ):
                     s -= 10
                 if s > best:
                     best, why = s, w
@@ -385,15 +595,17 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
 
 
 def suggest_dataset_mapping(dataset, source, *, table: str | None = None, min_score: float = 0.75):
-    """A :class:`hlwjr.mapping._engine.DatasetMapping` filled with the best suggestion per field (status ``suggested``)."""
+    """A :class:`hlwjr.mapping._engine.DatasetMapping` filled with the best suggestion per field
+    (status ``suggested``)."""
     from ._engine import DatasetMapping, FieldRule, SourceRef
 
     dm = DatasetMapping(dataset=dataset.code, source=SourceRef(table=table or "TABLE"))
     for s in suggest_fields(dataset, source):
         b = s.best
         if b is not None and b.score >= min_score and s.type != "array":
-            dm.fields[s.field] = FieldRule(field=s.field, column=b.column, score=round(b.score, 3),
-                                           comment="; ".join(b.reasons))
+            dm.fields[s.field] = FieldRule(
+                field=s.field, column=b.column, score=round(b.score, 3), comment="; ".join(b.reasons)
+            )
     return dm
 
 
@@ -401,17 +613,29 @@ def suggest_dataset_mapping(dataset, source, *, table: str | None = None, min_sc
 
 _CODE_SYNONYMS: dict[str, tuple[str, ...]] = {
     # GB/T 2261.1 sex
-    "男": ("m", "male", "man", "男", "男性", "nan"), "女": ("f", "female", "woman", "女", "女性", "nv"),
-    "未知": ("u", "unknown", "未知", "不详", "x"), "未说明": ("未说明", "other"),
+    "男": ("m", "male", "man", "男", "男性", "nan"),
+    "女": ("f", "female", "woman", "女", "女性", "nv"),
+    "未知": ("u", "unknown", "未知", "不详", "x"),
+    "未说明": ("未说明", "other"),
     # yes / no
-    "是": ("y", "yes", "true", "是", "t", "有"), "否": ("n", "no", "false", "否", "f", "无"),
+    "是": ("y", "yes", "true", "是", "t", "有"),
+    "否": ("n", "no", "false", "否", "f", "无"),
     # payment channels
-    "微信": ("wx", "wechat", "weixin", "微信支付"), "支付宝": ("zfb", "alipay", "支付宝"), "银联": ("yl", "unionpay", "银行卡"),
+    "微信": ("wx", "wechat", "weixin", "微信支付"),
+    "支付宝": ("zfb", "alipay", "支付宝"),
+    "银联": ("yl", "unionpay", "银行卡"),
     # consultation modes
-    "图文": ("tw", "text", "图文咨询"), "语音": ("yy", "voice", "电话", "语音咨询"), "视频": ("sp", "video", "视频咨询"),
-    "自费": ("zf", "self", "自费"), "医保": ("yb", "insurance", "医保"),
-    "口服": ("po", "oral"), "吸入": ("xr", "inh"), "局部": ("wy", "外用", "topical"), "滴眼": ("dy",),
-    "通过": ("tg", "pass", "approved"), "不通过": ("btg", "reject", "fail"),
+    "图文": ("tw", "text", "图文咨询"),
+    "语音": ("yy", "voice", "电话", "语音咨询"),
+    "视频": ("sp", "video", "视频咨询"),
+    "自费": ("zf", "self", "自费"),
+    "医保": ("yb", "insurance", "医保"),
+    "口服": ("po", "oral"),
+    "吸入": ("xr", "inh"),
+    "局部": ("wy", "外用", "topical"),
+    "滴眼": ("dy",),
+    "通过": ("tg", "pass", "approved"),
+    "不通过": ("btg", "reject", "fail"),
 }
 
 
@@ -432,8 +656,13 @@ def _local_frame(local_values) -> pd.DataFrame:
         vc = local_values.dropna().astype("str").str.strip().value_counts()
         return pd.DataFrame({"local": vc.index, "local_name": None, "count": vc.to_numpy()})
     elif isinstance(local_values, dict):
-        df = pd.DataFrame({"local": pd.Series(list(local_values), dtype=object), "local_name": None,
-                           "count": pd.Series(list(local_values.values()), dtype=object)})
+        df = pd.DataFrame(
+            {
+                "local": pd.Series(list(local_values), dtype=object),
+                "local_name": None,
+                "count": pd.Series(list(local_values.values()), dtype=object),
+            }
+        )
     else:
         df = pd.DataFrame({"local": pd.Series(list(local_values), dtype=object), "local_name": None, "count": None})
     return df[df["local"].notna().to_numpy()].reset_index(drop=True)
@@ -461,7 +690,7 @@ def suggest_codes(code_set, local_values, *, min_score: float = 0.5) -> pd.DataF
             cands = []
             if lv == _norm(code):
                 cands.append((1.0 if not ln or fuzz.partial_ratio(ln, cn) > 60 else 0.8, "本地值与标准代码相同"))
-            if lv and lv == cn or (ln and ln == cn):
+            if (lv and lv == cn) or (ln and ln == cn):
                 cands.append((0.98, "与代码名称一致"))
             for key, syns in _CODE_SYNONYMS.items():
                 if key in name and (lv in syns or (ln and ln in syns) or lv == _norm(key) or ln == _norm(key)):
@@ -478,9 +707,18 @@ def suggest_codes(code_set, local_values, *, min_score: float = 0.5) -> pd.DataF
                     best = (s, code, why)
         score, code, why = best
         ok = score >= min_score
-        rows.append({"local": local, "local_name": local_name, "count": count, "code": code if ok else None,
-                     "name": codes.get(code) if ok else None, "score": round(score, 3),
-                     "reason": why if ok else "没有可信的建议，请人工对照", "status": "suggested"})
+        rows.append(
+            {
+                "local": local,
+                "local_name": local_name,
+                "count": count,
+                "code": code if ok else None,
+                "name": codes.get(code) if ok else None,
+                "score": round(score, 3),
+                "reason": why if ok else "没有可信的建议，请人工对照",
+                "status": "suggested",
+            }
+        )
     return pd.DataFrame(rows, columns=["local", "local_name", "count", "code", "name", "score", "reason", "status"])
 
 
@@ -489,8 +727,16 @@ def suggest_code_map(name: str, code_set, local_values, **kw):
     from ._engine import CODE_MAP_COLUMNS, CodeMap
 
     s = suggest_codes(code_set, local_values, **kw)
-    entries = pd.DataFrame({"local": s["local"].astype("str"), "local_name": s["local_name"], "code": s["code"],
-                            "name": s["name"], "status": "suggested", "comment": s["reason"]})[CODE_MAP_COLUMNS]
+    entries = pd.DataFrame(
+        {
+            "local": s["local"].astype("str"),
+            "local_name": s["local_name"],
+            "code": s["code"],
+            "name": s["name"],
+            "status": "suggested",
+            "comment": s["reason"],
+        }
+    )[CODE_MAP_COLUMNS]
     return CodeMap(name=name, entries=entries, code_set=code_set.id)
 
 

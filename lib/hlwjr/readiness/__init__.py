@@ -1,2 +1,1 @@
-"""Readiness (验证日志 / 达标): the verdict from the ledger and the evidence pack.
-"""
+"""Readiness (验证日志 / 达标): the verdict from the ledger and the evidence pack."""

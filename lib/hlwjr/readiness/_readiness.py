@@ -40,16 +40,16 @@ class Readiness:
 
     thresholds: Thresholds
     today: str
-    per_day: Any                       # DataFrame: day, dataset, uploaded, accepted, … (dataset "*" = day total)
-    days: dict[str, dict[str, Any]]    # day -> {"qualifies": bool, "reasons": [...]}
+    per_day: Any  # DataFrame: day, dataset, uploaded, accepted, … (dataset "*" = day total)
+    days: dict[str, dict[str, Any]]  # day -> {"qualifies": bool, "reasons": [...]}
     streak: int
     streak_days: list[str]
     may_apply: bool
-    today_needed: dict[str, int]       # data set ("*" total) -> accepted records still needed today
-    today_blocked: list[str]           # why today can no longer qualify
+    today_needed: dict[str, int]  # data set ("*" total) -> accepted records still needed today
+    today_blocked: list[str]  # why today can no longer qualify
     required_datasets: tuple[str, ...]
     best_streak_days: list[str] = field(default_factory=list)  # the longest run of qualifying days
-    platform: dict[str, Any] | None = None   # the platform's own verdict, when compared
+    platform: dict[str, Any] | None = None  # the platform's own verdict, when compared
     disagreements: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -69,11 +69,12 @@ class Readiness:
         t = self.thresholds
         if self.may_apply:
             run = self.best_streak_days
-            text = (f"可以申请：已连续 {len(run)} 天达标（{run[0]} 至 {run[-1]}），"
-                    f"满足连续 {t.consecutive_days} 天的要求")
+            text = (
+                f"可以申请：已连续 {len(run)} 天达标（{run[0]} 至 {run[-1]}），满足连续 {t.consecutive_days} 天的要求"
+            )
         else:
             more = t.consecutive_days - self.streak
-            text = (f"尚不能申请：当前连续达标 {self.streak} 天，还需 {more} 天；{self.gap_text}")
+            text = f"尚不能申请：当前连续达标 {self.streak} 天，还需 {more} 天；{self.gap_text}"
         if self.disagreements:
             text += f"。注意：台账与平台验证日志有 {len(self.disagreements)} 处不一致，请先核对"
         return text
@@ -102,22 +103,37 @@ class Readiness:
 
     def to_text(self) -> str:
         t = self.thresholds
-        rule = (f"规则：每天{'每个数据集' if t.per_dataset else '合计'} ≥ {t.min_records_per_day} 条，"
-                f"成功率 ≥ {t.success_rate:.0%}，重复 ≤ {t.max_duplicates}，连续 {t.consecutive_days} 天")
+        rule = (
+            f"规则：每天{'每个数据集' if t.per_dataset else '合计'} ≥ {t.min_records_per_day} 条，"
+            f"成功率 ≥ {t.success_rate:.0%}，重复 ≤ {t.max_duplicates}，连续 {t.consecutive_days} 天"
+        )
         lines = [f"达标情况（平台日 {self.today}）", "  " + rule]
         if len(self.per_day):
             from .._text import pad as _pad
 
-            lines.append("  " + _pad("日期", 12) + _pad("数据集", 16) + "".join(
-                _pad(h, 7, right=True) for h in ("上传", "成功", "拒收", "重复")) + _pad("成功率", 9, right=True) + "  达标")
+            lines.append(
+                "  "
+                + _pad("日期", 12)
+                + _pad("数据集", 16)
+                + "".join(_pad(h, 7, right=True) for h in ("上传", "成功", "拒收", "重复"))
+                + _pad("成功率", 9, right=True)
+                + "  达标"
+            )
             for r in self.per_day.itertuples(index=False):
                 label = "合计" if r.dataset == "*" else r.dataset
-                lines.append("  " + _pad(r.day, 12) + _pad(label, 16) + "".join(
-                    _pad(str(v), 7, right=True) for v in (r.uploaded, r.accepted, r.rejected, r.duplicate))
-                    + _pad(f"{r.success_rate:.1%}", 9, right=True) + f"  {'是' if r.qualifies else '否 ' + (r.reason or '')}")
+                lines.append(
+                    "  "
+                    + _pad(r.day, 12)
+                    + _pad(label, 16)
+                    + "".join(_pad(str(v), 7, right=True) for v in (r.uploaded, r.accepted, r.rejected, r.duplicate))
+                    + _pad(f"{r.success_rate:.1%}", 9, right=True)
+                    + f"  {'是' if r.qualifies else '否 ' + (r.reason or '')}"
+                )
         else:
             lines.append("  台账中还没有任何上传记录")
-        lines.append(f"  连续达标天数: {self.streak}" + (f"（{', '.join(self.streak_days)}）" if self.streak_days else ""))
+        lines.append(
+            f"  连续达标天数: {self.streak}" + (f"（{', '.join(self.streak_days)}）" if self.streak_days else "")
+        )
         best = self.best_streak_days
         if len(best) > self.streak:  # the verdict rests on an earlier run: say which
             lines.append(f"  最长连续达标: {len(best)} 天（{best[0]} 至 {best[-1]}）")
@@ -131,10 +147,13 @@ class Readiness:
 
     def _repr_html_(self) -> str:  # notebooks
         color = "#2e7d32" if self.may_apply else "#c62828"
-        return (f"<p style='background:{color};color:white;padding:6px'>{html.escape(self.verdict)}</p>"
-                f"<p>平台日 {html.escape(self.today)}；{html.escape(self.gap_text)}</p>"
-                + _pack_frames(self, _empty_log(), None, None, None)[0].to_html(
-                    index=False, formatters={"成功率": lambda v: f"{v:.1%}"}))
+        return (
+            f"<p style='background:{color};color:white;padding:6px'>{html.escape(self.verdict)}</p>"
+            f"<p>平台日 {html.escape(self.today)}；{html.escape(self.gap_text)}</p>"
+            + _pack_frames(self, _empty_log(), None, None, None)[0].to_html(
+                index=False, formatters={"成功率": lambda v: f"{v:.1%}"}
+            )
+        )
 
     # evidence pack
     def chart_png(self) -> bytes:
@@ -177,16 +196,27 @@ def _cjk_font() -> str | None:
     from matplotlib import font_manager
 
     names = {f.name for f in font_manager.fontManager.ttflist}
-    for path in ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-                 "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"):
+    for path in (
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    ):
         if os.path.exists(path) and not any(f.fname == path for f in font_manager.fontManager.ttflist):
             try:  # installed after matplotlib built its font cache
                 font_manager.fontManager.addfont(path)
                 names = {f.name for f in font_manager.fontManager.ttflist}
             except (OSError, RuntimeError, ValueError):
                 pass
-    for name in ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC",
-                 "Source Han Sans SC", "Microsoft YaHei", "SimHei", "PingFang SC"):
+    for name in (
+        "WenQuanYi Micro Hei",
+        "WenQuanYi Zen Hei",
+        "Noto Sans CJK SC",
+        "Noto Sans SC",
+        "Source Han Sans SC",
+        "Microsoft YaHei",
+        "SimHei",
+        "PingFang SC",
+    ):
         if name in names:
             return name
     return None
@@ -206,9 +236,15 @@ def _platform_today(project) -> str | None:
     return now[:10] if now else None
 
 
-def compute_readiness(project_or_ledger, *, platform_log: Any = None, thresholds: Thresholds | None = None,
-                      today: str | None = None, datasets: tuple[str, ...] | None = None,
-                      ask_platform_clock: bool = True) -> Readiness:
+def compute_readiness(
+    project_or_ledger,
+    *,
+    platform_log: Any = None,
+    thresholds: Thresholds | None = None,
+    today: str | None = None,
+    datasets: tuple[str, ...] | None = None,
+    ask_platform_clock: bool = True,
+) -> Readiness:
     """Readiness (达标情况) from the ledger of a project (or a :class:`Ledger` / its path).
 
     ``platform_log``: the platform's verification log (验证日志) to compare with — the JSON of the
@@ -226,16 +262,24 @@ def compute_readiness(project_or_ledger, *, platform_log: Any = None, thresholds
     elif hasattr(project_or_ledger, "ledger_path"):
         project = project_or_ledger
         if not project.ledger_path.exists():
-            raise ConfigError(f"还没有上传台账 {project.ledger_path}：请先运行 `hlwjr upload --config {project.root}`",
-                              where=str(project.config_file))
+            raise ConfigError(
+                f"还没有上传台账 {project.ledger_path}：请先运行 `hlwjr upload --config {project.root}`",
+                where=str(project.config_file),
+            )
         ledger, own = Ledger(project.ledger_path), True
     else:
         p = Path(project_or_ledger)
         if p.is_dir() or p.suffix == ".toml":
             from ..upload._project import load_project
 
-            return compute_readiness(load_project(p), platform_log=platform_log, thresholds=thresholds,
-                                     today=today, datasets=datasets, ask_platform_clock=ask_platform_clock)
+            return compute_readiness(
+                load_project(p),
+                platform_log=platform_log,
+                thresholds=thresholds,
+                today=today,
+                datasets=datasets,
+                ask_platform_clock=ask_platform_clock,
+            )
         ledger, own = Ledger(p), True
     try:
         t = thresholds or (project.readiness if project is not None else Thresholds())
@@ -266,21 +310,40 @@ def compute_readiness(project_or_ledger, *, platform_log: Any = None, thresholds
             seen = set(part["dataset"])
             per = []
             for r in part.itertuples(index=False):
-                per.append(_row(day, r.dataset, int(r.accepted), int(r.rejected), int(r.duplicate), t,
-                                check_volume=t.per_dataset))
+                per.append(
+                    _row(
+                        day,
+                        r.dataset,
+                        int(r.accepted),
+                        int(r.rejected),
+                        int(r.duplicate),
+                        t,
+                        check_volume=t.per_dataset,
+                    )
+                )
             if t.per_dataset:
                 for code in required:
                     if code not in seen:
                         per.append(_row(day, code, 0, 0, 0, t, check_volume=True))
-            total = _row(day, "*", int(part["accepted"].sum()), int(part["rejected"].sum()),
-                         int(part["duplicate"].sum()), t, check_volume=not t.per_dataset)
+            total = _row(
+                day,
+                "*",
+                int(part["accepted"].sum()),
+                int(part["rejected"].sum()),
+                int(part["duplicate"].sum()),
+                t,
+                check_volume=not t.per_dataset,
+            )
             relevant = [r for r in per if not required or r["dataset"] in required] if t.per_dataset else []
             reasons = [f"{r['dataset']}: {r['reason']}" for r in relevant if not r["qualifies"]]
             if not t.per_dataset and not total["qualifies"]:
                 reasons.append(total["reason"])
             if t.per_dataset:  # rejections in a data set outside the required list still break 100 %
-                reasons += [f"{r['dataset']}: {r['reason']}" for r in per
-                            if r not in relevant and (r["rejected"] or r["duplicate"] > t.max_duplicates)]
+                reasons += [
+                    f"{r['dataset']}: {r['reason']}"
+                    for r in per
+                    if r not in relevant and (r["rejected"] or r["duplicate"] > t.max_duplicates)
+                ]
                 total["qualifies"] = not reasons
                 total["reason"] = "；".join(reasons)
             rows.extend(sorted(per, key=lambda r: r["dataset"]))
@@ -330,11 +393,24 @@ def compute_readiness(project_or_ledger, *, platform_log: Any = None, thresholds
         if r.duplicate > t.max_duplicates:
             blocked.append(f"今天 {r.dataset} 已有 {r.duplicate} 条重复，今天不能达标")
         if r.uploaded and r.accepted / r.uploaded < t.success_rate:
-            blocked.append(f"今天 {r.dataset} 已有 {r.rejected} 条被拒收（成功率须 ≥ {t.success_rate:.0%}），今天不能达标；"
-                           f"修正后明天重新开始计算")
+            blocked.append(
+                f"今天 {r.dataset} 已有 {r.rejected} 条被拒收（成功率须 ≥ {t.success_rate:.0%}），今天不能达标；"
+                f"修正后明天重新开始计算"
+            )
 
-    result = Readiness(t, today, per_day, days, len(streak_days), streak_days, may_apply, needed, blocked, required,
-                       best_streak_days=best)
+    result = Readiness(
+        t,
+        today,
+        per_day,
+        days,
+        len(streak_days),
+        streak_days,
+        may_apply,
+        needed,
+        blocked,
+        required,
+        best_streak_days=best,
+    )
     if isinstance(platform_log, (dict, list)):
         _compare(result, platform_log)
     return result
@@ -359,8 +435,9 @@ def _check_day(value: Any, where: str) -> str:
     return day
 
 
-def _row(day: str, dataset: str, accepted: int, rejected: int, duplicate: int, t: Thresholds,
-         *, check_volume: bool) -> dict[str, Any]:
+def _row(
+    day: str, dataset: str, accepted: int, rejected: int, duplicate: int, t: Thresholds, *, check_volume: bool
+) -> dict[str, Any]:
     uploaded = accepted + rejected + duplicate
     rate = accepted / uploaded if uploaded else 0.0
     reasons = []
@@ -372,9 +449,17 @@ def _row(day: str, dataset: str, accepted: int, rejected: int, duplicate: int, t
         reasons.append(f"重复 {duplicate} 条")
     if check_volume and not uploaded:
         reasons = [f"当天没有上传（需 ≥ {t.min_records_per_day} 条）"]
-    return {"day": day, "dataset": dataset, "uploaded": uploaded, "accepted": accepted, "rejected": rejected,
-            "duplicate": duplicate, "success_rate": round(rate, 4), "qualifies": not reasons,
-            "reason": "；".join(reasons)}
+    return {
+        "day": day,
+        "dataset": dataset,
+        "uploaded": uploaded,
+        "accepted": accepted,
+        "rejected": rejected,
+        "duplicate": duplicate,
+        "success_rate": round(rate, 4),
+        "qualifies": not reasons,
+        "reason": "；".join(reasons),
+    }
 
 
 # --------------------------------------------------------------------------- platform comparison
@@ -452,21 +537,45 @@ def _compare(r: Readiness, log: Any) -> None:
         day, ds = key
         if theirs is None:
             if mine is not None and mine.uploaded:
-                r.disagreements.append({"day": day, "dataset": ds, "field": "uploaded", "ledger": mine.uploaded,
-                                        "platform": 0, "message": f"{day} {ds}: 台账有 {mine.uploaded} 条应答，平台验证日志没有记录"})
+                r.disagreements.append(
+                    {
+                        "day": day,
+                        "dataset": ds,
+                        "field": "uploaded",
+                        "ledger": mine.uploaded,
+                        "platform": 0,
+                        "message": f"{day} {ds}: 台账有 {mine.uploaded} 条应答，平台验证日志没有记录",
+                    }
+                )
             continue
         for f in ("accepted", "rejected", "duplicate"):
             a = int(getattr(mine, f)) if mine is not None else 0
             b = theirs[f]
             if a != b:
                 zh = {"accepted": "成功", "rejected": "拒收", "duplicate": "重复"}[f]
-                r.disagreements.append({"day": day, "dataset": ds, "field": f, "ledger": a, "platform": b,
-                                        "message": f"{day} {ds} {zh}: 台账 {a} 条，平台验证日志 {b} 条"})
+                r.disagreements.append(
+                    {
+                        "day": day,
+                        "dataset": ds,
+                        "field": f,
+                        "ledger": a,
+                        "platform": b,
+                        "message": f"{day} {ds} {zh}: 台账 {a} 条，平台验证日志 {b} 条",
+                    }
+                )
     pm = verdict.get("may_apply")
     if isinstance(pm, bool) and pm != r.may_apply:
-        r.disagreements.append({"day": r.today, "dataset": "*", "field": "may_apply", "ledger": r.may_apply,
-                                "platform": pm, "message": f"结论不一致：台账判断{'可以' if r.may_apply else '不能'}申请，"
-                                                           f"平台判断{'可以' if pm else '不能'}申请（请核对两边的达标规则设置）"})
+        r.disagreements.append(
+            {
+                "day": r.today,
+                "dataset": "*",
+                "field": "may_apply",
+                "ledger": r.may_apply,
+                "platform": pm,
+                "message": f"结论不一致：台账判断{'可以' if r.may_apply else '不能'}申请，"
+                f"平台判断{'可以' if pm else '不能'}申请（请核对两边的达标规则设置）",
+            }
+        )
 
 
 # --------------------------------------------------------------------------- evidence pack
@@ -507,8 +616,14 @@ def _masked_samples(ledger: Ledger, spec, per_dataset: int = 3):
                 if ds is not None and k in ds.fields:
                     fname = ds.fields[k].name or ""
                 masked[k] = mask_value(v, _mask_kind(k, fname, v))
-            rows.append({"dataset": e["dataset"], "batch_no": e["batch_no"], "key": e["key"],
-                         "record": json.dumps(masked, ensure_ascii=False)})
+            rows.append(
+                {
+                    "dataset": e["dataset"],
+                    "batch_no": e["batch_no"],
+                    "key": e["key"],
+                    "record": json.dumps(masked, ensure_ascii=False),
+                }
+            )
             taken[e["dataset"]] = taken.get(e["dataset"], 0) + 1
             break
     return pd.DataFrame(rows, columns=["dataset", "batch_no", "key", "record"])
@@ -530,9 +645,15 @@ def _mapping_versions(project):
                         if line.startswith("version:"):
                             version = line.split(":", 1)[1].strip()
                             break
-                rows.append({"file": str(p.relative_to(project.root)) if p.is_relative_to(project.root) else str(p),
-                             "version": version, "revision": revisions.get(p.resolve(), ""),
-                             "sha256": hashlib.sha256(data).hexdigest()[:16], "bytes": len(data)})
+                rows.append(
+                    {
+                        "file": str(p.relative_to(project.root)) if p.is_relative_to(project.root) else str(p),
+                        "version": version,
+                        "revision": revisions.get(p.resolve(), ""),
+                        "sha256": hashlib.sha256(data).hexdigest()[:16],
+                        "bytes": len(data),
+                    }
+                )
     return pd.DataFrame(rows, columns=["file", "version", "revision", "sha256", "bytes"])
 
 
@@ -544,8 +665,9 @@ def _git_revisions(directory: Path) -> dict[Path, str]:
 
     def git(*args: str) -> str | None:
         try:
-            r = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=20,
-                               check=False)
+            r = subprocess.run(
+                ["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=20, check=False
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return r.stdout if r.returncode == 0 else None
@@ -571,8 +693,9 @@ def _git_revisions(directory: Path) -> dict[Path, str]:
     return out
 
 
-def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=None, ledger: Ledger | None = None,
-                        spec=None) -> dict[str, Path]:
+def write_evidence_pack(
+    readiness: Readiness, out_dir: str | Path, *, project=None, ledger: Ledger | None = None, spec=None
+) -> dict[str, Path]:
     """Write the evidence pack (达标证据包) into ``out_dir``: ``readiness.html`` (with the streak
     chart embedded), ``readiness.xlsx`` and ``streak.png``. Returns the paths by kind."""
     import pandas as pd
@@ -581,8 +704,9 @@ def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=No
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"无法创建证据包目录 {out}（{exc.strerror or exc}）：请换一个可写的目录（--out）",
-                          where=str(out)) from exc
+        raise ConfigError(
+            f"无法创建证据包目录 {out}（{exc.strerror or exc}）：请换一个可写的目录（--out）", where=str(out)
+        ) from exc
     if spec is None and project is not None:  # before the ledger is opened: a bad spec leaks nothing
         from ..spec._model import load_spec
 
@@ -591,8 +715,10 @@ def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=No
     if ledger is None and project is not None and project.ledger_path.exists():
         ledger, own = Ledger(project.ledger_path), True
     try:
-        log = pd.DataFrame(ledger.events() if ledger else [],
-                           columns=["at", "platform_day", "dataset", "key", "hash", "batch_no", "status", "errors"])
+        log = pd.DataFrame(
+            ledger.events() if ledger else [],
+            columns=["at", "platform_day", "dataset", "key", "hash", "batch_no", "status", "errors"],
+        )
         log = log.drop(columns=["hash"])
         log["key"] = log["key"].map(mask_key)
         log["errors"] = log["errors"].map(_mask_text)  # a platform may echo a value in its reason
@@ -606,8 +732,11 @@ def write_evidence_pack(readiness: Readiness, out_dir: str | Path, *, project=No
     try:
         return _write_pack(readiness, paths, png, project, log, samples, versions, spec)
     except OSError as exc:  # each file is written atomically: nothing half-written is left
-        raise ConfigError(f"无法写出证据包到 {out}（{exc.strerror or exc}）：请确认目录可写、"
-                          f"readiness.xlsx 没有在 Excel 中打开，或换一个目录（--out）", where=str(out)) from exc
+        raise ConfigError(
+            f"无法写出证据包到 {out}（{exc.strerror or exc}）：请确认目录可写、"
+            f"readiness.xlsx 没有在 Excel 中打开，或换一个目录（--out）",
+            where=str(out),
+        ) from exc
 
 
 def _ds_label(code: str, spec) -> str:
@@ -646,30 +775,74 @@ def _pack_frames(readiness: Readiness, log, samples, versions, spec):
     return per_day, log, samples, versions, disagree
 
 
-_PER_DAY_ZH = {"day": "日期（平台日）", "dataset": "数据集", "uploaded": "上传", "accepted": "成功", "rejected": "拒收",
-               "duplicate": "重复", "success_rate": "成功率", "qualifies": "达标", "reason": "未达标原因"}
-_LOG_ZH = {"at": "应答时间（北京时间）", "platform_day": "平台日", "dataset": "数据集", "key": "业务主键（已脱敏）",
-           "batch_no": "批次号 batchNo", "status": "结果", "errors": "平台给出的原因"}
-_STATUS_ZH = {"accepted": "成功", "rejected": "拒收", "duplicate": "重复", "refused": "请求被拒（未计入验证日志）",
-              "pending": "待发送", "sent": "已发送未确认"}
+_PER_DAY_ZH = {
+    "day": "日期（平台日）",
+    "dataset": "数据集",
+    "uploaded": "上传",
+    "accepted": "成功",
+    "rejected": "拒收",
+    "duplicate": "重复",
+    "success_rate": "成功率",
+    "qualifies": "达标",
+    "reason": "未达标原因",
+}
+_LOG_ZH = {
+    "at": "应答时间（北京时间）",
+    "platform_day": "平台日",
+    "dataset": "数据集",
+    "key": "业务主键（已脱敏）",
+    "batch_no": "批次号 batchNo",
+    "status": "结果",
+    "errors": "平台给出的原因",
+}
+_STATUS_ZH = {
+    "accepted": "成功",
+    "rejected": "拒收",
+    "duplicate": "重复",
+    "refused": "请求被拒（未计入验证日志）",
+    "pending": "待发送",
+    "sent": "已发送未确认",
+}
 _SAMPLES_ZH = {"dataset": "数据集", "batch_no": "批次号 batchNo", "key": "业务主键", "record": "记录（已脱敏）"}
-_VERSIONS_ZH = {"file": "文件", "version": "文件格式版本", "revision": "修订（git 提交）", "sha256": "SHA-256（前16位）",
-                "bytes": "字节数"}
-_DISAGREE_ZH = {"day": "日期", "dataset": "数据集", "field": "项目", "ledger": "台账", "platform": "平台验证日志",
-                "message": "说明"}
+_VERSIONS_ZH = {
+    "file": "文件",
+    "version": "文件格式版本",
+    "revision": "修订（git 提交）",
+    "sha256": "SHA-256（前16位）",
+    "bytes": "字节数",
+}
+_DISAGREE_ZH = {
+    "day": "日期",
+    "dataset": "数据集",
+    "field": "项目",
+    "ledger": "台账",
+    "platform": "平台验证日志",
+    "message": "说明",
+}
 _FIELD_ZH = {"uploaded": "上传", "accepted": "成功", "rejected": "拒收", "duplicate": "重复", "may_apply": "能否申请"}
 _HTML_LOG_ROWS = 2000
 
 
-def _write_pack(readiness: Readiness, paths: dict[str, Path], png: bytes, project, log, samples, versions,
-                spec) -> dict[str, Path]:
+def _write_pack(
+    readiness: Readiness, paths: dict[str, Path], png: bytes, project, log, samples, versions, spec
+) -> dict[str, Path]:
     import pandas as pd
 
     atomic_write(paths["png"], lambda tmp: tmp.write_bytes(png))
     per_day, log, samples, versions, disagree = _pack_frames(readiness, log, samples, versions, spec)
-    verdict = pd.DataFrame([{"项目": project.name if project else "", "平台日": readiness.today,
-                             "结论": readiness.verdict, "可以申请": readiness.may_apply,
-                             "连续达标天数": readiness.streak, "今天": readiness.gap_text}])
+    verdict = pd.DataFrame(
+        [
+            {
+                "项目": project.name if project else "",
+                "平台日": readiness.today,
+                "结论": readiness.verdict,
+                "可以申请": readiness.may_apply,
+                "连续达标天数": readiness.streak,
+                "今天": readiness.gap_text,
+            }
+        ]
+    )
+
     def write_workbook(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             verdict.to_excel(xw, sheet_name="达标结论", index=False)
@@ -691,17 +864,25 @@ def _write_pack(readiness: Readiness, paths: dict[str, Path], png: bytes, projec
         f"<p style='background:{banner};color:white;padding:8px'>{esc(readiness.verdict)}</p>",
         f"<p>平台日 {esc(readiness.today)}；今天：{esc(readiness.gap_text)}</p>",
         f"<img alt='连续达标趋势' src='data:image/png;base64,{b64}'>",
-        "<h2>每日统计</h2>", per_day.to_html(index=False, escape=True,
-                                          formatters={"成功率": lambda v: f"{v:.1%}"}),
+        "<h2>每日统计</h2>",
+        per_day.to_html(index=False, escape=True, formatters={"成功率": lambda v: f"{v:.1%}"}),
         "<h2>与平台验证日志对比</h2>",
-        (disagree.to_html(index=False) if len(disagree) else
-         ("<p>一致</p>" if readiness.platform is not None else "<p>未对比（平台未提供验证日志）</p>")),
+        (
+            disagree.to_html(index=False)
+            if len(disagree)
+            else ("<p>一致</p>" if readiness.platform is not None else "<p>未对比（平台未提供验证日志）</p>")
+        ),
         "<h2>上传日志（批次号）</h2>",
-        (f"<p>共 {len(log)} 条，此处只列最近 {_HTML_LOG_ROWS} 条；完整日志见 readiness.xlsx 的“上传日志”表</p>"
-         if len(log) > _HTML_LOG_ROWS else ""),
+        (
+            f"<p>共 {len(log)} 条，此处只列最近 {_HTML_LOG_ROWS} 条；完整日志见 readiness.xlsx 的“上传日志”表</p>"
+            if len(log) > _HTML_LOG_ROWS
+            else ""
+        ),
         log.tail(_HTML_LOG_ROWS).to_html(index=False),
-        "<h2>样例记录（已脱敏）</h2>", samples.to_html(index=False),
-        "<h2>映射与代码对照版本</h2>", versions.to_html(index=False),
+        "<h2>样例记录（已脱敏）</h2>",
+        samples.to_html(index=False),
+        "<h2>映射与代码对照版本</h2>",
+        versions.to_html(index=False),
         "</body></html>",
     ]
     atomic_write(paths["html"], lambda tmp: tmp.write_text("\n".join(parts), encoding="utf-8"))
@@ -711,18 +892,38 @@ def _write_pack(readiness: Readiness, paths: dict[str, Path], png: bytes, projec
 _NOT_PERSON = ("drug", "dept", "org", "unit", "diag", "item", "hosp", "disease", "title", "subject", "spec")
 
 
-_PERSON_ROLES = ("姓名", "代表人", "负责人", "联系人", "医生", "医师", "药师", "护士", "患者", "监护人", "审核人", "投诉人")
+_PERSON_ROLES = (
+    "姓名",
+    "代表人",
+    "负责人",
+    "联系人",
+    "医生",
+    "医师",
+    "药师",
+    "护士",
+    "患者",
+    "监护人",
+    "审核人",
+    "投诉人",
+)
 
 
 def _mask_kind(key: str, name_zh: str, value=None) -> str | None:
     """Which masking a field needs (姓名 / 证件号 / 电话), from its Chinese name or its key."""
     k = key.lower()
-    if (isinstance(value, str) and 2 <= len(value) <= 4 and all("\u4e00" <= c <= "\u9fff" for c in value)
-            and (any(r in name_zh for r in _PERSON_ROLES) or "representative" in k or k.endswith("name"))
-            and not any(w in k for w in _NOT_PERSON)):
+    if (
+        isinstance(value, str)
+        and 2 <= len(value) <= 4
+        and all("\u4e00" <= c <= "\u9fff" for c in value)
+        and (any(r in name_zh for r in _PERSON_ROLES) or "representative" in k or k.endswith("name"))
+        and not any(w in k for w in _NOT_PERSON)
+    ):
         return "name"
-    if "姓名" in name_zh or (k.endswith("name") and not any(w in k for w in _NOT_PERSON) and not name_zh) \
-            or (k.endswith("name") and any(w in name_zh for w in ("患者", "医师", "医生", "监护人", "药师", "护士"))):
+    if (
+        "姓名" in name_zh
+        or (k.endswith("name") and not any(w in k for w in _NOT_PERSON) and not name_zh)
+        or (k.endswith("name") and any(w in name_zh for w in ("患者", "医师", "医生", "监护人", "药师", "护士")))
+    ):
         return "name"
     if any(w in name_zh for w in ("证件号", "身份证")) or any(w in k for w in ("certid", "idcard", "sfzh", "idno")):
         return "id"

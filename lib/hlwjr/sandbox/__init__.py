@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["create_app", "Sandbox", "SandboxSettings", "VerifyRule", "Faults", "SandboxService", "SyncASGITransport"]
+__all__ = ["Faults", "Sandbox", "SandboxService", "SandboxSettings", "SyncASGITransport", "VerifyRule", "create_app"]
 
 _LAZY = {
     "create_app": "._app",

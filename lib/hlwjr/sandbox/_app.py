@@ -32,14 +32,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._exceptions import ConfigError, HlwjrError
+from .._privacy import mask_key as _privacy_mask_key
 from ._clock import Clock, beijing_day, format_beijing, parse_beijing_time
 from ._faults import DROP_MARK, DropConnectionMiddleware, FaultInjector
 from ._settings import Faults, SandboxSettings
-from .._privacy import mask_key as _privacy_mask_key
 from ._store import KEY_SEP, Org, Store
 from ._verify import compute_verify_log
 
-__all__ = ["create_app", "ApiError", "SandboxService", "install_log_redaction"]
+__all__ = ["ApiError", "SandboxService", "create_app", "install_log_redaction"]
 
 log = logging.getLogger("hlwjr.sandbox")
 
@@ -143,8 +143,9 @@ class _OrgLookup:
             parts = ["" if v is None else str(v) for v in k]
             forms = [parts]
             if key_fields and len(parts) == len(key_fields) - 1 and "organID" in key_fields:
-                forms.append(parts[: key_fields.index("organID")] + [self.org_code]
-                             + parts[key_fields.index("organID"):])
+                forms.append(
+                    parts[: key_fields.index("organID")] + [self.org_code] + parts[key_fields.index("organID") :]
+                )
             if len(parts) == 2:
                 forms.append(parts[::-1])
             for f in forms:
@@ -156,7 +157,7 @@ class _OrgLookup:
 class PendingBatch:
     """An upload request that passed the shape checks and waits for validation and storage."""
 
-    __slots__ = ("org", "ds", "batch_no", "records", "payloads", "content_hash", "errors", "warnings")
+    __slots__ = ("batch_no", "content_hash", "ds", "errors", "org", "payloads", "records", "warnings")
 
     def __init__(self, org: Org, ds, batch_no: str, records: list, payloads: list[bytes], content_hash: str) -> None:
         self.org, self.ds, self.batch_no, self.records = org, ds, batch_no, records
@@ -172,7 +173,7 @@ class _UploadQueue:
     #: event-loop turns to wait before processing, so bodies still being read can join the group
     HOPS = 3
 
-    def __init__(self, service: "SandboxService") -> None:
+    def __init__(self, service: SandboxService) -> None:
         self.service = service
         self.pending: list[tuple[PendingBatch, asyncio.Future]] = []
         self.scheduled = False
@@ -203,7 +204,7 @@ class _UploadQueue:
         self.stats["largest_group"] = max(self.stats["largest_group"], len(items))
         try:
             results = self.service.process_group([b for b, _ in items])
-        except BaseException as exc:  # noqa: BLE001 - handed to every waiting request
+        except BaseException as exc:
             results = [exc] * len(items)
         for (_, fut), res in zip(items, results):
             if not fut.done():
@@ -256,18 +257,25 @@ class SandboxService:
 
     def issue_token(self, appid: Any, secret: Any) -> dict:
         if not isinstance(appid, str) or not appid.strip() or not isinstance(secret, str) or not secret:
-            raise ApiError(400, 2008, "缺少必填参数：请求体应为 {\"appid\": \"...\", \"secret\": \"...\"}（字符串）")
+            raise ApiError(400, 2008, '缺少必填参数：请求体应为 {"appid": "...", "secret": "..."}（字符串）')
         org = self.store.org_by_appid(appid)
         if org is None:
-            raise ApiError(401, 1001, "appid不存在：请核对平台“机构信息”页面上的appid（沙箱用 hlwjr sandbox register 注册）")
+            raise ApiError(
+                401, 1001, "appid不存在：请核对平台“机构信息”页面上的appid（沙箱用 hlwjr sandbox register 注册）"
+            )
         window = self._token_requests[appid]
         now_m = time.monotonic()
         while window and now_m - window[0] > 60:
             window.popleft()
         if len(window) >= self.settings.token_rate_per_minute:
             retry = int(60 - (now_m - window[0])) + 1
-            raise ApiError(429, 1005, f"令牌请求过于频繁：每分钟最多 {self.settings.token_rate_per_minute} 次，"
-                                      f"请 {retry} 秒后再试，并缓存令牌直至过期", headers={"Retry-After": str(retry)})
+            raise ApiError(
+                429,
+                1005,
+                f"令牌请求过于频繁：每分钟最多 {self.settings.token_rate_per_minute} 次，"
+                f"请 {retry} 秒后再试，并缓存令牌直至过期",
+                headers={"Retry-After": str(retry)},
+            )
         window.append(now_m)
         if not self.store.check_secret(appid, secret):
             raise ApiError(401, 1002, "secret错误：请核对secret（secret只在注册时显示一次，遗失请重新生成）")
@@ -283,28 +291,41 @@ class SandboxService:
 
     def authenticate(self, header: str | None) -> Org:
         if not header:
-            raise ApiError(401, 1102, "缺少Authorization请求头：请先调用 /hlwjr/api/token 获取令牌，"
-                                      "并以 Authorization: Bearer <access_token> 发送",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                1102,
+                "缺少Authorization请求头：请先调用 /hlwjr/api/token 获取令牌，"
+                "并以 Authorization: Bearer <access_token> 发送",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token or " " in token:
-            raise ApiError(401, 1102, "Authorization格式错误：应为 Bearer <access_token>",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401, 1102, "Authorization格式错误：应为 Bearer <access_token>", headers={"WWW-Authenticate": "Bearer"}
+            )
         now_m = time.monotonic()
         hit = self._token_cache.get(token)
         if hit is None or now_m - hit[2] > 2.0:
             row = self.store.token(token)
             if row is None or row[2]:
                 self._token_cache.pop(token, None)
-                raise ApiError(401, 1101, "token无效：令牌不存在或已作废，请重新获取令牌",
-                               headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+                raise ApiError(
+                    401,
+                    1101,
+                    "token无效：令牌不存在或已作废，请重新获取令牌",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
             hit = (row[0], row[1], now_m)
             self._token_cache[token] = hit
         appid, expires, _ = hit
         if self.clock.now() >= expires:
-            raise ApiError(401, 1101, "token已过期：请重新获取令牌后重试",
-                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            raise ApiError(
+                401,
+                1101,
+                "token已过期：请重新获取令牌后重试",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         org = self.org(appid)
         if org is None or not org.active:
             raise ApiError(401, 1003, "账号停用：该appid已被停用，请联系平台管理员")
@@ -332,7 +353,7 @@ class SandboxService:
             return pending
         return self.process_group([pending])[0]
 
-    def prepare_upload(self, org: Org, dataset_code: str, body: dict) -> "PendingBatch | tuple[int, str, bool]":
+    def prepare_upload(self, org: Org, dataset_code: str, body: dict) -> PendingBatch | tuple[int, str, bool]:
         """Check the request's shape; a replay is answered at once, anything else becomes a
         :class:`PendingBatch` for :meth:`process_group`."""
         ds = self.dataset(dataset_code)
@@ -343,14 +364,16 @@ class SandboxService:
             raise ApiError(400, 2006, "batchNo格式错误：应为不超过64个字符的字符串")
         batch_no = str(batch_no)
         if "records" not in body:
-            raise ApiError(400, 2003, "缺少records：请求体应为 {\"batchNo\": \"...\", \"records\": [ ... ]}")
+            raise ApiError(400, 2003, '缺少records：请求体应为 {"batchNo": "...", "records": [ ... ]}')
         records = body["records"]
         if not isinstance(records, list):
             raise ApiError(400, 2003, f"records必须是数组（JSON array），收到的是 {type(records).__name__}")
         if not records:
             raise ApiError(400, 2003, "records不能为空数组：每批至少上传1条记录")
         if len(records) > self.settings.max_batch:
-            raise ApiError(400, 2005, f"批量超过上限：每批最多 {self.settings.max_batch} 条，本批 {len(records)} 条，请拆分后上传")
+            raise ApiError(
+                400, 2005, f"批量超过上限：每批最多 {self.settings.max_batch} 条，本批 {len(records)} 条，请拆分后上传"
+            )
         # one canonical serialisation per record: the stored payload and (hashed) the batch's content
         try:
             payloads = [json_dumps(r, sort_keys=True) for r in records]
@@ -364,16 +387,17 @@ class SandboxService:
         replay = self._replay(pending)
         return replay if replay is not None else pending
 
-    def _replay(self, b: "PendingBatch") -> tuple[int, str, bool] | None:
+    def _replay(self, b: PendingBatch) -> tuple[int, str, bool] | None:
         previous = self.store.batch(b.org.appid, b.ds.code, b.batch_no)
         if previous is None:
             return None
         if previous[0] == b.content_hash:
             return 200, previous[2], True
-        raise ApiError(409, 2007, f"同一batchNo内容不同：批次 {b.batch_no} 已上传过且内容不同；"
-                                  "修改后的数据请用新的batchNo上传")
+        raise ApiError(
+            409, 2007, f"同一batchNo内容不同：批次 {b.batch_no} 已上传过且内容不同；修改后的数据请用新的batchNo上传"
+        )
 
-    def process_group(self, batches: list["PendingBatch"]) -> list:
+    def process_group(self, batches: list[PendingBatch]) -> list:
         """Validate and store several pending batches: one call of the validation engine per
         (organisation, data set) — its fixed cost dominates small batches — and one COMMIT for
         all, each batch in its own SAVEPOINT (all-or-nothing per batch).  Groups are handled in
@@ -389,7 +413,7 @@ class SandboxService:
                 members = [batches[i] for i in idx]
                 try:
                     self._validate_group(members)
-                except Exception as exc:  # noqa: BLE001 - this group's failure; the others go on
+                except Exception as exc:
                     for i in idx:
                         out[i] = exc
                     continue
@@ -397,11 +421,11 @@ class SandboxService:
                     try:
                         replay = self._replay(b)  # an identical batch earlier in this group
                         out[i] = replay if replay is not None else self._finish(b)
-                    except Exception as exc:  # noqa: BLE001 - this batch's own failure
+                    except Exception as exc:
                         out[i] = exc
         return out
 
-    def _validate_group(self, members: list["PendingBatch"]) -> None:
+    def _validate_group(self, members: list[PendingBatch]) -> None:
         first = members[0]
         records = [r for b in members for r in b.records]
         offsets, o = [], 0
@@ -410,9 +434,14 @@ class SandboxService:
             o += len(b.records)
             b.errors = [[] for _ in b.records]
             b.warnings = [[] for _ in b.records]
-        report = self._validator()(records, first.ds, spec=self.spec,
-                                   lookup=_OrgLookup(self.store, first.org.org_code, self.spec),
-                                   skip=_SKIP_RULES, today=_dt.date.fromisoformat(self.clock.today()))
+        report = self._validator()(
+            records,
+            first.ds,
+            spec=self.spec,
+            lookup=_OrgLookup(self.store, first.org.org_code, self.spec),
+            skip=_SKIP_RULES,
+            today=_dt.date.fromisoformat(self.clock.today()),
+        )
         for p in report.problems:
             if p.rule == "duplicate_key" and "[" not in (p.path or ""):
                 continue
@@ -423,10 +452,10 @@ class SandboxService:
                 (b.errors if p.severity == "error" else b.warnings)[p.row - offsets[k]].append(item)
             else:
                 for b in members:
-                    for lst in (b.errors if p.severity == "error" else b.warnings):
+                    for lst in b.errors if p.severity == "error" else b.warnings:
                         lst.append(item)
 
-    def _finish(self, b: "PendingBatch") -> tuple[int, str, bool]:
+    def _finish(self, b: PendingBatch) -> tuple[int, str, bool]:
         org, ds, batch_no, records = b.org, b.ds, b.batch_no, b.records
         n = len(records)
         errors, warnings = b.errors, b.warnings
@@ -437,8 +466,13 @@ class SandboxService:
                 keys.append(None)
                 continue
             if has_organ and r.get("organID") is not None and str(r.get("organID")) != org.org_code:
-                errors[i].append({"field": "organID", "rule": "organ_mismatch",
-                                  "msg": f"organID 与令牌所属机构不一致：本令牌只能上传本机构（{org.org_code}）的数据"})
+                errors[i].append(
+                    {
+                        "field": "organID",
+                        "rule": "organ_mismatch",
+                        "msg": f"organID 与令牌所属机构不一致：本令牌只能上传本机构（{org.org_code}）的数据",
+                    }
+                )
             if ds.key:
                 parts = [r.get(k) for k in ds.key]
                 keys.append(None if any(v is None for v in parts) else KEY_SEP.join(str(v) for v in parts))
@@ -464,35 +498,81 @@ class SandboxService:
             for i, s in enumerate(statuses):
                 if s == "ok":
                     statuses[i] = "fail"
-                    errors[i].append({"field": None, "rule": "whole_batch",
-                                      "msg": "同批次其他记录未通过校验，整批拒收（本条自身无误）"})
+                    errors[i].append(
+                        {
+                            "field": None,
+                            "rule": "whole_batch",
+                            "msg": "同批次其他记录未通过校验，整批拒收（本条自身无误）",
+                        }
+                    )
         counts = {s: statuses.count(s) for s in ("ok", "fail", "duplicate")}
         if code == 0 and (counts["fail"] or counts["duplicate"]):
             msg = f"处理完成：成功 {counts['ok']} 条，失败 {counts['fail']} 条，重复 {counts['duplicate']} 条"
         now = self.clock.now()
         results = []
         for i in range(n):
-            item = {"index": i, "key": mask_key(keys[i]) if keys[i] and not keys[i].startswith("#") else None,
-                    "status": statuses[i], "errors": errors[i]}
+            item = {
+                "index": i,
+                "key": mask_key(keys[i]) if keys[i] and not keys[i].startswith("#") else None,
+                "status": statuses[i],
+                "errors": errors[i],
+            }
             if statuses[i] == "duplicate":
-                item["errors"] = errors[i] + [{"field": ",".join(ds.key) or None, "rule": "duplicate",
-                                               "msg": "业务主键重复：该记录已被平台接收（或本批中已出现），不重复入库"}]
+                item["errors"] = errors[i] + [
+                    {
+                        "field": ",".join(ds.key) or None,
+                        "rule": "duplicate",
+                        "msg": "业务主键重复：该记录已被平台接收（或本批中已出现），不重复入库",
+                    }
+                ]
             if warnings[i]:
                 item["warnings"] = warnings[i]
             results.append(item)
-        data = {"batchNo": batch_no, "dataset": ds.code, "total": n, "success": counts["ok"],
-                "failed": counts["fail"], "duplicate": counts["duplicate"], "received_at": format_beijing(now),
-                "results": results}
+        data = {
+            "batchNo": batch_no,
+            "dataset": ds.code,
+            "total": n,
+            "success": counts["ok"],
+            "failed": counts["fail"],
+            "duplicate": counts["duplicate"],
+            "received_at": format_beijing(now),
+            "results": results,
+        }
         response = json_dumps(_envelope(data, code, msg)).decode("utf-8")
         accepted = [(keys[i], i, b.payloads[i].decode("utf-8")) for i in range(n) if statuses[i] == "ok"]
-        log_rows = [(i, keys[i], statuses[i],
-                     json_dumps(results[i]["errors"]).decode("utf-8") if results[i]["errors"] else None)
-                    for i in range(n)]
-        self.store.save_batch(appid=org.appid, org_code=org.org_code, dataset=ds.code, batch_no=batch_no,
-                              content_hash=b.content_hash, received_at=now, day=beijing_day(now), code=code,
-                              response=response, accepted=accepted, log=log_rows)
-        log.info("upload appid=%s dataset=%s batch=%s total=%d ok=%d fail=%d duplicate=%d code=%d",
-                 org.appid, ds.code, batch_no, n, counts["ok"], counts["fail"], counts["duplicate"], code)
+        log_rows = [
+            (
+                i,
+                keys[i],
+                statuses[i],
+                json_dumps(results[i]["errors"]).decode("utf-8") if results[i]["errors"] else None,
+            )
+            for i in range(n)
+        ]
+        self.store.save_batch(
+            appid=org.appid,
+            org_code=org.org_code,
+            dataset=ds.code,
+            batch_no=batch_no,
+            content_hash=b.content_hash,
+            received_at=now,
+            day=beijing_day(now),
+            code=code,
+            response=response,
+            accepted=accepted,
+            log=log_rows,
+        )
+        log.info(
+            "upload appid=%s dataset=%s batch=%s total=%d ok=%d fail=%d duplicate=%d code=%d",
+            org.appid,
+            ds.code,
+            batch_no,
+            n,
+            counts["ok"],
+            counts["fail"],
+            counts["duplicate"],
+            code,
+        )
         return 200, response, False
 
     # -- verification log -------------------------------------------------------------------
@@ -504,13 +584,16 @@ class SandboxService:
                 try:
                     _dt.date.fromisoformat(v)
                 except ValueError:
-                    raise ApiError(400, 2000, f"参数 {name} 不是有效日期：{v!r}（应为真实的日历日期 YYYY-MM-DD）") from None
+                    raise ApiError(
+                        400, 2000, f"参数 {name} 不是有效日期：{v!r}（应为真实的日历日期 YYYY-MM-DD）"
+                    ) from None
         if date_from and date_to and date_from > date_to:
             raise ApiError(400, 2000, f"参数 from（{date_from}）晚于 to（{date_to}）：请交换或更正日期范围")
         return date_from or None, date_to or None
 
-    def verify_log(self, org: Org, date_from: str | None = None, date_to: str | None = None,
-                   dataset: str | None = None) -> dict:
+    def verify_log(
+        self, org: Org, date_from: str | None = None, date_to: str | None = None, dataset: str | None = None
+    ) -> dict:
         date_from, date_to = self._dates(date_from, date_to)
         ds_code = self.dataset(dataset).code if dataset else None
         rows = self.store.day_counts(org.org_code, date_from, date_to, ds_code)
@@ -520,8 +603,16 @@ class SandboxService:
         result["spec"] = {"id": self.spec.id, "version": self.spec.version, "official": self.spec.official}
         return result
 
-    def verify_records(self, org: Org, *, date: str | None, dataset: str | None, status: str | None = None,
-                       limit: int = 1000, offset: int = 0) -> dict:
+    def verify_records(
+        self,
+        org: Org,
+        *,
+        date: str | None,
+        dataset: str | None,
+        status: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> dict:
         self._dates(date, None)
         ds_code = self.dataset(dataset).code if dataset else None
         statuses = None
@@ -529,9 +620,12 @@ class SandboxService:
             statuses = tuple(s.strip() for s in status.split(","))
             bad = [s for s in statuses if s not in ("ok", "fail", "duplicate")]
             if bad:
-                raise ApiError(400, 2000, f"参数 status 只能是 ok、fail、duplicate（可用逗号分隔），收到 {', '.join(bad)}")
-        rows = self.store.log_rows(org.org_code, day=date, dataset=ds_code, statuses=statuses, limit=limit,
-                                   offset=offset)
+                raise ApiError(
+                    400, 2000, f"参数 status 只能是 ok、fail、duplicate（可用逗号分隔），收到 {', '.join(bad)}"
+                )
+        rows = self.store.log_rows(
+            org.org_code, day=date, dataset=ds_code, statuses=statuses, limit=limit, offset=offset
+        )
         total = self.store.count_log_rows(org.org_code, day=date, dataset=ds_code, statuses=statuses)
         for r in rows:
             r["received_at"] = format_beijing(r["received_at"])
@@ -584,8 +678,12 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
     """
     service = SandboxService(data_dir, spec, settings)
     install_log_redaction()
-    app = SandboxApp(title="hlwjr 沙箱平台（互联网医院接入平台模拟）", docs_url=f"{PREFIX}/docs",
-                  openapi_url=f"{PREFIX}/openapi.json", redoc_url=None)
+    app = SandboxApp(
+        title="hlwjr 沙箱平台（互联网医院接入平台模拟）",
+        docs_url=f"{PREFIX}/docs",
+        openapi_url=f"{PREFIX}/openapi.json",
+        redoc_url=None,
+    )
     app.state.sandbox = service
     queue = _UploadQueue(service)
     app.state.upload_queue = queue
@@ -668,8 +766,18 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
         org = service.authenticate(request.headers.get("authorization"))
         q = request.query_params
         limit_, offset = _int_param(q, "limit", 1000, 1, 10000), _int_param(q, "offset", 0, 0, None)
-        return _json(_envelope(service.verify_records(org, date=q.get("date"), dataset=q.get("dataset"),
-                                                      status=q.get("status"), limit=limit_, offset=offset)))
+        return _json(
+            _envelope(
+                service.verify_records(
+                    org,
+                    date=q.get("date"),
+                    dataset=q.get("dataset"),
+                    status=q.get("status"),
+                    limit=limit_,
+                    offset=offset,
+                )
+            )
+        )
 
     # -- human page ----------------------------------------------------------------------
     @app.get(PREFIX, include_in_schema=False)
@@ -689,8 +797,12 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
         expected = service.admin_token
         if expected is None:
             if required:
-                raise ApiError(403, 1201, "管理接口未启用：请在启动沙箱前设置环境变量 HLWJR_SANDBOX_ADMIN_TOKEN，"
-                                          "或用命令 hlwjr sandbox register 注册")
+                raise ApiError(
+                    403,
+                    1201,
+                    "管理接口未启用：请在启动沙箱前设置环境变量 HLWJR_SANDBOX_ADMIN_TOKEN，"
+                    "或用命令 hlwjr sandbox register 注册",
+                )
             return
         given = request.headers.get("x-admin-token") or ""
         if not hmac.compare_digest(given.encode(), expected.encode()):
@@ -698,8 +810,17 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
 
     @app.get(f"{PREFIX}/sandbox/health")
     async def health():
-        return _json(_envelope({"status": "ok", "spec": service.spec.id, "spec_version": service.spec.version,
-                                "clock": service.clock.as_dict(), "uploads": dict(queue.stats)}))
+        return _json(
+            _envelope(
+                {
+                    "status": "ok",
+                    "spec": service.spec.id,
+                    "spec_version": service.spec.version,
+                    "clock": service.clock.as_dict(),
+                    "uploads": dict(queue.stats),
+                }
+            )
+        )
 
     @app.post(f"{PREFIX}/sandbox/echo")
     async def echo(request: Request):
@@ -716,10 +837,20 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
     async def get_settings(request: Request):
         _admin(request, required=False)
         s = service.settings
-        return _json(_envelope({"token_ttl": s.token_ttl, "token_rate_per_minute": s.token_rate_per_minute,
-                                "max_batch": s.max_batch, "max_body_bytes": s.max_body_bytes,
-                                "whole_batch": s.whole_batch, "rule": s.rule.as_dict(),
-                                "faults": s.faults.as_dict(), "admin": service.admin_token is not None}))
+        return _json(
+            _envelope(
+                {
+                    "token_ttl": s.token_ttl,
+                    "token_rate_per_minute": s.token_rate_per_minute,
+                    "max_batch": s.max_batch,
+                    "max_body_bytes": s.max_body_bytes,
+                    "whole_batch": s.whole_batch,
+                    "rule": s.rule.as_dict(),
+                    "faults": s.faults.as_dict(),
+                    "admin": service.admin_token is not None,
+                }
+            )
+        )
 
     @app.get(f"{PREFIX}/sandbox/clock")
     async def get_clock(request: Request):
@@ -734,11 +865,17 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
         body = await _read_object(request, 64 * 1024)
         unknown = set(body) - {"now", "advance_days", "advance_hours", "advance_seconds", "reset"}
         if unknown:
-            raise ApiError(400, 2000, f"未知参数 {', '.join(sorted(unknown))}；可用 now、advance_days、advance_hours、"
-                                      "advance_seconds、reset")
+            raise ApiError(
+                400,
+                2000,
+                f"未知参数 {', '.join(sorted(unknown))}；可用 now、advance_days、advance_hours、advance_seconds、reset",
+            )
         try:
-            advance = (float(body.get("advance_days") or 0) * 86400 + float(body.get("advance_hours") or 0) * 3600
-                       + float(body.get("advance_seconds") or 0))
+            advance = (
+                float(body.get("advance_days") or 0) * 86400
+                + float(body.get("advance_hours") or 0) * 3600
+                + float(body.get("advance_seconds") or 0)
+            )
         except (TypeError, ValueError):
             raise ApiError(400, 2000, "advance_days/advance_hours/advance_seconds 应为数字") from None
         now = body.get("now")

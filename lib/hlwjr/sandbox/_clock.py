@@ -11,7 +11,7 @@ import time
 
 from .._exceptions import ConfigError
 
-__all__ = ["Clock", "BEIJING", "parse_beijing_time", "format_beijing", "beijing_day"]
+__all__ = ["BEIJING", "Clock", "beijing_day", "format_beijing", "parse_beijing_time"]
 
 #: Asia/Shanghai (no daylight saving since 1991, so a fixed UTC+8 is exact).
 BEIJING = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
@@ -69,5 +69,9 @@ class Clock:
 
     def as_dict(self) -> dict:
         now = self.now()
-        return {"now": format_beijing(now), "today": beijing_day(now), "offset_seconds": round(self.offset, 3),
-                "timezone": "Asia/Shanghai"}
+        return {
+            "now": format_beijing(now),
+            "today": beijing_day(now),
+            "offset_seconds": round(self.offset, 3),
+            "timezone": "Asia/Shanghai",
+        }

@@ -16,7 +16,7 @@ from typing import Any
 
 from ._settings import Faults
 
-__all__ = ["FaultInjector", "DropConnectionMiddleware", "DROP_MARK"]
+__all__ = ["DROP_MARK", "DropConnectionMiddleware", "FaultInjector"]
 
 #: Scope key of the per-request marker a handler sets to ask for a dropped connection.
 DROP_MARK = "hlwjr.sandbox.drop"

@@ -17,8 +17,13 @@ _MAX_FAILURES_PER_DAY = 200
 def _env():
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)), autoescape=True,
-                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 def render_verify_log_page(service: SandboxService, query) -> str:
@@ -43,10 +48,23 @@ def render_verify_log_page(service: SandboxService, query) -> str:
         if log is not None:
             for day in log["days"]:
                 if day["failed"] or day["duplicate"]:
-                    rows = service.verify_records(org, date=day["date"], dataset=query.get("dataset") or None,
-                                                  status="fail,duplicate", limit=_MAX_FAILURES_PER_DAY)
+                    rows = service.verify_records(
+                        org,
+                        date=day["date"],
+                        dataset=query.get("dataset") or None,
+                        status="fail,duplicate",
+                        limit=_MAX_FAILURES_PER_DAY,
+                    )
                     failures[day["date"]] = rows
     template = _env().get_template("verify_log.html")
-    return template.render(orgs=orgs, org=org, log=log, failures=failures, error=error,
-                           clock=service.clock.as_dict(), spec=service.spec, query=dict(query),
-                           max_failures=_MAX_FAILURES_PER_DAY)
+    return template.render(
+        orgs=orgs,
+        org=org,
+        log=log,
+        failures=failures,
+        error=error,
+        clock=service.clock.as_dict(),
+        spec=service.spec,
+        query=dict(query),
+        max_failures=_MAX_FAILURES_PER_DAY,
+    )

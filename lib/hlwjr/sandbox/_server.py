@@ -40,8 +40,11 @@ def serve_args(settings: SandboxSettings, spec: Any = None) -> list[str]:
     d = SandboxSettings()
     args: list[str] = []
     flag_map = [
-        ("token_ttl", "--token-ttl"), ("token_rate_per_minute", "--token-rate"), ("max_batch", "--max-batch"),
-        ("max_body_bytes", "--max-body-bytes"), ("clock", "--clock"),
+        ("token_ttl", "--token-ttl"),
+        ("token_rate_per_minute", "--token-rate"),
+        ("max_batch", "--max-batch"),
+        ("max_body_bytes", "--max-body-bytes"),
+        ("clock", "--clock"),
     ]
     for name, flag in flag_map:
         v = getattr(settings, name)
@@ -50,8 +53,11 @@ def serve_args(settings: SandboxSettings, spec: Any = None) -> list[str]:
     if settings.whole_batch:
         args.append("--whole-batch")
     r, dr = settings.rule, VerifyRule()
-    for name, flag in [("min_daily_records", "--min-daily"), ("min_success_rate", "--min-success-rate"),
-                       ("consecutive_days", "--consecutive-days")]:
+    for name, flag in [
+        ("min_daily_records", "--min-daily"),
+        ("min_success_rate", "--min-success-rate"),
+        ("consecutive_days", "--consecutive-days"),
+    ]:
         if getattr(r, name) != getattr(dr, name):
             args += [flag, str(getattr(r, name))]
     if r.allow_duplicates:
@@ -61,9 +67,16 @@ def serve_args(settings: SandboxSettings, spec: Any = None) -> list[str]:
     if r.required_datasets:
         args += ["--required-datasets", ",".join(r.required_datasets)]
     f, df = settings.faults, Faults()
-    for name, flag in [("latency_ms", "--latency-ms"), ("error_rate", "--error-rate"), ("error_kind", "--error-kind"),
-                       ("error_next", "--error-next"), ("drop_rate", "--drop-rate"), ("drop_next", "--drop-next"),
-                       ("token_expire_after", "--token-expire-after"), ("seed", "--fault-seed")]:
+    for name, flag in [
+        ("latency_ms", "--latency-ms"),
+        ("error_rate", "--error-rate"),
+        ("error_kind", "--error-kind"),
+        ("error_next", "--error-next"),
+        ("drop_rate", "--drop-rate"),
+        ("drop_next", "--drop-next"),
+        ("token_expire_after", "--token-expire-after"),
+        ("seed", "--fault-seed"),
+    ]:
         v = getattr(f, name)
         if v != getattr(df, name) and v is not None:
             args += [flag, str(v)]
@@ -93,8 +106,16 @@ class Sandbox:
     :class:`Faults` (``whole_batch=True``, ``min_daily_records=10``, ``latency_ms=50``…).
     """
 
-    def __init__(self, data_dir: str | os.PathLike, port: int | None = None, *, host: str = "127.0.0.1",
-                 spec: Any = None, startup_timeout: float = 30.0, **settings: Any) -> None:
+    def __init__(
+        self,
+        data_dir: str | os.PathLike,
+        port: int | None = None,
+        *,
+        host: str = "127.0.0.1",
+        spec: Any = None,
+        startup_timeout: float = 30.0,
+        **settings: Any,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port
@@ -126,7 +147,7 @@ class Sandbox:
     def log_path(self) -> Path:
         return self.data_dir / LOG_NAME
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         if self.process is not None and self.process.poll() is None:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -140,15 +161,30 @@ class Sandbox:
             raise ConfigError(f"无法监听 {self.host}:{self.port}: {exc}（端口被占用？换一个端口或不指定端口）") from exc
         self.port = sock.getsockname()[1]
         fd = sock.fileno()
-        cmd = [sys.executable, "-m", "hlwjr.cli", "sandbox", "serve", "--fd", str(fd), "--host", self.host,
-               "--port", str(self.port), "--data-dir", str(self.data_dir), *serve_args(self.settings, self.spec)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "hlwjr.cli",
+            "sandbox",
+            "serve",
+            "--fd",
+            str(fd),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            *serve_args(self.settings, self.spec),
+        ]
         env = dict(os.environ)
         env[ADMIN_TOKEN_ENV] = self.admin_token
         env.setdefault("PYTHONUNBUFFERED", "1")
         with open(self.log_path, "ab") as logf:
             try:
-                self.process = subprocess.Popen(cmd, pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=logf,
-                                                stderr=subprocess.STDOUT, env=env)
+                self.process = subprocess.Popen(
+                    cmd, pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, env=env
+                )
             finally:
                 sock.close()
         self._finalizer = weakref.finalize(self, _stop_process, self.process)
@@ -165,8 +201,10 @@ class Sandbox:
         deadline = time.monotonic() + self.startup_timeout
         while True:
             if self.process.poll() is not None:
-                raise ConfigError(f"沙箱进程启动失败（退出码 {self.process.returncode}）：\n{self._log_tail()}",
-                                  where=str(self.log_path))
+                raise ConfigError(
+                    f"沙箱进程启动失败（退出码 {self.process.returncode}）：\n{self._log_tail()}",
+                    where=str(self.log_path),
+                )
             try:
                 r = httpx.get(self.base_url + "/hlwjr/sandbox/health", timeout=2.0)
                 if r.status_code == 200:
@@ -174,8 +212,9 @@ class Sandbox:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise ConfigError(f"沙箱 {self.startup_timeout:.0f} 秒内未就绪：\n{self._log_tail()}",
-                                  where=str(self.log_path))
+                raise ConfigError(
+                    f"沙箱 {self.startup_timeout:.0f} 秒内未就绪：\n{self._log_tail()}", where=str(self.log_path)
+                )
             time.sleep(0.05)
 
     def _log_tail(self, n: int = 20) -> str:
@@ -194,7 +233,7 @@ class Sandbox:
             self._finalizer.detach()
         return self.process.returncode
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -209,8 +248,9 @@ class Sandbox:
         import httpx
 
         try:
-            r = httpx.request(method, self.url + path, json=payload, timeout=30.0,
-                              headers={"X-Admin-Token": self.admin_token})
+            r = httpx.request(
+                method, self.url + path, json=payload, timeout=30.0, headers={"X-Admin-Token": self.admin_token}
+            )
         except httpx.HTTPError as exc:
             raise TransportError(f"无法连接沙箱 {self.url}: {exc}") from exc
         try:
@@ -226,8 +266,9 @@ class Sandbox:
         data = self._control("POST", "/sandbox/register", {"org_code": org_code, "org_name": org_name})
         return data["appid"], data["secret"]
 
-    def set_clock(self, now: str | None = None, *, days: float = 0, hours: float = 0, seconds: float = 0,
-                  reset: bool = False) -> dict:
+    def set_clock(
+        self, now: str | None = None, *, days: float = 0, hours: float = 0, seconds: float = 0, reset: bool = False
+    ) -> dict:
         """Set the sandbox clock to ``now`` (Beijing time ``YYYY-MM-DD HH:MM:SS``) and/or advance it."""
         payload: dict = {"advance_days": days, "advance_hours": hours, "advance_seconds": seconds}
         if now is not None:

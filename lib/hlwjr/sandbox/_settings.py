@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .._exceptions import ConfigError
 
-__all__ = ["SandboxSettings", "VerifyRule", "Faults", "ADMIN_TOKEN_ENV"]
+__all__ = ["ADMIN_TOKEN_ENV", "Faults", "SandboxSettings", "VerifyRule"]
 
 #: Environment variable holding the admin token that protects registration and rehearsal controls.
 ADMIN_TOKEN_ENV = "HLWJR_SANDBOX_ADMIN_TOKEN"
@@ -153,7 +153,7 @@ class SandboxSettings:
     clock: str | None = None
     admin_token: str | None = None
 
-    def validate(self) -> "SandboxSettings":
+    def validate(self) -> SandboxSettings:
         if self.token_ttl <= 0:
             raise ConfigError("token_ttl 必须大于 0 秒")
         if self.token_rate_per_minute <= 0:
@@ -175,7 +175,7 @@ class SandboxSettings:
         return token or None
 
     @classmethod
-    def from_kwargs(cls, **kwargs) -> "SandboxSettings":
+    def from_kwargs(cls, **kwargs) -> SandboxSettings:
         """Build settings from flat keyword arguments: any field of this class, of
         :class:`VerifyRule` or of :class:`Faults` (as ``Sandbox(..., whole_batch=True, latency_ms=50)``)."""
         own = {f.name for f in dataclasses.fields(cls)}
@@ -190,9 +190,7 @@ class SandboxSettings:
             elif k in fault_names:
                 faults[k] = v
             else:
-                raise ConfigError(
-                    f"未知的沙箱设置 {k!r}；可用: {', '.join(sorted(own | rule_names | fault_names))}"
-                )
+                raise ConfigError(f"未知的沙箱设置 {k!r}；可用: {', '.join(sorted(own | rule_names | fault_names))}")
         settings = cls(**top)
         if rule:
             base = settings.rule if isinstance(settings.rule, VerifyRule) else VerifyRule(**settings.rule)

@@ -20,12 +20,12 @@ import re
 import secrets
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .._exceptions import ConfigError
 
-__all__ = ["Store", "Org", "hash_secret", "verify_secret", "KEY_SEP", "check_uscc"]
+__all__ = ["KEY_SEP", "Org", "Store", "check_uscc", "hash_secret", "verify_secret"]
 
 DB_NAME = "sandbox.sqlite"
 SCHEMA_VERSION = 1
@@ -127,7 +127,7 @@ def token_digest(token: str) -> str:
 class Org:
     """A registered hospital (接入机构): appid, 统一社会信用代码 (org_code), name, active flag."""
 
-    __slots__ = ("appid", "org_code", "org_name", "active", "created_at")
+    __slots__ = ("active", "appid", "created_at", "org_code", "org_name")
 
     def __init__(self, appid: str, org_code: str, org_name: str, active: bool, created_at: float) -> None:
         self.appid, self.org_code, self.org_name = appid, org_code, org_name
@@ -196,8 +196,10 @@ class Store:
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                          (key, value))
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     # -- organisations ----------------------------------------------------------------------
     def register(self, org_code: str, org_name: str) -> tuple[str, str, bool]:
@@ -220,8 +222,10 @@ class Store:
             row = c.execute("SELECT appid FROM orgs WHERE org_code = ?", (org_code,)).fetchone()
             if row:
                 appid = row[0]
-                c.execute("UPDATE orgs SET salt = ?, secret_hash = ?, org_name = ?, secret_set_at = ? WHERE appid = ?",
-                          (salt, digest, org_name, now, appid))
+                c.execute(
+                    "UPDATE orgs SET salt = ?, secret_hash = ?, org_name = ?, secret_set_at = ? WHERE appid = ?",
+                    (salt, digest, org_name, now, appid),
+                )
                 c.execute("UPDATE tokens SET revoked = 1 WHERE appid = ?", (appid,))
                 return appid, secret, True
             appid = "hlw" + secrets.token_hex(8)
@@ -265,8 +269,10 @@ class Store:
     def add_token(self, token: str, appid: str, issued_at: float, expires_at: float) -> None:
         with self.transaction() as c:
             c.execute("DELETE FROM tokens WHERE expires_at < ?", (issued_at - 86400,))
-            c.execute("INSERT INTO tokens (token_hash, appid, issued_at, expires_at) VALUES (?, ?, ?, ?)",
-                      (token_digest(token), appid, issued_at, expires_at))
+            c.execute(
+                "INSERT INTO tokens (token_hash, appid, issued_at, expires_at) VALUES (?, ?, ?, ?)",
+                (token_digest(token), appid, issued_at, expires_at),
+            )
 
     def token(self, token: str) -> tuple[str, float, bool] | None:
         """(appid, expires_at, revoked) of a token, or None if it was never issued."""
@@ -323,7 +329,8 @@ class Store:
         ``(biz_key, index, payload JSON)`` and its log rows ``(index, biz_key, status, errors JSON)``."""
         with self.transaction() as c:
             cur = c.execute(
-                "INSERT INTO batches (appid, org_code, dataset, batch_no, content_hash, received_at, day, code, response)"
+                "INSERT INTO batches (appid, org_code, dataset, batch_no, content_hash, received_at, day, code, "
+                "response)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (appid, org_code, dataset, batch_no, content_hash, received_at, day, code, response),
             )
@@ -341,16 +348,25 @@ class Store:
             )
 
     # -- verification log ---------------------------------------------------------------------
-    def day_counts(self, org_code: str, date_from: str | None, date_to: str | None,
-                   dataset: str | None) -> list[tuple[str, str, str, int]]:
+    def day_counts(
+        self, org_code: str, date_from: str | None, date_to: str | None, dataset: str | None
+    ) -> list[tuple[str, str, str, int]]:
         """(day, dataset, status, count) rows of the upload log."""
         where, args = _log_filter(org_code, date_from=date_from, date_to=date_to, dataset=dataset)
         sql = f"SELECT day, dataset, status, COUNT(*) FROM upload_log WHERE {where}"
         sql += " GROUP BY day, dataset, status ORDER BY day, dataset"
         return self.conn.execute(sql, args).fetchall()
 
-    def log_rows(self, org_code: str, *, day: str | None = None, dataset: str | None = None,
-                 statuses: tuple[str, ...] | None = None, limit: int = 1000, offset: int = 0) -> list[dict]:
+    def log_rows(
+        self,
+        org_code: str,
+        *,
+        day: str | None = None,
+        dataset: str | None = None,
+        statuses: tuple[str, ...] | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[dict]:
         where, args = _log_filter(org_code, day=day, dataset=dataset, statuses=statuses, alias="l.")
         sql = (
             "SELECT l.received_at, l.day, l.dataset, b.batch_no, l.idx, l.biz_key, l.status, l.errors"
@@ -360,23 +376,50 @@ class Store:
         args += [limit, offset]
         out = []
         for received_at, d, ds, batch_no, idx, key, status, errors in self.conn.execute(sql, args):
-            out.append({"received_at": received_at, "date": d, "dataset": ds, "batchNo": batch_no, "index": idx,
-                        "biz_key": key, "status": status, "errors": json.loads(errors) if errors else []})
+            out.append(
+                {
+                    "received_at": received_at,
+                    "date": d,
+                    "dataset": ds,
+                    "batchNo": batch_no,
+                    "index": idx,
+                    "biz_key": key,
+                    "status": status,
+                    "errors": json.loads(errors) if errors else [],
+                }
+            )
         return out
 
-    def count_log_rows(self, org_code: str, *, day: str | None = None, dataset: str | None = None,
-                       statuses: tuple[str, ...] | None = None) -> int:
+    def count_log_rows(
+        self,
+        org_code: str,
+        *,
+        day: str | None = None,
+        dataset: str | None = None,
+        statuses: tuple[str, ...] | None = None,
+    ) -> int:
         where, args = _log_filter(org_code, day=day, dataset=dataset, statuses=statuses)
         return self.conn.execute(f"SELECT COUNT(*) FROM upload_log WHERE {where}", args).fetchone()[0]
 
 
-def _log_filter(org_code: str, *, day: str | None = None, date_from: str | None = None,
-                date_to: str | None = None, dataset: str | None = None,
-                statuses: tuple[str, ...] | None = None, alias: str = "") -> tuple[str, list]:
+def _log_filter(
+    org_code: str,
+    *,
+    day: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    dataset: str | None = None,
+    statuses: tuple[str, ...] | None = None,
+    alias: str = "",
+) -> tuple[str, list]:
     """The WHERE clause (and its parameters) selecting one organisation's upload-log rows."""
     conds, args = [f"{alias}org_code = ?"], [org_code]
-    for op, column, value in (("=", "day", day), (">=", "day", date_from), ("<=", "day", date_to),
-                              ("=", "dataset", dataset)):
+    for op, column, value in (
+        ("=", "day", day),
+        (">=", "day", date_from),
+        ("<=", "day", date_to),
+        ("=", "dataset", dataset),
+    ):
         if value:
             conds.append(f"{alias}{column} {op} ?")
             args.append(value)

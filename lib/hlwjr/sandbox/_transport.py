@@ -44,8 +44,9 @@ class SyncASGITransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
-        inner_request = httpx.Request(request.method, request.url, headers=request.headers, content=body,
-                                      extensions=request.extensions)
+        inner_request = httpx.Request(
+            request.method, request.url, headers=request.headers, content=body, extensions=request.extensions
+        )
 
         async def roundtrip():
             response = await self._inner.handle_async_request(inner_request)

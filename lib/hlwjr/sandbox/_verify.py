@@ -136,7 +136,9 @@ def compute_verify_log(
             s["name"] = names.get(ds, ds)
             by_ds[ds] = s
             if not s["may_apply"]:
-                reasons.append(f"数据集 {names.get(ds, ds)}（{ds}）最长连续达标 {s['best_streak']} 天，需至少 {need} 天")
+                reasons.append(
+                    f"数据集 {names.get(ds, ds)}（{ds}）最长连续达标 {s['best_streak']} 天，需至少 {need} 天"
+                )
         result["datasets"] = by_ds
         overall = _streak_summary(qualifying_total, today)
         may_apply = bool(scope) and all(s["may_apply"] for s in by_ds.values())
@@ -155,8 +157,10 @@ def compute_verify_log(
     result.update(overall)
     result["may_apply"] = may_apply
     result["verdict"] = (
-        f"已连续 {overall['best_streak']} 天达标，可以提交接入申请" if may_apply and not rule.per_dataset
-        else "各数据集均已连续达标，可以提交接入申请" if may_apply
+        f"已连续 {overall['best_streak']} 天达标，可以提交接入申请"
+        if may_apply and not rule.per_dataset
+        else "各数据集均已连续达标，可以提交接入申请"
+        if may_apply
         else "尚未达到接入申请条件"
     )
     result["reasons"] = reasons

@@ -1,2 +1,1 @@
-"""Sources (数据源): reading HIS exports (CSV/Excel/JSON/databases) and profiling their columns.
-"""
+"""Sources (数据源): reading HIS exports (CSV/Excel/JSON/databases) and profiling their columns."""

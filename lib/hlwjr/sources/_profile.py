@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-__all__ = ["profile_source", "profile_frame", "Profile", "ColumnProfile", "guess_kind", "DATE_FORMATS"]
+__all__ = ["DATE_FORMATS", "ColumnProfile", "Profile", "guess_kind", "profile_frame", "profile_source"]
 
 # strftime formats HIS exports use, most specific first: (pattern, strftime, kind)
 DATE_FORMATS: tuple[tuple[str, str, str], ...] = (
@@ -36,8 +36,17 @@ _INT_RE = r"^-?\d+$"
 _DEC_RE = r"^-?\d+\.\d+$"
 
 KIND_LABELS = {
-    "id_card": "身份证号", "mobile": "手机号", "date": "日期", "datetime": "日期时间", "amount": "金额",
-    "integer": "整数", "decimal": "小数", "code": "代码", "name": "姓名", "text": "文本", "empty": "全空",
+    "id_card": "身份证号",
+    "mobile": "手机号",
+    "date": "日期",
+    "datetime": "日期时间",
+    "amount": "金额",
+    "integer": "整数",
+    "decimal": "小数",
+    "code": "代码",
+    "name": "姓名",
+    "text": "文本",
+    "empty": "全空",
 }
 _MASK_KINDS = {"id_card": "id", "mobile": "phone", "name": "name"}
 
@@ -47,21 +56,21 @@ class ColumnProfile:
     """What one source column holds (字段探查结果)."""
 
     column: str
-    dtype: str                      # inferred: string | integer | decimal | date | datetime | empty
-    kind: str                       # guess: id_card | mobile | date | datetime | amount | code | name | text ...
+    dtype: str  # inferred: string | integer | decimal | date | datetime | empty
+    kind: str  # guess: id_card | mobile | date | datetime | amount | code | name | text ...
     n: int
     nulls: int
     null_share: float
     distinct: int
     top_values: list[tuple[str, int]] = field(default_factory=list)  # (masked value, count), count ≥ min_count
-    hidden_values: int = 0          # distinct values hidden because seen fewer than min_count times
+    hidden_values: int = 0  # distinct values hidden because seen fewer than min_count times
     min: str | None = None
     max: str | None = None
     min_length: int | None = None
     max_length: int | None = None
     date_format: str | None = None  # strftime format of a date/datetime column
-    invalid_dates: int = 0          # values in the date format that are no real date/time
-    match_share: float = 0.0        # share of non-null values matching the guessed kind
+    invalid_dates: int = 0  # values in the date format that are no real date/time
+    match_share: float = 0.0  # share of non-null values matching the guessed kind
 
     @property
     def kind_label(self) -> str:
@@ -88,20 +97,34 @@ class Profile:
         """One row per column (列): the table ``hlwjr profile`` prints and notebooks display."""
         rows = []
         for c in self.columns:
-            rows.append({
-                "列 column": c.column, "推断类型 type": c.dtype, "内容猜测 kind": c.kind_label,
-                "空值率 nulls": _percent(c.null_share), "不同值 distinct": c.distinct,
-                "常见值 top values": "; ".join(f"{v} ({n})" for v, n in c.top_values[:5]),
-                "最小 min": c.min, "最大 max": c.max,
-                "长度 length": None if c.min_length is None else f"{c.min_length}-{c.max_length}",
-                "日期格式 format": (c.date_format if not c.invalid_dates or not c.date_format else
-                                   f"{c.date_format}（{c.invalid_dates} 个不是真实日期）"),
-            })
+            rows.append(
+                {
+                    "列 column": c.column,
+                    "推断类型 type": c.dtype,
+                    "内容猜测 kind": c.kind_label,
+                    "空值率 nulls": _percent(c.null_share),
+                    "不同值 distinct": c.distinct,
+                    "常见值 top values": "; ".join(f"{v} ({n})" for v, n in c.top_values[:5]),
+                    "最小 min": c.min,
+                    "最大 max": c.max,
+                    "长度 length": None if c.min_length is None else f"{c.min_length}-{c.max_length}",
+                    "日期格式 format": (
+                        c.date_format
+                        if not c.invalid_dates or not c.date_format
+                        else f"{c.date_format}（{c.invalid_dates} 个不是真实日期）"
+                    ),
+                }
+            )
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "rows": self.rows, "read_as": self.read_as, "min_count": self.min_count,
-                "columns": [asdict(c) | {"kind_label": c.kind_label} for c in self.columns]}
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "read_as": self.read_as,
+            "min_count": self.min_count,
+            "columns": [asdict(c) | {"kind_label": c.kind_label} for c in self.columns],
+        }
 
     def _repr_html_(self) -> str:  # notebooks
         return f"<p>{self.read_as}（{self.rows} 行）</p>" + self.to_frame().to_html(index=False)
@@ -164,8 +187,9 @@ def guess_kind(values: pd.Series) -> tuple[str, str, float, str | None]:
     return "text", "string", 1.0, None
 
 
-def profile_frame(df: pd.DataFrame, *, source: str = "<DataFrame>", min_count: int = 5, top: int = 10,
-                  read_as: str = "") -> Profile:
+def profile_frame(
+    df: pd.DataFrame, *, source: str = "<DataFrame>", min_count: int = 5, top: int = 10, read_as: str = ""
+) -> Profile:
     """Profile a DataFrame already read (every column; values seen < ``min_count`` times hidden)."""
     from .._privacy import mask_value
 
@@ -189,11 +213,19 @@ def profile_frame(df: pd.DataFrame, *, source: str = "<DataFrame>", min_count: i
             # (身份证号 mixed with 护照号) is not guessed as id_card, yet its IDs must not be shown
             return mask_value(str(v), mask_kind)
 
-        cp = ColumnProfile(column=str(name), dtype=dtype, kind=kind, n=n, nulls=nulls,
-                           null_share=nulls / n if n else 0.0, distinct=int(counts.size),
-                           top_values=[(show(v), int(c)) for v, c in shown.items()],
-                           hidden_values=int((counts < min_count).sum()), match_share=round(match, 4),
-                           date_format=fmt)
+        cp = ColumnProfile(
+            column=str(name),
+            dtype=dtype,
+            kind=kind,
+            n=n,
+            nulls=nulls,
+            null_share=nulls / n if n else 0.0,
+            distinct=int(counts.size),
+            top_values=[(show(v), int(c)) for v, c in shown.items()],
+            hidden_values=int((counts < min_count).sum()),
+            match_share=round(match, 4),
+            date_format=fmt,
+        )
         if len(text):
             lengths = text.str.len()
             cp.min_length, cp.max_length = int(lengths.min()), int(lengths.max())

@@ -31,7 +31,7 @@ import pandas as pd
 from .._exceptions import SourceError
 from .._privacy import mask_text
 
-__all__ = ["read_source", "iter_source", "open_source", "Source", "SourceInfo", "list_sheets"]
+__all__ = ["Source", "SourceInfo", "iter_source", "list_sheets", "open_source", "read_source"]
 
 _TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ".dat"}
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
@@ -68,7 +68,8 @@ class SourceInfo:
         parts = [f"数据源 {self.label}"]
         if self.kind == "csv":
             delim = {"\t": "制表符 (tab)", ",": "逗号 (,)", ";": "分号 (;)", "|": "竖线 (|)"}.get(
-                self.delimiter or ",", repr(self.delimiter))
+                self.delimiter or ",", repr(self.delimiter)
+            )
             parts.append(f"CSV，编码 {self.encoding}，分隔符 {delim}")
         elif self.kind == "excel":
             parts.append(f"Excel 工作表「{self.sheet}」，表头在第 {self.header_row} 行")
@@ -81,8 +82,10 @@ class SourceInfo:
         return "，".join(parts)
 
 
-_DRIVER_ADVICE = ("PostgreSQL: pip install 'psycopg[binary]'；MySQL: pip install pymysql，URL 写 mysql+pymysql://；"
-                  "SQL Server: pip install pyodbc；Oracle: pip install oracledb，URL 写 oracle+oracledb://")
+_DRIVER_ADVICE = (
+    "PostgreSQL: pip install 'psycopg[binary]'；MySQL: pip install pymysql，URL 写 mysql+pymysql://；"
+    "SQL Server: pip install pyodbc；Oracle: pip install oracledb，URL 写 oracle+oracledb://"
+)
 
 
 def _mask_url(url: str) -> str:
@@ -96,10 +99,18 @@ def _looks_like_url(s: str) -> bool:
 class Source:
     """One opened source; ``read()`` gives a DataFrame, ``iter_chunks(n)`` DataFrames of ≤ n rows."""
 
-    def __init__(self, source, *, table: str | None = None, query: str | None = None,
-                 sheet: str | int | None = None, encoding: str | None = None,
-                 delimiter: str | None = None, header_row: int | None = None,
-                 columns: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        source,
+        *,
+        table: str | None = None,
+        query: str | None = None,
+        sheet: str | int | None = None,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+        header_row: int | None = None,
+        columns: list[str] | None = None,
+    ) -> None:
         self._frame: pd.DataFrame | None = None
         self._columns = columns
         if isinstance(source, pd.DataFrame):
@@ -111,17 +122,21 @@ class Source:
             if "#" in text and table is None and query is None:
                 text, table = text.split("#", 1)
             if not table and not query:
-                raise SourceError("数据库数据源需要指定表名 (table=) 或查询 (query=)，例如 sqlite:///his.sqlite#visits",
-                                  where=_mask_url(text))
+                raise SourceError(
+                    "数据库数据源需要指定表名 (table=) 或查询 (query=)，例如 sqlite:///his.sqlite#visits",
+                    where=_mask_url(text),
+                )
             self.url = text
-            self.info = SourceInfo(label=_mask_url(text) + (f"#{table}" if table else ""), kind="sql",
-                                   table=table, query=query)
+            self.info = SourceInfo(
+                label=_mask_url(text) + (f"#{table}" if table else ""), kind="sql", table=table, query=query
+            )
             m = re.match(r"^sqlite(?:\+\w+)?:///(.+?)(\?.*)?$", text)
-            if m and m.group(1) != ":memory:" and not m.group(1).startswith("file:") \
-                    and not Path(m.group(1)).exists():
+            if m and m.group(1) != ":memory:" and not m.group(1).startswith("file:") and not Path(m.group(1)).exists():
                 # SQLite would silently create an empty database file here
-                raise SourceError("SQLite 数据库文件不存在，请检查路径（或先生成演示数据：hlwjr demo data --out DIR）",
-                                  where=self.info.label)
+                raise SourceError(
+                    "SQLite 数据库文件不存在，请检查路径（或先生成演示数据：hlwjr demo data --out DIR）",
+                    where=self.info.label,
+                )
             return
         path = Path(text[7:] if text.startswith("file://") else text).expanduser()
         self.path = path
@@ -138,8 +153,9 @@ class Source:
         elif suffix == ".xls":
             raise SourceError("不支持旧版 .xls 格式，请在 Excel 中另存为 .xlsx 或 CSV", where=str(path))
         else:
-            self.info = SourceInfo(label=str(path), kind="csv", encoding=encoding, delimiter=delimiter,
-                                   header_row=header_row or 1)
+            self.info = SourceInfo(
+                label=str(path), kind="csv", encoding=encoding, delimiter=delimiter, header_row=header_row or 1
+            )
             if path.stat().st_size == 0:
                 raise SourceError("文件为空（0 字节），请重新导出", where=str(path))
             if encoding is None:
@@ -164,14 +180,25 @@ class Source:
     def _check_header(self) -> None:
         line = self._header_line()
         if not line.strip():
-            raise SourceError("文件没有表头行（第一行为空），请确认导出时包含列名", where=f"{self.path}:第{self.info.header_row}行")
+            raise SourceError(
+                "文件没有表头行（第一行为空），请确认导出时包含列名", where=f"{self.path}:第{self.info.header_row}行"
+            )
         header = next(csv.reader([line], delimiter=self.info.delimiter))
         _check_columns([h.strip() for h in header], where=f"{self.path}:第{self.info.header_row}行（表头）")
 
     def _csv_kwargs(self) -> dict:
-        return dict(sep=self.info.delimiter, encoding=self._pd_encoding(), dtype=str, keep_default_na=False,
-                    na_values=[""], skiprows=(self.info.header_row or 1) - 1, skipinitialspace=False,
-                    usecols=self._columns, engine="c", on_bad_lines="error")
+        return dict(
+            sep=self.info.delimiter,
+            encoding=self._pd_encoding(),
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skiprows=(self.info.header_row or 1) - 1,
+            skipinitialspace=False,
+            usecols=self._columns,
+            engine="c",
+            on_bad_lines="error",
+        )
 
     def _translate_csv(self, exc: Exception, rows_before: int = 0):
         msg = str(exc)
@@ -179,11 +206,15 @@ class Source:
         if m:
             exp, line, saw = m.groups()
             line_no = int(line) + (self.info.header_row or 1) - 1 + rows_before
-            return SourceError(f"列数不齐 (ragged row)：表头有 {exp} 列，这一行有 {saw} 列；"
-                               "请检查该行是否含未加引号的分隔符或换行", where=f"{self.path}:第{line_no}行")
+            return SourceError(
+                f"列数不齐 (ragged row)：表头有 {exp} 列，这一行有 {saw} 列；请检查该行是否含未加引号的分隔符或换行",
+                where=f"{self.path}:第{line_no}行",
+            )
         if isinstance(exc, UnicodeDecodeError):
-            return SourceError(f"无法按 {self.info.encoding} 解码（字节 {exc.start} 附近），请用 encoding= 指定正确编码",
-                               where=str(self.path))
+            return SourceError(
+                f"无法按 {self.info.encoding} 解码（字节 {exc.start} 附近），请用 encoding= 指定正确编码",
+                where=str(self.path),
+            )
         if isinstance(exc, pd.errors.EmptyDataError):
             return SourceError("文件为空，没有表头和数据", where=str(self.path))
         if isinstance(exc, ValueError) and "Usecols" in msg:
@@ -225,7 +256,7 @@ class Source:
         else:
             df = self.read()
             for start in range(0, max(len(df), 1), chunksize):
-                yield df.iloc[start:start + chunksize]
+                yield df.iloc[start : start + chunksize]
 
     def _pandas_chunks(self, chunksize: int, skip_rows: int = 0) -> Iterator[pd.DataFrame]:
         try:
@@ -258,12 +289,20 @@ class Source:
         # (once per distinct value) — far cheaper than transcoding the whole file.  Safe because no
         # byte of a multi-byte GBK/GB18030 character is a quote, CR/LF, comma, tab or semicolon.
         raw = enc == "gb18030" and self.info.delimiter in _GBK_SAFE_DELIMITERS
-        read = pacsv.ReadOptions(encoding="utf8" if raw else enc, skip_rows=self.info.header_row or 1,
-                                 column_names=header, block_size=1 << 24)
+        read = pacsv.ReadOptions(
+            encoding="utf8" if raw else enc,
+            skip_rows=self.info.header_row or 1,
+            column_names=header,
+            block_size=1 << 24,
+        )
         parse = pacsv.ParseOptions(delimiter=self.info.delimiter)
         kind = pa.large_binary() if raw else pa.large_string()
-        convert = pacsv.ConvertOptions(column_types={c: kind for c in header}, strings_can_be_null=True,
-                                       null_values=[""], quoted_strings_can_be_null=True)
+        convert = pacsv.ConvertOptions(
+            column_types={c: kind for c in header},
+            strings_can_be_null=True,
+            null_values=[""],
+            quoted_strings_can_be_null=True,
+        )
         done = 0
         pending: list = []
         pending_rows = 0
@@ -329,8 +368,10 @@ class Source:
                 ws_name = names[0]
             elif isinstance(sheet, int):
                 if not 0 <= sheet < len(names):
-                    raise SourceError(f"工作表序号 {sheet} 不存在；共有 {len(names)} 个工作表：{', '.join(names)}",
-                                      where=str(self.path))
+                    raise SourceError(
+                        f"工作表序号 {sheet} 不存在；共有 {len(names)} 个工作表：{', '.join(names)}",
+                        where=str(self.path),
+                    )
                 ws_name = names[sheet]
             else:
                 if sheet not in names:
@@ -365,7 +406,9 @@ class Source:
         for i, r in enumerate(rows[hdr:], start=hdr + 1):
             extra = [v for v in r[width:] if v is not None and str(v).strip() != ""]
             if extra:
-                raise SourceError(f"该行在表头之外还有 {len(extra)} 个值（列数多于表头），请检查", where=f"{where}:第{i}行")
+                raise SourceError(
+                    f"该行在表头之外还有 {len(extra)} 个值（列数多于表头），请检查", where=f"{where}:第{i}行"
+                )
             data.append([_excel_text(v) for v in (list(r[:width]) + [None] * (width - len(r)))])
         df = pd.DataFrame(data, columns=names_, dtype="str")
         if self._columns is not None:
@@ -384,11 +427,17 @@ class Source:
             engine = sa.create_engine(self.url)
         except ImportError as exc:  # the dialect's DBAPI driver is not installed
             missing = getattr(exc, "name", None) or str(exc)
-            raise SourceError(f"缺少数据库驱动 {missing}：请在 .venv 中安装它（{_DRIVER_ADVICE}），"
-                              f"并加入 pyproject.toml 与 environment.yml", where=where) from exc
+            raise SourceError(
+                f"缺少数据库驱动 {missing}：请在 .venv 中安装它（{_DRIVER_ADVICE}），"
+                f"并加入 pyproject.toml 与 environment.yml",
+                where=where,
+            ) from exc
         except Exception as exc:  # ArgumentError, NoSuchModuleError (unknown dialect)
-            raise SourceError(f"无法识别的数据库 URL（应写作 方言+驱动://用户:密码@主机/库，如 "
-                              f"sqlite:///his.sqlite、postgresql+psycopg://u:p@host/db）：{exc}", where=where) from exc
+            raise SourceError(
+                f"无法识别的数据库 URL（应写作 方言+驱动://用户:密码@主机/库，如 "
+                f"sqlite:///his.sqlite、postgresql+psycopg://u:p@host/db）：{exc}",
+                where=where,
+            ) from exc
         if self.info.table:
             cols = "*" if not self._columns else ", ".join(_quote_ident(c) for c in self._columns)
             sql = f"SELECT {cols} FROM {_quote_ident(self.info.table)}"
@@ -399,8 +448,9 @@ class Source:
             with engine.connect() as con:
                 if self.info.table and not sa.inspect(con).has_table(self.info.table):
                     tables = sa.inspect(con).get_table_names()
-                    raise SourceError(f"数据库中没有表「{self.info.table}」；可用的表：{', '.join(tables) or '（无）'}",
-                                      where=where)
+                    raise SourceError(
+                        f"数据库中没有表「{self.info.table}」；可用的表：{', '.join(tables) or '（无）'}", where=where
+                    )
                 if chunksize is None:
                     df = pd.read_sql_query(sa.text(sql), con, dtype_backend="numpy_nullable")
                     _check_columns(list(df.columns), where=where)
@@ -422,8 +472,7 @@ class Source:
         try:
             with engine.connect() as con:
                 offset = 0
-                for chunk in pd.read_sql_query(sa.text(sql), con, chunksize=chunksize,
-                                               dtype_backend="numpy_nullable"):
+                for chunk in pd.read_sql_query(sa.text(sql), con, chunksize=chunksize, dtype_backend="numpy_nullable"):
                     chunk.index = pd.RangeIndex(offset, offset + len(chunk))
                     offset += len(chunk)
                     yield chunk
@@ -456,10 +505,10 @@ def _decode_column(arr, encoding: str):
     text = pa.large_string()
     n = len(arr)
     data = arr.buffers()[2]
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1] if n else None
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1] if n else None
     if data is None or n == 0 or offsets[-1] == offsets[0]:
         return arr.cast(text)
-    body = np.frombuffer(data, dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+    body = np.frombuffer(data, dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
     if not (body >= 0x80).any():
         return pa.Array.from_buffers(text, n, arr.buffers(), null_count=arr.null_count, offset=arr.offset)
     enc = pc.dictionary_encode(arr)
@@ -477,13 +526,15 @@ def _decode_values(arr, encoding: str):
     text = pa.large_string()
     valid = arr.is_valid()
     filled = pc.fill_null(arr, b"") if arr.null_count else arr
-    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[filled.offset:filled.offset + len(filled) + 1]
-    body = np.frombuffer(filled.buffers()[2], dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[filled.offset : filled.offset + len(filled) + 1]
+    body = np.frombuffer(filled.buffers()[2], dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
     if (body == 0).any():  # a NUL inside a value: decode value by value (rare)
         return pa.array([None if v is None else v.decode(encoding) for v in arr.to_pylist()], type=text)
-    joined = pc.binary_join_element_wise(filled, pa.scalar(b"\x00", pa.large_binary()), pa.scalar(b"", pa.large_binary()))
-    jo = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset:joined.offset + len(joined) + 1]
-    raw = memoryview(joined.buffers()[2])[int(jo[0]):int(jo[-1])]
+    joined = pc.binary_join_element_wise(
+        filled, pa.scalar(b"\x00", pa.large_binary()), pa.scalar(b"", pa.large_binary())
+    )
+    jo = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + len(joined) + 1]
+    raw = memoryview(joined.buffers()[2])[int(jo[0]) : int(jo[-1])]
     utf8 = np.frombuffer(bytes(raw).decode(encoding).encode("utf-8"), dtype=np.uint8)
     ends = np.flatnonzero(utf8 == 0)  # the separators: one after each value
     new_offsets = np.empty(len(arr) + 1, dtype=np.int64)
@@ -493,8 +544,9 @@ def _decode_values(arr, encoding: str):
     validity = None
     if arr.null_count:
         validity = pa.py_buffer(np.packbits(valid.to_numpy(zero_copy_only=False), bitorder="little"))
-    return pa.Array.from_buffers(text, len(arr), [validity, pa.py_buffer(new_offsets), pa.py_buffer(chars)],
-                                 null_count=arr.null_count)
+    return pa.Array.from_buffers(
+        text, len(arr), [validity, pa.py_buffer(new_offsets), pa.py_buffer(chars)], null_count=arr.null_count
+    )
 
 
 def _sql_message(exc: BaseException) -> str:
@@ -569,9 +621,12 @@ def detect_encoding(path: Path) -> str:
 def _undecodable(path: Path, encodings: list[str], offset: int, line: int) -> SourceError:
     column = _column_at(path, offset) if line > 1 else None
     where = f"{path}:第{line}行" + (f":第{column[0]}列「{column[1]}」" if column else "")
-    return SourceError(f"无法解码：在字节 {offset} 附近出现无法按 {'/'.join(encodings)} 解码的字节；"
-                       "请确认导出编码（如 HIS 导出时选择 GBK 或 UTF-8），或用 encoding= 明确指定；"
-                       "也可能是该单元格内容本身已损坏", where=where)
+    return SourceError(
+        f"无法解码：在字节 {offset} 附近出现无法按 {'/'.join(encodings)} 解码的字节；"
+        "请确认导出编码（如 HIS 导出时选择 GBK 或 UTF-8），或用 encoding= 明确指定；"
+        "也可能是该单元格内容本身已损坏",
+        where=where,
+    )
 
 
 def _check_given_encoding(path: Path, encoding: str) -> str:
@@ -580,8 +635,9 @@ def _check_given_encoding(path: Path, encoding: str) -> str:
     try:
         encoding = codecs.lookup(encoding).name
     except LookupError as exc:
-        raise SourceError(f"未知的编码 {encoding!r}；常用的有 utf-8、utf-8-sig、gbk、gb18030（不写则自动识别）",
-                          where=str(path)) from exc
+        raise SourceError(
+            f"未知的编码 {encoding!r}；常用的有 utf-8、utf-8-sig、gbk、gb18030（不写则自动识别）", where=str(path)
+        ) from exc
     bad = _first_bad_byte(path, {"gbk": "gb18030"}.get(encoding.lower(), encoding))
     if bad is not None:
         try:
@@ -590,8 +646,9 @@ def _check_given_encoding(path: Path, encoding: str) -> str:
             guess = None
         err = _undecodable(path, [encoding], *bad)
         if guess:
-            err = SourceError(err.message + f"；该文件看起来是 {guess} 编码，去掉 encoding= 即可自动识别",
-                              where=err.where)
+            err = SourceError(
+                err.message + f"；该文件看起来是 {guess} 编码，去掉 encoding= 即可自动识别", where=err.where
+            )
         raise err
     return encoding
 
@@ -606,7 +663,7 @@ def _column_at(path: Path, offset: int) -> tuple[int, str] | None:
             fh.seek(start)
             before = fh.read(offset - start)
         if b"\n" in before:
-            before = before[before.rindex(b"\n") + 1:]
+            before = before[before.rindex(b"\n") + 1 :]
         elif start > len(header):
             return None  # a line longer than 64 KiB: don't guess
         text = header.decode("gb18030", errors="replace").lstrip("\ufeff").rstrip("\r\n")
@@ -663,17 +720,33 @@ def open_source(source, **options) -> Source:
     return Source(source, **options)
 
 
-def read_source(source, *, table: str | None = None, query: str | None = None, sheet: str | int | None = None,
-                encoding: str | None = None, delimiter: str | None = None, header_row: int | None = None,
-                columns: list[str] | None = None) -> pd.DataFrame:
+def read_source(
+    source,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    header_row: int | None = None,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
     """Read a whole source (CSV/TXT file, .xlsx workbook, SQLAlchemy URL + table/query) into a DataFrame.
 
     How it was read is in ``df.attrs["source_info"]``: a dict with ``encoding``, ``delimiter``,
     ``sheet``, ``header_row``, ``table`` … and ``description`` (one line in Chinese).  Use
     :func:`open_source` to get the :class:`SourceInfo` object itself.
     """
-    src = Source(source, table=table, query=query, sheet=sheet, encoding=encoding, delimiter=delimiter,
-                 header_row=header_row, columns=columns)
+    src = Source(
+        source,
+        table=table,
+        query=query,
+        sheet=sheet,
+        encoding=encoding,
+        delimiter=delimiter,
+        header_row=header_row,
+        columns=columns,
+    )
     df = src.read()
     df.attrs["source_info"] = src.info.to_dict()
     return df
@@ -703,4 +776,3 @@ def source_label(source) -> str:
     if isinstance(source, pd.DataFrame):
         return "<DataFrame>"
     return _mask_url(os.fspath(source)) if not isinstance(source, str) else _mask_url(source)
-

@@ -10,10 +10,12 @@ data set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
-from typing import Any, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
 
-__all__ = ["diff_specs", "SpecDiff", "Change"]
+__all__ = ["Change", "SpecDiff", "diff_specs"]
 
 # field attributes compared, with their Chinese label
 _FIELD_ATTRS = (
@@ -90,10 +92,14 @@ class SpecDiff:
         """Changes the hospital must act on (mapping, data or code tables)."""
         return [c for c in self.changes if c.impact == "breaking"]
 
-    def filter(self, *, object: str | None = None, change: str | None = None, dataset: str | None = None) -> list[Change]:
+    def filter(
+        self, *, object: str | None = None, change: str | None = None, dataset: str | None = None
+    ) -> list[Change]:
         return [
-            c for c in self.changes
-            if (object is None or c.object == object) and (change is None or c.change == change)
+            c
+            for c in self.changes
+            if (object is None or c.object == object)
+            and (change is None or c.change == change)
             and (dataset is None or c.dataset == dataset)
         ]
 
@@ -114,9 +120,7 @@ class SpecDiff:
             "old": {"id": self.old_id, "version": self.old_version},
             "new": {"id": self.new_id, "version": self.new_version},
             "summary": self.summary(),
-            "changes": [
-                {k: (_jsonable(getattr(c, k))) for k in _COLUMNS} for c in self.changes
-            ],
+            "changes": [{k: (_jsonable(getattr(c, k))) for k in _COLUMNS} for c in self.changes],
         }
 
     def summary(self) -> dict[str, int]:
@@ -135,7 +139,8 @@ class SpecDiff:
             head,
             f"  共 {s['total']} 处差异，其中需处理 {s['breaking']} 处"
             f"（数据集 +{s.get('dataset_added', 0)}/-{s.get('dataset_removed', 0)}，"
-            f"字段 +{s.get('field_added', 0)}/-{s.get('field_removed', 0)}/~{s.get('field_changed', 0) + s.get('field_renamed', 0)}，"
+            f"字段 +{s.get('field_added', 0)}/-{s.get('field_removed', 0)}"
+            f"/~{s.get('field_changed', 0) + s.get('field_renamed', 0)}，"
             f"代码 +{s.get('code_added', 0)}/-{s.get('code_removed', 0)}/~{s.get('code_changed', 0)}）",
         ]
         groups: dict[str, list[Change]] = {}
@@ -163,9 +168,9 @@ class SpecDiff:
         if not self.changes:
             return f"<p><b>{head}</b>：没有差异。</p>"
         s = self.summary()
-        return (f"<p><b>{head}</b>：共 {s['total']} 处差异，需处理 {s['breaking']} 处</p>"
-                + self.to_frame()[["impact", "object", "change", "dataset", "field", "code_set", "code", "message"]]
-                .to_html(index=False))
+        return f"<p><b>{head}</b>：共 {s['total']} 处差异，需处理 {s['breaking']} 处</p>" + self.to_frame()[
+            ["impact", "object", "change", "dataset", "field", "code_set", "code", "message"]
+        ].to_html(index=False)
 
 
 def _show(v: Any) -> str:
@@ -250,70 +255,188 @@ def diff_specs(old, new, *, descriptions: bool = False) -> SpecDiff:
     add = d.changes.append
 
     if a.official != b.official:
-        add(Change("spec", "changed", attribute="official", old=a.official, new=b.official, impact="info",
-                   message=f"规范性质: {'官方' if a.official else '参考/非官方'} → {'官方' if b.official else '参考/非官方'}"))
+        add(
+            Change(
+                "spec",
+                "changed",
+                attribute="official",
+                old=a.official,
+                new=b.official,
+                impact="info",
+                message=f"规范性质: {'官方' if a.official else '参考/非官方'} → "
+                f"{'官方' if b.official else '参考/非官方'}",
+            )
+        )
 
     # -- data sets ---------------------------------------------------------------------------
-    matched = _match(a.datasets, b.datasets,
-                     lambda code, ds, other: code in other.aliases or ds.name == other.name or other.code in ds.aliases)
+    matched = _match(
+        a.datasets,
+        b.datasets,
+        lambda code, ds, other: code in other.aliases or ds.name == other.name or other.code in ds.aliases,
+    )
     for code, ds in a.datasets.items():
         if code not in matched:
-            add(Change("dataset", "removed", dataset=code, old=ds.name, impact="compatible",
-                       message=f"删除数据集 {code}（{ds.name}），共 {len(ds.fields)} 个字段；对应的上传任务可以停用"))
+            add(
+                Change(
+                    "dataset",
+                    "removed",
+                    dataset=code,
+                    old=ds.name,
+                    impact="compatible",
+                    message=f"删除数据集 {code}（{ds.name}），共 {len(ds.fields)} 个字段；对应的上传任务可以停用",
+                )
+            )
     for code, ds in b.datasets.items():
         if code not in matched.values():
             req = sum(1 for f in ds.fields.values() if f.is_required)
-            add(Change("dataset", "added", dataset=code, new=ds.name, impact="breaking",
-                       message=f"新增数据集 {code}（{ds.name}），{len(ds.fields)} 个字段（必填 {req} 个）；需要新建指标对照和上传"))
+            add(
+                Change(
+                    "dataset",
+                    "added",
+                    dataset=code,
+                    new=ds.name,
+                    impact="breaking",
+                    message=f"新增数据集 {code}（{ds.name}），{len(ds.fields)} 个字段（必填 {req} 个）；"
+                    "需要新建指标对照和上传",
+                )
+            )
     for oc, nc in matched.items():
         od, nd = a.datasets[oc], b.datasets[nc]
         label = nc if oc == nc else f"{nc}（原 {oc}）"
         if oc != nc:
-            add(Change("dataset", "renamed", dataset=nc, attribute="code", old=oc, new=nc, impact="breaking",
-                       message=f"数据集代码 {oc} → {nc}（{nd.name}）；映射与上传配置需改用新代码"))
+            add(
+                Change(
+                    "dataset",
+                    "renamed",
+                    dataset=nc,
+                    attribute="code",
+                    old=oc,
+                    new=nc,
+                    impact="breaking",
+                    message=f"数据集代码 {oc} → {nc}（{nd.name}）；映射与上传配置需改用新代码",
+                )
+            )
         for attr, zh in _DATASET_ATTRS:
             ov, nv = getattr(od, attr), getattr(nd, attr)
             if ov != nv:
                 impact = "breaking" if attr in ("key", "parent") else "info"
-                add(Change("dataset", "changed", dataset=nc, attribute=attr, old=ov, new=nv, impact=impact,
-                           message=f"数据集 {label} 的{zh}: {_show(ov)} → {_show(nv)}"))
+                add(
+                    Change(
+                        "dataset",
+                        "changed",
+                        dataset=nc,
+                        attribute=attr,
+                        old=ov,
+                        new=nv,
+                        impact=impact,
+                        message=f"数据集 {label} 的{zh}: {_show(ov)} → {_show(nv)}",
+                    )
+                )
         _diff_fields(d, a, b, od, nd, nc, descriptions)
 
     # -- code sets ---------------------------------------------------------------------------
-    cs_match = _match(a.code_sets, b.code_sets,
-                      lambda cid, cs, other: (cid in other.aliases or bool(cs.standard and cs.standard == other.standard)
-                                              or other.id in cs.aliases))
+    cs_match = _match(
+        a.code_sets,
+        b.code_sets,
+        lambda cid, cs, other: (
+            cid in other.aliases or bool(cs.standard and cs.standard == other.standard) or other.id in cs.aliases
+        ),
+    )
     for cid, cs in a.code_sets.items():
         if cid not in cs_match:
-            add(Change("code_set", "removed", code_set=cid, old=cs.name, impact="compatible",
-                       message=f"删除值域 {cid}（{cs.name}，{len(cs.codes)} 个代码）"))
+            add(
+                Change(
+                    "code_set",
+                    "removed",
+                    code_set=cid,
+                    old=cs.name,
+                    impact="compatible",
+                    message=f"删除值域 {cid}（{cs.name}，{len(cs.codes)} 个代码）",
+                )
+            )
     for cid, cs in b.code_sets.items():
         if cid not in cs_match.values():
-            add(Change("code_set", "added", code_set=cid, new=cs.name, impact="info",
-                       message=f"新增值域 {cid}（{cs.name}，{len(cs.codes)} 个代码）"))
+            add(
+                Change(
+                    "code_set",
+                    "added",
+                    code_set=cid,
+                    new=cs.name,
+                    impact="info",
+                    message=f"新增值域 {cid}（{cs.name}，{len(cs.codes)} 个代码）",
+                )
+            )
     for oc, nc in cs_match.items():
         ocs, ncs = a.code_sets[oc], b.code_sets[nc]
         if oc != nc:
-            add(Change("code_set", "renamed", code_set=nc, attribute="id", old=oc, new=nc, impact="info",
-                       message=f"值域 id {oc} → {nc}（{ncs.name}）"))
+            add(
+                Change(
+                    "code_set",
+                    "renamed",
+                    code_set=nc,
+                    attribute="id",
+                    old=oc,
+                    new=nc,
+                    impact="info",
+                    message=f"值域 id {oc} → {nc}（{ncs.name}）",
+                )
+            )
         for attr, zh in (("name", "名称"), ("standard", "标准"), ("complete", "完整性")):
             ov, nv = getattr(ocs, attr), getattr(ncs, attr)
             if ov != nv:
                 impact = "breaking" if attr == "complete" and nv else "info"
-                add(Change("code_set", "changed", code_set=nc, attribute=attr, old=ov, new=nv, impact=impact,
-                           message=f"值域 {nc} 的{zh}: {_show(ov)} → {_show(nv)}"))
+                add(
+                    Change(
+                        "code_set",
+                        "changed",
+                        code_set=nc,
+                        attribute=attr,
+                        old=ov,
+                        new=nv,
+                        impact=impact,
+                        message=f"值域 {nc} 的{zh}: {_show(ov)} → {_show(nv)}",
+                    )
+                )
         for code, name in ocs.codes.items():
             if code not in ncs.codes:
-                add(Change("code", "removed", code_set=nc, code=code, old=name, impact="breaking",
-                           message=f"值域 {nc}（{ncs.name}）删除代码 {code} {name}；代码对照中用到它的记录将被拒收"))
+                add(
+                    Change(
+                        "code",
+                        "removed",
+                        code_set=nc,
+                        code=code,
+                        old=name,
+                        impact="breaking",
+                        message=f"值域 {nc}（{ncs.name}）删除代码 {code} {name}；代码对照中用到它的记录将被拒收",
+                    )
+                )
             elif ncs.codes[code] != name:
-                add(Change("code", "changed", code_set=nc, code=code, attribute="name", old=name, new=ncs.codes[code],
-                           impact="breaking" if _used_with_name_check(b, nc) else "info",
-                           message=f"值域 {nc}（{ncs.name}）代码 {code} 的名称: {name} → {ncs.codes[code]}"))
+                add(
+                    Change(
+                        "code",
+                        "changed",
+                        code_set=nc,
+                        code=code,
+                        attribute="name",
+                        old=name,
+                        new=ncs.codes[code],
+                        impact="breaking" if _used_with_name_check(b, nc) else "info",
+                        message=f"值域 {nc}（{ncs.name}）代码 {code} 的名称: {name} → {ncs.codes[code]}",
+                    )
+                )
         for code, name in ncs.codes.items():
             if code not in ocs.codes:
-                add(Change("code", "added", code_set=nc, code=code, new=name, impact="compatible",
-                           message=f"值域 {nc}（{ncs.name}）新增代码 {code} {name}"))
+                add(
+                    Change(
+                        "code",
+                        "added",
+                        code_set=nc,
+                        code=code,
+                        new=name,
+                        impact="compatible",
+                        message=f"值域 {nc}（{ncs.name}）新增代码 {code} {name}",
+                    )
+                )
     return d
 
 
@@ -352,29 +475,62 @@ def _diff_fields(d: SpecDiff, a, b, od, nd, code: str, descriptions: bool) -> No
         of = od.fields[k]
         for n in added:
             nf = nd.fields[n]
-            if n not in renames.values() and (nf.name == of.name or of.key in nf.aliases.values()
-                                               or n in of.aliases.values() or n.lower() == k.lower()):
+            if n not in renames.values() and (
+                nf.name == of.name
+                or of.key in nf.aliases.values()
+                or n in of.aliases.values()
+                or n.lower() == k.lower()
+            ):
                 renames[k] = n
                 break
     for k in removed:
         of = od.fields[k]
         if k in renames:
             n = renames[k]
-            add(Change("field", "renamed", dataset=code, field=n, attribute="key", old=k, new=n, impact="breaking",
-                       message=f"{code}.{k} 改名为 {n}（{nd.fields[n].name}）；指标对照需改用新字段名"))
+            add(
+                Change(
+                    "field",
+                    "renamed",
+                    dataset=code,
+                    field=n,
+                    attribute="key",
+                    old=k,
+                    new=n,
+                    impact="breaking",
+                    message=f"{code}.{k} 改名为 {n}（{nd.fields[n].name}）；指标对照需改用新字段名",
+                )
+            )
             _diff_field_attrs(d, a, b, od.fields[k], nd.fields[n], code, descriptions)
             continue
-        add(Change("field", "removed", dataset=code, field=k, old=of.name, impact="compatible",
-                   message=f"{code} 删除字段 {k}（{of.name}）；平台将忽略该字段，可从指标对照中去掉"))
+        add(
+            Change(
+                "field",
+                "removed",
+                dataset=code,
+                field=k,
+                old=of.name,
+                impact="compatible",
+                message=f"{code} 删除字段 {k}（{of.name}）；平台将忽略该字段，可从指标对照中去掉",
+            )
+        )
     for n in added:
         if n in renames.values():
             continue
         nf = nd.fields[n]
         impact = "breaking" if nf.is_required else "compatible"
         req = "必填" if nf.is_required else ("条件必填" if nf.is_conditional else "非必填")
-        add(Change("field", "added", dataset=code, field=n, new=nf.name, impact=impact,
-                   message=f"{code} 新增{req}字段 {n}（{nf.name}，{_type_text(nf)}）"
-                   + ("；需要补充指标对照" if nf.is_required else "")))
+        add(
+            Change(
+                "field",
+                "added",
+                dataset=code,
+                field=n,
+                new=nf.name,
+                impact=impact,
+                message=f"{code} 新增{req}字段 {n}（{nf.name}，{_type_text(nf)}）"
+                + ("；需要补充指标对照" if nf.is_required else ""),
+            )
+        )
     for k in od.fields:
         if k in nd.fields:
             _diff_field_attrs(d, a, b, od.fields[k], nd.fields[k], code, descriptions)
@@ -410,8 +566,19 @@ def _diff_field_attrs(d: SpecDiff, a, b, of, nf, code: str, descriptions: bool) 
                 add_msg = f"{code}.{nf.key}（{nf.name}）的说明有改动"
             else:
                 add_msg = f"{code}.{nf.key}（{nf.name}）的{zh}: {_show(ov)} → {_show(nv)}"
-        d.changes.append(Change("field", "changed", dataset=code, field=nf.key, attribute=attr, old=ov, new=nv,
-                                impact=impact, message=add_msg))
+        d.changes.append(
+            Change(
+                "field",
+                "changed",
+                dataset=code,
+                field=nf.key,
+                attribute=attr,
+                old=ov,
+                new=nv,
+                impact=impact,
+                message=add_msg,
+            )
+        )
 
 
 def _cs(spec, cid):

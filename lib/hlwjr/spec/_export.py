@@ -26,7 +26,7 @@ from typing import Any
 from .._exceptions import ConfigError, SpecError
 from .._files import atomic_write
 
-__all__ = ["export_spec", "FIELD_TABLE_HEADER", "type_label", "length_label", "required_label"]
+__all__ = ["FIELD_TABLE_HEADER", "export_spec", "length_label", "required_label", "type_label"]
 
 FIELD_TABLE_HEADER = ("序号", "字段名", "中文名称", "类型", "长度", "必填", "值域", "说明")
 _CODE_HEADER = ("代码", "名称")
@@ -206,7 +206,16 @@ class _Layout:
 
     def field_rows(self, ds) -> list[list[str]]:
         return [
-            [str(i), f.key, f.name, type_label(f), length_label(f), required_label(f), self.codeset_cell(f), self.description_cell(f)]
+            [
+                str(i),
+                f.key,
+                f.name,
+                type_label(f),
+                length_label(f),
+                required_label(f),
+                self.codeset_cell(f),
+                self.description_cell(f),
+            ]
             for i, f in enumerate(ds.fields.values(), start=1)
         ]
 
@@ -216,8 +225,14 @@ class _Layout:
 
         rows = []
         for r in ds.rules:
-            params = yaml.safe_dump(dict(r.params), default_flow_style=True, allow_unicode=True, width=10_000).strip() if r.params else "{}"
-            rows.append([r.id, r.name or "", params, "警告" if r.severity == "warning" else "错误", r.description or ""])
+            params = (
+                yaml.safe_dump(dict(r.params), default_flow_style=True, allow_unicode=True, width=10_000).strip()
+                if r.params
+                else "{}"
+            )
+            rows.append(
+                [r.id, r.name or "", params, "警告" if r.severity == "warning" else "错误", r.description or ""]
+            )
         return rows
 
     @staticmethod
@@ -225,7 +240,15 @@ class _Layout:
         rows = []
         for r in ds.references:
             fields = ", ".join(f"{a}→{b}" for a, b in r.fields.items())
-            rows.append([fields, " | ".join(r.datasets), r.where, "警告" if r.severity == "warning" else "错误", r.description or ""])
+            rows.append(
+                [
+                    fields,
+                    " | ".join(r.datasets),
+                    r.where,
+                    "警告" if r.severity == "warning" else "错误",
+                    r.description or "",
+                ]
+            )
         return rows
 
     def front_lines(self) -> list[str]:
@@ -245,7 +268,8 @@ class _Layout:
         for tag, text in spec.provenance_tags.items():
             lines.append(f"来源标记 {tag}：{text}")
         lines.append(
-            f"生成：hlwjr {__version__} 于 {_dt.date.today().isoformat()} 导出；数据集 {len(spec.datasets)} 个，值域 {len(spec.code_sets)} 个"
+            f"生成：hlwjr {__version__} 于 {_dt.date.today().isoformat()} 导出；数据集 {len(spec.datasets)} 个，值"
+            f"域 {len(spec.code_sets)} 个"
         )
         return lines
 
@@ -256,13 +280,11 @@ class _Layout:
 
 def _docx(spec, path: Path) -> None:
     import docx
+    from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_BREAK
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    from docx.enum.section import WD_ORIENT
-    from docx.shared import Cm
+    from docx.shared import Cm, Pt
 
     lay = _Layout(spec)
     doc = docx.Document()

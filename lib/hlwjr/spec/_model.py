@@ -21,9 +21,11 @@ import functools
 import io
 import os
 import re
-from dataclasses import dataclass, field as dc_field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import yaml
 
@@ -31,19 +33,19 @@ from .._exceptions import SpecError
 from .._files import give_default_mode
 
 __all__ = [
-    "Spec",
-    "Dataset",
-    "Field",
-    "CodeSet",
-    "Reference",
-    "RuleRef",
-    "load_spec",
-    "list_specs",
-    "write_spec",
+    "DATETIME_PATTERN",
+    "DATE_PATTERN",
     "DEFAULT_SPEC",
     "FIELD_TYPES",
-    "DATE_PATTERN",
-    "DATETIME_PATTERN",
+    "CodeSet",
+    "Dataset",
+    "Field",
+    "Reference",
+    "RuleRef",
+    "Spec",
+    "list_specs",
+    "load_spec",
+    "write_spec",
 ]
 
 DEFAULT_SPEC = "beijing-reference"
@@ -164,7 +166,7 @@ class Field:
     def type_zh(self) -> str:
         return _TYPE_NAMES_ZH.get(self.type, self.type)
 
-    def json_schema(self, spec: "Spec | None" = None) -> dict:
+    def json_schema(self, spec: Spec | None = None) -> dict:
         """This field's JSON Schema (Draft 2020-12), as described in docs/DESIGN.md."""
         s: dict[str, Any] = {"title": self.name}
         if self.description:
@@ -251,7 +253,7 @@ class Dataset:
     parent: str | None = None  # for child data sets (e.g. recipe_detail under recipe)
     file: str | None = None
     spec_id: str | None = None
-    _spec: "Spec | None" = dc_field(default=None, repr=False, compare=False, hash=False)
+    _spec: Spec | None = dc_field(default=None, repr=False, compare=False, hash=False)
 
     def __iter__(self) -> Iterator[Field]:
         return iter(self.fields.values())
@@ -260,7 +262,7 @@ class Dataset:
         return len(self.fields)
 
     @property
-    def spec(self) -> "Spec":
+    def spec(self) -> Spec:
         if self._spec is None:  # pragma: no cover - only for hand-built datasets
             raise SpecError(f"数据集 {self.code} 不属于任何规范")
         return self._spec
@@ -286,8 +288,7 @@ class Dataset:
             if f.key.lower() == lowered:
                 return f
         raise SpecError(
-            f"数据集 {self.code}（{self.name}）没有字段 {name!r}；可用字段: "
-            + ", ".join(list(self.fields)[:40]),
+            f"数据集 {self.code}（{self.name}）没有字段 {name!r}；可用字段: " + ", ".join(list(self.fields)[:40]),
             where=self.file,
         )
 
@@ -404,17 +405,53 @@ class Spec:
 # loading
 
 _SPEC_KEYS = {
-    "kind", "version", "id", "spec_version", "title", "official", "notice", "description",
-    "source", "provenance_tags", "datasets", "code_sets", "extra",
+    "kind",
+    "version",
+    "id",
+    "spec_version",
+    "title",
+    "official",
+    "notice",
+    "description",
+    "source",
+    "provenance_tags",
+    "datasets",
+    "code_sets",
+    "extra",
 }
 _DATASET_KEYS = {
-    "code", "name", "aliases", "section", "description", "key", "depends_on", "references",
-    "rules", "fields", "parent",
+    "code",
+    "name",
+    "aliases",
+    "section",
+    "description",
+    "key",
+    "depends_on",
+    "references",
+    "rules",
+    "fields",
+    "parent",
 }
 _FIELD_KEYS = {
-    "key", "name", "type", "description", "max_length", "min_length", "precision",
-    "total_digits", "minimum", "maximum", "required", "code_set", "pattern", "const", "item",
-    "min_items", "aliases", "provenance", "example",
+    "key",
+    "name",
+    "type",
+    "description",
+    "max_length",
+    "min_length",
+    "precision",
+    "total_digits",
+    "minimum",
+    "maximum",
+    "required",
+    "code_set",
+    "pattern",
+    "const",
+    "item",
+    "min_items",
+    "aliases",
+    "provenance",
+    "example",
 }
 _CODESET_KEYS = {"id", "name", "file", "standard", "provenance", "complete", "aliases", "description"}
 _REFERENCE_KEYS = {"fields", "datasets", "dataset", "where", "severity", "description"}
@@ -446,7 +483,7 @@ def _resolve(name_or_dir: str | os.PathLike | None) -> Path:
     )
 
 
-def load_spec(name_or_dir: "str | os.PathLike | Spec | None" = None) -> Spec:
+def load_spec(name_or_dir: str | os.PathLike | Spec | None = None) -> Spec:
     """Load a spec by name (``beijing-reference``) or directory; the default is the reference spec.
 
     Every file is checked; a problem raises :class:`hlwjr.SpecError` naming the file and the
@@ -458,9 +495,7 @@ def load_spec(name_or_dir: "str | os.PathLike | Spec | None" = None) -> Spec:
     if path.parent == _SPECS_DIR.resolve():
         stamp: tuple = ()  # shipped package data does not change while we run
     else:
-        stamp = tuple(
-            sorted((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in path.rglob("*") if f.is_file())
-        )
+        stamp = tuple(sorted((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in path.rglob("*") if f.is_file()))
     return _load_cached(str(path), stamp)
 
 
@@ -661,7 +696,8 @@ class _SpecLoader:
         for f in fields.values():
             if isinstance(f.required, str) and f.required not in rule_names:
                 raise SpecError(
-                    f"字段 {f.key} 的 required 指向条件规则 {f.required!r}，但本数据集 rules 中没有该规则（name 或 id）",
+                    f"字段 {f.key} 的 required 指向条件规则 {f.required!r}，但本数据集 rules 中没有该规则（name 或 "
+                    "id）",
                     where=where,
                 )
         return Dataset(
@@ -739,7 +775,8 @@ class _SpecLoader:
                         spec.code_set(f.code_set)
                     except SpecError:
                         raise SpecError(
-                            f"字段 {f.key} 引用的值域 {f.code_set!r} 不存在；请在 spec.yaml 的 code_sets 中登记并提供 CSV",
+                            f"字段 {f.key} 引用的值域 {f.code_set!r} 不存在；请在 spec.yaml 的 code_sets 中登记并提"
+                            "供 CSV",
                             where=ds.file,
                         ) from None
                 if f.item and f.item not in spec.datasets:
@@ -756,9 +793,7 @@ class _SpecLoader:
                     tds = spec.datasets[target]
                     for tf in ref.fields.values():
                         if tf not in tds.fields:
-                            raise SpecError(
-                                f"引用目标字段 {target}.{tf} 不存在", where=ds.file
-                            )
+                            raise SpecError(f"引用目标字段 {target}.{tf} 不存在", where=ds.file)
 
 
 def _severity(value: Any, where: str) -> str:
@@ -791,7 +826,9 @@ def _read_codes_csv(path: Path) -> tuple[dict[str, str], dict[str, str], dict[st
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) > len(header):
-            raise SpecError(f"第 {lineno} 行有 {len(row)} 列，表头只有 {len(header)} 列（含逗号的名称请加引号）", where=str(path))
+            raise SpecError(
+                f"第 {lineno} 行有 {len(row)} 列，表头只有 {len(header)} 列（含逗号的名称请加引号）", where=str(path)
+            )
         row = row + [""] * (len(header) - len(row))
         code = row[0].strip()
         if not code:
@@ -816,9 +853,22 @@ def _field_to_dict(f: Field) -> dict:
     d: dict[str, Any] = {"key": f.key, "name": f.name}
     defaults = Field(key=f.key, name=f.name)
     for attr in (
-        "type", "max_length", "min_length", "precision", "total_digits", "minimum", "maximum",
-        "required", "code_set", "pattern", "const", "item", "min_items", "provenance",
-        "example", "description",
+        "type",
+        "max_length",
+        "min_length",
+        "precision",
+        "total_digits",
+        "minimum",
+        "maximum",
+        "required",
+        "code_set",
+        "pattern",
+        "const",
+        "item",
+        "min_items",
+        "provenance",
+        "example",
+        "description",
     ):
         v = getattr(f, attr)
         if v != getattr(defaults, attr):

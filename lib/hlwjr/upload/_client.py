@@ -27,10 +27,11 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import httpx
 import yaml
@@ -38,12 +39,12 @@ import yaml
 from .._exceptions import AuthError, ConfigError, PlatformRejected, TransportError
 
 __all__ = [
-    "PlatformProfile",
-    "PlatformClient",
-    "TokenAuth",
-    "SignatureAuth",
     "BatchResult",
+    "PlatformClient",
+    "PlatformProfile",
     "RecordResult",
+    "SignatureAuth",
+    "TokenAuth",
     "list_profiles",
 ]
 
@@ -171,7 +172,7 @@ class RecordResult:
     """The platform's answer for one record of a batch (单条结果)."""
 
     index: int
-    status: str                              # accepted | rejected | duplicate
+    status: str  # accepted | rejected | duplicate
     errors: list[dict[str, Any]] = field(default_factory=list)
     key: str | None = None
 
@@ -187,9 +188,9 @@ class BatchResult:
     message: str
     results: list[RecordResult]
     raw: Any = None
-    whole_batch: bool = False              # the platform rejected the whole batch for some records
+    whole_batch: bool = False  # the platform rejected the whole batch for some records
     attempts: int = 1
-    received_at: str | None = None         # the platform's time of receipt, when it says
+    received_at: str | None = None  # the platform's time of receipt, when it says
 
     @property
     def platform_day(self) -> str | None:
@@ -248,7 +249,7 @@ def _without_password(url: str | None) -> str:
 def _snippet(response: httpx.Response) -> str:
     try:
         text = response.text
-    except Exception:  # noqa: BLE001 - only for a message
+    except Exception:
         return ""
     return text[:200].replace("\n", " ")
 
@@ -262,8 +263,15 @@ class TokenAuth(httpx.Auth):
 
     requires_response_body = True
 
-    def __init__(self, profile: PlatformProfile, appid: str, secret: str, *, base_url: str = "",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        profile: PlatformProfile,
+        appid: str,
+        secret: str,
+        *,
+        base_url: str = "",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.profile = profile
         self.base_url = base_url.rstrip("/")
         self.appid = appid
@@ -306,13 +314,15 @@ class TokenAuth(httpx.Auth):
         msg = _get(data, self.profile.response.get("message_field", "msg")) or ""
         status = response.status_code
         if status >= 500 or status == 429 or code in self.profile.codes("busy"):
-            raise _Transient(f"获取令牌时平台繁忙 (HTTP {status}, code {code}): {msg}",
-                             retry_after=_retry_after(response))
+            raise _Transient(
+                f"获取令牌时平台繁忙 (HTTP {status}, code {code}): {msg}", retry_after=_retry_after(response)
+            )
         if status == 404:
             raise ConfigError(
                 f"平台地址不正确：令牌地址 {response.request.url} 返回 HTTP 404；请核对 [platform] url "
                 f"（沙箱形如 http://127.0.0.1:8081/hlwjr）和平台接口描述 (profile)",
-                where=str(response.request.url))
+                where=str(response.request.url),
+            )
         token = _get(data, t.get("token_field", "data.access_token"))
         ok_codes = set(self.profile.response.get("success_codes", [0]))
         if status >= 400 or code not in ok_codes or not token:
@@ -343,7 +353,8 @@ class TokenAuth(httpx.Auth):
     def _apply(self, request: httpx.Request) -> None:
         a = self.profile.auth
         request.headers[a.get("header", "Authorization")] = a.get("format", "Bearer {token}").replace(
-            "{token}", self._token or "")
+            "{token}", self._token or ""
+        )
 
     def auth_flow(self, request: httpx.Request):
         with self._lock:
@@ -481,17 +492,30 @@ class PlatformClient:
         limits = httpx.Limits(max_keepalive_connections=16, max_connections=32)
         try:
             self._http = httpx.Client(
-                base_url=self.url, auth=self.auth, timeout=timeout, proxy=proxy if transport is None else None,
-                verify=verify, transport=transport, limits=limits, headers={"User-Agent": "hlwjr"},
+                base_url=self.url,
+                auth=self.auth,
+                timeout=timeout,
+                proxy=proxy if transport is None else None,
+                verify=verify,
+                transport=transport,
+                limits=limits,
+                headers={"User-Agent": "hlwjr"},
             )
         except ValueError as exc:  # e.g. a proxy without its scheme: "10.1.1.1:8080"
-            raise ConfigError(f"代理地址 {_without_password(proxy)!r} 无法使用：应形如 http://10.1.1.1:8080",
-                              where="[platform] proxy") from exc
+            raise ConfigError(
+                f"代理地址 {_without_password(proxy)!r} 无法使用：应形如 http://10.1.1.1:8080", where="[platform] proxy"
+            ) from exc
         self.stats = {"requests": 0, "retries": 0}
 
     @classmethod
-    def from_project(cls, project, *, transport: httpx.BaseTransport | None = None,
-                     sleep: Callable[[float], None] = time.sleep, spec=None) -> PlatformClient:
+    def from_project(
+        cls,
+        project,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        spec=None,
+    ) -> PlatformClient:
         """The client for a :class:`~hlwjr.Project` (profile, URL, appid, secret, proxy, CA, timeouts)."""
         s = project.platform
         profile = s.profile
@@ -501,11 +525,20 @@ class PlatformClient:
         if spec is not None:
             aliases = {code: tuple(getattr(ds, "aliases", ()) or ()) for code, ds in spec.datasets.items()}
         return cls(
-            profile, s.url, s.appid, project.secret(), proxy=s.proxy,
+            profile,
+            s.url,
+            s.appid,
+            project.secret(),
+            proxy=s.proxy,
             verify=s.ca_bundle if s.ca_bundle is not None else s.verify,
-            connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
-            max_retries=s.max_retries, backoff_base=s.backoff_base, backoff_max=s.backoff_max,
-            transport=transport, sleep=sleep, dataset_aliases=aliases,
+            connect_timeout=s.connect_timeout,
+            read_timeout=s.read_timeout,
+            max_retries=s.max_retries,
+            backoff_base=s.backoff_base,
+            backoff_max=s.backoff_max,
+            transport=transport,
+            sleep=sleep,
+            dataset_aliases=aliases,
         )
 
     def __repr__(self) -> str:
@@ -530,12 +563,17 @@ class PlatformClient:
             raise
         except httpx.ProxyError as exc:
             raise TransportError(
-                f"无法通过代理 {_without_password(self.proxy)} 连接平台: {exc}；请检查 [platform] proxy 设置和代理是否可用",
-                where=self.url) from exc
+                f"无法通过代理 {_without_password(self.proxy)} 连接平台: {exc}；请检查 [platform] proxy 设置和代理"
+                "是否可用",
+                where=self.url,
+            ) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             if self.proxy:  # every connection goes to the proxy first
-                raise _Transient(f"无法连接代理 {_without_password(self.proxy)}（{exc.__class__.__name__}: {exc}）：请检查 [platform] proxy "
-                                 f"设置和代理服务是否可用") from exc
+                raise _Transient(
+                    f"无法连接代理 {_without_password(self.proxy)}（{exc.__class__.__name__}: {exc}）：请检查 "
+                    "[platform] proxy "
+                    f"设置和代理服务是否可用"
+                ) from exc
             raise _Transient(f"无法连接平台 {self.url}（{exc.__class__.__name__}: {exc}）") from exc
         except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
             # the request went out: the platform may have stored it (ambiguous)
@@ -568,7 +606,7 @@ class PlatformClient:
         return "rejected", data, code, msg
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        delay = min(self.backoff_max, self.backoff_base * (2 ** attempt))
+        delay = min(self.backoff_max, self.backoff_base * (2**attempt))
         delay = delay * (0.5 + 0.5 * self._rng())  # jitter
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.backoff_max))
@@ -596,24 +634,30 @@ class PlatformClient:
                 if kind == "ok":
                     return data, response, attempt + 1
                 if kind == "auth":
-                    raise AuthError(f"平台拒绝了请求的身份（{code} {msg}）：请核对 appid、密钥和账号状态",
-                                    where=str(response.request.url))
+                    raise AuthError(
+                        f"平台拒绝了请求的身份（{code} {msg}）：请核对 appid、密钥和账号状态",
+                        where=str(response.request.url),
+                    )
                 if kind == "notfound":
                     raise ConfigError(
-                        f"平台地址不正确：{response.request.url} 返回 HTTP 404；请核对 [platform] url 和平台接口描述 (profile)",
-                        where=str(response.request.url))
+                        f"平台地址不正确：{response.request.url} 返回 HTTP 404；请核对 [platform] url 和平台接口描"
+                        "述 (profile)",
+                        where=str(response.request.url),
+                    )
                 if kind == "rejected":
                     err = PlatformRejected(f"平台拒收（{code}）: {msg}", code=code, where=str(response.request.url))
                     err.response = data  # type: ignore[attr-defined]
                     err.status = response.status_code  # type: ignore[attr-defined]  # 413: body too large
                     raise err
-                last = _Transient(f"平台繁忙 (HTTP {response.status_code}, code {code}): {msg}",
-                                  retry_after=_retry_after(response))
+                last = _Transient(
+                    f"平台繁忙 (HTTP {response.status_code}, code {code}): {msg}", retry_after=_retry_after(response)
+                )
             if attempt >= self.max_retries:
                 err = TransportError(
                     f"{last.message}；已重试 {attempt} 次仍失败。没有数据丢失：已发出而未确认的批次都记在台账中，"
                     f"下次运行用同一批次号重放",
-                    where=self.url)
+                    where=self.url,
+                )
                 err.ambiguous = last.ambiguous  # type: ignore[attr-defined]
                 raise err from last
             self.stats["retries"] += 1
@@ -632,15 +676,21 @@ class PlatformClient:
         while True:
             try:
                 request = auth._token_request(httpx.Request("GET", self.url))
-                response = self._send_once(request.method, str(request.url), content=request.content,
-                                           headers={"Content-Type": "application/json"}, auth=None)
+                response = self._send_once(
+                    request.method,
+                    str(request.url),
+                    content=request.content,
+                    headers={"Content-Type": "application/json"},
+                    auth=None,
+                )
                 with auth._lock:
                     auth._store(response)
                 return
             except _Transient as t:
                 if attempt >= self.max_retries:
-                    raise TransportError(f"{t.message}；已重试 {attempt} 次仍失败。没有写入任何上传记录，稍后再试",
-                                         where=self.url) from t
+                    raise TransportError(
+                        f"{t.message}；已重试 {attempt} 次仍失败。没有写入任何上传记录，稍后再试", where=self.url
+                    ) from t
                 self.stats["retries"] += 1
                 self._sleep(self._backoff(attempt, t.retry_after))
                 attempt += 1
@@ -660,8 +710,17 @@ class PlatformClient:
         if not self.profile.envelope:
             return inner.encode("utf-8")
         up = self.profile.upload
-        return ("{" + json.dumps(up.get("batch_field", "batchNo")) + ":" + json.dumps(batch_no) + ","
-                + json.dumps(up.get("records_field", "records")) + ":" + inner + "}").encode("utf-8")
+        return (
+            "{"
+            + json.dumps(up.get("batch_field", "batchNo"))
+            + ":"
+            + json.dumps(batch_no)
+            + ","
+            + json.dumps(up.get("records_field", "records"))
+            + ":"
+            + inner
+            + "}"
+        ).encode("utf-8")
 
     def send_batch(self, dataset: str, batch_no: str, body: bytes, n: int) -> BatchResult:
         """POST one batch (``body`` from :meth:`encode_batch`) and read the per-record answer.
@@ -678,8 +737,9 @@ class PlatformClient:
             a = self.profile.auth
             headers[a.get("service_id_header", "X-Service-Id")] = a.get("service_id", "")
             headers[a.get("method_header", "X-Service-Method")] = self.service_method(dataset)
-        data, response, attempts = self.request(
-            "POST", path, content=body, headers=headers, idempotent=self.profile.replay_safe)
+        data, _response, attempts = self.request(
+            "POST", path, content=body, headers=headers, idempotent=self.profile.replay_safe
+        )
         result = self.parse_results(dataset, batch_no, n, data)
         result.attempts = attempts
         return result
@@ -709,31 +769,46 @@ class PlatformClient:
             # fast path, the usual answer: every record accepted, in order, without remarks
             ok = [raw for raw, st in smap.items() if st == ACCEPTED]
             try:
-                if (all(it[f_status] in ok and not it.get(f_errors) for it in items)
-                        and [it.get(f_index) for it in items] == list(range(n))):
+                if all(it[f_status] in ok and not it.get(f_errors) for it in items) and [
+                    it.get(f_index) for it in items
+                ] == list(range(n)):
                     results = [RecordResult(i, ACCEPTED, []) for i in range(n)]
                     received = _get(data, r.get("received_at_field"))
-                    return BatchResult(dataset, batch_no, n, code, msg, results, data, False,
-                                       received_at=str(received) if received else None)
+                    return BatchResult(
+                        dataset,
+                        batch_no,
+                        n,
+                        code,
+                        msg,
+                        results,
+                        data,
+                        False,
+                        received_at=str(received) if received else None,
+                    )
             except (TypeError, KeyError, AttributeError):
                 pass  # an unusual answer: the careful path below explains what is wrong
         if isinstance(items, list) and items:
             seen = set()
             for pos, item in enumerate(items):
                 if not isinstance(item, dict):
-                    raise PlatformRejected(f"平台应答中第 {pos} 条结果不是 JSON 对象；请检查平台接口描述 response.results_field",
-                                           code=code)
+                    raise PlatformRejected(
+                        f"平台应答中第 {pos} 条结果不是 JSON 对象；请检查平台接口描述 response.results_field", code=code
+                    )
                 try:
                     idx = int(item.get(f_index, pos))
                 except (TypeError, ValueError):
                     raise PlatformRejected(
                         f"平台应答中第 {pos} 条结果的序号 {item.get(f_index)!r} 不是整数；请检查平台接口描述 "
-                        "response.result_index", code=code) from None
+                        "response.result_index",
+                        code=code,
+                    ) from None
                 raw_status = item.get(f_status)
                 status = smap.get(raw_status, REJECTED if whole else None)
                 if status is None:
-                    raise PlatformRejected(f"平台应答中第 {pos} 条的状态 {raw_status!r} 无法识别；请检查平台接口描述 response.status_map",
-                                           code=code)
+                    raise PlatformRejected(
+                        f"平台应答中第 {pos} 条的状态 {raw_status!r} 无法识别；请检查平台接口描述 response.status_map",
+                        code=code,
+                    )
                 errs = item.get(f_errors) or []
                 if whole and status != REJECTED:
                     status = REJECTED
@@ -742,15 +817,17 @@ class PlatformClient:
                 seen.add(idx)
             if seen != set(range(n)):
                 raise PlatformRejected(
-                    f"平台应答的结果条数与批次不符（批次 {batch_no} 发送 {n} 条，应答 {len(items)} 条）", code=code)
+                    f"平台应答的结果条数与批次不符（批次 {batch_no} 发送 {n} 条，应答 {len(items)} 条）", code=code
+                )
         else:
             status = REJECTED if whole else ACCEPTED
             errs = [{"rule": "whole_batch", "msg": f"{code} {msg}"}] if whole else []
             results = [RecordResult(i, status, list(errs)) for i in range(n)]
         results.sort(key=lambda x: x.index)
         received = _get(data, r.get("received_at_field"))
-        return BatchResult(dataset, batch_no, n, code, msg, results, data, whole,
-                           received_at=str(received) if received else None)
+        return BatchResult(
+            dataset, batch_no, n, code, msg, results, data, whole, received_at=str(received) if received else None
+        )
 
     def server_now(self) -> str | None:
         """The platform's current time (``YYYY-MM-DD HH:MM:SS``, Beijing) if the profile knows a

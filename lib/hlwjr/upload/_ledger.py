@@ -20,16 +20,17 @@ import hashlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from .._exceptions import ConfigError, UploadError
 from .._privacy import mask_value
 
-__all__ = ["Ledger", "LedgerBatch", "record_key", "record_json", "content_hash", "now_shanghai"]
+__all__ = ["Ledger", "LedgerBatch", "content_hash", "now_shanghai", "record_json", "record_key"]
 
 PENDING, SENT, ACCEPTED, REJECTED, DUPLICATE = "pending", "sent", "accepted", "rejected", "duplicate"
 REFUSED = "refused"  # acceptance-log status of a request the platform refused as a whole (not counted)
@@ -104,8 +105,9 @@ def _jsonable(v: Any) -> Any:
     raise TypeError(f"不能序列化为 JSON 的值类型 {type(v).__name__}")
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable,
-                            allow_nan=False)
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable, allow_nan=False
+)
 
 
 def record_json(record: dict[str, Any]) -> str:
@@ -160,8 +162,7 @@ class Ledger:
         db = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False,
-                                            isolation_level=None)
+            self._db = db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
             self._db.execute("PRAGMA temp_store=MEMORY")
@@ -174,8 +175,9 @@ class Ledger:
         except sqlite3.DatabaseError as exc:
             if db is not None:  # not a ledger (or damaged): leave no open handle on it
                 db.close()
-            raise ConfigError(f"无法打开上传台账 {self.path}: {exc}；文件可能已损坏或不是 hlwjr 台账",
-                              where=str(self.path)) from exc
+            raise ConfigError(
+                f"无法打开上传台账 {self.path}: {exc}；文件可能已损坏或不是 hlwjr 台账", where=str(self.path)
+            ) from exc
         except OSError as exc:
             raise ConfigError(f"无法创建工作目录 {self.path.parent}: {exc.strerror}", where=str(self.path)) from exc
         self._lock = threading.RLock()
@@ -241,12 +243,13 @@ class Ledger:
         joined = [k if isinstance(k, str) else KEY_SEP.join(k) for k in keys]
         out: dict[str, tuple[str, str, int]] = {}
         for i in range(0, len(joined), 500):
-            chunk = joined[i:i + 500]
+            chunk = joined[i : i + 500]
             q = ",".join("?" * len(chunk))
             for key, state, h, wb in self._query(
-                    f"SELECT r.key, {_EFFECTIVE_STATE}, r.hash, r.whole_batch FROM records r LEFT JOIN batches b "
-                    f"ON b.batch_no = r.batch_no WHERE r.dataset=? AND r.key IN ({q})",
-                    [dataset, *chunk]):
+                f"SELECT r.key, {_EFFECTIVE_STATE}, r.hash, r.whole_batch FROM records r LEFT JOIN batches b "
+                f"ON b.batch_no = r.batch_no WHERE r.dataset=? AND r.key IN ({q})",
+                [dataset, *chunk],
+            ):
                 out[key] = (state, h, wb)
         return out
 
@@ -258,8 +261,9 @@ class Ledger:
         found = {k for k in keys if st.get(KEY_SEP.join(k), ("",))[0] in (ACCEPTED, DUPLICATE)}
         rest = [k for k in keys if k not in found]
         if rest:  # a reference naming only the last key fields (bussID of key organID+bussID)
-            rows = self._query("SELECT key FROM records WHERE dataset=? AND state IN ('accepted','duplicate')",
-                               (dataset_code,))
+            rows = self._query(
+                "SELECT key FROM records WHERE dataset=? AND state IN ('accepted','duplicate')", (dataset_code,)
+            )
             found |= match_partial(rest, (tuple(r[0].split(KEY_SEP)) for r in rows))
         return found
 
@@ -268,15 +272,19 @@ class Ledger:
 
     def unresolved_batches(self) -> list[LedgerBatch]:
         """Batches written but not answered (crash, ambiguous failure), oldest first."""
-        rows = self._query("SELECT batch_no, dataset, n, state, body, attempts FROM batches "
-                           "WHERE state IN ('pending','sent') ORDER BY created_at, rowid")
+        rows = self._query(
+            "SELECT batch_no, dataset, n, state, body, attempts FROM batches "
+            "WHERE state IN ('pending','sent') ORDER BY created_at, rowid"
+        )
         return [LedgerBatch(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{dataset: {state: n}}`` over the whole ledger."""
         out: dict[str, dict[str, int]] = {}
-        for ds, state, n in self._query(f"SELECT r.dataset, {_EFFECTIVE_STATE}, count(*) FROM records r "
-                                        "LEFT JOIN batches b ON b.batch_no = r.batch_no GROUP BY 1, 2"):
+        for ds, state, n in self._query(
+            f"SELECT r.dataset, {_EFFECTIVE_STATE}, count(*) FROM records r "
+            "LEFT JOIN batches b ON b.batch_no = r.batch_no GROUP BY 1, 2"
+        ):
             out.setdefault(ds, {})[state] = n
         return out
 
@@ -289,8 +297,9 @@ class Ledger:
             params.append(dataset)
         return dict(self._query(sql + " GROUP BY dataset", params))
 
-    def events(self, *, since: str | None = None, until: str | None = None,
-               dataset: str | None = None) -> list[dict[str, Any]]:
+    def events(
+        self, *, since: str | None = None, until: str | None = None, dataset: str | None = None
+    ) -> list[dict[str, Any]]:
         """The acceptance log (上传日志): one dict per record answer, oldest first."""
         sql = "SELECT at, platform_day, dataset, key, hash, batch_no, status, errors FROM events WHERE 1=1"
         params: list[Any] = []
@@ -311,8 +320,20 @@ class Ledger:
         return bytes(rows[0][0]) if rows else None
 
     def record_rows(self, dataset: str | None = None) -> list[dict[str, Any]]:
-        cols = ("dataset", "key", "hash", "state", "batch_no", "attempts", "answer", "data_date",
-                "platform_day", "created_at", "sent_at", "answered_at")
+        cols = (
+            "dataset",
+            "key",
+            "hash",
+            "state",
+            "batch_no",
+            "attempts",
+            "answer",
+            "data_date",
+            "platform_day",
+            "created_at",
+            "sent_at",
+            "answered_at",
+        )
         sel = [f"r.{c}" for c in cols]
         sel[3] = _EFFECTIVE_STATE
         sel[10] = "COALESCE(r.sent_at, b.sent_at)"
@@ -325,8 +346,17 @@ class Ledger:
 
     # ------------------------------------------------------------------ writes
 
-    def open_batch(self, dataset: str, batch_no: str, items: Sequence[tuple[str, str]], body: bytes,
-                   *, data_date: str | None = None, sent: bool = False, update: bool = False) -> None:
+    def open_batch(
+        self,
+        dataset: str,
+        batch_no: str,
+        items: Sequence[tuple[str, str]],
+        body: bytes,
+        *,
+        data_date: str | None = None,
+        sent: bool = False,
+        update: bool = False,
+    ) -> None:
         """Write a batch and its records as ``pending`` in one transaction, before sending.
 
         ``items`` are ``(joined key, content hash)`` in batch order. A record already accepted
@@ -337,11 +367,21 @@ class Ledger:
         """
         now = _ts()
         with self._tx() as db:
-            db.execute("INSERT INTO batches (batch_no, dataset, n, state, body, keys, created_at, sent_at, attempts) "
-                       "VALUES (?,?,?,?,?,?,?,?,?)",
-                       (batch_no, dataset, len(items), SENT if sent else PENDING, body,
-                        json.dumps([k for k, _ in items], ensure_ascii=False), now, now if sent else None,
-                        1 if sent else 0))
+            db.execute(
+                "INSERT INTO batches (batch_no, dataset, n, state, body, keys, created_at, sent_at, attempts) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    batch_no,
+                    dataset,
+                    len(items),
+                    SENT if sent else PENDING,
+                    body,
+                    json.dumps([k for k, _ in items], ensure_ascii=False),
+                    now,
+                    now if sent else None,
+                    1 if sent else 0,
+                ),
+            )
             before = db.total_changes
             # a record that is accepted, duplicate or in flight is never re-batched: the upsert
             # skips it, and the count below turns that into an error (the transaction rolls back)
@@ -349,17 +389,23 @@ class Ledger:
                 "INSERT INTO records (dataset, key, hash, state, batch_no, attempts, data_date, created_at) "
                 "VALUES (?,?,?,?,?,0,?,?) ON CONFLICT(dataset, key) DO UPDATE SET hash=excluded.hash, "
                 "state=excluded.state, batch_no=excluded.batch_no, answer=NULL, whole_batch=0, "
-                "data_date=excluded.data_date WHERE records.state IN " + ("('rejected','accepted')" if update
-                                                                          else "('rejected')"),
-                [(dataset, k, h, PENDING, batch_no, data_date, now) for k, h in items])
+                "data_date=excluded.data_date WHERE records.state IN "
+                + ("('rejected','accepted')" if update else "('rejected')"),
+                [(dataset, k, h, PENDING, batch_no, data_date, now) for k, h in items],
+            )
             if db.total_changes - before != len(items):
                 keys = [k for k, _ in items]
-                bad = db.execute(f"SELECT key, state FROM records WHERE dataset=? AND key IN ({','.join('?' * len(keys))}) "
-                                 "AND batch_no<>?", [dataset, *keys, batch_no]).fetchall()
+                bad = db.execute(
+                    f"SELECT key, state FROM records WHERE dataset=? AND key IN ({','.join('?' * len(keys))}) "
+                    "AND batch_no<>?",
+                    [dataset, *keys, batch_no],
+                ).fetchall()
                 k, st = bad[0] if bad else ("?", "?")
                 # a key may hold an ID-card number (医师 doctorCertID): masked (脱敏) in the message
-                raise UploadError(f"记录 {mask_value(k)} 在台账中的状态是 {st}，不能再放进新批次（会造成重复上报）",
-                                  where=f"{dataset} {batch_no}")
+                raise UploadError(
+                    f"记录 {mask_value(k)} 在台账中的状态是 {st}，不能再放进新批次（会造成重复上报）",
+                    where=f"{dataset} {batch_no}",
+                )
 
     def mark_sent(self, batch_no: str) -> None:
         """The batch is about to go out (after this, a crash makes it ambiguous: replay it).
@@ -368,11 +414,13 @@ class Ledger:
         now = _ts()
         with self._tx() as db:
             # one row: the batch's records read as "sent" through it (see _EFFECTIVE_STATE)
-            db.execute("UPDATE batches SET state=?, sent_at=?, attempts=attempts+1 WHERE batch_no=?",
-                       (SENT, now, batch_no))
+            db.execute(
+                "UPDATE batches SET state=?, sent_at=?, attempts=attempts+1 WHERE batch_no=?", (SENT, now, batch_no)
+            )
 
-    def record_answer(self, result, *, platform_day: str, keys: Sequence[str] | None = None,
-                      defer: bool = False) -> None:
+    def record_answer(
+        self, result, *, platform_day: str, keys: Sequence[str] | None = None, defer: bool = False
+    ) -> None:
         """Store the platform's answer to a batch (a ``BatchResult``): one state per record and
         one acceptance-log event each, in one transaction. ``keys`` are the batch's keys in the
         order sent (recovered from the stored body when omitted, e.g. after a crash).
@@ -395,28 +443,43 @@ class Ledger:
             if row and row[0]:
                 keys = json.loads(row[0])
             else:
-                rows = db.execute("SELECT key, hash FROM records WHERE batch_no=? AND dataset=?",
-                                  (result.batch_no, result.dataset)).fetchall()
+                rows = db.execute(
+                    "SELECT key, hash FROM records WHERE batch_no=? AND dataset=?", (result.batch_no, result.dataset)
+                ).fetchall()
                 keys = _keys_in_body_order(rows, row[1] if row else b"")
         # the common case in one statement: everything accepted …
-        db.execute("UPDATE records SET state=?, answer=NULL, platform_day=?, whole_batch=?, answered_at=?, "
-                   "attempts=attempts+1, sent_at=(SELECT sent_at FROM batches WHERE batch_no=?) "
-                   "WHERE batch_no=? AND dataset=? AND state IN ('pending','sent')",
-                   (ACCEPTED, platform_day, whole, now, result.batch_no, result.batch_no, result.dataset))
+        db.execute(
+            "UPDATE records SET state=?, answer=NULL, platform_day=?, whole_batch=?, answered_at=?, "
+            "attempts=attempts+1, sent_at=(SELECT sent_at FROM batches WHERE batch_no=?) "
+            "WHERE batch_no=? AND dataset=? AND state IN ('pending','sent')",
+            (ACCEPTED, platform_day, whole, now, result.batch_no, result.batch_no, result.dataset),
+        )
         # … then the exceptions with their reasons
         if others:
             # whole_batch marks an innocent record of a batch refused as a whole: it may go again
             db.executemany(
                 "UPDATE records SET state=?, answer=?, whole_batch=? WHERE dataset=? AND key=?",
-                [(r.status, json.dumps(r.errors, ensure_ascii=False) if r.errors else None,
-                  1 if whole and r.errors and all(e.get("rule") == "whole_batch" for e in r.errors) else 0,
-                  result.dataset, keys[r.index]) for r in others])
-        db.execute("INSERT INTO events (at, platform_day, dataset, key, hash, batch_no, status, errors) "
-                   "SELECT answered_at, platform_day, dataset, key, hash, batch_no, state, answer FROM records "
-                   "WHERE batch_no=? AND dataset=? AND answered_at=?", (result.batch_no, result.dataset, now))
-        db.execute("UPDATE batches SET state='answered', code=?, message=?, answered_at=?, platform_day=? "
-                   "WHERE batch_no=?", (str(result.code), result.message[:500], now, platform_day,
-                                        result.batch_no))
+                [
+                    (
+                        r.status,
+                        json.dumps(r.errors, ensure_ascii=False) if r.errors else None,
+                        1 if whole and r.errors and all(e.get("rule") == "whole_batch" for e in r.errors) else 0,
+                        result.dataset,
+                        keys[r.index],
+                    )
+                    for r in others
+                ],
+            )
+        db.execute(
+            "INSERT INTO events (at, platform_day, dataset, key, hash, batch_no, status, errors) "
+            "SELECT answered_at, platform_day, dataset, key, hash, batch_no, state, answer FROM records "
+            "WHERE batch_no=? AND dataset=? AND answered_at=?",
+            (result.batch_no, result.dataset, now),
+        )
+        db.execute(
+            "UPDATE batches SET state='answered', code=?, message=?, answered_at=?, platform_day=? WHERE batch_no=?",
+            (str(result.code), result.message[:500], now, platform_day, result.batch_no),
+        )
 
     def fail_batch(self, batch_no: str, dataset: str, message: str, code: Any, *, platform_day: str) -> None:
         """The platform refused the whole request before looking at the records (batch too
@@ -427,17 +490,24 @@ class Ledger:
         now = _ts()
         err = json.dumps([{"rule": f"platform:{code}", "msg": message}], ensure_ascii=False)
         with self._tx() as db:
-            rows = db.execute("SELECT key, hash FROM records WHERE batch_no=? AND dataset=?", (batch_no, dataset)).fetchall()
-            db.execute("UPDATE records SET state=?, answer=?, platform_day=?, answered_at=?, attempts=attempts+1, "
-                       "whole_batch=1, sent_at=(SELECT sent_at FROM batches WHERE batch_no=?) WHERE batch_no=? "
-                       "AND dataset=? AND state IN ('pending','sent')",
-                       (REJECTED, err, platform_day, now, batch_no, batch_no, dataset))
-            db.executemany("INSERT INTO events (at, platform_day, dataset, key, hash, batch_no, status, errors) "
-                           "VALUES (?,?,?,?,?,?,?,?)",
-                           [(now, platform_day, dataset, k, h, batch_no, REFUSED, err) for k, h in rows])
-            db.execute("UPDATE batches SET state='failed', code=?, message=?, answered_at=? WHERE batch_no=?",
-                       (str(code), message[:500], now, batch_no))
-
+            rows = db.execute(
+                "SELECT key, hash FROM records WHERE batch_no=? AND dataset=?", (batch_no, dataset)
+            ).fetchall()
+            db.execute(
+                "UPDATE records SET state=?, answer=?, platform_day=?, answered_at=?, attempts=attempts+1, "
+                "whole_batch=1, sent_at=(SELECT sent_at FROM batches WHERE batch_no=?) WHERE batch_no=? "
+                "AND dataset=? AND state IN ('pending','sent')",
+                (REJECTED, err, platform_day, now, batch_no, batch_no, dataset),
+            )
+            db.executemany(
+                "INSERT INTO events (at, platform_day, dataset, key, hash, batch_no, status, errors) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                [(now, platform_day, dataset, k, h, batch_no, REFUSED, err) for k, h in rows],
+            )
+            db.execute(
+                "UPDATE batches SET state='failed', code=?, message=?, answered_at=? WHERE batch_no=?",
+                (str(code), message[:500], now, batch_no),
+            )
 
     def resolve_batch(self, batch_no: str, outcome: str, *, platform_day: str | None = None) -> int:
         """Settle by hand (人工核对) a batch that went out but was never answered, on a platform
@@ -452,24 +522,33 @@ class Ledger:
         Returns the number of records settled. ``ConfigError`` for an unknown batch or one that
         already has an answer."""
         if outcome not in ("accepted", "missing"):
-            raise ConfigError(f"人工核对结果应为 accepted（平台已接收）或 missing（平台未收到），收到 {outcome!r}",
-                              where="--resolve")
+            raise ConfigError(
+                f"人工核对结果应为 accepted（平台已接收）或 missing（平台未收到），收到 {outcome!r}", where="--resolve"
+            )
         rows = self._query("SELECT dataset, n, state, sent_at, created_at FROM batches WHERE batch_no=?", (batch_no,))
         if not rows:
-            raise ConfigError(f"台账中没有批次 {batch_no}：请从上传小结的“发送后未收到应答”提示中复制批次号",
-                              where="--resolve")
+            raise ConfigError(
+                f"台账中没有批次 {batch_no}：请从上传小结的“发送后未收到应答”提示中复制批次号", where="--resolve"
+            )
         dataset, n, state, sent_at, created_at = rows[0]
         if state not in UNRESOLVED:
             raise ConfigError(f"批次 {batch_no} 已有结果（{state}），不需要人工核对", where="--resolve")
         day = platform_day or (sent_at or created_at)[:10]
         if outcome == "missing":
-            self.fail_batch(batch_no, dataset, "人工核对：平台未收到该批次，记录将在下次运行时重新发送", "manual",
-                            platform_day=day)
+            self.fail_batch(
+                batch_no, dataset, "人工核对：平台未收到该批次，记录将在下次运行时重新发送", "manual", platform_day=day
+            )
             return int(n)
         from ._client import BatchResult, RecordResult
 
-        result = BatchResult(dataset, batch_no, int(n), "manual", "人工核对：平台验证日志显示该批次已接收",
-                             [RecordResult(i, ACCEPTED) for i in range(int(n))])
+        result = BatchResult(
+            dataset,
+            batch_no,
+            int(n),
+            "manual",
+            "人工核对：平台验证日志显示该批次已接收",
+            [RecordResult(i, ACCEPTED) for i in range(int(n))],
+        )
         with self._tx() as db:
             self._write_answer(db, result, day, None, _ts())
         return int(n)

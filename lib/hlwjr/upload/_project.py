@@ -30,7 +30,7 @@ from typing import Any
 
 from .._exceptions import ConfigError
 
-__all__ = ["Project", "Thresholds", "PlatformSettings", "load_project", "write_project", "PROJECT_FILE"]
+__all__ = ["PROJECT_FILE", "PlatformSettings", "Project", "Thresholds", "load_project", "write_project"]
 
 PROJECT_FILE = "hlwjr.toml"
 DEFAULT_SECRET_ENV = "HLWJR_SECRET"
@@ -46,19 +46,17 @@ class Thresholds:
     success_rate: float = 1.0
     max_duplicates: int = 0
     consecutive_days: int = 3
-    per_dataset: bool = False         # ≥ 30 per data set (True) or in total over data sets (False)
+    per_dataset: bool = False  # ≥ 30 per data set (True) or in total over data sets (False)
     required_datasets: tuple[str, ...] = ()  # per_dataset: these must each qualify (empty: the project's)
     timezone: str = "Asia/Shanghai"
-    margin: float = 0.2               # planner: send quota × (1 + margin) records a day
+    margin: float = 0.2  # planner: send quota × (1 + margin) records a day
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "[readiness]") -> Thresholds:
         allowed = {f.name for f in fields(cls)}
         unknown = set(data) - allowed
         if unknown:
-            raise ConfigError(
-                f"未知的达标设置 {sorted(unknown)}；可用的有 {sorted(allowed)}", where=where
-            )
+            raise ConfigError(f"未知的达标设置 {sorted(unknown)}；可用的有 {sorted(allowed)}", where=where)
         data = dict(data)
         if "required_datasets" in data:
             data["required_datasets"] = tuple(data["required_datasets"])
@@ -97,12 +95,14 @@ class PlatformSettings:
     max_retries: int = 5
     backoff_base: float = 0.5
     backoff_max: float = 30.0
-    batch_size: int | None = None     # None: the profile's limit
+    batch_size: int | None = None  # None: the profile's limit
     concurrency: int = 1
 
     def __repr__(self) -> str:  # never show the secret; there is none here, but be explicit
-        return (f"PlatformSettings(profile={self.profile!r}, url={self.url!r}, appid={self.appid!r}, "
-                f"secret_env={self.secret_env!r}, secret_file={self.secret_file!r})")
+        return (
+            f"PlatformSettings(profile={self.profile!r}, url={self.url!r}, appid={self.appid!r}, "
+            f"secret_env={self.secret_env!r}, secret_file={self.secret_file!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -216,8 +216,17 @@ def load_project(path: str | Path) -> Project:
         raise
     root = config_file.parent.resolve()
 
-    known_top = {"project", "platform", "sources", "mapping", "work", "readiness", "datasets",
-                 "mapping_dir", "work_dir"}
+    known_top = {
+        "project",
+        "platform",
+        "sources",
+        "mapping",
+        "work",
+        "readiness",
+        "datasets",
+        "mapping_dir",
+        "work_dir",
+    }
     unknown = set(data) - known_top
     if unknown:
         raise ConfigError(f"未知的配置项 {sorted(unknown)}；可用的有 {sorted(known_top)}", where=where)
@@ -256,11 +265,13 @@ def load_project(path: str | Path) -> Project:
 
     phase = proj.get("phase", "test")
     if phase not in ("test", "production"):
-        raise ConfigError(f"[project] phase 只能是 test（测试阶段）或 production（正式）；现在是 {phase!r}", where=where)
+        raise ConfigError(
+            f"[project] phase 只能是 test（测试阶段）或 production（正式）；现在是 {phase!r}", where=where
+        )
 
     datasets = data.get("datasets", proj.get("datasets", ()))
     if isinstance(datasets, str) or not all(isinstance(d, str) for d in datasets):
-        raise ConfigError("datasets 必须是数据集代码的列表，例如 [\"doctor\", \"revisit\", \"recipe\"]", where=where)
+        raise ConfigError('datasets 必须是数据集代码的列表，例如 ["doctor", "revisit", "recipe"]', where=where)
 
     mapping = data.get("mapping", {})
     mapping_dir = data.get("mapping_dir") or (mapping.get("dir") if isinstance(mapping, dict) else mapping)

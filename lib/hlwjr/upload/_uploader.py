@@ -18,14 +18,13 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date as _date
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
-from .._text import display_width, pad
-from .._privacy import mask_value
 from .._exceptions import (
     ConfigError,
     DataError,
@@ -34,6 +33,8 @@ from .._exceptions import (
     TransportError,
     UploadError,
 )
+from .._privacy import mask_value
+from .._text import display_width, pad
 from ._ledger import (
     ACCEPTED,
     DUPLICATE,
@@ -46,8 +47,15 @@ from ._ledger import (
     record_key,
 )
 
-__all__ = ["run_upload", "upload_records", "UploadSummary", "DatasetSummary", "Uploader", "UploadLock",
-           "plan_test_phase"]
+__all__ = [
+    "DatasetSummary",
+    "UploadLock",
+    "UploadSummary",
+    "Uploader",
+    "plan_test_phase",
+    "run_upload",
+    "upload_records",
+]
 
 
 # --------------------------------------------------------------------------- summaries
@@ -59,14 +67,14 @@ class DatasetSummary:
 
     dataset: str
     name: str = ""
-    mapped: int = 0              # records produced by the mapping (指标对照)
-    mapping_rejected: int = 0    # rows the mapping could not turn into records
-    invalid: int = 0             # held back: failed pre-flight validation (强制校验)
-    already_accepted: int = 0    # skipped: accepted earlier, unchanged
-    changed: int = 0             # accepted earlier but content changed: reported, not re-sent
-    updated: int = 0             # … sent again as a correction (``update=True``, platform allows it)
+    mapped: int = 0  # records produced by the mapping (指标对照)
+    mapping_rejected: int = 0  # rows the mapping could not turn into records
+    invalid: int = 0  # held back: failed pre-flight validation (强制校验)
+    already_accepted: int = 0  # skipped: accepted earlier, unchanged
+    changed: int = 0  # accepted earlier but content changed: reported, not re-sent
+    updated: int = 0  # … sent again as a correction (``update=True``, platform allows it)
     previously_rejected: int = 0  # rejected earlier with the same content: fix the data first
-    not_planned: int = 0         # valid, beyond today's quota + margin (test phase)
+    not_planned: int = 0  # valid, beyond today's quota + margin (test phase)
     sent: int = 0
     accepted: int = 0
     rejected: int = 0
@@ -86,10 +94,10 @@ class UploadSummary:
     platform_day: str
     dry_run: bool
     datasets: dict[str, DatasetSummary] = field(default_factory=dict)
-    recovered: int = 0           # records resolved by replaying unanswered batches
-    problems: Any = None         # DataFrame of pre-flight problems of held-back records
+    recovered: int = 0  # records resolved by replaying unanswered batches
+    problems: Any = None  # DataFrame of pre-flight problems of held-back records
     rejections: list[dict[str, Any]] = field(default_factory=list)  # platform rejections
-    changed: list[dict[str, Any]] = field(default_factory=list)     # accepted, changed since
+    changed: list[dict[str, Any]] = field(default_factory=list)  # accepted, changed since
     notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     mapping_rejections: Any = None  # DataFrame of source rows the mapping could not map
@@ -110,10 +118,16 @@ class UploadSummary:
     def _repr_html_(self) -> str:  # notebooks
         import html
 
-        parts = [f"<p><b>{'预演（未发送）' if self.dry_run else '上传'}</b>：业务日期 {html.escape(str(self.date or '全部'))}，"
-                 f"平台日 {html.escape(self.platform_day)}，用时 {self.elapsed:.1f} 秒</p>", self.to_frame().to_html(index=False)]
+        parts = [
+            f"<p><b>{'预演（未发送）' if self.dry_run else '上传'}</b>：业务日期 "
+            f"{html.escape(str(self.date or '全部'))}，"
+            f"平台日 {html.escape(self.platform_day)}，用时 {self.elapsed:.1f} 秒</p>",
+            self.to_frame().to_html(index=False),
+        ]
         if self.problems is not None and len(self.problems):
-            parts.append(f"<p>暂缓 {self.total('invalid')} 条（问题 {len(self.problems)} 个，见 <code>.problems</code>）</p>")
+            parts.append(
+                f"<p>暂缓 {self.total('invalid')} 条（问题 {len(self.problems)} 个，见 <code>.problems</code>）</p>"
+            )
         if self.rejections:
             parts.append(f"<p>平台拒收 {len(self.rejections)} 条（见 <code>.rejections</code>）</p>")
         parts += [f"<p>注意: {html.escape(n)}</p>" for n in self.notes]
@@ -124,35 +138,65 @@ class UploadSummary:
         lines = [f"{head}：业务日期 {self.date or '全部'}，平台日 {self.platform_day}"]
         if self.recovered:
             lines.append(f"  已重放上次未确认的批次，解决 {self.recovered} 条记录（同一批次号，未产生重复）")
-        cols = [("mapped", "映射"), ("mapping_rejected", "映射拒绝"), ("invalid", "暂缓"),
-                ("already_accepted", "已接收跳过"), ("not_planned", "未排入"), ("sent", "发送"),
-                ("accepted", "成功"), ("rejected", "拒收"), ("duplicate", "重复")]
+        cols = [
+            ("mapped", "映射"),
+            ("mapping_rejected", "映射拒绝"),
+            ("invalid", "暂缓"),
+            ("already_accepted", "已接收跳过"),
+            ("not_planned", "未排入"),
+            ("sent", "发送"),
+            ("accepted", "成功"),
+            ("rejected", "拒收"),
+            ("duplicate", "重复"),
+        ]
         widths = [max(display_width(zh), 6) + 2 for _, zh in cols]
-        name_w = max([display_width("数据集")] + [display_width(f"{d.dataset} {d.name}") for d in self.datasets.values()]) + 2
+        name_w = (
+            max([display_width("数据集")] + [display_width(f"{d.dataset} {d.name}") for d in self.datasets.values()])
+            + 2
+        )
         lines.append("  " + pad("数据集", name_w) + "".join(pad(zh, w, right=True) for (_, zh), w in zip(cols, widths)))
         for d in self.datasets.values():
-            lines.append("  " + pad(f"{d.dataset} {d.name}", name_w)
-                         + "".join(pad(str(getattr(d, a)), w, right=True) for (a, _), w in zip(cols, widths)))
-        lines.append("  " + pad("合计", name_w)
-                     + "".join(pad(str(self.total(a)), w, right=True) for (a, _), w in zip(cols, widths)))
-        lines.append("  （暂缓 = 未通过强制校验，未发送；未排入 = 合格但超出今天的计划量，留待以后；已接收跳过 = 平台已接收，不重发）")
+            lines.append(
+                "  "
+                + pad(f"{d.dataset} {d.name}", name_w)
+                + "".join(pad(str(getattr(d, a)), w, right=True) for (a, _), w in zip(cols, widths))
+            )
+        lines.append(
+            "  "
+            + pad("合计", name_w)
+            + "".join(pad(str(self.total(a)), w, right=True) for (a, _), w in zip(cols, widths))
+        )
+        lines.append(
+            "  （暂缓 = 未通过强制校验，未发送；未排入 = 合格但超出今天的计划量，留待以后；已接收跳过 = 平台已接收"
+            "，不重发）"
+        )
         if self.problems is not None and len(self.problems):
-            lines.append(f"  暂缓 {self.total('invalid')} 条校验未通过的记录（问题 {len(self.problems)} 个），按数据集/字段/规则汇总：")
-            g = (self.problems.groupby(["dataset", "field", "rule"], dropna=False, sort=False)
-                 .agg(n=("message", "size"), key=("key", "first"), message=("message", "first"))
-                 .sort_values("n", ascending=False, kind="stable").reset_index())
+            lines.append(
+                f"  暂缓 {self.total('invalid')} 条校验未通过的记录（问题 {len(self.problems)} 个），按数据集/字段"
+                "/规则汇总："
+            )
+            g = (
+                self.problems.groupby(["dataset", "field", "rule"], dropna=False, sort=False)
+                .agg(n=("message", "size"), key=("key", "first"), message=("message", "first"))
+                .sort_values("n", ascending=False, kind="stable")
+                .reset_index()
+            )
             for r in g.head(12).itertuples(index=False):
                 field_ = "" if r.field is None or r.field != r.field else r.field
                 lines.append(f"    - [{r.dataset}] {field_} {r.rule}: {r.n} 个，例如 {r.key}: {r.message}")
             if len(g) > 12:
                 lines.append(f"    …… 共 {len(g)} 类问题；完整清单见 UploadSummary.problems 或 `hlwjr validate`")
         for r in self.rejections[:8]:  # keys may hold an ID-card number (医师 doctorCertID): masked
-            lines.append(f"  平台拒收 [{r['dataset']}] {_masked(r['key'])} 批次 {r['batch_no']}: {_masked(r['reason'])}")
+            lines.append(
+                f"  平台拒收 [{r['dataset']}] {_masked(r['key'])} 批次 {r['batch_no']}: {_masked(r['reason'])}"
+            )
         if len(self.rejections) > 8:
             lines.append(f"  …… 共 {len(self.rejections)} 条拒收，详见 `hlwjr readiness --format html`")
         for c in self.changed[:5]:
-            lines.append(f"  注意 [{c['dataset']}] {_masked(c['key'])} 已被平台接收，但内容已变化：未重发"
-                         f"（确需更正且平台允许时，用 --update 重发）")
+            lines.append(
+                f"  注意 [{c['dataset']}] {_masked(c['key'])} 已被平台接收，但内容已变化：未重发"
+                f"（确需更正且平台允许时，用 --update 重发）"
+            )
         if len(self.changed) > 5:
             lines.append(f"  …… 共 {len(self.changed)} 条已接收记录内容有变化")
         if self.total("updated"):
@@ -161,8 +205,6 @@ class UploadSummary:
             lines.append(f"  注意: {n}")
         lines.append(f"  用时 {self.elapsed:.1f} 秒")
         return "\n".join(lines)
-
-
 
 
 def _masked(text: Any) -> str:
@@ -191,8 +233,9 @@ class UploadLock:
                 holder = os.read(fd, 64).decode(errors="replace").strip()
             finally:
                 os.close(fd)
-            raise UploadError(f"另一个上传正在进行（进程 {holder or '?'}）；请等它结束后再运行",
-                              where=str(self.path)) from None
+            raise UploadError(
+                f"另一个上传正在进行（进程 {holder or '?'}）；请等它结束后再运行", where=str(self.path)
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
@@ -247,8 +290,16 @@ class Uploader:
     """Sends records of one data set through a :class:`PlatformClient`, writing the ledger around
     every batch: pending before, sent as it goes, the answer after. Reusable across data sets."""
 
-    def __init__(self, client, ledger: Ledger, *, org_code: str = "", batch_size: int | None = None,
-                 concurrency: int = 1, day: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        client,
+        ledger: Ledger,
+        *,
+        org_code: str = "",
+        batch_size: int | None = None,
+        concurrency: int = 1,
+        day: Callable[[], str] | None = None,
+    ) -> None:
         self.client = client
         self.ledger = ledger
         self.org_code = org_code
@@ -270,9 +321,11 @@ class Uploader:
         resolved = 0
         for b in self.ledger.unresolved_batches():
             if b.state == "sent" and not self.client.profile.replay_safe:
-                notes.append(f"批次 {b.batch_no}（{b.dataset}，{b.n} 条）发送后未收到应答，平台不支持按批次号重放："
-                             f"请在平台验证日志中核对，然后运行 hlwjr upload --config <项目> --resolve {b.batch_no}=accepted"
-                             "（平台已接收）或 …=missing（平台未收到，下次重发）；在此之前这些记录不会被自动重发")
+                notes.append(
+                    f"批次 {b.batch_no}（{b.dataset}，{b.n} 条）发送后未收到应答，平台不支持按批次号重放："
+                    f"请在平台验证日志中核对，然后运行 hlwjr upload --config <项目> --resolve {b.batch_no}=accepted"
+                    "（平台已接收）或 …=missing（平台未收到，下次重发）；在此之前这些记录不会被自动重发"
+                )
                 continue
             self.ledger.mark_sent(b.batch_no)
             try:
@@ -285,20 +338,35 @@ class Uploader:
             resolved += b.n
         return resolved, notes
 
-    def send(self, dataset: str, items: Sequence[tuple[str, str, str]], summary: DatasetSummary,
-             rejections: list[dict[str, Any]], *, data_date: str | None = None,
-             progress: _Progress | None = None, update: bool = False) -> None:
+    def send(
+        self,
+        dataset: str,
+        items: Sequence[tuple[str, str, str]],
+        summary: DatasetSummary,
+        rejections: list[dict[str, Any]],
+        *,
+        data_date: str | None = None,
+        progress: _Progress | None = None,
+        update: bool = False,
+    ) -> None:
         """Send ``items`` = (joined key, content hash, record JSON) in batches; ``update``: they
         are corrections of accepted records (the ledger lets them into a new batch)."""
-        batches = [items[i:i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+        batches = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
 
         def one(batch: Sequence[tuple[str, str, str]]):
             batch_no = self.new_batch_no(dataset)
             body = self.client.encode_batch(batch_no, [j for _, _, j in batch])
             keys = [k for k, _, _ in batch]
             replay_safe = self.client.profile.replay_safe
-            self.ledger.open_batch(dataset, batch_no, [(k, h) for k, h, _ in batch], body, data_date=data_date,
-                                   sent=replay_safe, update=update)
+            self.ledger.open_batch(
+                dataset,
+                batch_no,
+                [(k, h) for k, h, _ in batch],
+                body,
+                data_date=data_date,
+                sent=replay_safe,
+                update=update,
+            )
             if not replay_safe:  # the pending → sent step must be on disk before an unrepeatable request
                 self.ledger.mark_sent(batch_no)
             try:
@@ -314,8 +382,9 @@ class Uploader:
                 return [(batch_no, keys, None, exc)]
             # the answer rides with the next batch's write: one commit per batch (a crash in between
             # leaves the batch unanswered, and the next run replays it — never a duplicate)
-            self.ledger.record_answer(result, platform_day=result.platform_day or self._day(), keys=keys,
-                                      defer=replay_safe)
+            self.ledger.record_answer(
+                result, platform_day=result.platform_day or self._day(), keys=keys, defer=replay_safe
+            )
             return [(batch_no, keys, result, None)]
 
         def account(batch_no, keys, result, exc) -> None:
@@ -323,8 +392,9 @@ class Uploader:
             summary.sent += len(keys)
             if exc is not None:
                 summary.rejected += len(keys)
-                rejections.extend({"dataset": dataset, "key": k, "batch_no": batch_no, "reason": exc.message}
-                                  for k in keys)
+                rejections.extend(
+                    {"dataset": dataset, "key": k, "batch_no": batch_no, "reason": exc.message} for k in keys
+                )
             else:
                 summary.accepted += result.accepted
                 summary.rejected += result.rejected
@@ -333,9 +403,17 @@ class Uploader:
                     if r.status != ACCEPTED:
                         reason = "；".join(
                             f"{e.get('field') or ''} {e.get('msg') or e.get('message') or e.get('rule')}".strip()
-                            for e in r.errors) or ("重复上报" if r.status == DUPLICATE else "平台未说明原因")
-                        rejections.append({"dataset": dataset, "key": keys[r.index], "batch_no": batch_no,
-                                           "status": r.status, "reason": reason})
+                            for e in r.errors
+                        ) or ("重复上报" if r.status == DUPLICATE else "平台未说明原因")
+                        rejections.append(
+                            {
+                                "dataset": dataset,
+                                "key": keys[r.index],
+                                "batch_no": batch_no,
+                                "status": r.status,
+                                "reason": reason,
+                            }
+                        )
             if progress is not None:
                 progress.update(len(keys))
 
@@ -363,7 +441,7 @@ class Uploader:
                         try:
                             for answered in f.result():
                                 account(*answered)
-                        except BaseException as exc:  # noqa: BLE001 - re-raised below
+                        except BaseException as exc:
                             failure = failure or exc
                     if failure:
                         break
@@ -371,7 +449,7 @@ class Uploader:
                 try:
                     for answered in f.result():
                         account(*answered)
-                except BaseException as exc:  # noqa: BLE001
+                except BaseException as exc:
                     failure = failure or exc
             if failure:
                 raise failure
@@ -424,8 +502,7 @@ def _apply_limit(spec, order, prepared: dict[str, list], limit: int, summary: Up
         chosen[ds.code] = {k for k, *_ in keep}
 
 
-def _parents_go_too(ds, record: dict[str, Any], spec, in_run: dict[str, set[str]],
-                    chosen: dict[str, set[str]]) -> bool:
+def _parents_go_too(ds, record: dict[str, Any], spec, in_run: dict[str, set[str]], chosen: dict[str, set[str]]) -> bool:
     """Whether every reference of ``record`` is met by a record sent in this run or by one that is
     not part of this run (accepted earlier: pre-flight validation found it)."""
     for ref in getattr(ds, "references", ()) or ():
@@ -437,8 +514,13 @@ def _parents_go_too(ds, record: dict[str, Any], spec, in_run: dict[str, set[str]
     return True
 
 
-def plan_test_phase(spec, candidates: dict[str, list[tuple[str, dict]]], target: int,
-                    accepted_today: dict[str, int], uncapped: Iterable[str] = ()) -> dict[str, set[str]]:
+def plan_test_phase(
+    spec,
+    candidates: dict[str, list[tuple[str, dict]]],
+    target: int,
+    accepted_today: dict[str, int],
+    uncapped: Iterable[str] = (),
+) -> dict[str, set[str]]:
     """The test-phase planner (测试阶段计划): for each data set choose ``target`` minus what was
     already accepted today of the valid ``candidates`` ((joined key, record) in order), plus
     every parent record the chosen children reference (dependency closure, leaves first).
@@ -528,10 +610,23 @@ def _as_dicts(records: Any) -> list[dict[str, Any]]:
     return records if isinstance(records, list) else list(records)  # dicts are read, never changed
 
 
-def upload_records(project_or_parts, records_by_dataset: dict[str, Any], *, date: str | None = None,
-                   dry_run: bool = False, validate: bool = True, progress: Any = None, limit: int | None = None,
-                   client=None, ledger: Ledger | None = None, spec=None, problems_out: list | None = None,
-                   phase: str | None = None, master: Iterable[str] = (), update: bool = False) -> UploadSummary:
+def upload_records(
+    project_or_parts,
+    records_by_dataset: dict[str, Any],
+    *,
+    date: str | None = None,
+    dry_run: bool = False,
+    validate: bool = True,
+    progress: Any = None,
+    limit: int | None = None,
+    client=None,
+    ledger: Ledger | None = None,
+    spec=None,
+    problems_out: list | None = None,
+    phase: str | None = None,
+    master: Iterable[str] = (),
+    update: bool = False,
+) -> UploadSummary:
     """Validate and send records that are already in the spec's shape (``{dataset: records}``),
     in dependency order, with the ledger. :func:`run_upload` calls this after mapping; tests,
     benchmarks and notebooks call it directly. ``master``: data sets of master data (not tied
@@ -562,16 +657,36 @@ def upload_records(project_or_parts, records_by_dataset: dict[str, Any], *, date
             summary.notes.append(offline_note)
         uploader = None
         if client is not None:
-            uploader = Uploader(client, ledger, org_code=project.org_code, batch_size=project.platform.batch_size,
-                                concurrency=project.platform.concurrency, day=day_fn)
+            uploader = Uploader(
+                client,
+                ledger,
+                org_code=project.org_code,
+                batch_size=project.platform.batch_size,
+                concurrency=project.platform.concurrency,
+                day=day_fn,
+            )
         if not dry_run:
             client.check_auth()  # a wrong appid/secret/URL fails here, before anything is written
             resolved, notes = uploader.recover()
             summary.recovered = resolved
             summary.notes.extend(notes)
-        _send_all(project, spec, ledger, uploader, records_by_dataset, summary, date=date, dry_run=dry_run,
-                  validate=validate, progress=progress, limit=limit, problems_out=problems_out,
-                  phase=phase or project.phase, master=set(master), update=update)
+        _send_all(
+            project,
+            spec,
+            ledger,
+            uploader,
+            records_by_dataset,
+            summary,
+            date=date,
+            dry_run=dry_run,
+            validate=validate,
+            progress=progress,
+            limit=limit,
+            problems_out=problems_out,
+            phase=phase or project.phase,
+            master=set(master),
+            update=update,
+        )
         summary.elapsed = time.perf_counter() - t0
         return summary
     finally:
@@ -628,8 +743,24 @@ def _dry_run_day_fn(project, spec) -> tuple[Callable[[], str], str | None]:
         client.close()
 
 
-def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, date, dry_run, validate,
-              progress, limit, problems_out, phase, master=frozenset(), update=False) -> None:
+def _send_all(
+    project,
+    spec,
+    ledger,
+    uploader,
+    records_by_dataset,
+    summary,
+    *,
+    date,
+    dry_run,
+    validate,
+    progress,
+    limit,
+    problems_out,
+    phase,
+    master=frozenset(),
+    update=False,
+) -> None:
     import pandas as pd
 
     records_by_dataset = dict(records_by_dataset)  # aliases are resolved here, not in the caller's dict
@@ -640,8 +771,10 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
         if ds.parent is not None:
             raise ConfigError(f"{ds.code}（{ds.name}）是 {ds.parent} 的明细，随 {ds.parent} 一起上传，不能单独上传")
         if ds.code in given:  # two names for one data set: one of the two record sets would be lost
-            raise ConfigError(f"数据集 {ds.code}（{ds.name}）的记录给了两份（{given[ds.code]!r} 和 {code!r}）："
-                              "请合并成一份再上传", where=ds.code)
+            raise ConfigError(
+                f"数据集 {ds.code}（{ds.name}）的记录给了两份（{given[ds.code]!r} 和 {code!r}）：请合并成一份再上传",
+                where=ds.code,
+            )
         given[ds.code] = code
         records_by_dataset[ds.code] = records_by_dataset.pop(code)
     order = [d for d in spec.top_level() if d.code in records_by_dataset]
@@ -654,7 +787,9 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
         if uploader is not None and not (isinstance(update_rule, dict) and update_rule.get("field")):
             raise ConfigError(
                 f"平台接口描述 {uploader.client.profile.id} 没有声明更正方式（upload.update: {{field: …, value: …}}），"
-                "不能重发平台已接收的记录；请按平台的更正流程处理", where="--update")
+                "不能重发平台已接收的记录；请按平台的更正流程处理",
+                where="--update",
+            )
         update_rule = update_rule or {"field": "updateOrSave", "value": "1"}
     planned: dict[str, set[tuple]] = {}
     lookup = _Lookup(ledger, planned)
@@ -689,8 +824,11 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
             try:
                 j = record_json(r)
             except ValueError as exc:  # NaN / Infinity: not JSON, the platform would refuse the batch
-                raise DataError(f"第 {i + 1} 条记录（{_masked(k)}）含 NaN 或 Infinity，不是合法的 JSON 数值：{exc}；"
-                                "请在对照中把缺失值留空", where=ds.code) from exc
+                raise DataError(
+                    f"第 {i + 1} 条记录（{_masked(k)}）含 NaN 或 Infinity，不是合法的 JSON 数值：{exc}；"
+                    "请在对照中把缺失值留空",
+                    where=ds.code,
+                ) from exc
             items.append((k, content_hash(j), j, r))
         states = ledger.states(ds.code, [k for k, *_ in items])
         keep = []
@@ -724,8 +862,13 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
 
     if phase == "test":
         accepted_today = ledger.accepted_on(summary.platform_day)
-        chosen = plan_test_phase(spec, {c: [(k, r) for k, _, _, r in v] for c, v in prepared.items()},
-                                 thresholds.daily_target, accepted_today, uncapped=master)
+        chosen = plan_test_phase(
+            spec,
+            {c: [(k, r) for k, _, _, r in v] for c, v in prepared.items()},
+            thresholds.daily_target,
+            accepted_today,
+            uncapped=master,
+        )
         for code, items in prepared.items():
             pick = chosen.get(code, set())
             summary.datasets[code].not_planned += sum(1 for k, *_ in items if k not in pick)
@@ -736,11 +879,14 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
             scope = thresholds.required_datasets or project.datasets or tuple(prepared)
             for code in scope:
                 if code in prepared and code not in master and today.get(code, 0) < need:
-                    summary.notes.append(f"{code} 今天只有 {today.get(code, 0)} 条可上报的合格记录，不足每日 {need} 条："
-                                         f"请补充数据或修正暂缓的记录")
+                    summary.notes.append(
+                        f"{code} 今天只有 {today.get(code, 0)} 条可上报的合格记录，不足每日 {need} 条："
+                        f"请补充数据或修正暂缓的记录"
+                    )
         elif sum(today.values()) < need:
-            summary.notes.append(f"今天合计只有 {sum(today.values())} 条可上报的合格记录，不足每日 {need} 条："
-                                 f"请补充数据或修正暂缓的记录")
+            summary.notes.append(
+                f"今天合计只有 {sum(today.values())} 条可上报的合格记录，不足每日 {need} 条：请补充数据或修正暂缓的记录"
+            )
     if limit is not None:
         _apply_limit(spec, order, prepared, limit, summary)
 
@@ -749,8 +895,9 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
         if problems_out is not None:
             problems_out.append(summary.problems)
     else:
-        summary.problems = pd.DataFrame(columns=["dataset", "row", "key", "field", "rule", "severity",
-                                                 "value", "message", "path"])
+        summary.problems = pd.DataFrame(
+            columns=["dataset", "row", "key", "field", "rule", "severity", "value", "message", "path"]
+        )
     for code, items in updates.items():
         summary.datasets[code].updated += len(items)
     if dry_run:
@@ -768,18 +915,33 @@ def _send_all(project, spec, ledger, uploader, records_by_dataset, summary, *, d
         for ds in order:
             items = prepared.get(ds.code) or []
             if items:
-                uploader.send(ds.code, [(k, h, j) for k, h, j, _ in items], summary.datasets[ds.code],
-                              summary.rejections, data_date=date, progress=bar)
+                uploader.send(
+                    ds.code,
+                    [(k, h, j) for k, h, j, _ in items],
+                    summary.datasets[ds.code],
+                    summary.rejections,
+                    data_date=date,
+                    progress=bar,
+                )
             fixes = updates.get(ds.code) or []
             if fixes:
-                uploader.send(ds.code, [(k, h, j) for k, h, j, _ in fixes], summary.datasets[ds.code],
-                              summary.rejections, data_date=date, progress=bar, update=True)
+                uploader.send(
+                    ds.code,
+                    [(k, h, j) for k, h, j, _ in fixes],
+                    summary.datasets[ds.code],
+                    summary.rejections,
+                    data_date=date,
+                    progress=bar,
+                    update=True,
+                )
     finally:
         bar.close()
         if uploader.splits > splits_before:
             summary.notes.append(
-                f"{uploader.splits - splits_before} 个批次超过平台的请求体上限（HTTP 413），已自动拆成小批次重发（未重复、未丢失）；"
-                f"可在 hlwjr.toml 的 [platform] batch_size 中把每批条数（现为 {uploader.batch_size}）调小")
+                f"{uploader.splits - splits_before} 个批次超过平台的请求体上限（HTTP 413），已自动拆成小批次重发（"
+                "未重复、未丢失）；"
+                f"可在 hlwjr.toml 的 [platform] batch_size 中把每批条数（现为 {uploader.batch_size}）调小"
+            )
 
 
 # --------------------------------------------------------------------------- the daily run
@@ -799,8 +961,9 @@ def _project_sources(project) -> dict[str, Any] | None:
     return out or None
 
 
-def _map_records(project, spec, datasets: Sequence[str], date: str | None, notes: list[str],
-                 master: set[str]) -> tuple[dict[str, Any], dict[str, int], Any]:
+def _map_records(
+    project, spec, datasets: Sequence[str], date: str | None, notes: list[str], master: set[str]
+) -> tuple[dict[str, Any], dict[str, int], Any]:
     """Run the project's mapping (指标对照) for the data sets and day: ``({dataset: records},
     {dataset: rows rejected by the mapping}, DataFrame of mapping rejections)``."""
     import pandas as pd
@@ -808,8 +971,7 @@ def _map_records(project, spec, datasets: Sequence[str], date: str | None, notes
     from ..mapping import _engine as _mapping
 
     if project.mapping_dir is None:
-        raise ConfigError("项目没有配置映射目录 (mapping_dir)；请在 hlwjr.toml 中设置",
-                          where=str(project.config_file))
+        raise ConfigError("项目没有配置映射目录 (mapping_dir)；请在 hlwjr.toml 中设置", where=str(project.config_file))
     mapping = _mapping.load_mapping(project.mapping_dir)
     sources = _project_sources(project)
     out: dict[str, Any] = {}
@@ -819,7 +981,9 @@ def _map_records(project, spec, datasets: Sequence[str], date: str | None, notes
         try:
             dm = mapping.dataset(code)
         except HlwjrError:
-            notes.append(f"{code}: 对照配置中没有这个数据集，跳过（在 {project.mapping_dir} 中补充 datasets/{code}.yaml）")
+            notes.append(
+                f"{code}: 对照配置中没有这个数据集，跳过（在 {project.mapping_dir} 中补充 datasets/{code}.yaml）"
+            )
             continue
         # master data (机构、科室、人员) has no business time: all of it, every day; the ledger skips
         # what the platform already accepted
@@ -842,9 +1006,17 @@ def _count(records: Any) -> int:
         return 0
 
 
-def run_upload(project, *, datasets: Sequence[str] | None = None, date: str | _date | None = None,
-               limit: int | None = None, dry_run: bool = False, progress: Any = None,
-               client=None, update: bool = False) -> UploadSummary:
+def run_upload(
+    project,
+    *,
+    datasets: Sequence[str] | None = None,
+    date: str | _date | None = None,
+    limit: int | None = None,
+    dry_run: bool = False,
+    progress: Any = None,
+    client=None,
+    update: bool = False,
+) -> UploadSummary:
     """The daily run (每日上传): map that day's records with the project's mapping, validate them,
     send the valid ones in dependency order (staff and departments before visits, visits before
     prescriptions, business records before evaluations), skip what was already accepted and hold
@@ -855,8 +1027,8 @@ def run_upload(project, *, datasets: Sequence[str] | None = None, date: str | _d
     sends nothing; ``progress`` True for a terminal bar or a callable ``(desc, done, total)``;
     ``update`` sends changed accepted records as corrections where the platform profile allows it.
     """
-    from ._project import load_project
     from ..spec._model import load_spec
+    from ._project import load_project
 
     if not hasattr(project, "platform"):
         project = load_project(project)
@@ -874,8 +1046,18 @@ def run_upload(project, *, datasets: Sequence[str] | None = None, date: str | _d
     notes: list[str] = []
     master: set[str] = set()
     records, rejected, rejections = _map_records(project, spec, codes, date, notes, master)
-    summary = upload_records(project, records, date=date, dry_run=dry_run, progress=progress, limit=limit,
-                             client=client, spec=spec, master=master, update=update)
+    summary = upload_records(
+        project,
+        records,
+        date=date,
+        dry_run=dry_run,
+        progress=progress,
+        limit=limit,
+        client=client,
+        spec=spec,
+        master=master,
+        update=update,
+    )
     for code, n in rejected.items():
         if code in summary.datasets:
             summary.datasets[code].mapping_rejected += n
@@ -883,8 +1065,10 @@ def run_upload(project, *, datasets: Sequence[str] | None = None, date: str | _d
     if date is not None:
         dated = [c for c in records if c not in master]  # data sets with a business time
         if dated and not any(_count(records[c]) + rejected.get(c, 0) for c in dated):
-            notes.append(f"业务日期 {date} 在数据源中没有任何业务记录（{'、'.join(dated)} 均为 0 条）："
-                         f"请核对 --date 是否正确、数据源是否已更新到这一天")
+            notes.append(
+                f"业务日期 {date} 在数据源中没有任何业务记录（{'、'.join(dated)} 均为 0 条）："
+                f"请核对 --date 是否正确、数据源是否已更新到这一天"
+            )
     summary.notes[:0] = notes
     summary.elapsed = time.perf_counter() - t0
     return summary

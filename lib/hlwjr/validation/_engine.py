@@ -48,23 +48,43 @@ import functools
 import os
 import re
 import weakref
-from dataclasses import dataclass, field as dc_field
-from typing import Any, Iterable, Iterator, Mapping, Protocol
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._exceptions import DataError, RecordsInvalid, SpecError
-from ._fastschema import (BOOL, DICT, FLOAT, FLOATINT, INT, LIST, MISSING, NULL, OTHER, STR,
-                          Column, _bool, _MISSING, _object_array, column_of, regex_search,
-                          str_lengths, too_long, translate_pattern)
 from .._privacy import mask_series, mask_text, mask_value, to_halfwidth
+from ._fastschema import (
+    _MISSING,
+    BOOL,
+    DICT,
+    FLOAT,
+    FLOATINT,
+    INT,
+    LIST,
+    MISSING,
+    NULL,
+    OTHER,
+    STR,
+    Column,
+    _bool,
+    _object_array,
+    column_of,
+    regex_search,
+    str_lengths,
+    too_long,
+    translate_pattern,
+)
 from ._report import COLUMNS, Problem, Report
 from ._rules import RULES, Hit, RuleContext, get_rule, int_text
 from ._smallbatch import SMALL_BATCH, certify_clean
 
-__all__ = ["check", "iter_problems", "validate", "is_valid", "ReferenceLookup", "mask_kind_for"]
+__all__ = ["ReferenceLookup", "check", "is_valid", "iter_problems", "mask_kind_for", "validate"]
 
 
 class ReferenceLookup(Protocol):
@@ -84,19 +104,59 @@ def mask_kind_for(key: str, name: str = "") -> str | None:
         return "id"
     if any(t in k for t in ("mobile", "phone", "telnum", "tel")) or any(t in name for t in ("电话", "手机")):
         return "phone"
-    if "姓名" in name or (k.endswith(("name", "people", "person")) and any(
-            t in k for t in ("patient", "doctor", "guardian", "people", "person", "nurse", "pharmac",
-                             "representative", "audit", "contact"))) or k in {"auditdoctor", "evaluationpeople"}:
+    if (
+        "姓名" in name
+        or (
+            k.endswith(("name", "people", "person"))
+            and any(
+                t in k
+                for t in (
+                    "patient",
+                    "doctor",
+                    "guardian",
+                    "people",
+                    "person",
+                    "nurse",
+                    "pharmac",
+                    "representative",
+                    "audit",
+                    "contact",
+                )
+            )
+        )
+        or k in {"auditdoctor", "evaluationpeople"}
+    ):
         return "name"
     return None
 
 
-_KIND_CN = {NULL: "null（空值）", BOOL: "布尔值", INT: "数字", FLOAT: "小数", FLOATINT: "数字", STR: "文本",
-            LIST: "数组", DICT: "对象", OTHER: "日期对象或其他非JSON值"}
-_TYPE_CN = {"string": "文本（字符串）", "integer": "整数", "decimal": "数值", "date": "日期文本 YYYY-MM-DD",
-            "datetime": "日期时间文本 YYYY-MM-DD HH:MM:SS", "array": "数组（明细列表）"}
-_ALLOWED = {"string": (STR,), "integer": (INT, FLOATINT), "decimal": (INT, FLOAT, FLOATINT),
-            "date": (STR,), "datetime": (STR,), "array": (LIST,)}
+_KIND_CN = {
+    NULL: "null（空值）",
+    BOOL: "布尔值",
+    INT: "数字",
+    FLOAT: "小数",
+    FLOATINT: "数字",
+    STR: "文本",
+    LIST: "数组",
+    DICT: "对象",
+    OTHER: "日期对象或其他非JSON值",
+}
+_TYPE_CN = {
+    "string": "文本（字符串）",
+    "integer": "整数",
+    "decimal": "数值",
+    "date": "日期文本 YYYY-MM-DD",
+    "datetime": "日期时间文本 YYYY-MM-DD HH:MM:SS",
+    "array": "数组（明细列表）",
+}
+_ALLOWED = {
+    "string": (STR,),
+    "integer": (INT, FLOATINT),
+    "decimal": (INT, FLOAT, FLOATINT),
+    "date": (STR,),
+    "datetime": (STR,),
+    "array": (LIST,),
+}
 
 
 _ALLOWED_LUT = {t: np.isin(np.arange(16), ks) for t, ks in _ALLOWED.items()}
@@ -138,14 +198,14 @@ class _Plan:
     spec: Any
     fields: dict[str, _FieldPlan]
     rules: list[_RulePlan]
-    children: dict[str, "_Plan"] = dc_field(default_factory=dict)
+    children: dict[str, _Plan] = dc_field(default_factory=dict)
 
     def label(self, f: str) -> str:
         fp = self.fields.get(f)
         return fp.label if fp else f
 
 
-_PLANS: "weakref.WeakKeyDictionary[Any, dict[str, _Plan]]" = weakref.WeakKeyDictionary()
+_PLANS: weakref.WeakKeyDictionary[Any, dict[str, _Plan]] = weakref.WeakKeyDictionary()
 
 
 def _plan_for(spec, dataset) -> _Plan:
@@ -165,29 +225,50 @@ def _compile_plan(spec, ds) -> _Plan:
             try:
                 translate_pattern(f.pattern, f"{where} 字段 {f.key} pattern")
             except SpecError as exc:
-                raise SpecError(f"字段 {f.key} 的 pattern 无法按 ECMA-262 语义执行：{exc.message}",
-                                where=where) from exc
+                raise SpecError(
+                    f"字段 {f.key} 的 pattern 无法按 ECMA-262 语义执行：{exc.message}", where=where
+                ) from exc
         cs = spec.code_set(f.code_set) if f.code_set else None
         fields[f.key] = _FieldPlan(
-            key=f.key, label=label, type=f.type, required=f.required is True,
-            max_length=f.max_length, min_length=getattr(f, "min_length", None), precision=f.precision,
-            total_digits=f.total_digits, minimum=f.minimum, maximum=f.maximum, pattern=f.pattern,
-            code_set=cs, codes=pa.array(list(cs.codes), type=pa.string()) if cs else None,
-            const=f.const, min_items=f.min_items, item=f.item, mask=mask_kind_for(f.key, f.name or ""))
+            key=f.key,
+            label=label,
+            type=f.type,
+            required=f.required is True,
+            max_length=f.max_length,
+            min_length=getattr(f, "min_length", None),
+            precision=f.precision,
+            total_digits=f.total_digits,
+            minimum=f.minimum,
+            maximum=f.maximum,
+            pattern=f.pattern,
+            code_set=cs,
+            codes=pa.array(list(cs.codes), type=pa.string()) if cs else None,
+            const=f.const,
+            min_items=f.min_items,
+            item=f.item,
+            mask=mask_kind_for(f.key, f.name or ""),
+        )
     rules = []
     for i, ref in enumerate(ds.rules):
         rule = get_rule(ref.id, where=f"{where} rules[{i}]")
         if rule.check is None:
-            raise SpecError(f"规则 {ref.id} 是{'字段' if rule.kind == 'field' else '跨记录'}规则，"
-                            f"由字段属性/references 隐含，不能写在 rules 中", where=f"{where} rules[{i}]")
+            raise SpecError(
+                f"规则 {ref.id} 是{'字段' if rule.kind == 'field' else '跨记录'}规则，"
+                f"由字段属性/references 隐含，不能写在 rules 中",
+                where=f"{where} rules[{i}]",
+            )
         params = dict(ref.params)
         missing = [p for p in rule.required_params if p not in params]
         unknown = [p for p in params if p not in rule.params]
         if missing or unknown:
-            raise SpecError(f"规则 {ref.id} 的参数有误：" + "；".join(
-                ([f"缺少 {', '.join(missing)}"] if missing else []) +
-                ([f"未知参数 {', '.join(unknown)}（可用：{', '.join(rule.params)}）"] if unknown else [])),
-                where=f"{where} rules[{i}]")
+            raise SpecError(
+                f"规则 {ref.id} 的参数有误："
+                + "；".join(
+                    ([f"缺少 {', '.join(missing)}"] if missing else [])
+                    + ([f"未知参数 {', '.join(unknown)}（可用：{', '.join(rule.params)}）"] if unknown else [])
+                ),
+                where=f"{where} rules[{i}]",
+            )
         if "code_set" in params:
             spec.code_set(params["code_set"])  # SpecError if unknown
         rules.append(_RulePlan(rule, ref, params, ref.severity or rule.severity))
@@ -202,17 +283,27 @@ def _compile_plan(spec, ds) -> _Plan:
 class _Table:
     """One data set's records as typed columns (or the child records of an array field)."""
 
-    def __init__(self, plan: _Plan, n: int, *, frame=None, records=None, objmask=None,
-                 parent: np.ndarray | None = None, pos: np.ndarray | None = None,
-                 prefix: str | None = None, top_rows: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        plan: _Plan,
+        n: int,
+        *,
+        frame=None,
+        records=None,
+        objmask=None,
+        parent: np.ndarray | None = None,
+        pos: np.ndarray | None = None,
+        prefix: str | None = None,
+        top_rows: np.ndarray | None = None,
+    ) -> None:
         self.plan = plan
         self.n = n
         self.frame = frame
         self.records = records
         self.objmask = objmask if objmask is not None else np.ones(n, dtype=bool)
-        self.parent = parent          # position in the parent table (children only)
-        self.pos = pos                # index inside the parent's array (children only)
-        self.prefix = prefix          # array field name (children only)
+        self.parent = parent  # position in the parent table (children only)
+        self.pos = pos  # index inside the parent's array (children only)
+        self.prefix = prefix  # array field name (children only)
         self.top_rows = top_rows if top_rows is not None else np.arange(n)
         self._cols: dict[str, Column] = {}
         self._children: dict[str, _Table | None] = {}
@@ -267,11 +358,13 @@ class _Table:
                 col = Column.from_objects(self._values(f), nan_is_missing=True, none_is_missing=False)
             fp = self.plan.fields.get(f)
             if fp is not None and fp.type in ("date", "datetime"):
-                col = _coerce_datetimes(col, fp.type, self.frame[f] if self.frame is not None and f in self._colset else None)
+                col = _coerce_datetimes(
+                    col, fp.type, self.frame[f] if self.frame is not None and f in self._colset else None
+                )
             self._cols[f] = col
         return col
 
-    def children(self, f: str) -> "_Table | None":
+    def children(self, f: str) -> _Table | None:
         if f in self._children:
             return self._children[f]
         child_plan = self.plan.children.get(f)
@@ -286,8 +379,16 @@ class _Table:
             pos = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
             items = [v for lst in lists for v in lst]
             objmask = np.fromiter((type(v) is dict for v in items), dtype=bool, count=total)
-            result = _Table(child_plan, total, records=items, objmask=objmask, parent=parent, pos=pos,
-                            prefix=f, top_rows=self.top_rows[parent])
+            result = _Table(
+                child_plan,
+                total,
+                records=items,
+                objmask=objmask,
+                parent=parent,
+                pos=pos,
+                prefix=f,
+                top_rows=self.top_rows[parent],
+            )
         self._children[f] = result
         return result
 
@@ -306,8 +407,11 @@ def _coerce_datetimes(col: Column, ftype: str, series) -> Column:
                 series = series.dt.tz_convert(_BEIJING)  # the platform's times are Beijing time
             text = series.dt.strftime(fmt)
             kind = np.where(series.isna().to_numpy(dtype=bool), MISSING, STR).astype(np.int8)
-            return Column(kind, obj=text.to_numpy(dtype=object, na_value=None),
-                          strings=pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.string()))
+            return Column(
+                kind,
+                obj=text.to_numpy(dtype=object, na_value=None),
+                strings=pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.string()),
+            )
     other = np.flatnonzero(col.kind == OTHER)
     if not len(other):
         return col
@@ -340,8 +444,10 @@ def _excel_serial_hint(v, date_only: bool = False) -> str:
 
 # layouts source systems and Excel commonly write, for the "可改为 …" suggestion of a bad date:
 # 2026/11/5 20:00, 2026.11.05, 2026年11月5日, 2026-11-05T20:00:00.000, 20261105, 20261105200000
-_LOOSE_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
-                         r"(?:(?:\s+|T)(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})秒?(?:\.\d{1,6})?)?)?$")
+_LOOSE_DATE = re.compile(
+    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+    r"(?:(?:\s+|T)(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})秒?(?:\.\d{1,6})?)?)?$"
+)
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?$")
 
 
@@ -409,8 +515,10 @@ def excel_text_hint(v: str) -> str:
     ID/phone in 科学计数法, digits already lost) or ``1.0`` (a code read as a decimal)."""
     t = to_halfwidth(v).strip()
     if _SCI_NOTATION.match(t):
-        return ("；疑似被 Excel 转成了科学计数法，号码已丢失精度：请在源系统或 Excel 中把该列设为“文本”后重新导出"
-                "（不要用 Excel 直接打开再保存 CSV）")
+        return (
+            "；疑似被 Excel 转成了科学计数法，号码已丢失精度：请在源系统或 Excel 中把该列设为“文本”后重新导出"
+            "（不要用 Excel 直接打开再保存 CSV）"
+        )
     if re.fullmatch(r"\d+\.0+", t):
         return f"；疑似数字被读成了小数（{t} → {t.split('.')[0]}），请按文本读取/导出该列"
     return ""
@@ -443,9 +551,11 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
         if missing.any():
             idx = np.flatnonzero(missing)
             k = kind[idx]
-            msgs = np.where(k == MISSING, f"必填字段 {fp.label} 缺失，请补充",
-                            np.where(k == NULL, f"必填字段 {fp.label} 为 null，请补充",
-                                     f"必填字段 {fp.label} 为空字符串，请补充")).astype(object)
+            msgs = np.where(
+                k == MISSING,
+                f"必填字段 {fp.label} 缺失，请补充",
+                np.where(k == NULL, f"必填字段 {fp.label} 为 null，请补充", f"必填字段 {fp.label} 为空字符串，请补充"),
+            ).astype(object)
             out.append((idx, "required", msgs, None))
     present = (kind != MISSING) & ~((kind == NULL) & fp.required)
     allowed = _ALLOWED_LUT[fp.type][kind]
@@ -469,8 +579,9 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
             bad = good_str & over
             if bad.any():
                 idx = np.flatnonzero(bad)
-                msgs = np.array([f"{fp.label} 长度 {n} 超过最大长度 {fp.max_length}，请截断或核对"
-                                 for n in lens[idx]], dtype=object)
+                msgs = np.array(
+                    [f"{fp.label} 长度 {n} 超过最大长度 {fp.max_length}，请截断或核对" for n in lens[idx]], dtype=object
+                )
                 out.append((idx, "max_length", msgs, None))
         if fp.min_length:
             lens = str_lengths(s)
@@ -480,7 +591,9 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
         if fp.type in ("date", "datetime"):
             fmt = "date" if fp.type == "date" else "date-time-cn"
             shape, value = col.formats(fmt)
-            layout = "YYYY-MM-DD（如 2024-01-31）" if fp.type == "date" else "YYYY-MM-DD HH:MM:SS（如 2024-01-31 08:05:00）"
+            layout = (
+                "YYYY-MM-DD（如 2024-01-31）" if fp.type == "date" else "YYYY-MM-DD HH:MM:SS（如 2024-01-31 08:05:00）"
+            )
             bad = good_str & ~shape
             if bad.any():
                 idx = np.flatnonzero(bad)
@@ -502,15 +615,23 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
             bad2 = good_str & shape & ~value
             if bad2.any():
                 what = "日期" if fp.type == "date" else "日期时间"
-                out.append((np.flatnonzero(bad2), fp.type, f"{fp.label} 不是真实的{what}（如 2月30日、13月、24点），请核对", None))
+                out.append(
+                    (
+                        np.flatnonzero(bad2),
+                        fp.type,
+                        f"{fp.label} 不是真实的{what}（如 2月30日、13月、24点），请核对",
+                        None,
+                    )
+                )
             flagged |= bad | bad2
         if fp.pattern:
             ok = regex_search(s, fp.pattern)
             bad = good_str & ~ok & ~flagged
             if bad.any():
                 idx = np.flatnonzero(bad)
-                msgs = np.array([f"{fp.label} 格式不符合规定（正则 {fp.pattern}）{_str_hint(v)}" for v in col.at(idx)],
-                                dtype=object)
+                msgs = np.array(
+                    [f"{fp.label} 格式不符合规定（正则 {fp.pattern}）{_str_hint(v)}" for v in col.at(idx)], dtype=object
+                )
                 out.append((idx, "pattern", msgs, None))
                 flagged |= bad
     # code set membership (text codes; integer fields compare their digits)
@@ -537,10 +658,17 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
                         hint = f"；去掉空格/全角后为有效代码 {t}" + _str_hint(v)
                     elif t in by_name:
                         hint = f"；这是名称，应填代码 {by_name[t]}"
-                    elif t.isdigit() and (padded := [c for c in cs.codes if len(c) > len(t) and c.isdigit()
-                                                     and c.lstrip("0") == t.lstrip("0") and c.startswith("0")]):
-                        hint = (f"；疑似丢失了前导零，应为代码 {padded[0]}（Excel 把代码当数字存储时会去掉前导零，"
-                                "请把该列设为文本，或按文本导出）")
+                    elif t.isdigit() and (
+                        padded := [
+                            c
+                            for c in cs.codes
+                            if len(c) > len(t) and c.isdigit() and c.lstrip("0") == t.lstrip("0") and c.startswith("0")
+                        ]
+                    ):
+                        hint = (
+                            f"；疑似丢失了前导零，应为代码 {padded[0]}（Excel 把代码当数字存储时会去掉前导零，"
+                            "请把该列设为文本，或按文本导出）"
+                        )
                     elif re.fullmatch(r"\d+\.0+", t) and t.split(".")[0] in cs.codes:
                         hint = f"；疑似数字被读成了小数，应为代码 {t.split('.')[0]}：请按文本读取/导出该列"
                     elif t and len(like := [c for c, n in cs.codes.items() if n and n.startswith(t)]) == 1:
@@ -563,7 +691,9 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
         _, lead, trail = col.edges()
         sp = good_str & (lead | trail)
         if sp.any():
-            out.append((np.flatnonzero(sp), "whitespace", f"{fp.label} 的值前后有空格，平台按原样比较，请去掉空格", "warning"))
+            out.append(
+                (np.flatnonzero(sp), "whitespace", f"{fp.label} 的值前后有空格，平台按原样比较，请去掉空格", "warning")
+            )
     is_num = _NUM_LUT[kind] & (fp.type in ("integer", "decimal"))
     if is_num.any():
         x = col.numbers()
@@ -577,17 +707,31 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
                 if bad.any():
                     out.append((np.flatnonzero(bad), "maximum", f"{fp.label} 大于最大值 {fp.maximum:g}", None))
             if fp.type == "decimal" and fp.precision is not None:
-                scaled = x * 10.0 ** fp.precision
+                scaled = x * 10.0**fp.precision
                 frac = np.abs(scaled - np.round(scaled))
                 bad = is_num & (frac > 1e-6 * np.maximum(1.0, np.abs(scaled)) + 1e-9)
                 if bad.any():
-                    out.append((np.flatnonzero(bad), "precision", f"{fp.label} 小数位数超过 {fp.precision} 位，请四舍五入到 {fp.precision} 位", None))
+                    out.append(
+                        (
+                            np.flatnonzero(bad),
+                            "precision",
+                            f"{fp.label} 小数位数超过 {fp.precision} 位，请四舍五入到 {fp.precision} 位",
+                            None,
+                        )
+                    )
             if fp.total_digits is not None:
                 int_digits = fp.total_digits - (fp.precision or 0)
-                bad = is_num & (np.abs(x) >= 10.0 ** int_digits)
+                bad = is_num & (np.abs(x) >= 10.0**int_digits)
                 if bad.any():
-                    out.append((np.flatnonzero(bad), "precision",
-                                f"{fp.label} 整数部分超过 {int_digits} 位（总位数 {fp.total_digits}，小数 {fp.precision or 0} 位）", None))
+                    out.append(
+                        (
+                            np.flatnonzero(bad),
+                            "precision",
+                            f"{fp.label} 整数部分超过 {int_digits} 位（总位数 {fp.total_digits}，小数 "
+                            f"{fp.precision or 0} 位）",
+                            None,
+                        )
+                    )
     if fp.type == "array" and fp.min_items:
         lidx = np.flatnonzero(kind == LIST)
         if len(lidx):
@@ -610,7 +754,7 @@ class _Chunk:
     severity: str
     message: Any
     value_field: str | None
-    top: "_Table"
+    top: _Table
 
 
 _PARALLEL_ROWS = 200_000
@@ -620,8 +764,7 @@ _WORKERS = min(4, os.cpu_count() or 1)
 class _Run:
     """One validation run over one or more data sets of a batch."""
 
-    def __init__(self, spec, tables: dict[str, _Table], *, lookup=None, accepted=None, skip=(),
-                 today=None) -> None:
+    def __init__(self, spec, tables: dict[str, _Table], *, lookup=None, accepted=None, skip=(), today=None) -> None:
         self.spec = spec
         self.tables = tables
         self.lookup = lookup
@@ -631,7 +774,7 @@ class _Run:
 
     # -- the lazy core
     def chunks(self) -> Iterator[_Chunk]:
-        for code, table in self.tables.items():
+        for _code, table in self.tables.items():
             yield from self._table_chunks(table, table)
 
     def _table_chunks(self, table: _Table, top: _Table) -> Iterator[_Chunk]:
@@ -642,19 +785,39 @@ class _Run:
         notobj = np.flatnonzero(~table.objmask)
         if len(notobj) and "not_object" not in self.skip:
             vals = table.records if table.records is not None else None
-            msgs = np.array([f"记录应为对象（字典），实际为 {type(vals[i]).__name__}；请检查数据文件每行/每项是否为一个 JSON 对象"
-                             for i in notobj], dtype=object)
+            msgs = np.array(
+                [
+                    f"记录应为对象（字典），实际为 {type(vals[i]).__name__}；请检查数据文件每行/每项是否为一个 "
+                    "JSON 对象"
+                    for i in notobj
+                ],
+                dtype=object,
+            )
             yield _Chunk(table, notobj, None, "not_object", "error", msgs, None, top)
         # unknown columns: one warning each
         if "unknown_field" not in self.skip and table.parent is None:
             for c in table.columns:
                 if c not in plan.fields:
-                    close = (difflib.get_close_matches(c, list(plan.fields), n=1, cutoff=0.6) or
-                             [k for k in plan.fields if k.lower() == c.lower()]) if isinstance(c, str) else []
+                    close = (
+                        (
+                            difflib.get_close_matches(c, list(plan.fields), n=1, cutoff=0.6)
+                            or [k for k in plan.fields if k.lower() == c.lower()]
+                        )
+                        if isinstance(c, str)
+                        else []
+                    )
                     hint = f"；是否应为 {plan.label(close[0])}？" if close else ""
-                    yield _Chunk(table, np.array([-1]), c, "unknown_field", "warning",
-                                 f"字段 {c} 不在数据集 {ds.name}（{ds.code}）的规范中，平台会忽略该字段{hint}",
-                                 None, top)
+                    yield _Chunk(
+                        table,
+                        np.array([-1]),
+                        c,
+                        "unknown_field",
+                        "warning",
+                        f"字段 {c} 不在数据集 {ds.name}（{ds.code}）的规范中，平台会忽略该字段{hint}",
+                        None,
+                        top,
+                    )
+
         # field rules (big tables: two worker threads — NumPy/Arrow release the GIL; order is kept)
         def field_job(fp):
             return fp, _field_problems(fp, table.column(fp.key), table.objmask)
@@ -675,8 +838,9 @@ class _Run:
                 if rule not in self.skip:
                     yield _Chunk(table, idx, fp.key, rule, sev or sev_default, msgs, fp.key, top)
         # record rules
-        ctx = RuleContext(table, plan, batch=self.tables, accepted=self.accepted, lookup=self.lookup,
-                          spec=self.spec, today=self.today)
+        ctx = RuleContext(
+            table, plan, batch=self.tables, accepted=self.accepted, lookup=self.lookup, spec=self.spec, today=self.today
+        )
         for rp in plan.rules:
             if rp.rule.id in self.skip:
                 continue
@@ -690,8 +854,7 @@ class _Run:
                 if not keep.all():
                     msg = h.message[keep] if isinstance(h.message, np.ndarray) else h.message
                     h = Hit(h.idx[keep], h.field, msg, h.value_field, h.severity, h.table)
-                yield _Chunk(t, h.idx, h.field, rp.rule.id, h.severity or rp.severity, h.message,
-                             h.value_field, top)
+                yield _Chunk(t, h.idx, h.field, rp.rule.id, h.severity or rp.severity, h.message, h.value_field, top)
         # cross-record rules
         if table.parent is None:
             yield from self._duplicates(table, top)
@@ -751,11 +914,23 @@ class _Run:
         rows = table.top_rows
         labels = "+".join(table.plan.label(k) for k in key)
         if table.parent is None:
-            msgs = np.array([f"业务主键（{labels}）与第 {rows[first_row[s.iat[i]]] + 1} 行重复，同一业务只能上传一次；请去重或核对编号"
-                             for i in idx], dtype=object)
+            msgs = np.array(
+                [
+                    f"业务主键（{labels}）与第 {rows[first_row[s.iat[i]]] + 1} 行重复，同一业务只能上传一次；请去重"
+                    "或核对编号"
+                    for i in idx
+                ],
+                dtype=object,
+            )
         else:
-            msgs = np.array([f"明细主键（{labels}）与同一记录的 {table.prefix}[{table.pos[first_row[s.iat[i]]]}] 重复；请核对明细序号"
-                             for i in idx], dtype=object)
+            msgs = np.array(
+                [
+                    f"明细主键（{labels}）与同一记录的 {table.prefix}[{table.pos[first_row[s.iat[i]]]}] 重复；请核"
+                    "对明细序号"
+                    for i in idx
+                ],
+                dtype=object,
+            )
         yield _Chunk(table, idx, key[-1], "duplicate_key", "error", msgs, key[-1], top)
 
     def _known_keys(self, target: str, fields: tuple[str, ...], want: list[tuple], where: str) -> set[tuple]:
@@ -788,19 +963,30 @@ class _Run:
             text, complete = self._key_text(table, local)
             if not complete.any():
                 continue
-            sources = [t for t in ref.datasets if
-                       (ref.where in ("batch", "any") and t in self.tables) or
-                       (ref.where in ("accepted", "any") and (t in self.accepted or self.lookup is not None))]
+            sources = [
+                t
+                for t in ref.datasets
+                if (ref.where in ("batch", "any") and t in self.tables)
+                or (ref.where in ("accepted", "any") and (t in self.accepted or self.lookup is not None))
+            ]
             names = "、".join(f"{self.spec.dataset(t).name}（{t}）" for t in ref.datasets)
             if not sources:
-                yield _Chunk(table, np.array([-1]), local[-1], "reference", "warning",
-                             f"未提供 {names} 的数据（同批、参考集或已接收查询），未检查 {'+'.join(table.plan.label(f) for f in local)} 的引用；"
-                             f"请把被引用的数据集一并校验（命令行 --with {ref.datasets[0]}=文件），或提供已接收/已备案的记录"
-                             f"（命令行 --accepted {ref.datasets[0]}=文件；函数 check(..., accepted=… 或 lookup=…)）", None, top)
+                yield _Chunk(
+                    table,
+                    np.array([-1]),
+                    local[-1],
+                    "reference",
+                    "warning",
+                    f"未提供 {names} 的数据（同批、参考集或已接收查询），未检查 "
+                    f"{'+'.join(table.plan.label(f) for f in local)} 的引用；"
+                    f"请把被引用的数据集一并校验（命令行 --with {ref.datasets[0]}=文件），或提供已接收/已备案的记录"
+                    f"（命令行 --accepted {ref.datasets[0]}=文件；函数 check(..., accepted=… 或 lookup=…)）",
+                    None,
+                    top,
+                )
                 continue
             vals = text.to_pylist()
-            want_keys = sorted({tuple(v.split("|")) if len(local) > 1 else (v,)
-                                for v, c in zip(vals, complete) if c})
+            want_keys = sorted({tuple(v.split("|")) if len(local) > 1 else (v,) for v, c in zip(vals, complete) if c})
             known: set[tuple] = set()
             for t in sources:
                 known |= self._known_keys(t, remote, want_keys, ref.where)
@@ -809,9 +995,15 @@ class _Run:
             if not bad.any():
                 continue
             idx = np.flatnonzero(bad)
-            where_cn = {"batch": "同一批数据", "accepted": "平台已接收的数据（或参考集）",
-                        "any": "同一批数据或平台已接收的数据"}[ref.where]
-            msgs = f"{'+'.join(table.plan.label(f) for f in local)} 引用的记录在 {names} 的{where_cn}中找不到；请先上传被引用的记录，或核对编号"
+            where_cn = {
+                "batch": "同一批数据",
+                "accepted": "平台已接收的数据（或参考集）",
+                "any": "同一批数据或平台已接收的数据",
+            }[ref.where]
+            msgs = (
+                f"{'+'.join(table.plan.label(f) for f in local)} 引用的记录在 {names} 的{where_cn}中找不到；"
+                "请先上传被引用的记录，或核对编号"
+            )
             yield _Chunk(table, idx, local[-1], "reference", ref.severity, msgs, local[-1], top)
 
     def _accepted(self, table: _Table, top: _Table) -> Iterator[_Chunk]:
@@ -828,14 +1020,23 @@ class _Run:
         try:
             known = {tuple(str(x) for x in k) for k in self.lookup.known(table.plan.dataset.code, want)}
         except Exception as exc:
-            raise DataError(f"已接收查询（lookup.known）失败：{mask_text(str(exc))}", where=table.plan.dataset.code) from exc
+            raise DataError(
+                f"已接收查询（lookup.known）失败：{mask_text(str(exc))}", where=table.plan.dataset.code
+            ) from exc
         if not known:
             return
         bad = complete & _bool(pc.is_in(text, value_set=pa.array(["|".join(k) for k in known], type=pa.string())))
         if bad.any():
-            yield _Chunk(table, np.flatnonzero(bad), key[-1], "already_accepted", "error",
-                         "该业务主键已被平台接收过，重复上传会被判为重复数据；如需更正请按平台的更新方式上传",
-                         key[-1], top)
+            yield _Chunk(
+                table,
+                np.flatnonzero(bad),
+                key[-1],
+                "already_accepted",
+                "error",
+                "该业务主键已被平台接收过，重复上传会被判为重复数据；如需更正请按平台的更新方式上传",
+                key[-1],
+                top,
+            )
 
 
 def _keys_from(acc, fields) -> set[tuple]:
@@ -902,8 +1103,19 @@ def _chunk_frame(run: _Run, chunks: Iterable[_Chunk]):
             msg = _object_array([mask_text(m) if isinstance(m, str) else m for m in ch.message])
         else:
             msg = np.full(k, mask_text(ch.message), dtype=object)
-        parts.append((np.full(k, ds_code, dtype=object), rows, keys, np.full(k, field, dtype=object),
-                      np.full(k, ch.rule, dtype=object), np.full(k, ch.severity, dtype=object), values, msg, path))
+        parts.append(
+            (
+                np.full(k, ds_code, dtype=object),
+                rows,
+                keys,
+                np.full(k, field, dtype=object),
+                np.full(k, ch.rule, dtype=object),
+                np.full(k, ch.severity, dtype=object),
+                values,
+                msg,
+                path,
+            )
+        )
     if not parts:
         return None
     cols = [np.concatenate(arrs) for arrs in zip(*parts)]
@@ -931,8 +1143,9 @@ def _masked_values(t: _Table, f: str, idx: np.ndarray) -> np.ndarray:
     col = t.column(f)
     raw = col.at(idx)
     kinds = col.kind[idx]
-    text = np.array([None if kk == MISSING else ("null" if kk == NULL else _show(v))
-                     for v, kk in zip(raw, kinds)], dtype=object)
+    text = np.array(
+        [None if kk == MISSING else ("null" if kk == NULL else _show(v)) for v, kk in zip(raw, kinds)], dtype=object
+    )
     fp = t.plan.fields.get(f)
     mask = fp.mask if fp else mask_kind_for(f)
     if mask == "plain":
@@ -948,8 +1161,13 @@ def _masked_keys(top: _Table, rows: np.ndarray) -> np.ndarray:
     if not key:
         return np.full(len(rows), None, dtype=object)
     parts = [_masked_values(top, f, rows) for f in key]
-    return np.array([None if all(p is None for p in ps) else "|".join("" if p is None else str(p) for p in ps)
-                     for ps in zip(*parts)], dtype=object)
+    return np.array(
+        [
+            None if all(p is None for p in ps) else "|".join("" if p is None else str(p) for p in ps)
+            for ps in zip(*parts)
+        ],
+        dtype=object,
+    )
 
 
 def _show(v) -> str:
@@ -977,24 +1195,35 @@ def _prepare(records, dataset, spec):
         batch = dict(records)
     else:
         if dataset is None:
-            raise DataError("请指定数据集（dataset），例如 check(records, \"recipe\")；"
-                            "或传入 {数据集代码: 记录} 字典一次校验多个数据集")
+            raise DataError(
+                '请指定数据集（dataset），例如 check(records, "recipe")；'
+                "或传入 {数据集代码: 记录} 字典一次校验多个数据集"
+            )
         batch = {dataset: records}
     tables: dict[str, _Table] = {}
     for name, recs in batch.items():
         ds = spec.dataset(name) if not hasattr(name, "fields") else name
         if ds.code in tables:  # "recipe" and "在线处方" in one batch: never let one silently replace the other
-            raise DataError(f"数据集 {ds.code}（{ds.name}）在同一批中给出了两次（{name!r} 与另一个代码/别名/名称）；"
-                            "请把同一数据集的记录合并后再校验")
+            raise DataError(
+                f"数据集 {ds.code}（{ds.name}）在同一批中给出了两次（{name!r} 与另一个代码/别名/名称）；"
+                "请把同一数据集的记录合并后再校验"
+            )
         plan = _plan_for(spec, ds)
         if isinstance(recs, pd.DataFrame):
             if isinstance(recs.columns, pd.MultiIndex):
-                raise DataError(f"数据集 {ds.code} 的 DataFrame 是多级表头（MultiIndex）；请先把列名展平为字段名，"
-                                "如 df.columns = [c[0] for c in df.columns]")
+                raise DataError(
+                    f"数据集 {ds.code} 的 DataFrame 是多级表头（MultiIndex）；请先把列名展平为字段名，"
+                    "如 df.columns = [c[0] for c in df.columns]"
+                )
             if not all(isinstance(c, str) for c in recs.columns):
                 recs = recs.rename(columns=lambda c: c if isinstance(c, str) else str(c))
-            tables[ds.code] = _Table(plan, len(recs), frame=recs.reset_index(drop=True)
-                                     if not isinstance(recs.index, pd.RangeIndex) or recs.index.start != 0 else recs)
+            tables[ds.code] = _Table(
+                plan,
+                len(recs),
+                frame=recs.reset_index(drop=True)
+                if not isinstance(recs.index, pd.RangeIndex) or recs.index.start != 0
+                else recs,
+            )
         else:
             if isinstance(recs, Mapping):
                 recs = [recs]
@@ -1003,7 +1232,9 @@ def _prepare(records, dataset, spec):
             try:
                 recs = list(recs)
             except TypeError as exc:
-                raise DataError(f"数据集 {ds.code} 的记录应为 DataFrame 或字典列表，实际为 {type(recs).__name__}") from exc
+                raise DataError(
+                    f"数据集 {ds.code} 的记录应为 DataFrame 或字典列表，实际为 {type(recs).__name__}"
+                ) from exc
             objmask = np.fromiter((type(r) is dict for r in recs), dtype=bool, count=len(recs))
             if not objmask.all():  # dict subclasses (OrderedDict…) count as objects too
                 for i in np.flatnonzero(~objmask):
@@ -1019,9 +1250,11 @@ def _run(records, dataset, spec, lookup, accepted, skip, today):
     unknown = [s for s in skip if s not in RULES]
     if unknown:
         near = [m for u in unknown for m in difflib.get_close_matches(u, list(RULES), n=1, cutoff=0.6)]
-        raise SpecError(f"skip 中有未知规则 {', '.join(unknown)}"
-                        + (f"；是否想写 {', '.join(near)}？" if near else "")
-                        + f"；可用规则 id：{', '.join(sorted(RULES))}（说明见 docs/rules.md）")
+        raise SpecError(
+            f"skip 中有未知规则 {', '.join(unknown)}"
+            + (f"；是否想写 {', '.join(near)}？" if near else "")
+            + f"；可用规则 id：{', '.join(sorted(RULES))}（说明见 docs/rules.md）"
+        )
     return _Run(spec, tables, lookup=lookup, accepted=accepted, skip=skip, today=today)
 
 
@@ -1040,9 +1273,16 @@ def _small_batch_report(records, dataset, spec, lookup, accepted, skip, today) -
     return Report(datasets=[ds.code], counts={ds.code: len(records)}, spec=spec)
 
 
-def check(records, dataset=None, *, spec=None, lookup: ReferenceLookup | None = None,
-          accepted: Mapping[str, Any] | None = None, skip: Iterable[str] = (),
-          today: _dt.date | None = None) -> Report:
+def check(
+    records,
+    dataset=None,
+    *,
+    spec=None,
+    lookup: ReferenceLookup | None = None,
+    accepted: Mapping[str, Any] | None = None,
+    skip: Iterable[str] = (),
+    today: _dt.date | None = None,
+) -> Report:
     """Validate records of a data set (数据集) and collect every problem in a :class:`Report`.
 
     ``dataset``: code, alias or Chinese name (``"recipe"``, ``"DS07a"``, ``"在线处方"``);
@@ -1065,9 +1305,16 @@ def check(records, dataset=None, *, spec=None, lookup: ReferenceLookup | None = 
     return Report(frame=frame, datasets=list(run.tables), counts=counts, spec=run.spec)
 
 
-def iter_problems(records, dataset=None, *, spec=None, lookup: ReferenceLookup | None = None,
-                  accepted: Mapping[str, Any] | None = None, skip: Iterable[str] = (),
-                  today: _dt.date | None = None) -> Iterator[Problem]:
+def iter_problems(
+    records,
+    dataset=None,
+    *,
+    spec=None,
+    lookup: ReferenceLookup | None = None,
+    accepted: Mapping[str, Any] | None = None,
+    skip: Iterable[str] = (),
+    today: _dt.date | None = None,
+) -> Iterator[Problem]:
     """The lazy core: yield every :class:`Problem`, one rule/field at a time (same args as check)."""
     run = _run(records, dataset, spec, lookup, accepted, tuple(skip), today)
     for chunk in run.chunks():
@@ -1084,7 +1331,9 @@ def validate(records, dataset=None, **kwargs) -> Report:
         first = report.errors[0]
         raise RecordsInvalid(
             f"{report.n_errors} 个强制校验错误，{len(report.bad_rows())} 条记录会被平台拒收；首个问题：{first}",
-            report=report, where=", ".join(report.datasets))
+            report=report,
+            where=", ".join(report.datasets),
+        )
     return report
 
 

@@ -37,11 +37,12 @@ import calendar
 import functools
 import itertools
 import json
-import operator
 import math
+import operator
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -49,21 +50,41 @@ import pyarrow.compute as pc
 
 from .._exceptions import DataError, SchemaUnsupported
 
-__all__ = ["fast_validate", "FORMAT_CHECKER", "translate_pattern", "SUPPORTED_KEYWORDS"]  # noqa: F822 (lazy)
+__all__ = ["FORMAT_CHECKER", "SUPPORTED_KEYWORDS", "fast_validate", "translate_pattern"]  # noqa: F822 (lazy)
 
 # --------------------------------------------------------------------------------------- kinds
 MISSING, NULL, BOOL, INT, FLOAT, FLOATINT, STR, LIST, DICT, OTHER = range(10)
 KIND_NAMES = {
-    MISSING: "missing", NULL: "null", BOOL: "boolean", INT: "integer", FLOAT: "number",
-    FLOATINT: "integer", STR: "string", LIST: "array", DICT: "object", OTHER: "other",
+    MISSING: "missing",
+    NULL: "null",
+    BOOL: "boolean",
+    INT: "integer",
+    FLOAT: "number",
+    FLOATINT: "integer",
+    STR: "string",
+    LIST: "array",
+    DICT: "object",
+    OTHER: "other",
 }
 KIND_CN = {
-    NULL: "空值", BOOL: "布尔值", INT: "整数", FLOAT: "小数", FLOATINT: "整数",
-    STR: "字符串", LIST: "数组", DICT: "对象", OTHER: "非JSON值",
+    NULL: "空值",
+    BOOL: "布尔值",
+    INT: "整数",
+    FLOAT: "小数",
+    FLOATINT: "整数",
+    STR: "字符串",
+    LIST: "数组",
+    DICT: "对象",
+    OTHER: "非JSON值",
 }
 TYPE_KINDS = {
-    "string": (STR,), "integer": (INT, FLOATINT), "number": (INT, FLOAT, FLOATINT),
-    "boolean": (BOOL,), "null": (NULL,), "array": (LIST,), "object": (DICT,),
+    "string": (STR,),
+    "integer": (INT, FLOATINT),
+    "number": (INT, FLOAT, FLOATINT),
+    "boolean": (BOOL,),
+    "null": (NULL,),
+    "array": (LIST,),
+    "object": (DICT,),
 }
 _NUMERIC = (INT, FLOAT, FLOATINT)
 
@@ -109,10 +130,16 @@ class Column:
     ``nan_is_missing`` is True for DataFrame columns (NaN/None/NA mean "missing").
     """
 
-    __slots__ = ("n", "kind", "_obj", "_series", "_strings", "_numbers", "cache")
+    __slots__ = ("_numbers", "_obj", "_series", "_strings", "cache", "kind", "n")
 
-    def __init__(self, kind: np.ndarray, obj: np.ndarray | None = None, series=None,
-                 strings: pa.Array | None = None, numbers: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        kind: np.ndarray,
+        obj: np.ndarray | None = None,
+        series=None,
+        strings: pa.Array | None = None,
+        numbers: np.ndarray | None = None,
+    ) -> None:
         self.n = len(kind)
         self.kind = kind
         self._obj = obj
@@ -123,8 +150,9 @@ class Column:
 
     # -- construction
     @classmethod
-    def from_objects(cls, values: np.ndarray | list, *, nan_is_missing: bool = False,
-                     none_is_missing: bool | None = None) -> "Column":
+    def from_objects(
+        cls, values: np.ndarray | list, *, nan_is_missing: bool = False, none_is_missing: bool | None = None
+    ) -> Column:
         """Classify Python values. ``nan_is_missing``: NaN / pd.NA / NaT mean "missing";
         ``none_is_missing`` (default: same as ``nan_is_missing``): None means missing, not JSON null."""
         if none_is_missing is None:
@@ -161,7 +189,7 @@ class Column:
         return cls(kind, obj=obj)
 
     @classmethod
-    def from_series(cls, s) -> "Column":
+    def from_series(cls, s) -> Column:
         """A DataFrame column: NaN / None / pd.NA are "missing" (a DataFrame has no JSON null)."""
         import pandas as pd
 
@@ -205,9 +233,24 @@ class Column:
             s = self._series
             if s is None:  # an absent column: every cell missing
                 self._obj = np.full(self.n, _MISSING, dtype=object)
-            elif _is_string_dtype(s.dtype) or s.dtype.kind in "biufc" or str(s.dtype) in {
-                    "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
-                    "Float32", "Float64", "boolean"}:
+            elif (
+                _is_string_dtype(s.dtype)
+                or s.dtype.kind in "biufc"
+                or str(s.dtype)
+                in {
+                    "Int8",
+                    "Int16",
+                    "Int32",
+                    "Int64",
+                    "UInt8",
+                    "UInt16",
+                    "UInt32",
+                    "UInt64",
+                    "Float32",
+                    "Float64",
+                    "boolean",
+                }
+            ):
                 self._obj = s.astype(object).to_numpy(dtype=object)
             else:
                 self._obj = s.to_numpy(dtype=object)
@@ -260,8 +303,13 @@ class Column:
             try:
                 self._strings = pa.array(values, mask=~is_str, type=pa.string(), from_pandas=False)
             except (pa.ArrowException, UnicodeEncodeError):  # lone surrogates and the like
-                safe = np.array([v.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-                                 if k else None for v, k in zip(values, is_str)], dtype=object)
+                safe = np.array(
+                    [
+                        v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if k else None
+                        for v, k in zip(values, is_str)
+                    ],
+                    dtype=object,
+                )
                 self._strings = pa.array(safe, type=pa.string())
         return self._strings
 
@@ -279,7 +327,7 @@ class Column:
             self._numbers = x
         return self._numbers
 
-    def take(self, idx: np.ndarray) -> "Column":
+    def take(self, idx: np.ndarray) -> Column:
         """The sub-column at positions ``idx``."""
         c = Column(self.kind[idx])
         if self._obj is not None or self._series is not None:
@@ -357,10 +405,13 @@ def translate_pattern(pattern: str, where: str = "pattern") -> tuple[str, str]:
 
     Raises :class:`SchemaUnsupported` for features the two engines would read differently.
     """
+
     def unsupported(what: str) -> SchemaUnsupported:
         return SchemaUnsupported(
             f"正则表达式 {pattern!r} 使用了不支持的特性：{what}（fast_validate 只支持 ECMA-262 与 "
-            f"Python/RE2 语义一致的子集）/ unsupported regex feature: {what}", where=where)
+            f"Python/RE2 语义一致的子集）/ unsupported regex feature: {what}",
+            where=where,
+        )
 
     re2: list[str] = []
     py: list[str] = []
@@ -393,9 +444,11 @@ def translate_pattern(pattern: str, where: str = "pattern") -> tuple[str, str]:
                 if in_class:
                     raise unsupported("字符类中的 \\b")
                 re2.append("\\" + e)
-                py.append("(?:(?<![A-Za-z0-9_])(?=[A-Za-z0-9_])|(?<=[A-Za-z0-9_])(?![A-Za-z0-9_]))"
-                          if e == "b" else
-                          "(?:(?<![A-Za-z0-9_])(?![A-Za-z0-9_])|(?<=[A-Za-z0-9_])(?=[A-Za-z0-9_]))")
+                py.append(
+                    "(?:(?<![A-Za-z0-9_])(?=[A-Za-z0-9_])|(?<=[A-Za-z0-9_])(?![A-Za-z0-9_]))"
+                    if e == "b"
+                    else "(?:(?<![A-Za-z0-9_])(?![A-Za-z0-9_])|(?<=[A-Za-z0-9_])(?=[A-Za-z0-9_]))"
+                )
             elif e in "nrtf":
                 re2.append("\\" + e)
                 py.append("\\" + e)
@@ -408,14 +461,14 @@ def translate_pattern(pattern: str, where: str = "pattern") -> tuple[str, str]:
                 re2.append("\\x00")
                 py.append("\\x00")
             elif e == "x":
-                hexd = pattern[i:i + 2]
+                hexd = pattern[i : i + 2]
                 if not re.fullmatch(r"[0-9a-fA-F]{2}", hexd):
                     raise unsupported("不完整的 \\x 转义")
                 re2.append("\\x" + hexd)
                 py.append("\\x" + hexd)
                 i += 2
             elif e == "u":
-                hexd = pattern[i:i + 4]
+                hexd = pattern[i : i + 4]
                 if not re.fullmatch(r"[0-9a-fA-F]{4}", hexd):
                     raise unsupported("\\u{…} 或不完整的 \\u 转义")
                 if 0xD800 <= int(hexd, 16) <= 0xDFFF:
@@ -471,7 +524,7 @@ def translate_pattern(pattern: str, where: str = "pattern") -> tuple[str, str]:
             continue
         if c == "(":
             if pattern.startswith("(?", i):
-                rest = pattern[i + 2:i + 4]
+                rest = pattern[i + 2 : i + 4]
                 if rest.startswith(":"):
                     re2.append("(?:")
                     py.append("(?:")
@@ -485,9 +538,13 @@ def translate_pattern(pattern: str, where: str = "pattern") -> tuple[str, str]:
                     py.append(f"(?P<{m.group(1)}>")
                     i += m.end()
                     continue
-                what = {"=": "先行断言 (lookahead)", "!": "否定先行断言 (negative lookahead)",
-                        "<": "后行断言 (lookbehind)", ">": "原子分组 (atomic group)",
-                        "P": "Python 命名分组 (?P…)"}.get(rest[:1], "内联标志 (inline flags)")
+                what = {
+                    "=": "先行断言 (lookahead)",
+                    "!": "否定先行断言 (negative lookahead)",
+                    "<": "后行断言 (lookbehind)",
+                    ">": "原子分组 (atomic group)",
+                    "P": "Python 命名分组 (?P…)",
+                }.get(rest[:1], "内联标志 (inline flags)")
                 raise unsupported(what)
             re2.append(c)
             py.append(c)
@@ -543,8 +600,11 @@ def regex_search(strings: pa.Array, pattern: str, where: str = "pattern") -> np.
     """Where the ECMA ``pattern`` matches somewhere in the string (False for nulls)."""
     re2, _ = translate_pattern(pattern, where)
     out = pc.match_substring_regex(strings, re2)
-    return out.to_numpy(zero_copy_only=False).astype(bool, copy=False) if out.null_count == 0 else \
-        pc.fill_null(out, False).to_numpy(zero_copy_only=False)
+    return (
+        out.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+        if out.null_count == 0
+        else pc.fill_null(out, False).to_numpy(zero_copy_only=False)
+    )
 
 
 def _bool(a) -> np.ndarray:
@@ -558,7 +618,7 @@ def _string_buffers(strings: pa.Array):
         strings = strings.combine_chunks()
     if not pa.types.is_string(strings.type):
         strings = strings.cast(pa.string())
-    off = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset:strings.offset + len(strings) + 1]
+    off = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset : strings.offset + len(strings) + 1]
     buf = strings.buffers()[2]
     data = np.frombuffer(buf, dtype=np.uint8) if buf is not None else np.zeros(0, dtype=np.uint8)
     return off, data
@@ -596,12 +656,14 @@ def edge_space(strings: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if len(c):
         s0 = start[c]
         lead[c] = ((b0[c] == 0xC2) & (at(s0 + 1) == 0xA0)) | (
-            (b0[c] == 0xE3) & (length[c] >= 3) & (at(s0 + 1) == 0x80) & (at(s0 + 2) == 0x80))
+            (b0[c] == 0xE3) & (length[c] >= 3) & (at(s0 + 1) == 0x80) & (at(s0 + 2) == 0x80)
+        )
     c = np.flatnonzero(((bl == 0xA0) | (bl == 0x80)) & (length >= 2))
     if len(c):
         e0 = end[c]
         trail[c] = ((bl[c] == 0xA0) & (at(e0 - 2) == 0xC2)) | (
-            (bl[c] == 0x80) & (length[c] >= 3) & (at(e0 - 2) == 0x80) & (at(e0 - 3) == 0xE3))
+            (bl[c] == 0x80) & (length[c] >= 3) & (at(e0 - 2) == 0x80) & (at(e0 - 3) == 0xE3)
+        )
     if strings.null_count:
         valid = _bool(pc.is_valid(strings))
         empty &= valid
@@ -615,7 +677,7 @@ def byte_lengths(strings: pa.Array) -> np.ndarray:
     if isinstance(strings, pa.ChunkedArray):
         strings = strings.combine_chunks()
     if pa.types.is_string(strings.type):
-        off = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset:strings.offset + len(strings) + 1]
+        off = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset : strings.offset + len(strings) + 1]
         return np.diff(off).astype(np.int64)
     return str_lengths(strings)
 
@@ -643,12 +705,16 @@ def str_lengths(strings: pa.Array) -> np.ndarray:
 # ------------------------------------------------------------------------------------- formats
 _DATE_RE2 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\z"
 _DTCN_RE2 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\z"
-_RFC3339_RE2 = (r"^[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-                r"(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])\z")
+_RFC3339_RE2 = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])\z"
+)
 _DATE_PY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DTCN_PY = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
-_RFC3339_PY = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])-([0-9]{2})T(?:[01][0-9]|2[0-3]):[0-5][0-9]:"
-                         r"[0-5][0-9](?:\.[0-9]+)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
+_RFC3339_PY = re.compile(
+    r"([0-9]{4})-(0[1-9]|1[0-2])-([0-9]{2})T(?:[01][0-9]|2[0-3]):[0-5][0-9]:"
+    r"[0-5][0-9](?:\.[0-9]+)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
 
 
 def fixed_width(strings: pa.Array, width: int, candidates: np.ndarray | None = None):
@@ -666,15 +732,15 @@ def fixed_width(strings: pa.Array, width: int, candidates: np.ndarray | None = N
     sel = strings if len(idx) == len(strings) else pc.take(strings, pa.array(idx))
     if isinstance(sel, pa.ChunkedArray):
         sel = sel.combine_chunks()
-    offsets = np.frombuffer(sel.buffers()[1], dtype=np.int32)[sel.offset:sel.offset + len(sel) + 1]
+    offsets = np.frombuffer(sel.buffers()[1], dtype=np.int32)[sel.offset : sel.offset + len(sel) + 1]
     data = np.frombuffer(sel.buffers()[2], dtype=np.uint8)
     start = int(offsets[0])
     if int(offsets[-1]) - start != width * len(idx):  # pragma: no cover - defensive
         sel = pa.concat_arrays([pc.take(strings, pa.array(idx))])
-        offsets = np.frombuffer(sel.buffers()[1], dtype=np.int32)[sel.offset:sel.offset + len(sel) + 1]
+        offsets = np.frombuffer(sel.buffers()[1], dtype=np.int32)[sel.offset : sel.offset + len(sel) + 1]
         data = np.frombuffer(sel.buffers()[2], dtype=np.uint8)
         start = int(offsets[0])
-    return idx, data[start:start + width * len(idx)].reshape(len(idx), width)
+    return idx, data[start : start + width * len(idx)].reshape(len(idx), width)
 
 
 def _real_date(y, m, d) -> np.ndarray:
@@ -763,8 +829,7 @@ def _check_dtcn(instance: object) -> bool:
     mt = _DTCN_PY.fullmatch(instance)
     if not mt:
         return False
-    return (_check_date(mt.group(1)) and int(mt.group(2)) < 24 and int(mt.group(3)) < 60
-            and int(mt.group(4)) < 60)
+    return _check_date(mt.group(1)) and int(mt.group(2)) < 24 and int(mt.group(3)) < 60 and int(mt.group(4)) < 60
 
 
 def _check_rfc3339(instance: object) -> bool:
@@ -798,16 +863,33 @@ def __getattr__(name: str):
         return checker
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 FORMATS = ("date", "date-time", "date-time-cn")
 
 # ------------------------------------------------------------------------------- compilation
-SUPPORTED_KEYWORDS = frozenset({
-    "type", "required", "properties", "maxLength", "minLength", "enum", "const", "pattern",
-    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "format", "items", "minItems",
-    "maxItems",
-})
-ANNOTATIONS = frozenset({"title", "description", "$schema", "$id", "$comment", "examples",
-                         "default", "deprecated", "readOnly", "writeOnly"})
+SUPPORTED_KEYWORDS = frozenset(
+    {
+        "type",
+        "required",
+        "properties",
+        "maxLength",
+        "minLength",
+        "enum",
+        "const",
+        "pattern",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "format",
+        "items",
+        "minItems",
+        "maxItems",
+    }
+)
+ANNOTATIONS = frozenset(
+    {"title", "description", "$schema", "$id", "$comment", "examples", "default", "deprecated", "readOnly", "writeOnly"}
+)
 
 
 @dataclass
@@ -816,18 +898,18 @@ class _Node:
     always_false: bool = False
     types: tuple[str, ...] | None = None
     required: tuple[str, ...] = ()
-    properties: dict[str, "_Node"] = field(default_factory=dict)
+    properties: dict[str, _Node] = field(default_factory=dict)
     max_length: int | None = None
     min_length: int | None = None
     enum: tuple | None = None
-    const: tuple | None = None          # (value,) when present
+    const: tuple | None = None  # (value,) when present
     pattern: str | None = None
     minimum: float | None = None
     maximum: float | None = None
     exclusive_minimum: float | None = None
     exclusive_maximum: float | None = None
     format: str | None = None
-    items: "_Node | None" = None
+    items: _Node | None = None
     min_items: int | None = None
     max_items: int | None = None
 
@@ -860,7 +942,9 @@ def compile_schema(schema: Any, path: str = "#") -> _Node:
         if kw not in SUPPORTED_KEYWORDS:
             raise SchemaUnsupported(
                 f"不支持的 JSON Schema 关键字 {kw!r}（fast_validate 支持：{', '.join(sorted(SUPPORTED_KEYWORDS))}）"
-                f" / unsupported keyword {kw!r}", where=where)
+                f" / unsupported keyword {kw!r}",
+                where=where,
+            )
         if kw == "type":
             types = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, list) else None
             if not types or any(t not in TYPE_KINDS for t in types):
@@ -907,7 +991,9 @@ def compile_schema(schema: Any, path: str = "#") -> _Node:
             node.format = value
         elif kw == "items":
             if isinstance(value, list):
-                raise SchemaUnsupported("items 为数组（元组校验）不受支持，请用 prefixItems 以外的单一模式", where=where)
+                raise SchemaUnsupported(
+                    "items 为数组（元组校验）不受支持，请用 prefixItems 以外的单一模式", where=where
+                )
             node.items = compile_schema(value, where)
     return node
 
@@ -949,11 +1035,18 @@ class _Sink:
             cols["message"].append(np.full(k, msg, dtype=object) if not isinstance(msg, np.ndarray) else msg)
             cols["value"].append(values)
         if not cols["row"]:
-            return pd.DataFrame({"row": pd.Series([], dtype="int64"),
-                                 **{c: pd.Series([], dtype=object) for c in
-                                    ("field", "path", "keyword", "message", "value")}})
-        out = pd.DataFrame({c: np.concatenate(v).astype(np.int64) if c == "row" else
-                            pd.Series(np.concatenate(v), dtype=object) for c, v in cols.items()})
+            return pd.DataFrame(
+                {
+                    "row": pd.Series([], dtype="int64"),
+                    **{c: pd.Series([], dtype=object) for c in ("field", "path", "keyword", "message", "value")},
+                }
+            )
+        out = pd.DataFrame(
+            {
+                c: np.concatenate(v).astype(np.int64) if c == "row" else pd.Series(np.concatenate(v), dtype=object)
+                for c, v in cols.items()
+            }
+        )
         out = out.sort_values(["row"], kind="stable").reset_index(drop=True)
         return out
 
@@ -1024,8 +1117,9 @@ def _fmt_num(x) -> str:
     return str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
 
 
-def _evaluate(node: _Node, col: Column, rows: np.ndarray, paths: np.ndarray | str,
-              field: np.ndarray | str, sink: _Sink) -> None:
+def _evaluate(
+    node: _Node, col: Column, rows: np.ndarray, paths: np.ndarray | str, field: np.ndarray | str, sink: _Sink
+) -> None:
     """Apply ``node`` to every present cell of ``col``.
 
     ``rows``: top-level record number of each cell; ``paths``: the JSON path of each cell
@@ -1042,9 +1136,14 @@ def _evaluate(node: _Node, col: Column, rows: np.ndarray, paths: np.ndarray | st
 
     def emit(idx, keyword, message):
         if len(idx):
-            sink.add(rows[idx], paths if isinstance(paths, str) else paths[idx],
-                     field if isinstance(field, str) else field[idx], keyword,
-                     message, _display(col.at(idx)))
+            sink.add(
+                rows[idx],
+                paths if isinstance(paths, str) else paths[idx],
+                field if isinstance(field, str) else field[idx],
+                keyword,
+                message,
+                _display(col.at(idx)),
+            )
 
     if node.always_false:
         emit(pick(present), "false", "任何值都不允许（模式为 false）")
@@ -1055,23 +1154,31 @@ def _evaluate(node: _Node, col: Column, rows: np.ndarray, paths: np.ndarray | st
         if bad.any():
             idx = pick(bad)
             want = " 或 ".join(node.types)
-            got = np.array([f"类型应为 {want}，实际为 {KIND_NAMES[k]}（{KIND_CN.get(k, '')}）"
-                            for k in kind[idx]], dtype=object)
-            sink.add(rows[idx], paths if isinstance(paths, str) else paths[idx],
-                     field if isinstance(field, str) else field[idx], "type", got,
-                     _display(col.at(idx)))
+            got = np.array(
+                [f"类型应为 {want}，实际为 {KIND_NAMES[k]}（{KIND_CN.get(k, '')}）" for k in kind[idx]], dtype=object
+            )
+            sink.add(
+                rows[idx],
+                paths if isinstance(paths, str) else paths[idx],
+                field if isinstance(field, str) else field[idx],
+                "type",
+                got,
+                _display(col.at(idx)),
+            )
     is_str = kind == STR
-    if is_str.any() and (node.max_length is not None or node.min_length is not None
-                         or node.pattern is not None or node.format is not None):
+    if is_str.any() and (
+        node.max_length is not None
+        or node.min_length is not None
+        or node.pattern is not None
+        or node.format is not None
+    ):
         strings = col.strings()
         if node.max_length is not None or node.min_length is not None:
             lengths = str_lengths(strings)
             if node.max_length is not None:
-                emit(pick(is_str & (lengths > node.max_length)), "maxLength",
-                     f"长度超过 maxLength {node.max_length}")
+                emit(pick(is_str & (lengths > node.max_length)), "maxLength", f"长度超过 maxLength {node.max_length}")
             if node.min_length is not None:
-                emit(pick(is_str & (lengths < node.min_length)), "minLength",
-                     f"长度不足 minLength {node.min_length}")
+                emit(pick(is_str & (lengths < node.min_length)), "minLength", f"长度不足 minLength {node.min_length}")
         if node.pattern is not None:
             ok = regex_search(strings, node.pattern, node.path + "/pattern")
             emit(pick(is_str & ~ok), "pattern", f"不匹配正则 pattern {node.pattern}")
@@ -1081,19 +1188,27 @@ def _evaluate(node: _Node, col: Column, rows: np.ndarray, paths: np.ndarray | st
     if node.enum is not None:
         emit(pick(present & ~member_mask(col, node.enum)), "enum", "不在枚举值 enum 范围内")
     if node.const is not None:
-        emit(pick(present & ~member_mask(col, node.const)), "const",
-             f"应等于常量 const {json.dumps(node.const[0], ensure_ascii=False)}")
-    if (node.minimum is not None or node.maximum is not None or node.exclusive_minimum is not None
-            or node.exclusive_maximum is not None):
+        emit(
+            pick(present & ~member_mask(col, node.const)),
+            "const",
+            f"应等于常量 const {json.dumps(node.const[0], ensure_ascii=False)}",
+        )
+    if (
+        node.minimum is not None
+        or node.maximum is not None
+        or node.exclusive_minimum is not None
+        or node.exclusive_maximum is not None
+    ):
         is_num = np.isin(kind, _NUMERIC)
         if is_num.any():
             x = col.numbers()
             with np.errstate(invalid="ignore"):
                 for kw, bound, bad in (
-                        ("minimum", node.minimum, lambda b: x < b),
-                        ("maximum", node.maximum, lambda b: x > b),
-                        ("exclusiveMinimum", node.exclusive_minimum, lambda b: x <= b),
-                        ("exclusiveMaximum", node.exclusive_maximum, lambda b: x >= b)):
+                    ("minimum", node.minimum, lambda b: x < b),
+                    ("maximum", node.maximum, lambda b: x > b),
+                    ("exclusiveMinimum", node.exclusive_minimum, lambda b: x <= b),
+                    ("exclusiveMaximum", node.exclusive_maximum, lambda b: x >= b),
+                ):
                     if bound is not None:
                         emit(pick(is_num & bad(bound)), kw, f"超出范围：{kw} {_fmt_num(bound)}")
     is_list = kind == LIST
@@ -1113,8 +1228,9 @@ def _evaluate(node: _Node, col: Column, rows: np.ndarray, paths: np.ndarray | st
             child = Column.from_objects(flat)
             base = np.full(len(parent), paths, dtype=object) if isinstance(paths, str) else paths[parent]
             child_paths = _join_index(base, pos)
-            _evaluate(node.items, child, rows[parent], child_paths,
-                      field if isinstance(field, str) else field[parent], sink)
+            _evaluate(
+                node.items, child, rows[parent], child_paths, field if isinstance(field, str) else field[parent], sink
+            )
     if is_dict.any() and (node.required or node.properties):
         didx = np.flatnonzero(is_dict)
         dicts = col.obj[didx]
@@ -1125,9 +1241,14 @@ def _evaluate(node: _Node, col: Column, rows: np.ndarray, paths: np.ndarray | st
             has = np.fromiter((name in d for d in dicts), dtype=bool, count=len(dicts))
             miss = np.flatnonzero(~has)
             if len(miss):
-                sink.add(sub_rows[miss], _join_key(base[miss], name),
-                         sub_field if isinstance(sub_field, str) else sub_field[miss], "required",
-                         f"缺少必填属性 {name}", np.full(len(miss), None, dtype=object))
+                sink.add(
+                    sub_rows[miss],
+                    _join_key(base[miss], name),
+                    sub_field if isinstance(sub_field, str) else sub_field[miss],
+                    "required",
+                    f"缺少必填属性 {name}",
+                    np.full(len(miss), None, dtype=object),
+                )
         for name, sub in node.properties.items():
             vals = column_of(list(dicts), name)
             sub_col = Column.from_objects(vals)
@@ -1143,7 +1264,7 @@ def _join_key(base: np.ndarray, name: str) -> np.ndarray:
     return np.array([f"{b}.{name}" if b else name for b in base], dtype=object)
 
 
-def fast_validate(schema: dict, records) -> "pd.DataFrame":  # noqa: F821
+def fast_validate(schema: dict, records) -> pd.DataFrame:  # noqa: F821
     """Validate ``records`` against a JSON Schema of the supported subset; every problem, one row each.
 
     ``records``: a pandas DataFrame (one column per property; NaN/None/NA = missing) or a list of
@@ -1162,20 +1283,24 @@ def fast_validate(schema: dict, records) -> "pd.DataFrame":  # noqa: F821
         n = len(records)
         rows = np.arange(n)
         if node.always_false:
-            sink.add(rows, None, None, "false", "任何记录都不允许（模式为 false）",
-                     np.full(n, None, dtype=object))
+            sink.add(rows, None, None, "false", "任何记录都不允许（模式为 false）", np.full(n, None, dtype=object))
             return sink.frame()
         if node.types is not None and "object" not in node.types:
-            sink.add(rows, None, None, "type", f"类型应为 {' 或 '.join(node.types)}，实际为 object",
-                     np.full(n, None, dtype=object))
+            sink.add(
+                rows,
+                None,
+                None,
+                "type",
+                f"类型应为 {' 或 '.join(node.types)}，实际为 object",
+                np.full(n, None, dtype=object),
+            )
         columns = set(records.columns)
         for name in node.required:
             if name not in columns:
                 sink.add(rows, name, name, "required", f"缺少必填属性 {name}", np.full(n, None, dtype=object))
             else:
                 miss = np.flatnonzero(records[name].isna().to_numpy(dtype=bool))
-                sink.add(miss, name, name, "required", f"缺少必填属性 {name}",
-                         np.full(len(miss), None, dtype=object))
+                sink.add(miss, name, name, "required", f"缺少必填属性 {name}", np.full(len(miss), None, dtype=object))
         for name, sub in node.properties.items():
             if name in columns:
                 col = records[name]
@@ -1190,8 +1315,14 @@ def fast_validate(schema: dict, records) -> "pd.DataFrame":  # noqa: F821
     except TypeError as exc:
         raise DataError(f"records 应为 DataFrame 或字典列表，实际为 {type(records).__name__}") from exc
     top = Column.from_objects(_object_array(records))
-    _evaluate(node, top, np.arange(len(records)), np.full(len(records), "", dtype=object),
-              np.full(len(records), None, dtype=object), _TopSink(sink))
+    _evaluate(
+        node,
+        top,
+        np.arange(len(records)),
+        np.full(len(records), "", dtype=object),
+        np.full(len(records), None, dtype=object),
+        _TopSink(sink),
+    )
     frame = sink.frame()
     if len(frame):
         frame["path"] = frame["path"].where(frame["path"] != "", None)

@@ -16,20 +16,27 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .._exceptions import ConfigError
 
-__all__ = ["Problem", "Report", "COLUMNS", "SEVERITY_CN"]
+__all__ = ["COLUMNS", "SEVERITY_CN", "Problem", "Report"]
 
 #: Columns of the flat problem table, in order.
 COLUMNS = ("dataset", "row", "key", "field", "rule", "severity", "value", "message", "path")
 SEVERITY_CN = {"error": "错误（强制校验，平台会拒收）", "warning": "警告（建议修正）"}
 _COLUMN_CN = {
-    "dataset": "数据集", "row": "行号", "key": "业务主键", "field": "字段", "rule": "规则",
-    "severity": "级别", "value": "值（已脱敏）", "message": "问题说明", "path": "位置",
+    "dataset": "数据集",
+    "row": "行号",
+    "key": "业务主键",
+    "field": "字段",
+    "rule": "规则",
+    "severity": "级别",
+    "value": "值（已脱敏）",
+    "message": "问题说明",
+    "path": "位置",
 }
 _EXCEL_MAX_ROWS = 1_048_575  # one header row
 _HTML_MAX_ROWS = 5000
@@ -69,10 +76,13 @@ class Problem:
 def _empty_frame():
     import pandas as pd
 
-    return pd.DataFrame({
-        "dataset": pd.Series([], dtype=object), "row": pd.Series([], dtype="Int64"),
-        **{c: pd.Series([], dtype=object) for c in COLUMNS[2:]},
-    })
+    return pd.DataFrame(
+        {
+            "dataset": pd.Series([], dtype=object),
+            "row": pd.Series([], dtype="Int64"),
+            **{c: pd.Series([], dtype=object) for c in COLUMNS[2:]},
+        }
+    )
 
 
 def _normalise(frame):
@@ -101,9 +111,16 @@ class Report:
     ``n_records``: their total. ``ok`` is True when there is no *error* (warnings allowed).
     """
 
-    def __init__(self, problems: Iterable[Problem] | None = None, *, frame=None,
-                 datasets: Iterable[str] = (), counts: dict[str, int] | None = None,
-                 n_records: int | None = None, spec=None) -> None:
+    def __init__(
+        self,
+        problems: Iterable[Problem] | None = None,
+        *,
+        frame=None,
+        datasets: Iterable[str] = (),
+        counts: dict[str, int] | None = None,
+        n_records: int | None = None,
+        spec=None,
+    ) -> None:
         import pandas as pd
 
         if problems is not None and frame is not None:
@@ -198,13 +215,12 @@ class Report:
             mask &= f["severity"] == severity
         return {int(r) for r in f.loc[mask, "row"].unique()}
 
-    def for_dataset(self, dataset: str) -> "Report":
+    def for_dataset(self, dataset: str) -> Report:
         f = self._frame[self._frame["dataset"] == dataset]
-        return Report(frame=f, datasets=(dataset,), counts={dataset: self.counts.get(dataset, 0)},
-                      spec=self.spec)
+        return Report(frame=f, datasets=(dataset,), counts={dataset: self.counts.get(dataset, 0)}, spec=self.spec)
 
     @classmethod
-    def combine(cls, reports: Iterable["Report"]) -> "Report":
+    def combine(cls, reports: Iterable[Report]) -> Report:
         """One report from several (e.g. one per data set)."""
         import pandas as pd
 
@@ -231,9 +247,9 @@ class Report:
         if f.empty:
             return pd.DataFrame(columns=["rule", "title", "severity", "problems", "records", "example"])
         g = f.groupby(["rule", "severity"], sort=False, dropna=False)
-        out = g.agg(problems=("message", "size"),
-                    records=("row", lambda s: s.dropna().nunique()),
-                    example=("message", "first")).reset_index()
+        out = g.agg(
+            problems=("message", "size"), records=("row", lambda s: s.dropna().nunique()), example=("message", "first")
+        ).reset_index()
         out.insert(1, "title", [rule_title(r) for r in out["rule"]])
         return out.sort_values(["problems"], ascending=False, kind="stable").reset_index(drop=True)
 
@@ -246,8 +262,9 @@ class Report:
             return pd.DataFrame(columns=["dataset", "field", "name", "problems", "errors", "rules"])
         f = f.assign(field=f["field"].fillna("（整条记录）"), is_error=f["severity"] == "error")
         g = f.groupby(["dataset", "field"], sort=False)
-        out = g.agg(problems=("rule", "size"), errors=("is_error", "sum"),
-                    rules=("rule", lambda s: ", ".join(dict.fromkeys(s)))).reset_index()
+        out = g.agg(
+            problems=("rule", "size"), errors=("is_error", "sum"), rules=("rule", lambda s: ", ".join(dict.fromkeys(s)))
+        ).reset_index()
         out.insert(2, "name", [self._field_name(d, k) for d, k in zip(out["dataset"], out["field"])])
         out["errors"] = out["errors"].astype(int)
         return out.sort_values(["problems"], ascending=False, kind="stable").reset_index(drop=True)
@@ -267,10 +284,13 @@ class Report:
 
     def summary(self) -> str:
         """A few Chinese lines: records checked, errors, warnings, the top rules."""
-        lines = [f"校验 {self.n_records} 条记录（{', '.join(self.datasets) or '无数据集'}）："
-                 f"{self.n_errors} 个错误，{self.n_warnings} 个警告，"
-                 f"{len(self.bad_rows())} 条记录会被平台拒收。" if self.n_records else
-                 f"{self.n_errors} 个错误，{self.n_warnings} 个警告。"]
+        lines = [
+            f"校验 {self.n_records} 条记录（{', '.join(self.datasets) or '无数据集'}）："
+            f"{self.n_errors} 个错误，{self.n_warnings} 个警告，"
+            f"{len(self.bad_rows())} 条记录会被平台拒收。"
+            if self.n_records
+            else f"{self.n_errors} 个错误，{self.n_warnings} 个警告。"
+        ]
         if len(self):
             for _, r in self.by_rule().head(10).iterrows():
                 lines.append(f"  {r['rule']:<20} {r['problems']:>8} 个  {r['title']}")
@@ -279,8 +299,10 @@ class Report:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"<Report {self.n_records} records, {self.n_errors} errors, {self.n_warnings} warnings"
-                f" in {', '.join(self.datasets) or '-'}>")
+        return (
+            f"<Report {self.n_records} records, {self.n_errors} errors, {self.n_warnings} warnings"
+            f" in {', '.join(self.datasets) or '-'}>"
+        )
 
     def _repr_html_(self) -> str:
         head = html.escape(self.summary()).replace("\n", "<br>")
@@ -313,7 +335,7 @@ class Report:
                     detail.to_excel(xw, sheet_name="问题明细", index=False)
                 for i, start in enumerate(range(0, len(detail), _EXCEL_MAX_ROWS)):
                     name = "问题明细" if i == 0 else f"问题明细{i + 1}"
-                    part = detail.iloc[start:start + _EXCEL_MAX_ROWS].copy()
+                    part = detail.iloc[start : start + _EXCEL_MAX_ROWS].copy()
                     part["行号"] = part["行号"].astype("Int64") + 1  # 1-based in the workbook
                     part.to_excel(xw, sheet_name=name, index=False)
                 self.by_rule().rename(columns=_BY_RULE_CN).to_excel(xw, sheet_name="按规则", index=False)
@@ -323,18 +345,21 @@ class Report:
                     for col in ws.columns:
                         width = max((len(str(c.value)) for c in list(col)[:200] if c.value is not None), default=8)
                         ws.column_dimensions[col[0].column_letter].width = min(max(10, width * 1.6), 80)
+
         return _atomic_write(target, write)
 
     def _summary_frame(self):
         import pandas as pd
 
-        rows = [("规范", f"{self.spec.id} {self.spec.version}" if self.spec is not None else ""),
-                ("数据集", ", ".join(self.datasets)),
-                ("记录数", self.n_records),
-                ("错误数（强制校验）", self.n_errors),
-                ("警告数", self.n_warnings),
-                ("有错误的记录数", len(self.bad_rows())),
-                ("结论", "通过" if self.ok else "未通过：请按问题明细修正源数据后重新校验")]
+        rows = [
+            ("规范", f"{self.spec.id} {self.spec.version}" if self.spec is not None else ""),
+            ("数据集", ", ".join(self.datasets)),
+            ("记录数", self.n_records),
+            ("错误数（强制校验）", self.n_errors),
+            ("警告数", self.n_warnings),
+            ("有错误的记录数", len(self.bad_rows())),
+            ("结论", "通过" if self.ok else "未通过：请按问题明细修正源数据后重新校验"),
+        ]
         for ds, n in self.counts.items():
             rows.append((f"{ds} 记录数 / 有错误记录", f"{n} / {len(self.bad_rows(ds))}"))
         return pd.DataFrame(rows, columns=["项目", "值"])
@@ -347,13 +372,21 @@ class Report:
         by_field = self.by_field()
         shown = self._frame.head(_HTML_MAX_ROWS).copy()
         shown["row"] = shown["row"].astype("Int64") + 1
-        detail = shown.rename(columns=_COLUMN_CN).to_html(index=False, escape=True, na_rep="",
-                                                          classes="problems", border=0)
-        note = (f"<p class='note'>仅显示前 {_HTML_MAX_ROWS} 条问题，共 {len(self)} 条；"
-                f"完整明细请导出 Excel（--report out.xlsx）。</p>" if len(self) > _HTML_MAX_ROWS else "")
-        verdict = ("<p class='ok'>全部通过强制校验。</p>" if self.ok else
-                   f"<p class='bad'>未通过：{self.n_errors} 个错误，{len(self.bad_rows())} 条记录会被平台拒收。"
-                   "请按下表修正源数据后重新校验。</p>")
+        detail = shown.rename(columns=_COLUMN_CN).to_html(
+            index=False, escape=True, na_rep="", classes="problems", border=0
+        )
+        note = (
+            f"<p class='note'>仅显示前 {_HTML_MAX_ROWS} 条问题，共 {len(self)} 条；"
+            f"完整明细请导出 Excel（--report out.xlsx）。</p>"
+            if len(self) > _HTML_MAX_ROWS
+            else ""
+        )
+        verdict = (
+            "<p class='ok'>全部通过强制校验。</p>"
+            if self.ok
+            else f"<p class='bad'>未通过：{self.n_errors} 个错误，{len(self.bad_rows())} 条记录会被平台拒收。"
+            "请按下表修正源数据后重新校验。</p>"
+        )
         summary = self._summary_frame().to_html(index=False, escape=True, border=0)
         page = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
@@ -384,10 +417,22 @@ th {{ background: #f3f3f3; }}
 
 
 # Chinese column headers of the by_rule() / by_field() tables in the Excel and HTML reports
-_BY_RULE_CN = {"rule": "规则", "title": "规则说明", "severity": "级别", "problems": "问题数", "records": "涉及记录数",
-               "example": "示例"}
-_BY_FIELD_CN = {"dataset": "数据集", "field": "字段", "name": "字段名称", "problems": "问题数", "errors": "错误数",
-                "rules": "规则"}
+_BY_RULE_CN = {
+    "rule": "规则",
+    "title": "规则说明",
+    "severity": "级别",
+    "problems": "问题数",
+    "records": "涉及记录数",
+    "example": "示例",
+}
+_BY_FIELD_CN = {
+    "dataset": "数据集",
+    "field": "字段",
+    "name": "字段名称",
+    "problems": "问题数",
+    "errors": "错误数",
+    "rules": "规则",
+}
 
 
 def pd_na():

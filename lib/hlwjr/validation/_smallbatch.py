@@ -24,13 +24,14 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pyarrow as pa
 
 from ._fastschema import _MISSING, regex_search
 
-__all__ = ["certify_clean", "SMALL_BATCH"]
+__all__ = ["SMALL_BATCH", "certify_clean"]
 
 #: batches up to this many records try the fast path first (larger ones go straight to the
 #: column-wise engine, which is faster per record from a few hundred records on)
@@ -40,10 +41,16 @@ _M = _MISSING
 _STR_TYPES = frozenset({str})
 _INT_TYPES = frozenset({int, float})
 _NUM_TYPES = frozenset({int, float})
-_ALLOWED = {"string": _STR_TYPES, "date": _STR_TYPES, "datetime": _STR_TYPES,
-            "integer": _INT_TYPES, "decimal": _NUM_TYPES, "array": frozenset({list})}
+_ALLOWED = {
+    "string": _STR_TYPES,
+    "date": _STR_TYPES,
+    "datetime": _STR_TYPES,
+    "integer": _INT_TYPES,
+    "decimal": _NUM_TYPES,
+    "array": frozenset({list}),
+}
 _NUMERIC_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
-_MAX_EXACT = 2 ** 53
+_MAX_EXACT = 2**53
 _W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _PATTERN_MEMO = 8192
 
@@ -92,8 +99,8 @@ def _number(v) -> float:
 _DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DTCN_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 _MEMO_MAX = 100_000
-_TIME_KIND: dict[str, int] = {}   # text → 0 not a valid date/date-time, 1 date, 2 date-time
-_ID_BIRTH: dict[str, Any] = {}    # ID text → (y, m, d) when format + check digit + real date hold
+_TIME_KIND: dict[str, int] = {}  # text → 0 not a valid date/date-time, 1 date, 2 date-time
+_ID_BIRTH: dict[str, Any] = {}  # ID text → (y, m, d) when format + check digit + real date hold
 
 
 def _time_kind(v: str) -> int:
@@ -166,9 +173,9 @@ def _near(a: float, limit: float) -> bool:
 class _Ctx:
     """One data set's records (or the child lines of an array field) as value lists."""
 
-    __slots__ = ("fast", "plan", "recs", "n", "colset", "parent", "today", "spec", "_cols")
+    __slots__ = ("_cols", "colset", "fast", "n", "parent", "plan", "recs", "spec", "today")
 
-    def __init__(self, fast: "_FastPlan", recs: list, colset: set, today, spec, parent=None) -> None:
+    def __init__(self, fast: _FastPlan, recs: list, colset: set, today, spec, parent=None) -> None:
         self.fast = fast
         self.plan = fast.plan
         self.n = len(recs)
@@ -345,7 +352,7 @@ def _check_field(fp, vals: list, memo: dict) -> None:
     if fp.maximum is not None and max(xs) > fp.maximum:
         raise _Unsure
     if t == "decimal" and fp.precision is not None:
-        p = 10.0 ** fp.precision
+        p = 10.0**fp.precision
         for x in xs:
             scaled = x * p
             if abs(scaled - round(scaled)) > 1e-6 * max(1.0, abs(scaled)) + 1e-9:
@@ -372,16 +379,14 @@ def _r_id_number(ctx: _Ctx, number, type=None, types=("01", "1")):
     types = {str(x) for x in types}
     today = ctx.today
     for i, v in enumerate(ctx.col(number)):  # valid numbers (the rule of thumb) decide at once
-        if builtin_type(v) is str and not _valid_id(v, today) and _present(v) \
-                and _id_type_ok(ctx, type, types, i):
+        if builtin_type(v) is str and not _valid_id(v, today) and _present(v) and _id_type_ok(ctx, type, types, i):
             raise _Unsure
 
 
 builtin_type = type
 
 
-def _r_id_birth_sex(ctx: _Ctx, number, type=None, birthday=None, sex=None, age=None, at=None,
-                    types=("01", "1")):
+def _r_id_birth_sex(ctx: _Ctx, number, type=None, birthday=None, sex=None, age=None, at=None, types=("01", "1")):
     if not ctx.has(number):
         return
     types = {str(x) for x in types}
@@ -458,8 +463,7 @@ def _condition(ctx: _Ctx, when: Mapping) -> list:
         out = []
         for v in vals:
             x = _number(v)
-            res = (x < value if op == "lt" else x <= value if op == "le" else
-                   x > value if op == "gt" else x >= value)
+            res = x < value if op == "lt" else x <= value if op == "le" else x > value if op == "gt" else x >= value
             out.append(_present(v) and res)
         return out
     values = {str(v) for v in (value if op == "in" else [value])}
@@ -472,7 +476,7 @@ def _r_required_if(ctx: _Ctx, fields, when):
     cond = _condition(ctx, when)
     if not any(cond):
         return
-    for f in ([fields] if isinstance(fields, str) else fields):
+    for f in [fields] if isinstance(fields, str) else fields:
         col = ctx.col(f) if ctx.has(f) else [_M] * ctx.n
         for c, v in zip(cond, col):
             if c and not _present(v):
@@ -495,7 +499,7 @@ def _r_time_order(ctx: _Ctx, fields):
 
 
 def _r_non_negative(ctx: _Ctx, fields):
-    for f in ([fields] if isinstance(fields, str) else fields):
+    for f in [fields] if isinstance(fields, str) else fields:
         if not ctx.has(f):
             continue
         col = ctx.col(f)
@@ -588,7 +592,7 @@ def _r_no_controlled_drugs(ctx: _Ctx, name_field, code_set, items=None, code_fie
 def _r_different_persons(ctx: _Ctx, fields):
     fields = [f for f in fields if ctx.has(f)]
     for i, a in enumerate(fields):
-        for b in fields[i + 1:]:
+        for b in fields[i + 1 :]:
             for x, y in zip(ctx.col(a), ctx.col(b)):
                 if not (_present(x) and _present(y)):
                     continue
@@ -608,10 +612,17 @@ def _edge_space(s: str) -> bool:
 
 
 _RULES = {
-    "id_number": _r_id_number, "id_birth_sex": _r_id_birth_sex, "code_name_match": _r_code_name_match,
-    "required_if": _r_required_if, "time_order": _r_time_order, "non_negative": _r_non_negative,
-    "sum_of_lines": _r_sum_of_lines, "sum_of_fields": _r_sum_of_fields, "equals": _r_equals,
-    "revisit_only": _r_revisit_only, "no_controlled_drugs": _r_no_controlled_drugs,
+    "id_number": _r_id_number,
+    "id_birth_sex": _r_id_birth_sex,
+    "code_name_match": _r_code_name_match,
+    "required_if": _r_required_if,
+    "time_order": _r_time_order,
+    "non_negative": _r_non_negative,
+    "sum_of_lines": _r_sum_of_lines,
+    "sum_of_fields": _r_sum_of_fields,
+    "equals": _r_equals,
+    "revisit_only": _r_revisit_only,
+    "no_controlled_drugs": _r_no_controlled_drugs,
     "different_persons": _r_different_persons,
 }
 _SKIPPABLE = frozenset(_RULES) | {"duplicate_key", "reference", "already_accepted"}
@@ -635,8 +646,7 @@ class _FastPlan:
         (the engine's substring search; results remembered, drug names repeat)."""
         got = self._controlled.get(cs.id)
         if got is None:
-            lst = [n for n in cs.codes.values() if n] + \
-                  [c for c in cs.codes if not re.fullmatch(r"[0-9A-Za-z.\-]+", c)]
+            lst = [n for n in cs.codes.values() if n] + [c for c in cs.codes if not re.fullmatch(r"[0-9A-Za-z.\-]+", c)]
             names = sorted(set(lst), key=len, reverse=True)
             if not names:
                 got = (None,)
@@ -651,11 +661,12 @@ class _FastPlan:
                             memo.clear()
                         r = memo[v] = search(v) is not None
                     return r
+
                 got = (found,)
             self._controlled[cs.id] = got
         return got[0]
 
-    def child_ctx(self, ctx: _Ctx, f: str) -> "_Ctx | None":
+    def child_ctx(self, ctx: _Ctx, f: str) -> _Ctx | None:
         """The child lines of array field ``f`` (None when the engine would have no child table)."""
         key = ("child", f)
         got = ctx._cols.get(key)  # type: ignore[call-overload]
@@ -734,7 +745,7 @@ def _keys_known(ctx: _Ctx, target: str, fields, want, where, accepted, lookup) -
         if lookup is not None:
             try:
                 found |= {tuple(str(x) for x in k) for k in lookup.known(target, want)}
-            except Exception:  # noqa: BLE001 - the engine reports the lookup's failure
+            except Exception:
                 raise _Unsure from None
     return found
 
@@ -750,9 +761,12 @@ def _references(ctx: _Ctx, accepted, lookup) -> None:
         done = [t for t in texts if t is not None]
         if not done:
             continue
-        sources = [t for t in ref.datasets if
-                   (ref.where in ("batch", "any") and t == code) or
-                   (ref.where in ("accepted", "any") and (t in accepted or lookup is not None))]
+        sources = [
+            t
+            for t in ref.datasets
+            if (ref.where in ("batch", "any") and t == code)
+            or (ref.where in ("accepted", "any") and (t in accepted or lookup is not None))
+        ]
         if not sources:
             raise _Unsure  # the engine's "reference not checked" warning
         want = sorted({tuple(t.split("|")) if len(local) > 1 else (t,) for t in done})
@@ -774,15 +788,23 @@ def _already_accepted(ctx: _Ctx, lookup) -> None:
         return
     try:
         known = {tuple(str(x) for x in k) for k in lookup.known(ctx.plan.dataset.code, want)}
-    except Exception:  # noqa: BLE001 - the engine reports the lookup's failure
+    except Exception:
         raise _Unsure from None
     if known and any(t in {"|".join(k) for k in known} for t in done):
         raise _Unsure
 
 
 # ------------------------------------------------------------------------------ entry point
-def certify_clean(plan, records: list, *, spec, lookup=None, accepted: Mapping[str, Any] | None = None,
-                  skip=(), today: _dt.date | None = None) -> bool:
+def certify_clean(
+    plan,
+    records: list,
+    *,
+    spec,
+    lookup=None,
+    accepted: Mapping[str, Any] | None = None,
+    skip=(),
+    today: _dt.date | None = None,
+) -> bool:
     """True when the engine would find **no problem at all** (no error, no warning) in
     ``records`` (a list of dicts of one data set); False when it might — then run the engine.
 

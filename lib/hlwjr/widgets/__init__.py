@@ -23,4 +23,4 @@ from ._readiness_dashboard import ReadinessDashboard
 from ._upload_panel import UploadPanel
 from ._validation_report import ValidationReport
 
-__all__ = ["MappingEditor", "CodeMapEditor", "ValidationReport", "UploadPanel", "ReadinessDashboard", "guarded"]
+__all__ = ["CodeMapEditor", "MappingEditor", "ReadinessDashboard", "UploadPanel", "ValidationReport", "guarded"]

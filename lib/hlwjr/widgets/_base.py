@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import functools
 import html
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as widgets
 
 from ..workbench._workbench import error_html, error_text
 
-__all__ = ["ErrorsMixin", "guarded", "esc", "badge"]
+__all__ = ["ErrorsMixin", "badge", "esc", "guarded"]
 
 
 def esc(v: Any) -> str:
@@ -19,8 +20,10 @@ def esc(v: Any) -> str:
 
 
 def badge(text: str, color: str) -> str:
-    return (f"<span style='background:{color};color:white;border-radius:3px;padding:0 4px;"
-            f"font-size:11px'>{esc(text)}</span>")
+    return (
+        f"<span style='background:{color};color:white;border-radius:3px;padding:0 4px;"
+        f"font-size:11px'>{esc(text)}</span>"
+    )
 
 
 class ErrorsMixin:
@@ -60,7 +63,7 @@ def guarded(method: Callable) -> Callable:
         self._clear_errors()
         try:
             return method(self, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, kept in last_error
+        except Exception as exc:
             self._report_error(exc)
             return None
 

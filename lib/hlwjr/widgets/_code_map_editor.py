@@ -41,8 +41,9 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
     (local values without a code), ``summary_text``, ``to_frame()``, ``save(path=None) -> Path``.
     """
 
-    def __init__(self, code_map, code_set, local_values: pd.DataFrame | pd.Series | dict | None = None, *,
-                 max_rows: int = 200) -> None:
+    def __init__(
+        self, code_map, code_set, local_values: pd.DataFrame | pd.Series | dict | None = None, *, max_rows: int = 200
+    ) -> None:
         from ..mapping._suggest import suggest_codes
 
         super().__init__()
@@ -55,9 +56,20 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
         for local in entries["local"].astype("str"):
             counts.setdefault(local, 0)
         known_names = {str(k): v for k, v in zip(entries["local"], entries["local_name"]) if isinstance(v, str) and v}
-        sugg = suggest_codes(code_set, pd.DataFrame({"local": list(counts), "local_name": [known_names.get(k) for k in counts],
-                                                     "count": list(counts.values())})) \
-            if counts else pd.DataFrame(columns=["local", "code", "name", "score", "reason"])
+        sugg = (
+            suggest_codes(
+                code_set,
+                pd.DataFrame(
+                    {
+                        "local": list(counts),
+                        "local_name": [known_names.get(k) for k in counts],
+                        "count": list(counts.values()),
+                    }
+                ),
+            )
+            if counts
+            else pd.DataFrame(columns=["local", "code", "name", "score", "reason"])
+        )
         self.suggestions = {str(r.local): r for r in sugg.itertuples(index=False)}
         order = sorted(counts, key=lambda k: (-counts[k], k))
         self.hidden = max(0, len(order) - max_rows)
@@ -65,8 +77,10 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
         self.rows: dict[str, CodeRow] = {}
         options = [("（未对照）", _NONE)] + [(f"{c} {n}", c) for c, n in code_set.codes.items()]
         have = {str(r.local): r for r in entries.itertuples(index=False)}
-        cells: list[widgets.Widget] = [widgets.HTML(f"<b>{t}</b>") for t in
-                                       ("本地值 local（出现次数 · 建议）", "标准代码 standard code", "审核 review")]
+        cells: list[widgets.Widget] = [
+            widgets.HTML(f"<b>{t}</b>")
+            for t in ("本地值 local（出现次数 · 建议）", "标准代码 standard code", "审核 review")
+        ]
         for local in order[:max_rows]:
             e = have.get(local)
             code = str(e.code) if e is not None and isinstance(e.code, str) and e.code else _NONE
@@ -75,8 +89,13 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
                 s = self.suggestions.get(local)
                 code = str(s.code) if s is not None and isinstance(s.code, str) and s.code else _NONE
                 if code:
-                    code_map.set(local, code, name=code_set.codes.get(code), status="suggested",
-                                 comment=f"建议：{s.reason}（{s.score:.2f}）")
+                    code_map.set(
+                        local,
+                        code,
+                        name=code_set.codes.get(code),
+                        status="suggested",
+                        comment=f"建议：{s.reason}（{s.score:.2f}）",
+                    )
             opts = options if code in code_set.codes or code == _NONE else options + [(f"{code}（值域中没有）", code)]
             dd = widgets.Dropdown(options=opts, value=code, layout=widgets.Layout(width="auto"))
             dd.add_class("hlwjr-code")
@@ -86,26 +105,39 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
             dd.observe(lambda ch, k=local: self._on_code(k, ch["new"]), names="value")
             st.observe(lambda ch, k=local: self._on_status(k, ch["new"]), names="value")
             cells += [row.label, dd, st]
-        self.grid = widgets.GridBox(cells, layout=widgets.Layout(
-            grid_template_columns="minmax(260px,1.5fr) minmax(200px,1fr) 215px", grid_gap="2px 6px",
-            align_items="center", width="100%"))
+        self.grid = widgets.GridBox(
+            cells,
+            layout=widgets.Layout(
+                grid_template_columns="minmax(260px,1.5fr) minmax(200px,1fr) 215px",
+                grid_gap="2px 6px",
+                align_items="center",
+                width="100%",
+            ),
+        )
         self.summary = widgets.HTML()
         self.summary.add_class("hlwjr-progress")
         self.save_button = widgets.Button(description="保存 Save", button_style="primary", icon="save")
         self.save_button.on_click(lambda _b: self.save())
         self.save_status = widgets.HTML()
-        title = widgets.HTML(f"<h4 style='margin:4px 0'>值域对照：{esc(code_map.name)} → {esc(code_set.id)} "
-                             f"{esc(code_set.name)}</h4><div>对照表文件 {esc(code_map.path or '（未保存）')}"
-                             + (f"；另有 {self.hidden} 个低频本地值未显示（在 CSV 中编辑）" if self.hidden else "")
-                             + "</div>")
-        self.children = [title, self.summary, self.grid, widgets.HBox([self.save_button, self.save_status]),
-                         self.errors]
+        title = widgets.HTML(
+            f"<h4 style='margin:4px 0'>值域对照：{esc(code_map.name)} → {esc(code_set.id)} "
+            f"{esc(code_set.name)}</h4><div>对照表文件 {esc(code_map.path or '（未保存）')}"
+            + (f"；另有 {self.hidden} 个低频本地值未显示（在 CSV 中编辑）" if self.hidden else "")
+            + "</div>"
+        )
+        self.children = [
+            title,
+            self.summary,
+            self.grid,
+            widgets.HBox([self.save_button, self.save_status]),
+            self.errors,
+        ]
         for local in self.rows:
             self._refresh_row(local)
         self._refresh_summary()
 
     @classmethod
-    def from_mapping(cls, mapping, name: str, *, sources: dict | None = None, spec=None, **kw) -> "CodeMapEditor":
+    def from_mapping(cls, mapping, name: str, *, sources: dict | None = None, spec=None, **kw) -> CodeMapEditor:
         """The editor for code map ``name`` of a mapping, with the local values counted in every
         source column that the mapping's rules send through this code map."""
         from ..mapping._engine import _Context
@@ -113,8 +145,10 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
         spec = spec or mapping.spec()
         ref = mapping.code_maps.get(name)
         if ref is None:
-            raise MappingError(f"没有名为 {name!r} 的值域对照表；已有：{', '.join(mapping.code_maps) or '（无）'}",
-                               where=str(mapping.directory or ""))
+            raise MappingError(
+                f"没有名为 {name!r} 的值域对照表；已有：{', '.join(mapping.code_maps) or '（无）'}",
+                where=str(mapping.directory or ""),
+            )
         if not ref.code_set:
             raise MappingError(f"值域对照表 {name} 没有指定 code_set（对照到哪个标准值域）", where=f"code_maps.{name}")
         cs = spec.code_set(ref.code_set)
@@ -166,7 +200,9 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
                 row.status.value = "suggested"
             finally:
                 self._syncing = False
-            raise MappingError(f"本地值 {local!r} 还没有选标准代码：先选代码再审核", where=str(self.code_map.path or ""))
+            raise MappingError(
+                f"本地值 {local!r} 还没有选标准代码：先选代码再审核", where=str(self.code_map.path or "")
+            )
         code = row.code.value
         self.code_map.set(local, code, name=self.code_set.codes.get(code), status=status)
         self._refresh_row(local)
@@ -175,8 +211,10 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
     def set_code(self, local: str, code: str, *, status: str = "suggested") -> None:
         """Map a local value to a standard code (empty: unmapped); the review starts as 待审."""
         if code and code not in self.code_set.codes:
-            raise MappingError(f"代码 {code!r} 不在值域 {self.code_set.id}（{self.code_set.name}）中",
-                               where=str(self.code_map.path or ""))
+            raise MappingError(
+                f"代码 {code!r} 不在值域 {self.code_set.id}（{self.code_set.name}）中",
+                where=str(self.code_map.path or ""),
+            )
         row = self.rows.get(local)
         self.code_map.set(local, code, name=self.code_set.codes.get(code) if code else None, status=status)
         if row is not None:
@@ -194,17 +232,22 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
     def _refresh_row(self, local: str) -> None:
         row = self.rows[local]
         s = self.suggestions.get(local)
-        sug = (f"建议 {esc(s.code)} {esc(s.name)}（{s.score:.2f}，{esc(s.reason)}）"
-               if s is not None and isinstance(s.code, str) and s.code else "无可信建议，请人工对照")
+        sug = (
+            f"建议 {esc(s.code)} {esc(s.name)}（{s.score:.2f}，{esc(s.reason)}）"
+            if s is not None and isinstance(s.code, str) and s.code
+            else "无可信建议，请人工对照"
+        )
         unmapped = row.code.value == _NONE and row.status.value != "rejected"
         style = "background:#fdecea;border-left:4px solid #c62828;padding-left:4px" if unmapped else ""
         cls = "hlwjr-unmapped" if unmapped else "hlwjr-mapped"
         e = self.code_map.entries
         names = e.loc[e["local"].astype("str") == local, "local_name"]
         local_name = names.iloc[0] if len(names) and isinstance(names.iloc[0], str) else ""
-        row.label.value = (f"<div class='{cls}' style='{style}'><b>{esc(local)}</b> {esc(local_name)} "
-                           f"<span style='color:#666'>×{self.counts.get(local, 0)}</span><br>"
-                           f"<span style='font-size:11px;color:#666'>{sug}</span></div>")
+        row.label.value = (
+            f"<div class='{cls}' style='{style}'><b>{esc(local)}</b> {esc(local_name)} "
+            f"<span style='color:#666'>×{self.counts.get(local, 0)}</span><br>"
+            f"<span style='font-size:11px;color:#666'>{sug}</span></div>"
+        )
 
     @property
     def unmapped(self) -> list[str]:
@@ -217,8 +260,9 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
         done = n - len(self.unmapped)
         accepted = sum(r.status.value == "accepted" for r in self.rows.values())
         rows_unmapped = sum(self.counts.get(k, 0) for k in self.unmapped)
-        return (f"{done}/{n} 个本地值已对照 · 已审核通过 {accepted}/{n}"
-                + (f" · 未对照的值涉及 {rows_unmapped} 行（映射时将拒收）" if rows_unmapped else ""))
+        return f"{done}/{n} 个本地值已对照 · 已审核通过 {accepted}/{n}" + (
+            f" · 未对照的值涉及 {rows_unmapped} 行（映射时将拒收）" if rows_unmapped else ""
+        )
 
     def _refresh_summary(self) -> None:
         color = "#2e7d32" if not self.unmapped else "#c62828"

@@ -14,7 +14,7 @@ import pandas as pd
 from .._exceptions import MappingError, SourceError
 from ._base import ErrorsMixin, badge, esc, guarded
 
-__all__ = ["MappingEditor", "FieldRow", "RULE_KIND_OPTIONS"]
+__all__ = ["RULE_KIND_OPTIONS", "FieldRow", "MappingEditor"]
 
 #: the rule kinds an analyst picks from (label, kind); "other" keeps a YAML-only rule (concat, children)
 RULE_KIND_OPTIONS = [
@@ -38,8 +38,14 @@ _PARAM_HELP = {
     "unavailable": "无法提供的原因",
     "other": "在 YAML 中编辑",
 }
-_TYPE_ZH = {"string": "文本", "integer": "整数", "decimal": "数值", "date": "日期", "datetime": "日期时间",
-            "array": "明细数组"}
+_TYPE_ZH = {
+    "string": "文本",
+    "integer": "整数",
+    "decimal": "数值",
+    "date": "日期",
+    "datetime": "日期时间",
+    "array": "明细数组",
+}
 
 
 @dataclass
@@ -88,9 +94,19 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
     * ``save(directory=None) -> Path``; ``errors`` / ``last_error`` for callback errors.
     """
 
-    def __init__(self, mapping, dataset: str, *, sources: dict | None = None, spec=None, table: str | None = None,
-                 sample: int = 5, reviewer: str | None = None, profile_rows: int = 2000,
-                 min_score: float = 0.75) -> None:
+    def __init__(
+        self,
+        mapping,
+        dataset: str,
+        *,
+        sources: dict | None = None,
+        spec=None,
+        table: str | None = None,
+        sample: int = 5,
+        reviewer: str | None = None,
+        profile_rows: int = 2000,
+        min_score: float = 0.75,
+    ) -> None:
         from ..mapping._engine import DatasetMapping, SourceRef
 
         super().__init__()
@@ -109,8 +125,10 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             self.dm = DatasetMapping(dataset=self.ds.code, source=SourceRef(table=table))
             mapping.datasets[self.ds.code] = self.dm
         else:
-            raise MappingError(f"对照配置中还没有数据集 {self.ds.code}（{self.ds.name}）：请用 table= 指定它的源表",
-                               where=str(mapping.directory or ""))
+            raise MappingError(
+                f"对照配置中还没有数据集 {self.ds.code}（{self.ds.name}）：请用 table= 指定它的源表",
+                where=str(mapping.directory or ""),
+            )
         new = not self.dm.fields
         self._load_source(profile_rows)
         self._suggest()
@@ -132,13 +150,18 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         finally:
             chunks.close()
         if raw is None or len(raw) == 0:
-            raise SourceError(f"数据源 {self.dm.source.label} 是空的：没有可用于对照预览的数据行；请检查导出或查询条件",
-                              where=self.dm.source.label)
+            raise SourceError(
+                f"数据源 {self.dm.source.label} 是空的：没有可用于对照预览的数据行；请检查导出或查询条件",
+                where=self.dm.source.label,
+            )
         raw = raw.reset_index(drop=True)
         self.raw = raw
         rows = pd.Series(range(1, len(raw) + 1), index=raw.index)
-        joined, _ = _join(raw, self.dm.source.joins, ctx, _Issues(self.ds.code, self.dm.source.label), rows) \
-            if self.dm.source.joins else (raw, None)
+        joined, _ = (
+            _join(raw, self.dm.source.joins, ctx, _Issues(self.ds.code, self.dm.source.label), rows)
+            if self.dm.source.joins
+            else (raw, None)
+        )
         self.frame = joined
         self.columns = [str(c) for c in joined.columns]
         # the tables the preview reads: the sample rows of the main table + whole joined tables
@@ -171,8 +194,8 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
     def _suggest(self) -> None:
-        from ..sources._profile import profile_frame
         from ..mapping._suggest import suggest_fields
+        from ..sources._profile import profile_frame
 
         self.profile = profile_frame(self.frame, source=self.dm.source.label)
         self.suggestions = {s.field: s for s in suggest_fields(self.ds, self.profile)}
@@ -223,65 +246,96 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
     def _code_map_for(self, code_set: str) -> str | None:
         try:
             target = self.spec.code_set(code_set).id
-        except Exception:  # noqa: BLE001 - unknown code set: no code map to offer
+        except Exception:
             return None
         for name, ref in self.mapping.code_maps.items():
             try:
                 if ref.code_set and self.spec.code_set(ref.code_set).id == target:
                     return name
-            except Exception:  # noqa: BLE001
+            except Exception:
                 continue
         return None
 
     # ------------------------------------------------------------------ widgets
     def _build(self) -> None:
         self.rows: dict[str, FieldRow] = {}
-        head = [widgets.HTML(f"<b>{t}</b>") for t in
-                ("字段 field（中文名 · 必填 · 类型）", "源列 column（建议 · 分数）", "规则 rule", "参数 parameter",
-                 "审核 review", "样例校验 status")]
+        head = [
+            widgets.HTML(f"<b>{t}</b>")
+            for t in (
+                "字段 field（中文名 · 必填 · 类型）",
+                "源列 column（建议 · 分数）",
+                "规则 rule",
+                "参数 parameter",
+                "审核 review",
+                "样例校验 status",
+            )
+        ]
         cells: list[widgets.Widget] = list(head)
         for key, f in self.ds.fields.items():
             row = self._make_row(key, f)
             self.rows[key] = row
             cells += row.widgets()
-        self.grid = widgets.GridBox(cells, layout=widgets.Layout(
-            grid_template_columns="minmax(220px,1.4fr) minmax(170px,1fr) 150px minmax(150px,1fr) 215px minmax(140px,1fr)",
-            grid_gap="2px 6px", align_items="center", width="100%"))
+        self.grid = widgets.GridBox(
+            cells,
+            layout=widgets.Layout(
+                grid_template_columns=(
+                    "minmax(220px,1.4fr) minmax(170px,1fr) 150px minmax(150px,1fr) 215px minmax(140px,1fr)"
+                ),
+                grid_gap="2px 6px",
+                align_items="center",
+                width="100%",
+            ),
+        )
         src = self.dm.source
         joins = f"，关联 {', '.join(j.name for j in src.joins)}" if src.joins else ""
         self.title = widgets.HTML(
             f"<h4 style='margin:4px 0'>字段对照：{esc(self.ds.code)} {esc(self.ds.name)}</h4>"
             f"<div>源表 {esc(src.label)}{esc(joins)}（{len(self.frame)} 行用于建议，前 {self.sample} 行用于预览）；"
-            f"对照配置 {esc(self.mapping.directory or '（未保存）')}</div>")
+            f"对照配置 {esc(self.mapping.directory or '（未保存）')}</div>"
+        )
         self.progress = widgets.HTML()
         self.progress.add_class("hlwjr-progress")
-        self.save_button = widgets.Button(description="保存 Save", button_style="primary", icon="save",
-                                          tooltip="写入对照目录下的 datasets/<数据集>.yaml")
+        self.save_button = widgets.Button(
+            description="保存 Save",
+            button_style="primary",
+            icon="save",
+            tooltip="写入对照目录下的 datasets/<数据集>.yaml",
+        )
         self.save_button.add_class("hlwjr-save")
         self.save_button.on_click(lambda _b: self.save())
         self.save_status = widgets.HTML()
         self.preview = widgets.HTML()
         self.preview.add_class("hlwjr-preview")
-        self.children = [self.title, self.progress, self.grid,
-                         widgets.HBox([self.save_button, self.save_status]), self.errors,
-                         widgets.HTML("<b>预览 preview</b>（映射后的样例记录，已脱敏；红色为校验问题）"), self.preview]
+        self.children = [
+            self.title,
+            self.progress,
+            self.grid,
+            widgets.HBox([self.save_button, self.save_status]),
+            self.errors,
+            widgets.HTML("<b>预览 preview</b>（映射后的样例记录，已脱敏；红色为校验问题）"),
+            self.preview,
+        ]
 
     def _make_row(self, key: str, f) -> FieldRow:
         req = badge("必填", "#c62828") if f.is_required else (badge("条件必填", "#ef6c00") if f.required else "")
         extra = f" · 值域 {esc(f.code_set)}" if f.code_set else ""
         length = f"({f.max_length})" if f.max_length else ""
-        label = widgets.HTML(f"<b>{esc(f.name)}</b> {req}<br><code>{esc(key)}</code> "
-                             f"<span style='color:#666'>{_TYPE_ZH.get(f.type, f.type)}{length}{extra}</span>")
+        label = widgets.HTML(
+            f"<b>{esc(f.name)}</b> {req}<br><code>{esc(key)}</code> "
+            f"<span style='color:#666'>{_TYPE_ZH.get(f.type, f.type)}{length}{extra}</span>"
+        )
         rule = self.dm.fields.get(key)
         array = f.type == "array"
         col = widgets.Dropdown(options=self._column_options(key), layout=widgets.Layout(width="auto"))
         col.add_class(f"hlwjr-col-{key}")
         kind = widgets.Dropdown(options=RULE_KIND_OPTIONS, layout=widgets.Layout(width="auto"))
         kind.add_class(f"hlwjr-kind-{key}")
-        param = widgets.Combobox(placeholder="", ensure_option=False, continuous_update=False,
-                                 layout=widgets.Layout(width="auto"))
-        review = widgets.ToggleButtons(options=REVIEW_OPTIONS, style={"button_width": "62px"},
-                                       layout=widgets.Layout(width="auto"))
+        param = widgets.Combobox(
+            placeholder="", ensure_option=False, continuous_update=False, layout=widgets.Layout(width="auto")
+        )
+        review = widgets.ToggleButtons(
+            options=REVIEW_OPTIONS, style={"button_width": "62px"}, layout=widgets.Layout(width="auto")
+        )
         review.add_class(f"hlwjr-review-{key}")
         status = widgets.HTML()
         row = FieldRow(key, label, col, kind, param, review, status)
@@ -305,7 +359,9 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
                 row.param.value = ""
                 row.review.value = "suggested"
                 if best is not None and best.best is not None and best.best.column in self.columns:
-                    row.column.tooltip = f"建议 {best.best.column}（{best.best.score:.2f}）：{'；'.join(best.best.reasons)}"
+                    row.column.tooltip = (
+                        f"建议 {best.best.column}（{best.best.score:.2f}）：{'；'.join(best.best.reasons)}"
+                    )
             else:
                 k = rule.kind
                 if k in ("column", "date", "code"):
@@ -319,10 +375,13 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
                     row.param.value = rule.describe()
                 else:
                     row.kind.value = k
-                    row.param.value = {"date": rule.format or "", "code": rule.code_map or "",
-                                       "const": "" if k != "const" else str(rule.const),
-                                       "derive": f"{rule.derive}({', '.join(rule.args)})" if rule.derive else "",
-                                       "unavailable": rule.unavailable or ""}.get(k, "")
+                    row.param.value = {
+                        "date": rule.format or "",
+                        "code": rule.code_map or "",
+                        "const": "" if k != "const" else str(rule.const),
+                        "derive": f"{rule.derive}({', '.join(rule.args)})" if rule.derive else "",
+                        "unavailable": rule.unavailable or "",
+                    }.get(k, "")
                 row.review.value = rule.status
             self._param_options(row)
         finally:
@@ -370,13 +429,16 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         self._param_options(row)
         if kind == "other":
             self._show_rule(row, self.dm.fields.get(key))
-            raise MappingError("拼接 (concat) 和明细 (children) 规则请在 YAML 中编辑；这里只能查看",
-                               where=f"{self.ds.code}.{key}")
+            raise MappingError(
+                "拼接 (concat) 和明细 (children) 规则请在 YAML 中编辑；这里只能查看", where=f"{self.ds.code}.{key}"
+            )
         old = self.dm.fields.get(key)
         # a parameter means something else for each rule kind: keep it only for the same kind
         param = row.param.value if old is not None and old.kind == kind else ""
         if kind == "date" and not param and row.column.value:
-            param = self._default_kind(key, row.column.value)[1] if self.ds.fields[key].type in ("date", "datetime") else ""
+            param = (
+                self._default_kind(key, row.column.value)[1] if self.ds.fields[key].type in ("date", "datetime") else ""
+            )
         if kind == "code" and not param:
             param = self._code_map_for(self.ds.fields[key].code_set or "") or ""
         self._apply(key, column=row.column.value, kind=kind, param=param)
@@ -394,8 +456,10 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             return
         if key not in self.dm.fields:
             self._show_rule(self.rows[key], None)
-            raise MappingError(f"字段 {key}（{self.ds.fields[key].name}）还没有对照规则：先选源列或规则，再审核",
-                               where=f"{self.ds.code}.{key}")
+            raise MappingError(
+                f"字段 {key}（{self.ds.fields[key].name}）还没有对照规则：先选源列或规则，再审核",
+                where=f"{self.ds.code}.{key}",
+            )
         self.dm.set_review(key, status, reviewer=self.reviewer)
         self._refresh_progress()
 
@@ -433,14 +497,19 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             if not column or not param:
                 return None
             if "%" not in param:
-                raise MappingError(f"日期格式 {param!r} 无效：用 strftime 写法，如 %Y%m%d%H%M%S", where=f"{self.ds.code}.{key}")
+                raise MappingError(
+                    f"日期格式 {param!r} 无效：用 strftime 写法，如 %Y%m%d%H%M%S", where=f"{self.ds.code}.{key}"
+                )
             return {"column": column, "format": param}
         if kind == "code":
             if not column or not param:
                 return None
             if param not in self.mapping.code_maps:
-                raise MappingError(f"没有名为 {param!r} 的值域对照表；已有：{', '.join(self.mapping.code_maps) or '（无）'}"
-                                   "（在 04_值域对照_map_codes 中新建）", where=f"{self.ds.code}.{key}")
+                raise MappingError(
+                    f"没有名为 {param!r} 的值域对照表；已有：{', '.join(self.mapping.code_maps) or '（无）'}"
+                    "（在 04_值域对照_map_codes 中新建）",
+                    where=f"{self.ds.code}.{key}",
+                )
             return {"column": column, "code_map": param}
         if kind == "const":
             return {"const": param} if param else None
@@ -457,7 +526,9 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         return None
 
     # ------------------------------------------------------------------ public API
-    def set_rule(self, key: str, *, column: str | None = None, kind: str | None = None, param: str | None = None) -> None:
+    def set_rule(
+        self, key: str, *, column: str | None = None, kind: str | None = None, param: str | None = None
+    ) -> None:
         """Set a field's rule as a person would in its row (column, rule kind, parameter)."""
         row = self.rows[key]
         if kind is not None and param is not None:
@@ -488,7 +559,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
 
     @property
     def progress_text(self) -> str:
-        """"23/31 必填字段已对照 · 已审核通过 20/40 · 样例 5 行中 1 行未通过校验"."""
+        """ "23/31 必填字段已对照 · 已审核通过 20/40 · 样例 5 行中 1 行未通过校验"."""
         return self._progress_text
 
     @guarded
@@ -504,21 +575,25 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         accepted = sum(r.status == "accepted" for r in rules)
         bad = getattr(self, "_bad_rows", 0)
         n = getattr(self, "_n_preview", 0)
-        self._progress_text = (f"{len(done)}/{len(required)} 必填字段已对照 · 已审核通过 {accepted}/{len(rules)} 条规则"
-                               f" · 样例 {n} 行中 {bad} 行未通过校验")
+        self._progress_text = (
+            f"{len(done)}/{len(required)} 必填字段已对照 · 已审核通过 {accepted}/{len(rules)} 条规则"
+            f" · 样例 {n} 行中 {bad} 行未通过校验"
+        )
         color = "#2e7d32" if len(done) == len(required) and not bad else "#ef6c00"
         missing = [f"{k}（{self.ds.fields[k].name}）" for k in required if k not in done]
         tail = f"<div style='color:#c62828'>未对照的必填字段：{esc('、'.join(missing[:12]))}</div>" if missing else ""
-        self.progress.value = (f"<div class='hlwjr-progress-text' style='font-size:15px;color:{color}'>"
-                               f"<b>{esc(self._progress_text)}</b></div>{tail}")
+        self.progress.value = (
+            f"<div class='hlwjr-progress-text' style='font-size:15px;color:{color}'>"
+            f"<b>{esc(self._progress_text)}</b></div>{tail}"
+        )
 
     def _mapped(self, key: str) -> bool:
         r = self.dm.fields.get(key)
         return r is not None and r.kind != "unavailable" and r.status != "rejected"
 
     def _preview(self) -> None:
-        from ..mapping._engine import apply_mapping
         from .._privacy import mask_value
+        from ..mapping._engine import apply_mapping
         from ..validation._engine import check, mask_kind_for
 
         self.field_status: dict[str, str] = {}
@@ -533,7 +608,9 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             raise
         records = res.records.reset_index(drop=True)
         report = check(records, self.ds.code, spec=self.spec) if len(records) else None
-        probs = report.to_frame() if report is not None else pd.DataFrame(columns=["row", "field", "message", "severity"])
+        probs = (
+            report.to_frame() if report is not None else pd.DataFrame(columns=["row", "field", "message", "severity"])
+        )
         probs = probs.assign(top=probs["field"].fillna("").astype(str).str.split(".").str[0])
         issues = res.issues
         cell_msgs: dict[tuple[int, str], list[str]] = {}
@@ -541,7 +618,9 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             if r.row is not None and not pd.isna(r.row):
                 cell_msgs.setdefault((int(r.row), r.top), []).append(r.message)
         self._n_preview = len(records) + len(res.rejected_rows)
-        self._bad_rows = len(report.bad_rows()) + len(res.rejected_rows) if report is not None else len(res.rejected_rows)
+        self._bad_rows = (
+            len(report.bad_rows()) + len(res.rejected_rows) if report is not None else len(res.rejected_rows)
+        )
         n = len(records)
         table_rows = []
         for key, f in self.ds.fields.items():
@@ -566,24 +645,38 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             elif rule is None or not self._mapped(key):
                 status = "unmapped"
                 msg = "未对照" if rule is None else ("无法提供" if rule.kind == "unavailable" else "审核拒绝")
-                html_status = f"<span style='color:#999'>{msg}</span>" if not f.is_required else \
-                    f"<span style='color:#c62828'>{msg}（必填）</span>"
+                html_status = (
+                    f"<span style='color:#999'>{msg}</span>"
+                    if not f.is_required
+                    else f"<span style='color:#c62828'>{msg}（必填）</span>"
+                )
             else:
                 status, msg = "ok", "通过"
                 warn = probs[(probs["top"] == key) & (probs["severity"] != "error")]
                 html_status = "<span style='color:#2e7d32'>✓ 通过</span>" + (
                     f" <span style='color:#ef6c00' title='{esc(warn['message'].iloc[0])}'>⚠ {len(warn)}</span>"
-                    if len(warn) else "")
+                    if len(warn)
+                    else ""
+                )
             self.field_status[key] = status
             self.rows[key].status.value = html_status
-            table_rows.append({"field": key, "name": f.name, "rule": rule.describe() if rule else "（未对照）",
-                               **{f"样例{i + 1}": values[i] for i in range(n)}, "status": msg})
+            table_rows.append(
+                {
+                    "field": key,
+                    "name": f.name,
+                    "rule": rule.describe() if rule else "（未对照）",
+                    **{f"样例{i + 1}": values[i] for i in range(n)},
+                    "status": msg,
+                }
+            )
         self.preview_frame = pd.DataFrame(table_rows)
         self.preview.value = self._preview_html(cell_msgs, n, res)
 
     def _preview_html(self, cell_msgs, n: int, res) -> str:
-        cell = ("white-space:nowrap;max-width:{w}px;overflow:hidden;text-overflow:ellipsis;padding:1px 6px;"
-                "border-bottom:1px solid #eee;text-align:left")
+        cell = (
+            "white-space:nowrap;max-width:{w}px;overflow:hidden;text-overflow:ellipsis;padding:1px 6px;"
+            "border-bottom:1px solid #eee;text-align:left"
+        )
         td, wide = cell.format(w=180), cell.format(w=260)
         head = "".join(f"<th style='{td}'>样例{i + 1}</th>" for i in range(n))
         body = []
@@ -595,19 +688,30 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
                 style = td + (";background:#fdecea" if msgs else "")
                 title = f" title='{esc('；'.join(msgs))}'" if msgs else f" title='{esc(d[f'样例{i + 1}'])}'"
                 cells.append(f"<td style='{style}'{title}>{esc(d[f'样例{i + 1}'])}</td>")
-            color = {"通过": "#2e7d32"}.get(d["status"], "#c62828" if d["status"] not in ("未对照", "无法提供") else "#999")
-            body.append(f"<tr><td style='{td}'><code>{esc(d['field'])}</code></td><td style='{td}'>{esc(d['name'])}</td>"
-                        f"<td style='{wide}' title='{esc(d['rule'])}'>{esc(d['rule'])}</td>{''.join(cells)}"
-                        f"<td style='{td};color:{color}'>{esc(d['status'])}</td></tr>")
+            color = {"通过": "#2e7d32"}.get(
+                d["status"], "#c62828" if d["status"] not in ("未对照", "无法提供") else "#999"
+            )
+            body.append(
+                f"<tr><td style='{td}'><code>{esc(d['field'])}</code></td><td style='{td}'>{esc(d['name'])}</td>"
+                f"<td style='{wide}' title='{esc(d['rule'])}'>{esc(d['rule'])}</td>{''.join(cells)}"
+                f"<td style='{td};color:{color}'>{esc(d['status'])}</td></tr>"
+            )
         rejected = ""
         if len(res.rejected_rows):
             rej = res.rejections.head(5)
-            rejected = "<div style='color:#c62828'>映射拒收的样例行：" + "；".join(
-                f"第{int(x.row)}行 {esc(x.message)}" for x in rej.itertuples(index=False) if not pd.isna(x.row)) + "</div>"
-        return (f"<div class='hlwjr-preview-table' style='max-height:420px;overflow:auto'>"
-                f"<table style='font-size:12px;border-collapse:collapse'><thead><tr><th style='{td}'>字段</th>"
-                f"<th style='{td}'>名称</th><th style='{wide}'>规则</th>{head}<th style='{td}'>状态</th></tr></thead>"
-                f"<tbody>{''.join(body)}</tbody></table></div>{rejected}")
+            rejected = (
+                "<div style='color:#c62828'>映射拒收的样例行："
+                + "；".join(
+                    f"第{int(x.row)}行 {esc(x.message)}" for x in rej.itertuples(index=False) if not pd.isna(x.row)
+                )
+                + "</div>"
+            )
+        return (
+            f"<div class='hlwjr-preview-table' style='max-height:420px;overflow:auto'>"
+            f"<table style='font-size:12px;border-collapse:collapse'><thead><tr><th style='{td}'>字段</th>"
+            f"<th style='{td}'>名称</th><th style='{wide}'>规则</th>{head}<th style='{td}'>状态</th></tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>{rejected}"
+        )
 
     @guarded
     def save(self, directory: str | Path | None = None) -> Path | None:
@@ -615,10 +719,15 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         returns the data set file.  Errors in the rules are listed next to the button."""
         out = self.mapping.save(directory)
         self.saved_path = Path(out) / "datasets" / f"{self.ds.code}.yaml"
-        issues = [i for i in self.mapping._check_rules(self.spec, self.ds, self.dm.fields, str(self.saved_path), top=True)]
+        issues = [
+            i for i in self.mapping._check_rules(self.spec, self.ds, self.dm.fields, str(self.saved_path), top=True)
+        ]
         errors = [i for i in issues if i.severity == "error"]
         at = dt.datetime.now().strftime("%H:%M:%S")
-        note = (f"；<span style='color:#c62828'>{len(errors)} 个配置错误：{esc(errors[0].message)}</span>" if errors else
-                "；配置检查通过")
+        note = (
+            f"；<span style='color:#c62828'>{len(errors)} 个配置错误：{esc(errors[0].message)}</span>"
+            if errors
+            else "；配置检查通过"
+        )
         self.save_status.value = f"已保存 {esc(self.saved_path)}（{at}）{note}"
         return self.saved_path

@@ -35,21 +35,35 @@ class ReadinessDashboard(ErrorsMixin, widgets.VBox):
         self.evidence: dict[str, Path] = {}
         r = readiness
         color = "#2e7d32" if r.may_apply else "#c62828"
-        self.verdict = widgets.HTML(f"<div class='hlwjr-verdict' style='background:{color};color:white;padding:8px;"
-                                    f"font-size:15px'>{esc(r.verdict)}</div>")
+        self.verdict = widgets.HTML(
+            f"<div class='hlwjr-verdict' style='background:{color};color:white;padding:8px;"
+            f"font-size:15px'>{esc(r.verdict)}</div>"
+        )
         self.gap = widgets.HTML(f"<p><b>今天（平台日 {esc(r.today)}）：</b>{esc(r.gap_text)}</p>")
         self.calendar = widgets.HTML(self.calendar_html())
         self.calendar.add_class("hlwjr-calendar")
         self.view = widgets.ToggleButtons(options=[("合计", "total"), ("按数据集", "datasets")], value="total")
         self.view.observe(self._on_view, names="value")
         self.table = widgets.HTML()
-        self.button = widgets.Button(description="生成证据包 evidence pack", button_style="success", icon="file",
-                                     layout=widgets.Layout(width="auto"))
+        self.button = widgets.Button(
+            description="生成证据包 evidence pack",
+            button_style="success",
+            icon="file",
+            layout=widgets.Layout(width="auto"),
+        )
         self.button.on_click(lambda _b: self.write_evidence())
         self.status = widgets.HTML()
-        self.children = [self.verdict, self.gap, widgets.HTML("<b>连续达标日历 streak</b>"), self.calendar,
-                         widgets.HTML("<b>每日统计 per day</b>"), self.view, self.table,
-                         widgets.HBox([self.button, self.status]), self.errors]
+        self.children = [
+            self.verdict,
+            self.gap,
+            widgets.HTML("<b>连续达标日历 streak</b>"),
+            self.calendar,
+            widgets.HTML("<b>每日统计 per day</b>"),
+            self.view,
+            self.table,
+            widgets.HBox([self.button, self.status]),
+            self.errors,
+        ]
         self._update_table()
 
     def calendar_html(self) -> str:
@@ -76,12 +90,16 @@ class ReadinessDashboard(ErrorsMixin, widgets.VBox):
                     border = "2px solid #1b5e20" if iso in streak else "1px solid #ccc"
                     tip = "未上传" if info is None else ("达标" if info["qualifies"] else "；".join(info["reasons"]))
                     mark = " ★" if iso == r.today else ""
-                    cells.append(f"<td title='{esc(tip)}' data-day='{iso}' style='background:{bg};border:{border};"
-                                 f"text-align:center;padding:4px'>{day.month}/{day.day}{mark}</td>")
+                    cells.append(
+                        f"<td title='{esc(tip)}' data-day='{iso}' style='background:{bg};border:{border};"
+                        f"text-align:center;padding:4px'>{day.month}/{day.day}{mark}</td>"
+                    )
                 day += dt.timedelta(days=1)
             rows.append("<tr>" + "".join(cells) + "</tr>")
-        legend = ("<div style='font-size:11px'>绿 达标 · 红 未达标 · 灰 未上传 · 粗框 当前连续 · ★ 今天；"
-                  f"当前连续 {r.streak} 天，要求 {r.thresholds.consecutive_days} 天</div>")
+        legend = (
+            "<div style='font-size:11px'>绿 达标 · 红 未达标 · 灰 未上传 · 粗框 当前连续 · ★ 今天；"
+            f"当前连续 {r.streak} 天，要求 {r.thresholds.consecutive_days} 天</div>"
+        )
         return f"<table style='border-collapse:collapse'><tr>{head}</tr>{''.join(rows)}</table>{legend}"
 
     @guarded
@@ -92,10 +110,21 @@ class ReadinessDashboard(ErrorsMixin, widgets.VBox):
         f = self.readiness.per_day
         if len(f):
             f = f[f["dataset"] == "*"] if self.view.value == "total" else f[f["dataset"] != "*"]
-            f = f.assign(success_rate=(f["success_rate"] * 100).round(1).astype(str) + "%",
-                         qualifies=f["qualifies"].map({True: "是", False: "否"}))
-            cols = {"day": "日期", "dataset": "数据集", "uploaded": "上传", "accepted": "成功", "rejected": "拒收",
-                    "duplicate": "重复", "success_rate": "成功率", "qualifies": "达标", "reason": "原因"}
+            f = f.assign(
+                success_rate=(f["success_rate"] * 100).round(1).astype(str) + "%",
+                qualifies=f["qualifies"].map({True: "是", False: "否"}),
+            )
+            cols = {
+                "day": "日期",
+                "dataset": "数据集",
+                "uploaded": "上传",
+                "accepted": "成功",
+                "rejected": "拒收",
+                "duplicate": "重复",
+                "success_rate": "成功率",
+                "qualifies": "达标",
+                "reason": "原因",
+            }
             self.table.value = f.rename(columns=cols).to_html(index=False, na_rep="")
         else:
             self.table.value = "<p>台账中还没有上传记录</p>"

@@ -10,11 +10,22 @@ from ._base import ErrorsMixin, esc, guarded
 __all__ = ["ValidationReport"]
 
 _ALL = "（全部）"
-_TABLE_CSS = ("<style>.hlwjr-ptable{border-collapse:collapse;font-size:12px}.hlwjr-ptable th,.hlwjr-ptable td"
-              "{text-align:left;padding:2px 6px;border:1px solid #ddd;vertical-align:top;white-space:nowrap}"
-              ".hlwjr-ptable td:nth-child(8){white-space:normal;min-width:360px;max-width:560px}</style>")
-_COLS_ZH = {"dataset": "数据集", "row": "行", "key": "业务主键", "field": "字段", "rule": "规则",
-            "severity": "级别", "value": "值（脱敏）", "message": "问题说明", "path": "位置"}
+_TABLE_CSS = (
+    "<style>.hlwjr-ptable{border-collapse:collapse;font-size:12px}.hlwjr-ptable th,.hlwjr-ptable td"
+    "{text-align:left;padding:2px 6px;border:1px solid #ddd;vertical-align:top;white-space:nowrap}"
+    ".hlwjr-ptable td:nth-child(8){white-space:normal;min-width:360px;max-width:560px}</style>"
+)
+_COLS_ZH = {
+    "dataset": "数据集",
+    "row": "行",
+    "key": "业务主键",
+    "field": "字段",
+    "rule": "规则",
+    "severity": "级别",
+    "value": "值（脱敏）",
+    "message": "问题说明",
+    "path": "位置",
+}
 
 
 class ValidationReport(ErrorsMixin, widgets.VBox):
@@ -37,22 +48,35 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
         f = self.frame
         self.dataset = widgets.Dropdown(description="数据集", options=[_ALL, *sorted(f["dataset"].dropna().unique())])
         self.rule = widgets.Dropdown(description="规则", options=[_ALL, *sorted(f["rule"].dropna().unique())])
-        self.field = widgets.Dropdown(description="字段", options=[_ALL, *sorted(f["field"].dropna().astype(str).unique())])
-        self.severity = widgets.Dropdown(description="级别", options=[(_ALL, _ALL), ("错误 error", "error"),
-                                                                   ("警告 warning", "warning")])
+        self.field = widgets.Dropdown(
+            description="字段", options=[_ALL, *sorted(f["field"].dropna().astype(str).unique())]
+        )
+        self.severity = widgets.Dropdown(
+            description="级别", options=[(_ALL, _ALL), ("错误 error", "error"), ("警告 warning", "warning")]
+        )
         for w in (self.dataset, self.rule, self.field, self.severity):
             w.observe(self._on_filter, names="value")
-        self.record = widgets.Dropdown(description="记录", options=[("（选择一条记录查看）", None)],
-                                       layout=widgets.Layout(width="420px"))
+        self.record = widgets.Dropdown(
+            description="记录", options=[("（选择一条记录查看）", None)], layout=widgets.Layout(width="420px")
+        )
         self.record.observe(self._on_record, names="value")
         self.summary = widgets.HTML(f"<div style='white-space:pre-wrap'>{esc(report.summary())}</div>")
         self.chart = widgets.HTML()
         self.table = widgets.HTML()
         self.table.add_class("hlwjr-problems")
         self.detail = widgets.HTML()
-        self.children = [self.summary, widgets.HTML("<b>按规则统计 problems by rule</b>"), self.chart,
-                         widgets.HBox([self.dataset, self.rule]), widgets.HBox([self.field, self.severity]),
-                         self.table, widgets.HTML("<b>查看记录 drill-down</b>"), self.record, self.detail, self.errors]
+        self.children = [
+            self.summary,
+            widgets.HTML("<b>按规则统计 problems by rule</b>"),
+            self.chart,
+            widgets.HBox([self.dataset, self.rule]),
+            widgets.HBox([self.field, self.severity]),
+            self.table,
+            widgets.HTML("<b>查看记录 drill-down</b>"),
+            self.record,
+            self.detail,
+            self.errors,
+        ]
         self._update()
 
     @property
@@ -77,14 +101,26 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
         f = self.filtered
         self.chart.value = self._chart_html(f)
         shown = self._display(f.head(self.page))
-        more = f"<p>仅显示前 {self.page} 条，共 {len(f)} 条（导出 Excel：report.to_excel(...)）。</p>" if len(f) > self.page else ""
-        self.table.value = ("<div style='max-height:360px;overflow:auto'>"
-                            + (shown.to_html(index=False, escape=True, na_rep="", classes="hlwjr-ptable")
-                               if len(f) else "<p>没有问题 ✓</p>")
-                            + f"</div>{more}" + _TABLE_CSS)
+        more = (
+            f"<p>仅显示前 {self.page} 条，共 {len(f)} 条（导出 Excel：report.to_excel(...)）。</p>"
+            if len(f) > self.page
+            else ""
+        )
+        self.table.value = (
+            "<div style='max-height:360px;overflow:auto'>"
+            + (
+                shown.to_html(index=False, escape=True, na_rep="", classes="hlwjr-ptable")
+                if len(f)
+                else "<p>没有问题 ✓</p>"
+            )
+            + f"</div>{more}"
+            + _TABLE_CSS
+        )
         recs = f.dropna(subset=["row"]).drop_duplicates(["dataset", "row"]).head(500)
         opts = [("（选择一条记录查看）", None)] + [
-            (f"{r.dataset} 第{int(r.row) + 1}行 {r.key or ''}", (r.dataset, int(r.row))) for r in recs.itertuples(index=False)]
+            (f"{r.dataset} 第{int(r.row) + 1}行 {r.key or ''}", (r.dataset, int(r.row)))
+            for r in recs.itertuples(index=False)
+        ]
         self.record.options = opts
 
     @staticmethod
@@ -104,10 +140,12 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
         for r in g.itertuples(index=False):
             color = "#c62828" if r.severity == "error" else "#ef6c00"
             width = max(2, int(300 * r.n / top))
-            bars.append(f"<div class='hlwjr-bar' style='display:flex;align-items:center;margin:1px 0'>"
-                        f"<span style='width:160px;font-family:monospace'>{esc(r.rule)}</span>"
-                        f"<span style='display:inline-block;background:{color};width:{width}px;height:12px'></span>"
-                        f"<span style='margin-left:6px'>{r.n}</span></div>")
+            bars.append(
+                f"<div class='hlwjr-bar' style='display:flex;align-items:center;margin:1px 0'>"
+                f"<span style='width:160px;font-family:monospace'>{esc(r.rule)}</span>"
+                f"<span style='display:inline-block;background:{color};width:{width}px;height:12px'></span>"
+                f"<span style='margin-left:6px'>{r.n}</span></div>"
+            )
         return "".join(bars)
 
     @guarded
@@ -123,8 +161,10 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
         from ..validation._engine import mask_kind_for
 
         p = self.frame[(self.frame["dataset"] == dataset) & (self.frame["row"] == row)]
-        parts = [f"<b>{esc(dataset)} 第{row + 1}行</b>",
-                 self._display(p).to_html(index=False, na_rep="", classes="hlwjr-ptable") + _TABLE_CSS]
+        parts = [
+            f"<b>{esc(dataset)} 第{row + 1}行</b>",
+            self._display(p).to_html(index=False, na_rep="", classes="hlwjr-ptable") + _TABLE_CSS,
+        ]
         recs = self.records.get(dataset)
         if recs is not None and row < len(recs):
             spec = getattr(self.report, "spec", None)
@@ -133,9 +173,15 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
             for k, v in recs.iloc[row].items():
                 name = ds.fields[k].name if ds is not None and k in ds.fields else ""
                 kind = mask_kind_for(str(k), name or "")
-                shown = f"[{len(v)} 条明细]" if isinstance(v, list) else (
-                    "" if v is None or (not isinstance(v, dict) and pd.isna(v)) else
-                    (str(v) if kind == "plain" else mask_value(v, kind)))
+                shown = (
+                    f"[{len(v)} 条明细]"
+                    if isinstance(v, list)
+                    else (
+                        ""
+                        if v is None or (not isinstance(v, dict) and pd.isna(v))
+                        else (str(v) if kind == "plain" else mask_value(v, kind))
+                    )
+                )
                 bad = (p["field"].astype(str).str.split(".").str[0] == k).any()
                 style = " style='background:#fdecea'" if bad else ""
                 vals.append(f"<tr{style}><td><code>{esc(k)}</code></td><td>{esc(name)}</td><td>{esc(shown)}</td></tr>")

@@ -27,9 +27,10 @@ import html
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from .._exceptions import (
@@ -45,8 +46,17 @@ from .._exceptions import (
     UploadError,
 )
 
-__all__ = ["setup_notebook", "friendly", "error_text", "error_html", "hint_for", "open_workbench", "Workbench",
-           "SANDBOX_URL_ENV", "DEFAULT_PROJECT_DIR"]
+__all__ = [
+    "DEFAULT_PROJECT_DIR",
+    "SANDBOX_URL_ENV",
+    "Workbench",
+    "error_html",
+    "error_text",
+    "friendly",
+    "hint_for",
+    "open_workbench",
+    "setup_notebook",
+]
 
 SANDBOX_URL_ENV = "HLWJR_SANDBOX_URL"
 DEFAULT_PROJECT_DIR = "../demo-out/workbench"
@@ -54,8 +64,16 @@ _SECRET_FILE = ".hlwjr/secret"
 
 # what to do, by error class (most specific first)
 _HINTS: list[tuple[type, str]] = [
-    (AuthError, "核对 appid 与 secret（平台「互联网医院接入平台」中查看）；secret 放在环境变量或 git 忽略的文件里，不要写进笔记本"),
-    (TransportError, "平台连不上或繁忙：检查网络（政务外网 / VPN）、平台地址与端口；沙箱演练时确认沙箱在运行（重新运行 00_开始_setup）"),
+    (
+        AuthError,
+        "核对 appid 与 secret（平台「互联网医院接入平台」中查看）；secret 放在环境变量或 git 忽略的文件里，不要写进"
+        "笔记本",
+    ),
+    (
+        TransportError,
+        "平台连不上或繁忙：检查网络（政务外网 / VPN）、平台地址与端口；沙箱演练时确认沙箱在运行（重新运行 00_开始"
+        "_setup）",
+    ),
     (UploadError, "平台拒绝了请求：看上面的平台返回信息，修正数据或配置后重试"),
     (RecordsInvalid, "记录未通过强制校验：在 05_校验_validate 中查看问题清单，修正数据源或对照后重跑"),
     (SourceError, "数据源读不了：检查文件路径、编码（GBK/UTF-8）、表名，或数据库连接串"),
@@ -87,7 +105,7 @@ def error_text(exc: BaseException) -> str:
         if report is not None:
             try:
                 lines.append(report.summary())
-            except Exception:  # noqa: BLE001 - a summary must never hide the error itself
+            except Exception:
                 pass
     else:
         from .._privacy import mask_text
@@ -103,8 +121,10 @@ def error_html(exc: BaseException) -> str:
     text = error_text(exc).split("\n")
     head, rest = text[0], text[1:]
     body = "".join(f"<div>{html.escape(line)}</div>" for line in rest)
-    return ("<div class='hlwjr-error' style='border-left:4px solid #c62828;background:#fdecea;padding:6px 10px;"
-            f"margin:4px 0;white-space:pre-wrap'><b>{html.escape(head)}</b>{body}</div>")
+    return (
+        "<div class='hlwjr-error' style='border-left:4px solid #c62828;background:#fdecea;padding:6px 10px;"
+        f"margin:4px 0;white-space:pre-wrap'><b>{html.escape(head)}</b>{body}</div>"
+    )
 
 
 def _custom_exc(shell, etype, value, tb, tb_offset=None):  # IPython custom exception handler
@@ -171,8 +191,11 @@ def _attach_sandbox(url: str):
         raise ConfigError(f"沙箱地址 {url!r} 不对，应形如 http://127.0.0.1:端口/hlwjr", where="SANDBOX_URL")
     token = os.environ.get(ADMIN_TOKEN_ENV)
     if not token:
-        raise ConfigError(f"连接已运行的沙箱需要管理令牌：请设置环境变量 {ADMIN_TOKEN_ENV}（`hlwjr lab` 会自动设置），"
-                          "或把 SANDBOX_URL 设为 None 让笔记本自己启动沙箱", where="SANDBOX_URL")
+        raise ConfigError(
+            f"连接已运行的沙箱需要管理令牌：请设置环境变量 {ADMIN_TOKEN_ENV}（`hlwjr lab` 会自动设置），"
+            "或把 SANDBOX_URL 设为 None 让笔记本自己启动沙箱",
+            where="SANDBOX_URL",
+        )
     sb = Sandbox(Path(os.environ.get("TMPDIR", "/tmp")), port=parts.port, host=parts.hostname, admin_token=token)
     return sb
 
@@ -201,16 +224,27 @@ class Workbench:
     def _repr_html_(self) -> str:
         p = self.project
         plat = "沙箱平台（本机演练）" if self.sandbox is not None else f"真实平台（{p.platform.profile}）"
-        rows = [("项目 project", p.name), ("机构代码 organID", p.org_code), ("目录", str(self.project_dir)),
-                ("接口规范 spec", f"{self.spec.title}（{self.spec.id} v{self.spec.version}）"),
-                ("平台 platform", f"{plat} {p.platform.url}"), ("appid", p.platform.appid or "（未设置）"),
-                ("密钥 secret", f"环境变量 {p.platform.secret_env} 或 {p.platform.secret_file}（不显示）"),
-                ("对照配置 mapping", str(p.mapping_dir)), ("数据源 sources", ", ".join(
-                    f"{k}: {_mask_url(str(v))}" for k, v in (p.sources or {}).items()) or "（见对照配置）"),
-                ("上传台账 ledger", str(p.ledger_path))]
+        rows = [
+            ("项目 project", p.name),
+            ("机构代码 organID", p.org_code),
+            ("目录", str(self.project_dir)),
+            ("接口规范 spec", f"{self.spec.title}（{self.spec.id} v{self.spec.version}）"),
+            ("平台 platform", f"{plat} {p.platform.url}"),
+            ("appid", p.platform.appid or "（未设置）"),
+            ("密钥 secret", f"环境变量 {p.platform.secret_env} 或 {p.platform.secret_file}（不显示）"),
+            ("对照配置 mapping", str(p.mapping_dir)),
+            (
+                "数据源 sources",
+                ", ".join(f"{k}: {_mask_url(str(v))}" for k, v in (p.sources or {}).items()) or "（见对照配置）",
+            ),
+            ("上传台账 ledger", str(p.ledger_path)),
+        ]
         rows += [("提示", n) for n in self.notes]
-        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
-                       f"{html.escape(str(v))}</td></tr>" for k, v in rows)
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
+            f"{html.escape(str(v))}</td></tr>"
+            for k, v in rows
+        )
         return f"<table class='hlwjr-workbench'>{body}</table>"
 
     def __repr__(self) -> str:
@@ -228,8 +262,9 @@ class Workbench:
         from ..mapping._engine import load_mapping
 
         if self.project.mapping_dir is None:
-            raise ConfigError("项目没有配置对照目录 mapping_dir：在 hlwjr.toml 中设置",
-                              where=str(self.project.config_file))
+            raise ConfigError(
+                "项目没有配置对照目录 mapping_dir：在 hlwjr.toml 中设置", where=str(self.project.config_file)
+            )
         return load_mapping(self.project.mapping_dir)
 
     # -- 01 spec ---------------------------------------------------------------------------
@@ -239,10 +274,18 @@ class Workbench:
 
         rows = []
         for i, ds in enumerate(self.spec.top_level(), 1):
-            rows.append({"序号": i, "代码 code": ds.code, "名称 name": ds.name, "字段数 fields": len(ds.fields),
-                         "必填 required": len(ds.required_fields), "业务主键 key": " + ".join(ds.key),
-                         "先传 depends on": ", ".join(ds.depends_on),
-                         "明细 children": ", ".join(c.name for c in self.spec.children(ds.code))})
+            rows.append(
+                {
+                    "序号": i,
+                    "代码 code": ds.code,
+                    "名称 name": ds.name,
+                    "字段数 fields": len(ds.fields),
+                    "必填 required": len(ds.required_fields),
+                    "业务主键 key": " + ".join(ds.key),
+                    "先传 depends on": ", ".join(ds.depends_on),
+                    "明细 children": ", ".join(c.name for c in self.spec.children(ds.code)),
+                }
+            )
         return pd.DataFrame(rows)
 
     def fields(self, dataset: str):
@@ -252,10 +295,17 @@ class Workbench:
         ds = self.spec.dataset(dataset)
         rows = []
         for f in ds.fields.values():
-            rows.append({"字段 key": f.key, "名称 name": f.name, "类型 type": f.type_zh,
-                         "长度 length": f.max_length, "必填 required": "是" if f.is_required else (
-                             f"条件（{f.required}）" if f.required else ""),
-                         "值域 code set": f.code_set or "", "说明 description": (f.description or "")[:60]})
+            rows.append(
+                {
+                    "字段 key": f.key,
+                    "名称 name": f.name,
+                    "类型 type": f.type_zh,
+                    "长度 length": f.max_length,
+                    "必填 required": "是" if f.is_required else (f"条件（{f.required}）" if f.required else ""),
+                    "值域 code set": f.code_set or "",
+                    "说明 description": (f.description or "")[:60],
+                }
+            )
         return pd.DataFrame(rows)
 
     def code_set(self, name: str):
@@ -273,13 +323,15 @@ class Workbench:
 
         if path is None:
             if not self.demo:
-                raise ConfigError("请在参数单元格中给出官方接口文档的路径 OFFICIAL_DOC（.docx 或 .xlsx）",
-                                  where="OFFICIAL_DOC")
+                raise ConfigError(
+                    "请在参数单元格中给出官方接口文档的路径 OFFICIAL_DOC（.docx 或 .xlsx）", where="OFFICIAL_DOC"
+                )
             path = export_spec(self.spec, self.project_dir / "specs" / "参考规范_reference.docx")
         src = Path(path)
         if not src.exists():
-            raise ConfigError(f"找不到接口文档 {src}：检查 OFFICIAL_DOC 的路径（相对于本笔记本所在目录）",
-                              where="OFFICIAL_DOC")
+            raise ConfigError(
+                f"找不到接口文档 {src}：检查 OFFICIAL_DOC 的路径（相对于本笔记本所在目录）", where="OFFICIAL_DOC"
+            )
         out = self.project_dir / "specs" / f"imported-{src.stem}"
         result = import_spec(src, out, overwrite=True)
         self.imported = result.spec
@@ -293,14 +345,17 @@ class Workbench:
 
         new = new if new is not None else getattr(self, "imported", None)
         if new is None:
-            raise ConfigError("还没有要比较的新版本：先运行上面的导入单元格，或在参数中给出 NEW_SPEC（规范目录）",
-                              where="NEW_SPEC")
+            raise ConfigError(
+                "还没有要比较的新版本：先运行上面的导入单元格，或在参数中给出 NEW_SPEC（规范目录）", where="NEW_SPEC"
+            )
         import pandas as pd
 
         d = diff_specs(old if old is not None else self.spec, new)
         frame = d.to_frame()
         if len(frame) == 0:
-            return pd.DataFrame([{"结果 result": f"两个版本没有差异：{d.to_text().splitlines()[0] if d.to_text() else ''}"}])
+            return pd.DataFrame(
+                [{"结果 result": f"两个版本没有差异：{d.to_text().splitlines()[0] if d.to_text() else ''}"}]
+            )
         return frame
 
     # -- 02 sources --------------------------------------------------------------------------
@@ -309,10 +364,16 @@ class Workbench:
         import pandas as pd
 
         m = self.mapping()
-        rows = [{"数据集 dataset": code, "名称": self.spec.dataset(code).name, "表 table": dm.source.label,
-                 "关联 joins": ", ".join(j.name for j in dm.source.joins),
-                 "业务时间列 business_time": dm.source.business_time or ""}
-                for code, dm in m.datasets.items()]
+        rows = [
+            {
+                "数据集 dataset": code,
+                "名称": self.spec.dataset(code).name,
+                "表 table": dm.source.label,
+                "关联 joins": ", ".join(j.name for j in dm.source.joins),
+                "业务时间列 business_time": dm.source.business_time or "",
+            }
+            for code, dm in m.datasets.items()
+        ]
         return pd.DataFrame(rows)
 
     def source_frame(self, table: str, *, source: str | None = None, limit: int | None = None):
@@ -356,9 +417,17 @@ class Workbench:
         mapping = self.mapping()
         issues = mapping.check(spec=self.spec, sources=self.sources())
         base = f"{mapping.directory}{os.sep}" if mapping.directory is not None else None
-        return pd.DataFrame([{"级别": "错误" if i.severity == "error" else "提醒",
-                              "位置 where": i.where.replace(base, "", 1) if base else i.where,
-                              "问题 message": i.message} for i in issues], columns=["级别", "位置 where", "问题 message"])
+        return pd.DataFrame(
+            [
+                {
+                    "级别": "错误" if i.severity == "error" else "提醒",
+                    "位置 where": i.where.replace(base, "", 1) if base else i.where,
+                    "问题 message": i.message,
+                }
+                for i in issues
+            ],
+            columns=["级别", "位置 where", "问题 message"],
+        )
 
     def map_records(self, dataset: str, *, date: str | None = None):
         """Run the mapping for one data set (and business day) → :class:`MappingResult`.
@@ -406,10 +475,17 @@ class Workbench:
         rows = []
         with PlatformClient.from_project(self.project) as client:
             client.check_auth()
-            rows.append({"检查 check": "获取令牌 token", "结果 result": "成功", "说明": f"appid {self.project.platform.appid}"})
+            rows.append(
+                {"检查 check": "获取令牌 token", "结果 result": "成功", "说明": f"appid {self.project.platform.appid}"}
+            )
             now = client.server_now()
-            rows.append({"检查 check": "平台时间 clock", "结果 result": now or "（平台未提供）",
-                         "说明": "达标按平台日（北京时间）统计"})
+            rows.append(
+                {
+                    "检查 check": "平台时间 clock",
+                    "结果 result": now or "（平台未提供）",
+                    "说明": "达标按平台日（北京时间）统计",
+                }
+            )
         return pd.DataFrame(rows)
 
     def demo_days(self) -> list[str]:
@@ -489,8 +565,9 @@ class Workbench:
         """The :class:`hlwjr.widgets.ReadinessDashboard` for this project."""
         from ..widgets import ReadinessDashboard
 
-        return ReadinessDashboard(self.readiness(), project=self.project, spec=self.spec,
-                                  out_dir=self.project.work_dir / "evidence", **kw)
+        return ReadinessDashboard(
+            self.readiness(), project=self.project, spec=self.spec, out_dir=self.project.work_dir / "evidence", **kw
+        )
 
 
 def _mask_url(url: str) -> str:
@@ -527,10 +604,18 @@ def _write_secret(project_dir: Path, secret: str) -> None:
         fh.write(secret + "\n")
 
 
-def open_workbench(project_dir: str | os.PathLike = DEFAULT_PROJECT_DIR, *, sandbox: bool = True,
-                   sandbox_url: str | None = None, demo: bool = True, org_code: str | None = None,
-                   org_name: str | None = None, demo_days: int = 5, check: bool = True,
-                   hospital: dict | None = None) -> Workbench:
+def open_workbench(
+    project_dir: str | os.PathLike = DEFAULT_PROJECT_DIR,
+    *,
+    sandbox: bool = True,
+    sandbox_url: str | None = None,
+    demo: bool = True,
+    org_code: str | None = None,
+    org_name: str | None = None,
+    demo_days: int = 5,
+    check: bool = True,
+    hospital: dict | None = None,
+) -> Workbench:
     """Open (and on the demo, create) the project a notebook works on.
 
     ``sandbox``: rehearse against the local sandbox platform (沙箱) instead of the real one;
@@ -541,8 +626,8 @@ def open_workbench(project_dir: str | os.PathLike = DEFAULT_PROJECT_DIR, *, sand
     platform_url, appid, mapping_dir, sources, profile) writes it first.  ``check`` verifies that
     the secret is there (never shown).
     """
-    from ..upload._project import PROJECT_FILE, load_project, write_project
     from ..spec._model import load_spec
+    from ..upload._project import PROJECT_FILE, load_project, write_project
 
     setup_notebook()
     pdir = Path(project_dir).expanduser()
@@ -554,8 +639,9 @@ def open_workbench(project_dir: str | os.PathLike = DEFAULT_PROJECT_DIR, *, sand
         from ..demo._run import find_demo_mapping
 
         if not sandbox:
-            raise ConfigError("演示医院只能在沙箱中演练：请设 USE_SANDBOX = True，或设 DEMO = False 使用本院数据",
-                              where="parameters")
+            raise ConfigError(
+                "演示医院只能在沙箱中演练：请设 USE_SANDBOX = True，或设 DEMO = False 使用本院数据", where="parameters"
+            )
         pdir.mkdir(parents=True, exist_ok=True)
         demo_hospital = generate_demo_hospital(pdir / "hospital", days=demo_days)  # deterministic, cheap (<1 s)
         mapping_dir = pdir / "mapping"
@@ -566,34 +652,51 @@ def open_workbench(project_dir: str | os.PathLike = DEFAULT_PROJECT_DIR, *, sand
         code, name = org_code or DEMO_ORGAN_ID, org_name or DEMO_ORGAN_NAME
         appid, secret = sb.register(code, name)
         _write_secret(pdir, secret)
-        write_project(pdir, {
-            "mapping_dir": "mapping",
-            "project": {"name": name, "org_code": code, "spec": "beijing-reference", "phase": "test"},
-            "platform": {"profile": "sandbox", "url": sb.url, "appid": appid, "secret_env": "HLWJR_DEMO_SECRET",
-                         "secret_file": _SECRET_FILE},
-            "sources": {"his": demo_hospital.sqlite_url},
-            "readiness": {"min_records_per_day": 30, "consecutive_days": 3},
-        })
+        write_project(
+            pdir,
+            {
+                "mapping_dir": "mapping",
+                "project": {"name": name, "org_code": code, "spec": "beijing-reference", "phase": "test"},
+                "platform": {
+                    "profile": "sandbox",
+                    "url": sb.url,
+                    "appid": appid,
+                    "secret_env": "HLWJR_DEMO_SECRET",
+                    "secret_file": _SECRET_FILE,
+                },
+                "sources": {"his": demo_hospital.sqlite_url},
+                "readiness": {"min_records_per_day": 30, "consecutive_days": 3},
+            },
+        )
     else:
         if hospital_config:
             write_hospital_project(pdir, **hospital_config)
         if not config.exists():
-            raise ConfigError(f"项目目录 {pdir} 中没有 {PROJECT_FILE}：请在 00_开始_setup 的参数 HOSPITAL 中填写本院信息"
-                              "并运行，或设 DEMO = True 用演示医院练习", where=str(pdir))
+            raise ConfigError(
+                f"项目目录 {pdir} 中没有 {PROJECT_FILE}：请在 00_开始_setup 的参数 HOSPITAL 中填写本院信息"
+                "并运行，或设 DEMO = True 用演示医院练习",
+                where=str(pdir),
+            )
     if not demo and sandbox:
         # rehearse the hospital's own data against the sandbox in a separate rehearsal project
         # (<project>/.hlwjr/rehearsal): the real hlwjr.toml, secret and ledger are never touched
         sb = _resolve_sandbox(pdir, sandbox_url)
         real = load_project(config)
         if not real.org_code:
-            raise ConfigError("hlwjr.toml 的 [project] 中缺少 org_code（统一社会信用代码），无法在沙箱中注册",
-                              where=str(config))
+            raise ConfigError(
+                "hlwjr.toml 的 [project] 中缺少 org_code（统一社会信用代码），无法在沙箱中注册", where=str(config)
+            )
         rdir = pdir / ".hlwjr" / "rehearsal"
         appid, secret = sb.register(real.org_code, real.name or real.org_code)
         _write_secret(rdir, secret)
         data = _project_dict(real)
-        data["platform"] = {"profile": "sandbox", "url": sb.url, "appid": appid, "secret_env": "HLWJR_SANDBOX_SECRET",
-                            "secret_file": _SECRET_FILE}
+        data["platform"] = {
+            "profile": "sandbox",
+            "url": sb.url,
+            "appid": appid,
+            "secret_env": "HLWJR_SANDBOX_SECRET",
+            "secret_file": _SECRET_FILE,
+        }
         write_project(rdir, data)
         notes.append(f"沙箱演练使用单独的演练项目 {rdir}（不改动本院的 hlwjr.toml、密钥和上传台账）")
         config = rdir / PROJECT_FILE
@@ -604,9 +707,19 @@ def open_workbench(project_dir: str | os.PathLike = DEFAULT_PROJECT_DIR, *, sand
     return Workbench(pdir, project, spec, sandbox=sb, demo=demo, hospital=demo_hospital, notes=notes)
 
 
-def write_hospital_project(project_dir: str | os.PathLike, *, name: str, org_code: str, platform_url: str,
-                           appid: str, mapping_dir: str, sources: dict[str, str], profile: str = "sandbox",
-                           secret_env: str = "HLWJR_SECRET", datasets: list[str] | None = None) -> Path:
+def write_hospital_project(
+    project_dir: str | os.PathLike,
+    *,
+    name: str,
+    org_code: str,
+    platform_url: str,
+    appid: str,
+    mapping_dir: str,
+    sources: dict[str, str],
+    profile: str = "sandbox",
+    secret_env: str = "HLWJR_SECRET",
+    datasets: list[str] | None = None,
+) -> Path:
     """Write ``hlwjr.toml`` for a real hospital (the secret is NOT written: it comes from
     ``secret_env`` or the git-ignored ``.hlwjr/secret``).  ``profile`` names the platform profile
     (``lib/hlwjr/platforms/<name>.yaml``, or a path to one written from the official document)."""
@@ -615,8 +728,13 @@ def write_hospital_project(project_dir: str | os.PathLike, *, name: str, org_cod
     data: dict[str, Any] = {
         "mapping_dir": mapping_dir,
         "project": {"name": name, "org_code": org_code, "spec": "beijing-reference", "phase": "test"},
-        "platform": {"profile": profile, "url": platform_url, "appid": appid, "secret_env": secret_env,
-                     "secret_file": _SECRET_FILE},
+        "platform": {
+            "profile": profile,
+            "url": platform_url,
+            "appid": appid,
+            "secret_env": secret_env,
+            "secret_file": _SECRET_FILE,
+        },
         "sources": dict(sources),
         "readiness": {"min_records_per_day": 30, "consecutive_days": 3},
     }

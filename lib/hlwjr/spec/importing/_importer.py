@@ -33,14 +33,15 @@ import os
 import re
 import tempfile
 import unicodedata
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
 from ..._exceptions import SpecError, SpecImportError
 from ..._privacy import mask_value
 
-__all__ = ["import_spec", "ImportResult", "ImportReport", "ImportIssue", "parse_type", "parse_required", "parse_enum"]
+__all__ = ["ImportIssue", "ImportReport", "ImportResult", "import_spec", "parse_enum", "parse_required", "parse_type"]
 
 # --------------------------------------------------------------------------------------------
 # report
@@ -134,7 +135,9 @@ class ImportReport:
             sec = f"{d['section']} " if d.get("section") else ""
             parent = f"，属于 {d['parent']}" if d.get("parent") else ""
             key = ", ".join(d.get("key") or []) or "（未给出）"
-            lines.append(f"  {sec}{d['name']} [{d['code']}] 字段 {d['fields']} 个，业务主键: {key}{parent}  ← {d['table']}")
+            lines.append(
+                f"  {sec}{d['name']} [{d['code']}] 字段 {d['fields']} 个，业务主键: {key}{parent}  ← {d['table']}"
+            )
         if self.code_sets:
             lines += ["", "值域（代码表）:"]
             for c in self.code_sets:
@@ -151,8 +154,10 @@ class ImportReport:
     def _repr_html_(self) -> str:  # Jupyter: the summary, then the cells to check
         import html
 
-        head = (f"<p><b>导入报告</b> {html.escape(self.source)}：数据集 {len(self.datasets)} 个，字段 {self.n_fields} 个，"
-                f"值域 {len(self.code_sets)} 个；无法解析 {len(self.errors)} 处，警告 {len(self.warnings)} 处</p>")
+        head = (
+            f"<p><b>导入报告</b> {html.escape(self.source)}：数据集 {len(self.datasets)} 个，字段 {self.n_fields} 个，"
+            f"值域 {len(self.code_sets)} 个；无法解析 {len(self.errors)} 处，警告 {len(self.warnings)} 处</p>"
+        )
         parts = [head, self.datasets_frame().to_html(index=False)]
         if self.issues:
             parts += ["<p><b>需要核对的单元格</b></p>", self.to_frame().to_html(index=False)]
@@ -238,7 +243,9 @@ for _t, _words in {
         _TYPE_WORDS[_w] = _t
 
 _TYPE_PAREN = re.compile(r"^(?P<word>[^\s()]+?)\s*\(\s*(?P<a>\d+)\s*(?:(?:byte|char)\s*)?(?:[,.]\s*(?P<b>\d+)\s*)?\)$")
-_TYPE_WS = re.compile(r"^(?P<cls>ans|an|a|n|c|s|dt|d|t)(?:(?P<lo>\d+)\.\.(?=\d))?(?P<var>\.\.)?(?P<a>\d+)?(?:[,.](?P<b>\d+))?$")
+_TYPE_WS = re.compile(
+    r"^(?P<cls>ans|an|a|n|c|s|dt|d|t)(?:(?P<lo>\d+)\.\.(?=\d))?(?P<var>\.\.)?(?P<a>\d+)?(?:[,.](?P<b>\d+))?$"
+)
 _TYPE_GENERIC = re.compile(r"^(?P<word>list|array|集合|数组)\s*[<\[](?P<item>[^>\]]*)[>\]]$")
 
 
@@ -266,7 +273,11 @@ def parse_type(text: Any, length: Any = None, precision: Any = None) -> TypeInfo
     """
     raw = _norm(text)
     s = raw.lower().replace(" ", "")
-    s = s.replace("（", "(").replace("）", ")").replace("[", "(").replace("]", ")") if _TYPE_GENERIC.match(s) is None else s
+    s = (
+        s.replace("（", "(").replace("）", ")").replace("[", "(").replace("]", ")")
+        if _TYPE_GENERIC.match(s) is None
+        else s
+    )
     info = TypeInfo(type=None)
     a = b = None
     word = None
@@ -288,7 +299,17 @@ def parse_type(text: Any, length: Any = None, precision: Any = None) -> TypeInfo
         if lo and cls in ("an", "ans", "a", "c", "s") and lo <= (a or 0):
             info.min_length = lo  # AN6..20 = 6 to 20 characters (WS 363 / GB/T 7408 notation)
         b = int(m.group("b")) if m.group("b") is not None else None
-        word = {"an": "an", "ans": "an", "a": "an", "c": "an", "s": "an", "n": "n", "d": "date", "dt": "datetime", "t": "time"}[cls]
+        word = {
+            "an": "an",
+            "ans": "an",
+            "a": "an",
+            "c": "an",
+            "s": "an",
+            "n": "n",
+            "d": "date",
+            "dt": "datetime",
+            "t": "time",
+        }[cls]
         if cls == "n" and b is None and a is not None:
             word = "int-digits"
         if cls == "t":
@@ -308,7 +329,7 @@ def parse_type(text: Any, length: Any = None, precision: Any = None) -> TypeInfo
             for w in sorted(_TYPE_WORDS, key=len, reverse=True):
                 if len(w) > 1 and s.startswith(w):
                     word = w
-                    rest = s[len(w):]
+                    rest = s[len(w) :]
                     if (mm := re.search(r"(\d+)(?:[,.](\d+))?", rest)) is not None:
                         a = int(mm.group(1))
                         b = int(mm.group(2)) if mm.group(2) else None
@@ -328,7 +349,7 @@ def parse_type(text: Any, length: Any = None, precision: Any = None) -> TypeInfo
                 info.type, info.total_digits, info.precision = "decimal", a, b
         elif base == "date":
             info.type = "date"
-            if a is not None and a >= 12 or (fmt_note and re.search(r"hh|时", fmt_note)):
+            if (a is not None and a >= 12) or (fmt_note and re.search(r"hh|时", fmt_note)):
                 info.type = "datetime"  # DATE(14) yyyyMMddHHmmss
         elif base == "datetime":
             info.type = "datetime"
@@ -348,15 +369,20 @@ def parse_type(text: Any, length: Any = None, precision: Any = None) -> TypeInfo
         info.type, info.note = "datetime", f"类型栏写的是日期时间格式 {raw}，按日期时间导入"
     elif s and info.type is None and re.fullmatch(r"yyyy[-/.年]?mm[-/.月]?dd日?(?:t?hh[:时]?mm(?:[:分]?ss秒?)?)?", s):
         info.type = "string"
-        info.problem = (f"类型栏是日期/时间格式 {raw}，与规范的 YYYY-MM-DD / YYYY-MM-DD HH:MM:SS 不同，已按字符串导入；"
-                        "请核对平台要求的格式，必要时在 spec 中设置 pattern")
+        info.problem = (
+            f"类型栏是日期/时间格式 {raw}，与规范的 YYYY-MM-DD / YYYY-MM-DD HH:MM:SS 不同，已按字符串导入；"
+            "请核对平台要求的格式，必要时在 spec 中设置 pattern"
+        )
     elif s and info.type is None:
         info.problem = "无法识别的数据类型，已按字符串导入"
         info.type = "string"
     return _apply_length(info, length, precision)
 
 
-_LEN_RE = re.compile(r"^(?:[<≤]=?|最大|最长|不超过|max)?\s*\(?\s*(?:(\d+)\s*(?:\.\.|-|~|～|–)\s*)?(\d+)\s*(?:[,，]\s*(\d+))?\s*\)?\s*(?:位|字符|个字符|字节|bytes?|chars?)?$", re.I)
+_LEN_RE = re.compile(
+    r"^(?:[<≤]=?|最大|最长|不超过|max)?\s*\(?\s*(?:(\d+)\s*(?:\.\.|-|~|～|–)\s*)?(\d+)\s*(?:[,，]\s*(\d+))?\s*\)?\s*(?:位|字符|个字符|字节|bytes?|chars?)?$",
+    re.I,
+)
 
 
 def _parse_length(text: Any) -> tuple[int | None, int | None, str | None]:
@@ -411,13 +437,65 @@ def _apply_length(info: TypeInfo, length: Any, precision: Any) -> TypeInfo:
 
 
 _REQ_TRUE = {
-    "是", "y", "yes", "必填", "必选", "必须", "必需", "必传", "必输", "必录", "m", "r", "√", "✓", "✔", "●", "★",
-    "*", "1", "true", "required", "mandatory", "非空", "不可为空", "不能为空", "not null", "notnull", "强制",
-    "是(必填)", "必填项", "必要",
+    "是",
+    "y",
+    "yes",
+    "必填",
+    "必选",
+    "必须",
+    "必需",
+    "必传",
+    "必输",
+    "必录",
+    "m",
+    "r",
+    "√",
+    "✓",
+    "✔",
+    "●",
+    "★",
+    "*",
+    "1",
+    "true",
+    "required",
+    "mandatory",
+    "非空",
+    "不可为空",
+    "不能为空",
+    "not null",
+    "notnull",
+    "强制",
+    "是(必填)",
+    "必填项",
+    "必要",
 }
 _REQ_FALSE = {
-    "否", "n", "no", "可选", "选填", "非必填", "非必须", "不必填", "可空", "可为空", "空", "o", "×", "✗", "-", "—",
-    "/", "0", "false", "optional", "null", "允许为空", "可", "否(选填)", "选择", "可填",
+    "否",
+    "n",
+    "no",
+    "可选",
+    "选填",
+    "非必填",
+    "非必须",
+    "不必填",
+    "可空",
+    "可为空",
+    "空",
+    "o",
+    "×",
+    "✗",
+    "-",
+    "—",
+    "/",
+    "0",
+    "false",
+    "optional",
+    "null",
+    "允许为空",
+    "可",
+    "否(选填)",
+    "选择",
+    "可填",
 }
 _REQ_COND = re.compile(r"^(c|条件|有条件|按条件|视情况|条件必填|条件必选|条件必传)")
 
@@ -441,7 +519,9 @@ def parse_required(text: Any, *, inverted: bool = False) -> tuple[bool | str | N
     if s1 in ("主键", "pk", "primarykey", "主键,非空", "非空,主键", "主键非空"):
         return (not inverted), None
     if _REQ_COND.match(s1) and not s1.startswith("char"):
-        cond = re.sub(r"^(c|条件必填|条件必选|条件必传|有条件|按条件|视情况|条件)\s*[:：,，(（]?\s*", "", s.strip(), flags=re.I)
+        cond = re.sub(
+            r"^(c|条件必填|条件必选|条件必传|有条件|按条件|视情况|条件)\s*[:：,，(（]?\s*", "", s.strip(), flags=re.I
+        )
         cond = cond.rstrip(")）").strip()
         return "conditional", (cond or None)
     if s1 in _REQ_TRUE:
@@ -514,7 +594,7 @@ def parse_enum(text: Any) -> dict[str, str] | None:
 
 
 def _adjacent(s: str, a: re.Match, b: re.Match) -> bool:
-    between = s[a.end():b.start()]
+    between = s[a.end() : b.start()]
     return re.fullmatch(r"\s*[,，;；、/|]?\s*", between) is not None
 
 
@@ -537,7 +617,7 @@ def _method_to_code(ident: str) -> str:
     m = re.match(r"^(?:upload|push|sync|save|send|report|submit|add)(?=[A-Z])", ident)
     if not m:
         return ident
-    core = ident[m.end():]
+    core = ident[m.end() :]
     core = re.sub(r"(?:Indicators|Indicator|Req|Request|Info|Data)$", "", core) or core
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", core).lower()
     return snake
@@ -579,7 +659,10 @@ def _read_docx(path: Path) -> list[_Para | _Table]:
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises several unrelated types for a bad file
-        raise SpecImportError(f"无法作为 Word (.docx) 文档打开: {exc}；如为 .doc 旧格式请先另存为 .docx", where=str(path)) from exc
+        raise SpecImportError(
+            f"无法作为 Word (.docx) 文档打开: {exc}；如为 .doc 旧格式请先另存为 .docx", where=str(path)
+        ) from exc
+
     def body_items(parent):
         # paragraphs and tables in document order, including those inside content controls (w:sdt)
         for child in parent.iterchildren():
@@ -639,8 +722,13 @@ def _xlsx_cell_text(c) -> str:
     """A cell as shown in Excel: a code typed as the number 1 with the format ``00`` reads ``01``."""
     v = c.value
     fmt = getattr(c, "number_format", None) or ""
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() and v >= 0 \
-            and re.fullmatch(r"0{2,}", fmt):
+    if (
+        isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and float(v).is_integer()
+        and v >= 0
+        and re.fullmatch(r"0{2,}", fmt)
+    ):
         return str(int(v)).zfill(len(fmt))
     return _cell_text(v)
 
@@ -657,7 +745,9 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
             warnings.simplefilter("ignore", UserWarning)
             wb = openpyxl.load_workbook(str(path), data_only=True)
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException...
-        raise SpecImportError(f"无法作为 Excel (.xlsx) 打开: {exc}；如为 .xls 旧格式请先另存为 .xlsx", where=str(path)) from exc
+        raise SpecImportError(
+            f"无法作为 Excel (.xlsx) 打开: {exc}；如为 .xls 旧格式请先另存为 .xlsx", where=str(path)
+        ) from exc
     blocks: list[_Para | _Table] = []
     for ws in wb.worksheets:
         if ws.sheet_state != "visible":
@@ -684,8 +774,12 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
             if gap and current is not None and (len(texts) < 3 or _looks_like_title_row(row)):
                 current = None  # a note or the next title after the blank row: the table has ended
             gap = False
-            if (_header_roles(row) is not None or _code_header_roles(row) is not None
-                    or _rule_header_roles(row) is not None or _ref_header_roles(row) is not None):
+            if (
+                _header_roles(row) is not None
+                or _code_header_roles(row) is not None
+                or _rule_header_roles(row) is not None
+                or _ref_header_roles(row) is not None
+            ):
                 if current is not None:
                     # title rows for the next table sitting right under the previous one
                     moved: list[_Para] = []
@@ -693,7 +787,9 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
                         moved.insert(0, _Para(text=" ".join(c for c in current.rows.pop() if c)))
                         current.row_numbers.pop()
                     blocks.extend(moved)
-                current = _Table(rows=[row], label=f"工作表「{ws.title}」", row_numbers=[i], sheet=ws.title, sheet_title=ws.title)
+                current = _Table(
+                    rows=[row], label=f"工作表「{ws.title}」", row_numbers=[i], sheet=ws.title, sheet_title=ws.title
+                )
                 blocks.append(current)
                 continue
             if current is not None:
@@ -707,10 +803,40 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
 
 
 _INFO_LABELS = {
-    "接口名称", "接口说明", "接口描述", "功能描述", "功能说明", "接口地址", "请求地址", "url", "请求方式", "请求方法",
-    "方法名", "方法名称", "接口方法", "服务方法", "服务名", "服务id", "x-service-id", "x-service-method", "调用频率",
-    "上传频率", "上传时机", "数据格式", "返回格式", "业务主键", "主键", "唯一标识", "数据集代码", "接口代码", "接口标识",
-    "数据集名称", "依赖", "上传顺序依赖", "前置数据集", "备注",
+    "接口名称",
+    "接口说明",
+    "接口描述",
+    "功能描述",
+    "功能说明",
+    "接口地址",
+    "请求地址",
+    "url",
+    "请求方式",
+    "请求方法",
+    "方法名",
+    "方法名称",
+    "接口方法",
+    "服务方法",
+    "服务名",
+    "服务id",
+    "x-service-id",
+    "x-service-method",
+    "调用频率",
+    "上传频率",
+    "上传时机",
+    "数据格式",
+    "返回格式",
+    "业务主键",
+    "主键",
+    "唯一标识",
+    "数据集代码",
+    "接口代码",
+    "接口标识",
+    "数据集名称",
+    "依赖",
+    "上传顺序依赖",
+    "前置数据集",
+    "备注",
 }
 
 
@@ -774,16 +900,65 @@ def _role(h: str | None) -> str | None:
         return "alias_ws"
     if any(w in s for w in ("拼音",)):
         return "alias_pinyin"
-    if any(w in s for w in ("说明", "备注", "描述", "注释", "remark", "description", "comment", "填报要求", "释义", "定义",
-                            "口径")):
+    if any(
+        w in s
+        for w in (
+            "说明",
+            "备注",
+            "描述",
+            "注释",
+            "remark",
+            "description",
+            "comment",
+            "填报要求",
+            "释义",
+            "定义",
+            "口径",
+        )
+    ):
         return "description"
     if "中文" in s:
         return "name"
-    if "英文" in s or s in ("字段名", "字段", "字段代码", "字段编码", "字段标识", "参数名", "参数", "属性名", "属性",
-                           "元素名", "元素", "数据项编码", "数据项代码", "标识符", "field", "key", "code", "name", "字段名称英文",
-                           "字段英文名", "参数名称", "字段名称"):
+    if "英文" in s or s in (
+        "字段名",
+        "字段",
+        "字段代码",
+        "字段编码",
+        "字段标识",
+        "参数名",
+        "参数",
+        "属性名",
+        "属性",
+        "元素名",
+        "元素",
+        "数据项编码",
+        "数据项代码",
+        "标识符",
+        "field",
+        "key",
+        "code",
+        "name",
+        "字段名称英文",
+        "字段英文名",
+        "参数名称",
+        "字段名称",
+    ):
         return "key"
-    if s in ("名称", "数据项", "数据项名称", "指标名称", "数据元名称", "字段含义", "含义", "中文名", "字段中文名", "指标", "数据元", "项目", "指标项"):
+    if s in (
+        "名称",
+        "数据项",
+        "数据项名称",
+        "指标名称",
+        "数据元名称",
+        "字段含义",
+        "含义",
+        "中文名",
+        "字段中文名",
+        "指标",
+        "数据元",
+        "项目",
+        "指标项",
+    ):
         return "name"
     return None
 
@@ -818,15 +993,55 @@ def _header_roles(row: list[str | None]) -> dict[str, int] | None:
                     roles["key"] = i
             continue
         roles[r] = i
-    if ("key" in roles or "name" in roles) and sum(r in roles for r in ("type", "required", "length")) >= 1 \
-            and sum(r in roles for r in ("type", "required", "length", "description", "codeset", "seq")) >= 2:
+    if (
+        ("key" in roles or "name" in roles)
+        and sum(r in roles for r in ("type", "required", "length")) >= 1
+        and sum(r in roles for r in ("type", "required", "length", "description", "codeset", "seq")) >= 2
+    ):
         return roles
     return None
 
 
-_CODE_HEAD = {"代码", "编码", "值", "代码值", "字典值", "编码值", "值代码", "code", "取值", "字典编码", "字典代码", "代码编号", "编号", "值域代码", "分类代码", "类别代码"}
-_NAME_HEAD = {"名称", "含义", "说明", "值含义", "代码名称", "描述", "值名称", "代码含义", "名称/含义", "name", "中文名称",
-              "取值说明", "值说明", "代码说明", "中文名", "值域名称", "意义", "分类名称", "类别名称", "代码描述"}
+_CODE_HEAD = {
+    "代码",
+    "编码",
+    "值",
+    "代码值",
+    "字典值",
+    "编码值",
+    "值代码",
+    "code",
+    "取值",
+    "字典编码",
+    "字典代码",
+    "代码编号",
+    "编号",
+    "值域代码",
+    "分类代码",
+    "类别代码",
+}
+_NAME_HEAD = {
+    "名称",
+    "含义",
+    "说明",
+    "值含义",
+    "代码名称",
+    "描述",
+    "值名称",
+    "代码含义",
+    "名称/含义",
+    "name",
+    "中文名称",
+    "取值说明",
+    "值说明",
+    "代码说明",
+    "中文名",
+    "值域名称",
+    "意义",
+    "分类名称",
+    "类别名称",
+    "代码描述",
+}
 _PARENT_HEAD = {"上级代码", "父级代码", "上级编码", "父代码", "所属上级", "parent", "上级", "父级", "所属类别"}
 _NOTE_HEAD = {"备注", "注释", "note", "附注"}
 
@@ -859,7 +1074,7 @@ _RULE_HEAD = {"规则", "规则id", "规则编号", "校验规则"}
 
 def _rule_header_roles(row: list[str | None]) -> dict[str, int] | None:
     heads = [_hnorm(h) for h in row]
-    if not heads or heads[0] not in _RULE_HEAD and "规则" not in heads:
+    if not heads or (heads[0] not in _RULE_HEAD and "规则" not in heads):
         return None
     roles = {}
     for i, s in enumerate(heads):
@@ -1033,8 +1248,17 @@ class _Importer:
         self._extra_reported: set[str] = set()  # data sets whose unrecognised columns were reported
 
     # -- issues -----------------------------------------------------------------------------
-    def issue(self, table: str, row: int | None, column: str | None, value: Any, message: str,
-              severity: str = "warning", dataset: str | None = None, field: str | None = None) -> None:
+    def issue(
+        self,
+        table: str,
+        row: int | None,
+        column: str | None,
+        value: Any,
+        message: str,
+        severity: str = "warning",
+        dataset: str | None = None,
+        field: str | None = None,
+    ) -> None:
         self.report.issues.append(ImportIssue(table, row, column, _masked(value), message, severity, dataset, field))
 
     # -- reading ----------------------------------------------------------------------------
@@ -1063,8 +1287,11 @@ class _Importer:
         for t in tables:
             kind, hdr, roles = self._classify(t)
             if kind == "fields":
-                if t.continuation and last_kind == "fields" and last_field_ds is not None and (
-                    _header_key(t.rows[hdr]) == last_field_ds.header
+                if (
+                    t.continuation
+                    and last_kind == "fields"
+                    and last_field_ds is not None
+                    and (_header_key(t.rows[hdr]) == last_field_ds.header)
                 ):
                     t.label += f"（{last_field_ds.name}续表）"
                     self._field_rows(last_field_ds, t, hdr + 1, roles)
@@ -1072,7 +1299,12 @@ class _Importer:
                 last_field_ds = self._new_dataset(t, hdr)
                 self._field_rows(last_field_ds, t, hdr + 1, roles)
             elif kind == "codes":
-                if t.continuation and last_kind == "codes" and self._last_cs is not None and _header_key(t.rows[hdr]) == self._last_cs_header:
+                if (
+                    t.continuation
+                    and last_kind == "codes"
+                    and self._last_cs is not None
+                    and _header_key(t.rows[hdr]) == self._last_cs_header
+                ):
                     self._code_rows(self._last_cs, t, hdr + 1, roles)
                     continue
                 self._new_code_set(t, hdr, roles)
@@ -1086,26 +1318,49 @@ class _Importer:
                     self._ref_rows(ds, t, hdr + 1, roles)
             else:
                 # no header: a continuation of the previous table split across pages?
-                if t.continuation and last_kind == "fields" and last_field_ds is not None and _width(t) == last_field_ds.ncols:
+                if (
+                    t.continuation
+                    and last_kind == "fields"
+                    and last_field_ds is not None
+                    and _width(t) == last_field_ds.ncols
+                ):
                     t.label += f"（{last_field_ds.name}续表）"
                     self._field_rows(last_field_ds, t, 0, last_field_ds.roles)
                     continue
-                if t.continuation and last_kind == "codes" and self._last_cs is not None and _width(t) == self._last_cs_ncols:
+                if (
+                    t.continuation
+                    and last_kind == "codes"
+                    and self._last_cs is not None
+                    and _width(t) == self._last_cs_ncols
+                ):
                     self._code_rows(self._last_cs, t, 0, self._last_cs_roles)
                     continue
                 if not any(any(c for c in r) for r in t.rows):
                     continue
                 first = next((r for r in t.rows if any(r)), [])
                 heads = "".join(_hnorm(c) for c in first if c)
-                if any(w in heads for w in ("修订", "修改", "变更", "版本")) or any(w in (t.title or "") for w in ("修订", "变更记录", "版本")):
-                    self.issue(self._where(t), t.row_numbers[0] if t.row_numbers else None, None,
-                               " | ".join(c for c in first if c), "修订记录表（不是字段表或代码表），已跳过", "info")
+                if any(w in heads for w in ("修订", "修改", "变更", "版本")) or any(
+                    w in (t.title or "") for w in ("修订", "变更记录", "版本")
+                ):
+                    self.issue(
+                        self._where(t),
+                        t.row_numbers[0] if t.row_numbers else None,
+                        None,
+                        " | ".join(c for c in first if c),
+                        "修订记录表（不是字段表或代码表），已跳过",
+                        "info",
+                    )
                     last_kind = None
                     continue
-                self.issue(self._where(t), t.row_numbers[0] if t.row_numbers else None, None,
-                           " | ".join(c for c in first if c),
-                           "未识别的表格（表头中没有 字段名/中文名称 + 类型/长度/必填，也不是 代码+名称 的代码表），已跳过；"
-                           "如为字段表请检查表头", "error")
+                self.issue(
+                    self._where(t),
+                    t.row_numbers[0] if t.row_numbers else None,
+                    None,
+                    " | ".join(c for c in first if c),
+                    "未识别的表格（表头中没有 字段名/中文名称 + 类型/长度/必填，也不是 代码+名称 的代码表），已跳过；"
+                    "如为字段表请检查表头",
+                    "error",
+                )
                 kind = None
             last_kind = kind
 
@@ -1118,9 +1373,15 @@ class _Importer:
                 return
             wide = [p for p in paras if p.cells >= 3]
             if wide:
-                self.issue(f"工作表「{sheet}」", wide[0].row, None, wide[0].text,
-                           f"工作表中有 {len(wide)} 行表格内容，但没有识别出字段表表头（字段名/中文名称 + 类型/长度/必填）"
-                           "或代码表表头（代码 + 名称），已跳过；如为字段表请检查表头行", "warning")
+                self.issue(
+                    f"工作表「{sheet}」",
+                    wide[0].row,
+                    None,
+                    wide[0].text,
+                    f"工作表中有 {len(wide)} 行表格内容，但没有识别出字段表表头（字段名/中文名称 + 类型/长度/必填）"
+                    "或代码表表头（代码 + 名称），已跳过；如为字段表请检查表头行",
+                    "warning",
+                )
 
         for b in blocks:
             if isinstance(b, _Para) and b.sheet:
@@ -1135,11 +1396,11 @@ class _Importer:
     _last_cs: _CodeSetDraft | None = None
     _last_cs_header: tuple = ()
     _last_cs_ncols: int = 0
-    _last_cs_roles: dict = {}
+    _last_cs_roles: dict = {}  # noqa: RUF012 - replaced per instance
 
     def _owner(self, t: _Table, last: _DatasetDraft | None) -> _DatasetDraft | None:
         if t.title:
-            sec, name, ident, _ = _parse_title(t.title)
+            sec, _name, ident, _ = _parse_title(t.title)
             for ds in self.datasets.values():
                 if (ident and ident in (ds.code, *ds.aliases)) or (sec and sec == ds.section):
                     return ds
@@ -1171,8 +1432,11 @@ class _Importer:
             if m:
                 self.spec_title = m.group(1).strip()
                 continue
-            if self.spec_title is None and not _META_RE.match(text) and (
-                    b.heading == 0 or (len(text) <= 60 and ("接口" in text or "规范" in text or "文档" in text))):
+            if (
+                self.spec_title is None
+                and not _META_RE.match(text)
+                and (b.heading == 0 or (len(text) <= 60 and ("接口" in text or "规范" in text or "文档" in text)))
+            ):
                 self.spec_title = text
                 continue
             m = re.match(r"^\s*(?:规范版本|文档版本|版本号?)\s*[:：]\s*(?:[vV](?=\d))?(\S+)", text)
@@ -1216,13 +1480,22 @@ class _Importer:
                     title, best = p.text, score
             t.strong_title = title is not None
             if title is None:
-                short = [p for p in paras if len(p.text) <= 40 and not re.match(r"^[^:：]{1,10}[:：]", p.text)
-                         and not re.search(r"[。；;]$", p.text)
-                         and not re.match(r"^[(（]?续", p.text)]
+                short = [
+                    p
+                    for p in paras
+                    if len(p.text) <= 40
+                    and not re.match(r"^[^:：]{1,10}[:：]", p.text)
+                    and not re.search(r"[。；;]$", p.text)
+                    and not re.match(r"^[(（]?续", p.text)
+                ]
                 if short:
                     title = short[-1].text
             only_cont = all(re.match(r"^[(（]?续(表|上表)?[)）]?", p.text) for p in paras)
-            t.continuation = bool(tables) and only_cont and (t.sheet is None or seen_table_since_sheet or tables[-1].sheet == t.sheet)
+            t.continuation = (
+                bool(tables)
+                and only_cont
+                and (t.sheet is None or seen_table_since_sheet or tables[-1].sheet == t.sheet)
+            )
             if t.sheet is not None and not seen_table_since_sheet and title is None:
                 t.continuation = False
             if title is None and t.sheet is not None and not t.continuation:
@@ -1242,7 +1515,7 @@ class _Importer:
                 if i + 1 < len(t.rows) and (second := _header_roles(_fill_header(t.rows[i + 1], row))) is not None:
                     roles = {**roles, **second}
                     i += 1
-                return "fields", i, _refine_roles(roles, t.rows[i + 1:])
+                return "fields", i, _refine_roles(roles, t.rows[i + 1 :])
             if (roles := _code_header_roles(row)) is not None:
                 self._promote_title_rows(t, i)
                 return "codes", i, roles
@@ -1265,7 +1538,7 @@ class _Importer:
     def _new_dataset(self, t: _Table, hdr: int) -> _DatasetDraft:
         where = self._where(t)
         title = t.title or ""
-        sec, name, ident, std = _parse_title(title)
+        sec, name, ident, _std = _parse_title(title)
         meta: dict[str, str] = {}
         desc: list[str] = []
         for p in _after_title(t.paras, title):
@@ -1295,13 +1568,29 @@ class _Importer:
         elif name:
             code = _pinyin_initials(name) or "ds"
             if not title:
-                self.issue(where, None, None, None, "字段表上方没有数据集标题，数据集代码按拼音首字母生成，请核对", "warning", code)
+                self.issue(
+                    where,
+                    None,
+                    None,
+                    None,
+                    "字段表上方没有数据集标题，数据集代码按拼音首字母生成，请核对",
+                    "warning",
+                    code,
+                )
         else:
             code = "ds"
         if not name:
             name = title or code
             if not title:
-                self.issue(where, None, None, None, "字段表上方没有数据集标题（如 2.2.3 在线处方 uploadRecipeIndicators），已用表格编号命名", "error", code)
+                self.issue(
+                    where,
+                    None,
+                    None,
+                    None,
+                    "字段表上方没有数据集标题（如 2.2.3 在线处方 uploadRecipeIndicators），已用表格编号命名",
+                    "error",
+                    code,
+                )
                 name = t.label
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_\-]*$", code):
             code = _pinyin_initials(code) or "ds"
@@ -1310,12 +1599,30 @@ class _Importer:
             code = f"{base}_{k}"
             k += 1
         if code != base:
-            self.issue(where, None, None, title, f"数据集代码 {base} 已被前面的表使用，本表命名为 {code}；如为同一数据集的续表请删除中间的标题", "warning", code)
+            self.issue(
+                where,
+                None,
+                None,
+                title,
+                f"数据集代码 {base} 已被前面的表使用，本表命名为 {code}；如为同一数据集的续表请删除中间的标题",
+                "warning",
+                code,
+            )
         for a in _split_list(meta.get("aliases", "")):
             if a not in aliases and a != code:
                 aliases.append(a)
-        ds = _DatasetDraft(code=code, name=name, title=title, table=where, section=sec, aliases=aliases,
-                           description=desc, header=_header_key(t.rows[hdr]), ncols=_width(t), explicit_code=explicit)
+        ds = _DatasetDraft(
+            code=code,
+            name=name,
+            title=title,
+            table=where,
+            section=sec,
+            aliases=aliases,
+            description=desc,
+            header=_header_key(t.rows[hdr]),
+            ncols=_width(t),
+            explicit_code=explicit,
+        )
         if meta.get("key"):
             ds.key = _split_list(meta["key"])
         if meta.get("depends_on"):
@@ -1333,7 +1640,9 @@ class _Importer:
         header = t.rows[start - 1] if start > 0 else ds.header_row
         if start > 0 and not ds.header_row:
             ds.header_row = list(header)
-        head_names = {r: (header[i] if i < len(header) and header[i] else r) for r, i in roles.items() if not r.startswith("_")}
+        head_names = {
+            r: (header[i] if i < len(header) and header[i] else r) for r, i in roles.items() if not r.startswith("_")
+        }
         inverted = bool(roles.get("_inverted"))
         # columns with a header that is no field attribute (示例来源系统, 对应HIS表…): their content
         # goes into the field's description, so nothing in the document is lost
@@ -1341,10 +1650,16 @@ class _Importer:
         extra = [(i, _clean(h)) for i, h in enumerate(header) if h and _clean(h) and i not in used]
         if extra and ds.code not in self._extra_reported:
             self._extra_reported.add(ds.code)
-            self.issue(where, t.row_numbers[start - 1] if 0 < start <= len(t.row_numbers) else None,
-                       "、".join(h for _, h in extra), None,
-                       f"列「{'」「'.join(h for _, h in extra)}」不是可识别的字段属性，其内容已并入字段说明（description），请核对",
-                       "info", ds.code)
+            self.issue(
+                where,
+                t.row_numbers[start - 1] if 0 < start <= len(t.row_numbers) else None,
+                "、".join(h for _, h in extra),
+                None,
+                f"列「{'」「'.join(h for _, h in extra)}」不是可识别的字段属性，其内容已并入字段说明（description）"
+                "，请核对",
+                "info",
+                ds.code,
+            )
 
         def cell(row: list[str | None], role: str) -> str:
             i = roles.get(role)
@@ -1366,10 +1681,18 @@ class _Importer:
             if _header_key(row) == ds.header:
                 continue  # repeated header row (Word "repeat header rows" or split table)
             first_col = next(i for i, c in enumerate(row) if c)
-            if len(row) > 2 and len(set(texts)) == 1 and (
+            if (
+                len(row) > 2
+                and len(set(texts)) == 1
+                and (
                     row.count(None) >= len(row) - 1
-                    or (len(texts) == 1 and not _IDENT.match(texts[0].strip("*"))
-                        and first_col <= max(roles.get("key", 0), roles.get("name", 0)))):
+                    or (
+                        len(texts) == 1
+                        and not _IDENT.match(texts[0].strip("*"))
+                        and first_col <= max(roles.get("key", 0), roles.get("name", 0))
+                    )
+                )
+            ):
                 group_child = None
                 for ident in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", texts[0]):
                     target = ds.fields.get(ident)
@@ -1380,21 +1703,31 @@ class _Importer:
                 continue
             key = cell(row, "key").strip()
             tree = re.match(r"^\s*(?:[└├│|+>·]|-{1,2}|—{1,2})[\s\-—─]*", key)
-            if tree and key[tree.end():] and last_array is not None:
-                key = f"{last_array}.{key[tree.end():].strip()}"  # └ drcode under orderList
+            if tree and key[tree.end() :] and last_array is not None:
+                key = f"{last_array}.{key[tree.end() :].strip()}"  # └ drcode under orderList
             elif group_child and key and "." not in key:
                 key = f"{group_child}.{key}"
             name = cell(row, "name").strip()
             desc_parts = [cell(row, "description"), cell(row, "description2")]
-            desc_parts += [f"{h}：{row[i].strip()}" for i, h in extra
-                           if i < len(row) and row[i] and row[i].strip() and row[i] not in (key, name)]
+            desc_parts += [
+                f"{h}：{row[i].strip()}"
+                for i, h in extra
+                if i < len(row) and row[i] and row[i].strip() and row[i] not in (key, name)
+            ]
             required_mark = False
             if key.startswith("*") or key.endswith("*"):
                 key = key.strip("*").strip()
                 required_mark = True
             if not key and not name:
-                self.issue(where, rn, head_names.get("key", head_names.get("name")), " | ".join(texts),
-                           "这一行没有字段名也没有中文名称，未导入", "error", ds.code)
+                self.issue(
+                    where,
+                    rn,
+                    head_names.get("key", head_names.get("name")),
+                    " | ".join(texts),
+                    "这一行没有字段名也没有中文名称，未导入",
+                    "error",
+                    ds.code,
+                )
                 continue
             if key and not _IDENT.match(key):
                 m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)[\s(（]+(.+?)[)）]?$", key)
@@ -1404,14 +1737,31 @@ class _Importer:
                     pass
                 else:
                     new = _pinyin_initials(key).upper() if _has_cjk(key) else re.sub(r"\W+", "_", key).strip("_")
-                    self.issue(where, rn, head_names.get("key"), key, f"字段名不是合法的英文标识符，已改为 {new}", "error", ds.code, new)
+                    self.issue(
+                        where,
+                        rn,
+                        head_names.get("key"),
+                        key,
+                        f"字段名不是合法的英文标识符，已改为 {new}",
+                        "error",
+                        ds.code,
+                        new,
+                    )
                     if not name and _has_cjk(key):
                         name = key
                     key = new or "field"
             if not key:
                 key = _pinyin_initials(name).upper() or f"F{rn}"
-                self.issue(where, rn, head_names.get("key", "字段名"), name,
-                           f"没有字段名（英文），按中文名称拼音首字母生成 {key}，请核对", "warning", ds.code, key)
+                self.issue(
+                    where,
+                    rn,
+                    head_names.get("key", "字段名"),
+                    name,
+                    f"没有字段名（英文），按中文名称拼音首字母生成 {key}，请核对",
+                    "warning",
+                    ds.code,
+                    key,
+                )
             if not name:
                 name = key
             dotted = None
@@ -1424,13 +1774,34 @@ class _Importer:
             ti = parse_type(ttext, cell(row, "length") or None, cell(row, "precision") or None)
             if ti.type is None:
                 fd.type = "string"
-                self.issue(where, rn, head_names.get("type", "类型"), ttext, "类型为空，按字符串导入，请核对", "warning", ds.code, key)
+                self.issue(
+                    where,
+                    rn,
+                    head_names.get("type", "类型"),
+                    ttext,
+                    "类型为空，按字符串导入，请核对",
+                    "warning",
+                    ds.code,
+                    key,
+                )
             else:
                 fd.type = ti.type
             if ti.problem:
-                col = head_names.get("length") if "长度" in ti.problem and "length" in roles else head_names.get("type", "类型")
-                self.issue(where, rn, col, " ".join(x for x in (ttext, cell(row, "length")) if x),
-                           ti.problem, "error", ds.code, key)
+                col = (
+                    head_names.get("length")
+                    if "长度" in ti.problem and "length" in roles
+                    else head_names.get("type", "类型")
+                )
+                self.issue(
+                    where,
+                    rn,
+                    col,
+                    " ".join(x for x in (ttext, cell(row, "length")) if x),
+                    ti.problem,
+                    "error",
+                    ds.code,
+                    key,
+                )
             if ti.note:
                 self.issue(where, rn, head_names.get("type", "类型"), ttext, ti.note, "info", ds.code, key)
             fd.max_length, fd.precision, fd.total_digits = ti.max_length, ti.precision, ti.total_digits
@@ -1441,8 +1812,16 @@ class _Importer:
                 rtext = cell(row, "required")
                 req, cond = parse_required(rtext, inverted=inverted)
                 if req is None:
-                    self.issue(where, rn, head_names.get("required"), rtext,
-                               "无法识别的必填标记（可用: 是/否/Y/N/必填/可选/M/O/C/√），按非必填导入", "error", ds.code, key)
+                    self.issue(
+                        where,
+                        rn,
+                        head_names.get("required"),
+                        rtext,
+                        "无法识别的必填标记（可用: 是/否/Y/N/必填/可选/M/O/C/√），按非必填导入",
+                        "error",
+                        ds.code,
+                        key,
+                    )
                     req = False
                 if req == "conditional":
                     fd.required = False
@@ -1451,8 +1830,16 @@ class _Importer:
                     else:
                         if cond:
                             desc_parts.append(f"条件必填：{cond}")
-                        self.issue(where, rn, head_names.get("required"), rtext,
-                                   "条件必填：已按非必填导入，请在数据集 rules 中补充 required_if 规则", "info", ds.code, key)
+                        self.issue(
+                            where,
+                            rn,
+                            head_names.get("required"),
+                            rtext,
+                            "条件必填：已按非必填导入，请在数据集 rules 中补充 required_if 规则",
+                            "info",
+                            ds.code,
+                            key,
+                        )
                 else:
                     fd.required = bool(req)
             if required_mark:
@@ -1487,15 +1874,25 @@ class _Importer:
             if cell(row, "alias_pinyin"):
                 fd.aliases["pinyin"] = cell(row, "alias_pinyin")
             cs_text = cell(row, "codeset").strip()
-            self._code_hints(fd, cs_text, desc_lines, where, rn, head_names.get("codeset"), ds.code,
-                             head_names.get("description"))
+            self._code_hints(
+                fd, cs_text, desc_lines, where, rn, head_names.get("codeset"), ds.code, head_names.get("description")
+            )
             fd.description = "\n".join(desc_lines) or None
             # a dotted key (orderList.drcode): a field of a child data set
             target = ds
             if dotted:
                 target = self._child_for(ds, dotted, where)
             if key in target.fields:
-                self.issue(where, rn, head_names.get("key"), key, f"字段 {key} 在数据集 {target.code} 中重复出现，后一行未导入", "error", target.code, key)
+                self.issue(
+                    where,
+                    rn,
+                    head_names.get("key"),
+                    key,
+                    f"字段 {key} 在数据集 {target.code} 中重复出现，后一行未导入",
+                    "error",
+                    target.code,
+                    key,
+                )
                 continue
             target.fields[key] = fd
 
@@ -1506,7 +1903,7 @@ class _Importer:
             code = parent_field.item
         child = self.datasets.get(code)
         if child is None:
-            name = (parent_field.name if parent_field else array_key)
+            name = parent_field.name if parent_field else array_key
             child = _DatasetDraft(code=code, name=name, title=f"{ds.title} {array_key}", table=where, parent=ds.code)
             self.datasets[code] = child
         if parent_field is None:
@@ -1566,8 +1963,17 @@ class _Importer:
             return False
         return True
 
-    def _code_hints(self, fd: _FieldDraft, cs_text: str, desc_lines: list[str], where: str, rn: int,
-                    col: str | None, ds_code: str, desc_col: str | None = None) -> None:
+    def _code_hints(
+        self,
+        fd: _FieldDraft,
+        cs_text: str,
+        desc_lines: list[str],
+        where: str,
+        rn: int,
+        col: str | None,
+        ds_code: str,
+        desc_col: str | None = None,
+    ) -> None:
         """Collect code-set hints: references that must resolve (值域 cell, 见字典3.1) and weak ones."""
         for text, from_cs_cell in [(cs_text, True)] + [(line, False) for line in desc_lines]:
             if not text:
@@ -1624,8 +2030,9 @@ class _Importer:
         while cid in self.code_sets:
             cid = f"{base}_{k}"
             k += 1
-        cs = _CodeSetDraft(id=cid, name=name, codes={}, table=where, origin="代码表", section=sec,
-                           standard=meta.get("standard") or std)
+        cs = _CodeSetDraft(
+            id=cid, name=name, codes={}, table=where, origin="代码表", section=sec, standard=meta.get("standard") or std
+        )
         if meta.get("aliases"):
             cs.aliases = [a.strip() for a in re.split(r"[;；]", meta["aliases"]) if a.strip()]
         cs.persist_aliases = list(cs.aliases) if self.from_hlwjr else None
@@ -1664,7 +2071,14 @@ class _Importer:
                 continue
             if code in cs.codes:
                 if cs.codes[code] != name:
-                    self.issue(where, rn, "代码", code, f"代码 {code} 重复（名称 {cs.codes[code]} / {name}），保留第一次出现的", "error")
+                    self.issue(
+                        where,
+                        rn,
+                        "代码",
+                        code,
+                        f"代码 {code} 重复（名称 {cs.codes[code]} / {name}），保留第一次出现的",
+                        "error",
+                    )
                 continue
             if not name:
                 self.issue(where, rn, "名称", code, f"代码 {code} 没有名称", "warning")
@@ -1696,7 +2110,15 @@ class _Importer:
                 except yaml.YAMLError:
                     params = None
                 if not isinstance(params, dict):
-                    self.issue(where, t.row_numbers[ri], "参数", ptext, "规则参数不是 {键: 值} 形式，规则未导入", "error", ds.code)
+                    self.issue(
+                        where,
+                        t.row_numbers[ri],
+                        "参数",
+                        ptext,
+                        "规则参数不是 {键: 值} 形式，规则未导入",
+                        "error",
+                        ds.code,
+                    )
                     continue
                 rule["params"] = params
             sev = get("severity")
@@ -1730,7 +2152,15 @@ class _Importer:
             if get("description"):
                 ref["description"] = get("description")
             if not ref["datasets"]:
-                self.issue(where, t.row_numbers[ri], "被引用数据集", get("fields"), "引用没有给出被引用数据集，未导入", "error", ds.code)
+                self.issue(
+                    where,
+                    t.row_numbers[ri],
+                    "被引用数据集",
+                    get("fields"),
+                    "引用没有给出被引用数据集，未导入",
+                    "error",
+                    ds.code,
+                )
                 continue
             ds.references.append(ref)
 
@@ -1740,9 +2170,13 @@ class _Importer:
             raise SpecImportError(
                 "文档中没有可识别的字段表：需要一个表头含「字段名/英文名/数据项」或「中文名称」，并含「类型/长度/必填」"
                 "之一的表格；代码表需「代码/编码/值」+「名称/含义」两列"
-                + (f"（共读到 {self.report.tables} 个表格，均不符合）" if self.report.tables
-                   else "（各工作表中都没有找到这样的表头行）" if self.path.suffix.lower() in (".xlsx", ".xlsm")
-                   else "（文档中没有表格）"),
+                + (
+                    f"（共读到 {self.report.tables} 个表格，均不符合）"
+                    if self.report.tables
+                    else "（各工作表中都没有找到这样的表头行）"
+                    if self.path.suffix.lower() in (".xlsx", ".xlsm")
+                    else "（文档中没有表格）"
+                ),
                 where=str(self.path),
             )
         by_section = {d.section: d for d in self.datasets.values() if d.section}
@@ -1768,16 +2202,32 @@ class _Importer:
                     for r in [x for x, _ in fd.strong] + ([fd.std] if fd.std else []):
                         found = self._from_reference(r, cs_index)
                         if found is not None:
-                            self.issue(fd.table, fd.row, "值域", r,
-                                       f"文档没有附「{r}」的代码表，值域代码取自参考规范的 {found.id}（{found.name}，"
-                                       f"{len(found.codes)} 个代码），请与标准原文核对", "warning", ds.code, fd.key)
+                            self.issue(
+                                fd.table,
+                                fd.row,
+                                "值域",
+                                r,
+                                f"文档没有附「{r}」的代码表，值域代码取自参考规范的 {found.id}（{found.name}，"
+                                f"{len(found.codes)} 个代码），请与标准原文核对",
+                                "warning",
+                                ds.code,
+                                fd.key,
+                            )
                             break
                 if found is not None:
                     fd.code_set = found.id
                     found.used = True
                     if fd.enum and set(fd.enum) - set(found.codes):
-                        self.issue(fd.table, fd.row, "值域", " ".join(f"{k}:{v}" for k, v in fd.enum.items()),
-                                   f"说明中的枚举与代码表 {found.id} 不一致，采用代码表", "warning", ds.code, fd.key)
+                        self.issue(
+                            fd.table,
+                            fd.row,
+                            "值域",
+                            " ".join(f"{k}:{v}" for k, v in fd.enum.items()),
+                            f"说明中的枚举与代码表 {found.id} 不一致，采用代码表",
+                            "warning",
+                            ds.code,
+                            fd.key,
+                        )
                     continue
                 if fd.enum:
                     sig = tuple(fd.enum.items())
@@ -1790,18 +2240,32 @@ class _Importer:
                         while cid in self.code_sets:
                             cid = f"{ds.code}.{fd.key}_{k}"
                             k += 1
-                        cs = _CodeSetDraft(id=cid, name=fd.name, codes=dict(fd.enum), table=fd.table,
-                                           origin=f"字段说明中的枚举（{ds.code}.{fd.key} 第{fd.row}行）", used=True,
-                                           description=f"由接口文档 {ds.name} 的 {fd.name} 说明中的枚举生成")
+                        cs = _CodeSetDraft(
+                            id=cid,
+                            name=fd.name,
+                            codes=dict(fd.enum),
+                            table=fd.table,
+                            origin=f"字段说明中的枚举（{ds.code}.{fd.key} 第{fd.row}行）",
+                            used=True,
+                            description=f"由接口文档 {ds.name} 的 {fd.name} 说明中的枚举生成",
+                        )
                         self.code_sets[cid] = cs
                         inline[sig] = cs
                     fd.code_set = cs.id
                     continue
                 if fd.strong:
                     what, col = fd.strong[0]
-                    self.issue(fd.table, fd.row, col or "值域", what,
-                               f"值域引用「{what}」在文档中找不到对应的代码表（如「3.1 诊疗科目字典」），未关联值域；"
-                               "请补充代码表或在 spec 中手工设置 code_set", "error", ds.code, fd.key)
+                    self.issue(
+                        fd.table,
+                        fd.row,
+                        col or "值域",
+                        what,
+                        f"值域引用「{what}」在文档中找不到对应的代码表（如「3.1 诊疗科目字典」），未关联值域；"
+                        "请补充代码表或在 spec 中手工设置 code_set",
+                        "error",
+                        ds.code,
+                        fd.key,
+                    )
         for cs in self.code_sets.values():
             if not cs.codes:
                 self.issue(cs.table, None, None, cs.name, f"代码表 {cs.id} 没有任何代码，未导入", "error")
@@ -1826,11 +2290,20 @@ class _Importer:
                     if cs.id in self.code_sets:
                         return self.code_sets[cs.id]
                     draft = _CodeSetDraft(
-                        id=cs.id, name=cs.name, codes=dict(cs.codes), table=f"参考规范 {self._reference.id}",
-                        origin=f"参考规范 {self._reference.id}（文档只写了「{ref}」）", standard=cs.standard,
-                        aliases=list(cs.aliases), parents=dict(cs.parents), notes=dict(cs.notes),
-                        provenance=f"取自参考规范 {self._reference.id}" + (f"（{cs.provenance}）" if cs.provenance else ""),
-                        complete=cs.complete, description=cs.description, used=True,
+                        id=cs.id,
+                        name=cs.name,
+                        codes=dict(cs.codes),
+                        table=f"参考规范 {self._reference.id}",
+                        origin=f"参考规范 {self._reference.id}（文档只写了「{ref}」）",
+                        standard=cs.standard,
+                        aliases=list(cs.aliases),
+                        parents=dict(cs.parents),
+                        notes=dict(cs.notes),
+                        provenance=f"取自参考规范 {self._reference.id}"
+                        + (f"（{cs.provenance}）" if cs.provenance else ""),
+                        complete=cs.complete,
+                        description=cs.description,
+                        used=True,
                     )
                     self.code_sets[cs.id] = draft
                     for a in names:
@@ -1860,13 +2333,30 @@ class _Importer:
             child = None
         if child is None:
             fd.type = "string"
-            self.issue(fd.table, fd.row, "类型", fd.key,
-                       f"数组字段 {fd.key} 找不到明细表（子数据集，如「{ds.section + '.1 ' if ds.section else ''}{fd.name}」），已按字符串导入",
-                       "error", ds.code, fd.key)
+            self.issue(
+                fd.table,
+                fd.row,
+                "类型",
+                fd.key,
+                f"数组字段 {fd.key} 找不到明细表（子数据集，如「"
+                f"{ds.section + '.1 ' if ds.section else ''}{fd.name}」），已按字符串导入",
+                "error",
+                ds.code,
+                fd.key,
+            )
             return
         fd.item = child.code
         if child.parent and child.parent != ds.code:
-            self.issue(fd.table, fd.row, "类型", fd.key, f"明细表 {child.code} 同时属于 {child.parent} 和 {ds.code}", "warning", ds.code, fd.key)
+            self.issue(
+                fd.table,
+                fd.row,
+                "类型",
+                fd.key,
+                f"明细表 {child.code} 同时属于 {child.parent} 和 {ds.code}",
+                "warning",
+                ds.code,
+                fd.key,
+            )
         child.parent = child.parent or ds.code
 
     # -- build ------------------------------------------------------------------------------
@@ -1881,25 +2371,65 @@ class _Importer:
         for ds in datasets.values():
             for fd in ds.fields.values():
                 if fd.type == "array" and fd.item not in datasets:
-                    self.issue(fd.table, fd.row, "类型", fd.key, f"数组字段 {fd.key} 的明细表 {fd.item} 没有可导入的字段，已按字符串导入",
-                               "error", ds.code, fd.key)
+                    self.issue(
+                        fd.table,
+                        fd.row,
+                        "类型",
+                        fd.key,
+                        f"数组字段 {fd.key} 的明细表 {fd.item} 没有可导入的字段，已按字符串导入",
+                        "error",
+                        ds.code,
+                        fd.key,
+                    )
                     fd.type, fd.item = "string", None
             if ds.parent and ds.parent not in datasets:
-                self.issue(ds.table, None, None, ds.parent, f"父数据集 {ds.parent} 不存在，{ds.code} 按顶层数据集导入", "error", ds.code)
+                self.issue(
+                    ds.table,
+                    None,
+                    None,
+                    ds.parent,
+                    f"父数据集 {ds.parent} 不存在，{ds.code} 按顶层数据集导入",
+                    "error",
+                    ds.code,
+                )
                 ds.parent = None
             for k in list(ds.key):
                 if k not in ds.fields:
-                    self.issue(ds.table, None, "业务主键", k, f"业务主键字段 {k} 不在字段表中，已从主键中去掉", "error", ds.code)
+                    self.issue(
+                        ds.table,
+                        None,
+                        "业务主键",
+                        k,
+                        f"业务主键字段 {k} 不在字段表中，已从主键中去掉",
+                        "error",
+                        ds.code,
+                    )
                     ds.key.remove(k)
             if not ds.key and not ds.parent:
                 guess = [k for k, f in ds.fields.items() if f.pk] or [
-                    k for k, f in ds.fields.items() if f.description and re.search(r"主键|唯一标识|去重", f.description)]
+                    k for k, f in ds.fields.items() if f.description and re.search(r"主键|唯一标识|去重", f.description)
+                ]
                 if guess:
                     ds.key = guess
-                    self.issue(ds.table, None, "业务主键", ", ".join(guess), "文档未单独写明业务主键，按必填/约束列的「主键」标记或字段说明中的「主键/唯一标识」推断，请核对", "warning", ds.code)
+                    self.issue(
+                        ds.table,
+                        None,
+                        "业务主键",
+                        ", ".join(guess),
+                        "文档未单独写明业务主键，按必填/约束列的「主键」标记或字段说明中的「主键/唯一标识」推断，请核对",
+                        "warning",
+                        ds.code,
+                    )
                 else:
-                    self.issue(ds.table, None, "业务主键", None,
-                               "文档未写明业务主键（去重键），请在 datasets/<code>.yaml 的 key 中补充", "warning", ds.code)
+                    self.issue(
+                        ds.table,
+                        None,
+                        "业务主键",
+                        None,
+                        "文档未写明业务主键（去重键），请在 datasets/<code>.yaml 的 key 中补充",
+                        "warning",
+                        ds.code,
+                    )
             for d in list(ds.depends_on):
                 if d not in datasets:
                     found = next((x.code for x in datasets.values() if d in x.aliases or d == x.name), None)
@@ -1912,7 +2442,15 @@ class _Importer:
             for r in ds.references:
                 bad = [t for t in r["datasets"] if t not in datasets] + [f for f in r["fields"] if f not in ds.fields]
                 if bad:
-                    self.issue(ds.table, None, "引用", ", ".join(bad), "引用中的数据集或字段不存在，该引用未导入", "error", ds.code)
+                    self.issue(
+                        ds.table,
+                        None,
+                        "引用",
+                        ", ".join(bad),
+                        "引用中的数据集或字段不存在，该引用未导入",
+                        "error",
+                        ds.code,
+                    )
                 else:
                     ok_refs.append(r)
             ds.references = ok_refs
@@ -1922,8 +2460,16 @@ class _Importer:
                     if fd.cond_rule in rule_names:
                         fd.required = fd.cond_rule
                     else:
-                        self.issue(fd.table, fd.row, "必填", fd.cond_rule,
-                                   f"条件必填规则 {fd.cond_rule} 在本数据集的校验规则表中找不到，按非必填导入", "warning", ds.code, fd.key)
+                        self.issue(
+                            fd.table,
+                            fd.row,
+                            "必填",
+                            fd.cond_rule,
+                            f"条件必填规则 {fd.cond_rule} 在本数据集的校验规则表中找不到，按非必填导入",
+                            "warning",
+                            ds.code,
+                            fd.key,
+                        )
         code_sets = {}
         for cid, c in self.code_sets.items():
             if not c.codes:
@@ -1931,11 +2477,20 @@ class _Importer:
             if cid not in used_cs and c.origin != "代码表":
                 continue
             code_sets[cid] = CodeSet(
-                id=cid, name=c.name, codes=dict(c.codes), standard=c.standard, provenance=c.provenance,
+                id=cid,
+                name=c.name,
+                codes=dict(c.codes),
+                standard=c.standard,
+                provenance=c.provenance,
                 complete=c.complete,
-                aliases=(tuple(c.persist_aliases) if c.persist_aliases is not None
-                         else tuple(a for a in dict.fromkeys(c.aliases) if a != cid and a != c.name)),
-                description=c.description, parents=dict(c.parents), notes=dict(c.notes),
+                aliases=(
+                    tuple(c.persist_aliases)
+                    if c.persist_aliases is not None
+                    else tuple(a for a in dict.fromkeys(c.aliases) if a != cid and a != c.name)
+                ),
+                description=c.description,
+                parents=dict(c.parents),
+                notes=dict(c.notes),
             )
         for d in datasets.values():
             for fd in d.fields.values():
@@ -1948,24 +2503,59 @@ class _Importer:
                 fd.example = _typed_value(fd.example, fd.type)
                 fd.const = _typed_value(fd.const, fd.type)
                 fields[k] = Field(
-                    key=fd.key, name=fd.name, type=fd.type, description=fd.description, max_length=fd.max_length,
+                    key=fd.key,
+                    name=fd.name,
+                    type=fd.type,
+                    description=fd.description,
+                    max_length=fd.max_length,
                     min_length=fd.min_length,
-                    precision=fd.precision, total_digits=fd.total_digits, minimum=fd.minimum, maximum=fd.maximum,
-                    required=fd.required, code_set=fd.code_set, pattern=fd.pattern, const=fd.const,
-                    item=fd.item if fd.type == "array" else None, min_items=fd.min_items, aliases=dict(fd.aliases),
-                    provenance=fd.provenance, example=fd.example,
+                    precision=fd.precision,
+                    total_digits=fd.total_digits,
+                    minimum=fd.minimum,
+                    maximum=fd.maximum,
+                    required=fd.required,
+                    code_set=fd.code_set,
+                    pattern=fd.pattern,
+                    const=fd.const,
+                    item=fd.item if fd.type == "array" else None,
+                    min_items=fd.min_items,
+                    aliases=dict(fd.aliases),
+                    provenance=fd.provenance,
+                    example=fd.example,
                 )
             from .._model import Reference, RuleRef
 
             ds_objs[code] = Dataset(
-                code=code, name=d.name, fields=fields, key=tuple(d.key), aliases=tuple(dict.fromkeys(d.aliases)),
-                section=d.section, description="\n".join(d.description) or None, depends_on=tuple(d.depends_on),
-                references=tuple(Reference(fields=r["fields"], datasets=tuple(r["datasets"]), where=r.get("where", "any"),
-                                           severity=r.get("severity", "error"), description=r.get("description"))
-                                 for r in d.references),
-                rules=tuple(RuleRef(id=r["id"], params=r.get("params") or {}, severity=r.get("severity", "error"),
-                                    name=r.get("name"), description=r.get("description")) for r in d.rules),
-                parent=d.parent, spec_id=spec_id,
+                code=code,
+                name=d.name,
+                fields=fields,
+                key=tuple(d.key),
+                aliases=tuple(dict.fromkeys(d.aliases)),
+                section=d.section,
+                description="\n".join(d.description) or None,
+                depends_on=tuple(d.depends_on),
+                references=tuple(
+                    Reference(
+                        fields=r["fields"],
+                        datasets=tuple(r["datasets"]),
+                        where=r.get("where", "any"),
+                        severity=r.get("severity", "error"),
+                        description=r.get("description"),
+                    )
+                    for r in d.references
+                ),
+                rules=tuple(
+                    RuleRef(
+                        id=r["id"],
+                        params=r.get("params") or {},
+                        severity=r.get("severity", "error"),
+                        name=r.get("name"),
+                        description=r.get("description"),
+                    )
+                    for r in d.rules
+                ),
+                parent=d.parent,
+                spec_id=spec_id,
             )
         digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:12]
         today = _dt.date.today().isoformat()
@@ -1974,8 +2564,13 @@ class _Importer:
             f"由接口文档 {self.path.name} 导入（{today}，hlwjr spec import），请对照原文核对导入报告中列出的单元格。"
         )
         spec = Spec(
-            id=spec_id, version=self.spec_version or "0", title=self.spec_title or self.path.stem,
-            datasets=ds_objs, code_sets=code_sets, official=is_official, notice=notice,
+            id=spec_id,
+            version=self.spec_version or "0",
+            title=self.spec_title or self.path.stem,
+            datasets=ds_objs,
+            code_sets=code_sets,
+            official=is_official,
+            notice=notice,
             source=f"{self.path.name} (sha256 {digest})"
             + (f"；原始来源 {self.source_hint}" if self.source_hint else ""),
             provenance_tags=dict(self.provenance_tags),
@@ -1984,12 +2579,25 @@ class _Importer:
             object.__setattr__(d, "_spec", spec)
         # the report's summaries
         self.report.datasets = [
-            {"code": d.code, "name": d.name, "section": d.section, "fields": len(d.fields), "key": list(d.key),
-             "parent": d.parent, "table": datasets[d.code].table}
+            {
+                "code": d.code,
+                "name": d.name,
+                "section": d.section,
+                "fields": len(d.fields),
+                "key": list(d.key),
+                "parent": d.parent,
+                "table": datasets[d.code].table,
+            }
             for d in ds_objs.values()
         ]
         self.report.code_sets = [
-            {"id": c.id, "name": c.name, "origin": self.code_sets[c.id].origin, "codes": len(c.codes), "table": self.code_sets[c.id].table}
+            {
+                "id": c.id,
+                "name": c.name,
+                "origin": self.code_sets[c.id].origin,
+                "codes": len(c.codes),
+                "table": self.code_sets[c.id].table,
+            }
             for c in code_sets.values()
         ]
         return spec
@@ -2022,7 +2630,7 @@ def _after_title(paras: list[_Para], title: str | None) -> list[_Para]:
     """The paragraphs between a table's title and the table (its labelled lines and description)."""
     for i in range(len(paras) - 1, -1, -1):
         if paras[i].text == title:
-            return paras[i + 1:]
+            return paras[i + 1 :]
     return [p for p in paras if not _is_title(p)]
 
 
@@ -2063,11 +2671,12 @@ def _width(t: _Table) -> int:
 
 def _refine_roles(roles: dict, rows: list[list[str | None]]) -> dict:
     """Swap key/name when the 'key' column holds Chinese and the 'name' column identifiers."""
+
     def share(i: int, pred) -> float:
         vals = [r[i] for r in rows if i < len(r) and r[i]]
         return sum(1 for v in vals if pred(v)) / len(vals) if vals else 0.0
 
-    ident = lambda v: bool(re.match(r"^\*?[A-Za-z_][A-Za-z0-9_.]*\*?$", v.strip()))  # noqa: E731
+    ident = lambda v: bool(re.match(r"^\*?[A-Za-z_][A-Za-z0-9_.]*\*?$", v.strip()))
     roles = dict(roles)
     k, n = roles.get("key"), roles.get("name")
     if k is not None and n is not None:
@@ -2131,11 +2740,17 @@ def _parse_title(title: str) -> tuple[str | None, str, str | None, str | None]:
     s = re.sub(r"^(?:表|附表)\s*[A-Z]?\d+(?:[.\-]\d+)*\s*", "", s) if re.match(r"^(?:表|附表)\s*[A-Z]?\d", s) else s
     s = re.sub(r"^附录\s*", "", s)
     # Chinese ordinals of a heading: 三、在线处方 / （三）在线处方 / 第三节 在线处方
-    s = re.sub(r"^(?:[(（][一二三四五六七八九十百]+[)）]|第[一二三四五六七八九十百\d]+[章节条部分]+|[一二三四五六七八九十百]+[、.．])\s*",
-               "", s)
+    s = re.sub(
+        r"^(?:[(（][一二三四五六七八九十百]+[)）]|第[一二三四五六七八九十百\d]+[章节条部分]+|[一二三四五六七八九十百]+[、.．])\s*",
+        "",
+        s,
+    )
     # a URL path in the title (/api/recipe/upload) is the endpoint, not part of the name
-    s = re.sub(r"\s*(?:\b(?:GET|POST|PUT)\s+)?(?:https?://\S+|(?<![A-Za-z0-9])/(?:[A-Za-z0-9_\-{}.]+/)+[A-Za-z0-9_\-{}.]*)\s*",
-               " ", s).strip()
+    s = re.sub(
+        r"\s*(?:\b(?:GET|POST|PUT)\s+)?(?:https?://\S+|(?<![A-Za-z0-9])/(?:[A-Za-z0-9_\-{}.]+/)+[A-Za-z0-9_\-{}.]*)\s*",
+        " ",
+        s,
+    ).strip()
     m = _SECTION_TITLE.match(s)
     if m and (re.match(r"^\d", m.group("sec")) or "." in m.group("sec") or re.match(r"^[A-Z][.、\s]", s)):
         sec = m.group("sec").replace("．", ".")
@@ -2151,7 +2766,7 @@ def _parse_title(title: str) -> tuple[str | None, str, str | None, str | None]:
             std = ident
     if std is None and ident is None and (m := _STD_RE.search(s)) is not None:
         std = m.group(0)
-        s = (s[: m.start()] + s[m.end():]).strip()
+        s = (s[: m.start()] + s[m.end() :]).strip()
     if ident is None:
         tokens = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", s)
         cand = [t for t in tokens if len(t) > 1 or len(tokens) == 1]
@@ -2169,8 +2784,14 @@ def _parse_title(title: str) -> tuple[str | None, str, str | None, str | None]:
 # public entry point
 
 
-def import_spec(path: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
-                spec_id: str | None = None, official: bool | None = None, overwrite: bool = False) -> ImportResult:
+def import_spec(
+    path: str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    spec_id: str | None = None,
+    official: bool | None = None,
+    overwrite: bool = False,
+) -> ImportResult:
     """Import an interface document (互联网医院数据接口文档, .docx or .xlsx) as a spec.
 
     With ``out_dir`` the spec directory is written all or nothing (a temp directory beside the
