@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from hlwjr import cli
-from hlwjr.spec._model import load_spec, write_spec
+from hlwjr.spec._load import load_spec
+from hlwjr.spec._write import write_spec
 
 EXAMPLES = Path(cli.__file__).resolve().parent / "specs" / "beijing-reference" / "examples"
 

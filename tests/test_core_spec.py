@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 import hlwjr
-from hlwjr.spec._model import write_spec
+from hlwjr.spec._write import write_spec
 
 MINI = Path(__file__).parent / "data" / "core_minispec"
 

@@ -104,7 +104,7 @@ def test_core_mini_spec_round_trips(tmp_path, fmt):
 def test_tricky_values_round_trip(tmp_path, fmt):
     import dataclasses
 
-    from hlwjr.spec._model import write_spec
+    from hlwjr.spec._write import write_spec
 
     spec = hlwjr.load_spec(MINI)
     a = spec.datasets["a"]

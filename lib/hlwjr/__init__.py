@@ -45,8 +45,8 @@ _LAZY: dict[str, str] = {
     "Dataset": ".spec._model",
     "Field": ".spec._model",
     "CodeSet": ".spec._model",
-    "load_spec": ".spec._model",
-    "list_specs": ".spec._model",
+    "load_spec": ".spec._load",
+    "list_specs": ".spec._load",
     "import_spec": ".spec.importing._importer",
     "diff_specs": ".spec._diff",
     "export_spec": ".spec._export",
@@ -123,4 +123,5 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
-    from .spec._model import CodeSet, Dataset, Field, Spec, list_specs, load_spec  # noqa: F401
+    from .spec._load import list_specs, load_spec  # noqa: F401
+    from .spec._model import CodeSet, Dataset, Field, Spec  # noqa: F401

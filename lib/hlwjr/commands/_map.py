@@ -241,7 +241,7 @@ def _apply(args, stdout, stderr) -> int:
 def _suggest(args, stdout, stderr) -> int:
     from ..mapping._suggest import suggest_fields
     from ..sources._read import read_source
-    from ..spec._model import load_spec
+    from ..spec._load import load_spec
 
     spec = load_spec(args.spec)
     ds = spec.dataset(args.dataset)
@@ -422,7 +422,7 @@ def _codes(args, stdout, stderr) -> int:
     from .._exceptions import SourceError
     from ..mapping._suggest import suggest_codes
     from ..sources._read import read_source
-    from ..spec._model import load_spec
+    from ..spec._load import load_spec
 
     spec = load_spec(args.spec)
     cs = spec.code_set(args.code_set)

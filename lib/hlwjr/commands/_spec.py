@@ -93,7 +93,7 @@ def register(subparsers) -> None:
 
 
 def _load(name):
-    from ..spec._model import load_spec
+    from ..spec._load import load_spec
 
     if name and Path(name).suffix.lower() in _DOC_SUFFIXES and Path(name).is_file():
         from ..spec.importing._importer import import_spec

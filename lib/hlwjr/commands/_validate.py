@@ -62,7 +62,7 @@ def register(subparsers) -> None:
 
 
 def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
-    from ..spec._model import load_spec
+    from ..spec._load import load_spec
     from ..validation._engine import check
 
     spec = load_spec(args.spec)

@@ -96,7 +96,7 @@ def show_mapped(mapping_dir: Path, dataset: str, url: str, day: str, out: TextIO
 
     result = apply_mapping(load_mapping(mapping_dir), dataset, sources={"his": url}, date=day, limit=n, spec=spec)
     if spec is None:
-        from ..spec._model import load_spec
+        from ..spec._load import load_spec
 
         spec = load_spec()
     ds = spec.dataset(dataset)
@@ -140,7 +140,7 @@ def run_demo(out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3,
     """Run the whole job on the demo hospital into ``out_dir`` (see the module docstring)."""
     from ..readiness._readiness import compute_readiness, write_evidence_pack
     from ..sandbox import Sandbox
-    from ..spec._model import load_spec
+    from ..spec._load import load_spec
     from ..upload._project import load_project, write_project
     from ..upload._uploader import run_upload
     from ._hospital import DEMO_ORGAN_ID, DEMO_ORGAN_NAME, generate_demo_hospital

@@ -1205,7 +1205,7 @@ class Mapping:
         )
 
     def spec(self):
-        from ..spec._model import load_spec
+        from ..spec._load import load_spec
 
         return load_spec(self.spec_id)
 
@@ -1290,7 +1290,7 @@ class Mapping:
 
         Returns every issue found (errors and warnings); :meth:`validate` raises on errors.
         """
-        from ..spec._model import load_spec
+        from ..spec._load import load_spec
 
         issues: list[MappingIssue] = []
         spec = load_spec(spec if spec is not None else self.spec_id)
@@ -2353,7 +2353,7 @@ def apply_mapping(
     ``today`` fixes "today" for age derivations without a business time (tests, reruns).
     ``limit`` reads only the first N source rows (previews in the mapping editor).
     """
-    from ..spec._model import load_spec
+    from ..spec._load import load_spec
 
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)

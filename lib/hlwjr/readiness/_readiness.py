@@ -708,7 +708,7 @@ def write_evidence_pack(
             f"无法创建证据包目录 {out}（{exc.strerror or exc}）：请换一个可写的目录（--out）", where=str(out)
         ) from exc
     if spec is None and project is not None:  # before the ledger is opened: a bad spec leaks nothing
-        from ..spec._model import load_spec
+        from ..spec._load import load_spec
 
         spec = load_spec(project.spec)
     own = False

@@ -215,7 +215,7 @@ class SandboxService:
     """The platform's behaviour, independent of HTTP: tokens, uploads, the verification log."""
 
     def __init__(self, data_dir: str | Path, spec: Any = None, settings: SandboxSettings | None = None) -> None:
-        from ..spec._model import load_spec
+        from ..spec._load import load_spec
 
         self.settings = (settings or SandboxSettings()).validate()
         self.spec = load_spec(spec)

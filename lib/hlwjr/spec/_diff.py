@@ -247,7 +247,7 @@ def diff_specs(old, new, *, descriptions: bool = False) -> SpecDiff:
     (a removed and an added field with the same Chinese name are reported as a rename), code sets
     by id (or alias/standard), codes by code.
     """
-    from ._model import load_spec
+    from ._load import load_spec
 
     a = load_spec(old)
     b = load_spec(new)

@@ -460,7 +460,7 @@ def export_spec(spec, path: str | os.PathLike, format: str | None = None) -> Pat
     ``format`` is ``"docx"`` (Word) or ``"xlsx"`` (Excel); by default it follows the file's
     extension. The file is written whole or not at all (temp file, then rename). Returns the path.
     """
-    from ._model import load_spec
+    from ._load import load_spec
 
     spec = load_spec(spec)
     out = Path(path)

@@ -633,7 +633,7 @@ def upload_records(
     to a business day) that the test-phase planner sends whole. ``update``: send accepted records
     whose content changed as corrections (更正), marked as the platform profile's ``upload.update``
     says; refused when the profile declares no correction."""
-    from ..spec._model import load_spec
+    from ..spec._load import load_spec
 
     t0 = time.perf_counter()
     project = project_or_parts
@@ -1027,7 +1027,7 @@ def run_upload(
     sends nothing; ``progress`` True for a terminal bar or a callable ``(desc, done, total)``;
     ``update`` sends changed accepted records as corrections where the platform profile allows it.
     """
-    from ..spec._model import load_spec
+    from ..spec._load import load_spec
     from ._project import load_project
 
     if not hasattr(project, "platform"):

@@ -1188,7 +1188,7 @@ def _prepare(records, dataset, spec):
     """Resolve the spec and build one table per data set."""
     import pandas as pd
 
-    from ..spec._model import load_spec
+    from ..spec._load import load_spec
 
     spec = load_spec(spec)
     if isinstance(records, Mapping) and dataset is None:
@@ -1263,7 +1263,7 @@ def _small_batch_report(records, dataset, spec, lookup, accepted, skip, today) -
     path (``hlwjr.validation._smallbatch``) without the column-wise set-up; None → run the full engine."""
     if dataset is None or type(records) is not list or not records or len(records) > SMALL_BATCH:
         return None
-    from ..spec._model import load_spec
+    from ..spec._load import load_spec
 
     spec = load_spec(spec)
     ds = spec.dataset(dataset) if not hasattr(dataset, "fields") else dataset
@@ -1292,7 +1292,7 @@ def check(
     tuples}`` a reference set (e.g. the filed doctor roster). ``skip``: rule ids not to apply.
     ``today``: the date ID-card birth dates are checked against (default today).
     """
-    from ..spec._model import load_spec
+    from ..spec._load import load_spec
 
     skip = tuple(skip)
     spec = load_spec(spec)  # once: with a name or directory it stats every spec file (~0.5 ms)

@@ -626,7 +626,7 @@ def open_workbench(
     platform_url, appid, mapping_dir, sources, profile) writes it first.  ``check`` verifies that
     the secret is there (never shown).
     """
-    from ..spec._model import load_spec
+    from ..spec._load import load_spec
     from ..upload._project import PROJECT_FILE, load_project, write_project
 
     setup_notebook()

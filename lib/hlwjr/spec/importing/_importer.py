@@ -2274,7 +2274,7 @@ class _Importer:
 
     def _from_reference(self, ref: str, cs_index: dict) -> _CodeSetDraft | None:
         """A code set of the reference spec known by this standard number or name, copied in."""
-        from .._model import load_spec
+        from .._load import load_spec
 
         if self._reference is None:
             try:
@@ -2800,7 +2800,8 @@ def import_spec(
     defaults to the document's file name. Raises :class:`hlwjr.SpecImportError` when the document
     has no recognisable field table; everything else lands in ``result.report``.
     """
-    from .._model import load_spec, write_spec
+    from .._load import load_spec
+    from .._write import write_spec
 
     src = Path(path)
     if out_dir is not None and not overwrite:
