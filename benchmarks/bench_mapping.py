@@ -141,7 +141,8 @@ def _cpu() -> float:
 
 def _phase_pipeline(work: Path) -> dict:
     import hlwjr
-    from hlwjr.mapping._engine import _Context, write_jsonl
+    from hlwjr.mapping._context import _Context
+    from hlwjr.mapping._jsonl import write_jsonl
 
     m = hlwjr.load_mapping(work / "mapping")
     hlwjr.load_spec()

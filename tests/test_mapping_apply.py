@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import hlwjr
-from hlwjr.mapping._engine import DERIVED, write_jsonl
+from hlwjr.mapping._derived import DERIVED
+from hlwjr.mapping._jsonl import write_jsonl
 
 DATA = Path(__file__).parent / "data"
 SPEC = DATA / "mapping_spec"
@@ -259,7 +260,7 @@ def test_preview_first_rows_after_an_edit(mapping):
     ],
 )
 def test_text_is_trimmed_and_empty_is_missing(values):
-    from hlwjr.mapping._engine import as_text
+    from hlwjr.mapping._conversions import as_text
 
     s = pd.Series(values, dtype="str")
     want = s.str.strip()
@@ -282,7 +283,7 @@ def test_issue_keys_are_masked_like_the_validators(mapping):
 
 
 def test_to_jsonl_never_leaves_a_half_written_file(mapping, tmp_path, monkeypatch):
-    import hlwjr.mapping._engine as M
+    import hlwjr.mapping._result as M
 
     r = _apply(mapping, "visit")
     target = tmp_path / "a.jsonl"

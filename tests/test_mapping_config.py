@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 import hlwjr
-from hlwjr.mapping._engine import FieldRule, load_code_map
+from hlwjr.mapping._codemaps import load_code_map
+from hlwjr.mapping._model import FieldRule
 
 DATA = Path(__file__).parent / "data"
 SPEC = DATA / "mapping_spec"

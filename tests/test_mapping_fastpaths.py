@@ -17,7 +17,8 @@ import pytest
 
 import hlwjr
 from hlwjr.mapping import _engine as _mapping
-from hlwjr.mapping._engine import iter_dicts, parse_times, write_jsonl
+from hlwjr.mapping._conversions import parse_times
+from hlwjr.mapping._jsonl import iter_dicts, write_jsonl
 from hlwjr.sources import _read as _sources
 
 DATA = Path(__file__).parent / "data"

@@ -66,7 +66,7 @@ def test_new_local_values_start_from_suggestions(hospital):
     spec = hlwjr.load_spec()
     import pandas as pd
 
-    from hlwjr.mapping._engine import CODE_MAP_COLUMNS, CodeMap
+    from hlwjr.mapping._codemaps import CODE_MAP_COLUMNS, CodeMap
 
     cm = CodeMap(name="sex", entries=pd.DataFrame(columns=CODE_MAP_COLUMNS, dtype="str"), code_set="sex")
     ed = CodeMapEditor(cm, spec.code_set("sex"), {"男": 10, "女": 8, "不详": 1, "？": 1})

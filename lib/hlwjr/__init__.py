@@ -65,8 +65,8 @@ _LAZY: dict[str, str] = {
     # sources, profiling, mapping (指标对照)
     "read_source": ".sources._read",
     "profile_source": ".sources._profile",
-    "Mapping": ".mapping._engine",
-    "load_mapping": ".mapping._engine",
+    "Mapping": ".mapping._config",
+    "load_mapping": ".mapping._config",
     "apply_mapping": ".mapping._engine",
     "suggest_fields": ".mapping._suggest",
     "suggest_codes": ".mapping._suggest",

@@ -158,7 +158,7 @@ def _table(df) -> str:
 
 
 def _check(args, stdout, stderr) -> int:
-    from ..mapping._engine import load_mapping
+    from ..mapping._config import load_mapping
 
     mapping = load_mapping(args.mapping)
     issues = mapping.check(spec=args.spec, columns=not args.no_columns)
@@ -302,7 +302,8 @@ def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0
     from pathlib import Path
 
     from .._exceptions import ConfigError
-    from ..mapping._engine import DatasetMapping, Mapping, SourceDef, SourceRef, load_mapping
+    from ..mapping._config import Mapping, load_mapping
+    from ..mapping._model import DatasetMapping, SourceDef, SourceRef
     from ..mapping._suggest import suggest_code_map
     from ..sources._profile import profile_frame
 

@@ -91,7 +91,8 @@ def show_profile(url: str, table: str, out: TextIO) -> None:
 def show_mapped(mapping_dir: Path, dataset: str, url: str, day: str, out: TextIO, *, spec=None, n: int = 3) -> None:
     """Print the first ``n`` mapped records of ``dataset`` for ``day``, with personal data masked."""
     from .._privacy import mask_value
-    from ..mapping._engine import apply_mapping, load_mapping
+    from ..mapping._config import load_mapping
+    from ..mapping._engine import apply_mapping
     from ..validation._engine import mask_kind_for
 
     result = apply_mapping(load_mapping(mapping_dir), dataset, sources={"his": url}, date=day, limit=n, spec=spec)

@@ -597,7 +597,7 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
 def suggest_dataset_mapping(dataset, source, *, table: str | None = None, min_score: float = 0.75):
     """A :class:`hlwjr.mapping._engine.DatasetMapping` filled with the best suggestion per field
     (status ``suggested``)."""
-    from ._engine import DatasetMapping, FieldRule, SourceRef
+    from ._model import DatasetMapping, FieldRule, SourceRef
 
     dm = DatasetMapping(dataset=dataset.code, source=SourceRef(table=table or "TABLE"))
     for s in suggest_fields(dataset, source):
@@ -724,7 +724,7 @@ def suggest_codes(code_set, local_values, *, min_score: float = 0.5) -> pd.DataF
 
 def suggest_code_map(name: str, code_set, local_values, **kw):
     """A :class:`hlwjr.mapping._engine.CodeMap` from :func:`suggest_codes` (entries ``suggested``)."""
-    from ._engine import CODE_MAP_COLUMNS, CodeMap
+    from ._codemaps import CODE_MAP_COLUMNS, CodeMap
 
     s = suggest_codes(code_set, local_values, **kw)
     entries = pd.DataFrame(

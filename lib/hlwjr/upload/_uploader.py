@@ -968,11 +968,12 @@ def _map_records(
     {dataset: rows rejected by the mapping}, DataFrame of mapping rejections)``."""
     import pandas as pd
 
-    from ..mapping import _engine as _mapping
+    from ..mapping._config import load_mapping
+    from ..mapping._engine import apply_mapping
 
     if project.mapping_dir is None:
         raise ConfigError("项目没有配置映射目录 (mapping_dir)；请在 hlwjr.toml 中设置", where=str(project.config_file))
-    mapping = _mapping.load_mapping(project.mapping_dir)
+    mapping = load_mapping(project.mapping_dir)
     sources = _project_sources(project)
     out: dict[str, Any] = {}
     rejected: dict[str, int] = {}
@@ -990,7 +991,7 @@ def _map_records(
         day = date if getattr(getattr(dm, "source", None), "business_time", None) else None
         if date is not None and day is None:
             master.add(code)
-        res = _mapping.apply_mapping(mapping, code, date=day, sources=sources, spec=spec)
+        res = apply_mapping(mapping, code, date=day, sources=sources, spec=spec)
         out[code] = res.records
         rej = res.rejections
         rejected[code] = len(rej)

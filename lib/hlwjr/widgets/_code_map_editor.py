@@ -140,7 +140,7 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
     def from_mapping(cls, mapping, name: str, *, sources: dict | None = None, spec=None, **kw) -> CodeMapEditor:
         """The editor for code map ``name`` of a mapping, with the local values counted in every
         source column that the mapping's rules send through this code map."""
-        from ..mapping._engine import _Context
+        from ..mapping._context import _Context
 
         spec = spec or mapping.spec()
         ref = mapping.code_maps.get(name)
@@ -171,7 +171,7 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
 
     @staticmethod
     def _counts(local_values) -> dict[str, int]:
-        from ..mapping._engine import as_text
+        from ..mapping._conversions import as_text
 
         if local_values is None:
             return {}

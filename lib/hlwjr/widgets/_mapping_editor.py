@@ -107,7 +107,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         profile_rows: int = 2000,
         min_score: float = 0.75,
     ) -> None:
-        from ..mapping._engine import DatasetMapping, SourceRef
+        from ..mapping._model import DatasetMapping, SourceRef
 
         super().__init__()
         self._init_errors()
@@ -140,7 +140,8 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
     # ------------------------------------------------------------------ source and suggestions
     def _load_source(self, profile_rows: int) -> None:
         """Read the first rows of the source table, joined as the mapping joins them."""
-        from ..mapping._engine import _Context, _Issues, _join
+        from ..mapping._context import _Context
+        from ..mapping._engine import _Issues, _join
 
         ctx = _Context(self.mapping, self._sources)
         src = ctx.open(self.dm.source)
@@ -177,7 +178,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
     @staticmethod
     def _child_rows(ctx, ch, parent: pd.DataFrame) -> pd.DataFrame:
         """The detail rows (明细) of the sample parent rows only, read chunk by chunk."""
-        from ..mapping._engine import as_text
+        from ..mapping._conversions import as_text
 
         keys = list(ch.keys.items())
         wanted = set(zip(*[as_text(parent[p]).fillna("") for _c, p in keys if p in parent.columns]))
@@ -388,7 +389,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             self._syncing = False
 
     def _param_options(self, row: FieldRow) -> None:
-        from ..mapping._engine import DERIVED
+        from ..mapping._derived import DERIVED
 
         k = row.kind.value
         row.param.placeholder = _PARAM_HELP.get(k, "")

@@ -259,7 +259,7 @@ class Workbench:
 
     def mapping(self):
         """The project's mapping config (指标对照配置), freshly loaded from its directory."""
-        from ..mapping._engine import load_mapping
+        from ..mapping._config import load_mapping
 
         if self.project.mapping_dir is None:
             raise ConfigError(
@@ -378,7 +378,8 @@ class Workbench:
 
     def source_frame(self, table: str, *, source: str | None = None, limit: int | None = None):
         """Rows of one source table (数据源表), read as the mapping reads it."""
-        from ..mapping._engine import SourceRef, _Context
+        from ..mapping._context import _Context
+        from ..mapping._model import SourceRef
 
         ctx = _Context(self.mapping(), self.sources())
         src = ctx.open(SourceRef(table=table, source=source))
