@@ -168,7 +168,7 @@ def test_dropped_connection_is_not_resent_without_batch_replay(tmp_path):
         c.send_batch("recipe", "B5", b'[{"organID":"O","recipeID":"Z"}]', 1)
     assert e.value.ambiguous and len(calls) == 1
     # and the uploader leaves such a batch for a human to check, never resending it
-    from hlwjr.upload._uploader import Uploader
+    from hlwjr.upload._sender import Uploader
 
     with Ledger(tmp_path / "l.sqlite") as led:
         led.open_batch("recipe", "B5", [("O|Z", "h")], b'[{"organID":"O","recipeID":"Z"}]')

@@ -243,7 +243,7 @@ def test_missing_secret_and_unreachable_platform(tmp_path, monkeypatch):
 def test_cell_execution_error_is_short_for_hlwjr_errors():
     """The custom handler turns an HlwjrError into 错误 / 位置 / 怎么办 lines."""
     from hlwjr import MappingError
-    from hlwjr.workbench._workbench import _custom_exc
+    from hlwjr.workbench._errors import _custom_exc
 
     lines = _custom_exc(
         object(), MappingError, MappingError("列 'XB' 不在数据源中", where="datasets/consult.yaml: 字段 sex"), None
@@ -256,7 +256,7 @@ def test_friendly_prints_the_message_instead_of_a_traceback():
     import io
 
     from hlwjr import SourceError
-    from hlwjr.workbench._workbench import friendly, setup_notebook
+    from hlwjr.workbench._errors import friendly, setup_notebook
 
     out = io.StringIO()
     with friendly(stream=out):

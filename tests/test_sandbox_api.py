@@ -451,7 +451,7 @@ def test_concurrent_uploads_are_grouped(sandbox_app, sandbox_credentials, sandbo
 def test_log_redaction_filter():
     import logging
 
-    from hlwjr.sandbox._app import _RedactFilter
+    from hlwjr.sandbox._wire import _RedactFilter
 
     rec = logging.LogRecord(
         "uvicorn.access",

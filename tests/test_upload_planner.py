@@ -6,7 +6,8 @@ from pathlib import Path
 
 from hlwjr import load_spec
 from hlwjr._text import pad as _pad
-from hlwjr.upload._uploader import DatasetSummary, UploadSummary, plan_test_phase
+from hlwjr.upload._planner import plan_test_phase
+from hlwjr.upload._summary import DatasetSummary, UploadSummary
 
 MINISPEC = Path(__file__).parent / "data" / "upload_minispec"
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from hlwjr import AuthError, ConfigError, Ledger, TransportError, UploadError, compute_readiness
+from hlwjr.upload._lock import UploadLock
 from hlwjr.upload._project import load_project, write_project
-from hlwjr.upload._uploader import UploadLock, upload_records
+from hlwjr.upload._uploader import upload_records
 
 pytestmark = pytest.mark.slow
 

@@ -267,7 +267,7 @@ def test_internal_error_in_a_callback_is_shown_with_ids_and_phones_masked():
 
 
 def test_upload_panel_summary_masks_ids_in_platform_reasons():
-    from hlwjr.upload._uploader import DatasetSummary, UploadSummary
+    from hlwjr.upload._summary import DatasetSummary, UploadSummary
 
     s = UploadSummary(
         date="2026-11-01",

@@ -140,7 +140,8 @@ def _serve(args, stdout: TextIO, stderr: TextIO) -> int:
     port = sockets[0].getsockname()[1]  # --port 0: the free port the system chose
     import uvicorn
 
-    from ..sandbox._app import create_app, install_log_redaction
+    from ..sandbox._app import create_app
+    from ..sandbox._wire import install_log_redaction
 
     try:
         app = create_app(args.data_dir, spec=args.spec, settings=settings)

@@ -98,7 +98,7 @@ def _resolve(project, items: list[str], day: str | None, stdout: TextIO) -> int:
 
     from .._exceptions import ConfigError
     from ..upload._ledger import Ledger
-    from ..upload._uploader import UploadLock
+    from ..upload._lock import UploadLock
 
     pairs = []
     for item in items:

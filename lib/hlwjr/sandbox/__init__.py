@@ -19,7 +19,7 @@ __all__ = ["Faults", "Sandbox", "SandboxService", "SandboxSettings", "SyncASGITr
 
 _LAZY = {
     "create_app": "._app",
-    "SandboxService": "._app",
+    "SandboxService": "._service",
     "Sandbox": "._server",
     "SandboxSettings": "._settings",
     "VerifyRule": "._settings",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from ._app import ApiError, SandboxService
+from ._service import SandboxService
+from ._wire import ApiError
 
 __all__ = ["render_verify_log_page"]
 

@@ -242,12 +242,6 @@ class Store:
         ).fetchone()
         return Org(*row) if row else None
 
-    def org_by_code(self, org_code: str) -> Org | None:
-        row = self.conn.execute(
-            "SELECT appid, org_code, org_name, active, created_at FROM orgs WHERE org_code = ?", (org_code,)
-        ).fetchone()
-        return Org(*row) if row else None
-
     def orgs(self) -> list[Org]:
         rows = self.conn.execute(
             "SELECT appid, org_code, org_name, active, created_at FROM orgs ORDER BY created_at"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -769,10 +768,3 @@ def list_sheets(path) -> list[str]:
         return list(wb.sheetnames)
     finally:
         wb.close()
-
-
-def source_label(source) -> str:
-    """A printable label of a source with any database password masked."""
-    if isinstance(source, pd.DataFrame):
-        return "<DataFrame>"
-    return _mask_url(os.fspath(source)) if not isinstance(source, str) else _mask_url(source)

@@ -10,7 +10,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..workbench._workbench import error_html, error_text
+from ..workbench._errors import error_html, error_text
 
 __all__ = ["ErrorsMixin", "badge", "esc", "guarded"]
 
