@@ -25,6 +25,7 @@ from ._exceptions import (
     ConfigError,
     DataError,
     HlwjrError,
+    LedgerError,
     MappingError,
     PlatformRejected,
     RecordsInvalid,
@@ -92,6 +93,7 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "__version__",
     "HlwjrError",
+    "LedgerError",
     "ConfigError",
     "SpecError",
     "SpecImportError",

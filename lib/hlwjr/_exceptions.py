@@ -15,7 +15,8 @@ The tree separates *what the user must fix*::
     └── UploadError              talking to the platform
         ├── TransportError       network, timeout, 5xx, 系统繁忙 — transient, retried before raised
         ├── AuthError            appid/secret refused, token not renewable
-        └── PlatformRejected     the platform answered and refused the data; never retried
+        ├── PlatformRejected     the platform answered and refused the data; never retried
+        └── LedgerError          the upload ledger is lost, emptied, replaced, older or damaged
 
 Errors carry a ``where`` string (file, table/sheet, row, column or field) when one is known, and
 their message says what to fix.  Low-level exceptions (``httpx``, ``sqlite3``, ``yaml``,
@@ -29,6 +30,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "HlwjrError",
+    "LedgerError",
     "MappingError",
     "PlatformRejected",
     "RecordsInvalid",
@@ -105,3 +107,8 @@ class PlatformRejected(UploadError):
         super().__init__(message, where=where)
         self.code = code
         self.errors = errors or []
+
+
+class LedgerError(UploadError):
+    """The upload ledger (上传台账) is not the one the last run left behind — lost, emptied,
+    replaced by another, an older copy, or damaged. Nothing is sent until it is rebuilt."""

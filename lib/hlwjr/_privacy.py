@@ -18,6 +18,7 @@ valid for :func:`check_id_number` unless ``allow_15=True`` (the platform expects
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import math
 import re
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "id_birthdate",
     "id_problem",
     "id_sex",
+    "key_digest",
     "mask_key",
     "mask_series",
     "mask_text",
@@ -279,3 +281,13 @@ def mask_key(key: str | None, sep: str = "|") -> str | None:
     if key is None:
         return None
     return "|".join(p if len(p) < 11 else (mask_value(p) or "") for p in str(key).split(sep))
+
+
+def key_digest(parts) -> str:
+    """A business key (业务主键) as a one-way digest: SHA-256 of its parts joined by ``|``.
+
+    Platform and hospital compute it from the same parts, so the platform can tell which keys it
+    accepted (to rebuild a lost ledger) without sending the keys — ID-card numbers among them —
+    back in clear."""
+    text = "|".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

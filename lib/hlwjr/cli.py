@@ -12,7 +12,7 @@ import importlib
 import sys
 from typing import TextIO
 
-from ._exceptions import ConfigError, HlwjrError
+from ._exceptions import ConfigError, HlwjrError, LedgerError
 
 # Modules that contribute sub-commands, in the order they appear in --help.
 _COMMAND_MODULES = (
@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     ".commands._sandbox",
     ".commands._map",
     ".commands._upload",
+    ".commands._ledger",
     ".commands._demo",
     ".commands._lab",
 )
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace, stdout: TextIO = sys.stdout, stderr: TextIO = 
         return int(handler(args, stdout, stderr) or 0)
     except HlwjrError as exc:
         print(f"错误: {exc}", file=stderr)
-        return 2 if isinstance(exc, ConfigError) else 1
+        return 2 if isinstance(exc, (ConfigError, LedgerError)) else 1
     except KeyboardInterrupt:
         print("已中断 (interrupted)", file=stderr)
         return 130

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import HlwjrError
+from .._privacy import key_digest
 from ._clock import Clock, beijing_day, format_beijing
 from ._faults import FaultInjector
 from ._settings import SandboxSettings
@@ -532,6 +533,8 @@ class SandboxService:
         total = self.store.count_log_rows(org.org_code, day=date, dataset=ds_code, statuses=statuses)
         for r in rows:
             r["received_at"] = format_beijing(r["received_at"])
-            r["key"] = mask_key(r.pop("biz_key")) if r.get("biz_key") and not r["biz_key"].startswith("#") else None
-            r.pop("biz_key", None)
+            biz_key = r.pop("biz_key", None)
+            keyed = bool(biz_key) and not biz_key.startswith("#")
+            r["key"] = mask_key(biz_key) if keyed else None
+            r["key_digest"] = key_digest(biz_key.split(KEY_SEP)) if keyed else None
         return {"date": date, "dataset": ds_code, "total": total, "offset": offset, "limit": limit, "records": rows}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,6 +30,7 @@ from typing import Any
 
 from .._exceptions import ConfigError, UploadError
 from .._privacy import mask_value
+from ._guard import LedgerIdentity, check_ledger, new_identity, read_identity, write_witness
 
 __all__ = ["Ledger", "LedgerBatch", "content_hash", "now_shanghai", "record_json", "record_key"]
 
@@ -87,6 +89,12 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_day ON events(platform_day, dataset);
 """
+
+
+def _private_dir(path: Path) -> None:
+    """Create the work directory owner-only (0700); an existing one is left as it is."""
+    if not path.exists():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def now_shanghai() -> datetime:
@@ -159,9 +167,12 @@ class Ledger:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.identity: LedgerIdentity | None = None  # set by for_project (the guarded open)
         db = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private_dir(self.path.parent)
+            if not self.path.exists():  # records of patients: readable by the owner only (0600)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             self._db = db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
@@ -182,10 +193,29 @@ class Ledger:
             raise ConfigError(f"无法创建工作目录 {self.path.parent}: {exc.strerror}", where=str(self.path)) from exc
         self._lock = threading.RLock()
         self._deferred: list[tuple] = []
+        self._closed = False
 
     @classmethod
     def for_project(cls, project) -> Ledger:
-        return cls(project.ledger_path)
+        """The project's ledger, opened only after :func:`check_ledger` found it to be the one the
+        last run left behind (missing, emptied, replaced, older or damaged → ``LedgerError``)."""
+        check_ledger(project.ledger_path)
+        ledger = cls(project.ledger_path)
+        with ledger._lock:
+            ledger.identity = read_identity(ledger._db) or new_identity(ledger._db)
+        ledger._note_progress(count_accepted=True)
+        return ledger
+
+    def _note_progress(self, *, count_accepted: bool = False) -> None:
+        """Bring ``ledger.id`` up to the sequence of the last commit (guarded ledgers only)."""
+        if self.identity is None:
+            return
+        seq = int(self._db.execute("SELECT v FROM meta WHERE k='seq'").fetchone()[0])
+        accepted = self.identity.accepted
+        if count_accepted:
+            accepted = self._db.execute("SELECT count(*) FROM records WHERE state='accepted'").fetchone()[0]
+        self.identity = LedgerIdentity(self.identity.ledger_id, seq, accepted)
+        write_witness(self.path, self.identity)
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
@@ -199,8 +229,12 @@ class Ledger:
 
     def close(self) -> None:
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             try:
                 self.flush()
+                self._note_progress(count_accepted=True)
             finally:  # the connection is closed even when the last write fails
                 self._db.close()
 
@@ -220,10 +254,12 @@ class Ledger:
                     for result, day, keys, at in deferred:
                         self._write_answer(self._db, result, day, keys, at)
                     yield self._db
+                    self._db.execute("UPDATE meta SET v = CAST(v AS INTEGER) + 1 WHERE k = 'seq'")
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise
                 self._db.execute("COMMIT")
+                self._note_progress()
             except sqlite3.OperationalError as exc:
                 raise UploadError(f"上传台账写入失败: {exc}（另一个进程正占用台账？）", where=str(self.path)) from exc
 
@@ -345,6 +381,27 @@ class Ledger:
         return [dict(zip(cols, r)) for r in self._query(sql + " ORDER BY r.created_at", params)]
 
     # ------------------------------------------------------------------ writes
+
+    def adopt_accepted(self, rows: Iterable[tuple[str, str, str, str, str | None]]) -> int:
+        """Record keys the platform already accepted (rebuilding a lost ledger): each row is
+        ``(dataset, joined key, content hash, platform day, received at)``; state ``accepted``,
+        one acceptance event each, batch ``rebuild``. Returns how many were new."""
+        now = _ts()
+        rows = list(rows)
+        with self._tx() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO records (dataset, key, hash, state, batch_no, attempts, platform_day, "
+                "created_at, sent_at, answered_at) VALUES (?,?,?,?,'rebuild',1,?,?,?,?)",
+                [(ds, k, h, ACCEPTED, day, now, at or now, at or now) for ds, k, h, day, at in rows],
+            )
+            added = db.total_changes - before
+            db.executemany(
+                "INSERT INTO events (at, platform_day, dataset, key, hash, batch_no, status) "
+                "VALUES (?,?,?,?,?,'rebuild',?)",
+                [(at or now, day, ds, k, h, ACCEPTED) for ds, k, h, day, at in rows],
+            )
+        return added
 
     def open_batch(
         self,

@@ -25,6 +25,7 @@ from .._exceptions import (
     HlwjrError,
     TransportError,
 )
+from ._guard import check_ledger, witness_path
 from ._ledger import (
     ACCEPTED,
     DUPLICATE,
@@ -38,6 +39,7 @@ from ._ledger import (
 )
 from ._lock import UploadLock
 from ._planner import _apply_limit, _Lookup, plan_test_phase
+from ._recovery import backup_ledger, refuse_if_platform_has_data
 from ._sender import Uploader, _Progress
 from ._summary import DatasetSummary, UploadSummary, _masked
 
@@ -114,6 +116,7 @@ def upload_records(
     project = project_or_parts
     spec = spec or load_spec(project.spec)
     own_ledger = ledger is None
+    fresh = own_ledger and not project.ledger_path.exists() and not witness_path(project.ledger_path).exists()
     ledger = ledger or Ledger.for_project(project)
     lock = UploadLock(Path(ledger.path).parent / "upload.lock")
     own_client = False
@@ -142,6 +145,7 @@ def upload_records(
             )
         if not dry_run:
             client.check_auth()  # a wrong appid/secret/URL fails here, before anything is written
+            refuse_if_platform_has_data(client, ledger, fresh=fresh)
             resolved, notes = uploader.recover()
             summary.recovered = resolved
             summary.notes.extend(notes)
@@ -169,6 +173,8 @@ def upload_records(
             client.close()
         if own_ledger:
             ledger.close()
+            if not dry_run and ledger.path.exists() and ledger.identity is not None:
+                backup_ledger(ledger.path)  # the ledger is never the only memory
         lock.release()
 
 
@@ -518,6 +524,7 @@ def run_upload(
             raise ConfigError(f"日期 {date!r} 格式不对，应为 YYYY-MM-DD，例如 2026-11-01", where="--date") from None
     scope = list(datasets) if datasets else (list(project.datasets) or [d.code for d in spec.top_level()])
     codes = [spec.dataset(c).code for c in scope]
+    check_ledger(project.ledger_path)  # a lost or damaged ledger stops the run before any mapping work
     t0 = time.perf_counter()
     notes: list[str] = []
     master: set[str] = set()

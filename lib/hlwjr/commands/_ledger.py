@@ -1,0 +1,87 @@
+"""CLI: ``hlwjr ledger check|backup|rebuild`` (上传台账) — thin shells over
+:mod:`hlwjr.upload._guard` and :mod:`hlwjr.upload._recovery`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+__all__ = ["register"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "ledger",
+        help="上传台账：检查、备份、重建 (the upload ledger)",
+        description="上传台账记着哪些记录已被平台接收；它丢失、被清空、被替换或损坏时，hlwjr upload 会停下来，"
+        "用这里的命令检查和恢复。",
+    )
+    sub = p.add_subparsers(dest="ledger_command", metavar="COMMAND", required=True)
+    c = sub.add_parser("check", help="检查台账的身份与完整性 (exit 0 = 正常)")
+    c.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    c.set_defaults(handler=_check)
+    b = sub.add_parser("backup", help="立即备份台账（每次上传后也会自动备份）")
+    b.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    b.set_defaults(handler=_backup)
+    r = sub.add_parser(
+        "rebuild",
+        help="重建台账：优先依据平台验证日志，否则依据最近的备份",
+        description="平台的验证日志能列出已接收的记录时（沙箱可以），按数据源中的记录与平台核对后重建；"
+        "否则用最近的、属于本项目的备份恢复。原台账改名保留，不会删除。",
+    )
+    r.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    r.add_argument("--from-backup", metavar="FILE", help="用这个备份恢复（不询问平台）")
+    r.add_argument("--force", action="store_true", help="备份之后平台又接收过记录时，仍然用这个备份")
+    r.set_defaults(handler=_rebuild)
+
+
+def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from ..upload._guard import check_ledger
+    from ..upload._project import load_project
+    from ..upload._recovery import list_backups
+
+    project = load_project(args.config)
+    witness = check_ledger(project.ledger_path)  # raises LedgerError (exit 2) with what to do
+    if witness is None and not project.ledger_path.exists():
+        print(f"还没有上传台账（{project.ledger_path}）：本项目尚未上传过", file=stdout)
+        return 0
+    backups = list_backups(project.ledger_path)
+    newest = f"，最近的备份 {backups[0].name}" if backups else "，还没有备份"
+    status = "尚无标识"
+    if witness:
+        status = f"标识 {witness.ledger_id[:8]}，进度 {witness.seq}，已接收 {witness.accepted} 条"
+    print(f"台账正常: {project.ledger_path}（{status}{newest}）", file=stdout)
+    return 0
+
+
+def _backup(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .._exceptions import ConfigError
+    from ..upload._guard import check_ledger
+    from ..upload._project import load_project
+    from ..upload._recovery import backup_ledger
+
+    project = load_project(args.config)
+    if not project.ledger_path.exists():
+        raise ConfigError(f"还没有上传台账 {project.ledger_path}，无需备份", where=str(project.config_file))
+    check_ledger(project.ledger_path)  # never back up a damaged or foreign ledger over good backups
+    print(f"已备份: {backup_ledger(project.ledger_path)}", file=stdout)
+    return 0
+
+
+def _rebuild(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from ..upload._client import PlatformClient
+    from ..upload._lock import UploadLock
+    from ..upload._project import load_project
+    from ..upload._recovery import rebuild_ledger
+
+    project = load_project(args.config)
+    project.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+    with UploadLock(Path(project.ledger_path).parent / "upload.lock"):
+        if args.from_backup:
+            report = rebuild_ledger(project, backup=Path(args.from_backup), force=args.force)
+        else:
+            with PlatformClient.from_project(project) as client:
+                report = rebuild_ledger(project, client=client, force=args.force)
+    print(report.to_text(), file=stdout)
+    return 0
