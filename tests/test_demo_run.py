@@ -156,3 +156,61 @@ def test_upload_cli_wrong_secret_url_proxy(demo, tmp_path, monkeypatch):
             toml.write_text(original, encoding="utf-8")
     with Ledger(out / "project" / ".hlwjr" / "ledger.sqlite") as led:
         assert led.counts() == before and led.unresolved_batches() == []
+
+
+# ------------------------------------------------------------- nothing unmasked leaves the tool
+
+_AT_REST = {".sqlite", ".sqlite-wal", ".sqlite-shm", ".png", ".lock"}  # record stores (0600), images, locks
+
+
+def _identifying_values(hospital) -> set[str]:
+    """Every ID-card and mobile number in the demo hospital's export (all tables, all columns)."""
+    import csv
+
+    from hlwjr._privacy import check_id_number
+
+    found = set()
+    for path in (hospital / "csv").glob("*.csv"):
+        with open(path, encoding="gb18030", newline="") as fh:
+            for row in csv.reader(fh):
+                found.update(v for v in row if check_id_number(v) or re.fullmatch(r"1[3-9]\d{9}", v))
+    return found
+
+
+def _readable_text(path) -> str:
+    import zipfile
+
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as z:
+            return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml"))
+    return path.read_bytes().decode("utf-8", "replace")
+
+
+def test_no_output_of_make_demo_shows_a_full_id_or_phone_number(demo):
+    out, code, text, err = demo
+    assert code == 0
+    secrets_ = _identifying_values(out / "hospital")
+    assert len(secrets_) > 100  # the export really holds them
+    outputs = [p for p in out.rglob("*") if p.is_file() and "hospital" not in p.parts and p.suffix not in _AT_REST]
+    assert any(p.name == "readiness.html" for p in outputs) and any(p.suffix == ".xlsx" for p in outputs)
+    for name, body in [("stdout", text + err)] + [(str(p), _readable_text(p)) for p in outputs]:
+        shown = [s for s in secrets_ if s in body]
+        assert not shown, f"{name} shows {len(shown)} full ID/phone numbers"
+
+
+def test_files_holding_records_are_owner_only(demo):
+    import stat
+
+    out = demo[0]
+    holders = [
+        *(out / "hospital").rglob("*.csv"),
+        out / "hospital" / "his.sqlite",
+        *(out / "project" / ".hlwjr").rglob("*.sqlite"),
+        out / "project" / ".hlwjr" / "secret",
+        out / "sandbox" / "sandbox.sqlite",
+        *(out / "evidence").iterdir(),
+    ]
+    loose = [str(p) for p in holders if p.is_file() and stat.S_IMODE(p.stat().st_mode) & 0o077]
+    assert not loose, loose
+    for d in (out / "project" / ".hlwjr", out / "sandbox", out / "evidence"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d

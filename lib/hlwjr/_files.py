@@ -4,6 +4,7 @@ Every report, export, code map, config and spec directory hlwjr writes goes thro
 :func:`atomic_write` (or :func:`give_default_mode` for a directory built in a temp place): the
 content is written to a temporary file beside the target and renamed over it only when complete,
 so a crash or an error never leaves a half-written file under the real name (不留半截文件).
+Files that hold patients' records are written ``private=True``: owner-only (0600, dirs 0700).
 """
 
 from __future__ import annotations
@@ -36,20 +37,25 @@ def give_default_mode(path: str | os.PathLike, *, directory: bool = False) -> No
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
-def atomic_write(target: str | os.PathLike, write: Callable[[Path], object], *, make_parents: bool = True) -> Path:
+def atomic_write(
+    target: str | os.PathLike, write: Callable[[Path], object], *, make_parents: bool = True, private: bool = False
+) -> Path:
     """Call ``write(tmp_path)`` on a temporary file beside ``target``, then rename it into place.
 
-    On any error the temporary file is removed and ``target`` is left as it was.
+    On any error the temporary file is removed and ``target`` is left as it was. ``private``: the
+    file holds patients' records (mapped records, the evidence pack, a hospital export): it stays
+    owner-only (0600) and directories created for it are 0700.
     """
     target = Path(target).expanduser()
-    if make_parents:
-        target.parent.mkdir(parents=True, exist_ok=True)
+    if make_parents and not target.parent.exists():
+        target.parent.mkdir(mode=0o700 if private else 0o777, parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix or ".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:
         write(tmp)
-        give_default_mode(tmp)
+        if not private:
+            give_default_mode(tmp)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -31,6 +31,7 @@ __all__ = [
     "id_sex",
     "key_digest",
     "mask_key",
+    "mask_kind",
     "mask_series",
     "mask_text",
     "mask_value",
@@ -204,6 +205,61 @@ _TEXT_ID = re.compile(
 _TEXT_PHONE = re.compile(rf"(?<![0-9０-９])(?:\+?86[- ]?)?[1１][3-9３-９]{_D}{{9}}(?![0-9０-９])")
 
 
+# ------------------------------------------------------------------- what must be masked
+# The one answer to "must this field's values be masked, and how?" — reports, previews, the
+# evidence pack, issues and widgets all ask here.
+
+_ID_KEYS = ("certid", "idcard", "certno", "idno", "sfzh")
+_PHONE_KEYS = ("mobile", "phone", "telnum", "tel")
+_ORG_KEYS = ("organ", "unitid", "orgcode", "uscc")
+_PERSON_KEYS = (
+    "patient",
+    "doctor",
+    "guardian",
+    "people",
+    "person",
+    "nurse",
+    "pharmac",
+    "representative",
+    "audit",
+    "contact",
+)
+_NOT_PERSON = ("drug", "dept", "org", "unit", "diag", "item", "hosp", "disease", "title", "subject", "spec")
+_PERSON_ROLES = ("代表人", "负责人", "联系人", "医生", "医师", "药师", "护士", "患者", "监护人", "审核人", "投诉人")
+
+
+def mask_kind(key: str, name: str = "", value: Any = None) -> str | None:
+    """How a field's values are masked (脱敏) wherever they are shown: ``"id"`` (证件号),
+    ``"phone"`` (电话), ``"name"`` (姓名), ``"plain"`` (机构代码: shown as is) or None (ID- and
+    phone-like digit runs masked inside the text). ``key`` is the field key, ``name`` its Chinese
+    name, ``value`` an optional sample value (a 2–4 character Chinese value of a person-role
+    field is a name)."""
+    k = str(key).lower()
+    name = name or ""
+    if any(t in k for t in _ID_KEYS) or any(t in name for t in ("身份证", "证件号")):
+        return "id"
+    if any(t in k for t in _PHONE_KEYS) or any(t in name for t in ("电话", "手机")):
+        return "phone"
+    if any(t in k for t in _ORG_KEYS) or any(t in name for t in ("机构", "信用代码")):
+        return "plain"
+    return "name" if _is_person_name(k, name, value) else None
+
+
+def _is_person_name(k: str, name: str, value: Any) -> bool:
+    if "姓名" in name or k in {"auditdoctor", "evaluationpeople"}:
+        return True
+    if any(w in k for w in _NOT_PERSON):
+        return False
+    if k.endswith(("name", "people", "person")) and (any(t in k for t in _PERSON_KEYS) or not name):
+        return True
+    return (
+        isinstance(value, str)
+        and 2 <= len(value) <= 4
+        and all("\u4e00" <= c <= "\u9fff" for c in value)
+        and (any(r in name for r in _PERSON_ROLES) or "representative" in k or k.endswith("name"))
+    )
+
+
 def mask_text(text: str) -> str:
     """Mask every ID-like (15/18 digits) and mobile-like (11 digits, 1[3-9]…) run inside a text."""
     text = _TEXT_ID.sub(lambda m: _mask_id(m.group(0)), text)
@@ -222,13 +278,15 @@ def mask_value(value: Any, kind: str | None = None) -> str | None:
     s = value if isinstance(value, str) else str(value)
     if kind is None:
         return mask_text(s)
+    if kind == "plain":
+        return s
     if kind == "id":
         return _mask_id(s)
     if kind == "phone":
         return _mask_phone(s)
     if kind == "name":
         return _mask_name(s)
-    raise ValueError(f"unknown mask kind {kind!r}: expected 'id', 'phone', 'name' or None")
+    raise ValueError(f"unknown mask kind {kind!r}: expected 'id', 'phone', 'name', 'plain' or None")
 
 
 def mask_series(series, kind: str | None = None):
@@ -239,13 +297,15 @@ def mask_series(series, kind: str | None = None):
     """
     import pandas as pd
 
-    if kind not in {None, "id", "phone", "name"}:
-        raise ValueError(f"unknown mask kind {kind!r}: expected 'id', 'phone', 'name' or None")
+    if kind not in {None, "id", "phone", "name", "plain"}:
+        raise ValueError(f"unknown mask kind {kind!r}: expected 'id', 'phone', 'name', 'plain' or None")
     if len(series) <= 2000:  # small inputs: plain Python is cheaper than pandas' per-call overhead
         values = series.tolist() if hasattr(series, "tolist") else list(series)
         index = series.index if isinstance(series, pd.Series) else None
         return pd.Series([mask_value(v, kind) for v in values], index=index, dtype=object)
     s = pd.Series(series, copy=False)
+    if kind == "plain":
+        return pd.Series([None if _is_missing(v) else str(v) for v in s.tolist()], index=s.index, dtype=object)
     missing = s.isna()
     text = s.astype("string").where(~missing)
     out = pd.Series([None] * len(s), index=s.index, dtype=object)

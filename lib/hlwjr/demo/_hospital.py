@@ -228,7 +228,7 @@ def generate_demo_hospital(
         raise ConfigError("业务天数 days 至少为 1")
     if out.exists() and not out.is_dir():
         raise ConfigError("输出位置是一个已有的文件，不是目录：请给出一个目录（不存在会自动创建）", where=str(out))
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)  # a hospital export: patients' records, owner-only
     g = _Gen(seed, start_day, days)
     r = g.r
     t: dict[str, list[dict]] = {name: [] for name in TABLES}
@@ -640,11 +640,10 @@ def generate_demo_hospital(
 
     db = out / "his.sqlite"
     csv_dir = out / "csv"
-    csv_dir.mkdir(exist_ok=True)
+    csv_dir.mkdir(mode=0o700, exist_ok=True)
 
     def write_db(tmp: Path) -> None:
-        tmp.unlink()  # sqlite3 wants to create the file itself
-        con = sqlite3.connect(tmp)
+        con = sqlite3.connect(tmp)  # an empty file is a new database; it keeps the file's 0600
         try:
             for name in TABLES:
                 rows = t[name]
@@ -670,9 +669,9 @@ def generate_demo_hospital(
 
         return write
 
-    atomic_write(db, write_db)
+    atomic_write(db, write_db, private=True)
     for name in TABLES:
-        atomic_write(csv_dir / f"{name}.csv", write_csv(name))
+        atomic_write(csv_dir / f"{name}.csv", write_csv(name), private=True)
     result = DemoHospital(
         out_dir=out,
         database=db,

@@ -90,10 +90,9 @@ def show_profile(url: str, table: str, out: TextIO) -> None:
 
 def show_mapped(mapping_dir: Path, dataset: str, url: str, day: str, out: TextIO, *, spec=None, n: int = 3) -> None:
     """Print the first ``n`` mapped records of ``dataset`` for ``day``, with personal data masked."""
-    from .._privacy import mask_value
+    from .._privacy import mask_kind, mask_value
     from ..mapping._config import load_mapping
     from ..mapping._engine import apply_mapping
-    from ..validation._engine import mask_kind_for
 
     result = apply_mapping(load_mapping(mapping_dir), dataset, sources={"his": url}, date=day, limit=n, spec=spec)
     if spec is None:
@@ -105,7 +104,7 @@ def show_mapped(mapping_dir: Path, dataset: str, url: str, day: str, out: TextIO
         shown = []
         for key, value in record.items():
             f = ds.fields.get(key)
-            kind = mask_kind_for(key, f.name if f else "")
+            kind = mask_kind(key, f.name if f else "")
             text = mask_value(value, kind) if kind not in (None, "plain") and value is not None else value
             shown.append(f"{key}={text}")
         print(
@@ -176,7 +175,7 @@ def run_demo(out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3,
 
         _rule("4 项目配置", stdout)
         secret_file = run.project_dir / ".hlwjr" / "secret"
-        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        secret_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(secret + "\n")

@@ -39,17 +39,6 @@ __all__ = ["apply_mapping"]
 _CHUNK = 200_000
 
 
-def _mask_kind(field_key: str) -> str | None:
-    k = field_key.lower()
-    if "cert" in k or "idcard" in k or k.endswith("idno"):
-        return "id"
-    if "mobile" in k or "phone" in k or "tel" in k:
-        return "phone"
-    if k.endswith("name") and any(p in k for p in ("patient", "doctor", "guardian", "people", "person", "audit")):
-        return "name"
-    return None
-
-
 class _Issues:
     def __init__(self, dataset: str, source: str) -> None:
         self.dataset, self.source = dataset, source
@@ -67,13 +56,13 @@ class _Issues:
     ) -> None:
         if len(rows) == 0:
             return
-        from .._privacy import mask_series
+        from .._privacy import mask_kind, mask_series
 
         n = len(rows)
         if values is None:
             masked = [None] * n
         else:
-            masked = mask_series(as_text(values.reset_index(drop=True)), _mask_kind(field or "")).tolist()
+            masked = mask_series(as_text(values.reset_index(drop=True)), mask_kind(field or "")).tolist()
         msgs = message.tolist() if isinstance(message, pd.Series) else [message] * n
         self.parts.append(
             pd.DataFrame(
@@ -566,12 +555,11 @@ def _masked_key_text(frame: pd.DataFrame, ds) -> pd.Series:
     """:func:`_key_text` for display in issues: each key part masked (脱敏) as the validator masks
     report keys, so a key holding an ID-card or phone number (doctorCertID) is never shown whole;
     机构代码 (organID) stays readable."""
-    from .._privacy import mask_series
-    from ..validation._engine import mask_kind_for
+    from .._privacy import mask_kind, mask_series
 
     def part(c: str) -> pd.Series:
         f = ds.fields.get(c)
-        kind = mask_kind_for(c, f.name if f is not None and f.name else "")
+        kind = mask_kind(c, f.name if f is not None and f.name else "")
         text = as_text(frame[c])
         return text if kind == "plain" else pd.Series(mask_series(text, kind).to_numpy(), index=frame.index)
 

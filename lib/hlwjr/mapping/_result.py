@@ -101,7 +101,7 @@ class MappingResult:
             with open(tmp, "wb") as fh:
                 written.append(write_jsonl(self.records, fh))
 
-        atomic_write(path, write)
+        atomic_write(path, write, private=True)
         return written[0]
 
 

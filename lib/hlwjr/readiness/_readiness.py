@@ -25,7 +25,7 @@ from typing import Any
 
 from .._exceptions import ConfigError, HlwjrError
 from .._files import atomic_write
-from .._privacy import mask_key
+from .._privacy import mask_key, mask_kind
 from ..upload._ledger import Ledger, now_shanghai
 from ..upload._project import Thresholds
 
@@ -615,12 +615,12 @@ def _masked_samples(ledger: Ledger, spec, per_dataset: int = 3):
                 fname = ""
                 if ds is not None and k in ds.fields:
                     fname = ds.fields[k].name or ""
-                masked[k] = mask_value(v, _mask_kind(k, fname, v))
+                masked[k] = mask_value(v, mask_kind(k, fname, v))
             rows.append(
                 {
                     "dataset": e["dataset"],
                     "batch_no": e["batch_no"],
-                    "key": e["key"],
+                    "key": mask_key(e["key"]),
                     "record": json.dumps(masked, ensure_ascii=False),
                 }
             )
@@ -702,7 +702,7 @@ def write_evidence_pack(
 
     out = Path(out_dir)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)  # the pack holds (masked) records: owner-only
     except OSError as exc:
         raise ConfigError(
             f"无法创建证据包目录 {out}（{exc.strerror or exc}）：请换一个可写的目录（--out）", where=str(out)
@@ -828,7 +828,7 @@ def _write_pack(
 ) -> dict[str, Path]:
     import pandas as pd
 
-    atomic_write(paths["png"], lambda tmp: tmp.write_bytes(png))
+    atomic_write(paths["png"], lambda tmp: tmp.write_bytes(png), private=True)
     per_day, log, samples, versions, disagree = _pack_frames(readiness, log, samples, versions, spec)
     verdict = pd.DataFrame(
         [
@@ -852,7 +852,7 @@ def _write_pack(
             versions.to_excel(xw, sheet_name="对照版本", index=False)
             disagree.to_excel(xw, sheet_name="平台对比", index=False)
 
-    atomic_write(paths["xlsx"], write_workbook)
+    atomic_write(paths["xlsx"], write_workbook, private=True)
     b64 = base64.b64encode(png).decode()
     esc = html.escape
     banner = "#2e7d32" if readiness.may_apply else "#c62828"
@@ -885,51 +885,8 @@ def _write_pack(
         versions.to_html(index=False),
         "</body></html>",
     ]
-    atomic_write(paths["html"], lambda tmp: tmp.write_text("\n".join(parts), encoding="utf-8"))
+    atomic_write(paths["html"], lambda tmp: tmp.write_text("\n".join(parts), encoding="utf-8"), private=True)
     return paths
-
-
-_NOT_PERSON = ("drug", "dept", "org", "unit", "diag", "item", "hosp", "disease", "title", "subject", "spec")
-
-
-_PERSON_ROLES = (
-    "姓名",
-    "代表人",
-    "负责人",
-    "联系人",
-    "医生",
-    "医师",
-    "药师",
-    "护士",
-    "患者",
-    "监护人",
-    "审核人",
-    "投诉人",
-)
-
-
-def _mask_kind(key: str, name_zh: str, value=None) -> str | None:
-    """Which masking a field needs (姓名 / 证件号 / 电话), from its Chinese name or its key."""
-    k = key.lower()
-    if (
-        isinstance(value, str)
-        and 2 <= len(value) <= 4
-        and all("\u4e00" <= c <= "\u9fff" for c in value)
-        and (any(r in name_zh for r in _PERSON_ROLES) or "representative" in k or k.endswith("name"))
-        and not any(w in k for w in _NOT_PERSON)
-    ):
-        return "name"
-    if (
-        "姓名" in name_zh
-        or (k.endswith("name") and not any(w in k for w in _NOT_PERSON) and not name_zh)
-        or (k.endswith("name") and any(w in name_zh for w in ("患者", "医师", "医生", "监护人", "药师", "护士")))
-    ):
-        return "name"
-    if any(w in name_zh for w in ("证件号", "身份证")) or any(w in k for w in ("certid", "idcard", "sfzh", "idno")):
-        return "id"
-    if any(w in name_zh for w in ("电话", "手机")) or any(w in k for w in ("phone", "mobile", "tel")):
-        return "phone"
-    return None
 
 
 def _mask_text(text: Any) -> Any:

@@ -150,7 +150,7 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self.process is not None and self.process.poll() is None:
             return self
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -180,7 +180,8 @@ class Sandbox:
         env = dict(os.environ)
         env[ADMIN_TOKEN_ENV] = self.admin_token
         env.setdefault("PYTHONUNBUFFERED", "1")
-        with open(self.log_path, "ab") as logf:
+        log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(log_fd, "ab") as logf:
             try:
                 self.process = subprocess.Popen(
                     cmd, pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, env=env

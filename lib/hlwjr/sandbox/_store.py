@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 import re
 import secrets
 import sqlite3
@@ -145,8 +146,10 @@ class Store:
         self._savepoints = itertools.count(1)
         conn = None
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.path = self.data_dir / DB_NAME
+            if not self.path.exists():  # the platform's copy of patients' records: owner-only (0600)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             self.conn = conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")

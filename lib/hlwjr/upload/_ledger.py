@@ -16,6 +16,7 @@ A record is written ``pending`` before it is sent; a record already accepted is 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -92,9 +93,15 @@ CREATE INDEX IF NOT EXISTS events_day ON events(platform_day, dataset);
 
 
 def _private_dir(path: Path) -> None:
-    """Create the work directory owner-only (0700); an existing one is left as it is."""
+    """The work directory owner-only (0700): created so, or tightened when it is ours and open to
+    others (it holds the ledger, backups and the secret)."""
     if not path.exists():
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return
+    st = path.stat()
+    if st.st_mode & 0o077 and hasattr(os, "getuid") and st.st_uid == os.getuid():
+        with contextlib.suppress(OSError):
+            path.chmod(0o700)
 
 
 def now_shanghai() -> datetime:

@@ -58,7 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._exceptions import DataError, RecordsInvalid, SpecError
-from .._privacy import mask_series, mask_text, mask_value, to_halfwidth
+from .._privacy import mask_kind, mask_series, mask_text, mask_value, to_halfwidth
 from ._fastschema import (
     _MISSING,
     BOOL,
@@ -96,38 +96,9 @@ class ReferenceLookup(Protocol):
 
 # ------------------------------------------------------------------------------------- plans
 def mask_kind_for(key: str, name: str = "") -> str | None:
-    """Which masking a field's values need in reports: "id", "phone", "name" or None (guess)."""
-    k = key.lower()
-    if any(t in k for t in ("organ", "unitid", "orgcode", "uscc")) or any(t in name for t in ("机构", "信用代码")):
-        return "plain"
-    if any(t in k for t in ("certid", "idcard", "certno", "idno")) or any(t in name for t in ("身份证", "证件号")):
-        return "id"
-    if any(t in k for t in ("mobile", "phone", "telnum", "tel")) or any(t in name for t in ("电话", "手机")):
-        return "phone"
-    if (
-        "姓名" in name
-        or (
-            k.endswith(("name", "people", "person"))
-            and any(
-                t in k
-                for t in (
-                    "patient",
-                    "doctor",
-                    "guardian",
-                    "people",
-                    "person",
-                    "nurse",
-                    "pharmac",
-                    "representative",
-                    "audit",
-                    "contact",
-                )
-            )
-        )
-        or k in {"auditdoctor", "evaluationpeople"}
-    ):
-        return "name"
-    return None
+    """Which masking a field's values need in reports — asked of the one owner,
+    :func:`hlwjr._privacy.mask_kind`."""
+    return mask_kind(key, name)
 
 
 _KIND_CN = {

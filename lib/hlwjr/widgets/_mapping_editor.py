@@ -593,9 +593,9 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         return r is not None and r.kind != "unavailable" and r.status != "rejected"
 
     def _preview(self) -> None:
-        from .._privacy import mask_value
+        from .._privacy import mask_kind, mask_value
         from ..mapping._engine import apply_mapping
-        from ..validation._engine import check, mask_kind_for
+        from ..validation._engine import check
 
         self.field_status: dict[str, str] = {}
         try:
@@ -628,7 +628,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             rule = self.dm.fields.get(key)
             fp = probs[(probs["top"] == key) & (probs["severity"] == "error")]
             fi = issues[issues["field"] == key] if len(issues) else issues
-            kind = mask_kind_for(key, f.name or "")
+            kind = mask_kind(key, f.name or "")
             values = []
             for i in range(n):
                 v = records.at[i, key] if key in records.columns else None

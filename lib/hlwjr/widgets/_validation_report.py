@@ -157,8 +157,7 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
 
     def drill(self, dataset: str, row: int) -> pd.DataFrame:
         """All problems of one record (0-based row) and its masked values; returns the problems."""
-        from .._privacy import mask_value
-        from ..validation._engine import mask_kind_for
+        from .._privacy import mask_kind, mask_value
 
         p = self.frame[(self.frame["dataset"] == dataset) & (self.frame["row"] == row)]
         parts = [
@@ -172,7 +171,7 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
             vals = []
             for k, v in recs.iloc[row].items():
                 name = ds.fields[k].name if ds is not None and k in ds.fields else ""
-                kind = mask_kind_for(str(k), name or "")
+                kind = mask_kind(str(k), name or "")
                 shown = (
                     f"[{len(v)} 条明细]"
                     if isinstance(v, list)
