@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 
 from .._files import atomic_write
+from .._sheets import defuse_frame
 
 __all__ = ["register"]
 
@@ -198,7 +199,8 @@ def _apply(args, stdout, stderr) -> int:
         chunksize=args.chunksize,
     )
     if args.issues:
-        atomic_write(args.issues, lambda tmp: result.issues.to_csv(tmp, index=False, encoding="utf-8-sig"))
+        issues = defuse_frame(result.issues)
+        atomic_write(args.issues, lambda tmp: issues.to_csv(tmp, index=False, encoding="utf-8-sig"))
     if args.format == "json":
         json.dump(
             {
@@ -435,7 +437,7 @@ def _codes(args, stdout, stderr) -> int:
     if args.format == "json":
         print(table.to_json(orient="records", force_ascii=False, indent=2), file=stdout)
     elif args.format == "csv":
-        print(table.to_csv(index=False), end="", file=stdout)
+        print(defuse_frame(table).to_csv(index=False), end="", file=stdout)
     else:
         print(f"值域 {cs.id}（{cs.name}）：本地值 → 标准代码建议（需人工审核）", file=stdout)
         print(_table(table), file=stdout)

@@ -352,14 +352,16 @@ def _write_report(report, path: Path) -> None:
 
     def write(tmp: Path) -> None:  # to a temporary file, renamed into place: never half-written
         if suffix == ".xlsx":
-            import pandas as pd
+            from .._sheets import excel_writer
 
-            with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            with excel_writer(tmp) as xw:
                 report.to_frame().to_excel(xw, sheet_name="需核对", index=False)
                 report.datasets_frame().to_excel(xw, sheet_name="数据集", index=False)
                 report.code_sets_frame().to_excel(xw, sheet_name="值域", index=False)
         elif suffix == ".csv":
-            report.to_frame().to_csv(tmp, index=False, encoding="utf-8-sig")
+            from .._sheets import defuse_frame
+
+            defuse_frame(report.to_frame()).to_csv(tmp, index=False, encoding="utf-8-sig")
         else:
             tmp.write_text(report.to_text() + "\n", encoding="utf-8")
 
@@ -379,7 +381,9 @@ def _diff(args, stdout: TextIO, stderr: TextIO) -> int:
         json.dump(diff.to_dict(), stdout, ensure_ascii=False, indent=2, default=str)
         print(file=stdout)
     elif args.format == "csv":
-        diff.to_frame().to_csv(stdout, index=False)
+        from .._sheets import defuse_frame
+
+        defuse_frame(diff.to_frame()).to_csv(stdout, index=False)
     else:
         print(diff.to_text(), file=stdout)
     return 1 if diff else 0

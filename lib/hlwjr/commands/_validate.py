@@ -243,6 +243,9 @@ def _read_excel(p: Path, dataset=None):
         raise SourceError(f"无法读取 Excel 文件：{exc}", where=str(p)) from exc
     if not sheets:
         raise SourceError("Excel 文件中没有工作表", where=str(p))
+    from ..sources._read import _refuse_uncached_formulas
+
+    _refuse_uncached_formulas(p, None, str(p))
     frames = list(sheets.items())
     if dataset is None or len(frames) == 1:
         return frames[0][1]

@@ -74,7 +74,9 @@ class CodeMap:
                 f'值域对照表 {self.name} 还没有文件路径：请给出保存位置，如 save("codes/{self.name}.csv")'
             )
         p = Path(path or self.path)
-        frame = self.entries.reindex(columns=CODE_MAP_COLUMNS)
+        from .._sheets import defuse_frame
+
+        frame = defuse_frame(self.entries.reindex(columns=CODE_MAP_COLUMNS))  # opened in Excel: no formulas
         atomic_write(p, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL))
         self.path = p
         return p
@@ -82,11 +84,14 @@ class CodeMap:
 
 def load_code_map(path, *, name: str | None = None, code_set: str | None = None) -> CodeMap:
     """Read a code map CSV (any of UTF-8/UTF-8-BOM/GBK; columns ``local`` and ``code`` required)."""
+    from .._sheets import undo_defuse
     from ..sources._read import read_source
 
     p = Path(path)
     try:
-        df = read_source(p)
+        # a code map is a comma-separated file (as save() and Excel write it): a tab inside a
+        # value must not be taken for the delimiter
+        df = read_source(p, delimiter=",") if p.suffix.lower() == ".csv" else read_source(p)
     except SourceError as exc:
         raise MappingError(f"值域对照表无法读取：{exc.message}", where=str(p)) from exc
     missing = [c for c in ("local", "code") if c not in df.columns]
@@ -97,6 +102,8 @@ def load_code_map(path, *, name: str | None = None, code_set: str | None = None)
     for c in CODE_MAP_COLUMNS:
         if c not in df.columns:
             df[c] = pd.Series([None] * len(df), dtype="str")
+        else:
+            df[c] = df[c].map(undo_defuse, na_action="ignore")  # what save() protected from Excel
     dup = df["local"][df["local"].duplicated()]
     if len(dup):
         row = int(dup.index[0]) + 2

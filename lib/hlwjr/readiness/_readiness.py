@@ -26,6 +26,7 @@ from typing import Any
 from .._exceptions import ConfigError, HlwjrError
 from .._files import atomic_write
 from .._privacy import mask_key, mask_kind
+from .._sheets import excel_writer
 from ..upload._ledger import Ledger, now_shanghai
 from ..upload._project import Thresholds
 
@@ -844,7 +845,7 @@ def _write_pack(
     )
 
     def write_workbook(tmp: Path) -> None:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+        with excel_writer(tmp) as xw:
             verdict.to_excel(xw, sheet_name="达标结论", index=False)
             per_day.to_excel(xw, sheet_name="每日统计", index=False)
             log.to_excel(xw, sheet_name="上传日志", index=False)

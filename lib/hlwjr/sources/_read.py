@@ -382,6 +382,7 @@ class Source:
         self.info.sheet = ws_name
         self.info.sheets = list(names)
         where = f"{self.path}[{ws_name}]"
+        _refuse_uncached_formulas(self.path, ws_name, where)
         while rows and all(v is None or str(v).strip() == "" for v in rows[-1]):
             rows.pop()
         if not rows:
@@ -754,6 +755,18 @@ def read_source(
 def iter_source(source, *, chunksize: int = 200_000, **options) -> Iterator[pd.DataFrame]:
     """Read a source in chunks of at most ``chunksize`` rows (for large CSV files and tables)."""
     return Source(source, **options).iter_chunks(chunksize)
+
+
+def _refuse_uncached_formulas(path, sheet: str | None, where: str) -> None:
+    """A formula cell without a stored result would read as empty: refuse it, with its cells."""
+    from .._sheets import uncached_formulas
+
+    cells = uncached_formulas(path, sheet)
+    if cells:
+        raise SourceError(
+            f"公式单元格没有计算结果（{'、'.join(cells)}），请在 Excel 或 WPS 中打开并保存后再读取；或把公式改为数值",
+            where=where,
+        )
 
 
 def list_sheets(path) -> list[str]:

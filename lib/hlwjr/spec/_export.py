@@ -448,6 +448,9 @@ def _xlsx(spec, path: Path) -> None:
             write_table(ws, header, rows)
         ws.column_dimensions["A"].width = 16
         ws.column_dimensions["B"].width = 40
+    from .._sheets import formulas_as_text
+
+    formulas_as_text(wb)  # a description such as "=见附录" stays text
     atomic_write(path, wb.save)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._exceptions import ConfigError
+from .._sheets import excel_writer
 
 __all__ = ["COLUMNS", "SEVERITY_CN", "Problem", "Report"]
 
@@ -321,14 +322,13 @@ class Report:
         Written to a temporary file next to ``path`` and renamed: never a half-written file.
         More problems than an Excel sheet holds continue on 问题明细2, 问题明细3, …
         """
-        import pandas as pd
 
         target = Path(path)
         if target.suffix.lower() not in {".xlsx", ".xlsm"}:
             raise ConfigError(f"Excel 报告文件名应以 .xlsx 结尾：{target.name}")
 
         def write(tmp: Path) -> None:
-            with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            with excel_writer(tmp) as xw:
                 self._summary_frame().to_excel(xw, sheet_name="汇总", index=False)
                 detail = self._frame.rename(columns=_COLUMN_CN)
                 if detail.empty:

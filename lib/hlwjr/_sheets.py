@@ -1,0 +1,124 @@
+"""Spreadsheets people open: nothing we write runs as a formula, nothing we read hides one.
+
+Writing (OWASP "CSV injection"): a text cell that begins with ``= + - @``, a tab or a carriage
+return would be taken by Excel or WPS for a formula. In .xlsx such cells are stored as text
+(:func:`excel_writer`, :func:`formulas_as_text`); in .csv they get a leading apostrophe
+(:func:`defuse`, :func:`defuse_frame`), which hlwjr's own readers take off again
+(:func:`undo_defuse`) so files it writes round-trip.
+
+Reading: a formula cell keeps its last computed value only if the program that saved it stored
+one; files written by scripts often do not. :func:`uncached_formulas` lists such cells, and the
+readers refuse them with their location rather than reading them as empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "defuse",
+    "defuse_frame",
+    "excel_writer",
+    "formulas_as_text",
+    "uncached_formulas",
+    "undo_defuse",
+]
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml$")
+
+
+def _looks_defused(value: str) -> bool:
+    return value.lstrip("'").startswith(FORMULA_TRIGGERS)
+
+
+def defuse(value: Any) -> Any:
+    """A CSV cell that cannot run as a formula: text beginning with a trigger gets ``'`` in front
+    (as does text that already looks so, e.g. ``'=x``, so :func:`undo_defuse` gives it back)."""
+    if isinstance(value, str) and _looks_defused(value):
+        return "'" + value
+    return value
+
+
+def undo_defuse(value: Any) -> Any:
+    """:func:`defuse` undone (for files hlwjr wrote and reads back)."""
+    if isinstance(value, str) and value.startswith("'") and _looks_defused(value):
+        return value[1:]
+    return value
+
+
+def defuse_frame(frame):
+    """A copy of a DataFrame whose text cells are :func:`defuse`-d (numbers are left alone)."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    out = frame.copy()
+    for col in out.columns:
+        if is_object_dtype(out[col].dtype) or is_string_dtype(out[col].dtype):
+            out[col] = out[col].map(defuse, na_action="ignore")
+    return out
+
+
+def formulas_as_text(workbook) -> int:
+    """Turn every formula cell of an openpyxl workbook that hlwjr is about to save into text (we
+    never write formulas on purpose, so any is a value that looked like one). Returns how many."""
+    n = 0
+    for ws in workbook.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+                    cell.quotePrefix = True  # stays text when someone edits the cell
+                    n += 1
+    return n
+
+
+@contextlib.contextmanager
+def excel_writer(path) -> Iterator[Any]:
+    """``pd.ExcelWriter`` (openpyxl) whose sheets are saved with :func:`formulas_as_text`."""
+    import pandas as pd
+
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        yield xw
+        formulas_as_text(xw.book)
+
+
+def _has_formulas(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(_SHEET_PART.match(n) and b"<f" in z.read(n) for n in z.namelist())
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return False  # not a readable workbook: the reader says so in its own words
+
+
+def uncached_formulas(path, sheet: str | None = None, *, limit: int = 10) -> list[str]:
+    """Cells (``工作表!B3``) holding a formula without a stored result, at most ``limit``; empty
+    when the workbook has no formulas (checked cheaply, without opening it twice)."""
+    path = Path(path)
+    if not _has_formulas(path):
+        return []
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    found: list[str] = []
+    formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        for name in [sheet] if sheet else formulas.sheetnames:
+            rows = zip(formulas[name].iter_rows(values_only=True), values[name].iter_rows(values_only=True))
+            for r, (frow, vrow) in enumerate(rows, start=1):
+                for c, (f, v) in enumerate(zip(frow, vrow), start=1):
+                    text = getattr(f, "text", f)
+                    if v is None and isinstance(text, str) and text.startswith("="):
+                        found.append(f"{name}!{get_column_letter(c)}{r}")
+                        if len(found) >= limit:
+                            return found
+    finally:
+        formulas.close()
+        values.close()
+    return found
