@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hlwjr import ConfigError, load_project
 from hlwjr.upload._project import Thresholds, write_project
@@ -166,3 +168,53 @@ def test_write_project_quotes_keys_and_escapes_strings(tmp_path):
     assert p.name == name
     assert set(p.sources) == set(sources)
     assert "\nplain_name-1 = " in path.read_text(encoding="utf-8")  # bare keys stay bare
+
+
+# ------------------------------------------------------- a secret is refused in every table
+
+SECRET_KEYS = st.sampled_from(
+    ["secret", "Secret", "app_secret", "appSecret", "password", "db_password", "token", "access_token", "pwd_x_pwd"]
+)
+TABLES = st.sampled_from(["sources", "mapping", "work", "readiness", "project", "platform"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    table=TABLES,
+    key=SECRET_KEYS,
+    nested=st.booleans(),
+    value=st.text(
+        st.characters(codec="utf-8", exclude_categories=["C", "Z"], exclude_characters='"\\'), min_size=4, max_size=12
+    ),
+)
+def test_a_secret_in_any_table_is_refused_without_showing_it(tmp_path_factory, table, key, nested, value):
+    where = f"[{table}.inner]" if nested else f"[{table}]"
+    d = _write(tmp_path_factory.mktemp("p"), f'datasets = ["doctor"]\n{where}\n{key} = "{value}"\n')
+    with pytest.raises(ConfigError, match="密钥不得出现在配置文件里") as e:
+        load_project(d)
+    assert value not in str(e.value)
+
+
+def test_secret_env_and_secret_file_stay_allowed(tmp_path):
+    _write(tmp_path, BASIC.replace('appid = "APP1"', 'appid = "APP1"\nsecret_env = "MY_SECRET"'))
+    assert load_project(tmp_path).platform.secret_env == "MY_SECRET"
+
+
+def test_a_password_in_a_source_url_is_refused_and_env_references_are_used(tmp_path, monkeypatch):
+    from hlwjr import SourceError, read_source
+    from hlwjr.sources._read import expand_env
+
+    _write(tmp_path, BASIC + '\n[sources]\nhis = "postgresql://hlwjr:Sup3r-s3cret@db.local/his#visits"\n')
+    with pytest.raises(ConfigError, match=r"地址里写了密码") as e:
+        load_project(tmp_path)
+    assert "Sup3r-s3cret" not in str(e.value)
+    _write(tmp_path, BASIC + '\n[sources]\nhis = "postgresql://hlwjr:${HIS_DB_PASSWORD}@db.local/his#visits"\n')
+    assert load_project(tmp_path).sources["his"].endswith("${HIS_DB_PASSWORD}@db.local/his#visits")  # kept unexpanded
+    with pytest.raises(SourceError, match="HIS_DB_PASSWORD 没有设置") as e:
+        expand_env("postgresql://hlwjr:${HIS_DB_PASSWORD}@db.local/his")
+    monkeypatch.setenv("HIS_DB_PASSWORD", "pw")
+    assert expand_env("postgresql://hlwjr:${HIS_DB_PASSWORD}@db.local/his") == "postgresql://hlwjr:pw@db.local/his"
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "v.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    monkeypatch.setenv("EXPORT_DIR", str(tmp_path / "exports"))
+    assert read_source("${EXPORT_DIR}/v.csv")["a"].tolist() == ["1"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -116,7 +117,7 @@ class Source:
             self._frame = source
             self.info = SourceInfo(label="<DataFrame>", kind="frame")
             return
-        text = str(source)
+        text = expand_env(str(source))
         if _looks_like_url(text) and not text.startswith("file://"):
             if "#" in text and table is None and query is None:
                 text, table = text.split("#", 1)
@@ -755,6 +756,25 @@ def read_source(
 def iter_source(source, *, chunksize: int = 200_000, **options) -> Iterator[pd.DataFrame]:
     """Read a source in chunks of at most ``chunksize`` rows (for large CSV files and tables)."""
     return Source(source, **options).iter_chunks(chunksize)
+
+
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(address: str) -> str:
+    """``${NAME}`` in a source address replaced by the environment variable NAME — how a database
+    password reaches hlwjr without being written into ``hlwjr.toml``; an unset variable is an error."""
+    if "${" not in address:
+        return address
+
+    def one(m: re.Match) -> str:
+        if m.group(1) not in os.environ:
+            raise SourceError(
+                f"数据源地址引用的环境变量 {m.group(1)} 没有设置：请在运行环境中设置它", where=_mask_url(address)
+            )
+        return os.environ[m.group(1)]
+
+    return ENV_REF.sub(one, address)
 
 
 def _refuse_uncached_formulas(path, sheet: str | None, where: str) -> None:

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigError
+from ..sources._read import ENV_REF
 
 __all__ = ["PROJECT_FILE", "PlatformSettings", "Project", "Thresholds", "load_project", "write_project"]
 
@@ -165,12 +167,33 @@ def _table(data: dict, name: str, where: str) -> dict:
     return value
 
 
-def _check_no_secret(table: dict, section: str, where: str) -> None:
-    for key in table:
-        if key.lower() in _SECRET_KEYS:
+_SECRET_SUFFIXES = ("_secret", "_password", "_passwd", "_pwd", "_token", "secretkey", "accesskey")
+_URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:([^/@\s]+)@", re.IGNORECASE)
+
+
+def _is_secret_key(key: str) -> bool:
+    k = str(key).lower().replace("-", "_")
+    return k in _SECRET_KEYS or k.endswith(_SECRET_SUFFIXES)
+
+
+def _check_no_secret(table: Any, section: str, where: str) -> None:
+    """Refuse a secret anywhere in the file: a secret-like key in any table (nested tables and
+    arrays of tables included), or a password written into a URL (use ``${ENV_VAR}`` there)."""
+    items = table.items() if isinstance(table, dict) else enumerate(table) if isinstance(table, list) else ()
+    for key, value in items:
+        here = f"{section}.{key}" if isinstance(key, str) else f"{section}[{key}]"
+        if isinstance(key, str) and _is_secret_key(key):
             raise ConfigError(
                 f"[{section}] 中不能写 {key}：密钥不得出现在配置文件里。请删除它，改用环境变量 "
                 f"(secret_env，默认 {DEFAULT_SECRET_ENV}) 或 git 忽略的 secret_file",
+                where=where,
+            )
+        if isinstance(value, (dict, list)):
+            _check_no_secret(value, here, where)
+        elif isinstance(value, str) and (m := _URL_PASSWORD.match(value)) and not ENV_REF.fullmatch(m.group(1)):
+            raise ConfigError(
+                f"{here} 的地址里写了密码：密码不得出现在配置文件里。请改写为 ${{环境变量}}，"
+                "例如 postgresql://hlwjr:${HIS_DB_PASSWORD}@db/his，并在运行环境中设置该变量",
                 where=where,
             )
 
@@ -230,12 +253,10 @@ def load_project(path: str | Path) -> Project:
     unknown = set(data) - known_top
     if unknown:
         raise ConfigError(f"未知的配置项 {sorted(unknown)}；可用的有 {sorted(known_top)}", where=where)
-    _check_no_secret(data, "顶层", where)
+    _check_no_secret(data, "顶层", where)  # every table, however deep
 
     proj = _table(data, "project", where)
     plat = _table(data, "platform", where)
-    _check_no_secret(plat, "platform", where)
-    _check_no_secret(proj, "project", where)
 
     def rel(v: Any) -> Path | None:
         if v in (None, ""):
