@@ -506,6 +506,7 @@ class PlatformClient:
                 f"代理地址 {_without_password(proxy)!r} 无法使用：应形如 http://10.1.1.1:8080", where="[platform] proxy"
             ) from exc
         self.stats = {"requests": 0, "retries": 0}
+        self.observer: Any = None  # told of every retry and give-up (the run log): .retry(...), .give_up(...)
 
     @classmethod
     def from_project(
@@ -612,6 +613,17 @@ class PlatformClient:
             delay = max(delay, min(retry_after, self.backoff_max))
         return delay
 
+    def _wait_and_retry(self, attempt: int, failure: _Transient, path: str) -> None:
+        delay = self._backoff(attempt, failure.retry_after)
+        self.stats["retries"] += 1
+        self._observe("retry", attempt=attempt + 1, wait=delay, reason=failure.message, path=path)
+        self._sleep(delay)
+
+    def _observe(self, what: str, **fields) -> None:
+        method = getattr(self.observer, what, None)
+        if method is not None:
+            method(**fields)
+
     def request(self, method: str, path: str, *, idempotent: bool = True, **kw) -> tuple[Any, httpx.Response, int]:
         """Send with retries; returns (JSON data, response, attempts) of an ``ok`` answer.
 
@@ -653,6 +665,7 @@ class PlatformClient:
                     f"平台繁忙 (HTTP {response.status_code}, code {code}): {msg}", retry_after=_retry_after(response)
                 )
             if attempt >= self.max_retries:
+                self._observe("give_up", attempts=attempt + 1, reason=last.message, path=path)
                 err = TransportError(
                     f"{last.message}；已重试 {attempt} 次仍失败。没有数据丢失：已发出而未确认的批次都记在台账中，"
                     f"下次运行用同一批次号重放",
@@ -660,8 +673,7 @@ class PlatformClient:
                 )
                 err.ambiguous = last.ambiguous  # type: ignore[attr-defined]
                 raise err from last
-            self.stats["retries"] += 1
-            self._sleep(self._backoff(attempt, last.retry_after))
+            self._wait_and_retry(attempt, last, path)
             attempt += 1
 
     # ---------------------------------------------------------------- platform operations
@@ -688,11 +700,11 @@ class PlatformClient:
                 return
             except _Transient as t:
                 if attempt >= self.max_retries:
+                    self._observe("give_up", attempts=attempt + 1, reason=t.message, path="token")
                     raise TransportError(
                         f"{t.message}；已重试 {attempt} 次仍失败。没有写入任何上传记录，稍后再试", where=self.url
                     ) from t
-                self.stats["retries"] += 1
-                self._sleep(self._backoff(attempt, t.retry_after))
+                self._wait_and_retry(attempt, t, "token")
                 attempt += 1
 
     def service_method(self, dataset: str) -> str:

@@ -75,6 +75,7 @@ class Uploader:
         self.concurrency = max(1, int(concurrency))
         self._day = day or (lambda: now_shanghai().strftime("%Y-%m-%d"))
         self.splits = 0  # batches the platform refused as too large (HTTP 413), re-sent in halves
+        self.log = None  # the run log (RunLog): every answered batch is written there as it comes
 
     def new_batch_no(self, dataset: str) -> str:
         stamp = now_shanghai().strftime("%Y%m%d%H%M%S")
@@ -102,8 +103,26 @@ class Uploader:
                 notes.append(f"重放批次 {b.batch_no} 被平台拒收：{exc.message}")
                 continue
             self.ledger.record_answer(result, platform_day=result.platform_day or self._day())
+            self._log_batch(b.dataset, b.batch_no, b.n, result, None, replay=True)
             resolved += b.n
         return resolved, notes
+
+    def _log_batch(self, dataset: str, batch_no: str, n: int, result, exc, *, replay: bool = False) -> None:
+        if self.log is None:
+            return
+        if exc is not None:
+            self.log.event("batch", dataset=dataset, batch_no=batch_no, records=n, refused=exc.message, replay=replay)
+            return
+        self.log.event(
+            "batch",
+            dataset=dataset,
+            batch_no=batch_no,
+            records=n,
+            accepted=result.accepted,
+            rejected=result.rejected,
+            duplicate=result.duplicate,
+            replay=replay,
+        )
 
     def send(
         self,
@@ -155,6 +174,7 @@ class Uploader:
             return [(batch_no, keys, result, None)]
 
         def account(batch_no, keys, result, exc) -> None:
+            self._log_batch(dataset, batch_no, len(keys), result, exc)
             summary.batches += 1
             summary.sent += len(keys)
             if exc is not None:

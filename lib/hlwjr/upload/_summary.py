@@ -51,6 +51,9 @@ class UploadSummary:
     notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     mapping_rejections: Any = None  # DataFrame of source rows the mapping could not map
+    retries: int = 0  # requests tried again (network, platform busy), from the run log
+    gave_up: list[str] = field(default_factory=list)  # requests given up after every retry
+    run_log: Any = None  # Path of this run's log (<work_dir>/logs/upload-….jsonl)
 
     def total(self, attr: str) -> int:
         return sum(getattr(d, attr) for d in self.datasets.values())
@@ -88,6 +91,12 @@ class UploadSummary:
         lines = [f"{head}：业务日期 {self.date or '全部'}，平台日 {self.platform_day}"]
         if self.recovered:
             lines.append(f"  已重放上次未确认的批次，解决 {self.recovered} 条记录（同一批次号，未产生重复）")
+        if self.retries or self.gave_up:
+            lines.append(
+                f"  重试 {self.retries} 次（网络中断或平台繁忙后自动再试）"
+                + (f"，放弃 {len(self.gave_up)} 次：{self.gave_up[-1]}" if self.gave_up else "")
+                + (f"；详见运行日志 {self.run_log}" if self.run_log else "")
+            )
         cols = [
             ("mapped", "映射"),
             ("mapping_rejected", "映射拒绝"),

@@ -40,6 +40,7 @@ from ._ledger import (
 from ._lock import UploadLock
 from ._planner import _apply_limit, _Lookup, plan_test_phase
 from ._recovery import backup_ledger, refuse_if_platform_has_data
+from ._runlog import RunLog, last_unfinished_run
 from ._sender import Uploader, _Progress
 from ._summary import DatasetSummary, UploadSummary, _masked
 
@@ -120,6 +121,7 @@ def upload_records(
     ledger = ledger or Ledger.for_project(project)
     lock = UploadLock(Path(ledger.path).parent / "upload.lock")
     own_client = False
+    runlog: RunLog | None = None
     try:
         lock.acquire()
         if client is None and not dry_run:
@@ -144,6 +146,7 @@ def upload_records(
                 day=day_fn,
             )
         if not dry_run:
+            runlog = _start_run_log(ledger, client, uploader, summary, date=date, update=update)
             client.check_auth()  # a wrong appid/secret/URL fails here, before anything is written
             refuse_if_platform_has_data(client, ledger, fresh=fresh)
             resolved, notes = uploader.recover()
@@ -167,7 +170,12 @@ def upload_records(
             update=update,
         )
         summary.elapsed = time.perf_counter() - t0
+        _end_run_log(runlog, summary)
         return summary
+    except BaseException as exc:
+        if runlog is not None:
+            runlog.close("abort", error=getattr(exc, "message", None) or type(exc).__name__)
+        raise
     finally:
         if own_client and client is not None:
             client.close()
@@ -176,6 +184,27 @@ def upload_records(
             if not dry_run and ledger.path.exists() and ledger.identity is not None:
                 backup_ledger(ledger.path)  # the ledger is never the only memory
         lock.release()
+
+
+def _start_run_log(ledger, client, uploader, summary, **start) -> RunLog:
+    """Open this run's log (after noting a previous run that never finished) and let the client
+    and the uploader write to it."""
+    work_dir = Path(ledger.path).parent
+    unfinished = last_unfinished_run(work_dir)
+    if unfinished is not None:
+        summary.notes.append(unfinished.to_text())
+    runlog = RunLog(work_dir, **start)
+    client.observer = uploader.log = runlog
+    summary.run_log = runlog.path
+    return runlog
+
+
+def _end_run_log(runlog: RunLog | None, summary: UploadSummary) -> None:
+    if runlog is None:
+        return
+    summary.retries, summary.gave_up = runlog.retries, list(runlog.gave_up)
+    totals = {a: summary.total(a) for a in ("sent", "accepted", "rejected", "duplicate", "invalid")}
+    runlog.close("end", recovered=summary.recovered, retries=runlog.retries, **totals)
 
 
 def _client_for(project, spec):
