@@ -113,3 +113,34 @@ def test_excel_input(tmp_path):
     pd.DataFrame([doctor(), pharmacist()]).to_excel(f, index=False)
     code, out, err = run(["validate", "-d", "doctor", str(f), "--spec", str(SPEC_DIR)])
     assert code == 0, out + err
+
+
+# ------------------------------------------- one file reader: validate reads as map apply does
+
+
+def _doctor_csv(rows, *, title: str | None = None) -> str:
+    frame = pd.DataFrame(rows)
+    text = frame.to_csv(index=False)
+    return (f"{title}\n" if title else "") + text
+
+
+def test_validate_reads_files_like_map_apply(tmp_path):
+    from hlwjr import read_source
+
+    f = tmp_path / "d.csv"
+    f.write_text(_doctor_csv([doctor(), pharmacist()], title="医护药人员备案导出（2026-11-01）"), encoding="gbk")
+    code, out, err = run(["validate", "-d", "doctor", str(f), "--spec", str(SPEC_DIR)])
+    assert code == 0, out + err  # the title row above the header is skipped, GBK detected
+    assert len(read_source(f)) == 2
+
+    dup = tmp_path / "dup.csv"
+    header = ",".join([*doctor(), "doctorName"])
+    dup.write_text(header + "\n" + ",".join(str(v) for v in [*doctor().values(), "x"]) + "\n", encoding="utf-8")
+    code, _, err = run(["validate", "-d", "doctor", str(dup), "--spec", str(SPEC_DIR)])
+    assert code == 1 and "列名重复" in err and "doctorName" in err
+
+    broken = tmp_path / "broken.csv"
+    good = _doctor_csv([doctor()]).encode("gbk")
+    broken.write_bytes(good[:-3] + b"\xff\xfe" + good[-3:])
+    code, _, err = run(["validate", "-d", "doctor", str(broken), "--spec", str(SPEC_DIR)])
+    assert code != 0 and "字节" in err and "Traceback" not in err

@@ -212,50 +212,47 @@ def _read_json(p: Path) -> list:
 
 
 def _read_csv(p: Path):
-    import csv
-    import io
+    """A CSV/TXT export, read by the one file reader (:func:`hlwjr.read_source`): encoding and
+    delimiter detected and reported with their byte/row location, title rows above the header
+    skipped, duplicate or empty column names refused — the same as ``map apply`` and ``profile``."""
+    from ..sources._read import read_source
 
-    import pandas as pd
-
-    text = _decode(p)
-    if not text.strip():
+    if p.stat().st_size == 0 or not p.read_bytes()[:65536].strip():
         raise SourceError("文件是空的（0 字节或只有空白），没有表头也没有记录；请检查导出是否成功", where=str(p))
-    try:
-        delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",\t|;").delimiter
-    except csv.Error:
-        delimiter = ","
-    try:
-        return pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], sep=delimiter, engine="c"
-        )
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise SourceError(f"CSV 无法解析：{exc}（请检查分隔符、引号和每行的列数）", where=str(p)) from exc
+    return read_source(p)
 
 
 def _read_excel(p: Path, dataset=None):
     """The worksheet holding ``dataset``'s records: the sheet named after the data set (code, name
-    or alias), else the one whose header row has the most of its field keys, else the first."""
-    import pandas as pd
+    or alias), else the one whose header row has the most of its field keys, else the first —
+    each sheet read by the one file reader (header-row detection, formulas, duplicate headers)."""
+    from ..sources._read import list_sheets, read_source
 
-    try:
-        sheets = pd.read_excel(p, dtype=object, engine="openpyxl", sheet_name=None)
-    except Exception as exc:  # openpyxl raises many kinds
-        raise SourceError(f"无法读取 Excel 文件：{exc}", where=str(p)) from exc
-    if not sheets:
+    names = list_sheets(p)
+    if not names:
         raise SourceError("Excel 文件中没有工作表", where=str(p))
-    from ..sources._read import _refuse_uncached_formulas
-
-    _refuse_uncached_formulas(p, None, str(p))
-    frames = list(sheets.items())
-    if dataset is None or len(frames) == 1:
-        return frames[0][1]
-    names = {str(x).strip().lower() for x in (dataset.code, dataset.name, *getattr(dataset, "aliases", ()))}
-    for name, frame in frames:
-        if str(name).strip().lower() in names:
-            return frame
+    if dataset is None or len(names) == 1:
+        return read_source(p, excel_numbers=True, sheet=names[0])
+    wanted = {str(x).strip().lower() for x in (dataset.code, dataset.name, *getattr(dataset, "aliases", ()))}
+    for name in names:
+        if str(name).strip().lower() in wanted:
+            return read_source(p, excel_numbers=True, sheet=name)
     keys = set(dataset.fields)
+    frames = [(name, _sheet_or_none(p, name)) for name in names]
+    frames = [(n, f) for n, f in frames if f is not None]
+    if not frames:
+        return read_source(p, excel_numbers=True, sheet=names[0])  # none readable: the first sheet's own error
     best = max(frames, key=lambda nf: len(keys & {str(c) for c in nf[1].columns}))
     return best[1] if keys & {str(c) for c in best[1].columns} else frames[0][1]
+
+
+def _sheet_or_none(p: Path, name: str):
+    from ..sources._read import read_source
+
+    try:
+        return read_source(p, excel_numbers=True, sheet=name)
+    except SourceError:
+        return None  # an empty or unrelated sheet (说明, 字典) beside the records
 
 
 def _coerce_text_frame(frame, dataset, where: str, from_excel: bool = False):

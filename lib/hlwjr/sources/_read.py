@@ -22,6 +22,7 @@ import codecs
 import csv
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,9 +111,11 @@ class Source:
         delimiter: str | None = None,
         header_row: int | None = None,
         columns: list[str] | None = None,
+        excel_numbers: bool = False,
     ) -> None:
         self._frame: pd.DataFrame | None = None
         self._columns = columns
+        self._excel_numbers = excel_numbers  # keep Excel's numeric cells as numbers (validate)
         if isinstance(source, pd.DataFrame):
             self._frame = source
             self.info = SourceInfo(label="<DataFrame>", kind="frame")
@@ -164,6 +167,8 @@ class Source:
                 self.info.encoding = _check_given_encoding(path, encoding)
             if delimiter is None:
                 self.info.delimiter = _detect_delimiter(path, self.info.encoding)
+            if header_row is None:
+                self._detect_csv_header_row()
             self._check_header()
 
     # ---- CSV ------------------------------------------------------------------------------
@@ -176,6 +181,16 @@ class Source:
             for _ in range((self.info.header_row or 1) - 1):
                 fh.readline()
             return fh.readline()
+
+    def _detect_csv_header_row(self) -> None:
+        """Title or note lines above the header (导出标题、导出时间) are skipped, as in Excel."""
+        with open(self.path, encoding=self._pd_encoding(), newline="", errors="replace") as fh:
+            lines = [fh.readline() for _ in range(30)]
+        rows = list(csv.reader([ln for ln in lines if ln], delimiter=self.info.delimiter))
+        hdr = _csv_header_row([len(r) for r in rows])
+        self.info.header_row = hdr
+        if hdr > 1:
+            self.info.notes.append(f"上方 {hdr - 1} 行（标题/说明）已跳过")
 
     def _check_header(self) -> None:
         line = self._header_line()
@@ -404,14 +419,15 @@ class Source:
                 self.info.notes.append(note)
         width = len(names_)
         data = []
+        cell = _excel_value if self._excel_numbers else _excel_text
         for i, r in enumerate(rows[hdr:], start=hdr + 1):
             extra = [v for v in r[width:] if v is not None and str(v).strip() != ""]
             if extra:
                 raise SourceError(
                     f"该行在表头之外还有 {len(extra)} 个值（列数多于表头），请检查", where=f"{where}:第{i}行"
                 )
-            data.append([_excel_text(v) for v in (list(r[:width]) + [None] * (width - len(r)))])
-        df = pd.DataFrame(data, columns=names_, dtype="str")
+            data.append([cell(v) for v in (list(r[:width]) + [None] * (width - len(r)))])
+        df = pd.DataFrame(data, columns=names_, dtype=object if self._excel_numbers else "str")
         if self._columns is not None:
             missing = [c for c in self._columns if c not in df.columns]
             if missing:
@@ -561,6 +577,14 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _excel_value(v):
+    """A cell as the validator wants it: numbers stay numbers (it knows which of them Excel
+    rounded to 15 digits), everything else as :func:`_excel_text`."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return v
+    return _excel_text(v)
+
+
 def _excel_text(v):
     if v is None:
         return None
@@ -594,6 +618,18 @@ def _detect_header_row(rows: list[list], look: int = 30) -> int:
         if w == full:
             return i + 1
     return 1
+
+
+def _csv_header_row(widths: list[int]) -> int:
+    """1-based header row of a CSV: the first line as wide as most lines of the sample (the
+    table's width); narrower lines before it are titles. A ragged row further down is not a
+    header — it is reported as ragged."""
+    if len(widths) < 3:
+        return 1
+    counts = Counter(widths)
+    table_width = max(counts, key=lambda w: (counts[w], w))
+    first = next(i for i, w in enumerate(widths) if w >= table_width)
+    return first + 1 if table_width > 1 else 1
 
 
 def detect_encoding(path: Path) -> str:
@@ -709,9 +745,8 @@ def _detect_delimiter(path: Path, encoding: str) -> str:
     sample = "".join(line for line in sample_lines if line)
     try:
         return csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS)).delimiter
-    except csv.Error:
-        header = sample_lines[0]
-        counts = {d: header.count(d) for d in _DELIMITERS}
+    except csv.Error:  # e.g. a title line above the header: count over the sample
+        counts = {d: sample.count(d) for d in _DELIMITERS}
         best = max(counts, key=counts.get)
         return best if counts[best] else ","
 
@@ -731,12 +766,15 @@ def read_source(
     delimiter: str | None = None,
     header_row: int | None = None,
     columns: list[str] | None = None,
+    excel_numbers: bool = False,
 ) -> pd.DataFrame:
     """Read a whole source (CSV/TXT file, .xlsx workbook, SQLAlchemy URL + table/query) into a DataFrame.
 
     How it was read is in ``df.attrs["source_info"]``: a dict with ``encoding``, ``delimiter``,
     ``sheet``, ``header_row``, ``table`` … and ``description`` (one line in Chinese).  Use
-    :func:`open_source` to get the :class:`SourceInfo` object itself.
+    :func:`open_source` to get the :class:`SourceInfo` object itself. ``excel_numbers``: keep
+    numeric Excel cells as numbers instead of the text Excel shows (the validator wants to know
+    which were typed as numbers).
     """
     src = Source(
         source,
@@ -747,6 +785,7 @@ def read_source(
         delimiter=delimiter,
         header_row=header_row,
         columns=columns,
+        excel_numbers=excel_numbers,
     )
     df = src.read()
     df.attrs["source_info"] = src.info.to_dict()
