@@ -1,0 +1,39 @@
+"""CLI: the production side (日常运行) — ``hlwjr run``, ``hlwjr status``, ``hlwjr refused``,
+``hlwjr resend``, ``hlwjr backfill``; thin shells over :mod:`hlwjr.operations`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+__all__ = ["register"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="日常运行：采集上一个业务日（北京时间）的终态记录并上报，写运行记录 (exit 0/1/2)",
+        description="生产环境的入口（cron / systemd timer / Windows 任务计划）：按 [run] 的窗口采集上一个已结束的"
+        "业务日，只取终态记录（对照中声明了 final_when 时），按依赖顺序上报，写 .hlwjr/runs/ 运行记录。"
+        "退出码 0 = 全部成功；1 = 有拒收、未确认批次、源数据为空或对账不一致；2 = 未能运行。",
+    )
+    p.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    p.add_argument(
+        "--date", metavar="YYYY-MM-DD", help="运行这一业务日的窗口（演练、补跑；默认：上一个已结束的业务日）"
+    )
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .._exceptions import UploadError
+    from ..operations._run import run_production
+    from ..upload._project import load_project
+
+    project = load_project(args.config)
+    try:
+        result = run_production(project, date=args.date)
+    except UploadError as exc:  # another run holds the lock
+        print(f"错误: {exc}", file=stderr)
+        return 2
+    print(result.to_text(), file=stdout)
+    return result.exit_code
