@@ -23,6 +23,19 @@ def register(subparsers) -> None:
     )
     p.set_defaults(handler=_run)
 
+    p = subparsers.add_parser(
+        "status",
+        help="运行状态与对账：每个业务日 × 数据集的源数据、映射、发送、成功、拒收、待确认、成功率、最近运行",
+        description="按业务日与数据集汇总台账和运行记录；--platform 同时与平台验证日志核对（平台能查询时）。"
+        "有对账不一致时退出码为 1。",
+    )
+    p.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    p.add_argument("--days", type=int, default=30, help="显示最近多少个业务日（默认 30）")
+    p.add_argument("--today", metavar="YYYY-MM-DD", help="截止的业务日（默认：上一个已结束的业务日）")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="text = 终端表格；json = 给脚本用")
+    p.add_argument("--platform", action="store_true", help="同时读取平台验证日志，核对平台的计数")
+    p.set_defaults(handler=_status)
+
 
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from .._exceptions import UploadError
@@ -37,3 +50,16 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return 2
     print(result.to_text(), file=stdout)
     return result.exit_code
+
+
+def _status(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .._exceptions import ConfigError
+    from ..operations._status import compute_status
+    from ..upload._project import load_project
+
+    if args.days < 1 or args.days > 3660:
+        raise ConfigError(f"--days 应在 1 到 3660 之间，现在是 {args.days}", where="--days")
+    project = load_project(args.config)
+    st = compute_status(project, days=args.days, today=args.today, platform=args.platform)
+    print(st.to_json() if args.format == "json" else st.to_text(), file=stdout)
+    return 1 if st.mismatches else 0

@@ -91,5 +91,5 @@ def _part(code: str, day: str | None, res, his_rows: int) -> DayData:
         records=res.records,
         his_rows=int(his_rows),
         waiting=int(res.n_waiting),
-        mapping_rejected=len(res.rejections),
+        mapping_rejected=len(res.rejected_rows),  # rows, not issues: a row may have several
     )

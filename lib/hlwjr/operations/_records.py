@@ -28,13 +28,17 @@ def write_private(target: Path, text: str) -> Path:
 
 
 def save_run(runs_dir: Path, record: dict[str, Any]) -> Path:
-    stamp = record["started"].replace("-", "").replace(":", "").replace(" ", "T")
+    """``<runs_dir>/<YYYYmmddTHHMMSS.ffffff>-<kind>-<business day>.json``: names sort in the order
+    the runs ended (the microseconds keep the runs of one backfill apart)."""
+    from ..upload._ledger import now_shanghai
+
+    stamp = now_shanghai().strftime("%Y%m%dT%H%M%S.%f")
     name = f"{stamp}-{record['kind']}-{record['business_day']}"
     target = runs_dir / f"{name}.json"
     n = 1
-    while target.exists():  # two runs in the same second (backfill): never overwrite a record
+    while target.exists():  # never overwrite a record
         n += 1
-        target = runs_dir / f"{name}-{n}.json"
+        target = runs_dir / f"{name}-{n:03d}.json"
     return write_private(target, json.dumps(record, ensure_ascii=False, indent=1))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from .._exceptions import ConfigError, HlwjrError, UploadError
 from .._privacy import mask_key, mask_value
 from ._collect import Collected, collect_window
+from ._ledger_view import open_view
 from ._window import business_day, parse_day, window_days
 
 __all__ = ["RunResult", "run_production"]
@@ -122,6 +123,8 @@ def _new_record(project, kind: str, day: date, days: list[date]) -> dict[str, An
         "unconfirmed": [],
         "changed": [],
         "unaccounted": [],
+        "not_in_source": [],
+        "platform_check": None,
         "notes": [],
         "source_empty": False,
         "alerts": [],
@@ -147,7 +150,9 @@ def _run(project, record, result, days, *, client, update, datasets, only_keys) 
                 from ..upload._client import PlatformClient
 
                 client = PlatformClient.from_project(project, spec=spec)
-            _send(project, spec, ledger, client, collected, record, result, update=update)
+            with open_view(project) as view:
+                _send(project, spec, ledger, view, client, collected, record, result, update=update)
+            record["platform_check"] = _platform_check(project, client, record)
         finally:
             if client is not None:
                 record["retries"] = int(client.stats.get("retries", 0))
@@ -182,7 +187,7 @@ def _keys(frame, key_fields, sep: str):
     return out.reset_index(drop=True)
 
 
-def _send(project, spec, ledger, client, collected: Collected, record, result, *, update: bool) -> None:
+def _send(project, spec, ledger, view, client, collected: Collected, record, result, *, update: bool) -> None:
     from ..upload._uploader import upload_records
 
     for i, day in enumerate(collected.days):
@@ -211,9 +216,14 @@ def _send(project, spec, ledger, client, collected: Collected, record, result, *
             row["mapping_rejected"] = part.mapping_rejected if part else 0
             row["his_rows"] = part.his_rows if part else 0
             row["waiting"] = part.waiting if part else 0
-            lost = _unaccounted(spec, ledger, code, part, summary) if project.phase == "production" else []
-            row["unaccounted"] = len(lost)
-            record["unaccounted"].extend({"day": part_day, "dataset": code, "key": k} for k in lost)
+            lost, gone = _reconcile(spec, ledger, view, code, part, summary)
+            if project.phase != "production":  # the test phase sends a sample: not a loss
+                lost = []
+            if record["kind"] == "resend":  # only the refused keys were collected
+                gone = []
+            row["unaccounted"], row["not_in_source"] = len(lost), len(gone)
+            record["unaccounted"].extend({"day": part_day, "dataset": code, "key": k} for k in lost[:_MAX_LISTED])
+            record["not_in_source"].extend({"day": part_day, "dataset": code, "key": k} for k in gone[:_MAX_LISTED])
             record["datasets"].append(row)
         for r in summary.rejections:
             record["n_refused"] += 1
@@ -231,28 +241,47 @@ def _send(project, spec, ledger, client, collected: Collected, record, result, *
     record["changed"] = record["changed"][:_MAX_LISTED]
 
 
-def _unaccounted(spec, ledger, code: str, part, summary) -> list[str]:
-    """Mapped records of ``part`` that are neither held back (invalid) nor in the ledger after the
-    send: records lost between HIS and platform (should never happen; masked keys)."""
+def _reconcile(spec, ledger, view, code: str, part, summary) -> tuple[list[str], list[str]]:
+    """Key-level reconciliation of one data set on one business day (masked keys):
+    mapped records that are neither held back (invalid) nor in the ledger after the send (lost
+    between HIS and platform: should never happen), and keys the ledger holds for that day that
+    the source no longer has (deleted or moved in HIS after they were sent)."""
     from ..upload._ledger import KEY_SEP
 
-    if part is None or not len(part.records):
-        return []
+    if part is None:
+        return [], []
     ds = spec.dataset(code)
-    if not all(k in part.records.columns for k in ds.key):
-        return []
-    keys = _keys(part.records, ds.key, KEY_SEP)
+    mapped: list[str] = []
+    if len(part.records) and all(k in part.records.columns for k in ds.key):
+        mapped = _keys(part.records, ds.key, KEY_SEP).tolist()
     held = set()
     if summary.problems is not None and len(summary.problems):
         pr = summary.problems
         held = {int(r) for r in pr.loc[pr["dataset"] == code, "row"].tolist()}
-    wanted = [k for i, k in enumerate(keys.tolist()) if i not in held]
-    known = ledger.states(code, wanted)
-    return [mask_key(k) for k in dict.fromkeys(wanted) if k not in known][:_MAX_LISTED]
+    wanted = [k for i, k in enumerate(mapped) if i not in held]
+    known = ledger.states(code, wanted) if wanted else {}
+    lost = [k for k in dict.fromkeys(wanted) if k not in known]
+    gone = sorted(view.keys_of_day(code, part.day) - set(mapped)) if part.day is not None else []
+    return [mask_key(k) for k in lost], [mask_key(k) for k in gone]
 
 
 def _totals(record) -> dict[str, int]:
-    return {k: sum(int(r.get(k) or 0) for r in record["datasets"]) for k in (*_COUNTS, "unaccounted")}
+    return {k: sum(int(r.get(k) or 0) for r in record["datasets"]) for k in (*_COUNTS, "unaccounted", "not_in_source")}
+
+
+def _platform_check(project, client, record) -> dict[str, Any] | None:
+    """The platform's own count for the platform day of this run (验证日志), where it can be asked."""
+    from ._status import platform_mismatches
+
+    day = record.get("platform_day")
+    if day is None or client is None:
+        return None
+    try:
+        found = platform_mismatches(project, client, day, day)
+    except HlwjrError as exc:  # the log is a check, not the upload: noted, the result stands
+        record["notes"].append(f"未能读取平台验证日志核对: {exc.message}")
+        return None
+    return None if found is None else {"day": day, "mismatches": found}
 
 
 def _alert_events(record) -> list[dict[str, Any]]:
@@ -272,14 +301,30 @@ def _alert_events(record) -> list[dict[str, Any]]:
         events.append(
             {"kind": "reconciliation", "message": f"{record['totals']['unaccounted']} 条已映射的记录既未发送也未暂缓"}
         )
+    if record["totals"].get("not_in_source"):
+        n = record["totals"]["not_in_source"]
+        events.append({"kind": "reconciliation", "message": f"{n} 条已上报的记录在源数据中已不存在（删除或改期）"})
+    for m in _platform_mismatch_list(record):
+        events.append({"kind": "reconciliation", "message": m["message"]})
     return events
+
+
+def _platform_mismatch_list(record) -> list[dict[str, Any]]:
+    check = record.get("platform_check") or {}
+    return check.get("mismatches") or []
 
 
 def _exit_code(record) -> int:
     if record["error"]:
         return 2
+    t = record["totals"]
     problems = (
-        record["n_refused"] or record["unconfirmed"] or record["source_empty"] or record["totals"].get("unaccounted")
+        record["n_refused"]
+        or record["unconfirmed"]
+        or record["source_empty"]
+        or t.get("unaccounted")
+        or t.get("not_in_source")
+        or _platform_mismatch_list(record)
     )
     return 1 if problems else 0
 
