@@ -36,6 +36,28 @@ def register(subparsers) -> None:
     p.add_argument("--platform", action="store_true", help="同时读取平台验证日志，核对平台的计数")
     p.set_defaults(handler=_status)
 
+    p = subparsers.add_parser(
+        "refused",
+        help="拒收清单：每条被平台拒收的记录（业务主键已脱敏）、数据集、字段和平台提示",
+        description="列出台账中当前状态为“拒收”的记录：业务日期、数据集、业务主键（脱敏）、字段、平台提示、批次号。"
+        "有拒收记录时退出码为 1。",
+    )
+    p.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    p.add_argument("--day", metavar="YYYY-MM-DD", help="只列这一业务日的拒收记录")
+    p.add_argument("--format", choices=("text", "csv"), default="text", help="text = 终端表格；csv = 给 Excel（UTF-8）")
+    p.set_defaults(handler=_refused)
+
+    p = subparsers.add_parser(
+        "resend",
+        help="重发拒收记录：按业务日重新映射这些记录，只发送现在能通过校验的（已修正的），其余继续列出",
+        description="对拒收清单中的记录按业务日重新采集源数据：内容已修正的、或仅因被引用的记录当时缺失而拒收且"
+        "现在能通过校验的，重新发送；平台已接收的记录从不重发。仍被拒收的记录在最后列出（退出码 1）。",
+    )
+    p.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    p.add_argument("--refused", action="store_true", required=True, help="重发拒收清单中的记录")
+    p.add_argument("--day", metavar="YYYY-MM-DD", help="只重发这一业务日的拒收记录")
+    p.set_defaults(handler=_resend)
+
 
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from .._exceptions import UploadError
@@ -63,3 +85,28 @@ def _status(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     st = compute_status(project, days=args.days, today=args.today, platform=args.platform)
     print(st.to_json() if args.format == "json" else st.to_text(), file=stdout)
     return 1 if st.mismatches else 0
+
+
+def _refused(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from ..operations._refused import refused_list
+    from ..upload._project import load_project
+
+    listing = refused_list(load_project(args.config), day=args.day)
+    text = listing.to_csv() if args.format == "csv" else listing.to_text()
+    stdout.write(text if text.endswith("\n") else text + "\n")
+    return 1 if listing.records else 0
+
+
+def _resend(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .._exceptions import UploadError
+    from ..operations._refused import resend_refused
+    from ..upload._project import load_project
+
+    project = load_project(args.config)
+    try:
+        result = resend_refused(project, day=args.day)
+    except UploadError as exc:  # a run holds the lock
+        print(f"错误: {exc}", file=stderr)
+        return 2
+    print(result.to_text(), file=stdout)
+    return result.exit_code

@@ -68,11 +68,13 @@ def run_production(
     update: bool = False,
     datasets: list[str] | None = None,
     only_keys: dict[str, set[str]] | None = None,
+    again: dict[str, set[str]] | None = None,
 ) -> RunResult:
     """One production run. ``date``: the business day (default: the last closed one at ``now``,
     Beijing time); ``window``: days collected (default ``[run] window_days``); ``client``: a
     :class:`~hlwjr.PlatformClient` (tests); ``update``: send changed accepted records as
-    corrections; ``only_keys``: ``{dataset: keys}`` to send (resend of refused records)."""
+    corrections; ``only_keys``: ``{dataset: keys}`` to send (resend of refused records);
+    ``again``: of those, the keys that may go again unchanged (refused for a reference only)."""
     from ..upload._ledger import now_shanghai
     from ..upload._lock import UploadLock
     from ..upload._project import load_project
@@ -91,7 +93,17 @@ def run_production(
     t0 = time.perf_counter()
     result = RunResult(record)
     try:
-        _run(project, record, result, days, client=client, update=update, datasets=datasets, only_keys=only_keys)
+        _run(
+            project,
+            record,
+            result,
+            days,
+            client=client,
+            update=update,
+            datasets=datasets,
+            only_keys=only_keys,
+            again=again,
+        )
     except HlwjrError as exc:
         record["error"] = exc.message + (f"（{exc.where}）" if exc.where else "")
         record["error_kind"] = type(exc).__name__
@@ -131,7 +143,7 @@ def _new_record(project, kind: str, day: date, days: list[date]) -> dict[str, An
     }
 
 
-def _run(project, record, result, days, *, client, update, datasets, only_keys) -> None:
+def _run(project, record, result, days, *, client, update, datasets, only_keys, again=None) -> None:
     from ..spec._load import load_spec
     from ..upload._ledger import Ledger
 
@@ -151,7 +163,7 @@ def _run(project, record, result, days, *, client, update, datasets, only_keys) 
 
                 client = PlatformClient.from_project(project, spec=spec)
             with open_view(project) as view:
-                _send(project, spec, ledger, view, client, collected, record, result, update=update)
+                _send(project, spec, ledger, view, client, collected, record, result, update=update, again=again)
             record["platform_check"] = _platform_check(project, client, record)
         finally:
             if client is not None:
@@ -187,7 +199,9 @@ def _keys(frame, key_fields, sep: str):
     return out.reset_index(drop=True)
 
 
-def _send(project, spec, ledger, view, client, collected: Collected, record, result, *, update: bool) -> None:
+def _send(
+    project, spec, ledger, view, client, collected: Collected, record, result, *, update: bool, again=None
+) -> None:
     from ..upload._uploader import upload_records
 
     for i, day in enumerate(collected.days):
@@ -203,6 +217,7 @@ def _send(project, spec, ledger, view, client, collected: Collected, record, res
             spec=spec,
             master=collected.master,
             update=update,
+            resend=again,
         )
         result.summaries.append(summary)
         record["platform_day"] = summary.platform_day
@@ -338,7 +353,7 @@ def _finish(project, record, result: RunResult) -> None:
     record["status"] = {0: "ok", 1: "problems", 2: "failed"}[record["exit_code"]]
     events = _alert_events(record)
     record["alert_events"] = events
-    if events:
+    if events and record["kind"] != "resend":  # a resend is run by a person, who reads its answer
         text = alert_text(project.name, record["business_day"], events)
         record["alerts"] = send_alerts(project.alerts, text, events)
     result.path = save_run(project.runs_dir, record)
