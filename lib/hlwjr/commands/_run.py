@@ -58,6 +58,17 @@ def register(subparsers) -> None:
     p.add_argument("--day", metavar="YYYY-MM-DD", help="只重发这一业务日的拒收记录")
     p.set_defaults(handler=_resend)
 
+    p = subparsers.add_parser(
+        "backfill",
+        help="按日补采：逐日运行 --from 到 --to 每个业务日的窗口，只发送平台尚未接收的记录",
+        description="数据源中断、HIS 补录之后使用：逐日采集并上报平台尚未接收的记录，每天写一份运行记录。"
+        "平台已接收但内容已变化的记录：平台接口描述声明了更正方式时作为更正发送，否则只列出。",
+    )
+    p.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    p.add_argument("--from", dest="first", required=True, metavar="YYYY-MM-DD", help="第一个业务日")
+    p.add_argument("--to", dest="last", required=True, metavar="YYYY-MM-DD", help="最后一个业务日（含）")
+    p.set_defaults(handler=_backfill)
+
 
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from .._exceptions import UploadError
@@ -105,6 +116,25 @@ def _resend(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     project = load_project(args.config)
     try:
         result = resend_refused(project, day=args.day)
+    except UploadError as exc:  # a run holds the lock
+        print(f"错误: {exc}", file=stderr)
+        return 2
+    print(result.to_text(), file=stdout)
+    return result.exit_code
+
+
+def _backfill(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .._exceptions import ConfigError, UploadError
+    from ..operations._backfill import backfill
+    from ..operations._window import day_range, parse_day
+    from ..upload._project import load_project
+
+    project = load_project(args.config)
+    days = day_range(parse_day(args.first, "--from"), parse_day(args.last, "--to"))
+    if len(days) > 366:
+        raise ConfigError(f"补采范围 {len(days)} 天超过一年：请分段补采", where="--from")
+    try:
+        result = backfill(project, days[0], days[-1])
     except UploadError as exc:  # a run holds the lock
         print(f"错误: {exc}", file=stderr)
         return 2

@@ -156,6 +156,7 @@ def _run(project, record, result, days, *, client, update, datasets, only_keys, 
         _keep_only(collected, spec, only_keys)
     record["source_empty"] = collected.source_empty and only_keys is None
     own_client = client is None
+    retries_before = int(client.stats.get("retries", 0)) if client is not None else 0  # a backfill shares one client
     with Ledger.for_project(project) as ledger:
         try:
             if own_client:
@@ -167,7 +168,7 @@ def _run(project, record, result, days, *, client, update, datasets, only_keys, 
             record["platform_check"] = _platform_check(project, client, record)
         finally:
             if client is not None:
-                record["retries"] = int(client.stats.get("retries", 0))
+                record["retries"] = int(client.stats.get("retries", 0)) - retries_before
                 if own_client:
                     client.close()
         record["unconfirmed"] = [
