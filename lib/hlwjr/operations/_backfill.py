@@ -54,7 +54,7 @@ class BackfillResult:
 
 def backfill(project, first: str | date, last: str | date, *, client=None) -> BackfillResult:
     """Backfill business days ``first`` … ``last`` (oldest first), one run record per day."""
-    from ._run import require_project, run_production
+    from ._run import require_project, run_production, update_monitor
 
     project = require_project(project)
     days = day_range(parse_day(first, "--from"), parse_day(last, "--to"))
@@ -71,9 +71,12 @@ def backfill(project, first: str | date, last: str | date, *, client=None) -> Ba
     result = BackfillResult(days[0].isoformat(), days[-1].isoformat(), corrections)
     try:
         for d in days:
-            run = run_production(project, date=d, window=1, client=client, kind="backfill", update=corrections)
+            run = run_production(
+                project, date=d, window=1, client=client, kind="backfill", update=corrections, monitor=False
+            )
             result.runs.append(run)
     finally:
         if own and client is not None:
             client.close()
+    update_monitor(project)
     return result

@@ -115,7 +115,7 @@ class ResendResult:
 def resend_refused(project, *, day: str | None = None, client=None) -> ResendResult:
     """Resend the refused records of ``day`` (default: all), one business day at a time, oldest
     first (a fixed 复诊 goes before the 处方 that references it)."""
-    from ._run import require_project, run_production
+    from ._run import require_project, run_production, update_monitor
 
     project = require_project(project)
     day = parse_day(day, "--day").isoformat() if day else None
@@ -135,8 +135,17 @@ def resend_refused(project, *, day: str | None = None, client=None) -> ResendRes
     for d in sorted(by_day):
         result.runs.append(
             run_production(
-                project, date=d, window=1, client=client, kind="resend", only_keys=by_day[d], again=again.get(d)
+                project,
+                date=d,
+                window=1,
+                client=client,
+                kind="resend",
+                only_keys=by_day[d],
+                again=again.get(d),
+                monitor=False,
             )
         )
+    if result.runs:
+        update_monitor(project)
     result.left = refused_list(project, day=day)
     return result

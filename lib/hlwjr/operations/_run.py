@@ -7,6 +7,7 @@ record unaccounted for; 2 the run could not run (configuration, source or platfo
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -69,12 +70,14 @@ def run_production(
     datasets: list[str] | None = None,
     only_keys: dict[str, set[str]] | None = None,
     again: dict[str, set[str]] | None = None,
+    monitor: bool = True,
 ) -> RunResult:
     """One production run. ``date``: the business day (default: the last closed one at ``now``,
     Beijing time); ``window``: days collected (default ``[run] window_days``); ``client``: a
     :class:`~hlwjr.PlatformClient` (tests); ``update``: send changed accepted records as
     corrections; ``only_keys``: ``{dataset: keys}`` to send (resend of refused records);
-    ``again``: of those, the keys that may go again unchanged (refused for a reference only)."""
+    ``again``: of those, the keys that may go again unchanged (refused for a reference only);
+    ``monitor``: regenerate the monitor page (a backfill does it once, at the end)."""
     from ..upload._ledger import now_shanghai
     from ..upload._lock import UploadLock
     from ..upload._project import load_project
@@ -111,7 +114,7 @@ def run_production(
         lock.release()
     record["ended"] = now_shanghai().strftime("%Y-%m-%d %H:%M:%S")
     record["elapsed"] = round(time.perf_counter() - t0, 3)
-    _finish(project, record, result)
+    _finish(project, record, result, monitor=monitor)
     return result
 
 
@@ -345,9 +348,9 @@ def _exit_code(record) -> int:
     return 1 if problems else 0
 
 
-def _finish(project, record, result: RunResult) -> None:
+def _finish(project, record, result: RunResult, *, monitor: bool = True) -> None:
     from ._alerts import alert_text, send_alerts
-    from ._records import save_run
+    from ._records import save_run, write_private
 
     record["totals"] = _totals(record)
     record["exit_code"] = _exit_code(record)
@@ -358,14 +361,21 @@ def _finish(project, record, result: RunResult) -> None:
         text = alert_text(project.name, record["business_day"], events)
         record["alerts"] = send_alerts(project.alerts, text, events)
     result.path = save_run(project.runs_dir, record)
-    try:
-        from ._monitor import write_monitor
+    note = update_monitor(project) if monitor else None
+    if note:
+        record["notes"].append(note)
+        write_private(result.path, json.dumps(record, ensure_ascii=False, indent=1))
 
+
+def update_monitor(project) -> str | None:
+    """Regenerate the monitor page; a note when it could not be (the run's result stands)."""
+    from ._monitor import write_monitor
+
+    try:
         write_monitor(project)
-    except (HlwjrError, OSError) as exc:  # the page is a convenience: the run's result stands
-        record["notes"].append(f"运行监控页面未能更新: {exc}")
-    except ImportError:  # pragma: no cover - jinja2 is a dependency
-        pass
+    except (HlwjrError, OSError) as exc:
+        return f"运行监控页面未能更新: {exc}"
+    return None
 
 
 def require_project(project):
