@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,13 @@ def run_production(
     now = now or now_shanghai()  # read once: a clock jump during the run moves nothing
     day = parse_day(date) if date is not None else business_day(now, project.run.cutoff_hour)
     days = window_days(day, window or project.run.window_days)
+    missed = _missed_days(project, days) if kind == "run" and date is None else []
+    days = sorted(set(missed) | set(days))
     record = _new_record(project, kind, day, days)
+    if missed:
+        record["notes"].append(
+            f"上次运行未能完成：本次窗口向前延伸，补采 {missed[0]} ~ {missed[-1]}（{len(missed)} 天）"
+        )
     lock = UploadLock(project.work_dir / "run.lock")
     try:
         lock.acquire()
@@ -116,6 +122,23 @@ def run_production(
     record["elapsed"] = round(time.perf_counter() - t0, 3)
     _finish(project, record, result, monitor=monitor)
     return result
+
+
+def _missed_days(project, days: list[date]) -> list[date]:
+    """Days of the windows of the nightly runs that failed (exit 2) since the last one that ran,
+    not in ``days``: the next night collects them too, so a night the platform or the source was
+    down loses nothing (at most 31 days back; further back is a ``hlwjr backfill``)."""
+    from ._records import load_runs
+
+    failed: set[date] = set()
+    for rec in reversed(load_runs(project.runs_dir)):
+        if rec.get("kind") != "run":
+            continue
+        if rec.get("exit_code") != 2:
+            break
+        failed |= {parse_day(d) for d in rec.get("window") or []}
+    oldest = days[-1] - timedelta(days=30)
+    return sorted(d for d in failed if oldest <= d < days[0])
 
 
 def _new_record(project, kind: str, day: date, days: list[date]) -> dict[str, Any]:
