@@ -13,9 +13,19 @@ from datetime import date, datetime, timedelta
 from itertools import pairwise
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ops_helpers import LONG_NAME, days_from, hospital_rows, new_hospital, strict_spec, write_tables
+from ops_helpers import (
+    LONG_NAME,
+    MINISPEC,
+    days_from,
+    hospital_rows,
+    new_hospital,
+    strict_spec,
+    uscc,
+    write_mapping,
+    write_tables,
+)
 
 from hlwjr import ConfigError, Ledger, MappingError
 from hlwjr.cli import parse_args, run
@@ -203,3 +213,26 @@ def test_final_when_column_missing_from_the_source_fails_the_run(sandbox, tmp_pa
     project, _, _ = new_hospital(tmp_path, sandbox, monkeypatch, tables=tables)
     r = run_production(project, date="2026-11-01")
     assert r.exit_code == 2 and "final_when" in r.record["error"] and "ZT" in r.record["error"]
+
+
+_STATES = st.sampled_from(["已完成", "进行中", "已取消", " 已完成 ", ""])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(states=st.lists(_STATES, min_size=1, max_size=12))
+def test_final_when_maps_exactly_the_final_rows(tmp_path, states):
+    from hlwjr.mapping._config import load_mapping
+    from hlwjr.mapping._engine import apply_mapping
+    from hlwjr.spec._load import load_spec
+
+    root = tmp_path / f"m{abs(hash(tuple(states)))}"
+    write_mapping(root, uscc(1))
+    tables = hospital_rows(["2026-11-01"], len(states))
+    for row, state in zip(tables["visits"], states):
+        row["ZT"] = state
+    write_tables(root / "src", tables)
+    res = apply_mapping(load_mapping(root), "visit", date="2026-11-01", spec=load_spec(MINISPEC))
+    final = [s.strip() == "已完成" for s in states]
+    assert len(res.records) == sum(final) and res.n_waiting == len(states) - sum(final)
+    assert res.n_day_rows == len(states)
+    assert list(res.records["bussID"]) == [v["FZID"] for v, f in zip(tables["visits"], final) if f]
