@@ -116,6 +116,10 @@ def run_production(
     except HlwjrError as exc:
         record["error"] = exc.message + (f"（{exc.where}）" if exc.where else "")
         record["error_kind"] = type(exc).__name__
+    except OSError as exc:  # a file that cannot be read or written: the run did not run (exit 2)
+        where = f"{exc.filename}: " if exc.filename else ""
+        record["error"] = f"{where}文件读写失败（{exc.strerror or exc}）"
+        record["error_kind"] = "OSError"
     finally:
         lock.release()
     record["ended"] = now_shanghai().strftime("%Y-%m-%d %H:%M:%S")
