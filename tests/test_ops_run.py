@@ -164,6 +164,8 @@ def test_platform_down_exits_2_and_the_next_night_sends(sandbox, tmp_path, monke
     r = run_production(project, date="2026-11-01")
     assert r.exit_code == 2 and r.record["error_kind"] == "TransportError"
     assert any(e["kind"] == "run_failed" for e in r.record["alert_events"])
+    r = run_production(project, date="2026-11-01")
+    assert r.record["consecutive_failures"] == 2 and "连续第 2 次运行失败" in r.record["alert_events"][0]["message"]
     cfg = project.config_file.read_text(encoding="utf-8").replace("http://127.0.0.1:9/hlwjr", sandbox.url)
     project.config_file.write_text(cfg, encoding="utf-8")
     r = run_production(str(project.config_file), date="2026-11-01")

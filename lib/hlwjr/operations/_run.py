@@ -128,19 +128,25 @@ def run_production(
     return result
 
 
-def _missed_days(project, days: list[date]) -> list[date]:
-    """Days of the windows of the nightly runs that failed (exit 2) since the last one that ran,
-    not in ``days``: the next night collects them too, so a night the platform or the source was
-    down loses nothing (at most 31 days back; further back is a ``hlwjr backfill``)."""
+def _failed_streak(project) -> list[dict[str, Any]]:
+    """The nightly runs that failed (exit 2) in a row since the last one that ran, newest first."""
     from ._records import load_runs
 
-    failed: set[date] = set()
+    out = []
     for rec in reversed(load_runs(project.runs_dir)):
         if rec.get("kind") != "run":
             continue
         if rec.get("exit_code") != 2:
             break
-        failed |= {parse_day(d) for d in rec.get("window") or []}
+        out.append(rec)
+    return out
+
+
+def _missed_days(project, days: list[date]) -> list[date]:
+    """Days of the windows of the failed nightly runs (see :func:`_failed_streak`) not in
+    ``days``: the next night collects them too, so a night the platform or the source was down
+    loses nothing (at most 31 days back; further back is a ``hlwjr backfill``)."""
+    failed = {parse_day(d) for rec in _failed_streak(project) for d in rec.get("window") or []}
     oldest = days[-1] - timedelta(days=30)
     return sorted(d for d in failed if oldest <= d < days[0])
 
@@ -333,7 +339,10 @@ def _platform_check(project, client, record) -> dict[str, Any] | None:
 def _alert_events(record) -> list[dict[str, Any]]:
     events = []
     if record["error"]:
-        events.append({"kind": "run_failed", "message": record["error"]})
+        n = record.get("consecutive_failures") or 1
+        events.append(
+            {"kind": "run_failed", "message": (f"连续第 {n} 次运行失败：" if n > 1 else "") + record["error"]}
+        )
     if record["n_refused"]:
         events.append({"kind": "refused", "message": f"{record['n_refused']} 条记录被平台拒收（hlwjr refused 查看）"})
     if record["unconfirmed"]:
@@ -382,6 +391,8 @@ def _finish(project, record, result: RunResult, *, monitor: bool = True) -> None
     record["totals"] = _totals(record)
     record["exit_code"] = _exit_code(record)
     record["status"] = {0: "ok", 1: "problems", 2: "failed"}[record["exit_code"]]
+    if record["exit_code"] == 2 and record["kind"] == "run":
+        record["consecutive_failures"] = len(_failed_streak(project)) + 1
     events = _alert_events(record)
     record["alert_events"] = events
     if events and record["kind"] != "resend":  # a resend is run by a person, who reads its answer
