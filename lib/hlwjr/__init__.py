@@ -9,6 +9,7 @@ The steps, each one a notebook and a CLI command, each backed by what this modul
     validation  check, iter_problems, validate, is_valid, fast_validate, Problem, Report (强制校验)
     upload      load_project, Project, PlatformClient, Ledger, run_upload (测试数据上传)
     readiness   compute_readiness, Readiness (验证日志 / 达标)
+    operations  run_production, compute_status, refused_list, resend_refused, backfill (日常运行)
     sandbox     create_app, Sandbox (a local stand-in for the platform)
     notebooks   open_workbench, Workbench (guided notebooks; widgets in hlwjr.widgets)
 
@@ -82,6 +83,12 @@ _LAZY: dict[str, str] = {
     "run_upload": ".upload._uploader",
     "Readiness": ".readiness._readiness",
     "compute_readiness": ".readiness._readiness",
+    # operations (日常运行)
+    "run_production": ".operations._run",
+    "compute_status": ".operations._status",
+    "refused_list": ".operations._refused",
+    "resend_refused": ".operations._refused",
+    "backfill": ".operations._backfill",
     # sandbox
     "create_app": ".sandbox",
     "Sandbox": ".sandbox",

@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     ".commands._map",
     ".commands._upload",
     ".commands._ledger",
+    ".commands._run",
     ".commands._demo",
     ".commands._lab",
 )

@@ -417,7 +417,8 @@ def apply_mapping(
     children = {k: r for k, r in dm.fields.items() if r.kind == "children"}
     parts: list[pd.DataFrame] = []
     row_parts: list[pd.Series] = []
-    n_rows = written = n_day_rows = 0
+    n_rows = written = n_day_rows = n_waiting = 0
+    final = dm.source.final_when
     part = None if out is None else Path(str(out) + ".part")
     fh = open(part, "wb") if part is not None else None  # noqa: SIM115 - closed in the finally below
     writer = None
@@ -449,6 +450,10 @@ def apply_mapping(
             if day is not None and early:
                 chunk, rows, n_bad = _select_day(chunk, rows, bt, dm.source.business_time_format, day, issues)
                 n_day_rows += len(chunk) + n_bad
+            early_final = final is not None and final["column"] in chunk.columns
+            if early_final:
+                chunk, rows, waiting = _select_final(chunk, rows, final)
+                n_waiting += waiting
             if dm.source.drop_exact_duplicates and len(chunk):
                 hashes = pd.util.hash_pandas_object(chunk, index=False).to_numpy()
                 dup_np, firsts, seen_hashes, seen_rows = _exact_duplicates(
@@ -479,6 +484,14 @@ def apply_mapping(
                 chunk, rows, n_bad = _select_day(chunk, rows, bt, dm.source.business_time_format, day, issues)
                 n_day_rows += len(chunk) + n_bad
                 reject_join = reject_join.loc[chunk.index] if len(keep_idx) else reject_join
+            if final is not None and not early_final:
+                if final["column"] not in chunk.columns:
+                    raise MappingError(
+                        f"final_when 的状态列 {final['column']!r} 不在数据源中（也不在关联表中）", where=dm.file
+                    )
+                chunk, rows, waiting = _select_final(chunk, rows, final)
+                n_waiting += waiting
+                reject_join = reject_join.loc[chunk.index]
             recs, reject = mapper.apply(chunk, rows)
             reject |= reject_join
             for key, rule in children.items():
@@ -537,6 +550,7 @@ def apply_mapping(
         written=written,
         out=None if out is None else Path(out),
         n_day_rows=None if day is None else n_day_rows,
+        n_waiting=n_waiting,
     )
 
 
@@ -597,6 +611,13 @@ def _select_day(
         )
     keep = (parsed.dt.date == day).fillna(False).astype(bool) & ~bad
     return chunk[keep], rows[keep], int(bad.sum())
+
+
+def _select_final(chunk: pd.DataFrame, rows: pd.Series, final: dict) -> tuple[pd.DataFrame, pd.Series, int]:
+    """Rows in a final state (``final_when``) + the number of the others: not an issue, they are
+    collected by a later run once final (问诊结束、处方审核后)."""
+    keep = as_text(chunk[final["column"]]).str.strip().isin(final["in"]).fillna(False).astype(bool)
+    return chunk[keep], rows[keep], int((~keep).sum())
 
 
 def _exact_duplicates(hashes: np.ndarray, rows: np.ndarray, seen_hashes: np.ndarray, seen_rows: np.ndarray):

@@ -119,6 +119,7 @@ class SourceRef:
     business_time: str | None = None  # column giving the business day for --date
     business_time_format: str | None = None
     drop_exact_duplicates: bool = False  # exact duplicate rows are rejected (reported) instead of mapped
+    final_when: dict | None = None  # {column: 状态, in: [已完成]}: only rows in a final state are mapped
 
     @property
     def label(self) -> str:
@@ -136,6 +137,7 @@ class SourceRef:
                 "business_time": self.business_time,
                 "business_time_format": self.business_time_format,
                 "drop_exact_duplicates": self.drop_exact_duplicates or None,
+                "final_when": self.final_when,
             }
         )
 
@@ -154,6 +156,7 @@ class SourceRef:
                 "business_time",
                 "business_time_format",
                 "drop_exact_duplicates",
+                "final_when",
             },
             where,
             "source",
@@ -174,7 +177,25 @@ class SourceRef:
             business_time=d.get("business_time"),
             business_time_format=d.get("business_time_format"),
             drop_exact_duplicates=bool(d.get("drop_exact_duplicates", False)),
+            final_when=_final_when(d.get("final_when"), where),
         )
+
+
+def _final_when(d: Any, where: str) -> dict | None:
+    """``final_when: {column: 状态, in: [已完成, 已审核]}`` — the source column and the values that
+    mean the record is final (问诊已结束、处方已审核); other rows wait for a later run."""
+    if d is None:
+        return None
+    _expect(d, dict, where, "final_when")
+    _check_keys(d, {"column", "in"}, where, "final_when")
+    column, values = d.get("column"), d.get("in")
+    if not isinstance(column, str) or not column:
+        raise MappingError("final_when 缺少 column（表示状态的源数据列，如 状态 或 p.ZT）", where=where)
+    if isinstance(values, (str, int)):
+        values = [values]
+    if not isinstance(values, list) or not values:
+        raise MappingError("final_when 的 in 应为终态取值的列表，例如 in: [已完成]", where=where)
+    return {"column": column, "in": [str(v) for v in values]}
 
 
 _RULE_KEYS = {

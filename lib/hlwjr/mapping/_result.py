@@ -39,6 +39,7 @@ class MappingResult:
     written: int = 0
     out: Path | None = None
     n_day_rows: int | None = None  # with ``date``: source rows of that business day (+ rows whose day is unknown)
+    n_waiting: int = 0  # rows not yet in a final state (``source.final_when``): not mapped, wait for a later run
 
     @property
     def rejections(self) -> pd.DataFrame:

@@ -32,7 +32,16 @@ from typing import Any
 from .._exceptions import ConfigError
 from ..sources._read import ENV_REF
 
-__all__ = ["PROJECT_FILE", "PlatformSettings", "Project", "Thresholds", "load_project", "write_project"]
+__all__ = [
+    "PROJECT_FILE",
+    "AlertSettings",
+    "PlatformSettings",
+    "Project",
+    "RunSettings",
+    "Thresholds",
+    "load_project",
+    "write_project",
+]
 
 PROJECT_FILE = "hlwjr.toml"
 DEFAULT_SECRET_ENV = "HLWJR_SECRET"
@@ -80,6 +89,79 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """The production run (日常运行, ``[run]``): which business days a run collects.
+
+    The run for business day D collects the ``window_days`` days ending with D (records that
+    became final late are picked up by a later night; what was accepted is skipped). Without
+    ``--date`` D is the last closed day: a day closes at ``cutoff_hour`` (Beijing time) of the
+    next day — ``cutoff_hour = 2`` means the run at 01:30 still collects the day before yesterday."""
+
+    window_days: int = 1
+    cutoff_hour: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "[run]") -> RunSettings:
+        allowed = {f.name for f in fields(cls)}
+        unknown = set(data) - allowed
+        if unknown:
+            raise ConfigError(f"[run] 中未知的设置 {sorted(unknown)}；可用的有 {sorted(allowed)}", where=where)
+        for k in allowed & set(data):
+            if not isinstance(data[k], int) or isinstance(data[k], bool):
+                raise ConfigError(f"[run] {k} 必须是整数，现在是 {data[k]!r}", where=where)
+        r = cls(**data)
+        if not 1 <= r.window_days <= 31:
+            raise ConfigError(f"[run] window_days 必须在 1 到 31 之间（天），现在是 {r.window_days}", where=where)
+        if not 0 <= r.cutoff_hour <= 23:
+            raise ConfigError(
+                f"[run] cutoff_hour 必须在 0 到 23 之间（北京时间的小时），现在是 {r.cutoff_hour}", where=where
+            )
+        return r
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Alerts (告警, ``[alerts]``): a command to run and/or a chat-robot webhook (企业微信/钉钉
+    style JSON body) called when a run fails, something is refused or unconfirmed, the source is
+    empty or the reconciliation disagrees."""
+
+    command: str | None = None
+    webhook: str | None = None
+    webhook_env: str | None = None  # the webhook URL (it holds the robot's key) from this variable
+    timeout: float = 10.0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "[alerts]") -> AlertSettings:
+        allowed = {f.name for f in fields(cls)}
+        unknown = set(data) - allowed
+        if unknown:
+            raise ConfigError(f"[alerts] 中未知的设置 {sorted(unknown)}；可用的有 {sorted(allowed)}", where=where)
+        for k in ("command", "webhook", "webhook_env"):
+            if k in data and not isinstance(data[k], str):
+                raise ConfigError(f"[alerts] {k} 必须是字符串", where=where)
+        hook = data.get("webhook") or None
+        if hook and not hook.startswith(("http://", "https://")):
+            raise ConfigError(f"[alerts] webhook 必须以 http:// 或 https:// 开头，现在是 {hook!r}", where=where)
+        timeout = data.get("timeout", 10.0)
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+            raise ConfigError("[alerts] timeout 必须是正数（秒）", where=where)
+        return cls(
+            command=data.get("command") or None,
+            webhook=hook,
+            webhook_env=data.get("webhook_env") or None,
+            timeout=float(timeout),
+        )
+
+    def webhook_url(self) -> str | None:
+        """The webhook URL: ``webhook``, or the value of the ``webhook_env`` variable."""
+        return self.webhook or (os.environ.get(self.webhook_env) or None if self.webhook_env else None)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.command or self.webhook or self.webhook_env)
+
+
+@dataclass(frozen=True)
 class PlatformSettings:
     """How to reach the platform (平台连接): profile, URL, appid, where the secret comes from,
     proxy / CA bundle for the government network or VPN, timeouts, retries, batch size."""
@@ -123,6 +205,18 @@ class Project:
     datasets: tuple[str, ...] = ()
     readiness: Thresholds = field(default_factory=Thresholds)
     config_file: Path | None = None
+    run: RunSettings = field(default_factory=RunSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+
+    @property
+    def runs_dir(self) -> Path:
+        """Run records (运行记录) of ``hlwjr run``: ``<work_dir>/runs/<timestamp>.json``."""
+        return self.work_dir / "runs"
+
+    @property
+    def ops_dir(self) -> Path:
+        """The monitor page (运行监控): ``<work_dir>/ops/index.html``."""
+        return self.work_dir / "ops"
 
     @property
     def ledger_path(self) -> Path:
@@ -249,6 +343,8 @@ def load_project(path: str | Path) -> Project:
         "datasets",
         "mapping_dir",
         "work_dir",
+        "run",
+        "alerts",
     }
     unknown = set(data) - known_top
     if unknown:
@@ -316,6 +412,8 @@ def load_project(path: str | Path) -> Project:
         datasets=tuple(datasets),
         readiness=Thresholds.from_dict(_table(data, "readiness", where), where=f"{where} [readiness]"),
         config_file=config_file,
+        run=RunSettings.from_dict(_table(data, "run", where), where=f"{where} [run]"),
+        alerts=AlertSettings.from_dict(_table(data, "alerts", where), where=f"{where} [alerts]"),
     )
 
 

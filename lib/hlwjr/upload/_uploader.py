@@ -104,13 +104,15 @@ def upload_records(
     phase: str | None = None,
     master: Iterable[str] = (),
     update: bool = False,
+    resend: dict[str, set[str]] | None = None,
 ) -> UploadSummary:
     """Validate and send records that are already in the spec's shape (``{dataset: records}``),
     in dependency order, with the ledger. :func:`run_upload` calls this after mapping; tests,
     benchmarks and notebooks call it directly. ``master``: data sets of master data (not tied
     to a business day) that the test-phase planner sends whole. ``update``: send accepted records
     whose content changed as corrections (更正), marked as the platform profile's ``upload.update``
-    says; refused when the profile declares no correction."""
+    says; refused when the profile declares no correction. ``resend``: ``{dataset: keys}`` of
+    refused records that may go again unchanged (refused only for a reference now resolved)."""
     from ..spec._load import load_spec
 
     t0 = time.perf_counter()
@@ -168,6 +170,7 @@ def upload_records(
             phase=phase or project.phase,
             master=set(master),
             update=update,
+            resend=resend or {},
         )
         summary.elapsed = time.perf_counter() - t0
         _end_run_log(runlog, summary)
@@ -270,6 +273,7 @@ def _send_all(
     phase,
     master=frozenset(),
     update=False,
+    resend=None,
 ) -> None:
     import pandas as pd
 
@@ -361,7 +365,7 @@ def _send_all(
                     s.changed += 1
                     summary.changed.append({"dataset": ds.code, "key": k})
             elif st[0] == REJECTED:
-                if st[1] != h or st[2]:  # fixed since, or innocent victim of a whole-batch rejection
+                if st[1] != h or st[2] or k in (resend or {}).get(ds.code, ()):  # fixed, innocent, or asked
                     keep.append((k, h, j, r))
                 else:
                     s.previously_rejected += 1

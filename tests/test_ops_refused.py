@@ -1,0 +1,94 @@
+"""The refused list and resend against the real sandbox: each refused record listed with its
+field and the platform's message (keys masked, no ID-card number anywhere), text and CSV;
+``hlwjr resend --refused`` sends what was fixed in the source and what was refused only for a
+missing reference, leaves the rest listed, and never sends an accepted record again."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from ops_helpers import LONG_NAME, hospital_rows, new_hospital, strict_spec, write_tables
+
+from hlwjr import Ledger
+from hlwjr.cli import parse_args, run
+from hlwjr.operations._refused import refused_list, resend_refused
+from hlwjr.operations._run import run_production
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    from hlwjr.sandbox import Sandbox
+
+    root = tmp_path_factory.mktemp("ops-refused-sandbox")
+    sb = Sandbox(root / "data", spec=str(strict_spec(root)))
+    sb.start()
+    yield sb
+    sb.stop()
+
+
+def cli(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = run(parse_args(list(argv)), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def refused_hospital(sandbox, tmp_path, monkeypatch):
+    tables = hospital_rows(["2026-11-01"], 4)
+    tables["visits"][0]["XM"] = LONG_NAME  # refused; its prescription + evaluation refused for the reference
+    tables["visits"][1]["XM"] = LONG_NAME + "乙"  # refused; its prescription refused for the reference
+    project, _, src = new_hospital(tmp_path, sandbox, monkeypatch, tables=tables)
+    first = run_production(project, date="2026-11-01")
+    assert first.exit_code == 1 and first.record["n_refused"] == 5
+    return project, tables, src
+
+
+def test_refused_list_text_and_csv_masked(refused_hospital):
+    project, tables, _ = refused_hospital
+    listing = refused_list(project)
+    assert len(listing.records) == 5
+    by = {(r["dataset"], r["errors"][0]["field"]) for r in listing.records}
+    assert by == {("visit", "patientName"), ("recipe", "bussID"), ("evaluation", "bussID")}
+    code, out, _ = cli("refused", "--config", str(project.root))
+    assert code == 1 and "patientName" in out and "超过最大长度" in out and "hlwjr resend" in out
+    code, out, _ = cli("refused", "--config", str(project.root), "--day", "2026-11-01", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 1 and len(rows) == 5 and {r["数据集"] for r in rows} == {"visit", "recipe", "evaluation"}
+    for v in tables["visits"]:
+        assert v["SFZH"] not in out
+    code, out, _ = cli("refused", "--config", str(project.root), "--day", "2026-11-02")
+    assert code == 0 and "没有被平台拒收" in out
+
+
+def test_resend_sends_the_fixed_and_their_dependants_and_lists_the_rest(refused_hospital, sandbox):
+    project, tables, src = refused_hospital
+    tables["visits"][0]["XM"] = "王试"  # fixed in HIS
+    write_tables(src, tables)
+    code, out, _ = cli("resend", "--config", str(project.root), "--refused")
+    assert code == 1, out
+    left = refused_list(project)
+    assert sorted(r["dataset"] for r in left.records) == ["recipe", "visit"]  # visit 1 and its prescription
+    assert "拒收清单" in out
+
+    tables["visits"][1]["XM"] = "李四"
+    write_tables(src, tables)
+    result = resend_refused(project, day="2026-11-01")
+    assert result.exit_code == 0 and refused_list(project).records == []
+    with Ledger(project.ledger_path) as ledger:
+        counts = ledger.counts()
+    assert counts == {"visit": {"accepted": 4}, "recipe": {"accepted": 4}, "evaluation": {"accepted": 2}}
+    again = run_production(project, date="2026-11-01")  # nothing left to send
+    assert again.exit_code == 0 and again.record["totals"]["sent"] == 0
+    code, out, _ = cli("resend", "--config", str(project.root), "--refused")
+    assert code == 0 and "没有被平台拒收" in out
+
+
+def test_resend_never_sends_an_unchanged_content_refusal_again(refused_hospital):
+    project, _, _ = refused_hospital
+    result = resend_refused(project)  # nothing fixed: the platform would refuse them again
+    assert result.exit_code == 1 and len(result.left.records) == 5
+    assert sum(r.record["totals"]["sent"] for r in result.runs) == 0
