@@ -117,3 +117,14 @@ def test_a_secret_of_the_wrong_shape_stops_before_sending(world, monkeypatch):
     root = make_project(world, "shape", "not-a-hex-secret", monkeypatch)
     code, out, err = cli("upload", "--config", str(root), "--date", world["hospital"].days[0], "--no-progress")
     assert code == 2 and "32 位十六进制" in err and "not-a-hex-secret" not in out + err
+
+
+def test_platform_check_passes_and_names_a_wrong_secret(world, monkeypatch):
+    good = make_project(world, "chk", world["secret"], monkeypatch)
+    code, out, err = cli("platform", "check", "--config", str(good))
+    assert code == 0, out + err
+    for name in ("平台接口描述", "密钥", "网络连通", "本机时间", "身份验证"):
+        assert f"[通过] {name}" in out
+    bad = make_project(world, "chkbad", "f" * 32, monkeypatch)
+    code, out, err = cli("platform", "check", "--config", str(bad))
+    assert code == 1 and "[失败] 身份验证" in out and "40004" in out and "f" * 32 not in out

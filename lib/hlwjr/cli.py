@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     ".commands._sandbox",
     ".commands._map",
     ".commands._upload",
+    ".commands._platform",
     ".commands._demo",
     ".commands._lab",
 )
