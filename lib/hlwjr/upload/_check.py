@@ -45,7 +45,7 @@ def check_platform(project, *, transport: httpx.BaseTransport | None = None) -> 
     checks.append(PlatformCheck("平台接口描述", True, f"{profile.id}（{profile.name}）"))
     try:
         secret = project.secret()
-        client = PlatformClient.from_project(project, transport=transport)
+        client = PlatformClient.from_project(project, transport=transport, spec=_spec(project))
     except ConfigError as exc:
         checks.append(PlatformCheck("密钥", False, exc.message))
         return checks
@@ -59,6 +59,16 @@ def check_platform(project, *, transport: httpx.BaseTransport | None = None) -> 
         checks.append(_clock(response))
         checks.append(_signed_call(client))
     return checks
+
+
+def _spec(project):
+    """The project's spec (method names come from its aliases); None when it cannot be loaded."""
+    from ..spec._load import load_spec
+
+    try:
+        return load_spec(project.spec)
+    except HlwjrError:
+        return None
 
 
 def _profile_ref(project) -> str:
