@@ -50,6 +50,10 @@ def test_empty_day_sends_one_sign_in(gateway, sandbox_credentials):
     assert [d for _, d in service.store.sign_ins(sandbox_credentials.org_code)] == ["complaint"]
     again = upload_records(project, {"complaint": []}, client=client, ledger=ledger, phase="production")
     assert again.datasets["complaint"].signed_in == 0  # once a day
+    from hlwjr import compute_readiness
+
+    r = compute_readiness(ledger, today=summary.platform_day)
+    assert r.sign_ins == {summary.platform_day: ["complaint"]} and "每日签到" in r.to_text()
 
 
 def test_data_sets_without_sign_in_send_nothing_on_an_empty_day(gateway, sandbox_credentials):

@@ -51,6 +51,7 @@ class Readiness:
     best_streak_days: list[str] = field(default_factory=list)  # the longest run of qualifying days
     platform: dict[str, Any] | None = None  # the platform's own verdict, when compared
     disagreements: list[dict[str, Any]] = field(default_factory=list)
+    sign_ins: dict[str, list[str]] = field(default_factory=dict)  # day -> data sets signed in (每日签到)
 
     @property
     def gap_text(self) -> str:
@@ -96,6 +97,7 @@ class Readiness:
             "per_day": json.loads(self.per_day.to_json(orient="records", force_ascii=False)),
             "platform": self.platform,
             "disagreements": self.disagreements,
+            "sign_ins": self.sign_ins,
         }
 
     def to_json(self) -> str:
@@ -138,6 +140,8 @@ class Readiness:
         if len(best) > self.streak:  # the verdict rests on an earlier run: say which
             lines.append(f"  最长连续达标: {len(best)} 天（{best[0]} 至 {best[-1]}）")
         lines.append(f"  今天: {self.gap_text}")
+        for day, datasets in sorted(self.sign_ins.items())[-7:]:
+            lines.append(f"  每日签到 {day}: {', '.join(datasets)}（当天无记录，已发送空数组）")
         for d in self.disagreements:
             lines.append(f"  不一致: {d['message']}")
         if self.platform is not None and not self.disagreements:
@@ -291,6 +295,7 @@ def compute_readiness(
             today = _valid_day(_platform_today(project))
         today = today or now_shanghai().strftime("%Y-%m-%d")
         events = ledger.events()
+        sign_ins = ledger.sign_ins()
     finally:
         if own:
             ledger.close()
@@ -410,6 +415,7 @@ def compute_readiness(
         blocked,
         required,
         best_streak_days=best,
+        sign_ins=sign_ins,
     )
     if isinstance(platform_log, (dict, list)):
         _compare(result, platform_log)

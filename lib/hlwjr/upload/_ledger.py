@@ -323,6 +323,16 @@ class Ledger:
         )
         return bool(rows)
 
+    def sign_ins(self) -> dict[str, list[str]]:
+        """Every answered daily sign-in: day → data sets."""
+        out: dict[str, list[str]] = {}
+        rows = self._query(
+            "SELECT platform_day, dataset FROM batches WHERE n=0 AND state='answered' ORDER BY platform_day, dataset"
+        )
+        for day, dataset in rows:
+            out.setdefault(day, []).append(dataset)
+        return out
+
     def batch_body(self, batch_no: str) -> bytes | None:
         rows = self._query("SELECT body FROM batches WHERE batch_no=?", (batch_no,))
         return bytes(rows[0][0]) if rows else None
