@@ -227,7 +227,12 @@ def test_the_client_interoperates_in_process(sandbox_app, sandbox_credentials):
     assert res.accepted == 1, res.message
     other = dict(recs[0], organID="91110108MA01AB12CN")
     res = c.send_batch("unit", "B2", c.encode_batch("B2", [json.dumps(other, ensure_ascii=False)]), 1)
-    assert res.rejected == 1 and "organID" in res.results[0].errors[0]["msg"]
+    assert res.rejected == 1 and res.results[0].errors[0]["field"] == "organID"
+    two = [json.dumps(recs[0], ensure_ascii=False), json.dumps(other, ensure_ascii=False)]
+    res = c.send_batch("unit", "B3", c.encode_batch("B3", two), 2)
+    # the second record is named: the first was refused with it and may go again (whole_batch)
+    assert res.results[1].errors[0]["field"] == "organID"
+    assert res.results[0].errors[0]["rule"] == "whole_batch"
 
 
 def test_token_protocol_has_no_gateway(tmp_path):

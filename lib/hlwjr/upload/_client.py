@@ -839,7 +839,13 @@ class PlatformClient:
                 dataset, batch_no, n, bcode, bmsg or msg, [RecordResult(i, ACCEPTED) for i in range(n)], data
             )
         errors = _business_errors(bcode, bmsg)
-        results = [RecordResult(i, REJECTED, list(errors)) for i in range(n)]
+        culprit = _culprit(bmsg, n)
+        if culprit is None:
+            results = [RecordResult(i, REJECTED, list(errors)) for i in range(n)]
+        else:  # the platform named the bad record: the others were refused with it, and may go again
+            note = f"同一请求中第 {culprit + 1} 条记录有误，整批未入库（本条无误）"
+            innocent = [{"rule": "whole_batch", "msg": note}]
+            results = [RecordResult(i, REJECTED, list(errors if i == culprit else innocent)) for i in range(n)]
         return BatchResult(dataset, batch_no, n, bcode, bmsg or msg, results, data, True)
 
     def server_now(self) -> str | None:
@@ -871,9 +877,23 @@ class PlatformClient:
         return _get(data, "data", data)
 
 
+_RECORD_AT = re.compile(r"第\s*(\d+)\s*条(?:记录)?\s*([A-Za-z_][\w.\[\]]*)?\s*[：:]")
+
+
+def _culprit(msg: str, n: int) -> int | None:
+    """The index of the record a business message names ("第 3 条记录 organID：…"), if any."""
+    m = _RECORD_AT.search(msg or "")
+    if m and 1 <= int(m.group(1)) <= n:
+        return int(m.group(1)) - 1
+    return None
+
+
 def _business_errors(code: Any, msg: str) -> list[dict[str, Any]]:
-    """ngari business errors: -99 lists the empty required fields separated by ``|``."""
+    """Gateway business errors: -99 lists the empty required fields separated by ``|``; another
+    message that names a record and field ("第 2 条记录 organID：…") keeps the field."""
     if str(code) == "-99" and msg:
         names = [m.strip() for m in msg.split("|") if m.strip()]
         return [{"field": n, "rule": "required", "msg": f"必填项为空: {n}"} for n in names]
-    return [{"rule": f"platform:{code}", "msg": msg or f"平台业务错误 {code}"}]
+    m = _RECORD_AT.search(msg or "")
+    field_name = m.group(2) if m else None
+    return [{"field": field_name, "rule": f"platform:{code}", "msg": msg or f"平台业务错误 {code}"}]
