@@ -587,7 +587,25 @@ def _compare(r: Readiness, log: Any) -> None:
 # --------------------------------------------------------------------------- evidence pack
 
 
-def _masked_samples(ledger: Ledger, spec, per_dataset: int = 3):
+def _body_decoder(project):
+    """How to read the batch bodies the ledger kept: ``None`` for JSON, else the profile's body
+    codec (an SM4-encrypted body needs the project's secret); ``None`` when it cannot be built."""
+    if project is None:
+        return None
+    try:
+        from ..upload._client import PlatformProfile
+        from ..upload.profiles import body_codec
+
+        ref = project.platform.profile
+        profile = PlatformProfile.load(str(project.resolve(ref)) if ref.endswith((".yaml", ".yml")) else ref)
+        if profile.codec_name == "json":
+            return None
+        return body_codec(profile.codec_name, project.secret()).decode
+    except HlwjrError:
+        return None
+
+
+def _masked_samples(ledger: Ledger, spec, per_dataset: int = 3, decode=None):
     import pandas as pd
 
     from .._privacy import mask_value
@@ -601,7 +619,12 @@ def _masked_samples(ledger: Ledger, spec, per_dataset: int = 3):
         body = ledger.batch_body(e["batch_no"])
         if not body:
             continue
-        data = json.loads(body)
+        try:
+            data = json.loads(decode(body) if decode is not None else body)
+        except ValueError:  # an encrypted body without its key (UnicodeDecodeError is a ValueError)
+            continue
+        if not isinstance(data, (list, dict)):
+            continue
         recs = data if isinstance(data, list) else next((v for v in data.values() if isinstance(v, list)), [])
         from ..upload._ledger import content_hash, record_json
 
@@ -728,7 +751,7 @@ def write_evidence_pack(
         log = log.drop(columns=["hash"])
         log["key"] = log["key"].map(mask_key)
         log["errors"] = log["errors"].map(_mask_text)  # a platform may echo a value in its reason
-        samples = _masked_samples(ledger, spec) if ledger else pd.DataFrame()
+        samples = _masked_samples(ledger, spec, decode=_body_decoder(project)) if ledger else pd.DataFrame()
     finally:
         if own and ledger is not None:
             ledger.close()
