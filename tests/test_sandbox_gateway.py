@@ -14,6 +14,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hlwjr.sandbox._gateway import (
     GatewayError,
@@ -244,3 +246,22 @@ def test_token_protocol_has_no_gateway(tmp_path):
             assert c.post("/openapi/api", content=b"00").status_code == 404
     finally:
         app.state.sandbox.store.close()
+
+
+@given(st.binary(max_size=200), st.binary(min_size=16, max_size=16))
+def test_sandbox_and_client_ciphers_agree_on_any_input(data, key):
+    """Two independent implementations (sandbox/_gateway.py, upload/profiles/_sm.py): same bytes."""
+    from hlwjr.upload.profiles import sm4_cbc_decrypt_hex, sm4_cbc_encrypt_hex
+
+    enc = sm4_encrypt(data, key)
+    assert enc == sm4_cbc_encrypt_hex(data, key)
+    assert sm4_decrypt(bytes.fromhex(enc), key) == data == sm4_cbc_decrypt_hex(enc, key)
+
+
+def test_the_retired_hmac_mode_says_what_to_use():
+    from hlwjr import ConfigError
+    from hlwjr.upload._client import PlatformProfile
+
+    data = {"kind": "hlwjr/platform", "auth": {"mode": "signature"}, "upload": {"path": "/x"}, "response": {}}
+    with pytest.raises(ConfigError, match="sm3-gateway"):
+        PlatformProfile.from_dict(data)

@@ -131,6 +131,12 @@ class PlatformProfile:
                 raise ConfigError(f"平台接口描述缺少 {section}: 段", where=source)
         auth = data["auth"]
         mode = auth.get("mode", "token")
+        if mode == "signature":
+            raise ConfigError(
+                "auth.mode: signature（HMAC-SHA256）已移除：省级监管网关用国密 SM3 签名，请改为 auth.mode: sm3-gateway"
+                " 并加 body: {codec: sm4-cbc-hex}（见内置的 tianjin 平台接口描述）",
+                where=source,
+            )
         if mode not in AUTH_MODES:
             raise ConfigError(f"auth.mode 只能是 {' 或 '.join(AUTH_MODES)}，现在是 {mode!r}", where=source)
         body = data.get("body") or {}
