@@ -254,3 +254,82 @@ def test_dropped_connection_is_not_resent_without_batch_replay(tmp_path):
         led.mark_sent("B7")
         resolved, notes = Uploader(c, led).recover()
         assert resolved == 0 and "不会被自动重发" in notes[0] and len(calls) == 1
+
+
+# -- hlwjr upload against the independent gateway ------------------------------------------
+
+
+def recording_gateway(state: dict):
+    """Like ``gateway_app`` (rules from the SDK), for any data set: every accepted record counted
+    by method, so a record seen twice shows."""
+
+    async def api(request: Request):
+        h = request.headers
+        body = (await request.body()).decode()
+        if h.get("x-ca-key") != APPKEY:
+            return JSONResponse({"code": 40002, "msg": "appKey不存在"})
+        names = h.get("x-ca-signature-headers", "").split(",")
+        sts = "&".join(f"{n}:{h.get(n)}" for n in names)
+        if sorted(names) != names or h.get("x-ca-signature") != sm3(sts) or h.get("x-content-md5") != sm3(body):
+            return JSONResponse({"code": 40010, "msg": "签名不合法"})
+        if abs(int(h["x-ca-timestamp"]) - time.time() * 1000) > 300_000 or h["x-ca-nonce"] in state["nonces"]:
+            return JSONResponse({"code": 40011, "msg": "请求已过期"})
+        state["nonces"].add(h["x-ca-nonce"])
+        if h.get("x-service-id") != "his.provinceDataUploadService":
+            return JSONResponse({"code": 40001, "msg": "参数错误"})
+        try:
+            records = json.loads(decrypt(body, SECRET))
+        except ValueError:
+            return JSONResponse({"code": 40004, "msg": "appKey与appSecret不匹配"})
+        if not records:
+            return JSONResponse({"code": 200, "body": {"msgCode": -98, "msg": "数据为空"}})
+        for r in records:
+            key = (h["x-service-method"], json.dumps(r, sort_keys=True, ensure_ascii=False))
+            state["seen"][key] = state["seen"].get(key, 0) + 1
+        return JSONResponse({"code": 200, "body": {"msgCode": 200, "msg": "请求成功"}})
+
+    return Starlette(routes=[Route("/openapi/api", api, methods=["POST"])])
+
+
+@pytest.mark.slow
+def test_hlwjr_upload_to_the_independent_gateway(tmp_path, monkeypatch):
+    import io
+
+    from hlwjr.cli import parse_args, run
+    from hlwjr.demo._hospital import DEMO_ORGAN_ID, DEMO_ORGAN_NAME, generate_demo_hospital
+    from hlwjr.demo._run import find_demo_mapping
+    from hlwjr.upload._project import write_project
+
+    hospital = generate_demo_hospital(tmp_path / "hospital", days=1, per_day=40)
+    state = {"nonces": set(), "seen": {}}
+
+    def project(name, secret):
+        monkeypatch.setenv(f"HLWJR_IG_{name}", secret)
+        return write_project(
+            tmp_path / name,
+            {
+                "mapping_dir": str(find_demo_mapping()),
+                "project": {"name": DEMO_ORGAN_NAME, "org_code": DEMO_ORGAN_ID, "phase": "test"},
+                "platform": {"profile": "tianjin", "url": url, "appid": APPKEY, "secret_env": f"HLWJR_IG_{name}"},
+                "sources": {"his": hospital.sqlite_url},
+            },
+        ).parent
+
+    def upload(root):
+        out, err = io.StringIO(), io.StringIO()
+        code = run(parse_args(["upload", "--config", str(root), "--date", hospital.days[0], "--no-progress"]), out, err)
+        return code, out.getvalue(), err.getvalue()
+
+    with serve_app(recording_gateway(state)) as url:
+        good = project("GOOD", SECRET)
+        code, out, err = upload(good)
+        assert code == 0, out[-2000:] + err
+        seen = dict(state["seen"])
+        assert sum(seen.values()) >= 300 and max(seen.values()) == 1
+        methods = {m for m, _ in seen}
+        assert {"uploadRecipeIndicators", "uploadReferralIndicators", "pushMedicalDispute"} <= methods
+        code, out, err = upload(good)  # rerun: nothing sent again
+        assert code == 0 and state["seen"] == seen
+        bad = project("BAD", "1" * 32)
+        code, out, err = upload(bad)
+        assert code != 0 and "40004" in err and "1" * 32 not in out + err and state["seen"] == seen
