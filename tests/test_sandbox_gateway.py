@@ -137,8 +137,14 @@ def units():
     return json.loads((EXAMPLES / "unit.json").read_text(encoding="utf-8"))
 
 
-def test_registered_secret_is_32_hex(sandbox_credentials):
+def test_registered_secret_is_32_hex_and_its_gateway_copy_is_wrapped(sandbox_credentials, sandbox_dir):
+    import os
+    import stat
+
     assert len(sandbox_credentials.secret) == 32 and int(sandbox_credentials.secret, 16) >= 0
+    key_file = Path(sandbox_dir) / "gateway.key"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert sandbox_credentials.secret not in key_file.read_text()
 
 
 def test_accepted_records_land_in_the_same_store_and_verification_log(sandbox_client, sandbox_credentials, sandbox_app):
