@@ -67,3 +67,26 @@ def test_unreachable_url_via_cli(tmp_path, monkeypatch):
     out, err = io.StringIO(), io.StringIO()
     code = run(parse_args(["platform", "check", "--config", str(p.root)]), out, err)
     assert code == 1 and "[失败] 网络连通" in out.getvalue() and "Traceback" not in err.getvalue()
+
+
+def test_token_profile_gets_a_token(sandbox_app, sandbox_credentials, tmp_path, monkeypatch):
+    from hlwjr.sandbox import SyncASGITransport
+
+    monkeypatch.setenv("HLWJR_CHECK_TOKEN", sandbox_credentials.secret)
+    root = write_project(
+        tmp_path / "tok",
+        {
+            "project": {"name": "医院", "org_code": sandbox_credentials.org_code},
+            "platform": {
+                "profile": "sandbox",
+                "url": "http://sandbox.test/hlwjr",
+                "appid": sandbox_credentials.appid,
+                "secret_env": "HLWJR_CHECK_TOKEN",
+            },
+        },
+    ).parent
+    checks = by_name(check_platform(load_project(root), transport=SyncASGITransport(sandbox_app)))
+    assert checks["网络连通"].ok and checks["身份验证"].ok and "令牌" in checks["身份验证"].message
+    monkeypatch.setenv("HLWJR_CHECK_TOKEN", "wrong")
+    checks = by_name(check_platform(load_project(root), transport=SyncASGITransport(sandbox_app)))
+    assert checks["身份验证"].ok is False and "wrong" not in checks["身份验证"].message
