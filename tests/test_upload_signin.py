@@ -48,6 +48,8 @@ def test_empty_day_sends_one_sign_in(gateway, sandbox_credentials):
     assert any("签到" in n for n in summary.notes)
     assert ledger.signed_in("complaint", summary.platform_day)
     assert [d for _, d in service.store.sign_ins(sandbox_credentials.org_code)] == ["complaint"]
+    log = service.verify_log(service.org(sandbox_credentials.appid))
+    assert log["sign_ins"] == [{"day": service.clock.today(), "dataset": "complaint"}]
     again = upload_records(project, {"complaint": []}, client=client, ledger=ledger, phase="production")
     assert again.datasets["complaint"].signed_in == 0  # once a day
     from hlwjr import compute_readiness

@@ -579,6 +579,11 @@ class SandboxService:
         names = {c: d.name for c, d in self.spec.datasets.items()}
         result = compute_verify_log(rows, self.settings.rule, today=self.clock.today(), dataset_names=names)
         result["org"] = {"org_code": org.org_code, "org_name": org.org_name, "appid": org.appid}
+        result["sign_ins"] = [  # daily sign-ins (每日签到) of the 国密 gateway: the interface was called
+            {"day": day, "dataset": ds}
+            for day, ds in self.store.sign_ins(org.org_code)
+            if (date_from or "") <= day <= (date_to or "9999") and ds_code in (None, ds)
+        ]
         result["spec"] = {"id": self.spec.id, "version": self.spec.version, "official": self.spec.official}
         return result
 
