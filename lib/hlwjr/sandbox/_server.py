@@ -105,7 +105,8 @@ class Sandbox:
     """The sandbox platform in a subprocess: ``.url``, ``.register()``, ``.set_clock()``, ``.stop()``.
 
     ``settings`` are keyword arguments of :class:`SandboxSettings`, :class:`VerifyRule` or
-    :class:`Faults` (``whole_batch=True``, ``min_daily_records=10``, ``latency_ms=50``…).
+    :class:`Faults` (``whole_batch=True``, ``min_daily_records=10``, ``latency_ms=50``…);
+    ``protocol="tianjin"`` also serves the 国密 gateway at :attr:`gateway_url` ``/openapi/api``.
     """
 
     def __init__(
