@@ -271,3 +271,14 @@ def test_the_retired_hmac_mode_says_what_to_use():
     data = {"kind": "hlwjr/platform", "auth": {"mode": "signature"}, "upload": {"path": "/x"}, "response": {}}
     with pytest.raises(ConfigError, match="sm3-gateway"):
         PlatformProfile.from_dict(data)
+
+
+def test_the_sandbox_gateway_does_not_import_the_client_signing_code():
+    import ast
+
+    import hlwjr.sandbox._gateway as gw
+
+    tree = ast.parse(Path(gw.__file__).read_text(encoding="utf-8"))
+    names = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert not [n for n in names if "upload" in n or n.startswith("..")], names
