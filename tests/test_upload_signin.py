@@ -56,6 +56,13 @@ def test_empty_day_sends_one_sign_in(gateway, sandbox_credentials):
 
     r = compute_readiness(ledger, today=summary.platform_day)
     assert r.sign_ins == {summary.platform_day: ["complaint"]} and "每日签到" in r.to_text()
+    from hlwjr.readiness._readiness import write_evidence_pack
+
+    paths = write_evidence_pack(r, project.root / "evidence", ledger=ledger)
+    assert "每日签到" in paths["html"].read_text(encoding="utf-8")
+    import pandas as pd
+
+    assert len(pd.read_excel(paths["xlsx"], sheet_name="每日签到")) == 1
 
 
 def test_data_sets_without_sign_in_send_nothing_on_an_empty_day(gateway, sandbox_credentials):

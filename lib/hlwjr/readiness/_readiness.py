@@ -872,6 +872,9 @@ def _write_pack(
         ]
     )
 
+    signed = [(d, _ds_label(ds, spec)) for d, names in sorted(readiness.sign_ins.items()) for ds in names]
+    sign_ins = pd.DataFrame(signed, columns=["平台日", "数据集"])
+
     def write_workbook(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             verdict.to_excel(xw, sheet_name="达标结论", index=False)
@@ -880,6 +883,8 @@ def _write_pack(
             samples.to_excel(xw, sheet_name="样例记录(脱敏)", index=False)
             versions.to_excel(xw, sheet_name="对照版本", index=False)
             disagree.to_excel(xw, sheet_name="平台对比", index=False)
+            if len(sign_ins):
+                sign_ins.to_excel(xw, sheet_name="每日签到", index=False)
 
     atomic_write(paths["xlsx"], write_workbook)
     b64 = base64.b64encode(png).decode()
@@ -908,6 +913,7 @@ def _write_pack(
             else ""
         ),
         log.tail(_HTML_LOG_ROWS).to_html(index=False),
+        *(["<h2>每日签到（当天无记录，已发送空数组）</h2>", sign_ins.to_html(index=False)] if len(sign_ins) else []),
         "<h2>样例记录（已脱敏）</h2>",
         samples.to_html(index=False),
         "<h2>映射与代码对照版本</h2>",
