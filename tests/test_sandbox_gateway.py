@@ -213,6 +213,13 @@ def test_unknown_appkey_and_replayed_nonce(sandbox_client, sandbox_credentials):
     assert again["code"] == 40011 and "Nonce" in again["msg"]
 
 
+def test_a_frozen_account_is_40003(sandbox_client, sandbox_credentials, sandbox_app):
+    service = sandbox_app.state.sandbox
+    service.store.set_active(sandbox_credentials.appid, False)
+    service.forget_caches()
+    assert post(sandbox_client, sandbox_credentials, units()[:1])["code"] == 40003
+
+
 def test_file_upload_is_plain_json(sandbox_client, sandbox_credentials):
     body = json.dumps({"fileName": "a.pdf", "content": "AAAA"}).encode()
     h = signed(sandbox_credentials.appid, body, "uploadFile")

@@ -86,7 +86,7 @@ def _reachability(client) -> tuple[PlatformCheck, httpx.Response | None]:
     """Any HTTP answer from the platform URL, through the configured proxy and CA."""
     name = "网络连通"
     try:
-        response = client._http.get(client.url, auth=None)
+        response = client.probe()
     except httpx.ProxyError as exc:
         return PlatformCheck(name, False, f"代理拒绝或不可用（{exc}）：请检查 [platform] proxy"), None
     except httpx.ConnectError as exc:

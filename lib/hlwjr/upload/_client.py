@@ -687,6 +687,12 @@ class PlatformClient:
                 self._sleep(self._backoff(attempt, t.retry_after))
                 attempt += 1
 
+    def probe(self) -> httpx.Response:
+        """One unauthenticated GET of the platform URL through the configured proxy and CA, no
+        retries, httpx's exceptions as raised (``hlwjr platform check`` explains each)."""
+        self.stats["requests"] += 1
+        return self._http.get(self.url, auth=None)
+
     def service_method(self, dataset: str) -> str:
         """The gateway's method name for a data set (``X-Service-Method``): the data set's alias in
         the spec that is a method name (``uploadRecipeIndicators``, ``pushMedicalDispute``), else
