@@ -289,3 +289,21 @@ def test_the_sandbox_gateway_does_not_import_the_client_signing_code():
     names = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     assert not [n for n in names if "upload" in n or n.startswith("..")], names
+
+
+def test_injected_busy_is_minus_1_and_retried_by_the_client(sandbox_app, sandbox_credentials):
+    from hlwjr import PlatformClient
+    from hlwjr.sandbox import SyncASGITransport
+
+    sandbox_app.state.sandbox.faults.faults.update({"error_next": 2, "error_kind": "busy"})
+    c = PlatformClient(
+        "tianjin",
+        "http://gw.test",
+        sandbox_credentials.appid,
+        sandbox_credentials.secret,
+        transport=SyncASGITransport(sandbox_app),
+        backoff_base=0.001,
+    )
+    recs = [json.dumps(units()[0], ensure_ascii=False)]
+    res = c.send_batch("unit", "B1", c.encode_batch("B1", recs), 1)
+    assert res.accepted == 1 and c.stats["retries"] == 2

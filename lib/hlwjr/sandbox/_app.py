@@ -369,9 +369,11 @@ def _install_gateway(app: FastAPI, service: SandboxService, queue: _UploadQueue,
         except GatewayError as exc:
             log.info("gateway refused code=%s %s", exc.code, exc.msg)
             return _json(gateway_answer(exc.code, exc.msg))
-        except ApiError as exc:  # injected faults: busy → -1 系统繁忙; 5xx stays an HTTP 5xx
-            status = exc.status if exc.status >= 500 else 200
-            return _json(gateway_answer(-1, f"系统繁忙：{exc.msg}"), status, exc.headers)
+        except ApiError as exc:
+            if exc.code in (5000, 5001):  # injected faults: busy → -1 系统繁忙; 5xx stays an HTTP 5xx
+                status = exc.status if exc.status >= 500 else 200
+                return _json(gateway_answer(-1, f"系统繁忙：{exc.msg}"), status, exc.headers)
+            return _json(gateway_answer(40001, f"参数错误：{exc.msg}"))
 
     @app.post("/openapi/api")
     async def gateway_upload(request: Request):
