@@ -214,3 +214,19 @@ def test_files_holding_records_are_owner_only(demo):
     assert not loose, loose
     for d in (out / "project" / ".hlwjr", out / "sandbox", out / "evidence"):
         assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
+
+
+def test_demo_run_on_the_tianjin_gateway(tmp_path):
+    """`hlwjr demo run --protocol tianjin`: the same rehearsal over the 国密 gateway (SM3/SM4),
+    readiness agreeing with the sandbox's verification log, samples decrypted into the evidence."""
+    code, text, err = cli("demo", "run", "--out", str(tmp_path), "--protocol", "tianjin")
+    assert code == 0, text[-3000:] + err
+    assert "/openapi/api" in text and "可以申请" in text and "平台验证日志与台账一致" in text
+    secret = (tmp_path / "project" / ".hlwjr" / "secret").read_text(encoding="utf-8").strip()
+    assert len(secret) == 32 and secret not in text + err
+    toml = (tmp_path / "project" / "hlwjr.toml").read_text(encoding="utf-8")
+    assert "tianjin-rehearsal.yaml" in toml and secret not in toml
+    import pandas as pd
+
+    samples = pd.read_excel(tmp_path / "evidence" / "readiness.xlsx", sheet_name="样例记录(脱敏)")
+    assert len(samples) > 10

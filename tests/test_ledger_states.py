@@ -145,7 +145,7 @@ def test_cli_resolve(tmp_path):
         {
             "project": {"name": "测试医院", "org_code": "O"},
             "platform": {
-                "profile": "ngari-tianjin",
+                "profile": "tianjin",
                 "url": "http://127.0.0.1:9/x",
                 "appid": "a",
                 "secret_env": "HLWJR_TEST_SECRET",

@@ -41,7 +41,7 @@ def test_finds_the_notebooks_and_knows_when_the_sandbox_is_needed(tmp_path):
         tmp_path / "real",
         {
             "project": {"name": "医院", "org_code": "91110108MA01AB12CN"},
-            "platform": {"profile": "ngari-tianjin", "url": "https://example.invalid/api"},
+            "platform": {"profile": "tianjin", "url": "https://example.invalid/api"},
         },
     )
     assert not project_uses_sandbox(tmp_path / "real")

@@ -226,7 +226,7 @@ def test_real_hospital_rehearses_in_a_separate_project(tmp_path, own_sandbox, mo
         platform_url="https://platform.example.invalid/hlwjr",
         mapping_dir=str(tmp_path / "mapping"),
         sources={"his": hospital.sqlite_url},
-        profile="ngari-tianjin",
+        profile="tianjin",
     )
     before = config.read_text(encoding="utf-8")
     wb = hlwjr.open_workbench(tmp_path / "hosp", demo=False, sandbox=True, sandbox_url=own_sandbox.url, hospital=None)

@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     ".commands._upload",
     ".commands._ledger",
     ".commands._run",
+    ".commands._platform",
     ".commands._demo",
     ".commands._lab",
 )

@@ -33,6 +33,12 @@ def register(subparsers) -> None:
     )
     r.add_argument("--out", required=True, metavar="DIR", help="输出目录（演示医院、沙箱数据、项目、证据包）")
     r.add_argument("--days", type=int, default=3, help="演练天数（默认 3）")
+    r.add_argument(
+        "--protocol",
+        default="token",
+        choices=["token", "tianjin"],
+        help="接口协议：token（沙箱令牌接口，默认）或 tianjin（国密网关：SM3 签名 + SM4 加密，profile = tianjin）",
+    )
     r.set_defaults(handler=_run)
     p.set_defaults(handler=_help(p))
 
@@ -67,7 +73,7 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
     if args.days < 3:
         raise ConfigError("--days 至少为 3（达标需要连续 3 天）")
-    run = run_demo(args.out, stdout=stdout, days=args.days)
+    run = run_demo(args.out, stdout=stdout, days=args.days, protocol=args.protocol)
     if run.ok:
         print("\n演示完成：可以申请，且与沙箱验证日志一致。", file=stdout)
         return 0

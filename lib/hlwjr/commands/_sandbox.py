@@ -46,6 +46,12 @@ def register(subparsers) -> None:
     g.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="请求体上限，字节（默认 8 MiB）")
     g.add_argument("--whole-batch", action="store_true", help="整批拒收模式：一条失败则整批不入库（code 2010）")
     g.add_argument("--clock", default=None, help="把沙箱时钟设为此北京时间启动，如 '2026-11-01 09:00:00'")
+    g.add_argument(
+        "--protocol",
+        default="token",
+        choices=["token", "tianjin"],
+        help="接口协议：token（沙箱令牌接口，默认）或 tianjin（另开国密网关 /openapi/api：SM3 签名、SM4 加密）",
+    )
     r = s.add_argument_group("验证日志达标规则")
     r.add_argument("--min-daily", type=int, default=30, help="单日最少上传条数（默认 30）")
     r.add_argument("--min-success-rate", type=float, default=1.0, help="最低成功率，0-1（默认 1 即 100%%）")
@@ -112,6 +118,7 @@ def settings_from_args(args):
         rule=rule,
         faults=faults,
         clock=args.clock,
+        protocol=args.protocol,
     ).validate()
 
 
@@ -181,8 +188,9 @@ def _serve(args, stdout: TextIO, stderr: TextIO) -> int:
     admin = (
         "已启用（X-Admin-Token）" if service.admin_token else "未启用（设置 HLWJR_SANDBOX_ADMIN_TOKEN 以启用注册接口）"
     )
+    gateway = f"  国密网关: http://{args.host}:{port}/openapi/api" if settings.protocol == "tianjin" else ""
     print(
-        f"沙箱平台: http://{args.host}:{port}/hlwjr  验证日志页面: http://{args.host}:{port}/hlwjr/verify-log\n"
+        f"沙箱平台: http://{args.host}:{port}/hlwjr  验证日志页面: http://{args.host}:{port}/hlwjr/verify-log{gateway}\n"
         f"数据目录: {os.path.abspath(args.data_dir)}  规范: {service.spec.id} {service.spec.version}  "
         f"沙箱时间: {service.clock.as_dict()['now']}  管理接口: {admin}",
         file=stdout,

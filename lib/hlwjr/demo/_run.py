@@ -136,8 +136,47 @@ def _rule(text: str, out: TextIO) -> None:
     print("\n" + "─" * 8 + f" {text} " + "─" * 8, file=out)
 
 
-def run_demo(out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3, seed: int = 20261101) -> DemoRun:
-    """Run the whole job on the demo hospital into ``out_dir`` (see the module docstring)."""
+#: The rehearsal copy of the ``tianjin`` profile: the real gateway has no clock, the sandbox's
+#: rehearsal days need one (so that the ledger counts each upload for the sandbox's day).
+_REHEARSAL_CLOCK = """
+# Rehearsal only (hlwjr demo run --protocol tianjin): the sandbox's settable clock, so that the
+# ledger counts each rehearsal day as the sandbox does. The real gateway has no clock endpoint.
+clock:
+  path: /hlwjr/sandbox/health
+  field: data.clock.now
+  success_codes: [0]               # the sandbox's own envelope, not the gateway's
+"""
+
+
+def _platform_config(protocol: str, sandbox, appid: str, project_dir: Path) -> dict:
+    """``[platform]`` of the demo project: the sandbox's token API, or its 国密 gateway."""
+    cfg = {"appid": appid, "secret_env": "HLWJR_DEMO_SECRET", "secret_file": ".hlwjr/secret"}
+    if protocol == "tianjin":
+        from importlib import resources
+
+        text = (resources.files("hlwjr") / "platforms" / "tianjin.yaml").read_text(encoding="utf-8")
+        profile = project_dir / "tianjin-rehearsal.yaml"
+        profile.write_text(text.replace("id: tianjin", "id: tianjin-rehearsal") + _REHEARSAL_CLOCK, encoding="utf-8")
+        return {"profile": profile.name, "url": sandbox.gateway_url, **cfg}
+    return {"profile": "sandbox", "url": sandbox.url, **cfg}
+
+
+def _sandbox_verify_log(protocol: str, sandbox, appid: str, secret: str):
+    """The sandbox's verification log: through the project's client (token), or — the gateway
+    has no log API — through the sandbox's token API with the same appid and secret."""
+    if protocol != "tianjin":
+        return True
+    from ..upload._client import PlatformClient
+
+    with PlatformClient("sandbox", sandbox.url, appid, secret) as client:
+        return client.verify_log()
+
+
+def run_demo(
+    out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3, seed: int = 20261101, protocol: str = "token"
+) -> DemoRun:
+    """Run the whole job on the demo hospital into ``out_dir`` (see the module docstring);
+    ``protocol="tianjin"`` rehearses the 国密 gateway (profile ``tianjin``) instead of the token API."""
     from ..readiness._readiness import compute_readiness, write_evidence_pack
     from ..sandbox import Sandbox
     from ..spec._load import load_spec
@@ -165,11 +204,12 @@ def run_demo(out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3,
     show_mapped(mapping_dir, "revisit", hospital.sqlite_url, hospital.days[0], stdout, spec=spec)
 
     _rule("3 启动沙箱平台并注册", stdout)
-    sandbox = Sandbox(out / "sandbox")
+    sandbox = Sandbox(out / "sandbox", protocol=protocol)
     sandbox.start()
     run = DemoRun(out, out / "project", sandbox_url=sandbox.url)
     try:
-        print(f"  沙箱: {sandbox.url}（进程 {sandbox.pid}）", file=stdout)
+        gateway = f"，国密网关 {sandbox.gateway_url}/openapi/api" if protocol == "tianjin" else ""
+        print(f"  沙箱: {sandbox.url}{gateway}（进程 {sandbox.pid}）", file=stdout)
         appid, secret = sandbox.register(DEMO_ORGAN_ID, DEMO_ORGAN_NAME)
         print(f"  appid: {appid}；secret 已写入 git 忽略的 project/.hlwjr/secret（不显示）", file=stdout)
 
@@ -184,13 +224,7 @@ def run_demo(out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3,
             {
                 "mapping_dir": str(mapping_dir),
                 "project": {"name": DEMO_ORGAN_NAME, "org_code": DEMO_ORGAN_ID, "spec": spec.id, "phase": "test"},
-                "platform": {
-                    "profile": "sandbox",
-                    "url": sandbox.url,
-                    "appid": appid,
-                    "secret_env": "HLWJR_DEMO_SECRET",
-                    "secret_file": ".hlwjr/secret",
-                },
+                "platform": _platform_config(protocol, sandbox, appid, run.project_dir),
                 "sources": {"his": hospital.sqlite_url},
                 "readiness": {"min_records_per_day": 30, "consecutive_days": 3},
             },
@@ -207,7 +241,7 @@ def run_demo(out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3,
             print(summary.to_text(), file=stdout)
 
         _rule("6 达标情况（与平台验证日志核对）", stdout)
-        r = compute_readiness(project, platform_log=True)
+        r = compute_readiness(project, platform_log=_sandbox_verify_log(protocol, sandbox, appid, secret))
         run.readiness = r
         print(r.to_text(), file=stdout)
         run.evidence = write_evidence_pack(r, out / "evidence", project=project, spec=spec)

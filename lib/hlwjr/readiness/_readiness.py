@@ -52,6 +52,7 @@ class Readiness:
     best_streak_days: list[str] = field(default_factory=list)  # the longest run of qualifying days
     platform: dict[str, Any] | None = None  # the platform's own verdict, when compared
     disagreements: list[dict[str, Any]] = field(default_factory=list)
+    sign_ins: dict[str, list[str]] = field(default_factory=dict)  # day -> data sets signed in (每日签到)
 
     @property
     def gap_text(self) -> str:
@@ -97,6 +98,7 @@ class Readiness:
             "per_day": json.loads(self.per_day.to_json(orient="records", force_ascii=False)),
             "platform": self.platform,
             "disagreements": self.disagreements,
+            "sign_ins": self.sign_ins,
         }
 
     def to_json(self) -> str:
@@ -139,6 +141,8 @@ class Readiness:
         if len(best) > self.streak:  # the verdict rests on an earlier run: say which
             lines.append(f"  最长连续达标: {len(best)} 天（{best[0]} 至 {best[-1]}）")
         lines.append(f"  今天: {self.gap_text}")
+        for day, datasets in sorted(self.sign_ins.items())[-7:]:
+            lines.append(f"  每日签到 {day}: {', '.join(datasets)}（当天无记录，已发送空数组）")
         for d in self.disagreements:
             lines.append(f"  不一致: {d['message']}")
         if self.platform is not None and not self.disagreements:
@@ -292,6 +296,7 @@ def compute_readiness(
             today = _valid_day(_platform_today(project))
         today = today or now_shanghai().strftime("%Y-%m-%d")
         events = ledger.events()
+        sign_ins = ledger.sign_ins()
     finally:
         if own:
             ledger.close()
@@ -411,6 +416,7 @@ def compute_readiness(
         blocked,
         required,
         best_streak_days=best,
+        sign_ins=sign_ins,
     )
     if isinstance(platform_log, (dict, list)):
         _compare(result, platform_log)
@@ -582,7 +588,25 @@ def _compare(r: Readiness, log: Any) -> None:
 # --------------------------------------------------------------------------- evidence pack
 
 
-def _masked_samples(ledger: Ledger, spec, per_dataset: int = 3):
+def _body_decoder(project):
+    """How to read the batch bodies the ledger kept: ``None`` for JSON, else the profile's body
+    codec (an SM4-encrypted body needs the project's secret); ``None`` when it cannot be built."""
+    if project is None:
+        return None
+    try:
+        from ..upload._client import PlatformProfile
+        from ..upload.profiles import body_codec
+
+        ref = project.platform.profile
+        profile = PlatformProfile.load(str(project.resolve(ref)) if ref.endswith((".yaml", ".yml")) else ref)
+        if profile.codec_name == "json":
+            return None
+        return body_codec(profile.codec_name, project.secret()).decode
+    except HlwjrError:
+        return None
+
+
+def _masked_samples(ledger: Ledger, spec, per_dataset: int = 3, decode=None):
     import pandas as pd
 
     from .._privacy import mask_value
@@ -596,7 +620,12 @@ def _masked_samples(ledger: Ledger, spec, per_dataset: int = 3):
         body = ledger.batch_body(e["batch_no"])
         if not body:
             continue
-        data = json.loads(body)
+        try:
+            data = json.loads(decode(body) if decode is not None else body)
+        except ValueError:  # an encrypted body without its key (UnicodeDecodeError is a ValueError)
+            continue
+        if not isinstance(data, (list, dict)):
+            continue
         recs = data if isinstance(data, list) else next((v for v in data.values() if isinstance(v, list)), [])
         from ..upload._ledger import content_hash, record_json
 
@@ -723,7 +752,7 @@ def write_evidence_pack(
         log = log.drop(columns=["hash"])
         log["key"] = log["key"].map(mask_key)
         log["errors"] = log["errors"].map(_mask_text)  # a platform may echo a value in its reason
-        samples = _masked_samples(ledger, spec) if ledger else pd.DataFrame()
+        samples = _masked_samples(ledger, spec, decode=_body_decoder(project)) if ledger else pd.DataFrame()
     finally:
         if own and ledger is not None:
             ledger.close()
@@ -844,6 +873,9 @@ def _write_pack(
         ]
     )
 
+    signed = [(d, _ds_label(ds, spec)) for d, names in sorted(readiness.sign_ins.items()) for ds in names]
+    sign_ins = pd.DataFrame(signed, columns=["平台日", "数据集"])
+
     def write_workbook(tmp: Path) -> None:
         with excel_writer(tmp) as xw:
             verdict.to_excel(xw, sheet_name="达标结论", index=False)
@@ -852,6 +884,8 @@ def _write_pack(
             samples.to_excel(xw, sheet_name="样例记录(脱敏)", index=False)
             versions.to_excel(xw, sheet_name="对照版本", index=False)
             disagree.to_excel(xw, sheet_name="平台对比", index=False)
+            if len(sign_ins):
+                sign_ins.to_excel(xw, sheet_name="每日签到", index=False)
 
     atomic_write(paths["xlsx"], write_workbook, private=True)
     b64 = base64.b64encode(png).decode()
@@ -880,6 +914,7 @@ def _write_pack(
             else ""
         ),
         log.tail(_HTML_LOG_ROWS).to_html(index=False),
+        *(["<h2>每日签到（当天无记录，已发送空数组）</h2>", sign_ins.to_html(index=False)] if len(sign_ins) else []),
         "<h2>样例记录（已脱敏）</h2>",
         samples.to_html(index=False),
         "<h2>映射与代码对照版本</h2>",

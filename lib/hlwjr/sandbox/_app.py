@@ -179,6 +179,9 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
             )
         )
 
+    if service.settings.protocol == "tianjin":
+        _install_gateway(app, service, queue, limit, _api_faults)
+
     # -- human page ----------------------------------------------------------------------
     @app.get(PREFIX, include_in_schema=False)
     @app.get(f"{PREFIX}/", include_in_schema=False)
@@ -344,6 +347,65 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
         return _json(_envelope({"appid": appid, "active": action == "enable"}))
 
     return app
+
+
+def _install_gateway(app: FastAPI, service: SandboxService, queue: _UploadQueue, limit: int, faults) -> None:
+    """``--protocol tianjin``: the 国密 gateway ``POST /openapi/api`` (SM4 body, SM3 signature) and
+    ``POST /openapi/api/uploadFile`` (plain JSON body), answering ``{"code", "msg", "body"}``."""
+    from ._gateway import GatewayError, RequestCheck, gateway_answer
+
+    async def read(request: Request) -> bytes:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise GatewayError(40001, f"参数错误：请求体过大，上限 {limit} 字节，请减少每次记录数")
+        return bytes(body)
+
+    async def guarded(request: Request, work) -> Response:
+        try:
+            await faults()
+            return _json(await work(await read(request)))
+        except GatewayError as exc:
+            log.info("gateway refused code=%s %s", exc.code, exc.msg)
+            return _json(gateway_answer(exc.code, exc.msg))
+        except ApiError as exc:
+            if exc.code in (5000, 5001):  # injected faults: busy → -1 系统繁忙; 5xx stays an HTTP 5xx
+                status = exc.status if exc.status >= 500 else 200
+                return _json(gateway_answer(-1, f"系统繁忙：{exc.msg}"), status, exc.headers)
+            return _json(gateway_answer(40001, f"参数错误：{exc.msg}"))
+
+    @app.post("/openapi/api")
+    async def gateway_upload(request: Request):
+        """国密网关上传: SM4-CBC hex body of a JSON array, SM3-signed X-Ca-* headers."""
+
+        async def work(body: bytes) -> dict:
+            pending = service.gateway_prepare(request.headers, body)
+            if isinstance(pending, dict):
+                return pending
+            _, payload, _ = await queue.submit(pending)
+            if service.faults.drop_now():
+                mark = request.scope.get(DROP_MARK)
+                if mark is not None:
+                    mark["drop"] = True
+            return service.gateway_result(payload)
+
+        return await guarded(request, work)
+
+    @app.post("/openapi/api/uploadFile")
+    async def gateway_file(request: Request):
+        """国密网关文件上传: same headers, plain JSON body, X-Content-MD5 = SM3(body)."""
+
+        async def work(body: bytes) -> dict:
+            check = RequestCheck(request.headers, body)
+            if service.org(check.app_key) is None:
+                raise GatewayError(40002, "appKey不存在：请核对 X-Ca-Key")
+            check.signature()
+            check.freshness(service.nonces)
+            check.plain_json()
+            return gateway_answer(body={"msgCode": 200, "msg": "请求成功"})
+
+        return await guarded(request, work)
 
 
 class SandboxApp(FastAPI):

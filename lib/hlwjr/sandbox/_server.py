@@ -52,6 +52,8 @@ def serve_args(settings: SandboxSettings, spec: Any = None) -> list[str]:
             args += [flag, str(v)]
     if settings.whole_batch:
         args.append("--whole-batch")
+    if settings.protocol != d.protocol:
+        args += ["--protocol", settings.protocol]
     r, dr = settings.rule, VerifyRule()
     for name, flag in [
         ("min_daily_records", "--min-daily"),
@@ -103,7 +105,8 @@ class Sandbox:
     """The sandbox platform in a subprocess: ``.url``, ``.register()``, ``.set_clock()``, ``.stop()``.
 
     ``settings`` are keyword arguments of :class:`SandboxSettings`, :class:`VerifyRule` or
-    :class:`Faults` (``whole_batch=True``, ``min_daily_records=10``, ``latency_ms=50``…).
+    :class:`Faults` (``whole_batch=True``, ``min_daily_records=10``, ``latency_ms=50``…);
+    ``protocol="tianjin"`` also serves the 国密 gateway at :attr:`gateway_url` ``/openapi/api``.
     """
 
     def __init__(
@@ -138,6 +141,14 @@ class Sandbox:
     def url(self) -> str:
         """The platform URL to configure in a project (``http://127.0.0.1:PORT/hlwjr``)."""
         return self.base_url + "/hlwjr"
+
+    @property
+    def gateway_url(self) -> str:
+        """The 国密 gateway's URL for a ``profile = "tianjin"`` project (``--protocol tianjin``):
+        requests go to ``<gateway_url>/openapi/api``."""
+        if self.settings.protocol != "tianjin":
+            raise ConfigError("沙箱未以 tianjin 协议启动：请用 Sandbox(..., protocol='tianjin')")
+        return self.base_url
 
     @property
     def pid(self) -> int | None:

@@ -8,9 +8,11 @@ import asyncio
 import bisect
 import datetime as _dt
 import hashlib
+import json
 import logging
 import secrets
 import time
+import uuid
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,14 @@ from ._verify import compute_verify_log
 from ._wire import _DATE_RE, _OK_MSG, _SKIP_RULES, ApiError, _envelope, json_dumps, mask_key
 
 log = logging.getLogger("hlwjr.sandbox")
+
+
+def _content_hash(payloads: list[bytes]) -> str:
+    digest = hashlib.sha256()
+    for p in payloads:
+        digest.update(p)
+        digest.update(b"\n")
+    return digest.hexdigest()
 
 
 class _OrgLookup:
@@ -61,13 +71,14 @@ class _OrgLookup:
 class PendingBatch:
     """An upload request that passed the shape checks and waits for validation and storage."""
 
-    __slots__ = ("batch_no", "content_hash", "ds", "errors", "org", "payloads", "records", "warnings")
+    __slots__ = ("batch_no", "content_hash", "ds", "errors", "org", "payloads", "records", "warnings", "whole_batch")
 
     def __init__(self, org: Org, ds, batch_no: str, records: list, payloads: list[bytes], content_hash: str) -> None:
         self.org, self.ds, self.batch_no, self.records = org, ds, batch_no, records
         self.payloads, self.content_hash = payloads, content_hash
         self.errors: list[list[dict]] = []
         self.warnings: list[list[dict]] = []
+        self.whole_batch: bool | None = None  # None: the sandbox's setting; the gateway: always
 
 
 class _UploadQueue:
@@ -130,6 +141,10 @@ class SandboxService:
         self._org_cache: dict[str, tuple[Org | None, float]] = {}
         self._token_requests: dict[str, deque] = defaultdict(deque)
         self._check = None
+        self._methods: dict[str, str] | None = None
+        from ._gateway import NonceBook
+
+        self.nonces = NonceBook()
         self.clock = Clock(float(self.store.get_meta("clock_offset", "0") or 0))
         if self.settings.clock:
             self.set_clock(self.settings.clock)
@@ -283,13 +298,74 @@ class SandboxService:
             payloads = [json_dumps(r, sort_keys=True) for r in records]
         except RecursionError:
             raise ApiError(400, 2001, "请求体不是合法JSON：记录嵌套层数过深") from None
-        digest = hashlib.sha256()
-        for p in payloads:
-            digest.update(p)
-            digest.update(b"\n")
-        pending = PendingBatch(org, ds, batch_no, records, payloads, digest.hexdigest())
+        pending = PendingBatch(org, ds, batch_no, records, payloads, _content_hash(payloads))
         replay = self._replay(pending)
         return replay if replay is not None else pending
+
+    # -- the 国密 gateway (--protocol tianjin) ------------------------------------------------
+    def gateway_prepare(self, headers, body: bytes) -> PendingBatch | dict:
+        """Check a gateway request (signature, digest, time, nonce, method, decryption): a
+        :class:`PendingBatch` for the same validation and store as the token API, or the answer
+        itself (an empty array: the daily sign-in, -98 数据为空)."""
+        from ._gateway import GatewayError, RequestCheck, gateway_answer
+
+        check = RequestCheck(headers, body)
+        org = self.org(check.app_key)
+        if org is None:
+            raise GatewayError(40002, "appKey不存在：请核对 X-Ca-Key（沙箱用 hlwjr sandbox register 注册）")
+        if not org.active:
+            raise GatewayError(40003, "appKey冻结：该机构账号已停用")
+        check.signature()
+        check.freshness(self.nonces)
+        ds = self.dataset(check.dataset(self.gateway_methods))
+        secret = self.store.gateway_key(org.appid)
+        if secret is None:
+            raise GatewayError(
+                40004, "appKey与appSecret不匹配：该机构注册时尚无国密网关密钥，请重新注册以获得 32 位十六进制 appSecret"
+            )
+        records = check.records(secret)
+        if not records:
+            self.store.add_sign_in(org.org_code, ds.code, self.clock.today(), self.clock.now())
+            log.info("gateway sign-in appid=%s dataset=%s", org.appid, ds.code)
+            return gateway_answer(body={"msgCode": -98, "msg": "数据为空"})
+        if len(records) > self.settings.max_batch:
+            raise GatewayError(40001, f"参数错误：每次最多 {self.settings.max_batch} 条，本次 {len(records)} 条")
+        try:
+            payloads = [json_dumps(r, sort_keys=True) for r in records]
+        except RecursionError:
+            raise GatewayError(40001, "参数错误：记录嵌套层数过深") from None
+        pending = PendingBatch(org, ds, "gw-" + uuid.uuid4().hex, records, payloads, _content_hash(payloads))
+        pending.whole_batch = True  # the gateway stores all or nothing and answers the first bad record
+        return pending
+
+    @property
+    def gateway_methods(self) -> dict[str, str]:
+        if self._methods is None:
+            from ._gateway import method_table
+
+            self._methods = method_table(self.spec)
+        return self._methods
+
+    @staticmethod
+    def gateway_result(response: str) -> dict:
+        """The gateway's answer for a processed batch (the token API's response JSON): 200, or the
+        first bad record — -99 with its empty required fields joined by ``|``, else -1."""
+        from ._gateway import gateway_answer
+
+        data = json.loads(response)
+        if data["code"] == 0:
+            return gateway_answer(body={"msgCode": 200, "msg": "请求成功"})
+        for item in data["data"]["results"]:
+            own = [e for e in item["errors"] if e.get("rule") != "whole_batch"]
+            if item["status"] != "fail" or not own:
+                continue
+            if all(e.get("rule") == "required" for e in own):
+                fields = "|".join(dict.fromkeys(str(e.get("field")) for e in own))
+                return gateway_answer(body={"msgCode": -99, "msg": fields})
+            e = own[0]
+            where = f"第 {item['index'] + 1} 条记录 {e.get('field') or ''}".strip()
+            return gateway_answer(body={"msgCode": -1, "msg": f"{where}：{e.get('msg')}"})
+        return gateway_answer(body={"msgCode": -1, "msg": data.get("msg") or "处理失败"})
 
     def _replay(self, b: PendingBatch) -> tuple[int, str, bool] | None:
         previous = self.store.batch(b.org.appid, b.ds.code, b.batch_no)
@@ -396,7 +472,7 @@ class SandboxService:
                     seen.add(k)
         code, msg = 0, _OK_MSG
         n_fail = statuses.count("fail")
-        if n_fail and self.settings.whole_batch:
+        if n_fail and (self.settings.whole_batch if b.whole_batch is None else b.whole_batch):
             code = 2010
             msg = f"整批拒收：本批 {n_fail} 条记录未通过校验，整批未入库；请修正后用新的batchNo重新上传"
             for i, s in enumerate(statuses):
@@ -504,6 +580,11 @@ class SandboxService:
         names = {c: d.name for c, d in self.spec.datasets.items()}
         result = compute_verify_log(rows, self.settings.rule, today=self.clock.today(), dataset_names=names)
         result["org"] = {"org_code": org.org_code, "org_name": org.org_name, "appid": org.appid}
+        result["sign_ins"] = [  # daily sign-ins (每日签到) of the 国密 gateway: the interface was called
+            {"day": day, "dataset": ds}
+            for day, ds in self.store.sign_ins(org.org_code)
+            if (date_from or "") <= day <= (date_to or "9999") and ds_code in (None, ds)
+        ]
         result["spec"] = {"id": self.spec.id, "version": self.spec.version, "official": self.spec.official}
         return result
 

@@ -128,6 +128,10 @@ class Faults:
             setattr(self, k, getattr(trial, k))
 
 
+#: Wire protocols the sandbox can speak (``hlwjr sandbox serve --protocol``).
+PROTOCOLS = ("token", "tianjin")
+
+
 @dataclass
 class SandboxSettings:
     """How the sandbox behaves. All limits are per request unless said otherwise.
@@ -139,6 +143,8 @@ class SandboxSettings:
     * ``whole_batch`` — reject the whole batch when one record fails (整批拒收, code 2010);
     * ``rule`` — the 验证日志 rule; ``faults`` — injected faults;
     * ``clock`` — start the sandbox clock at this Beijing time (``YYYY-MM-DD HH:MM:SS``);
+    * ``protocol`` — ``token`` (the sandbox API only) or ``tianjin`` (also the 国密 gateway
+      ``/openapi/api``: SM3 signature, SM4-CBC body; see ``docs/profiles/sandbox.md``);
     * ``admin_token`` — protects registration and rehearsal controls; None = read
       ``HLWJR_SANDBOX_ADMIN_TOKEN`` (unset: admin registration disabled, controls open on loopback).
     """
@@ -152,8 +158,11 @@ class SandboxSettings:
     faults: Faults = field(default_factory=Faults)
     clock: str | None = None
     admin_token: str | None = None
+    protocol: str = "token"
 
     def validate(self) -> SandboxSettings:
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(f"沙箱协议只能是 {' 或 '.join(PROTOCOLS)}，现在是 {self.protocol!r}", where="--protocol")
         if self.token_ttl <= 0:
             raise ConfigError("token_ttl 必须大于 0 秒")
         if self.token_rate_per_minute <= 0:

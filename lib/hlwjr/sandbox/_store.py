@@ -1,6 +1,9 @@
 """Persistent state of the sandbox platform: one SQLite database (WAL) under the data directory.
 
-Tables: ``orgs`` (registered hospitals: appid, 统一社会信用代码, salted secret hash), ``tokens``
+Tables: ``orgs`` (registered hospitals: appid, 统一社会信用代码, salted secret hash),
+``gateway_keys`` (the appSecret the 国密 gateway decrypts with — SM4 is symmetric, so a gateway
+must hold it — wrapped with AES-GCM under ``gateway.key``, a 0600 file beside the database: the
+database alone holds no secret), ``sign_ins`` (daily sign-ins: an empty call of a data set's interface), ``tokens``
 (only SHA-256 of each token), ``batches`` (every processed batch with its content hash and the
 response, for replays), ``records`` (accepted records by business key 业务主键), ``upload_log``
 (one row per uploaded record: the 验证日志), ``meta`` (clock offset, schema version).
@@ -20,15 +23,20 @@ import os
 import re
 import secrets
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .._exceptions import ConfigError
 
 __all__ = ["KEY_SEP", "Org", "Store", "check_uscc", "hash_secret", "verify_secret"]
 
 DB_NAME = "sandbox.sqlite"
+GATEWAY_KEY_FILE = "gateway.key"
 SCHEMA_VERSION = 1
 #: Separator of business-key parts in the ``biz_key`` column (never appears in real data).
 KEY_SEP = "\x1f"
@@ -88,6 +96,17 @@ CREATE TABLE IF NOT EXISTS upload_log (
     errors TEXT
 );
 CREATE INDEX IF NOT EXISTS upload_log_org_day ON upload_log (org_code, day, dataset);
+CREATE TABLE IF NOT EXISTS gateway_keys (
+    appid TEXT PRIMARY KEY,
+    wrapped BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sign_ins (
+    org_code TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    day TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (org_code, dataset, day)
+) WITHOUT ROWID;
 """
 
 # 统一社会信用代码 (GB 32100-2015): 18 characters from this alphabet, last one a check character.
@@ -112,7 +131,7 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 
 def hash_secret(secret: str, salt: bytes | None = None) -> tuple[bytes, bytes]:
-    """Salted scrypt hash of an appid's secret → (salt, hash). The secret itself is never stored."""
+    """Salted scrypt hash of an appid's secret → (salt, hash) for the token API."""
     salt = salt or secrets.token_bytes(16)
     return salt, hashlib.scrypt(secret.encode("utf-8"), salt=salt, **_SCRYPT)
 
@@ -208,7 +227,8 @@ class Store:
     def register(self, org_code: str, org_name: str) -> tuple[str, str, bool]:
         """Register a hospital, or issue a new secret to one already registered.
 
-        Returns ``(appid, secret, reset)``; the secret is shown once (only its salted hash is kept),
+        Returns ``(appid, secret, reset)``; the secret is shown once (its salted hash serves the
+        token API; the 国密 gateway keeps the secret itself — SM4 is symmetric),
         ``reset`` is True when the organisation existed and its old secret is no longer valid.
         """
         org_code = (org_code or "").strip()
@@ -218,7 +238,7 @@ class Store:
             raise ConfigError(f"{problem}（收到 {org_code!r}）", where="--org-code")
         if not org_name:
             raise ConfigError("机构名称不能为空", where="--org-name")
-        secret = secrets.token_urlsafe(24)
+        secret = secrets.token_hex(16)  # 32 hex characters: also the 国密 gateway's SM4 key
         salt, digest = hash_secret(secret)
         now = time.time()
         with self.transaction() as c:
@@ -230,6 +250,7 @@ class Store:
                     (salt, digest, org_name, now, appid),
                 )
                 c.execute("UPDATE tokens SET revoked = 1 WHERE appid = ?", (appid,))
+                self._set_gateway_key(c, appid, secret)
                 return appid, secret, True
             appid = "hlw" + secrets.token_hex(8)
             c.execute(
@@ -237,7 +258,56 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
                 (appid, org_code, org_name, salt, digest, now, now),
             )
+            self._set_gateway_key(c, appid, secret)
         return appid, secret, False
+
+    def _master_key(self) -> bytes:
+        """The key that wraps the gateway secrets (``gateway.key``, 0600, created once, whole)."""
+        path = self.data_dir / GATEWAY_KEY_FILE
+        if not path.exists():
+            fd, tmp = tempfile.mkstemp(prefix=".gateway.", dir=self.data_dir)  # 0600
+            try:
+                with os.fdopen(fd, "w", encoding="ascii") as f:
+                    f.write(secrets.token_hex(32))
+                with contextlib.suppress(FileExistsError):  # another process made it first
+                    os.link(tmp, path)
+            finally:
+                os.unlink(tmp)
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+    def _set_gateway_key(self, c: sqlite3.Connection, appid: str, secret: str) -> None:
+        nonce = secrets.token_bytes(12)
+        wrapped = nonce + AESGCM(self._master_key()).encrypt(nonce, secret.encode("ascii"), appid.encode())
+        c.execute(
+            "INSERT INTO gateway_keys (appid, wrapped) VALUES (?, ?)"
+            " ON CONFLICT(appid) DO UPDATE SET wrapped = excluded.wrapped",
+            (appid, wrapped),
+        )
+
+    def gateway_key(self, appid: str) -> str | None:
+        """The appSecret of ``appid`` for the 国密 gateway (None: registered before it existed, or
+        ``gateway.key`` was replaced)."""
+        row = self.conn.execute("SELECT wrapped FROM gateway_keys WHERE appid = ?", (appid,)).fetchone()
+        if not row:
+            return None
+        try:
+            return AESGCM(self._master_key()).decrypt(row[0][:12], row[0][12:], appid.encode()).decode("ascii")
+        except (InvalidTag, ValueError, OSError):
+            return None
+
+    def add_sign_in(self, org_code: str, dataset: str, day: str, received_at: float) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO sign_ins (org_code, dataset, day, received_at) VALUES (?, ?, ?, ?)",
+                (org_code, dataset, day, received_at),
+            )
+
+    def sign_ins(self, org_code: str) -> list[tuple[str, str]]:
+        """(day, dataset) of every daily sign-in of an organisation."""
+        rows = self.conn.execute(
+            "SELECT day, dataset FROM sign_ins WHERE org_code = ? ORDER BY day, dataset", (org_code,)
+        ).fetchall()
+        return [tuple(r) for r in rows]
 
     def org_by_appid(self, appid: str) -> Org | None:
         row = self.conn.execute(

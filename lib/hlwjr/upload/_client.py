@@ -18,15 +18,12 @@ and where every answer is classified once:
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import random
+import re
 import ssl
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -37,18 +34,19 @@ import httpx
 import yaml
 
 from .._exceptions import AuthError, ConfigError, PlatformRejected, TransportError
+from .profiles import AUTH_MODES, CODECS, Sm3GatewayAuth, body_codec
 
 __all__ = [
     "BatchResult",
     "PlatformClient",
     "PlatformProfile",
     "RecordResult",
-    "SignatureAuth",
     "TokenAuth",
     "list_profiles",
 ]
 
 ACCEPTED, REJECTED, DUPLICATE = "accepted", "rejected", "duplicate"
+_METHOD_NAME = re.compile(r"[a-z]+[A-Z][A-Za-z0-9]*")  # lowerCamelCase: uploadRecipeIndicators
 
 
 # --------------------------------------------------------------------------- profile
@@ -65,6 +63,13 @@ def _get(data: Any, dotted: str | None, default: Any = None) -> Any:
         else:
             return default
     return cur
+
+
+#: Profiles that were shipped once and are gone, with what to use instead.
+_RETIRED_PROFILES = {
+    "ngari-tianjin": "平台接口描述 'ngari-tianjin' 已移除：它按 HMAC-SHA256 签名，真实网关会答 40010 签名不合法；"
+    '请改为 profile = "tianjin"（国密 SM3 签名 + SM4 加密，依据官方 SDK）',
+}
 
 
 def list_profiles() -> list[str]:
@@ -86,10 +91,12 @@ class PlatformProfile:
     verify_log: dict[str, Any] | None = None
     clock: dict[str, Any] | None = None
     source: str = ""
+    body: dict[str, Any] = field(default_factory=dict)  # body.codec: json | sm4-cbc-hex
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)  # per data set options (sign_in)
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> PlatformProfile:
-        """A shipped profile by name (``sandbox``, ``ngari-tianjin``) or a YAML file path."""
+        """A shipped profile by name (``sandbox``, ``tianjin``) or a YAML file path."""
         text: str
         src = str(name_or_path)
         p = Path(src)
@@ -100,6 +107,8 @@ class PlatformProfile:
                 raise ConfigError(f"无法读取平台接口描述文件: {exc.strerror}", where=src) from exc
         else:
             res = resources.files("hlwjr") / "platforms" / f"{src}.yaml"
+            if src in _RETIRED_PROFILES:
+                raise ConfigError(_RETIRED_PROFILES[src], where="[platform] profile")
             if not res.is_file():
                 raise ConfigError(
                     f"未知的平台接口描述 {src!r}；内置的有 {list_profiles()}，也可以写一个 YAML 文件的路径",
@@ -122,8 +131,22 @@ class PlatformProfile:
                 raise ConfigError(f"平台接口描述缺少 {section}: 段", where=source)
         auth = data["auth"]
         mode = auth.get("mode", "token")
-        if mode not in ("token", "signature"):
-            raise ConfigError(f"auth.mode 只能是 token 或 signature，现在是 {mode!r}", where=source)
+        if mode == "signature":
+            raise ConfigError(
+                "auth.mode: signature（HMAC-SHA256）已移除：省级监管网关用国密 SM3 签名，请改为 auth.mode: sm3-gateway"
+                " 并加 body: {codec: sm4-cbc-hex}（见内置的 tianjin 平台接口描述）",
+                where=source,
+            )
+        if mode not in AUTH_MODES:
+            raise ConfigError(f"auth.mode 只能是 {' 或 '.join(AUTH_MODES)}，现在是 {mode!r}", where=source)
+        body = data.get("body") or {}
+        if not isinstance(body, dict):
+            raise ConfigError("body: 段应为映射，如 body: {codec: sm4-cbc-hex}", where=source)
+        if body.get("codec", "json") not in CODECS:
+            raise ConfigError(f"body.codec 只能是 {' 或 '.join(CODECS)}，现在是 {body.get('codec')!r}", where=source)
+        datasets = data.get("datasets") or {}
+        if not isinstance(datasets, dict) or not all(isinstance(v, dict) for v in datasets.values()):
+            raise ConfigError("datasets: 段应为 数据集编码 → 选项 的映射，如 complaint: {sign_in: daily}", where=source)
         if mode == "token" and not isinstance(data.get("token"), dict):
             raise ConfigError("auth.mode 为 token 时需要 token: 段（令牌地址、字段名）", where=source)
         up = data["upload"]
@@ -144,6 +167,8 @@ class PlatformProfile:
             verify_log=data.get("verify_log"),
             clock=data.get("clock"),
             source=source,
+            body=body,
+            datasets=datasets,
         )
 
     # convenient views
@@ -155,6 +180,19 @@ class PlatformProfile:
     def replay_safe(self) -> bool:
         """True when re-sending the same batchNo with the same content is answered, not re-counted."""
         return self.upload.get("replay") == "batch"
+
+    @property
+    def codec_name(self) -> str:
+        return str(self.body.get("codec") or "json")
+
+    def dataset_option(self, dataset: str, name: str, default: Any = None) -> Any:
+        """A per data set option of the profile (``datasets: {complaint: {sign_in: daily}}``)."""
+        return (self.datasets.get(dataset) or {}).get(name, default)
+
+    def code_message(self, code: Any) -> str | None:
+        """The profile's Chinese explanation and fix for an answer code (``response.code_messages``)."""
+        messages = self.response.get("code_messages") or {}
+        return messages.get(code, messages.get(str(code)))
 
     @property
     def envelope(self) -> bool:
@@ -380,55 +418,11 @@ class TokenAuth(httpx.Auth):
                 )
 
 
-class SignatureAuth(httpx.Auth):
-    """Gateway signature auth (网关签名, ngari/Tianjin P2): no token; each request carries
-    ``X-Ca-Key``, a nonce, a timestamp, ``X-Content-MD5`` and ``X-Ca-Signature`` =
-    Base64(HMAC-SHA256(secret, sorted ``name:value`` of the signed headers joined with ``&``))."""
-
-    requires_request_body = True
-
-    def __init__(self, profile: PlatformProfile, appid: str, secret: str) -> None:
-        self.profile = profile
-        self.appid = appid
-        self._secret = secret
-        self.renewals = 0
-
-    def __repr__(self) -> str:
-        return f"SignatureAuth(appid={self.appid!r})"
-
-    def invalidate(self) -> None:  # nothing cached
-        return None
-
-    @staticmethod
-    def string_to_sign(headers: dict[str, str]) -> tuple[str, str]:
-        """(string-to-sign, comma-joined signed header names) as the gateway computes them."""
-        names = sorted(k.lower() for k in headers)
-        low = {k.lower(): v for k, v in headers.items()}
-        return "&".join(f"{n}:{low[n]}" for n in names), ",".join(names)
-
-    def sign(self, headers: dict[str, str]) -> str:
-        sts, _ = self.string_to_sign(headers)
-        mac = hmac.new(self._secret.encode(), sts.encode(), hashlib.sha256).digest()
-        return base64.b64encode(mac).decode()
-
-    def auth_flow(self, request: httpx.Request):
-        a = self.profile.auth
-        body = request.content
-        signed = {
-            a.get("key_header", "X-Ca-Key"): self.appid,
-            a.get("nonce_header", "X-Ca-Nonce"): uuid.uuid4().hex,
-            a.get("timestamp_header", "X-Ca-Timestamp"): str(int(time.time() * 1000)),
-            a.get("md5_header", "X-Content-MD5"): base64.b64encode(hashlib.md5(body).digest()).decode(),
-        }
-        for h in (a.get("service_id_header", "X-Service-Id"), a.get("method_header", "X-Service-Method")):
-            if h in request.headers:
-                signed[h] = request.headers[h]
-        for k, v in signed.items():
-            request.headers[k] = v
-        _, names = self.string_to_sign(signed)
-        request.headers[a.get("signature_header", "X-Ca-Signature")] = self.sign(signed)
-        request.headers[a.get("signature_headers_header", "X-Ca-Signature-Headers")] = names
-        yield request
+def _make_auth(profile: PlatformProfile, appid: str, secret: str, url: str) -> httpx.Auth:
+    """The request signing the profile's ``auth.mode`` names."""
+    if profile.auth.get("mode", "token") == "sm3-gateway":
+        return Sm3GatewayAuth(profile, appid, secret)
+    return TokenAuth(profile, appid, secret, base_url=url)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -443,7 +437,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 class PlatformClient:
-    """HTTP client for one platform account (平台账号): token or signature auth, proxy, CA bundle,
+    """HTTP client for one platform account (平台账号): token or gateway-signature auth, proxy, CA bundle,
     timeouts, bounded retries, and the classification of every answer."""
 
     def __init__(
@@ -479,10 +473,8 @@ class PlatformClient:
         self._rng = rng
         self.proxy = proxy
         self.dataset_aliases = {k: tuple(v) for k, v in (dataset_aliases or {}).items()}
-        if self.profile.auth.get("mode", "token") == "token":
-            self.auth: httpx.Auth = TokenAuth(self.profile, appid, secret, base_url=self.url)
-        else:
-            self.auth = SignatureAuth(self.profile, appid, secret)
+        self.auth: httpx.Auth = _make_auth(self.profile, appid, secret, self.url)
+        self.codec = body_codec(self.profile.codec_name, secret, where="[platform] secret")
         if isinstance(verify, (str, Path)):
             try:
                 verify = ssl.create_default_context(cafile=str(verify))
@@ -646,10 +638,8 @@ class PlatformClient:
                 if kind == "ok":
                     return data, response, attempt + 1
                 if kind == "auth":
-                    raise AuthError(
-                        f"平台拒绝了请求的身份（{code} {msg}）：请核对 appid、密钥和账号状态",
-                        where=str(response.request.url),
-                    )
+                    fix = self.profile.code_message(code) or "请核对 appid、密钥和账号状态"
+                    raise AuthError(f"平台拒绝了请求的身份（{code} {msg}）：{fix}", where=str(response.request.url))
                 if kind == "notfound":
                     raise ConfigError(
                         f"平台地址不正确：{response.request.url} 返回 HTTP 404；请核对 [platform] url 和平台接口描"
@@ -661,8 +651,10 @@ class PlatformClient:
                     err.response = data  # type: ignore[attr-defined]
                     err.status = response.status_code  # type: ignore[attr-defined]  # 413: body too large
                     raise err
+                fix = self.profile.code_message(code)
                 last = _Transient(
-                    f"平台繁忙 (HTTP {response.status_code}, code {code}): {msg}", retry_after=_retry_after(response)
+                    f"平台繁忙 (HTTP {response.status_code}, code {code}): {msg}" + (f"；{fix}" if fix else ""),
+                    retry_after=_retry_after(response),
                 )
             if attempt >= self.max_retries:
                 self._observe("give_up", attempts=attempt + 1, reason=last.message, path=path)
@@ -682,7 +674,7 @@ class PlatformClient:
         """Get a fresh token now (token auth), so that a wrong appid, secret or URL fails with one
         clear message before any upload; transient failures are retried like any request."""
         if not isinstance(self.auth, TokenAuth):
-            return  # signature auth: nothing to ask without sending data
+            return  # gateway signature: nothing to ask without sending data
         auth = self.auth
         attempt = 0
         while True:
@@ -707,32 +699,43 @@ class PlatformClient:
                 self._wait_and_retry(attempt, t, "token")
                 attempt += 1
 
+    def probe(self) -> httpx.Response:
+        """One unauthenticated GET of the platform URL through the configured proxy and CA, no
+        retries, httpx's exceptions as raised (``hlwjr platform check`` explains each)."""
+        self.stats["requests"] += 1
+        return self._http.get(self.url, auth=None)
+
     def service_method(self, dataset: str) -> str:
-        up = self.profile.upload
+        """The gateway's method name for a data set (``X-Service-Method``): the data set's alias in
+        the spec that is a method name (``uploadRecipeIndicators``, ``pushMedicalDispute``), else
+        ``upload.method_template`` with the code in CamelCase (inferred)."""
         for alias in self.dataset_aliases.get(dataset, ()):
-            if alias.startswith("upload") and alias.endswith("Indicators"):
+            if _METHOD_NAME.fullmatch(alias) and not alias.endswith("Req"):
                 return alias
-        tmpl = up.get("method_template", "{dataset}")
-        return tmpl.replace("{Dataset}", dataset[:1].upper() + dataset[1:]).replace("{dataset}", dataset)
+        tmpl = self.profile.upload.get("method_template", "{dataset}")
+        camel = "".join(p[:1].upper() + p[1:] for p in dataset.split("_"))
+        return tmpl.replace("{Dataset}", camel).replace("{dataset}", dataset)
 
     def encode_batch(self, batch_no: str, record_json: list[str]) -> bytes:
-        """The exact body of a batch, from records already serialised to JSON (kept in the ledger
-        so that a replay sends byte-identical content)."""
+        """The exact body of a batch, from records already serialised to JSON, after the profile's
+        body codec (kept in the ledger so that a replay sends byte-identical content)."""
         inner = "[" + ",".join(record_json) + "]"
         if not self.profile.envelope:
-            return inner.encode("utf-8")
+            return self.codec.encode(inner.encode("utf-8"))
         up = self.profile.upload
-        return (
-            "{"
-            + json.dumps(up.get("batch_field", "batchNo"))
-            + ":"
-            + json.dumps(batch_no)
-            + ","
-            + json.dumps(up.get("records_field", "records"))
-            + ":"
-            + inner
-            + "}"
-        ).encode("utf-8")
+        return self.codec.encode(
+            (
+                "{"
+                + json.dumps(up.get("batch_field", "batchNo"))
+                + ":"
+                + json.dumps(batch_no)
+                + ","
+                + json.dumps(up.get("records_field", "records"))
+                + ":"
+                + inner
+                + "}"
+            ).encode("utf-8")
+        )
 
     def send_batch(self, dataset: str, batch_no: str, body: bytes, n: int) -> BatchResult:
         """POST one batch (``body`` from :meth:`encode_batch`) and read the per-record answer.
@@ -745,7 +748,7 @@ class PlatformClient:
         up = self.profile.upload
         path = up["path"].replace("{dataset}", dataset)
         headers = {"Content-Type": "application/json; charset=utf-8"}
-        if self.profile.auth.get("mode") == "signature":
+        if self.profile.auth.get("mode") == "sm3-gateway":
             a = self.profile.auth
             headers[a.get("service_id_header", "X-Service-Id")] = a.get("service_id", "")
             headers[a.get("method_header", "X-Service-Method")] = self.service_method(dataset)
@@ -762,16 +765,8 @@ class PlatformClient:
         msg = str(_get(data, r.get("message_field", "msg")) or "")
         whole = code in self.profile.codes("whole_batch")
         bcode_field = r.get("business_code_field")
-        if bcode_field:  # ngari: outer gateway code, inner business msgCode, whole batch
-            bcode = _get(data, bcode_field)
-            bmsg = str(_get(data, r.get("business_message_field", "body.msg")) or "")
-            if bcode in set(r.get("business_success_codes", [200])):
-                results = [RecordResult(i, ACCEPTED) for i in range(n)]
-            else:
-                errors = _business_errors(bcode, bmsg)
-                results = [RecordResult(i, REJECTED, list(errors)) for i in range(n)]
-                whole = True
-            return BatchResult(dataset, batch_no, n, bcode, bmsg or msg, results, data, whole)
+        if bcode_field:  # gateway: outer code, inner business msgCode, whole batch
+            return self._business_result(dataset, batch_no, n, data, code, msg, whole)
         items = _get(data, r.get("results_field", "data.results"))
         smap = r.get("status_map", {"ok": ACCEPTED, "fail": REJECTED, "duplicate": DUPLICATE})
         results: list[RecordResult] = []
@@ -841,13 +836,55 @@ class PlatformClient:
             dataset, batch_no, n, code, msg, results, data, whole, received_at=str(received) if received else None
         )
 
+    def _business_result(
+        self, dataset: str, batch_no: str, n: int, data: Any, code: Any, msg: str, whole: bool
+    ) -> BatchResult:
+        """The answer of a gateway with an outer ``code`` and an inner business ``msgCode``: all
+        records accepted, or all rejected with the platform's reasons (fields for -99)."""
+        r = self.profile.response
+        if whole:  # the gateway refused the request's content (40001 参数错误)
+            fix = self.profile.code_message(code)
+            errors = [{"rule": f"platform:{code}", "msg": f"{msg}（{fix}）" if fix else msg or f"平台错误 {code}"}]
+            return BatchResult(
+                dataset, batch_no, n, code, msg, [RecordResult(i, REJECTED, list(errors)) for i in range(n)], data, True
+            )
+        bcode = _get(data, r["business_code_field"])
+        bmsg = str(_get(data, r.get("business_message_field", "body.msg")) or "")
+        if bcode is None:
+            raise PlatformRejected(
+                f"平台应答不是约定的格式（缺少 {r['business_code_field']}）："
+                f"{json.dumps(data, ensure_ascii=False)[:200]}"
+                "；本批未记为已接收，请核对平台地址和平台接口描述 (profile)",
+                code=code,
+            )
+        ok = set(r.get("business_success_codes", [200]))
+        if bcode in ok or (n == 0 and bcode in set(r.get("empty_success_codes", ()))):
+            return BatchResult(
+                dataset, batch_no, n, bcode, bmsg or msg, [RecordResult(i, ACCEPTED) for i in range(n)], data
+            )
+        errors = _business_errors(bcode, bmsg)
+        culprit = _culprit(bmsg, n)
+        if culprit is None:
+            results = [RecordResult(i, REJECTED, list(errors)) for i in range(n)]
+        else:  # the platform named the bad record: the others were refused with it, and may go again
+            note = f"同一请求中第 {culprit + 1} 条记录有误，整批未入库（本条无误）"
+            innocent = [{"rule": "whole_batch", "msg": note}]
+            results = [RecordResult(i, REJECTED, list(errors if i == culprit else innocent)) for i in range(n)]
+        return BatchResult(dataset, batch_no, n, bcode, bmsg or msg, results, data, True)
+
     def server_now(self) -> str | None:
         """The platform's current time (``YYYY-MM-DD HH:MM:SS``, Beijing) if the profile knows a
         clock endpoint (the sandbox's settable rehearsal clock); ``None`` otherwise."""
         c = self.profile.clock
         if not c or not c.get("path"):
             return None
-        data, _, _ = self.request("GET", c["path"], **({} if c.get("auth") else {"auth": None}))
+        if "success_codes" in c:  # a clock with its own envelope (the sandbox's, behind a gateway profile)
+            response = self._send_once("GET", c["path"], auth=None)
+            data = _json(response)
+            if response.status_code != 200 or _get(data, c.get("code_field", "code")) not in c["success_codes"]:
+                return None
+        else:
+            data, _, _ = self.request("GET", c["path"], **({} if c.get("auth") else {"auth": None}))
         for f in (c.get("field"), "data.now", "data.time", "data.datetime", "now", "data"):
             v = _get(data, f) if f else None
             if isinstance(v, str) and len(v) >= 10:
@@ -870,9 +907,23 @@ class PlatformClient:
         return _get(data, "data", data)
 
 
+_RECORD_AT = re.compile(r"第\s*(\d+)\s*条(?:记录)?\s*([A-Za-z_][\w.\[\]]*)?\s*[：:]")
+
+
+def _culprit(msg: str, n: int) -> int | None:
+    """The index of the record a business message names ("第 3 条记录 organID：…"), if any."""
+    m = _RECORD_AT.search(msg or "")
+    if m and 1 <= int(m.group(1)) <= n:
+        return int(m.group(1)) - 1
+    return None
+
+
 def _business_errors(code: Any, msg: str) -> list[dict[str, Any]]:
-    """ngari business errors: -99 lists the empty required fields separated by ``|``."""
+    """Gateway business errors: -99 lists the empty required fields separated by ``|``; another
+    message that names a record and field ("第 2 条记录 organID：…") keeps the field."""
     if str(code) == "-99" and msg:
         names = [m.strip() for m in msg.split("|") if m.strip()]
         return [{"field": n, "rule": "required", "msg": f"必填项为空: {n}"} for n in names]
-    return [{"rule": f"platform:{code}", "msg": msg or f"平台业务错误 {code}"}]
+    m = _RECORD_AT.search(msg or "")
+    field_name = m.group(2) if m else None
+    return [{"field": field_name, "rule": f"platform:{code}", "msg": msg or f"平台业务错误 {code}"}]

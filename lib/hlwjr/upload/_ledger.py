@@ -358,6 +358,24 @@ class Ledger:
         cols = ("at", "platform_day", "dataset", "key", "hash", "batch_no", "status", "errors")
         return [dict(zip(cols, r)) for r in self._query(sql + " ORDER BY id", params)]
 
+    def signed_in(self, dataset: str, day: str) -> bool:
+        """True when the data set's daily sign-in (每日签到: an empty call) was answered on ``day``."""
+        rows = self._query(
+            "SELECT 1 FROM batches WHERE dataset=? AND n=0 AND state='answered' AND platform_day=? LIMIT 1",
+            (dataset, day),
+        )
+        return bool(rows)
+
+    def sign_ins(self) -> dict[str, list[str]]:
+        """Every answered daily sign-in: day → data sets."""
+        out: dict[str, list[str]] = {}
+        rows = self._query(
+            "SELECT platform_day, dataset FROM batches WHERE n=0 AND state='answered' ORDER BY platform_day, dataset"
+        )
+        for day, dataset in rows:
+            out.setdefault(day, []).append(dataset)
+        return out
+
     def batch_body(self, batch_no: str) -> bytes | None:
         rows = self._query("SELECT body FROM batches WHERE batch_no=?", (batch_no,))
         return bytes(rows[0][0]) if rows else None

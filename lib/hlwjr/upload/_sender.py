@@ -124,6 +124,28 @@ class Uploader:
             replay=replay,
         )
 
+    def sign_in(self, dataset: str, summary: DatasetSummary, day: str) -> str | None:
+        """The daily sign-in (每日签到) of a data set the profile marks ``sign_in: daily``: an empty
+        array, so that the platform sees the interface called on a day without records. Once a
+        day (the ledger keeps it as an answered batch of 0 records); returns a note, or None."""
+        if self.ledger.signed_in(dataset, day):
+            return None
+        batch_no = self.new_batch_no(dataset)
+        body = self.client.encode_batch(batch_no, [])
+        replay_safe = self.client.profile.replay_safe
+        self.ledger.open_batch(dataset, batch_no, [], body, sent=replay_safe)
+        if not replay_safe:
+            self.ledger.mark_sent(batch_no)
+        try:
+            result = self.client.send_batch(dataset, batch_no, body, 0)
+        except PlatformRejected as exc:
+            self.ledger.fail_batch(batch_no, dataset, exc.message, exc.code, platform_day=day)
+            return f"{dataset}: 今天没有记录，签到（空数组）被平台拒绝：{exc.message}"
+        self.ledger.record_answer(result, platform_day=result.platform_day or day, keys=[])
+        summary.batches += 1
+        summary.signed_in += 1
+        return f"{dataset}: 今天没有记录，已向平台签到（发送空数组，平台应答 {result.code} {result.message}）"
+
     def send(
         self,
         dataset: str,

@@ -30,6 +30,7 @@ class DatasetSummary:
     rejected: int = 0
     duplicate: int = 0
     batches: int = 0
+    signed_in: int = 0  # daily sign-ins sent (每日签到: an empty call on a day without records)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

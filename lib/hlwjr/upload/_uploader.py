@@ -438,6 +438,11 @@ def _send_all(
                     progress=bar,
                 )
             fixes = updates.get(ds.code) or []
+            if not items and not fixes and uploader.client.profile.dataset_option(ds.code, "sign_in") == "daily":
+                if not ledger.accepted_on(summary.platform_day, ds.code):
+                    note = uploader.sign_in(ds.code, summary.datasets[ds.code], summary.platform_day)
+                    if note:
+                        summary.notes.append(note)
             if fixes:
                 uploader.send(
                     ds.code,

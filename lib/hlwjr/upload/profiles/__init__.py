@@ -1,0 +1,36 @@
+"""Security profiles (安全方案) of the platform profiles: the request signing (``auth.mode``) and
+the body codec (``body.codec``) a profile YAML picks.  Adding a province is a YAML file plus, at
+most, one small class here.
+"""
+
+from __future__ import annotations
+
+from ._auth import Sm3GatewayAuth, signed_headers
+from ._codecs import CODECS, JsonCodec, Sm4CbcHexCodec, body_codec
+from ._sm import gateway_key, sm3_hex, sm4_cbc_decrypt_hex, sm4_cbc_encrypt_hex
+
+__all__ = [
+    "AUTH_MODES",
+    "CODECS",
+    "JsonCodec",
+    "Sm3GatewayAuth",
+    "Sm4CbcHexCodec",
+    "TokenAuth",
+    "body_codec",
+    "gateway_key",
+    "signed_headers",
+    "sm3_hex",
+    "sm4_cbc_decrypt_hex",
+    "sm4_cbc_encrypt_hex",
+]
+
+#: ``auth.mode`` values; ``token`` is :class:`~hlwjr.upload._client.TokenAuth`.
+AUTH_MODES = ("token", "sm3-gateway")
+
+
+def __getattr__(name: str):
+    if name == "TokenAuth":  # lives with the client (it shares its answer classification)
+        from .._client import TokenAuth
+
+        return TokenAuth
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
