@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -92,10 +91,10 @@ def _stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
     if proc.poll() is not None:
         return
     try:
-        os.kill(proc.pid, signal.SIGTERM)
+        proc.terminate()  # SIGTERM on POSIX, TerminateProcess on Windows
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
+        proc.kill()
         proc.wait(timeout=timeout)
     except ProcessLookupError:
         pass
