@@ -129,6 +129,10 @@ class AlertSettings:
     webhook: str | None = None
     webhook_env: str | None = None  # the webhook URL (it holds the robot's key) from this variable
     timeout: float = 10.0
+    after_failures: int = 1  # alert a failed run from the N-th failure in a row on
+    interface_failures: int = 3  # alert a data set refused on N runs in a row
+    sign_in_deadline: int | None = None  # hour (Beijing): a daily sign-in still missing then is an alert
+    unconfirmed_hours: float = 24.0  # an unanswered batch older than this is an alert of its own
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "[alerts]") -> AlertSettings:
@@ -150,6 +154,7 @@ class AlertSettings:
             webhook=hook,
             webhook_env=data.get("webhook_env") or None,
             timeout=float(timeout),
+            **_alert_thresholds(data, where),
         )
 
     def webhook_url(self) -> str | None:
@@ -159,6 +164,27 @@ class AlertSettings:
     @property
     def enabled(self) -> bool:
         return bool(self.command or self.webhook or self.webhook_env)
+
+
+def _alert_thresholds(data: dict[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k in ("after_failures", "interface_failures"):
+        if k in data:
+            v = data[k]
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f"[alerts] {k} 必须是正整数（连续几次）", where=where)
+            out[k] = v
+    if data.get("sign_in_deadline") is not None:
+        v = data["sign_in_deadline"]
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 23:
+            raise ConfigError("[alerts] sign_in_deadline 必须是 0–23 的整点（北京时间）", where=where)
+        out["sign_in_deadline"] = v
+    if "unconfirmed_hours" in data:
+        v = data["unconfirmed_hours"]
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
+            raise ConfigError("[alerts] unconfirmed_hours 必须是正数（小时）", where=where)
+        out["unconfirmed_hours"] = float(v)
+    return out
 
 
 @dataclass(frozen=True)
