@@ -367,6 +367,9 @@ def _send_all(
 
     if frames:
         summary.problems = pd.concat(frames, ignore_index=True)
+        hint = _master_data_hint(spec, summary.problems)
+        if hint:
+            summary.notes.append(hint)
         if problems_out is not None:
             problems_out.append(summary.problems)
     else:
@@ -548,3 +551,10 @@ def run_upload(
     summary.notes[:0] = notes
     summary.elapsed = time.perf_counter() - t0
     return summary
+
+
+def _master_data_hint(spec, problems) -> str | None:
+    """缺少 N 条基础数据…: records held back because master data they refer to is not on the platform."""
+    from ..mapping._template import master_data_hint
+
+    return master_data_hint(spec, problems)
