@@ -151,10 +151,21 @@ def test_save_writes_the_yaml_in_the_mapping_directory(editor, mapping):
     editor.accept("patientName")
     path = editor.save()
     assert path == mapping.directory / "datasets" / "consult.yaml" and path.exists()
-    assert "已保存" in editor.save_status.value and "配置检查通过" in editor.save_status.value
+    status = editor.save_status.value
+    bad = int(re.search(r"样例 \d+ 行中 (\d+) 行未通过校验", editor.progress_text).group(1))
+    assert "已保存" in status and bad  # the demo's sample has a dirty row: the save must say so
+    assert "配置检查通过" not in status and f"仍有问题：样例 4 行中 {bad} 行未通过校验" in status
     again = hlwjr.load_mapping(mapping.directory).dataset("consult").fields["patientName"]
     assert (again.column, again.status, again.reviewer) == ("ys.XM", "accepted", "测试分析员")
     assert not list(mapping.directory.rglob("*.tmp"))
+
+
+def test_save_names_an_unmapped_required_field(editor):
+    editor.rows["patientName"].column.value = ""
+    editor.save()
+    status = editor.save_status.value
+    assert "已保存" in status and "仍有问题" in status and "必填字段 patientName" in status
+    assert "配置检查通过" not in status
 
 
 def test_a_new_data_set_starts_from_suggestions_never_accepted(mapping, demo):

@@ -1,7 +1,9 @@
 """CLI for sources and mapping (数据源探查 / 指标对照): ``hlwjr profile`` and ``hlwjr map ...``.
 
     hlwjr profile SOURCE [--table T | --query SQL] [--sheet S] [--encoding E] [--format text|json]
-    hlwjr map check   --mapping DIR [--no-columns]
+    hlwjr map check   --mapping DIR [--no-columns] [--source NAME=URL] [--sample N] [--draft]
+                      (required fields without a rule and a missing business_time are errors unless
+                      --draft; the first N source rows are mapped and validated, failing rows are errors)
     hlwjr map apply   --mapping DIR --dataset CODE [--date D] [--out FILE.jsonl] [--issues FILE.csv]
     hlwjr map suggest --dataset CODE --source SOURCE [--table T] [--format text|json] [--write DIR]
                       (coded fields also get local value → standard code proposals, all ``suggested``;
@@ -86,7 +88,22 @@ def register(subparsers) -> None:
     c = msub.add_parser("check", help="检查对照配置：格式、与规范一致、源数据列存在、值域对照完整")
     c.add_argument("--mapping", required=True, metavar="DIR", help="对照配置目录（含 mapping.yaml）")
     c.add_argument("--spec", help="规范名称或目录（缺省为配置中的 spec.id）")
-    c.add_argument("--no-columns", action="store_true", help="不连接数据源检查列名")
+    c.add_argument("--no-columns", action="store_true", help="不连接数据源检查列名（也不试对照样例行）")
+    c.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="覆盖配置中的数据源，如 his=sqlite:///his.sqlite（可多次）；样例行从这里读",
+    )
+    c.add_argument(
+        "--sample", type=int, default=20, metavar="N", help="按规则对照并校验每个数据集的前 N 行（缺省 20；0 = 不试）"
+    )
+    c.add_argument(
+        "--draft",
+        action="store_true",
+        help="草稿检查：必填字段未对照、缺业务时间只作提醒（缺省为错误，退出码 1）",
+    )
     c.set_defaults(handler=_check)
 
     a = msub.add_parser("apply", help="运行对照：源数据 → 规范记录（JSON Lines），并报告未能对照的值")
@@ -158,10 +175,19 @@ def _table(df) -> str:
 
 
 def _check(args, stdout, stderr) -> int:
+    from .._exceptions import ConfigError
     from ..mapping._config import load_mapping
 
+    if args.sample < 0:
+        raise ConfigError("--sample 不能为负数")
     mapping = load_mapping(args.mapping)
-    issues = mapping.check(spec=args.spec, columns=not args.no_columns)
+    issues = mapping.check(
+        spec=args.spec,
+        sources=_parse_sources(args.source) or None,
+        columns=not args.no_columns,
+        complete=not args.draft,
+        sample=0 if args.no_columns else args.sample,
+    )
     errors = [i for i in issues if i.severity == "error"]
     for i in issues:
         print(str(i), file=stdout)

@@ -720,15 +720,23 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         returns the data set file.  Errors in the rules are listed next to the button."""
         out = self.mapping.save(directory)
         self.saved_path = Path(out) / "datasets" / f"{self.ds.code}.yaml"
-        issues = [
-            i for i in self.mapping._check_rules(self.spec, self.ds, self.dm.fields, str(self.saved_path), top=True)
-        ]
-        errors = [i for i in issues if i.severity == "error"]
         at = dt.datetime.now().strftime("%H:%M:%S")
-        note = (
-            f"；<span style='color:#c62828'>{len(errors)} 个配置错误：{esc(errors[0].message)}</span>"
-            if errors
-            else "；配置检查通过"
-        )
-        self.save_status.value = f"已保存 {esc(self.saved_path)}（{at}）{note}"
+        self.save_status.value = f"已保存 {esc(self.saved_path)}（{at}）{self._verdict()}"
         return self.saved_path
+
+    def _verdict(self) -> str:
+        """What still fails after a save (the same strict check as ``hlwjr map check``, plus the
+        preview's sample rows); "配置检查通过" only when nothing does."""
+        from ..mapping._config import _business_time_issue
+
+        w = str(self.saved_path)
+        issues = self.mapping._check_rules(self.spec, self.ds, self.dm.fields, w, top=True, complete=True)
+        issues += _business_time_issue(self.spec, self.ds, self.dm, w)
+        errors = [i for i in issues if i.severity == "error"]
+        left = [f"{len(errors)} 个配置错误：{errors[0].message}"] if errors else []
+        n, bad = getattr(self, "_n_preview", 0), getattr(self, "_bad_rows", 0)
+        if bad:
+            left.append(f"样例 {n} 行中 {bad} 行未通过校验")
+        if left:
+            return f"；<span style='color:#c62828'>仍有问题：{esc('；'.join(left))}</span>"
+        return f"；配置检查通过（样例 {n} 行均通过校验）"
