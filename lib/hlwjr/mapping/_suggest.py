@@ -125,10 +125,11 @@ SYNONYMS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     ),
     (
         "cert_type",
-        r"certtype$|cardtype$|idcardtype$",
-        ("证件类型",),
+        r"(cert|idcard)type$",
+        ("证件类型", "患者证件类型"),
         ("ZJLX", "ZJLB", "IDTYPE", "CERTTYPE", "ZHENGJIANLEIXING"),
     ),
+    ("card_type", r"^cardtype$", ("就诊卡类型", "卡类型"), ("JZKLX", "KLX", "CARDTYPE", "JIUZHENKALEIXING")),
     ("sex", r"^(patient)?sex$|gender", ("性别",), ("XB", "XBDM", "SEX", "GENDER", "XINGBIE", "XBBM")),
     ("birthday", r"birth", ("出生日期",), ("CSRQ", "BIRTHDAY", "BIRTHDATE", "DOB", "CHUSHENGRIQI", "CSNY")),
     ("age", r"^(patient)?age$", ("年龄",), ("NL", "AGE", "NIANLING", "BRNL", "HZNL")),
@@ -209,7 +210,7 @@ SYNONYMS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
         ("KFRQ", "KFSJ", "CFRQ", "CFSJ", "RECIPEDATE", "RECIPETIME", "PRESCRIBETIME", "KAIFANGSHIJIAN"),
     ),
     ("apply_time", r"^applydate$", ("申请时间",), ("SQSJ", "SQRQ", "APPLYTIME", "APPLYDATE", "SHENQINGSHIJIAN")),
-    ("start_time", r"^startdate$", ("开始时间",), ("KSSJ", "STARTTIME", "BEGINTIME", "KAISHISHIJIAN")),
+    ("start_time", r"^startdate$", ("开始时间",), ("KSSJ", "JZSJ", "STARTTIME", "BEGINTIME", "KAISHISHIJIAN")),
     ("end_time", r"^enddate$", ("结束时间",), ("JSSJ", "ENDTIME", "FINISHTIME", "JIESHUSHIJIAN")),
     (
         "diag_code",
@@ -509,6 +510,87 @@ def _profile_of(source):
 _OTHER_PERSON = re.compile(r"^(jhr|jianhuren|kfys|kaifangyishi|sfys|sfyjs|shenfangyaoshi|fzr|fuzeren|jbr|jingbanren)$")
 
 
+# Whose value a field or a column holds (患者本人 / 监护人 / 医生 / 药师), read from the leading word of the
+# Chinese name, its pinyin (initials) or English.  Longer markers are tried first.
+_ROLE_MARKERS = {
+    "guardian": ("监护人", "jianhuren", "guardian", "jhr"),
+    "pharmacist": ("审方药师", "药师", "shenfangyaoshi", "pharmacist", "yaoshi", "sfyjs", "sfys", "shys", "yjs"),
+    "patient": ("患者", "病人", "huanzhe", "bingren", "patient", "pat", "hz", "br"),
+    "doctor": ("开方医师", "医生", "医师", "yisheng", "yishi", "doctor", "doc", "ys"),
+}
+_ROLE_ZH = {"guardian": "监护人", "pharmacist": "药师", "patient": "患者", "doctor": "医生"}
+# roles that are never the subject of a record: an unmarked column (SJHM) is not theirs
+_NEVER_UNMARKED = ("guardian",)
+
+
+def _role_of(text: str) -> str | None:
+    """The person a name is about, from its leading word; None when it names nobody."""
+    raw = str(text).strip()
+    flat = _norm(raw)
+    for role, markers in _ROLE_MARKERS.items():
+        for m in markers:
+            if re.search(r"[\u4e00-\u9fff]", m):
+                if raw.startswith(m) and len(raw) > len(m):
+                    return role
+            elif flat.startswith(m) and len(flat) >= len(m) + 2:
+                return role
+    return None
+
+
+def _field_role(f) -> str | None:
+    return _role_of(f.name) or _role_of(f.key)
+
+
+def _role_conflict(field_role: str | None, col: str) -> tuple[float, str | None]:
+    """A penalty when the column is about someone else than the field: 监护人手机号码 ← LXDH (the
+    patient's own phone), 患者证件号码 ← JHRZJHM (the guardian's), 医生身份证号 ← 药师身份证号列."""
+    if field_role is None:
+        return 0.0, None
+    col_role = _role_of(col) or _role_of(col.rsplit(".", 1)[-1])
+    if col_role is None:
+        if field_role in _NEVER_UNMARKED:
+            return -25.0, f"字段是{_ROLE_ZH[field_role]}的，列名没有{_ROLE_ZH[field_role]}标记（多半是患者本人的）"
+        return 0.0, None
+    if col_role != field_role:
+        return -25.0, f"列名指{_ROLE_ZH[col_role]}，字段是{_ROLE_ZH[field_role]}的"
+    return 0.0, None
+
+
+def _record_id_fields(dataset) -> set[str]:
+    """The key field that identifies one record (复诊记录ID, 处方号 …): the data set's key without the
+    fields every data set's key shares (the institution), when exactly one is left."""
+    try:
+        keys = [set(d.key) for d in dataset.spec.top_level() if d.key]
+    except Exception:  # a hand-built data set without a spec
+        keys = []
+    shared = set.intersection(*keys) if keys else set()
+    rest = [k for k in dataset.key if k not in shared]
+    return set(rest) if len(rest) == 1 else set()
+
+
+_ID_NAME = re.compile(r"(lsh|liushuihao|jlh|id|bh|bianhao|no)$")
+_ID_NAME_ZH = re.compile(r"(流水号|编号|记录号|ID)$")
+_NOT_ID_KINDS = ("id_card", "mobile", "date", "datetime", "amount", "decimal", "name", "empty")
+
+
+def _key_adjust(col: str, prof) -> tuple[float, float | None, str | None]:
+    """For the record-ID field: (penalty, floor score, reason).  A column whose values are unique and
+    whose name says 流水号/编号/ID is a business key even when its name is unlike the field's
+    (就诊流水号 JZLSH for 复诊记录ID); a column with many repeated values is not one."""
+    if prof is None or prof.n < 2:
+        return 0.0, None, None
+    filled = prof.n - prof.nulls
+    unique = filled / prof.n >= 0.99 and prof.distinct >= 0.98 * filled
+    if filled and prof.distinct < 0.9 * filled:
+        return -15.0, None, f"列值有重复（{prof.distinct} 个不同值 / {filled} 行），不像每条记录唯一的业务主键"
+    name = _norm(col.rsplit(".", 1)[-1])
+    if not unique or prof.kind in _NOT_ID_KINDS or not (_ID_NAME.search(name) or _ID_NAME_ZH.search(col)):
+        return 0.0, None, None
+    serial = "lsh" in name or "liushuihao" in name or "流水号" in col
+    what = "流水号" if serial else "编号/ID"
+    return 0.0, (90.0 if serial else 84.0), f"列值每行唯一、列名像{what}：可作业务主键"
+
+
 def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> list[FieldSuggestion]:
     """Rank source columns for every field of a spec data set (指标对照建议).
 
@@ -520,6 +602,7 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
 
     profiles, columns = _profile_of(source)
     col_vars = {c: _column_variants(c) for c in columns}
+    id_fields = _record_id_fields(dataset)
     out = []
     for f in dataset.fields.values():
         fv = dict(_field_variants(f))
@@ -534,6 +617,7 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
             if f.key.lower().startswith("doctor")
             else None
         )
+        person = _field_role(f)
         cands = []
         for col in columns:
             best, why = 0.0, []
@@ -581,11 +665,22 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
                     s -= 10
                 if s > best:
                     best, why = s, w
-            adj, reason = _shape_adjust(f, profiles.get(col) if profiles else None)
-            raw = best + adj
+            prof = profiles.get(col) if profiles else None
+            adj, reason = _shape_adjust(f, prof)
+            penalty, conflict = _role_conflict(person, col)
+            raw = best + adj + penalty
+            if f.key in id_fields:
+                key_penalty, floor, key_reason = _key_adjust(col, prof)
+                raw += key_penalty
+                if floor is not None and raw < floor:
+                    raw, why = floor, [key_reason]
+                elif key_reason:
+                    why = why + [key_reason]
             score = max(0.0, min(100.0, raw)) / 100.0
             if reason:
                 why = why + [reason]
+            if conflict:
+                why = why + [conflict]
             if score >= min_score:
                 cands.append((raw, Candidate(col, score, why)))
         cands.sort(key=lambda rc: (-rc[0], columns.index(rc[1].column)))

@@ -1,0 +1,111 @@
+"""A second synthetic hospital (not the demo): one export of online revisits (在线复诊) with
+pinyin-initial column names the way a different HIS vendor writes them, no master data.
+
+``revisit_export(n, seed)`` returns the DataFrame; ``TRUTH`` is the reviewed mapping a person
+would write (field → column), ``OPEN`` the fields a person would leave open because the export
+has no column for them, ``BUSINESS_TIME`` the column giving the business day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pandas as pd
+
+ORGAN_ID = "12110000MB0T12345N"
+
+TRUTH = {
+    "organID": "JGBM",
+    "organName": "JGMC",
+    "bussID": "JZLSH",
+    "deptID": "KSBM",
+    "deptName": "KSMC",
+    "subjectCode": "ZLKMDM",
+    "subjectName": "ZLKMMC",
+    "doctorId": "YSGH",
+    "doctorCertID": "YSSFZH",
+    "doctorName": "YSXM",
+    "patientCertType": "ZJLX",
+    "patientCertID": "ZJHM",
+    "patientName": "HZXM",
+    "age": "NL",
+    "sex": "XB",
+    "mobile": "LXDH",
+    "guardianName": "JHRXM",
+    "guardianCertID": "JHRZJHM",
+    "cardNo": "JZKH",
+    "originalDiagnosis": "SCZD",
+    "mainDiagnoseCode": "ZDBM",
+    "thisDiagnosis": "ZDMC",
+    "diseasesHistory": "JYBS",
+    "applyDate": "SQSJ",
+    "startDate": "JZSJ",
+    "endDate": "JSSJ",
+    "returnVisitPrice": "FZFY",
+    "updateTime": "GXSJ",
+}
+# no column in the export: a person leaves these open (never a guess from another person's column)
+OPEN = ("guardianMobile", "cardType", "unitID", "processDataURL", "firstDiagnosis")
+BUSINESS_TIME = "SQSJ"
+
+_SURNAMES = "王李张刘陈杨赵黄周吴"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"
+_DEPTS = [("NK01", "内科门诊", "03", "内科"), ("EK02", "儿科门诊", "07", "儿科"), ("PF03", "皮肤科", "15", "皮肤科")]
+_DOCTORS = [("D0101", "110102197504180312", "测试刘建国"), ("D0102", "110106198309250629", "测试王芳")]
+_DIAG = [("J06.900", "急性上呼吸道感染"), ("I10.x00", "高血压"), ("E11.900", "2型糖尿病")]
+
+
+def _id_number(rng: random.Random, birth: dt.date, female: bool) -> str:
+    body = f"110101{birth:%Y%m%d}{rng.randint(10, 99)}{rng.choice('02468' if female else '13579')}"
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    check = "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
+    return body + check
+
+
+def revisit_export(n: int = 60, seed: int = 14, day: dt.date = dt.date(2026, 11, 2)) -> pd.DataFrame:
+    """``n`` revisits spread over ``day`` and the two days before it, as text (an export)."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        female = rng.random() < 0.5
+        birth = dt.date(rng.randint(1950, 2024), rng.randint(1, 12), rng.randint(1, 28))
+        child = (day - birth).days < 6 * 365
+        apply = dt.datetime.combine(day - dt.timedelta(days=i % 3), dt.time(8)) + dt.timedelta(minutes=7 * i)
+        dept = _DEPTS[i % len(_DEPTS)]
+        doc = _DOCTORS[i % len(_DOCTORS)]
+        diag = _DIAG[i % len(_DIAG)]
+        rows.append(
+            {
+                "JZLSH": f"MZ{apply:%Y%m%d}{i:05d}",
+                "JGBM": ORGAN_ID,
+                "JGMC": "北京市测试互联网医院",
+                "KSBM": dept[0],
+                "KSMC": dept[1],
+                "ZLKMDM": dept[2],
+                "ZLKMMC": dept[3],
+                "YSGH": doc[0],
+                "YSSFZH": doc[1],
+                "YSXM": doc[2],
+                "ZJLX": "1",  # the HIS writes 1 where the code list has 01
+                "ZJHM": _id_number(rng, birth, female),
+                "HZXM": rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN),
+                "NL": str((day - birth).days // 365),
+                "XB": "女" if female else "男",
+                "LXDH": f"139{rng.randint(10_000_000, 99_999_999)}",
+                "JHRXM": ("测试" + rng.choice(_GIVEN)) if child else "",
+                "JHRZJHM": _id_number(rng, dt.date(1988, 3, 3), True) if child else "",
+                "JZKH": f"K{rng.randint(100000, 999999)}",
+                "SCZD": diag[1],
+                "ZDBM": diag[0],
+                "ZDMC": diag[1],
+                "JYBS": "慢性病复诊，病情稳定",
+                "SQSJ": f"{apply:%Y-%m-%d %H:%M:%S}",
+                "JZSJ": f"{apply + dt.timedelta(minutes=5):%Y-%m-%d %H:%M:%S}",
+                "JSSJ": f"{apply + dt.timedelta(minutes=20):%Y-%m-%d %H:%M:%S}",
+                "FZFY": f"{rng.choice([10, 20, 30])}.00",
+                "GXSJ": f"{apply + dt.timedelta(minutes=30):%Y-%m-%d %H:%M:%S}",
+                "BZ": "",
+            }
+        )
+    return pd.DataFrame(rows)
