@@ -212,7 +212,8 @@ def test_map_suggest_writes_a_draft_that_is_never_accepted(demo, tmp_path):
     code, text, _ = run(
         "map", "suggest", "--dataset", "revisit", "--source", f"sqlite:///{demo.database}#visits", "--write", out
     )
-    assert code == 0 and "已写出对照草稿" in text.splitlines()[-1]
+    assert code == 0 and "已写出对照草稿" in text.splitlines()[-2]
+    assert "business_time = SQSJ" in text.splitlines()[-1]
     code, _, _ = run(
         "map", "suggest", "--dataset", "recipe", "--source", demo.csv_dir / "prescriptions.csv", "--write", out
     )
@@ -231,7 +232,8 @@ def test_map_suggest_writes_a_draft_that_is_never_accepted(demo, tmp_path):
     rx = m.dataset("recipe")
     assert rx.source.table == "prescriptions" and m.sources[rx.source.source].path == str(demo.csv_dir)
     assert not [i for i in m.check() if i.severity == "error"]
-    records = hlwjr.apply_mapping(out, "revisit").records  # the draft runs (business_time is for the analyst to add)
+    assert (rv.source.business_time, rv.source.business_time_format) == ("SQSJ", "%Y%m%d%H%M%S")
+    records = hlwjr.apply_mapping(out, "revisit").records  # the draft runs
     assert len(records) > 300 and set(records["sex"].dropna()) <= {"0", "1", "2"}
     # an existing data set is never overwritten
     code, _, err = run(

@@ -276,11 +276,15 @@ def _suggest(args, stdout, stderr) -> int:
     sugg = suggest_fields(ds, df, top=args.top)
     codes = _code_suggestions(spec, sugg, df)
     if args.write:
-        written = _write_draft(args, spec, ds, df, sugg, codes)
+        written, business_time = _write_draft(args, spec, ds, df, sugg, codes)
         done = (
             f"已写出对照草稿 {written}（规则均为 suggested 待审；用 `hlwjr map check --mapping {args.write}` "
             "检查，在 03_字段对照 中审核）"
         )
+        if business_time:
+            done += f"\n  业务时间列 business_time = {business_time}（upload --date 按它取当天的数据；请核对）"
+        elif not _is_master(spec, ds):
+            done += "\n  没有找到业务时间列：请在草稿的 source 下写 business_time: <列>，否则 map check 报错"
         if args.format == "json":
             print(done, file=stderr)
     if args.format == "json":
@@ -324,7 +328,8 @@ def _suggest(args, stdout, stderr) -> int:
 def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0.75):
     """A first draft of one data set's mapping from the best suggestions (指标对照草稿): column rules,
     date reformats where the column's format is not the spec's, and code maps for coded fields, every
-    rule and code ``suggested`` (待审) — never accepted automatically.  Returns the YAML written."""
+    rule and code ``suggested`` (待审) — never accepted automatically; business data also gets
+    ``source.business_time``.  Returns the YAML written and the business-time column (or None)."""
     from pathlib import Path
 
     from .._exceptions import ConfigError
@@ -370,6 +375,7 @@ def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0
         ref.source = name if len(mapping.sources) > 1 else None
     dm = DatasetMapping(dataset=ds.code, source=ref)
     prof = profile_frame(df if len(df) <= 20000 else df.sample(20000, random_state=0))
+    _set_business_time(spec, ds, dm, suggestions, prof)
     for s in suggestions:
         best = s.best
         if best is None or best.score < min_score or s.type == "array":
@@ -398,7 +404,28 @@ def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0
         r.comment = "建议：" + "；".join(best.reasons)
     mapping.datasets[ds.code] = dm
     mapping.save(out)
-    return out / "datasets" / f"{ds.code}.yaml"
+    return out / "datasets" / f"{ds.code}.yaml", dm.source.business_time
+
+
+def _set_business_time(spec, ds, dm, suggestions, prof) -> None:
+    """Business data gets ``source.business_time`` (the day ``upload --date`` picks rows by) from the
+    event-time column; master data (基础数据) has none."""
+    from ..mapping._suggest import suggest_business_time
+
+    if _is_master(spec, ds):
+        return
+    bt = suggest_business_time(ds, suggestions, prof)
+    if bt is None:
+        return
+    dm.source.business_time = bt["column"]
+    if bt["format"]:
+        dm.source.business_time_format = bt["format"]
+
+
+def _is_master(spec, ds) -> bool:
+    from ..mapping._template import master_datasets
+
+    return ds.code in {d.code for d in master_datasets(spec)}
 
 
 _CODES_SHOWN = 8

@@ -32,6 +32,7 @@ __all__ = [
     "SYNONYMS",
     "Candidate",
     "FieldSuggestion",
+    "suggest_business_time",
     "suggest_code_map",
     "suggest_codes",
     "suggest_dataset_mapping",
@@ -217,6 +218,18 @@ SYNONYMS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
         r"^(icdcode|diagnosiscode|maindiagnosecode)$",
         ("诊断编码", "诊断代码"),
         ("ZDDM", "ZDBM", "ICD", "ICDCODE", "ICD10", "DIAGCODE", "ZHENDUANDAIMA"),
+    ),
+    (
+        "organ_id",
+        r"^organid$",
+        ("机构唯一号", "机构代码", "机构编码"),
+        ("JGDM", "JGBM", "JGBH", "JGID", "YLJGDM", "TYSHXYDM", "ORGCODE", "ORGANCODE", "ORGANID", "ORGID"),
+    ),
+    (
+        "last_diagnosis",
+        r"^(originaldiagnosis|lastdiagnosis)$",
+        ("上次就诊诊断", "上次诊断"),
+        ("SCZD", "SCJZZD", "SCZDMC", "LASTDIAGNOSIS", "PREVDIAGNOSIS"),
     ),
     ("this_diagnosis", r"^thisdiagnosis$", ("本次诊断名称", "本次诊断"), ("BCZD", "BCZDMC", "THISDIAGNOSIS")),
     (
@@ -689,6 +702,46 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
     return out
 
 
+# time fields that are not when the business happened (更新、出生、结束、拒绝、退费、有效期…)
+_NOT_BUSINESS_TIME = re.compile(r"更新|修改|出生|结束|终止|止$|拒绝|取消|退|有效期|反馈|签收|截止|发证|批准")
+
+
+def suggest_business_time(dataset, suggestions, source, *, min_score: float = 0.75) -> dict | None:
+    """The column giving a record's business day (业务时间, for ``upload --date``): the column of the
+    data set's event-time field — 申请时间、处方日期、就诊日期、支付时间… (a field whose name shares a
+    word with the data set's name first, e.g. 处方日期 for 在线处方), when that column's values are
+    dates or date-times.  ``{"column", "format", "field", "reason"}`` or None (master data, no such
+    column)."""
+    profiles, _columns = _profile_of(source)
+    by_field = {s.field: s for s in suggestions}
+    picks = []
+    for i, f in enumerate(dataset.fields.values()):
+        s = by_field.get(f.key)
+        if f.type not in ("date", "datetime") or _NOT_BUSINESS_TIME.search(f.name) or s is None or s.best is None:
+            continue
+        best = s.best
+        prof = profiles.get(best.column) if profiles else None
+        if best.score < min_score or prof is None or prof.kind not in ("date", "datetime") or prof.null_share > 0.05:
+            continue
+        own = any(ch in f.name for ch in _name_words(dataset.name))
+        picks.append((not own, i, f, best, prof))
+    if not picks:
+        return None
+    _own, _i, f, best, prof = min(picks, key=lambda p: (p[0], p[1]))
+    return {
+        "column": best.column,
+        "format": prof.date_format,
+        "field": f.key,
+        "reason": f"业务时间取 {f.name}（{f.key}）的列 {best.column}（值为日期时间，格式 {prof.date_format}）",
+    }
+
+
+def _name_words(name: str) -> list[str]:
+    """Two-character words of a data set name without the generic 在线/互联网 (在线处方 → 处方)."""
+    core = re.sub(r"^(在线|互联网|网上)", "", name)
+    return [core[i : i + 2] for i in range(len(core) - 1)]
+
+
 def suggest_dataset_mapping(dataset, source, *, table: str | None = None, min_score: float = 0.75):
     """A :class:`hlwjr.mapping._engine.DatasetMapping` filled with the best suggestion per field
     (status ``suggested``)."""
@@ -782,7 +835,7 @@ def suggest_codes(code_set, local_values, *, min_score: float = 0.5) -> pd.DataF
         best = (0.0, None, "")
         for code, name in codes.items():
             cn = _norm(name)
-            cands = []
+            cands = _written_differently(local, code)
             if lv == _norm(code):
                 cands.append((1.0 if not ln or fuzz.partial_ratio(ln, cn) > 60 else 0.8, "本地值与标准代码相同"))
             if (lv and lv == cn) or (ln and ln == cn):
@@ -815,6 +868,29 @@ def suggest_codes(code_set, local_values, *, min_score: float = 0.5) -> pd.DataF
             }
         )
     return pd.DataFrame(rows, columns=["local", "local_name", "count", "code", "name", "score", "reason", "status"])
+
+
+def _written_differently(local, code: str) -> list[tuple[float, str]]:
+    """The standard code written the way exports spoil it: full-width or padded (０１, " 01"), its
+    leading zero lost (1 for 01, Excel stores codes as numbers), or read as a decimal (1.0 for 1)."""
+    from .._privacy import to_halfwidth
+
+    raw = str(local)
+    t = to_halfwidth(raw).strip()
+    out = []
+    if t == code and raw != code:
+        out.append((0.95, f"去掉空格/全角后即标准代码 {code}"))
+    if (
+        t.isdigit()
+        and code.isdigit()
+        and len(code) > len(t)
+        and code.startswith("0")
+        and code.lstrip("0") == t.lstrip("0")
+    ):
+        out.append((0.85, f"疑似丢失了前导零，应为 {code}（Excel 把代码当数字存储时会去掉前导零）"))
+    if re.fullmatch(r"\d+\.0+", t) and t.split(".")[0] == code:
+        out.append((0.85, f"疑似数字被读成了小数，应为 {code}"))
+    return out
 
 
 def suggest_code_map(name: str, code_set, local_values, **kw):
