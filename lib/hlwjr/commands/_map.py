@@ -9,6 +9,7 @@
                       (coded fields also get local value → standard code proposals, all ``suggested``;
                       ``--write`` saves the best ones as a draft config, every rule ``suggested``)
     hlwjr map codes   --code-set ID --source SOURCE --column COL [--table T] [--format text|json|csv]
+                      [--out FILE.csv]   (csv / --out: the columns of a code-map file, ready to use)
 
 Thin shell: every command calls what the notebooks call (``hlwjr.sources._profile``, ``hlwjr.mapping._engine``,
 ``hlwjr.mapping._suggest``).  Nothing printed carries a full ID-card or phone number.
@@ -147,7 +148,13 @@ def register(subparsers) -> None:
     k.add_argument("--source", required=True, metavar="SOURCE")
     k.add_argument("--column", required=True, help="本地代码所在列")
     k.add_argument("--spec", help="规范名称或目录")
-    k.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    k.add_argument(
+        "--format",
+        choices=("text", "json", "csv"),
+        default="text",
+        help="csv = 值域对照表文件的列（local,local_name,code,name,status,comment），可直接存为 codes/<名称>.csv",
+    )
+    k.add_argument("--out", metavar="FILE.csv", help="把建议写成值域对照表文件（UTF-8 BOM，可用 Excel 打开）")
     k.set_defaults(handler=_codes)
 
 
@@ -473,8 +480,8 @@ def _code_suggestions(spec, suggestions, df) -> dict[str, list[dict]]:
 
 
 def _codes(args, stdout, stderr) -> int:
-    from .._exceptions import SourceError
-    from ..mapping._suggest import suggest_codes
+    from .._exceptions import ConfigError, SourceError
+    from ..mapping._suggest import suggest_code_map, suggest_codes
     from ..sources._read import read_source
     from ..spec._load import load_spec
 
@@ -485,10 +492,23 @@ def _codes(args, stdout, stderr) -> int:
         raise SourceError(f"列 {args.column} 不存在；可用列：{', '.join(map(str, df.columns))}", where=str(args.source))
     _refuse_identifying_column(df[args.column], args.column, str(args.source))
     table = suggest_codes(cs, df[args.column])
-    if args.format == "json":
+    if args.out:
+        from pathlib import Path
+
+        if Path(args.out).suffix.lower() != ".csv":
+            raise ConfigError(f"--out 应为 .csv 文件（值域对照表），实际为 {args.out}")
+        cm = suggest_code_map(Path(args.out).stem, cs, df[args.column])
+        cm.save(args.out)
+        print(
+            f"已写出值域对照表 {args.out}：{len(cm.entries)} 个本地值（全部 suggested 待审）；"
+            f"在 mapping.yaml 的 code_maps 中登记：{cm.name}: {{file: codes/{Path(args.out).name}, code_set: {cs.id}}}",
+            file=stdout,
+        )
+    elif args.format == "json":
         print(table.to_json(orient="records", force_ascii=False, indent=2), file=stdout)
-    elif args.format == "csv":
-        print(table.to_csv(index=False), end="", file=stdout)
+    elif args.format == "csv":  # exactly a code-map file: save the output as codes/<name>.csv
+        cm = suggest_code_map(cs.id, cs, df[args.column])
+        print(cm.entries.to_csv(index=False), end="", file=stdout)
     else:
         print(f"值域 {cs.id}（{cs.name}）：本地值 → 标准代码建议（需人工审核）", file=stdout)
         print(_table(table), file=stdout)
