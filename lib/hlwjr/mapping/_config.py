@@ -15,7 +15,18 @@ import yaml
 from .._exceptions import MappingError, SourceError
 from ._codemaps import CODE_MAP_COLUMNS, CodeMap, load_code_map
 from ._context import _Context
-from ._model import KIND, VERSION, CodeMapRef, DatasetMapping, FieldRule, SourceDef, _check_keys, _clean, _expect
+from ._model import (
+    KIND,
+    VERSION,
+    CodeMapRef,
+    DatasetMapping,
+    FieldRule,
+    SourceDef,
+    SourceRef,
+    _check_keys,
+    _clean,
+    _expect,
+)
 from ._result import MappingResult
 
 
@@ -143,21 +154,73 @@ class Mapping:
     def save(self, directory: str | os.PathLike | None = None) -> Path:
         """Write ``mapping.yaml``, ``datasets/<code>.yaml`` and the code maps (each file atomically).
 
-        Saving to another directory copies every code map there too."""
+        Round trip: a file is rewritten only when what it holds changed, and then over its current
+        text — comments, key order and styles of the unchanged parts stay (ruamel.yaml); code maps
+        keep their line endings.  Saving to another directory copies every code map there too."""
+        from .._files import atomic_write
+
         out = Path(directory or self.directory or ".")
-        moving = self.directory is None or out.resolve() != self.directory.resolve()
-        if moving and self.directory is not None:
+        if self._moving(out) and self.directory is not None:
             for name in self.code_maps:  # load before the directory changes
                 if self._path(self.code_maps[name].file).exists():
                     self.code_map(name)
         (out / "datasets").mkdir(parents=True, exist_ok=True)
-        _write_yaml(out / "mapping.yaml", self.to_dict())
+        for path, _old, text in self._yaml_changes(out):
+            atomic_write(path, lambda tmp, t=text: tmp.write_text(t, encoding="utf-8"))
         for code, dm in self.datasets.items():
-            _write_yaml(self._dataset_file(out, code, dm, moving), dm.to_dict())
+            dm.file = str(self._dataset_file(out, code, dm, self._moving(out)))
         self.directory = out
         for name, cm in self._code_map_cache.items():
             cm.save(self._path(self.code_maps[name].file))
         return out
+
+    def changes(self, directory: str | os.PathLike | None = None) -> list[tuple[Path, str, str]]:
+        """What :meth:`save` would write: ``(file, current text or "", new text)`` per changed file
+        (mapping YAML and code-map CSVs), nothing for files that stay as they are."""
+        out = Path(directory or self.directory or ".")
+        found = list(self._yaml_changes(out))
+        for name, cm in self._code_map_cache.items():
+            target = out / self.code_maps[name].file if self._moving(out) else self._path(self.code_maps[name].file)
+            text = cm.render(target)
+            if text is not None:
+                found.append((target, target.read_text(encoding="utf-8-sig") if target.exists() else "", text))
+        return found
+
+    def diff(self, directory: str | os.PathLike | None = None) -> str:
+        """A unified diff of what :meth:`save` would change (empty when nothing would)."""
+        from ._roundtrip import unified_diff
+
+        base = Path(directory or self.directory or ".")
+        parts = []
+        for path, old, new in self.changes(directory):
+            try:
+                name = str(path.relative_to(base))
+            except ValueError:
+                name = str(path)
+            parts.append(unified_diff(old, new.lstrip("\ufeff"), name))
+        return "".join(parts)
+
+    def _moving(self, out: Path) -> bool:
+        return self.directory is None or out.resolve() != self.directory.resolve()
+
+    def _yaml_changes(self, out: Path):
+        """(path, current text, new text) of the YAML files whose content changes."""
+        from ._roundtrip import render_yaml
+
+        moving = self._moving(out)
+        here = self.directory / "mapping.yaml" if self.directory is not None else None
+        targets = [(out / "mapping.yaml", here, self.to_dict(), _same_top_node)]
+        for code, dm in self.datasets.items():
+            target = self._dataset_file(out, code, dm, moving)
+            targets.append((target, Path(dm.file) if dm.file else None, dm.to_dict(), _same_dataset_node))
+        for target, loaded, data, same in targets:
+            # written over the target's own text, or (saving elsewhere) over the file it was loaded from
+            template = next((p for p in (target, loaded) if p is not None and p.exists()), None)
+            text = render_yaml(template, data, same)
+            if text is None and template is not None and template.resolve() != target.resolve():
+                text = template.read_text(encoding="utf-8")  # unchanged, but saved elsewhere: copy as is
+            if text is not None:
+                yield target, target.read_text(encoding="utf-8") if target.exists() else "", text
 
     @staticmethod
     def _dataset_file(out: Path, code: str, dm: DatasetMapping, moving: bool) -> Path:
@@ -432,6 +495,39 @@ class Mapping:
         return issues
 
 
+def _same_dataset_node(path: tuple, old, new) -> bool:
+    """Whether a data-set file's node already means ``new`` (shorthand rules, default values)."""
+    if old == new:
+        return True
+    try:
+        if path == ():
+            return DatasetMapping.from_dict(old, "").to_dict() == new
+        if len(path) == 2 and path[0] == "fields":
+            return FieldRule.from_dict(str(path[1]), old, "").to_dict() == new
+        if path == ("source",):
+            return SourceRef.from_dict(old, "").to_dict() == new
+    except Exception:  # an old node that does not parse: it is replaced
+        return False
+    return False
+
+
+def _same_top_node(path: tuple, old, new) -> bool:
+    """Whether a ``mapping.yaml`` node already means ``new`` (``his: sqlite:///…`` for {url: …})."""
+    if old == new:
+        return True
+    try:
+        if len(path) == 2 and path[0] == "sources":
+            d = old if isinstance(old, dict) else ({"url": old} if "://" in str(old) else {"path": old})
+            return SourceDef(**d).to_dict() == new
+        if len(path) == 2 and path[0] == "code_maps":
+            return CodeMapRef(**(old if isinstance(old, dict) else {"file": old})).to_dict() == new
+        if path == ("spec",) and isinstance(old, str):
+            return new == {"id": old}
+    except Exception:
+        return False
+    return False
+
+
 _SAMPLE_SKIP = ("reference", "already_accepted")  # other data sets and the platform are not in a sample
 _SAMPLE_ROWS_SHOWN = 10
 
@@ -502,13 +598,6 @@ def _closest(name: str, options: list[str]) -> str | None:
 
     hit = process.extractOne(name, options, score_cutoff=75) if options else None
     return hit[0] if hit else None
-
-
-def _write_yaml(path: Path, data: dict) -> None:
-    from .._files import atomic_write
-
-    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _read_yaml(path: Path):
