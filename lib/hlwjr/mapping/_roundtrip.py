@@ -5,7 +5,8 @@
 and flow/block styles of everything unchanged stay as the analyst wrote them.  A node whose old
 value *means* the new one (``same(path, old, new)``: e.g. the shorthand ``patientName: BRXM`` for
 ``{column: BRXM}``) is kept as written; keys starting with ``x-`` (notes the loader ignores) are
-never removed; a changed mapping that drew keys from an anchor (``<<: *ok``) is written out in full.  ``None`` means nothing changed: the file is not rewritten.
+never removed; a changed mapping that drew keys from an anchor (``<<: *ok``) is written out in
+full.  ``None`` means nothing changed: the file is not rewritten.
 """
 
 from __future__ import annotations
