@@ -8,6 +8,8 @@
     hlwjr map suggest --dataset CODE --source SOURCE [--table T] [--format text|json] [--write DIR]
                       (coded fields also get local value → standard code proposals, all ``suggested``;
                       ``--write`` saves the best ones as a draft config, every rule ``suggested``)
+    hlwjr map export  (--mapping DIR | --config PROJECT) --out 指标对照表.xlsx
+    hlwjr map import  (--mapping DIR | --config PROJECT) --in 指标对照表.xlsx [--dry-run] [--reviewer NAME]
     hlwjr map codes   --code-set ID --source SOURCE --column COL [--table T] [--format text|json|csv]
                       [--out FILE.csv]   (csv / --out: the columns of a code-map file, ready to use)
 
@@ -142,6 +144,18 @@ def register(subparsers) -> None:
     )
     s.set_defaults(handler=_suggest)
 
+    e = msub.add_parser("export", help="导出指标对照表（Excel）：每个规范字段一行，含规则、值域对照、审核状态")
+    _mapping_args(e)
+    e.add_argument("--out", required=True, metavar="FILE.xlsx", help="输出的指标对照表")
+    e.set_defaults(handler=_export)
+
+    i = msub.add_parser("import", help="导入同事修改过的指标对照表：先显示差异，检查通过后写回对照配置")
+    _mapping_args(i)
+    i.add_argument("--in", dest="in_", required=True, metavar="FILE.xlsx", help="修改过的指标对照表")
+    i.add_argument("--dry-run", action="store_true", help="只显示差异，不写入")
+    i.add_argument("--reviewer", help="记为审核人（表中「审核人」为空而状态改为已通过/已拒绝时）")
+    i.set_defaults(handler=_import)
+
     k = msub.add_parser("codes", help="值域对照建议：本地值 → 标准代码（如 男/M/1 → 1）")
     k.add_argument("--code-set", required=True, metavar="ID", help="规范中的值域，如 sex、GB/T 2261.1")
     _source_args(k, positional=False)
@@ -156,6 +170,70 @@ def register(subparsers) -> None:
     )
     k.add_argument("--out", metavar="FILE.csv", help="把建议写成值域对照表文件（UTF-8 BOM，可用 Excel 打开）")
     k.set_defaults(handler=_codes)
+
+
+def _mapping_args(p) -> None:
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--mapping", metavar="DIR", help="对照配置目录（含 mapping.yaml）")
+    g.add_argument("--config", metavar="PROJECT", help="接入项目目录（hlwjr.toml），用其 mapping_dir")
+
+
+def _mapping_dir(args):
+    from .._exceptions import ConfigError
+
+    if args.mapping:
+        return args.mapping
+    from ..upload._project import load_project
+
+    project = load_project(args.config)
+    if project.mapping_dir is None:
+        raise ConfigError("项目没有配置映射目录 (mapping_dir)；请在 hlwjr.toml 中设置", where=str(project.config_file))
+    return project.mapping_dir
+
+
+def _export(args, stdout, stderr) -> int:
+    from .._exceptions import ConfigError
+    from ..mapping._config import load_mapping
+    from ..mapping._table import export_table
+
+    if not str(args.out).lower().endswith(".xlsx"):
+        raise ConfigError(f"--out 应为 .xlsx 文件，实际为 {args.out}")
+    mapping = load_mapping(_mapping_dir(args))
+    path = export_table(mapping, args.out)
+    n = sum(len(mapping.spec().dataset(c).fields) for c in mapping.datasets)
+    print(
+        f"已导出指标对照表 {path}：{len(mapping.datasets)} 个数据集、{n} 个字段；"
+        "可修改的列为「规则」「状态」「审核人」「备注」，改好后用 hlwjr map import 导回",
+        file=stdout,
+    )
+    return 0
+
+
+def _import(args, stdout, stderr) -> int:
+    from ..mapping._config import load_mapping
+    from ..mapping._table import import_table
+
+    mapping = load_mapping(_mapping_dir(args))
+    changes = import_table(mapping, args.in_, reviewer=args.reviewer)
+    if not changes:
+        print(f"指标对照表 {args.in_} 与对照配置一致，没有需要导入的修改", file=stdout)
+        return 0
+    print(f"指标对照表 {args.in_}：{len(changes)} 个字段有修改", file=stdout)
+    for c in changes:
+        print(f"  {c}", file=stdout)
+    issues = [i for i in mapping.check(columns=False) if i.severity == "error"]
+    print(mapping.diff(), file=stdout, end="")
+    if issues:
+        for i in issues:
+            print(str(i), file=stdout)
+        print(f"导入后有 {len(issues)} 个配置错误：未写入；请在指标对照表中改正后重新导入", file=stdout)
+        return 1
+    if args.dry_run:
+        print("（预演：未写入；去掉 --dry-run 写回对照配置）", file=stdout)
+        return 0
+    mapping.save()
+    print(f"已写回对照配置 {mapping.directory}（只改动了上面列出的文件）", file=stdout)
+    return 0
 
 
 def _profile(args, stdout, stderr) -> int:
