@@ -44,6 +44,8 @@ TRUTH = {
     "endDate": "JSSJ",
     "returnVisitPrice": "FZFY",
     "updateTime": "GXSJ",
+    "answerFlag": "SFHF",
+    "referralFlag": "FZSM",
 }
 # no column in the export: a person leaves these open (never a guess from another person's column)
 OPEN = ("guardianMobile", "cardType", "unitID", "processDataURL", "firstDiagnosis")
@@ -51,8 +53,8 @@ BUSINESS_TIME = "SQSJ"
 
 _SURNAMES = "王李张刘陈杨赵黄周吴"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平"
-_DEPTS = [("NK01", "内科门诊", "03", "内科"), ("EK02", "儿科门诊", "07", "儿科"), ("PF03", "皮肤科", "15", "皮肤科")]
-_DOCTORS = [("D0101", "110102197504180312", "测试刘建国"), ("D0102", "110106198309250629", "测试王芳")]
+_DEPTS = [("NK01", "内科门诊", "03", "内科"), ("EK02", "儿科门诊", "07", "儿科"), ("PF03", "皮肤科", "13", "皮肤科")]
+_DOCTORS = [("D0101", "110102197504180312", "测试刘建国"), ("D0102", "110106198309250629", "测试陈静")]
 _DIAG = [("J06.900", "急性上呼吸道感染"), ("I10.x00", "高血压"), ("E11.900", "2型糖尿病")]
 
 
@@ -63,13 +65,17 @@ def _id_number(rng: random.Random, birth: dt.date, female: bool) -> str:
     return body + check
 
 
-def revisit_export(n: int = 60, seed: int = 14, day: dt.date = dt.date(2026, 11, 2)) -> pd.DataFrame:
-    """``n`` revisits spread over ``day`` and the two days before it, as text (an export)."""
+def revisit_export(
+    n: int = 60, seed: int = 14, day: dt.date = dt.date(2026, 11, 2), *, children: bool = True
+) -> pd.DataFrame:
+    """``n`` revisits spread over ``day`` and the two days before it, as text (an export).  With
+    ``children`` some patients are under 6 (their guardian is named, but the export has no guardian
+    phone: the platform's 监护人 rule holds them back)."""
     rng = random.Random(seed)
     rows = []
     for i in range(n):
         female = rng.random() < 0.5
-        birth = dt.date(rng.randint(1950, 2024), rng.randint(1, 12), rng.randint(1, 28))
+        birth = dt.date(rng.randint(1950, 2024 if children else 2018), rng.randint(1, 12), rng.randint(1, 28))
         child = (day - birth).days < 6 * 365
         apply = dt.datetime.combine(day - dt.timedelta(days=i % 3), dt.time(8)) + dt.timedelta(minutes=7 * i)
         dept = _DEPTS[i % len(_DEPTS)]
@@ -105,7 +111,26 @@ def revisit_export(n: int = 60, seed: int = 14, day: dt.date = dt.date(2026, 11,
                 "JSSJ": f"{apply + dt.timedelta(minutes=20):%Y-%m-%d %H:%M:%S}",
                 "FZFY": f"{rng.choice([10, 20, 30])}.00",
                 "GXSJ": f"{apply + dt.timedelta(minutes=30):%Y-%m-%d %H:%M:%S}",
+                "SFHF": "是",
+                "FZSM": "是",
                 "BZ": "",
             }
         )
     return pd.DataFrame(rows)
+
+
+def master_records() -> dict[str, list[dict]]:
+    """The hospital's own master data (机构、科室、人员备案) as its staff would type it into the
+    template: the institution, its departments and the two doctors of the export (the reference
+    spec's example records, which describe this synthetic hospital)."""
+    import json
+    from pathlib import Path
+
+    examples = Path(__file__).parents[1] / "lib" / "hlwjr" / "specs" / "beijing-reference" / "examples"
+    load = lambda code: json.loads((examples / f"{code}.json").read_text(encoding="utf-8"))
+    doctors = {d[1] for d in _DOCTORS}
+    return {
+        "unit": load("unit")[:1],
+        "dept": load("dept"),
+        "doctor": [d for d in load("doctor") if d["doctorCertID"] in doctors],
+    }
