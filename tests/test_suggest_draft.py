@@ -75,7 +75,7 @@ def test_then_map_check_names_what_the_draft_left_open(draft):
     d, _ = draft
     code, out, _ = run("map", "check", "--mapping", d / "m")
     assert code == 1
-    assert "必填字段 unitID" in out and "必填字段 answerFlag" in out and "business_time" not in out
+    assert "必填字段 unitID" in out and "错误 1 个" in out and "business_time" not in out
 
 
 def test_business_time_on_the_demo_hospital_matches_the_reviewed_mapping(tmp_path, spec):
