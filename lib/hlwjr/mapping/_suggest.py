@@ -359,6 +359,7 @@ _WORD_EN = {
     "咨询价格": ("fee", "price", "consult_fee"),
     "支付渠道": ("pay_channel", "pay_way"),
     "是否回复": ("answered", "reply_flag"),
+    "复诊声明": ("revisit_declared", "revisit_statement", "referral_flag", "referral"),
     "就诊卡号": ("card_no", "visit_card"),
     "简要病史": ("history", "medical_history"),
     "复诊类别": ("visit_type", "mode"),
@@ -562,7 +563,7 @@ def _role_conflict(field_role: str | None, col: str) -> tuple[float, str | None]
     col_role = _role_of(col) or _role_of(col.rsplit(".", 1)[-1])
     if col_role is None:
         if field_role in _NEVER_UNMARKED:
-            return -25.0, f"字段是{_ROLE_ZH[field_role]}的，列名没有{_ROLE_ZH[field_role]}标记（多半是患者本人的）"
+            return -35.0, f"字段是{_ROLE_ZH[field_role]}的，列名没有{_ROLE_ZH[field_role]}标记（多半是患者本人的）"
         return 0.0, None
     if col_role != field_role:
         return -25.0, f"列名指{_ROLE_ZH[col_role]}，字段是{_ROLE_ZH[field_role]}的"
