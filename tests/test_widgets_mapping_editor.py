@@ -220,6 +220,21 @@ def test_a_code_map_is_refused_for_a_field_without_code_set_or_an_identifying_co
     assert "身份证号" in editor.error_message and "sex2" not in editor.mapping.code_maps
 
 
+def test_diff_before_saving_and_discard_back_to_the_last_save(editor, mapping):
+    before = (mapping.directory / "datasets" / "consult.yaml").read_text(encoding="utf-8")
+    assert editor.show_diff() == "" and "没有修改" in editor.diff_view.value
+    editor.rows["patientName"].column.value = "ys.XM"
+    text = editor.show_diff()
+    assert "datasets/consult.yaml" in text and "ys.XM" in text and "ys.XM" in editor.diff_view.value
+    editor.discard()
+    assert editor.last_error is None, editor.error_message
+    assert editor.dataset_mapping.fields["patientName"].column == "BRXM"
+    assert editor.rows["patientName"].column.value == "BRXM" and editor.diff() == ""
+    assert (mapping.directory / "datasets" / "consult.yaml").read_text(encoding="utf-8") == before
+    editor.rows["patientName"].column.value = "ys.XM"  # the editor still works on the reloaded mapping
+    assert mapping.dataset("consult").fields["patientName"].column == "ys.XM"
+
+
 def test_save_names_an_unmapped_required_field(editor):
     editor.rows["patientName"].column.value = ""
     editor.save()

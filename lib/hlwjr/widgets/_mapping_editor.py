@@ -304,6 +304,12 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         )
         self.save_button.add_class("hlwjr-save")
         self.save_button.on_click(lambda _b: self.save())
+        self.diff_button = widgets.Button(description="差异 Diff", icon="columns", tooltip="保存会改动哪些行")
+        self.diff_button.on_click(lambda _b: self.show_diff())
+        self.discard_button = widgets.Button(description="放弃修改", icon="undo", tooltip="回到上次保存的对照配置")
+        self.discard_button.on_click(lambda _b: self.discard())
+        self.diff_view = widgets.HTML()
+        self.diff_view.add_class("hlwjr-diff")
         self.save_status = widgets.HTML()
         self.preview = widgets.HTML()
         self.preview.add_class("hlwjr-preview")
@@ -314,7 +320,8 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             self.title,
             self.progress,
             self.grid,
-            widgets.HBox([self.save_button, self.save_status]),
+            widgets.HBox([self.save_button, self.diff_button, self.discard_button, self.save_status]),
+            self.diff_view,
             self.errors,
             self.code_maps_box,
             widgets.HTML("<b>预览 preview</b>（映射后的样例记录，已脱敏；红色为校验问题）"),
@@ -762,6 +769,41 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         at = dt.datetime.now().strftime("%H:%M:%S")
         self.save_status.value = f"已保存 {esc(self.saved_path)}（{at}）{self._verdict()}"
         return self.saved_path
+
+    def diff(self) -> str:
+        """What a save would change, as a unified diff of the files (empty: nothing)."""
+        return self.mapping.diff()
+
+    @guarded
+    def show_diff(self) -> str:
+        """Show :meth:`diff` below the buttons; returns it."""
+        text = self.diff()
+        self.diff_view.value = (
+            f"<pre style='max-height:320px;overflow:auto;font-size:12px'>{esc(text)}</pre>"
+            if text
+            else "<div>与上次保存相同，没有修改</div>"
+        )
+        return text
+
+    @guarded
+    def discard(self) -> None:
+        """Drop every change since the last save: the mapping is read again from its directory."""
+        from ..mapping._config import load_mapping
+
+        if self.mapping.directory is None or not (Path(self.mapping.directory) / "mapping.yaml").exists():
+            raise MappingError("对照配置还没有保存过，没有可以回到的版本", where=self.ds.code)
+        fresh = load_mapping(self.mapping.directory)
+        self.mapping.__dict__.update(fresh.__dict__)  # the same object the notebook holds
+        if self.ds.code not in self.mapping.datasets:
+            raise MappingError(f"上次保存的配置中没有数据集 {self.ds.code}", where=str(self.mapping.directory))
+        self.dm = self.mapping.datasets[self.ds.code]
+        self.code_map_editors.clear()
+        self.code_maps_box.children = []
+        for key, row in self.rows.items():
+            self._show_rule(row, self.dm.fields.get(key))
+        self.diff_view.value = ""
+        self.save_status.value = "已放弃修改，回到上次保存的对照配置"
+        self.refresh()
 
     def _verdict(self) -> str:
         """What still fails after a save (the same strict check as ``hlwjr map check``, plus the
