@@ -25,6 +25,15 @@ from hlwjr.mapping._template import (
 )
 from hlwjr.sources._read import read_source
 
+
+def hlwjr_check_id(note: str) -> bool:
+    import re
+
+    from hlwjr import check_id_number
+
+    return any(check_id_number(m) for m in re.findall(r"\d{17}[\dXx]", str(note)))
+
+
 ROOT = Path(__file__).parents[1]
 EXAMPLES = ROOT / "lib" / "hlwjr" / "specs" / "beijing-reference" / "examples"
 MINISPEC = Path(__file__).parent / "data" / "upload_minispec"
@@ -88,6 +97,7 @@ def test_template_layout_headers_required_dropdowns_and_meta(spec, tmp_path):
         assert len(ws.data_validations.dataValidation) == len(coded)
         for dv in ws.data_validations.dataValidation:
             assert dv.type == "list" and "值域" in dv.formula1
+        assert not any(hlwjr_check_id(n) for n in notes if n), "a full ID-card number in the template"
         if ds.fields.get("organID") is not None and ds.fields["organID"].example:
             assert str(ds.fields["organID"].example) in notes[list(template_columns(ds)).index("organID")]
 

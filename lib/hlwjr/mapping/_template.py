@@ -133,8 +133,19 @@ def _note(spec, f) -> str:
     if f.description:
         text += f"。{f.description}"
     if f.example is not None:
-        text += f"\n例：{f.example}"
+        text += f"\n例：{_masked_example(f)}"
     return text
+
+
+def _masked_example(f) -> str:
+    """A spec example as the template shows it: ID-card and phone numbers masked, like any report."""
+    from .._privacy import mask_text, mask_value
+    from ..validation._engine import mask_kind_for
+
+    kind = mask_kind_for(f.key, f.name or "")
+    if kind == "plain":
+        return str(f.example)
+    return (mask_value(f.example, kind) if kind else None) or mask_text(str(f.example))
 
 
 # ------------------------------------------------------------------------------ writing
