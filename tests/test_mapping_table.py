@@ -62,8 +62,27 @@ def test_one_row_per_spec_field_with_rule_status_and_description(exported):
     assert sex["中文名"] == spec.dataset("revisit").fields["sex"].name and sex["规则"].startswith("{column:")
     assert "sex" in sex["值域对照"] and sex["状态"] in ("已通过", "待审")
     assert by[("revisit", "patientName")]["说明"]
+    assert by[("revisit", "organID")]["样例值"]  # no demo source here: the reason is said instead
+
     unmapped = [r for r in by.values() if r["状态"] == "未对照"]
     assert all(r["规则说明"] == "（未对照）" and not r["规则"] for r in unmapped)
+
+
+def test_sample_values_are_mapped_and_masked(tmp_path, monkeypatch):
+    from hlwjr.demo._hospital import generate_demo_hospital
+
+    h = generate_demo_hospital(tmp_path / "demo", days=1)
+    monkeypatch.setenv("HLWJR_DEMO_DIR", str(h.out_dir))
+    code, out, _ = run("map", "export", "--mapping", ROOT / "mapping" / "demo", "--out", tmp_path / "t.xlsx")
+    assert code == 0, out
+    rows = list(load_workbook(tmp_path / "t.xlsx")[SHEET].iter_rows(values_only=True))
+    by = {(r[0], r[2]): dict(zip(TABLE_COLUMNS, r)) for r in rows[1:]}
+    cert = by[("revisit", "patientCertID")]["样例值"]
+    assert cert and "*" in cert and not hlwjr.check_id_number(cert.split("；")[0])
+    assert by[("revisit", "sex")]["样例值"].split("；")[0] in ("0", "1", "2")
+    assert "*" not in by[("revisit", "organID")]["样例值"]  # an institution code is not personal data
+    code, out, _ = run("map", "import", "--mapping", ROOT / "mapping" / "demo", "--in", tmp_path / "t.xlsx")
+    assert code == 0 and "没有需要导入的修改" in out
 
 
 def test_importing_the_unchanged_table_changes_nothing(exported):

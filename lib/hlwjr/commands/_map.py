@@ -147,6 +147,10 @@ def register(subparsers) -> None:
     e = msub.add_parser("export", help="导出指标对照表（Excel）：每个规范字段一行，含规则、值域对照、审核状态")
     _mapping_args(e)
     e.add_argument("--out", required=True, metavar="FILE.xlsx", help="输出的指标对照表")
+    e.add_argument(
+        "--samples", type=int, default=3, metavar="N", help="每个字段列出前 N 行的对照结果（已脱敏；0 = 不读数据源）"
+    )
+    e.add_argument("--source", action="append", default=[], metavar="NAME=URL", help="覆盖配置中的数据源（可多次）")
     e.set_defaults(handler=_export)
 
     i = msub.add_parser("import", help="导入同事修改过的指标对照表：先显示差异，检查通过后写回对照配置")
@@ -198,8 +202,10 @@ def _export(args, stdout, stderr) -> int:
 
     if not str(args.out).lower().endswith(".xlsx"):
         raise ConfigError(f"--out 应为 .xlsx 文件，实际为 {args.out}")
+    if args.samples < 0:
+        raise ConfigError("--samples 不能为负数")
     mapping = load_mapping(_mapping_dir(args))
-    path = export_table(mapping, args.out)
+    path = export_table(mapping, args.out, samples=args.samples, sources=_parse_sources(args.source) or None)
     n = sum(len(mapping.spec().dataset(c).fields) for c in mapping.datasets)
     print(
         f"已导出指标对照表 {path}：{len(mapping.datasets)} 个数据集、{n} 个字段；"

@@ -4,7 +4,7 @@ their edits taken back into the mapping YAML.
 ``export_table(mapping, path)`` writes an Excel workbook: sheet ``指标对照表`` with, per data set of
 the mapping and every spec field — 数据集, 字段, 中文名, 类型, 必填, 说明 (from the spec), 规则说明 (the
 rule in words), 规则 (the rule in config form, e.g. ``{column: XB, code_map: sex}``), 值域对照 (code-map
-summary), 状态, 审核人, 备注 — plus a ``meta`` sheet (``kind``/``version``).
+summary), 样例值 (the first mapped values, masked), 状态, 审核人, 备注 — plus a ``meta`` sheet (``kind``/``version``).
 
 ``import_table(mapping, path)`` reads such a workbook back: the editable columns are 规则, 状态,
 审核人 and 备注.  A row whose 规则 changed goes back to 待审 unless its 状态 was changed too.
@@ -37,6 +37,7 @@ TABLE_COLUMNS = [
     "规则说明",
     "规则",
     "值域对照",
+    "样例值",
     "状态",
     "审核人",
     "备注",
@@ -90,10 +91,47 @@ def _required(f) -> str:
     return "必填" if f.is_required else ("条件必填" if f.is_conditional else "")
 
 
-def table_rows(mapping, spec) -> list[list]:
+def _samples(mapping, spec, code: str, n: int, sources) -> dict[str, str]:
+    """field → the first ``n`` mapped values, masked (ID-card, phone, name), joined by "；"."""
+    from .._exceptions import HlwjrError
+    from .._privacy import mask_value
+    from ..validation._engine import mask_kind_for
+
+    if n <= 0:
+        return {}
+    try:
+        records = mapping.preview(code, n, sources=sources, spec=spec).records
+    except HlwjrError as exc:
+        return {"*": f"（数据源无法读取：{exc.message}）"}
+    out = {}
+    for f in spec.dataset(code):
+        if f.key not in records.columns:
+            continue
+        kind = mask_kind_for(f.key, f.name or "")
+        shown = []
+        for v in records[f.key]:
+            if isinstance(v, list):
+                shown.append(f"[{len(v)} 条明细]")
+            elif not _missing(v) and str(v) != "":
+                shown.append(str(v) if kind == "plain" else (mask_value(v, kind) or ""))
+        out[f.key] = "；".join(shown)
+    return out
+
+
+def _missing(v) -> bool:
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # a dict / array value
+        return False
+
+
+def table_rows(mapping, spec, *, samples: int = 0, sources=None) -> list[list]:
     rows = []
     for code, dm in mapping.datasets.items():
         ds = spec.dataset(code)
+        values = _samples(mapping, spec, code, samples, sources)
         for f in ds:
             r = dm.fields.get(f.key)
             rows.append(
@@ -108,6 +146,7 @@ def table_rows(mapping, spec) -> list[list]:
                     r.describe() if r else "（未对照）",
                     rule_text(r),
                     _code_map_summary(mapping, r),
+                    values.get(f.key, values.get("*", "")),
                     STATUS_ZH[r.status] if r else UNMAPPED,
                     (r.reviewer or "") if r else "",
                     (r.comment or "") if r else "",
@@ -116,8 +155,9 @@ def table_rows(mapping, spec) -> list[list]:
     return rows
 
 
-def export_table(mapping, path: str | os.PathLike, *, spec=None) -> Path:
-    """Write the 指标对照表 workbook (atomically); returns its path."""
+def export_table(mapping, path: str | os.PathLike, *, spec=None, samples: int = 3, sources=None) -> Path:
+    """Write the 指标对照表 workbook (atomically); returns its path.  ``samples``: mapped values of the
+    first source rows shown per field (masked; 0 = none, no source read)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -130,11 +170,11 @@ def export_table(mapping, path: str | os.PathLike, *, spec=None) -> Path:
     ws = wb.active
     ws.title = SHEET
     ws.append(TABLE_COLUMNS)
-    rows = table_rows(mapping, spec)
+    rows = table_rows(mapping, spec, samples=samples, sources=sources)
     for row in rows:
         ws.append(row)
     editable_fill = PatternFill("solid", fgColor="FFF2CC")
-    widths = {"说明": 40, "规则说明": 30, "规则": 36, "值域对照": 30, "备注": 30}
+    widths = {"说明": 40, "规则说明": 30, "规则": 36, "值域对照": 30, "样例值": 30, "备注": 30}
     for j, name in enumerate(TABLE_COLUMNS, start=1):
         cell = ws.cell(1, j)
         cell.font = Font(bold=True)
