@@ -196,3 +196,17 @@ def test_upload_dry_run_notes_missing_master_data(tmp_path, monkeypatch):
     assert s.datasets["revisit"].invalid == len(_examples("revisit"))
     hints = [n for n in s.notes if "基础数据" in n]
     assert hints == ["缺少 2 条基础数据（医护药人员备案/科室与诊疗科目/机构信息），用 hlwjr template 生成模板"]
+
+
+def test_header_found_when_an_editor_drops_the_defined_name(spec, tmp_path):
+    """Some spreadsheet programs drop sheet-scoped names: the meta sheet still says where the header is."""
+    write_template(spec, tmp_path / "t.xlsx", datasets=["dept"], rows=5)
+    _fill(tmp_path / "t.xlsx", spec, {"dept": [{"deptID": "01", "deptName": "内科"}]})
+    wb = load_workbook(tmp_path / "t.xlsx")
+    ws = wb[spec.dataset("dept").name]
+    for name in list(ws.defined_names):
+        del ws.defined_names[name]
+    wb.save(tmp_path / "t.xlsx")
+    df = read_source(tmp_path / "t.xlsx", sheet=spec.dataset("dept").name)
+    headers = template_columns(spec.dataset("dept"))
+    assert list(df.columns) == list(headers.values()) and df[headers["deptID"]].tolist() == ["01"]
