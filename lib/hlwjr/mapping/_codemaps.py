@@ -118,7 +118,9 @@ def load_code_map(path, *, name: str | None = None, code_set: str | None = None)
         if c not in df.columns:
             df[c] = pd.Series([None] * len(df), dtype="str")
         else:
-            df[c] = df[c].map(undo_defuse, na_action="ignore")  # what save() protected from Excel
+            given = df[c].notna()  # what save() protected from Excel; the column keeps its dtype
+            if given.any():
+                df.loc[given, c] = df.loc[given, c].map(undo_defuse)
     dup = df["local"][df["local"].duplicated()]
     if len(dup):
         row = int(dup.index[0]) + 2
