@@ -8,6 +8,8 @@ import shutil
 import sqlite3
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import hlwjr
 from hlwjr import MappingError, SourceError
@@ -263,3 +265,61 @@ def test_unknown_data_set_and_empty_source_are_clear_errors(mapping, demo, tmp_p
         con.execute("CREATE TABLE consultations (ZXID TEXT, BRXM TEXT, SQSJ TEXT)")
     with pytest.raises(SourceError, match="是空的"):
         MappingEditor(mapping, "consult", sources={"his": f"sqlite:///{db}"}, table="consultations")
+
+
+# ------------------------------------------------------------------ the editor at scale
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(show=st.sampled_from(["all", "required", "unmapped", "failing", "unreviewed"]), needle=st.text(max_size=3))
+def test_filter_and_search_show_exactly_the_matching_rows(editor, show, needle):
+    editor.show.value, editor.search.value = show, needle
+    shown = editor.visible_fields()
+    expected = []
+    for key, f in editor.ds.fields.items():
+        rule = editor.dm.fields.get(key)
+        hay = " ".join([key, f.name or "", (rule.column or "") if rule else ""]).lower()
+        ok = {
+            "all": True,
+            "required": bool(f.is_required),
+            "unmapped": not editor._mapped(key),
+            "failing": editor.field_status.get(key) == "problem",
+            "unreviewed": rule is not None and rule.status not in ("accepted", "rejected"),
+        }[show]
+        if ok and (not needle.strip() or needle.strip().lower() in hay):
+            expected.append(key)
+    assert shown == expected
+    assert len(editor.grid.children) == 6 * (len(shown) + 1)  # header + the shown rows, nothing else
+    assert f"显示 {len(shown)}/{len(editor.rows)}" in editor.shown_count.value
+
+
+def test_bulk_accept_accepts_only_the_shown_suggestions_and_hidden_rows_keep_their_state(editor, mapping):
+    mapped = [k for k, r in editor.dm.fields.items() if r.kind != "unavailable"]
+    for k in mapped:  # as a fresh draft: everything waits for review
+        editor.rows[k].review.value = "suggested"
+    editor.search.value = "patient"
+    shown = [k for k in editor.visible_fields() if k in mapped]
+    assert shown and all("patient" in (k + (editor.dm.fields[k].column or "")).lower() for k in shown)
+    hidden = [k for k in mapped if k not in shown]
+    assert editor.accept_visible() == len(shown) and editor.last_error is None
+    assert all(editor.dm.fields[k].status == "accepted" for k in shown)
+    assert all(editor.dm.fields[k].status == "suggested" for k in hidden)  # not shown, not touched
+    editor.search.value = ""
+    editor.show.value = "unreviewed"
+    assert set(editor.visible_fields()) == set(hidden)
+    editor.save()
+    again = hlwjr.load_mapping(mapping.directory).dataset("consult")
+    assert {k for k in mapped if again.fields[k].status == "accepted"} == set(shown)
+
+
+def test_field_descriptions_are_tooltips(editor):
+    from html import escape
+
+    described = [k for k, f in editor.ds.fields.items() if f.description]
+    assert described
+    for key, f in editor.ds.fields.items():
+        label = editor.rows[key].label.value
+        if f.description:
+            assert f"title='{escape(f.description)}'" in label, key
+        else:
+            assert "title=" not in label and "null" not in label, key

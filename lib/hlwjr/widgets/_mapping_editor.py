@@ -48,6 +48,16 @@ _TYPE_ZH = {
 }
 
 
+#: what the editor can show (筛选): label → value
+SHOW_OPTIONS = [
+    ("全部", "all"),
+    ("必填", "required"),
+    ("未对照", "unmapped"),
+    ("未通过", "failing"),
+    ("待审核", "unreviewed"),
+]
+
+
 @dataclass
 class FieldRow:
     """The widgets of one spec field's row: ``column`` (Dropdown), ``kind`` (Dropdown), ``param``
@@ -271,11 +281,24 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
                 "样例校验 status",
             )
         ]
+        self._head = list(head)
         cells: list[widgets.Widget] = list(head)
         for key, f in self.ds.fields.items():
             row = self._make_row(key, f)
             self.rows[key] = row
             cells += row.widgets()
+        self.show = widgets.ToggleButtons(options=SHOW_OPTIONS, value="all", style={"button_width": "78px"})
+        self.show.add_class("hlwjr-filter")
+        self.search = widgets.Text(placeholder="搜索字段、中文名或源列", continuous_update=True)
+        self.search.add_class("hlwjr-search")
+        self.accept_shown = widgets.Button(
+            description="接受所显示的建议", icon="check", tooltip="把当前显示的、待审核的建议都标为审核通过"
+        )
+        self.accept_shown.add_class("hlwjr-accept-shown")
+        self.shown_count = widgets.HTML()
+        self.show.observe(lambda _c: self.apply_filter(), names="value")
+        self.search.observe(lambda _c: self.apply_filter(), names="value")
+        self.accept_shown.on_click(lambda _b: self.accept_visible())
         self.grid = widgets.GridBox(
             cells,
             layout=widgets.Layout(
@@ -319,6 +342,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         self.children = [
             self.title,
             self.progress,
+            widgets.HBox([self.show, self.search, self.accept_shown, self.shown_count]),
             self.grid,
             widgets.HBox([self.save_button, self.diff_button, self.discard_button, self.save_status]),
             self.diff_view,
@@ -332,9 +356,12 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         req = badge("必填", "#c62828") if f.is_required else (badge("条件必填", "#ef6c00") if f.required else "")
         extra = f" · 值域 {esc(f.code_set)}" if f.code_set else ""
         length = f"({f.max_length})" if f.max_length else ""
+        tip = f" title='{esc(f.description)}'" if f.description else ""  # the spec's description on hover
         label = widgets.HTML(
-            f"<b>{esc(f.name)}</b> {req}<br><code>{esc(key)}</code> "
+            f"<span{tip}><b>{esc(f.name)}</b> {req}<br><code>{esc(key)}</code> "
             f"<span style='color:#666'>{_TYPE_ZH.get(f.type, f.type)}{length}{extra}</span>"
+            + ("<span style='color:#1565c0'> ⓘ</span>" if f.description else "")
+            + "</span>"
         )
         rule = self.dm.fields.get(key)
         array = f.type == "array"
@@ -591,6 +618,56 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         elif param is not None and kind is not None and kind != "other":
             self._on_param(key, param)  # nothing changed on screen (same kind): apply the parameter anyway
 
+    # ------------------------------------------------------------------ at scale
+    def visible_fields(self) -> list[str]:
+        """The fields the filter (必填 / 未对照 / 未通过 / 待审核) and the search let through."""
+        needle = self.search.value.strip().lower()
+        out = []
+        for key, f in self.ds.fields.items():
+            if not self._passes(key, f, self.show.value):
+                continue
+            rule = self.dm.fields.get(key)
+            hay = " ".join([key, f.name or "", (rule.column or "") if rule else ""]).lower()
+            if needle and needle not in hay:
+                continue
+            out.append(key)
+        return out
+
+    def _passes(self, key: str, f, show: str) -> bool:
+        rule = self.dm.fields.get(key)
+        if show == "required":
+            return bool(f.is_required)
+        if show == "unmapped":
+            return not self._mapped(key)
+        if show == "failing":
+            return getattr(self, "field_status", {}).get(key) == "problem"
+        if show == "unreviewed":
+            return rule is not None and rule.status not in ("accepted", "rejected")
+        return True
+
+    def apply_filter(self) -> None:
+        """Show only the rows :meth:`visible_fields` lets through (nothing is lost: hidden rows
+        keep their state)."""
+        keys = self.visible_fields()
+        cells = list(self._head)
+        for key in keys:
+            cells += self.rows[key].widgets()
+        self.grid.children = cells
+        self.shown_count.value = f"<span style='color:#666'>显示 {len(keys)}/{len(self.rows)} 个字段</span>"
+
+    @guarded
+    def accept_visible(self) -> int:
+        """Accept (审核通过) every shown rule still waiting for review; returns how many."""
+        n = 0
+        for key in self.visible_fields():
+            rule = self.dm.fields.get(key)
+            if rule is not None and rule.kind != "unavailable" and rule.status not in ("accepted", "rejected"):
+                self.accept(key)
+                n += 1
+        self.apply_filter()
+        self.save_status.value = f"<span style='color:#2e7d32'>已接受 {n} 条显示中的建议（保存后生效）</span>"
+        return n
+
     def accept(self, key: str) -> None:
         """Mark a field's rule as reviewed and accepted (审核通过)."""
         self.rows[key].review.value = "accepted"
@@ -614,6 +691,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         """Recompute the preview, the per-field status and the progress."""
         self._preview()
         self._refresh_progress()
+        self.apply_filter()  # a row may leave 未对照 / 未通过 once fixed
 
     def _refresh_progress(self) -> None:
         required = [k for k, f in self.ds.fields.items() if f.is_required]
@@ -706,7 +784,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
                     else ""
                 )
             self.field_status[key] = status
-            self.rows[key].status.value = html_status
+            self.rows[key].status.value = f"<div style='white-space:normal;overflow-wrap:anywhere'>{html_status}</div>"
             table_rows.append(
                 {
                     "field": key,
