@@ -303,7 +303,8 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             cells,
             layout=widgets.Layout(
                 grid_template_columns=(
-                    "minmax(220px,1.4fr) minmax(170px,1fr) 150px minmax(150px,1fr) 215px minmax(140px,1fr)"
+                    # fits a 1280 px screen with JupyterLab's file browser open (~800 px of output)
+                    "minmax(150px,1.4fr) minmax(110px,1fr) 105px minmax(90px,1fr) 192px minmax(100px,1fr)"
                 ),
                 grid_gap="2px 6px",
                 align_items="center",
