@@ -428,7 +428,7 @@ def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0
     from .._exceptions import ConfigError
     from ..mapping._config import Mapping, load_mapping
     from ..mapping._model import DatasetMapping, SourceDef, SourceRef
-    from ..mapping._suggest import suggest_code_map
+    from ..mapping._suggest import assign_columns, suggest_code_map
     from ..sources._profile import profile_frame
 
     out = Path(args.write)
@@ -469,9 +469,10 @@ def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0
     dm = DatasetMapping(dataset=ds.code, source=ref)
     prof = profile_frame(df if len(df) <= 20000 else df.sample(20000, random_state=0))
     _set_business_time(spec, ds, dm, suggestions, prof)
+    assigned = assign_columns(suggestions, min_score=min_score)  # one column feeds one field
     for s in suggestions:
-        best = s.best
-        if best is None or best.score < min_score or s.type == "array":
+        best = assigned.get(s.field)
+        if best is None:
             continue
         rule = {"column": best.column}
         want = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"}.get(s.type)
