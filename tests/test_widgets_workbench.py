@@ -366,3 +366,22 @@ def test_a_real_upload_from_a_notebook_needs_confirm(tmp_path, monkeypatch, hosp
     panel = wb.upload(date=hospital.days[0])  # "Run All" with CONFIRM = False
     assert panel.summaries[-1].dry_run and panel.summaries[-1].total("sent") == 0
     assert "CONFIRM = True" in panel.result.value and "预演" in panel.result.value
+
+
+@pytest.mark.slow
+def test_the_demo_rehearses_over_the_national_crypto_gateway(tmp_path, monkeypatch):
+    """PROTOCOL = "tianjin": the notebooks' demo on the sandbox's 国密 gateway (SM4 bodies, SM3
+    signatures), readiness compared with the sandbox's verification log."""
+    from hlwjr.workbench._workbench import SANDBOX_URL_ENV
+
+    monkeypatch.delenv(SANDBOX_URL_ENV, raising=False)
+    wb = hlwjr.open_workbench(tmp_path / "project", demo_days=3, protocol="tianjin")
+    try:
+        assert wb.project.platform.url == wb.sandbox.gateway_url and "tianjin" in wb.project.platform.profile
+        wb.rehearse(3)
+        r = wb.readiness()
+        assert r.may_apply and r.platform is not None and not r.disagreements, r.to_text()
+    finally:
+        wb.sandbox.stop()
+    with pytest.raises(ConfigError, match="PROTOCOL"):
+        hlwjr.open_workbench(tmp_path / "other", protocol="soap")

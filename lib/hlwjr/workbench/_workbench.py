@@ -61,7 +61,7 @@ def _display(obj: Any) -> None:
 # the workbench
 
 
-def _attach_sandbox(url: str):
+def _attach_sandbox(url: str, protocol: str = "token"):
     """A :class:`hlwjr.sandbox.Sandbox` handle for an already running sandbox at ``url``."""
     from ..sandbox import Sandbox
     from ..sandbox._settings import ADMIN_TOKEN_ENV
@@ -76,7 +76,13 @@ def _attach_sandbox(url: str):
             "或把 SANDBOX_URL 设为 None 让笔记本自己启动沙箱",
             where="SANDBOX_URL",
         )
-    sb = Sandbox(Path(os.environ.get("TMPDIR", "/tmp")), port=parts.port, host=parts.hostname, admin_token=token)
+    sb = Sandbox(
+        Path(os.environ.get("TMPDIR", "/tmp")),
+        port=parts.port,
+        host=parts.hostname,
+        admin_token=token,
+        protocol=protocol,
+    )
     return sb
 
 
@@ -97,6 +103,7 @@ class Workbench:
     spec: Any
     sandbox: Any = None
     demo: bool = False
+    protocol: str = "token"  # the sandbox's wire protocol of the demo: token API or 国密 gateway (tianjin)
     hospital: Any = None
     notes: list[str] = field(default_factory=list)
     last_records: dict = field(default_factory=dict)  # the records the last check() mapped
@@ -452,8 +459,13 @@ class Workbench:
         from ..readiness._readiness import compute_readiness
 
         day = self.last_upload_day() if self.sandbox is not None else None
+        log = platform_log or None
+        if log and self.protocol == "tianjin" and self.sandbox is not None:  # the gateway has no log API
+            from ..demo._run import _sandbox_verify_log
+
+            log = _sandbox_verify_log("tianjin", self.sandbox, self.project.platform.appid, self.project.secret())
         with self.platform_day(day):
-            return compute_readiness(self.project, platform_log=platform_log or None)
+            return compute_readiness(self.project, platform_log=log)
 
     def status(self, days: int = 30, *, today: str | None = None):
         """The daily-run status (日常运行情况, as ``hlwjr status``) of the ``days`` business days up
@@ -498,17 +510,18 @@ def _mask_url(url: str) -> str:
     return url.replace(f":{parts.password}@", ":***@", 1)
 
 
-def _resolve_sandbox(project_dir: Path, sandbox_url: str | None):
+def _resolve_sandbox(project_dir: Path, sandbox_url: str | None, protocol: str = "token"):
     url = sandbox_url or os.environ.get(SANDBOX_URL_ENV)
     if url:
-        return _attach_sandbox(url)
+        return _attach_sandbox(url, protocol)
     key = str(project_dir.resolve())
     sb = _KERNEL_SANDBOXES.get(key)
     if sb is not None and sb.process is not None and sb.process.poll() is None:
         return sb
     from ..sandbox import Sandbox
 
-    sb = Sandbox(project_dir / ".hlwjr" / "sandbox").start()
+    # the kernel's own sandbox serves both wire protocols (token API and 国密 gateway)
+    sb = Sandbox(project_dir / ".hlwjr" / "sandbox", protocol="tianjin").start()
     _KERNEL_SANDBOXES[key] = sb
     return sb
 
@@ -535,6 +548,7 @@ def open_workbench(
     demo_days: int = 5,
     check: bool = True,
     hospital: dict | None = None,
+    protocol: str = "token",
 ) -> Workbench:
     """Open (and on the demo, create) the project a notebook works on.
 
@@ -544,19 +558,22 @@ def open_workbench(
     With ``demo=False`` the project's ``hlwjr.toml`` must exist (write it with 00_开始_setup or by
     hand); ``hospital`` (the arguments of :func:`write_hospital_project`: name, org_code,
     platform_url, appid, mapping_dir, sources, profile) writes it first.  ``check`` verifies that
-    the secret is there (never shown).
+    the secret is there (never shown). ``protocol``: the demo rehearses the sandbox's token API
+    (``"token"``) or its 国密 gateway (``"tianjin"``: SM4-encrypted bodies, SM3 signatures).
     """
     from ..spec._load import load_spec
     from ..upload._project import PROJECT_FILE, load_project, write_project
 
     setup_notebook()
+    if protocol not in ("token", "tianjin"):
+        raise ConfigError(f"PROTOCOL 只能是 'token' 或 'tianjin'（国密网关），现在是 {protocol!r}", where="parameters")
     pdir = Path(project_dir).expanduser()
     config = pdir / PROJECT_FILE
     notes: list[str] = []
     hospital_config, demo_hospital, sb = hospital, None, None
     if demo:
         from ..demo._hospital import DEMO_ORGAN_ID, DEMO_ORGAN_NAME, generate_demo_hospital
-        from ..demo._run import find_demo_mapping
+        from ..demo._run import _platform_config, find_demo_mapping
 
         if not sandbox:
             raise ConfigError(
@@ -568,7 +585,7 @@ def open_workbench(
         if not (mapping_dir / "mapping.yaml").exists():
             shutil.copytree(find_demo_mapping(), mapping_dir, dirs_exist_ok=True)
             notes.append(f"已把演示对照配置复制到 {mapping_dir}（在 03/04 中修改并保存到这里）")
-        sb = _resolve_sandbox(pdir, sandbox_url)
+        sb = _resolve_sandbox(pdir, sandbox_url, protocol)
         code, name = org_code or DEMO_ORGAN_ID, org_name or DEMO_ORGAN_NAME
         appid, secret = sb.register(code, name)
         _write_secret(pdir, secret)
@@ -577,13 +594,7 @@ def open_workbench(
             {
                 "mapping_dir": "mapping",
                 "project": {"name": name, "org_code": code, "spec": "beijing-reference", "phase": "test"},
-                "platform": {
-                    "profile": "sandbox",
-                    "url": sb.url,
-                    "appid": appid,
-                    "secret_env": "HLWJR_DEMO_SECRET",
-                    "secret_file": _SECRET_FILE,
-                },
+                "platform": _platform_config(protocol, sb, appid, pdir),
                 "sources": {"his": demo_hospital.sqlite_url},
                 "readiness": {"min_records_per_day": 30, "consecutive_days": 3},
             },
@@ -603,7 +614,7 @@ def open_workbench(
     spec = load_spec(project.spec)
     if check:
         project.secret()  # raises ConfigError naming the env var / file when the secret is missing
-    return Workbench(pdir, project, spec, sandbox=sb, demo=demo, hospital=demo_hospital, notes=notes)
+    return Workbench(pdir, project, spec, sandbox=sb, demo=demo, hospital=demo_hospital, notes=notes, protocol=protocol)
 
 
 def _sandbox_project(pdir: Path, config: Path, sandbox_url: str | None, notes: list[str]):
