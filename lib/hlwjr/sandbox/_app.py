@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._exceptions import ConfigError
-from ._clock import parse_beijing_time
+from ._clock import advance_seconds, parse_beijing_time
 from ._faults import DROP_MARK, DropConnectionMiddleware
 from ._service import SandboxService, _UploadQueue
 from ._settings import Faults, SandboxSettings
@@ -165,7 +165,7 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
         await _api_faults()
         org = service.authenticate(request.headers.get("authorization"))
         q = request.query_params
-        limit_, offset = _int_param(q, "limit", 1000, 1, 10000), _int_param(q, "offset", 0, 0, None)
+        limit_, offset = _int_param(q, "limit", 1000, 1, 10000), _int_param(q, "offset", 0, 0, MAX_OFFSET)
         return _json(
             _envelope(
                 service.verify_records(
@@ -273,14 +273,7 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
                 2000,
                 f"未知参数 {', '.join(sorted(unknown))}；可用 now、advance_days、advance_hours、advance_seconds、reset",
             )
-        try:
-            advance = (
-                float(body.get("advance_days") or 0) * 86400
-                + float(body.get("advance_hours") or 0) * 3600
-                + float(body.get("advance_seconds") or 0)
-            )
-        except (TypeError, ValueError):
-            raise ApiError(400, 2000, "advance_days/advance_hours/advance_seconds 应为数字") from None
+        advance = advance_seconds(body)  # ConfigError → 2000
         now = body.get("now")
         if now is not None:
             if not isinstance(now, str):
@@ -419,12 +412,18 @@ class SandboxApp(FastAPI):
         await self._drop_layer(scope, receive, send)
 
 
+#: the largest ``offset`` of a records query (SQLite integers end at 2^63)
+MAX_OFFSET = 10**9
+
+
 def _int_param(q, name: str, default: int, lo: int, hi: int | None) -> int:
     raw = q.get(name)
     if raw is None or raw == "":
         return default
     try:
-        v = int(raw)
+        v = int(raw) if len(raw) <= 30 else None
+        if v is None:
+            raise ValueError
     except ValueError:
         raise ApiError(400, 2000, f"参数 {name} 应为整数，收到 {raw!r}") from None
     if v < lo or (hi is not None and v > hi):

@@ -50,6 +50,9 @@ class NumberText(decimal.Decimal):
     def __str__(self) -> str:
         return self.text
 
+    def __format__(self, spec: str) -> str:
+        return self.text if not spec else super().__format__(spec)
+
     def __repr__(self) -> str:
         return f"NumberText({number_text(self)!r})"
 
