@@ -71,13 +71,13 @@ def _surrogate_path(obj: Any) -> str | None:
         if isinstance(v, str):
             if _has_surrogate(v):
                 return path
-        elif isinstance(v, dict):
-            for k, x in v.items():
+        elif isinstance(v, dict):  # pushed in reverse: the first one in the text is reported
+            for k, x in reversed(v.items()):
                 if _has_surrogate(k):
                     return f"{path} 的字段名"
                 stack.append((f"{path}.{k}" if path != "请求体" else k, x))
         elif isinstance(v, list):
-            stack.extend((f"{path}[{i}]", x) for i, x in enumerate(v))
+            stack.extend((f"{path}[{i}]", v[i]) for i in range(len(v) - 1, -1, -1))
     return None
 
 
