@@ -38,7 +38,10 @@ OPEN_MD = (
     "出错时单元格里只显示一段说明：**错误 / 位置 / 怎么办**，不会是一长串 traceback。"
 )
 
-NAV = "**步骤 Steps:** 00 开始 → 01 接口规范 → 02 数据源 → 03 字段对照 → 04 值域对照 → 05 校验 → 06 测试上传 → 07 达标"
+NAV = (
+    "**步骤 Steps:** 00 开始 → 01 接口规范 → 02 数据源 → 03 字段对照 → 04 值域对照 → 05 校验 → 06 测试上传 → 07 达标"
+    " → 08 日常运行"
+)
 
 
 def md(text: str):
@@ -283,6 +286,35 @@ NOTEBOOKS["07_达标_readiness"] = [
     code("dashboard = wb.readiness_dashboard()\ndashboard"),
     md("## 结论与文字版 Verdict as text"),
     code("print(dashboard.readiness.to_text())"),
+]
+
+
+NOTEBOOKS["08_日常运行_operations"] = [
+    md(f"""
+# 08 日常运行 Daily operations
+
+接入申请通过以后，医院要 **每天** 上报前一天已结束的业务数据，一年又一年：夜间由定时任务运行
+`hlwjr run --config 项目`（crontab、systemd 定时器或 Windows 任务计划，见 docs/operations.md）。
+这个笔记本看运行之后的情况：最近几周每天每个数据集发送、成功、拒收、待确认了多少；平台拒收的记录
+逐条打开（已脱敏），旁边是平台的提示和产生该字段的对照规则；在 HIS 中改正后勾选“已修复”，再重发。
+已被平台接收的记录永远不会再发。
+
+{NAV}
+"""),
+    params("""
+DAYS = 30            # 看最近几个业务日
+TODAY = None         # 截止到哪个业务日 YYYY-MM-DD；None：最近一个已结束的业务日（演示：最后上传的那天）
+"""),
+    md(OPEN_MD),
+    code(OPEN),
+    md("## 最近的运行情况 Status（与 `hlwjr status` 相同）"),
+    code("status = wb.status(DAYS, today=TODAY)\nprint(status.to_text())"),
+    md(
+        "## 拒收与重发 Refused records and resend\n\n"
+        "按数据集、业务日期、规则筛选；选中一条看平台提示与对照规则；在 HIS 中改正后勾选“已在 HIS 中修复”，"
+        "点“重发已修复”。“全部重发”把仍被拒收、但现在能通过校验的记录都发出去（与 `hlwjr resend --refused` 相同）。"
+    ),
+    code("panel = wb.operations_panel(DAYS, today=TODAY)\npanel"),
 ]
 
 

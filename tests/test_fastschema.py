@@ -400,3 +400,47 @@ def test_every_pandas_string_dtype_reads_the_same(dtype):
     frame = pd.DataFrame({"a": pd.Series(["ab", "abc", None, "A", "b\n"], dtype=dtype)})
     out = fast_validate(schema, frame)
     assert out[["row", "keyword"]].values.tolist() == [[1, "maxLength"], [3, "pattern"], [4, "pattern"]]
+
+
+# ------------------------------------------------------------------ RFC 3339 date-time (§5.6)
+_DT = {"type": "object", "properties": {"t": {"type": "string", "format": "date-time"}}}
+
+
+@pytest.mark.parametrize(
+    "text, ok",
+    [
+        ("1998-12-31T23:59:60Z", True),  # a leap second, UTC
+        ("1998-12-31t23:59:60z", True),  # T and Z in either case
+        ("1998-12-31T15:59:60.123-08:00", True),  # a leap second, local time behind UTC
+        ("1999-01-01T00:29:60+00:30", True),  # … and ahead of it
+        ("1963-06-19t08:30:06.283185z", True),
+        ("1998-12-31T22:59:60Z", False),  # a leap second only at 23:59 UTC
+        ("1998-12-31T23:58:60Z", False),
+        ("1998-12-31T23:59:61Z", False),
+        ("2026-11-01 10:00:00Z", False),  # the separator is T
+        ("2026-11-01T10:00:00", False),  # the offset is required
+        ("2026-02-29T10:00:00Z", False),  # no such day
+        ("1990-12-31T15:59:59-24:00", False),
+        ("２026-11-01T10:00:00Z", False),  # full-width digit
+    ],
+)
+def test_rfc3339_date_time_by_both_paths(text, ok):
+    assert (len(fast_validate(_DT, [{"t": text}])) == 0) == ok  # the record path
+    assert (len(fast_validate(_DT, [{"t": text}] * 3000)) == 0) == ok  # the column path
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    hh=st.integers(0, 23),
+    mm=st.integers(0, 59),
+    sign=st.sampled_from("+-"),
+    oh=st.integers(0, 23),
+    om=st.integers(0, 59),
+    t=st.sampled_from("Tt"),
+)
+def test_a_leap_second_is_valid_exactly_at_2359_utc(hh, mm, sign, oh, om, t):
+    text = f"2016-12-31{t}{hh:02d}:{mm:02d}:60{sign}{oh:02d}:{om:02d}"
+    offset = (oh * 60 + om) * (1 if sign == "+" else -1)
+    expected = (hh * 60 + mm - offset) % 1440 == 23 * 60 + 59
+    assert (len(fast_validate(_DT, [{"t": text}])) == 0) == expected
+    assert (len(fast_validate(_DT, [{"t": text}] * 2500)) == 0) == expected

@@ -28,6 +28,7 @@ NAMES = [
     "05_校验_validate",
     "06_测试上传_upload",
     "07_达标_readiness",
+    "08_日常运行_operations",
 ]
 PATHS = [NB_DIR / f"{n}.ipynb" for n in NAMES]
 
@@ -180,6 +181,8 @@ def test_notebook_runs_top_to_bottom(name, notebook_env):
         assert (project / ".hlwjr" / "ledger.sqlite").exists()
     if name.startswith("07"):
         assert "可以申请" in text, text[-2000:]
+    if name.startswith("08"):  # the demo's rehearsal days, and the operations panel
+        assert "[widget]" in text and "2026-11-0" in text, text[-2000:]
 
 
 # ----------------------------------------------------------------------------------- bad input

@@ -138,3 +138,86 @@ def test_alert_command_gets_the_message_and_the_kinds(sandbox, tmp_path, monkeyp
 def test_alert_settings_errors(data, needle):
     with pytest.raises(ConfigError, match=needle):
         AlertSettings.from_dict(data)
+
+
+# --------------------------------------------- thresholds: in a row, deadlines, stale batches
+from types import SimpleNamespace  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from hlwjr.operations._run import _alert_events, _missing_sign_ins, _stale_batches  # noqa: E402
+
+
+def _record(refused: int, **extra):
+    return {
+        "kind": "run",
+        "error": None,
+        "datasets": [{"dataset": "visit", "rejected": refused}],
+        "n_refused": refused,
+        "unconfirmed": [],
+        "source_empty": False,
+        "totals": {},
+        **extra,
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(history=st.lists(st.integers(0, 3), max_size=8), now=st.integers(0, 3), n=st.integers(1, 4))
+def test_an_interface_refused_n_runs_in_a_row_is_alerted_exactly_then(history, now, n):
+    records = [_record(r) for r in history]
+    events = _alert_events(_record(now), AlertSettings(interface_failures=n), records)
+    streak = 0
+    for r in [*history, now][::-1]:
+        if not r:
+            break
+        streak += 1
+    failing = [e for e in events if e["kind"] == "interface_failing"]
+    assert bool(failing) == (streak >= n)
+    if failing:
+        assert f"连续 {streak} 次" in failing[0]["message"]
+
+
+@pytest.mark.parametrize("failures, after, alerted", [(1, 1, True), (1, 2, False), (2, 2, True), (3, 2, True)])
+def test_a_failed_run_is_alerted_from_the_nth_failure_on(failures, after, alerted):
+    rec = _record(0, error="平台无法访问", consecutive_failures=failures)
+    kinds = [e["kind"] for e in _alert_events(rec, AlertSettings(after_failures=after), [])]
+    assert ("run_failed" in kinds) == alerted
+
+
+def test_unanswered_batches_older_than_the_limit_are_alerted(tmp_path):
+    from hlwjr.upload._ledger import Ledger
+
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.open_batch("visit", "B-old", [("k1", "h1")], b"[]", sent=True)
+        ledger.open_batch("visit", "B-new", [("k2", "h2")], b"[]", sent=True)
+        ledger._db.execute("UPDATE batches SET created_at='2020-01-01 00:00:00' WHERE batch_no='B-old'")
+        stale = _stale_batches(ledger, 24)
+    assert [b["batch_no"] for b in stale] == ["B-old"]
+    events = _alert_events(_record(0, unconfirmed_stale=stale), AlertSettings(), [])
+    assert [e["kind"] for e in events] == ["unconfirmed_stale"] and "2020-01-01" in events[0]["message"]
+
+
+def test_a_missing_daily_sign_in_is_alerted_after_the_deadline(tmp_path, monkeypatch):
+    from hlwjr.upload import _ledger as ledger_mod
+    from hlwjr.upload._client import PlatformProfile
+    from hlwjr.upload._ledger import Ledger
+
+    client = SimpleNamespace(profile=PlatformProfile.load("tianjin"))
+    rec = _record(0, platform_day="2026-11-01")
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        for hour, deadline, missing in ((9, 18, []), (19, 18, ["complaint"]), (19, None, [])):
+            noon = ledger_mod.now_shanghai().replace(hour=hour)
+            monkeypatch.setattr(ledger_mod, "now_shanghai", lambda noon=noon: noon)
+            project = SimpleNamespace(alerts=AlertSettings(sign_in_deadline=deadline))
+            assert _missing_sign_ins(project, ledger, client, rec) == missing
+    events = _alert_events(_record(0, platform_day="2026-11-01", sign_in_missing=["complaint"]), AlertSettings(), [])
+    assert events[0]["kind"] == "sign_in_missing" and "complaint" in events[0]["message"]
+
+
+@pytest.mark.parametrize(
+    "bad", [{"after_failures": 0}, {"interface_failures": "3"}, {"sign_in_deadline": 24}, {"unconfirmed_hours": -1}]
+)
+def test_alert_thresholds_are_checked(bad):
+    with pytest.raises(ConfigError, match=next(iter(bad))):
+        AlertSettings.from_dict(bad)

@@ -92,3 +92,38 @@ def test_resend_never_sends_an_unchanged_content_refusal_again(refused_hospital)
     result = resend_refused(project)  # nothing fixed: the platform would refuse them again
     assert result.exit_code == 1 and len(result.left.records) == 5
     assert sum(r.record["totals"]["sent"] for r in result.runs) == 0
+
+
+def test_operations_panel_filters_opens_marks_and_resends_only_the_fixed(refused_hospital):
+    """The notebook-08 widget, headless: filter, open a refused record (masked, with the mapping
+    rule of the field), mark it fixed, resend only the marked one; errors shown, never raised."""
+    from hlwjr.mapping._config import load_mapping
+    from hlwjr.widgets import OperationsPanel
+
+    project, tables, src = refused_hospital
+    panel = OperationsPanel(project, today="2026-11-01", mapping=load_mapping(project.mapping_dir))
+    assert panel.last_error is None and len(panel.records) == 5
+    assert "最近运行情况" in panel.status_html.value
+    panel.dataset.value = "visit"
+    assert len(panel.choice.options) == 2 and all(r["dataset"] == "visit" for r in panel.filtered())
+    panel.rule.value = panel.rule.options[1]
+    html = panel.detail.value
+    assert "patientName" in html and "取列" in html  # the platform's message beside the mapping rule
+    everything = html + "".join(label for label, _ in panel.choice.options) + panel.status_html.value
+    for v in tables["visits"]:
+        assert v["SFZH"] not in everything
+    assert panel.resend(set()) is None and "还没有标记" in panel.result.value
+
+    target = panel.filtered()[0]
+    tables["visits"][0]["XM"], tables["visits"][1]["XM"] = "王试", "李四"  # both fixed in HIS …
+    write_tables(src, tables)
+    panel.choice.value = next(i for i, r in enumerate(panel._shown) if r["key"] == target["key"])
+    panel.mark.value = True
+    assert panel.fixed == {(target["dataset"], target["key"])}
+    assert panel.choice.options[panel.choice.value][0].startswith("✔")
+    panel.resend_marked.click()
+    assert panel.last_error is None, panel.error_message
+    assert len(panel.results) == 1 and "重发完成" in panel.result.value
+    left = {(r["dataset"], r["key"]) for r in panel.records}
+    assert (target["dataset"], target["key"]) not in left  # … but only the marked one was resent
+    assert sum(1 for d, _ in left if d == "visit") == 1 and panel.fixed == set()

@@ -25,6 +25,8 @@ from typing import Any
 
 __all__ = [
     "COMPOUND_SURNAMES",
+    "ID_CHECK_CHARS",
+    "ID_WEIGHTS",
     "check_id_number",
     "id_birthdate",
     "id_problem",
@@ -38,8 +40,10 @@ __all__ = [
     "to_halfwidth",
 ]
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARS = "10X98765432"
+#: GB 11643 check: weights of the 17 digits and the check character of (Σ mod 11) — the one
+#: definition (the vectorised validation kernel and the demo generator use these too).
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
 _ID18 = re.compile(r"[0-9]{17}[0-9Xx]")
 _ID15 = re.compile(r"[0-9]{15}")
 
@@ -90,8 +94,8 @@ def _birth(s: str) -> _dt.date | None:
 
 def id_check_char(first17: str) -> str:
     """The GB 11643 校验码 for the first 17 digits of an ID number."""
-    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS))
-    return _CHECK_CHARS[total % 11]
+    total = sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS))
+    return ID_CHECK_CHARS[total % 11]
 
 
 def id_problem(value: Any, *, allow_15: bool = False, today: _dt.date | None = None) -> str | None:

@@ -27,14 +27,14 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._privacy import ID_CHECK_CHARS, id_check_char
+
 __all__ = ["DEMO_ORGAN_ID", "DEMO_ORGAN_NAME", "TABLES", "DemoHospital", "generate_demo_hospital"]
 
 DEMO_ORGAN_ID = "12110000MB0DEM001H"  # 统一社会信用代码 (synthetic, GB 32100 check character valid)
 DEMO_ORGAN_NAME = "演示互联网医院（测试数据）"
 DEMO_UNIT_ID = "DEMO0000000000000001"
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
 
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -157,8 +157,7 @@ class DemoHospital:
         return f"sqlite:///{self.database.resolve()}"
 
 
-def _check_digit(first17: str) -> str:
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
+_check_digit = id_check_char  # GB 11643: the one implementation, in _privacy
 
 
 class _Gen:
@@ -185,7 +184,7 @@ class _Gen:
         body = f"{self.r.choice(_REGIONS)}{birth:%Y%m%d}{seq:03d}"
         check = _check_digit(body)
         if bad:
-            check = self.r.choice([c for c in _ID_CHECK if c != check])
+            check = self.r.choice([c for c in ID_CHECK_CHARS if c != check])
             self.note("身份证校验位错误 (bad ID check digit)")
         return body + check
 

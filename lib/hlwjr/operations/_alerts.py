@@ -18,6 +18,9 @@ KINDS = {
     "unconfirmed": "未确认批次",
     "source_empty": "源数据为空",
     "reconciliation": "对账不一致",
+    "interface_failing": "接口连续失败",
+    "sign_in_missing": "未签到",
+    "unconfirmed_stale": "未确认批次超时",
 }
 
 

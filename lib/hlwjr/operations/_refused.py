@@ -112,15 +112,18 @@ class ResendResult:
         return "\n".join(lines)
 
 
-def resend_refused(project, *, day: str | None = None, client=None) -> ResendResult:
+def resend_refused(project, *, day: str | None = None, client=None, keys=None) -> ResendResult:
     """Resend the refused records of ``day`` (default: all), one business day at a time, oldest
-    first (a fixed 复诊 goes before the 处方 that references it)."""
+    first (a fixed 复诊 goes before the 处方 that references it). ``keys``: only these
+    ``(data set, business key)`` pairs — the ones a person marked fixed."""
     from ._run import require_project, run_production, update_monitor
 
     project = require_project(project)
     day = parse_day(day, "--day").isoformat() if day else None
     with open_view(project) as view:
         refused = view.refused(day)
+    if keys is not None:
+        refused = [r for r in refused if (r["dataset"], r["key"]) in keys]
     by_day: dict[str, dict[str, set[str]]] = {}
     again: dict[str, dict[str, set[str]]] = {}
     result = ResendResult()

@@ -175,6 +175,8 @@ def _new_record(project, kind: str, day: date, days: list[date]) -> dict[str, An
         "platform_check": None,
         "notes": [],
         "source_empty": False,
+        "unconfirmed_stale": [],
+        "sign_in_missing": [],
         "alerts": [],
     }
 
@@ -210,6 +212,34 @@ def _run(project, record, result, days, *, client, update, datasets, only_keys, 
         record["unconfirmed"] = [
             {"batch_no": b.batch_no, "dataset": b.dataset, "n": b.n} for b in ledger.unresolved_batches()
         ]
+        record["unconfirmed_stale"] = _stale_batches(ledger, project.alerts.unconfirmed_hours)
+        record["sign_in_missing"] = _missing_sign_ins(project, ledger, client, record)
+
+
+def _stale_batches(ledger, hours: float) -> list[dict[str, Any]]:
+    """Unanswered batches written more than ``hours`` ago (an analyst has to settle them)."""
+    from ..upload._ledger import now_shanghai
+
+    cutoff = (now_shanghai() - timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M:%S")
+    rows = ledger._query(
+        "SELECT batch_no, dataset, n, created_at FROM batches WHERE state IN ('pending','sent') AND created_at < ?",
+        (cutoff,),
+    )
+    return [{"batch_no": b, "dataset": d, "n": n, "since": t} for b, d, n, t in rows]
+
+
+def _missing_sign_ins(project, ledger, client, record) -> list[str]:
+    """Data sets the profile wants called daily (``sign_in: daily``) that were neither signed in
+    nor sent a record on the platform day, once the deadline hour has passed."""
+    from ..upload._ledger import now_shanghai
+
+    deadline = project.alerts.sign_in_deadline
+    day = record.get("platform_day")
+    if deadline is None or client is None or day is None or now_shanghai().hour < deadline:
+        return []
+    sent = {r["dataset"] for r in record["datasets"] if int(r.get("accepted") or 0)}
+    wanted = [code for code in client.profile.datasets if client.profile.dataset_option(code, "sign_in") == "daily"]
+    return [code for code in wanted if code not in sent and not ledger.signed_in(code, day)]
 
 
 def _keep_only(collected: Collected, spec, only_keys: dict[str, set[str]]) -> None:
@@ -336,13 +366,16 @@ def _platform_check(project, client, record) -> dict[str, Any] | None:
     return None if found is None else {"day": day, "mismatches": found}
 
 
-def _alert_events(record) -> list[dict[str, Any]]:
+def _alert_events(record, settings=None, history: list[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """What this run has to tell (kind, message); ``history``: the earlier nightly run records,
+    oldest first, for the alerts that count runs in a row."""
     events = []
-    if record["error"]:
-        n = record.get("consecutive_failures") or 1
+    n = record.get("consecutive_failures") or 1
+    if record["error"] and n >= getattr(settings, "after_failures", 1):
         events.append(
             {"kind": "run_failed", "message": (f"连续第 {n} 次运行失败：" if n > 1 else "") + record["error"]}
         )
+    events.extend(_threshold_events(record, settings, history))
     if record["n_refused"]:
         events.append({"kind": "refused", "message": f"{record['n_refused']} 条记录被平台拒收（hlwjr refused 查看）"})
     if record["unconfirmed"]:
@@ -362,6 +395,39 @@ def _alert_events(record) -> list[dict[str, Any]]:
     for m in _platform_mismatch_list(record):
         events.append({"kind": "reconciliation", "message": m["message"]})
     return events
+
+
+def _threshold_events(record, settings, history) -> list[dict[str, Any]]:
+    events = []
+    for code, runs in _refused_streaks(record, history).items():
+        if settings is not None and runs >= settings.interface_failures:
+            events.append({"kind": "interface_failing", "message": f"数据集 {code} 已连续 {runs} 次运行有记录被拒收"})
+    for b in record.get("unconfirmed_stale") or []:
+        events.append(
+            {
+                "kind": "unconfirmed_stale",
+                "message": f"批次 {b['batch_no']}（{b['dataset']}，{b['n']} 条）自 {b['since']} 起未收到平台应答，"
+                "请在平台验证日志中核对后用 hlwjr upload --resolve 处理",
+            }
+        )
+    if record.get("sign_in_missing"):
+        days = "、".join(record["sign_in_missing"])
+        events.append({"kind": "sign_in_missing", "message": f"平台日 {record.get('platform_day')} 仍未签到: {days}"})
+    return events
+
+
+def _refused_streaks(record, history) -> dict[str, int]:
+    """Data set → how many runs in a row, this one included, had records refused in it."""
+    runs = [r for r in history if r.get("kind") == "run"] + [record]
+    out: dict[str, int] = {}
+    for code in {d["dataset"] for d in record["datasets"] if int(d.get("rejected") or 0)}:
+        n = 0
+        for rec in reversed(runs):
+            if not any(d["dataset"] == code and int(d.get("rejected") or 0) for d in rec.get("datasets") or []):
+                break
+            n += 1
+        out[code] = n
+    return out
 
 
 def _platform_mismatch_list(record) -> list[dict[str, Any]]:
@@ -393,7 +459,9 @@ def _finish(project, record, result: RunResult, *, monitor: bool = True) -> None
     record["status"] = {0: "ok", 1: "problems", 2: "failed"}[record["exit_code"]]
     if record["exit_code"] == 2 and record["kind"] == "run":
         record["consecutive_failures"] = len(_failed_streak(project)) + 1
-    events = _alert_events(record)
+    from ._records import load_runs
+
+    events = _alert_events(record, project.alerts, load_runs(project.runs_dir)[-31:])
     record["alert_events"] = events
     if events and record["kind"] != "resend":  # a resend is run by a person, who reads its answer
         text = alert_text(project.name, record["business_day"], events)

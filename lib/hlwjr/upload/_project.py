@@ -129,6 +129,10 @@ class AlertSettings:
     webhook: str | None = None
     webhook_env: str | None = None  # the webhook URL (it holds the robot's key) from this variable
     timeout: float = 10.0
+    after_failures: int = 1  # alert a failed run from the N-th failure in a row on
+    interface_failures: int = 3  # alert a data set refused on N runs in a row
+    sign_in_deadline: int | None = None  # hour (Beijing): a daily sign-in still missing then is an alert
+    unconfirmed_hours: float = 24.0  # an unanswered batch older than this is an alert of its own
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "[alerts]") -> AlertSettings:
@@ -150,6 +154,7 @@ class AlertSettings:
             webhook=hook,
             webhook_env=data.get("webhook_env") or None,
             timeout=float(timeout),
+            **_alert_thresholds(data, where),
         )
 
     def webhook_url(self) -> str | None:
@@ -159,6 +164,27 @@ class AlertSettings:
     @property
     def enabled(self) -> bool:
         return bool(self.command or self.webhook or self.webhook_env)
+
+
+def _alert_thresholds(data: dict[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k in ("after_failures", "interface_failures"):
+        if k in data:
+            v = data[k]
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f"[alerts] {k} 必须是正整数（连续几次）", where=where)
+            out[k] = v
+    if data.get("sign_in_deadline") is not None:
+        v = data["sign_in_deadline"]
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 23:
+            raise ConfigError("[alerts] sign_in_deadline 必须是 0–23 的整点（北京时间）", where=where)
+        out["sign_in_deadline"] = v
+    if "unconfirmed_hours" in data:
+        v = data["unconfirmed_hours"]
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
+            raise ConfigError("[alerts] unconfirmed_hours 必须是正数（小时）", where=where)
+        out["unconfirmed_hours"] = float(v)
+    return out
 
 
 @dataclass(frozen=True)
@@ -360,31 +386,13 @@ def load_project(path: str | Path) -> Project:
         q = Path(str(v)).expanduser()
         return q if q.is_absolute() else root / q
 
-    plat_known = {f.name for f in fields(PlatformSettings)}
-    bad = set(plat) - plat_known
-    if bad:
-        raise ConfigError(f"[platform] 中未知的设置 {sorted(bad)}；可用的有 {sorted(plat_known)}", where=where)
-    plat = dict(plat)
-    for k in ("secret_file", "ca_bundle"):
-        if k in plat:
-            plat[k] = rel(plat[k])
-    for k in ("connect_timeout", "read_timeout", "backoff_base", "backoff_max"):
-        if k in plat and (not isinstance(plat[k], (int, float)) or plat[k] <= 0):
-            raise ConfigError(f"[platform] {k} 必须是正数（秒）", where=where)
-    for k in ("max_retries", "concurrency", "batch_size"):
-        if k in plat and (not isinstance(plat[k], int) or plat[k] < (0 if k == "max_retries" else 1)):
-            raise ConfigError(f"[platform] {k} 必须是正整数", where=where)
-    if plat.get("ca_bundle") is not None and not plat["ca_bundle"].exists():
-        raise ConfigError(f"找不到 CA 证书文件 {plat['ca_bundle']}（[platform] ca_bundle）", where=where)
-    settings = PlatformSettings(**plat)
-    if settings.url and not settings.url.startswith(("http://", "https://")):
-        raise ConfigError(f"[platform] url 必须以 http:// 或 https:// 开头，现在是 {settings.url!r}", where=where)
-
     phase = proj.get("phase", "test")
     if phase not in ("test", "production"):
         raise ConfigError(
             f"[project] phase 只能是 test（测试阶段）或 production（正式）；现在是 {phase!r}", where=where
         )
+    channels = {k: plat[k] for k in PHASES if k in plat}
+    settings = _platform_settings(_channel(plat, channels, phase, where), where, rel)
 
     datasets = data.get("datasets", proj.get("datasets", ()))
     if isinstance(datasets, str) or not all(isinstance(d, str) for d in datasets):
@@ -394,6 +402,8 @@ def load_project(path: str | Path) -> Project:
     mapping_dir = data.get("mapping_dir") or (mapping.get("dir") if isinstance(mapping, dict) else mapping)
     work = data.get("work", {})
     work_dir = data.get("work_dir") or (work.get("dir") if isinstance(work, dict) else work) or ".hlwjr"
+    if channels:  # test and production apart: each phase its own ledger, runs, logs and backups
+        work_dir = Path(str(work_dir)) / phase
 
     spec = str(proj.get("spec", "beijing-reference"))
     if "/" in spec or (root / spec).is_dir():  # a spec directory, relative to the project
@@ -417,6 +427,52 @@ def load_project(path: str | Path) -> Project:
     )
 
 
+PHASES = ("test", "production")
+
+
+def _channel(plat: dict, channels: dict, phase: str, where: str) -> dict:
+    """The platform settings of ``phase``: ``[platform]`` with ``[platform.<phase>]`` over it.
+    Once channels are declared, the phase in use must have one (no silent fall-back from
+    production to the test platform or the other way round)."""
+    base = {k: v for k, v in plat.items() if k not in PHASES}
+    if not channels:
+        return base
+    for name, table in channels.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"[platform.{name}] 必须是一个表 (table)", where=where)
+    if phase not in channels:
+        raise ConfigError(
+            f"项目阶段是 {phase}，但只配置了 "
+            + "、".join(f"[platform.{n}]" for n in channels)
+            + f"：请添加 [platform.{phase}]（地址、appid、密钥来源），测试与正式不混用",
+            where=where,
+        )
+    return {**base, **channels[phase]}
+
+
+def _platform_settings(plat: dict, where: str, rel) -> PlatformSettings:
+    plat_known = {f.name for f in fields(PlatformSettings)}
+    bad = set(plat) - plat_known
+    if bad:
+        raise ConfigError(f"[platform] 中未知的设置 {sorted(bad)}；可用的有 {sorted(plat_known)}", where=where)
+    plat = dict(plat)
+    for k in ("secret_file", "ca_bundle"):
+        if k in plat:
+            plat[k] = rel(plat[k])
+    for k in ("connect_timeout", "read_timeout", "backoff_base", "backoff_max"):
+        if k in plat and (not isinstance(plat[k], (int, float)) or plat[k] <= 0):
+            raise ConfigError(f"[platform] {k} 必须是正数（秒）", where=where)
+    for k in ("max_retries", "concurrency", "batch_size"):
+        if k in plat and (not isinstance(plat[k], int) or plat[k] < (0 if k == "max_retries" else 1)):
+            raise ConfigError(f"[platform] {k} 必须是正整数", where=where)
+    if plat.get("ca_bundle") is not None and not plat["ca_bundle"].exists():
+        raise ConfigError(f"找不到 CA 证书文件 {plat['ca_bundle']}（[platform] ca_bundle）", where=where)
+    settings = PlatformSettings(**plat)
+    if settings.url and not settings.url.startswith(("http://", "https://")):
+        raise ConfigError(f"[platform] url 必须以 http:// 或 https:// 开头，现在是 {settings.url!r}", where=where)
+    return settings
+
+
 def _toml_key(k: Any) -> str:
     """A TOML key: bare when it can be (``his``), else quoted (``"门诊库"``, ``"his.db"`` — a bare
     dotted key would make a nested table)."""
@@ -437,6 +493,18 @@ def _toml_value(v: Any) -> str:
     return json.dumps(str(v), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
+def _toml_table(lines: list[str], path: list[str], table: dict) -> None:
+    """``[a.b]`` with its keys, then its sub-tables (``[platform.production]``)."""
+    lines.append("")
+    lines.append("[" + ".".join(_toml_key(p) for p in path) + "]")
+    for k, v in table.items():
+        if v is not None and not isinstance(v, dict):
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+    for k, v in table.items():
+        if isinstance(v, dict):
+            _toml_table(lines, [*path, k], v)
+
+
 def write_project(directory: str | Path, config: dict[str, Any]) -> Path:
     """Write ``hlwjr.toml`` into ``directory`` from a nested dict (sections → keys), refusing
     secrets; used by ``hlwjr demo`` and notebooks to create a project. Returns the file path."""
@@ -447,15 +515,9 @@ def write_project(directory: str | Path, config: dict[str, Any]) -> Path:
     for k, v in scalars.items():
         lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
     for section, table in config.items():
-        if not isinstance(table, dict):
-            continue
-        _check_no_secret(table, section, str(directory / PROJECT_FILE))
-        lines.append("")
-        lines.append(f"[{_toml_key(section)}]")
-        for k, v in table.items():
-            if v is None:
-                continue
-            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+        if isinstance(table, dict):
+            _check_no_secret(table, section, str(directory / PROJECT_FILE))
+            _toml_table(lines, [section], table)
     from .._files import atomic_write
 
     target = directory / PROJECT_FILE

@@ -754,15 +754,15 @@ def str_lengths(strings: pa.Array) -> np.ndarray:
 # ------------------------------------------------------------------------------------- formats
 _DATE_RE2 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\z"
 _DTCN_RE2 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\z"
-_RFC3339_RE2 = (
-    r"^[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-    r"(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])\z"
+_RFC3339_RE2 = (  # RFC 3339 §5.6: T and Z in either case, a leap second 60 (its UTC 23:59 rule below)
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)"
+    r"(\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])\z"
 )
 _DATE_PY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DTCN_PY = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
 _RFC3339_PY = re.compile(
-    r"([0-9]{4})-(0[1-9]|1[0-2])-([0-9]{2})T(?:[01][0-9]|2[0-3]):[0-5][0-9]:"
-    r"[0-5][0-9](?:\.[0-9]+)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+    r"([0-9]{4})-(0[1-9]|1[0-2])-([0-9]{2})[Tt]([01][0-9]|2[0-3]):([0-5][0-9]):"
+    r"([0-5][0-9]|60)(?:\.[0-9]+)?(?:[Zz]|([+-])([01][0-9]|2[0-3]):([0-5][0-9]))"
 )
 
 
@@ -852,6 +852,9 @@ def format_masks(strings: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
             value[idx] = val
     elif fmt == "date-time":
         shape = _bool(pc.match_substring_regex(strings, _RFC3339_RE2))
+        leap = shape & _bool(pc.equal(pc.utf8_slice_codeunits(strings, 17, 19), "60"))
+        for i in np.flatnonzero(leap):  # rare: a leap second is only valid at 23:59 UTC
+            shape[i] = _check_rfc3339(strings[int(i)].as_py())
         heads = pc.utf8_slice_codeunits(strings, 0, 10)
         hidx, hm = fixed_width(heads, 10, shape)
         if len(hidx):
@@ -888,7 +891,18 @@ def _check_rfc3339(instance: object) -> bool:
     if not mt:
         return False
     y, m, d = int(mt.group(1)), int(mt.group(2)), int(mt.group(3))
-    return y >= 1 and 1 <= d <= calendar.monthrange(y, m)[1]
+    if not (y >= 1 and 1 <= d <= calendar.monthrange(y, m)[1]):
+        return False
+    return mt.group(6) != "60" or _leap_second_at_utc_midnight(mt)
+
+
+def _leap_second_at_utc_midnight(mt: re.Match) -> bool:
+    """A leap second (``:60``) exists only as 23:59:60 UTC: the local time minus its offset."""
+    local = int(mt.group(4)) * 60 + int(mt.group(5))
+    offset = (
+        0 if mt.group(7) is None else (int(mt.group(8)) * 60 + int(mt.group(9))) * (1 if mt.group(7) == "+" else -1)
+    )
+    return (local - offset) % 1440 == 23 * 60 + 59
 
 
 def _build_format_checker():

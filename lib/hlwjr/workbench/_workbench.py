@@ -441,6 +441,32 @@ class Workbench:
         with self.platform_day(day):
             return compute_readiness(self.project, platform_log=platform_log or None)
 
+    def status(self, days: int = 30, *, today: str | None = None):
+        """The daily-run status (日常运行情况, as ``hlwjr status``) of the ``days`` business days up
+        to ``today`` — default the last closed business day; for the demo, the last day uploaded."""
+        from ..operations._status import compute_status
+
+        return compute_status(self.project, days=days, today=today or self._last_demo_day())
+
+    def operations_panel(self, days: int = 30, *, today: str | None = None, **kw):
+        """The :class:`hlwjr.widgets.OperationsPanel` (日常运行) for this project: status, the
+        refused list with the mapping rule of each refused field, mark fixed, resend."""
+        from ..widgets import OperationsPanel
+
+        mapping = self.mapping() if self.project.mapping_dir is not None else None
+        today = today or self._last_demo_day()
+        return OperationsPanel(self.project, days=days, today=today, mapping=mapping, **kw)
+
+    def _last_demo_day(self) -> str | None:
+        """The demo hospital lives in November 2026: show the last business day it uploaded."""
+        if not self.demo or not self.project.ledger_path.exists():
+            return None
+        from ..upload._ledger import Ledger
+
+        with Ledger(self.project.ledger_path) as ledger:
+            rows = ledger._query("SELECT max(data_date) FROM records WHERE data_date IS NOT NULL")
+        return rows[0][0] if rows and rows[0][0] else None
+
     def readiness_dashboard(self, **kw):
         """The :class:`hlwjr.widgets.ReadinessDashboard` for this project."""
         from ..widgets import ReadinessDashboard
