@@ -38,7 +38,8 @@ _INT_RE = re.compile(r"[+-]?[0-9]+")
 
 
 class NumberText(decimal.Decimal):
-    """A number beyond the double range, exact, with the text it was written as (``.text``)."""
+    """A number kept exactly as written (``.text``): one beyond the double range, or a long
+    decimal read from a file where a float would round it."""
 
     text: str
 
@@ -77,21 +78,27 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} 不是合法的JSON数值")
 
 
-def loads_exact(text: str | bytes) -> Any:
-    """``json.loads`` with exact numbers (NaN/Infinity refused); bytes must be UTF-8."""
+def loads_exact(text: str | bytes, *, constants: bool = False) -> Any:
+    """``json.loads`` with exact numbers; NaN/Infinity refused unless ``constants`` (then they
+    are floats, as Python's json reads them); bytes must be UTF-8."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8")
-    return json.loads(text, parse_int=json_int, parse_float=json_float, parse_constant=_reject_constant)
+    hook = float if constants else _reject_constant
+    return json.loads(text, parse_int=json_int, parse_float=json_float, parse_constant=hook)
 
 
-def number_from_text(text: str) -> int | float | NumberText | None:
+def number_from_text(text: str, *, exact: bool = False) -> int | float | NumberText | None:
     """A cell's text as a number (``"12"`` → 12, ``"1.5e3"`` → 1500.0, 400 digits → NumberText),
-    or None when it is not a plain number (spaces, units, ``inf``, ``nan`` and ``0x1F`` are text)."""
+    or None when it is not a plain number (spaces, units, ``inf``, ``nan`` and ``0x1F`` are text).
+    ``exact``: a decimal whose float would not print as written is a :class:`NumberText`."""
     if not _NUMBER_RE.fullmatch(text):
         return None
     if _INT_RE.fullmatch(text):
         return json_int(text)
-    return json_float(text)
+    v = json_float(text)
+    if exact and isinstance(v, float) and decimal.Decimal(repr(v)) != decimal.Decimal(text):
+        return NumberText(text)
+    return v
 
 
 def is_out_of_range(v: Any) -> bool:
