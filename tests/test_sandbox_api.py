@@ -382,7 +382,7 @@ def test_impossible_dates_and_reversed_range_are_refused(sandbox_client, auth):
     assert (r.status_code, r.json()["code"]) == (400, 2000) and "不是有效日期" in r.json()["msg"]
     r = sandbox_client.get("/hlwjr/api/verify-log?from=2026-11-03&to=2026-11-01", headers=auth)
     assert (r.status_code, r.json()["code"]) == (400, 2000) and "晚于" in r.json()["msg"]
-    r = sandbox_client.get("/hlwjr/verify-log?from=2026-13-01")
+    r = sandbox_client.get("/hlwjr/verify-log?from=2026-13-01", headers=auth)
     assert r.status_code == 200 and "不是有效日期" in r.text
 
 

@@ -190,10 +190,33 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
 
     @app.get(f"{PREFIX}/verify-log", response_class=HTMLResponse)
     async def verify_log_page(request: Request):
-        """验证日志页面 (HTML): ``?org=统一社会信用代码&from=&to=&dataset=``."""
-        from ._page import render_verify_log_page
+        """验证日志页面 (HTML): ``?org=统一社会信用代码&from=&to=&dataset=``; needs the organisation's
+        token (Bearer header or the login cookie) or the admin token — else 401 with a login form."""
+        from ._page import PageDenied, page_viewer, render_login_page, render_verify_log_page
 
-        return HTMLResponse(render_verify_log_page(service, request.query_params))
+        try:
+            viewer = page_viewer(service, request.headers, request.cookies)
+            return HTMLResponse(render_verify_log_page(service, request.query_params, viewer))
+        except PageDenied as exc:
+            return HTMLResponse(render_login_page(service, request.query_params, exc.msg), exc.status)
+
+    @app.post(f"{PREFIX}/verify-log", response_class=HTMLResponse)
+    async def verify_log_login(request: Request):
+        """验证日志页面登录: form ``appid`` + ``secret`` → a token in an HttpOnly cookie, back to the page."""
+        from ._page import PAGE_COOKIE, PageDenied, login_answer, render_login_page
+
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > 64 * 1024:
+                break
+        try:
+            token, url, ttl = login_answer(service, bytes(body))
+        except PageDenied as exc:
+            return HTMLResponse(render_login_page(service, request.query_params, exc.msg), exc.status)
+        answer = RedirectResponse(url, status_code=303)
+        answer.set_cookie(PAGE_COOKIE, token, max_age=ttl, path=PREFIX, httponly=True, samesite="strict")
+        return answer
 
     # -- rehearsal controls ----------------------------------------------------------------
     def _admin(request: Request, *, required: bool) -> None:
