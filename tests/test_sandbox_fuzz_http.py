@@ -124,7 +124,7 @@ queries = st.lists(
     st.tuples(st.sampled_from(QUERY_NAMES), st.binary(max_size=24) | number_text.map(str.encode)), max_size=4
 ).map(lambda pairs: "&".join(f"{k}={urllib.parse.quote_from_bytes(v)}" for k, v in pairs))
 DATASETS = st.sampled_from(["revisit", "recipe", "doctor", "nosuch", "%ED%A0%80", "%FF"])
-ENDPOINTS = ["token", "upload", "upload", "upload", "verify-log", "records", "clock", "health", "page"]
+ENDPOINTS = ["token", "upload", "upload", "upload", "verify-log", "records", "clock", "health", "page", "page-auth"]
 
 
 def request_for(env: Env, endpoint: str, body: bytes, query: str, dataset: str) -> tuple[str, str, dict]:
@@ -141,6 +141,8 @@ def request_for(env: Env, endpoint: str, body: bytes, query: str, dataset: str) 
         return "POST", "/hlwjr/sandbox/clock", {"headers": env.headers("admin"), "content": body}
     if endpoint == "health":
         return "GET", f"/hlwjr/sandbox/health?{query}", {}
+    if endpoint == "page-auth":
+        return "GET", f"/hlwjr/verify-log?{query}", {"headers": env.headers()}
     return "GET", f"/hlwjr/verify-log?{query}", {}
 
 
@@ -151,8 +153,9 @@ def test_no_500_anywhere(env, endpoint, body, query, dataset):
     before = env.state()
     method, path, kw = request_for(env, endpoint, body, query, dataset)
     r = env.send(method, path, **kw)
-    if endpoint == "page":
+    if endpoint.startswith("page"):
         assert r.headers["content-type"].startswith("text/html")
+        assert r.status_code in ((401,) if endpoint == "page" else (200, 403))
         return
     answer = envelope(r)
     replay = r.headers.get("x-hlwjr-replay")
