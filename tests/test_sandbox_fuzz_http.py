@@ -124,7 +124,19 @@ queries = st.lists(
     st.tuples(st.sampled_from(QUERY_NAMES), st.binary(max_size=24) | number_text.map(str.encode)), max_size=4
 ).map(lambda pairs: "&".join(f"{k}={urllib.parse.quote_from_bytes(v)}" for k, v in pairs))
 DATASETS = st.sampled_from(["revisit", "recipe", "doctor", "nosuch", "%ED%A0%80", "%FF"])
-ENDPOINTS = ["token", "upload", "upload", "upload", "verify-log", "records", "clock", "health", "page", "page-auth"]
+ENDPOINTS = [
+    "token",
+    "upload",
+    "upload",
+    "upload",
+    "verify-log",
+    "records",
+    "clock",
+    "faults",
+    "health",
+    "page",
+    "page-auth",
+]
 
 
 def request_for(env: Env, endpoint: str, body: bytes, query: str, dataset: str) -> tuple[str, str, dict]:
@@ -139,6 +151,8 @@ def request_for(env: Env, endpoint: str, body: bytes, query: str, dataset: str) 
         return "GET", f"/hlwjr/api/verify-log/records?{query}", {"headers": env.headers()}
     if endpoint == "clock":
         return "POST", "/hlwjr/sandbox/clock", {"headers": env.headers("admin"), "content": body}
+    if endpoint == "faults":
+        return "POST", "/hlwjr/sandbox/faults", {"headers": env.headers("admin"), "content": body}
     if endpoint == "health":
         return "GET", f"/hlwjr/sandbox/health?{query}", {}
     if endpoint == "page-auth":
@@ -161,6 +175,8 @@ def test_no_500_anywhere(env, endpoint, body, query, dataset):
     replay = r.headers.get("x-hlwjr-replay")
     if answer["code"] != 0 or replay or method == "GET":
         assert env.state() == before, f"{method} {path} stored something: {answer}"
+    if endpoint == "faults" and answer["code"] == 0:  # injected faults answer 5xx on purpose: clear them
+        env.send("POST", "/hlwjr/sandbox/faults", headers=env.headers("admin"), json={"reset": True})
     if endpoint == "clock" and answer["code"] == 0:
         env.send("POST", "/hlwjr/sandbox/clock", headers=env.headers("admin"), json={"reset": True})
     if endpoint == "token" and answer["code"] == 0:
@@ -249,6 +265,24 @@ def test_clock_controls_are_bounded(env, body):
     after = env.send("GET", "/hlwjr/sandbox/clock", headers=env.headers("admin")).json()["data"]["offset_seconds"]
     assert after == before  # all or nothing
     assert envelope(env.send("GET", "/hlwjr/sandbox/health"))["code"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"latency_ms": 1e309}',
+        b'{"latency_ms": 1e30}',
+        b'{"error_next": 99999999999999999999999}',
+        b'{"token_expire_after": 1e309}',
+        b'{"seed": ' + b"9" * 400 + b"}",
+        b'{"error_rate": 1e400}',
+    ],
+)
+def test_fault_controls_are_bounded(env, body):
+    r = env.send("POST", "/hlwjr/sandbox/faults", content=body, headers=env.headers("admin"))
+    assert (r.status_code, envelope(r)["code"]) == (400, 2000), r.text
+    faults = env.send("GET", "/hlwjr/sandbox/faults", headers=env.headers("admin")).json()["data"]
+    assert faults["latency_ms"] == 0 and faults["error_next"] == 0 and faults["token_expire_after"] is None
 
 
 def test_clock_within_ten_years_still_moves(env):
