@@ -165,6 +165,7 @@ class Column:
         slow = np.flatnonzero(kind < 0)
         for i in slow:
             kind[i] = _kind_of(obj[i])
+        nums = np.full(n, np.nan)  # the float64 view, built on the way (numbers() is then free)
         fl = np.flatnonzero(kind == FLOAT)
         if len(fl):
             x = obj[fl].astype(np.float64)
@@ -172,13 +173,17 @@ class Column:
                 kind[fl[np.isnan(x)]] = MISSING
             integral = np.isfinite(x) & (np.floor(x) == x)
             kind[fl[integral]] = FLOATINT
-            kind[fl[np.isinf(x)]] = OTHER  # no platform reads ±inf: a type problem, not a number
+            inf = np.isinf(x)
+            kind[fl[inf]] = OTHER  # no platform reads ±inf: a type problem, not a number
+            nums[fl] = np.where(inf, np.nan, x)
         ints = np.flatnonzero(kind == INT)
         if len(ints):
             try:
-                obj[ints].astype(np.float64)
+                nums[ints] = obj[ints].astype(np.float64)
             except OverflowError:  # integers beyond the double range (a 401-digit age)
-                kind[ints[[is_out_of_range(v) for v in obj[ints]]]] = OTHER
+                wide = np.array([is_out_of_range(v) for v in obj[ints]], dtype=bool)
+                kind[ints[wide]] = OTHER
+                nums[ints] = [math.nan if w else float(v) for v, w in zip(obj[ints], wide)]
         other = np.flatnonzero(kind == OTHER)
         decimals = []
         if len(other):
@@ -194,9 +199,10 @@ class Column:
                     elif not is_out_of_range(v):
                         kind[i] = FLOATINT if v == v.to_integral_value() else FLOAT
                         decimals.append(i)
+                        nums[i] = float(v)
         if none_is_missing:
             kind[kind == NULL] = MISSING
-        col = cls(kind, obj=obj)
+        col = cls(kind, obj=obj, numbers=nums)
         if decimals:
             col.cache["decimal"] = np.array(decimals, dtype=np.int64)
         return col
