@@ -34,6 +34,9 @@ Decisions (see docs/rules.md):
 * Strings are never trimmed or converted: a leading/trailing space or full-width digits are
   reported (with a hint) by ``pattern``/``code_set``/``id_number``, or as a ``whitespace`` warning.
 * Columns that are not fields of the data set get one ``unknown_field`` warning each.
+* Numbers of any size: integers are compared with ``minimum``/``maximum`` exactly (a 20-digit age
+  is a ``maximum`` problem showing its 20 digits); a number beyond the double range (``1e309``, a
+  401-digit integer, ``inf``) is a ``type`` problem showing its text (``hlwjr.validation._numbers``).
 * References need something to check against: the other data sets of the batch, ``accepted``
   (``{dataset: records or key tuples}``, e.g. the filed doctor roster) or ``lookup`` (the ledger
   or the sandbox: ``known(dataset_code, keys) -> set[tuple]``). Without any, one warning says the
