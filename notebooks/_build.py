@@ -255,6 +255,7 @@ NOTEBOOKS["06_测试上传_upload"] = [
     params("""
 REHEARSAL_DAYS = 3   # 沙箱：演练上传演示数据的前几天（连续达标需要 3 天）
 DATE = None          # 真实平台：业务日期 YYYY-MM-DD；None：今天
+CONFIRM = False      # 真实平台：True 才真正发送；False 只预演（映射和校验，不发送）
 """),
     md(OPEN_MD),
     code(OPEN),
@@ -263,7 +264,7 @@ DATE = None          # 真实平台：业务日期 YYYY-MM-DD；None：今天
         "认今天）。"
         "之后也可以在面板里填业务日期、勾选“预演”（只映射和校验，不发送）再点上传。"
     ),
-    code("panel = wb.upload(REHEARSAL_DAYS, date=DATE)\npanel"),
+    code("panel = wb.upload(REHEARSAL_DAYS, date=DATE, confirm=CONFIRM)\npanel"),
     md("## 本次运行的统计 Counts of this session"),
     code("panel.to_frame()"),
 ]

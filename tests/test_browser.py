@@ -175,6 +175,29 @@ def test_mapping_editor_in_a_real_browser(jupyterlab, tmp_path):
             for shot in changed:
                 page.screenshot(path=str(shot))
             shots += changed
+            # at scale: search narrows the rows, the shown suggestions are accepted at once
+            rows = page.locator("[class*='hlwjr-col-'] select")
+            all_rows = rows.count()
+            search = page.locator(".hlwjr-search input")
+            search.scroll_into_view_if_needed()
+            search.fill("patient")
+            page.wait_for_function(
+                "n => document.querySelectorAll(\"[class*='hlwjr-col-'] select\").length < n", arg=all_rows
+            )
+            assert 0 < rows.count() < all_rows
+            page.locator(".hlwjr-accept-shown").click()
+            page.wait_for_function("() => document.body.innerText.includes('条显示中的建议')")
+            page.locator(".hlwjr-filter button:has-text('待审核')").click()
+            page.set_viewport_size({"width": 1280, "height": 1000})
+            page.wait_for_timeout(500)
+            overflow = page.evaluate(
+                "() => [...document.querySelectorAll('.widget-gridbox')].map(g => g.scrollWidth - g.clientWidth)"
+            )
+            assert overflow and max(overflow) <= 1, overflow  # nothing clipped at 1280 px
+            filtered = [s.with_name("mapping_editor_filter_1280.png") for s in shots[:2]]
+            for shot in filtered:
+                page.screenshot(path=str(shot))
+            shots += filtered
             assert not page.locator(".hlwjr-errors .hlwjr-error").count(), page.locator(".hlwjr-errors").inner_text()
         finally:
             browser.close()

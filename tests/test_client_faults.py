@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from hlwjr import AuthError, ConfigError, PlatformClient, PlatformRejected, TransportError
-from hlwjr.upload._client import PlatformProfile, TokenAuth
+from hlwjr.upload._client import TokenAuth
+from hlwjr.upload._profile import PlatformProfile
 
 
 class FakePlatform:

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from hlwjr import AuthError, ConfigError, Ledger, PlatformClient, TransportError
-from hlwjr.upload._client import PlatformProfile
+from hlwjr.upload._profile import PlatformProfile
 
 APPKEY, SECRET = "ngari5fd5ad2196834aa7", "bbf1dd188b8b4629853f06f118d11e4a"
 IV = bytes.fromhex("abcd0863ef9087ced675985321bedf67")

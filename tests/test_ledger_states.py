@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 
 from hlwjr import Ledger, UploadError
-from hlwjr.upload._client import BatchResult, RecordResult
 from hlwjr.upload._ledger import content_hash, record_json, record_key
+from hlwjr.upload._results import BatchResult, RecordResult
 
 
 def _batch(led, batch_no, recs, dataset="recipe"):

@@ -136,6 +136,28 @@ def test_map_codes(demo):
     assert code == 1 and "列 QQ 不存在" in err
 
 
+def test_map_codes_csv_is_a_code_map_file(demo, tmp_path):
+    """The CSV output has exactly the code-map columns: saved as codes/<name>.csv it is a code map."""
+    import csv as csv_mod
+
+    from hlwjr.mapping._codemaps import CODE_MAP_COLUMNS, load_code_map
+
+    args = ("map", "codes", "--code-set", "sex", "--source", demo.csv_dir / "patients.csv", "--column", "XB")
+    code, out, _ = run(*args, "--format", "csv")
+    assert code == 0
+    rows = list(csv_mod.reader(io.StringIO(out)))
+    assert rows[0] == CODE_MAP_COLUMNS
+    (tmp_path / "sex.csv").write_text(out, encoding="utf-8")
+    cm = load_code_map(tmp_path / "sex.csv")
+    assert cm.lookup()["M"] == "1" and set(cm.entries["status"]) == {"suggested"}
+    code, out, _ = run(*args, "--out", tmp_path / "codes" / "性别.csv")
+    assert code == 0 and "code_set: sex" in out
+    again = load_code_map(tmp_path / "codes" / "性别.csv")
+    assert again.entries.equals(cm.entries)
+    code, _, err = run(*args, "--out", tmp_path / "x.xlsx")
+    assert code == 2 and ".csv" in err
+
+
 @pytest.mark.parametrize("column, kind", [("SFZH", "身份证号"), ("LXDH", "手机号"), ("BRXM", "姓名")])
 def test_map_codes_refuses_identifying_columns(demo, column, kind):
     """Listing the 'local values' of an ID/phone/name column would print every person's value unmasked."""
@@ -212,7 +234,8 @@ def test_map_suggest_writes_a_draft_that_is_never_accepted(demo, tmp_path):
     code, text, _ = run(
         "map", "suggest", "--dataset", "revisit", "--source", f"sqlite:///{demo.database}#visits", "--write", out
     )
-    assert code == 0 and "已写出对照草稿" in text.splitlines()[-1]
+    assert code == 0 and "已写出对照草稿" in text.splitlines()[-2]
+    assert "business_time = SQSJ" in text.splitlines()[-1]
     code, _, _ = run(
         "map", "suggest", "--dataset", "recipe", "--source", demo.csv_dir / "prescriptions.csv", "--write", out
     )
@@ -231,7 +254,8 @@ def test_map_suggest_writes_a_draft_that_is_never_accepted(demo, tmp_path):
     rx = m.dataset("recipe")
     assert rx.source.table == "prescriptions" and m.sources[rx.source.source].path == str(demo.csv_dir)
     assert not [i for i in m.check() if i.severity == "error"]
-    records = hlwjr.apply_mapping(out, "revisit").records  # the draft runs (business_time is for the analyst to add)
+    assert (rv.source.business_time, rv.source.business_time_format) == ("SQSJ", "%Y%m%d%H%M%S")
+    records = hlwjr.apply_mapping(out, "revisit").records  # the draft runs
     assert len(records) > 300 and set(records["sex"].dropna()) <= {"0", "1", "2"}
     # an existing data set is never overwritten
     code, _, err = run(

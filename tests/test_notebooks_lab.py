@@ -111,3 +111,14 @@ def test_lab_starts_sandbox_and_jupyterlab_and_stops_both(tmp_path):
         httpx.get(sandbox_url + "/sandbox/health", timeout=2)
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2)
+
+
+def test_the_printed_address_carries_the_access_token():
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from hlwjr.commands._lab import lab_url
+
+    url = urlsplit(lab_url(8899, "abc123"))
+    assert (url.hostname, url.port) == ("127.0.0.1", 8899)
+    assert unquote(url.path) == f"/lab/tree/notebooks/{START_NOTEBOOK}"
+    assert parse_qs(url.query) == {"token": ["abc123"]}

@@ -200,8 +200,8 @@ def test_unanswered_batches_older_than_the_limit_are_alerted(tmp_path):
 
 def test_a_missing_daily_sign_in_is_alerted_after_the_deadline(tmp_path, monkeypatch):
     from hlwjr.upload import _ledger as ledger_mod
-    from hlwjr.upload._client import PlatformProfile
     from hlwjr.upload._ledger import Ledger
+    from hlwjr.upload._profile import PlatformProfile
 
     client = SimpleNamespace(profile=PlatformProfile.load("tianjin"))
     rec = _record(0, platform_day="2026-11-01")

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hlwjr import ConfigError
-from hlwjr.upload._client import PlatformProfile
+from hlwjr.upload._profile import PlatformProfile
 from hlwjr.upload.profiles import Sm3GatewayAuth, Sm4CbcHexCodec, gateway_key, signed_headers, sm3_hex
 from hlwjr.upload.profiles._sm import pad_7816, sm4_cbc_decrypt_hex, sm4_cbc_encrypt_hex, unpad_7816
 

@@ -10,9 +10,9 @@ import pytest
 
 from hlwjr import Ledger, compute_readiness
 from hlwjr.readiness._readiness import platform_counts, write_evidence_pack
-from hlwjr.upload._client import BatchResult, RecordResult
 from hlwjr.upload._ledger import content_hash, record_json
 from hlwjr.upload._project import Thresholds
+from hlwjr.upload._results import BatchResult, RecordResult
 
 ID = "110101199003071234"
 

@@ -273,7 +273,7 @@ def test_sandbox_and_client_ciphers_agree_on_any_input(data, key):
 
 def test_the_retired_hmac_mode_says_what_to_use():
     from hlwjr import ConfigError
-    from hlwjr.upload._client import PlatformProfile
+    from hlwjr.upload._profile import PlatformProfile
 
     data = {"kind": "hlwjr/platform", "auth": {"mode": "signature"}, "upload": {"path": "/x"}, "response": {}}
     with pytest.raises(ConfigError, match="sm3-gateway"):

@@ -168,3 +168,47 @@ def test_platform_clock_in_an_unexpected_format_falls_back_to_beijing_time():
     for answer in ("2026-11-01", "not a time, really", "2026-11-01T08:00:00+08:00"):
         assert _day_fn(Clock(answer))() in (today, now_shanghai().strftime("%Y-%m-%d"))
     assert _day_fn(Clock("2020-01-02 03:04:05"))() == "2020-01-02"
+
+
+def test_upload_date_refuses_business_data_without_business_time(tmp_path, monkeypatch):
+    """``--date D`` for a business data set whose mapping has no business_time would send the whole
+    backlog as that day's: refused, naming the file and the fix; nothing sent."""
+    import pytest
+    import yaml
+
+    from hlwjr import ConfigError
+    from hlwjr.upload._project import load_project, write_project
+    from hlwjr.upload._uploader import run_upload
+
+    spec_dir = Path(__file__).parent / "data" / "mapping_spec"
+    m = tmp_path / "m"
+    (m / "datasets").mkdir(parents=True)
+    (m / "src").mkdir()
+    (m / "src" / "visits.csv").write_text("FZID,XM\nFZ1,测试\n", encoding="utf-8")
+    top = {"kind": "hlwjr/mapping", "version": 1, "spec": {"id": "mapping-test"}, "sources": {"his": {"path": "src"}}}
+    (m / "mapping.yaml").write_text(yaml.safe_dump(top, allow_unicode=True), encoding="utf-8")
+    ds = {
+        "kind": "hlwjr/mapping-dataset",
+        "version": 1,
+        "dataset": "visit",
+        "source": {"table": "visits"},
+        "fields": {"bussID": {"column": "FZID"}, "patientName": {"column": "XM"}},
+    }
+    (m / "datasets" / "visit.yaml").write_text(yaml.safe_dump(ds, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("HLWJR_SECRET", "s")
+    project = load_project(
+        write_project(
+            tmp_path / "p",
+            {
+                "datasets": ["visit"],
+                "mapping_dir": str(m),
+                "project": {"org_code": "O", "spec": str(spec_dir), "phase": "production"},
+                "platform": {"url": "http://127.0.0.1:9/hlwjr", "appid": "A"},
+            },
+        )
+    )
+    with pytest.raises(ConfigError, match="没有业务时间列 business_time") as e:
+        run_upload(project, date="2026-11-01", dry_run=True, progress=False)
+    assert "visit.yaml" in str(e.value) and "积压" in str(e.value)
+    s = run_upload(project, dry_run=True, progress=False)  # without --date: everything, as asked
+    assert s.datasets["visit"].mapped == 1

@@ -351,3 +351,60 @@ def test_threaded_field_checks_give_the_same_report(monkeypatch):
     monkeypatch.setattr(engine, "_PARALLEL_ROWS", 10)
     threaded = hlwjr.check(frame, "revisit", spec=spec(), today=TODAY, skip=["reference"]).to_frame()
     assert threaded.equals(serial) and len(serial) > 10
+
+
+# ------------------------------------------------------------------ is_valid stops early
+from hypothesis import given as _given  # noqa: E402
+from hypothesis import settings as _settings  # noqa: E402
+from hypothesis import strategies as _st  # noqa: E402
+
+_BREAKS = {
+    "sex": "男",
+    "doctorCertID": "110101198001010010",
+    "mobile": "1381234567",
+    "doctorName": None,
+    "birthday": "1980-02-30",
+    "subjectCode": "99.99",
+}
+
+
+@_settings(max_examples=40, deadline=None)
+@_given(
+    n=_st.integers(1, 60),
+    broken=_st.lists(_st.tuples(_st.integers(0, 59), _st.sampled_from(sorted(_BREAKS))), max_size=4),
+)
+def test_is_valid_agrees_with_check(n, broken):
+    from validate_helpers import TODAY, doctor, spec
+
+    from hlwjr.validation._engine import check, is_valid
+
+    records = [doctor() for _ in range(n)]
+    for row, field in broken:
+        if row < n:
+            records[row] = doctor(**{field: _BREAKS[field]})
+    s = spec()
+    assert is_valid(records, "doctor", spec=s, today=TODAY) == check(records, "doctor", spec=s, today=TODAY).ok
+
+
+def test_is_valid_stops_at_the_first_error(monkeypatch):
+    from validate_helpers import TODAY, doctor, spec
+
+    from hlwjr.validation import _engine
+
+    taken = []
+    real = _engine._Run.chunks
+
+    def counting(self):
+        for c in real(self):
+            taken.append(c.rule)
+            yield c
+
+    monkeypatch.setattr(_engine._Run, "chunks", counting)
+    bad = [doctor(sex="男"), doctor(mobile="1381234567"), doctor(birthday="1980-02-30")]
+    records = bad + [doctor() for _ in range(600)]  # three rules broken, on three fields
+    s = spec()
+    assert not _engine.is_valid(records, "doctor", spec=s, today=TODAY)
+    first = len(taken)
+    taken.clear()
+    _engine.check(records, "doctor", spec=s, today=TODAY)
+    assert first == 1 and len(taken) >= 3  # check walks every chunk; is_valid stopped at the first error

@@ -286,3 +286,83 @@ def test_upload_panel_summary_masks_ids_in_platform_reasons():
     )
     page = UploadPanel._summary_html(s)
     assert "校验位错误" in page and "B1" in page and "110101199003071234" not in page
+
+
+@pytest.mark.slow
+def test_one_project_one_ledger_and_no_registration_behind_the_analysts_back(
+    tmp_path, own_sandbox, monkeypatch, hospital
+):
+    """A project registered with `hlwjr sandbox register` (its hlwjr.toml points at the sandbox)
+    is what the notebooks open — the CLI's ledger; a real-platform project rehearses in a project
+    registered once; re-running notebook 05 after an upload shows the accepted records as such."""
+    from hlwjr.demo._hospital import DEMO_ORGAN_ID, DEMO_ORGAN_NAME
+    from hlwjr.sandbox import Sandbox
+    from hlwjr.sandbox._settings import ADMIN_TOKEN_ENV
+    from hlwjr.widgets import ValidationReport
+    from hlwjr.workbench._workbench import write_hospital_project
+
+    monkeypatch.setenv(ADMIN_TOKEN_ENV, own_sandbox.admin_token)
+    shutil.copytree(find_demo_mapping(), tmp_path / "mapping")
+    appid, secret = own_sandbox.register(DEMO_ORGAN_ID, DEMO_ORGAN_NAME)  # as `hlwjr sandbox register` does
+    monkeypatch.setenv("HOSP_SECRET", secret)
+    config = write_hospital_project(
+        tmp_path / "cli-project",
+        name=DEMO_ORGAN_NAME,
+        org_code=DEMO_ORGAN_ID,
+        appid=appid,
+        platform_url=own_sandbox.url,
+        mapping_dir=str(tmp_path / "mapping"),
+        sources={"his": hospital.sqlite_url},
+        secret_env="HOSP_SECRET",
+    )
+    registrations = []
+    real_register = Sandbox.register
+    monkeypatch.setattr(Sandbox, "register", lambda self, *a: registrations.append(a) or real_register(self, *a))
+    wb = hlwjr.open_workbench(config.parent, demo=False, sandbox=True, sandbox_url=own_sandbox.url)
+    assert wb.project.config_file == config and registrations == []  # the CLI's project, as it is
+    assert not (config.parent / ".hlwjr" / "rehearsal").exists()
+    day = hospital.days[0]
+    panel = wb.upload(date=day)
+    accepted = panel.summaries[-1].total("accepted")
+    assert accepted >= 30 and wb.project.ledger_path == config.parent / ".hlwjr" / "ledger.sqlite"
+    report = wb.validation_report(["consult"], date=day)  # notebook 05 again, after the upload
+    assert isinstance(report, ValidationReport)
+    assert not [p for p in report.report.problems if p.rule == "already_accepted"]
+    assert "已被平台接收" in report.summary.value and wb.last_accepted.get("consult", 0) > 0
+
+    real = write_hospital_project(
+        tmp_path / "real",
+        name=DEMO_ORGAN_NAME,
+        org_code=DEMO_ORGAN_ID,
+        appid="REAL-APPID",
+        platform_url="https://platform.example.invalid/hlwjr",
+        mapping_dir=str(tmp_path / "mapping"),
+        sources={"his": hospital.sqlite_url},
+        profile="tianjin",
+    )
+    for _ in range(2):
+        wb = hlwjr.open_workbench(real.parent, demo=False, sandbox=True, sandbox_url=own_sandbox.url)
+    assert len(registrations) == 1  # registered once, the rehearsal project reused afterwards
+
+
+@pytest.mark.slow
+def test_a_real_upload_from_a_notebook_needs_confirm(tmp_path, monkeypatch, hospital):
+    from hlwjr.demo._hospital import DEMO_ORGAN_ID, DEMO_ORGAN_NAME
+    from hlwjr.workbench._workbench import write_hospital_project
+
+    shutil.copytree(find_demo_mapping(), tmp_path / "mapping")
+    monkeypatch.setenv("HLWJR_SECRET", "bbf1dd188b8b4629853f06f118d11e4a")
+    write_hospital_project(
+        tmp_path / "real",
+        name=DEMO_ORGAN_NAME,
+        org_code=DEMO_ORGAN_ID,
+        appid="REAL-APPID",
+        platform_url="http://127.0.0.1:9/hlwjr",  # nothing listens: nothing may be sent
+        mapping_dir=str(tmp_path / "mapping"),
+        sources={"his": hospital.sqlite_url},
+        profile="tianjin",
+    )
+    wb = hlwjr.open_workbench(tmp_path / "real", demo=False, sandbox=False)
+    panel = wb.upload(date=hospital.days[0])  # "Run All" with CONFIRM = False
+    assert panel.summaries[-1].dry_run and panel.summaries[-1].total("sent") == 0
+    assert "CONFIRM = True" in panel.result.value and "预演" in panel.result.value

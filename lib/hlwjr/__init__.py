@@ -76,7 +76,7 @@ _LAZY: dict[str, str] = {
     # platform, upload, readiness
     "Project": ".upload._project",
     "load_project": ".upload._project",
-    "PlatformProfile": ".upload._client",
+    "PlatformProfile": ".upload._profile",
     "PlatformClient": ".upload._client",
     "TokenAuth": ".upload._client",
     "Ledger": ".upload._ledger",

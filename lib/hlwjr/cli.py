@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     ".commands._validate",
     ".commands._sandbox",
     ".commands._map",
+    ".commands._template",
     ".commands._upload",
     ".commands._ledger",
     ".commands._run",

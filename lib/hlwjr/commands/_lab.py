@@ -10,12 +10,14 @@ sandbox (by PID).
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import quote
 
 from .._exceptions import ConfigError
 
@@ -50,6 +52,11 @@ def project_uses_sandbox(project_dir: Path) -> bool:
     if not config.exists():
         return True
     return load_project(config).platform.profile == "sandbox"
+
+
+def lab_url(port: int, token: str) -> str:
+    """The address to open: the setup notebook on the loopback port, with the access token."""
+    return f"http://127.0.0.1:{port}/lab/tree/notebooks/{quote(START_NOTEBOOK)}?token={token}"
 
 
 def lab_command(
@@ -92,8 +99,9 @@ def _run(args, stdout: TextIO, stderr: TextIO) -> int:
         env[ADMIN_TOKEN_ENV] = sandbox.admin_token
         print(f"沙箱平台: {sandbox.url}（进程 {sandbox.pid}，数据 {sandbox.data_dir}）", file=stdout)
     port = args.port or free_port()
-    cmd = lab_command(root, port=port, token=args.token, open_browser=not args.no_browser)
-    print(f"JupyterLab: http://127.0.0.1:{port}/lab/tree/notebooks/{START_NOTEBOOK}（Ctrl-C 停止）", file=stdout)
+    token = args.token or secrets.token_hex(24)  # ours, so the printed address can carry it
+    cmd = lab_command(root, port=port, token=token, open_browser=not args.no_browser)
+    print(f"JupyterLab: {lab_url(port, token)}（Ctrl-C 停止；地址含访问令牌，勿外传）", file=stdout)
     if args.project:
         print(f"项目目录: {project}（在笔记本参数单元格中设 PROJECT_DIR = {str(project)!r}）", file=stdout)
     stdout.flush()

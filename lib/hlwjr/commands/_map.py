@@ -1,12 +1,17 @@
 """CLI for sources and mapping (数据源探查 / 指标对照): ``hlwjr profile`` and ``hlwjr map ...``.
 
     hlwjr profile SOURCE [--table T | --query SQL] [--sheet S] [--encoding E] [--format text|json]
-    hlwjr map check   --mapping DIR [--no-columns]
+    hlwjr map check   --mapping DIR [--no-columns] [--source NAME=URL] [--sample N] [--draft]
+                      (required fields without a rule and a missing business_time are errors unless
+                      --draft; the first N source rows are mapped and validated, failing rows are errors)
     hlwjr map apply   --mapping DIR --dataset CODE [--date D] [--out FILE.jsonl] [--issues FILE.csv]
     hlwjr map suggest --dataset CODE --source SOURCE [--table T] [--format text|json] [--write DIR]
                       (coded fields also get local value → standard code proposals, all ``suggested``;
                       ``--write`` saves the best ones as a draft config, every rule ``suggested``)
+    hlwjr map export  (--mapping DIR | --config PROJECT) --out 指标对照表.xlsx
+    hlwjr map import  (--mapping DIR | --config PROJECT) --in 指标对照表.xlsx [--dry-run] [--reviewer NAME]
     hlwjr map codes   --code-set ID --source SOURCE --column COL [--table T] [--format text|json|csv]
+                      [--out FILE.csv]   (csv / --out: the columns of a code-map file, ready to use)
 
 Thin shell: every command calls what the notebooks call (``hlwjr.sources._profile``, ``hlwjr.mapping._engine``,
 ``hlwjr.mapping._suggest``).  Nothing printed carries a full ID-card or phone number.
@@ -87,7 +92,22 @@ def register(subparsers) -> None:
     c = msub.add_parser("check", help="检查对照配置：格式、与规范一致、源数据列存在、值域对照完整")
     c.add_argument("--mapping", required=True, metavar="DIR", help="对照配置目录（含 mapping.yaml）")
     c.add_argument("--spec", help="规范名称或目录（缺省为配置中的 spec.id）")
-    c.add_argument("--no-columns", action="store_true", help="不连接数据源检查列名")
+    c.add_argument("--no-columns", action="store_true", help="不连接数据源检查列名（也不试对照样例行）")
+    c.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="覆盖配置中的数据源，如 his=sqlite:///his.sqlite（可多次）；样例行从这里读",
+    )
+    c.add_argument(
+        "--sample", type=int, default=20, metavar="N", help="按规则对照并校验每个数据集的前 N 行（缺省 20；0 = 不试）"
+    )
+    c.add_argument(
+        "--draft",
+        action="store_true",
+        help="草稿检查：必填字段未对照、缺业务时间只作提醒（缺省为错误，退出码 1）",
+    )
     c.set_defaults(handler=_check)
 
     a = msub.add_parser("apply", help="运行对照：源数据 → 规范记录（JSON Lines），并报告未能对照的值")
@@ -125,14 +145,102 @@ def register(subparsers) -> None:
     )
     s.set_defaults(handler=_suggest)
 
+    e = msub.add_parser("export", help="导出指标对照表（Excel）：每个规范字段一行，含规则、值域对照、审核状态")
+    _mapping_args(e)
+    e.add_argument("--out", required=True, metavar="FILE.xlsx", help="输出的指标对照表")
+    e.add_argument(
+        "--samples", type=int, default=3, metavar="N", help="每个字段列出前 N 行的对照结果（已脱敏；0 = 不读数据源）"
+    )
+    e.add_argument("--source", action="append", default=[], metavar="NAME=URL", help="覆盖配置中的数据源（可多次）")
+    e.set_defaults(handler=_export)
+
+    i = msub.add_parser("import", help="导入同事修改过的指标对照表：先显示差异，检查通过后写回对照配置")
+    _mapping_args(i)
+    i.add_argument("--in", dest="in_", required=True, metavar="FILE.xlsx", help="修改过的指标对照表")
+    i.add_argument("--dry-run", action="store_true", help="只显示差异，不写入")
+    i.add_argument("--reviewer", help="记为审核人（表中「审核人」为空而状态改为已通过/已拒绝时）")
+    i.set_defaults(handler=_import)
+
     k = msub.add_parser("codes", help="值域对照建议：本地值 → 标准代码（如 男/M/1 → 1）")
     k.add_argument("--code-set", required=True, metavar="ID", help="规范中的值域，如 sex、GB/T 2261.1")
     _source_args(k, positional=False)
     k.add_argument("--source", required=True, metavar="SOURCE")
     k.add_argument("--column", required=True, help="本地代码所在列")
     k.add_argument("--spec", help="规范名称或目录")
-    k.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    k.add_argument(
+        "--format",
+        choices=("text", "json", "csv"),
+        default="text",
+        help="csv = 值域对照表文件的列（local,local_name,code,name,status,comment），可直接存为 codes/<名称>.csv",
+    )
+    k.add_argument("--out", metavar="FILE.csv", help="把建议写成值域对照表文件（UTF-8 BOM，可用 Excel 打开）")
     k.set_defaults(handler=_codes)
+
+
+def _mapping_args(p) -> None:
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--mapping", metavar="DIR", help="对照配置目录（含 mapping.yaml）")
+    g.add_argument("--config", metavar="PROJECT", help="接入项目目录（hlwjr.toml），用其 mapping_dir")
+
+
+def _mapping_dir(args):
+    from .._exceptions import ConfigError
+
+    if args.mapping:
+        return args.mapping
+    from ..upload._project import load_project
+
+    project = load_project(args.config)
+    if project.mapping_dir is None:
+        raise ConfigError("项目没有配置映射目录 (mapping_dir)；请在 hlwjr.toml 中设置", where=str(project.config_file))
+    return project.mapping_dir
+
+
+def _export(args, stdout, stderr) -> int:
+    from .._exceptions import ConfigError
+    from ..mapping._config import load_mapping
+    from ..mapping._table import export_table
+
+    if not str(args.out).lower().endswith(".xlsx"):
+        raise ConfigError(f"--out 应为 .xlsx 文件，实际为 {args.out}")
+    if args.samples < 0:
+        raise ConfigError("--samples 不能为负数")
+    mapping = load_mapping(_mapping_dir(args))
+    path = export_table(mapping, args.out, samples=args.samples, sources=_parse_sources(args.source) or None)
+    n = sum(len(mapping.spec().dataset(c).fields) for c in mapping.datasets)
+    print(
+        f"已导出指标对照表 {path}：{len(mapping.datasets)} 个数据集、{n} 个字段；"
+        "可修改的列为「规则」「状态」「审核人」「备注」，改好后用 hlwjr map import 导回",
+        file=stdout,
+    )
+    return 0
+
+
+def _import(args, stdout, stderr) -> int:
+    from ..mapping._config import load_mapping
+    from ..mapping._table import import_table
+
+    mapping = load_mapping(_mapping_dir(args))
+    changes = import_table(mapping, args.in_, reviewer=args.reviewer)
+    if not changes:
+        print(f"指标对照表 {args.in_} 与对照配置一致，没有需要导入的修改", file=stdout)
+        return 0
+    print(f"指标对照表 {args.in_}：{len(changes)} 个字段有修改", file=stdout)
+    for c in changes:
+        print(f"  {c}", file=stdout)
+    issues = [i for i in mapping.check(columns=False) if i.severity == "error"]
+    print(mapping.diff(), file=stdout, end="")
+    if issues:
+        for i in issues:
+            print(str(i), file=stdout)
+        print(f"导入后有 {len(issues)} 个配置错误：未写入；请在指标对照表中改正后重新导入", file=stdout)
+        return 1
+    if args.dry_run:
+        print("（预演：未写入；去掉 --dry-run 写回对照配置）", file=stdout)
+        return 0
+    mapping.save()
+    print(f"已写回对照配置 {mapping.directory}（只改动了上面列出的文件）", file=stdout)
+    return 0
 
 
 def _profile(args, stdout, stderr) -> int:
@@ -159,10 +267,19 @@ def _table(df) -> str:
 
 
 def _check(args, stdout, stderr) -> int:
+    from .._exceptions import ConfigError
     from ..mapping._config import load_mapping
 
+    if args.sample < 0:
+        raise ConfigError("--sample 不能为负数")
     mapping = load_mapping(args.mapping)
-    issues = mapping.check(spec=args.spec, columns=not args.no_columns)
+    issues = mapping.check(
+        spec=args.spec,
+        sources=_parse_sources(args.source) or None,
+        columns=not args.no_columns,
+        complete=not args.draft,
+        sample=0 if args.no_columns else args.sample,
+    )
     errors = [i for i in issues if i.severity == "error"]
     for i in issues:
         print(str(i), file=stdout)
@@ -252,11 +369,15 @@ def _suggest(args, stdout, stderr) -> int:
     sugg = suggest_fields(ds, df, top=args.top)
     codes = _code_suggestions(spec, sugg, df)
     if args.write:
-        written = _write_draft(args, spec, ds, df, sugg, codes)
+        written, business_time = _write_draft(args, spec, ds, df, sugg, codes)
         done = (
             f"已写出对照草稿 {written}（规则均为 suggested 待审；用 `hlwjr map check --mapping {args.write}` "
             "检查，在 03_字段对照 中审核）"
         )
+        if business_time:
+            done += f"\n  业务时间列 business_time = {business_time}（upload --date 按它取当天的数据；请核对）"
+        elif not _is_master(spec, ds):
+            done += "\n  没有找到业务时间列：请在草稿的 source 下写 business_time: <列>，否则 map check 报错"
         if args.format == "json":
             print(done, file=stderr)
     if args.format == "json":
@@ -300,7 +421,8 @@ def _suggest(args, stdout, stderr) -> int:
 def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0.75):
     """A first draft of one data set's mapping from the best suggestions (指标对照草稿): column rules,
     date reformats where the column's format is not the spec's, and code maps for coded fields, every
-    rule and code ``suggested`` (待审) — never accepted automatically.  Returns the YAML written."""
+    rule and code ``suggested`` (待审) — never accepted automatically; business data also gets
+    ``source.business_time``.  Returns the YAML written and the business-time column (or None)."""
     from pathlib import Path
 
     from .._exceptions import ConfigError
@@ -346,6 +468,7 @@ def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0
         ref.source = name if len(mapping.sources) > 1 else None
     dm = DatasetMapping(dataset=ds.code, source=ref)
     prof = profile_frame(df if len(df) <= 20000 else df.sample(20000, random_state=0))
+    _set_business_time(spec, ds, dm, suggestions, prof)
     for s in suggestions:
         best = s.best
         if best is None or best.score < min_score or s.type == "array":
@@ -374,7 +497,28 @@ def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0
         r.comment = "建议：" + "；".join(best.reasons)
     mapping.datasets[ds.code] = dm
     mapping.save(out)
-    return out / "datasets" / f"{ds.code}.yaml"
+    return out / "datasets" / f"{ds.code}.yaml", dm.source.business_time
+
+
+def _set_business_time(spec, ds, dm, suggestions, prof) -> None:
+    """Business data gets ``source.business_time`` (the day ``upload --date`` picks rows by) from the
+    event-time column; master data (基础数据) has none."""
+    from ..mapping._suggest import suggest_business_time
+
+    if _is_master(spec, ds):
+        return
+    bt = suggest_business_time(ds, suggestions, prof)
+    if bt is None:
+        return
+    dm.source.business_time = bt["column"]
+    if bt["format"]:
+        dm.source.business_time_format = bt["format"]
+
+
+def _is_master(spec, ds) -> bool:
+    from ..mapping._template import master_datasets
+
+    return ds.code in {d.code for d in master_datasets(spec)}
 
 
 _CODES_SHOWN = 8
@@ -422,8 +566,8 @@ def _code_suggestions(spec, suggestions, df) -> dict[str, list[dict]]:
 
 
 def _codes(args, stdout, stderr) -> int:
-    from .._exceptions import SourceError
-    from ..mapping._suggest import suggest_codes
+    from .._exceptions import ConfigError, SourceError
+    from ..mapping._suggest import suggest_code_map, suggest_codes
     from ..sources._read import read_source
     from ..spec._load import load_spec
 
@@ -434,10 +578,23 @@ def _codes(args, stdout, stderr) -> int:
         raise SourceError(f"列 {args.column} 不存在；可用列：{', '.join(map(str, df.columns))}", where=str(args.source))
     _refuse_identifying_column(df[args.column], args.column, str(args.source))
     table = suggest_codes(cs, df[args.column])
-    if args.format == "json":
+    if args.out:
+        from pathlib import Path
+
+        if Path(args.out).suffix.lower() != ".csv":
+            raise ConfigError(f"--out 应为 .csv 文件（值域对照表），实际为 {args.out}")
+        cm = suggest_code_map(Path(args.out).stem, cs, df[args.column])
+        cm.save(args.out)
+        print(
+            f"已写出值域对照表 {args.out}：{len(cm.entries)} 个本地值（全部 suggested 待审）；"
+            f"在 mapping.yaml 的 code_maps 中登记：{cm.name}: {{file: codes/{Path(args.out).name}, code_set: {cs.id}}}",
+            file=stdout,
+        )
+    elif args.format == "json":
         print(table.to_json(orient="records", force_ascii=False, indent=2), file=stdout)
-    elif args.format == "csv":
-        print(defuse_frame(table).to_csv(index=False), end="", file=stdout)
+    elif args.format == "csv":  # exactly a code-map file: save the output as codes/<name>.csv
+        cm = suggest_code_map(cs.id, cs, df[args.column])
+        print(defuse_frame(cm.entries).to_csv(index=False), end="", file=stdout)
     else:
         print(f"值域 {cs.id}（{cs.name}）：本地值 → 标准代码建议（需人工审核）", file=stdout)
         print(_table(table), file=stdout)

@@ -111,6 +111,9 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         stdout.write("\n")
     else:
         print(report.summary(), file=stdout)
+        hint = _master_data_hint(spec, report, batch)
+        if hint:
+            print(hint, file=stdout)
         problems = report.problems
         limit = args.limit if args.limit and args.limit > 0 else len(problems)
         if problems:
@@ -132,6 +135,12 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         if args.report:
             print(f"报告已写入 {args.report}", file=stdout)
     return 0 if report.ok else 1
+
+
+def _master_data_hint(spec, report, batch) -> str | None:
+    from ..mapping._template import master_data_hint
+
+    return master_data_hint(spec, report.to_frame(), batch)
 
 
 def _dataset_file(option: str, item: str, spec):

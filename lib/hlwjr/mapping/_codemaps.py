@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +27,8 @@ class CodeMap:
     entries: pd.DataFrame
     code_set: str | None = None
     path: Path | None = None
+    line_end: str = "\r\n"  # kept from the loaded file (Excel writes CRLF); new files: CRLF, for Excel
+    _saved: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # as loaded / last saved
 
     def lookup(self) -> dict[str, str]:
         """local value → code (rows marked rejected are ignored)."""
@@ -65,8 +67,21 @@ class CodeMap:
     def to_frame(self) -> pd.DataFrame:
         return self.entries.copy()
 
+    def render(self, path: str | os.PathLike | None = None) -> str | None:
+        """The CSV text :meth:`save` would write to ``path`` (BOM included), or None when that file
+        already holds these entries (it is then left as it is)."""
+        p = Path(path or self.path) if (path or self.path) else None
+        frame = self.entries.reindex(columns=CODE_MAP_COLUMNS)
+        if p is not None and p.exists() and p == self.path and self._saved is not None and _same(frame, self._saved):
+            return None
+        from .._sheets import defuse_frame
+
+        safe = defuse_frame(frame)  # opened in Excel: no cell may run as a formula (undone on load)
+        return "\ufeff" + safe.to_csv(index=False, quoting=csv.QUOTE_MINIMAL, lineterminator=self.line_end)
+
     def save(self, path: str | os.PathLike | None = None) -> Path:
-        """Write the CSV (UTF-8 with BOM, for Excel); atomically."""
+        """Write the CSV (UTF-8 with BOM, for Excel; the loaded file's line endings) atomically —
+        only when the entries changed."""
         from .._files import atomic_write
 
         if path is None and self.path is None:
@@ -74,11 +89,11 @@ class CodeMap:
                 f'值域对照表 {self.name} 还没有文件路径：请给出保存位置，如 save("codes/{self.name}.csv")'
             )
         p = Path(path or self.path)
-        from .._sheets import defuse_frame
-
-        frame = defuse_frame(self.entries.reindex(columns=CODE_MAP_COLUMNS))  # opened in Excel: no formulas
-        atomic_write(p, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL))
+        text = self.render(p)
+        if text is not None:
+            atomic_write(p, lambda tmp: tmp.write_bytes(text.encode("utf-8")))
         self.path = p
+        self._saved = self.entries.reindex(columns=CODE_MAP_COLUMNS).copy()
         return p
 
 
@@ -103,7 +118,9 @@ def load_code_map(path, *, name: str | None = None, code_set: str | None = None)
         if c not in df.columns:
             df[c] = pd.Series([None] * len(df), dtype="str")
         else:
-            df[c] = df[c].map(undo_defuse, na_action="ignore")  # what save() protected from Excel
+            given = df[c].notna()  # what save() protected from Excel; the column keeps its dtype
+            if given.any():
+                df.loc[given, c] = df.loc[given, c].map(undo_defuse)
     dup = df["local"][df["local"].duplicated()]
     if len(dup):
         row = int(dup.index[0]) + 2
@@ -112,4 +129,21 @@ def load_code_map(path, *, name: str | None = None, code_set: str | None = None)
     if bad.any():
         row = int(bad.idxmax()) + 2
         raise MappingError(f"status 应为 {'/'.join(REVIEW_STATUSES)}", where=f"{p}:第{row}行")
-    return CodeMap(name=name or p.stem, entries=df[CODE_MAP_COLUMNS].reset_index(drop=True), code_set=code_set, path=p)
+    entries = df[CODE_MAP_COLUMNS].reset_index(drop=True)
+    head = p.read_bytes()[:65536]
+    line_end = "\r\n" if b"\r\n" in head or b"\n" not in head else "\n"
+    cm = CodeMap(name=name or p.stem, entries=entries, code_set=code_set, path=p, line_end=line_end)
+    cm._saved = entries.copy()
+    return cm
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Same entries, as text (a CSV cannot tell None from "")."""
+    if a.shape != b.shape:
+        return False
+    return _as_text(a).equals(_as_text(b))
+
+
+def _as_text(f: pd.DataFrame) -> pd.DataFrame:
+    f = f.reset_index(drop=True).astype(object)
+    return f.where(f.notna(), "").astype(str)

@@ -15,7 +15,18 @@ import yaml
 from .._exceptions import MappingError, SourceError
 from ._codemaps import CODE_MAP_COLUMNS, CodeMap, load_code_map
 from ._context import _Context
-from ._model import KIND, VERSION, CodeMapRef, DatasetMapping, FieldRule, SourceDef, _check_keys, _clean, _expect
+from ._model import (
+    KIND,
+    VERSION,
+    CodeMapRef,
+    DatasetMapping,
+    FieldRule,
+    SourceDef,
+    SourceRef,
+    _check_keys,
+    _clean,
+    _expect,
+)
 from ._result import MappingResult
 
 
@@ -143,21 +154,73 @@ class Mapping:
     def save(self, directory: str | os.PathLike | None = None) -> Path:
         """Write ``mapping.yaml``, ``datasets/<code>.yaml`` and the code maps (each file atomically).
 
-        Saving to another directory copies every code map there too."""
+        Round trip: a file is rewritten only when what it holds changed, and then over its current
+        text — comments, key order and styles of the unchanged parts stay (ruamel.yaml); code maps
+        keep their line endings.  Saving to another directory copies every code map there too."""
+        from .._files import atomic_write
+
         out = Path(directory or self.directory or ".")
-        moving = self.directory is None or out.resolve() != self.directory.resolve()
-        if moving and self.directory is not None:
+        if self._moving(out) and self.directory is not None:
             for name in self.code_maps:  # load before the directory changes
                 if self._path(self.code_maps[name].file).exists():
                     self.code_map(name)
         (out / "datasets").mkdir(parents=True, exist_ok=True)
-        _write_yaml(out / "mapping.yaml", self.to_dict())
+        for path, _old, text in self._yaml_changes(out):
+            atomic_write(path, lambda tmp, t=text: tmp.write_text(t, encoding="utf-8"))
         for code, dm in self.datasets.items():
-            _write_yaml(self._dataset_file(out, code, dm, moving), dm.to_dict())
+            dm.file = str(self._dataset_file(out, code, dm, self._moving(out)))
         self.directory = out
         for name, cm in self._code_map_cache.items():
             cm.save(self._path(self.code_maps[name].file))
         return out
+
+    def changes(self, directory: str | os.PathLike | None = None) -> list[tuple[Path, str, str]]:
+        """What :meth:`save` would write: ``(file, current text or "", new text)`` per changed file
+        (mapping YAML and code-map CSVs), nothing for files that stay as they are."""
+        out = Path(directory or self.directory or ".")
+        found = list(self._yaml_changes(out))
+        for name, cm in self._code_map_cache.items():
+            target = out / self.code_maps[name].file if self._moving(out) else self._path(self.code_maps[name].file)
+            text = cm.render(target)
+            if text is not None:
+                found.append((target, target.read_text(encoding="utf-8-sig") if target.exists() else "", text))
+        return found
+
+    def diff(self, directory: str | os.PathLike | None = None) -> str:
+        """A unified diff of what :meth:`save` would change (empty when nothing would)."""
+        from ._roundtrip import unified_diff
+
+        base = Path(directory or self.directory or ".")
+        parts = []
+        for path, old, new in self.changes(directory):
+            try:
+                name = str(path.relative_to(base))
+            except ValueError:
+                name = str(path)
+            parts.append(unified_diff(old, new.lstrip("\ufeff"), name))
+        return "".join(parts)
+
+    def _moving(self, out: Path) -> bool:
+        return self.directory is None or out.resolve() != self.directory.resolve()
+
+    def _yaml_changes(self, out: Path):
+        """(path, current text, new text) of the YAML files whose content changes."""
+        from ._roundtrip import render_yaml
+
+        moving = self._moving(out)
+        here = self.directory / "mapping.yaml" if self.directory is not None else None
+        targets = [(out / "mapping.yaml", here, self.to_dict(), _same_top_node)]
+        for code, dm in self.datasets.items():
+            target = self._dataset_file(out, code, dm, moving)
+            targets.append((target, Path(dm.file) if dm.file else None, dm.to_dict(), _same_dataset_node))
+        for target, loaded, data, same in targets:
+            # written over the target's own text, or (saving elsewhere) over the file it was loaded from
+            template = next((p for p in (target, loaded) if p is not None and p.exists()), None)
+            text = render_yaml(template, data, same)
+            if text is None and template is not None and template.resolve() != target.resolve():
+                text = template.read_text(encoding="utf-8")  # unchanged, but saved elsewhere: copy as is
+            if text is not None:
+                yield target, target.read_text(encoding="utf-8") if target.exists() else "", text
 
     @staticmethod
     def _dataset_file(out: Path, code: str, dm: DatasetMapping, moving: bool) -> Path:
@@ -171,8 +234,22 @@ class Mapping:
         return out / "datasets" / f"{code}.yaml"
 
     # -- checks -------------------------------------------------------------------------------
-    def check(self, *, spec=None, sources: dict | None = None, columns: bool = True) -> list[MappingIssue]:
+    def check(
+        self,
+        *,
+        spec=None,
+        sources: dict | None = None,
+        columns: bool = True,
+        complete: bool = False,
+        sample: int = 0,
+    ) -> list[MappingIssue]:
         """Check the config against the spec and (``columns=True``) the source columns.
+
+        ``complete=True`` (``hlwjr map check``): a config ready to upload — a required field without
+        a rule (or 无法提供 without a reason) and a business data set without ``business_time`` are
+        errors, not reminders.  ``sample=N`` (with ``columns``) also maps the first N source rows of
+        each data set without errors and validates them: failing sample rows are reported (errors
+        when all of them fail, see :meth:`check_samples`).
 
         Returns every issue found (errors and warnings); :meth:`validate` raises on errors.
         """
@@ -226,12 +303,43 @@ class Mapping:
             except Exception:
                 issues.append(MappingIssue("error", w, f"规范 {spec.id} 中没有数据集 {code!r}"))
                 continue
-            issues += self._check_rules(spec, ds, dm.fields, w, top=True)
+            found = self._check_rules(spec, ds, dm.fields, w, top=True, complete=complete)
+            if complete:
+                found += _business_time_issue(spec, ds, dm, w)
             if columns:
-                issues += self._check_columns(dm, w, sources)
+                found += self._check_columns(dm, w, sources)
+            if columns and sample > 0 and not any(i.severity == "error" for i in found):
+                found += self.check_samples(code, sample, spec=spec, sources=sources)
+            issues += found
         return _collapse_unreadable(issues)
 
-    def _check_rules(self, spec, ds, rules: dict[str, FieldRule], w: str, *, top: bool) -> list[MappingIssue]:
+    def check_samples(self, dataset: str, n: int = 20, *, spec=None, sources: dict | None = None) -> list[MappingIssue]:
+        """Map the first ``n`` source rows of ``dataset`` and validate the records (强制校验, without
+        references to other data sets): one issue per failing sample row, naming the row and what
+        fails, and a last line counting them.  Nothing when every sample row passes.
+
+        When every sample row fails the rules are wrong (errors); when only some do, the rows are
+        dirty data the validator will hold back (reminders) — either way the count is reported."""
+        dm = self.dataset(dataset)
+        w = dm.file or f"datasets/{dm.dataset}.yaml"
+        res = self.preview(dm.dataset, n, sources=sources, spec=spec)
+        failing = _sample_failures(res, spec)
+        if not failing:
+            return []
+        severity = "error" if len(failing) >= res.n_source_rows else "warning"
+        rows = sorted(failing.items())[:_SAMPLE_ROWS_SHOWN]
+        out = [MappingIssue(severity, f"{w}: 样例第 {row} 行", _joined(msgs)) for row, msgs in rows]
+        verdict = f"按当前规则对照数据源前 {res.n_source_rows} 行：{len(failing)} 行不合格（映射拒收或未通过强制校验）"
+        if len(failing) > _SAMPLE_ROWS_SHOWN:
+            verdict += f"，上面列出前 {_SAMPLE_ROWS_SHOWN} 行"
+        if severity == "error":
+            verdict += "；全部样例行都不合格，请检查对照规则"
+        out.append(MappingIssue(severity, w, verdict))
+        return out
+
+    def _check_rules(
+        self, spec, ds, rules: dict[str, FieldRule], w: str, *, top: bool, complete: bool = False
+    ) -> list[MappingIssue]:
         issues = []
         for key, rule in rules.items():
             fw = f"{w}: 字段 {key}"
@@ -251,7 +359,7 @@ class Mapping:
                     issues.append(MappingIssue("error", fw, f"字段 {key} 不是数组字段，不能用 children"))
                     continue
                 issues += self._check_rules(
-                    spec, spec.dataset(f.item), rule.children.fields, f"{fw}.children", top=False
+                    spec, spec.dataset(f.item), rule.children.fields, f"{fw}.children", top=False, complete=complete
                 )
             elif f.type == "array":
                 if rule.kind != "unavailable":
@@ -302,9 +410,26 @@ class Mapping:
                         raise ValueError
                 except ValueError:
                     issues.append(MappingIssue("error", fw, f"日期格式 {rule.format!r} 无效（例：%Y%m%d%H%M%S）"))
+        severity = "error" if complete else "warning"
         for key in ds.required_fields:
-            if key not in rules:
-                issues.append(MappingIssue("warning", w, f"必填字段 {key}（{ds.fields[key].name}）还没有对照规则"))
+            rule = rules.get(key)
+            if rule is None:
+                issues.append(
+                    MappingIssue(
+                        severity,
+                        w,
+                        f"必填字段 {key}（{ds.fields[key].name}）还没有对照规则；请对照到源数据列，"
+                        "或确实无法提供时写 unavailable: <原因>",
+                    )
+                )
+            elif rule.kind == "unavailable" and not str(rule.unavailable or "").strip():
+                issues.append(
+                    MappingIssue(
+                        severity,
+                        f"{w}: 字段 {key}",
+                        f"必填字段 {key}（{ds.fields[key].name}）标为无法提供，但没有写原因",
+                    )
+                )
         if top and ds.parent is not None:
             issues.append(
                 MappingIssue("warning", w, f"{ds.code} 是 {ds.parent} 的明细数据集，应作为其数组字段的 children 配置")
@@ -370,6 +495,81 @@ class Mapping:
         return issues
 
 
+def _same_dataset_node(path: tuple, old, new) -> bool:
+    """Whether a data-set file's node already means ``new`` (shorthand rules, default values)."""
+    if old == new:
+        return True
+    try:
+        if path == ():
+            return DatasetMapping.from_dict(old, "").to_dict() == new
+        if len(path) == 2 and path[0] == "fields":
+            return FieldRule.from_dict(str(path[1]), old, "").to_dict() == new
+        if path == ("source",):
+            return SourceRef.from_dict(old, "").to_dict() == new
+    except Exception:  # an old node that does not parse: it is replaced
+        return False
+    return False
+
+
+def _same_top_node(path: tuple, old, new) -> bool:
+    """Whether a ``mapping.yaml`` node already means ``new`` (``his: sqlite:///…`` for {url: …})."""
+    if old == new:
+        return True
+    try:
+        if len(path) == 2 and path[0] == "sources":
+            d = old if isinstance(old, dict) else ({"url": old} if "://" in str(old) else {"path": old})
+            return SourceDef(**d).to_dict() == new
+        if len(path) == 2 and path[0] == "code_maps":
+            return CodeMapRef(**(old if isinstance(old, dict) else {"file": old})).to_dict() == new
+        if path == ("spec",) and isinstance(old, str):
+            return new == {"id": old}
+    except Exception:
+        return False
+    return False
+
+
+_SAMPLE_SKIP = ("reference", "already_accepted")  # other data sets and the platform are not in a sample
+_SAMPLE_ROWS_SHOWN = 10
+
+
+def _sample_failures(res: MappingResult, spec) -> dict[int, list[str]]:
+    """Source row (1-based) → what fails there: the mapping's rejections and the validator's errors."""
+    from ..validation._engine import check as validate_records
+
+    failing: dict[int, list[str]] = {}
+    for r in res.rejections.itertuples(index=False):
+        if not pd.isna(r.row) and r.rule != "duplicate_row":  # an exact re-export is dropped, not failed
+            failing.setdefault(int(r.row), []).append(f"{r.field or ''} {r.message}".strip())
+    if len(res.records):
+        report = validate_records(res.records, res.dataset, spec=spec, skip=_SAMPLE_SKIP)
+        rows = list(res.source_rows)
+        for p in report.problems:
+            if p.severity == "error" and p.row is not None and p.row < len(rows):
+                failing.setdefault(int(rows[p.row]), []).append(p.message)
+    return failing
+
+
+def _joined(msgs: list[str], shown: int = 3) -> str:
+    return "；".join(msgs[:shown]) + (f"（共 {len(msgs)} 个问题）" if len(msgs) > shown else "")
+
+
+def _business_time_issue(spec, ds, dm: DatasetMapping, w: str) -> list[MappingIssue]:
+    """A business data set (not 基础数据) needs ``source.business_time``: without it ``upload --date``
+    cannot pick the day's rows and would send the whole backlog."""
+    from ._template import master_datasets
+
+    if dm.source.business_time or ds.parent is not None or ds.code in {d.code for d in master_datasets(spec)}:
+        return []
+    return [
+        MappingIssue(
+            "error",
+            w,
+            f"数据集 {ds.code}（{ds.name}）没有设置业务时间列 source.business_time："
+            "按日期上传（--date）时无法只取当天的数据；请在 source 下写 business_time: <就诊/申请时间列>",
+        )
+    ]
+
+
 def _missing_cols(rules: dict[str, FieldRule], available: set[str], w: str, label: str) -> list[MappingIssue]:
     issues = []
     for key, rule in rules.items():
@@ -398,13 +598,6 @@ def _closest(name: str, options: list[str]) -> str | None:
 
     hit = process.extractOne(name, options, score_cutoff=75) if options else None
     return hit[0] if hit else None
-
-
-def _write_yaml(path: Path, data: dict) -> None:
-    from .._files import atomic_write
-
-    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _read_yaml(path: Path):

@@ -32,6 +32,7 @@ __all__ = [
     "SYNONYMS",
     "Candidate",
     "FieldSuggestion",
+    "suggest_business_time",
     "suggest_code_map",
     "suggest_codes",
     "suggest_dataset_mapping",
@@ -125,10 +126,11 @@ SYNONYMS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     ),
     (
         "cert_type",
-        r"certtype$|cardtype$|idcardtype$",
-        ("证件类型",),
+        r"(cert|idcard)type$",
+        ("证件类型", "患者证件类型"),
         ("ZJLX", "ZJLB", "IDTYPE", "CERTTYPE", "ZHENGJIANLEIXING"),
     ),
+    ("card_type", r"^cardtype$", ("就诊卡类型", "卡类型"), ("JZKLX", "KLX", "CARDTYPE", "JIUZHENKALEIXING")),
     ("sex", r"^(patient)?sex$|gender", ("性别",), ("XB", "XBDM", "SEX", "GENDER", "XINGBIE", "XBBM")),
     ("birthday", r"birth", ("出生日期",), ("CSRQ", "BIRTHDAY", "BIRTHDATE", "DOB", "CHUSHENGRIQI", "CSNY")),
     ("age", r"^(patient)?age$", ("年龄",), ("NL", "AGE", "NIANLING", "BRNL", "HZNL")),
@@ -209,13 +211,25 @@ SYNONYMS: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
         ("KFRQ", "KFSJ", "CFRQ", "CFSJ", "RECIPEDATE", "RECIPETIME", "PRESCRIBETIME", "KAIFANGSHIJIAN"),
     ),
     ("apply_time", r"^applydate$", ("申请时间",), ("SQSJ", "SQRQ", "APPLYTIME", "APPLYDATE", "SHENQINGSHIJIAN")),
-    ("start_time", r"^startdate$", ("开始时间",), ("KSSJ", "STARTTIME", "BEGINTIME", "KAISHISHIJIAN")),
+    ("start_time", r"^startdate$", ("开始时间",), ("KSSJ", "JZSJ", "STARTTIME", "BEGINTIME", "KAISHISHIJIAN")),
     ("end_time", r"^enddate$", ("结束时间",), ("JSSJ", "ENDTIME", "FINISHTIME", "JIESHUSHIJIAN")),
     (
         "diag_code",
         r"^(icdcode|diagnosiscode|maindiagnosecode)$",
         ("诊断编码", "诊断代码"),
         ("ZDDM", "ZDBM", "ICD", "ICDCODE", "ICD10", "DIAGCODE", "ZHENDUANDAIMA"),
+    ),
+    (
+        "organ_id",
+        r"^organid$",
+        ("机构唯一号", "机构代码", "机构编码"),
+        ("JGDM", "JGBM", "JGBH", "JGID", "YLJGDM", "TYSHXYDM", "ORGCODE", "ORGANCODE", "ORGANID", "ORGID"),
+    ),
+    (
+        "last_diagnosis",
+        r"^(originaldiagnosis|lastdiagnosis)$",
+        ("上次就诊诊断", "上次诊断"),
+        ("SCZD", "SCJZZD", "SCZDMC", "LASTDIAGNOSIS", "PREVDIAGNOSIS"),
     ),
     ("this_diagnosis", r"^thisdiagnosis$", ("本次诊断名称", "本次诊断"), ("BCZD", "BCZDMC", "THISDIAGNOSIS")),
     (
@@ -345,6 +359,7 @@ _WORD_EN = {
     "咨询价格": ("fee", "price", "consult_fee"),
     "支付渠道": ("pay_channel", "pay_way"),
     "是否回复": ("answered", "reply_flag"),
+    "复诊声明": ("revisit_declared", "revisit_statement", "referral_flag", "referral"),
     "就诊卡号": ("card_no", "visit_card"),
     "简要病史": ("history", "medical_history"),
     "复诊类别": ("visit_type", "mode"),
@@ -509,6 +524,87 @@ def _profile_of(source):
 _OTHER_PERSON = re.compile(r"^(jhr|jianhuren|kfys|kaifangyishi|sfys|sfyjs|shenfangyaoshi|fzr|fuzeren|jbr|jingbanren)$")
 
 
+# Whose value a field or a column holds (患者本人 / 监护人 / 医生 / 药师), read from the leading word of the
+# Chinese name, its pinyin (initials) or English.  Longer markers are tried first.
+_ROLE_MARKERS = {
+    "guardian": ("监护人", "jianhuren", "guardian", "jhr"),
+    "pharmacist": ("审方药师", "药师", "shenfangyaoshi", "pharmacist", "yaoshi", "sfyjs", "sfys", "shys", "yjs"),
+    "patient": ("患者", "病人", "huanzhe", "bingren", "patient", "pat", "hz", "br"),
+    "doctor": ("开方医师", "医生", "医师", "yisheng", "yishi", "doctor", "doc", "ys"),
+}
+_ROLE_ZH = {"guardian": "监护人", "pharmacist": "药师", "patient": "患者", "doctor": "医生"}
+# roles that are never the subject of a record: an unmarked column (SJHM) is not theirs
+_NEVER_UNMARKED = ("guardian",)
+
+
+def _role_of(text: str) -> str | None:
+    """The person a name is about, from its leading word; None when it names nobody."""
+    raw = str(text).strip()
+    flat = _norm(raw)
+    for role, markers in _ROLE_MARKERS.items():
+        for m in markers:
+            if re.search(r"[\u4e00-\u9fff]", m):
+                if raw.startswith(m) and len(raw) > len(m):
+                    return role
+            elif flat.startswith(m) and len(flat) >= len(m) + 2:
+                return role
+    return None
+
+
+def _field_role(f) -> str | None:
+    return _role_of(f.name) or _role_of(f.key)
+
+
+def _role_conflict(field_role: str | None, col: str) -> tuple[float, str | None]:
+    """A penalty when the column is about someone else than the field: 监护人手机号码 ← LXDH (the
+    patient's own phone), 患者证件号码 ← JHRZJHM (the guardian's), 医生身份证号 ← 药师身份证号列."""
+    if field_role is None:
+        return 0.0, None
+    col_role = _role_of(col) or _role_of(col.rsplit(".", 1)[-1])
+    if col_role is None:
+        if field_role in _NEVER_UNMARKED:
+            return -35.0, f"字段是{_ROLE_ZH[field_role]}的，列名没有{_ROLE_ZH[field_role]}标记（多半是患者本人的）"
+        return 0.0, None
+    if col_role != field_role:
+        return -25.0, f"列名指{_ROLE_ZH[col_role]}，字段是{_ROLE_ZH[field_role]}的"
+    return 0.0, None
+
+
+def _record_id_fields(dataset) -> set[str]:
+    """The key field that identifies one record (复诊记录ID, 处方号 …): the data set's key without the
+    fields every data set's key shares (the institution), when exactly one is left."""
+    try:
+        keys = [set(d.key) for d in dataset.spec.top_level() if d.key]
+    except Exception:  # a hand-built data set without a spec
+        keys = []
+    shared = set.intersection(*keys) if keys else set()
+    rest = [k for k in dataset.key if k not in shared]
+    return set(rest) if len(rest) == 1 else set()
+
+
+_ID_NAME = re.compile(r"(lsh|liushuihao|jlh|id|bh|bianhao|no)$")
+_ID_NAME_ZH = re.compile(r"(流水号|编号|记录号|ID)$")
+_NOT_ID_KINDS = ("id_card", "mobile", "date", "datetime", "amount", "decimal", "name", "empty")
+
+
+def _key_adjust(col: str, prof) -> tuple[float, float | None, str | None]:
+    """For the record-ID field: (penalty, floor score, reason).  A column whose values are unique and
+    whose name says 流水号/编号/ID is a business key even when its name is unlike the field's
+    (就诊流水号 JZLSH for 复诊记录ID); a column with many repeated values is not one."""
+    if prof is None or prof.n < 2:
+        return 0.0, None, None
+    filled = prof.n - prof.nulls
+    unique = filled / prof.n >= 0.99 and prof.distinct >= 0.98 * filled
+    if filled and prof.distinct < 0.9 * filled:
+        return -15.0, None, f"列值有重复（{prof.distinct} 个不同值 / {filled} 行），不像每条记录唯一的业务主键"
+    name = _norm(col.rsplit(".", 1)[-1])
+    if not unique or prof.kind in _NOT_ID_KINDS or not (_ID_NAME.search(name) or _ID_NAME_ZH.search(col)):
+        return 0.0, None, None
+    serial = "lsh" in name or "liushuihao" in name or "流水号" in col
+    what = "流水号" if serial else "编号/ID"
+    return 0.0, (90.0 if serial else 84.0), f"列值每行唯一、列名像{what}：可作业务主键"
+
+
 def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> list[FieldSuggestion]:
     """Rank source columns for every field of a spec data set (指标对照建议).
 
@@ -520,6 +616,7 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
 
     profiles, columns = _profile_of(source)
     col_vars = {c: _column_variants(c) for c in columns}
+    id_fields = _record_id_fields(dataset)
     out = []
     for f in dataset.fields.values():
         fv = dict(_field_variants(f))
@@ -534,6 +631,7 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
             if f.key.lower().startswith("doctor")
             else None
         )
+        person = _field_role(f)
         cands = []
         for col in columns:
             best, why = 0.0, []
@@ -581,17 +679,68 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
                     s -= 10
                 if s > best:
                     best, why = s, w
-            adj, reason = _shape_adjust(f, profiles.get(col) if profiles else None)
-            raw = best + adj
+            prof = profiles.get(col) if profiles else None
+            adj, reason = _shape_adjust(f, prof)
+            penalty, conflict = _role_conflict(person, col)
+            raw = best + adj + penalty
+            if f.key in id_fields:
+                key_penalty, floor, key_reason = _key_adjust(col, prof)
+                raw += key_penalty
+                if floor is not None and raw < floor:
+                    raw, why = floor, [key_reason]
+                elif key_reason:
+                    why = why + [key_reason]
             score = max(0.0, min(100.0, raw)) / 100.0
             if reason:
                 why = why + [reason]
+            if conflict:
+                why = why + [conflict]
             if score >= min_score:
                 cands.append((raw, Candidate(col, score, why)))
         cands.sort(key=lambda rc: (-rc[0], columns.index(rc[1].column)))
         cands = [c for _raw, c in cands]
         out.append(FieldSuggestion(f.key, f.name, f.type, f.required, cands[:top], f.code_set))
     return out
+
+
+# time fields that are not when the business happened (更新、出生、结束、拒绝、退费、有效期…)
+_NOT_BUSINESS_TIME = re.compile(r"更新|修改|出生|结束|终止|止$|拒绝|取消|退|有效期|反馈|签收|截止|发证|批准")
+
+
+def suggest_business_time(dataset, suggestions, source, *, min_score: float = 0.75) -> dict | None:
+    """The column giving a record's business day (业务时间, for ``upload --date``): the column of the
+    data set's event-time field — 申请时间、处方日期、就诊日期、支付时间… (a field whose name shares a
+    word with the data set's name first, e.g. 处方日期 for 在线处方), when that column's values are
+    dates or date-times.  ``{"column", "format", "field", "reason"}`` or None (master data, no such
+    column)."""
+    profiles, _columns = _profile_of(source)
+    by_field = {s.field: s for s in suggestions}
+    picks = []
+    for i, f in enumerate(dataset.fields.values()):
+        s = by_field.get(f.key)
+        if f.type not in ("date", "datetime") or _NOT_BUSINESS_TIME.search(f.name) or s is None or s.best is None:
+            continue
+        best = s.best
+        prof = profiles.get(best.column) if profiles else None
+        if best.score < min_score or prof is None or prof.kind not in ("date", "datetime") or prof.null_share > 0.05:
+            continue
+        own = any(ch in f.name for ch in _name_words(dataset.name))
+        picks.append((not own, i, f, best, prof))
+    if not picks:
+        return None
+    _own, _i, f, best, prof = min(picks, key=lambda p: (p[0], p[1]))
+    return {
+        "column": best.column,
+        "format": prof.date_format,
+        "field": f.key,
+        "reason": f"业务时间取 {f.name}（{f.key}）的列 {best.column}（值为日期时间，格式 {prof.date_format}）",
+    }
+
+
+def _name_words(name: str) -> list[str]:
+    """Two-character words of a data set name without the generic 在线/互联网 (在线处方 → 处方)."""
+    core = re.sub(r"^(在线|互联网|网上)", "", name)
+    return [core[i : i + 2] for i in range(len(core) - 1)]
 
 
 def suggest_dataset_mapping(dataset, source, *, table: str | None = None, min_score: float = 0.75):
@@ -687,7 +836,7 @@ def suggest_codes(code_set, local_values, *, min_score: float = 0.5) -> pd.DataF
         best = (0.0, None, "")
         for code, name in codes.items():
             cn = _norm(name)
-            cands = []
+            cands = _written_differently(local, code)
             if lv == _norm(code):
                 cands.append((1.0 if not ln or fuzz.partial_ratio(ln, cn) > 60 else 0.8, "本地值与标准代码相同"))
             if (lv and lv == cn) or (ln and ln == cn):
@@ -720,6 +869,29 @@ def suggest_codes(code_set, local_values, *, min_score: float = 0.5) -> pd.DataF
             }
         )
     return pd.DataFrame(rows, columns=["local", "local_name", "count", "code", "name", "score", "reason", "status"])
+
+
+def _written_differently(local, code: str) -> list[tuple[float, str]]:
+    """The standard code written the way exports spoil it: full-width or padded (０１, " 01"), its
+    leading zero lost (1 for 01, Excel stores codes as numbers), or read as a decimal (1.0 for 1)."""
+    from .._privacy import to_halfwidth
+
+    raw = str(local)
+    t = to_halfwidth(raw).strip()
+    out = []
+    if t == code and raw != code:
+        out.append((0.95, f"去掉空格/全角后即标准代码 {code}"))
+    if (
+        t.isdigit()
+        and code.isdigit()
+        and len(code) > len(t)
+        and code.startswith("0")
+        and code.lstrip("0") == t.lstrip("0")
+    ):
+        out.append((0.85, f"疑似丢失了前导零，应为 {code}（Excel 把代码当数字存储时会去掉前导零）"))
+    if re.fullmatch(r"\d+\.0+", t) and t.split(".")[0] == code:
+        out.append((0.85, f"疑似数字被读成了小数，应为 {code}"))
+    return out
 
 
 def suggest_code_map(name: str, code_set, local_values, **kw):

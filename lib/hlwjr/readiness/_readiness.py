@@ -594,7 +594,7 @@ def _body_decoder(project):
     if project is None:
         return None
     try:
-        from ..upload._client import PlatformProfile
+        from ..upload._profile import PlatformProfile
         from ..upload.profiles import body_codec
 
         ref = project.platform.profile

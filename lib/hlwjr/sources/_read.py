@@ -393,6 +393,7 @@ class Source:
                     raise SourceError(f"没有名为「{sheet}」的工作表；可用：{', '.join(names)}", where=str(self.path))
                 ws_name = sheet
             rows = [list(r) for r in wb[ws_name].iter_rows(values_only=True)]
+            pinned = _pinned_header_row(wb[ws_name]) or _template_header_row(wb, ws_name)
         finally:
             wb.close()
         self.info.sheet = ws_name
@@ -403,7 +404,7 @@ class Source:
             rows.pop()
         if not rows:
             raise SourceError("工作表为空", where=where)
-        hdr = self.info.header_row or _detect_header_row(rows)
+        hdr = self.info.header_row or pinned or _detect_header_row(rows)
         self.info.header_row = hdr
         header = rows[hdr - 1]
         while header and (header[-1] is None or str(header[-1]).strip() == ""):
@@ -603,6 +604,33 @@ def _check_columns(names: list[str], *, where: str) -> None:
         if n in seen:
             raise SourceError(f"列名重复：「{n}」出现在第 {seen[n]} 列和第 {i} 列，请改名后再读", where=where)
         seen[n] = i
+
+
+def _pinned_header_row(ws) -> int | None:
+    """The header row a sheet pins with the sheet-scoped defined name ``表头`` (公式 → 名称管理器),
+    as the master-data template does so its description row above the header is not read as one."""
+    import re
+
+    dn = getattr(ws, "defined_names", {}).get("表头")
+    m = re.match(r"\$?[A-Z]+\$?(\d+)", (dn.attr_text or "").rsplit("!", 1)[-1]) if dn is not None else None
+    return int(m.group(1)) if m else None
+
+
+def _template_header_row(wb, ws_name: str) -> int | None:
+    """The header row of a data sheet of an hlwjr template, from its ``meta`` sheet (kind …-template,
+    header_row): for a workbook whose defined names an editor dropped."""
+    if "meta" not in wb.sheetnames or ws_name == "meta":
+        return None
+    meta = {}
+    for row in wb["meta"].iter_rows(max_row=10, max_col=2, values_only=True):
+        if row and row[0] is not None:
+            meta[str(row[0])] = row[1] if len(row) > 1 else None
+    if not str(meta.get("kind", "")).startswith("hlwjr/") or not str(meta.get("kind")).endswith("-template"):
+        return None
+    try:
+        return int(meta.get("header_row"))
+    except (TypeError, ValueError):
+        return None
 
 
 def _detect_header_row(rows: list[list], look: int = 30) -> int:

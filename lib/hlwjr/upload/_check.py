@@ -35,7 +35,8 @@ class PlatformCheck:
 
 def check_platform(project, *, transport: httpx.BaseTransport | None = None) -> list[PlatformCheck]:
     """Run the checks in order; a failed step that makes the later ones meaningless stops there."""
-    from ._client import PlatformClient, PlatformProfile
+    from ._client import PlatformClient
+    from ._profile import PlatformProfile
 
     checks: list[PlatformCheck] = []
     try:

@@ -621,7 +621,7 @@ class Ledger:
                 batch_no, dataset, "人工核对：平台未收到该批次，记录将在下次运行时重新发送", "manual", platform_day=day
             )
             return int(n)
-        from ._client import BatchResult, RecordResult
+        from ._results import BatchResult, RecordResult
 
         result = BatchResult(
             dataset,

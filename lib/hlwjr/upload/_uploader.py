@@ -406,6 +406,9 @@ def _send_all(
 
     if frames:
         summary.problems = pd.concat(frames, ignore_index=True)
+        hint = _master_data_hint(spec, summary.problems)
+        if hint:
+            summary.notes.append(hint)
         if problems_out is not None:
             problems_out.append(summary.problems)
     else:
@@ -509,6 +512,7 @@ def _map_records(
         # what the platform already accepted
         day = date if getattr(getattr(dm, "source", None), "business_time", None) else None
         if date is not None and day is None:
+            _refuse_undated_business_data(spec, code, date, dm)
             master.add(code)
         res = apply_mapping(mapping, code, date=day, sources=sources, spec=spec)
         out[code] = res.records
@@ -593,3 +597,26 @@ def run_upload(
     summary.notes[:0] = notes
     summary.elapsed = time.perf_counter() - t0
     return summary
+
+
+def _master_data_hint(spec, problems) -> str | None:
+    """缺少 N 条基础数据…: records held back because master data they refer to is not on the platform."""
+    from ..mapping._template import master_data_hint
+
+    return master_data_hint(spec, problems)
+
+
+def _refuse_undated_business_data(spec, code: str, date: str, dm) -> None:
+    """``--date D`` for business data (not 基础数据) whose mapping has no ``business_time``: the day
+    cannot be picked, and sending every row as that day's would upload the whole backlog."""
+    from ..mapping._template import master_datasets
+
+    if code in {d.code for d in master_datasets(spec)}:
+        return
+    ds = spec.dataset(code)
+    raise ConfigError(
+        f"数据集 {code}（{ds.name}）的对照没有业务时间列 business_time：--date {date} 无法只取当天的数据，"
+        f"不会把全部积压数据当作当天上传；请在 {dm.file or f'datasets/{code}.yaml'} 的 source 下写 "
+        "business_time: <就诊/申请时间列>（hlwjr map check 会指出）",
+        where=dm.file or code,
+    )

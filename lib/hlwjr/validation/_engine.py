@@ -1323,6 +1323,22 @@ def validate(records, dataset=None, **kwargs) -> Report:
     return report
 
 
-def is_valid(records, dataset=None, **kwargs) -> bool:
-    """True when no record breaks a mandatory check (warnings allowed)."""
-    return check(records, dataset, **kwargs).ok
+def is_valid(
+    records,
+    dataset=None,
+    *,
+    spec=None,
+    lookup: ReferenceLookup | None = None,
+    accepted: Mapping[str, Any] | None = None,
+    skip: Iterable[str] = (),
+    today: _dt.date | None = None,
+) -> bool:
+    """True when no record breaks a mandatory check (warnings allowed). It stops at the first
+    error: the rules after it are not run and no report is built."""
+    from ..spec._load import load_spec
+
+    skip, spec = tuple(skip), load_spec(spec)
+    if _small_batch_report(records, dataset, spec, lookup, accepted, skip, today) is not None:
+        return True
+    run = _run(records, dataset, spec, lookup, accepted, skip, today)
+    return not any(c.severity == "error" and len(c.idx) for c in run.chunks())

@@ -32,7 +32,7 @@ _DATE_FORMATS = ["%Y%m%d%H%M%S", "%Y%m%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%Y-
 _PARAM_HELP = {
     "column": "",
     "date": "源日期格式，如 %Y%m%d%H%M%S",
-    "code": "值域对照表名，如 sex",
+    "code": "值域对照表名，如 sex（新名称 = 新建对照表）",
     "const": "常量值",
     "derive": "函数(列, …)，如 age_from_id(SFZH, SQSJ)",
     "unavailable": "无法提供的原因",
@@ -46,6 +46,16 @@ _TYPE_ZH = {
     "datetime": "日期时间",
     "array": "明细数组",
 }
+
+
+#: what the editor can show (筛选): label → value
+SHOW_OPTIONS = [
+    ("全部", "all"),
+    ("必填", "required"),
+    ("未对照", "unmapped"),
+    ("未通过", "failing"),
+    ("待审核", "unreviewed"),
+]
 
 
 @dataclass
@@ -271,16 +281,30 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
                 "样例校验 status",
             )
         ]
+        self._head = list(head)
         cells: list[widgets.Widget] = list(head)
         for key, f in self.ds.fields.items():
             row = self._make_row(key, f)
             self.rows[key] = row
             cells += row.widgets()
+        self.show = widgets.ToggleButtons(options=SHOW_OPTIONS, value="all", style={"button_width": "78px"})
+        self.show.add_class("hlwjr-filter")
+        self.search = widgets.Text(placeholder="搜索字段、中文名或源列", continuous_update=True)
+        self.search.add_class("hlwjr-search")
+        self.accept_shown = widgets.Button(
+            description="接受所显示的建议", icon="check", tooltip="把当前显示的、待审核的建议都标为审核通过"
+        )
+        self.accept_shown.add_class("hlwjr-accept-shown")
+        self.shown_count = widgets.HTML()
+        self.show.observe(lambda _c: self.apply_filter(), names="value")
+        self.search.observe(lambda _c: self.apply_filter(), names="value")
+        self.accept_shown.on_click(lambda _b: self.accept_visible())
         self.grid = widgets.GridBox(
             cells,
             layout=widgets.Layout(
                 grid_template_columns=(
-                    "minmax(220px,1.4fr) minmax(170px,1fr) 150px minmax(150px,1fr) 215px minmax(140px,1fr)"
+                    # fits a 1280 px screen with JupyterLab's file browser open (~800 px of output)
+                    "minmax(150px,1.4fr) minmax(110px,1fr) 105px minmax(90px,1fr) 192px minmax(100px,1fr)"
                 ),
                 grid_gap="2px 6px",
                 align_items="center",
@@ -304,15 +328,27 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         )
         self.save_button.add_class("hlwjr-save")
         self.save_button.on_click(lambda _b: self.save())
+        self.diff_button = widgets.Button(description="差异 Diff", icon="columns", tooltip="保存会改动哪些行")
+        self.diff_button.on_click(lambda _b: self.show_diff())
+        self.discard_button = widgets.Button(description="放弃修改", icon="undo", tooltip="回到上次保存的对照配置")
+        self.discard_button.on_click(lambda _b: self.discard())
+        self.diff_view = widgets.HTML()
+        self.diff_view.add_class("hlwjr-diff")
         self.save_status = widgets.HTML()
         self.preview = widgets.HTML()
         self.preview.add_class("hlwjr-preview")
+        self.code_map_editors: dict[str, Any] = {}
+        self.code_maps_box = widgets.VBox()
+        self.code_maps_box.add_class("hlwjr-new-code-maps")
         self.children = [
             self.title,
             self.progress,
+            widgets.HBox([self.show, self.search, self.accept_shown, self.shown_count]),
             self.grid,
-            widgets.HBox([self.save_button, self.save_status]),
+            widgets.HBox([self.save_button, self.diff_button, self.discard_button, self.save_status]),
+            self.diff_view,
             self.errors,
+            self.code_maps_box,
             widgets.HTML("<b>预览 preview</b>（映射后的样例记录，已脱敏；红色为校验问题）"),
             self.preview,
         ]
@@ -321,9 +357,12 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         req = badge("必填", "#c62828") if f.is_required else (badge("条件必填", "#ef6c00") if f.required else "")
         extra = f" · 值域 {esc(f.code_set)}" if f.code_set else ""
         length = f"({f.max_length})" if f.max_length else ""
+        tip = f" title='{esc(f.description)}'" if f.description else ""  # the spec's description on hover
         label = widgets.HTML(
-            f"<b>{esc(f.name)}</b> {req}<br><code>{esc(key)}</code> "
+            f"<span{tip}><b>{esc(f.name)}</b> {req}<br><code>{esc(key)}</code> "
             f"<span style='color:#666'>{_TYPE_ZH.get(f.type, f.type)}{length}{extra}</span>"
+            + ("<span style='color:#1565c0'> ⓘ</span>" if f.description else "")
+            + "</span>"
         )
         rule = self.dm.fields.get(key)
         array = f.type == "array"
@@ -506,11 +545,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             if not column or not param:
                 return None
             if param not in self.mapping.code_maps:
-                raise MappingError(
-                    f"没有名为 {param!r} 的值域对照表；已有：{', '.join(self.mapping.code_maps) or '（无）'}"
-                    "（在 04_值域对照_map_codes 中新建）",
-                    where=f"{self.ds.code}.{key}",
-                )
+                self.new_code_map(key, param, column)
             return {"column": column, "code_map": param}
         if kind == "const":
             return {"const": param} if param else None
@@ -525,6 +560,43 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         if kind == "unavailable":
             return {"unavailable": param or "HIS 不记录该项"}
         return None
+
+    def new_code_map(self, key: str, name: str, column: str):
+        """Create code map ``name`` (``codes/<name>.csv``) for field ``key``'s code set, seeded with
+        the distinct values of ``column`` and their suggestions (leading-zero and full-width fixes
+        included), every entry 待审; it opens below the grid as a CodeMapEditor and is saved with
+        the mapping.  Returns the CodeMapEditor."""
+        from ..sources._profile import KIND_LABELS, guess_kind
+        from ._code_map_editor import CodeMapEditor
+
+        f, where = self.ds.fields[key], f"{self.ds.code}.{key}"
+        if not f.code_set:
+            raise MappingError(f"字段 {key}（{f.name}）没有值域，不能用值域对照；请改用“取列”", where=where)
+        if not re.fullmatch(r"[\w\-]+", name):
+            raise MappingError(
+                f"值域对照表名称 {name!r} 只能用字母、数字、汉字、- 和 _（它也是文件名 codes/<名称>.csv）", where=where
+            )
+        values = self.frame[column].dropna() if column in self.frame.columns else pd.Series([], dtype="str")
+        kind = guess_kind(values.astype("str"))[0] if len(values) else "empty"
+        if kind in ("id_card", "mobile", "name"):
+            raise MappingError(
+                f"列 {column} 看起来是{KIND_LABELS[kind]}，不是本地代码列：值域对照只用于代码列", where=where
+            )
+        cs = self.spec.code_set(f.code_set)
+        cm = self.mapping.add_code_map(name, code_set=cs.id)
+        editor = CodeMapEditor(cm, cs, values)
+        self.code_map_editors[name] = editor
+        self.code_maps_box.children = list(self.code_maps_box.children) + [
+            widgets.HTML(
+                f"<b>新建的值域对照表 {esc(name)}</b>（{esc(column)} 的 {len(editor.rows)} 个本地值，建议待审；"
+                "随“保存”写入 codes/）"
+            ),
+            editor,
+        ]
+        for row in self.rows.values():  # the new map is offered in every code-map parameter
+            if row.kind.value == "code":
+                self._param_options(row)
+        return editor
 
     # ------------------------------------------------------------------ public API
     def set_rule(
@@ -544,6 +616,58 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
             row.kind.value = kind
         if param is not None and row.param.value != param:
             row.param.value = param
+        elif param is not None and kind is not None and kind != "other":
+            self._on_param(key, param)  # nothing changed on screen (same kind): apply the parameter anyway
+
+    # ------------------------------------------------------------------ at scale
+    def visible_fields(self) -> list[str]:
+        """The fields the filter (必填 / 未对照 / 未通过 / 待审核) and the search let through."""
+        needle = self.search.value.strip().lower()
+        out = []
+        for key, f in self.ds.fields.items():
+            if not self._passes(key, f, self.show.value):
+                continue
+            rule = self.dm.fields.get(key)
+            hay = " ".join([key, f.name or "", (rule.column or "") if rule else ""]).lower()
+            if needle and needle not in hay:
+                continue
+            out.append(key)
+        return out
+
+    def _passes(self, key: str, f, show: str) -> bool:
+        rule = self.dm.fields.get(key)
+        if show == "required":
+            return bool(f.is_required)
+        if show == "unmapped":
+            return not self._mapped(key)
+        if show == "failing":
+            return getattr(self, "field_status", {}).get(key) == "problem"
+        if show == "unreviewed":
+            return rule is not None and rule.status not in ("accepted", "rejected")
+        return True
+
+    def apply_filter(self) -> None:
+        """Show only the rows :meth:`visible_fields` lets through (nothing is lost: hidden rows
+        keep their state)."""
+        keys = self.visible_fields()
+        cells = list(self._head)
+        for key in keys:
+            cells += self.rows[key].widgets()
+        self.grid.children = cells
+        self.shown_count.value = f"<span style='color:#666'>显示 {len(keys)}/{len(self.rows)} 个字段</span>"
+
+    @guarded
+    def accept_visible(self) -> int:
+        """Accept (审核通过) every shown rule still waiting for review; returns how many."""
+        n = 0
+        for key in self.visible_fields():
+            rule = self.dm.fields.get(key)
+            if rule is not None and rule.kind != "unavailable" and rule.status not in ("accepted", "rejected"):
+                self.accept(key)
+                n += 1
+        self.apply_filter()
+        self.save_status.value = f"<span style='color:#2e7d32'>已接受 {n} 条显示中的建议（保存后生效）</span>"
+        return n
 
     def accept(self, key: str) -> None:
         """Mark a field's rule as reviewed and accepted (审核通过)."""
@@ -568,6 +692,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         """Recompute the preview, the per-field status and the progress."""
         self._preview()
         self._refresh_progress()
+        self.apply_filter()  # a row may leave 未对照 / 未通过 once fixed
 
     def _refresh_progress(self) -> None:
         required = [k for k, f in self.ds.fields.items() if f.is_required]
@@ -660,7 +785,7 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
                     else ""
                 )
             self.field_status[key] = status
-            self.rows[key].status.value = html_status
+            self.rows[key].status.value = f"<div style='white-space:normal;overflow-wrap:anywhere'>{html_status}</div>"
             table_rows.append(
                 {
                     "field": key,
@@ -720,15 +845,58 @@ class MappingEditor(ErrorsMixin, widgets.VBox):
         returns the data set file.  Errors in the rules are listed next to the button."""
         out = self.mapping.save(directory)
         self.saved_path = Path(out) / "datasets" / f"{self.ds.code}.yaml"
-        issues = [
-            i for i in self.mapping._check_rules(self.spec, self.ds, self.dm.fields, str(self.saved_path), top=True)
-        ]
-        errors = [i for i in issues if i.severity == "error"]
         at = dt.datetime.now().strftime("%H:%M:%S")
-        note = (
-            f"；<span style='color:#c62828'>{len(errors)} 个配置错误：{esc(errors[0].message)}</span>"
-            if errors
-            else "；配置检查通过"
-        )
-        self.save_status.value = f"已保存 {esc(self.saved_path)}（{at}）{note}"
+        self.save_status.value = f"已保存 {esc(self.saved_path)}（{at}）{self._verdict()}"
         return self.saved_path
+
+    def diff(self) -> str:
+        """What a save would change, as a unified diff of the files (empty: nothing)."""
+        return self.mapping.diff()
+
+    @guarded
+    def show_diff(self) -> str:
+        """Show :meth:`diff` below the buttons; returns it."""
+        text = self.diff()
+        self.diff_view.value = (
+            f"<pre style='max-height:320px;overflow:auto;font-size:12px'>{esc(text)}</pre>"
+            if text
+            else "<div>与上次保存相同，没有修改</div>"
+        )
+        return text
+
+    @guarded
+    def discard(self) -> None:
+        """Drop every change since the last save: the mapping is read again from its directory."""
+        from ..mapping._config import load_mapping
+
+        if self.mapping.directory is None or not (Path(self.mapping.directory) / "mapping.yaml").exists():
+            raise MappingError("对照配置还没有保存过，没有可以回到的版本", where=self.ds.code)
+        fresh = load_mapping(self.mapping.directory)
+        self.mapping.__dict__.update(fresh.__dict__)  # the same object the notebook holds
+        if self.ds.code not in self.mapping.datasets:
+            raise MappingError(f"上次保存的配置中没有数据集 {self.ds.code}", where=str(self.mapping.directory))
+        self.dm = self.mapping.datasets[self.ds.code]
+        self.code_map_editors.clear()
+        self.code_maps_box.children = []
+        for key, row in self.rows.items():
+            self._show_rule(row, self.dm.fields.get(key))
+        self.diff_view.value = ""
+        self.save_status.value = "已放弃修改，回到上次保存的对照配置"
+        self.refresh()
+
+    def _verdict(self) -> str:
+        """What still fails after a save (the same strict check as ``hlwjr map check``, plus the
+        preview's sample rows); "配置检查通过" only when nothing does."""
+        from ..mapping._config import _business_time_issue
+
+        w = str(self.saved_path)
+        issues = self.mapping._check_rules(self.spec, self.ds, self.dm.fields, w, top=True, complete=True)
+        issues += _business_time_issue(self.spec, self.ds, self.dm, w)
+        errors = [i for i in issues if i.severity == "error"]
+        left = [f"{len(errors)} 个配置错误：{errors[0].message}"] if errors else []
+        n, bad = getattr(self, "_n_preview", 0), getattr(self, "_bad_rows", 0)
+        if bad:
+            left.append(f"样例 {n} 行中 {bad} 行未通过校验")
+        if left:
+            return f"；<span style='color:#c62828'>仍有问题：{esc('；'.join(left))}</span>"
+        return f"；配置检查通过（样例 {n} 行均通过校验）"

@@ -38,7 +38,14 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
       ``records`` (``{dataset: DataFrame}``) are given, its masked values (脱敏).
     """
 
-    def __init__(self, report, *, records: dict | None = None, page: int = 200) -> None:
+    def _summary_text(self) -> str:
+        text = self.report.summary()
+        if self.accepted:
+            parts = "、".join(f"{ds} {n} 条" for ds, n in self.accepted.items())
+            text += f"\n已被平台接收（上传时跳过，不算问题）：{parts}"
+        return text
+
+    def __init__(self, report, *, records: dict | None = None, page: int = 200, accepted: dict | None = None) -> None:
         super().__init__()
         self._init_errors()
         self.report = report
@@ -60,7 +67,8 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
             description="记录", options=[("（选择一条记录查看）", None)], layout=widgets.Layout(width="420px")
         )
         self.record.observe(self._on_record, names="value")
-        self.summary = widgets.HTML(f"<div style='white-space:pre-wrap'>{esc(report.summary())}</div>")
+        self.accepted = dict(accepted or {})  # data set → records the platform already accepted
+        self.summary = widgets.HTML(f"<div style='white-space:pre-wrap'>{esc(self._summary_text())}</div>")
         self.chart = widgets.HTML()
         self.table = widgets.HTML()
         self.table.add_class("hlwjr-problems")

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from .._exceptions import (
     ConfigError,
+    HlwjrError,
     SourceError,
 )
 from ._errors import setup_notebook
@@ -98,6 +99,8 @@ class Workbench:
     demo: bool = False
     hospital: Any = None
     notes: list[str] = field(default_factory=list)
+    last_records: dict = field(default_factory=dict)  # the records the last check() mapped
+    last_accepted: dict = field(default_factory=dict)  # … of which the platform already accepted (per data set)
 
     # -- what is where --------------------------------------------------------------------
     def _repr_html_(self) -> str:
@@ -324,8 +327,9 @@ class Workbench:
         """Map and validate data sets together as one batch (强制校验) → :class:`~hlwjr.Report`.
 
         References between the data sets are checked within the batch and against what the
-        upload ledger says the platform already accepted.  The mapped records are kept in
-        ``last_records`` (for the drill-down)."""
+        upload ledger says the platform already accepted.  Records the platform already accepted
+        are no problem (the upload skips them): they are counted in ``last_accepted`` instead.
+        The mapped records are kept in ``last_records`` (for the drill-down)."""
         from ..upload._ledger import Ledger
         from ..validation._engine import check
 
@@ -333,7 +337,8 @@ class Workbench:
         self.last_records = {code: self.map_records(code, date=date).records for code in codes}
         lookup = Ledger(self.project.ledger_path) if self.project.ledger_path.exists() else None
         try:
-            return check(self.last_records, spec=self.spec, lookup=lookup)
+            self.last_accepted = _accepted_counts(self.spec, self.last_records, lookup)
+            return check(self.last_records, spec=self.spec, lookup=lookup, skip=("already_accepted",))
         finally:
             if lookup is not None:
                 lookup.close()
@@ -343,7 +348,7 @@ class Workbench:
         from ..widgets import ValidationReport
 
         report = self.check(datasets, date=date)
-        return ValidationReport(report, records=self.last_records)
+        return ValidationReport(report, records=self.last_records, accepted=self.last_accepted)
 
     # -- 00 connectivity, 06 upload, 07 readiness ------------------------------------------------
     def connectivity(self):
@@ -387,12 +392,13 @@ class Workbench:
             raise panel.last_error
         return panel
 
-    def upload(self, rehearsal_days: int = 3, *, date: str | None = None):
+    def upload(self, rehearsal_days: int = 3, *, date: str | None = None, confirm: bool = False):
         """The upload step (测试上传) of notebook 06 → the :class:`UploadPanel` after the run.
 
         Demo on the sandbox: rehearse the first ``rehearsal_days`` demo business days.  Otherwise
         (real platform, or the hospital's own data on the sandbox): upload business day ``date``
-        (default today, Beijing time) once."""
+        (default today, Beijing time) once. To the real platform only with ``confirm=True``
+        (``CONFIRM = True`` in the notebook): without it "Run All" makes a dry run (预演) and says so."""
         if self.sandbox is not None and self.demo:
             return self.rehearse(rehearsal_days)
         from ..upload._ledger import now_shanghai
@@ -400,7 +406,15 @@ class Workbench:
         panel = self.upload_panel()
         day = date or now_shanghai().strftime("%Y-%m-%d")
         panel.date.value = day
-        panel.run(day)
+        real = self.project.platform.profile != "sandbox"
+        dry = real and not confirm
+        panel.dry_run.value = dry
+        panel.run(day, dry_run=dry)
+        if dry:  # said where the analyst looks: above the panel's result
+            panel.result.value = (
+                "<p style='background:#fff3e0;padding:6px'><b>这是预演，未发送到真实平台。</b>核对无误后在参数单元格设 "
+                "<code>CONFIRM = True</code> 再运行，或取消“预演”后点“上传”。</p>" + panel.result.value
+            )
         if panel.last_error is not None:
             raise panel.last_error
         return panel
@@ -474,6 +488,33 @@ class Workbench:
         return ReadinessDashboard(
             self.readiness(), project=self.project, spec=self.spec, out_dir=self.project.work_dir / "evidence", **kw
         )
+
+
+def _accepted_counts(spec, records_by_dataset: dict, ledger) -> dict[str, int]:
+    """Per data set, how many of the records the platform already accepted (by business key)."""
+    if ledger is None:
+        return {}
+    out = {}
+    for code, records in records_by_dataset.items():
+        key = spec.dataset(code).key
+        keys = _key_tuples(records, key)
+        n = len(ledger.known(code, keys)) if key and keys else 0
+        if n:
+            out[code] = n
+    return out
+
+
+def _key_tuples(records, key) -> list[tuple]:
+    """Business keys of mapped records (a DataFrame or a list of dicts); missing parts as ""."""
+
+    def text(v) -> str:
+        return "" if v is None or v != v else str(v)  # None / NaN
+
+    if hasattr(records, "columns"):
+        if not all(k in records.columns for k in key):
+            return []
+        return [tuple(text(v) for v in row) for row in records[list(key)].itertuples(index=False)]
+    return [tuple(text(r.get(k)) for k in key) for r in records if isinstance(r, dict)]
 
 
 def _mask_url(url: str) -> str:
@@ -584,15 +625,35 @@ def open_workbench(
                 where=str(pdir),
             )
     if not demo and sandbox:
-        # rehearse the hospital's own data against the sandbox in a separate rehearsal project
-        # (<project>/.hlwjr/rehearsal): the real hlwjr.toml, secret and ledger are never touched
-        sb = _resolve_sandbox(pdir, sandbox_url)
-        real = load_project(config)
-        if not real.org_code:
-            raise ConfigError(
-                "hlwjr.toml 的 [project] 中缺少 org_code（统一社会信用代码），无法在沙箱中注册", where=str(config)
-            )
-        rdir = pdir / ".hlwjr" / "rehearsal"
+        sb, config = _sandbox_project(pdir, config, sandbox_url, notes)
+    project = load_project(config)
+    spec = load_spec(project.spec)
+    if check:
+        project.secret()  # raises ConfigError naming the env var / file when the secret is missing
+    return Workbench(pdir, project, spec, sandbox=sb, demo=demo, hospital=demo_hospital, notes=notes)
+
+
+def _sandbox_project(pdir: Path, config: Path, sandbox_url: str | None, notes: list[str]):
+    """The hospital's own data on the sandbox → ``(sandbox handle or None, project file)``.
+
+    A project whose ``hlwjr.toml`` already points at a sandbox (registered with ``hlwjr sandbox
+    register``) is used as it is: notebooks and CLI share one project, one registration, one
+    ledger — never re-registered. A project configured for the real platform rehearses in a
+    separate project (``<project>/.hlwjr/rehearsal``), registered once and reused afterwards; the
+    real ``hlwjr.toml``, secret and ledger are never touched."""
+    from ..upload._project import load_project, write_project
+
+    real = load_project(config)
+    if real.platform.profile == "sandbox" and real.platform.appid:
+        notes.append("本院项目已配置为沙箱：笔记本与命令行使用同一个项目、同一份上传台账（不重新注册）")
+        return _optional_sandbox(sandbox_url or os.environ.get(SANDBOX_URL_ENV)), config
+    sb = _resolve_sandbox(pdir, sandbox_url)
+    if not real.org_code:
+        raise ConfigError(
+            "hlwjr.toml 的 [project] 中缺少 org_code（统一社会信用代码），无法在沙箱中注册", where=str(config)
+        )
+    rdir = pdir / ".hlwjr" / "rehearsal"
+    if not _registered_there(rdir, sb.url):
         appid, secret = sb.register(real.org_code, real.name or real.org_code)
         _write_secret(rdir, secret)
         data = _project_dict(real)
@@ -604,13 +665,30 @@ def open_workbench(
             "secret_file": _SECRET_FILE,
         }
         write_project(rdir, data)
-        notes.append(f"沙箱演练使用单独的演练项目 {rdir}（不改动本院的 hlwjr.toml、密钥和上传台账）")
-        config = rdir / PROJECT_FILE
-    project = load_project(config)
-    spec = load_spec(project.spec)
-    if check:
-        project.secret()  # raises ConfigError naming the env var / file when the secret is missing
-    return Workbench(pdir, project, spec, sandbox=sb, demo=demo, hospital=demo_hospital, notes=notes)
+    notes.append(f"沙箱演练使用单独的演练项目 {rdir}（不改动本院的 hlwjr.toml、密钥和上传台账）")
+    return sb, rdir / "hlwjr.toml"
+
+
+def _registered_there(rdir: Path, url: str) -> bool:
+    """The rehearsal project exists for this very sandbox, with its secret: reuse it."""
+    from ..upload._project import load_project
+
+    if not (rdir / "hlwjr.toml").exists() or not (rdir / _SECRET_FILE).exists():
+        return False
+    try:
+        return load_project(rdir).platform.url.rstrip("/") == url.rstrip("/")
+    except HlwjrError:
+        return False
+
+
+def _optional_sandbox(url: str | None):
+    """A handle on the sandbox the project uses, for its clock — or None (uploads work without)."""
+    if not url:
+        return None
+    try:
+        return _attach_sandbox(url)
+    except ConfigError:
+        return None  # no admin token: the rehearsal clock stays the sandbox's own
 
 
 def write_hospital_project(

@@ -1,0 +1,142 @@
+"""``hlwjr map suggest --write`` on a new hospital's export: the draft sets ``business_time``, finds
+the 流水号 business key, does not give a guardian field the patient's column, and proposes 01 for
+a certificate type exported as 1 (leading zero lost)."""
+
+from __future__ import annotations
+
+import io
+import random
+import string
+from pathlib import Path
+
+import pytest
+import yaml
+from hospital2_helpers import BUSINESS_TIME, OPEN, TRUTH, revisit_export
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import hlwjr
+from hlwjr import cli
+from hlwjr.mapping._codemaps import load_code_map
+from hlwjr.mapping._suggest import suggest_business_time, suggest_codes, suggest_fields
+
+ROOT = Path(__file__).parents[1]
+
+
+def run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.run(cli.parse_args(list(map(str, argv))), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return hlwjr.load_spec()
+
+
+@pytest.fixture(scope="module")
+def draft(tmp_path_factory):
+    d = tmp_path_factory.mktemp("hospital2")
+    revisit_export().to_csv(d / "fz.csv", index=False, encoding="gbk")
+    code, out, err = run("map", "suggest", "--dataset", "revisit", "--source", d / "fz.csv", "--write", d / "m")
+    assert code == 0, err
+    return d, out
+
+
+def test_draft_sets_business_time_and_the_business_key(draft):
+    d, out = draft
+    doc = yaml.safe_load((d / "m" / "datasets" / "revisit.yaml").read_text(encoding="utf-8"))
+    assert doc["source"]["business_time"] == BUSINESS_TIME
+    assert doc["source"]["business_time_format"] == "%Y-%m-%d %H:%M:%S"
+    assert f"business_time = {BUSINESS_TIME}" in out
+    assert doc["fields"]["bussID"]["column"] == TRUTH["bussID"]
+    assert "流水号" in doc["fields"]["bussID"]["comment"]
+
+
+def test_draft_maps_no_column_to_a_wrong_field(draft):
+    d, _ = draft
+    fields = yaml.safe_load((d / "m" / "datasets" / "revisit.yaml").read_text(encoding="utf-8"))["fields"]
+    for key, rule in fields.items():
+        assert key not in OPEN, (key, rule)
+        assert rule["column"] == TRUTH[key], (key, rule)
+        assert rule.get("status", "suggested") == "suggested"
+
+
+def test_certificate_type_1_gets_01_with_the_leading_zero_note(draft):
+    d, _ = draft
+    fields = yaml.safe_load((d / "m" / "datasets" / "revisit.yaml").read_text(encoding="utf-8"))["fields"]
+    name = fields["patientCertType"]["code_map"]
+    cm = load_code_map(d / "m" / "codes" / f"{name}.csv")
+    row = cm.entries.set_index("local").loc["1"]
+    assert row["code"] == "01" and "前导零" in row["comment"] and row["status"] == "suggested"
+
+
+def test_then_map_check_names_what_the_draft_left_open(draft):
+    d, _ = draft
+    code, out, _ = run("map", "check", "--mapping", d / "m")
+    assert code == 1
+    assert "必填字段 unitID" in out and "错误 1 个" in out and "business_time" not in out
+
+
+def test_business_time_on_the_demo_hospital_matches_the_reviewed_mapping(tmp_path, spec):
+    from hlwjr.demo._hospital import generate_demo_hospital
+    from hlwjr.mapping._template import master_datasets
+
+    h = generate_demo_hospital(tmp_path / "demo", days=2)
+    m = hlwjr.load_mapping(ROOT / "mapping" / "demo")
+    master = {d.code for d in master_datasets(spec)}
+    for code, dm in m.datasets.items():
+        if code in master:
+            assert dm.source.business_time is None
+            continue
+        ds = spec.dataset(code)
+        df = hlwjr.read_source(f"sqlite:///{h.database}", table=dm.source.table)
+        bt = suggest_business_time(ds, suggest_fields(ds, df), df)
+        assert bt is not None, code
+        assert (bt["column"], bt["format"]) == (dm.source.business_time, dm.source.business_time_format), code
+
+
+def test_master_data_draft_has_no_business_time(tmp_path, spec):
+    from hlwjr.demo._hospital import generate_demo_hospital
+
+    h = generate_demo_hospital(tmp_path / "demo", days=1)
+    code, out, err = run(
+        "map", "suggest", "--dataset", "doctor", "--source", f"sqlite:///{h.database}#staff", "--write", tmp_path / "m"
+    )
+    assert code == 0, err
+    doc = yaml.safe_load((tmp_path / "m" / "datasets" / "doctor.yaml").read_text(encoding="utf-8"))
+    assert "business_time" not in doc["source"] and "没有找到业务时间列" not in out
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=10_000))
+def test_suggestions_do_not_depend_on_column_order_or_values(seed):
+    """Another export of the same layout (other people, other order of columns): the same picks."""
+    df = revisit_export(n=40, seed=seed)
+    cols = list(df.columns)
+    random.Random(seed).shuffle(cols)
+    sugg = suggest_fields(hlwjr.load_spec().dataset("revisit"), df[cols])
+    confident = {s.field: s.best.column for s in sugg if s.best is not None and s.best.score >= 0.75}
+    assert confident == {k: v for k, v in TRUTH.items() if k in confident}  # every confident pick is right
+    assert len(confident) >= 0.9 * len(TRUTH) and not set(confident) & set(OPEN)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_codes_written_without_leading_zero_or_full_width_are_suggested(spec, data):
+    code_sets = [cs for cs in (spec.code_set(c) for c in ("cert-type", "nation", "dept-category")) if cs.codes]
+    cs = data.draw(st.sampled_from(code_sets))
+    code = data.draw(st.sampled_from([c for c in cs.codes if c.isdigit()]))
+    spoilt = data.draw(
+        st.sampled_from(
+            [
+                code.lstrip("0") or "0",
+                code.translate(str.maketrans(string.digits, "０１２３４５６７８９")),
+                f" {code} ",
+            ]
+        )
+    )
+    row = suggest_codes(cs, [spoilt]).iloc[0]
+    assert row["code"] == code, (cs.id, spoilt, row.to_dict())
+    if spoilt == code.lstrip("0") and spoilt != code:
+        assert "前导零" in row["reason"]
