@@ -118,3 +118,28 @@ def test_validate_jsonl_reads_numbers_exactly(tmp_path):
     found = {p["row"]: p for p in json.loads(out)["problems"] if p["field"] == "age" and p["rule"] != "id_birth_sex"}
     assert [found[r]["rule"] for r in (0, 1, 2, 3)] == ["type", "maximum", "type", "minimum"]
     assert found[1]["value"] == "9" * 20 and found[2]["value"] == "1e309" and 4 not in found
+
+
+def test_map_apply_keeps_a_20_digit_integer_exactly(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).parent / "data" / "mapping_small"
+    root = tmp_path / "m"
+    shutil.copytree(src, root)
+    visit = root / "datasets" / "visit.yaml"
+    visit.write_text(
+        visit.read_text("utf-8").replace("age: {derive: age_from_birth, args: [p.CSRQ, KSSJ]}", "age: {column: GHFY}"),
+        "utf-8",
+    )
+    visits = root / "src" / "visits.csv"
+    lines = visits.read_text("utf-8").splitlines()
+    cells = lines[1].split(",")
+    cells[4] = "9" * 20
+    lines[1] = ",".join(cells)
+    visits.write_text("\n".join(lines) + "\n", "utf-8")
+    from test_mapping_apply import SPEC
+
+    r = hlwjr.apply_mapping(hlwjr.load_mapping(root), "visit", spec=SPEC, today="2026-11-25")
+    ages = r.to_dicts()
+    assert ages[0]["age"] == int("9" * 20) and ages[1]["age"] == 2000
