@@ -230,3 +230,25 @@ def test_demo_run_on_the_tianjin_gateway(tmp_path):
 
     samples = pd.read_excel(tmp_path / "evidence" / "readiness.xlsx", sheet_name="样例记录(脱敏)")
     assert len(samples) > 10
+
+
+def test_validate_with_the_project_agrees_with_upload_about_accepted_records(demo, tmp_path):
+    """`validate --config P` checks references against the project's ledger, as `upload` does,
+    and counts records the platform already accepted instead of reporting them."""
+    import json as _json
+
+    from hlwjr.upload._ledger import Ledger
+
+    out = demo[0]
+    project = out / "project"
+    with Ledger(project / ".hlwjr" / "ledger.sqlite") as ledger:
+        batch = next(e for e in ledger.events() if e["status"] == "accepted" and e["dataset"] == "recipe")
+        body = _json.loads(ledger.batch_body(batch["batch_no"]))
+    records = body if isinstance(body, list) else next(v for v in body.values() if isinstance(v, list))
+    f = tmp_path / "recipes.jsonl"
+    f.write_text("\n".join(_json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    code, text, err = cli("validate", "-d", "recipe", str(f))  # alone: what they reference is unknown
+    assert code == 0 and "未检查" in text, text[-2000:] + err
+    code, text, err = cli("validate", "-d", "recipe", str(f), "--config", str(project))
+    assert code == 0 and "未检查" not in text and "[reference]" not in text, text[-2000:] + err  # the ledger knows
+    assert f"平台已接收（上传台账）：recipe {len(records)} 条" in text and "already_accepted" not in text

@@ -174,3 +174,23 @@ def test_any_rule_edits_round_trip(tmp_path_factory, edits):
             assert rule.to_dict() == before[key]
     export_table(hlwjr.load_mapping(d / "m"), d / "t2.xlsx")
     assert import_table(hlwjr.load_mapping(d / "m"), d / "t2.xlsx") == []
+
+
+def test_the_table_as_a_word_document_for_review(exported, tmp_path):
+    from docx import Document
+
+    mapping_dir = exported[0]
+    code, out, err = run("map", "export", "--mapping", mapping_dir, "--out", tmp_path / "t.docx", "--samples", "0")
+    assert code == 0, out + err
+    doc = Document(str(tmp_path / "t.docx"))
+    m = hlwjr.load_mapping(mapping_dir)
+    assert len(doc.tables) == len(m.datasets)
+    first = doc.tables[0]
+    assert [c.text for c in first.rows[0].cells][:4] == ["字段", "中文名", "类型", "必填"]
+    spec = m.spec()
+    code0 = next(iter(m.datasets))
+    assert len(first.rows) == 1 + len(list(spec.dataset(code0)))
+    assert "hlwjr/mapping-table" in doc.core_properties.subject
+    assert any("version" in p.text for p in doc.paragraphs)
+    code, _, err = run("map", "export", "--mapping", str(mapping_dir), "--out", str(tmp_path / "t.pdf"))
+    assert code == 2 and ".docx" in err

@@ -9,7 +9,8 @@ import openpyxl
 import pytest
 
 from hlwjr import Ledger, compute_readiness
-from hlwjr.readiness._readiness import platform_counts, write_evidence_pack
+from hlwjr.readiness._evidence import write_evidence_pack
+from hlwjr.readiness._readiness import platform_counts
 from hlwjr.upload._ledger import content_hash, record_json
 from hlwjr.upload._project import Thresholds
 from hlwjr.upload._results import BatchResult, RecordResult
@@ -250,7 +251,7 @@ def test_mapping_versions_carry_the_git_revision(tmp_path):
     import subprocess
     from types import SimpleNamespace
 
-    from hlwjr.readiness._readiness import _mapping_versions
+    from hlwjr.readiness._evidence import _mapping_versions
 
     if shutil.which("git") is None:
         pytest.skip("git not installed")

@@ -140,3 +140,52 @@ def test_codes_written_without_leading_zero_or_full_width_are_suggested(spec, da
     assert row["code"] == code, (cs.id, spoilt, row.to_dict())
     if spoilt == code.lstrip("0") and spoilt != code:
         assert "前导零" in row["reason"]
+
+
+# ------------------------------------------------------------ the draft is an assignment
+from hypothesis import given as _given  # noqa: E402
+from hypothesis import strategies as _st  # noqa: E402
+
+from hlwjr.mapping._suggest import Candidate, FieldSuggestion, assign_columns  # noqa: E402
+
+_COLS = ["A", "B", "C", "D", "E"]
+
+
+@_st.composite
+def _suggestions(draw):
+    out = []
+    for i in range(draw(_st.integers(1, 7))):
+        cols = draw(_st.lists(_st.sampled_from(_COLS), unique=True, max_size=4))
+        scores = sorted((draw(_st.floats(0.3, 1.0)) for _ in cols), reverse=True)
+        out.append(
+            FieldSuggestion(f"f{i}", f"字段{i}", "string", False, [Candidate(c, s) for c, s in zip(cols, scores)])
+        )
+    return out
+
+
+@_given(_suggestions(), _st.floats(0.5, 0.9))
+def test_one_column_feeds_one_field_and_no_field_gets_a_weak_guess(suggestions, min_score):
+    chosen = assign_columns(suggestions, min_score=min_score)
+    assert all(c.score >= min_score for c in chosen.values())
+    by_column: dict[str, list[float]] = {}
+    for c in chosen.values():
+        by_column.setdefault(c.column, []).append(c.score)
+    for scores in by_column.values():
+        assert len(scores) == 1 or min(scores) >= 0.99  # shared only by exact matches
+    for s in suggestions:  # a field left open had every good column taken by an equal or better match
+        if s.field in chosen:
+            continue
+        for c in s.candidates:
+            if c.score >= min_score:
+                assert c.column in by_column and max(by_column[c.column]) >= c.score
+
+
+def test_the_doctors_id_number_does_not_also_become_the_guardians():
+    doctor = FieldSuggestion("doctorCertID", "医生身份证号", "string", True, [Candidate("YSSFZH", 0.93)])
+    guardian = FieldSuggestion(
+        "guardianCertID", "监护人身份证号", "string", False, [Candidate("YSSFZH", 0.81), Candidate("JHRSFZH", 0.78)]
+    )
+    chosen = assign_columns([guardian, doctor])
+    assert chosen["doctorCertID"].column == "YSSFZH" and chosen["guardianCertID"].column == "JHRSFZH"
+    lone = FieldSuggestion("guardianCertID", "监护人身份证号", "string", False, [Candidate("YSSFZH", 0.81)])
+    assert "guardianCertID" not in assign_columns([lone, doctor])  # left open, not a shared guess

@@ -56,7 +56,7 @@ def test_empty_day_sends_one_sign_in(gateway, sandbox_credentials):
 
     r = compute_readiness(ledger, today=summary.platform_day)
     assert r.sign_ins == {summary.platform_day: ["complaint"]} and "每日签到" in r.to_text()
-    from hlwjr.readiness._readiness import write_evidence_pack
+    from hlwjr.readiness._evidence import write_evidence_pack
 
     paths = write_evidence_pack(r, project.root / "evidence", ledger=ledger)
     assert "每日签到" in paths["html"].read_text(encoding="utf-8")

@@ -8,7 +8,7 @@
     hlwjr map suggest --dataset CODE --source SOURCE [--table T] [--format text|json] [--write DIR]
                       (coded fields also get local value → standard code proposals, all ``suggested``;
                       ``--write`` saves the best ones as a draft config, every rule ``suggested``)
-    hlwjr map export  (--mapping DIR | --config PROJECT) --out 指标对照表.xlsx
+    hlwjr map export  (--mapping DIR | --config PROJECT) --out 指标对照表.xlsx|.docx
     hlwjr map import  (--mapping DIR | --config PROJECT) --in 指标对照表.xlsx [--dry-run] [--reviewer NAME]
     hlwjr map codes   --code-set ID --source SOURCE --column COL [--table T] [--format text|json|csv]
                       [--out FILE.csv]   (csv / --out: the columns of a code-map file, ready to use)
@@ -145,9 +145,11 @@ def register(subparsers) -> None:
     )
     s.set_defaults(handler=_suggest)
 
-    e = msub.add_parser("export", help="导出指标对照表（Excel）：每个规范字段一行，含规则、值域对照、审核状态")
+    e = msub.add_parser("export", help="导出指标对照表（Excel 或 Word）：每个规范字段一行，含规则、值域对照、审核状态")
     _mapping_args(e)
-    e.add_argument("--out", required=True, metavar="FILE.xlsx", help="输出的指标对照表")
+    e.add_argument(
+        "--out", required=True, metavar="FILE.xlsx|.docx", help="输出的指标对照表（.xlsx 可改后导回；.docx 供审阅）"
+    )
     e.add_argument(
         "--samples", type=int, default=3, metavar="N", help="每个字段列出前 N 行的对照结果（已脱敏；0 = 不读数据源）"
     )
@@ -201,8 +203,8 @@ def _export(args, stdout, stderr) -> int:
     from ..mapping._config import load_mapping
     from ..mapping._table import export_table
 
-    if not str(args.out).lower().endswith(".xlsx"):
-        raise ConfigError(f"--out 应为 .xlsx 文件，实际为 {args.out}")
+    if not str(args.out).lower().endswith((".xlsx", ".docx")):
+        raise ConfigError(f"--out 应为 .xlsx（可改后导回）或 .docx（供审阅）文件，实际为 {args.out}")
     if args.samples < 0:
         raise ConfigError("--samples 不能为负数")
     mapping = load_mapping(_mapping_dir(args))
@@ -428,7 +430,7 @@ def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0
     from .._exceptions import ConfigError
     from ..mapping._config import Mapping, load_mapping
     from ..mapping._model import DatasetMapping, SourceDef, SourceRef
-    from ..mapping._suggest import suggest_code_map
+    from ..mapping._suggest import assign_columns, suggest_code_map
     from ..sources._profile import profile_frame
 
     out = Path(args.write)
@@ -469,9 +471,10 @@ def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0
     dm = DatasetMapping(dataset=ds.code, source=ref)
     prof = profile_frame(df if len(df) <= 20000 else df.sample(20000, random_state=0))
     _set_business_time(spec, ds, dm, suggestions, prof)
+    assigned = assign_columns(suggestions, min_score=min_score)  # one column feeds one field
     for s in suggestions:
-        best = s.best
-        if best is None or best.score < min_score or s.type == "array":
+        best = assigned.get(s.field)
+        if best is None:
             continue
         rule = {"column": best.column}
         want = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"}.get(s.type)

@@ -126,7 +126,8 @@ def _resolve(project, items: list[str], day: str | None, stdout: TextIO) -> int:
 
 def _readiness(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from .._exceptions import HlwjrError
-    from ..readiness._readiness import compute_readiness, write_evidence_pack
+    from ..readiness._evidence import write_evidence_pack
+    from ..readiness._readiness import compute_readiness
     from ..upload._project import load_project
 
     project = load_project(args.config)

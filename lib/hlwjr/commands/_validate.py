@@ -15,6 +15,7 @@ after the data set, else the one whose header has most of its field keys, else t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -36,7 +37,16 @@ def register(subparsers) -> None:
     )
     p.add_argument("records", help="数据文件：.jsonl / .json / .csv / .xlsx")
     p.add_argument("--dataset", "-d", required=True, help="数据集代码、别名或中文名，如 recipe / DS07a / 在线处方")
-    p.add_argument("--spec", default=None, help="接口规范：名称或目录（默认 beijing-reference）")
+    p.add_argument(
+        "--spec", default=None, help="接口规范：名称或目录（默认 beijing-reference；有 --config 时取项目的）"
+    )
+    p.add_argument(
+        "--config",
+        default=None,
+        metavar="PROJECT",
+        help="项目目录或 hlwjr.toml：引用按上传台账（平台已接收的记录）核对，与 hlwjr upload 的判断一致；"
+        "平台已接收的记录上传时跳过，单独计数，不算问题",
+    )
     p.add_argument("--report", default=None, help="把完整报告写到 .xlsx 或 .html 文件")
     p.add_argument("--format", choices=("text", "json"), default="text", help="标准输出格式（默认 text）")
     p.add_argument(
@@ -64,9 +74,11 @@ def register(subparsers) -> None:
 
 def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
     from ..spec._load import load_spec
+    from ..upload._ledger import accepted_counts
     from ..validation._engine import check
 
-    spec = load_spec(args.spec)
+    project = _project(args)
+    spec = load_spec(args.spec or (project.spec if project else None))
     ds = spec.dataset(args.dataset)
     if args.report:
         suffix = Path(args.report).suffix.lower()
@@ -92,7 +104,10 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         recs = read_records(file, other, spec)
         recs = recs.to_dict("records") if hasattr(recs, "to_dict") else list(recs)
         accepted.setdefault(other.code, []).extend(r for r in recs if isinstance(r, dict))
-    report = check(batch, spec=spec, skip=args.skip, accepted=accepted or None)
+    with _project_ledger(project) as ledger:
+        skip = [*args.skip, *(["already_accepted"] if ledger is not None else [])]
+        report = check(batch, spec=spec, skip=skip, accepted=accepted or None, lookup=ledger)
+        known = accepted_counts(spec, batch, ledger) if ledger is not None else {}
     if args.report:
         path = Path(args.report)
         (report.to_excel if path.suffix.lower() == ".xlsx" else report.to_html)(path)
@@ -105,12 +120,16 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
             "errors": report.n_errors,
             "warnings": report.n_warnings,
             "bad_rows": {d: sorted(report.bad_rows(d)) for d in report.datasets},
+            "already_accepted": known,
             "problems": report.to_records(),
         }
         json.dump(payload, stdout, ensure_ascii=False, indent=1, default=_json_default)
         stdout.write("\n")
     else:
         print(report.summary(), file=stdout)
+        if known:
+            parts = "、".join(f"{d} {n} 条" for d, n in known.items())
+            print(f"平台已接收（上传台账）：{parts}——上传时跳过，不算问题", file=stdout)
         hint = _master_data_hint(spec, report, batch)
         if hint:
             print(hint, file=stdout)
@@ -135,6 +154,26 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         if args.report:
             print(f"报告已写入 {args.report}", file=stdout)
     return 0 if report.ok else 1
+
+
+def _project(args):
+    if not getattr(args, "config", None):
+        return None
+    from ..upload._project import load_project
+
+    return load_project(args.config)
+
+
+@contextlib.contextmanager
+def _project_ledger(project):
+    """The project's upload ledger, read-only for validation (None without a project or ledger)."""
+    if project is None or not project.ledger_path.exists():
+        yield None
+        return
+    from ..upload._ledger import Ledger
+
+    with Ledger(project.ledger_path) as ledger:
+        yield ledger
 
 
 def _master_data_hint(spec, report, batch) -> str | None:

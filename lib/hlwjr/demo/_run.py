@@ -177,7 +177,8 @@ def run_demo(
 ) -> DemoRun:
     """Run the whole job on the demo hospital into ``out_dir`` (see the module docstring);
     ``protocol="tianjin"`` rehearses the 国密 gateway (profile ``tianjin``) instead of the token API."""
-    from ..readiness._readiness import compute_readiness, write_evidence_pack
+    from ..readiness._evidence import write_evidence_pack
+    from ..readiness._readiness import compute_readiness
     from ..sandbox import Sandbox
     from ..spec._load import load_spec
     from ..upload._project import load_project, write_project

@@ -743,18 +743,44 @@ def _name_words(name: str) -> list[str]:
     return [core[i : i + 2] for i in range(len(core) - 1)]
 
 
+#: a column named exactly like two fields may feed both (the spec then carries one value twice)
+_EXACT = 0.99
+
+
+def assign_columns(suggestions: list[FieldSuggestion], *, min_score: float = 0.75) -> dict[str, Candidate]:
+    """The draft as an *assignment* (字段与源列一一对应): ``{field: candidate}`` where one source
+    column feeds one field — the best-scoring pair first; a field whose good candidates are all
+    taken by better matches is left open rather than given a weak or shared guess. Only a
+    column matching two fields exactly (score ≥ 0.99 for both) may feed both."""
+    pairs = [
+        (c.score, i, s.field, c)
+        for i, s in enumerate(suggestions)
+        if s.type != "array"
+        for c in s.candidates
+        if c.score >= min_score
+    ]
+    pairs.sort(key=lambda p: (-p[0], p[1]))
+    chosen: dict[str, Candidate] = {}
+    used: dict[str, float] = {}  # column → the score of the field that took it
+    for score, _i, fld, cand in pairs:
+        if fld in chosen:
+            continue
+        taken = used.get(cand.column)
+        if taken is not None and not (taken >= _EXACT and score >= _EXACT):
+            continue
+        chosen[fld] = cand
+        used[cand.column] = max(score, taken or 0.0)
+    return chosen
+
+
 def suggest_dataset_mapping(dataset, source, *, table: str | None = None, min_score: float = 0.75):
     """A :class:`hlwjr.mapping._engine.DatasetMapping` filled with the best suggestion per field
     (status ``suggested``)."""
     from ._model import DatasetMapping, FieldRule, SourceRef
 
     dm = DatasetMapping(dataset=dataset.code, source=SourceRef(table=table or "TABLE"))
-    for s in suggest_fields(dataset, source):
-        b = s.best
-        if b is not None and b.score >= min_score and s.type != "array":
-            dm.fields[s.field] = FieldRule(
-                field=s.field, column=b.column, score=round(b.score, 3), comment="; ".join(b.reasons)
-            )
+    for fld, b in assign_columns(suggest_fields(dataset, source), min_score=min_score).items():
+        dm.fields[fld] = FieldRule(field=fld, column=b.column, score=round(b.score, 3), comment="; ".join(b.reasons))
     return dm
 
 

@@ -156,8 +156,12 @@ def table_rows(mapping, spec, *, samples: int = 0, sources=None) -> list[list]:
 
 
 def export_table(mapping, path: str | os.PathLike, *, spec=None, samples: int = 3, sources=None) -> Path:
-    """Write the 指标对照表 workbook (atomically); returns its path.  ``samples``: mapped values of the
-    first source rows shown per field (masked; 0 = none, no source read)."""
+    """Write the 指标对照表 (atomically) — an Excel workbook (``.xlsx``, editable and read back by
+    :func:`import_table`) or a Word document (``.docx``, one table per data set, for review and
+    sign-off); returns its path.  ``samples``: mapped values of the first source rows shown per
+    field (masked; 0 = none, no source read)."""
+    if Path(path).suffix.lower() == ".docx":
+        return _export_docx(mapping, Path(path), spec=spec or mapping.spec(), samples=samples, sources=sources)
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -199,9 +203,44 @@ def export_table(mapping, path: str | os.PathLike, *, spec=None, samples: int = 
         ("editable", "、".join(EDITABLE)),
     ):
         meta.append([k, v])
+    from .._sheets import formulas_as_text
+
+    formulas_as_text(wb)  # a rule or comment that begins with "=" stays text
     p = Path(path)
     atomic_write(p, lambda tmp: wb.save(tmp))
     return p
+
+
+_DOCX_COLUMNS = ("字段", "中文名", "类型", "必填", "说明", "规则说明", "值域对照", "样例值", "状态", "审核人")
+
+
+def _export_docx(mapping, path: Path, *, spec, samples: int, sources) -> Path:
+    """The 指标对照表 as a Word document: a heading and a table per data set, then kind/version."""
+    from docx import Document
+
+    from .._files import atomic_write
+
+    doc = Document()
+    doc.core_properties.title = f"指标对照表 {spec.id} {spec.version}"
+    doc.core_properties.subject = TABLE_KIND
+    doc.core_properties.keywords = f"kind={TABLE_KIND}; version={TABLE_VERSION}"
+    doc.add_heading(f"指标对照表（{spec.title or spec.id} v{spec.version}）", level=0)
+    rows = table_rows(mapping, spec, samples=samples, sources=sources)
+    pick = [TABLE_COLUMNS.index(c) for c in _DOCX_COLUMNS]
+    for code in mapping.datasets:
+        mine = [r for r in rows if r[0] == code]
+        doc.add_heading(f"{code} {mine[0][1] if mine else ''}", level=1)
+        table = doc.add_table(rows=1, cols=len(_DOCX_COLUMNS))
+        table.style = "Table Grid"
+        for cell, name in zip(table.rows[0].cells, _DOCX_COLUMNS):
+            cell.text = name
+        for r in mine:
+            for cell, j in zip(table.add_row().cells, pick):
+                cell.text = "" if r[j] is None else str(r[j])
+    doc.add_paragraph(f"kind: {TABLE_KIND}　version: {TABLE_VERSION}　mapping: {mapping.directory or ''}")
+    doc.add_paragraph("修改请用 Excel 版（hlwjr map export --out 指标对照表.xlsx），改好后 hlwjr map import 导回。")
+    atomic_write(path, lambda tmp: doc.save(str(tmp)))
+    return path
 
 
 # ------------------------------------------------------------------------------ import

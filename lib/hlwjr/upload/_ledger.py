@@ -33,7 +33,7 @@ from .._exceptions import ConfigError, UploadError
 from .._privacy import mask_value
 from ._guard import LedgerIdentity, check_ledger, new_identity, read_identity, write_witness
 
-__all__ = ["Ledger", "LedgerBatch", "content_hash", "now_shanghai", "record_json", "record_key"]
+__all__ = ["Ledger", "LedgerBatch", "accepted_counts", "content_hash", "now_shanghai", "record_json", "record_key"]
 
 PENDING, SENT, ACCEPTED, REJECTED, DUPLICATE = "pending", "sent", "accepted", "rejected", "duplicate"
 REFUSED = "refused"  # acceptance-log status of a request the platform refused as a whole (not counted)
@@ -648,3 +648,31 @@ def _keys_in_body_order(rows: Sequence[tuple[str, str]], body: bytes) -> list[st
     for rec in recs:
         out.append(by_hash.get(content_hash(record_json(rec)), ""))
     return out
+
+
+def accepted_counts(spec, records_by_dataset: dict, ledger) -> dict[str, int]:
+    """Per data set, how many of these records (DataFrames or lists of dicts) the platform already
+    accepted, by business key — what ``upload`` skips, shown by ``validate --config`` and notebook 05."""
+    if ledger is None:
+        return {}
+    out = {}
+    for code, records in records_by_dataset.items():
+        key = spec.dataset(code).key
+        keys = _key_tuples(records, key)
+        n = len(ledger.known(code, keys)) if key and keys else 0
+        if n:
+            out[code] = n
+    return out
+
+
+def _key_tuples(records, key) -> list[tuple]:
+    """Business keys of mapped records (a DataFrame or a list of dicts); missing parts as ""."""
+
+    def text(v) -> str:
+        return "" if v is None or v != v else str(v)  # None / NaN
+
+    if hasattr(records, "columns"):
+        if not all(k in records.columns for k in key):
+            return []
+        return [tuple(text(v) for v in row) for row in records[list(key)].itertuples(index=False)]
+    return [tuple(text(r.get(k)) for k in key) for r in records if isinstance(r, dict)]

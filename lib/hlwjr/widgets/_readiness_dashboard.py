@@ -132,7 +132,7 @@ class ReadinessDashboard(ErrorsMixin, widgets.VBox):
     @guarded
     def write_evidence(self) -> dict[str, Path] | None:
         """Write the evidence pack (readiness.html, readiness.xlsx, streak.png); returns the paths."""
-        from ..readiness._readiness import write_evidence_pack
+        from ..readiness._evidence import write_evidence_pack
 
         if self.out_dir is None:
             raise ConfigError("没有指定证据包目录 out_dir", where="ReadinessDashboard")

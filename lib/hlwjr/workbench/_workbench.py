@@ -330,14 +330,14 @@ class Workbench:
         upload ledger says the platform already accepted.  Records the platform already accepted
         are no problem (the upload skips them): they are counted in ``last_accepted`` instead.
         The mapped records are kept in ``last_records`` (for the drill-down)."""
-        from ..upload._ledger import Ledger
+        from ..upload._ledger import Ledger, accepted_counts
         from ..validation._engine import check
 
         codes = [self.spec.dataset(c).code for c in (datasets or list(self.mapping().datasets))]
         self.last_records = {code: self.map_records(code, date=date).records for code in codes}
         lookup = Ledger(self.project.ledger_path) if self.project.ledger_path.exists() else None
         try:
-            self.last_accepted = _accepted_counts(self.spec, self.last_records, lookup)
+            self.last_accepted = accepted_counts(self.spec, self.last_records, lookup)
             return check(self.last_records, spec=self.spec, lookup=lookup, skip=("already_accepted",))
         finally:
             if lookup is not None:
@@ -488,33 +488,6 @@ class Workbench:
         return ReadinessDashboard(
             self.readiness(), project=self.project, spec=self.spec, out_dir=self.project.work_dir / "evidence", **kw
         )
-
-
-def _accepted_counts(spec, records_by_dataset: dict, ledger) -> dict[str, int]:
-    """Per data set, how many of the records the platform already accepted (by business key)."""
-    if ledger is None:
-        return {}
-    out = {}
-    for code, records in records_by_dataset.items():
-        key = spec.dataset(code).key
-        keys = _key_tuples(records, key)
-        n = len(ledger.known(code, keys)) if key and keys else 0
-        if n:
-            out[code] = n
-    return out
-
-
-def _key_tuples(records, key) -> list[tuple]:
-    """Business keys of mapped records (a DataFrame or a list of dicts); missing parts as ""."""
-
-    def text(v) -> str:
-        return "" if v is None or v != v else str(v)  # None / NaN
-
-    if hasattr(records, "columns"):
-        if not all(k in records.columns for k in key):
-            return []
-        return [tuple(text(v) for v in row) for row in records[list(key)].itertuples(index=False)]
-    return [tuple(text(r.get(k)) for k in key) for r in records if isinstance(r, dict)]
 
 
 def _mask_url(url: str) -> str:
