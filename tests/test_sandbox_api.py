@@ -382,7 +382,7 @@ def test_impossible_dates_and_reversed_range_are_refused(sandbox_client, auth):
     assert (r.status_code, r.json()["code"]) == (400, 2000) and "不是有效日期" in r.json()["msg"]
     r = sandbox_client.get("/hlwjr/api/verify-log?from=2026-11-03&to=2026-11-01", headers=auth)
     assert (r.status_code, r.json()["code"]) == (400, 2000) and "晚于" in r.json()["msg"]
-    r = sandbox_client.get("/hlwjr/verify-log?from=2026-13-01")
+    r = sandbox_client.get("/hlwjr/verify-log?from=2026-13-01", headers=auth)
     assert r.status_code == 200 and "不是有效日期" in r.text
 
 
@@ -465,3 +465,24 @@ def test_log_redaction_filter():
     _RedactFilter().filter(rec)
     line = rec.getMessage()
     assert "abc123" not in line and "s3" not in line and "x=1" in line
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (OverflowError("Python int too large to convert to SQLite INTEGER"), 2000),
+        (UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"), 2001),
+        (RecursionError("maximum recursion depth exceeded"), 2001),
+    ],
+)
+def test_unforeseen_input_errors_are_400_not_500(sandbox_app, sandbox_client, auth, monkeypatch, exc, code):
+    """The one net behind the specific checks: input errors nobody foresaw are a 400 with a
+    Chinese message, and the client's connection stays usable."""
+
+    def boom(*a, **k):
+        raise exc
+
+    monkeypatch.setattr(sandbox_app.state.sandbox, "verify_log", boom)
+    r = sandbox_client.get("/hlwjr/api/verify-log", headers=auth)
+    assert (r.status_code, r.json()["code"]) == (400, code) and r.json()["msg"]
+    assert sandbox_client.get("/hlwjr/sandbox/health").status_code == 200

@@ -307,3 +307,16 @@ def test_injected_busy_is_minus_1_and_retried_by_the_client(sandbox_app, sandbox
     recs = [json.dumps(units()[0], ensure_ascii=False)]
     res = c.send_batch("unit", "B1", c.encode_batch("B1", recs), 1)
     assert res.accepted == 1 and c.stats["retries"] == 2
+
+
+@pytest.mark.parametrize(
+    ("plain", "code"), [(b'[{"a": "\\ud800"}]', 40001), (b'[{"a": 1e309}]', None), (b"[" + b"9" * 401 + b"]", None)]
+)
+def test_decrypted_json_with_surrogates_or_huge_numbers(plain, code):
+    check = RequestCheck({}, sm4_encrypt(plain, KEY).encode())
+    if code is None:  # numbers of any size are read exactly (the engine words the problem)
+        assert len(check.records(SECRET)) == 1
+        return
+    with pytest.raises(GatewayError) as e:
+        check.records(SECRET)
+    assert e.value.code == code and "代理码位" in e.value.msg

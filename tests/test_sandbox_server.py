@@ -118,7 +118,7 @@ def test_sandbox_process_end_to_end(tmp_path):
             assert [x["status"] for x in r.json()["data"]["results"]] == ["duplicate", "ok"]
             log = c.get("/api/verify-log", headers=auth).json()["data"]
             assert log["days"][0]["date"] == "2026-11-01" and log["days"][0]["uploaded"] == 4
-            page = c.get("/verify-log").text
+            page = c.get("/verify-log", headers=auth).text
             assert "北京沙箱测试互联网医院" in page
     server_log = (data_dir / "sandbox-server.log").read_text(encoding="utf-8")
     assert "POST /hlwjr/api/upload/revisit" in server_log

@@ -178,7 +178,7 @@ def test_three_day_rehearsal_with_the_clock(sandbox_app, sandbox_client, sandbox
     ]
     assert all_day["total"] == 40 and len(all_day["records"]) == 5 and all_day["records"][0]["index"] == 5
     # the human page
-    page = sandbox_client.get("/hlwjr/verify-log")
+    page = sandbox_client.get("/hlwjr/verify-log", headers=auth)  # the page needs the credential too
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     html = page.text
     assert "验证日志" in html and "可以提交接入申请" in html and "2026-11-02" in html and "当日未达标" in html
@@ -193,15 +193,16 @@ def test_page_masks_ids_and_lists_failures(sandbox_app, sandbox_client, sandbox_
     auth = {"Authorization": "Bearer " + tok["access_token"]}
     doc = {"organID": ORG, "doctorCertID": "11010119900307123X", "doctorName": None}
     sandbox_client.post("/hlwjr/api/upload/doctor", json={"batchNo": "1", "records": [doc]}, headers=auth)
-    html = sandbox_client.get(f"/hlwjr/verify-log?org={ORG}").text
+    html = sandbox_client.get(f"/hlwjr/verify-log?org={ORG}", headers=auth).text
     assert "11010119900307123X" not in html and "110101********123X" in html
     assert "医师姓名" in html and "尚未达到接入申请条件" in html
-    assert "没有注册" in sandbox_client.get("/hlwjr/verify-log?org=nobody").text
+    other = sandbox_client.get("/hlwjr/verify-log?org=nobody", headers=auth)
+    assert other.status_code == 403 and "无权查看其他机构" in other.text
 
 
 def test_page_without_orgs(sandbox_client):
-    html = sandbox_client.get("/hlwjr/verify-log").text
-    assert "尚无注册机构" in html
+    anonymous = sandbox_client.get("/hlwjr/verify-log")
+    assert anonymous.status_code == 401 and "请登录" in anonymous.text and "尚无注册机构" not in anonymous.text
 
 
 @pytest.mark.parametrize("sandbox_settings", [SandboxSettings(clock="2026-11-01 08:00:00")])

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .._exceptions import ConfigError, SourceError
+from ..validation._numbers import loads_exact, number_from_text
 
 _TEXT_LIMIT = 50
 _TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
@@ -235,7 +236,7 @@ def _read_jsonl(p: Path) -> list:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(loads_exact(line, constants=True))
             records.lines.append(lineno)
         except json.JSONDecodeError as exc:
             raise SourceError(
@@ -247,7 +248,7 @@ def _read_jsonl(p: Path) -> list:
 
 def _read_json(p: Path) -> list:
     try:
-        data = json.loads(_decode(p))
+        data = loads_exact(_decode(p), constants=True)
     except json.JSONDecodeError as exc:
         raise SourceError(f"不是合法的 JSON（{exc.msg}，第 {exc.lineno} 行第 {exc.colno} 列）", where=str(p)) from exc
     if isinstance(data, dict) and isinstance(data.get("records"), list):
@@ -309,7 +310,6 @@ def _coerce_text_frame(frame, dataset, where: str, from_excel: bool = False):
     Text that is not a number stays text, so the validator reports it (``type``) instead of
     losing it. Nothing else is changed: codes keep their leading zeros, spaces stay.
     """
-    import pandas as pd
 
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
@@ -321,18 +321,7 @@ def _coerce_text_frame(frame, dataset, where: str, from_excel: bool = False):
             continue
         col = frame[f.key]
         if f.type in ("integer", "decimal"):
-            text = col.astype(object)
-            is_str = text.map(type).eq(str).to_numpy()
-            as_str = text.where(is_str)
-            nums = pd.to_numeric(as_str, errors="coerce")
-            stripped = as_str.astype("string").str.strip()
-            is_text_num = nums.notna().to_numpy() & (stripped == as_str.astype("string")).fillna(False).to_numpy()
-            out = text.copy()
-            out[is_text_num] = nums[is_text_num]
-            if f.type == "integer":
-                whole = is_text_num & (nums.fillna(0.5) % 1 == 0).to_numpy()
-                out[whole] = nums[whole].astype("int64").astype(object)
-            frame[f.key] = out.astype(object)
+            frame[f.key] = _numbers_of(col, integer=f.type == "integer")
         elif f.type == "array":
             frame[f.key] = col.map(lambda v: _maybe_json(v))
         elif f.type == "string" and from_excel:
@@ -341,6 +330,35 @@ def _coerce_text_frame(frame, dataset, where: str, from_excel: bool = False):
             # digits of them, and the type problem says so
             frame[f.key] = col.map(_excel_number_as_text)
     return frame
+
+
+def _numbers_of(col, *, integer: bool):
+    """Cells whose whole text is a number become that number, exactly: pandas converts the
+    short ones at C speed; text of 16+ characters (where a float would round or overflow) is
+    read by :func:`number_from_text` — integers of any size stay ints, numbers beyond the double
+    range keep their text (:class:`NumberText`). Other text stays text (the validator words it)."""
+    import numpy as np
+    import pandas as pd
+
+    text = col.astype(object)
+    is_str = text.map(type).eq(str).to_numpy()
+    as_str = text.where(is_str)
+    nums = pd.to_numeric(as_str, errors="coerce").astype("float64")
+    strings = as_str.astype("string")
+    plain = (strings.str.strip() == strings).fillna(False).to_numpy()
+    long_text = (strings.str.len() > 15).fillna(False).to_numpy()
+    short = plain & ~long_text & nums.notna().to_numpy() & np.isfinite(nums.fillna(0).to_numpy(dtype=float))
+    out = text.copy()
+    out[short] = nums[short]
+    if integer:
+        whole = short & (nums.fillna(0.5) % 1 == 0).to_numpy()
+        out[whole] = nums[whole].astype("int64").astype(object)
+    overflow = np.isinf(nums.fillna(0).to_numpy(dtype=float))
+    for i in np.flatnonzero(plain & (long_text | overflow)):
+        n = number_from_text(text.iat[i], exact=True)
+        if n is not None:
+            out.iat[i] = int(n) if integer and isinstance(n, float) and n.is_integer() and abs(n) < 2**53 else n
+    return out.astype(object)
 
 
 def _excel_number_as_text(v):

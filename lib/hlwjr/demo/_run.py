@@ -247,7 +247,7 @@ def run_demo(
         print(r.to_text(), file=stdout)
         run.evidence = write_evidence_pack(r, out / "evidence", project=project, spec=spec)
         print(f"  证据包: {run.evidence['html']}", file=stdout)
-        print(f"  平台验证日志页面（沙箱运行时）: {sandbox.url}/verify-log?org={DEMO_ORGAN_ID}", file=stdout)
+        print(f"  平台验证日志页面（沙箱运行时，用 appid 和 secret 登录）: {sandbox.url}/verify-log", file=stdout)
     finally:
         _rule("7 停止沙箱", stdout)
         code = sandbox.stop()

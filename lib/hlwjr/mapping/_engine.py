@@ -267,12 +267,14 @@ class _Mapper:
                 return s.astype("Int64")
             text = as_text(s, trim=rule.trim)
             num = pd.to_numeric(text, errors="coerce")
-            ok = num.notna() & (num % 1 == 0)
-            bad = text.notna() & ~ok
-            if bad.any():
+            ok = num.notna() & (num % 1 == 0) & (num.abs() < 2**53)
+            big = _exact_integers(text, text.notna() & ~ok)  # 20-digit ages: exact, never wrapped
+            bad = text.notna() & ~ok & big.isna()
+            if bad.any() or big.notna().any():
                 self._kept(bad, text, f, rule, rows, "type", "不是整数，原值保留，校验时将报告")
                 res = num.astype("object").where(ok, None)
                 res = res.map(lambda v: int(v) if v is not None else None).astype("object")
+                res = res.mask(big.notna(), big)
                 return res.mask(bad, text[bad].astype("object"))
             return num.astype("Int64")
         if t == "decimal":
@@ -726,3 +728,19 @@ def _children(
         groups.setdefault(k, []).append({c: _py(v) for c, v in zip(cols, values) if not _missing(v)})
     col = pd.Series([groups.get(k, []) for k in pk.tolist()], index=parent.index, dtype="object")
     return col, reject
+
+
+def _exact_integers(text, candidates):
+    """Python ints for the whole-number texts among ``candidates`` beyond 2^53 (within the double
+    range), exactly as written; None elsewhere (other text stays text and is reported)."""
+    import numpy as np
+    import pandas as pd
+
+    from ..validation._numbers import number_from_text
+
+    out = pd.Series(None, index=text.index, dtype=object)
+    for i in np.flatnonzero(candidates.to_numpy(dtype=bool)):
+        v = number_from_text(str(text.iat[i]))
+        if type(v) is int:
+            out.iat[i] = v
+    return out

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._exceptions import ConfigError
-from ._clock import parse_beijing_time
+from ._clock import advance_seconds, parse_beijing_time
 from ._faults import DROP_MARK, DropConnectionMiddleware
 from ._service import SandboxService, _UploadQueue
 from ._settings import Faults, SandboxSettings
@@ -105,6 +105,15 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
     async def _config_error(request: Request, exc: ConfigError):
         return _json(_envelope(None, 2000, f"参数错误：{exc}"), 400)
 
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(UnicodeError)
+    @app.exception_handler(RecursionError)
+    async def _input_error(request: Request, exc: Exception):
+        """The one net for input the checks above did not foresee: a 400, never a 500 (logged)."""
+        log.warning("input error on %s: %s", request.url.path, type(exc).__name__, exc_info=exc)
+        code, msg = _input_problem(exc)
+        return _json(_envelope(None, code, msg), 400)
+
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception):
         log.exception("sandbox internal error on %s", request.url.path)
@@ -165,7 +174,7 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
         await _api_faults()
         org = service.authenticate(request.headers.get("authorization"))
         q = request.query_params
-        limit_, offset = _int_param(q, "limit", 1000, 1, 10000), _int_param(q, "offset", 0, 0, None)
+        limit_, offset = _int_param(q, "limit", 1000, 1, 10000), _int_param(q, "offset", 0, 0, MAX_OFFSET)
         return _json(
             _envelope(
                 service.verify_records(
@@ -190,10 +199,33 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
 
     @app.get(f"{PREFIX}/verify-log", response_class=HTMLResponse)
     async def verify_log_page(request: Request):
-        """验证日志页面 (HTML): ``?org=统一社会信用代码&from=&to=&dataset=``."""
-        from ._page import render_verify_log_page
+        """验证日志页面 (HTML): ``?org=统一社会信用代码&from=&to=&dataset=``; needs the organisation's
+        token (Bearer header or the login cookie) or the admin token — else 401 with a login form."""
+        from ._page import PageDenied, page_viewer, render_login_page, render_verify_log_page
 
-        return HTMLResponse(render_verify_log_page(service, request.query_params))
+        try:
+            viewer = page_viewer(service, request.headers, request.cookies)
+            return HTMLResponse(render_verify_log_page(service, request.query_params, viewer))
+        except PageDenied as exc:
+            return HTMLResponse(render_login_page(service, request.query_params, exc.msg), exc.status)
+
+    @app.post(f"{PREFIX}/verify-log", response_class=HTMLResponse)
+    async def verify_log_login(request: Request):
+        """验证日志页面登录: form ``appid`` + ``secret`` → a token in an HttpOnly cookie, back to the page."""
+        from ._page import PAGE_COOKIE, PageDenied, login_answer, render_login_page
+
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > 64 * 1024:
+                break
+        try:
+            token, url, ttl = login_answer(service, bytes(body))
+        except PageDenied as exc:
+            return HTMLResponse(render_login_page(service, request.query_params, exc.msg), exc.status)
+        answer = RedirectResponse(url, status_code=303)
+        answer.set_cookie(PAGE_COOKIE, token, max_age=ttl, path=PREFIX, httponly=True, samesite="strict")
+        return answer
 
     # -- rehearsal controls ----------------------------------------------------------------
     def _admin(request: Request, *, required: bool) -> None:
@@ -273,14 +305,7 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
                 2000,
                 f"未知参数 {', '.join(sorted(unknown))}；可用 now、advance_days、advance_hours、advance_seconds、reset",
             )
-        try:
-            advance = (
-                float(body.get("advance_days") or 0) * 86400
-                + float(body.get("advance_hours") or 0) * 3600
-                + float(body.get("advance_seconds") or 0)
-            )
-        except (TypeError, ValueError):
-            raise ApiError(400, 2000, "advance_days/advance_hours/advance_seconds 应为数字") from None
+        advance = advance_seconds(body)  # ConfigError → 2000
         now = body.get("now")
         if now is not None:
             if not isinstance(now, str):
@@ -419,12 +444,26 @@ class SandboxApp(FastAPI):
         await self._drop_layer(scope, receive, send)
 
 
+def _input_problem(exc: Exception) -> tuple[int, str]:
+    if isinstance(exc, UnicodeError):
+        return 2001, "请求中有不是合法 Unicode 的文本（如单独的代理码位 \\ud800）：请检查源数据的编码"
+    if isinstance(exc, RecursionError):
+        return 2001, "请求体不是合法JSON：嵌套层数过深"
+    return 2000, "参数错误：数值超出范围（平台按 64 位整数或双精度浮点数读取）"
+
+
+#: the largest ``offset`` of a records query (SQLite integers end at 2^63)
+MAX_OFFSET = 10**9
+
+
 def _int_param(q, name: str, default: int, lo: int, hi: int | None) -> int:
     raw = q.get(name)
     if raw is None or raw == "":
         return default
     try:
-        v = int(raw)
+        v = int(raw) if len(raw) <= 30 else None
+        if v is None:
+            raise ValueError
     except ValueError:
         raise ApiError(400, 2000, f"参数 {name} 应为整数，收到 {raw!r}") from None
     if v < lo or (hi is not None and v > hi):

@@ -14,7 +14,6 @@ wrong — the mark of a wrong key; 40001 when the body is not hex or not a JSON 
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -23,6 +22,8 @@ from collections.abc import Mapping
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from ._wire import JsonTextError, json_loads
 
 __all__ = [
     "SERVICE_ID",
@@ -172,8 +173,10 @@ class RequestCheck:
         if plain is None:
             raise GatewayError(40004, "appKey与appSecret不匹配：请求体无法用该 appKey 的 appSecret 解密")
         try:
-            records = json.loads(plain.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            records = json_loads(plain)  # exact numbers; lone surrogates refused
+        except JsonTextError as exc:
+            raise GatewayError(40001, f"参数错误：解密后的 JSON {exc}") from None
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise GatewayError(40004, "appKey与appSecret不匹配：解密结果不是 JSON（密钥不对？）") from None
         if not isinstance(records, list):
             raise GatewayError(40001, f"参数错误：解密后应为 JSON 数组，收到的是 {type(records).__name__}")
@@ -181,6 +184,6 @@ class RequestCheck:
 
     def plain_json(self) -> object:
         try:
-            return json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            return json_loads(self.body)
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise GatewayError(40001, "参数错误：文件上传的请求体应为 JSON") from None

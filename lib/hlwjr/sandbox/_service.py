@@ -17,7 +17,7 @@ from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import HlwjrError
+from .._exceptions import ConfigError, HlwjrError
 from .._privacy import key_digest
 from ._clock import Clock, beijing_day, format_beijing
 from ._faults import FaultInjector
@@ -145,18 +145,30 @@ class SandboxService:
         from ._gateway import NonceBook
 
         self.nonces = NonceBook()
-        self.clock = Clock(float(self.store.get_meta("clock_offset", "0") or 0))
+        self.clock = self._stored_clock()
         if self.settings.clock:
             self.set_clock(self.settings.clock)
 
     # -- clock -----------------------------------------------------------------------------
+    def _stored_clock(self) -> Clock:
+        """The clock as last set; a stored offset that cannot be used (not a number, beyond ±10
+        years) is reset to real time with a warning, so the sandbox always starts."""
+        stored = self.store.get_meta("clock_offset", "0") or "0"
+        try:
+            return Clock(float(stored))
+        except (ValueError, ConfigError):
+            log.warning("沙箱时钟偏移 %r 不可用（不是数字或超出 ±10 年），已重置为真实时间", stored[:40])
+            self.store.set_meta("clock_offset", "0.0")
+            return Clock()
+
     def set_clock(self, when: str | float | None = None, *, advance: float = 0.0, reset: bool = False) -> dict:
-        if reset:
-            self.clock.reset()
+        """Set and/or advance the clock — all or nothing: out of range leaves it unchanged."""
+        clock = Clock(0.0 if reset else self.clock.offset)
         if when is not None:
-            self.clock.set(when)
+            clock.set(when)
         if advance:
-            self.clock.advance(advance)
+            clock.advance(advance)
+        self.clock.offset = clock.offset
         self.store.set_meta("clock_offset", repr(self.clock.offset))
         self._token_cache.clear()
         return self.clock.as_dict()

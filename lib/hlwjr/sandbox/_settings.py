@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 
 from .._exceptions import ConfigError
+from ..validation._numbers import number_text
 
 __all__ = ["ADMIN_TOKEN_ENV", "Faults", "SandboxSettings", "VerifyRule"]
 
@@ -20,6 +21,9 @@ __all__ = ["ADMIN_TOKEN_ENV", "Faults", "SandboxSettings", "VerifyRule"]
 ADMIN_TOKEN_ENV = "HLWJR_SANDBOX_ADMIN_TOKEN"
 
 _ERROR_KINDS = ("http503", "http500", "busy")
+_MAX_LATENCY_MS = 60_000
+_MAX_NEXT = 1_000_000
+_MAX_TOKEN_SECONDS = 3653 * 86400.0
 
 
 @dataclass
@@ -81,6 +85,10 @@ class Faults:
     def validate(self) -> None:
         if self.latency_ms < 0:
             raise ConfigError("故障注入 latency_ms 不能为负数")
+        if self.latency_ms > _MAX_LATENCY_MS:
+            raise ConfigError(
+                f"故障注入 latency_ms 最大 {_MAX_LATENCY_MS}（1 分钟），实际 {number_text(self.latency_ms)}"
+            )
         for name in ("error_rate", "drop_rate"):
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
@@ -90,8 +98,13 @@ class Faults:
         for name in ("error_next", "drop_next"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"故障注入 {name} 不能为负数")
-        if self.token_expire_after is not None and self.token_expire_after < 0:
-            raise ConfigError("故障注入 token_expire_after 不能为负数")
+            if getattr(self, name) > _MAX_NEXT:
+                raise ConfigError(f"故障注入 {name} 最大 {_MAX_NEXT}")
+        t = self.token_expire_after
+        if t is not None and not 0 <= t <= _MAX_TOKEN_SECONDS:  # (NaN fails too)
+            raise ConfigError(f"故障注入 token_expire_after 应在 0 到 {_MAX_TOKEN_SECONDS:.0f} 秒（10 年）之间")
+        if self.seed is not None and not -(2**63) <= self.seed < 2**63:
+            raise ConfigError("故障注入 seed 应为 64 位以内的整数")
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -120,7 +133,7 @@ class Faults:
                     if isinstance(v, bool):
                         raise ValueError(v)
                     v = float(v)
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:
                 raise ConfigError(f"故障注入 {k} 的值 {v!r} 类型不对（应为 {type(current).__name__}）") from exc
             setattr(trial, k, v)
         trial.validate()

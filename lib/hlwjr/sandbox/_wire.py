@@ -4,6 +4,7 @@ API errors, masked business keys and log redaction.
 
 from __future__ import annotations
 
+import decimal
 import functools
 import json
 import logging
@@ -13,6 +14,7 @@ from typing import Any
 from fastapi.responses import Response
 
 from .._privacy import mask_key as _privacy_mask_key
+from ..validation._numbers import loads_exact
 from ._store import KEY_SEP
 
 PREFIX = "/hlwjr"
@@ -38,28 +40,83 @@ except ImportError:  # pragma: no cover - orjson is a dependency
     _orjson = None
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} 不是合法的JSON数值")
+_LONG_DIGITS = re.compile(rb"[0-9]{20,}")  # orjson reads integers beyond 64 bits as floats
+
+
+class JsonTextError(ValueError):
+    """A request body that is JSON but not Unicode text: a lone surrogate (``"\\ud800"``)."""
 
 
 def json_loads(data: bytes) -> Any:
-    """Parse a request body (UTF-8 JSON; NaN/Infinity refused, as by strict platforms)."""
-    if _orjson is not None:
+    """Parse a request body: strict UTF-8 JSON, NaN/Infinity refused, numbers exact (integers of
+    any size, :class:`NumberText` beyond the double range), lone surrogates refused
+    (:class:`JsonTextError`)."""
+    if _orjson is not None and not _LONG_DIGITS.search(data):
         try:
             return _orjson.loads(data)
         except _orjson.JSONDecodeError:
-            pass  # the standard parser gives the precise message (or accepts huge integers)
-    return json.loads(data, parse_constant=_reject_constant)
+            pass  # the standard parser gives the precise message (or reads huge numbers exactly)
+    obj = loads_exact(data)
+    where = _surrogate_path(obj)
+    if where is not None:
+        raise JsonTextError(f"{where} 含有单独的代理码位（如 \\ud800），不是合法的 Unicode 文本；请检查源数据的编码")
+    return obj
+
+
+def _surrogate_path(obj: Any) -> str | None:
+    """Where the first string (key or value) with a lone surrogate is, e.g. ``records[0].organID``."""
+    stack = [("请求体", obj)]
+    while stack:
+        path, v = stack.pop()
+        if isinstance(v, str):
+            if _has_surrogate(v):
+                return path
+        elif isinstance(v, dict):  # pushed in reverse: the first one in the text is reported
+            for k, x in reversed(v.items()):
+                if _has_surrogate(k):
+                    return f"{path} 的字段名"
+                stack.append((f"{path}.{k}" if path != "请求体" else k, x))
+        elif isinstance(v, list):
+            stack.extend((f"{path}[{i}]", v[i]) for i in range(len(v) - 1, -1, -1))
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _fragment(obj: Any):
+    if isinstance(obj, decimal.Decimal):
+        return _orjson.Fragment(str(obj))
+    raise TypeError(f"{type(obj).__name__} 不能写成JSON")
+
+
+def _wide_ints(obj: Any) -> Any:
+    """A copy with integers beyond 64 bits as raw JSON fragments (orjson writes up to 64 bits)."""
+    if isinstance(obj, bool) or obj is None:
+        return obj
+    if isinstance(obj, int):
+        return _orjson.Fragment(str(obj)) if not -(2**63) <= obj < 2**64 else obj
+    if isinstance(obj, dict):
+        return {k: _wide_ints(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_wide_ints(v) for v in obj]
+    return obj
 
 
 def json_dumps(obj: Any, *, sort_keys: bool = False) -> bytes:
-    """Compact UTF-8 JSON (non-ASCII kept as is)."""
+    """Compact UTF-8 JSON (non-ASCII kept as is; numbers of any size written exactly)."""
     if _orjson is not None:
+        option = _orjson.OPT_SORT_KEYS if sort_keys else 0
         try:
-            return _orjson.dumps(obj, option=_orjson.OPT_SORT_KEYS if sort_keys else 0)
-        except TypeError:
-            pass  # e.g. an integer beyond 64 bits
-    return json.dumps(obj, ensure_ascii=False, sort_keys=sort_keys, separators=(",", ":")).encode("utf-8")
+            return _orjson.dumps(obj, option=option, default=_fragment)
+        except TypeError:  # an integer beyond 64 bits
+            return _orjson.dumps(_wide_ints(obj), option=option, default=_fragment)
+    return json.dumps(obj, ensure_ascii=False, sort_keys=sort_keys, separators=(",", ":"), default=str).encode("utf-8")
 
 
 def _json(payload: Any, status: int = 200, headers: dict | None = None) -> Response:

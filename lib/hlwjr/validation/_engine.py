@@ -34,6 +34,9 @@ Decisions (see docs/rules.md):
 * Strings are never trimmed or converted: a leading/trailing space or full-width digits are
   reported (with a hint) by ``pattern``/``code_set``/``id_number``, or as a ``whitespace`` warning.
 * Columns that are not fields of the data set get one ``unknown_field`` warning each.
+* Numbers of any size: integers are compared with ``minimum``/``maximum`` exactly (a 20-digit age
+  is a ``maximum`` problem showing its 20 digits); a number beyond the double range (``1e309``, a
+  401-digit integer, ``inf``) is a ``type`` problem showing its text (``hlwjr.validation._numbers``).
 * References need something to check against: the other data sets of the batch, ``accepted``
   (``{dataset: records or key tuples}``, e.g. the filed doctor roster) or ``lookup`` (the ledger
   or the sandbox: ``known(dataset_code, keys) -> set[tuple]``). Without any, one warning says the
@@ -43,8 +46,10 @@ Decisions (see docs/rules.md):
 from __future__ import annotations
 
 import datetime as _dt
+import decimal
 import difflib
 import functools
+import operator
 import os
 import re
 import weakref
@@ -80,6 +85,7 @@ from ._fastschema import (
     too_long,
     translate_pattern,
 )
+from ._numbers import is_out_of_range, number_text, out_of_range_text
 from ._report import COLUMNS, Problem, Report
 from ._rules import RULES, Hit, RuleContext, get_rule, int_text
 from ._smallbatch import SMALL_BATCH, certify_clean
@@ -450,6 +456,8 @@ def _reformat_hint(v: str, kind: str) -> str:
 
 def _type_message(fp: _FieldPlan, k: int, v) -> str:
     want = _TYPE_CN[fp.type]
+    if k == OTHER and is_out_of_range(v):
+        return f"{fp.label} 应为{want}，实际为{out_of_range_text(v)}；请核对源数据"
     got = _KIND_CN.get(int(k), "其他")
     msg = f"{fp.label} 应为{want}，实际为{got}"
     if fp.type == "string" and k in (INT, FLOATINT, FLOAT):
@@ -668,15 +676,15 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
     is_num = _NUM_LUT[kind] & (fp.type in ("integer", "decimal"))
     if is_num.any():
         x = col.numbers()
-        with np.errstate(invalid="ignore"):
-            if fp.minimum is not None:
-                bad = is_num & (x < fp.minimum)
-                if bad.any():
-                    out.append((np.flatnonzero(bad), "minimum", f"{fp.label} 小于最小值 {fp.minimum:g}", None))
-            if fp.maximum is not None:
-                bad = is_num & (x > fp.maximum)
-                if bad.any():
-                    out.append((np.flatnonzero(bad), "maximum", f"{fp.label} 大于最大值 {fp.maximum:g}", None))
+        if fp.minimum is not None:
+            bad = col.compare(is_num, operator.lt, fp.minimum)
+            if bad.any():
+                out.append((np.flatnonzero(bad), "minimum", f"{fp.label} 小于最小值 {fp.minimum:g}", None))
+        if fp.maximum is not None:
+            bad = col.compare(is_num, operator.gt, fp.maximum)
+            if bad.any():
+                out.append((np.flatnonzero(bad), "maximum", f"{fp.label} 大于最大值 {fp.maximum:g}", None))
+        with np.errstate(invalid="ignore", over="ignore"):
             if fp.type == "decimal" and fp.precision is not None:
                 scaled = x * 10.0**fp.precision
                 frac = np.abs(scaled - np.round(scaled))
@@ -692,7 +700,7 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
                     )
             if fp.total_digits is not None:
                 int_digits = fp.total_digits - (fp.precision or 0)
-                bad = is_num & (np.abs(x) >= 10.0**int_digits)
+                bad = _abs_at_least(col, is_num, 10**int_digits)
                 if bad.any():
                     out.append(
                         (
@@ -1141,11 +1149,18 @@ def _masked_keys(top: _Table, rows: np.ndarray) -> np.ndarray:
     )
 
 
+def _abs_at_least(col: Column, mask: np.ndarray, limit: int) -> np.ndarray:
+    """``mask & (|cell| >= limit)``, exact for big integers and Decimals."""
+    return col.compare(mask, operator.ge, limit) | col.compare(mask, operator.le, -limit)
+
+
 def _show(v) -> str:
     if isinstance(v, str):
         return v if len(v) <= 200 else v[:197] + "..."
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
+    if isinstance(v, (int, decimal.Decimal)) and not isinstance(v, bool):
+        return number_text(v)
     if isinstance(v, (list, dict)):
         import json
 

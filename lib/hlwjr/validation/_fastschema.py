@@ -49,6 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._exceptions import DataError, SchemaUnsupported
+from ._numbers import is_out_of_range, number_text, out_of_range_text
 
 __all__ = ["FORMAT_CHECKER", "SUPPORTED_KEYWORDS", "fast_validate", "translate_pattern"]  # noqa: F822 (lazy)
 
@@ -164,6 +165,7 @@ class Column:
         slow = np.flatnonzero(kind < 0)
         for i in slow:
             kind[i] = _kind_of(obj[i])
+        nums = np.full(n, np.nan)  # the float64 view, built on the way (numbers() is then free)
         fl = np.flatnonzero(kind == FLOAT)
         if len(fl):
             x = obj[fl].astype(np.float64)
@@ -171,7 +173,19 @@ class Column:
                 kind[fl[np.isnan(x)]] = MISSING
             integral = np.isfinite(x) & (np.floor(x) == x)
             kind[fl[integral]] = FLOATINT
+            inf = np.isinf(x)
+            kind[fl[inf]] = OTHER  # no platform reads ±inf: a type problem, not a number
+            nums[fl] = np.where(inf, np.nan, x)
+        ints = np.flatnonzero(kind == INT)
+        if len(ints):
+            try:
+                nums[ints] = obj[ints].astype(np.float64)
+            except OverflowError:  # integers beyond the double range (a 401-digit age)
+                wide = np.array([is_out_of_range(v) for v in obj[ints]], dtype=bool)
+                kind[ints[wide]] = OTHER
+                nums[ints] = [math.nan if w else float(v) for v, w in zip(obj[ints], wide)]
         other = np.flatnonzero(kind == OTHER)
+        decimals = []
         if len(other):
             import decimal
 
@@ -179,14 +193,19 @@ class Column:
                 v = obj[i]
                 if nan_is_missing and (v is _pd_na() or _is_nat(v)):
                     kind[i] = MISSING
-                elif isinstance(v, decimal.Decimal):  # NUMERIC columns from SQL sources
+                elif isinstance(v, decimal.Decimal):  # NUMERIC columns from SQL sources, NumberText
                     if v.is_nan():
                         kind[i] = MISSING if nan_is_missing else FLOAT
-                    else:
-                        kind[i] = FLOATINT if v.is_finite() and v == v.to_integral_value() else FLOAT
+                    elif not is_out_of_range(v):
+                        kind[i] = FLOATINT if v == v.to_integral_value() else FLOAT
+                        decimals.append(i)
+                        nums[i] = float(v)
         if none_is_missing:
             kind[kind == NULL] = MISSING
-        return cls(kind, obj=obj)
+        col = cls(kind, obj=obj, numbers=nums)
+        if decimals:
+            col.cache["decimal"] = np.array(decimals, dtype=np.int64)
+        return col
 
     @classmethod
     def from_series(cls, s) -> Column:
@@ -214,6 +233,10 @@ class Column:
             kind = np.full(n, FLOAT, dtype=np.int8)
             kind[np.isnan(x)] = MISSING
             kind[np.isfinite(x) & (np.floor(x) == x)] = FLOATINT
+            inf = np.isinf(x)
+            if inf.any():
+                kind[inf] = OTHER
+                x = np.where(inf, np.nan, x)
             return cls(kind, series=s, numbers=x)
         if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
             na = s.isna().to_numpy(dtype=bool)
@@ -322,10 +345,32 @@ class Column:
                 vals = self.obj[idx]
                 try:
                     x[idx] = vals.astype(np.float64)
-                except OverflowError:  # pragma: no cover - ints beyond float range
-                    x[idx] = [float(v) if abs(v) < 1e308 else math.copysign(math.inf, v) for v in vals]
+                except OverflowError:  # numeric cells are within the double range (see from_objects)
+                    x[idx] = [_to_float(v) for v in vals]
             self._numbers = x
         return self._numbers
+
+    def inexact(self) -> np.ndarray:
+        """Numeric cells whose float64 view is not exact: integers of 2^53 and more, Decimals."""
+        m = self.cache.get("inexact")
+        if m is None:
+            with np.errstate(invalid="ignore"):
+                m = np.isin(self.kind, _NUMERIC) & (np.abs(self.numbers()) >= _EXACT_LIMIT)
+            dec = self.cache.get("decimal")
+            if dec is not None:
+                m[dec] = True
+            self.cache["inexact"] = m
+        return m
+
+    def compare(self, mask: np.ndarray, op, bound) -> np.ndarray:
+        """``mask & op(cell, bound)`` over the numeric cells, exact for big integers and Decimals
+        (``op`` an :mod:`operator` comparison; ``bound`` an int or float)."""
+        with np.errstate(invalid="ignore"):
+            out = mask & op(self.numbers(), bound)
+        redo = np.flatnonzero(mask & self.inexact())
+        if len(redo):
+            out[redo] = [bool(op(v, bound)) for v in self.at(redo)]
+        return out
 
     def take(self, idx: np.ndarray) -> Column:
         """The sub-column at positions ``idx``."""
@@ -337,6 +382,16 @@ class Column:
         if self._numbers is not None:
             c._numbers = self._numbers[idx]
         return c
+
+
+_EXACT_LIMIT = 2.0**53
+
+
+def _to_float(v) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
 def _object_array(values: Iterable) -> np.ndarray:
@@ -1075,6 +1130,8 @@ def _display(values: np.ndarray) -> np.ndarray:
             out[i] = None
         elif isinstance(v, str):
             out[i] = mask_value(v)
+        elif is_out_of_range(v) or (isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 64):
+            out[i] = number_text(v)
         else:
             try:
                 text = json.dumps(v, ensure_ascii=False, default=str)
@@ -1169,7 +1226,13 @@ def _evaluate(
             idx = pick(bad)
             want = " 或 ".join(node.types)
             got = np.array(
-                [f"类型应为 {want}，实际为 {KIND_NAMES[k]}（{KIND_CN.get(k, '')}）" for k in kind[idx]], dtype=object
+                [
+                    f"类型应为 {want}，实际为{out_of_range_text(v)}"
+                    if k == OTHER and is_out_of_range(v)
+                    else f"类型应为 {want}，实际为 {KIND_NAMES[k]}（{KIND_CN.get(k, '')}）"
+                    for k, v in zip(kind[idx], col.at(idx))
+                ],
+                dtype=object,
             )
             sink.add(
                 rows[idx],
@@ -1215,16 +1278,14 @@ def _evaluate(
     ):
         is_num = np.isin(kind, _NUMERIC)
         if is_num.any():
-            x = col.numbers()
-            with np.errstate(invalid="ignore"):
-                for kw, bound, bad in (
-                    ("minimum", node.minimum, lambda b: x < b),
-                    ("maximum", node.maximum, lambda b: x > b),
-                    ("exclusiveMinimum", node.exclusive_minimum, lambda b: x <= b),
-                    ("exclusiveMaximum", node.exclusive_maximum, lambda b: x >= b),
-                ):
-                    if bound is not None:
-                        emit(pick(is_num & bad(bound)), kw, f"超出范围：{kw} {_fmt_num(bound)}")
+            for kw, bound, op in (
+                ("minimum", node.minimum, operator.lt),
+                ("maximum", node.maximum, operator.gt),
+                ("exclusiveMinimum", node.exclusive_minimum, operator.le),
+                ("exclusiveMaximum", node.exclusive_maximum, operator.ge),
+            ):
+                if bound is not None:
+                    emit(pick(col.compare(is_num, op, bound)), kw, f"超出范围：{kw} {_fmt_num(bound)}")
     is_list = kind == LIST
     is_dict = kind == DICT
     if is_list.any() and (node.min_items is not None or node.max_items is not None or node.items is not None):

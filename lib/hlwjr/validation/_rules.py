@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from .._exceptions import SpecError
 from .._privacy import ID_CHECK_CHARS, ID_WEIGHTS
 from ._fastschema import FLOATINT, INT, MISSING, NULL, STR, Column, _bool, fixed_width
+from ._numbers import number_text
 
 __all__ = ["RULES", "Hit", "Rule", "RuleContext", "get_rule", "record_rule", "rule_title", "rules_markdown"]
 
@@ -546,16 +547,24 @@ def _id_birth_sex(
         with np.errstate(invalid="ignore"):
             bad = ~np.isnan(a) & (np.abs(a - computed) > tol)
         if bad.any():
+            given = ctx.col(age).at(idx[bad])  # the value as written (exact beyond 2^53)
             msgs = np.array(
                 [
-                    f"{ctx.label(age)} 为 {int(x) if float(x).is_integer() else x}，按身份证号出生日期推算应为 {c} "
-                    "岁；请核对"
-                    for x, c in zip(a[bad], computed[bad])
+                    f"{ctx.label(age)} 为 {_number_shown(v)}，按身份证号出生日期推算应为 {c} 岁；请核对"
+                    for v, c in zip(given, computed[bad])
                 ],
                 dtype=object,
             )
             hits.append(Hit(idx[bad], age, msgs, age))
     return hits
+
+
+def _number_shown(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, str):
+        return v
+    return number_text(v)
 
 
 def _digits(m: np.ndarray, a: int, b: int) -> np.ndarray:

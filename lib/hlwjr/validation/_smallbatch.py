@@ -87,11 +87,15 @@ def _text(v):
 def _number(v) -> float:
     """The engine's ``numbers``: numbers, numeric text ("12.50"); NaN elsewhere."""
     t = type(v)
-    if t is int or t is float:
+    if t is float:
+        return v
+    if t is int:
+        if abs(v) >= _MAX_EXACT:
+            raise _Unsure  # beyond 2^53 a float is not exact: the engine compares exactly
         return float(v)
     if t is str and _NUMERIC_TEXT.fullmatch(v):
-        if v[0] == "+" or v[-1] == ".":
-            raise _Unsure  # Arrow's cast decides those
+        if v[0] == "+" or v[-1] == "." or len(v) > 300:
+            raise _Unsure  # Arrow's cast decides those; very long digit runs go to the engine
         return float(v)
     return math.nan
 
@@ -340,6 +344,8 @@ def _check_field(fp, vals: list, memo: dict) -> None:
         if type(v) is float:
             if not math.isfinite(v) or (t == "integer" and not v.is_integer()):
                 raise _Unsure
+        elif abs(v) >= _MAX_EXACT:
+            raise _Unsure  # big integers: exact comparisons in the engine
     if fp.const is not None:
         if not all(type(v) is type(fp.const) and v == fp.const for v in nums):
             raise _Unsure
