@@ -48,7 +48,6 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import difflib
-import functools
 import operator
 import os
 import re
@@ -85,6 +84,7 @@ from ._fastschema import (
     too_long,
     translate_pattern,
 )
+from ._hints import HINT_VALUES, excel_serial_hint, str_hint
 from ._numbers import is_out_of_range, number_text, out_of_range_text
 from ._report import COLUMNS, Problem, Report
 from ._rules import RULES, Hit, RuleContext, get_rule, int_text
@@ -407,53 +407,6 @@ def _coerce_datetimes(col: Column, ftype: str, series) -> Column:
 
 
 # ------------------------------------------------------------------------------ field checks
-def _excel_serial_hint(v, date_only: bool = False) -> str:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return ""
-    if 1 <= x < 2958466:
-        d = _dt.datetime(1899, 12, 30) + _dt.timedelta(days=x)
-        shown = f"{d:%Y-%m-%d}" if date_only and x == int(x) else f"{d:%Y-%m-%d %H:%M:%S}"
-        return f"；疑似 Excel 日期序列号（{v} = {shown}），请在 Excel 中设为文本或转换为日期文本"
-    return ""
-
-
-# layouts source systems and Excel commonly write, for the "可改为 …" suggestion of a bad date:
-# 2026/11/5 20:00, 2026.11.05, 2026年11月5日, 2026-11-05T20:00:00.000, 20261105, 20261105200000
-_LOOSE_DATE = re.compile(
-    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
-    r"(?:(?:\s+|T)(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})秒?(?:\.\d{1,6})?)?)?$"
-)
-_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?$")
-
-
-_HINT_VALUES = 2000  # distinct bad date values per field that get a "可改为 …" suggestion
-
-
-@functools.lru_cache(maxsize=4096)
-def _reformat_hint(v: str, kind: str) -> str:
-    """``；可改为 2026-11-05 20:00:00`` when ``v`` is a real date/time in another common layout."""
-    t = to_halfwidth(v).strip()
-    m = _LOOSE_DATE.match(t) or _COMPACT_DATE.match(t)
-    if m is None:
-        return ""
-    y, mo, d, hh, mi, ss = (int(g) if g else None for g in m.groups())
-    try:
-        when = _dt.datetime(y, mo, d, hh or 0, mi or 0, ss or 0)
-    except ValueError:
-        return ""  # not a real date/time: no suggestion
-    if kind == "date":
-        if when.time() != _dt.time(0):
-            return ""  # a date field given a time of day: no safe suggestion
-        good = f"{when:%Y-%m-%d}"
-    else:
-        if hh is None:
-            return f"；缺少时间部分，应为 {when:%Y-%m-%d} HH:MM:SS"
-        good = f"{when:%Y-%m-%d %H:%M:%S}"
-    return f"；可改为 {good}" if good != v else ""
-
-
 def _type_message(fp: _FieldPlan, k: int, v) -> str:
     want = _TYPE_CN[fp.type]
     if k == OTHER and is_out_of_range(v):
@@ -477,45 +430,12 @@ def _type_message(fp: _FieldPlan, k: int, v) -> str:
     elif fp.type == "integer" and k == FLOAT:
         msg += "；整数字段不能有小数部分"
     elif fp.type in ("date", "datetime") and k in (INT, FLOAT, FLOATINT):
-        msg += _excel_serial_hint(v, date_only=fp.type == "date")
+        msg += excel_serial_hint(v, date_only=fp.type == "date")
     elif k == NULL:
         msg = f"{fp.label} 为 null；无值时请省略该字段，不要传 null"
     elif k == BOOL:
         msg += "（true/false）"
     return msg
-
-
-_SCI_NOTATION = re.compile(r"^[+-]?\d(?:\.\d+)?[eE][+-]?\d+$")
-_NUMBER_TEXT = re.compile(r"^\d{1,7}(?:\.\d+)?$")
-
-
-def excel_text_hint(v: str) -> str:
-    """A hint for text that Excel or a number-typed export has mangled: ``1.10102E+17`` (an
-    ID/phone in 科学计数法, digits already lost) or ``1.0`` (a code read as a decimal)."""
-    t = to_halfwidth(v).strip()
-    if _SCI_NOTATION.match(t):
-        return (
-            "；疑似被 Excel 转成了科学计数法，号码已丢失精度：请在源系统或 Excel 中把该列设为“文本”后重新导出"
-            "（不要用 Excel 直接打开再保存 CSV）"
-        )
-    if re.fullmatch(r"\d+\.0+", t):
-        return f"；疑似数字被读成了小数（{t} → {t.split('.')[0]}），请按文本读取/导出该列"
-    return ""
-
-
-def _str_hint(v: str, *, date: str | None = None) -> str:
-    hints = []
-    if v != v.strip():
-        hints.append("前后有空格，请去掉")
-    if v != to_halfwidth(v):
-        hints.append("含全角字符，请转换为半角")
-    out = ("；" + "，".join(hints)) if hints else ""
-    t = to_halfwidth(v).strip()
-    if date and _NUMBER_TEXT.match(t) and not re.fullmatch(r"\d{8}", t):
-        return out + _excel_serial_hint(t, date_only=date == "date")
-    if date:
-        return out + _reformat_hint(v, date)
-    return out + excel_text_hint(v)
 
 
 def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
@@ -580,12 +500,12 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
 
                 def _hint(v, kind=fp.type):
                     # the "可改为 …" suggestion costs a few strptime calls: computed for the first
-                    # _HINT_VALUES distinct values of the column (a whole column in another layout
+                    # HINT_VALUES distinct values of the column (a whole column in another layout
                     # is common), the rest get the plain hints
                     h = hints.get(v)
                     if h is None:
-                        h = _str_hint(v, date=kind) if len(hints) < _HINT_VALUES else _str_hint(v)
-                        if len(hints) < _HINT_VALUES:
+                        h = str_hint(v, date=kind) if len(hints) < HINT_VALUES else str_hint(v)
+                        if len(hints) < HINT_VALUES:
                             hints[v] = h
                     return h
 
@@ -609,7 +529,7 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
             if bad.any():
                 idx = np.flatnonzero(bad)
                 msgs = np.array(
-                    [f"{fp.label} 格式不符合规定（正则 {fp.pattern}）{_str_hint(v)}" for v in col.at(idx)], dtype=object
+                    [f"{fp.label} 格式不符合规定（正则 {fp.pattern}）{str_hint(v)}" for v in col.at(idx)], dtype=object
                 )
                 out.append((idx, "pattern", msgs, None))
                 flagged |= bad
@@ -634,7 +554,7 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
                     hint = ""
                     t = to_halfwidth(v).strip()
                     if t in cs.codes:
-                        hint = f"；去掉空格/全角后为有效代码 {t}" + _str_hint(v)
+                        hint = f"；去掉空格/全角后为有效代码 {t}" + str_hint(v)
                     elif t in by_name:
                         hint = f"；这是名称，应填代码 {by_name[t]}"
                     elif t.isdigit() and (

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from .._exceptions import SpecError
 from .._privacy import ID_CHECK_CHARS, ID_WEIGHTS
 from ._fastschema import FLOATINT, INT, MISSING, NULL, STR, Column, _bool, fixed_width
+from ._hints import excel_text_hint
 from ._numbers import number_text
 
 __all__ = ["RULES", "Hit", "Rule", "RuleContext", "get_rule", "record_rule", "rule_title", "rules_markdown"]
@@ -460,7 +461,6 @@ def _id_number(ctx: RuleContext, number: str, type: str | None = None, types=("0
     values = c.at(bad)
     label = ctx.label(number)
     kind_hint = f"（证件类型为居民身份证{'，' + ctx.label(type) if type else ''}）"
-    from ._engine import excel_text_hint
 
     msgs = np.array(
         [
