@@ -195,3 +195,16 @@ def test_no_sequence_of_accidents_duplicates_a_record(sandbox, tmp_path_factory,
                 rebuild_ledger(project, client=client, records={k: day1[k] + day2[k] for k in day1})
             upload_records(project, records)
     assert platform_counts(project)[1] == 0
+
+
+def test_rebuild_falls_back_to_the_newest_backup_when_the_platform_is_down(sandbox, tmp_path, monkeypatch):
+    project, org = new_project(tmp_path, sandbox, monkeypatch)
+    upload_records(project, make_records(org, 3))
+    _delete(project.ledger_path)
+    down = PlatformClient("sandbox", "http://127.0.0.1:9/hlwjr", project.platform.appid, project.secret())
+    down.max_retries = 0
+    with down:
+        report = rebuild_ledger(project, client=down)
+    assert report.source == "backup" and "平台暂时无法连接" in report.to_text()
+    assert check_ledger(project.ledger_path) is not None
+    assert upload_records(project, make_records(org, 3)).total("sent") == 0

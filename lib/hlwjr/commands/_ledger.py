@@ -82,6 +82,7 @@ def _rebuild(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             report = rebuild_ledger(project, backup=Path(args.from_backup), force=args.force)
         else:
             with PlatformClient.from_project(project) as client:
+                client.max_retries = min(client.max_retries, 2)  # a platform that is down: the backup, soon
                 report = rebuild_ledger(project, client=client, force=args.force)
     print(report.to_text(), file=stdout)
     return 0

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import ConfigError, LedgerError, PlatformRejected
+from .._exceptions import ConfigError, LedgerError, PlatformRejected, TransportError
 from .._privacy import key_digest
 from ._guard import LedgerIdentity, check_ledger, new_identity, read_identity, read_witness, witness_path, write_witness
 from ._ledger import KEY_SEP, Ledger, _ts, content_hash, now_shanghai, record_json, record_key
@@ -204,12 +204,18 @@ def rebuild_ledger(
     (``{data set: records}``) are the candidates to match against the platform; by default the
     project's mapping is run over its whole source."""
     path = Path(project.ledger_path)
-    accepted = None
+    accepted, why = None, None
     if backup is None and client is not None:
-        accepted = platform_accepted(client)
+        try:
+            accepted = platform_accepted(client)
+        except TransportError as exc:  # the platform is down: the newest backup, still gap-checked
+            why = f"平台暂时无法连接（{exc.message}），改用最近的备份；平台恢复后可再运行一次从平台重建"
     if accepted is not None:
         return _from_platform(project, path, accepted, records)
-    return _from_backup(path, backup, force=force)
+    report = _from_backup(path, backup, force=force)
+    if why:
+        report.notes.insert(0, why)
+    return report
 
 
 def _from_platform(project, path: Path, accepted: dict[str, tuple], records) -> RebuildReport:
