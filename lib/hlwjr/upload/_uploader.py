@@ -250,8 +250,8 @@ def _dry_run_day_fn(project, spec) -> tuple[Callable[[], str], str | None]:
     try:
         client.max_retries = 0
         return _day_fn(client), None
-    except HlwjrError as exc:
-        return _day_fn(None), f"预演未连接平台（{exc.message}），平台日按本机北京时间计算"
+    except HlwjrError as exc:  # what failed, without the retry/replay advice meant for real runs
+        return _day_fn(None), f"预演未连接平台（{exc.message.split('；')[0]}），平台日按本机北京时间计算"
     finally:
         client.close()
 
