@@ -170,6 +170,13 @@ MIN_COUNT = 5             # 出现少于这个次数的值不显示（可能是�
     code("wb.source_tables()"),
     md("## 探查一张表 Profile one table"),
     code("wb.profile(TABLE, min_count=MIN_COUNT)"),
+    md(
+        "## 基础数据模板 Master data template\n\n"
+        "业务数据（复诊、处方……）引用机构、科室、人员备案等 **基础数据**；一份 HIS 导出里通常没有它们。"
+        "下面生成一个 Excel 模板（中文表头、`*` 为必填、值域下拉），填好后在 03 中作为数据源对照，"
+        "或用 `hlwjr template --mapping 对照目录` 登记为数据源。"
+    ),
+    code("wb.master_data_template()"),
 ]
 
 NOTEBOOKS["03_字段对照_map_fields"] = [

@@ -172,6 +172,8 @@ def test_notebook_runs_top_to_bottom(name, notebook_env):
         assert "成功" in text and (project / "hlwjr.toml").exists()
         secret = (project / ".hlwjr" / "secret").read_text(encoding="utf-8").strip()
         assert secret and secret not in (project / "hlwjr.toml").read_text(encoding="utf-8") and secret not in text
+    if name.startswith("02"):  # the master-data template, written into the project
+        assert "医护药人员备案" in text and (project / "基础数据.xlsx").exists()
     if name.startswith("03") or name.startswith("04") or name.startswith("05"):
         assert "[widget]" in text
     if name.startswith("03"):

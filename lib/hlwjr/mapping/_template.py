@@ -175,6 +175,9 @@ def write_template(
         sheets[ds.code] = ws.title
         _fill_sheet(spec, ds, ws, codes_ws, code_ranges, rows)
     _fill_meta(wb.create_sheet(META_SHEET), spec, chosen, sheets)
+    from .._sheets import formulas_as_text
+
+    formulas_as_text(wb)  # an example or description that begins with "=" stays text
     path = Path(out)
     atomic_write(path, lambda tmp: wb.save(tmp))
     return sheets

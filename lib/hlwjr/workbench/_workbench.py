@@ -329,6 +329,22 @@ class Workbench:
         day = date if dm.source.business_time else None
         return apply_mapping(mapping, dataset, date=day, sources=self.sources(), spec=self.spec)
 
+    def master_data_template(self, out: str | os.PathLike | None = None):
+        """The master-data workbook (基础数据模板: 机构、科室、人员备案 … — the data sets business
+        records refer to, read from the spec) → a table of what it holds. Default file:
+        ``<project>/基础数据.xlsx``; fill it in, then register it as a source (``hlwjr template
+        --mapping``) or hand it to the colleagues who keep those records."""
+        import pandas as pd
+
+        from ..mapping._template import write_template
+
+        path = Path(out) if out is not None else self.project_dir / "基础数据.xlsx"
+        sheets = write_template(self.spec, path)
+        rows = [
+            {"数据集": c, "名称": self.spec.dataset(c).name, "工作表": s, "文件": str(path)} for c, s in sheets.items()
+        ]
+        return pd.DataFrame(rows)
+
     # -- 05 validation ----------------------------------------------------------------------
     def check(self, datasets: list[str] | None = None, *, date: str | None = None):
         """Map and validate data sets together as one batch (强制校验) → :class:`~hlwjr.Report`.
