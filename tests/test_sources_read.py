@@ -7,6 +7,8 @@ import sqlite3
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import hlwjr
 from hlwjr.sources._read import iter_source, list_sheets, open_source
@@ -271,3 +273,14 @@ def test_sql_reads_release_their_connections_and_mask_values_in_errors(his_db, m
         hlwjr.read_source(url, query="SELECT * FROM t110101199003071234")
     assert "110101199003071234" not in str(exc.value) and "110101********1234" in str(exc.value)
     assert len(engines) >= 3 and all(e.pool.checkedin() == 0 and e.pool.checkedout() == 0 for e in engines)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.integers(0, 40), title=st.booleans())
+def test_an_unclosed_quote_names_its_line(tmp_path, before, title):
+    lines = (["导出：医护人员"] if title else []) + ["A,B"] + [f"{i},x" for i in range(before)] + ['9,"bad', "10,y"]
+    p = tmp_path / f"q{before}{title}.csv"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(hlwjr.SourceError) as exc:
+        hlwjr.read_source(p)
+    assert "引号未闭合" in str(exc.value) and f"第{len(lines) - 1}行" in str(exc.value)

@@ -225,6 +225,14 @@ class Source:
                 f"列数不齐 (ragged row)：表头有 {exp} 列，这一行有 {saw} 列；请检查该行是否含未加引号的分隔符或换行",
                 where=f"{self.path}:第{line_no}行",
             )
+        m = re.search(r"EOF inside string starting at row (\d+)", msg)
+        if m:
+            line_no = int(m.group(1)) + 1 + rows_before  # pandas counts the file's lines from 0, skipped ones too
+            return SourceError(
+                "引号未闭合：这一行开始的引号直到文件末尾都没有结束；请检查该单元格里的双引号（应成对，"
+                "单元格内的引号要写成两个 \"\"）",
+                where=f"{self.path}:第{line_no}行",
+            )
         if isinstance(exc, UnicodeDecodeError):
             return SourceError(
                 f"无法按 {self.info.encoding} 解码（字节 {exc.start} 附近），请用 encoding= 指定正确编码",
@@ -234,7 +242,7 @@ class Source:
             return SourceError("文件为空，没有表头和数据", where=str(self.path))
         if isinstance(exc, ValueError) and "Usecols" in msg:
             return SourceError(f"缺少列：{msg}", where=str(self.path))
-        return SourceError(f"无法读取 CSV：{msg}", where=str(self.path))
+        return SourceError(f"无法读取 CSV（{msg}）：请检查分隔符、引号和每行的列数", where=str(self.path))
 
     # ---- reading ------------------------------------------------------------------------------
     def read(self) -> pd.DataFrame:
