@@ -235,12 +235,36 @@ for _t, _words in {
     "decimal": "number numeric decimal float double real money 数值 数值型 数字 数字型 小数 金额 浮点 浮点型 n",
     "date": "date 日期 日期型 d d8",
     "datetime": "datetime datetime2 timestamp 日期时间 日期时间型 时间 时间型 时间戳 dt dt14 dt15 dt19",
-    "array": "array list 数组 列表 集合 jsonarray json数组 对象数组 object[] list<object> 数组对象",
+    "array": "array list 数组 列表 集合 jsonarray json数组 对象数组 object[] list<object> 数组对象 listobject objectlist jsonlist",
     "boolean": "boolean bool 布尔 布尔型 逻辑 逻辑型 l",
     "object": "object obj 对象 json map 结构体",
 }.items():
     for _w in _words.split():
         _TYPE_WORDS[_w] = _t
+
+
+
+def _near_type_word(word: str) -> str | None:
+    """A type word written with a typo (Varcha, varcahr2, Decimel): the known word one edit away."""
+    if len(word) < 4 or not word.isascii() or not (word.isalpha() or word[:-1].isalpha()):
+        return None
+    for known in _TYPE_WORDS:
+        if len(known) >= 4 and known.isascii() and _one_edit(word, known):
+            return known
+    return None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when a and b differ by one insertion, deletion, substitution or adjacent swap."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1 :] == b[i + 1 :] or (a[i : i + 2] == b[i : i + 2][::-1] and a[i + 2 :] == b[i + 2 :])
+    return a[i + 1 :] == b[i:] if len(a) > len(b) else a[i:] == b[i + 1 :]
+
 
 _TYPE_PAREN = re.compile(r"^(?P<word>[^\s()]+?)\s*\(\s*(?P<a>\d+)\s*(?:(?:byte|char)\s*)?(?:[,.]\s*(?P<b>\d+)\s*)?\)$")
 _TYPE_WS = re.compile(
@@ -288,8 +312,12 @@ def parse_type(text: Any, length: Any = None, precision: Any = None) -> TypeInfo
         info.type = "array"
         m_raw = re.search(r"[<\[]\s*([^>\]]*?)\s*[>\]]", raw)
         info.item_hint = (m_raw.group(1) if m_raw else m.group("item")) or None
-    elif (m := _TYPE_PAREN.match(s)) is not None and m.group("word") in _TYPE_WORDS:
-        word = m.group("word")
+    elif (m := _TYPE_PAREN.match(s)) is not None and (
+        m.group("word") in _TYPE_WORDS or _near_type_word(m.group("word"))
+    ):
+        word = m.group("word") if m.group("word") in _TYPE_WORDS else _near_type_word(m.group("word"))
+        if word != m.group("word"):
+            info.note = f"类型 {raw} 按 {word} 读取（疑为笔误），请核对"
         a = int(m.group("a"))
         b = int(m.group("b")) if m.group("b") is not None else None
     elif (m := _TYPE_WS.match(s)) is not None and s not in ("s1", "s2", "s3"):
@@ -324,6 +352,9 @@ def parse_type(text: Any, length: Any = None, precision: Any = None) -> TypeInfo
             word, fmt_note = m2.group(1), m2.group(2)
         elif s in _TYPE_WORDS:
             word = s
+        elif (near := _near_type_word(s)) is not None:
+            word = near
+            info.note = f"类型 {raw} 按 {near} 读取（疑为笔误），请核对"
         else:
             # a leading word we know followed by noise: "varchar2 最大长度50"
             for w in sorted(_TYPE_WORDS, key=len, reverse=True):
@@ -1515,7 +1546,8 @@ class _Importer:
                 if i + 1 < len(t.rows) and (second := _header_roles(_fill_header(t.rows[i + 1], row))) is not None:
                     roles = {**roles, **second}
                     i += 1
-                return "fields", i, _refine_roles(roles, t.rows[i + 1 :])
+                body = t.rows[i + 1 :]
+                return "fields", i, _content_roles(_refine_roles(roles, body), t.rows[i], body)
             if (roles := _code_header_roles(row)) is not None:
                 self._promote_title_rows(t, i)
                 return "codes", i, roles
@@ -2697,6 +2729,71 @@ def _refine_roles(roles: dict, rows: list[list[str | None]]) -> dict:
                 continue
             if share(i, ident) > 0.8:
                 roles["key"] = i
+                break
+    return roles
+
+
+_DIRECTION = re.compile(r"^(?P<io>输入|输出|入参|出参|请求|响应|返回|in|out|input|output)(?P<list>list|列表|对象|object)?$", re.I)
+_OUTPUT = re.compile(r"^(?:输出|出参|响应|返回|out)", re.I)
+
+
+def _is_direction(v: str) -> bool:
+    return _DIRECTION.match(_norm(v).replace(" ", "")) is not None
+
+
+def _is_type_notation(v: str) -> bool:
+    ti = parse_type(v)
+    return ti.type is not None and ti.problem is None and _norm(v).upper() not in ("Y", "N", "M", "O", "C")
+
+
+def _is_required_marker(v: str) -> bool:
+    req, _ = parse_required(v)
+    return req is not None and len(_norm(v)) <= 4
+
+
+def _content_roles(roles: dict, header: list[str | None], rows: list[list[str | None]]) -> dict:
+    """Column roles checked against what the columns hold (the header words are one signal).
+
+    A column of 输入/输出/入参/出参 is the parameter direction (even when headed 类型); the data
+    type is then the column whose values parse as type notations (字段类型); an unnamed column of
+    short Chinese text beside the key (a 参数 header merged over two columns) is the Chinese name.
+    """
+    roles = dict(roles)
+    width = max((len(r) for r in rows), default=0)
+    body = [r for r in rows if sum(1 for c in r if c) > 1]  # group rows (one merged cell) say nothing
+
+    def share(i: int, pred) -> float:
+        vals = [r[i] for r in body if i < len(r) and r[i]]
+        return sum(1 for v in vals if pred(v)) / len(vals) if vals else 0.0
+
+    def free(i: int) -> bool:
+        return i not in {j for r, j in roles.items() if not r.startswith("_")}
+
+    def drop(i: int) -> None:
+        for r in [r for r, j in roles.items() if j == i and not r.startswith("_")]:
+            del roles[r]
+
+    for i in range(width):
+        if share(i, _is_direction) >= 0.6:
+            drop(i)
+            roles["direction"] = i
+            break
+    cur = roles.get("type")
+    if cur is None or share(cur, _is_type_notation) < 0.5:
+        scored = [(share(i, _is_type_notation), -i) for i in range(width) if free(i) or i == cur]
+        best, neg = max(scored, default=(0.0, 0))
+        if best >= 0.5 and share(-neg, _is_required_marker) < 0.5:
+            roles["type"] = -neg
+    if "name" not in roles:
+        for i in range(width):
+            unnamed = i >= len(header) or header[i] is None or _role(header[i]) in (None, "key")
+            if free(i) and unnamed and share(i, lambda v: _has_cjk(v) and len(v) <= 30) >= 0.6:
+                roles["name"] = i
+                break
+    if "required" not in roles:
+        for i in range(width):
+            if free(i) and share(i, _is_required_marker) >= 0.8 and share(i, _is_type_notation) < 0.5:
+                roles["required"] = i
                 break
     return roles
 
