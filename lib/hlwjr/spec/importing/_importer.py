@@ -235,13 +235,13 @@ for _t, _words in {
     "decimal": "number numeric decimal float double real money 数值 数值型 数字 数字型 小数 金额 浮点 浮点型 n",
     "date": "date 日期 日期型 d d8",
     "datetime": "datetime datetime2 timestamp 日期时间 日期时间型 时间 时间型 时间戳 dt dt14 dt15 dt19",
-    "array": "array list 数组 列表 集合 jsonarray json数组 对象数组 object[] list<object> 数组对象 listobject objectlist jsonlist",
+    "array": "array list 数组 列表 集合 jsonarray json数组 对象数组 object[] list<object> 数组对象 "
+    "listobject objectlist jsonlist",
     "boolean": "boolean bool 布尔 布尔型 逻辑 逻辑型 l",
     "object": "object obj 对象 json map 结构体",
 }.items():
     for _w in _words.split():
         _TYPE_WORDS[_w] = _t
-
 
 
 def _near_type_word(word: str) -> str | None:
@@ -571,9 +571,9 @@ def parse_required(text: Any, *, inverted: bool = False) -> tuple[bool | str | N
 # inline enumerations: "1:男 2:女", "1-西药；2-中成药", "0 否 1 是", "1=自费,2=医保", "1、西药 2、中成药"
 _ENUM_ITEM = re.compile(
     r"(?:^|(?<=[\s,，;；、/|(（:：]))"
-    r"(?P<code>[0-9A-Za-z]{1,8})\s*(?P<sep>[:：=＝\-－—–、.．]|\s)\s*"
+    r"(?P<code>(?<![0-9A-Za-z])-?[0-9A-Za-z]{1,8})\s*(?P<sep>[:：=＝\-－—–、.．]|\s|(?<=\d)(?=[\u4e00-\u9fff]))\s*"
     r"(?P<name>[^\s,，;；、|()（）:：=0-9][^,，;；|()（）:：=]*?)"
-    r"(?=\s*(?:[,，;；、/|]\s*|\s+)[0-9A-Za-z]{1,8}\s*(?:[:：=＝\-－—–、.．]|\s)\s*[^\s,，;；、|()（）:：=0-9]|\s*[)）,，;；。]?\s*$|\s*[)）(（])"
+    r"(?=\s*(?:[,，;；、/|]\s*|\s+)[0-9A-Za-z]{1,8}\s*(?:[:：=＝\-－—–、.．]|\s|(?<=\d)(?=[\u4e00-\u9fff]))\s*[^\s,，;；、|()（）:：=0-9]|\s*[)）,，;；。]?\s*$|\s*[)）(（,，;；。])"
 )
 
 
@@ -606,9 +606,9 @@ def parse_enum(text: Any) -> dict[str, str] | None:
             continue
         codes = [m.group("code") for m in r]
         names = [m.group("name").strip() for m in r]
-        if len(set(codes)) != len(codes) or any(not n or len(n) > 40 for n in names):
+        if len(set(codes)) != len(codes) or len(set(names)) != len(names) or any(not n or len(n) > 40 for n in names):
             continue
-        kinds = {c.isdigit() for c in codes}
+        kinds = {c.lstrip("-").isdigit() for c in codes}
         if len(kinds) != 1:
             continue
         seps = {m.group("sep").strip() or " " for m in r}
@@ -678,6 +678,7 @@ class _Table:
     sheet_title: str | None = None
     continuation: bool = False  # nothing but blank paragraphs between this and the previous table
     strong_title: bool = False  # the title is a numbered/heading paragraph, not a guess
+    pre_header: dict = dc_field(default_factory=dict)  # 操作名称 / 说明 rows above the header
 
 
 def _read_docx(path: Path) -> list[_Para | _Table]:
@@ -888,6 +889,28 @@ def _info_tables_to_paragraphs(blocks: list) -> list:
                 continue
         out.append(b)
     return out
+
+
+_PRE_HEADER_LABELS = {
+    "操作名称": "method",
+    "接口名称": "method",
+    "方法名": "method",
+    "服务方法": "method",
+    "接口方法": "method",
+    "说明": "description",
+    "接口说明": "description",
+    "功能说明": "description",
+    "描述": "description",
+}
+_SERVICE_METHOD = re.compile(r"X-Service-Method\s*[=:：]\s*([A-Za-z_][A-Za-z0-9_]*)", re.I)
+
+
+def _method_of(text: str) -> str | None:
+    """uploadRecipe from ``X-Service-Id=…, X-Service-Method=uploadRecipe`` (or a bare method name)."""
+    m = _SERVICE_METHOD.search(text) or _METHOD_RE.search(text)
+    if m is None:
+        return None
+    return m.group(1) if m.re is _SERVICE_METHOD else m.group(0)
 
 
 def _looks_like_title_row(row: list[str | None]) -> bool:
@@ -1212,6 +1235,7 @@ class _DatasetDraft:
     explicit_code: bool = False
     roles: dict = dc_field(default_factory=dict)  # column roles of its field table (for continuations)
     header_row: list = dc_field(default_factory=list)
+    response: list = dc_field(default_factory=list)  # 输出/出参 rows: the response description
 
 
 @dataclass
@@ -1317,6 +1341,19 @@ class _Importer:
         last_kind: str | None = None
         for t in tables:
             kind, hdr, roles = self._classify(t)
+            if kind == "fields" and _is_request_header_table(t.rows[hdr + 1 :], roles):
+                first = [c for c in t.rows[hdr + 1] if c] if hdr + 1 < len(t.rows) else []
+                self.issue(
+                    self._where(t),
+                    t.row_numbers[hdr],
+                    None,
+                    " | ".join(first),
+                    "请求头（HTTP Header）说明表，不是数据集，未导入为字段表；平台接入参数请写入平台配置（profile）",
+                    "info",
+                )
+                kind = None
+                last_kind = None
+                continue
             if kind == "fields":
                 if (
                     t.continuation
@@ -1561,6 +1598,10 @@ class _Importer:
         """Rows above the header inside the table (a merged title row 表3 在线处方): the title."""
         for row in t.rows[:hdr]:
             texts = [c for c in row if c]
+            labelled = list(dict.fromkeys(texts))
+            if len(labelled) == 2 and _hnorm(labelled[0]).rstrip(":：") in _PRE_HEADER_LABELS:
+                t.pre_header[_PRE_HEADER_LABELS[_hnorm(labelled[0]).rstrip(":：")]] = labelled[1]
+                continue
             if len(set(texts)) == 1:
                 if not t.strong_title:
                     t.title = texts[0]
@@ -1584,6 +1625,10 @@ class _Importer:
                 desc.append(p.text)
         if meta.get("name"):
             name = meta["name"]
+        if (method := _method_of(t.pre_header.get("method", ""))) is not None:
+            ident = method  # 操作名称 | X-Service-Method=uploadRecipe: the platform's method name
+        if t.pre_header.get("description"):
+            desc.insert(0, t.pre_header["description"])
         explicit = False
         aliases: list[str] = []
         if meta.get("code"):
@@ -1702,6 +1747,7 @@ class _Importer:
         group_child: str | None = None  # rows under a 处方明细（orderList） group row
         last_array: str | None = None  # the latest array field: └ rows belong to it
         after_row: list[_FieldDraft] = []
+        prev_direction = ""
         for ri in range(start, len(t.rows)):
             if after_row and after_row[-1].type == "array" and not after_row[-1].item:
                 last_array = after_row[-1].key
@@ -1733,8 +1779,11 @@ class _Importer:
                 note = f"，以下各行为 {group_child} 的明细字段" if group_child else "，不是字段，未导入"
                 self.issue(where, rn, None, texts[0], "分组标题行（合并单元格）" + note, "info", ds.code)
                 continue
+            direction = cell(row, "direction").strip()
+            if direction and self._output_row(ds, row, direction, where, rn, head_names.get("direction", "方向")):
+                continue
             key = cell(row, "key").strip()
-            tree = re.match(r"^\s*(?:[└├│|+>·]|-{1,2}|—{1,2})[\s\-—─]*", key)
+            tree = _CHILD_MARK.match(key)
             if tree and key[tree.end() :] and last_array is not None:
                 key = f"{last_array}.{key[tree.end() :].strip()}"  # └ drcode under orderList
             elif group_child and key and "." not in key:
@@ -1804,7 +1853,9 @@ class _Importer:
             # type and length
             ttext = cell(row, "type")
             ti = parse_type(ttext, cell(row, "length") or None, cell(row, "precision") or None)
-            if ti.type is None:
+            if ti.type is None and _is_list_head(direction, prev_direction, ttext):
+                fd.type = "array"
+            elif ti.type is None:
                 fd.type = "string"
                 self.issue(
                     where,
@@ -1836,6 +1887,9 @@ class _Importer:
                 )
             if ti.note:
                 self.issue(where, rn, head_names.get("type", "类型"), ttext, ti.note, "info", ds.code, key)
+            if _is_list_head(direction, prev_direction, ttext) and not dotted:
+                fd.type = "array"  # orderList | 处方列表数据集 | 输入List: the rows marked [0..1]/└ below
+            prev_direction = direction
             fd.max_length, fd.precision, fd.total_digits = ti.max_length, ti.precision, ti.total_digits
             fd.min_length = ti.min_length if ti.type == "string" else None
             fd.item_hint = ti.item_hint
@@ -1927,6 +1981,19 @@ class _Importer:
                 )
                 continue
             target.fields[key] = fd
+
+    def _output_row(
+        self, ds: _DatasetDraft, row: list[str | None], direction: str, where: str, rn: int, col: str
+    ) -> bool:
+        """An 输出/出参 row describes the platform's response: kept in the description, never a field."""
+        if not _OUTPUT.match(direction.replace(" ", "")):
+            return False
+        texts = [c for c in dict.fromkeys(c for c in row if c) if c != direction]
+        ds.response.append(" ".join(texts))
+        if len(ds.response) == 1:
+            note = "输出（出参）行是接口的响应说明，不是数据集字段，已记入数据集说明"
+            self.issue(where, rn, col, direction, note, "info", ds.code)
+        return True
 
     def _child_for(self, ds: _DatasetDraft, array_key: str, where: str) -> _DatasetDraft:
         parent_field = ds.fields.get(array_key)
@@ -2564,7 +2631,7 @@ class _Importer:
                 key=tuple(d.key),
                 aliases=tuple(dict.fromkeys(d.aliases)),
                 section=d.section,
-                description="\n".join(d.description) or None,
+                description="\n".join(d.description + _response_lines(d.response)) or None,
                 depends_on=tuple(d.depends_on),
                 references=tuple(
                     Reference(
@@ -2733,7 +2800,39 @@ def _refine_roles(roles: dict, rows: list[list[str | None]]) -> dict:
     return roles
 
 
-_DIRECTION = re.compile(r"^(?P<io>输入|输出|入参|出参|请求|响应|返回|in|out|input|output)(?P<list>list|列表|对象|object)?$", re.I)
+_CHILD_MARK = re.compile(
+    r"^\s*(?:[└├│|+>·]|-{1,2}|—{1,2}|[\[【]\s*[01]\s*(?:\.{2,3}|…|-|~)\s*(?:[1-9n*]|\d+)\s*[\]】])[\s\-—─]*",
+    re.I,
+)
+
+
+_HTTP_HEADER = re.compile(
+    r"^(?:X-[A-Za-z0-9-]+|Content-Type|Content-MD5|Accept|Authorization|Date|Host|User-Agent|Content-Length)$", re.I
+)
+
+
+def _is_request_header_table(rows: list[list[str | None]], roles: dict) -> bool:
+    """A table of X-Ca-Key / X-Service-Id / Content-Type rows: the request headers, not a data set."""
+    i = roles.get("key")
+    keys = [_norm(r[i]) for r in rows if i is not None and i < len(r) and r[i]]
+    return bool(keys) and sum(1 for k in keys if _HTTP_HEADER.match(k)) * 2 > len(keys)
+
+
+def _response_lines(response: list[str]) -> list[str]:
+    return ["响应参数（输出）：", *response] if response else []
+
+
+def _is_list_head(direction: str, previous: str, type_text: str) -> bool:
+    """A row announcing a nested list: direction 输入List (where the list starts) or a List type."""
+    d = _norm(direction).replace(" ", "").lower()
+    if d.endswith(("list", "列表")) and d != _norm(previous).replace(" ", "").lower():
+        return True
+    return parse_type(type_text).type == "array"
+
+
+_DIRECTION = re.compile(
+    r"^(?P<io>输入|输出|入参|出参|请求|响应|返回|in|out|input|output)(?P<list>list|列表|对象|object)?$", re.I
+)
 _OUTPUT = re.compile(r"^(?:输出|出参|响应|返回|out)", re.I)
 
 
