@@ -835,6 +835,7 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
 
 
 _INFO_LABELS = {
+    "操作名称",
     "接口名称",
     "接口说明",
     "接口描述",
@@ -1261,6 +1262,7 @@ _META_KEYS = [
     ("name", r"接口名称|数据集名称|指标集名称|中文名称|值域名称|代码表名称"),
     ("code", r"数据集代码|接口代码|方法名称?|接口方法|服务方法|接口标识|X-Service-Method"),
     ("aliases", r"别名"),
+    ("method", r"操作名称"),
     ("key", r"业务主键|主键|唯一标识|去重(?:主)?键"),
     ("depends_on", r"上传顺序依赖|依赖数据集|依赖|前置数据集"),
     ("parent", r"所属父数据集|父数据集|上级数据集"),
@@ -1625,7 +1627,7 @@ class _Importer:
                 desc.append(p.text)
         if meta.get("name"):
             name = meta["name"]
-        if (method := _method_of(t.pre_header.get("method", ""))) is not None:
+        if (method := _method_of(t.pre_header.get("method") or meta.get("method", ""))) is not None:
             ident = method  # 操作名称 | X-Service-Method=uploadRecipe: the platform's method name
         if t.pre_header.get("description"):
             desc.insert(0, t.pre_header["description"])

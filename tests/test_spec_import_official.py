@@ -1,0 +1,240 @@
+"""Importer: documents shaped like the official provincial interface documents (issue 12).
+
+Every document here is built with python-docx / openpyxl with real merged cells: the 操作名称 and
+说明 rows span the table (gridSpan), the 参数 header spans the key and name columns, and blank
+direction cells continue the vertical merge above (vMerge).
+"""
+
+from __future__ import annotations
+
+import docx
+import openpyxl
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hlwjr.spec.importing._importer import import_spec, parse_enum, parse_type
+
+RECIPE_ROWS = [
+    ["orgCode", "机构编码", "输入", "Varchar(50)", "Y", ""],
+    ["recipeNo", "处方号", "", "varchar2(50)", "Y", ""],
+    ["sex", "性别", "", "Int", "N", "1男 2女"],
+    ["fee", "金额", "", "Decimal(8,2)", "Y", "单位：元"],
+    ["birthday", "出生日期", "", "Varcha(30)", "", "yyyyMMdd"],
+    ["orderList", "处方列表数据集", "输入List", "", "Y", ""],
+    ["[1..n]drugCode", "药品编码", "", "varchar(30)", "Y", ""],
+    ["[0..1]dose", "剂量", "", "decimal(10,7)", "N", ""],
+    ["remark", "备注", "输入", "Text", "N", ""],
+    ["code", "返回码", "输出", "int", "Y", ""],
+    ["msg", "返回信息", "", "Text", "Y", ""],
+]
+
+
+def _vmerge(cell, restart: bool) -> None:
+    v = OxmlElement("w:vMerge")
+    if restart:
+        v.set(qn("w:val"), "restart")
+    else:
+        cell.text = ""
+    cell._tc.get_or_add_tcPr().append(v)
+
+
+def add_service_table(doc, method: str, desc: str, rows: list[list[str]], *, direction_head: str = "类型"):
+    """操作名称 / 说明 rows merged across, a 参数 header over two columns, vMerge'd directions."""
+    ncols = 6
+    t = doc.add_table(rows=3 + len(rows), cols=ncols)
+    t.style = "Table Grid"
+    for r, (label, value) in enumerate(
+        [("操作名称", f"X-Service-Id=hlw.{method}, X-Service-Method={method}"), ("说明", desc)]
+    ):
+        t.cell(r, 0).text = label
+        t.cell(r, 1).merge(t.cell(r, ncols - 1)).text = value
+    t.cell(2, 0).merge(t.cell(2, 1)).text = "参数"
+    for c, h in enumerate([direction_head, "字段类型", "是否必填", "说明"], start=2):
+        t.cell(2, c).text = h
+    for i, values in enumerate(rows):
+        for c, v in enumerate(values):
+            if c != 2 or v:
+                t.cell(3 + i, c).text = v
+        if values[2] and i + 1 < len(rows) and not rows[i + 1][2]:
+            _vmerge(t.cell(3 + i, 2), restart=True)
+        elif not values[2]:
+            _vmerge(t.cell(3 + i, 2), restart=False)
+    return t
+
+
+def add_header_table(doc) -> None:
+    doc.add_paragraph("2.1 请求头")
+    t = doc.add_table(rows=4, cols=4)
+    for r, values in enumerate(
+        [
+            ["参数", "类型", "是否必填", "说明"],
+            ["X-Ca-Key", "String", "Y", "应用标识"],
+            ["X-Service-Id", "String", "Y", "服务标识"],
+            ["X-Service-Method", "String", "Y", "服务方法"],
+        ]
+    ):
+        for c, v in enumerate(values):
+            t.cell(r, c).text = v
+
+
+def recipe_docx(path, rows=RECIPE_ROWS, *, direction_head: str = "类型"):
+    doc = docx.Document()
+    doc.add_heading("互联网医院监管平台数据接口文档", level=0)
+    add_header_table(doc)
+    doc.add_heading("3.1 上传处方", level=2)
+    add_service_table(doc, "uploadRecipe", "上传互联网医院处方", rows, direction_head=direction_head)
+    doc.save(path)
+    return path
+
+
+def test_the_direction_column_is_no_type_and_the_type_comes_from_the_type_notations(tmp_path):
+    result = import_spec(recipe_docx(tmp_path / "doc.docx"))
+    ds = result.spec.dataset("recipe")
+    f = ds.fields
+    assert list(f) == ["orgCode", "recipeNo", "sex", "fee", "birthday", "orderList", "remark"]
+    assert [(x.name, x.type, x.max_length) for x in (f["orgCode"], f["recipeNo"], f["birthday"])] == [
+        ("机构编码", "string", 50),
+        ("处方号", "string", 50),
+        ("出生日期", "string", 30),
+    ]
+    assert (f["sex"].type, f["fee"].type, f["fee"].total_digits, f["fee"].precision) == ("integer", "decimal", 8, 2)
+    assert f["remark"].type == "string"
+    assert [x.required for x in f.values()] == [True, True, False, True, False, True, False]
+    assert not [i for i in result.report.issues if "无法识别的数据类型" in i.message]
+
+
+def test_output_rows_are_the_response_description_never_fields(tmp_path):
+    result = import_spec(recipe_docx(tmp_path / "doc.docx"))
+    ds = result.spec.dataset("recipe")
+    assert "code" not in ds.fields and "msg" not in ds.fields
+    assert "响应参数（输出）" in ds.description and "返回码" in ds.description
+
+
+def test_rows_above_the_header_give_the_method_name_and_description(tmp_path):
+    result = import_spec(recipe_docx(tmp_path / "doc.docx"))
+    ds = result.spec.dataset("recipe")
+    assert "uploadRecipe" in ds.aliases
+    assert ds.description.startswith("上传互联网医院处方")
+
+
+def test_the_request_header_table_is_not_a_data_set(tmp_path):
+    result = import_spec(recipe_docx(tmp_path / "doc.docx"))
+    assert [d.code for d in result.spec.datasets.values()] == ["recipe", "recipe_order_list"]
+    assert any("请求头" in i.message for i in result.report.issues)
+
+
+def test_cardinality_marked_rows_are_the_child_data_set_of_the_list(tmp_path):
+    result = import_spec(recipe_docx(tmp_path / "doc.docx"))
+    order = result.spec.dataset("recipe").fields["orderList"]
+    assert order.type == "array"
+    child = result.spec.dataset(order.item)
+    assert [(x.key, x.type) for x in child.fields.values()] == [("drugCode", "string"), ("dose", "decimal")]
+    assert (child.fields["dose"].total_digits, child.fields["dose"].precision) == (10, 7)
+    assert not any(k.startswith(("0_", "1_")) for d in result.spec.datasets.values() for k in d.fields)
+
+
+def test_description_notes_are_no_trouble_and_inline_enums_become_code_sets(tmp_path):
+    result = import_spec(recipe_docx(tmp_path / "doc.docx"))
+    f = result.spec.dataset("recipe").fields
+    assert dict(result.spec.code_set(f["sex"].code_set).codes) == {"1": "男", "2": "女"}
+    assert f["fee"].code_set is None and "单位：元" in f["fee"].description
+    assert f["birthday"].code_set is None
+    assert not [i for i in result.report.issues if i.severity == "error"]
+
+
+def test_tree_marked_children_and_a_list_type_work_too(tmp_path):
+    rows = [
+        ["orgCode", "机构编码", "输入", "Varchar(50)", "Y", ""],
+        ["items", "明细", "", "List", "Y", ""],
+        ["└itemCode", "项目编码", "", "varchar(20)", "Y", ""],
+        ["└amount", "数量", "", "int", "Y", ""],
+        ["note", "备注", "", "varchar(100)", "N", ""],
+    ]
+    ds = import_spec(recipe_docx(tmp_path / "doc.docx", rows)).spec.dataset("recipe")
+    assert list(ds.fields) == ["orgCode", "items", "note"]
+    assert ds.fields["items"].type == "array"
+
+
+TYPE_NOTATIONS = {
+    "Varchar(50)": ("string", 50, None),
+    "varchar2(50)": ("string", 50, None),
+    "VARCHAR(20)": ("string", 20, None),
+    "Varcha(30)": ("string", 30, None),
+    "varcahr(12)": ("string", 12, None),
+    "Int": ("integer", None, None),
+    "int": ("integer", None, None),
+    "Decimal(8,2)": ("decimal", None, 2),
+    "decimal(10,7)": ("decimal", None, 7),
+    "Text": ("string", None, None),
+    "datetime": ("datetime", None, None),
+    "date": ("date", None, None),
+}
+
+
+@given(
+    notations=st.lists(st.sampled_from(sorted(TYPE_NOTATIONS)), min_size=3, max_size=8),
+    direction=st.sampled_from(["输入", "入参", "输入List"]),
+    head=st.sampled_from(["类型", "参数类型", "输入输出", "方向"]),
+    required=st.sampled_from([("Y", "N"), ("是", "否"), ("必填", "")]),
+)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_type_notation_under_any_direction_header(tmp_path, notations, direction, head, required):
+    rows = [
+        [f"field{i}", f"字段{i}", direction if i == 0 else "", n, required[i % 2], ""] for i, n in enumerate(notations)
+    ]
+    rows[0][2] = "输入" if direction == "输入List" else direction
+    path = recipe_docx(tmp_path / "doc.docx", rows, direction_head=head)
+    f = import_spec(path).spec.dataset("recipe").fields
+    assert list(f) == [f"field{i}" for i in range(len(notations))]
+    for i, n in enumerate(notations):
+        want_type, want_len, want_prec = TYPE_NOTATIONS[n]
+        got = f[f"field{i}"]
+        assert (got.type, got.name) == (want_type, f"字段{i}")
+        assert got.max_length == want_len and got.precision == want_prec
+        assert got.required is (required[i % 2] in ("Y", "是", "必填"))
+
+
+def test_an_excel_sheet_with_merged_rows_above_the_header(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "上传处方"
+    ws.append(["3.1 上传处方"])
+    ws.append(["操作名称", "X-Service-Id=hlw.recipe, X-Service-Method=uploadRecipe"])
+    ws.merge_cells("B2:F2")
+    ws.append(["参数", None, "类型", "字段类型", "是否必填", "说明"])
+    ws.merge_cells("A3:B3")
+    for r in RECIPE_ROWS:
+        ws.append(r)
+    # direction cells blank under a vertical merge
+    ws.merge_cells("C4:C8")
+    ws.merge_cells("C9:C11")
+    ws.merge_cells("C13:C14")
+    path = tmp_path / "doc.xlsx"
+    wb.save(path)
+    result = import_spec(path)
+    ds = result.spec.dataset("recipe")
+    assert "uploadRecipe" in ds.aliases
+    assert list(ds.fields) == ["orgCode", "recipeNo", "sex", "fee", "birthday", "orderList", "remark"]
+    assert ds.fields["fee"].precision == 2
+    assert [x.key for x in result.spec.dataset(ds.fields["orderList"].item).fields.values()] == ["drugCode", "dose"]
+
+
+def test_enum_styles_seen_in_practice():
+    assert parse_enum("0失效，1有效") == {"0": "失效", "1": "有效"}
+    assert parse_enum("0 否 1 是") == {"0": "否", "1": "是"}
+    assert parse_enum("1西药 2成药 3草药,对于…统一传1") == {"1": "西药", "2": "成药", "3": "草药"}
+    assert parse_enum("卡类型：1身份证 2护照") == {"1": "身份证", "2": "护照"}
+    assert parse_enum("-1 取消 0 正常 1 完成") == {"-1": "取消", "0": "正常", "1": "完成"}
+    assert parse_enum("01 门诊 02 住院") == {"01": "门诊", "02": "住院"}
+    for text in ("单位：元", "默认元为单位", "yyyyMMdd", "0-10分", "如：2.5mg*24片", "X、CT、MRI", "见科室码表"):
+        assert parse_enum(text) is None, text
+
+
+def test_type_typos_are_read_and_noted():
+    t = parse_type("Varcha(30)")
+    assert (t.type, t.max_length, t.problem) == ("string", 30, None)
+    assert "笔误" in t.note
+    assert parse_type("ListObject").type == "array"
+    assert parse_type("输入").problem is not None
