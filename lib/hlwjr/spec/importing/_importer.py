@@ -765,6 +765,33 @@ def _xlsx_cell_text(c) -> str:
     return _cell_text(v)
 
 
+def _looks_like_data(texts: list[str]) -> bool:
+    """A row inside a table with digits in it (codes, lengths): no header, not worth matching as one."""
+    return any(ch.isdigit() for t in texts for ch in t[:16])
+
+
+def _sheet_grid(ws) -> list[list[str | None]]:
+    """A read-only sheet's cells as text, every row as wide as the widest (merges may reach past)."""
+    ws.reset_dimensions()  # a wrong <dimension> in the file must not cut rows off
+    grid: list[list[str | None]] = [[_xlsx_cell_text(c) for c in row] for row in ws.iter_rows()]
+    width = max((len(r) for r in grid), default=0)
+    for r in grid:
+        if len(r) < width:
+            r.extend([""] * (width - len(r)))
+    return grid
+
+
+_MERGE_CELL = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Za-z]+\d+(?::[A-Za-z]+\d+)?)\"")
+
+
+def _merged_ranges(wb, ws) -> list:
+    """The sheet's merged ranges (read-only worksheets do not parse <mergeCells>)."""
+    from openpyxl.worksheet.cell_range import CellRange
+
+    xml = wb._archive.read(ws._worksheet_path)
+    return [CellRange(ref.decode()) for ref in _MERGE_CELL.findall(xml)]
+
+
 def _read_xlsx(path: Path) -> list[_Para | _Table]:
     try:
         import openpyxl
@@ -775,17 +802,17 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
     try:
         with warnings.catch_warnings():  # "no default style", unsupported extensions: noise for a reader
             warnings.simplefilter("ignore", UserWarning)
-            wb = openpyxl.load_workbook(str(path), data_only=True)
+            # read-only: a 36,000-row dictionary workbook reads in a second or two
+            wb = openpyxl.load_workbook(str(path), data_only=True, read_only=True)
+            sheets = [(ws.title, _sheet_grid(ws), _merged_ranges(wb, ws)) for ws in wb.worksheets]
+            wb.close()
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException...
         raise SpecImportError(
             f"无法作为 Excel (.xlsx) 打开: {exc}；如为 .xls 旧格式请先另存为 .xlsx", where=str(path)
         ) from exc
     blocks: list[_Para | _Table] = []
-    for ws in wb.worksheets:
-        if ws.sheet_state != "visible":
-            pass  # hidden sheets are read too: nothing dropped silently
-        grid: list[list[str | None]] = [[_xlsx_cell_text(c) for c in row] for row in ws.iter_rows()]
-        for rng in ws.merged_cells.ranges:
+    for title, grid, merged in sheets:  # hidden sheets are read too: nothing dropped silently
+        for rng in merged:
             top = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(grid) else ""
             for r in range(rng.min_row - 1, min(rng.max_row, len(grid))):
                 for c in range(rng.min_col - 1, min(rng.max_col, len(grid[r]))):
@@ -793,7 +820,7 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
                         grid[r][c] = top  # fill down a vertical merge
                     else:
                         grid[r][c] = None  # horizontal continuation
-        blocks.append(_Para(text=_clean(ws.title), heading=0, sheet=True))
+        blocks.append(_Para(text=_clean(title), heading=0, sheet=True))
         current: _Table | None = None
         gap = False  # blank row(s) since the table's last row
         for i, row in enumerate(grid, start=1):
@@ -806,7 +833,7 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
             if gap and current is not None and (len(texts) < 3 or _looks_like_title_row(row)):
                 current = None  # a note or the next title after the blank row: the table has ended
             gap = False
-            if (
+            if not (current is not None and _looks_like_data(texts)) and (
                 _header_roles(row) is not None
                 or _code_header_roles(row) is not None
                 or _rule_header_roles(row) is not None
@@ -820,7 +847,7 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
                         current.row_numbers.pop()
                     blocks.extend(moved)
                 current = _Table(
-                    rows=[row], label=f"工作表「{ws.title}」", row_numbers=[i], sheet=ws.title, sheet_title=ws.title
+                    rows=[row], label=f"工作表「{title}」", row_numbers=[i], sheet=title, sheet_title=title
                 )
                 blocks.append(current)
                 continue
@@ -1101,15 +1128,24 @@ _PARENT_HEAD = {"上级代码", "父级代码", "上级编码", "父代码", "�
 _NOTE_HEAD = {"备注", "注释", "note", "附注"}
 
 
+def _is_code_head(s: str) -> bool:
+    """代码/编码 or a named one: 疾病诊断编码, 科室代码 (a dictionary published on its own)."""
+    return s in _CODE_HEAD or (len(s) <= 12 and s.endswith(("编码", "代码", "code")) and "名称" not in s)
+
+
+def _is_name_head(s: str) -> bool:
+    return s in _NAME_HEAD or (len(s) <= 12 and s.endswith(("名称", "含义")))
+
+
 def _code_header_roles(row: list[str | None]) -> dict[str, int] | None:
     roles: dict[str, int] = {}
     for i, h in enumerate(row):
         if h is None:
             continue
         s = _hnorm(h)
-        if s in _CODE_HEAD and "code" not in roles:
+        if _is_code_head(s) and "code" not in roles:
             roles["code"] = i
-        elif s in _NAME_HEAD and "name" not in roles:
+        elif _is_name_head(s) and "name" not in roles:
             roles["name"] = i
         elif s in _PARENT_HEAD:
             roles["parent"] = i
@@ -2267,7 +2303,7 @@ class _Importer:
 
     # -- resolution -------------------------------------------------------------------------
     def resolve(self) -> None:
-        if not any(not d.parent for d in self.datasets.values() if d.fields):
+        if not any(not d.parent for d in self.datasets.values() if d.fields) and not self.code_sets:
             raise SpecImportError(
                 "文档中没有可识别的字段表：需要一个表头含「字段名/英文名/数据项」或「中文名称」，并含「类型/长度/必填」"
                 "之一的表格；代码表需「代码/编码/值」+「名称/含义」两列"
