@@ -273,3 +273,62 @@ def test_a_dictionary_only_spec_writes_and_loads(tmp_path):
     result = import_spec(path, tmp_path / "spec")
     (cs,) = result.spec.code_sets.values()
     assert dict(cs.codes) == {"01": "内科", "02": "外科", "03": "妇产科"}
+
+
+def test_a_one_cell_row_announces_a_list(tmp_path):
+    doc = docx.Document()
+    doc.add_heading("3.2 上传会诊 uploadConsultation", level=2)
+    t = doc.add_table(rows=6, cols=4)
+    rows = [
+        ["参数名", "参数说明", "字段类型", "是否必填"],
+        ["consultNo", "会诊号", "varchar(32)", "Y"],
+        ["meetClinicResults 会诊结果 ListObject 会诊结果列表", None, None, None],
+        ["resultCode", "结果编码", "varchar(10)", "Y"],
+        ["resultText", "结果说明", "Text", "N"],
+    ]
+    for r, values in enumerate(rows):
+        if values[1] is None:
+            t.cell(r, 0).merge(t.cell(r, 3)).text = values[0]
+            continue
+        for c, v in enumerate(values):
+            t.cell(r, c).text = v
+    doc.save(tmp_path / "doc.docx")
+    spec = import_spec(tmp_path / "doc.docx").spec
+    ds = spec.dataset("consultation")
+    assert list(ds.fields) == ["consultNo", "meetClinicResults"]
+    lst = ds.fields["meetClinicResults"]
+    assert (lst.type, lst.name) == ("array", "会诊结果")
+    assert list(spec.dataset(lst.item).fields) == ["resultCode", "resultText"]
+
+
+CONDITION_ROWS = [
+    ["rationalFlag", "合理用药标志", "输入", "int", "Y", "0 否 1 是"],
+    ["rationalResult", "合理用药结果", "", "varchar(200)", "N", "rationalFlag=1时必填"],
+    ["herbDose", "草药剂数", "", "int", "N", "草药处方必填"],
+    ["deliveryAddr", "配送地址", "", "varchar(200)", "N", "deliveryType=0或1时需要传入配送地址"],
+    ["deliveryType", "配送方式", "", "int", "Y", "0 自提 1 配送 2 其他"],
+    ["visitTime", "就诊时间", "", "varchar(19)", "Y", "格式yyyy-MM-dd HH:mm:ss"],
+    ["birthday", "出生日期", "", "varchar(8)", "Y", "yyyyMMdd"],
+]
+
+
+def test_conditions_in_the_description_become_required_if_rules_or_review_items(tmp_path):
+    result = import_spec(recipe_docx(tmp_path / "doc.docx", CONDITION_ROWS))
+    ds = result.spec.dataset("recipe")
+    rules = {r.name: r for r in ds.rules}
+    f = ds.fields
+    assert f["rationalResult"].required == "required_if_rationalResult"
+    assert dict(rules["required_if_rationalResult"].params) == {
+        "fields": ["rationalResult"],
+        "when": {"field": "rationalFlag", "op": "eq", "value": "1"},
+    }
+    when = dict(rules[f["deliveryAddr"].required].params)["when"]
+    assert when == {"field": "deliveryType", "op": "in", "value": ["0", "1"]}
+    assert f["herbDose"].required is False and "草药处方必填" in f["herbDose"].description
+    assert any(i.field == "herbDose" and "人工核对" in i.message for i in result.report.issues)
+
+
+def test_date_formats_in_the_description_set_the_format(tmp_path):
+    f = import_spec(recipe_docx(tmp_path / "doc.docx", CONDITION_ROWS)).spec.dataset("recipe").fields
+    assert f["visitTime"].type == "datetime"
+    assert (f["birthday"].type, f["birthday"].pattern) == ("string", r"^\d{8}$")

@@ -1814,6 +1814,12 @@ class _Importer:
                     target = ds.fields.get(ident)
                     if target is not None and target.type == "array":
                         group_child = ident  # 处方明细（orderList）: the rows below are its fields
+                if group_child is None and (m := _LIST_ANNOUNCE.match(texts[0])) is not None:
+                    group_child = m.group("key")  # meetClinicResults 会诊结果 ListObject: a list starts here
+                    ds.fields.setdefault(
+                        group_child,
+                        _FieldDraft(key=group_child, name=m.group("name"), type="array", row=rn, table=where),
+                    )
                 note = f"，以下各行为 {group_child} 的明细字段" if group_child else "，不是字段，未导入"
                 self.issue(where, rn, None, texts[0], "分组标题行（合并单元格）" + note, "info", ds.code)
                 continue
@@ -1932,6 +1938,7 @@ class _Importer:
             fd.min_length = ti.min_length if ti.type == "string" else None
             fd.item_hint = ti.item_hint
             # required
+            marked_conditional = False
             if "required" in roles:
                 rtext = cell(row, "required")
                 req, cond = parse_required(rtext, inverted=inverted)
@@ -1948,6 +1955,7 @@ class _Importer:
                     )
                     req = False
                 if req == "conditional":
+                    marked_conditional = True
                     fd.required = False
                     if cond and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cond):
                         fd.cond_rule = cond
@@ -2002,6 +2010,10 @@ class _Importer:
                 fd, cs_text, desc_lines, where, rn, head_names.get("codeset"), ds.code, head_names.get("description")
             )
             fd.description = "\n".join(desc_lines) or None
+            for line in desc_lines:
+                self._format_hint(fd, line)
+                if fd.required is not True and fd.cond_rule is None and not marked_conditional:
+                    self._described_condition(ds, fd, line, where, rn, head_names.get("description", "说明"))
             # a dotted key (orderList.drcode): a field of a child data set
             target = ds
             if dotted:
@@ -2032,6 +2044,53 @@ class _Importer:
             note = "输出（出参）行是接口的响应说明，不是数据集字段，已记入数据集说明"
             self.issue(where, rn, col, direction, note, "info", ds.code)
         return True
+
+    def _format_hint(self, fd: _FieldDraft, line: str) -> None:
+        """格式yyyy-MM-dd HH:mm:ss / yyyyMMdd in a 说明: the field's date/datetime format."""
+        m = _FORMAT_HINT.search(line)
+        if m is None or fd.type != "string" or fd.pattern is not None:
+            return
+        fmt = m.group("fmt").replace(" ", "").lower()
+        if fmt in ("yyyy-mm-ddhh:mm:ss", "yyyy-mm-ddthh:mm:ss"):
+            fd.type, fd.max_length = "datetime", None
+        elif fmt == "yyyy-mm-dd":
+            fd.type, fd.max_length = "date", None
+        elif re.fullmatch(r"yyyymmdd(?:hhmm(?:ss)?)?", fmt):
+            fd.pattern = rf"^\d{{{len(fmt)}}}$"  # yyyyMMdd: eight digits
+
+    def _described_condition(
+        self, ds: _DatasetDraft, fd: _FieldDraft, line: str, where: str, rn: int, col: str
+    ) -> None:
+        """rationalFlag=1时必填 → a drafted required_if rule; 草药处方必填 → a condition kept for review."""
+        m = _COND_REQUIRED.search(line)
+        if m is None:
+            return
+        cond = m.group("cond").strip()
+        cmp = _COND_COMPARE.fullmatch(cond.replace(" ", ""))
+        if cmp is not None and cmp.group("field") != fd.key:
+            values = re.split(r"或|/|、|,|，", cmp.group("value"))
+            op = _COND_OPS[cmp.group("op")]
+            value: Any = values[0] if len(values) == 1 else values
+            if len(values) > 1:
+                op = "in" if op == "eq" else op
+            if op in ("lt", "le", "gt", "ge"):
+                value = _num(values[0])
+            name = f"required_if_{fd.key}"
+            when = {"field": cmp.group("field"), "op": op, "value": value}
+            ds.rules.append(
+                {"id": "required_if", "name": name, "params": {"fields": [fd.key], "when": when}, "description": line}
+            )
+            fd.cond_rule = name
+            fd.required = False
+            note = f"说明中的条件必填「{line}」已生成 required_if 规则 {name}，请核对"
+            self.issue(where, rn, col, line, note, "info", ds.code, fd.key)
+            return
+        fd.required = False
+        note = (
+            f"说明中的条件必填「{line}」无法写成字段比较，已按非必填导入并保留说明；"
+            "请人工核对，必要时补充 required_if 规则"
+        )
+        self.issue(where, rn, col, line, note, "warning", ds.code, fd.key)
 
     def _child_for(self, ds: _DatasetDraft, array_key: str, where: str) -> _DatasetDraft:
         parent_field = ds.fields.get(array_key)
@@ -2854,6 +2913,29 @@ def _is_request_header_table(rows: list[list[str | None]], roles: dict) -> bool:
     i = roles.get("key")
     keys = [_norm(r[i]) for r in rows if i is not None and i < len(r) and r[i]]
     return bool(keys) and sum(1 for k in keys if _HTTP_HEADER.match(k)) * 2 > len(keys)
+
+
+_FORMAT_HINT = re.compile(
+    r"(?:^|格式|格式为|[:：])\s*(?P<fmt>yyyy-?MM-?dd(?:[ T]?HH:?mm(?::?ss)?)?)\s*(?:$|[，,。；;）)])", re.I
+)
+_COND_REQUIRED = re.compile(
+    r"(?P<cond>[^，,。；;]+?)\s*(?:时|的时候|情况下)?\s*(?:(?:需要|需|须|必须)?\s*(?:必填|必传)|(?:需要|需|须|必须)\s*(?:传入|填写|上传))"
+)
+_COND_COMPARE = re.compile(
+    r"(?:当|如果|若)?(?P<field>[A-Za-z_][A-Za-z0-9_]*)(?P<op>>=|<=|!=|==|=|＝|>|<|≥|≤|≠)"
+    r"(?P<value>-?[0-9A-Za-z_.]+(?:(?:或|/|、|,|，)-?[0-9A-Za-z_.]+)*)"
+)
+_COND_OPS = {
+    "=": "eq", "==": "eq", "＝": "eq", "!=": "ne", "≠": "ne",
+    ">": "gt", ">=": "ge", "≥": "ge", "<": "lt", "<=": "le", "≤": "le",
+}  # fmt: skip
+
+
+_LIST_ANNOUNCE = re.compile(
+    r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*[(（]?\s*(?P<name>[^\s()（）]+?)\s*[)）]?\s+"
+    r"(?:List\w*|Array\w*|数组|列表|集合)(?:\s|$)",
+    re.I,
+)
 
 
 def _response_lines(response: list[str]) -> list[str]:
