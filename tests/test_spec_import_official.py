@@ -332,3 +332,13 @@ def test_date_formats_in_the_description_set_the_format(tmp_path):
     f = import_spec(recipe_docx(tmp_path / "doc.docx", CONDITION_ROWS)).spec.dataset("recipe").fields
     assert f["visitTime"].type == "datetime"
     assert (f["birthday"].type, f["birthday"].pattern) == ("string", r"^\d{8}$")
+
+
+def test_the_report_shows_the_shape_of_each_data_set(tmp_path):
+    rows = RECIPE_ROWS[:-2] + CONDITION_ROWS[1:2]
+    report = import_spec(recipe_docx(tmp_path / "doc.docx", rows)).report
+    text = report.to_text()
+    assert "方法 uploadRecipe" in text and "子列表 orderList" in text
+    assert "条件必填 rationalResult" in text
+    (recipe,) = [d for d in report.datasets if d["code"] == "recipe"]
+    assert recipe["lists"] == ["orderList"] and recipe["conditional"] == ["rationalResult"]

@@ -138,6 +138,9 @@ class ImportReport:
             lines.append(
                 f"  {sec}{d['name']} [{d['code']}] 字段 {d['fields']} 个，业务主键: {key}{parent}  ← {d['table']}"
             )
+            shape = _dataset_shape(d)
+            if shape:
+                lines.append(f"      {shape}")
         if self.code_sets:
             lines += ["", "值域（代码表）:"]
             for c in self.code_sets:
@@ -162,6 +165,22 @@ class ImportReport:
         if self.issues:
             parts += ["<p><b>需要核对的单元格</b></p>", self.to_frame().to_html(index=False)]
         return "\n".join(parts)
+
+
+def _dataset_shape(d: dict) -> str:
+    """方法 uploadRecipe；子列表 orderList；值域字段 3 个；条件必填 rationalResult；待核对 2 处."""
+    parts = []
+    if d.get("method"):
+        parts.append(f"方法 {d['method']}")
+    if d.get("lists"):
+        parts.append(f"子列表 {'、'.join(d['lists'])}")
+    if d.get("code_sets"):
+        parts.append(f"值域字段 {d['code_sets']} 个")
+    if d.get("conditional"):
+        parts.append(f"条件必填 {'、'.join(d['conditional'])}")
+    if d.get("review"):
+        parts.append(f"待核对 {d['review']} 处")
+    return "；".join(parts)
 
 
 @dataclass
@@ -2783,6 +2802,11 @@ class _Importer:
                 "key": list(d.key),
                 "parent": d.parent,
                 "table": datasets[d.code].table,
+                "lists": [f.key for f in d.fields.values() if f.type == "array"],
+                "code_sets": sum(1 for f in d.fields.values() if f.code_set),
+                "conditional": [f.key for f in d.fields.values() if f.is_conditional],
+                "review": sum(1 for i in self.report.issues if i.dataset == d.code and i.severity != "info"),
+                "method": next((a for a in d.aliases if _METHOD_RE.fullmatch(a)), None),
             }
             for d in ds_objs.values()
         ]
