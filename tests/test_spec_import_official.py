@@ -342,3 +342,44 @@ def test_the_report_shows_the_shape_of_each_data_set(tmp_path):
     assert "条件必填 rationalResult" in text
     (recipe,) = [d for d in report.datasets if d["code"] == "recipe"]
     assert recipe["lists"] == ["orderList"] and recipe["conditional"] == ["rationalResult"]
+
+
+def _plain_table(doc, rows):
+    t = doc.add_table(rows=len(rows), cols=len(rows[0]))
+    for r, values in enumerate(rows):
+        for c, v in enumerate(values):
+            t.cell(r, c).text = v
+
+
+def test_appendix_dictionaries_are_code_sets_linked_by_name(tmp_path):
+    doc = docx.Document()
+    doc.add_heading("3.1 上传处方", level=2)
+    add_service_table(
+        doc,
+        "uploadRecipe",
+        "上传处方",
+        [
+            ["deptCode", "科室编码", "输入", "varchar(20)", "Y", "见科室码表"],
+            ["drugClass", "药品分类", "", "varchar(20)", "Y", "药品分类代码字典"],
+            ["cardType", "卡类型", "", "varchar(2)", "Y", "见字典4.3"],
+        ],
+    )
+    doc.add_heading("附录", level=1)
+    doc.add_heading("4.1 科室码表", level=2)
+    _plain_table(
+        doc,
+        [["序号", "科室代码", "科室名称", "备注"], ["1", "03", "内科", ""], ["2", "03.01", "心血管内科", ""]]
+        + [["3", "03.02", "呼吸内科", ""], ["4", "04", "外科", ""]],
+    )
+    doc.add_heading("4.2 药品分类代码字典", level=2)
+    _plain_table(doc, [["分类编码", "分类名称"], ["1", "西药"], ["2", "中成药"]])
+    doc.add_heading("4.3 卡类型", level=2)
+    _plain_table(doc, [["序号", "值", "含义"], ["1", "01", "身份证"], ["2", "02", "护照"]])
+    doc.save(tmp_path / "doc.docx")
+    spec = import_spec(tmp_path / "doc.docx").spec
+    f = spec.dataset("recipe").fields
+    dept = spec.code_set(f["deptCode"].code_set)
+    assert list(dept.codes) == ["03", "03.01", "03.02", "04"]
+    assert dict(dept.parents) == {"03.01": "03", "03.02": "03"}
+    assert dict(spec.code_set(f["drugClass"].code_set).codes) == {"1": "西药", "2": "中成药"}
+    assert dict(spec.code_set(f["cardType"].code_set).codes) == {"01": "身份证", "02": "护照"}

@@ -655,6 +655,7 @@ _REF_RE = re.compile(
 _NAMED_REF_RE = re.compile(
     r"(?:见|参见|详见|参照|参考|引用)\s*《?([\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9/]{1,20}?(?:字典表|代码表|字典|码表|代码|值域))》?"
 )
+_BARE_DICT_NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9/]{1,20}?(?:字典表|代码表|字典|码表)")
 _STD_RE = re.compile(r"\b(?:GB/T|GB|WS/T|WS|DB\d{2}/T|YY/T|CV|CT|DE)\s?[0-9][0-9A-Za-z.\-]*(?:\.\d+)*", re.I)
 _SECTION_TITLE = re.compile(
     r"^\s*(?:附录\s*|附表\s*|表\s*)?(?P<sec>(?:[A-Z](?:[.．]\d+)*)|(?:\d+(?:[.．]\d+)*))(?:[.、．]\s*|\s+)(?P<rest>\S.*)$"
@@ -2199,6 +2200,8 @@ class _Importer:
             for m in _NAMED_REF_RE.finditer(_norm(text)):
                 fd.refs.append(m.group(1))
                 fd.strong.append((m.group(1), col if from_cs_cell else desc_col))
+            if (m := _BARE_DICT_NAME.fullmatch(_norm(text))) is not None:
+                fd.refs.append(m.group(0))  # 药品分类代码字典: the dictionary named as the whole note
             for m in re.finditer(r"《([^》]+)》", text):
                 fd.refs.append(m.group(1))
                 if from_cs_cell:
@@ -2300,6 +2303,8 @@ class _Importer:
             cs.codes[code] = name
             if get("parent"):
                 cs.parents[code] = get("parent")
+            elif "parent" not in roles and (up := _dotted_parent(code, cs.codes)) is not None:
+                cs.parents[code] = up  # 03.01 under 03
             if get("note"):
                 cs.notes[code] = get("note")
 
@@ -2960,6 +2965,12 @@ _LIST_ANNOUNCE = re.compile(
     r"(?:List\w*|Array\w*|数组|列表|集合)(?:\s|$)",
     re.I,
 )
+
+
+def _dotted_parent(code: str, codes: dict) -> str | None:
+    """The code one level up in a dotted hierarchy (03.01 → 03), when it is in the code set."""
+    head, dot, _ = code.rpartition(".")
+    return head if dot and head in codes else None
 
 
 def _response_lines(response: list[str]) -> list[str]:
