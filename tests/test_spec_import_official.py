@@ -383,3 +383,27 @@ def test_appendix_dictionaries_are_code_sets_linked_by_name(tmp_path):
     assert dict(dept.parents) == {"03.01": "03", "03.02": "03"}
     assert dict(spec.code_set(f["drugClass"].code_set).codes) == {"1": "西药", "2": "中成药"}
     assert dict(spec.code_set(f["cardType"].code_set).codes) == {"01": "身份证", "02": "护照"}
+
+
+def test_two_tables_under_one_heading_are_told_apart_by_method_name(tmp_path):
+    doc = docx.Document()
+    doc.add_heading("3.1 处方", level=2)
+    add_service_table(doc, "uploadRecipe", "上传处方", RECIPE_ROWS[:2])
+    add_service_table(
+        doc, "uploadRecipeCancel", "撤销处方", [["cancelReason", "撤销原因", "输入", "varchar(200)", "Y", ""]]
+    )
+    doc.save(tmp_path / "doc.docx")
+    spec = import_spec(tmp_path / "doc.docx").spec
+    assert list(spec.dataset("uploadRecipe").fields) == ["orgCode", "recipeNo"]
+    assert list(spec.dataset("uploadRecipeCancel").fields) == ["cancelReason"]
+
+
+def test_a_key_cell_merged_over_the_name_column(tmp_path):
+    doc = docx.Document()
+    doc.add_heading("3.1 上传处方", level=2)
+    t = add_service_table(doc, "uploadRecipe", "上传处方", RECIPE_ROWS[:3])
+    t.cell(4, 0).merge(t.cell(4, 1)).text = "recipeNo"
+    doc.save(tmp_path / "doc.docx")
+    f = import_spec(tmp_path / "doc.docx").spec.dataset("recipe").fields
+    assert list(f) == ["orgCode", "recipeNo", "sex"]
+    assert (f["recipeNo"].type, f["recipeNo"].max_length, f["sex"].name) == ("string", 50, "性别")

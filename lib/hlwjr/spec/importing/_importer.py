@@ -1415,6 +1415,7 @@ class _Importer:
             if kind == "fields":
                 if (
                     t.continuation
+                    and not t.pre_header.get("method")  # its own 操作名称: a new interface
                     and last_kind == "fields"
                     and last_field_ds is not None
                     and (_header_key(t.rows[hdr]) == last_field_ds.header)
