@@ -407,3 +407,19 @@ def test_a_key_cell_merged_over_the_name_column(tmp_path):
     f = import_spec(tmp_path / "doc.docx").spec.dataset("recipe").fields
     assert list(f) == ["orgCode", "recipeNo", "sex"]
     assert (f["recipeNo"].type, f["recipeNo"].max_length, f["sex"].name) == ("string", 50, "性别")
+
+
+def test_return_code_and_signature_tables_are_reported_not_imported(tmp_path):
+    doc = docx.Document()
+    doc.add_heading("3.1 上传处方", level=2)
+    add_service_table(doc, "uploadRecipe", "上传处方", RECIPE_ROWS[:2])
+    doc.add_heading("5.1 业务返回码", level=2)
+    _plain_table(doc, [["错误代码", "错误描述", "处理建议"], ["0", "成功", ""], ["1001", "签名错误", "检查密钥"]])
+    doc.add_heading("5.2 签名规则", level=2)
+    _plain_table(doc, [["步骤", "内容"], ["1", "参数按字典序排序"], ["2", "拼接后做 SM3 摘要"]])
+    doc.save(tmp_path / "doc.docx")
+    result = import_spec(tmp_path / "doc.docx")
+    assert [d.code for d in result.spec.datasets.values()] == ["recipe"]
+    notes = [i.message for i in result.report.issues if i.severity == "info"]
+    assert any("返回码表" in m for m in notes) and any("签名规则表" in m for m in notes)
+    assert not result.report.errors

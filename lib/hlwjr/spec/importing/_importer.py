@@ -1479,6 +1479,17 @@ class _Importer:
                     )
                     last_kind = None
                     continue
+                if (what := _non_record_table(heads, t.title or "")) is not None:
+                    self.issue(
+                        self._where(t),
+                        t.row_numbers[0] if t.row_numbers else None,
+                        None,
+                        " | ".join(c for c in first if c),
+                        f"{what}（不是数据集），未导入为字段表；平台应答码与签名规则请核对平台配置（profile）",
+                        "info",
+                    )
+                    last_kind = None
+                    continue
                 self.issue(
                     self._where(t),
                     t.row_numbers[0] if t.row_numbers else None,
@@ -2972,6 +2983,16 @@ def _dotted_parent(code: str, codes: dict) -> str | None:
     """The code one level up in a dotted hierarchy (03.01 → 03), when it is in the code set."""
     head, dot, _ = code.rpartition(".")
     return head if dot and head in codes else None
+
+
+def _non_record_table(heads: str, title: str) -> str | None:
+    """Return-code and signature tables: reported, never data sets."""
+    text = heads + title
+    if re.search(r"(?:返回|错误|状态|响应|应答|结果|业务)(?:码|代码|编码)|http\s*状态|errcode|retcode", text, re.I):
+        return "返回码表"
+    if re.search(r"签名|加密|验签|sign", text, re.I):
+        return "签名规则表"
+    return None
 
 
 def _response_lines(response: list[str]) -> list[str]:
