@@ -423,3 +423,29 @@ def test_return_code_and_signature_tables_are_reported_not_imported(tmp_path):
     notes = [i.message for i in result.report.issues if i.severity == "info"]
     assert any("返回码表" in m for m in notes) and any("签名规则表" in m for m in notes)
     assert not result.report.errors
+
+
+@given(
+    marker=st.sampled_from(["[0..1]", "[1..n]", "[0..n]", "└", "└─ ", "[1..1]"]),
+    children=st.integers(min_value=1, max_value=5),
+    after=st.integers(min_value=0, max_value=3),
+    merged=st.booleans(),
+)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_child_marker_any_number_of_children(tmp_path, marker, children, after, merged):
+    rows = [["orgCode", "机构编码", "输入", "Varchar(50)", "Y", ""], ["orderList", "处方列表", "输入List", "", "Y", ""]]
+    rows += [[f"{marker}child{i}", f"子项{i}", "", "varchar(10)", "Y", ""] for i in range(children)]
+    rows += [[f"tail{i}", f"尾项{i}", "输入" if i == 0 else "", "int", "N", ""] for i in range(after)]
+    rows += [["code", "返回码", "输出", "int", "Y", ""], ["msg", "返回信息", "", "Text", "Y", ""]]
+    doc = docx.Document()
+    doc.add_heading("3.1 上传处方", level=2)
+    t = add_service_table(doc, "uploadRecipe", "上传处方", rows)
+    if not merged:  # blank direction cells without a merge: they continue the row above all the same
+        for r in t.rows[3:]:
+            for el in r.cells[2]._tc.xpath("./w:tcPr/w:vMerge"):
+                el.getparent().remove(el)
+    doc.save(tmp_path / "doc.docx")
+    spec = import_spec(tmp_path / "doc.docx").spec
+    ds = spec.dataset("recipe")
+    assert list(ds.fields) == ["orgCode", "orderList"] + [f"tail{i}" for i in range(after)]
+    assert list(spec.dataset(ds.fields["orderList"].item).fields) == [f"child{i}" for i in range(children)]

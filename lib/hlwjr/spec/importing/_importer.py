@@ -1817,7 +1817,7 @@ class _Importer:
         group_child: str | None = None  # rows under a 处方明细（orderList） group row
         last_array: str | None = None  # the latest array field: └ rows belong to it
         after_row: list[_FieldDraft] = []
-        prev_direction = ""
+        prev_direction = last_direction = ""
         for ri in range(start, len(t.rows)):
             if after_row and after_row[-1].type == "array" and not after_row[-1].item:
                 last_array = after_row[-1].key
@@ -1855,7 +1855,8 @@ class _Importer:
                 note = f"，以下各行为 {group_child} 的明细字段" if group_child else "，不是字段，未导入"
                 self.issue(where, rn, None, texts[0], "分组标题行（合并单元格）" + note, "info", ds.code)
                 continue
-            direction = cell(row, "direction").strip()
+            direction = cell(row, "direction").strip() or last_direction  # blank: continues the row above
+            last_direction = direction
             if direction and self._output_row(ds, row, direction, where, rn, head_names.get("direction", "方向")):
                 continue
             key = cell(row, "key").strip()
