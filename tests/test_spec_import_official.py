@@ -449,3 +449,14 @@ def test_any_child_marker_any_number_of_children(tmp_path, marker, children, aft
     ds = spec.dataset("recipe")
     assert list(ds.fields) == ["orgCode", "orderList"] + [f"tail{i}" for i in range(after)]
     assert list(spec.dataset(ds.fields["orderList"].item).fields) == [f"child{i}" for i in range(children)]
+
+
+def test_a_password_protected_or_old_binary_file_gets_one_clear_line(tmp_path):
+    import pytest
+
+    from hlwjr import SpecImportError
+
+    path = tmp_path / "加密文档.docx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
+    with pytest.raises(SpecImportError, match="密码.*另存为 .docx"):
+        import_spec(path)

@@ -701,6 +701,23 @@ class _Table:
     pre_header: dict = dc_field(default_factory=dict)  # 操作名称 / 说明 rows above the header
 
 
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _refuse_ole_file(path: Path) -> None:
+    """An OLE compound file under a .docx/.xlsx name: a password-protected file or an old .doc/.xls."""
+    if path.suffix.lower() not in (".docx", ".xlsx", ".xlsm"):
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head == _OLE_MAGIC:
+        raise SpecImportError(
+            "文件是设置了打开密码的 Office 文档，或是改了扩展名的旧版 .doc/.xls：请在 Office/WPS 中去掉密码"
+            "（文件 → 信息 → 保护文档），或另存为 .docx/.xlsx 后再导入",
+            where=str(path),
+        )
+
+
 def _read_docx(path: Path) -> list[_Para | _Table]:
     try:
         import docx
@@ -1379,6 +1396,7 @@ class _Importer:
         suffix = self.path.suffix.lower()
         if not self.path.is_file():
             raise SpecImportError("文件不存在", where=str(self.path))
+        _refuse_ole_file(self.path)
         if suffix == ".docx":
             return _read_docx(self.path)
         if suffix in (".xlsx", ".xlsm"):
