@@ -460,3 +460,29 @@ def test_a_password_protected_or_old_binary_file_gets_one_clear_line(tmp_path):
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
     with pytest.raises(SpecImportError, match="密码.*另存为 .docx"):
         import_spec(path)
+
+
+def _cli(*argv):
+    import io
+
+    from hlwjr import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    rc = cli.run(cli.parse_args(list(argv)), out, err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_cli_writes_review_yaml_beside_the_spec_and_strict_refuses(tmp_path):
+    import yaml
+
+    from hlwjr import load_spec
+
+    doc = recipe_docx(tmp_path / "doc.docx", CONDITION_ROWS)
+    rc, out, err = _cli("spec", "import", str(doc), "--out", str(tmp_path / "strict"), "--strict")
+    assert rc == 1 and "--strict" in err and not (tmp_path / "strict").exists()
+    rc, out, _ = _cli("spec", "import", str(doc), "--out", str(tmp_path / "spec"))
+    assert "方法 uploadRecipe" in out and "review.yaml" in out
+    review = yaml.safe_load((tmp_path / "spec" / "review.yaml").read_text(encoding="utf-8"))
+    herb = [i for i in review["items"] if i.get("field") == "herbDose"]
+    assert herb and herb[0]["row"] == 6 and "表格2" in herb[0]["table"]
+    assert load_spec(tmp_path / "spec").dataset("recipe").fields["rationalResult"].is_conditional

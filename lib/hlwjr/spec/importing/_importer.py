@@ -103,6 +103,19 @@ class ImportReport:
         return not self.errors
 
     @property
+    def review_items(self) -> list[ImportIssue]:
+        """What an analyst must look at: every error and warning, and every note that asks for a check."""
+        return [i for i in self.issues if i.severity != "info" or "请核对" in i.message]
+
+    def review_yaml(self) -> str:
+        """The review items as YAML (``review.yaml`` beside the spec), each with table and row."""
+        import yaml
+
+        keys = ("severity", "table", "row", "column", "value", "dataset", "field", "message")
+        items = [{k: getattr(i, k) for k in keys if getattr(i, k) is not None} for i in self.review_items]
+        return yaml.safe_dump({"source": self.source, "items": items}, allow_unicode=True, sort_keys=False)
+
+    @property
     def n_fields(self) -> int:
         return sum(d["fields"] for d in self.datasets)
 
