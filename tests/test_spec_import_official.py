@@ -486,3 +486,27 @@ def test_cli_writes_review_yaml_beside_the_spec_and_strict_refuses(tmp_path):
     herb = [i for i in review["items"] if i.get("field") == "herbDose"]
     assert herb and herb[0]["row"] == 6 and "表格2" in herb[0]["table"]
     assert load_spec(tmp_path / "spec").dataset("recipe").fields["rationalResult"].is_conditional
+
+
+def test_profile_out_drafts_response_codes_by_meaning(tmp_path):
+    import yaml
+
+    doc = docx.Document()
+    add_header_table(doc)
+    doc.add_heading("3.1 上传处方", level=2)
+    add_service_table(doc, "uploadRecipe", "上传处方", RECIPE_ROWS[:2])
+    doc.add_heading("5.1 业务返回码", level=2)
+    _plain_table(
+        doc,
+        [["序号", "返回码", "返回信息"], ["1", "0", "成功"], ["2", "1001", "签名错误"], ["3", "1101", "token已过期"]]
+        + [["4", "5001", "系统繁忙，请稍后重试"], ["5", "2001", "数据格式不合法"]],
+    )
+    doc.save(tmp_path / "doc.docx")
+    _, out, _ = _cli("spec", "import", str(tmp_path / "doc.docx"), "--profile-out", str(tmp_path / "p.yaml"))
+    assert "平台配置草稿" in out
+    text = (tmp_path / "p.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# 草稿")
+    prof = yaml.safe_load(text)
+    assert prof["draft"] is True and "X-Ca-Key" in prof["request_headers"]
+    assert prof["response"]["success_codes"] == [0]
+    assert prof["response"]["codes"] == {"auth": [1001], "token_expired": [1101], "busy": [5001], "rejected": [2001]}

@@ -67,6 +67,7 @@ def register(subparsers) -> None:
     s.add_argument("--force", action="store_true", help="输出目录已存在时覆盖")
     s.add_argument("--report", default=None, help="把导入报告另存为 .xlsx / .csv / .txt")
     s.add_argument("--strict", action="store_true", help="仍有待核对项时不写出规范目录")
+    s.add_argument("--profile-out", default=None, help="由返回码表和请求头表起草平台配置（.yaml，草稿，需核对）")
     s.set_defaults(handler=_import)
 
     s = sub.add_parser(
@@ -339,6 +340,11 @@ def _import(args, stdout: TextIO, stderr: TextIO) -> int:
         review = result.out_dir / "review.yaml"
         atomic_write(review, lambda tmp: tmp.write_text(result.report.review_yaml(), encoding="utf-8"))
     print(result.report.to_text(), file=stdout)
+    if args.profile_out:
+        draft = result.report.profile_draft()
+        atomic_write(Path(args.profile_out), lambda tmp: tmp.write_text(draft, encoding="utf-8"))
+        n = len(result.report.return_codes)
+        print(f"\n平台配置草稿（返回码 {n} 个）已写入 {args.profile_out}，请逐项核对", file=stdout)
     if args.report:
         _write_report(result.report, Path(args.report))
         print(f"\n导入报告已另存为 {args.report}", file=stdout)

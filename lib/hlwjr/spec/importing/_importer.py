@@ -88,6 +88,28 @@ class ImportReport:
     code_sets: list[dict] = dc_field(default_factory=list)
     issues: list[ImportIssue] = dc_field(default_factory=list)
     tables: int = 0
+    return_codes: list[tuple[str, str]] = dc_field(default_factory=list)  # (code, meaning) of 返回码 tables
+    request_headers: list[str] = dc_field(default_factory=list)  # X-Ca-Key … of the request-header table
+
+    def profile_draft(self) -> str:
+        """A platform profile drafted from the return-code and request-header tables (for review)."""
+        import yaml
+
+        codes: dict[str, list] = {}
+        for code, meaning in self.return_codes:
+            codes.setdefault(_code_meaning(meaning), []).append(int(code) if re.fullmatch(r"-?\d+", code) else code)
+        success = codes.pop("success", [])
+        draft = {
+            "kind": "hlwjr/platform",
+            "version": 1,
+            "draft": True,
+            "id": "draft",
+            "name": f"由 {self.source} 起草的平台配置（待核对）",
+            "request_headers": list(dict.fromkeys(self.request_headers)),
+            "response": {"success_codes": success, "codes": codes},
+        }
+        head = "# 草稿：由接口文档的返回码表和请求头表生成，请逐项核对后再使用（token/upload 路径需补充）\n"
+        return head + yaml.safe_dump(draft, allow_unicode=True, sort_keys=False)
 
     @property
     def errors(self) -> list[ImportIssue]:
@@ -194,6 +216,20 @@ def _dataset_shape(d: dict) -> str:
     if d.get("review"):
         parts.append(f"待核对 {d['review']} 处")
     return "；".join(parts)
+
+
+def _code_meaning(meaning: str) -> str:
+    """success / token_expired / auth / busy / rejected, by the words of a return code's meaning."""
+    m = meaning.lower()
+    if re.search(r"成功|正常|^ok$|success", m):
+        return "success"
+    if re.search(r"(?:token|令牌|凭证).*(?:过期|失效)|(?:过期|失效).*(?:token|令牌)", m):
+        return "token_expired"
+    if re.search(r"签名|认证|授权|鉴权|token|令牌|密钥|appid|appkey|无权限|ca-key", m):
+        return "auth"
+    if re.search(r"繁忙|忙|重试|超时|限流|频繁|稍后|系统异常|服务异常|内部错误", m):
+        return "busy"
+    return "rejected"
 
 
 @dataclass
@@ -1431,6 +1467,9 @@ class _Importer:
         for t in tables:
             kind, hdr, roles = self._classify(t)
             if kind == "fields" and _is_request_header_table(t.rows[hdr + 1 :], roles):
+                self.report.request_headers += [
+                    _norm(r[roles["key"]]) for r in t.rows[hdr + 1 :] if roles["key"] < len(r) and r[roles["key"]]
+                ]
                 first = [c for c in t.rows[hdr + 1] if c] if hdr + 1 < len(t.rows) else []
                 self.issue(
                     self._where(t),
@@ -1511,6 +1550,8 @@ class _Importer:
                     last_kind = None
                     continue
                 if (what := _non_record_table(heads, t.title or "")) is not None:
+                    if what == "返回码表":
+                        self.report.return_codes += _return_codes(t.rows)
                     self.issue(
                         self._where(t),
                         t.row_numbers[0] if t.row_numbers else None,
@@ -3015,6 +3056,23 @@ def _dotted_parent(code: str, codes: dict) -> str | None:
     """The code one level up in a dotted hierarchy (03.01 → 03), when it is in the code set."""
     head, dot, _ = code.rpartition(".")
     return head if dot and head in codes else None
+
+
+def _return_codes(rows: list[list[str | None]]) -> list[tuple[str, str]]:
+    """(code, meaning) pairs of a return-code table: the code column by its header, the meaning beside it."""
+    header = [_hnorm(c) if c else "" for c in rows[0]]
+    code_col = next((i for i, h in enumerate(header) if re.search(r"码|code", h) and "序" not in h), 0)
+    text_col = next(
+        (i for i, h in enumerate(header) if i != code_col and re.search(r"描述|说明|信息|含义|msg|message", h)),
+        code_col + 1,
+    )
+    out = []
+    for row in rows[1:]:
+        code = _norm(row[code_col]) if code_col < len(row) and row[code_col] else ""
+        text = _norm(row[text_col]) if text_col < len(row) and row[text_col] else ""
+        if re.fullmatch(r"-?[A-Za-z0-9_.]{1,12}", code):
+            out.append((code, text))
+    return out
 
 
 def _non_record_table(heads: str, title: str) -> str | None:
