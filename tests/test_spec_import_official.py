@@ -510,3 +510,23 @@ def test_profile_out_drafts_response_codes_by_meaning(tmp_path):
     assert prof["draft"] is True and "X-Ca-Key" in prof["request_headers"]
     assert prof["response"]["success_codes"] == [0]
     assert prof["response"]["codes"] == {"auth": [1001], "token_expired": [1101], "busy": [5001], "rejected": [2001]}
+
+
+@given(order=st.permutations(range(6)))
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_column_roles_do_not_depend_on_the_column_order(tmp_path, order):
+    header = ["参数名", "参数说明", "类型", "字段类型", "是否必填", "说明"]
+    rows = [header] + [r[:2] + [r[2] or "输入", *r[3:]] for r in CONDITION_ROWS[:1] + RECIPE_ROWS[1:5]]
+    doc = docx.Document()
+    doc.add_heading("3.1 上传处方 uploadRecipe", level=2)
+    _plain_table(doc, [[r[i] for i in order] for r in rows])
+    doc.save(tmp_path / "doc.docx")
+    f = import_spec(tmp_path / "doc.docx").spec.dataset("recipe").fields
+    assert [(x.key, x.name, x.type) for x in f.values()] == [
+        ("rationalFlag", "合理用药标志", "integer"),
+        ("recipeNo", "处方号", "string"),
+        ("sex", "性别", "integer"),
+        ("fee", "金额", "decimal"),
+        ("birthday", "出生日期", "string"),
+    ]
+    assert [x.required for x in f.values()] == [True, True, False, True, False]

@@ -3150,6 +3150,15 @@ def _content_roles(roles: dict, header: list[str | None], rows: list[list[str | 
         best, neg = max(scored, default=(0.0, 0))
         if best >= 0.5 and share(-neg, _is_required_marker) < 0.5:
             roles["type"] = -neg
+    short_cjk = lambda v: _has_cjk(v) and len(v) <= 20
+    if "name" not in roles and "description2" in roles:
+        # 参数说明 (the names) and 说明 (the notes), in either order: the column of short names is the name
+        a, b = roles["description"], roles["description2"]
+        if share(b, short_cjk) >= 0.6 and share(b, short_cjk) > share(a, short_cjk):
+            a, b = b, a
+        if share(a, short_cjk) >= 0.6:
+            roles["name"], roles["description"] = a, b
+            del roles["description2"]
     if "name" not in roles:
         for i in range(width):
             unnamed = i >= len(header) or header[i] is None or _role(header[i]) in (None, "key")
