@@ -2362,7 +2362,7 @@ class _Importer:
             rn = t.row_numbers[ri]
             if not any(row):
                 continue
-            if _header_key(row) == self._last_cs_header:
+            if _is_header_again(row, self._last_cs_header):
                 continue
 
             get = _cell_getter(row, roles)
@@ -2969,6 +2969,12 @@ def _typed_value(v: Any, ftype: str) -> Any:
 def _num(v: str) -> float | int:
     f = float(v)
     return int(f) if f.is_integer() and "." not in v else f
+
+
+def _is_header_again(row: list[str | None], header: tuple) -> bool:
+    """A repeated header row; the first cell is compared first (36,000 dictionary rows stay fast)."""
+    first = next((c for c in row if c is not None), None)
+    return bool(header) and _hnorm(first) == header[0] and _header_key(row) == header
 
 
 def _header_key(row: list[str | None]) -> tuple:
