@@ -66,6 +66,8 @@ def register(subparsers) -> None:
     s.add_argument("--official", action="store_true", help="标记为官方文档（平台下发的正式接口文档）")
     s.add_argument("--force", action="store_true", help="输出目录已存在时覆盖")
     s.add_argument("--report", default=None, help="把导入报告另存为 .xlsx / .csv / .txt")
+    s.add_argument("--strict", action="store_true", help="仍有待核对项时不写出规范目录")
+    s.add_argument("--profile-out", default=None, help="由返回码表和请求头表起草平台配置（.yaml，草稿，需核对）")
     s.set_defaults(handler=_import)
 
     s = sub.add_parser(
@@ -323,10 +325,26 @@ def _schema(args, stdout: TextIO, stderr: TextIO) -> int:
 def _import(args, stdout: TextIO, stderr: TextIO) -> int:
     from ..spec.importing._importer import import_spec
 
+    out = args.out
+    if args.strict and out is not None:
+        dry = import_spec(args.doc, spec_id=args.spec_id, official=True if args.official else None)
+        if dry.report.review_items:
+            print(dry.report.to_text(), file=stdout)
+            n = len(dry.report.review_items)
+            print(f"--strict：有 {n} 项待核对，未写入 {out}；核对原文后再导入。", file=stderr)
+            return 1
     result = import_spec(
-        args.doc, args.out, spec_id=args.spec_id, official=True if args.official else None, overwrite=args.force
+        args.doc, out, spec_id=args.spec_id, official=True if args.official else None, overwrite=args.force
     )
+    if result.out_dir is not None:
+        review = result.out_dir / "review.yaml"
+        atomic_write(review, lambda tmp: tmp.write_text(result.report.review_yaml(), encoding="utf-8"))
     print(result.report.to_text(), file=stdout)
+    if args.profile_out:
+        draft = result.report.profile_draft()
+        atomic_write(Path(args.profile_out), lambda tmp: tmp.write_text(draft, encoding="utf-8"))
+        n = len(result.report.return_codes)
+        print(f"\n平台配置草稿（返回码 {n} 个）已写入 {args.profile_out}，请逐项核对", file=stdout)
     if args.report:
         _write_report(result.report, Path(args.report))
         print(f"\n导入报告已另存为 {args.report}", file=stdout)
@@ -337,6 +355,7 @@ def _import(args, stdout: TextIO, stderr: TextIO) -> int:
             f"使用: hlwjr spec list --spec {result.out_dir}",
             file=stdout,
         )
+        print(f"待核对 {len(result.report.review_items)} 项，已列在 {result.out_dir / 'review.yaml'}", file=stdout)
     else:
         print("未写入（没有给 --out）：确认报告无误后加 --out DIR 写出规范目录。", file=stdout)
     if not result.report.ok:

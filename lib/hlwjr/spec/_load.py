@@ -186,8 +186,9 @@ class _SpecLoader:
                 f"规范文件格式版本 {meta.get('version')} 高于本工具支持的 {SPEC_FORMAT_VERSION}，请升级 hlwjr",
                 where=where,
             )
+        dictionary_only = meta.get("datasets") == [] and bool(meta.get("code_sets"))  # a code list on its own
         for req in ("id", "title", "datasets"):
-            if not meta.get(req):
+            if not meta.get(req) and not (req == "datasets" and dictionary_only):
                 raise SpecError(f"缺少必填属性 {req}", where=where)
         code_sets = self._load_code_sets(meta.get("code_sets") or [], where)
         datasets: dict[str, Dataset] = {}

@@ -88,6 +88,28 @@ class ImportReport:
     code_sets: list[dict] = dc_field(default_factory=list)
     issues: list[ImportIssue] = dc_field(default_factory=list)
     tables: int = 0
+    return_codes: list[tuple[str, str]] = dc_field(default_factory=list)  # (code, meaning) of 返回码 tables
+    request_headers: list[str] = dc_field(default_factory=list)  # X-Ca-Key … of the request-header table
+
+    def profile_draft(self) -> str:
+        """A platform profile drafted from the return-code and request-header tables (for review)."""
+        import yaml
+
+        codes: dict[str, list] = {}
+        for code, meaning in self.return_codes:
+            codes.setdefault(_code_meaning(meaning), []).append(int(code) if re.fullmatch(r"-?\d+", code) else code)
+        success = codes.pop("success", [])
+        draft = {
+            "kind": "hlwjr/platform",
+            "version": 1,
+            "draft": True,
+            "id": "draft",
+            "name": f"由 {self.source} 起草的平台配置（待核对）",
+            "request_headers": list(dict.fromkeys(self.request_headers)),
+            "response": {"success_codes": success, "codes": codes},
+        }
+        head = "# 草稿：由接口文档的返回码表和请求头表生成，请逐项核对后再使用（token/upload 路径需补充）\n"
+        return head + yaml.safe_dump(draft, allow_unicode=True, sort_keys=False)
 
     @property
     def errors(self) -> list[ImportIssue]:
@@ -101,6 +123,19 @@ class ImportReport:
     def ok(self) -> bool:
         """True when every cell was interpreted (warnings and notes may remain)."""
         return not self.errors
+
+    @property
+    def review_items(self) -> list[ImportIssue]:
+        """What an analyst must look at: every error and warning, and every note that asks for a check."""
+        return [i for i in self.issues if i.severity != "info" or "请核对" in i.message]
+
+    def review_yaml(self) -> str:
+        """The review items as YAML (``review.yaml`` beside the spec), each with table and row."""
+        import yaml
+
+        keys = ("severity", "table", "row", "column", "value", "dataset", "field", "message")
+        items = [{k: getattr(i, k) for k in keys if getattr(i, k) is not None} for i in self.review_items]
+        return yaml.safe_dump({"source": self.source, "items": items}, allow_unicode=True, sort_keys=False)
 
     @property
     def n_fields(self) -> int:
@@ -138,6 +173,9 @@ class ImportReport:
             lines.append(
                 f"  {sec}{d['name']} [{d['code']}] 字段 {d['fields']} 个，业务主键: {key}{parent}  ← {d['table']}"
             )
+            shape = _dataset_shape(d)
+            if shape:
+                lines.append(f"      {shape}")
         if self.code_sets:
             lines += ["", "值域（代码表）:"]
             for c in self.code_sets:
@@ -162,6 +200,36 @@ class ImportReport:
         if self.issues:
             parts += ["<p><b>需要核对的单元格</b></p>", self.to_frame().to_html(index=False)]
         return "\n".join(parts)
+
+
+def _dataset_shape(d: dict) -> str:
+    """方法 uploadRecipe；子列表 orderList；值域字段 3 个；条件必填 rationalResult；待核对 2 处."""
+    parts = []
+    if d.get("method"):
+        parts.append(f"方法 {d['method']}")
+    if d.get("lists"):
+        parts.append(f"子列表 {'、'.join(d['lists'])}")
+    if d.get("code_sets"):
+        parts.append(f"值域字段 {d['code_sets']} 个")
+    if d.get("conditional"):
+        parts.append(f"条件必填 {'、'.join(d['conditional'])}")
+    if d.get("review"):
+        parts.append(f"待核对 {d['review']} 处")
+    return "；".join(parts)
+
+
+def _code_meaning(meaning: str) -> str:
+    """success / token_expired / auth / busy / rejected, by the words of a return code's meaning."""
+    m = meaning.lower()
+    if re.search(r"成功|正常|^ok$|success", m):
+        return "success"
+    if re.search(r"(?:token|令牌|凭证).*(?:过期|失效)|(?:过期|失效).*(?:token|令牌)", m):
+        return "token_expired"
+    if re.search(r"签名|认证|授权|鉴权|token|令牌|密钥|appid|appkey|无权限|ca-key", m):
+        return "auth"
+    if re.search(r"繁忙|忙|重试|超时|限流|频繁|稍后|系统异常|服务异常|内部错误", m):
+        return "busy"
+    return "rejected"
 
 
 @dataclass
@@ -235,12 +303,36 @@ for _t, _words in {
     "decimal": "number numeric decimal float double real money 数值 数值型 数字 数字型 小数 金额 浮点 浮点型 n",
     "date": "date 日期 日期型 d d8",
     "datetime": "datetime datetime2 timestamp 日期时间 日期时间型 时间 时间型 时间戳 dt dt14 dt15 dt19",
-    "array": "array list 数组 列表 集合 jsonarray json数组 对象数组 object[] list<object> 数组对象",
+    "array": "array list 数组 列表 集合 jsonarray json数组 对象数组 object[] list<object> 数组对象 "
+    "listobject objectlist jsonlist",
     "boolean": "boolean bool 布尔 布尔型 逻辑 逻辑型 l",
     "object": "object obj 对象 json map 结构体",
 }.items():
     for _w in _words.split():
         _TYPE_WORDS[_w] = _t
+
+
+def _near_type_word(word: str) -> str | None:
+    """A type word written with a typo (Varcha, varcahr2, Decimel): the known word one edit away."""
+    if len(word) < 4 or not word.isascii() or not (word.isalpha() or word[:-1].isalpha()):
+        return None
+    for known in _TYPE_WORDS:
+        if len(known) >= 4 and known.isascii() and _one_edit(word, known):
+            return known
+    return None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when a and b differ by one insertion, deletion, substitution or adjacent swap."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1 :] == b[i + 1 :] or (a[i : i + 2] == b[i : i + 2][::-1] and a[i + 2 :] == b[i + 2 :])
+    return a[i + 1 :] == b[i:] if len(a) > len(b) else a[i:] == b[i + 1 :]
+
 
 _TYPE_PAREN = re.compile(r"^(?P<word>[^\s()]+?)\s*\(\s*(?P<a>\d+)\s*(?:(?:byte|char)\s*)?(?:[,.]\s*(?P<b>\d+)\s*)?\)$")
 _TYPE_WS = re.compile(
@@ -288,8 +380,12 @@ def parse_type(text: Any, length: Any = None, precision: Any = None) -> TypeInfo
         info.type = "array"
         m_raw = re.search(r"[<\[]\s*([^>\]]*?)\s*[>\]]", raw)
         info.item_hint = (m_raw.group(1) if m_raw else m.group("item")) or None
-    elif (m := _TYPE_PAREN.match(s)) is not None and m.group("word") in _TYPE_WORDS:
-        word = m.group("word")
+    elif (m := _TYPE_PAREN.match(s)) is not None and (
+        m.group("word") in _TYPE_WORDS or _near_type_word(m.group("word"))
+    ):
+        word = m.group("word") if m.group("word") in _TYPE_WORDS else _near_type_word(m.group("word"))
+        if word != m.group("word"):
+            info.note = f"类型 {raw} 按 {word} 读取（疑为笔误），请核对"
         a = int(m.group("a"))
         b = int(m.group("b")) if m.group("b") is not None else None
     elif (m := _TYPE_WS.match(s)) is not None and s not in ("s1", "s2", "s3"):
@@ -324,6 +420,9 @@ def parse_type(text: Any, length: Any = None, precision: Any = None) -> TypeInfo
             word, fmt_note = m2.group(1), m2.group(2)
         elif s in _TYPE_WORDS:
             word = s
+        elif (near := _near_type_word(s)) is not None:
+            word = near
+            info.note = f"类型 {raw} 按 {near} 读取（疑为笔误），请核对"
         else:
             # a leading word we know followed by noise: "varchar2 最大长度50"
             for w in sorted(_TYPE_WORDS, key=len, reverse=True):
@@ -540,9 +639,9 @@ def parse_required(text: Any, *, inverted: bool = False) -> tuple[bool | str | N
 # inline enumerations: "1:男 2:女", "1-西药；2-中成药", "0 否 1 是", "1=自费,2=医保", "1、西药 2、中成药"
 _ENUM_ITEM = re.compile(
     r"(?:^|(?<=[\s,，;；、/|(（:：]))"
-    r"(?P<code>[0-9A-Za-z]{1,8})\s*(?P<sep>[:：=＝\-－—–、.．]|\s)\s*"
+    r"(?P<code>(?<![0-9A-Za-z])-?[0-9A-Za-z]{1,8})\s*(?P<sep>[:：=＝\-－—–、.．]|\s|(?<=\d)(?=[\u4e00-\u9fff]))\s*"
     r"(?P<name>[^\s,，;；、|()（）:：=0-9][^,，;；|()（）:：=]*?)"
-    r"(?=\s*(?:[,，;；、/|]\s*|\s+)[0-9A-Za-z]{1,8}\s*(?:[:：=＝\-－—–、.．]|\s)\s*[^\s,，;；、|()（）:：=0-9]|\s*[)）,，;；。]?\s*$|\s*[)）(（])"
+    r"(?=\s*(?:[,，;；、/|]\s*|\s+)[0-9A-Za-z]{1,8}\s*(?:[:：=＝\-－—–、.．]|\s|(?<=\d)(?=[\u4e00-\u9fff]))\s*[^\s,，;；、|()（）:：=0-9]|\s*[)）,，;；。]?\s*$|\s*[)）(（,，;；。])"
 )
 
 
@@ -575,9 +674,9 @@ def parse_enum(text: Any) -> dict[str, str] | None:
             continue
         codes = [m.group("code") for m in r]
         names = [m.group("name").strip() for m in r]
-        if len(set(codes)) != len(codes) or any(not n or len(n) > 40 for n in names):
+        if len(set(codes)) != len(codes) or len(set(names)) != len(names) or any(not n or len(n) > 40 for n in names):
             continue
-        kinds = {c.isdigit() for c in codes}
+        kinds = {c.lstrip("-").isdigit() for c in codes}
         if len(kinds) != 1:
             continue
         seps = {m.group("sep").strip() or " " for m in r}
@@ -605,6 +704,7 @@ _REF_RE = re.compile(
 _NAMED_REF_RE = re.compile(
     r"(?:见|参见|详见|参照|参考|引用)\s*《?([\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9/]{1,20}?(?:字典表|代码表|字典|码表|代码|值域))》?"
 )
+_BARE_DICT_NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9/]{1,20}?(?:字典表|代码表|字典|码表)")
 _STD_RE = re.compile(r"\b(?:GB/T|GB|WS/T|WS|DB\d{2}/T|YY/T|CV|CT|DE)\s?[0-9][0-9A-Za-z.\-]*(?:\.\d+)*", re.I)
 _SECTION_TITLE = re.compile(
     r"^\s*(?:附录\s*|附表\s*|表\s*)?(?P<sec>(?:[A-Z](?:[.．]\d+)*)|(?:\d+(?:[.．]\d+)*))(?:[.、．]\s*|\s+)(?P<rest>\S.*)$"
@@ -647,6 +747,24 @@ class _Table:
     sheet_title: str | None = None
     continuation: bool = False  # nothing but blank paragraphs between this and the previous table
     strong_title: bool = False  # the title is a numbered/heading paragraph, not a guess
+    pre_header: dict = dc_field(default_factory=dict)  # 操作名称 / 说明 rows above the header
+
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _refuse_ole_file(path: Path) -> None:
+    """An OLE compound file under a .docx/.xlsx name: a password-protected file or an old .doc/.xls."""
+    if path.suffix.lower() not in (".docx", ".xlsx", ".xlsm"):
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head == _OLE_MAGIC:
+        raise SpecImportError(
+            "文件是设置了打开密码的 Office 文档，或是改了扩展名的旧版 .doc/.xls：请在 Office/WPS 中去掉密码"
+            "（文件 → 信息 → 保护文档），或另存为 .docx/.xlsx 后再导入",
+            where=str(path),
+        )
 
 
 def _read_docx(path: Path) -> list[_Para | _Table]:
@@ -733,6 +851,33 @@ def _xlsx_cell_text(c) -> str:
     return _cell_text(v)
 
 
+def _looks_like_data(texts: list[str]) -> bool:
+    """A row inside a table with digits in it (codes, lengths): no header, not worth matching as one."""
+    return any(ch.isdigit() for t in texts for ch in t[:16])
+
+
+def _sheet_grid(ws) -> list[list[str | None]]:
+    """A read-only sheet's cells as text, every row as wide as the widest (merges may reach past)."""
+    ws.reset_dimensions()  # a wrong <dimension> in the file must not cut rows off
+    grid: list[list[str | None]] = [[_xlsx_cell_text(c) for c in row] for row in ws.iter_rows()]
+    width = max((len(r) for r in grid), default=0)
+    for r in grid:
+        if len(r) < width:
+            r.extend([""] * (width - len(r)))
+    return grid
+
+
+_MERGE_CELL = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Za-z]+\d+(?::[A-Za-z]+\d+)?)\"")
+
+
+def _merged_ranges(wb, ws) -> list:
+    """The sheet's merged ranges (read-only worksheets do not parse <mergeCells>)."""
+    from openpyxl.worksheet.cell_range import CellRange
+
+    xml = wb._archive.read(ws._worksheet_path)
+    return [CellRange(ref.decode()) for ref in _MERGE_CELL.findall(xml)]
+
+
 def _read_xlsx(path: Path) -> list[_Para | _Table]:
     try:
         import openpyxl
@@ -743,17 +888,17 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
     try:
         with warnings.catch_warnings():  # "no default style", unsupported extensions: noise for a reader
             warnings.simplefilter("ignore", UserWarning)
-            wb = openpyxl.load_workbook(str(path), data_only=True)
+            # read-only: a 36,000-row dictionary workbook reads in a second or two
+            wb = openpyxl.load_workbook(str(path), data_only=True, read_only=True)
+            sheets = [(ws.title, _sheet_grid(ws), _merged_ranges(wb, ws)) for ws in wb.worksheets]
+            wb.close()
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException...
         raise SpecImportError(
             f"无法作为 Excel (.xlsx) 打开: {exc}；如为 .xls 旧格式请先另存为 .xlsx", where=str(path)
         ) from exc
     blocks: list[_Para | _Table] = []
-    for ws in wb.worksheets:
-        if ws.sheet_state != "visible":
-            pass  # hidden sheets are read too: nothing dropped silently
-        grid: list[list[str | None]] = [[_xlsx_cell_text(c) for c in row] for row in ws.iter_rows()]
-        for rng in ws.merged_cells.ranges:
+    for title, grid, merged in sheets:  # hidden sheets are read too: nothing dropped silently
+        for rng in merged:
             top = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(grid) else ""
             for r in range(rng.min_row - 1, min(rng.max_row, len(grid))):
                 for c in range(rng.min_col - 1, min(rng.max_col, len(grid[r]))):
@@ -761,7 +906,7 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
                         grid[r][c] = top  # fill down a vertical merge
                     else:
                         grid[r][c] = None  # horizontal continuation
-        blocks.append(_Para(text=_clean(ws.title), heading=0, sheet=True))
+        blocks.append(_Para(text=_clean(title), heading=0, sheet=True))
         current: _Table | None = None
         gap = False  # blank row(s) since the table's last row
         for i, row in enumerate(grid, start=1):
@@ -774,7 +919,7 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
             if gap and current is not None and (len(texts) < 3 or _looks_like_title_row(row)):
                 current = None  # a note or the next title after the blank row: the table has ended
             gap = False
-            if (
+            if not (current is not None and _looks_like_data(texts)) and (
                 _header_roles(row) is not None
                 or _code_header_roles(row) is not None
                 or _rule_header_roles(row) is not None
@@ -788,7 +933,7 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
                         current.row_numbers.pop()
                     blocks.extend(moved)
                 current = _Table(
-                    rows=[row], label=f"工作表「{ws.title}」", row_numbers=[i], sheet=ws.title, sheet_title=ws.title
+                    rows=[row], label=f"工作表「{title}」", row_numbers=[i], sheet=title, sheet_title=title
                 )
                 blocks.append(current)
                 continue
@@ -803,6 +948,7 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
 
 
 _INFO_LABELS = {
+    "操作名称",
     "接口名称",
     "接口说明",
     "接口描述",
@@ -857,6 +1003,28 @@ def _info_tables_to_paragraphs(blocks: list) -> list:
                 continue
         out.append(b)
     return out
+
+
+_PRE_HEADER_LABELS = {
+    "操作名称": "method",
+    "接口名称": "method",
+    "方法名": "method",
+    "服务方法": "method",
+    "接口方法": "method",
+    "说明": "description",
+    "接口说明": "description",
+    "功能说明": "description",
+    "描述": "description",
+}
+_SERVICE_METHOD = re.compile(r"X-Service-Method\s*[=:：]\s*([A-Za-z_][A-Za-z0-9_]*)", re.I)
+
+
+def _method_of(text: str) -> str | None:
+    """uploadRecipe from ``X-Service-Id=…, X-Service-Method=uploadRecipe`` (or a bare method name)."""
+    m = _SERVICE_METHOD.search(text) or _METHOD_RE.search(text)
+    if m is None:
+        return None
+    return m.group(1) if m.re is _SERVICE_METHOD else m.group(0)
 
 
 def _looks_like_title_row(row: list[str | None]) -> bool:
@@ -1046,15 +1214,24 @@ _PARENT_HEAD = {"上级代码", "父级代码", "上级编码", "父代码", "�
 _NOTE_HEAD = {"备注", "注释", "note", "附注"}
 
 
+def _is_code_head(s: str) -> bool:
+    """代码/编码 or a named one: 疾病诊断编码, 科室代码 (a dictionary published on its own)."""
+    return s in _CODE_HEAD or (len(s) <= 12 and s.endswith(("编码", "代码", "code")) and "名称" not in s)
+
+
+def _is_name_head(s: str) -> bool:
+    return s in _NAME_HEAD or (len(s) <= 12 and s.endswith(("名称", "含义")))
+
+
 def _code_header_roles(row: list[str | None]) -> dict[str, int] | None:
     roles: dict[str, int] = {}
     for i, h in enumerate(row):
         if h is None:
             continue
         s = _hnorm(h)
-        if s in _CODE_HEAD and "code" not in roles:
+        if _is_code_head(s) and "code" not in roles:
             roles["code"] = i
-        elif s in _NAME_HEAD and "name" not in roles:
+        elif _is_name_head(s) and "name" not in roles:
             roles["name"] = i
         elif s in _PARENT_HEAD:
             roles["parent"] = i
@@ -1181,6 +1358,7 @@ class _DatasetDraft:
     explicit_code: bool = False
     roles: dict = dc_field(default_factory=dict)  # column roles of its field table (for continuations)
     header_row: list = dc_field(default_factory=list)
+    response: list = dc_field(default_factory=list)  # 输出/出参 rows: the response description
 
 
 @dataclass
@@ -1206,6 +1384,7 @@ _META_KEYS = [
     ("name", r"接口名称|数据集名称|指标集名称|中文名称|值域名称|代码表名称"),
     ("code", r"数据集代码|接口代码|方法名称?|接口方法|服务方法|接口标识|X-Service-Method"),
     ("aliases", r"别名"),
+    ("method", r"操作名称"),
     ("key", r"业务主键|主键|唯一标识|去重(?:主)?键"),
     ("depends_on", r"上传顺序依赖|依赖数据集|依赖|前置数据集"),
     ("parent", r"所属父数据集|父数据集|上级数据集"),
@@ -1266,6 +1445,7 @@ class _Importer:
         suffix = self.path.suffix.lower()
         if not self.path.is_file():
             raise SpecImportError("文件不存在", where=str(self.path))
+        _refuse_ole_file(self.path)
         if suffix == ".docx":
             return _read_docx(self.path)
         if suffix in (".xlsx", ".xlsm"):
@@ -1286,9 +1466,26 @@ class _Importer:
         last_kind: str | None = None
         for t in tables:
             kind, hdr, roles = self._classify(t)
+            if kind == "fields" and _is_request_header_table(t.rows[hdr + 1 :], roles):
+                self.report.request_headers += [
+                    _norm(r[roles["key"]]) for r in t.rows[hdr + 1 :] if roles["key"] < len(r) and r[roles["key"]]
+                ]
+                first = [c for c in t.rows[hdr + 1] if c] if hdr + 1 < len(t.rows) else []
+                self.issue(
+                    self._where(t),
+                    t.row_numbers[hdr],
+                    None,
+                    " | ".join(first),
+                    "请求头（HTTP Header）说明表，不是数据集，未导入为字段表；平台接入参数请写入平台配置（profile）",
+                    "info",
+                )
+                kind = None
+                last_kind = None
+                continue
             if kind == "fields":
                 if (
                     t.continuation
+                    and not t.pre_header.get("method")  # its own 操作名称: a new interface
                     and last_kind == "fields"
                     and last_field_ds is not None
                     and (_header_key(t.rows[hdr]) == last_field_ds.header)
@@ -1348,6 +1545,19 @@ class _Importer:
                         None,
                         " | ".join(c for c in first if c),
                         "修订记录表（不是字段表或代码表），已跳过",
+                        "info",
+                    )
+                    last_kind = None
+                    continue
+                if (what := _non_record_table(heads, t.title or "")) is not None:
+                    if what == "返回码表":
+                        self.report.return_codes += _return_codes(t.rows)
+                    self.issue(
+                        self._where(t),
+                        t.row_numbers[0] if t.row_numbers else None,
+                        None,
+                        " | ".join(c for c in first if c),
+                        f"{what}（不是数据集），未导入为字段表；平台应答码与签名规则请核对平台配置（profile）",
                         "info",
                     )
                     last_kind = None
@@ -1515,7 +1725,8 @@ class _Importer:
                 if i + 1 < len(t.rows) and (second := _header_roles(_fill_header(t.rows[i + 1], row))) is not None:
                     roles = {**roles, **second}
                     i += 1
-                return "fields", i, _refine_roles(roles, t.rows[i + 1 :])
+                body = t.rows[i + 1 :]
+                return "fields", i, _content_roles(_refine_roles(roles, body), t.rows[i], body)
             if (roles := _code_header_roles(row)) is not None:
                 self._promote_title_rows(t, i)
                 return "codes", i, roles
@@ -1529,6 +1740,10 @@ class _Importer:
         """Rows above the header inside the table (a merged title row 表3 在线处方): the title."""
         for row in t.rows[:hdr]:
             texts = [c for c in row if c]
+            labelled = list(dict.fromkeys(texts))
+            if len(labelled) == 2 and _hnorm(labelled[0]).rstrip(":：") in _PRE_HEADER_LABELS:
+                t.pre_header[_PRE_HEADER_LABELS[_hnorm(labelled[0]).rstrip(":：")]] = labelled[1]
+                continue
             if len(set(texts)) == 1:
                 if not t.strong_title:
                     t.title = texts[0]
@@ -1552,6 +1767,10 @@ class _Importer:
                 desc.append(p.text)
         if meta.get("name"):
             name = meta["name"]
+        if (method := _method_of(t.pre_header.get("method") or meta.get("method", ""))) is not None:
+            ident = method  # 操作名称 | X-Service-Method=uploadRecipe: the platform's method name
+        if t.pre_header.get("description"):
+            desc.insert(0, t.pre_header["description"])
         explicit = False
         aliases: list[str] = []
         if meta.get("code"):
@@ -1670,6 +1889,7 @@ class _Importer:
         group_child: str | None = None  # rows under a 处方明细（orderList） group row
         last_array: str | None = None  # the latest array field: └ rows belong to it
         after_row: list[_FieldDraft] = []
+        prev_direction = last_direction = ""
         for ri in range(start, len(t.rows)):
             if after_row and after_row[-1].type == "array" and not after_row[-1].item:
                 last_array = after_row[-1].key
@@ -1698,11 +1918,21 @@ class _Importer:
                     target = ds.fields.get(ident)
                     if target is not None and target.type == "array":
                         group_child = ident  # 处方明细（orderList）: the rows below are its fields
+                if group_child is None and (m := _LIST_ANNOUNCE.match(texts[0])) is not None:
+                    group_child = m.group("key")  # meetClinicResults 会诊结果 ListObject: a list starts here
+                    ds.fields.setdefault(
+                        group_child,
+                        _FieldDraft(key=group_child, name=m.group("name"), type="array", row=rn, table=where),
+                    )
                 note = f"，以下各行为 {group_child} 的明细字段" if group_child else "，不是字段，未导入"
                 self.issue(where, rn, None, texts[0], "分组标题行（合并单元格）" + note, "info", ds.code)
                 continue
+            direction = cell(row, "direction").strip() or last_direction  # blank: continues the row above
+            last_direction = direction
+            if direction and self._output_row(ds, row, direction, where, rn, head_names.get("direction", "方向")):
+                continue
             key = cell(row, "key").strip()
-            tree = re.match(r"^\s*(?:[└├│|+>·]|-{1,2}|—{1,2})[\s\-—─]*", key)
+            tree = _CHILD_MARK.match(key)
             if tree and key[tree.end() :] and last_array is not None:
                 key = f"{last_array}.{key[tree.end() :].strip()}"  # └ drcode under orderList
             elif group_child and key and "." not in key:
@@ -1772,7 +2002,9 @@ class _Importer:
             # type and length
             ttext = cell(row, "type")
             ti = parse_type(ttext, cell(row, "length") or None, cell(row, "precision") or None)
-            if ti.type is None:
+            if ti.type is None and _is_list_head(direction, prev_direction, ttext):
+                fd.type = "array"
+            elif ti.type is None:
                 fd.type = "string"
                 self.issue(
                     where,
@@ -1804,10 +2036,14 @@ class _Importer:
                 )
             if ti.note:
                 self.issue(where, rn, head_names.get("type", "类型"), ttext, ti.note, "info", ds.code, key)
+            if _is_list_head(direction, prev_direction, ttext) and not dotted:
+                fd.type = "array"  # orderList | 处方列表数据集 | 输入List: the rows marked [0..1]/└ below
+            prev_direction = direction
             fd.max_length, fd.precision, fd.total_digits = ti.max_length, ti.precision, ti.total_digits
             fd.min_length = ti.min_length if ti.type == "string" else None
             fd.item_hint = ti.item_hint
             # required
+            marked_conditional = False
             if "required" in roles:
                 rtext = cell(row, "required")
                 req, cond = parse_required(rtext, inverted=inverted)
@@ -1824,6 +2060,7 @@ class _Importer:
                     )
                     req = False
                 if req == "conditional":
+                    marked_conditional = True
                     fd.required = False
                     if cond and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cond):
                         fd.cond_rule = cond
@@ -1878,6 +2115,10 @@ class _Importer:
                 fd, cs_text, desc_lines, where, rn, head_names.get("codeset"), ds.code, head_names.get("description")
             )
             fd.description = "\n".join(desc_lines) or None
+            for line in desc_lines:
+                self._format_hint(fd, line)
+                if fd.required is not True and fd.cond_rule is None and not marked_conditional:
+                    self._described_condition(ds, fd, line, where, rn, head_names.get("description", "说明"))
             # a dotted key (orderList.drcode): a field of a child data set
             target = ds
             if dotted:
@@ -1895,6 +2136,66 @@ class _Importer:
                 )
                 continue
             target.fields[key] = fd
+
+    def _output_row(
+        self, ds: _DatasetDraft, row: list[str | None], direction: str, where: str, rn: int, col: str
+    ) -> bool:
+        """An 输出/出参 row describes the platform's response: kept in the description, never a field."""
+        if not _OUTPUT.match(direction.replace(" ", "")):
+            return False
+        texts = [c for c in dict.fromkeys(c for c in row if c) if c != direction]
+        ds.response.append(" ".join(texts))
+        if len(ds.response) == 1:
+            note = "输出（出参）行是接口的响应说明，不是数据集字段，已记入数据集说明"
+            self.issue(where, rn, col, direction, note, "info", ds.code)
+        return True
+
+    def _format_hint(self, fd: _FieldDraft, line: str) -> None:
+        """格式yyyy-MM-dd HH:mm:ss / yyyyMMdd in a 说明: the field's date/datetime format."""
+        m = _FORMAT_HINT.search(line)
+        if m is None or fd.type != "string" or fd.pattern is not None:
+            return
+        fmt = m.group("fmt").replace(" ", "").lower()
+        if fmt in ("yyyy-mm-ddhh:mm:ss", "yyyy-mm-ddthh:mm:ss"):
+            fd.type, fd.max_length = "datetime", None
+        elif fmt == "yyyy-mm-dd":
+            fd.type, fd.max_length = "date", None
+        elif re.fullmatch(r"yyyymmdd(?:hhmm(?:ss)?)?", fmt):
+            fd.pattern = rf"^\d{{{len(fmt)}}}$"  # yyyyMMdd: eight digits
+
+    def _described_condition(
+        self, ds: _DatasetDraft, fd: _FieldDraft, line: str, where: str, rn: int, col: str
+    ) -> None:
+        """rationalFlag=1时必填 → a drafted required_if rule; 草药处方必填 → a condition kept for review."""
+        m = _COND_REQUIRED.search(line)
+        if m is None:
+            return
+        cond = m.group("cond").strip()
+        cmp = _COND_COMPARE.fullmatch(cond.replace(" ", ""))
+        if cmp is not None and cmp.group("field") != fd.key:
+            values = re.split(r"或|/|、|,|，", cmp.group("value"))
+            op = _COND_OPS[cmp.group("op")]
+            value: Any = values[0] if len(values) == 1 else values
+            if len(values) > 1:
+                op = "in" if op == "eq" else op
+            if op in ("lt", "le", "gt", "ge"):
+                value = _num(values[0])
+            name = f"required_if_{fd.key}"
+            when = {"field": cmp.group("field"), "op": op, "value": value}
+            ds.rules.append(
+                {"id": "required_if", "name": name, "params": {"fields": [fd.key], "when": when}, "description": line}
+            )
+            fd.cond_rule = name
+            fd.required = False
+            note = f"说明中的条件必填「{line}」已生成 required_if 规则 {name}，请核对"
+            self.issue(where, rn, col, line, note, "info", ds.code, fd.key)
+            return
+        fd.required = False
+        note = (
+            f"说明中的条件必填「{line}」无法写成字段比较，已按非必填导入并保留说明；"
+            "请人工核对，必要时补充 required_if 规则"
+        )
+        self.issue(where, rn, col, line, note, "warning", ds.code, fd.key)
 
     def _child_for(self, ds: _DatasetDraft, array_key: str, where: str) -> _DatasetDraft:
         parent_field = ds.fields.get(array_key)
@@ -1984,6 +2285,8 @@ class _Importer:
             for m in _NAMED_REF_RE.finditer(_norm(text)):
                 fd.refs.append(m.group(1))
                 fd.strong.append((m.group(1), col if from_cs_cell else desc_col))
+            if (m := _BARE_DICT_NAME.fullmatch(_norm(text))) is not None:
+                fd.refs.append(m.group(0))  # 药品分类代码字典: the dictionary named as the whole note
             for m in re.finditer(r"《([^》]+)》", text):
                 fd.refs.append(m.group(1))
                 if from_cs_cell:
@@ -2059,7 +2362,7 @@ class _Importer:
             rn = t.row_numbers[ri]
             if not any(row):
                 continue
-            if _header_key(row) == self._last_cs_header:
+            if _is_header_again(row, self._last_cs_header):
                 continue
 
             get = _cell_getter(row, roles)
@@ -2085,6 +2388,8 @@ class _Importer:
             cs.codes[code] = name
             if get("parent"):
                 cs.parents[code] = get("parent")
+            elif "parent" not in roles and (up := _dotted_parent(code, cs.codes)) is not None:
+                cs.parents[code] = up  # 03.01 under 03
             if get("note"):
                 cs.notes[code] = get("note")
 
@@ -2166,7 +2471,7 @@ class _Importer:
 
     # -- resolution -------------------------------------------------------------------------
     def resolve(self) -> None:
-        if not any(not d.parent for d in self.datasets.values() if d.fields):
+        if not any(not d.parent for d in self.datasets.values() if d.fields) and not self.code_sets:
             raise SpecImportError(
                 "文档中没有可识别的字段表：需要一个表头含「字段名/英文名/数据项」或「中文名称」，并含「类型/长度/必填」"
                 "之一的表格；代码表需「代码/编码/值」+「名称/含义」两列"
@@ -2532,7 +2837,7 @@ class _Importer:
                 key=tuple(d.key),
                 aliases=tuple(dict.fromkeys(d.aliases)),
                 section=d.section,
-                description="\n".join(d.description) or None,
+                description="\n".join(d.description + _response_lines(d.response)) or None,
                 depends_on=tuple(d.depends_on),
                 references=tuple(
                     Reference(
@@ -2587,6 +2892,11 @@ class _Importer:
                 "key": list(d.key),
                 "parent": d.parent,
                 "table": datasets[d.code].table,
+                "lists": [f.key for f in d.fields.values() if f.type == "array"],
+                "code_sets": sum(1 for f in d.fields.values() if f.code_set),
+                "conditional": [f.key for f in d.fields.values() if f.is_conditional],
+                "review": sum(1 for i in self.report.issues if i.dataset == d.code and i.severity != "info"),
+                "method": next((a for a in d.aliases if _METHOD_RE.fullmatch(a)), None),
             }
             for d in ds_objs.values()
         ]
@@ -2661,6 +2971,12 @@ def _num(v: str) -> float | int:
     return int(f) if f.is_integer() and "." not in v else f
 
 
+def _is_header_again(row: list[str | None], header: tuple) -> bool:
+    """A repeated header row; the first cell is compared first (36,000 dictionary rows stay fast)."""
+    first = next((c for c in row if c is not None), None)
+    return bool(header) and _hnorm(first) == header[0] and _header_key(row) == header
+
+
 def _header_key(row: list[str | None]) -> tuple:
     return tuple(_hnorm(c) for c in row if c is not None)
 
@@ -2697,6 +3013,168 @@ def _refine_roles(roles: dict, rows: list[list[str | None]]) -> dict:
                 continue
             if share(i, ident) > 0.8:
                 roles["key"] = i
+                break
+    return roles
+
+
+_CHILD_MARK = re.compile(
+    r"^\s*(?:[└├│|+>·]|-{1,2}|—{1,2}|[\[【]\s*[01]\s*(?:\.{2,3}|…|-|~)\s*(?:[1-9n*]|\d+)\s*[\]】])[\s\-—─]*",
+    re.I,
+)
+
+
+_HTTP_HEADER = re.compile(
+    r"^(?:X-[A-Za-z0-9-]+|Content-Type|Content-MD5|Accept|Authorization|Date|Host|User-Agent|Content-Length)$", re.I
+)
+
+
+def _is_request_header_table(rows: list[list[str | None]], roles: dict) -> bool:
+    """A table of X-Ca-Key / X-Service-Id / Content-Type rows: the request headers, not a data set."""
+    i = roles.get("key")
+    keys = [_norm(r[i]) for r in rows if i is not None and i < len(r) and r[i]]
+    return bool(keys) and sum(1 for k in keys if _HTTP_HEADER.match(k)) * 2 > len(keys)
+
+
+_FORMAT_HINT = re.compile(
+    r"(?:^|格式|格式为|[:：])\s*(?P<fmt>yyyy-?MM-?dd(?:[ T]?HH:?mm(?::?ss)?)?)\s*(?:$|[，,。；;）)])", re.I
+)
+_COND_REQUIRED = re.compile(
+    r"(?P<cond>[^，,。；;]+?)\s*(?:时|的时候|情况下)?\s*(?:(?:需要|需|须|必须)?\s*(?:必填|必传)|(?:需要|需|须|必须)\s*(?:传入|填写|上传))"
+)
+_COND_COMPARE = re.compile(
+    r"(?:当|如果|若)?(?P<field>[A-Za-z_][A-Za-z0-9_]*)(?P<op>>=|<=|!=|==|=|＝|>|<|≥|≤|≠)"
+    r"(?P<value>-?[0-9A-Za-z_.]+(?:(?:或|/|、|,|，)-?[0-9A-Za-z_.]+)*)"
+)
+_COND_OPS = {
+    "=": "eq", "==": "eq", "＝": "eq", "!=": "ne", "≠": "ne",
+    ">": "gt", ">=": "ge", "≥": "ge", "<": "lt", "<=": "le", "≤": "le",
+}  # fmt: skip
+
+
+_LIST_ANNOUNCE = re.compile(
+    r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*[(（]?\s*(?P<name>[^\s()（）]+?)\s*[)）]?\s+"
+    r"(?:List\w*|Array\w*|数组|列表|集合)(?:\s|$)",
+    re.I,
+)
+
+
+def _dotted_parent(code: str, codes: dict) -> str | None:
+    """The code one level up in a dotted hierarchy (03.01 → 03), when it is in the code set."""
+    head, dot, _ = code.rpartition(".")
+    return head if dot and head in codes else None
+
+
+def _return_codes(rows: list[list[str | None]]) -> list[tuple[str, str]]:
+    """(code, meaning) pairs of a return-code table: the code column by its header, the meaning beside it."""
+    header = [_hnorm(c) if c else "" for c in rows[0]]
+    code_col = next((i for i, h in enumerate(header) if re.search(r"码|code", h) and "序" not in h), 0)
+    text_col = next(
+        (i for i, h in enumerate(header) if i != code_col and re.search(r"描述|说明|信息|含义|msg|message", h)),
+        code_col + 1,
+    )
+    out = []
+    for row in rows[1:]:
+        code = _norm(row[code_col]) if code_col < len(row) and row[code_col] else ""
+        text = _norm(row[text_col]) if text_col < len(row) and row[text_col] else ""
+        if re.fullmatch(r"-?[A-Za-z0-9_.]{1,12}", code):
+            out.append((code, text))
+    return out
+
+
+def _non_record_table(heads: str, title: str) -> str | None:
+    """Return-code and signature tables: reported, never data sets."""
+    text = heads + title
+    if re.search(r"(?:返回|错误|状态|响应|应答|结果|业务)(?:码|代码|编码)|http\s*状态|errcode|retcode", text, re.I):
+        return "返回码表"
+    if re.search(r"签名|加密|验签|sign", text, re.I):
+        return "签名规则表"
+    return None
+
+
+def _response_lines(response: list[str]) -> list[str]:
+    return ["响应参数（输出）：", *response] if response else []
+
+
+def _is_list_head(direction: str, previous: str, type_text: str) -> bool:
+    """A row announcing a nested list: direction 输入List (where the list starts) or a List type."""
+    d = _norm(direction).replace(" ", "").lower()
+    if d.endswith(("list", "列表")) and d != _norm(previous).replace(" ", "").lower():
+        return True
+    return parse_type(type_text).type == "array"
+
+
+_DIRECTION = re.compile(
+    r"^(?P<io>输入|输出|入参|出参|请求|响应|返回|in|out|input|output)(?P<list>list|列表|对象|object)?$", re.I
+)
+_OUTPUT = re.compile(r"^(?:输出|出参|响应|返回|out)", re.I)
+
+
+def _is_direction(v: str) -> bool:
+    return _DIRECTION.match(_norm(v).replace(" ", "")) is not None
+
+
+def _is_type_notation(v: str) -> bool:
+    ti = parse_type(v)
+    return ti.type is not None and ti.problem is None and _norm(v).upper() not in ("Y", "N", "M", "O", "C")
+
+
+def _is_required_marker(v: str) -> bool:
+    req, _ = parse_required(v)
+    return req is not None and len(_norm(v)) <= 4
+
+
+def _content_roles(roles: dict, header: list[str | None], rows: list[list[str | None]]) -> dict:
+    """Column roles checked against what the columns hold (the header words are one signal).
+
+    A column of 输入/输出/入参/出参 is the parameter direction (even when headed 类型); the data
+    type is then the column whose values parse as type notations (字段类型); an unnamed column of
+    short Chinese text beside the key (a 参数 header merged over two columns) is the Chinese name.
+    """
+    roles = dict(roles)
+    width = max((len(r) for r in rows), default=0)
+    body = [r for r in rows if sum(1 for c in r if c) > 1]  # group rows (one merged cell) say nothing
+
+    def share(i: int, pred) -> float:
+        vals = [r[i] for r in body if i < len(r) and r[i]]
+        return sum(1 for v in vals if pred(v)) / len(vals) if vals else 0.0
+
+    def free(i: int) -> bool:
+        return i not in {j for r, j in roles.items() if not r.startswith("_")}
+
+    def drop(i: int) -> None:
+        for r in [r for r, j in roles.items() if j == i and not r.startswith("_")]:
+            del roles[r]
+
+    for i in range(width):
+        if share(i, _is_direction) >= 0.6:
+            drop(i)
+            roles["direction"] = i
+            break
+    cur = roles.get("type")
+    if cur is None or share(cur, _is_type_notation) < 0.5:
+        scored = [(share(i, _is_type_notation), -i) for i in range(width) if free(i) or i == cur]
+        best, neg = max(scored, default=(0.0, 0))
+        if best >= 0.5 and share(-neg, _is_required_marker) < 0.5:
+            roles["type"] = -neg
+    short_cjk = lambda v: _has_cjk(v) and len(v) <= 20
+    if "name" not in roles and "description2" in roles:
+        # 参数说明 (the names) and 说明 (the notes), in either order: the column of short names is the name
+        a, b = roles["description"], roles["description2"]
+        if share(b, short_cjk) >= 0.6 and share(b, short_cjk) > share(a, short_cjk):
+            a, b = b, a
+        if share(a, short_cjk) >= 0.6:
+            roles["name"], roles["description"] = a, b
+            del roles["description2"]
+    if "name" not in roles:
+        for i in range(width):
+            unnamed = i >= len(header) or header[i] is None or _role(header[i]) in (None, "key")
+            if free(i) and unnamed and share(i, lambda v: _has_cjk(v) and len(v) <= 30) >= 0.6:
+                roles["name"] = i
+                break
+    if "required" not in roles:
+        for i in range(width):
+            if free(i) and share(i, _is_required_marker) >= 0.8 and share(i, _is_type_notation) < 0.5:
+                roles["required"] = i
                 break
     return roles
 
