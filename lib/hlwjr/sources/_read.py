@@ -230,7 +230,7 @@ class Source:
             line_no = int(m.group(1)) + 1 + rows_before  # pandas counts the file's lines from 0, skipped ones too
             return SourceError(
                 "引号未闭合：这一行开始的引号直到文件末尾都没有结束；请检查该单元格里的双引号（应成对，"
-                "单元格内的引号要写成两个 \"\"）",
+                '单元格内的引号要写成两个 ""）',
                 where=f"{self.path}:第{line_no}行",
             )
         if isinstance(exc, UnicodeDecodeError):
