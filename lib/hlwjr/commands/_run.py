@@ -71,18 +71,11 @@ def register(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from .._exceptions import UploadError
     from ..operations._run import run_production
     from ..upload._project import load_project
 
     project = load_project(args.config)
-    try:
-        result = run_production(project, date=args.date)
-    except UploadError as exc:  # another run holds the lock
-        print(f"错误: {exc}", file=stderr)
-        return 2
-    print(result.to_text(), file=stdout)
-    return result.exit_code
+    return _report(lambda: run_production(project, date=args.date), stdout, stderr)
 
 
 def _status(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -109,22 +102,15 @@ def _refused(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _resend(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from .._exceptions import UploadError
     from ..operations._refused import resend_refused
     from ..upload._project import load_project
 
     project = load_project(args.config)
-    try:
-        result = resend_refused(project, day=args.day)
-    except UploadError as exc:  # a run holds the lock
-        print(f"错误: {exc}", file=stderr)
-        return 2
-    print(result.to_text(), file=stdout)
-    return result.exit_code
+    return _report(lambda: resend_refused(project, day=args.day), stdout, stderr)
 
 
 def _backfill(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from .._exceptions import ConfigError, UploadError
+    from .._exceptions import ConfigError
     from ..operations._backfill import backfill
     from ..operations._window import day_range, parse_day
     from ..upload._project import load_project
@@ -133,9 +119,17 @@ def _backfill(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     days = day_range(parse_day(args.first, "--from"), parse_day(args.last, "--to"))
     if len(days) > 366:
         raise ConfigError(f"补采范围 {len(days)} 天超过一年：请分段补采", where="--from")
+    return _report(lambda: backfill(project, days[0], days[-1]), stdout, stderr)
+
+
+def _report(work, stdout: TextIO, stderr: TextIO) -> int:
+    """Run ``work`` (a run, resend or backfill), print its result; another run holding the lock
+    is one line on stderr and exit 2."""
+    from .._exceptions import UploadError
+
     try:
-        result = backfill(project, days[0], days[-1])
-    except UploadError as exc:  # a run holds the lock
+        result = work()
+    except UploadError as exc:
         print(f"错误: {exc}", file=stderr)
         return 2
     print(result.to_text(), file=stdout)
