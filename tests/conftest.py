@@ -92,3 +92,18 @@ def sandbox_server(tmp_path_factory):
     sb.start()
     yield sb
     sb.stop()
+
+
+@pytest.fixture(scope="module")
+def strict_sandbox(tmp_path_factory):
+    """The operations tests' sandbox (one per module): the strict spec of tests/ops_helpers.py
+    (names ≤ 4 characters), stopped by PID at the end."""
+    from ops_helpers import strict_spec
+
+    from hlwjr.sandbox import Sandbox
+
+    root = tmp_path_factory.mktemp("ops-sandbox")
+    sb = Sandbox(root / "data", spec=str(strict_spec(root)))
+    sb.start()
+    yield sb
+    sb.stop()

@@ -6,11 +6,13 @@ record can pass pre-flight and still be refused by the platform — as real plat
 from __future__ import annotations
 
 import csv
+import io
 import os
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+from hlwjr._privacy import id_check_char
 from hlwjr.upload._project import load_project, write_project
 
 MINISPEC = Path(__file__).parent / "data" / "upload_minispec"
@@ -28,8 +30,7 @@ def uscc(n: int) -> str:
 
 def id_number(n: int) -> str:
     first17 = f"11010119800307{n % 1000:03d}"
-    w = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    return first17 + "10X98765432"[sum(int(a) * b for a, b in zip(first17, w)) % 11]
+    return first17 + id_check_char(first17)
 
 
 def strict_spec(root: Path) -> Path:
@@ -198,3 +199,12 @@ def new_hospital(tmp_path: Path, sandbox, monkeypatch, *, tables=None, run=None,
     if alerts:
         cfg["alerts"] = alerts
     return load_project(write_project(root, cfg)), org, src
+
+
+def cli(*argv):
+    """``hlwjr …`` in-process → (exit code, stdout, stderr)."""
+    from hlwjr.cli import parse_args, run
+
+    out, err = io.StringIO(), io.StringIO()
+    code = run(parse_args(list(argv)), out, err)
+    return code, out.getvalue(), err.getvalue()

@@ -10,24 +10,17 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from ops_helpers import LONG_NAME, hospital_rows, new_hospital, strict_spec
+from ops_helpers import (
+    LONG_NAME,
+    hospital_rows,
+    new_hospital,
+)
 
 from hlwjr import ConfigError
 from hlwjr.operations._run import run_production
 from hlwjr.upload._project import AlertSettings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    from hlwjr.sandbox import Sandbox
-
-    root = tmp_path_factory.mktemp("ops-alerts-sandbox")
-    sb = Sandbox(root / "data", spec=str(strict_spec(root)))
-    sb.start()
-    yield sb
-    sb.stop()
 
 
 class Receiver:
@@ -70,10 +63,10 @@ def receiver():
     r.close()
 
 
-def test_webhook_fires_for_refusals_only_and_carries_no_patient_data(sandbox, tmp_path, monkeypatch, receiver):
+def test_webhook_fires_for_refusals_only_and_carries_no_patient_data(strict_sandbox, tmp_path, monkeypatch, receiver):
     tables = hospital_rows(["2026-11-01", "2026-11-02"], 2)
     tables["visits"][0]["XM"] = LONG_NAME
-    project, _, _ = new_hospital(tmp_path, sandbox, monkeypatch, tables=tables, alerts={"webhook": receiver.url})
+    project, _, _ = new_hospital(tmp_path, strict_sandbox, monkeypatch, tables=tables, alerts={"webhook": receiver.url})
     r = run_production(project, date="2026-11-01")
     assert r.exit_code == 1 and r.record["alerts"] == [{"channel": "webhook", "ok": True}]
     [body] = receiver.bodies
@@ -84,9 +77,9 @@ def test_webhook_fires_for_refusals_only_and_carries_no_patient_data(sandbox, tm
     assert ok.exit_code == 0 and len(receiver.bodies) == 1 and ok.record["alerts"] == []
 
 
-def test_a_failing_webhook_is_logged_and_changes_nothing(sandbox, tmp_path, monkeypatch, receiver):
+def test_a_failing_webhook_is_logged_and_changes_nothing(strict_sandbox, tmp_path, monkeypatch, receiver):
     receiver.answer = (200, {"errcode": 93000, "errmsg": "invalid webhook url"})
-    project, _, _ = new_hospital(tmp_path, sandbox, monkeypatch, alerts={"webhook": receiver.url})
+    project, _, _ = new_hospital(tmp_path, strict_sandbox, monkeypatch, alerts={"webhook": receiver.url})
     r = run_production(project, date="2026-11-09")  # nothing that day: 源数据为空
     assert r.exit_code == 1 and r.record["source_empty"]
     [a] = r.record["alerts"]
@@ -96,7 +89,7 @@ def test_a_failing_webhook_is_logged_and_changes_nothing(sandbox, tmp_path, monk
     monkeypatch.setenv("HLWJR_TEST_HOOK", receiver.url)
     project, _, _ = new_hospital(
         tmp_path,
-        sandbox,
+        strict_sandbox,
         monkeypatch,
         alerts={"webhook_env": "HLWJR_TEST_HOOK"},
         platform={"url": "http://127.0.0.1:9/x"},
@@ -106,7 +99,7 @@ def test_a_failing_webhook_is_logged_and_changes_nothing(sandbox, tmp_path, monk
     assert "运行失败" in receiver.bodies[-1]["text"]["content"]
 
 
-def test_alert_command_gets_the_message_and_the_kinds(sandbox, tmp_path, monkeypatch):
+def test_alert_command_gets_the_message_and_the_kinds(strict_sandbox, tmp_path, monkeypatch):
     out = tmp_path / "alert.txt"
     monkeypatch.setenv("ALERT_OUT", str(out))
     script = (
@@ -114,13 +107,13 @@ def test_alert_command_gets_the_message_and_the_kinds(sandbox, tmp_path, monkeyp
         "f.write(os.environ['HLWJR_ALERT_KINDS']+chr(10)+sys.stdin.read())"
     )
     command = f'"{sys.executable}" -c "{script}"'
-    project, _, _ = new_hospital(tmp_path, sandbox, monkeypatch, alerts={"command": command})
+    project, _, _ = new_hospital(tmp_path, strict_sandbox, monkeypatch, alerts={"command": command})
     r = run_production(project, date="2026-11-09")
     assert r.record["alerts"] == [{"channel": "command", "ok": True}]
     kinds, text = out.read_text(encoding="utf-8").split("\n", 1)
     assert kinds == "source_empty" and "【hlwjr】" in text
     bad = new_hospital(
-        tmp_path, sandbox, monkeypatch, alerts={"command": f'"{sys.executable}" -c "raise SystemExit(3)"'}
+        tmp_path, strict_sandbox, monkeypatch, alerts={"command": f'"{sys.executable}" -c "raise SystemExit(3)"'}
     )[0]
     r = run_production(bad, date="2026-11-09")
     assert r.exit_code == 1 and "退出码 3" in r.record["alerts"][0]["error"]

@@ -1,16 +1,19 @@
-"""``hlwjr backfill`` against the real sandbox: after a night the source was down, the range is
+"""``hlwjr backfill`` against the real strict_sandbox: after a night the source was down, the range is
 re-collected day by day and only what the platform has not accepted is sent; an accepted record
-changed since is listed, not sent again (the sandbox profile declares no correction)."""
+changed since is listed, not sent again (the strict_sandbox profile declares no correction)."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from ops_helpers import days_from, hospital_rows, new_hospital, strict_spec, write_tables
+from ops_helpers import (
+    cli,
+    days_from,
+    hospital_rows,
+    new_hospital,
+    write_tables,
+)
 
 from hlwjr import Ledger
-from hlwjr.cli import parse_args, run
 from hlwjr.operations._backfill import backfill
 from hlwjr.operations._records import load_runs
 from hlwjr.operations._run import run_production
@@ -18,27 +21,10 @@ from hlwjr.operations._run import run_production
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    from hlwjr.sandbox import Sandbox
-
-    root = tmp_path_factory.mktemp("ops-backfill-sandbox")
-    sb = Sandbox(root / "data", spec=str(strict_spec(root)))
-    sb.start()
-    yield sb
-    sb.stop()
-
-
-def cli(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    code = run(parse_args(list(argv)), out, err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def test_backfill_after_a_source_outage_sends_only_the_missing_day(sandbox, tmp_path, monkeypatch):
+def test_backfill_after_a_source_outage_sends_only_the_missing_day(strict_sandbox, tmp_path, monkeypatch):
     days = days_from("2026-11-01", 3)
     tables = hospital_rows(days, 3)
-    project, _, src = new_hospital(tmp_path, sandbox, monkeypatch, tables=tables)
+    project, _, src = new_hospital(tmp_path, strict_sandbox, monkeypatch, tables=tables)
     assert run_production(project, date=days[0]).exit_code == 0
     (src / "visits.csv").rename(src / "visits.off")  # the HIS export is missing that night
     assert run_production(project, date=days[1]).exit_code == 2
@@ -55,9 +41,9 @@ def test_backfill_after_a_source_outage_sends_only_the_missing_day(sandbox, tmp_
         assert ledger.counts() == {"visit": {"accepted": 9}, "recipe": {"accepted": 9}, "evaluation": {"accepted": 6}}
 
 
-def test_changed_accepted_records_are_listed_not_resent(sandbox, tmp_path, monkeypatch):
+def test_changed_accepted_records_are_listed_not_resent(strict_sandbox, tmp_path, monkeypatch):
     tables = hospital_rows(["2026-11-01"], 2)
-    project, _, src = new_hospital(tmp_path, sandbox, monkeypatch, tables=tables)
+    project, _, src = new_hospital(tmp_path, strict_sandbox, monkeypatch, tables=tables)
     run_production(project, date="2026-11-01")
     tables["rx"][0]["JE"] = "99.00"  # HIS corrected the fee after it was accepted
     write_tables(src, tables)
@@ -68,8 +54,8 @@ def test_changed_accepted_records_are_listed_not_resent(sandbox, tmp_path, monke
     assert result.runs[0].record["totals"]["sent"] == 0 and "内容已变化，未重发" in result.to_text()
 
 
-def test_backfill_range_errors(sandbox, tmp_path, monkeypatch):
-    project, _, _ = new_hospital(tmp_path, sandbox, monkeypatch)
+def test_backfill_range_errors(strict_sandbox, tmp_path, monkeypatch):
+    project, _, _ = new_hospital(tmp_path, strict_sandbox, monkeypatch)
     code, _, err = cli("backfill", "--config", str(project.root), "--from", "2026-11-03", "--to", "2026-11-01")
     assert code == 2 and "晚于" in err
     code, _, err = cli("backfill", "--config", str(project.root), "--from", "2025-01-01", "--to", "2026-11-01")

@@ -8,7 +8,11 @@ import os
 import stat
 
 import pytest
-from ops_helpers import LONG_NAME, hospital_rows, new_hospital, strict_spec
+from ops_helpers import (
+    LONG_NAME,
+    hospital_rows,
+    new_hospital,
+)
 
 from hlwjr.operations._monitor import render_monitor
 from hlwjr.operations._run import run_production
@@ -16,21 +20,10 @@ from hlwjr.operations._run import run_production
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    from hlwjr.sandbox import Sandbox
-
-    root = tmp_path_factory.mktemp("ops-monitor-sandbox")
-    sb = Sandbox(root / "data", spec=str(strict_spec(root)))
-    sb.start()
-    yield sb
-    sb.stop()
-
-
-def test_monitor_page_after_each_run(sandbox, tmp_path, monkeypatch):
+def test_monitor_page_after_each_run(strict_sandbox, tmp_path, monkeypatch):
     tables = hospital_rows(["2026-11-01", "2026-11-02"], 3)
     tables["visits"][0]["XM"] = LONG_NAME
-    project, _, _ = new_hospital(tmp_path, sandbox, monkeypatch, tables=tables)
+    project, _, _ = new_hospital(tmp_path, strict_sandbox, monkeypatch, tables=tables)
     page = project.ops_dir / "index.html"
     run_production(project, date="2026-11-01")
     assert stat.S_IMODE(os.stat(page).st_mode) == 0o600
@@ -45,8 +38,8 @@ def test_monitor_page_after_each_run(sandbox, tmp_path, monkeypatch):
     assert LONG_NAME not in second
 
 
-def test_monitor_page_escapes(sandbox, tmp_path, monkeypatch):
-    project, _, _ = new_hospital(tmp_path, sandbox, monkeypatch)
+def test_monitor_page_escapes(strict_sandbox, tmp_path, monkeypatch):
+    project, _, _ = new_hospital(tmp_path, strict_sandbox, monkeypatch)
     run_production(project, date="2026-11-01")
     hostile = type(project)(**{**project.__dict__, "name": "<script>alert(1)</script>"})
     html = render_monitor(hostile)

@@ -1,4 +1,4 @@
-"""The refused list and resend against the real sandbox: each refused record listed with its
+"""The refused list and resend against the real strict_sandbox: each refused record listed with its
 field and the platform's message (keys masked, no ID-card number anywhere), text and CSV;
 ``hlwjr resend --refused`` sends what was fixed in the source and what was refused only for a
 missing reference, leaves the rest listed, and never sends an accepted record again."""
@@ -9,39 +9,27 @@ import csv
 import io
 
 import pytest
-from ops_helpers import LONG_NAME, hospital_rows, new_hospital, strict_spec, write_tables
+from ops_helpers import (
+    LONG_NAME,
+    cli,
+    hospital_rows,
+    new_hospital,
+    write_tables,
+)
 
 from hlwjr import Ledger
-from hlwjr.cli import parse_args, run
 from hlwjr.operations._refused import refused_list, resend_refused
 from hlwjr.operations._run import run_production
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    from hlwjr.sandbox import Sandbox
-
-    root = tmp_path_factory.mktemp("ops-refused-sandbox")
-    sb = Sandbox(root / "data", spec=str(strict_spec(root)))
-    sb.start()
-    yield sb
-    sb.stop()
-
-
-def cli(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    code = run(parse_args(list(argv)), out, err)
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture
-def refused_hospital(sandbox, tmp_path, monkeypatch):
+def refused_hospital(strict_sandbox, tmp_path, monkeypatch):
     tables = hospital_rows(["2026-11-01"], 4)
     tables["visits"][0]["XM"] = LONG_NAME  # refused; its prescription + evaluation refused for the reference
     tables["visits"][1]["XM"] = LONG_NAME + "乙"  # refused; its prescription refused for the reference
-    project, _, src = new_hospital(tmp_path, sandbox, monkeypatch, tables=tables)
+    project, _, src = new_hospital(tmp_path, strict_sandbox, monkeypatch, tables=tables)
     first = run_production(project, date="2026-11-01")
     assert first.exit_code == 1 and first.record["n_refused"] == 5
     return project, tables, src
@@ -64,7 +52,7 @@ def test_refused_list_text_and_csv_masked(refused_hospital):
     assert code == 0 and "没有被平台拒收" in out
 
 
-def test_resend_sends_the_fixed_and_their_dependants_and_lists_the_rest(refused_hospital, sandbox):
+def test_resend_sends_the_fixed_and_their_dependants_and_lists_the_rest(refused_hospital, strict_sandbox):
     project, tables, src = refused_hospital
     tables["visits"][0]["XM"] = "王试"  # fixed in HIS
     write_tables(src, tables)

@@ -1,11 +1,10 @@
-"""``hlwjr run`` against the real sandbox: the business day and its window (Beijing time, cut-off
+"""``hlwjr run`` against the real strict_sandbox: the business day and its window (Beijing time, cut-off
 hour), ``final_when`` (only final records; the others wait for a later night), a second run that
 sends nothing new, the run record (0600), exit codes 0 / 1 / 2, and the bad inputs of the issue
 (source empty, source down, platform down, a second run while one holds the lock)."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import stat
@@ -18,17 +17,16 @@ from hypothesis import strategies as st
 from ops_helpers import (
     LONG_NAME,
     MINISPEC,
+    cli,
     days_from,
     hospital_rows,
     new_hospital,
-    strict_spec,
     uscc,
     write_mapping,
     write_tables,
 )
 
 from hlwjr import ConfigError, Ledger, MappingError
-from hlwjr.cli import parse_args, run
 from hlwjr.operations._records import load_runs
 from hlwjr.operations._run import run_production
 from hlwjr.operations._window import business_day, window_days
@@ -38,22 +36,11 @@ from hlwjr.upload._project import RunSettings
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    from hlwjr.sandbox import Sandbox
-
-    root = tmp_path_factory.mktemp("ops-sandbox")
-    sb = Sandbox(root / "data", spec=str(strict_spec(root)))
-    sb.start()
-    yield sb
-    sb.stop()
-
-
 @pytest.fixture(autouse=True)
-def _reset(sandbox):
+def _reset(strict_sandbox):
     yield
-    sandbox.set_faults(reset=True)
-    sandbox.set_clock(reset=True)
+    strict_sandbox.set_faults(reset=True)
+    strict_sandbox.set_clock(reset=True)
 
 
 # --------------------------------------------------------------------------- the window
@@ -89,10 +76,10 @@ def test_run_settings_errors_say_what_to_fix(data, needle):
 # --------------------------------------------------------------------------- the run
 
 
-def test_run_sends_final_records_once_and_writes_a_private_record(sandbox, tmp_path, monkeypatch):
+def test_run_sends_final_records_once_and_writes_a_private_record(strict_sandbox, tmp_path, monkeypatch):
     tables = hospital_rows(["2026-11-01"], 6)
     tables["visits"][1]["ZT"] = "进行中"  # not finished yet: waits, its prescription too
-    project, _, src = new_hospital(tmp_path, sandbox, monkeypatch, tables=tables)
+    project, _, src = new_hospital(tmp_path, strict_sandbox, monkeypatch, tables=tables)
     first = run_production(project, date="2026-11-01")
     assert first.exit_code == 0, first.to_text()
     t = first.record["totals"]
@@ -113,10 +100,10 @@ def test_run_sends_final_records_once_and_writes_a_private_record(sandbox, tmp_p
     assert len(load_runs(project.runs_dir)) == 3
 
 
-def test_default_day_follows_the_cutoff_hour_and_the_window(sandbox, tmp_path, monkeypatch):
+def test_default_day_follows_the_cutoff_hour_and_the_window(strict_sandbox, tmp_path, monkeypatch):
     tables = hospital_rows(days_from("2026-11-01", 3), 2)
     project, _, _ = new_hospital(
-        tmp_path, sandbox, monkeypatch, tables=tables, run={"window_days": 2, "cutoff_hour": 2}
+        tmp_path, strict_sandbox, monkeypatch, tables=tables, run={"window_days": 2, "cutoff_hour": 2}
     )
     r = run_production(project, now=datetime(2026, 11, 4, 1, 30))  # before 02:00: the 3rd is not closed
     assert r.record["business_day"] == "2026-11-02" and r.record["window"] == ["2026-11-01", "2026-11-02"]
@@ -126,10 +113,10 @@ def test_default_day_follows_the_cutoff_hour_and_the_window(sandbox, tmp_path, m
     assert r.record["totals"]["already_accepted"] == 5 and r.record["totals"]["accepted"] == 5
 
 
-def test_refused_records_make_exit_1_and_are_listed_masked(sandbox, tmp_path, monkeypatch):
+def test_refused_records_make_exit_1_and_are_listed_masked(strict_sandbox, tmp_path, monkeypatch):
     tables = hospital_rows(["2026-11-01"], 3)
     tables["visits"][0]["XM"] = LONG_NAME  # passes pre-flight, refused by the platform
-    project, _, _ = new_hospital(tmp_path, sandbox, monkeypatch, tables=tables)
+    project, _, _ = new_hospital(tmp_path, strict_sandbox, monkeypatch, tables=tables)
     r = run_production(project, date="2026-11-01")
     assert r.exit_code == 1 and r.record["status"] == "problems"
     refused = {x["dataset"] for x in r.record["refused"]}
@@ -138,16 +125,16 @@ def test_refused_records_make_exit_1_and_are_listed_masked(sandbox, tmp_path, mo
     assert LONG_NAME not in r.path.read_text(encoding="utf-8")
 
 
-def test_empty_source_is_an_alert_not_a_silent_success(sandbox, tmp_path, monkeypatch):
-    project, _, _ = new_hospital(tmp_path, sandbox, monkeypatch, tables=hospital_rows(["2026-11-01"], 2))
+def test_empty_source_is_an_alert_not_a_silent_success(strict_sandbox, tmp_path, monkeypatch):
+    project, _, _ = new_hospital(tmp_path, strict_sandbox, monkeypatch, tables=hospital_rows(["2026-11-01"], 2))
     r = run_production(project, date="2026-11-05")
     assert r.exit_code == 1 and r.record["source_empty"]
     assert [e["kind"] for e in r.record["alert_events"]] == ["source_empty"]
     assert "源数据为空" in r.to_text()
 
 
-def test_source_down_exits_2_with_nothing_marked(sandbox, tmp_path, monkeypatch):
-    project, _, src = new_hospital(tmp_path, sandbox, monkeypatch, tables=hospital_rows(["2026-11-01"], 2))
+def test_source_down_exits_2_with_nothing_marked(strict_sandbox, tmp_path, monkeypatch):
+    project, _, src = new_hospital(tmp_path, strict_sandbox, monkeypatch, tables=hospital_rows(["2026-11-01"], 2))
     (src / "rx.csv").unlink()  # the HIS export did not arrive
     r = run_production(project, date="2026-11-01")
     assert r.exit_code == 2 and r.record["error"] and r.record["status"] == "failed"
@@ -156,30 +143,24 @@ def test_source_down_exits_2_with_nothing_marked(sandbox, tmp_path, monkeypatch)
             assert ledger.counts() == {}
 
 
-def test_platform_down_exits_2_and_the_next_night_sends(sandbox, tmp_path, monkeypatch):
+def test_platform_down_exits_2_and_the_next_night_sends(strict_sandbox, tmp_path, monkeypatch):
     tables = hospital_rows(["2026-11-01"], 2)
     project, _, _ = new_hospital(
-        tmp_path, sandbox, monkeypatch, tables=tables, platform={"url": "http://127.0.0.1:9/hlwjr"}
+        tmp_path, strict_sandbox, monkeypatch, tables=tables, platform={"url": "http://127.0.0.1:9/hlwjr"}
     )
     r = run_production(project, date="2026-11-01")
     assert r.exit_code == 2 and r.record["error_kind"] == "TransportError"
     assert any(e["kind"] == "run_failed" for e in r.record["alert_events"])
     r = run_production(project, date="2026-11-01")
     assert r.record["consecutive_failures"] == 2 and "连续第 2 次运行失败" in r.record["alert_events"][0]["message"]
-    cfg = project.config_file.read_text(encoding="utf-8").replace("http://127.0.0.1:9/hlwjr", sandbox.url)
+    cfg = project.config_file.read_text(encoding="utf-8").replace("http://127.0.0.1:9/hlwjr", strict_sandbox.url)
     project.config_file.write_text(cfg, encoding="utf-8")
     r = run_production(str(project.config_file), date="2026-11-01")
     assert r.exit_code == 0 and r.record["totals"]["accepted"] == 5
 
 
-def cli(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    code = run(parse_args(list(argv)), out, err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def test_cli_run_exit_codes_and_the_lock(sandbox, tmp_path, monkeypatch):
-    project, _, _ = new_hospital(tmp_path, sandbox, monkeypatch, tables=hospital_rows(["2026-11-01"], 2))
+def test_cli_run_exit_codes_and_the_lock(strict_sandbox, tmp_path, monkeypatch):
+    project, _, _ = new_hospital(tmp_path, strict_sandbox, monkeypatch, tables=hospital_rows(["2026-11-01"], 2))
     code, out, err = cli("run", "--config", str(project.root), "--date", "2026-11-01")
     assert code == 0, err + out
     assert "日常运行" in out and "运行记录" in out
@@ -208,11 +189,11 @@ def test_final_when_errors_say_how_to_write_it(final_when, needle):
     assert ok.final_when == {"column": "ZT", "in": ["已完成"]} and ok.to_dict()["final_when"] == ok.final_when
 
 
-def test_final_when_column_missing_from_the_source_fails_the_run(sandbox, tmp_path, monkeypatch):
+def test_final_when_column_missing_from_the_source_fails_the_run(strict_sandbox, tmp_path, monkeypatch):
     tables = hospital_rows(["2026-11-01"], 2)
     for row in tables["visits"]:
         del row["ZT"]
-    project, _, _ = new_hospital(tmp_path, sandbox, monkeypatch, tables=tables)
+    project, _, _ = new_hospital(tmp_path, strict_sandbox, monkeypatch, tables=tables)
     r = run_production(project, date="2026-11-01")
     assert r.exit_code == 2 and "final_when" in r.record["error"] and "ZT" in r.record["error"]
 

@@ -4,44 +4,32 @@ the source, the platform's verification log with the keys that differ), text and
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 
 import pytest
-from ops_helpers import LONG_NAME, days_from, hospital_rows, new_hospital, strict_spec, write_tables
+from ops_helpers import (
+    LONG_NAME,
+    cli,
+    days_from,
+    hospital_rows,
+    new_hospital,
+    write_tables,
+)
 
-from hlwjr.cli import parse_args, run
 from hlwjr.operations._run import run_production
 from hlwjr.operations._status import compute_status
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    from hlwjr.sandbox import Sandbox
-
-    root = tmp_path_factory.mktemp("ops-status-sandbox")
-    sb = Sandbox(root / "data", spec=str(strict_spec(root)))
-    sb.start()
-    yield sb
-    sb.stop()
-
-
-def cli(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    code = run(parse_args(list(argv)), out, err)
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture
-def three_days(sandbox, tmp_path, monkeypatch):
+def three_days(strict_sandbox, tmp_path, monkeypatch):
     days = days_from("2026-11-01", 3)
     tables = hospital_rows(days, 4)
     tables["visits"][1]["ZT"] = "进行中"
     tables["visits"][2]["XM"] = LONG_NAME
-    project, _, src = new_hospital(tmp_path, sandbox, monkeypatch, tables=tables)
+    project, _, src = new_hospital(tmp_path, strict_sandbox, monkeypatch, tables=tables)
     for d in days:
         run_production(project, date=d)
     return project, tables, src
@@ -98,8 +86,8 @@ def test_ledger_and_platform_disagreeing_lists_the_keys(three_days):
     assert m["dataset"] == "visit" and m["keys"] == ["+X|GHOST0001"]
 
 
-def test_status_without_any_run(sandbox, tmp_path, monkeypatch):
-    project, _, _ = new_hospital(tmp_path, sandbox, monkeypatch)
+def test_status_without_any_run(strict_sandbox, tmp_path, monkeypatch):
+    project, _, _ = new_hospital(tmp_path, strict_sandbox, monkeypatch)
     code, out, _ = cli("status", "--config", str(project.root))
     assert code == 0 and "没有运行记录" in out
     code, _, err = cli("status", "--config", str(project.root), "--days", "0")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hlwjr import AuthError, ConfigError, Ledger, TransportError, UploadError, compute_readiness
+from hlwjr._privacy import id_check_char
 from hlwjr.upload._lock import UploadLock
 from hlwjr.upload._project import load_project, write_project
 from hlwjr.upload._uploader import upload_records
@@ -31,8 +32,7 @@ def uscc(n: int) -> str:
 
 def id_number(n: int) -> str:
     first17 = f"11010119900307{n % 1000:03d}"
-    w = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    return first17 + "10X98765432"[sum(int(a) * b for a, b in zip(first17, w)) % 11]
+    return first17 + id_check_char(first17)
 
 
 def make_records(org: str, n_visits: int, *, prefix: str = "V", day: str = "2026-11-01") -> dict[str, list[dict]]:
