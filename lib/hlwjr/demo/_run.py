@@ -90,7 +90,7 @@ def show_profile(url: str, table: str, out: TextIO) -> None:
 
 def show_mapped(mapping_dir: Path, dataset: str, url: str, day: str, out: TextIO, *, spec=None, n: int = 3) -> None:
     """Print the first ``n`` mapped records of ``dataset`` for ``day``, with personal data masked."""
-    from .._privacy import mask_kind, mask_value
+    from .._privacy import mask_value
     from ..mapping._config import load_mapping
     from ..mapping._engine import apply_mapping
 
@@ -103,8 +103,7 @@ def show_mapped(mapping_dir: Path, dataset: str, url: str, day: str, out: TextIO
     for i, record in enumerate(result.to_dicts()[:n], 1):
         shown = []
         for key, value in record.items():
-            f = ds.fields.get(key)
-            kind = mask_kind(key, f.name if f else "")
+            kind = ds.mask_of(key)
             text = mask_value(value, kind) if kind not in (None, "plain") and value is not None else value
             shown.append(f"{key}={text}")
         print(

@@ -571,11 +571,10 @@ def _masked_key_text(frame: pd.DataFrame, ds) -> pd.Series:
     """:func:`_key_text` for display in issues: each key part masked (脱敏) as the validator masks
     report keys, so a key holding an ID-card or phone number (doctorCertID) is never shown whole;
     机构代码 (organID) stays readable."""
-    from .._privacy import mask_kind, mask_series
+    from .._privacy import mask_series
 
     def part(c: str) -> pd.Series:
-        f = ds.fields.get(c)
-        kind = mask_kind(c, f.name if f is not None and f.name else "")
+        kind = ds.mask_of(c)
         text = as_text(frame[c])
         return text if kind == "plain" else pd.Series(mask_series(text, kind).to_numpy(), index=frame.index)
 

@@ -79,10 +79,8 @@ def _masked_samples(ledger: Ledger, spec, per_dataset: int = 3, decode=None):
                 if isinstance(v, (list, dict)):
                     masked[k] = f"[{len(v)} 项明细]"
                     continue
-                fname = ""
-                if ds is not None and k in ds.fields:
-                    fname = ds.fields[k].name or ""
-                masked[k] = mask_value(v, mask_kind(k, fname, v))
+                kind = ds.mask_of(k, v) if ds is not None else mask_kind(k, "", v)
+                masked[k] = mask_value(v, kind)
             rows.append(
                 {
                     "dataset": e["dataset"],

@@ -15,26 +15,12 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
+from ._model import FIELD_ATTRIBUTES
+
 __all__ = ["Change", "SpecDiff", "diff_specs"]
 
-# field attributes compared, with their Chinese label
-_FIELD_ATTRS = (
-    ("name", "中文名称"),
-    ("type", "类型"),
-    ("max_length", "最大长度"),
-    ("min_length", "最小长度"),
-    ("precision", "小数位"),
-    ("total_digits", "总位数"),
-    ("required", "必填"),
-    ("code_set", "值域"),
-    ("pattern", "格式"),
-    ("const", "固定值"),
-    ("minimum", "最小值"),
-    ("maximum", "最大值"),
-    ("item", "明细数据集"),
-    ("min_items", "最少条数"),
-    ("description", "说明"),
-)
+# field attributes compared, with their Chinese label (the one attribute list of Field)
+_FIELD_ATTRS = tuple((a.name, a.metadata["zh"]) for a in FIELD_ATTRIBUTES if a.metadata["compared"])
 _DATASET_ATTRS = (
     ("name", "中文名称"),
     ("key", "业务主键"),

@@ -18,7 +18,9 @@ from .._exceptions import SpecError
 from ._model import (
     _SPECS_DIR,
     DEFAULT_SPEC,
+    FIELD_ATTRIBUTES,
     FIELD_TYPES,
+    SENSITIVE_KINDS,
     SPEC_FORMAT_VERSION,
     SPEC_KIND,
     CodeSet,
@@ -60,27 +62,9 @@ _DATASET_KEYS = {
     "fields",
     "parent",
 }
-_FIELD_KEYS = {
-    "key",
-    "name",
-    "type",
-    "description",
-    "max_length",
-    "min_length",
-    "precision",
-    "total_digits",
-    "minimum",
-    "maximum",
-    "required",
-    "code_set",
-    "pattern",
-    "const",
-    "item",
-    "min_items",
-    "aliases",
-    "provenance",
-    "example",
-}
+_FIELD_KEYS = {a.name for a in FIELD_ATTRIBUTES}
+_COUNT_ATTRS = tuple(a.name for a in FIELD_ATTRIBUTES if a.metadata["kind"] == "count")
+_NUMBER_ATTRS = tuple(a.name for a in FIELD_ATTRIBUTES if a.metadata["kind"] == "number")
 _CODESET_KEYS = {"id", "name", "file", "standard", "provenance", "complete", "aliases", "description"}
 _REFERENCE_KEYS = {"fields", "datasets", "dataset", "where", "severity", "description"}
 _RULE_KEYS = {"id", "params", "severity", "name", "description"}
@@ -358,12 +342,12 @@ class _SpecLoader:
         if not isinstance(required, (bool, str)):
             raise SpecError(f"required 应为 true/false 或条件规则名，实际为 {required!r}", where=where)
         ints = {}
-        for attr in ("max_length", "min_length", "precision", "total_digits", "min_items"):
+        for attr in _COUNT_ATTRS:
             v = raw.get(attr)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise SpecError(f"{attr} 应为非负整数，实际为 {v!r}", where=where)
             ints[attr] = v
-        for attr in ("minimum", "maximum"):
+        for attr in _NUMBER_ATTRS:
             v = raw.get(attr)
             if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)):
                 raise SpecError(f"{attr} 应为数值，实际为 {v!r}", where=where)
@@ -375,6 +359,12 @@ class _SpecLoader:
                 re.compile(pattern)
             except re.error as exc:
                 raise SpecError(f"pattern 正则表达式无效: {exc}", where=where) from exc
+        sensitive = raw.get("sensitive")
+        if sensitive is not None and sensitive not in SENSITIVE_KINDS:
+            raise SpecError(
+                f"sensitive 应为 {' / '.join(SENSITIVE_KINDS)}（证件号/电话/姓名/不脱敏），实际为 {sensitive!r}",
+                where=where,
+            )
         aliases = raw.get("aliases") or {}
         if not isinstance(aliases, dict):
             raise SpecError("aliases 应为映射，例如 {pinyin: HZXM, ws: DE02.01.039.00}", where=where)
@@ -391,6 +381,7 @@ class _SpecLoader:
             minimum=raw.get("minimum"),
             maximum=raw.get("maximum"),
             aliases={str(k): str(v) for k, v in aliases.items()},
+            sensitive=sensitive,
             provenance=raw.get("provenance"),
             example=raw.get("example"),
             **ints,

@@ -18,18 +18,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import SpecError
+from .._privacy import mask_kind
 
 __all__ = [
     "DATETIME_PATTERN",
     "DATE_PATTERN",
     "DEFAULT_SPEC",
+    "FIELD_ATTRIBUTES",
     "FIELD_TYPES",
+    "SENSITIVE_KINDS",
     "CodeSet",
     "Dataset",
     "Field",
@@ -46,6 +49,10 @@ SPEC_KIND = "hlwjr/spec"
 SPEC_FORMAT_VERSION = 1
 
 _SPECS_DIR = Path(__file__).resolve().parents[1] / "specs"
+
+#: the values of a field's ``sensitive`` attribute → the mask they ask for
+_SENSITIVE_MASKS = {"id": "id", "phone": "phone", "name": "name", "none": "plain"}
+SENSITIVE_KINDS = tuple(_SENSITIVE_MASKS)
 
 _TYPE_NAMES_ZH = {
     "string": "字符串",
@@ -116,29 +123,42 @@ class CodeSet:
         )
 
 
+def _about(zh: str, kind: str = "value", *, compared: bool = True) -> dict:
+    """A field attribute's metadata: its Chinese label and kind (``count``: a non-negative integer,
+    ``number``, ``value``); whether a spec diff compares it. The :class:`Field` dataclass is the one
+    attribute list the spec loader, writer and diff, the importer's draft and the validation plan
+    are derived from (:data:`FIELD_ATTRIBUTES`)."""
+    return {"zh": zh, "kind": kind, "compared": compared}
+
+
 @dataclass(frozen=True)
 class Field:
-    """One field (字段/数据项/指标) of a data set."""
+    """One field (字段/数据项/指标) of a data set.
 
-    key: str
-    name: str
-    type: str = "string"
-    description: str | None = None
-    max_length: int | None = None
-    min_length: int | None = None
-    precision: int | None = None  # digits after the decimal point
-    total_digits: int | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    required: bool | str = False  # True, False, or the id/name of a conditional rule
-    code_set: str | None = None
-    pattern: str | None = None
-    const: Any = None
-    item: str | None = None  # child data set of an array field
-    min_items: int | None = None
-    aliases: Mapping[str, str] = dc_field(default_factory=dict)
-    provenance: str | None = None
-    example: Any = None
+    ``sensitive`` says how its values are masked wherever they are shown (``id`` 证件号, ``phone``
+    电话, ``name`` 姓名, ``none`` shown as is); a spec that does not say gets the answer inferred
+    once from the key and name (:attr:`mask`, asked of :func:`hlwjr._privacy.mask_kind`)."""
+
+    key: str = dc_field(metadata=_about("字段代码", compared=False))
+    name: str = dc_field(metadata=_about("中文名称"))
+    type: str = dc_field(default="string", metadata=_about("类型"))
+    max_length: int | None = dc_field(default=None, metadata=_about("最大长度", "count"))
+    min_length: int | None = dc_field(default=None, metadata=_about("最小长度", "count"))
+    precision: int | None = dc_field(default=None, metadata=_about("小数位", "count"))  # digits after the point
+    total_digits: int | None = dc_field(default=None, metadata=_about("总位数", "count"))
+    minimum: float | None = dc_field(default=None, metadata=_about("最小值", "number"))
+    maximum: float | None = dc_field(default=None, metadata=_about("最大值", "number"))
+    required: bool | str = dc_field(default=False, metadata=_about("必填"))  # True/False/conditional rule id
+    code_set: str | None = dc_field(default=None, metadata=_about("值域"))
+    pattern: str | None = dc_field(default=None, metadata=_about("格式"))
+    const: Any = dc_field(default=None, metadata=_about("固定值"))
+    item: str | None = dc_field(default=None, metadata=_about("明细数据集"))  # child data set (array)
+    min_items: int | None = dc_field(default=None, metadata=_about("最少条数", "count"))
+    sensitive: str | None = dc_field(default=None, metadata=_about("脱敏类别"))
+    provenance: str | None = dc_field(default=None, metadata=_about("来源", compared=False))
+    example: Any = dc_field(default=None, metadata=_about("示例", compared=False))
+    description: str | None = dc_field(default=None, metadata=_about("说明"))
+    aliases: Mapping[str, str] = dc_field(default_factory=dict, metadata=_about("别名", compared=False))
 
     def __hash__(self) -> int:
         return hash((self.key, self.name, self.type))
@@ -151,6 +171,18 @@ class Field:
     @property
     def is_conditional(self) -> bool:
         return isinstance(self.required, str)
+
+    @property
+    def mask(self) -> str | None:
+        """How this field's values are masked: ``"id"``, ``"phone"``, ``"name"``, ``"plain"``
+        (shown as is) or None (ID- and phone-like digit runs masked inside the text)."""
+        return self.mask_for()
+
+    def mask_for(self, value: Any = None) -> str | None:
+        """:attr:`mask`, where a spec that does not say may also judge by a sample ``value``."""
+        if self.sensitive is not None:
+            return _SENSITIVE_MASKS[self.sensitive]
+        return mask_kind(self.key, self.name, value)
 
     @property
     def type_zh(self) -> str:
@@ -204,6 +236,10 @@ class Field:
         return s
 
 
+#: every attribute of a :class:`Field`, in the order specs are written (the dataclass fields)
+FIELD_ATTRIBUTES = fields(Field)
+
+
 @dataclass(frozen=True)
 class Reference:
     """A reference from this data set's field(s) to the business key of another data set."""
@@ -247,6 +283,13 @@ class Dataset:
 
     def __iter__(self) -> Iterator[Field]:
         return iter(self.fields.values())
+
+    def mask_of(self, key: str, value: Any = None) -> str | None:
+        """How values of column ``key`` are masked: the field's :attr:`Field.mask` (its
+        ``sensitive`` attribute or the inferred answer); a column that is no field of this data set
+        is judged by its key and ``value`` alone."""
+        f = self.fields.get(key)
+        return f.mask_for(value) if f is not None else mask_kind(key, "", value)
 
     def __len__(self) -> int:
         return len(self.fields)

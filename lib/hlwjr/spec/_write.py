@@ -14,33 +14,19 @@ import yaml
 from .._exceptions import SpecError
 from .._files import give_default_mode
 from ._load import _SpecLoader
-from ._model import SPEC_FORMAT_VERSION, SPEC_KIND, Dataset, Field, Spec
+from ._model import FIELD_ATTRIBUTES, SPEC_FORMAT_VERSION, SPEC_KIND, Dataset, Field, Spec
 
 # --------------------------------------------------------------------------------------------
 # writing
 
 
+_WRITTEN_ATTRS = tuple(a.name for a in FIELD_ATTRIBUTES if a.name not in {"key", "name", "aliases"})
+
+
 def _field_to_dict(f: Field) -> dict:
     d: dict[str, Any] = {"key": f.key, "name": f.name}
     defaults = Field(key=f.key, name=f.name)
-    for attr in (
-        "type",
-        "max_length",
-        "min_length",
-        "precision",
-        "total_digits",
-        "minimum",
-        "maximum",
-        "required",
-        "code_set",
-        "pattern",
-        "const",
-        "item",
-        "min_items",
-        "provenance",
-        "example",
-        "description",
-    ):
+    for attr in _WRITTEN_ATTRS:
         v = getattr(f, attr)
         if v != getattr(defaults, attr):
             d[attr] = v

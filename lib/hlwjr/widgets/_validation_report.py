@@ -179,7 +179,7 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
             vals = []
             for k, v in recs.iloc[row].items():
                 name = ds.fields[k].name if ds is not None and k in ds.fields else ""
-                kind = mask_kind(str(k), name or "")
+                kind = ds.mask_of(str(k)) if ds is not None else mask_kind(str(k))
                 shown = (
                     f"[{len(v)} 条明细]"
                     if isinstance(v, list)
