@@ -31,8 +31,8 @@ from typing import Any
 import httpx
 
 from .._exceptions import AuthError, ConfigError, PlatformRejected, TransportError
-from ._profile import _METHOD_NAME, PlatformProfile, _get
-from ._results import ACCEPTED, DUPLICATE, REJECTED, BatchResult, RecordResult
+from ._profile import _METHOD_NAME, PlatformProfile, _get, code_key
+from ._results import ACCEPTED, REJECTED, BatchResult, RecordResult
 from .profiles import Sm3GatewayAuth, body_codec
 
 __all__ = ["PlatformClient", "TokenAuth"]
@@ -49,10 +49,19 @@ class _Transient(Exception):
 
 
 def _json(response: httpx.Response) -> Any:
+    """The answer's JSON, or None when it is not JSON. Besides UTF-8, gateways answer with a byte
+    order mark or in their declared (or undeclared) GBK/GB18030 charset: all are read."""
+    raw = response.content
     try:
-        return response.json()
+        return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
+        pass
+    for encoding in dict.fromkeys(e for e in (response.charset_encoding, "utf-8-sig", "gb18030") if e):
+        try:
+            return json.loads(raw.decode(encoding).lstrip("\ufeff"))
+        except (LookupError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+    return None
 
 
 def _without_password(url: str | None) -> str:
@@ -131,7 +140,7 @@ class TokenAuth(httpx.Auth):
         code = _get(data, self.profile.response.get("code_field", "code"))
         msg = _get(data, self.profile.response.get("message_field", "msg")) or ""
         status = response.status_code
-        if status >= 500 or status == 429 or code in self.profile.codes("busy"):
+        if status >= 500 or status == 429 or self.profile.has_code("busy", code):
             raise _Transient(
                 f"获取令牌时平台繁忙 (HTTP {status}, code {code}): {msg}", retry_after=_retry_after(response)
             )
@@ -142,8 +151,7 @@ class TokenAuth(httpx.Auth):
                 where=str(response.request.url),
             )
         token = _get(data, t.get("token_field", "data.access_token"))
-        ok_codes = set(self.profile.response.get("success_codes", [0]))
-        if status >= 400 or code not in ok_codes or not token:
+        if status >= 400 or not self.profile.is_success(code) or not token:
             detail = f"{code} {msg}".strip() if data is not None else f"HTTP {status} {_snippet(response)}"
             raise AuthError(
                 f"平台拒绝了 appid {self.appid} 的令牌请求（{detail}）：请核对 appid 与密钥 (secret)"
@@ -162,11 +170,10 @@ class TokenAuth(httpx.Auth):
     def _is_expired_answer(self, response: httpx.Response) -> bool:
         if response.status_code == 401:
             return True
-        codes = self.profile.codes("token_expired")
-        if not codes:
+        if not self.profile.codes("token_expired"):
             return False
         code = _get(_json(response), self.profile.response.get("code_field", "code"))
-        return code in codes
+        return self.profile.has_code("token_expired", code)
 
     def _apply(self, request: httpx.Request) -> None:
         a = self.profile.auth
@@ -366,15 +373,15 @@ class PlatformClient:
         msg = _get(data, r.get("message_field", "msg"))
         msg = str(msg) if msg is not None else _snippet(response)
         status = response.status_code
-        if status >= 500 or status == 429 or code in self.profile.codes("busy"):
+        if status >= 500 or status == 429 or self.profile.has_code("busy", code):
             return "transient", data, code, msg
-        if code in self.profile.codes("auth") or status in (401, 403):
+        if self.profile.has_code("auth", code) or status in (401, 403):
             return "auth", data, code, msg
         if status == 404:
             return "notfound", data, code, msg
         if data is None:
             return "rejected", data, code, f"HTTP {status}，应答不是 JSON: {msg}"
-        if code in set(r.get("success_codes", [0])) or code in self.profile.codes("whole_batch"):
+        if self.profile.is_success(code) or self.profile.has_code("whole_batch", code):
             return "ok", data, code, msg
         return "rejected", data, code, msg
 
@@ -543,12 +550,12 @@ class PlatformClient:
         r = self.profile.response
         code = _get(data, r.get("code_field", "code"))
         msg = str(_get(data, r.get("message_field", "msg")) or "")
-        whole = code in self.profile.codes("whole_batch")
+        whole = self.profile.has_code("whole_batch", code)
         bcode_field = r.get("business_code_field")
         if bcode_field:  # gateway: outer code, inner business msgCode, whole batch
             return self._business_result(dataset, batch_no, n, data, code, msg, whole)
         items = _get(data, r.get("results_field", "data.results"))
-        smap = r.get("status_map", {"ok": ACCEPTED, "fail": REJECTED, "duplicate": DUPLICATE})
+        smap = self.profile.status_map
         results: list[RecordResult] = []
         f_index, f_status = r.get("result_index", "index"), r.get("result_status", "status")
         f_errors = r.get("result_errors", "errors")
@@ -556,7 +563,7 @@ class PlatformClient:
             # fast path, the usual answer: every record accepted, in order, without remarks
             ok = [raw for raw, st in smap.items() if st == ACCEPTED]
             try:
-                if all(it[f_status] in ok and not it.get(f_errors) for it in items) and [
+                if all(code_key(it[f_status]) in ok and not it.get(f_errors) for it in items) and [
                     it.get(f_index) for it in items
                 ] == list(range(n)):
                     results = [RecordResult(i, ACCEPTED, []) for i in range(n)]
@@ -590,7 +597,7 @@ class PlatformClient:
                         code=code,
                     ) from None
                 raw_status = item.get(f_status)
-                status = smap.get(raw_status, REJECTED if whole else None)
+                status = smap.get(code_key(raw_status), REJECTED if whole else None)
                 if status is None:
                     raise PlatformRejected(
                         f"平台应答中第 {pos} 条的状态 {raw_status!r} 无法识别；请检查平台接口描述 response.status_map",
@@ -602,6 +609,10 @@ class PlatformClient:
                     errs = [{"rule": "whole_batch", "msg": f"整批拒收（{code} {msg}）：本条无错，随同批次被拒"}]
                 results.append(RecordResult(idx, status, errs, item.get("key")))
                 seen.add(idx)
+            if seen == set(range(1, n + 1)) and n:  # numbered from 1 (第 1 条): unambiguous, 0 is absent
+                for res in results:
+                    res.index -= 1
+                seen = set(range(n))
             if seen != set(range(n)):
                 raise PlatformRejected(
                     f"平台应答的结果条数与批次不符（批次 {batch_no} 发送 {n} 条，应答 {len(items)} 条）", code=code
@@ -637,8 +648,8 @@ class PlatformClient:
                 "；本批未记为已接收，请核对平台地址和平台接口描述 (profile)",
                 code=code,
             )
-        ok = set(r.get("business_success_codes", [200]))
-        if bcode in ok or (n == 0 and bcode in set(r.get("empty_success_codes", ()))):
+        ok = self.profile.is_success(bcode, "business_success_codes", (200,))
+        if ok or (n == 0 and self.profile.is_success(bcode, "empty_success_codes", ())):
             return BatchResult(
                 dataset, batch_no, n, bcode, bmsg or msg, [RecordResult(i, ACCEPTED) for i in range(n)], data
             )

@@ -23,6 +23,21 @@ _METHOD_NAME = re.compile(r"[a-z]+[A-Z][A-Za-z0-9]*")  # lowerCamelCase: uploadR
 # --------------------------------------------------------------------------- profile
 
 
+def code_key(value: Any) -> Any:
+    """An answer code or record status as the platform means it: ``0``, ``"0"``, ``0.0`` and
+    ``" 0 "`` are one code, ``"OK"`` and ``"ok"`` one status — gateways written in other
+    languages send numbers as text and change case, the profile is written once."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip().lower()
+    return value
+
+
 def _get(data: Any, dotted: str | None, default: Any = None) -> Any:
     """``data["a"]["b"]`` for ``"a.b"``; ``default`` when any step is missing."""
     if not dotted:
@@ -162,12 +177,29 @@ class PlatformProfile:
 
     def code_message(self, code: Any) -> str | None:
         """The profile's Chinese explanation and fix for an answer code (``response.code_messages``)."""
-        messages = self.response.get("code_messages") or {}
-        return messages.get(code, messages.get(str(code)))
+        messages = {code_key(k): v for k, v in (self.response.get("code_messages") or {}).items()}
+        return messages.get(code_key(code))
 
     @property
     def envelope(self) -> bool:
         return self.upload.get("body", "envelope") == "envelope"
 
     def codes(self, kind: str) -> set:
-        return set(self.response.get("codes", {}).get(kind, ()) or ())
+        """The answer codes of one meaning (``busy``, ``auth``, ``token_expired``, ``whole_batch``),
+        as :func:`code_key` values."""
+        return {code_key(c) for c in self.response.get("codes", {}).get(kind, ()) or ()}
+
+    def has_code(self, kind: str, code: Any) -> bool:
+        """Whether ``code`` (number or text) is one of the profile's codes of ``kind``."""
+        return code is not None and code_key(code) in self.codes(kind)
+
+    def is_success(self, code: Any, field: str = "success_codes", default: tuple = (0,)) -> bool:
+        """Whether ``code`` is one of ``response.<field>`` (``success_codes`` unless told)."""
+        return code_key(code) in {code_key(c) for c in self.response.get(field, default) or ()}
+
+    @property
+    def status_map(self) -> dict:
+        """``response.status_map`` keyed by :func:`code_key` (a record's status as the platform
+        writes it → accepted / rejected / duplicate)."""
+        smap = self.response.get("status_map", {"ok": "accepted", "fail": "rejected", "duplicate": "duplicate"})
+        return {code_key(k): v for k, v in smap.items()}
