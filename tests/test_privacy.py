@@ -133,3 +133,19 @@ def test_mask_key_masks_long_parts_only():
     assert mask_key(None) is None
     assert mask_key("12110000MB0T12345N|110101199003077778|3") == "12110000MB0T12345N|110101********7778|3"
     assert mask_key("ORG\x1f13800138000", "\x1f") == "ORG|138****8000"
+
+
+@pytest.mark.parametrize(
+    "column, kind",
+    [
+        ("病人姓名", "name"),
+        ("医师身份证", "id"),
+        ("联系电话", "phone"),
+        ("患者联系方式", "phone"),
+        ("机构名称", "plain"),
+    ],
+)
+def test_a_chinese_column_name_decides_like_a_field_name(column, kind):
+    from hlwjr._privacy import mask_kind
+
+    assert mask_kind(column) == kind == mask_kind("x", column)

@@ -7,6 +7,8 @@ import re
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hlwjr
 from hlwjr.sources._profile import guess_kind, profile_frame
@@ -114,3 +116,32 @@ def test_ids_in_a_mixed_column_are_masked_too():
     text = json.dumps(prof.to_dict(), ensure_ascii=False) + prof.to_frame().to_string()
     assert "11010119800101001X" not in text and "110101201501020028" not in text
     assert ("110101********001X", 6) in col.top_values
+
+
+# codes with a leading zero and person names in a column named in Chinese (another hospital's export)
+_codes = st.lists(st.from_regex(r"0[0-9]{1,3}(\.[0-9]{2})?", fullmatch=True), min_size=1, max_size=30).filter(
+    lambda xs: any(x[1].isdigit() for x in xs)
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(codes=_codes)
+def test_numbers_with_a_leading_zero_are_codes_kept_as_text(codes):
+    profile = profile_frame(pd.DataFrame({"科室编码": codes * 5}))
+    col = profile.columns[0]
+    assert (col.dtype, col.kind) == ("string", "code")
+    assert col.min == min(codes * 5) and col.max == max(codes * 5)  # 0101 stays 0101, not 101
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    header=st.sampled_from(["病人姓名", "医师姓名", "患者名字", "就诊人", "姓名"]),
+    names=st.lists(
+        st.sampled_from(["张伟", "李娜", "王芳", "欧阳修远", "赵测试"]), min_size=1, max_size=3, unique=True
+    ),
+)
+def test_a_few_distinct_names_are_masked_by_the_column_header(header, names):
+    profile = profile_frame(pd.DataFrame({header: names * 10}))
+    shown = " ".join(str(v) for v, _count in profile.columns[0].top_values) + str(profile.columns[0].min)
+    for name in names:
+        assert name not in shown

@@ -229,7 +229,23 @@ _PERSON_KEYS = (
     "contact",
 )
 _NOT_PERSON = ("drug", "dept", "org", "unit", "diag", "item", "hosp", "disease", "title", "subject", "spec")
-_PERSON_ROLES = ("代表人", "负责人", "联系人", "医生", "医师", "药师", "护士", "患者", "监护人", "审核人", "投诉人")
+_PERSON_ROLES = (
+    "代表人",
+    "负责人",
+    "联系人",
+    "医生",
+    "医师",
+    "药师",
+    "护士",
+    "患者",
+    "病人",
+    "就诊人",
+    "患儿",
+    "家属",
+    "监护人",
+    "审核人",
+    "投诉人",
+)
 
 
 def mask_kind(key: str, name: str = "", value: Any = None) -> str | None:
@@ -239,18 +255,23 @@ def mask_kind(key: str, name: str = "", value: Any = None) -> str | None:
     name, ``value`` an optional sample value (a 2–4 character Chinese value of a person-role
     field is a name)."""
     k = str(key).lower()
-    name = name or ""
+    # Chinese words count in the name and in the key alike (a source column is named 病人姓名)
+    name = f"{name or ''} {key}" if _has_han(str(key)) else name or ""
     if any(t in k for t in _ID_KEYS) or any(t in name for t in ("身份证", "证件号")):
         return "id"
-    if any(t in k for t in _PHONE_KEYS) or any(t in name for t in ("电话", "手机")):
+    if any(t in k for t in _PHONE_KEYS) or any(t in name for t in ("电话", "手机", "联系方式")):
         return "phone"
     if any(t in k for t in _ORG_KEYS) or any(t in name for t in ("机构", "信用代码")):
         return "plain"
     return "name" if _is_person_name(k, name, value) else None
 
 
+def _has_han(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
 def _is_person_name(k: str, name: str, value: Any) -> bool:
-    if "姓名" in name or k in {"auditdoctor", "evaluationpeople"}:
+    if "姓名" in name or "名字" in name or k in {"auditdoctor", "evaluationpeople"}:
         return True
     if any(w in k for w in _NOT_PERSON):
         return False

@@ -34,6 +34,7 @@ _MOBILE_RE = r"^1[3-9]\d{9}$"
 _NAME_RE = r"^[\u4e00-\u9fa5]{1,2}[\u4e00-\u9fa5·]{1,4}$"
 _INT_RE = r"^-?\d+$"
 _DEC_RE = r"^-?\d+\.\d+$"
+_LEADING_ZERO_RE = r"^-?0\d"
 
 KIND_LABELS = {
     "id_card": "身份证号",
@@ -170,6 +171,9 @@ def guess_kind(values: pd.Series) -> tuple[str, str, float, str | None]:
     share_dec = _share(sample.str.match(_DEC_RE), m)
     distinct = sample.nunique()
     lengths = sample.str.len()
+    if share_int + share_dec >= 0.95 and sample.str.match(_LEADING_ZERO_RE).any():
+        # 0101, 03.01: a leading zero is part of the code — a number would lose it
+        return "code", "string", share_int + share_dec, None
     if share_int + share_dec >= 0.95 and share_dec > 0:
         dec_places = sample[sample.str.match(_DEC_RE)].str.split(".").str[1].str.len()
         if len(dec_places) and dec_places.max() <= 2:
@@ -191,6 +195,7 @@ def profile_frame(
     df: pd.DataFrame, *, source: str = "<DataFrame>", min_count: int = 5, top: int = 10, read_as: str = ""
 ) -> Profile:
     """Profile a DataFrame already read (every column; values seen < ``min_count`` times hidden)."""
+    from .._privacy import mask_kind as privacy_mask_kind
     from .._privacy import mask_value
 
     cols = []
@@ -204,7 +209,8 @@ def profile_frame(
         kind, dtype, match, fmt = guess_kind(text)
         counts = text.value_counts()
         shown = counts[counts >= min_count].head(top)
-        mask_kind = _MASK_KINDS.get(kind)
+        mask_kind = _MASK_KINDS.get(kind) or privacy_mask_kind(str(name), "", text.iloc[0] if len(text) else None)
+        mask_kind = None if mask_kind == "plain" else mask_kind
 
         def show(v, mask_kind=mask_kind):
             if v is None:
