@@ -122,3 +122,16 @@ def test_failing_sample_rows_are_exactly_the_bad_rows(tmp_path_factory, goods, n
     assert bool(errors) == (not any(shown))
     if not all(shown):
         assert any(f"{len(shown)} 行：{shown.count(False)} 行不合格" in i.message for i in issues)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(unmapped=st.sets(st.sampled_from(["patientName", "patientCertID", "age"]), min_size=1))
+def test_a_draft_without_rules_for_some_required_fields_says_so_once(tmp_path_factory, unmapped):
+    """The sample rows do not fail again, row by row, for a required field that has no rule yet."""
+    fields = {k: v for k, v in RULES.items() if k not in unmapped}
+    d = _config(tmp_path_factory.mktemp("draft"), [_row(i) for i in range(4)], fields=fields)
+    code, out, _ = run("map", "check", "--mapping", d, "--spec", SPEC, "--draft")
+    assert code == 0, out
+    assert "样例" not in out
+    for key in unmapped:
+        assert out.count(f"必填字段 {key}") == 1

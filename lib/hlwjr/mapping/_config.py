@@ -533,7 +533,8 @@ _SAMPLE_ROWS_SHOWN = 10
 
 
 def _sample_failures(res: MappingResult, spec) -> dict[int, list[str]]:
-    """Source row (1-based) → what fails there: the mapping's rejections and the validator's errors."""
+    """Source row (1-based) → what fails there: the mapping's rejections and the validator's errors
+    (a required field without a rule yet is reported once as such, not again with every row)."""
     from ..validation._engine import check as validate_records
 
     failing: dict[int, list[str]] = {}
@@ -543,7 +544,11 @@ def _sample_failures(res: MappingResult, spec) -> dict[int, list[str]]:
     if len(res.records):
         report = validate_records(res.records, res.dataset, spec=spec, skip=_SAMPLE_SKIP)
         rows = list(res.source_rows)
+        fields = (report.spec or spec).dataset(res.dataset).fields if (report.spec or spec) else {}
+        reported = {k for k, f in fields.items() if f.is_required and k not in res.records.columns}
         for p in report.problems:
+            if str(p.field or "").split(".")[0] in reported:
+                continue
             if p.severity == "error" and p.row is not None and p.row < len(rows):
                 failing.setdefault(int(rows[p.row]), []).append(p.message)
     return failing
