@@ -6,6 +6,8 @@ import io
 import json
 
 import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from validate_helpers import SPEC_DIR, doctor, pharmacist, revisit
 
 from hlwjr import cli
@@ -144,3 +146,19 @@ def test_validate_reads_files_like_map_apply(tmp_path):
     broken.write_bytes(good[:-3] + b"\xff\xfe" + good[-3:])
     code, _, err = run(["validate", "-d", "doctor", str(broken), "--spec", str(SPEC_DIR)])
     assert code != 0 and "字节" in err and "Traceback" not in err
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    columns=st.lists(
+        st.sampled_from(["病人姓名", "性别", "申请时间", "就诊流水号", "FYJE", "结束时间"]), min_size=1, unique=True
+    )
+)
+def test_a_raw_export_is_told_to_be_mapped_first(tmp_path_factory, columns):
+    f = tmp_path_factory.mktemp("raw") / "export.csv"
+    f.write_text(",".join(columns) + "\n" + ",".join("x" for _ in columns) + "\n", encoding="utf-8")
+    code, out, err = run(["validate", "--dataset", "revisit", str(f)])
+    assert code == 2, out + err
+    assert "都不是数据集 revisit" in err and "hlwjr map suggest --dataset revisit" in err
+    if "申请时间" in columns:
+        assert "申请时间→applyDate" in err

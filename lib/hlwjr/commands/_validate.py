@@ -90,6 +90,7 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
             "数据文件中没有记录（只有表头或空文件），没有可校验的数据；请检查导出是否成功、是否选错了文件",
             where=str(args.records),
         )
+    _require_spec_columns(batch[ds.code], ds, args)
     for item in args.with_:
         other, file = _dataset_file("--with", item, spec)
         if other.code in batch:
@@ -154,6 +155,31 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         if args.report:
             print(f"报告已写入 {args.report}", file=stdout)
     return 0 if report.ok else 1
+
+
+def _columns_of(records) -> list[str]:
+    if hasattr(records, "columns"):
+        return [str(c) for c in records.columns]
+    return list(dict.fromkeys(str(k) for r in list(records)[:1000] if isinstance(r, dict) for k in r))
+
+
+def _require_spec_columns(records, ds, args) -> None:
+    """A file none of whose columns is a field of the data set is a raw export, not spec records:
+    one clear message saying how to map it, instead of every required field missing in every row."""
+    columns = _columns_of(records)
+    if not columns or any(c in ds.fields for c in columns):
+        return
+    by_name = {f.name: f.key for f in ds.fields.values() if f.name}
+    named = [f"{c}→{by_name[c]}" for c in columns if c in by_name]
+    shown = "、".join(columns[:6]) + ("……" if len(columns) > 6 else "")
+    raise ConfigError(
+        f"数据文件的列（{shown}）都不是数据集 {ds.code}（{ds.name}）的字段代码：hlwjr validate 校验按规范对照好的"
+        "记录。"
+        + (f"其中 {'、'.join(named[:6])} 是字段的中文名。" if named else "")
+        + f"HIS 原始导出请先做指标对照：hlwjr map suggest --dataset {ds.code} --source {args.records} --write "
+        "mapping/<医院>，审核后用 hlwjr validate --config <项目> 校验对照后的数据",
+        where=str(args.records),
+    )
 
 
 def _project(args):
