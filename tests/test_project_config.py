@@ -218,3 +218,14 @@ def test_a_password_in_a_source_url_is_refused_and_env_references_are_used(tmp_p
     (tmp_path / "exports" / "v.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     monkeypatch.setenv("EXPORT_DIR", str(tmp_path / "exports"))
     assert read_source("${EXPORT_DIR}/v.csv")["a"].tolist() == ["1"]
+
+
+@pytest.mark.parametrize(
+    "table, typo, meant",
+    [("platform", "urll", "url"), ("platform", "max_retry", "max_retries"), ("run", "window_day", "window_days")],
+)
+def test_a_mistyped_setting_names_the_setting_meant(tmp_path, table, typo, meant):
+    (tmp_path / "hlwjr.toml").write_text(f"[{table}]\n{typo} = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_project(tmp_path)
+    assert f"{typo}（是不是 {meant}？）" in exc.value.message

@@ -21,6 +21,7 @@ The secret is read lazily by :meth:`Project.secret` and never appears in ``repr`
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -48,6 +49,19 @@ DEFAULT_SECRET_ENV = "HLWJR_SECRET"
 _SECRET_KEYS = {"secret", "app_secret", "appsecret", "password", "token"}
 
 
+def refuse_unknown(data, allowed, what: str, where: str) -> None:
+    """A setting hlwjr does not know is a typo until shown otherwise: refuse it, naming the
+    closest known setting (``urll`` → ``url``) and listing the others."""
+    unknown = sorted(set(data) - set(allowed))
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(str(name), [str(a) for a in allowed], n=1, cutoff=0.6)
+        hints.append(f"{name}（是不是 {close[0]}？）" if close else str(name))
+    raise ConfigError(f"{what} {'、'.join(hints)}；可用的有 {', '.join(sorted(map(str, allowed)))}", where=where)
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """The acceptance rule (达标规则) of the test phase; defaults are the manual's:
@@ -65,9 +79,7 @@ class Thresholds:
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "[readiness]") -> Thresholds:
         allowed = {f.name for f in fields(cls)}
-        unknown = set(data) - allowed
-        if unknown:
-            raise ConfigError(f"未知的达标设置 {sorted(unknown)}；可用的有 {sorted(allowed)}", where=where)
+        refuse_unknown(data, allowed, "未知的达标设置", where)
         data = dict(data)
         if "required_datasets" in data:
             data["required_datasets"] = tuple(data["required_datasets"])
@@ -103,9 +115,7 @@ class RunSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "[run]") -> RunSettings:
         allowed = {f.name for f in fields(cls)}
-        unknown = set(data) - allowed
-        if unknown:
-            raise ConfigError(f"[run] 中未知的设置 {sorted(unknown)}；可用的有 {sorted(allowed)}", where=where)
+        refuse_unknown(data, allowed, "[run] 中未知的设置", where)
         for k in allowed & set(data):
             if not isinstance(data[k], int) or isinstance(data[k], bool):
                 raise ConfigError(f"[run] {k} 必须是整数，现在是 {data[k]!r}", where=where)
@@ -137,9 +147,7 @@ class AlertSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "[alerts]") -> AlertSettings:
         allowed = {f.name for f in fields(cls)}
-        unknown = set(data) - allowed
-        if unknown:
-            raise ConfigError(f"[alerts] 中未知的设置 {sorted(unknown)}；可用的有 {sorted(allowed)}", where=where)
+        refuse_unknown(data, allowed, "[alerts] 中未知的设置", where)
         for k in ("command", "webhook", "webhook_env"):
             if k in data and not isinstance(data[k], str):
                 raise ConfigError(f"[alerts] {k} 必须是字符串", where=where)
@@ -372,9 +380,7 @@ def load_project(path: str | Path) -> Project:
         "run",
         "alerts",
     }
-    unknown = set(data) - known_top
-    if unknown:
-        raise ConfigError(f"未知的配置项 {sorted(unknown)}；可用的有 {sorted(known_top)}", where=where)
+    refuse_unknown(data, known_top, "未知的配置项", where)
     _check_no_secret(data, "顶层", where)  # every table, however deep
 
     proj = _table(data, "project", where)
@@ -452,9 +458,7 @@ def _channel(plat: dict, channels: dict, phase: str, where: str) -> dict:
 
 def _platform_settings(plat: dict, where: str, rel) -> PlatformSettings:
     plat_known = {f.name for f in fields(PlatformSettings)}
-    bad = set(plat) - plat_known
-    if bad:
-        raise ConfigError(f"[platform] 中未知的设置 {sorted(bad)}；可用的有 {sorted(plat_known)}", where=where)
+    refuse_unknown(plat, plat_known, "[platform] 中未知的设置", where)
     plat = dict(plat)
     for k in ("secret_file", "ca_bundle"):
         if k in plat:
