@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,7 @@ def test_map_apply_writes_jsonl_and_reports(demo, tmp_path, monkeypatch):
     )
     lines = out_file.read_text(encoding="utf-8").splitlines()
     assert len(lines) >= 55 and json.loads(lines[0])["orderList"]
+    assert stat.S_IMODE(out_file.stat().st_mode) == 0o600  # patients' records: owner-only
     assert f"已写出 {len(lines)} 条记录" in out and "未对照的本地值" in out
     assert code == 1  # rows were rejected (planted unmapped codes): problems found
     assert issues.read_bytes().startswith(b"\xef\xbb\xbf")

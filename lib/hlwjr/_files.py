@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write", "give_default_mode"]
+__all__ = ["atomic_write", "give_default_mode", "open_private"]
 
 
 def _umask() -> int:
@@ -61,3 +61,13 @@ def atomic_write(
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+def open_private(path: str | os.PathLike, mode: str = "wb"):
+    """Open a file that will hold patients' records for writing, owner-only (0600) from its first
+    byte — also when a file of that name was left behind with other permissions."""
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if hasattr(os, "fchmod"):  # POSIX; elsewhere the mode given to os.open is all there is
+        os.fchmod(fd, 0o600)
+    return os.fdopen(fd, mode)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import MappingError
+from .._files import open_private
 from ._codemaps import CodeMap
 from ._config import Mapping, load_mapping
 from ._context import _Context, _expand
@@ -422,7 +423,7 @@ def apply_mapping(
     n_rows = written = n_day_rows = n_waiting = 0
     final = dm.source.final_when
     part = None if out is None else Path(str(out) + ".part")
-    fh = open(part, "wb") if part is not None else None  # noqa: SIM115 - closed in the finally below
+    fh = open_private(part) if part is not None else None  # closed in the finally below
     writer = None
     pending = None
     if fh is not None:
