@@ -148,8 +148,10 @@ def test_excel_sheets_and_header_on_row_3(tmp_path):
         hlwjr.read_source(p, sheet="病人")
     # the description says which sheet was read, that the title rows were skipped, and what else is there
     assert "工作簿另有工作表 说明" in info["description"] and "上方 2 行（标题/说明）已跳过" in info["description"]
-    first = hlwjr.read_source(p).attrs["source_info"]["description"]
-    assert "工作表「说明」" in first and "另有工作表 患者" in first
+    # without a sheet named: the cover sheet (one line of text) is no table, the data sheet is read
+    first = hlwjr.read_source(p)
+    assert first.attrs["source_info"]["sheet"] == "患者" and list(first.columns) == ["BRXM", "XB", "CSRQ", "NL"]
+    assert "第一个工作表「说明」不是数据表，已读取「患者」" in first.attrs["source_info"]["description"]
 
 
 def test_excel_duplicate_headers(tmp_path):

@@ -31,6 +31,7 @@ import pandas as pd
 
 from .._exceptions import SourceError
 from .._privacy import mask_text
+from ._layout import choose_sheet, trim_footer
 
 __all__ = ["Source", "SourceInfo", "iter_source", "list_sheets", "open_source", "read_source"]
 
@@ -252,7 +253,7 @@ class Source:
         kind = self.info.kind
         if kind == "csv":
             try:
-                df = pd.read_csv(self.path, **self._csv_kwargs())
+                df = self._without_footer(pd.read_csv(self.path, **self._csv_kwargs()))
             except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, ValueError) as exc:
                 raise self._translate_csv(exc) from exc
         elif kind == "excel":
@@ -265,13 +266,33 @@ class Source:
         df.attrs["source"] = self.info.label
         return df
 
+    def _note(self, note: str) -> None:
+        if note not in self.info.notes:
+            self.info.notes.append(note)
+
+    def _without_footer(self, frame: pd.DataFrame, first_line: int | None = None) -> pd.DataFrame:
+        frame, note = trim_footer(frame, first_line=first_line)
+        if note:
+            self._note(note)
+        return frame
+
+    def _last_without_footer(self, chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        """The chunks, the last one without the summary lines under the table."""
+        held = None
+        for chunk in chunks:
+            if held is not None:
+                yield held
+            held = chunk
+        if held is not None:
+            yield self._without_footer(held)
+
     def iter_chunks(self, chunksize: int = 200_000) -> Iterator[pd.DataFrame]:
         """The source in chunks of at most ``chunksize`` rows (index continues across chunks)."""
         if self.info.kind == "csv":
             if self.path.stat().st_size >= _ARROW_MIN_BYTES and self._columns is None:
-                yield from self._arrow_chunks(chunksize)
+                yield from self._last_without_footer(self._arrow_chunks(chunksize))
                 return
-            yield from self._pandas_chunks(chunksize)
+            yield from self._last_without_footer(self._pandas_chunks(chunksize))
         elif self.info.kind == "sql":
             yield from self._read_sql(chunksize)
         elif self.info.kind == "parquet":
@@ -388,7 +409,9 @@ class Source:
             names = wb.sheetnames
             sheet = self._sheet
             if sheet is None:
-                ws_name = names[0]
+                ws_name, chosen = choose_sheet(wb, names)
+                if chosen:
+                    self._note(chosen)
             elif isinstance(sheet, int):
                 if not 0 <= sheet < len(names):
                     raise SourceError(
@@ -437,6 +460,7 @@ class Source:
                 )
             data.append([cell(v) for v in (list(r[:width]) + [None] * (width - len(r)))])
         df = pd.DataFrame(data, columns=names_, dtype=object if self._excel_numbers else "str")
+        df = self._without_footer(df, first_line=hdr + 1)
         if self._columns is not None:
             missing = [c for c in self._columns if c not in df.columns]
             if missing:

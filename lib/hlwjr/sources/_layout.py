@@ -1,0 +1,61 @@
+"""How a person reads an export's layout: which sheet holds the table, which rows at its end are
+not records (合计/制表人/打印时间 lines under the table). Each decision is reported in the
+source's notes, never taken silently."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+__all__ = ["choose_sheet", "trim_footer"]
+
+#: the first filled cell of a line under the table that sums it up or signs it
+_FOOTER = re.compile(
+    r"^\s*(合\s*计|总\s*计|小\s*计|共\s*计|统计|汇总|制表|打印|导出|审核人|负责人|填报|备注|注\s*[:：]|说明\s*[:：])"
+)
+_FOOTER_LOOK = 5  # at most this many lines at the end are read as a footer
+
+
+def _first_text(values) -> str:
+    for v in values:
+        if v is not None and not (isinstance(v, float) and v != v) and str(v).strip():
+            return str(v)
+    return ""
+
+
+def trim_footer(frame: pd.DataFrame, *, first_line: int | None = None) -> tuple[pd.DataFrame, str | None]:
+    """``frame`` without the summary lines at its end (合计、总计、制表人…), and a note naming the
+    lines dropped (sheet rows counted from ``first_line``, the row of the first record, if given)."""
+    n = len(frame)
+    cut = n
+    while cut > 0 and n - cut < _FOOTER_LOOK and _FOOTER.match(_first_text(frame.iloc[cut - 1].tolist())):
+        cut -= 1
+    if cut == n or cut == 0:  # nothing to drop, or every row looks so: then they are data
+        return frame, None
+    # the keyword only (合计、制表): the rest of such a line may name a person (制表人：张三)
+    what = "、".join(dict.fromkeys(_FOOTER.match(_first_text(frame.iloc[i].tolist())).group(1) for i in range(cut, n)))
+    note = f"末尾 {n - cut} 行（{what}）是表格下方的汇总/签名行，不是数据，已跳过"
+    if first_line is not None:
+        first, last = first_line + cut, first_line + n - 1
+        note += f"（第 {first} 行）" if first == last else f"（第 {first}–{last} 行）"
+    return frame.iloc[:cut], note
+
+
+def _table_size(rows: list[list]) -> int:
+    filled = [r for r in rows if sum(1 for v in r if v is not None and str(v).strip()) >= 2]
+    width = max((sum(1 for v in r if v is not None and str(v).strip()) for r in filled), default=0)
+    return len(filled) * width if len(filled) >= 2 else 0
+
+
+def choose_sheet(wb, names: list[str], look: int = 50) -> tuple[str, str | None]:
+    """The sheet an analyst means when none is named: the first one, unless it holds no table
+    (a cover sheet: 说明、封面) while another does — then the largest table, with a note."""
+    sizes = {name: _table_size([list(r) for r in wb[name].iter_rows(max_row=look, values_only=True)]) for name in names}
+    first = names[0]
+    if sizes[first] or len(names) == 1:
+        return first, None
+    best = max(names, key=lambda name: sizes[name])
+    if not sizes[best]:
+        return first, None
+    return best, f"第一个工作表「{first}」不是数据表，已读取「{best}」"
