@@ -8,13 +8,13 @@ import re
 
 import pandas as pd
 
-__all__ = ["choose_sheet", "trim_footer"]
+__all__ = ["FOOTER_LOOK", "choose_sheet", "trim_footer"]
 
 #: the first filled cell of a line under the table that sums it up or signs it
 _FOOTER = re.compile(
     r"^\s*(合\s*计|总\s*计|小\s*计|共\s*计|统计|汇总|制表|打印|导出|审核人|负责人|填报|备注|注\s*[:：]|说明\s*[:：])"
 )
-_FOOTER_LOOK = 5  # at most this many lines at the end are read as a footer
+FOOTER_LOOK = 5  # at most this many lines at the end are read as a footer
 
 
 def _first_text(values) -> str:
@@ -29,7 +29,7 @@ def trim_footer(frame: pd.DataFrame, *, first_line: int | None = None) -> tuple[
     lines dropped (sheet rows counted from ``first_line``, the row of the first record, if given)."""
     n = len(frame)
     cut = n
-    while cut > 0 and n - cut < _FOOTER_LOOK and _FOOTER.match(_first_text(frame.iloc[cut - 1].tolist())):
+    while cut > 0 and n - cut < FOOTER_LOOK and _FOOTER.match(_first_text(frame.iloc[cut - 1].tolist())):
         cut -= 1
     if cut == n or cut == 0:  # nothing to drop, or every row looks so: then they are data
         return frame, None

@@ -31,7 +31,7 @@ import pandas as pd
 
 from .._exceptions import SourceError
 from .._privacy import mask_text
-from ._layout import choose_sheet, trim_footer
+from ._layout import FOOTER_LOOK, choose_sheet, trim_footer
 
 __all__ = ["Source", "SourceInfo", "iter_source", "list_sheets", "open_source", "read_source"]
 
@@ -277,14 +277,22 @@ class Source:
         return frame
 
     def _last_without_footer(self, chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        """The chunks, the last one without the summary lines under the table."""
-        held = None
+        """The chunks, the table's last lines without the summary lines under it (which may
+        straddle chunks: the last few rows are held back until the end is known)."""
+        held: list[pd.DataFrame] = []
         for chunk in chunks:
-            if held is not None:
-                yield held
-            held = chunk
-        if held is not None:
-            yield self._without_footer(held)
+            held.append(chunk)
+            while len(held) > 1 and sum(map(len, held[1:])) >= FOOTER_LOOK:
+                yield held.pop(0)
+        if not held:
+            return
+        tail = self._without_footer(pd.concat(held) if len(held) > 1 else held[0])
+        start = 0
+        for chunk in held:
+            piece = tail.iloc[start : start + len(chunk)]
+            start += len(chunk)
+            if len(piece) or len(held) == 1:
+                yield piece
 
     def iter_chunks(self, chunksize: int = 200_000) -> Iterator[pd.DataFrame]:
         """The source in chunks of at most ``chunksize`` rows (index continues across chunks)."""
