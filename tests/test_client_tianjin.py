@@ -66,6 +66,11 @@ def serve_app(app):
         thread.join(10)
 
 
+def _answer(record: dict) -> dict:
+    missing = [k for k in ("organID", "recipeID") if not record.get(k)]
+    return {"msgCode": -99, "msg": "|".join(missing)} if missing else {"msgCode": 200, "msg": "请求成功"}
+
+
 def gateway_app(state: dict):
     """A gateway from the SDK rules: signature, digest, timestamp, nonce, decryption, -99."""
 
@@ -99,6 +104,12 @@ def gateway_app(state: dict):
             return JSONResponse({"code": 40004, "msg": "appKey与appSecret不匹配"})
         if not isinstance(records, list):
             return JSONResponse({"code": 40001, "msg": "参数错误"})
+        if state.get("list_body"):  # body as a list: one {msgCode, msg} per record (or one for all)
+            answers = [_answer(r) for r in records]
+            if all(a["msgCode"] == 200 for a in answers):
+                state["stored"].extend(records)
+            verdict = [next((a for a in answers if a["msgCode"] != 200), answers[0])]
+            return JSONResponse({"code": 200, "body": answers if state["list_body"] == "each" else verdict})
         for r in records:
             missing = [k for k in ("organID", "recipeID") if not r.get(k)]
             if missing:
@@ -123,6 +134,7 @@ def _reset(request):
         state = request.getfixturevalue("gateway")[1]
         state.pop("force", None)
         state.pop("not_json", None)
+        state.pop("list_body", None)
     yield
 
 
@@ -161,6 +173,28 @@ def test_minus_99_rejects_the_batch_with_field_names(gateway):
         res = _send(c, "B2", [{"organID": "O1", "recipeID": "R1"}, {"organID": "O1"}])
     assert res.rejected == 2 and res.whole_batch and res.accepted == 0
     assert res.results[0].errors[0]["field"] == "recipeID"
+
+
+@pytest.mark.parametrize("style", ["each", "one"])
+@pytest.mark.parametrize("bad", [None, 0, 2])
+def test_a_body_sent_as_a_list_of_answers(gateway, style, bad):
+    """``body`` may be ``[{msgCode, msg}, …]``: all well → all accepted; one record wrong → the
+    whole batch refused, the wrong record with its fields, the others free to go again."""
+    url, state = gateway
+    state["list_body"] = style
+    recs = [{"organID": "O1", "recipeID": f"L{i}"} for i in range(3)]
+    if bad is not None:
+        del recs[bad]["recipeID"]
+    with _client(url) as c:
+        res = _send(c, f"BL{style}{bad}", recs)
+    if bad is None:
+        assert res.accepted == 3 and not res.whole_batch
+        return
+    assert res.accepted == 0 and res.whole_batch and res.rejected == 3
+    if style == "each":
+        assert res.results[bad].errors[0]["field"] == "recipeID"
+        others = [r for r in res.results if r.index != bad]
+        assert all(r.errors[0]["rule"] == "whole_batch" for r in others)
 
 
 def test_busy_is_retried_with_a_fresh_nonce(gateway):

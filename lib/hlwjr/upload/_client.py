@@ -639,8 +639,10 @@ class PlatformClient:
             return BatchResult(
                 dataset, batch_no, n, code, msg, [RecordResult(i, REJECTED, list(errors)) for i in range(n)], data, True
             )
-        bcode = _get(data, r["business_code_field"])
-        bmsg = str(_get(data, r.get("business_message_field", "body.msg")) or "")
+        answers = _business_answers(data, r["business_code_field"], r.get("business_message_field", "body.msg"))
+        if answers is not None and len(answers) == n and n > 1:  # one {msgCode, msg} per record
+            return self._per_record_business(dataset, batch_no, n, data, answers)
+        bcode, bmsg = _first_failure(answers, self.profile) if answers else (None, "")
         if bcode is None:
             raise PlatformRejected(
                 f"平台应答不是约定的格式（缺少 {r['business_code_field']}）："
@@ -662,6 +664,27 @@ class PlatformClient:
             innocent = [{"rule": "whole_batch", "msg": note}]
             results = [RecordResult(i, REJECTED, list(errors if i == culprit else innocent)) for i in range(n)]
         return BatchResult(dataset, batch_no, n, bcode, bmsg or msg, results, data, True)
+
+    def _per_record_business(self, dataset: str, batch_no: str, n: int, data: Any, answers: list) -> BatchResult:
+        """A gateway that answers each record of the batch with its own ``{msgCode, msg}``. An
+        error anywhere rejects the whole batch (the gateway's rule for list interfaces): the
+        failing records carry their reasons, the others a note that they may go again."""
+        ok = [self.profile.is_success(c, "business_success_codes", (200,)) for c, _ in answers]
+        bcode, bmsg = _first_failure(answers, self.profile)
+        if all(ok):
+            return BatchResult(dataset, batch_no, n, bcode, bmsg, [RecordResult(i, ACCEPTED) for i in range(n)], data)
+        bad = [i + 1 for i, good in enumerate(ok) if not good]
+        innocent = [
+            {
+                "rule": "whole_batch",
+                "msg": f"同一请求中第 {'、'.join(map(str, bad[:5]))} 条记录有误，整批未入库（本条无误）",
+            }
+        ]
+        results = [
+            RecordResult(i, REJECTED, list(innocent) if good else _business_errors(*answers[i]))
+            for i, good in enumerate(ok)
+        ]
+        return BatchResult(dataset, batch_no, n, bcode, bmsg, results, data, True)
 
     def server_now(self) -> str | None:
         """The platform's current time (``YYYY-MM-DD HH:MM:SS``, Beijing) if the profile knows a
@@ -696,6 +719,27 @@ class PlatformClient:
             return None
         data, _, _ = self.request("GET", v["records_path"], params={k: x for k, x in params.items() if x is not None})
         return _get(data, "data", data)
+
+
+def _business_answers(data: Any, code_field: str, message_field: str) -> list[tuple[Any, str]] | None:
+    """The business answers (``body.msgCode`` / ``body.msg``) as (code, message) pairs: one pair
+    when ``body`` is an object, one per element when the gateway sends ``body`` as a list."""
+    parent, _, leaf = code_field.rpartition(".")
+    mparent, _, mleaf = message_field.rpartition(".")
+    container = _get(data, parent) if parent else data
+    if isinstance(container, list) and parent == mparent:
+        pairs = [(it.get(leaf), str(it.get(mleaf) or "")) for it in container if isinstance(it, dict)]
+        return pairs if pairs and len(pairs) == len(container) and all(c is not None for c, _ in pairs) else None
+    code = _get(data, code_field)
+    return None if code is None else [(code, str(_get(data, message_field) or ""))]
+
+
+def _first_failure(answers: list[tuple[Any, str]], profile) -> tuple[Any, str]:
+    """The batch's business code and message: the first failing answer's, else the first."""
+    for code, msg in answers:
+        if not profile.is_success(code, "business_success_codes", (200,)):
+            return code, msg
+    return answers[0]
 
 
 _RECORD_AT = re.compile(r"第\s*(\d+)\s*条(?:记录)?\s*([A-Za-z_][\w.\[\]]*)?\s*[：:]")
