@@ -33,7 +33,7 @@ import httpx
 from .._exceptions import AuthError, ConfigError, PlatformRejected, TransportError
 from ._profile import _METHOD_NAME, PlatformProfile, _get, code_key
 from ._results import ACCEPTED, REJECTED, BatchResult, RecordResult
-from .profiles import Sm3GatewayAuth, body_codec
+from .profiles import SignedHeadersAuth, Sm3GatewayAuth, body_codec
 
 __all__ = ["PlatformClient", "TokenAuth"]
 
@@ -207,8 +207,11 @@ class TokenAuth(httpx.Auth):
 
 def _make_auth(profile: PlatformProfile, appid: str, secret: str, url: str) -> httpx.Auth:
     """The request signing the profile's ``auth.mode`` names."""
-    if profile.auth.get("mode", "token") == "sm3-gateway":
+    mode = profile.auth.get("mode", "token")
+    if mode == "sm3-gateway":
         return Sm3GatewayAuth(profile, appid, secret)
+    if mode == "signed-headers":
+        return SignedHeadersAuth(profile, appid, secret)
     return TokenAuth(profile, appid, secret, base_url=url)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from .._exceptions import ConfigError
-from .profiles import AUTH_MODES, CODECS
+from .profiles import AUTH_MODES, CODECS, check_signed_headers
 
 __all__ = ["PlatformProfile", "list_profiles"]
 
@@ -125,6 +125,8 @@ class PlatformProfile:
             )
         if mode not in AUTH_MODES:
             raise ConfigError(f"auth.mode 只能是 {' 或 '.join(AUTH_MODES)}，现在是 {mode!r}", where=source)
+        if mode == "signed-headers":
+            check_signed_headers(auth, source)
         body = data.get("body") or {}
         if not isinstance(body, dict):
             raise ConfigError("body: 段应为映射，如 body: {codec: sm4-cbc-hex}", where=source)

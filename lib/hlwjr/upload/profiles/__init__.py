@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from ._auth import Sm3GatewayAuth, signed_headers
 from ._codecs import CODECS, JsonCodec, Sm4CbcHexCodec, body_codec
+from ._signed import SignedHeadersAuth, check_signed_headers
 from ._sm import gateway_key, sm3_hex, sm4_cbc_decrypt_hex, sm4_cbc_encrypt_hex
 
 __all__ = [
     "AUTH_MODES",
     "CODECS",
     "JsonCodec",
+    "SignedHeadersAuth",
     "Sm3GatewayAuth",
     "Sm4CbcHexCodec",
     "TokenAuth",
     "body_codec",
+    "check_signed_headers",
     "gateway_key",
     "signed_headers",
     "sm3_hex",
@@ -24,8 +27,9 @@ __all__ = [
     "sm4_cbc_encrypt_hex",
 ]
 
-#: ``auth.mode`` values; ``token`` is :class:`~hlwjr.upload._client.TokenAuth`.
-AUTH_MODES = ("token", "sm3-gateway")
+#: ``auth.mode`` values; ``token`` is :class:`~hlwjr.upload._client.TokenAuth`, ``sm3-gateway``
+#: :class:`Sm3GatewayAuth`, ``signed-headers`` :class:`SignedHeadersAuth` (a signature template).
+AUTH_MODES = ("token", "sm3-gateway", "signed-headers")
 
 
 def __getattr__(name: str):
