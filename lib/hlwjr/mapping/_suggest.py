@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ._valuefit import distinct_values, fit_adjust
+
 __all__ = [
     "SYNONYMS",
     "Candidate",
@@ -605,6 +607,35 @@ def _key_adjust(col: str, prof) -> tuple[float, float | None, str | None]:
     return 0.0, (90.0 if serial else 84.0), f"列值每行唯一、列名像{what}：可作业务主键"
 
 
+_CONFIDENT = 75.0  # a candidate at or above this score is drafted without a second look
+_NAME_EVIDENCE = 60.0  # the column name's own score a confident value-based candidate needs
+_STRONG_FIT = 10.0  # value fits below this (bare codes 1/2, 是/否) are weak evidence
+
+
+def _code_set_of(dataset, f):
+    """The field's code set, when the data set knows its spec (a bare Dataset may not)."""
+    if not f.code_set:
+        return None
+    try:
+        return dataset.spec.code_set(f.code_set)
+    except Exception:  # a Dataset built without its spec, or a code set the spec lacks
+        return None
+
+
+def _distinct_values_of(source):
+    """column → its distinct values (or None), computed once per column, for DataFrame sources."""
+    memo: dict = {}
+
+    def values_of(col):
+        if not isinstance(source, pd.DataFrame):
+            return None
+        if col not in memo:
+            memo[col] = distinct_values(source[col].head(20000))
+        return memo[col]
+
+    return values_of
+
+
 def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> list[FieldSuggestion]:
     """Rank source columns for every field of a spec data set (指标对照建议).
 
@@ -616,6 +647,7 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
 
     profiles, columns = _profile_of(source)
     col_vars = {c: _column_variants(c) for c in columns}
+    values_of = _distinct_values_of(source)
     id_fields = _record_id_fields(dataset)
     out = []
     for f in dataset.fields.values():
@@ -632,6 +664,7 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
             else None
         )
         person = _field_role(f)
+        code_set = _code_set_of(dataset, f)
         cands = []
         for col in columns:
             best, why = 0.0, []
@@ -681,8 +714,11 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
                     best, why = s, w
             prof = profiles.get(col) if profiles else None
             adj, reason = _shape_adjust(f, prof)
+            fit, fit_reason = fit_adjust(code_set, values_of(col)) if code_set is not None else (0.0, None)
             penalty, conflict = _role_conflict(person, col)
-            raw = best + adj + penalty
+            raw = best + adj + fit + penalty
+            if fit > 0 and (best < _NAME_EVIDENCE or fit < _STRONG_FIT):
+                raw = min(raw, max(raw - fit, _CONFIDENT - 1))  # values raise the rank, not to "confident"
             if f.key in id_fields:
                 key_penalty, floor, key_reason = _key_adjust(col, prof)
                 raw += key_penalty
@@ -693,6 +729,8 @@ def suggest_fields(dataset, source, *, top: int = 5, min_score: float = 0.3) -> 
             score = max(0.0, min(100.0, raw)) / 100.0
             if reason:
                 why = why + [reason]
+            if fit_reason:
+                why = why + [fit_reason]
             if conflict:
                 why = why + [conflict]
             if score >= min_score:
