@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 import hlwjr
 from hlwjr import SchemaUnsupported, fast_validate
-from hlwjr.validation._fastschema import FORMAT_CHECKER, regex_search, translate_pattern
+from hlwjr.validation._ecma import regex_search, translate_pattern
+from hlwjr.validation._fastschema import FORMAT_CHECKER
 
 
 def oracle_pairs(schema, records):

@@ -63,7 +63,7 @@ import pyarrow.compute as pc
 
 from .._exceptions import DataError, RecordsInvalid, SpecError
 from .._privacy import mask_kind, mask_series, mask_text, mask_value, to_halfwidth
-from ._fastschema import (
+from ._columns import (
     _MISSING,
     BOOL,
     DICT,
@@ -79,11 +79,10 @@ from ._fastschema import (
     _bool,
     _object_array,
     column_of,
-    regex_search,
     str_lengths,
     too_long,
-    translate_pattern,
 )
+from ._ecma import regex_search, translate_pattern
 from ._hints import HINT_VALUES, excel_serial_hint, str_hint
 from ._numbers import is_out_of_range, number_text, out_of_range_text
 from ._report import COLUMNS, Problem, Report
@@ -580,7 +579,7 @@ def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
                     msgs = [m + "（值域不完整，仅提示）" for m in msgs]
                 out.append((idx, "code_set", np.array(msgs, dtype=object), sev))
     if fp.const is not None:
-        from ._fastschema import member_mask
+        from ._columns import member_mask
 
         bad = present & (kind != NULL) & ~member_mask(col, (fp.const,))
         if bad.any():

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from .._exceptions import SpecError
 from .._privacy import ID_CHECK_CHARS, ID_WEIGHTS
-from ._fastschema import FLOATINT, INT, MISSING, NULL, STR, Column, _bool, fixed_width
+from ._columns import FLOATINT, INT, MISSING, NULL, STR, Column, _bool, fixed_width
 from ._hints import excel_text_hint
 from ._numbers import number_text
 
@@ -400,7 +400,7 @@ def id_digits(strings: pa.Array, shape_ok: np.ndarray | None = None) -> tuple[np
 
 def valid_id_mask(strings: pa.Array, today: _dt.date) -> np.ndarray:
     """Vectorised GB 11643 check: format, real birth date (1890 … today), check digit."""
-    from ._fastschema import _real_date
+    from ._columns import _real_date
 
     idx, m = fixed_width(strings, 18)
     ok = np.zeros(len(strings), dtype=bool)

@@ -29,7 +29,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ._fastschema import _MISSING, regex_search
+from ._columns import _MISSING
+from ._ecma import regex_search
 
 __all__ = ["SMALL_BATCH", "certify_clean"]
 
