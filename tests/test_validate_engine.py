@@ -170,7 +170,7 @@ def test_thin_wrappers_share_the_core():
 
 
 def test_plans_are_cached_per_spec_and_dataset():
-    from hlwjr.validation._engine import _plan_for
+    from hlwjr.validation._plan import _plan_for
 
     s = spec()
     assert _plan_for(s, s.dataset("recipe")) is _plan_for(s, s.dataset("recipe"))

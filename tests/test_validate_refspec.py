@@ -77,7 +77,7 @@ def test_every_field_example_passes_its_field_rules(spec, code):
 
 
 def test_every_rule_of_the_reference_spec_is_registered(spec):
-    from hlwjr.validation._engine import _plan_for
+    from hlwjr.validation._plan import _plan_for
 
     for ds in spec.datasets.values():
         plan = _plan_for(spec, ds)  # raises SpecError on an unknown rule or bad params

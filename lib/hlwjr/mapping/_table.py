@@ -95,7 +95,7 @@ def _samples(mapping, spec, code: str, n: int, sources) -> dict[str, str]:
     """field → the first ``n`` mapped values, masked (ID-card, phone, name), joined by "；"."""
     from .._exceptions import HlwjrError
     from .._privacy import mask_value
-    from ..validation._engine import mask_kind_for
+    from ..validation._plan import mask_kind_for
 
     if n <= 0:
         return {}

@@ -140,7 +140,7 @@ def _note(spec, f) -> str:
 def _masked_example(f) -> str:
     """A spec example as the template shows it: ID-card and phone numbers masked, like any report."""
     from .._privacy import mask_text, mask_value
-    from ..validation._engine import mask_kind_for
+    from ..validation._plan import mask_kind_for
 
     kind = mask_kind_for(f.key, f.name or "")
     if kind == "plain":

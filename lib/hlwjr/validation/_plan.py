@@ -1,0 +1,140 @@
+"""Validation plans: each data set compiled once (cached per spec) into field plans (from the
+:class:`~hlwjr.spec._model.Field` attributes), record-rule plans and child plans for array fields.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
+
+import pyarrow as pa
+
+from .._exceptions import SpecError
+from .._privacy import mask_kind
+from ._ecma import translate_pattern
+from ._rules import get_rule
+
+
+# ------------------------------------------------------------------------------------- plans
+def mask_kind_for(key: str, name: str = "") -> str | None:
+    """Which masking a field's values need in reports — asked of the one owner,
+    :func:`hlwjr._privacy.mask_kind`."""
+    return mask_kind(key, name)
+
+
+@dataclass
+class _FieldPlan:
+    key: str
+    label: str
+    type: str
+    required: bool
+    max_length: int | None
+    min_length: int | None
+    precision: int | None
+    total_digits: int | None
+    minimum: float | None
+    maximum: float | None
+    pattern: str | None
+    code_set: Any
+    codes: pa.Array | None
+    const: Any
+    min_items: int | None
+    item: str | None
+    mask: str | None
+
+
+@dataclass
+class _RulePlan:
+    rule: Any
+    ref: Any
+    params: dict
+    severity: str
+
+
+@dataclass
+class _Plan:
+    dataset: Any
+    spec: Any
+    fields: dict[str, _FieldPlan]
+    rules: list[_RulePlan]
+    children: dict[str, _Plan] = dc_field(default_factory=dict)
+
+    def label(self, f: str) -> str:
+        fp = self.fields.get(f)
+        return fp.label if fp else f
+
+
+_PLANS: weakref.WeakKeyDictionary[Any, dict[str, _Plan]] = weakref.WeakKeyDictionary()
+
+
+def _plan_for(spec, dataset) -> _Plan:
+    cache = _PLANS.setdefault(spec, {})
+    plan = cache.get(dataset.code)
+    if plan is None:
+        plan = cache[dataset.code] = _compile_plan(spec, dataset)
+    return plan
+
+
+def _compile_plan(spec, ds) -> _Plan:
+    fields: dict[str, _FieldPlan] = {}
+    where = ds.file or ds.code
+    for f in ds.fields.values():
+        label = f"{f.name}（{f.key}）" if f.name and f.name != f.key else f.key
+        if f.pattern:
+            try:
+                translate_pattern(f.pattern, f"{where} 字段 {f.key} pattern")
+            except SpecError as exc:
+                raise SpecError(
+                    f"字段 {f.key} 的 pattern 无法按 ECMA-262 语义执行：{exc.message}", where=where
+                ) from exc
+        cs = spec.code_set(f.code_set) if f.code_set else None
+        fields[f.key] = _FieldPlan(
+            key=f.key,
+            label=label,
+            type=f.type,
+            required=f.required is True,
+            max_length=f.max_length,
+            min_length=getattr(f, "min_length", None),
+            precision=f.precision,
+            total_digits=f.total_digits,
+            minimum=f.minimum,
+            maximum=f.maximum,
+            pattern=f.pattern,
+            code_set=cs,
+            codes=pa.array(list(cs.codes), type=pa.string()) if cs else None,
+            const=f.const,
+            min_items=f.min_items,
+            item=f.item,
+            mask=mask_kind_for(f.key, f.name or ""),
+        )
+    rules = []
+    for i, ref in enumerate(ds.rules):
+        rule = get_rule(ref.id, where=f"{where} rules[{i}]")
+        if rule.check is None:
+            raise SpecError(
+                f"规则 {ref.id} 是{'字段' if rule.kind == 'field' else '跨记录'}规则，"
+                f"由字段属性/references 隐含，不能写在 rules 中",
+                where=f"{where} rules[{i}]",
+            )
+        params = dict(ref.params)
+        missing = [p for p in rule.required_params if p not in params]
+        unknown = [p for p in params if p not in rule.params]
+        if missing or unknown:
+            raise SpecError(
+                f"规则 {ref.id} 的参数有误："
+                + "；".join(
+                    ([f"缺少 {', '.join(missing)}"] if missing else [])
+                    + ([f"未知参数 {', '.join(unknown)}（可用：{', '.join(rule.params)}）"] if unknown else [])
+                ),
+                where=f"{where} rules[{i}]",
+            )
+        if "code_set" in params:
+            spec.code_set(params["code_set"])  # SpecError if unknown
+        rules.append(_RulePlan(rule, ref, params, ref.severity or rule.severity))
+    plan = _Plan(ds, spec, fields, rules)
+    for f in ds.fields.values():
+        if f.type == "array" and f.item:
+            plan.children[f.key] = _plan_for(spec, spec.dataset(f.item))
+    return plan
