@@ -33,7 +33,7 @@ from ._ecma import regex_search
 from ._hints import HINT_VALUES, excel_serial_hint, str_hint
 from ._numbers import is_out_of_range, out_of_range_text
 from ._plan import _FieldPlan
-from ._rules import int_text
+from ._registry import int_text
 
 _KIND_CN = {
     NULL: "null（空值）",
