@@ -184,7 +184,7 @@ def test_a_date_format_written_in_the_type_column(type_text, kind, problem):
     ],
 )
 def test_data_set_titles_lose_ordinals_and_endpoint_paths(title, expected):
-    from hlwjr.spec.importing._importer import _parse_title
+    from hlwjr.spec.importing._tables import _parse_title
 
     assert _parse_title(title)[:3] == expected
 
