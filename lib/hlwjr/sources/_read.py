@@ -18,11 +18,9 @@ memory.  Unreadable input raises :class:`hlwjr.SourceError` naming the source, r
 
 from __future__ import annotations
 
-import codecs
 import csv
 import os
 import re
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +29,29 @@ import pandas as pd
 
 from .._exceptions import SourceError
 from .._privacy import mask_text
+from ._encodings import _GBK_SAFE_DELIMITERS, _check_given_encoding, _decode_table, _detect_delimiter, detect_encoding
+from ._excel import (
+    _check_columns,
+    _csv_header_row,
+    _detect_header_row,
+    _excel_text,
+    _excel_value,
+    _pinned_header_row,
+    _refuse_uncached_formulas,
+    _template_header_row,
+    list_sheets,
+)
 from ._layout import FOOTER_LOOK, choose_sheet, trim_footer
 
 __all__ = ["Source", "SourceInfo", "iter_source", "list_sheets", "open_source", "read_source"]
 
+
 _TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ".dat"}
+
+
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
-_DELIMITERS = [",", "\t", ";", "|"]
-_BLOCK = 1 << 20
+
+
 _ARROW_MIN_BYTES = 8 << 20  # CSV files from 8 MB on are streamed with Arrow's reader
 
 
@@ -540,73 +553,6 @@ class Source:
             engine.dispose()
 
 
-_GBK_SAFE_DELIMITERS = {",", "\t", ";"}  # never a byte of a GBK/GB18030 multi-byte character ("|" can be)
-
-
-def _decode_table(table, encoding: str):
-    """Raw-byte (large_binary) CSV columns → text (large_string) columns, decoded from ``encoding``.
-
-    ASCII-only columns (codes, dates, ID and phone numbers) are valid UTF-8 as they are and are
-    re-labelled without copying; the others are decoded per distinct value when values repeat
-    (names, departments, diagnoses), else as a whole column in one codec call."""
-    import pyarrow as pa
-
-    cols = [_decode_column(c.combine_chunks(), encoding) for c in table.columns]
-    return pa.Table.from_arrays(cols, names=table.column_names)
-
-
-def _decode_column(arr, encoding: str):
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = pa.large_string()
-    n = len(arr)
-    data = arr.buffers()[2]
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1] if n else None
-    if data is None or n == 0 or offsets[-1] == offsets[0]:
-        return arr.cast(text)
-    body = np.frombuffer(data, dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
-    if not (body >= 0x80).any():
-        return pa.Array.from_buffers(text, n, arr.buffers(), null_count=arr.null_count, offset=arr.offset)
-    enc = pc.dictionary_encode(arr)
-    if len(enc.dictionary) <= n // 2:
-        return _decode_values(enc.dictionary, encoding).take(enc.indices)
-    return _decode_values(arr, encoding)
-
-
-def _decode_values(arr, encoding: str):
-    """Decode every value of a large_binary array with one codec call (values joined by NUL)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = pa.large_string()
-    valid = arr.is_valid()
-    filled = pc.fill_null(arr, b"") if arr.null_count else arr
-    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[filled.offset : filled.offset + len(filled) + 1]
-    body = np.frombuffer(filled.buffers()[2], dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
-    if (body == 0).any():  # a NUL inside a value: decode value by value (rare)
-        return pa.array([None if v is None else v.decode(encoding) for v in arr.to_pylist()], type=text)
-    joined = pc.binary_join_element_wise(
-        filled, pa.scalar(b"\x00", pa.large_binary()), pa.scalar(b"", pa.large_binary())
-    )
-    jo = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + len(joined) + 1]
-    raw = memoryview(joined.buffers()[2])[int(jo[0]) : int(jo[-1])]
-    utf8 = np.frombuffer(bytes(raw).decode(encoding).encode("utf-8"), dtype=np.uint8)
-    ends = np.flatnonzero(utf8 == 0)  # the separators: one after each value
-    new_offsets = np.empty(len(arr) + 1, dtype=np.int64)
-    new_offsets[0] = 0
-    new_offsets[1:] = ends - np.arange(len(ends))  # each earlier separator removed
-    chars = utf8[utf8 != 0]
-    validity = None
-    if arr.null_count:
-        validity = pa.py_buffer(np.packbits(valid.to_numpy(zero_copy_only=False), bitorder="little"))
-    return pa.Array.from_buffers(
-        text, len(arr), [validity, pa.py_buffer(new_offsets), pa.py_buffer(chars)], null_count=arr.null_count
-    )
-
-
 def _sql_message(exc: BaseException) -> str:
     while exc.__cause__ is not None and not hasattr(exc, "orig"):
         exc = exc.__cause__
@@ -616,207 +562,6 @@ def _sql_message(exc: BaseException) -> str:
 
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _excel_value(v):
-    """A cell as the validator wants it: numbers stay numbers (it knows which of them Excel
-    rounded to 15 digits), everything else as :func:`_excel_text`."""
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return v
-    return _excel_text(v)
-
-
-def _excel_text(v):
-    if v is None:
-        return None
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if hasattr(v, "strftime"):
-        s = v.strftime("%Y-%m-%d %H:%M:%S")
-        return s[:10] if s.endswith(" 00:00:00") else s
-    s = str(v)
-    return s if s.strip() else None
-
-
-def _check_columns(names: list[str], *, where: str) -> None:
-    seen: dict[str, int] = {}
-    for i, n in enumerate(names, start=1):
-        if n in seen:
-            raise SourceError(f"列名重复：「{n}」出现在第 {seen[n]} 列和第 {i} 列，请改名后再读", where=where)
-        seen[n] = i
-
-
-def _pinned_header_row(ws) -> int | None:
-    """The header row a sheet pins with the sheet-scoped defined name ``表头`` (公式 → 名称管理器),
-    as the master-data template does so its description row above the header is not read as one."""
-    import re
-
-    dn = getattr(ws, "defined_names", {}).get("表头")
-    m = re.match(r"\$?[A-Z]+\$?(\d+)", (dn.attr_text or "").rsplit("!", 1)[-1]) if dn is not None else None
-    return int(m.group(1)) if m else None
-
-
-def _template_header_row(wb, ws_name: str) -> int | None:
-    """The header row of a data sheet of an hlwjr template, from its ``meta`` sheet (kind …-template,
-    header_row): for a workbook whose defined names an editor dropped."""
-    if "meta" not in wb.sheetnames or ws_name == "meta":
-        return None
-    meta = {}
-    for row in wb["meta"].iter_rows(max_row=10, max_col=2, values_only=True):
-        if row and row[0] is not None:
-            meta[str(row[0])] = row[1] if len(row) > 1 else None
-    if not str(meta.get("kind", "")).startswith("hlwjr/") or not str(meta.get("kind")).endswith("-template"):
-        return None
-    try:
-        return int(meta.get("header_row"))
-    except (TypeError, ValueError):
-        return None
-
-
-def _detect_header_row(rows: list[list], look: int = 30) -> int:
-    """1-based row of the header: the first row as wide as the table whose cells are all text."""
-    sample = rows[:look]
-    widths = [sum(1 for v in r if v is not None and str(v).strip() != "") for r in sample]
-    full = max(widths) if widths else 0
-    for i, r in enumerate(sample):
-        cells = [v for v in r if v is not None and str(v).strip() != ""]
-        if len(cells) >= max(1, 0.8 * full) and all(isinstance(v, str) for v in cells):
-            return i + 1
-    for i, w in enumerate(widths):
-        if w == full:
-            return i + 1
-    return 1
-
-
-def _csv_header_row(widths: list[int]) -> int:
-    """1-based header row of a CSV: the first line as wide as most lines of the sample (the
-    table's width); narrower lines before it are titles. A ragged row further down is not a
-    header — it is reported as ragged."""
-    if len(widths) < 3:
-        return 1
-    counts = Counter(widths)
-    table_width = max(counts, key=lambda w: (counts[w], w))
-    first = next(i for i, w in enumerate(widths) if w >= table_width)
-    return first + 1 if table_width > 1 else 1
-
-
-def detect_encoding(path: Path) -> str:
-    """The encoding a text export was written in: ``utf-8-sig``, ``utf-8``, ``gbk`` or ``gb18030``.
-
-    The whole file is checked block by block (a GBK character deep in a large file is found too).
-    """
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    if head.startswith(codecs.BOM_UTF8):
-        candidates = ["utf-8-sig"]
-    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise SourceError("文件是 UTF-16 编码，请另存为 UTF-8 或 GBK 的 CSV", where=str(path))
-    else:
-        candidates = ["utf-8", "gbk", "gb18030"]
-    last: tuple[int, int] | None = None
-    for enc in candidates:
-        bad = _first_bad_byte(path, enc)
-        if bad is None:
-            return enc
-        last = bad if last is None or bad[0] > last[0] else last
-    offset, line = last or (0, 1)
-    raise _undecodable(path, candidates, offset, line)
-
-
-def _undecodable(path: Path, encodings: list[str], offset: int, line: int) -> SourceError:
-    column = _column_at(path, offset) if line > 1 else None
-    where = f"{path}:第{line}行" + (f":第{column[0]}列「{column[1]}」" if column else "")
-    return SourceError(
-        f"无法解码：在字节 {offset} 附近出现无法按 {'/'.join(encodings)} 解码的字节；"
-        "请确认导出编码（如 HIS 导出时选择 GBK 或 UTF-8），或用 encoding= 明确指定；"
-        "也可能是该单元格内容本身已损坏",
-        where=where,
-    )
-
-
-def _check_given_encoding(path: Path, encoding: str) -> str:
-    """An encoding the analyst named (encoding= / --encoding): it must exist and decode the whole file.
-    Returns its canonical name (``GBK`` → ``gbk``, ``utf8`` → ``utf-8``)."""
-    try:
-        encoding = codecs.lookup(encoding).name
-    except LookupError as exc:
-        raise SourceError(
-            f"未知的编码 {encoding!r}；常用的有 utf-8、utf-8-sig、gbk、gb18030（不写则自动识别）", where=str(path)
-        ) from exc
-    bad = _first_bad_byte(path, {"gbk": "gb18030"}.get(encoding.lower(), encoding))
-    if bad is not None:
-        try:
-            guess = detect_encoding(path)
-        except SourceError:
-            guess = None
-        err = _undecodable(path, [encoding], *bad)
-        if guess:
-            err = SourceError(
-                err.message + f"；该文件看起来是 {guess} 编码，去掉 encoding= 即可自动识别", where=err.where
-            )
-        raise err
-    return encoding
-
-
-def _column_at(path: Path, offset: int) -> tuple[int, str] | None:
-    """Best effort: (1-based column number, header name) of the cell holding byte ``offset`` of a
-    delimited text file, counting delimiters outside quotes; None when it cannot be told."""
-    try:
-        with open(path, "rb") as fh:
-            header = fh.readline()
-            start = max(len(header), offset - 65536)
-            fh.seek(start)
-            before = fh.read(offset - start)
-        if b"\n" in before:
-            before = before[before.rindex(b"\n") + 1 :]
-        elif start > len(header):
-            return None  # a line longer than 64 KiB: don't guess
-        text = header.decode("gb18030", errors="replace").lstrip("\ufeff").rstrip("\r\n")
-        delim = max(_DELIMITERS, key=text.count)
-        names = next(csv.reader([text], delimiter=delim)) if text.count(delim) else [text]
-        inside = before.decode("gb18030", errors="replace")
-        n, quoted = 0, False
-        for ch in inside:
-            if ch == '"':
-                quoted = not quoted
-            elif ch == delim and not quoted:
-                n += 1
-        if n < len(names):
-            return n + 1, names[n].strip()
-    except (OSError, csv.Error, StopIteration):
-        return None
-    return None
-
-
-def _first_bad_byte(path: Path, encoding: str) -> tuple[int, int] | None:
-    dec = codecs.getincrementaldecoder(encoding)()
-    pos = 0
-    lines = 1
-    with open(path, "rb") as fh:
-        while True:
-            block = fh.read(_BLOCK)
-            final = not block
-            try:
-                dec.decode(block, final=final)
-            except UnicodeDecodeError as exc:
-                good = block[: max(exc.start, 0)]
-                return pos + exc.start, lines + good.count(b"\n")
-            if final:
-                return None
-            pos += len(block)
-            lines += block.count(b"\n")
-
-
-def _detect_delimiter(path: Path, encoding: str) -> str:
-    with open(path, encoding={"gbk": "gb18030"}.get(encoding, encoding), newline="") as fh:
-        sample_lines = [fh.readline() for _ in range(20)]
-    sample = "".join(line for line in sample_lines if line)
-    try:
-        return csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS)).delimiter
-    except csv.Error:  # e.g. a title line above the header: count over the sample
-        counts = {d: sample.count(d) for d in _DELIMITERS}
-        best = max(counts, key=counts.get)
-        return best if counts[best] else ","
 
 
 def open_source(source, **options) -> Source:
@@ -882,29 +627,3 @@ def expand_env(address: str) -> str:
         return os.environ[m.group(1)]
 
     return ENV_REF.sub(one, address)
-
-
-def _refuse_uncached_formulas(path, sheet: str | None, where: str) -> None:
-    """A formula cell without a stored result would read as empty: refuse it, with its cells."""
-    from .._sheets import uncached_formulas
-
-    cells = uncached_formulas(path, sheet)
-    if cells:
-        raise SourceError(
-            f"公式单元格没有计算结果（{'、'.join(cells)}），请在 Excel 或 WPS 中打开并保存后再读取；或把公式改为数值",
-            where=where,
-        )
-
-
-def list_sheets(path) -> list[str]:
-    """Sheet names of an .xlsx workbook (工作表)."""
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True)
-    except Exception as exc:
-        raise SourceError(f"无法打开 Excel 文件：{exc}", where=str(path)) from exc
-    try:
-        return list(wb.sheetnames)
-    finally:
-        wb.close()

@@ -1,0 +1,118 @@
+"""Worksheets as tables: cell values as text (dates, numbers kept as written), the header row
+(pinned, from a hlwjr template, or detected under title rows), formula cells without a stored
+result refused, the workbook's sheets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from .._exceptions import SourceError
+
+
+def _excel_value(v):
+    """A cell as the validator wants it: numbers stay numbers (it knows which of them Excel
+    rounded to 15 digits), everything else as :func:`_excel_text`."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return v
+    return _excel_text(v)
+
+
+def _excel_text(v):
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if hasattr(v, "strftime"):
+        s = v.strftime("%Y-%m-%d %H:%M:%S")
+        return s[:10] if s.endswith(" 00:00:00") else s
+    s = str(v)
+    return s if s.strip() else None
+
+
+def _check_columns(names: list[str], *, where: str) -> None:
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names, start=1):
+        if n in seen:
+            raise SourceError(f"列名重复：「{n}」出现在第 {seen[n]} 列和第 {i} 列，请改名后再读", where=where)
+        seen[n] = i
+
+
+def _pinned_header_row(ws) -> int | None:
+    """The header row a sheet pins with the sheet-scoped defined name ``表头`` (公式 → 名称管理器),
+    as the master-data template does so its description row above the header is not read as one."""
+
+    dn = getattr(ws, "defined_names", {}).get("表头")
+    m = re.match(r"\$?[A-Z]+\$?(\d+)", (dn.attr_text or "").rsplit("!", 1)[-1]) if dn is not None else None
+    return int(m.group(1)) if m else None
+
+
+def _template_header_row(wb, ws_name: str) -> int | None:
+    """The header row of a data sheet of an hlwjr template, from its ``meta`` sheet (kind …-template,
+    header_row): for a workbook whose defined names an editor dropped."""
+    if "meta" not in wb.sheetnames or ws_name == "meta":
+        return None
+    meta = {}
+    for row in wb["meta"].iter_rows(max_row=10, max_col=2, values_only=True):
+        if row and row[0] is not None:
+            meta[str(row[0])] = row[1] if len(row) > 1 else None
+    if not str(meta.get("kind", "")).startswith("hlwjr/") or not str(meta.get("kind")).endswith("-template"):
+        return None
+    try:
+        return int(meta.get("header_row"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _detect_header_row(rows: list[list], look: int = 30) -> int:
+    """1-based row of the header: the first row as wide as the table whose cells are all text."""
+    sample = rows[:look]
+    widths = [sum(1 for v in r if v is not None and str(v).strip() != "") for r in sample]
+    full = max(widths) if widths else 0
+    for i, r in enumerate(sample):
+        cells = [v for v in r if v is not None and str(v).strip() != ""]
+        if len(cells) >= max(1, 0.8 * full) and all(isinstance(v, str) for v in cells):
+            return i + 1
+    for i, w in enumerate(widths):
+        if w == full:
+            return i + 1
+    return 1
+
+
+def _csv_header_row(widths: list[int]) -> int:
+    """1-based header row of a CSV: the first line as wide as most lines of the sample (the
+    table's width); narrower lines before it are titles. A ragged row further down is not a
+    header — it is reported as ragged."""
+    if len(widths) < 3:
+        return 1
+    counts = Counter(widths)
+    table_width = max(counts, key=lambda w: (counts[w], w))
+    first = next(i for i, w in enumerate(widths) if w >= table_width)
+    return first + 1 if table_width > 1 else 1
+
+
+def _refuse_uncached_formulas(path, sheet: str | None, where: str) -> None:
+    """A formula cell without a stored result would read as empty: refuse it, with its cells."""
+    from .._sheets import uncached_formulas
+
+    cells = uncached_formulas(path, sheet)
+    if cells:
+        raise SourceError(
+            f"公式单元格没有计算结果（{'、'.join(cells)}），请在 Excel 或 WPS 中打开并保存后再读取；或把公式改为数值",
+            where=where,
+        )
+
+
+def list_sheets(path) -> list[str]:
+    """Sheet names of an .xlsx workbook (工作表)."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except Exception as exc:
+        raise SourceError(f"无法打开 Excel 文件：{exc}", where=str(path)) from exc
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
