@@ -79,9 +79,9 @@ def client_overhead(n_records: int) -> float:
         return httpx.Response(200, content=ok_cache[n], headers={"content-type": "application/json"})
 
     from hlwjr.upload._ledger import content_hash, record_json, record_key
+    from hlwjr.upload._mapped import _as_dicts
     from hlwjr.upload._sender import Uploader
     from hlwjr.upload._summary import DatasetSummary
-    from hlwjr.upload._uploader import _as_dicts
 
     recs = make_records("ORG", n_records)["visit"]
     with tempfile.TemporaryDirectory() as d, Ledger(Path(d) / "l.sqlite") as led:

@@ -88,8 +88,9 @@ def test_dataframe_records_missing_values_and_nan(tmp_path, monkeypatch):
     import pytest
 
     from hlwjr import DataError
+    from hlwjr.upload._mapped import _as_dicts
     from hlwjr.upload._project import load_project, write_project
-    from hlwjr.upload._uploader import _as_dicts, upload_records
+    from hlwjr.upload._uploader import upload_records
 
     df = pd.DataFrame(
         {

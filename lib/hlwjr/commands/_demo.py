@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
+from .._exceptions import ConfigError
+
 __all__ = ["register"]
 
 
@@ -52,7 +54,6 @@ def _help(parser):
 
 
 def _data(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from .._exceptions import ConfigError
     from ..demo._hospital import generate_demo_hospital
 
     if args.days < 1:
@@ -68,7 +69,6 @@ def _data(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from .._exceptions import ConfigError
     from ..demo._run import run_demo
 
     if args.days < 3:

@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
+from .._exceptions import ConfigError
+
 __all__ = ["register"]
 
 
@@ -56,7 +58,6 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _backup(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from .._exceptions import ConfigError
     from ..upload._guard import check_ledger
     from ..upload._project import load_project
     from ..upload._recovery import backup_ledger

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 
+from .._exceptions import ConfigError, SourceError
 from .._files import atomic_write
 from .._sheets import defuse_frame
 
@@ -41,7 +42,6 @@ def _source_args(p, *, positional: bool = True) -> None:
 
 
 def _read_options(args) -> dict:
-    from .._exceptions import ConfigError
 
     source = str(args.source)
     is_url = "://" in source
@@ -186,7 +186,6 @@ def _mapping_args(p) -> None:
 
 
 def _mapping_dir(args):
-    from .._exceptions import ConfigError
 
     if args.mapping:
         return args.mapping
@@ -199,7 +198,6 @@ def _mapping_dir(args):
 
 
 def _export(args, stdout, stderr) -> int:
-    from .._exceptions import ConfigError
     from ..mapping._config import load_mapping
     from ..mapping._table import export_table
 
@@ -269,7 +267,6 @@ def _table(df) -> str:
 
 
 def _check(args, stdout, stderr) -> int:
-    from .._exceptions import ConfigError
     from ..mapping._config import load_mapping
 
     if args.sample < 0:
@@ -295,7 +292,6 @@ def _check(args, stdout, stderr) -> int:
 
 
 def _parse_sources(items: list[str]) -> dict:
-    from .._exceptions import ConfigError
 
     out = {}
     for item in items:
@@ -427,7 +423,6 @@ def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0
     ``source.business_time``.  Returns the YAML written and the business-time column (or None)."""
     from pathlib import Path
 
-    from .._exceptions import ConfigError
     from ..mapping._config import Mapping, load_mapping
     from ..mapping._model import DatasetMapping, SourceDef, SourceRef
     from ..mapping._suggest import assign_columns, suggest_code_map
@@ -569,7 +564,6 @@ def _code_suggestions(spec, suggestions, df) -> dict[str, list[dict]]:
 
 
 def _codes(args, stdout, stderr) -> int:
-    from .._exceptions import ConfigError, SourceError
     from ..mapping._suggest import suggest_code_map, suggest_codes
     from ..sources._read import read_source
     from ..spec._load import load_spec
@@ -607,7 +601,6 @@ def _codes(args, stdout, stderr) -> int:
 def _refuse_identifying_column(values, column: str, where: str) -> None:
     """值域对照 is for local code columns; a column of ID-card numbers, phone numbers or names would
     list every person's value unmasked, so it is refused with a message saying what to pick instead."""
-    from .._exceptions import ConfigError
     from ..sources._profile import KIND_LABELS, guess_kind
 
     kind = guess_kind(values.dropna())[0]

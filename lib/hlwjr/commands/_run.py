@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
+from .._exceptions import ConfigError, UploadError
+
 __all__ = ["register"]
 
 
@@ -79,7 +81,6 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _status(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from .._exceptions import ConfigError
     from ..operations._status import compute_status
     from ..upload._project import load_project
 
@@ -110,7 +111,6 @@ def _resend(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _backfill(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from .._exceptions import ConfigError
     from ..operations._backfill import backfill
     from ..operations._window import day_range, parse_day
     from ..upload._project import load_project
@@ -125,7 +125,6 @@ def _backfill(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def _report(work, stdout: TextIO, stderr: TextIO) -> int:
     """Run ``work`` (a run, resend or backfill), print its result; another run holding the lock
     is one line on stderr and exit 2."""
-    from .._exceptions import UploadError
 
     try:
         result = work()

@@ -12,7 +12,11 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+from .._exceptions import ConfigError, SpecError
 from .._files import atomic_write
+from .._privacy import mask_value
+from .._sheets import defuse_frame, excel_writer
+from .._text import text_table
 
 _SPEC_HELP = "接口规范：内置名称（如 beijing-reference）或规范目录（默认 beijing-reference，参考规范，非官方）"
 _DOC_SUFFIXES = (".docx", ".xlsx", ".xlsm")
@@ -201,8 +205,6 @@ def _children(spec, code) -> list:
 
 
 def _show(args, stdout: TextIO, stderr: TextIO) -> int:
-    from .._exceptions import SpecError
-    from .._privacy import mask_value
     from ..spec._export import length_label, type_label
 
     spec = _load(args.spec)
@@ -310,8 +312,6 @@ def _schema(args, stdout: TextIO, stderr: TextIO) -> int:
     schema = spec.dataset(args.dataset).json_schema()
     text = json.dumps(schema, ensure_ascii=False, indent=2)
     if args.out:
-        from .._exceptions import ConfigError
-
         try:
             atomic_write(args.out, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
         except OSError as exc:
@@ -365,21 +365,16 @@ def _import(args, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _write_report(report, path: Path) -> None:
-    from .._exceptions import ConfigError
 
     suffix = path.suffix.lower()
 
     def write(tmp: Path) -> None:  # to a temporary file, renamed into place: never half-written
         if suffix == ".xlsx":
-            from .._sheets import excel_writer
-
             with excel_writer(tmp) as xw:
                 report.to_frame().to_excel(xw, sheet_name="需核对", index=False)
                 report.datasets_frame().to_excel(xw, sheet_name="数据集", index=False)
                 report.code_sets_frame().to_excel(xw, sheet_name="值域", index=False)
         elif suffix == ".csv":
-            from .._sheets import defuse_frame
-
             defuse_frame(report.to_frame()).to_csv(tmp, index=False, encoding="utf-8-sig")
         else:
             tmp.write_text(report.to_text() + "\n", encoding="utf-8")
@@ -400,8 +395,6 @@ def _diff(args, stdout: TextIO, stderr: TextIO) -> int:
         json.dump(diff.to_dict(), stdout, ensure_ascii=False, indent=2, default=str)
         print(file=stdout)
     elif args.format == "csv":
-        from .._sheets import defuse_frame
-
         defuse_frame(diff.to_frame()).to_csv(stdout, index=False)
     else:
         print(diff.to_text(), file=stdout)
@@ -426,6 +419,5 @@ def _export(args, stdout: TextIO, stderr: TextIO) -> int:
 
 def _table(header: list[str], rows: list[list[str]], out: TextIO) -> None:
     """A plain aligned text table (East Asian wide characters count double)."""
-    from .._text import text_table
 
     print(text_table(header, rows), file=out)

@@ -10,6 +10,8 @@ source with one data set per sheet, so ``hlwjr map apply`` reads the filled work
 
 from __future__ import annotations
 
+from .._exceptions import ConfigError
+
 __all__ = ["register"]
 
 
@@ -36,7 +38,6 @@ def _codes(text: str | None) -> list[str] | None:
 def _template(args, stdout, stderr) -> int:
     from pathlib import Path
 
-    from .._exceptions import ConfigError
     from ..mapping._template import write_template
     from ..spec._load import load_spec
 
@@ -63,7 +64,6 @@ def _template(args, stdout, stderr) -> int:
 def _register(directory: str, spec, workbook, sheets: dict[str, str]) -> list[str]:
     from pathlib import Path
 
-    from .._exceptions import ConfigError
     from ..mapping._config import Mapping, load_mapping
     from ..mapping._template import template_mapping
 

@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
+from .._exceptions import ConfigError, HlwjrError
+
 __all__ = ["register"]
 
 
@@ -68,7 +70,6 @@ def register(subparsers) -> None:
 
 
 def _upload(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from .._exceptions import ConfigError
     from ..upload._project import load_project
     from ..upload._uploader import run_upload
 
@@ -96,7 +97,6 @@ def _resolve(project, items: list[str], day: str | None, stdout: TextIO) -> int:
     """``--resolve BATCH=accepted|missing``: settle unanswered batches by hand (人工核对)."""
     from datetime import date as _date
 
-    from .._exceptions import ConfigError
     from ..upload._ledger import Ledger
     from ..upload._lock import UploadLock
 
@@ -125,7 +125,6 @@ def _resolve(project, items: list[str], day: str | None, stdout: TextIO) -> int:
 
 
 def _readiness(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from .._exceptions import HlwjrError
     from ..readiness._evidence import write_evidence_pack
     from ..readiness._readiness import compute_readiness
     from ..upload._project import load_project

@@ -27,6 +27,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._exceptions import ConfigError
+from .._files import atomic_write
 from .._privacy import ID_CHECK_CHARS, id_check_char
 
 __all__ = ["DEMO_ORGAN_ID", "DEMO_ORGAN_NAME", "TABLES", "DemoHospital", "generate_demo_hospital"]
@@ -216,7 +218,6 @@ def generate_demo_hospital(
     day in every business table (网络咨询, 在线复诊, 电子病历, 处方, 处方审核, 配送/核销, 结算,
     评价, 投诉).  Deterministic for a given ``seed``.  Existing files of the demo are replaced.
     """
-    from .._exceptions import ConfigError
 
     out = Path(out_dir)
     try:
@@ -635,7 +636,6 @@ def generate_demo_hospital(
 
     # ---- write SQLite + GBK CSV ------------------------------------------------------------------
     # every file is written to a temporary name and renamed into place (不留半截文件)
-    from .._files import atomic_write
 
     db = out / "his.sqlite"
     csv_dir = out / "csv"

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._exceptions import ConfigError
+from .._privacy import mask_value
+from ..sandbox import Sandbox
 
 __all__ = ["DemoRun", "find_demo_mapping", "run_demo", "spec_tour"]
 
@@ -90,7 +92,6 @@ def show_profile(url: str, table: str, out: TextIO) -> None:
 
 def show_mapped(mapping_dir: Path, dataset: str, url: str, day: str, out: TextIO, *, spec=None, n: int = 3) -> None:
     """Print the first ``n`` mapped records of ``dataset`` for ``day``, with personal data masked."""
-    from .._privacy import mask_value
     from ..mapping._config import load_mapping
     from ..mapping._engine import apply_mapping
 
@@ -178,7 +179,6 @@ def run_demo(
     ``protocol="tianjin"`` rehearses the 国密 gateway (profile ``tianjin``) instead of the token API."""
     from ..readiness._evidence import write_evidence_pack
     from ..readiness._readiness import compute_readiness
-    from ..sandbox import Sandbox
     from ..spec._load import load_spec
     from ..upload._project import load_project, write_project
     from ..upload._uploader import run_upload

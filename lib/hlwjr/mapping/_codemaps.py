@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from .._exceptions import MappingError, SourceError
+from .._files import atomic_write
+from .._sheets import defuse_frame, undo_defuse
 from ._model import REVIEW_STATUSES
 
 CODE_MAP_COLUMNS = ["local", "local_name", "code", "name", "status", "comment"]
@@ -74,7 +76,6 @@ class CodeMap:
         frame = self.entries.reindex(columns=CODE_MAP_COLUMNS)
         if p is not None and p.exists() and p == self.path and self._saved is not None and _same(frame, self._saved):
             return None
-        from .._sheets import defuse_frame
 
         safe = defuse_frame(frame)  # opened in Excel: no cell may run as a formula (undone on load)
         return "\ufeff" + safe.to_csv(index=False, quoting=csv.QUOTE_MINIMAL, lineterminator=self.line_end)
@@ -82,7 +83,6 @@ class CodeMap:
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Write the CSV (UTF-8 with BOM, for Excel; the loaded file's line endings) atomically —
         only when the entries changed."""
-        from .._files import atomic_write
 
         if path is None and self.path is None:
             raise MappingError(
@@ -99,7 +99,6 @@ class CodeMap:
 
 def load_code_map(path, *, name: str | None = None, code_set: str | None = None) -> CodeMap:
     """Read a code map CSV (any of UTF-8/UTF-8-BOM/GBK; columns ``local`` and ``code`` required)."""
-    from .._sheets import undo_defuse
     from ..sources._read import read_source
 
     p = Path(path)

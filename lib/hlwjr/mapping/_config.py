@@ -13,6 +13,7 @@ import pandas as pd
 import yaml
 
 from .._exceptions import MappingError, SourceError
+from .._files import atomic_write
 from ._codemaps import CODE_MAP_COLUMNS, CodeMap, load_code_map
 from ._context import _Context
 from ._model import (
@@ -28,6 +29,7 @@ from ._model import (
     _expect,
 )
 from ._result import MappingResult
+from ._roundtrip import render_yaml, unified_diff
 
 
 @dataclass
@@ -157,7 +159,6 @@ class Mapping:
         Round trip: a file is rewritten only when what it holds changed, and then over its current
         text — comments, key order and styles of the unchanged parts stay (ruamel.yaml); code maps
         keep their line endings.  Saving to another directory copies every code map there too."""
-        from .._files import atomic_write
 
         out = Path(directory or self.directory or ".")
         if self._moving(out) and self.directory is not None:
@@ -188,7 +189,6 @@ class Mapping:
 
     def diff(self, directory: str | os.PathLike | None = None) -> str:
         """A unified diff of what :meth:`save` would change (empty when nothing would)."""
-        from ._roundtrip import unified_diff
 
         base = Path(directory or self.directory or ".")
         parts = []
@@ -205,7 +205,6 @@ class Mapping:
 
     def _yaml_changes(self, out: Path):
         """(path, current text, new text) of the YAML files whose content changes."""
-        from ._roundtrip import render_yaml
 
         moving = self._moving(out)
         here = self.directory / "mapping.yaml" if self.directory is not None else None

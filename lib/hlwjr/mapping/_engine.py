@@ -13,6 +13,8 @@ import pandas as pd
 
 from .._exceptions import MappingError
 from .._files import open_private
+from .._privacy import mask_kind, mask_series
+from ..validation._numbers import number_from_text
 from ._codemaps import CodeMap
 from ._config import Mapping, load_mapping
 from ._context import _Context, _expand
@@ -57,7 +59,6 @@ class _Issues:
     ) -> None:
         if len(rows) == 0:
             return
-        from .._privacy import mask_kind, mask_series
 
         n = len(rows)
         if values is None:
@@ -572,7 +573,6 @@ def _masked_key_text(frame: pd.DataFrame, ds) -> pd.Series:
     """:func:`_key_text` for display in issues: each key part masked (脱敏) as the validator masks
     report keys, so a key holding an ID-card or phone number (doctorCertID) is never shown whole;
     机构代码 (organID) stays readable."""
-    from .._privacy import mask_series
 
     def part(c: str) -> pd.Series:
         kind = ds.mask_of(c)
@@ -735,8 +735,6 @@ def _exact_integers(text, candidates):
     range), exactly as written; None elsewhere (other text stays text and is reported)."""
     import numpy as np
     import pandas as pd
-
-    from ..validation._numbers import number_from_text
 
     out = pd.Series(None, index=text.index, dtype=object)
     for i in np.flatnonzero(candidates.to_numpy(dtype=bool)):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._files import atomic_write
 from ._jsonl import iter_dicts, write_jsonl
 
 # ------------------------------------------------------------------------------------------------
@@ -94,7 +95,6 @@ class MappingResult:
         if append:
             with open(path, "ab") as fh:
                 return write_jsonl(self.records, fh)
-        from .._files import atomic_write
 
         written = []
 

@@ -8,6 +8,7 @@ import re
 
 import pandas as pd
 
+from .._privacy import to_halfwidth
 from ._vocabulary import _norm
 
 # ---- code suggestions ---------------------------------------------------------------------------
@@ -126,7 +127,6 @@ def suggest_codes(code_set, local_values, *, min_score: float = 0.5) -> pd.DataF
 def _written_differently(local, code: str) -> list[tuple[float, str]]:
     """The standard code written the way exports spoil it: full-width or padded (０１, " 01"), its
     leading zero lost (1 for 01, Excel stores codes as numbers), or read as a decimal (1.0 for 1)."""
-    from .._privacy import to_halfwidth
 
     raw = str(local)
     t = to_halfwidth(raw).strip()

@@ -19,7 +19,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._exceptions import MappingError
+from .._exceptions import HlwjrError, MappingError
+from .._files import atomic_write
+from .._privacy import mask_value
+from .._sheets import formulas_as_text
 
 __all__ = ["TABLE_COLUMNS", "TABLE_KIND", "TableChange", "export_table", "import_table"]
 
@@ -93,8 +96,6 @@ def _required(f) -> str:
 
 def _samples(mapping, spec, code: str, n: int, sources) -> dict[str, str]:
     """field → the first ``n`` mapped values, masked (ID-card, phone, name), joined by "；"."""
-    from .._exceptions import HlwjrError
-    from .._privacy import mask_value
     from ..validation._plan import mask_kind_for
 
     if n <= 0:
@@ -167,8 +168,6 @@ def export_table(mapping, path: str | os.PathLike, *, spec=None, samples: int = 
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from .._files import atomic_write
-
     spec = spec or mapping.spec()
     wb = Workbook()
     ws = wb.active
@@ -203,7 +202,6 @@ def export_table(mapping, path: str | os.PathLike, *, spec=None, samples: int = 
         ("editable", "、".join(EDITABLE)),
     ):
         meta.append([k, v])
-    from .._sheets import formulas_as_text
 
     formulas_as_text(wb)  # a rule or comment that begins with "=" stays text
     p = Path(path)
@@ -217,8 +215,6 @@ _DOCX_COLUMNS = ("字段", "中文名", "类型", "必填", "说明", "规则说
 def _export_docx(mapping, path: Path, *, spec, samples: int, sources) -> Path:
     """The 指标对照表 as a Word document: a heading and a table per data set, then kind/version."""
     from docx import Document
-
-    from .._files import atomic_write
 
     doc = Document()
     doc.core_properties.title = f"指标对照表 {spec.id} {spec.version}"

@@ -27,6 +27,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .._exceptions import ConfigError
+from .._files import atomic_write
+from .._privacy import mask_text, mask_value
+from .._sheets import formulas_as_text
 
 __all__ = [
     "HEADER_NAME",
@@ -139,7 +142,6 @@ def _note(spec, f) -> str:
 
 def _masked_example(f) -> str:
     """A spec example as the template shows it: ID-card and phone numbers masked, like any report."""
-    from .._privacy import mask_text, mask_value
     from ..validation._plan import mask_kind_for
 
     kind = mask_kind_for(f.key, f.name or "")
@@ -162,8 +164,6 @@ def write_template(
     """Write the master-data workbook (atomically); returns data set code → sheet name."""
     from openpyxl import Workbook
 
-    from .._files import atomic_write
-
     chosen = _resolve(spec, datasets, for_datasets)
     wb = Workbook()
     wb.remove(wb.active)
@@ -175,7 +175,6 @@ def write_template(
         sheets[ds.code] = ws.title
         _fill_sheet(spec, ds, ws, codes_ws, code_ranges, rows)
     _fill_meta(wb.create_sheet(META_SHEET), spec, chosen, sheets)
-    from .._sheets import formulas_as_text
 
     formulas_as_text(wb)  # an example or description that begins with "=" stays text
     path = Path(out)

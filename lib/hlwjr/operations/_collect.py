@@ -56,7 +56,7 @@ def collect_window(project, spec, codes: list[str], days: list[date], *, master:
     """Map ``codes`` for each of ``days``; master data once (when ``master``)."""
     from ..mapping._config import load_mapping
     from ..mapping._engine import apply_mapping
-    from ..upload._uploader import _project_sources
+    from ..upload._mapped import _project_sources
 
     if project.mapping_dir is None:
         raise ConfigError("项目没有配置映射目录 (mapping_dir)；请在 hlwjr.toml 中设置", where=str(project.config_file))

@@ -9,6 +9,8 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from ._records import load_runs, write_private
+
 __all__ = ["render_monitor", "write_monitor"]
 
 _DAYS = 42  # six weeks on the page
@@ -97,7 +99,6 @@ def _chart(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def render_monitor(project) -> str:
     from ..upload._ledger import now_shanghai
-    from ._records import load_runs
     from ._refused import refused_list
     from ._status import compute_status
 
@@ -115,6 +116,5 @@ def render_monitor(project) -> str:
 
 def write_monitor(project) -> Path:
     """Regenerate ``<work_dir>/ops/index.html`` (written whole or not at all)."""
-    from ._records import write_private
 
     return write_private(project.ops_dir / "index.html", render_monitor(project))

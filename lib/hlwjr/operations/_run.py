@@ -16,8 +16,10 @@ from typing import Any
 
 from .._exceptions import ConfigError, HlwjrError, UploadError
 from .._privacy import mask_key, mask_value
+from ._alerts import alert_text, send_alerts
 from ._collect import Collected, collect_window
 from ._ledger_view import open_view
+from ._records import load_runs, save_run, write_private
 from ._window import business_day, parse_day, window_days
 
 __all__ = ["RunResult", "run_production"]
@@ -130,7 +132,6 @@ def run_production(
 
 def _failed_streak(project) -> list[dict[str, Any]]:
     """The nightly runs that failed (exit 2) in a row since the last one that ran, newest first."""
-    from ._records import load_runs
 
     out = []
     for rec in reversed(load_runs(project.runs_dir)):
@@ -451,15 +452,12 @@ def _exit_code(record) -> int:
 
 
 def _finish(project, record, result: RunResult, *, monitor: bool = True) -> None:
-    from ._alerts import alert_text, send_alerts
-    from ._records import save_run, write_private
 
     record["totals"] = _totals(record)
     record["exit_code"] = _exit_code(record)
     record["status"] = {0: "ok", 1: "problems", 2: "failed"}[record["exit_code"]]
     if record["exit_code"] == 2 and record["kind"] == "run":
         record["consecutive_failures"] = len(_failed_streak(project)) + 1
-    from ._records import load_runs
 
     events = _alert_events(record, project.alerts, load_runs(project.runs_dir)[-31:])
     record["alert_events"] = events

@@ -13,7 +13,7 @@ from typing import Any
 
 from .._exceptions import ConfigError, HlwjrError
 from .._files import atomic_write
-from .._privacy import mask_key, mask_kind
+from .._privacy import mask_key, mask_kind, mask_value
 from .._sheets import excel_writer
 from ..upload._ledger import Ledger
 from ._frames import _ds_label, _empty_log, pack_frames  # noqa: F401
@@ -45,8 +45,6 @@ def _body_decoder(project):
 
 def _masked_samples(ledger: Ledger, spec, per_dataset: int = 3, decode=None):
     import pandas as pd
-
-    from .._privacy import mask_value
 
     rows = []
     events = ledger.events()
@@ -280,6 +278,5 @@ def _write_pack(
 
 
 def _mask_text(text: Any) -> Any:
-    from .._privacy import mask_value
 
     return mask_value(text) if isinstance(text, str) and text else text

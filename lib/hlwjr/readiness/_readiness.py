@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigError, HlwjrError
+from .._text import pad as _pad
 from ..upload._ledger import Ledger, now_shanghai
 from ..upload._project import Thresholds
 from ._frames import _empty_log, pack_frames
@@ -108,8 +109,6 @@ class Readiness:
         )
         lines = [f"达标情况（平台日 {self.today}）", "  " + rule]
         if len(self.per_day):
-            from .._text import pad as _pad
-
             lines.append(
                 "  "
                 + _pad("日期", 12)

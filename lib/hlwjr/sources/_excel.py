@@ -9,6 +9,7 @@ import re
 from collections import Counter
 
 from .._exceptions import SourceError
+from .._sheets import uncached_formulas
 
 
 def _excel_value(v):
@@ -94,7 +95,6 @@ def _csv_header_row(widths: list[int]) -> int:
 
 def _refuse_uncached_formulas(path, sheet: str | None, where: str) -> None:
     """A formula cell without a stored result would read as empty: refuse it, with its cells."""
-    from .._sheets import uncached_formulas
 
     cells = uncached_formulas(path, sheet)
     if cells:

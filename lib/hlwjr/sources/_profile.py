@@ -14,6 +14,9 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from .._privacy import mask_kind as privacy_mask_kind
+from .._privacy import mask_value
+
 __all__ = ["DATE_FORMATS", "ColumnProfile", "Profile", "guess_kind", "profile_frame", "profile_source"]
 
 # strftime formats HIS exports use, most specific first: (pattern, strftime, kind)
@@ -195,8 +198,6 @@ def profile_frame(
     df: pd.DataFrame, *, source: str = "<DataFrame>", min_count: int = 5, top: int = 10, read_as: str = ""
 ) -> Profile:
     """Profile a DataFrame already read (every column; values seen < ``min_count`` times hidden)."""
-    from .._privacy import mask_kind as privacy_mask_kind
-    from .._privacy import mask_value
 
     cols = []
     n = len(df)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
+from .._exceptions import SpecError
 from ._model import FIELD_ATTRIBUTES
 
 __all__ = ["Change", "SpecDiff", "diff_specs"]
@@ -568,7 +569,6 @@ def _diff_field_attrs(d: SpecDiff, a, b, of, nf, code: str, descriptions: bool) 
 
 
 def _cs(spec, cid):
-    from .._exceptions import SpecError
 
     if not cid:
         return None

@@ -25,6 +25,7 @@ from typing import Any
 
 from .._exceptions import ConfigError, SpecError
 from .._files import atomic_write
+from .._sheets import formulas_as_text
 
 __all__ = ["FIELD_TABLE_HEADER", "export_spec", "length_label", "required_label", "type_label"]
 
@@ -448,7 +449,6 @@ def _xlsx(spec, path: Path) -> None:
             write_table(ws, header, rows)
         ws.column_dimensions["A"].width = 16
         ws.column_dimensions["B"].width = 40
-    from .._sheets import formulas_as_text
 
     formulas_as_text(wb)  # a description such as "=见附录" stays text
     atomic_write(path, wb.save)

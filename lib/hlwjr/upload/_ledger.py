@@ -32,6 +32,7 @@ from typing import Any
 from .._exceptions import ConfigError, UploadError
 from .._privacy import mask_value
 from ._guard import LedgerIdentity, check_ledger, new_identity, read_identity, write_witness
+from ._results import BatchResult, RecordResult
 
 __all__ = ["Ledger", "LedgerBatch", "accepted_counts", "content_hash", "now_shanghai", "record_json", "record_key"]
 
@@ -621,7 +622,6 @@ class Ledger:
                 batch_no, dataset, "人工核对：平台未收到该批次，记录将在下次运行时重新发送", "manual", platform_day=day
             )
             return int(n)
-        from ._results import BatchResult, RecordResult
 
         result = BatchResult(
             dataset,

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigError
+from .._files import atomic_write
 from ..sources._read import ENV_REF
 
 __all__ = [
@@ -522,7 +523,6 @@ def write_project(directory: str | Path, config: dict[str, Any]) -> Path:
         if isinstance(table, dict):
             _check_no_secret(table, section, str(directory / PROJECT_FILE))
             _toml_table(lines, [section], table)
-    from .._files import atomic_write
 
     target = directory / PROJECT_FILE
     atomic_write(target, lambda tmp: tmp.write_text("\n".join(lines) + "\n", encoding="utf-8"))

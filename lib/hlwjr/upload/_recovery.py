@@ -25,6 +25,7 @@ from .._exceptions import ConfigError, LedgerError, PlatformRejected, TransportE
 from .._privacy import key_digest
 from ._guard import LedgerIdentity, check_ledger, new_identity, read_identity, read_witness, witness_path, write_witness
 from ._ledger import KEY_SEP, Ledger, _ts, content_hash, now_shanghai, record_json, record_key
+from ._mapped import _as_dicts, _map_records
 
 __all__ = [
     "RebuildReport",
@@ -220,7 +221,6 @@ def rebuild_ledger(
 
 def _from_platform(project, path: Path, accepted: dict[str, tuple], records) -> RebuildReport:
     from ..spec._load import load_spec
-    from ._uploader import _as_dicts, _map_records
 
     spec = load_spec(project.spec)
     notes: list[str] = []

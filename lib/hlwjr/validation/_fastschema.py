@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from .._exceptions import DataError, SchemaUnsupported
+from .._privacy import mask_value
 from ._columns import (
     _MISSING,
     _NUMERIC,
@@ -284,7 +285,6 @@ class _Sink:
 
 def _display(values: np.ndarray) -> np.ndarray:
     """Failing values as masked display strings (JSON text for non-strings)."""
-    from .._privacy import mask_value
 
     out = np.empty(len(values), dtype=object)
     for i, v in enumerate(values):

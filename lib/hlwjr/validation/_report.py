@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._exceptions import ConfigError
+from .._files import atomic_write
 from .._sheets import excel_writer
 
 __all__ = ["COLUMNS", "SEVERITY_CN", "Problem", "Report"]
@@ -445,6 +446,5 @@ def _atomic_write(target: Path, write) -> Path:
     target = Path(target).expanduser()
     if not target.parent.exists():
         raise ConfigError(f"报告目录不存在：{target.parent}")
-    from .._files import atomic_write
 
     return atomic_write(target, write, make_parents=False)

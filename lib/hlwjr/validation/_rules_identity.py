@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._privacy import id_problem
 from ._columns import STR, _bool, fixed_width
 from ._hints import excel_text_hint
 from ._numbers import number_text
@@ -36,7 +37,6 @@ def _is_id_type(ctx: RuleContext, type_field: str | None, types) -> np.ndarray:
     example='{"patientCertType": "01", "patientCertID": "110105194912310021"}',
 )
 def _id_number(ctx: RuleContext, number: str, type: str | None = None, types=("01", "1")):
-    from .._privacy import id_problem
 
     if not ctx.has(number):
         return []

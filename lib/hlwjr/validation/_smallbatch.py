@@ -26,6 +26,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ._keys import _keys_from
 from ._smallrules import _DICT_SET, _MEMO_MAX, _RULES, _check_field, _Ctx, _Unsure, builtin_type
 
 __all__ = ["SMALL_BATCH", "certify_clean"]
@@ -142,7 +143,6 @@ def _fast_plan(plan) -> _FastPlan:
 
 # --------------------------------------------------------------------------- cross-record
 def _keys_known(ctx: _Ctx, target: str, fields, want, where, accepted, lookup) -> set:
-    from ._engine import _keys_from
 
     found: set = set()
     if where in ("batch", "any") and target == ctx.plan.dataset.code:

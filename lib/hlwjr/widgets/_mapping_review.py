@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._exceptions import MappingError, SourceError
+from .._privacy import mask_kind, mask_value
 from ._base import esc, guarded
 
 
@@ -114,7 +115,6 @@ class _Review:
         return r is not None and r.kind != "unavailable" and r.status != "rejected"
 
     def _preview(self) -> None:
-        from .._privacy import mask_kind, mask_value
         from ..mapping._engine import apply_mapping
         from ..validation._engine import check
 

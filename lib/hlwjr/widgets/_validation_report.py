@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import pandas as pd
 
+from .._privacy import mask_kind, mask_value
 from ._base import ErrorsMixin, esc, guarded
 
 __all__ = ["ValidationReport"]
@@ -165,7 +166,6 @@ class ValidationReport(ErrorsMixin, widgets.VBox):
 
     def drill(self, dataset: str, row: int) -> pd.DataFrame:
         """All problems of one record (0-based row) and its masked values; returns the problems."""
-        from .._privacy import mask_kind, mask_value
 
         p = self.frame[(self.frame["dataset"] == dataset) & (self.frame["row"] == row)]
         parts = [

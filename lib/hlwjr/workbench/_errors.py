@@ -21,6 +21,7 @@ from .._exceptions import (
     TransportError,
     UploadError,
 )
+from .._privacy import mask_text
 
 # what to do, by error class (most specific first)
 _HINTS: list[tuple[type, str]] = [
@@ -68,8 +69,6 @@ def error_text(exc: BaseException) -> str:
             except Exception:
                 pass
     else:
-        from .._privacy import mask_text
-
         # a library's message may quote a cell value (a widget callback on patient data): mask it
         lines = [f"内部错误（{type(exc).__name__}）：{mask_text(str(exc))}"]
     lines.append(f"怎么办：{hint_for(exc)}")

@@ -34,6 +34,7 @@ from .._exceptions import (
     HlwjrError,
     SourceError,
 )
+from ..sandbox import Sandbox
 from ._errors import setup_notebook
 
 __all__ = [
@@ -63,7 +64,6 @@ def _display(obj: Any) -> None:
 
 def _attach_sandbox(url: str, protocol: str = "token"):
     """A :class:`hlwjr.sandbox.Sandbox` handle for an already running sandbox at ``url``."""
-    from ..sandbox import Sandbox
     from ..sandbox._settings import ADMIN_TOKEN_ENV
 
     parts = urlsplit(url)
@@ -142,7 +142,7 @@ class Workbench:
     def sources(self) -> dict[str, Any] | None:
         """The project's ``[sources]`` resolved against the project directory (name → URL/path),
         as the daily upload reads them."""
-        from ..upload._uploader import _project_sources
+        from ..upload._mapped import _project_sources
 
         return _project_sources(self.project)
 
@@ -534,7 +534,6 @@ def _resolve_sandbox(project_dir: Path, sandbox_url: str | None, protocol: str =
     sb = _KERNEL_SANDBOXES.get(key)
     if sb is not None and sb.process is not None and sb.process.poll() is None:
         return sb
-    from ..sandbox import Sandbox
 
     # the kernel's own sandbox serves both wire protocols (token API and 国密 gateway)
     sb = Sandbox(project_dir / ".hlwjr" / "sandbox", protocol="tianjin").start()
