@@ -7,7 +7,7 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= demo-out
 
-.PHONY: install lint test demo lab bench browser clean
+.PHONY: install lint test demo lab bench browser clean suite
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 2; }
@@ -30,13 +30,22 @@ browser:
 	  else echo "chromium missing and apt-get unavailable: the browser test will be skipped"; fi; \
 	fi
 
-LINTED := lib tests benchmarks notebooks/_build.py
+LINTED := lib tests benchmarks tools notebooks/_build.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
 
-test: $(STAMP) browser lint
+# The official JSON-Schema-Test-Suite (fast_validate must agree with it), as shipped in the
+# jsonschema sdist on PyPI: downloaded once into a git-ignored cache, never copied into the repo.
+SUITE := .cache/json-schema-test-suite
+$(SUITE)/.stamp: $(STAMP)
+	$(PY) tools/fetch_schema_suite.py $(SUITE)
+	touch $@
+
+suite: $(SUITE)/.stamp
+
+test: $(STAMP) browser lint $(SUITE)/.stamp
 	$(PY) -m pytest -q
 
 demo: $(STAMP)

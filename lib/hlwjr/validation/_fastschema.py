@@ -119,6 +119,17 @@ SUPPORTED_KEYWORDS = frozenset(
 )
 
 
+#: ``$schema`` values whose keyword meanings fast_validate follows (any other metaschema may
+#: switch vocabularies off or on: refused rather than guessed)
+DIALECTS = frozenset(
+    {
+        "https://json-schema.org/draft/2020-12/schema",
+        "http://json-schema.org/draft/2020-12/schema",
+        "http://json-schema.org/draft-07/schema",
+        "https://json-schema.org/draft-07/schema",
+    }
+)
+
 ANNOTATIONS = frozenset(
     {"title", "description", "$schema", "$id", "$comment", "examples", "default", "deprecated", "readOnly", "writeOnly"}
 )
@@ -167,6 +178,11 @@ def compile_schema(schema: Any, path: str = "#") -> _Node:
     if not isinstance(schema, dict):
         raise SchemaUnsupported(f"模式应为对象或布尔值，实际为 {type(schema).__name__}", where=path)
     node = _Node(path)
+    dialect = schema.get("$schema")
+    if dialect is not None and str(dialect).rstrip("#") not in DIALECTS:
+        raise SchemaUnsupported(
+            f"$schema {dialect!r} 不是 Draft 2020-12（或 07）：其他元模式的词汇表 fast_validate 不理解", where=path
+        )
     for kw, value in schema.items():
         where = f"{path}/{kw}"
         if kw in ANNOTATIONS or kw.startswith("x-"):
