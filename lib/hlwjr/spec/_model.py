@@ -27,6 +27,7 @@ from .._exceptions import SpecError
 from .._privacy import mask_kind
 
 __all__ = [
+    "CHECKED_ATTRIBUTES",
     "DATETIME_PATTERN",
     "DATE_PATTERN",
     "DEFAULT_SPEC",
@@ -123,12 +124,13 @@ class CodeSet:
         )
 
 
-def _about(zh: str, kind: str = "value", *, compared: bool = True) -> dict:
+def _about(zh: str, kind: str = "value", *, compared: bool = True, checked: bool = False) -> dict:
     """A field attribute's metadata: its Chinese label and kind (``count``: a non-negative integer,
-    ``number``, ``value``); whether a spec diff compares it. The :class:`Field` dataclass is the one
+    ``number``, ``value``); whether a spec diff compares it; whether the validation engine checks
+    it as a field rule (``checked``: the plan carries it). The :class:`Field` dataclass is the one
     attribute list the spec loader, writer and diff, the importer's draft and the validation plan
     are derived from (:data:`FIELD_ATTRIBUTES`)."""
-    return {"zh": zh, "kind": kind, "compared": compared}
+    return {"zh": zh, "kind": kind, "compared": compared, "checked": checked}
 
 
 @dataclass(frozen=True)
@@ -141,19 +143,23 @@ class Field:
 
     key: str = dc_field(metadata=_about("字段代码", compared=False))
     name: str = dc_field(metadata=_about("中文名称"))
-    type: str = dc_field(default="string", metadata=_about("类型"))
-    max_length: int | None = dc_field(default=None, metadata=_about("最大长度", "count"))
-    min_length: int | None = dc_field(default=None, metadata=_about("最小长度", "count"))
-    precision: int | None = dc_field(default=None, metadata=_about("小数位", "count"))  # digits after the point
-    total_digits: int | None = dc_field(default=None, metadata=_about("总位数", "count"))
-    minimum: float | None = dc_field(default=None, metadata=_about("最小值", "number"))
-    maximum: float | None = dc_field(default=None, metadata=_about("最大值", "number"))
-    required: bool | str = dc_field(default=False, metadata=_about("必填"))  # True/False/conditional rule id
-    code_set: str | None = dc_field(default=None, metadata=_about("值域"))
-    pattern: str | None = dc_field(default=None, metadata=_about("格式"))
-    const: Any = dc_field(default=None, metadata=_about("固定值"))
-    item: str | None = dc_field(default=None, metadata=_about("明细数据集"))  # child data set (array)
-    min_items: int | None = dc_field(default=None, metadata=_about("最少条数", "count"))
+    type: str = dc_field(default="string", metadata=_about("类型", checked=True))
+    max_length: int | None = dc_field(default=None, metadata=_about("最大长度", "count", checked=True))
+    min_length: int | None = dc_field(default=None, metadata=_about("最小长度", "count", checked=True))
+    precision: int | None = dc_field(
+        default=None, metadata=_about("小数位", "count", checked=True)
+    )  # digits after the point
+    total_digits: int | None = dc_field(default=None, metadata=_about("总位数", "count", checked=True))
+    minimum: float | None = dc_field(default=None, metadata=_about("最小值", "number", checked=True))
+    maximum: float | None = dc_field(default=None, metadata=_about("最大值", "number", checked=True))
+    required: bool | str = dc_field(
+        default=False, metadata=_about("必填", checked=True)
+    )  # True/False/conditional rule id
+    code_set: str | None = dc_field(default=None, metadata=_about("值域", checked=True))
+    pattern: str | None = dc_field(default=None, metadata=_about("格式", checked=True))
+    const: Any = dc_field(default=None, metadata=_about("固定值", checked=True))
+    item: str | None = dc_field(default=None, metadata=_about("明细数据集", checked=True))  # child data set (array)
+    min_items: int | None = dc_field(default=None, metadata=_about("最少条数", "count", checked=True))
     sensitive: str | None = dc_field(default=None, metadata=_about("脱敏类别"))
     provenance: str | None = dc_field(default=None, metadata=_about("来源", compared=False))
     example: Any = dc_field(default=None, metadata=_about("示例", compared=False))
@@ -238,6 +244,9 @@ class Field:
 
 #: every attribute of a :class:`Field`, in the order specs are written (the dataclass fields)
 FIELD_ATTRIBUTES = fields(Field)
+#: the attributes the validation engine checks as field rules (each with one kernel in
+#: ``hlwjr.validation._fields``)
+CHECKED_ATTRIBUTES = tuple(a.name for a in FIELD_ATTRIBUTES if a.metadata["checked"])
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from .._exceptions import SpecError
 from .._privacy import mask_kind
+from ..spec._model import CHECKED_ATTRIBUTES
 from ._ecma import translate_pattern
 from ._rules import get_rule
 
@@ -24,25 +25,16 @@ def mask_kind_for(key: str, name: str = "") -> str | None:
     return mask_kind(key, name)
 
 
-@dataclass
-class _FieldPlan:
-    key: str
-    label: str
-    type: str
-    required: bool
-    max_length: int | None
-    min_length: int | None
-    precision: int | None
-    total_digits: int | None
-    minimum: float | None
-    maximum: float | None
-    pattern: str | None
-    code_set: Any
-    codes: pa.Array | None
-    const: Any
-    min_items: int | None
-    item: str | None
-    mask: str | None
+#: one field as the engine checks it: the key and label, every attribute the engine checks (the
+#: Field attribute list's ``checked`` ones: ``required`` as a bool, ``code_set`` as the CodeSet),
+#: the code set's codes as an Arrow array and the field's mask
+_FieldPlan = make_dataclass(
+    "_FieldPlan",
+    [("key", "str"), ("label", "str")]
+    + [(name, "Any") for name in CHECKED_ATTRIBUTES]
+    + [("codes", "pa.Array | None"), ("mask", "str | None")],
+)
+_FieldPlan.__module__ = __name__
 
 
 @dataclass
@@ -90,24 +82,13 @@ def _compile_plan(spec, ds) -> _Plan:
                     f"字段 {f.key} 的 pattern 无法按 ECMA-262 语义执行：{exc.message}", where=where
                 ) from exc
         cs = spec.code_set(f.code_set) if f.code_set else None
+        checked = {name: getattr(f, name) for name in CHECKED_ATTRIBUTES}
         fields[f.key] = _FieldPlan(
             key=f.key,
             label=label,
-            type=f.type,
-            required=f.required is True,
-            max_length=f.max_length,
-            min_length=getattr(f, "min_length", None),
-            precision=f.precision,
-            total_digits=f.total_digits,
-            minimum=f.minimum,
-            maximum=f.maximum,
-            pattern=f.pattern,
-            code_set=cs,
+            **checked | {"required": f.required is True, "code_set": cs},  # conditional: a rule
             codes=pa.array(list(cs.codes), type=pa.string()) if cs else None,
-            const=f.const,
-            min_items=f.min_items,
-            item=f.item,
-            mask=mask_kind_for(f.key, f.name or ""),
+            mask=f.mask,  # the spec's `sensitive`, else inferred once (Field.mask)
         )
     rules = []
     for i, ref in enumerate(ds.rules):

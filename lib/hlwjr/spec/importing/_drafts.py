@@ -5,42 +5,39 @@ and the field metadata keys a document may state.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, make_dataclass
 from dataclasses import field as dc_field
-from typing import Any
+
+from .._model import FIELD_ATTRIBUTES
 
 
-@dataclass
-class _FieldDraft:
-    key: str
-    name: str
-    type: str = "string"
-    description: str | None = None
-    max_length: int | None = None
-    min_length: int | None = None
-    precision: int | None = None
-    total_digits: int | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    required: bool | str = False
-    code_set: str | None = None
-    pattern: str | None = None
-    const: Any = None
-    item: str | None = None
-    min_items: int | None = None
-    aliases: dict = dc_field(default_factory=dict)
-    provenance: str | None = None
-    example: Any = None
-    # unresolved bits, resolved once every table is read
-    enum: dict | None = None
-    refs: list = dc_field(default_factory=list)  # section / name references (见字典3.1), strong or weak
-    strong: list = dc_field(default_factory=list)  # (reference, column) that must resolve
-    std: str | None = None
-    item_hint: str | None = None
-    cond_rule: str | None = None
-    row: int | None = None
-    table: str = ""
-    pk: bool = False  # marked 主键 in the 约束 column
+def _draft_attribute(a):
+    """A Field attribute as a (mutable) draft attribute: same name, type and default."""
+    if a.default_factory is not MISSING:
+        return (a.name, a.type, dc_field(default_factory=a.default_factory))
+    if a.default is MISSING:
+        return (a.name, a.type)
+    return (a.name, a.type, dc_field(default=a.default))
+
+
+#: a field while the document is read: every attribute of :class:`~hlwjr.spec._model.Field` (the
+#: one attribute list), plus what is resolved once every table is read
+_FieldDraft = make_dataclass(
+    "_FieldDraft",
+    [_draft_attribute(a) for a in FIELD_ATTRIBUTES]
+    + [
+        ("enum", "dict | None", dc_field(default=None)),
+        ("refs", "list", dc_field(default_factory=list)),  # section / name references (见字典3.1)
+        ("strong", "list", dc_field(default_factory=list)),  # (reference, column) that must resolve
+        ("std", "str | None", dc_field(default=None)),
+        ("item_hint", "str | None", dc_field(default=None)),
+        ("cond_rule", "str | None", dc_field(default=None)),
+        ("row", "int | None", dc_field(default=None)),
+        ("table", "str", dc_field(default="")),
+        ("pk", "bool", dc_field(default=False)),  # marked 主键 in the 约束 column
+    ],
+)
+_FieldDraft.__module__ = __name__
 
 
 @dataclass
