@@ -313,10 +313,6 @@ class Dataset:
     def required_fields(self) -> list[str]:
         return [f.key for f in self.fields.values() if f.is_required]
 
-    @property
-    def array_fields(self) -> list[Field]:
-        return [f for f in self.fields.values() if f.type == "array"]
-
     def field(self, name: str) -> Field:
         """A field by key, alias (any style) or Chinese name; SpecError if unknown."""
         f = self.fields.get(name)
