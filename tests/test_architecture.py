@@ -156,9 +156,6 @@ CYCLE_DODGES_ALLOWED = {
     # Mapping.preview(...) is the notebooks' one-call convenience over the engine, which reads
     # the config: the method borrows the engine at call time, the engine owns the mapping run.
     "hlwjr.mapping._config → hlwjr.mapping._engine": "Mapping.preview is a convenience over the engine",
-    # profiles.TokenAuth is listed with the other auth plug-ins but lives with the client, whose
-    # answer classification it shares; the client imports the plug-ins at module level.
-    "hlwjr.upload.profiles → hlwjr.upload._client": "TokenAuth named among the plug-ins, defined by the client",
 }
 
 

@@ -19,6 +19,7 @@ import hlwjr
 from hlwjr.mapping import _engine as _mapping
 from hlwjr.mapping._conversions import parse_times
 from hlwjr.mapping._jsonl import iter_dicts, write_jsonl
+from hlwjr.sources import _encodings
 from hlwjr.sources import _read as _sources
 
 DATA = Path(__file__).parent / "data"
@@ -202,9 +203,10 @@ def test_gbk_decode_of_raw_columns_keeps_missing_values():
     import pyarrow as pa
 
     raw = pa.array(["内科".encode("gbk"), None, b"", "外科".encode("gbk"), b"A"] * 3000, type=pa.large_binary())
-    out = _sources._decode_column(raw, "gb18030")
+    out = _encodings._decode_column(raw, "gb18030")
     assert out.type == pa.large_string()
     assert out.to_pylist()[:5] == ["内科", None, "", "外科", "A"]
     unique = pa.array([f"值{i}".encode("gbk") if i % 7 else None for i in range(5000)], type=pa.large_binary())
-    assert _sources._decode_column(unique, "gb18030").to_pylist() == [f"值{i}" if i % 7 else None for i in range(5000)]
+    decoded = _encodings._decode_column(unique, "gb18030").to_pylist()
+    assert decoded == [f"值{i}" if i % 7 else None for i in range(5000)]
     assert _mapping is not None

@@ -17,7 +17,6 @@ __all__ = [
     "SignedHeadersAuth",
     "Sm3GatewayAuth",
     "Sm4CbcHexCodec",
-    "TokenAuth",
     "body_codec",
     "check_signed_headers",
     "gateway_key",
@@ -27,14 +26,7 @@ __all__ = [
     "sm4_cbc_encrypt_hex",
 ]
 
-#: ``auth.mode`` values; ``token`` is :class:`~hlwjr.upload._client.TokenAuth`, ``sm3-gateway``
+#: ``auth.mode`` values; ``token`` is :class:`~hlwjr.upload._client.TokenAuth` (it lives with the
+#: client, whose answer classification it shares), ``sm3-gateway``
 #: :class:`Sm3GatewayAuth`, ``signed-headers`` :class:`SignedHeadersAuth` (a signature template).
 AUTH_MODES = ("token", "sm3-gateway", "signed-headers")
-
-
-def __getattr__(name: str):
-    if name == "TokenAuth":  # lives with the client (it shares its answer classification)
-        from .._client import TokenAuth
-
-        return TokenAuth
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
