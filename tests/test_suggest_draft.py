@@ -189,3 +189,27 @@ def test_the_doctors_id_number_does_not_also_become_the_guardians():
     assert chosen["doctorCertID"].column == "YSSFZH" and chosen["guardianCertID"].column == "JHRSFZH"
     lone = FieldSuggestion("guardianCertID", "监护人身份证号", "string", False, [Candidate("YSSFZH", 0.81)])
     assert "guardianCertID" not in assign_columns([lone, doctor])  # left open, not a shared guess
+
+
+@pytest.mark.parametrize("with_name_column", [True, False])
+def test_a_draft_takes_the_hospital_s_own_code_and_name_from_the_project(tmp_path, with_name_column):
+    """What no export column holds but hlwjr.toml knows — the 统一社会信用代码 and the name of the
+    hospital — is drafted as a constant (待审); a column that holds it wins."""
+    import pandas as pd
+
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "hlwjr.toml").write_text(
+        '[project]\nname = "某某互联网医院"\norg_code = "12110105MB1234567X"\n', encoding="utf-8"
+    )
+    cols = {"就诊流水号": [f"FZ{i}" for i in range(12)], "申请时间": ["2026-11-01 09:00:00"] * 12}
+    if with_name_column:
+        cols["机构名称"] = ["某某互联网医院"] * 12
+    src = tmp_path / "export.csv"
+    pd.DataFrame(cols).to_csv(src, index=False)
+    args = ["map", "suggest", "--dataset", "revisit", "--source", src, "--write", tmp_path / "m"]
+    code, out, err = run(*args, "--config", tmp_path / "proj")
+    assert code == 0, out + err
+    rules = yaml.safe_load((tmp_path / "m" / "datasets" / "revisit.yaml").read_text(encoding="utf-8"))["fields"]
+    assert rules["organID"]["const"] == "12110105MB1234567X" and "hlwjr.toml" in rules["organID"]["comment"]
+    assert ("column" in rules["organName"]) == with_name_column
+    assert with_name_column or rules["organName"]["const"] == "某某互联网医院"

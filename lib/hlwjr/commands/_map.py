@@ -20,6 +20,7 @@ Thin shell: every command calls what the notebooks call (``hlwjr.sources._profil
 from __future__ import annotations
 
 import json
+import re
 
 from .._exceptions import ConfigError, SourceError
 from .._files import atomic_write
@@ -142,6 +143,11 @@ def register(subparsers) -> None:
         metavar="DIR",
         help="把最佳建议写成对照配置草稿 DIR/datasets/<数据集>.yaml（全部为 suggested 待审；"
         "有值域的字段另写 codes/<值域>.csv）；不覆盖已有的数据集",
+    )
+    s.add_argument(
+        "--config",
+        metavar="PROJECT",
+        help="医院项目目录（hlwjr.toml）：源数据里没有的机构代码、机构名称等字段，草稿用项目中的值作固定值（待审）",
     )
     s.set_defaults(handler=_suggest)
 
@@ -493,9 +499,34 @@ def _write_draft(args, spec, ds, df, suggestions, codes, *, min_score: float = 0
         r = dm.set_rule(s.field, **rule)
         r.score = round(best.score, 3)
         r.comment = "建议：" + "；".join(best.reasons)
+    _project_constants(args, ds, dm)
     mapping.datasets[ds.code] = dm
     mapping.save(out)
     return out / "datasets" / f"{ds.code}.yaml", dm.source.business_time
+
+
+# what the project knows about the hospital, by what a field holds: 机构代码/统一社会信用代码, 机构名称
+_ORG_CODE = re.compile(r"机构(唯一号|代码|编码|标识)|信用代码|组织机构")
+_ORG_NAME = re.compile(r"^(医疗)?机构名称$")
+
+
+def _project_constants(args, ds, dm) -> None:
+    """Fields no source column feeds that the project's hlwjr.toml answers (the hospital's own code
+    and name) get that value as a constant rule — suggested (待审) like the rest of the draft."""
+    if not getattr(args, "config", None):
+        return
+    from ..upload._project import load_project
+
+    project = load_project(args.config)
+    for f in ds.fields.values():
+        if f.key in dm.fields or f.type != "string":
+            continue
+        value = project.org_code if _ORG_CODE.search(f.name or "") else None
+        if value is None and _ORG_NAME.search(f.name or ""):
+            value = project.name
+        if value:
+            rule = dm.set_rule(f.key, const=value)
+            rule.comment = f"建议：来自 {args.config}/hlwjr.toml 的 [project]（源数据中没有该列）"
 
 
 def _set_business_time(spec, ds, dm, suggestions, prof) -> None:
