@@ -95,3 +95,12 @@ def test_a_cover_sheet_is_passed_over_for_the_table(tmp_path_factory, cover, pos
     assert f"第一个工作表「说明」不是数据表，已读取「{chosen}」" in df.attrs["source_info"]["description"]
     if cover:  # a sheet asked for by name is read as told
         assert hlwjr.read_source(path, sheet="说明").attrs["source_info"]["sheet"] == "说明"
+
+
+def test_a_full_row_that_starts_like_a_footer_word_is_a_record(tmp_path):
+    path = tmp_path / "export.csv"
+    rows = [["备注", "流水号", "姓名", "金额"], ["x", "LS1", "赵测试", "1"], ["说明：复诊", "LS2", "钱测试", "2"]]
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    assert hlwjr.read_source(path)["流水号"].tolist() == ["LS1", "LS2"]

@@ -24,12 +24,22 @@ def _first_text(values) -> str:
     return ""
 
 
+def _filled(values) -> int:
+    return sum(1 for v in values if v is not None and not (isinstance(v, float) and v != v) and str(v).strip())
+
+
+def _is_footer(values: list, width: int) -> bool:
+    """A summary or signature line: starts with 合计/制表人… and fills at most half the columns (a
+    record that happens to start with such a word fills its row)."""
+    return bool(_FOOTER.match(_first_text(values))) and _filled(values) <= max(2, width // 2)
+
+
 def trim_footer(frame: pd.DataFrame, *, first_line: int | None = None) -> tuple[pd.DataFrame, str | None]:
     """``frame`` without the summary lines at its end (合计、总计、制表人…), and a note naming the
     lines dropped (sheet rows counted from ``first_line``, the row of the first record, if given)."""
     n = len(frame)
     cut = n
-    while cut > 0 and n - cut < FOOTER_LOOK and _FOOTER.match(_first_text(frame.iloc[cut - 1].tolist())):
+    while cut > 0 and n - cut < FOOTER_LOOK and _is_footer(frame.iloc[cut - 1].tolist(), frame.shape[1]):
         cut -= 1
     if cut == n or cut == 0:  # nothing to drop, or every row looks so: then they are data
         return frame, None
