@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass
-from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
 from ..._exceptions import SpecImportError
+from ._blocks import _Para, _starts_indented, _Table
 from ._headers import (
     _code_header_roles,
     _header_roles,
@@ -20,34 +19,8 @@ from ._headers import (
     _ref_header_roles,
     _rule_header_roles,
 )
+from ._tables import _roles_by_content
 from ._text import _clean
-
-# --------------------------------------------------------------------------------------------
-# document model: a sequence of paragraphs and tables
-
-
-@dataclass
-class _Para:
-    text: str
-    heading: int | None = None  # heading level (Word heading style); 0 for an Excel sheet name
-    sheet: bool = False
-    cells: int = 1  # Excel: how many non-empty cells the row had
-    row: int | None = None  # Excel row number
-
-
-@dataclass
-class _Table:
-    rows: list[list[str | None]]  # None: continuation of a horizontally merged cell
-    label: str  # "表格3" or "工作表「在线处方」"
-    row_numbers: list[int]
-    sheet: str | None = None
-    title: str | None = None
-    paras: list[_Para] = dc_field(default_factory=list)
-    sheet_title: str | None = None
-    continuation: bool = False  # nothing but blank paragraphs between this and the previous table
-    strong_title: bool = False  # the title is a numbered/heading paragraph, not a guess
-    pre_header: dict = dc_field(default_factory=dict)  # 操作名称 / 说明 rows above the header
-
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -107,7 +80,8 @@ def _read_docx(path: Path) -> list[_Para | _Table]:
             n += 1
             t = DocxTable(child, document)
             rows: list[list[str | None]] = []
-            for r in t.rows:
+            indented: set[tuple[int, int]] = set()
+            for ri, r in enumerate(t.rows):
                 cells: list[str | None] = []
                 prev = None
                 for c in r.cells:
@@ -117,10 +91,23 @@ def _read_docx(path: Path) -> list[_Para | _Table]:
                     else:
                         lines = [_clean(x) for p in c.paragraphs for x in p.text.split("\n")]
                         cells.append("\n".join(x for x in lines if x))
+                        if _docx_cell_indented(c):
+                            indented.add((ri, len(cells) - 1))
                     prev = tc
                 rows.append(cells)
-            blocks.append(_Table(rows=rows, label=f"表格{n}", row_numbers=list(range(1, len(rows) + 1))))
+            blocks.append(
+                _Table(rows=rows, label=f"表格{n}", row_numbers=list(range(1, len(rows) + 1)), indented=indented)
+            )
     return blocks
+
+
+def _docx_cell_indented(cell) -> bool:
+    """A Word cell whose first written paragraph is indented: leading spaces/tab or a left/first-line indent."""
+    para = next((p for p in cell.paragraphs if p.text.strip()), None)
+    if para is None:
+        return False
+    fmt = para.paragraph_format
+    return _starts_indented(para.text) or any((x or 0) > 0 for x in (fmt.left_indent, fmt.first_line_indent))
 
 
 def _cell_text(v: Any) -> str:
@@ -138,15 +125,10 @@ def _cell_text(v: Any) -> str:
 def _xlsx_cell_text(c) -> str:
     """A cell as shown in Excel: a code typed as the number 1 with the format ``00`` reads ``01``."""
     v = c.value
-    fmt = getattr(c, "number_format", None) or ""
-    if (
-        isinstance(v, (int, float))
-        and not isinstance(v, bool)
-        and float(v).is_integer()
-        and v >= 0
-        and re.fullmatch(r"0{2,}", fmt)
-    ):
-        return str(int(v)).zfill(len(fmt))
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() and v >= 0:
+        fmt = getattr(c, "number_format", None) or ""  # looked up only for numbers: it costs
+        if re.fullmatch(r"0{2,}", fmt):
+            return str(int(v)).zfill(len(fmt))
     return _cell_text(v)
 
 
@@ -155,10 +137,24 @@ def _looks_like_data(texts: list[str]) -> bool:
     return any(ch.isdigit() for t in texts for ch in t[:16])
 
 
-def _sheet_grid(ws) -> list[list[str | None]]:
-    """A read-only sheet's cells as text, every row as wide as the widest (merges may reach past)."""
+def _sheet_grid(ws, indented: set[tuple[int, int]]) -> list[list[str | None]]:
+    """A read-only sheet's cells as text, every row as wide as the widest (merges may reach past);
+    the (row, column) of cells written with leading spaces go into ``indented``."""
     ws.reset_dimensions()  # a wrong <dimension> in the file must not cut rows off
-    grid: list[list[str | None]] = [[_xlsx_cell_text(c) for c in row] for row in ws.iter_rows()]
+    grid: list[list[str | None]] = []
+    for ri, row in enumerate(ws.iter_rows()):
+        texts: list[str | None] = []
+        for ci, c in enumerate(row):
+            v = c.value
+            if type(v) is not str:
+                texts.append(_xlsx_cell_text(c))
+            elif v.isprintable() and " " not in v:
+                texts.append(v)  # no whitespace at all: nothing to clean (most cells of a big sheet)
+            else:
+                texts.append(_cell_text(v))
+                if _starts_indented(v):
+                    indented.add((ri, ci))
+        grid.append(texts)
     width = max((len(r) for r in grid), default=0)
     for r in grid:
         if len(r) < width:
@@ -189,14 +185,17 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
             warnings.simplefilter("ignore", UserWarning)
             # read-only: a 36,000-row dictionary workbook reads in a second or two
             wb = openpyxl.load_workbook(str(path), data_only=True, read_only=True)
-            sheets = [(ws.title, _sheet_grid(ws), _merged_ranges(wb, ws)) for ws in wb.worksheets]
+            sheets = []
+            for ws in wb.worksheets:
+                indented: set[tuple[int, int]] = set()
+                sheets.append((ws.title, _sheet_grid(ws, indented), _merged_ranges(wb, ws), indented))
             wb.close()
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException...
         raise SpecImportError(
             f"无法作为 Excel (.xlsx) 打开: {exc}；如为 .xls 旧格式请先另存为 .xlsx", where=str(path)
         ) from exc
     blocks: list[_Para | _Table] = []
-    for title, grid, merged in sheets:  # hidden sheets are read too: nothing dropped silently
+    for title, grid, merged, sheet_indented in sheets:  # hidden sheets are read too: nothing dropped silently
         for rng in merged:
             top = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(grid) else ""
             for r in range(rng.min_row - 1, min(rng.max_row, len(grid))):
@@ -206,6 +205,7 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
                     else:
                         grid[r][c] = None  # horizontal continuation
         blocks.append(_Para(text=_clean(title), heading=0, sheet=True))
+        sheet_start = len(blocks)
         current: _Table | None = None
         gap = False  # blank row(s) since the table's last row
         for i, row in enumerate(grid, start=1):
@@ -237,13 +237,37 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
                 blocks.append(current)
                 continue
             if current is not None:
+                current.indented.update((len(current.rows), c) for r, c in sheet_indented if r == i - 1)
                 current.rows.append(row)
                 current.row_numbers.append(i)
             elif len(texts) == 2 and not re.search(r"[:：]", texts[0]) and _hnorm(texts[0]) in _INFO_LABELS:
                 blocks.append(_Para(text=f"{texts[0]}：{texts[1]}"))  # 接口名称 | 在线处方
             else:
                 blocks.append(_Para(text=" ".join(texts), cells=len(texts), row=i))
+        _headerless_sheet_table(blocks, sheet_start, grid, title)
     return blocks
+
+
+def _headerless_sheet_table(blocks: list, start: int, grid: list[list[str | None]], title: str) -> None:
+    """A sheet without any header row whose multi-cell rows read as a field table by content: those
+    rows become one table (in place of their paragraphs); the other lines stay titles and notes."""
+    sheet = blocks[start:]
+    if any(isinstance(b, _Table) for b in sheet):
+        return
+    rows = [b for b in sheet if b.cells >= 3 and b.row is not None]
+    if len(rows) < 2 or _roles_by_content([grid[b.row - 1] for b in rows]) is None:
+        return
+    table = _Table(
+        rows=[grid[b.row - 1] for b in rows],
+        label=f"工作表「{title}」",
+        row_numbers=[b.row for b in rows],
+        sheet=title,
+        sheet_title=title,
+    )
+    moved = {id(b) for b in rows}
+    first = next(i for i, b in enumerate(sheet) if id(b) in moved)
+    kept = [b for b in sheet if id(b) not in moved]
+    blocks[start:] = kept[:first] + [table] + kept[first:]
 
 
 _INFO_LABELS = {

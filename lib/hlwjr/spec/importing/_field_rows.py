@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._documents import _Table
+from ._blocks import _Table
 from ._drafts import _FIELD_META_RE, _META_RE, _DatasetDraft, _FieldDraft, _meta_key, _split_list
 from ._notations import (
     _BARE_DICT_NAME,
@@ -179,6 +179,11 @@ class _FieldRows:
                 return ""
             return row[i] or ""
 
+        key_col = roles.get("key")
+        keyed_rows = [ri for ri in range(start, len(t.rows)) if key_col is not None and cell(t.rows[ri], "key")]
+        indented_rows = sum(1 for ri in keyed_rows if t.is_indented(ri, key_col))
+        nested_by_indent = 0 < indented_rows < len(keyed_rows)  # every row indented alike: no nesting
+        prev_indented = False
         group_child: str | None = None  # rows under a 处方明细（orderList） group row
         last_array: str | None = None  # the latest array field: └ rows belong to it
         after_row: list[_FieldDraft] = []
@@ -226,7 +231,13 @@ class _FieldRows:
                 continue
             key = cell(row, "key").strip()
             tree = _CHILD_MARK.match(key)
-            if tree and key[tree.end() :] and last_array is not None:
+            indented = bool(nested_by_indent and key and not tree and t.is_indented(ri, key_col))
+            first_indented, prev_indented = indented and not prev_indented, indented
+            if indented:
+                last_array = self._indented_parent(after_row, last_array, first_indented)
+                if last_array is not None and "." not in key:
+                    key = f"{last_array}.{key}"  # an indented row: a field of the list above
+            elif tree and key[tree.end() :] and last_array is not None:
                 key = f"{last_array}.{key[tree.end() :].strip()}"  # └ drcode under orderList
             elif group_child and key and "." not in key:
                 key = f"{group_child}.{key}"
@@ -489,6 +500,16 @@ class _FieldRows:
             "请人工核对，必要时补充 required_if 规则"
         )
         self.issue(where, rn, col, line, note, "warning", ds.code, fd.key)
+
+    @staticmethod
+    def _indented_parent(drafts: list[_FieldDraft], last_array: str | None, first: bool) -> str | None:
+        """The list an indented row belongs to: on the first indented row, the field right above it
+        (its children follow: it becomes an array, whatever its type cell says); then the same list."""
+        if not first or not drafts:
+            return last_array
+        head = drafts[-1]
+        head.type = "array"
+        return head.key
 
     def _child_for(self, ds: _DatasetDraft, array_key: str, where: str) -> _DatasetDraft:
         parent_field = ds.fields.get(array_key)

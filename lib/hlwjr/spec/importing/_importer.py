@@ -16,6 +16,9 @@ a spec directory (``spec.yaml``, ``datasets/*.yaml``, ``codesets/*.csv``) that
   after one with the same header or the same column count, continues it);
 * a data-set title in the paragraph above the table (``2.2.3 在线处方 uploadRecipeIndicators``),
   or, in Excel, title rows above the header row or the sheet name;
+* nested lists whose child rows are marked ``[0..1]``/``[1..n]``/``└`` or only indented (leading
+  spaces, full-width spaces, a tab, Word paragraph indentation) → an array field with a child data set;
+* field tables printed without a header row, recognised by what their columns hold (reported for review);
 * inline enumerations (``1:男 2:女``, ``1-西药；2-中成药``, ``0 否 1 是``, ``1=自费,2=医保``)
   turned into code sets, and references (``见字典3.1``, ``参见附录A.2``) linked to the appendix code
   tables (代码/编码/值 + 名称/含义/说明, titled ``3.1 诊疗科目字典``).
@@ -34,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from ..._exceptions import SpecError, SpecImportError
+from ._blocks import _Para, _Table
 from ._building import _Building
-from ._documents import _info_tables_to_paragraphs, _Para, _read_docx, _read_xlsx, _refuse_ole_file, _Table
+from ._documents import _info_tables_to_paragraphs, _read_docx, _read_xlsx, _refuse_ole_file
 from ._drafts import _META_RE, _CodeSetDraft, _DatasetDraft
 from ._field_rows import _FieldRows
 from ._headers import _code_header_roles, _header_roles, _hnorm, _ref_header_roles, _rule_header_roles
@@ -50,12 +54,14 @@ from ._tables import (
     _PRE_HEADER_LABELS,
     _content_roles,
     _fill_header,
+    _header_for,
     _header_key,
     _is_request_header_table,
     _non_record_table,
     _parse_title,
     _refine_roles,
     _return_codes,
+    _roles_by_content,
     _title_score,
     _width,
 )
@@ -187,6 +193,9 @@ class _Importer(_FieldRows, _Links, _Building):
                     self._code_rows(self._last_cs, t, 0, self._last_cs_roles)
                     continue
                 if not any(any(c for c in r) for r in t.rows):
+                    continue
+                if (content := _roles_by_content(t.rows)) is not None:
+                    last_field_ds, last_kind = self._headerless_dataset(t, content), "fields"
                     continue
                 first = next((r for r in t.rows if any(r)), [])
                 heads = "".join(_hnorm(c) for c in first if c)
@@ -389,6 +398,24 @@ class _Importer(_FieldRows, _Links, _Building):
             if (roles := _ref_header_roles(row)) is not None:
                 return "refs", i, roles
         return None, 0, {}
+
+    def _headerless_dataset(self, t: _Table, roles: dict) -> _DatasetDraft:
+        """A field table printed without a header row: the columns read by content, a header naming
+        them put in front, and the guess listed for review."""
+        header = _header_for(roles, _width(t))
+        first = next((r for r in t.rows if any(r)), [])
+        self.issue(
+            self._where(t),
+            t.row_numbers[0] if t.row_numbers else None,
+            None,
+            " | ".join(c for c in first if c),
+            "表格没有表头，已按各列内容识别为字段表（" + "、".join(h for h in header if h) + "），请核对",
+        )
+        t.rows.insert(0, header)
+        t.row_numbers.insert(0, t.row_numbers[0] if t.row_numbers else 1)
+        ds = self._new_dataset(t, 0)
+        self._field_rows(ds, t, 1, roles)
+        return ds
 
     def _promote_title_rows(self, t: _Table, hdr: int) -> None:
         """Rows above the header inside the table (a merged title row 表3 在线处方): the title."""

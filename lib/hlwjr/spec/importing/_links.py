@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from ..._exceptions import SpecError, SpecImportError
-from ._documents import _Table
+from ._blocks import _Table
 from ._drafts import _META_RE, _CodeSetDraft, _DatasetDraft, _FieldDraft, _meta_key, _split_list
 from ._tables import (
     _after_title,

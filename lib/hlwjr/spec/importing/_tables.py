@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._documents import _Para, _Table
+from ._blocks import _Para, _Table
 from ._drafts import _META_RE
 from ._headers import _hnorm, _role
 from ._notations import _METHOD_RE, _SECTION_TITLE, _STD_RE, parse_required, parse_type
-from ._text import _clean, _has_cjk, _norm
+from ._text import _IDENT, _clean, _has_cjk, _norm
 
 _PRE_HEADER_LABELS = {
     "操作名称": "method",
@@ -403,3 +403,63 @@ def _parse_title(title: str) -> tuple[str | None, str, str | None, str | None]:
     name = re.sub(r"\s*[(（]续[)）]?$", "", s).strip(" -—:：")
     name = re.sub(r"(接口|数据集)$", "", name).strip() or name
     return sec, name, ident, std
+
+
+_ROLE_HEADS = {
+    "key": "字段名",
+    "name": "中文名称",
+    "direction": "输入输出",
+    "type": "数据类型",
+    "length": "长度",
+    "required": "是否必填",
+    "description": "说明",
+}
+
+
+def _is_length(v: str) -> bool:
+    return re.fullmatch(r"\d{1,5}(?:\s*[,，.]\s*\d{1,2})?", _norm(v)) is not None
+
+
+def _roles_by_content(rows: list[list[str | None]]) -> dict | None:
+    """Column roles of a field table without a header row, scored by the values alone: the key
+    (identifiers that are not type words), the data type (type notations), the Chinese name,
+    required markers, lengths (numbers) and the description (the longest texts). None unless the
+    table has at least a key and a type column: then it reads as a field table."""
+    body = [r for r in rows if sum(1 for c in r if c) > 1]
+    width = max((len(r) for r in body), default=0)
+    if len(body) < 2:
+        return None
+
+    def share(i: int, pred) -> float:
+        vals = [r[i] for r in body if i < len(r) and r[i]]
+        return sum(1 for v in vals if pred(v)) / len(vals) if vals else 0.0
+
+    key_like = lambda v: _IDENT.match(v.strip("*").strip()) is not None and not _is_type_notation(v)
+    scored = [(share(i, key_like) - share(i, _is_required_marker), -i) for i in range(width)]
+    best, neg = max(scored, default=(0.0, 0))
+    if best < 0.8:
+        return None
+    key = -neg
+    short_cjk = [
+        (sum(len(r[i]) for r in body if i < len(r) and r[i]) / len(body), i)
+        for i in range(width)
+        if i != key and share(i, lambda v: _has_cjk(v) and len(v) <= 30) >= 0.6 and share(i, _is_required_marker) < 0.5
+    ]
+    roles = _content_roles({"key": key, **({"name": min(short_cjk)[1]} if short_cjk else {})}, [], body)
+    if "type" not in roles:
+        return None
+    taken = set(roles.values())
+    lengths = [i for i in range(width) if i not in taken and share(i, _is_length) >= 0.8]
+    if lengths:
+        roles["length"] = lengths[0]
+        taken.add(lengths[0])
+    texts = [(sum(len(r[i] or "") for r in body if i < len(r)), i) for i in range(width) if i not in taken]
+    if texts and max(texts)[0] > 0:
+        roles["description"] = max(texts)[1]
+    return roles
+
+
+def _header_for(roles: dict, width: int) -> list[str | None]:
+    """A header row naming the roles found by content (for a table printed without one)."""
+    by_column = {i: _ROLE_HEADS.get(r, r) for r, i in roles.items() if not r.startswith("_")}
+    return [by_column.get(i) for i in range(width)]
