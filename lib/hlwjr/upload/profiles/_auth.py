@@ -18,7 +18,7 @@ import httpx
 
 from ._sm import gateway_key, sm3_hex
 
-__all__ = ["Sm3GatewayAuth", "signed_headers"]
+__all__ = ["SigningAuth", "Sm3GatewayAuth", "signed_headers"]
 
 #: The headers signed besides every ``X-Ca-*`` header.
 _ALSO_SIGNED = ("x-content-md5", "x-service-id", "x-service-method")
@@ -36,12 +36,13 @@ def signed_headers(headers: Mapping[str, str]) -> tuple[str, str]:
     return "&".join(f"{n}:{low[n]}" for n in names), ",".join(names)
 
 
-class Sm3GatewayAuth(httpx.Auth):
-    """``auth.mode: sm3-gateway``: signs each request (and each retry, with a fresh nonce and
-    timestamp) as the provincial gateway checks it.  ``clock`` returns epoch seconds and ``nonce``
-    a fresh nonce string — injectable for the golden vectors."""
+class SigningAuth(httpx.Auth):
+    """A request signed afresh each time it is sent (every retry too), no token: the profile's
+    ``auth`` section says how (:meth:`sign`). ``clock`` returns epoch seconds and ``nonce`` a fresh
+    nonce string — injectable for a platform's published examples."""
 
     requires_request_body = True
+    _new_nonce: Callable[[], str] = staticmethod(lambda: str(uuid.uuid4()))
 
     def __init__(
         self,
@@ -50,20 +51,38 @@ class Sm3GatewayAuth(httpx.Auth):
         secret: str,
         *,
         clock: Callable[[], float] = time.time,
-        nonce: Callable[[], str] = lambda: str(uuid.uuid4()),
+        nonce: Callable[[], str] | None = None,
     ) -> None:
         self.profile = profile
         self.appid = appid
-        gateway_key(secret)  # shape check at construction: 32 hex characters
+        self.check_secret(secret)
+        self._secret = secret
         self._clock = clock
-        self._nonce = nonce
+        self._nonce = nonce or self._new_nonce
         self.renewals = 0
 
-    def __repr__(self) -> str:
-        return f"Sm3GatewayAuth(appid={self.appid!r})"
+    def __repr__(self) -> str:  # never the secret
+        return f"{type(self).__name__}(appid={self.appid!r})"
+
+    def check_secret(self, secret: str) -> None:
+        """Refuse a secret of the wrong shape at construction (before anything is sent)."""
 
     def invalidate(self) -> None:  # nothing cached
         return None
+
+    def sign(self, request: httpx.Request) -> None:  # pragma: no cover - each mode signs
+        raise NotImplementedError
+
+    def auth_flow(self, request: httpx.Request):
+        self.sign(request)
+        yield request
+
+
+class Sm3GatewayAuth(SigningAuth):
+    """``auth.mode: sm3-gateway``: signs each request as the provincial gateway checks it."""
+
+    def check_secret(self, secret: str) -> None:
+        gateway_key(secret)  # 32 hex characters
 
     def sign(self, request: httpx.Request) -> None:
         a = self.profile.auth
@@ -74,7 +93,3 @@ class Sm3GatewayAuth(httpx.Auth):
         sts, names = signed_headers(request.headers)
         request.headers[a.get("signature_header", "X-Ca-Signature")] = sm3_hex(sts)
         request.headers[a.get("signature_headers_header", "X-Ca-Signature-Headers")] = names
-
-    def auth_flow(self, request: httpx.Request):
-        self.sign(request)
-        yield request

@@ -24,7 +24,6 @@ import base64
 import hashlib
 import hmac
 import string
-import time
 import uuid
 from collections.abc import Callable
 
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 from ..._exceptions import ConfigError
+from ._auth import SigningAuth
 
 __all__ = ["SignedHeadersAuth", "check_signed_headers"]
 
@@ -102,33 +102,10 @@ def check_signed_headers(auth: dict, source: str) -> None:
     _require("signature" in used, "auth.headers 中没有 {signature}：签名要放进某个请求头", source)
 
 
-class SignedHeadersAuth(httpx.Auth):
-    """Signs each request as ``auth`` of a ``signed-headers`` profile says. ``clock`` returns
-    epoch seconds and ``nonce`` a fresh nonce — injectable for a platform's published examples."""
+class SignedHeadersAuth(SigningAuth):
+    """Signs each request as ``auth`` of a ``signed-headers`` profile says."""
 
-    requires_request_body = True
-
-    def __init__(
-        self,
-        profile,
-        appid: str,
-        secret: str,
-        *,
-        clock: Callable[[], float] = time.time,
-        nonce: Callable[[], str] = lambda: uuid.uuid4().hex,
-    ) -> None:
-        self.profile = profile
-        self.appid = appid
-        self._secret = secret
-        self._clock = clock
-        self._nonce = nonce
-        self.renewals = 0
-
-    def __repr__(self) -> str:
-        return f"SignedHeadersAuth(appid={self.appid!r})"
-
-    def invalidate(self) -> None:  # nothing cached
-        return None
+    _new_nonce = staticmethod(lambda: uuid.uuid4().hex)
 
     def values(self, request: httpx.Request) -> dict[str, str]:
         """The placeholders' values for ``request`` (``secret`` included: for the signature only)."""
@@ -155,7 +132,3 @@ class SignedHeadersAuth(httpx.Auth):
         del values["secret"]
         for name, template in a["headers"].items():
             request.headers[name] = str(template).format_map(values)
-
-    def auth_flow(self, request: httpx.Request):
-        self.sign(request)
-        yield request
