@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .._privacy import to_halfwidth
+from ._suggest_codes import suggest_codes
 
 __all__ = ["distinct_values", "fit_adjust", "value_fit"]
 
@@ -22,25 +23,22 @@ def distinct_values(values: pd.Series) -> list[str] | None:
     return None if len(uniq) == 0 or len(uniq) > _MAX_DISTINCT else [str(v) for v in uniq]
 
 
-def _fits(value: str, codes: dict[str, str]) -> tuple[str, bool] | None:
-    """(the code ``value`` stands for, whether by its name): itself, its name, or a name it
-    abbreviates (男 → 男性)."""
-    v = to_halfwidth(value).strip()
-    if v in codes:
-        return v, False
-    for code, name in codes.items():
-        if name and (v == name or name.startswith(v) or (len(name) >= 2 and v.startswith(name))):
-            return code, True
-    return None
+_NAME_SCORE = 0.75  # a code suggestion at least this sure counts as "the value names that code"
 
 
 def value_fit(code_set, values: list[str]) -> tuple[float, float, list[str]]:
-    """(share of ``values`` that are a code of ``code_set``, share that are one of its names,
-    examples ``local→code``)."""
-    codes = dict(code_set.codes)
-    hits = [(v, hit) for v in values if (hit := _fits(v, codes)) is not None]
-    by_name = sum(1 for _v, (_c, named) in hits if named)
-    return (len(hits) - by_name) / len(values), by_name / len(values), [f"{v}→{c}" for v, (c, _n) in hits[:3]]
+    """(share of ``values`` that are a code of ``code_set`` as written, share that name one of its
+    codes, examples ``local→code``). What a local value stands for is :func:`suggest_codes`'s
+    decision (synonyms, abbreviations, similar names), asked once per column and code set."""
+    codes = set(code_set.codes)
+    as_code = [v for v in values if to_halfwidth(v).strip() in codes]
+    rest = [v for v in values if v not in as_code]
+    named = []
+    if rest:
+        s = suggest_codes(code_set, pd.Series(rest), min_score=_NAME_SCORE)
+        named = [(v, c) for v, c in zip(s["local"], s["code"]) if isinstance(c, str) and c]
+    examples = [f"{v}→{to_halfwidth(v).strip()}" for v in as_code] + [f"{v}→{c}" for v, c in named]
+    return len(as_code) / len(values), len(named) / len(values), examples[:3]
 
 
 def fit_adjust(code_set, values: list[str] | None) -> tuple[float, str | None]:
