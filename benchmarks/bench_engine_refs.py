@@ -31,19 +31,11 @@ import copy, json, sys, time, timeit
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import hlwjr
-from bench_validate import make_frame, write_spec
+from bench_validate import _KnowsOthers as KnowsOthers, make_frame, write_spec
 
 rows, repeat = int(sys.argv[2]), int(sys.argv[3])
 spec = hlwjr.load_spec()
 examples = Path(hlwjr.__file__).parent / "specs" / "beijing-reference" / "examples"
-
-
-class KnowsOthers:
-    def __init__(self, own):
-        self.own = own
-
-    def known(self, dataset_code, keys):
-        return set() if dataset_code == self.own else set(keys)
 
 
 def batch(code, key, n):

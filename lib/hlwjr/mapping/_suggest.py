@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .._exceptions import SpecError
 from ._suggest_codes import suggest_code_map, suggest_codes
 from ._valuefit import distinct_values, fit_adjust
 from ._vocabulary import _KIND_BY_FIELD, _PREFIX_HINTS, SYNONYMS, _column_variants, _concepts, _field_variants, _norm
@@ -253,7 +254,7 @@ def _code_set_of(dataset, f):
         return None
     try:
         return dataset.spec.code_set(f.code_set)
-    except Exception:  # a Dataset built without its spec, or a code set the spec lacks
+    except SpecError:  # a code set the spec lacks, or a Dataset built without its spec
         return None
 
 

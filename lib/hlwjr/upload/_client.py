@@ -663,9 +663,7 @@ class PlatformClient:
         if culprit is None:
             results = [RecordResult(i, REJECTED, list(errors)) for i in range(n)]
         else:  # the platform named the bad record: the others were refused with it, and may go again
-            note = f"同一请求中第 {culprit + 1} 条记录有误，整批未入库（本条无误）"
-            innocent = [{"rule": "whole_batch", "msg": note}]
-            results = [RecordResult(i, REJECTED, list(errors if i == culprit else innocent)) for i in range(n)]
+            results = _refused_with({culprit: errors}, n)
         return BatchResult(dataset, batch_no, n, bcode, bmsg or msg, results, data, True)
 
     def _per_record_business(self, dataset: str, batch_no: str, n: int, data: Any, answers: list) -> BatchResult:
@@ -676,18 +674,8 @@ class PlatformClient:
         bcode, bmsg = _first_failure(answers, self.profile)
         if all(ok):
             return BatchResult(dataset, batch_no, n, bcode, bmsg, [RecordResult(i, ACCEPTED) for i in range(n)], data)
-        bad = [i + 1 for i, good in enumerate(ok) if not good]
-        innocent = [
-            {
-                "rule": "whole_batch",
-                "msg": f"同一请求中第 {'、'.join(map(str, bad[:5]))} 条记录有误，整批未入库（本条无误）",
-            }
-        ]
-        results = [
-            RecordResult(i, REJECTED, list(innocent) if good else _business_errors(*answers[i]))
-            for i, good in enumerate(ok)
-        ]
-        return BatchResult(dataset, batch_no, n, bcode, bmsg, results, data, True)
+        bad = {i: _business_errors(*answers[i]) for i, good in enumerate(ok) if not good}
+        return BatchResult(dataset, batch_no, n, bcode, bmsg, _refused_with(bad, n), data, True)
 
     def server_now(self) -> str | None:
         """The platform's current time (``YYYY-MM-DD HH:MM:SS``, Beijing) if the profile knows a
@@ -735,6 +723,14 @@ def _business_answers(data: Any, code_field: str, message_field: str) -> list[tu
         return pairs if pairs and len(pairs) == len(container) and all(c is not None for c, _ in pairs) else None
     code = _get(data, code_field)
     return None if code is None else [(code, str(_get(data, message_field) or ""))]
+
+
+def _refused_with(bad: dict[int, list], n: int) -> list[RecordResult]:
+    """A whole batch refused for the records in ``bad`` (index → their errors): those carry their
+    reasons, the others a note that they were refused with them and may go again."""
+    note = f"同一请求中第 {'、'.join(str(i + 1) for i in sorted(bad)[:5])} 条记录有误，整批未入库（本条无误）"
+    innocent = [{"rule": "whole_batch", "msg": note}]
+    return [RecordResult(i, REJECTED, list(bad.get(i, innocent))) for i in range(n)]
 
 
 def _first_failure(answers: list[tuple[Any, str]], profile) -> tuple[Any, str]:
