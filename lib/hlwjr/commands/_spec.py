@@ -62,7 +62,7 @@ def register(subparsers) -> None:
         help="把接口文档（Word .docx / Excel .xlsx）导入为规范目录",
         description="读取接口文档中的字段表和代码表，写出规范目录（spec.yaml, datasets/, codesets/），"
         "并打印导入报告：找到的数据集、字段、值域，以及每个无法解析的单元格（表格与行号）。"
-        "不给 --out 时只检查不写入。",
+        "不给 --out 时只检查不写入。退出码：0 无待核对项，1 已写出但有待核对项（见 review.yaml），2 文档中没有可用的内容。",
     )
     s.add_argument("doc", metavar="DOC", help="接口文档 .docx 或 .xlsx")
     s.add_argument("--out", default=None, help="输出的规范目录（全部成功才写入）")
@@ -361,7 +361,7 @@ def _import(args, stdout: TextIO, stderr: TextIO) -> int:
     if not result.report.ok:
         print(f"有 {len(result.report.errors)} 处单元格无法解析，请对照原文核对（见上）。", file=stderr)
         return 1
-    return 0
+    return 1 if result.report.review_items else 0  # 1: written, with items to review
 
 
 def _write_report(report, path: Path) -> None:
