@@ -62,7 +62,8 @@ def register(subparsers) -> None:
         help="把接口文档（Word .docx / Excel .xlsx）导入为规范目录",
         description="读取接口文档中的字段表和代码表，写出规范目录（spec.yaml, datasets/, codesets/），"
         "并打印导入报告：找到的数据集、字段、值域，以及每个无法解析的单元格（表格与行号）。"
-        "不给 --out 时只检查不写入。退出码：0 无待核对项，1 已写出但有待核对项（见 review.yaml），2 文档中没有可用的内容。",
+        "不给 --out 时只检查不写入。"
+        "退出码：0 无待核对项，1 已写出但有待核对项（见 review.yaml），2 文档中没有可用的内容。",
     )
     s.add_argument("doc", metavar="DOC", help="接口文档 .docx 或 .xlsx")
     s.add_argument("--out", default=None, help="输出的规范目录（全部成功才写入）")
