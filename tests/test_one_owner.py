@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mirror_fingerprints import fingerprint, of_function
 
 import hlwjr
 from hlwjr.spec._model import CHECKED_ATTRIBUTES, FIELD_ATTRIBUTES, Field
 from hlwjr.spec.importing._drafts import _FieldDraft
 from hlwjr.validation import _fields, _smallrules
 from hlwjr.validation._plan import _FieldPlan
+from hlwjr.validation._registry import RuleContext
 from hlwjr.validation._rules import RULES
 
 VALIDATION = Path(_fields.__file__).parent
@@ -50,6 +52,43 @@ def test_every_field_rule_is_produced_by_the_one_field_kernel():
 
 def test_the_small_batch_proofs_only_mirror_registered_rules():
     assert set(_smallrules._RULES) <= {r.id for r in RULES.values() if r.kind == "record"}
+
+
+def _engine_fingerprints() -> dict[str, str]:
+    found = {rid: of_function(RULES[rid].check) for rid in _smallrules._RULES}
+    found["field rules"] = of_function(_fields.field_problems)
+    found["rule context"] = of_function(RuleContext)
+    return found
+
+
+def test_a_rule_changed_in_the_engine_fails_until_its_small_batch_mirror_is_reviewed():
+    recorded, now = _smallrules.MIRRORED, _engine_fingerprints()
+    assert set(recorded) == set(now), "every mirror records what it was reviewed against"
+    changed = {k: v for k, v in now.items() if recorded[k] != v}
+    assert not changed, (
+        "the engine's implementation changed since its row-wise mirror in hlwjr/validation/_smallrules.py "
+        f"was reviewed: {sorted(changed)}; review the mirror, then record in MIRRORED: {changed}"
+    )
+
+
+def test_the_fingerprint_sees_code_not_documentation(tmp_path):
+    code = '''
+def helper(x):
+    return x + 1
+
+
+@decorator(title="a")
+def rule(ctx, x):
+    """Docs."""
+    return helper(x)
+'''
+    path = tmp_path / "m.py"
+    path.write_text(code, encoding="utf-8")
+    before = fingerprint(path, "rule")
+    path.write_text(code.replace('title="a"', 'title="b"').replace("Docs.", "Other docs."), encoding="utf-8")
+    assert fingerprint(path, "rule") == before  # wording and layout: the same rule
+    path.write_text(code.replace("x + 1", "x + 2"), encoding="utf-8")
+    assert fingerprint(path, "rule") != before  # a helper the rule reaches changed what it does
 
 
 def test_the_draft_and_the_plan_are_derived_from_the_field_attribute_list():

@@ -348,8 +348,49 @@ class Column:
             out = mask & op(self.numbers(), bound)
         redo = np.flatnonzero(mask & self.inexact())
         if len(redo):
-            out[redo] = [bool(op(v, bound)) for v in self.at(redo)]
+            if isinstance(bound, np.ndarray):  # one bound per cell (NaN: none)
+                out[redo] = [b == b and bool(op(v, float(b))) for v, b in zip(self.at(redo), bound[redo])]
+            else:
+                out[redo] = [bool(op(v, bound)) for v in self.at(redo)]
         return out
+
+    def slice(self, start: int, stop: int) -> Column:
+        """Cells ``start:stop`` as a column of their own (views: nothing is copied), with the
+        cached masks that are already known."""
+        c = Column(self.kind[start:stop])
+        if self._obj is not None or self._series is not None:
+            c._obj = self.obj[start:stop]
+        if self._strings is not None:
+            c._strings = self._strings.slice(start, stop - start)
+        if self._numbers is not None:
+            c._numbers = self._numbers[start:stop]
+        for key, known in self.cache.items():  # per-cell masks (and tuples of them) already known
+            if key == "decimal":  # positions, not a mask: below
+                continue
+            if isinstance(known, np.ndarray) and len(known) == self.n:
+                c.cache[key] = known[start:stop]
+            elif isinstance(known, tuple) and all(isinstance(a, np.ndarray) and len(a) == self.n for a in known):
+                c.cache[key] = tuple(a[start:stop] for a in known)
+        dec = self.cache.get("decimal")
+        if dec is not None:
+            dec = dec[(dec >= start) & (dec < stop)] - start
+            if len(dec):
+                c.cache["decimal"] = dec
+        return c
+
+    @classmethod
+    def concat(cls, columns: list[Column]) -> Column:
+        """Columns laid end to end (the values as objects; strings are built once, when asked)."""
+        col = cls(
+            np.concatenate([c.kind for c in columns]),
+            obj=np.concatenate([c.obj for c in columns]),
+            numbers=np.concatenate([c.numbers() for c in columns]),
+        )
+        offsets = np.cumsum([0] + [c.n for c in columns[:-1]])
+        dec = [c.cache["decimal"] + o for c, o in zip(columns, offsets) if "decimal" in c.cache]
+        if dec:
+            col.cache["decimal"] = np.concatenate(dec)
+        return col
 
     def take(self, idx: np.ndarray) -> Column:
         """The sub-column at positions ``idx``."""
@@ -677,46 +718,3 @@ def _leap_second_at_utc_midnight(mt: re.Match) -> bool:
         0 if mt.group(7) is None else (int(mt.group(8)) * 60 + int(mt.group(9))) * (1 if mt.group(7) == "+" else -1)
     )
     return (local - offset) % 1440 == 23 * 60 + 59
-
-
-def json_equal(a, b) -> bool:
-    """JSON equality: ``1 == 1.0``, ``True != 1``, arrays/objects compared deeply."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
-    if a is None or b is None:
-        return a is None and b is None
-    return type(a) is type(b) and a == b
-
-
-def member_mask(col: Column, members: tuple) -> np.ndarray:
-    """Which cells equal one of ``members`` under JSON equality (missing cells: True)."""
-    kind = col.kind
-    ok = kind == MISSING
-    strs = [m for m in members if isinstance(m, str)]
-    nums = [m for m in members if isinstance(m, (int, float)) and not isinstance(m, bool)]
-    bools = {m for m in members if isinstance(m, bool)}
-    is_str = kind == STR
-    if strs and is_str.any():
-        ok |= is_str & _bool(pc.is_in(col.strings(), value_set=pa.array(strs, type=pa.string())))
-    is_num = np.isin(kind, _NUMERIC)
-    if nums and is_num.any():
-        ok |= is_num & np.isin(col.numbers(), np.array(nums, dtype=np.float64))
-    if bools:
-        idx = np.flatnonzero(kind == BOOL)
-        if len(idx):
-            ok[idx] = [bool(v) in bools for v in col.obj[idx]]
-    if any(m is None for m in members):
-        ok |= kind == NULL
-    complex_members = [m for m in members if isinstance(m, (list, dict))]
-    if complex_members:
-        idx = np.flatnonzero((kind == LIST) | (kind == DICT))
-        for i in idx:
-            v = col.obj[i]
-            ok[i] = any(json_equal(v, m) for m in complex_members)
-    return ok

@@ -66,7 +66,7 @@ from ._columns import (
     _bool,
     _object_array,
 )
-from ._fields import _field_problems
+from ._fields import field_problems
 from ._keys import _keys_from
 from ._numbers import number_text
 from ._plan import _plan_for, mask_kind_for
@@ -163,21 +163,16 @@ class _Run:
                         top,
                     )
 
-        # field rules (big tables: two worker threads — NumPy/Arrow release the GIL; order is kept)
-        def field_job(fp):
-            return fp, _field_problems(fp, table.column(fp.key), table.objmask)
-
-        fields = list(plan.fields.values())
-        if table.n >= _PARALLEL_ROWS and len(fields) > 1:
+        # field rules: one kernel per kind of check over the stacked cells (big tables: a stack
+        # per field, on worker threads — NumPy/Arrow release the GIL; order is kept)
+        stacks = table.field_stacks()
+        if table.n >= _PARALLEL_ROWS and len(stacks) > 1:
             from concurrent.futures import ThreadPoolExecutor
 
-            for fp in fields:  # build the column views first, in this thread (pandas access)
-                table.column(fp.key)
-
             with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="hlwjr-validate") as pool:
-                results = list(pool.map(field_job, fields))
-        else:
-            results = map(field_job, fields)
+                results = [found for per_stack in pool.map(field_problems, stacks) for found in per_stack]
+        else:  # lazily: is_valid stops at the first stack with an error
+            results = (found for st in stacks for found in field_problems(st))
         for fp, found in results:
             for idx, rule, msgs, sev in found:
                 if rule not in self.skip:
@@ -448,8 +443,8 @@ def _chunk_frame(run: _Run, chunks: Iterable[_Chunk]):
             data[name] = pd.array(np.where(r < 0, 0, r), dtype="Int64")
             data[name][r < 0] = pd.NA
         else:
-            data[name] = pd.Series(arr[perm], dtype=object)
-    frame = pd.DataFrame(data)
+            data[name] = arr[perm].astype(object, copy=False)  # arrays, not Series: no index to align
+    frame = pd.DataFrame(data, copy=False)
     frame.attrs["hlwjr_normalised"] = True
     return frame
 

@@ -62,10 +62,10 @@ from ._columns import (
     _object_array,
     column_of,
     format_masks,
-    member_mask,
     str_lengths,
 )
 from ._ecma import regex_search, translate_pattern
+from ._members import member_mask
 from ._numbers import is_out_of_range, number_text, out_of_range_text
 
 __all__ = ["FORMAT_CHECKER", "SUPPORTED_KEYWORDS", "fast_validate", "translate_pattern"]  # noqa: F822 (lazy)

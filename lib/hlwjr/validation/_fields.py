@@ -1,12 +1,21 @@
-"""The field rules' kernel: one column of one field checked against its plan — required, type,
-length, date formats, pattern, code set, const, whitespace, range, precision, items — masks
-first, messages only for the failing cells.
+"""The field rules' kernel: the cells of a table's fields checked *at once*, one function per kind
+of check — required, type, length, date formats, pattern, code set, const, whitespace, range,
+precision, items — masks first, messages only for the failing cells.
+
+The cells come as a :class:`FieldStack`: the columns of several fields laid end to end in one
+:class:`~hlwjr.validation._columns.Column` (field ``j``'s row ``i`` at ``j * n + i``), each
+cell knowing its field's attributes through per-field vectors built once per plan
+(:class:`_FieldVectors`). A small batch stacks all its fields (100 records × 41 fields cost about
+one 4,100-cell column per kind of check); a large table gives each field its own stack, where the
+vectors become scalars — the same functions either way.
 """
 
 from __future__ import annotations
 
 import operator
 import re
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -25,15 +34,17 @@ from ._columns import (
     OTHER,
     STR,
     Column,
-    _bool,
+    byte_lengths,
     str_lengths,
-    too_long,
 )
 from ._ecma import regex_search
 from ._hints import HINT_VALUES, excel_serial_hint, str_hint
+from ._members import TextSet, member_mask
 from ._numbers import is_out_of_range, out_of_range_text
-from ._plan import _FieldPlan
+from ._plan import _FieldPlan, _Plan
 from ._registry import int_text
+
+__all__ = ["FieldStack", "field_problems"]
 
 _KIND_CN = {
     NULL: "null（空值）",
@@ -68,13 +79,470 @@ _ALLOWED = {
 }
 
 
-_ALLOWED_LUT = {t: np.isin(np.arange(16), ks) for t, ks in _ALLOWED.items()}
+_TYPES = tuple(_ALLOWED)
+
+
+STRING, INTEGER, DECIMAL, DATE, DATETIME, ARRAY = range(len(_TYPES))
+
+
+#: ``_ALLOWED_LUT[type, kind]``: may a cell of this JSON kind stand in a field of this type?
+_ALLOWED_LUT = np.array([np.isin(np.arange(16), _ALLOWED[t]) for t in _TYPES])
 
 
 _NUM_LUT = np.isin(np.arange(16), (INT, FLOAT, FLOATINT))
 
 
-# ------------------------------------------------------------------------------ field checks
+#: the order in which one field's problems are listed (a field's rules, as the spec reads)
+(
+    _REQUIRED,
+    _TYPE,
+    _MAX_LENGTH,
+    _MIN_LENGTH,
+    _FORMAT_SHAPE,
+    _FORMAT_VALUE,
+    _PATTERN,
+    _CODE_SET,
+    _CONST,
+    _WHITESPACE,
+    _MINIMUM,
+    _MAXIMUM,
+    _PRECISION,
+    _TOTAL_DIGITS,
+    _MIN_ITEMS,
+) = range(15)
+
+
+# ------------------------------------------------------------------------------ the vectors
+def _vector(values, dtype=np.float64) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=dtype)
+
+
+class _FieldVectors:
+    """A plan's field attributes as vectors over its fields (built once, cached on the plan)."""
+
+    def __init__(self, fields: list[_FieldPlan]) -> None:
+        self.fields = fields
+        self.index = {fp.key: j for j, fp in enumerate(fields)}
+        self.type = np.array([_TYPES.index(fp.type) for fp in fields], dtype=np.int8)
+        self.required = np.array([fp.required for fp in fields], dtype=bool)
+        self.max_length = _vector(fp.max_length for fp in fields)
+        self.min_length = _vector(fp.min_length or None for fp in fields)  # 0: no minimum
+        self.minimum = _vector(fp.minimum for fp in fields)
+        self.maximum = _vector(fp.maximum for fp in fields)
+        decimal = [fp.type == "decimal" for fp in fields]
+        self.precision = _vector(fp.precision if d else None for fp, d in zip(fields, decimal))
+        self.total_digits = _vector(
+            None if fp.total_digits is None else 10.0 ** (fp.total_digits - (fp.precision or 0)) for fp in fields
+        )
+        self.patterns = sorted({fp.pattern for fp in fields if fp.pattern})
+        self.pattern = np.array([self.patterns.index(fp.pattern) if fp.pattern else -1 for fp in fields])
+        self.text_codes = np.array([fp.codes is not None and fp.type != "integer" for fp in fields], dtype=bool)
+        self.int_codes = np.array([fp.codes is not None and fp.type == "integer" for fp in fields], dtype=bool)
+        self.code_prefix = pa.array([f"{j}\x1f" for j in range(len(fields))], type=pa.string())
+        self.all_codes = TextSet(
+            f"{j}\x1f{c}" for j, fp in enumerate(fields) if fp.code_set is not None for c in fp.code_set.codes
+        )
+        self.spaces = np.array(
+            [fp.type == "string" and fp.pattern is None and fp.codes is None for fp in fields], dtype=bool
+        )
+        self.const = [j for j, fp in enumerate(fields) if fp.const is not None]
+        self.min_items = [j for j, fp in enumerate(fields) if fp.type == "array" and fp.min_items]
+
+
+def _vectors(plan: _Plan) -> _FieldVectors:
+    v = plan.cache.get("field_vectors")
+    if v is None:
+        v = plan.cache["field_vectors"] = _FieldVectors(list(plan.fields.values()))
+    return v
+
+
+# -------------------------------------------------------------------------------- the stack
+@dataclass
+class FieldStack:
+    """The cells of fields ``keys`` of one table (``n`` rows each) in one column."""
+
+    plan: _Plan
+    keys: list[str]
+    col: Column
+    n: int
+    objmask: np.ndarray  # per row: the record is an object
+
+    @cached_property
+    def vectors(self) -> _FieldVectors:
+        return _vectors(self.plan)
+
+    @cached_property
+    def sel(self) -> np.ndarray:
+        """The stacked fields' positions in the plan's vectors."""
+        return np.array([self.vectors.index[k] for k in self.keys], dtype=np.int64)
+
+    @cached_property
+    def fi(self) -> np.ndarray:
+        """Each cell's field, as a position in the plan's vectors."""
+        return np.repeat(self.sel, self.n)
+
+    def cell(self, vector: np.ndarray):
+        """A per-field attribute per cell (a scalar when the stack holds one field)."""
+        return vector[self.sel[0]].item() if len(self.keys) == 1 else vector[self.fi]
+
+    def any(self, vector: np.ndarray) -> bool:
+        """Does any stacked field have the (boolean or NaN-for-none) attribute?"""
+        a = vector[self.sel]
+        return bool(a.any() if a.dtype == bool else (~np.isnan(a)).any())
+
+    def split(self, bad: np.ndarray):
+        """(field plan, cell positions) for each stacked field with a failing cell."""
+        cells = np.flatnonzero(bad)
+        if not len(cells):
+            return
+        if len(self.keys) == 1:
+            yield self.plan.fields[self.keys[0]], cells
+            return
+        pos = cells // self.n
+        cuts = np.flatnonzero(np.diff(pos)) + 1
+        for part in np.split(cells, cuts):
+            yield self.plan.fields[self.keys[int(part[0] // self.n)]], part
+
+    # -- what every kind of check reads
+    @cached_property
+    def kind(self) -> np.ndarray:
+        return self.col.kind
+
+    @cached_property
+    def required(self):
+        return self.cell(self.vectors.required)
+
+    @cached_property
+    def blank(self) -> np.ndarray:
+        """Blank strings count as empty only for required fields; elsewhere "" is text."""
+        if not self.any(self.vectors.required):
+            return np.zeros(len(self.kind), dtype=bool)
+        return self.col.blank() & self.required
+
+    @cached_property
+    def present(self) -> np.ndarray:
+        return (self.kind != MISSING) & ~((self.kind == NULL) & self.required)
+
+    @cached_property
+    def good_str(self) -> np.ndarray:
+        return (self.kind == STR) & ~self.blank
+
+    @cached_property
+    def type(self):
+        return self.cell(self.vectors.type)
+
+    @cached_property
+    def text_cells(self) -> np.ndarray:
+        """Non-blank strings of string, date and datetime fields (those the text rules read)."""
+        return self.good_str & ((self.type == STRING) | (self.type == DATE) | (self.type == DATETIME))
+
+    @cached_property
+    def is_num(self) -> np.ndarray:
+        return _NUM_LUT[self.kind] & ((self.type == INTEGER) | (self.type == DECIMAL))
+
+    @cached_property
+    def flagged(self) -> np.ndarray:
+        """Cells a date format already blamed (the pattern then stays quiet)."""
+        return np.zeros(len(self.kind), dtype=bool)
+
+    def strings(self) -> pa.Array:
+        return self.col.strings()
+
+    def taken(self, cells: np.ndarray) -> pa.Array:
+        s = self.strings()
+        return s if len(cells) == len(s) else s.take(pa.array(cells, type=pa.int64()))
+
+
+# ------------------------------------------------------------------------ one check per kind
+def _required(st: FieldStack):
+    if not st.any(st.vectors.required):
+        return
+    kind = st.kind
+    objmask = st.objmask if len(st.keys) == 1 else np.tile(st.objmask, len(st.keys))
+    missing = objmask & st.required & ((kind == MISSING) | (kind == NULL) | st.blank)
+    for fp, idx in st.split(missing):
+        k = kind[idx]
+        msgs = np.where(
+            k == MISSING,
+            f"必填字段 {fp.label} 缺失，请补充",
+            np.where(k == NULL, f"必填字段 {fp.label} 为 null，请补充", f"必填字段 {fp.label} 为空字符串，请补充"),
+        ).astype(object)
+        yield fp, _REQUIRED, idx, "required", msgs, None
+
+
+def _type(st: FieldStack):
+    wrong = st.present & ~_ALLOWED_LUT[st.type, st.kind]
+    for fp, idx in st.split(wrong):
+        kinds = st.kind[idx]
+        msgs = np.array([_type_message(fp, k, v) for k, v in zip(kinds, st.col.at(idx))], dtype=object)
+        date_like = (fp.type in ("date", "datetime")) & np.isin(kinds, (INT, FLOAT, FLOATINT))
+        rule_ids = np.where(date_like, fp.type, "type")
+        for rid in ("type", fp.type):
+            sel = rule_ids == rid
+            if sel.any():
+                yield fp, _TYPE, idx[sel], rid, msgs[sel], None
+
+
+def _max_length(st: FieldStack):
+    if not st.any(st.vectors.max_length) or not st.text_cells.any():
+        return
+    limit = st.cell(st.vectors.max_length)
+    with np.errstate(invalid="ignore"):
+        cand = st.text_cells & (byte_lengths(st.strings()) > limit)  # ≤ limit bytes: ≤ limit characters
+    if not cand.any():
+        return
+    cells = np.flatnonzero(cand)
+    lengths = np.zeros(len(cand), dtype=np.int64)
+    lengths[cells] = str_lengths(st.taken(cells))
+    for fp, idx in st.split(cand & (lengths > limit)):
+        msgs = [f"{fp.label} 长度 {n} 超过最大长度 {fp.max_length}，请截断或核对" for n in lengths[idx]]
+        yield fp, _MAX_LENGTH, idx, "max_length", np.array(msgs, dtype=object), None
+
+
+def _min_length(st: FieldStack):
+    if not st.any(st.vectors.min_length) or not st.text_cells.any():
+        return
+    limit = st.cell(st.vectors.min_length)
+    with np.errstate(invalid="ignore"):
+        cand = st.text_cells & (limit > 0)
+    cells = np.flatnonzero(cand)
+    lengths = np.zeros(len(cand), dtype=np.int64)
+    lengths[cells] = str_lengths(st.taken(cells))
+    with np.errstate(invalid="ignore"):
+        bad = cand & (lengths < limit)
+    for fp, idx in st.split(bad):
+        yield fp, _MIN_LENGTH, idx, "max_length", f"{fp.label} 长度不足 {fp.min_length}", None
+
+
+def _formats(st: FieldStack):
+    for type_id, fmt in ((DATE, "date"), (DATETIME, "date-time-cn")):
+        cand = st.text_cells & (st.type == type_id)
+        if not cand.any():
+            continue
+        shape, value = st.col.formats(fmt)  # over the whole stack: the record rules' slices reuse it
+        yield from _format_shape(st, cand & ~shape)
+        yield from _format_value(st, cand & shape & ~value)
+        st.flagged[:] |= cand & ~(shape & value)
+
+
+def _format_shape(st: FieldStack, bad: np.ndarray):
+    for fp, idx in st.split(bad):
+        layout = "YYYY-MM-DD（如 2024-01-31）" if fp.type == "date" else "YYYY-MM-DD HH:MM:SS（如 2024-01-31 08:05:00）"
+        hint = _DateHints(fp.type)
+        msgs = np.array([f"{fp.label} 应为 {layout}，实际为“{v}”{hint(v)}" for v in st.col.at(idx)], dtype=object)
+        yield fp, _FORMAT_SHAPE, idx, fp.type, msgs, None
+
+
+class _DateHints(dict):
+    """The "可改为 …" suggestion costs a few strptime calls: computed for the first HINT_VALUES
+    distinct values of a field (a whole column in another layout is common), the rest get the
+    plain hints."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def __call__(self, v) -> str:
+        h = self.get(v)
+        if h is None:
+            h = str_hint(v, date=self.kind) if len(self) < HINT_VALUES else str_hint(v)
+            if len(self) < HINT_VALUES:
+                self[v] = h
+        return h
+
+
+def _format_value(st: FieldStack, bad: np.ndarray):
+    for fp, idx in st.split(bad):
+        what = "日期" if fp.type == "date" else "日期时间"
+        yield fp, _FORMAT_VALUE, idx, fp.type, f"{fp.label} 不是真实的{what}（如 2月30日、13月、24点），请核对", None
+
+
+def _pattern(st: FieldStack):
+    if not st.vectors.patterns or not st.text_cells.any():
+        return
+    which = st.cell(st.vectors.pattern)
+    for p in np.unique(st.vectors.pattern[st.sel]):
+        if p < 0:
+            continue
+        pattern = st.vectors.patterns[p]
+        cells = np.flatnonzero(st.text_cells & (which == p) & ~st.flagged)
+        if not len(cells):
+            continue
+        bad = np.zeros(len(st.kind), dtype=bool)
+        bad[cells] = ~regex_search(st.taken(cells), pattern)
+        for fp, idx in st.split(bad):
+            msgs = [f"{fp.label} 格式不符合规定（正则 {fp.pattern}）{str_hint(v)}" for v in st.col.at(idx)]
+            yield fp, _PATTERN, idx, "pattern", np.array(msgs, dtype=object), None
+
+
+def _code_set(st: FieldStack):
+    """Code set membership: text codes as they are, integer fields by their digits."""
+    vec = st.vectors
+    cand = np.zeros(len(st.kind), dtype=bool)
+    if st.any(vec.text_codes):
+        cand |= st.good_str & st.cell(vec.text_codes)
+    num = np.zeros(len(st.kind), dtype=bool)
+    if st.any(vec.int_codes):
+        num = np.isin(st.kind, (INT, FLOATINT)) & st.cell(vec.int_codes)
+        cand |= num
+    cells = np.flatnonzero(cand)
+    if not len(cells):
+        return
+    text = st.taken(cells)
+    if num.any():
+        text = pc.if_else(pa.array(num[cells]), int_text(st.col, num).take(pa.array(cells)), text)
+    if len(st.keys) == 1:
+        inset = st.plan.fields[st.keys[0]].codes.contains(text)
+    else:  # every field's codes in one set: "field position \x1f code"
+        prefix = vec.code_prefix.take(pa.array(st.fi[cells]))
+        inset = vec.all_codes.contains(pc.binary_join_element_wise(prefix, text, ""))
+    bad = np.zeros(len(st.kind), dtype=bool)
+    bad[cells[~inset]] = True
+    shown = dict(zip(cells[~inset].tolist(), text.filter(pa.array(~inset)).to_pylist()))
+    for fp, idx in st.split(bad):
+        cs = fp.code_set
+        values = map(shown.get, idx.tolist())
+        msgs = [f"{fp.label} 的值“{v}”不在值域 {cs.name}（{cs.id}）中{_code_hint(cs, v)}" for v in values]
+        if not cs.complete:
+            msgs = [m + "（值域不完整，仅提示）" for m in msgs]
+        yield fp, _CODE_SET, idx, "code_set", np.array(msgs, dtype=object), None if cs.complete else "warning"
+
+
+def _code_hint(cs, v: str) -> str:
+    t = to_halfwidth(v).strip()
+    if t in cs.codes:
+        return f"；去掉空格/全角后为有效代码 {t}" + str_hint(v)
+    by_name = {n: c for c, n in cs.codes.items()}
+    if t in by_name:
+        return f"；这是名称，应填代码 {by_name[t]}"
+    if t.isdigit() and (padded := [c for c in cs.codes if _lost_zeros(c, t)]):
+        return (
+            f"；疑似丢失了前导零，应为代码 {padded[0]}（Excel 把代码当数字存储时会去掉前导零，"
+            "请把该列设为文本，或按文本导出）"
+        )
+    if re.fullmatch(r"\d+\.0+", t) and t.split(".")[0] in cs.codes:
+        return f"；疑似数字被读成了小数，应为代码 {t.split('.')[0]}：请按文本读取/导出该列"
+    if t and len(like := [c for c, n in cs.codes.items() if n and n.startswith(t)]) == 1:
+        return f"；疑似名称“{cs.codes[like[0]]}”，应填代码 {like[0]}"
+    if len(cs.codes) <= 12:
+        return "；可用代码：" + "，".join(f"{c} {n}" for c, n in cs.codes.items())
+    return ""
+
+
+def _lost_zeros(code: str, t: str) -> bool:
+    """Is ``t`` the code ``code`` with its leading zeros dropped (as Excel does to numbers)?"""
+    return len(code) > len(t) and code.isdigit() and code.startswith("0") and code.lstrip("0") == t.lstrip("0")
+
+
+def _const(st: FieldStack):
+    for j in st.vectors.const:
+        fp = st.vectors.fields[j]
+        if fp.key not in st.keys:
+            continue
+        start = st.keys.index(fp.key) * st.n
+        part = st.col.slice(start, start + st.n)
+        bad = st.present[start : start + st.n] & (part.kind != NULL) & ~member_mask(part, (fp.const,))
+        if bad.any():
+            yield fp, _CONST, np.flatnonzero(bad) + start, "const", f"{fp.label} 应为固定值 {fp.const!r}", None
+
+
+def _whitespace(st: FieldStack):
+    """A leading/trailing space in plain text fields (no pattern or code set spoke for them)."""
+    if not st.any(st.vectors.spaces):
+        return
+    cand = st.good_str & st.cell(st.vectors.spaces)
+    if not cand.any():
+        return
+    _, lead, trail = st.col.edges()
+    for fp, idx in st.split(cand & (lead | trail)):
+        yield fp, _WHITESPACE, idx, "whitespace", f"{fp.label} 的值前后有空格，平台按原样比较，请去掉空格", "warning"
+
+
+def _range(st: FieldStack):
+    vec = st.vectors
+    for vector, op, order, rule, words in (
+        (vec.minimum, operator.lt, _MINIMUM, "minimum", "小于最小值"),
+        (vec.maximum, operator.gt, _MAXIMUM, "maximum", "大于最大值"),
+    ):
+        if not st.any(vector) or not st.is_num.any():
+            continue
+        bound = st.cell(vector)
+        for fp, idx in st.split(st.col.compare(st.is_num, op, bound)):
+            limit = fp.minimum if rule == "minimum" else fp.maximum
+            yield fp, order, idx, rule, f"{fp.label} {words} {limit:g}", None
+
+
+def _precision(st: FieldStack):
+    if not st.any(st.vectors.precision) or not st.is_num.any():
+        return
+    digits = st.cell(st.vectors.precision)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = st.col.numbers() * 10.0**digits
+        frac = np.abs(scaled - np.round(scaled))
+        bad = st.is_num & (frac > 1e-6 * np.maximum(1.0, np.abs(scaled)) + 1e-9)
+    for fp, idx in st.split(bad):
+        msg = f"{fp.label} 小数位数超过 {fp.precision} 位，请四舍五入到 {fp.precision} 位"
+        yield fp, _PRECISION, idx, "precision", msg, None
+
+
+def _total_digits(st: FieldStack):
+    if not st.any(st.vectors.total_digits) or not st.is_num.any():
+        return
+    limit = st.cell(st.vectors.total_digits)  # 10 ** integer digits
+    bad = st.col.compare(st.is_num, operator.ge, limit) | st.col.compare(st.is_num, operator.le, -limit)
+    for fp, idx in st.split(bad):
+        int_digits = fp.total_digits - (fp.precision or 0)
+        msg = f"{fp.label} 整数部分超过 {int_digits} 位（总位数 {fp.total_digits}，小数 {fp.precision or 0} 位）"
+        yield fp, _TOTAL_DIGITS, idx, "precision", msg, None
+
+
+def _min_items(st: FieldStack):
+    for j in st.vectors.min_items:
+        fp = st.vectors.fields[j]
+        if fp.key not in st.keys:
+            continue
+        start = st.keys.index(fp.key) * st.n
+        lidx = np.flatnonzero(st.kind[start : start + st.n] == LIST) + start
+        if len(lidx):
+            lens = np.fromiter(map(len, st.col.obj[lidx]), dtype=np.int64, count=len(lidx))
+            bad = lidx[lens < fp.min_items]
+            if len(bad):
+                yield fp, _MIN_ITEMS, bad, "min_items", f"{fp.label} 至少应有 {fp.min_items} 条明细", None
+
+
+#: every kind of field check, each over all the stacked cells at once
+CHECKS = (
+    _required,
+    _type,
+    _max_length,
+    _min_length,
+    _formats,
+    _pattern,
+    _code_set,
+    _const,
+    _whitespace,
+    _range,
+    _precision,
+    _total_digits,
+    _min_items,
+)
+
+
+def field_problems(st: FieldStack) -> list[tuple[_FieldPlan, list]]:
+    """Each stacked field with its problems ``(rows, rule, message(s), severity)``, listed field by
+    field in the spec's order and, within a field, in the order of its rules."""
+    found: dict[str, list] = {}
+    for check in CHECKS:
+        for fp, order, idx, rule, msgs, sev in check(st):
+            found.setdefault(fp.key, []).append((order, idx, rule, msgs, sev))
+    out = []
+    for j, key in enumerate(st.keys):
+        hits = sorted(found.get(key, ()), key=operator.itemgetter(0))
+        out.append((st.plan.fields[key], [(idx - j * st.n, rule, msgs, sev) for _, idx, rule, msgs, sev in hits]))
+    return out
+
+
+# ------------------------------------------------------------------------------- messages
 def _type_message(fp: _FieldPlan, k: int, v) -> str:
     want = _TYPE_CN[fp.type]
     if k == OTHER and is_out_of_range(v):
@@ -104,211 +572,3 @@ def _type_message(fp: _FieldPlan, k: int, v) -> str:
     elif k == BOOL:
         msg += "（true/false）"
     return msg
-
-
-def _field_problems(fp: _FieldPlan, col: Column, objmask: np.ndarray):
-    """(idx, rule, message(s), severity) for one field column."""
-    out = []
-    kind = col.kind
-    is_str = kind == STR
-    # blank strings count as empty only for required fields; elsewhere "" is checked like any text
-    blank = col.blank() if fp.required else np.zeros(col.n, dtype=bool)
-    if fp.required:
-        missing = objmask & ((kind == MISSING) | (kind == NULL) | blank)
-        if missing.any():
-            idx = np.flatnonzero(missing)
-            k = kind[idx]
-            msgs = np.where(
-                k == MISSING,
-                f"必填字段 {fp.label} 缺失，请补充",
-                np.where(k == NULL, f"必填字段 {fp.label} 为 null，请补充", f"必填字段 {fp.label} 为空字符串，请补充"),
-            ).astype(object)
-            out.append((idx, "required", msgs, None))
-    present = (kind != MISSING) & ~((kind == NULL) & fp.required)
-    allowed = _ALLOWED_LUT[fp.type][kind]
-    wrong = present & ~allowed
-    if wrong.any():
-        idx = np.flatnonzero(wrong)
-        vals = col.at(idx)
-        msgs = np.array([_type_message(fp, k, v) for k, v in zip(kind[idx], vals)], dtype=object)
-        date_like = (fp.type in ("date", "datetime")) & np.isin(kind[idx], (INT, FLOAT, FLOATINT))
-        rule_ids = np.where(date_like, fp.type, "type")
-        for rid in ("type", fp.type):
-            sel = rule_ids == rid
-            if sel.any():
-                out.append((idx[sel], rid, msgs[sel], None))
-    good_str = is_str & ~blank
-    if good_str.any() and fp.type in ("string", "date", "datetime"):
-        s = col.strings()
-        flagged = np.zeros(col.n, dtype=bool)
-        if fp.max_length is not None:
-            over, lens = too_long(s, fp.max_length)
-            bad = good_str & over
-            if bad.any():
-                idx = np.flatnonzero(bad)
-                msgs = np.array(
-                    [f"{fp.label} 长度 {n} 超过最大长度 {fp.max_length}，请截断或核对" for n in lens[idx]], dtype=object
-                )
-                out.append((idx, "max_length", msgs, None))
-        if fp.min_length:
-            lens = str_lengths(s)
-            bad = good_str & (lens < fp.min_length)
-            if bad.any():
-                out.append((np.flatnonzero(bad), "max_length", f"{fp.label} 长度不足 {fp.min_length}", None))
-        if fp.type in ("date", "datetime"):
-            fmt = "date" if fp.type == "date" else "date-time-cn"
-            shape, value = col.formats(fmt)
-            layout = (
-                "YYYY-MM-DD（如 2024-01-31）" if fp.type == "date" else "YYYY-MM-DD HH:MM:SS（如 2024-01-31 08:05:00）"
-            )
-            bad = good_str & ~shape
-            if bad.any():
-                idx = np.flatnonzero(bad)
-                hints: dict = {}
-
-                def _hint(v, kind=fp.type):
-                    # the "可改为 …" suggestion costs a few strptime calls: computed for the first
-                    # HINT_VALUES distinct values of the column (a whole column in another layout
-                    # is common), the rest get the plain hints
-                    h = hints.get(v)
-                    if h is None:
-                        h = str_hint(v, date=kind) if len(hints) < HINT_VALUES else str_hint(v)
-                        if len(hints) < HINT_VALUES:
-                            hints[v] = h
-                    return h
-
-                msgs = np.array([f"{fp.label} 应为 {layout}，实际为“{v}”{_hint(v)}" for v in col.at(idx)], dtype=object)
-                out.append((idx, fp.type, msgs, None))
-            bad2 = good_str & shape & ~value
-            if bad2.any():
-                what = "日期" if fp.type == "date" else "日期时间"
-                out.append(
-                    (
-                        np.flatnonzero(bad2),
-                        fp.type,
-                        f"{fp.label} 不是真实的{what}（如 2月30日、13月、24点），请核对",
-                        None,
-                    )
-                )
-            flagged |= bad | bad2
-        if fp.pattern:
-            ok = regex_search(s, fp.pattern)
-            bad = good_str & ~ok & ~flagged
-            if bad.any():
-                idx = np.flatnonzero(bad)
-                msgs = np.array(
-                    [f"{fp.label} 格式不符合规定（正则 {fp.pattern}）{str_hint(v)}" for v in col.at(idx)], dtype=object
-                )
-                out.append((idx, "pattern", msgs, None))
-                flagged |= bad
-    # code set membership (text codes; integer fields compare their digits)
-    if fp.codes is not None:
-        if fp.type == "integer":
-            num = np.isin(kind, (INT, FLOATINT))
-            text = pc.if_else(pa.array(num), int_text(col, num), pa.scalar(None, pa.string()))
-            cand = num
-        else:
-            text = col.strings() if good_str.any() else None
-            cand = good_str
-        if text is not None and cand.any():
-            inset = _bool(pc.is_in(text, value_set=fp.codes))
-            bad = cand & ~inset
-            if bad.any():
-                idx = np.flatnonzero(bad)
-                cs = fp.code_set
-                by_name = {n: c for c, n in cs.codes.items()}
-                msgs = []
-                for v in text.take(pa.array(idx)).to_pylist():
-                    hint = ""
-                    t = to_halfwidth(v).strip()
-                    if t in cs.codes:
-                        hint = f"；去掉空格/全角后为有效代码 {t}" + str_hint(v)
-                    elif t in by_name:
-                        hint = f"；这是名称，应填代码 {by_name[t]}"
-                    elif t.isdigit() and (
-                        padded := [
-                            c
-                            for c in cs.codes
-                            if len(c) > len(t) and c.isdigit() and c.lstrip("0") == t.lstrip("0") and c.startswith("0")
-                        ]
-                    ):
-                        hint = (
-                            f"；疑似丢失了前导零，应为代码 {padded[0]}（Excel 把代码当数字存储时会去掉前导零，"
-                            "请把该列设为文本，或按文本导出）"
-                        )
-                    elif re.fullmatch(r"\d+\.0+", t) and t.split(".")[0] in cs.codes:
-                        hint = f"；疑似数字被读成了小数，应为代码 {t.split('.')[0]}：请按文本读取/导出该列"
-                    elif t and len(like := [c for c, n in cs.codes.items() if n and n.startswith(t)]) == 1:
-                        hint = f"；疑似名称“{cs.codes[like[0]]}”，应填代码 {like[0]}"
-                    elif len(cs.codes) <= 12:
-                        hint = "；可用代码：" + "，".join(f"{c} {n}" for c, n in cs.codes.items())
-                    msgs.append(f"{fp.label} 的值“{v}”不在值域 {cs.name}（{cs.id}）中{hint}")
-                sev = None if cs.complete else "warning"
-                if not cs.complete:
-                    msgs = [m + "（值域不完整，仅提示）" for m in msgs]
-                out.append((idx, "code_set", np.array(msgs, dtype=object), sev))
-    if fp.const is not None:
-        from ._columns import member_mask
-
-        bad = present & (kind != NULL) & ~member_mask(col, (fp.const,))
-        if bad.any():
-            out.append((np.flatnonzero(bad), "const", f"{fp.label} 应为固定值 {fp.const!r}", None))
-    # whitespace warning where no other rule spoke
-    if good_str.any() and fp.type == "string" and fp.pattern is None and fp.codes is None:
-        _, lead, trail = col.edges()
-        sp = good_str & (lead | trail)
-        if sp.any():
-            out.append(
-                (np.flatnonzero(sp), "whitespace", f"{fp.label} 的值前后有空格，平台按原样比较，请去掉空格", "warning")
-            )
-    is_num = _NUM_LUT[kind] & (fp.type in ("integer", "decimal"))
-    if is_num.any():
-        x = col.numbers()
-        if fp.minimum is not None:
-            bad = col.compare(is_num, operator.lt, fp.minimum)
-            if bad.any():
-                out.append((np.flatnonzero(bad), "minimum", f"{fp.label} 小于最小值 {fp.minimum:g}", None))
-        if fp.maximum is not None:
-            bad = col.compare(is_num, operator.gt, fp.maximum)
-            if bad.any():
-                out.append((np.flatnonzero(bad), "maximum", f"{fp.label} 大于最大值 {fp.maximum:g}", None))
-        with np.errstate(invalid="ignore", over="ignore"):
-            if fp.type == "decimal" and fp.precision is not None:
-                scaled = x * 10.0**fp.precision
-                frac = np.abs(scaled - np.round(scaled))
-                bad = is_num & (frac > 1e-6 * np.maximum(1.0, np.abs(scaled)) + 1e-9)
-                if bad.any():
-                    out.append(
-                        (
-                            np.flatnonzero(bad),
-                            "precision",
-                            f"{fp.label} 小数位数超过 {fp.precision} 位，请四舍五入到 {fp.precision} 位",
-                            None,
-                        )
-                    )
-            if fp.total_digits is not None:
-                int_digits = fp.total_digits - (fp.precision or 0)
-                bad = _abs_at_least(col, is_num, 10**int_digits)
-                if bad.any():
-                    out.append(
-                        (
-                            np.flatnonzero(bad),
-                            "precision",
-                            f"{fp.label} 整数部分超过 {int_digits} 位（总位数 {fp.total_digits}，小数 "
-                            f"{fp.precision or 0} 位）",
-                            None,
-                        )
-                    )
-    if fp.type == "array" and fp.min_items:
-        lidx = np.flatnonzero(kind == LIST)
-        if len(lidx):
-            lens = np.fromiter(map(len, col.obj[lidx]), dtype=np.int64, count=len(lidx))
-            bad = lidx[lens < fp.min_items]
-            if len(bad):
-                out.append((bad, "min_items", f"{fp.label} 至少应有 {fp.min_items} 条明细", None))
-    return out
-
-
-def _abs_at_least(col: Column, mask: np.ndarray, limit: int) -> np.ndarray:
-    """``mask & (|cell| >= limit)``, exact for big integers and Decimals."""
-    return col.compare(mask, operator.ge, limit) | col.compare(mask, operator.le, -limit)

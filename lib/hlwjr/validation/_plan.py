@@ -9,12 +9,11 @@ from dataclasses import dataclass, make_dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
-import pyarrow as pa
-
 from .._exceptions import SpecError
 from .._privacy import mask_kind
 from ..spec._model import CHECKED_ATTRIBUTES
 from ._ecma import translate_pattern
+from ._members import code_texts
 from ._rules import get_rule
 
 
@@ -27,12 +26,12 @@ def mask_kind_for(key: str, name: str = "") -> str | None:
 
 #: one field as the engine checks it: the key and label, every attribute the engine checks (the
 #: Field attribute list's ``checked`` ones: ``required`` as a bool, ``code_set`` as the CodeSet),
-#: the code set's codes as an Arrow array and the field's mask
+#: the code set's codes as a TextSet and the field's mask
 _FieldPlan = make_dataclass(
     "_FieldPlan",
     [("key", "str"), ("label", "str")]
     + [(name, "Any") for name in CHECKED_ATTRIBUTES]
-    + [("codes", "pa.Array | None"), ("mask", "str | None")],
+    + [("codes", "TextSet | None"), ("mask", "str | None")],
 )
 _FieldPlan.__module__ = __name__
 
@@ -52,6 +51,7 @@ class _Plan:
     fields: dict[str, _FieldPlan]
     rules: list[_RulePlan]
     children: dict[str, _Plan] = dc_field(default_factory=dict)
+    cache: dict[str, Any] = dc_field(default_factory=dict)  # what the kernels derive once per plan
 
     def label(self, f: str) -> str:
         fp = self.fields.get(f)
@@ -87,7 +87,7 @@ def _compile_plan(spec, ds) -> _Plan:
             key=f.key,
             label=label,
             **checked | {"required": f.required is True, "code_set": cs},  # conditional: a rule
-            codes=pa.array(list(cs.codes), type=pa.string()) if cs else None,
+            codes=code_texts(cs) if cs else None,
             mask=f.mask,  # the spec's `sensitive`, else inferred once (Field.mask)
         )
     rules = []

@@ -106,9 +106,13 @@ class RuleContext:
         return self.plan.label(f)
 
     def present(self, f: str) -> np.ndarray:
-        """Has a value: not missing, not null, not an empty (or blank) string."""
+        """Has a value: not missing, not null, not an empty (or blank) string (read-only, cached)."""
         c = self.col(f)
-        return (c.kind != MISSING) & (c.kind != NULL) & ~c.blank()
+        p = c.cache.get("present")
+        if p is None:
+            p = c.cache["present"] = (c.kind != MISSING) & (c.kind != NULL) & ~c.blank()
+            p.flags.writeable = False
+        return p
 
     def strings(self, f: str) -> pa.Array:
         return self.col(f).strings()
@@ -116,23 +120,30 @@ class RuleContext:
     def text(self, f: str) -> pa.Array:
         """Values as text: strings as they are, integers as digits (null elsewhere)."""
         c = self.col(f)
-        s = c.strings()
-        num = np.isin(c.kind, (INT, FLOATINT))
-        if num.any():
-            s = pc.if_else(pa.array(num), int_text(c, num), s)
+        s = c.cache.get("text")
+        if s is None:
+            s = c.strings()
+            num = np.isin(c.kind, (INT, FLOATINT))
+            if num.any():
+                s = pc.if_else(pa.array(num), int_text(c, num), s)
+            c.cache["text"] = s
         return s
 
     def numbers(self, f: str) -> np.ndarray:
         """Numeric values; numeric strings (e.g. "12.50") count too; NaN elsewhere."""
         c = self.col(f)
-        x = c.numbers().copy()
-        is_str = c.kind == STR
-        if is_str.any():
-            s = c.strings()
-            numeric = _bool(pc.match_substring_regex(s, r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\z"))
-            if numeric.any():
-                vals = pc.cast(pc.if_else(pa.array(numeric), s, pa.scalar("0")), pa.float64())
-                x = np.where(numeric, vals.to_numpy(zero_copy_only=False), x)
+        x = c.cache.get("numeric")
+        if x is None:
+            x = c.numbers().copy()
+            is_str = c.kind == STR
+            if is_str.any():
+                s = c.strings()
+                numeric = _bool(pc.match_substring_regex(s, r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\z"))
+                if numeric.any():
+                    vals = pc.cast(pc.if_else(pa.array(numeric), s, pa.scalar("0")), pa.float64())
+                    x = np.where(numeric, vals.to_numpy(zero_copy_only=False), x)
+            x.flags.writeable = False
+            c.cache["numeric"] = x
         return x
 
     def times(self, f: str) -> pa.Array:

@@ -140,7 +140,8 @@ class Report:
         else:
             self._frame_data = _normalise(frame)
             self._problems = problems if problems is not None else None
-            names = list(dict.fromkeys([*datasets, *self.counts, *self._frame["dataset"].dropna().unique()]))
+            named = self._frame["dataset"].to_numpy(dtype=object)
+            names = list(dict.fromkeys([*datasets, *self.counts, *(d for d in dict.fromkeys(named) if d is not None)]))
         self.datasets: tuple[str, ...] = tuple(names)
         self.n_records = int(n_records if n_records is not None else sum(self.counts.values()))
         self.spec = spec
@@ -175,13 +176,16 @@ class Report:
     def n_errors(self) -> int:
         if self._frame_data is None:
             return 0
-        return int((self._frame["severity"] == "error").sum())
+        return self._count("error")
 
     @property
     def n_warnings(self) -> int:
         if self._frame_data is None:
             return 0
-        return int((self._frame["severity"] == "warning").sum())
+        return self._count("warning")
+
+    def _count(self, severity: str) -> int:
+        return int((self._frame["severity"].to_numpy(dtype=object) == severity).sum())
 
     @property
     def ok(self) -> bool:

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 from .._privacy import id_problem
 from ._columns import STR, _bool, fixed_width
 from ._hints import excel_text_hint
+from ._members import code_texts
 from ._numbers import number_text
 from ._registry import Hit, RuleContext, id_digits, record_rule
 
@@ -184,10 +185,8 @@ def _code_name_match(ctx: RuleContext, code: str, name: str, code_set: str, sepa
     both = ctx.present(code) & ctx.present(name)
     codes = ctx.text(code)
     names = ctx.strings(name)
-    keys = list(cs.codes)
-    pos = pc.index_in(codes, value_set=pa.array(keys, type=pa.string()))
-    expected = pc.take(pa.array(list(cs.codes.values()), type=pa.string()), pos)
-    known = _bool(pc.is_valid(pos))
+    expected = code_texts(cs).labels_at(codes)
+    known = _bool(pc.is_valid(expected))
     simple = both & known & ~_bool(pc.equal(pc.utf8_trim_whitespace(expected), pc.utf8_trim_whitespace(names)))
     bad = list(np.flatnonzero(simple))
     msgs = [

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from .._exceptions import SpecError
 from ._columns import _bool
+from ._members import code_texts
 from ._registry import Hit, RuleContext, record_rule
 
 _OPS = {"eq", "ne", "in", "lt", "le", "gt", "ge"}
@@ -268,7 +269,7 @@ def _no_controlled_drugs(ctx: RuleContext, name_field, code_set, items=None, cod
             found[i] = next((n for n in names if n in v), None)
     if code_field and table.has(code_field):
         codes = table.text(code_field)
-        by_code = _bool(pc.is_in(codes, value_set=pa.array(list(cs.codes), type=pa.string())))
+        by_code = code_texts(cs).contains(codes)
         for i in np.flatnonzero(by_code & ~flagged):
             found[i] = cs.codes.get(codes[int(i)].as_py()) or codes[int(i)].as_py()
         flagged |= by_code

@@ -642,3 +642,26 @@ _RULES = {
     "no_controlled_drugs": _r_no_controlled_drugs,
     "different_persons": _r_different_persons,
 }
+
+
+#: what each mirror above was last reviewed against: the fingerprint of the engine's implementation
+#: (``tests/mirror_fingerprints.py``; "field rules" is ``_fields.field_problems`` with every check
+#: it runs, mirrored by ``_check_field``; "rule context" is ``RuleContext``, which every record
+#: rule reads through). When ``tests/test_one_owner.py`` says one changed, review the mirror
+#: against the engine's new code, then record the fingerprint it prints.
+MIRRORED = {
+    "id_number": "c62b522d54317e6d",
+    "id_birth_sex": "f37122dd86aeedea",
+    "code_name_match": "201f4a0e6508ade8",
+    "required_if": "a40b267b29d7b775",
+    "time_order": "a0701369b55da0e0",
+    "non_negative": "327058cc8e36b520",
+    "sum_of_lines": "74306d9915d07749",
+    "sum_of_fields": "28d4529e7ae5acad",
+    "equals": "76596c37e63f49df",
+    "revisit_only": "54a193e87e6826f0",
+    "no_controlled_drugs": "4fc1b61913ace2c2",
+    "different_persons": "87e5b3c8ea858414",
+    "field rules": "7dfdd8a92fe4a684",
+    "rule context": "eb1eb2caecdb1794",
+}
