@@ -11,7 +11,11 @@ API (``hlwjr.check``), one after the other, so the rows compare code, not machin
   place of the reference spec's 190: what a hospital's own spec costs per upload batch;
 * 1M 在线复诊 records × 26 fields, ~1 % dirt, every problem collected (``bench_validate``'s frame).
 
-    .venv/bin/python benchmarks/bench_engine_refs.py [--before REF ...] [--rows 1000000] [--repeat 5]
+    .venv/bin/python benchmarks/bench_engine_refs.py [--before REF ...] [--rows 1000000] [--repeat 5] [--rounds 3]
+
+Single processes on the shared 2-core box vary by up to 2× (the same code, one after the other):
+each ref is measured in ``--rounds`` fresh processes, interleaved, and the best figure is kept
+(the 1M-record run only in the first round).
 
 The issue's targets: ≤ 0.1 / 1.2 ms, ≤ 2 ms, ≤ 1.5 ms, ≤ 1.2 s.
 """
@@ -139,14 +143,20 @@ def main() -> None:
     ap.add_argument("--before", nargs="*", default=["main~1"], help="git refs measured before the working tree")
     ap.add_argument("--rows", type=int, default=1_000_000, help="size of the big run (0: skip it)")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="fresh processes per ref, interleaved; the best of them is kept"
+    )
     args = ap.parse_args()
     refs = [*args.before, "."]
-    results = {}
+    results: dict[str, dict] = {ref: {} for ref in refs}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, ref in enumerate(refs):
-            lib = export(ref, Path(tmp) / str(i))
-            results[ref] = measure(lib, args.rows, args.repeat)
-            print(f"measured {ref}", file=sys.stderr, flush=True)
+        libs = [export(ref, Path(tmp) / str(i)) for i, ref in enumerate(refs)]
+        for round_ in range(args.rounds):  # interleaved: a busy moment of the machine hits every ref alike
+            for ref, lib in zip(refs, libs):
+                got = measure(lib, args.rows if round_ == 0 else 0, args.repeat)
+                for case, ms in got.items():
+                    results[ref][case] = min(ms, results[ref].get(case, float("inf")))
+                print(f"measured {ref} (round {round_ + 1})", file=sys.stderr, flush=True)
     cases = list(results[refs[0]])
     print("| case (ms) | " + " | ".join("working tree" if r == "." else r for r in refs) + " | target |")
     print("|---|" + "---:|" * len(refs) + "---:|")

@@ -252,6 +252,13 @@ class FieldStack:
         s = self.strings()
         return s if len(cells) == len(s) else s.take(pa.array(cells, type=pa.int64()))
 
+    def over(self, cells: np.ndarray, kernel) -> np.ndarray:
+        """``kernel`` (strings → one value per string) at ``cells``: over those strings when they
+        are few, over the whole stack when they are most of it (no copy of a big column)."""
+        if 2 * len(cells) >= len(self.kind):
+            return kernel(self.strings())[cells]
+        return kernel(self.taken(cells))
+
 
 # ------------------------------------------------------------------------ one check per kind
 def _required(st: FieldStack):
@@ -293,7 +300,7 @@ def _max_length(st: FieldStack):
         return
     cells = np.flatnonzero(cand)
     lengths = np.zeros(len(cand), dtype=np.int64)
-    lengths[cells] = str_lengths(st.taken(cells))
+    lengths[cells] = st.over(cells, str_lengths)
     for fp, idx in st.split(cand & (lengths > limit)):
         msgs = [f"{fp.label} 长度 {n} 超过最大长度 {fp.max_length}，请截断或核对" for n in lengths[idx]]
         yield fp, _MAX_LENGTH, idx, "max_length", np.array(msgs, dtype=object), None
@@ -307,7 +314,7 @@ def _min_length(st: FieldStack):
         cand = st.text_cells & (limit > 0)
     cells = np.flatnonzero(cand)
     lengths = np.zeros(len(cand), dtype=np.int64)
-    lengths[cells] = str_lengths(st.taken(cells))
+    lengths[cells] = st.over(cells, str_lengths)
     with np.errstate(invalid="ignore"):
         bad = cand & (lengths < limit)
     for fp, idx in st.split(bad):
@@ -369,7 +376,7 @@ def _pattern(st: FieldStack):
         if not len(cells):
             continue
         bad = np.zeros(len(st.kind), dtype=bool)
-        bad[cells] = ~regex_search(st.taken(cells), pattern)
+        bad[cells] = ~st.over(cells, lambda strings, pattern=pattern: regex_search(strings, pattern))
         for fp, idx in st.split(bad):
             msgs = [f"{fp.label} 格式不符合规定（正则 {fp.pattern}）{str_hint(v)}" for v in st.col.at(idx)]
             yield fp, _PATTERN, idx, "pattern", np.array(msgs, dtype=object), None
@@ -388,17 +395,22 @@ def _code_set(st: FieldStack):
     cells = np.flatnonzero(cand)
     if not len(cells):
         return
-    text = st.taken(cells)
-    if num.any():
-        text = pc.if_else(pa.array(num[cells]), int_text(st.col, num).take(pa.array(cells)), text)
-    if len(st.keys) == 1:
-        inset = st.plan.fields[st.keys[0]].codes.contains(text)
+    if len(st.keys) == 1:  # a big table's field: its own codes, over the whole column
+        text = st.strings()
+        if num.any():
+            text = pc.if_else(pa.array(num), int_text(st.col, num), text)
+        inset = st.plan.fields[st.keys[0]].codes.contains(text)[cells]
+        text = text.take(pa.array(cells[~inset], type=pa.int64()))
     else:  # every field's codes in one set: "field position \x1f code"
+        text = st.taken(cells)
+        if num.any():
+            text = pc.if_else(pa.array(num[cells]), int_text(st.col, num).take(pa.array(cells)), text)
         prefix = vec.code_prefix.take(pa.array(st.fi[cells]))
         inset = vec.all_codes.contains(pc.binary_join_element_wise(prefix, text, ""))
+        text = text.filter(pa.array(~inset))
     bad = np.zeros(len(st.kind), dtype=bool)
     bad[cells[~inset]] = True
-    shown = dict(zip(cells[~inset].tolist(), text.filter(pa.array(~inset)).to_pylist()))
+    shown = dict(zip(cells[~inset].tolist(), text.to_pylist()))
     for fp, idx in st.split(bad):
         cs = fp.code_set
         values = map(shown.get, idx.tolist())
