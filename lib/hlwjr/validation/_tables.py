@@ -58,7 +58,7 @@ class _Table:
         self.prefix = prefix  # array field name (children only)
         self.top_rows = top_rows if top_rows is not None else np.arange(n)
         self._cols: dict[str, Column] = {}
-        self._stack: tuple[Column, dict[str, int]] | None = None  # the fields' cells in one column
+        self._stack: tuple[Column, dict[str, int]] | bool | None = None  # False: not stacked
         self._children: dict[str, _Table | None] = {}
         if frame is not None:
             if not all(isinstance(c, str) for c in frame.columns):
@@ -100,15 +100,21 @@ class _Table:
         """The plan's fields as stacks for the field kernel: all in one when the table is small
         (see :data:`STACK_CELLS`), else one stack per field."""
         keys = list(self.plan.fields)
-        limit = STACK_CELLS if self.frame is None else STACK_CELLS // 8
-        if len(keys) < 2 or not self.n or self.n * len(keys) > limit:
-            return [FieldStack(self.plan, [k], self.column(k), self.n, self.objmask) for k in keys]
-        if self.frame is not None or any(k in self._cols for k in keys):
-            col = Column.concat([self.column(k) for k in keys])
-        else:
-            col = self._stacked(keys)
-            self._stack = (col, {k: j for j, k in enumerate(keys)})
-        return [FieldStack(self.plan, keys, col, self.n, self.objmask)]
+        stack = self._stack_of()
+        if stack is not None:
+            return [FieldStack(self.plan, keys, stack[0], self.n, self.objmask)]
+        if self.frame is not None and len(keys) > 1 and 0 < self.n * len(keys) <= STACK_CELLS // 8:
+            return [FieldStack(self.plan, keys, Column.concat([self.column(k) for k in keys]), self.n, self.objmask)]
+        return [FieldStack(self.plan, [k], self.column(k), self.n, self.objmask) for k in keys]
+
+    def _stack_of(self) -> tuple[Column, dict[str, int]] | None:
+        """A small table of dict records: its plan fields' cells in one column (read once, on
+        first use — by the field kernel or by a rule that reads a field first)."""
+        if self._stack is None:
+            keys = list(self.plan.fields)
+            small = self.frame is None and len(keys) > 1 and 0 < self.n * len(keys) <= STACK_CELLS
+            self._stack = (self._stacked(keys), {k: j for j, k in enumerate(keys)}) if small else False
+        return self._stack or None
 
     def _stacked(self, keys: list[str]) -> Column:
         """Dict records: the cells of fields ``keys`` read into one column, in one pass."""
@@ -128,9 +134,10 @@ class _Table:
 
     def column(self, f: str) -> Column:
         col = self._cols.get(f)
-        if col is None and self._stack is not None and f in self._stack[1]:
-            start = self._stack[1][f] * self.n
-            col = self._cols[f] = self._stack[0].slice(start, start + self.n)
+        stack = self._stack_of() if col is None and f in self.plan.fields else None
+        if stack is not None:
+            start = stack[1][f] * self.n
+            col = self._cols[f] = stack[0].slice(start, start + self.n)
         if col is None:
             if f not in self._colset:
                 col = Column(np.zeros(self.n, dtype=np.int8))
