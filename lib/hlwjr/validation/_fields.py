@@ -13,7 +13,6 @@ vectors become scalars — the same functions either way.
 from __future__ import annotations
 
 import operator
-import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -38,7 +37,7 @@ from ._columns import (
     str_lengths,
 )
 from ._ecma import regex_search
-from ._hints import HINT_VALUES, excel_serial_hint, str_hint
+from ._hints import HINT_VALUES, code_set_hint, excel_serial_hint, str_hint
 from ._members import TextSet, member_mask
 from ._numbers import is_out_of_range, out_of_range_text
 from ._plan import _FieldPlan, _Plan
@@ -414,36 +413,10 @@ def _code_set(st: FieldStack):
     for fp, idx in st.split(bad):
         cs = fp.code_set
         values = map(shown.get, idx.tolist())
-        msgs = [f"{fp.label} 的值“{v}”不在值域 {cs.name}（{cs.id}）中{_code_hint(cs, v)}" for v in values]
+        msgs = [f"{fp.label} 的值“{v}”不在值域 {cs.name}（{cs.id}）中{code_set_hint(cs, v)}" for v in values]
         if not cs.complete:
             msgs = [m + "（值域不完整，仅提示）" for m in msgs]
         yield fp, _CODE_SET, idx, "code_set", np.array(msgs, dtype=object), None if cs.complete else "warning"
-
-
-def _code_hint(cs, v: str) -> str:
-    t = to_halfwidth(v).strip()
-    if t in cs.codes:
-        return f"；去掉空格/全角后为有效代码 {t}" + str_hint(v)
-    by_name = {n: c for c, n in cs.codes.items()}
-    if t in by_name:
-        return f"；这是名称，应填代码 {by_name[t]}"
-    if t.isdigit() and (padded := [c for c in cs.codes if _lost_zeros(c, t)]):
-        return (
-            f"；疑似丢失了前导零，应为代码 {padded[0]}（Excel 把代码当数字存储时会去掉前导零，"
-            "请把该列设为文本，或按文本导出）"
-        )
-    if re.fullmatch(r"\d+\.0+", t) and t.split(".")[0] in cs.codes:
-        return f"；疑似数字被读成了小数，应为代码 {t.split('.')[0]}：请按文本读取/导出该列"
-    if t and len(like := [c for c, n in cs.codes.items() if n and n.startswith(t)]) == 1:
-        return f"；疑似名称“{cs.codes[like[0]]}”，应填代码 {like[0]}"
-    if len(cs.codes) <= 12:
-        return "；可用代码：" + "，".join(f"{c} {n}" for c, n in cs.codes.items())
-    return ""
-
-
-def _lost_zeros(code: str, t: str) -> bool:
-    """Is ``t`` the code ``code`` with its leading zeros dropped (as Excel does to numbers)?"""
-    return len(code) > len(t) and code.isdigit() and code.startswith("0") and code.lstrip("0") == t.lstrip("0")
 
 
 def _const(st: FieldStack):
