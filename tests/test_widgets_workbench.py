@@ -385,3 +385,38 @@ def test_the_demo_rehearses_over_the_national_crypto_gateway(tmp_path, monkeypat
         wb.sandbox.stop()
     with pytest.raises(ConfigError, match="PROTOCOL"):
         hlwjr.open_workbench(tmp_path / "other", protocol="soap")
+
+
+# ------------------------------------------------------------------ a long code set (ICD-10)
+def _icd10_edition():
+    from hlwjr.spec._model import CodeSet
+
+    icd = hlwjr.load_spec().code_set("icd10")
+    synthetic = {f"Z{i // 1000:02d}.{i % 1000:03d}x": f"合成诊断{i}病" for i in range(32_810)}
+    return CodeSet(id="icd10", name=icd.name, codes=dict(icd.codes) | synthetic)
+
+
+def test_a_long_code_set_is_offered_as_a_shortlist_and_a_search(tmp_path):
+    import pandas as pd
+
+    from hlwjr.mapping._codemaps import CODE_MAP_COLUMNS, CodeMap
+
+    icd = _icd10_edition()
+    cm = CodeMap(name="diagnosis", entries=pd.DataFrame(columns=CODE_MAP_COLUMNS), code_set="icd10")
+    local = pd.Series(["急性上呼吸道感染"] * 3 + ["高血压2级", "本院自编诊断X", "J06.900"])
+    ed = CodeMapEditor(cm, icd, local)
+    for row in ed.rows.values():  # never 33,000 options per row
+        assert row.search is not None and len(row.code.options) <= 15
+    assert ed.rows["J06.900"].code.value == "J06.900"  # the suggestion, listed and chosen as 待审
+    assert "J06.900" in {v for _, v in ed.rows["急性上呼吸道感染"].code.options}
+    row = ed.rows["本院自编诊断X"]
+    row.search.value = "合成诊断17"  # a name typed: the list becomes what matches it
+    assert ed.last_error is None and "Z00.017x" in {v for _, v in row.code.options}
+    assert row.code.value == ""  # nothing chosen yet
+    row.search.value = "Z12.345x"  # a code typed exactly: chosen
+    assert row.code.value == "Z12.345x" and ed.code_map.lookup()["本院自编诊断X"] == "Z12.345x"
+    row.search.value = "？？？"
+    assert isinstance(ed.last_error, MappingError) and "没有与" in ed.error_message
+    ed.set_code("高血压2级", "Z31.999x")  # any code of the set, listed or not
+    assert ed.rows["高血压2级"].code.value == "Z31.999x"
+    assert ed.save(tmp_path / "diagnosis.csv").exists()

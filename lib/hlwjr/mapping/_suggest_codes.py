@@ -107,6 +107,20 @@ def suggest_codes(code_set, local_values, *, min_score: float = 0.5) -> pd.DataF
     return pd.DataFrame(rows, columns=["local", "local_name", "count", "code", "name", "score", "reason", "status"])
 
 
+def code_shortlist(code_set, text, *, limit: int = 12) -> list[str]:
+    """Codes of ``code_set`` to offer for ``text`` (a local value, or a code or name someone typed):
+    the code itself or the code of that very name, codes that start with it (J06 → J06.900), then
+    the names most like it — what an editor lists when the whole code set is too long to show."""
+    index = _CodeIndex.of(code_set)
+    t = _norm(to_halfwidth(str(text)).strip())
+    if not t or not index.codes:
+        return []
+    same = index.by_norm_code.get(t, []) + index.by_clean_name.get(t, [])
+    starting = [i for i, c in enumerate(index.norm_codes) if c.startswith(t)][:limit]
+    similar = [i for _, score, i in process.extract(t, index.clean, scorer=fuzz.WRatio, limit=limit) if score > 0]
+    return [index.codes[i] for i in dict.fromkeys(same + starting + similar)][:limit]
+
+
 def _rank(candidate) -> tuple:
     """The best candidate: the highest score; on a tie the code listed first in the code set, then
     the reason that comes first for that code (the order :func:`_candidates` documents)."""
@@ -124,7 +138,8 @@ class _CodeIndex:
         self.names = [code_set.codes[c] for c in self.codes]
         self.clean = [_norm(n) for n in self.names]
         self.position = {c: i for i, c in enumerate(self.codes)}
-        self.by_norm_code = _positions(_norm(c) for c in self.codes)
+        self.norm_codes = [_norm(c) for c in self.codes]
+        self.by_norm_code = _positions(self.norm_codes)
         self.by_clean_name = _positions(self.clean)
         self.zero_padded = _positions(c.lstrip("0") if c.isdigit() and c.startswith("0") else None for c in self.codes)
         self.with_key = {key: [i for i, n in enumerate(self.names) if key in n] for key in _CODE_SYNONYMS}

@@ -18,15 +18,22 @@ _NONE = ""
 _STATUS = [("待审", "suggested"), ("✓ 通过", "accepted"), ("✗ 拒绝", "rejected")]
 
 
+#: a code set longer than this (an ICD-10 edition: ~33,000 codes) is not listed in every row: each
+#: row offers a shortlist for its value and a search box (查找) for any other code or name
+FULL_LIST = 300
+
+
 @dataclass
 class CodeRow:
     """One local value's widgets: ``label`` (value, frequency, suggestion), ``code`` (Dropdown of
-    the standard codes), ``status`` (ToggleButtons 待审/通过/拒绝)."""
+    the standard codes — for a long code set, a shortlist), ``status`` (ToggleButtons
+    待审/通过/拒绝), and for a long code set ``search`` (Text: a code or name to look up)."""
 
     local: str
     label: widgets.HTML
     code: widgets.Dropdown
     status: widgets.ToggleButtons
+    search: widgets.Text | None = None
 
 
 class CodeMapEditor(ErrorsMixin, widgets.VBox):
@@ -75,7 +82,10 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
         self.hidden = max(0, len(order) - max_rows)
         self.counts = counts
         self.rows: dict[str, CodeRow] = {}
-        options = [("（未对照）", _NONE)] + [(f"{c} {n}", c) for c, n in code_set.codes.items()]
+        self.full_list = len(code_set.codes) <= FULL_LIST
+        options = [("（未对照）", _NONE)]
+        if self.full_list:
+            options += [(f"{c} {n}", c) for c, n in code_set.codes.items()]
         have = {str(r.local): r for r in entries.itertuples(index=False)}
         cells: list[widgets.Widget] = [
             widgets.HTML(f"<b>{t}</b>")
@@ -96,15 +106,19 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
                         status="suggested",
                         comment=f"建议：{s.reason}（{s.score:.2f}）",
                     )
-            opts = options if code in code_set.codes or code == _NONE else options + [(f"{code}（值域中没有）", code)]
-            dd = widgets.Dropdown(options=opts, value=code, layout=widgets.Layout(width="auto"))
+            shortlist = [] if self.full_list else self._shortlist(local, known_names.get(local))
+            dd = widgets.Dropdown(options=self._options(options, shortlist, code), value=code)
+            dd.layout = widgets.Layout(width="auto")
             dd.add_class("hlwjr-code")
             st = widgets.ToggleButtons(options=_STATUS, value=status, style={"button_width": "62px"})
-            row = CodeRow(local, widgets.HTML(), dd, st)
+            search = None if self.full_list else widgets.Text(placeholder="查找代码或名称…", continuous_update=False)
+            row = CodeRow(local, widgets.HTML(), dd, st, search)
             self.rows[local] = row
             dd.observe(lambda ch, k=local: self._on_code(k, ch["new"]), names="value")
             st.observe(lambda ch, k=local: self._on_status(k, ch["new"]), names="value")
-            cells += [row.label, dd, st]
+            if search is not None:
+                search.observe(lambda ch, k=local: self._on_search(k, ch["new"]), names="value")
+            cells += [row.label, dd if search is None else widgets.VBox([dd, search]), st]
         self.grid = widgets.GridBox(
             cells,
             layout=widgets.Layout(
@@ -182,7 +196,48 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
         vc = as_text(pd.Series(local_values)).dropna().value_counts()
         return {str(k): int(v) for k, v in vc.items()}
 
+    def _shortlist(self, local: str, local_name: str | None) -> list[str]:
+        from ..mapping._suggest_codes import code_shortlist
+
+        s = self.suggestions.get(local)
+        first = [s.code] if s is not None and isinstance(s.code, str) and s.code else []
+        return list(dict.fromkeys(first + code_shortlist(self.code_set, local_name or local)))
+
+    def _options(self, options: list, shortlist: list[str], code: str) -> list:
+        """The dropdown's options: the code set (or the shortlist), with the current code kept."""
+        cs = self.code_set.codes
+        opts = options + [(f"{c} {cs[c]}", c) for c in shortlist if c in cs]
+        if code != _NONE and code not in {v for _, v in opts}:
+            opts.append((f"{code} {cs[code]}" if code in cs else f"{code}（值域中没有）", code))
+        return opts
+
     # ------------------------------------------------------------------ callbacks
+    @guarded
+    def _on_search(self, local: str, text: str) -> None:
+        """A code or name typed in a row's search box: the row's list becomes the codes found; a
+        code typed exactly is chosen at once."""
+        from ..mapping._suggest_codes import code_shortlist
+
+        text = text.strip()
+        if not text:
+            return
+        found = code_shortlist(self.code_set, text)
+        if not found:
+            raise MappingError(
+                f"值域 {self.code_set.id}（{self.code_set.name}）中没有与“{text}”相近的代码或名称",
+                where=str(self.code_map.path or ""),
+            )
+        row = self.rows[local]
+        current = row.code.value
+        self._syncing = True
+        try:
+            row.code.options = self._options([("（未对照）", _NONE)], found, current)
+            row.code.value = current
+        finally:
+            self._syncing = False
+        if text in self.code_set.codes:
+            self.set_code(local, text)
+
     @guarded
     def _on_code(self, local: str, code: str) -> None:
         if self._syncing:
@@ -220,6 +275,8 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
         if row is not None:
             self._syncing = True
             try:
+                if code not in {v for _, v in row.code.options}:  # a long code set: not in the shortlist
+                    row.code.options = self._options(list(row.code.options), [code], row.code.value)
                 if row.code.value != code:
                     row.code.value = code
                 row.status.value = status
