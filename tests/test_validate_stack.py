@@ -150,3 +150,16 @@ def test_a_big_batch_gives_each_field_its_own_stack(code):
     assert len(table.field_stacks()) == spec_fields
     small = _tables._prepare(records, code, SPEC)[1][SPEC.dataset(code).code]
     assert len(small.field_stacks()) == 1
+
+
+def test_the_report_frame_keeps_none_as_none_and_text_as_objects():
+    """A problem of the whole batch has no row, key or value: None, never the text "nan" (pandas 3
+    would infer a string column from the messages and turn None into NaN)."""
+    records = copy.deepcopy(EXAMPLES["revisit"])
+    records[0]["sex"] = "7"
+    frame = hlwjr.check(records, "revisit", spec=SPEC, today=TODAY).to_frame()
+    assert {str(t) for c, t in frame.dtypes.items() if c != "row"} == {"object"}
+    batch = frame[frame["rule"] == "reference"].iloc[0]
+    assert batch["key"] is None and batch["value"] is None and pd.isna(batch["row"])
+    report = hlwjr.check(records, "revisit", spec=SPEC, today=TODAY)
+    assert all("nan" not in str(p) for p in report.problems)

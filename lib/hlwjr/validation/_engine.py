@@ -436,15 +436,16 @@ def _chunk_frame(run: _Run, chunks: Iterable[_Chunk]):
     order = {code: i for i, code in enumerate(run.tables)}
     ds_rank = np.array([order[d] for d in cols[0]], dtype=np.int64)
     perm = np.lexsort((np.where(rows < 0, -1, rows), ds_rank))  # by data set, then row (batch-level first)
-    data = {}
-    for name, arr in zip(COLUMNS, cols):
-        if name == "row":
-            r = rows[perm]
-            data[name] = pd.array(np.where(r < 0, 0, r), dtype="Int64")
-            data[name][r < 0] = pd.NA
-        else:
-            data[name] = arr[perm].astype(object, copy=False)  # arrays, not Series: no index to align
-    frame = pd.DataFrame(data, copy=False)
+    # one object block (no index to align, no string inference: None stays None), then the row
+    others = [name for name in COLUMNS if name != "row"]
+    block = np.empty((len(perm), len(others)), dtype=object)
+    for j, name in enumerate(others):
+        block[:, j] = cols[COLUMNS.index(name)][perm]
+    frame = pd.DataFrame(block, columns=others, dtype=object, copy=False)
+    r = rows[perm]
+    row = pd.array(np.where(r < 0, 0, r), dtype="Int64")
+    row[r < 0] = pd.NA
+    frame.insert(COLUMNS.index("row"), "row", row)
     frame.attrs["hlwjr_normalised"] = True
     return frame
 
