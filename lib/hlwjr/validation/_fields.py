@@ -321,11 +321,14 @@ def _min_length(st: FieldStack):
 
 
 def _formats(st: FieldStack):
+    timed = st.text_cells & ((st.type == DATE) | (st.type == DATETIME))
     for type_id, fmt in ((DATE, "date"), (DATETIME, "date-time-cn")):
         cand = st.text_cells & (st.type == type_id)
+        if len(st.keys) > 1 and timed.any():
+            st.col.formats(fmt)  # both layouts over the whole stack: the time rules' slices read them
         if not cand.any():
             continue
-        shape, value = st.col.formats(fmt)  # over the whole stack: the record rules' slices reuse it
+        shape, value = st.col.formats(fmt)
         yield from _format_shape(st, cand & ~shape)
         yield from _format_value(st, cand & shape & ~value)
         st.flagged[:] |= cand & ~(shape & value)

@@ -662,6 +662,6 @@ MIRRORED = {
     "revisit_only": "54a193e87e6826f0",
     "no_controlled_drugs": "4fc1b61913ace2c2",
     "different_persons": "87e5b3c8ea858414",
-    "field rules": "63b84424327c321a",
+    "field rules": "c449fb4ca398b47a",
     "rule context": "eb1eb2caecdb1794",
 }
