@@ -193,3 +193,19 @@ def test_schema_and_import_report_are_written_atomically(tmp_path, monkeypatch):
     except RuntimeError:
         pass
     assert report.read_text(encoding="utf-8") == "old" and sorted(tmp_path.iterdir()) == [target, report]
+
+
+def test_show_a_long_code_set_lists_the_first_codes_and_finds_the_rest():
+    icd = hlwjr.load_spec().code_set("icd10")
+    rc, out, _ = run("spec", "show", "icd10")
+    hidden = len(icd.codes) - 50
+    assert rc == 0 and f"另有 {hidden} 个代码未列出" in out and "--find" in out
+    assert list(icd.codes)[0] in out and list(icd.codes)[-1] not in out
+    rc, out, _ = run("spec", "show", "icd10", "--all")
+    assert rc == 0 and all(c in out for c in icd.codes) and "未列出" not in out
+    rc, out, _ = run("spec", "show", "icd10", "--find", "高血压")
+    assert rc == 0 and "I10.x00" in out and "原发性高血压" in out
+    rc, out, _ = run("spec", "show", "icd10", "--find", "j06")  # a code typed in lower case: its own
+    assert rc == 0 and "J06.900" in out and len(out.strip().splitlines()) <= 5
+    rc, out, _ = run("spec", "show", "icd10", "--find", "？？")
+    assert rc == 1 and "没有与“？？”相近的代码或名称" in out

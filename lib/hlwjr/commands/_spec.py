@@ -49,6 +49,15 @@ def register(subparsers) -> None:
     s.add_argument("dataset", metavar="DATASET", help="数据集代码、别名或中文名称（或值域 id）")
     s.add_argument("--spec", default=None, help=_SPEC_HELP)
     s.add_argument("--format", choices=["text", "json"], default="text")
+    s.add_argument(
+        "--find",
+        metavar="TEXT",
+        default=None,
+        help="值域：只列出与 TEXT 相近的代码（代码、代码开头或名称相似，如 高血压、J06）",
+    )
+    s.add_argument(
+        "--all", action="store_true", help=f"值域：列出全部代码（默认超过 {_CODES_SHOWN} 个时只列前 {_CODES_SHOWN} 个）"
+    )
     s.set_defaults(handler=_show)
 
     s = sub.add_parser("schema", help="输出数据集的 JSON Schema（Draft 2020-12）")
@@ -304,8 +313,30 @@ def _show_code_set(spec, cs, args, stdout: TextIO) -> int:
         return 0
     std = f"，标准 {cs.standard}" if cs.standard else ""
     print(f"值域 {cs.id}（{cs.name}{std}）：{len(cs.codes)} 个代码{'' if cs.complete else '（不完整）'}", file=stdout)
-    _table(["代码", "名称"], [[c, n] for c, n in cs.codes.items()], stdout)
+    codes = _codes_to_show(cs, args)
+    if args.find is not None and not codes:
+        print(f"没有与“{args.find}”相近的代码或名称", file=stdout)
+        return 1
+    _table(["代码", "名称"], [[c, cs.codes[c]] for c in codes], stdout)
+    if args.find is None and len(codes) < len(cs.codes):
+        print(
+            f"……另有 {len(cs.codes) - len(codes)} 个代码未列出：用 --find 文字 查找（如 --find 高血压），"
+            "或 --all 列出全部",
+            file=stdout,
+        )
     return 0
+
+
+_CODES_SHOWN = 50
+
+
+def _codes_to_show(cs, args) -> list[str]:
+    """The codes ``spec show`` lists: those like ``--find``, all with ``--all``, else the first ones."""
+    if args.find is not None:
+        from ..mapping._suggest_codes import code_shortlist
+
+        return code_shortlist(cs, args.find, limit=20)
+    return list(cs.codes) if args.all or len(cs.codes) <= _CODES_SHOWN else list(cs.codes)[:_CODES_SHOWN]
 
 
 def _schema(args, stdout: TextIO, stderr: TextIO) -> int:

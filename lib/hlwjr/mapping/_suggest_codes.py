@@ -117,8 +117,14 @@ def code_shortlist(code_set, text, *, limit: int = 12) -> list[str]:
         return []
     same = index.by_norm_code.get(t, []) + index.by_clean_name.get(t, [])
     starting = [i for i, c in enumerate(index.norm_codes) if c.startswith(t)][:limit]
-    similar = [i for _, score, i in process.extract(t, index.clean, scorer=fuzz.WRatio, limit=limit) if score > 0]
+    similar = []
+    if not t.isascii() or not (same or starting):  # a code typed (J06): its own matches, not look-alike names
+        found = process.extract(t, index.clean, scorer=fuzz.WRatio, limit=limit, score_cutoff=_SHORTLIST_SCORE)
+        similar = [i for _, _, i in found]
     return [index.codes[i] for i in dict.fromkeys(same + starting + similar)][:limit]
+
+
+_SHORTLIST_SCORE = 60  # rapidfuzz WRatio below this is no likeness worth offering
 
 
 def _rank(candidate) -> tuple:
