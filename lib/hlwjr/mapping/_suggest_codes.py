@@ -5,13 +5,12 @@
 from __future__ import annotations
 
 import re
-import weakref
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from .._memo import derived
 from .._privacy import to_halfwidth
 from ._vocabulary import _norm
 
@@ -137,8 +136,6 @@ def _rank(candidate) -> tuple:
 class _CodeIndex:
     """A code set prepared for :func:`suggest_codes` (built once per code set)."""
 
-    _BUILT: ClassVar[dict[int, tuple[weakref.ref, _CodeIndex]]] = {}
-
     def __init__(self, code_set) -> None:
         self.codes = list(code_set.codes)
         self.names = [code_set.codes[c] for c in self.codes]
@@ -152,12 +149,7 @@ class _CodeIndex:
 
     @classmethod
     def of(cls, code_set) -> _CodeIndex:
-        key = id(code_set)
-        got = cls._BUILT.get(key)
-        if got is None or got[0]() is not code_set:
-            ref = weakref.ref(code_set, lambda _, key=key: cls._BUILT.pop(key, None))
-            got = cls._BUILT[key] = (ref, cls(code_set))
-        return got[1]
+        return derived(code_set, cls)
 
 
 def _positions(keys) -> dict:

@@ -189,6 +189,14 @@ class FieldStack:
         a = vector[self.sel]
         return bool(a.any() if a.dtype == bool else (~np.isnan(a)).any())
 
+    def fields_among(self, positions: list[int]):
+        """(field plan, first cell) of the stacked fields among plan ``positions`` (the few fields
+        a rare attribute is set on: const, min_items)."""
+        for j in positions:
+            fp = self.vectors.fields[j]
+            if fp.key in self.keys:
+                yield fp, self.keys.index(fp.key) * self.n
+
     def split(self, bad: np.ndarray):
         """(field plan, cell positions) for each stacked field with a failing cell."""
         cells = np.flatnonzero(bad)
@@ -423,11 +431,7 @@ def _code_set(st: FieldStack):
 
 
 def _const(st: FieldStack):
-    for j in st.vectors.const:
-        fp = st.vectors.fields[j]
-        if fp.key not in st.keys:
-            continue
-        start = st.keys.index(fp.key) * st.n
+    for fp, start in st.fields_among(st.vectors.const):
         part = st.col.slice(start, start + st.n)
         bad = st.present[start : start + st.n] & (part.kind != NULL) & ~member_mask(part, (fp.const,))
         if bad.any():
@@ -485,11 +489,7 @@ def _total_digits(st: FieldStack):
 
 
 def _min_items(st: FieldStack):
-    for j in st.vectors.min_items:
-        fp = st.vectors.fields[j]
-        if fp.key not in st.keys:
-            continue
-        start = st.keys.index(fp.key) * st.n
+    for fp, start in st.fields_among(st.vectors.min_items):
         lidx = np.flatnonzero(st.kind[start : start + st.n] == LIST) + start
         if len(lidx):
             lens = np.fromiter(map(len, st.col.obj[lidx]), dtype=np.int64, count=len(lidx))

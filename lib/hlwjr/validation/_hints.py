@@ -9,9 +9,8 @@ import bisect
 import datetime as _dt
 import functools
 import re
-import weakref
-from typing import ClassVar
 
+from .._memo import derived
 from .._privacy import to_halfwidth
 
 __all__ = ["HINT_VALUES", "code_set_hint", "excel_serial_hint", "excel_text_hint", "reformat_hint", "str_hint"]
@@ -110,7 +109,6 @@ class _CodeSetHints:
     a value costs a few lookups, not a pass over the codes — an unmapped local diagnosis column
     against the 33,000 codes of an ICD-10 edition is worded in milliseconds, not minutes."""
 
-    _BUILT: ClassVar[dict[int, tuple[weakref.ref, _CodeSetHints]]] = {}
     _REMEMBERED = 20_000
 
     def __init__(self, code_set) -> None:
@@ -128,12 +126,7 @@ class _CodeSetHints:
 
     @classmethod
     def of(cls, code_set) -> _CodeSetHints:
-        key = id(code_set)
-        got = cls._BUILT.get(key)
-        if got is None or got[0]() is not code_set:
-            ref = weakref.ref(code_set, lambda _, key=key: cls._BUILT.pop(key, None))
-            got = cls._BUILT[key] = (ref, cls(code_set))
-        return got[1]
+        return derived(code_set, cls)
 
     def hint(self, v: str) -> str:
         h = self.known.get(v)

@@ -4,13 +4,13 @@ dict or by Arrow as the sizes make cheaper), or JSON values under JSON equality 
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._memo import derived
 from ._columns import _NUMERIC, BOOL, DICT, LIST, MISSING, NULL, STR, Column, _bool
 
 
@@ -71,17 +71,13 @@ class TextSet:
         return pc.take(self._labels, pc.index_in(strings, value_set=self.arrow))
 
 
-_CODE_TEXTS: dict[int, tuple[weakref.ref, TextSet]] = {}
-
-
 def code_texts(code_set) -> TextSet:
     """A code set's codes (labelled with their names) as a :class:`TextSet`, built once per code set."""
-    key = id(code_set)
-    got = _CODE_TEXTS.get(key)
-    if got is None or got[0]() is not code_set:
-        texts = TextSet(code_set.codes, code_set.codes.values())
-        got = _CODE_TEXTS[key] = (weakref.ref(code_set, lambda _, key=key: _CODE_TEXTS.pop(key, None)), texts)
-    return got[1]
+    return derived(code_set, _code_texts)
+
+
+def _code_texts(code_set) -> TextSet:
+    return TextSet(code_set.codes, code_set.codes.values())
 
 
 def member_mask(col: Column, members: tuple) -> np.ndarray:

@@ -662,6 +662,6 @@ MIRRORED = {
     "revisit_only": "54a193e87e6826f0",
     "no_controlled_drugs": "4fc1b61913ace2c2",
     "different_persons": "87e5b3c8ea858414",
-    "field rules": "c449fb4ca398b47a",
+    "field rules": "1fe5d20aaa03972d",
     "rule context": "eb1eb2caecdb1794",
 }
