@@ -111,7 +111,7 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
             dd.layout = widgets.Layout(width="auto")
             dd.add_class("hlwjr-code")
             st = widgets.ToggleButtons(options=_STATUS, value=status, style={"button_width": "62px"})
-            search = None if self.full_list else widgets.Text(placeholder="查找代码或名称…", continuous_update=False)
+            search = None if self.full_list else self._search_box()
             row = CodeRow(local, widgets.HTML(), dd, st, search)
             self.rows[local] = row
             dd.observe(lambda ch, k=local: self._on_code(k, ch["new"]), names="value")
@@ -195,6 +195,10 @@ class CodeMapEditor(ErrorsMixin, widgets.VBox):
             return {str(k): int(c or 0) for k, c in zip(local_values["local"], local_values.get("count", 0))}
         vc = as_text(pd.Series(local_values)).dropna().value_counts()
         return {str(k): int(v) for k, v in vc.items()}
+
+    @staticmethod
+    def _search_box() -> widgets.Text:
+        return widgets.Text(placeholder="查找代码或名称…", continuous_update=False, layout=widgets.Layout(width="auto"))
 
     def _shortlist(self, local: str, local_name: str | None) -> list[str]:
         from ..mapping._suggest_codes import code_shortlist
