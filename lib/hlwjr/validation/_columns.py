@@ -11,7 +11,7 @@ import itertools
 import math
 import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -269,12 +269,17 @@ class Column:
                 return out
         return self.obj[idx]
 
+    def cached(self, key, build: Callable[[Column], Any]):
+        """``build(self)``, computed once per column under ``key`` (a view made by :meth:`slice`
+        afterwards carries the per-cell masks among them)."""
+        got = self.cache.get(key)
+        if got is None:
+            got = self.cache[key] = build(self)
+        return got
+
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(empty, leading whitespace, trailing whitespace) per cell, from the raw UTF-8 bytes."""
-        e = self.cache.get("edges")
-        if e is None:
-            e = self.cache["edges"] = edge_space(self.strings())
-        return e
+        return self.cached("edges", lambda c: edge_space(c.strings()))
 
     def blank(self) -> np.ndarray:
         """Cells holding an empty or whitespace-only string."""
@@ -291,11 +296,7 @@ class Column:
 
     def formats(self, fmt: str) -> tuple[np.ndarray, np.ndarray]:
         """Cached :func:`format_masks` of this column's strings."""
-        key = ("format", fmt)
-        r = self.cache.get(key)
-        if r is None:
-            r = self.cache[key] = format_masks(self.strings(), fmt)
-        return r
+        return self.cached(("format", fmt), lambda c: format_masks(c.strings(), fmt))
 
     def strings(self) -> pa.Array:
         """Arrow string array, same length, null where the cell is not a string."""

@@ -107,56 +107,22 @@ class RuleContext:
 
     def present(self, f: str) -> np.ndarray:
         """Has a value: not missing, not null, not an empty (or blank) string (read-only, cached)."""
-        c = self.col(f)
-        p = c.cache.get("present")
-        if p is None:
-            p = c.cache["present"] = (c.kind != MISSING) & (c.kind != NULL) & ~c.blank()
-            p.flags.writeable = False
-        return p
+        return self.col(f).cached("present", _present)
 
     def strings(self, f: str) -> pa.Array:
         return self.col(f).strings()
 
     def text(self, f: str) -> pa.Array:
         """Values as text: strings as they are, integers as digits (null elsewhere)."""
-        c = self.col(f)
-        s = c.cache.get("text")
-        if s is None:
-            s = c.strings()
-            num = np.isin(c.kind, (INT, FLOATINT))
-            if num.any():
-                s = pc.if_else(pa.array(num), int_text(c, num), s)
-            c.cache["text"] = s
-        return s
+        return self.col(f).cached("text", _text)
 
     def numbers(self, f: str) -> np.ndarray:
-        """Numeric values; numeric strings (e.g. "12.50") count too; NaN elsewhere."""
-        c = self.col(f)
-        x = c.cache.get("numeric")
-        if x is None:
-            x = c.numbers().copy()
-            is_str = c.kind == STR
-            if is_str.any():
-                s = c.strings()
-                numeric = _bool(pc.match_substring_regex(s, r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\z"))
-                if numeric.any():
-                    vals = pc.cast(pc.if_else(pa.array(numeric), s, pa.scalar("0")), pa.float64())
-                    x = np.where(numeric, vals.to_numpy(zero_copy_only=False), x)
-            x.flags.writeable = False
-            c.cache["numeric"] = x
-        return x
+        """Numeric values; numeric strings (e.g. "12.50") count too; NaN elsewhere (read-only)."""
+        return self.col(f).cached("numeric", _numeric)
 
     def times(self, f: str) -> pa.Array:
         """Valid date / date-time values as sortable text (null where absent or malformed)."""
-        c = self.col(f)
-        t = c.cache.get("times")
-        if t is None:
-            s = c.strings()
-            _, ok_d = c.formats("date")
-            _, ok_t = c.formats("date-time-cn")
-            valid = (ok_d | ok_t) & (c.kind == STR)
-            t = c.cache["times"] = s if valid.all() else pc.if_else(pa.array(valid), s, pa.scalar(None, pa.string()))
-        return t
+        return self.col(f).cached("times", _times)
 
     @property
     def parent(self) -> np.ndarray | None:
@@ -180,12 +146,8 @@ class RuleContext:
 
     def valid_ids(self, f: str) -> np.ndarray:
         """GB 11643 validity of column ``f`` (cached on the column)."""
-        c = self.col(f)
-        key = ("valid_id", self.today)
-        v = c.cache.get(key)
-        if v is None:
-            v = c.cache[key] = valid_id_mask(c.strings(), self.today) & (c.kind == STR)
-        return v
+        today = self.today
+        return self.col(f).cached(("valid_id", today), lambda c: valid_id_mask(c.strings(), today) & (c.kind == STR))
 
     def code_set(self, cid: str):
         return self.spec.code_set(cid)
@@ -197,6 +159,39 @@ class RuleContext:
         if isinstance(message, np.ndarray) and mask_or_idx.dtype == bool and len(message) == self.n:
             message = message[idx]
         return Hit(idx, field, message, field if value_field == "" else value_field, severity)
+
+
+# ------------------------------------------------------------- what rules read of a column
+def _present(c: Column) -> np.ndarray:
+    p = (c.kind != MISSING) & (c.kind != NULL) & ~c.blank()
+    p.flags.writeable = False
+    return p
+
+
+def _text(c: Column) -> pa.Array:
+    s = c.strings()
+    num = np.isin(c.kind, (INT, FLOATINT))
+    return pc.if_else(pa.array(num), int_text(c, num), s) if num.any() else s
+
+
+def _numeric(c: Column) -> np.ndarray:
+    x = c.numbers().copy()
+    if (c.kind == STR).any():
+        s = c.strings()
+        numeric = _bool(pc.match_substring_regex(s, r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\z"))
+        if numeric.any():
+            vals = pc.cast(pc.if_else(pa.array(numeric), s, pa.scalar("0")), pa.float64())
+            x = np.where(numeric, vals.to_numpy(zero_copy_only=False), x)
+    x.flags.writeable = False
+    return x
+
+
+def _times(c: Column) -> pa.Array:
+    s = c.strings()
+    _, ok_d = c.formats("date")
+    _, ok_t = c.formats("date-time-cn")
+    valid = (ok_d | ok_t) & (c.kind == STR)
+    return s if valid.all() else pc.if_else(pa.array(valid), s, pa.scalar(None, pa.string()))
 
 
 def int_text(c: Column, num: np.ndarray) -> pa.Array:

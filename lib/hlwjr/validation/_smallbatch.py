@@ -134,10 +134,9 @@ class _FastPlan:
 
 
 def _fast_plan(plan) -> _FastPlan:
-    fp = getattr(plan, "_fast", None)
+    fp = plan.cache.get("fast")
     if fp is None:
-        fp = _FastPlan(plan)
-        plan._fast = fp
+        fp = plan.cache["fast"] = _FastPlan(plan)
     return fp
 
 

@@ -663,5 +663,5 @@ MIRRORED = {
     "no_controlled_drugs": "4fc1b61913ace2c2",
     "different_persons": "87e5b3c8ea858414",
     "field rules": "1fe5d20aaa03972d",
-    "rule context": "eb1eb2caecdb1794",
+    "rule context": "a620c9f3e609eba7",
 }
