@@ -22,7 +22,7 @@ from ._columns import (
     _object_array,
     column_of,
 )
-from ._fields import FieldStack
+from ._fields import FieldStack, _vectors
 from ._plan import _Plan, _plan_for
 
 #: a table of dict records with up to this many cells (rows × fields) checks all its fields in one
@@ -58,7 +58,7 @@ class _Table:
         self.prefix = prefix  # array field name (children only)
         self.top_rows = top_rows if top_rows is not None else np.arange(n)
         self._cols: dict[str, Column] = {}
-        self._stack: tuple[Column, dict[str, int]] | bool | None = None  # False: not stacked
+        self._stack: Column | bool | None = None  # the plan fields' cells, in plan order (False: not stacked)
         self._children: dict[str, _Table | None] = {}
         if frame is not None:
             if not all(isinstance(c, str) for c in frame.columns):
@@ -102,18 +102,18 @@ class _Table:
         keys = list(self.plan.fields)
         stack = self._stack_of()
         if stack is not None:
-            return [FieldStack(self.plan, keys, stack[0], self.n, self.objmask)]
+            return [FieldStack(self.plan, keys, stack, self.n, self.objmask)]
         if self.frame is not None and len(keys) > 1 and 0 < self.n * len(keys) <= STACK_CELLS // 8:
             return [FieldStack(self.plan, keys, Column.concat([self.column(k) for k in keys]), self.n, self.objmask)]
         return [FieldStack(self.plan, [k], self.column(k), self.n, self.objmask) for k in keys]
 
-    def _stack_of(self) -> tuple[Column, dict[str, int]] | None:
+    def _stack_of(self) -> Column | None:
         """A small table of dict records: its plan fields' cells in one column (read once, on
         first use — by the field kernel or by a rule that reads a field first)."""
         if self._stack is None:
             keys = list(self.plan.fields)
             small = self.frame is None and len(keys) > 1 and 0 < self.n * len(keys) <= STACK_CELLS
-            self._stack = (self._stacked(keys), {k: j for j, k in enumerate(keys)}) if small else False
+            self._stack = self._stacked(keys) if small else False
         return self._stack or None
 
     def _stacked(self, keys: list[str]) -> Column:
@@ -135,9 +135,9 @@ class _Table:
     def column(self, f: str) -> Column:
         col = self._cols.get(f)
         stack = self._stack_of() if col is None and f in self.plan.fields else None
-        if stack is not None:
-            start = stack[1][f] * self.n
-            col = self._cols[f] = stack[0].slice(start, start + self.n)
+        if stack is not None:  # field f's cells are the stack's block at its position in the plan
+            start = _vectors(self.plan).index[f] * self.n
+            col = self._cols[f] = stack.slice(start, start + self.n)
         if col is None:
             if f not in self._colset:
                 col = Column(np.zeros(self.n, dtype=np.int8))
