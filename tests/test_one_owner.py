@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from mirror_fingerprints import fingerprint, of_function
 
 import hlwjr
+from hlwjr import _privacy
 from hlwjr.spec._model import CHECKED_ATTRIBUTES, FIELD_ATTRIBUTES, Field
 from hlwjr.spec.importing._drafts import _FieldDraft
 from hlwjr.validation import _fields, _smallrules
@@ -48,6 +49,24 @@ def test_every_field_rule_is_produced_by_the_one_field_kernel():
             assert "plan.children[f.key]" in (VALIDATION / "_plan.py").read_text(encoding="utf-8")
             continue
         assert f"fp.{name}" in kernel, name
+
+
+def test_gb_11643_is_defined_once_in_the_privacy_module():
+    """The weights and check characters of the ID-card check digit live in ``_privacy`` only;
+    every other check (the engine's vectorised mask, the small-batch proof) reads them from there."""
+    owner = Path(_privacy.__file__)
+    weights, chars = tuple(_privacy.ID_WEIGHTS), _privacy.ID_CHECK_CHARS
+    for path in Path(hlwjr.__file__).parent.rglob("*.py"):
+        if path == owner:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assert chars not in _string_literals(path), path
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Tuple, ast.List)) and len(node.elts) == len(weights):
+                try:
+                    assert tuple(ast.literal_eval(node)) != weights, path
+                except ValueError:
+                    continue
 
 
 def test_the_small_batch_proofs_only_mirror_registered_rules():

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from .._privacy import id_check_char
 from ._columns import _MISSING
 from ._ecma import regex_search
 
@@ -42,9 +43,6 @@ _NUMERIC_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 
 
 _MAX_EXACT = 2**53
-
-
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 _PATTERN_MEMO = 8192
@@ -163,7 +161,7 @@ def _id_birth(v: str):
     body, last = v[:17], v[17]
     if not body.isdigit() or not (last.isdigit() or last == "X"):
         return False
-    if "10X98765432"[sum(int(c) * w for c, w in zip(body, _W)) % 11] != last:
+    if id_check_char(body) != last:
         return False
     if _time_kind(f"{v[6:10]}-{v[10:12]}-{v[12:14]}") != 1:
         return False
