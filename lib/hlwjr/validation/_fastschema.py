@@ -46,8 +46,8 @@ from .._exceptions import DataError, SchemaUnsupported
 from .._privacy import mask_value
 from ._columns import (
     _MISSING,
-    _NUMERIC,
     DICT,
+    IS_NUMERIC,
     KIND_CN,
     KIND_NAMES,
     LIST,
@@ -411,7 +411,7 @@ def _evaluate(
         or node.exclusive_minimum is not None
         or node.exclusive_maximum is not None
     ):
-        is_num = np.isin(kind, _NUMERIC)
+        is_num = IS_NUMERIC[kind]
         if is_num.any():
             for kw, bound, op in (
                 ("minimum", node.minimum, operator.lt),

@@ -27,6 +27,8 @@ from ._columns import (
     FLOAT,
     FLOATINT,
     INT,
+    IS_INTEGER,
+    IS_NUMERIC,
     LIST,
     MISSING,
     NULL,
@@ -34,6 +36,7 @@ from ._columns import (
     STR,
     Column,
     byte_lengths,
+    kinds_of,
     str_lengths,
 )
 from ._ecma import regex_search
@@ -85,10 +88,7 @@ STRING, INTEGER, DECIMAL, DATE, DATETIME, ARRAY = range(len(_TYPES))
 
 
 #: ``_ALLOWED_LUT[type, kind]``: may a cell of this JSON kind stand in a field of this type?
-_ALLOWED_LUT = np.array([np.isin(np.arange(16), _ALLOWED[t]) for t in _TYPES])
-
-
-_NUM_LUT = np.isin(np.arange(16), (INT, FLOAT, FLOATINT))
+_ALLOWED_LUT = np.array([kinds_of(*_ALLOWED[t]) for t in _TYPES])
 
 
 #: the order in which one field's problems are listed (a field's rules, as the spec reads)
@@ -245,7 +245,7 @@ class FieldStack:
 
     @cached_property
     def is_num(self) -> np.ndarray:
-        return _NUM_LUT[self.kind] & ((self.type == INTEGER) | (self.type == DECIMAL))
+        return IS_NUMERIC[self.kind] & ((self.type == INTEGER) | (self.type == DECIMAL))
 
     @cached_property
     def flagged(self) -> np.ndarray:
@@ -289,7 +289,7 @@ def _type(st: FieldStack):
     for fp, idx in st.split(wrong):
         kinds = st.kind[idx]
         msgs = np.array([_type_message(fp, k, v) for k, v in zip(kinds, st.col.at(idx))], dtype=object)
-        date_like = (fp.type in ("date", "datetime")) & np.isin(kinds, (INT, FLOAT, FLOATINT))
+        date_like = (fp.type in ("date", "datetime")) & IS_NUMERIC[kinds]
         rule_ids = np.where(date_like, fp.type, "type")
         for rid in ("type", fp.type):
             sel = rule_ids == rid
@@ -400,7 +400,7 @@ def _code_set(st: FieldStack):
         cand |= st.good_str & st.cell(vec.text_codes)
     num = np.zeros(len(st.kind), dtype=bool)
     if st.any(vec.int_codes):
-        num = np.isin(st.kind, (INT, FLOATINT)) & st.cell(vec.int_codes)
+        num = IS_INTEGER[st.kind] & st.cell(vec.int_codes)
         cand |= num
     cells = np.flatnonzero(cand)
     if not len(cells):

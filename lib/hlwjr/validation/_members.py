@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._memo import derived
-from ._columns import _NUMERIC, BOOL, DICT, LIST, MISSING, NULL, STR, Column, _bool
+from ._columns import BOOL, DICT, IS_NUMERIC, LIST, MISSING, NULL, STR, Column, _bool
 
 
 def json_equal(a, b) -> bool:
@@ -90,7 +90,7 @@ def member_mask(col: Column, members: tuple) -> np.ndarray:
     is_str = kind == STR
     if strs and is_str.any():
         ok |= is_str & _bool(pc.is_in(col.strings(), value_set=pa.array(strs, type=pa.string())))
-    is_num = np.isin(kind, _NUMERIC)
+    is_num = IS_NUMERIC[kind]
     if nums and is_num.any():
         ok |= is_num & np.isin(col.numbers(), np.array(nums, dtype=np.float64))
     if bools:

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._privacy import ID_CHECK_CHARS, ID_WEIGHTS
-from ._columns import FLOATINT, INT, MISSING, NULL, STR, Column, _bool, fixed_width
+from ._columns import IS_INTEGER, MISSING, NULL, STR, Column, _bool, fixed_width
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ def _present(c: Column) -> np.ndarray:
 
 def _text(c: Column) -> pa.Array:
     s = c.strings()
-    num = np.isin(c.kind, (INT, FLOATINT))
+    num = IS_INTEGER[c.kind]
     return pc.if_else(pa.array(num), int_text(c, num), s) if num.any() else s
 
 

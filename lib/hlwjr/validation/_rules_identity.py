@@ -19,10 +19,16 @@ from ._registry import Hit, RuleContext, id_digits, record_rule
 def _is_id_type(ctx: RuleContext, type_field: str | None, types) -> np.ndarray:
     if not type_field:
         return np.ones(ctx.n, dtype=bool)
-    t = ctx.text(type_field)
-    given = ctx.present(type_field)
-    is_id = _bool(pc.is_in(t, value_set=pa.array([str(x) for x in types], type=pa.string())))
-    return is_id | ~given
+    types = tuple(str(x) for x in types)
+    return ctx.col(type_field).cached(("id_type", types), lambda _: _id_type_mask(ctx, type_field, types))
+
+
+def _id_type_mask(ctx: RuleContext, type_field: str, types: tuple[str, ...]) -> np.ndarray:
+    """The rows whose certificate type is one of ``types``, or not given (read-only)."""
+    is_id = _bool(pc.is_in(ctx.text(type_field), value_set=pa.array(types, type=pa.string())))
+    mask = is_id | ~ctx.present(type_field)
+    mask.flags.writeable = False
+    return mask
 
 
 @record_rule(
