@@ -65,8 +65,17 @@ def _content_kind(path: Path) -> str:
         return "xlsx"
     if head.startswith(_OLE_MAGIC):
         return "xls"
-    body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
-    return "html" if _MARKUP.match(body) else "text"
+    return "html" if _MARKUP.match(_without_bom(head)) else "text"
+
+
+def _without_bom(head: bytes) -> bytes:
+    """The first bytes without a UTF-8/GB18030 BOM, UTF-16 (Excel's 'Unicode 文本') as UTF-8."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return head.decode("utf-16", errors="ignore").lstrip("\ufeff").encode("utf-8")
+    for bom in (b"\xef\xbb\xbf", b"\x84\x31\x95\x33"):
+        if head.startswith(bom):
+            return head[len(bom) :]
+    return head
 
 
 def _refuse_mismatched_content(path: Path, suffix: str) -> None:
