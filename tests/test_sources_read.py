@@ -302,3 +302,14 @@ def test_export_whose_content_is_not_its_extension_is_refused(tmp_path, head, bo
     with pytest.raises(hlwjr.SourceError, match="不是真正的 Excel 或 CSV|扩展名改为 .xlsx") as err:
         hlwjr.read_source(path)
     assert f"visits{suffix}" in str(err.value)
+
+
+@given(size=st.integers(min_value=140_000, max_value=400_000), row=st.integers(min_value=0, max_value=3))
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_huge_cell_is_read_whole(tmp_path, size, row):
+    lines = ["就诊号,诊断"] + [f"MZ{i},感冒" for i in range(4)]
+    lines[row + 1] = f'MZ{row},"{"长" * size}"'
+    path = tmp_path / "visits.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    df = hlwjr.read_source(path)
+    assert len(df) == 4 and df.loc[row, "诊断"] == "长" * size

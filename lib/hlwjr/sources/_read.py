@@ -246,7 +246,10 @@ class Source:
         """Title or note lines above the header (导出标题、导出时间) are skipped, as in Excel."""
         with open(self.path, encoding=self._pd_encoding(), newline="", errors="replace") as fh:
             lines = [fh.readline() for _ in range(30)]
-        rows = list(csv.reader([ln for ln in lines if ln], delimiter=self.info.delimiter))
+        try:
+            rows = list(csv.reader([ln for ln in lines if ln], delimiter=self.info.delimiter))
+        except csv.Error:  # a cell over csv's 128 KiB field limit (a pasted report): no title rows guessed
+            rows = []
         hdr = _csv_header_row([len(r) for r in rows])
         self.info.header_row = hdr
         if hdr > 1:
