@@ -513,7 +513,10 @@ class Source:
         names_ = [("" if h is None else str(h)).strip() for h in header]
         for i, h in enumerate(names_):
             if not h:
-                raise SourceError(f"表头第 {i + 1} 列为空，请填写列名", where=f"{where}:第{hdr}行")
+                raise SourceError(
+                    f"表头第 {i + 1} 列为空，请填写列名（表头若有两行或合并单元格，请改成一行、每列一个列名）",
+                    where=f"{where}:第{hdr}行",
+                )
         _check_columns(names_, where=f"{where}:第{hdr}行（表头）")
         if hdr > 1:
             note = f"上方 {hdr - 1} 行（标题/说明）已跳过"
