@@ -286,3 +286,30 @@ def test_an_unclosed_quote_names_its_line(tmp_path, before, title):
     with pytest.raises(hlwjr.SourceError) as exc:
         hlwjr.read_source(p)
     assert "引号未闭合" in str(exc.value) and f"第{len(lines) - 1}行" in str(exc.value)
+
+
+@given(
+    head=st.sampled_from([b"PK\x03\x04", b"<html><body><table>", b"\xef\xbb\xbf<table>", b"  <!DOCTYPE html>"]),
+    body=st.binary(max_size=64),
+    suffix=st.sampled_from([".csv", ".txt", ".xls", ".xlsx"]),
+)
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_export_whose_content_is_not_its_extension_is_refused(tmp_path, head, body, suffix):
+    if head == b"PK\x03\x04" and suffix == ".xlsx":
+        return  # a real workbook header: read (or refused) as Excel
+    path = tmp_path / f"visits{suffix}"
+    path.write_bytes(head + body)
+    with pytest.raises(hlwjr.SourceError, match="不是真正的 Excel 或 CSV|扩展名改为 .xlsx") as err:
+        hlwjr.read_source(path)
+    assert f"visits{suffix}" in str(err.value)
+
+
+@given(size=st.integers(min_value=140_000, max_value=400_000), row=st.integers(min_value=0, max_value=3))
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_huge_cell_is_read_whole(tmp_path, size, row):
+    lines = ["就诊号,诊断"] + [f"MZ{i},感冒" for i in range(4)]
+    lines[row + 1] = f'MZ{row},"{"长" * size}"'
+    path = tmp_path / "visits.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    df = hlwjr.read_source(path)
+    assert len(df) == 4 and df.loc[row, "诊断"] == "长" * size

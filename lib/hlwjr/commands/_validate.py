@@ -140,7 +140,7 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
             print("", file=stdout)
             located = any(p.row is not None for p in problems)
             if Path(args.records).suffix.lower() in _TABLE_SUFFIXES and located:
-                print("  （“第N行”指第 N 条数据记录，不含表头；在 Excel 中打开时是第 N+1 行）", file=stdout)
+                print(_row_hint(batch[ds.code]), file=stdout)
             lines = getattr(batch[ds.code], "lines", None)
             if located and lines and lines != list(range(1, len(lines) + 1)):
                 print("  （文件中有空行：“第N行”指第 N 条记录，不是文件的行号）", file=stdout)
@@ -155,6 +155,13 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         if args.report:
             print(f"报告已写入 {args.report}", file=stdout)
     return 0 if report.ok else 1
+
+
+def _row_hint(records) -> str:
+    """How a record's number (第N行) maps to the sheet's row: the header may sit under title rows."""
+    info = getattr(records, "attrs", {}).get("source_info") or {}
+    header = info.get("header_row") or 1
+    return f"  （“第N行”指第 N 条数据记录，不含表头；在 Excel 中打开时是第 N+{header} 行）"
 
 
 def _columns_of(records) -> list[str]:

@@ -9,6 +9,7 @@ import re
 from collections import Counter
 
 from .._exceptions import SourceError
+from .._privacy import mask_text
 from .._sheets import uncached_formulas
 
 
@@ -33,11 +34,24 @@ def _excel_text(v):
 
 
 def _check_columns(names: list[str], *, where: str) -> None:
+    _refuse_data_as_header(names, where=where)
     seen: dict[str, int] = {}
     for i, n in enumerate(names, start=1):
         if n in seen:
             raise SourceError(f"列名重复：「{n}」出现在第 {seen[n]} 列和第 {i} 列，请改名后再读", where=where)
         seen[n] = i
+
+
+def _refuse_data_as_header(names: list[str], *, where: str) -> None:
+    """A header cell holding an ID or mobile number is a record read as the header: refuse it,
+    masked (the column name would otherwise be shown in full in every report)."""
+    for i, n in enumerate(names, start=1):
+        if mask_text(n) != n:
+            raise SourceError(
+                f"表头第 {i} 列「{mask_text(n)}」像身份证号或手机号，不像列名：这一行应是数据；"
+                "请确认表头所在行（笔记本中可用 header_row= 指定），或在文件中补上列名行",
+                where=where,
+            )
 
 
 def _pinned_header_row(ws) -> int | None:
@@ -67,13 +81,15 @@ def _template_header_row(wb, ws_name: str) -> int | None:
 
 
 def _detect_header_row(rows: list[list], look: int = 30) -> int:
-    """1-based row of the header: the first row as wide as the table whose cells are all text."""
+    """1-based row of the header: the first row filling at least half the table's width with text
+    only. Title rows above it fill one or two cells; a header with merged (two-level) or blank
+    names fills fewer than all, and must not let the first record be read as the header."""
     sample = rows[:look]
     widths = [sum(1 for v in r if v is not None and str(v).strip() != "") for r in sample]
     full = max(widths) if widths else 0
     for i, r in enumerate(sample):
         cells = [v for v in r if v is not None and str(v).strip() != ""]
-        if len(cells) >= max(1, 0.8 * full) and all(isinstance(v, str) for v in cells):
+        if len(cells) >= max(1, min(2, full), 0.5 * full) and all(isinstance(v, str) for v in cells):
             return i + 1
     for i, w in enumerate(widths):
         if w == full:

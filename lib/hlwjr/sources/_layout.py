@@ -60,7 +60,15 @@ def _table_size(rows: list[list]) -> int:
 
 def choose_sheet(wb, names: list[str], look: int = 50) -> tuple[str, str | None]:
     """The sheet an analyst means when none is named: the first one, unless it holds no table
-    (a cover sheet: 说明、封面) while another does — then the largest table, with a note."""
+    (a cover sheet: 说明、封面) while another does — then the largest table, with a note. Hidden
+    sheets (an HIS's lookup or old data) are passed over while a visible one exists, with a note."""
+    visible = [name for name in names if getattr(wb[name], "sheet_state", "visible") == "visible"]
+    if visible and names[0] not in visible:
+        ws_name, note = choose_sheet(wb, visible, look)
+        skipped = f"第一个工作表「{names[0]}」是隐藏的，已读取「{ws_name}」（要读隐藏的工作表请用 sheet= / --sheet）"
+        return ws_name, note or skipped
+    if visible and len(visible) < len(names):
+        return choose_sheet(wb, visible, look)
     sizes = {name: _table_size([list(r) for r in wb[name].iter_rows(max_row=look, values_only=True)]) for name in names}
     first = names[0]
     if sizes[first] or len(names) == 1:

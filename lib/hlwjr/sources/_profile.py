@@ -239,7 +239,8 @@ def profile_frame(
             if dtype in ("integer", "decimal"):
                 nums = pd.to_numeric(text, errors="coerce").dropna()
                 if len(nums):
-                    cp.min, cp.max = _num(nums.min()), _num(nums.max())
+                    # a phone or ID exported as a number (13812345678.0) is as identifying as text
+                    cp.min, cp.max = show(_num(nums.min())), show(_num(nums.max()))
             elif dtype in ("date", "datetime"):
                 parsed = pd.to_datetime(text, format=fmt, errors="coerce")
                 shape_ok = text.str.match(next(p for p, f, _k in DATE_FORMATS if f == fmt))

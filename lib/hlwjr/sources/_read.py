@@ -52,6 +52,50 @@ _TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ".dat"}
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 
 
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # 旧版 .xls (BIFF)
+_MARKUP = re.compile(rb"^\s*<(?:!doctype\s+html|html|table|\?xml|meta|head|body)\b", re.IGNORECASE)
+
+
+def _content_kind(path: Path) -> str:
+    """What the file's first bytes say it is: ``xlsx`` (zip), ``xls`` (OLE), ``html`` or ``text``."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    if head.startswith(_OLE_MAGIC):
+        return "xls"
+    return "html" if _MARKUP.match(_without_bom(head)) else "text"
+
+
+def _without_bom(head: bytes) -> bytes:
+    """The first bytes without a UTF-8/GB18030 BOM, UTF-16 (Excel's 'Unicode 文本') as UTF-8."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return head.decode("utf-16", errors="ignore").lstrip("\ufeff").encode("utf-8")
+    for bom in (b"\xef\xbb\xbf", b"\x84\x31\x95\x33"):
+        if head.startswith(bom):
+            return head[len(bom) :]
+    return head
+
+
+def _refuse_mismatched_content(path: Path, suffix: str) -> None:
+    """A file whose content is not what its extension says (some HIS save a web page as .xls)."""
+    if not path.stat().st_size:
+        return  # the empty file has its own message
+    found = _content_kind(path)
+    expected = "xlsx" if suffix in _EXCEL_SUFFIXES else "xls" if suffix == ".xls" else "text"
+    if found == expected:
+        return
+    hint = {
+        "html": "这是网页（HTML/XML）表格，不是真正的 Excel 或 CSV 文件："
+        "请在 Excel/WPS 中打开，另存为 .xlsx 或 CSV 后再读",
+        "xlsx": "文件内容是 Excel 工作簿（.xlsx），扩展名却是 " + suffix + "：请把扩展名改为 .xlsx 后再读",
+        "xls": "文件内容是旧版 Excel（.xls）或加密的工作簿：请在 Excel/WPS 中取消密码、另存为 .xlsx 或 CSV",
+        "text": "文件内容是文本（CSV/TXT），不是 Excel 工作簿：请把扩展名改为 .csv 后再读",
+    }[found]
+    raise SourceError(hint, where=str(path))
+
+
 _ARROW_MIN_BYTES = 8 << 20  # CSV files from 8 MB on are streamed with Arrow's reader
 
 
@@ -162,6 +206,8 @@ class Source:
         if path.is_dir():
             raise SourceError("这是一个目录，请给出 CSV/Excel 文件或数据库 URL", where=str(path))
         suffix = path.suffix.lower()
+        if suffix != ".parquet" and suffix != ".pq":
+            _refuse_mismatched_content(path, suffix)
         if suffix in _EXCEL_SUFFIXES:
             self.info = SourceInfo(label=str(path), kind="excel", header_row=header_row)
             self._sheet = sheet
@@ -200,7 +246,10 @@ class Source:
         """Title or note lines above the header (导出标题、导出时间) are skipped, as in Excel."""
         with open(self.path, encoding=self._pd_encoding(), newline="", errors="replace") as fh:
             lines = [fh.readline() for _ in range(30)]
-        rows = list(csv.reader([ln for ln in lines if ln], delimiter=self.info.delimiter))
+        try:
+            rows = list(csv.reader([ln for ln in lines if ln], delimiter=self.info.delimiter))
+        except csv.Error:  # a cell over csv's 128 KiB field limit (a pasted report): no title rows guessed
+            rows = []
         hdr = _csv_header_row([len(r) for r in rows])
         self.info.header_row = hdr
         if hdr > 1:
@@ -464,7 +513,10 @@ class Source:
         names_ = [("" if h is None else str(h)).strip() for h in header]
         for i, h in enumerate(names_):
             if not h:
-                raise SourceError(f"表头第 {i + 1} 列为空，请填写列名", where=f"{where}:第{hdr}行")
+                raise SourceError(
+                    f"表头第 {i + 1} 列为空，请填写列名（表头若有两行或合并单元格，请改成一行、每列一个列名）",
+                    where=f"{where}:第{hdr}行",
+                )
         _check_columns(names_, where=f"{where}:第{hdr}行（表头）")
         if hdr > 1:
             note = f"上方 {hdr - 1} 行（标题/说明）已跳过"
