@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hlwjr import AuthError, PlatformClient
 from hlwjr.upload._profile import PlatformProfile, list_profiles
 from hlwjr.upload._project import load_project
 
@@ -38,3 +41,37 @@ def test_pasted_appid_and_url_lose_their_padding(tmp_path, left, right):
     (tmp_path / "hlwjr.toml").write_text(toml, encoding="utf-8")
     plat = load_project(tmp_path).platform
     assert (plat.profile, plat.url, plat.appid) == ("sandbox", "http://127.0.0.1:1/hlwjr", "hlw123")
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    """A proxy or wrong host on the platform's URL: HTTP 200 with something not the platform's."""
+
+    body = b""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("content-length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("answer", [b"", b"OK", b"<html>portal login</html>", b"[1, 2]", b'{"status": "ok"}'])
+def test_token_answer_not_from_the_platform_is_not_a_refused_appid(answer):
+    """A 200 with an empty body, a page or JSON of another shape says the URL or proxy is wrong, not
+    that the platform refused appid and secret (the operator was sent to check the wrong thing)."""
+    handler = type("H", (_Answer,), {"body": answer})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hlwjr"
+        c = PlatformClient("sandbox", url, "APP", "good", sleep=lambda s: None)
+        with pytest.raises(AuthError) as err:
+            c.send_batch("recipe", "B1", c.encode_batch("B1", ['{"recipeID": "R1"}']), 1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "不是平台令牌接口的应答" in str(err.value) and "平台拒绝了" not in str(err.value)
