@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigError
+from ..upload._guard import _REBUILD
 from ..upload._ledger import _EFFECTIVE_STATE
 
 __all__ = ["LedgerView", "open_view"]
@@ -113,7 +114,8 @@ def open_view(project) -> Iterator[LedgerView]:
             if db is not None:
                 db.close()
             raise ConfigError(
-                f"无法读取上传台账 {path}: {exc}；文件可能已损坏或不是 hlwjr 台账", where=str(path)
+                f"无法读取上传台账 {path}: {exc}；文件可能已损坏或不是 hlwjr 台账。{_REBUILD}",
+                where=str(path),
             ) from exc
     view = LedgerView(db, path)
     try:

@@ -151,6 +151,8 @@ class TokenAuth(httpx.Auth):
                 where=str(response.request.url),
             )
         token = _get(data, t.get("token_field", "data.access_token"))
+        if status < 400 and code is None and not token:
+            raise AuthError(self._not_token_answer(response), where=str(response.request.url))
         if status >= 400 or not self.profile.is_success(code) or not token:
             detail = f"{code} {msg}".strip() if data is not None else f"HTTP {status} {_snippet(response)}"
             raise AuthError(
@@ -166,6 +168,16 @@ class TokenAuth(httpx.Auth):
         self._token = str(token)
         self._expires_at = self._clock() + life
         self.renewals += 1
+
+    def _not_token_answer(self, response: httpx.Response) -> str:
+        """An answer with neither code nor token (empty, a proxy's page, other JSON) is no refusal of
+        the appid: the URL or the proxy reaches something else than the platform's token interface."""
+        shown = _snippet(response).strip() or "空应答"
+        return (
+            f"令牌地址的应答不是平台令牌接口的应答（HTTP {response.status_code}：{shown}）：可能是代理或网关的页面，"
+            "或平台地址不对；请核对 [platform] url 与 proxy（运行 `hlwjr platform check` 检查），"
+            "appid 与密钥并未被拒绝。取不到令牌时不发送数据，修正后重新运行即可"
+        )
 
     def _is_expired_answer(self, response: httpx.Response) -> bool:
         if response.status_code == 401:

@@ -64,6 +64,14 @@ def list_profiles() -> list[str]:
     return sorted(p.name[:-5] for p in base.iterdir() if p.name.endswith(".yaml"))
 
 
+def _names_a_file(ref: str) -> bool:
+    """A YAML file path (``x.yaml``, ``profiles/x``), not a shipped profile name: a bare name such as
+    ``sandbox`` is always the shipped profile, even when the working directory happens to hold a
+    file or folder of that name (``hlwjr run`` started in the demo's output folder)."""
+    p = Path(ref)
+    return p.suffix in (".yaml", ".yml") or (len(p.parts) > 1 and p.is_file())
+
+
 @dataclass(frozen=True)
 class PlatformProfile:
     """What hlwjr knows about one platform's interface (平台接口描述), read from YAML."""
@@ -86,7 +94,7 @@ class PlatformProfile:
         text: str
         src = str(name_or_path)
         p = Path(src)
-        if p.suffix in (".yaml", ".yml") or p.exists():
+        if _names_a_file(src):
             try:
                 text = p.read_text(encoding="utf-8")
             except OSError as exc:

@@ -457,10 +457,20 @@ def _channel(plat: dict, channels: dict, phase: str, where: str) -> dict:
     return {**base, **channels[phase]}
 
 
+_PASTED = ("profile", "url", "appid", "secret_env", "proxy")
+
+
+def _strip_pasted(plat: dict) -> dict:
+    """The platform's values without the spaces, tabs or line breaks a copy from the platform's
+    page or an e-mail brings along: the gateway compares the appid exactly, and a padded appid
+    answers 'appid不存在' with the spaces invisible in the message."""
+    return {k: v.strip() if k in _PASTED and isinstance(v, str) else v for k, v in plat.items()}
+
+
 def _platform_settings(plat: dict, where: str, rel) -> PlatformSettings:
     plat_known = {f.name for f in fields(PlatformSettings)}
     refuse_unknown(plat, plat_known, "[platform] 中未知的设置", where)
-    plat = dict(plat)
+    plat = _strip_pasted(plat)
     for k in ("secret_file", "ca_bundle"):
         if k in plat:
             plat[k] = rel(plat[k])
