@@ -254,3 +254,31 @@ def test_missing_local_values_get_no_code_and_numbers_keep_their_type():
     ):
         s = suggest_codes(cs, values)
         assert s["local"].tolist() == [1] and s["code"].tolist() == ["1"], values
+
+
+@pytest.mark.parametrize("bare", ["身份证号", "shenfenzhenghao", "SFZH", "证件号码"])
+@pytest.mark.parametrize("doctor", ["医生身份证号", "ysshenfenzhenghao", "YSSFZH", "yishengshenfenzhenghao"])
+def test_a_bare_id_column_is_the_patients_not_the_doctors(bare, doctor):
+    """A bare 身份证号 column in a visit export is the patient's: 医生身份证号 ranks it below
+    患者证件号码 and below a column marked for the doctor, and says why."""
+    spec = hlwjr.load_spec()
+    ids = ["11010119800101001X", "110101199001010027"] * 10
+    by = {s.field: s for s in suggest_fields(spec.dataset("revisit"), pd.DataFrame({bare: ids}))}
+    alone = by["doctorCertID"].best
+    assert alone.column == bare and alone.score < by["patientCertID"].best.score
+    both = {s.field: s for s in suggest_fields(spec.dataset("revisit"), pd.DataFrame({bare: ids, doctor: ids}))}
+    assert both["doctorCertID"].best.column == doctor
+    assert both["patientCertID"].best.column == bare
+
+
+@pytest.mark.parametrize("values", [["张明", "李红", "王芳"], ["A01", "B02", "C03"], ["门诊", "急诊", "住院"]])
+def test_an_integer_field_gets_no_shape_credit_from_a_column_of_text_codes(values):
+    """患者年龄 (integer) ← a column of names or letter codes: the values are not integers, so the
+    candidate is not said to look like one (codes of digits still are)."""
+    spec = hlwjr.load_spec()
+    df = pd.DataFrame({"nianling_x": values * 10, "nl": ["23", "45", "7"] * 10})
+    by = {s.field: s for s in suggest_fields(spec.dataset("revisit"), df)}
+    text = next(c for c in by["age"].candidates if c.column == "nianling_x")
+    assert not any("整数" in r for r in text.reasons)
+    digits = next(c for c in by["age"].candidates if c.column == "nl")
+    assert any("整数" in r for r in digits.reasons)

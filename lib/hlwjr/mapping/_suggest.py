@@ -113,7 +113,7 @@ def _shape_adjust(f, prof) -> tuple[float, str | None]:
     if (
         want == kind
         or (want == "amount" and kind in ("decimal", "integer"))
-        or (want == "integer" and kind in ("code", "integer"))
+        or (want == "integer" and (kind == "integer" or (kind == "code" and prof.dtype == "integer")))
         or (want in ("date", "datetime") and kind in ("date", "datetime"))
     ):
         labels = {
@@ -145,9 +145,12 @@ def _profile_of(source):
     return None, cols
 
 
-# A leading word naming someone other than the patient (监护人, 开方医师, 审方药师 …): a column that drops
-# it (SFZH for 监护人身份证号 JHRSFZH) most likely holds the patient's value, not that person's.
-_OTHER_PERSON = re.compile(r"^(jhr|jianhuren|kfys|kaifangyishi|sfys|sfyjs|shenfangyaoshi|fzr|fuzeren|jbr|jingbanren)$")
+# A leading word naming someone other than the patient (监护人, 医生, 开方医师, 审方药师 …): a column that
+# drops it (SFZH for 监护人身份证号 JHRSFZH, 医生身份证号 YSSFZH) most likely holds the patient's value.
+_OTHER_PERSON = re.compile(
+    r"^(jhr|jianhuren|ys|yisheng|yishi|kfys|kaifangyishi|sfys|sfyjs|shenfangyaoshi|yaoshi|fzr|fuzeren|jbr|jingbanren"
+    r"|监护人|医生|医师|开方医生|开方医师|审方药师|药师|负责人|经办人)$"
+)
 
 
 # Whose value a field or a column holds (患者本人 / 监护人 / 医生 / 药师), read from the leading word of the
