@@ -16,6 +16,7 @@ from .._exceptions import MappingError, SourceError
 from .._files import atomic_write
 from ._codemaps import CODE_MAP_COLUMNS, CodeMap, load_code_map
 from ._context import _Context
+from ._conversions import time_formats
 from ._model import (
     KIND,
     VERSION,
@@ -403,12 +404,15 @@ class Mapping:
             if rule.kind == "date" and f.type not in ("date", "datetime"):
                 issues.append(MappingIssue("error", fw, f"format 只用于日期/日期时间字段，{key} 的类型是 {f.type}"))
             if rule.kind == "date":
-                try:
-                    dt.datetime.now().strftime(rule.format)
-                    if "%" not in rule.format:
-                        raise ValueError
-                except ValueError:
-                    issues.append(MappingIssue("error", fw, f"日期格式 {rule.format!r} 无效（例：%Y%m%d%H%M%S）"))
+                bad = [f for f in time_formats(rule.format) or [rule.format] if not _is_strftime(f)]
+                if bad:
+                    issues.append(
+                        MappingIssue(
+                            "error",
+                            fw,
+                            f"日期格式 {bad[0]!r} 无效（例：%Y%m%d%H%M%S；几种格式并存时用 | 分隔，按顺序尝试）",
+                        )
+                    )
         severity = "error" if complete else "warning"
         for key in ds.required_fields:
             rule = rules.get(key)
@@ -680,3 +684,12 @@ def load_mapping(directory: str | os.PathLike) -> Mapping:
             raise MappingError(f"数据集 {dm.dataset} 在多个文件中配置", where=str(f))
         m.datasets[dm.dataset] = dm
     return m
+
+
+def _is_strftime(fmt: str) -> bool:
+    """A usable strftime format: it formats without error and has at least one directive."""
+    try:
+        dt.datetime.now().strftime(fmt)
+    except ValueError:
+        return False
+    return "%" in fmt

@@ -147,23 +147,54 @@ def guess_time_format(text: pd.Series) -> str:
     return best or "%Y-%m-%d %H:%M:%S"
 
 
-def parse_times(text: pd.Series, fmt: str | None = None) -> tuple[pd.Series, str | None]:
-    """Parse date/time text with ``fmt`` (a strftime format) or, when None, the first known format
-    most values match (see ``hlwjr.sources._profile.DATE_FORMATS``).  Returns (datetime64 Series with NaT
-    where a value does not parse, the format used).
+def time_formats(fmt: str) -> list[str]:
+    """The alternatives of a rule's ``format``, tried in order: ``"%Y-%m-%d %H:%M:%S | %Y/%m/%d %H:%M"``
+    (one export written by two systems)."""
+    return [f.strip() for f in str(fmt).split("|") if f.strip()]
+
+
+def _same_kind_formats(first: str) -> list[str]:
+    """``first``, then the other known formats of its kind (all year-first, so never ambiguous)."""
+    from ..sources._profile import DATE_FORMATS
+
+    kind = next((k for _p, f, k in DATE_FORMATS if f == first), None)
+    return [first] + [f for _p, f, k in DATE_FORMATS if k == kind and f != first]
+
+
+def parse_times(text: pd.Series, fmt: str | None = None, *, fallback: bool | None = None) -> tuple[pd.Series, str]:
+    """Parse date/time text with ``fmt`` (a strftime format, or alternatives joined by ``|``) or, when
+    None, the known format most values match (see ``hlwjr.sources._profile.DATE_FORMATS``), then the
+    other known formats of its kind for the values it leaves (``fallback``, on when ``fmt`` is None:
+    a column mixing 2026-12-06 08:00:00 and 2026/12/6 8:00:00).  Returns (datetime64 Series with NaT
+    where no format parses a value, the formats tried).
 
     Repeated values (dates of one day, birth dates) are parsed once per distinct value."""
+    if fallback is None:
+        fallback = fmt is None
     if fmt is None:
         fmt = guess_time_format(text)
+    fmts = time_formats(fmt)
+    if fallback:
+        fmts = list(dict.fromkeys(f for first in fmts for f in _same_kind_formats(first)))
     enc = _distinct(text)
     if enc is not None:
         codes, uniques = enc
-        return _per_row(_parse_values(uniques, fmt), codes, text.index), fmt
-    parsed = _parse_values(text, fmt)
-    return parsed, fmt
+        return _per_row(_parse_values(uniques, fmts), codes, text.index), " | ".join(fmts)
+    return _parse_values(text, fmts), " | ".join(fmts)
 
 
-def _parse_values(text: pd.Series, fmt: str) -> pd.Series:
+def _parse_values(text: pd.Series, fmts: list[str]) -> pd.Series:
+    parsed = _parse_one(text, fmts[0])
+    for fmt in fmts[1:]:
+        left = parsed.isna() & text.notna()
+        if not left.any():
+            break
+        parsed = parsed.copy()
+        parsed[left] = _parse_one(text[left], fmt).to_numpy(dtype="datetime64[s]")
+    return parsed
+
+
+def _parse_one(text: pd.Series, fmt: str) -> pd.Series:
     parsed = _fast_parse(text, fmt)
     if parsed is None:
         parsed = pd.to_datetime(text, format=fmt, errors="coerce")

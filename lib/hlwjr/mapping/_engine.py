@@ -246,7 +246,7 @@ class _Mapper:
                     self._kept(bad, text, f, rule, rows, "date", f"不是有效的{'日期' if t == 'date' else '日期时间'}")
                     return text
                 fmt = guess_time_format(text)  # chosen on the rows, as parse_times would
-            parsed, used = parse_times(values, fmt)
+            parsed, used = parse_times(values, fmt, fallback=rule.format is None)
             bad_values = values.notna() & parsed.isna()
             out = format_times(parsed, t)
             if bad_values.any():
@@ -600,16 +600,19 @@ def _select_day(
     """Rows whose business time falls on ``day`` (+ the number of rows whose business time is empty or
     unparseable: those are reported as rejected, since their day is unknown)."""
     text = as_text(chunk[column])
-    parsed, _ = parse_times(text, fmt)
+    parsed, used = parse_times(text, fmt)
     bad = parsed.isna()
     if bad.any():
+        empty = text[bad].isna() | (text[bad].str.strip() == "")
+        hint = f"按格式 {used} 无法解析；若该列还有别的格式，在 business_time_format 中用 | 分隔列出"
         issues.add(
             rows[bad],
             field=column,
             rule="business_time",
             action="rejected",
             values=text[bad],
-            message="业务时间为空或无法解析，无法确定业务日期，该行未映射；请修正源数据",
+            message=pd.Series(np.where(empty, "业务时间为空", hint))
+            + "，无法确定业务日期，该行未映射；请修正源数据或对照配置",
         )
     keep = (parsed.dt.date == day).fillna(False).astype(bool) & ~bad
     return chunk[keep], rows[keep], int(bad.sum())

@@ -25,6 +25,8 @@ DATE_FORMATS: tuple[tuple[str, str, str], ...] = (
     (r"^\d{4}/\d{1,2}/\d{1,2} \d{1,2}:\d{2}:\d{2}$", "%Y/%m/%d %H:%M:%S", "datetime"),
     (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$", "%Y-%m-%dT%H:%M:%S", "datetime"),
     (r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$", "%Y-%m-%d %H:%M", "datetime"),
+    (r"^\d{4}/\d{1,2}/\d{1,2} \d{1,2}:\d{2}$", "%Y/%m/%d %H:%M", "datetime"),
+    (r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{1,6}$", "%Y-%m-%d %H:%M:%S.%f", "datetime"),
     (r"^\d{14}$", "%Y%m%d%H%M%S", "datetime"),
     (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d", "date"),
     (r"^\d{4}/\d{1,2}/\d{1,2}$", "%Y/%m/%d", "date"),
