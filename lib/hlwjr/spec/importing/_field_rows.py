@@ -11,6 +11,7 @@ from ._blocks import _Table
 from ._drafts import _FIELD_META_RE, _META_RE, _DatasetDraft, _FieldDraft, _meta_key, _split_list
 from ._notations import (
     _BARE_DICT_NAME,
+    _ID_REF_RE,
     _NAMED_REF_RE,
     _REF_RE,
     _STD_RE,
@@ -599,6 +600,11 @@ class _FieldRows:
             for m in _NAMED_REF_RE.finditer(_norm(text)):
                 fd.refs.append(m.group(1))
                 fd.strong.append((m.group(1), col if from_cs_cell else desc_col))
+            for m in _ID_REF_RE.finditer(_norm(text)):
+                if m.group("id") not in fd.refs:
+                    fd.refs.append(m.group("id"))
+                    if m.group("word"):  # 见字典 DICT_PAY must resolve; a bare 见 DICT_PAY may be a field
+                        fd.strong.append((m.group("id"), col if from_cs_cell else desc_col))
             if (m := _BARE_DICT_NAME.fullmatch(_norm(text))) is not None:
                 fd.refs.append(m.group(0))  # 药品分类代码字典: the dictionary named as the whole note
             for m in re.finditer(r"《([^》]+)》", text):

@@ -212,7 +212,51 @@ def _is_name_head(s: str) -> bool:
     return s in _NAME_HEAD or (len(s) <= 12 and s.endswith(("名称", "含义")))
 
 
+# the column naming which dictionary a row belongs to, in an appendix that lists every dictionary
+# in one table (字典编码 | 值 | 含义; 值域名称 | 代码 | 名称): one code set per dictionary
+_SET_HEAD = {
+    "字典编码",
+    "字典代码",
+    "字典编号",
+    "字典标识",
+    "字典",
+    "字典类型",
+    "字典类别",
+    "值域",
+    "值域代码",
+    "值域编码",
+    "值域标识",
+    "代码表",
+    "代码表编号",
+    "代码表标识",
+    "代码集",
+    "代码集编号",
+    "dictcode",
+    "dictid",
+    "dict",
+    "codeset",
+}
+
+
+_SET_NAME_HEAD = {"字典名称", "值域名称", "代码表名称", "代码集名称", "字典中文名", "dictname", "codesetname"}
+
+
 def _code_header_roles(row: list[str | None]) -> dict[str, int] | None:
+    heads = [None if h is None else _hnorm(h) for h in row]
+    sets = [i for i, s in enumerate(heads) if s in _SET_HEAD]
+    if sets:  # 字典编码 | 值 | 含义: the dictionary column, then a code table in the other columns
+        rest = [None if i == sets[0] or heads[i] in _SET_NAME_HEAD else h for i, h in enumerate(row)]
+        roles = _plain_code_header_roles(rest)
+        if roles is not None:
+            roles["set"] = sets[0]
+            named = [i for i, s in enumerate(heads) if s in _SET_NAME_HEAD]
+            if named:
+                roles["set_name"] = named[0]
+            return roles
+    return _plain_code_header_roles(row)
+
+
+def _plain_code_header_roles(row: list[str | None]) -> dict[str, int] | None:
     roles: dict[str, int] = {}
     for i, h in enumerate(row):
         if h is None:

@@ -155,6 +155,8 @@ class _Importer(_FieldRows, _Links, _Building):
                     continue
                 last_field_ds = self._new_dataset(t, hdr)
                 self._field_rows(last_field_ds, t, hdr + 1, roles)
+            elif kind == "codes" and "set" in roles:
+                self._grouped_code_sets(t, hdr, roles)
             elif kind == "codes":
                 if (
                     t.continuation
@@ -191,6 +193,14 @@ class _Importer(_FieldRows, _Links, _Building):
                     and _width(t) == self._last_cs_ncols
                 ):
                     self._code_rows(self._last_cs, t, 0, self._last_cs_roles)
+                    continue
+                if (
+                    t.continuation
+                    and last_kind == "codes"
+                    and self._last_grouped
+                    and _width(t) == self._last_grouped[0]
+                ):
+                    self._grouped_code_sets(t, 0, self._last_grouped[1], start=0)
                     continue
                 if not any(any(c for c in r) for r in t.rows):
                     continue
@@ -270,6 +280,7 @@ class _Importer(_FieldRows, _Links, _Building):
     _last_cs_header: tuple = ()
     _last_cs_ncols: int = 0
     _last_cs_roles: dict = {}  # noqa: RUF012 - replaced per instance
+    _last_grouped: tuple | None = None  # (width, roles, last dictionary) of the last 字典编码 | 值 | 含义 table
 
     def _owner(self, t: _Table, last: _DatasetDraft | None) -> _DatasetDraft | None:
         if t.title:

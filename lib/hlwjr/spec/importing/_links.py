@@ -26,6 +26,8 @@ from ._text import _norm, _pinyin_initials
 class _Links:
     """The importer's code sets, rules, references and their resolution (mixed into ``_Importer``)."""
 
+    _grouped: dict | None = None  # dictionary cell → its code set, for 字典编码 | 值 | 含义 tables
+
     # -- code sets --------------------------------------------------------------------------
     def _new_code_set(self, t: _Table, hdr: int, roles: dict) -> None:
         where = self._where(t)
@@ -62,15 +64,63 @@ class _Links:
             if a and a not in cs.aliases and a != cid:
                 cs.aliases.append(a)
         self.code_sets[cid] = cs
-        self._last_cs = cs
+        self._last_cs, self._last_grouped = cs, None
         self._last_cs_header = _header_key(t.rows[hdr])
         self._last_cs_ncols = _width(t)
         self._last_cs_roles = roles
         self._code_rows(cs, t, hdr + 1, roles)
 
-    def _code_rows(self, cs: _CodeSetDraft, t: _Table, start: int, roles: dict) -> None:
-        where = self._where(t)
+    def _grouped_code_sets(self, t: _Table, hdr: int, roles: dict, start: int | None = None) -> None:
+        """One table listing every dictionary (字典编码 | 值 | 含义): a code set per dictionary, named
+        by its cell (a merged cell left blank below keeps the one above); a later table with the same
+        dictionary adds to its code set."""
+        same = start is not None or (t.continuation and _header_key(t.rows[hdr]) == self._last_cs_header)
+        key = self._last_grouped[2] if same and self._last_grouped else None  # a merged cell across a page break
+        if start is None:
+            self._last_cs_header = _header_key(t.rows[hdr])
+            start = hdr + 1
         for ri in range(start, len(t.rows)):
+            row = t.rows[ri]
+            get = _cell_getter(row, roles)
+            if get("set"):
+                key = get("set")
+            if not any(row) or _is_header_again(row, self._last_cs_header):
+                continue
+            if key is None:
+                self.issue(
+                    self._where(t), t.row_numbers[ri], "字典", get("code"), "这一行没有写所属字典，未导入", "error"
+                )
+                continue
+            self._code_rows(self._grouped_set(key, get("set_name"), t), t, ri, roles, stop=ri + 1)
+        self._last_cs, self._last_grouped = None, (_width(t), roles, key)
+
+    def _grouped_set(self, key: str, name: str | None, t: _Table) -> _CodeSetDraft:
+        if self._grouped is None:
+            self._grouped = {}
+        grouped = self._grouped
+        if key not in grouped:
+            sec, parsed, ident, std = _parse_title(f"{name}（{key}）" if name and name != key else key)
+            cid = re.sub(r"[^0-9A-Za-z_.\-]+", "-", ident or std or key).strip("-") or _pinyin_initials(key)
+            base, k = cid, 2
+            while cid in self.code_sets:
+                cid, k = f"{base}_{k}", k + 1
+            cs = _CodeSetDraft(
+                id=cid,
+                name=name or parsed or key,
+                codes={},
+                table=self._where(t),
+                origin="代码表",
+                section=sec,
+                standard=std,
+            )
+            cs.aliases = [a for a in dict.fromkeys((key, name, parsed)) if a and a != cid]
+            cs.persist_aliases = list(cs.aliases) if self.from_hlwjr else None
+            self.code_sets[cid] = grouped[key] = cs
+        return grouped[key]
+
+    def _code_rows(self, cs: _CodeSetDraft, t: _Table, start: int, roles: dict, stop: int | None = None) -> None:
+        where = self._where(t)
+        for ri in range(start, len(t.rows) if stop is None else stop):
             row = t.rows[ri]
             rn = t.row_numbers[ri]
             if not any(row):

@@ -438,6 +438,13 @@ _NAMED_REF_RE = re.compile(
 )
 
 
+# 见字典 DICT_PAY / 参见代码表：pay_channel — a dictionary named by its identifier
+_ID_REF_RE = re.compile(
+    r"(?:见|参见|详见|参照|参考|引用)\s*《?\s*(?P<word>字典表|代码表|字典|码表|值域)?\s*[:：]?\s*"
+    r"(?P<id>[A-Za-z][A-Za-z0-9_]*(?:[.\-][A-Za-z0-9_]+)*)"
+)
+
+
 _BARE_DICT_NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9/]{1,20}?(?:字典表|代码表|字典|码表)")
 
 
