@@ -33,7 +33,28 @@ def _excel_text(v):
     return s if s.strip() else None
 
 
+def named_width(names: list[str]) -> int:
+    """How many of a header row's columns have names up to the last named one: blank names after
+    it are trailing separators (``a,b,c,,``) or empty cells beside the table, not columns."""
+    n = len(names)
+    while n and not str(names[n - 1] or "").strip():
+        n -= 1
+    return n
+
+
+def _refuse_blank_names(names: list[str], *, where: str) -> None:
+    """A column without a name between named ones (``a,,c``, a merged or two-level header) cannot
+    be mapped or reported: refuse it, naming the column (trailing blanks are cut off before)."""
+    for i, n in enumerate(names, start=1):
+        if not str(n or "").strip():
+            raise SourceError(
+                f"表头第 {i} 列为空，请填写列名（表头若有两行或合并单元格，请改成一行、每列一个列名）",
+                where=where,
+            )
+
+
 def _check_columns(names: list[str], *, where: str) -> None:
+    _refuse_blank_names(names, where=where)
     _refuse_data_as_header(names, where=where)
     seen: dict[str, int] = {}
     for i, n in enumerate(names, start=1):

@@ -40,6 +40,7 @@ from ._excel import (
     _refuse_uncached_formulas,
     _template_header_row,
     list_sheets,
+    named_width,
 )
 from ._layout import FOOTER_LOOK, choose_sheet, trim_footer
 
@@ -158,6 +159,8 @@ def _looks_like_url(s: str) -> bool:
 class Source:
     """One opened source; ``read()`` gives a DataFrame, ``iter_chunks(n)`` DataFrames of ≤ n rows."""
 
+    _trailing = 0  # a CSV header's trailing blank names (trailing separators)
+
     def __init__(
         self,
         source,
@@ -261,8 +264,28 @@ class Source:
             raise SourceError(
                 "文件没有表头行（第一行为空），请确认导出时包含列名", where=f"{self.path}:第{self.info.header_row}行"
             )
-        header = next(csv.reader([line], delimiter=self.info.delimiter))
-        _check_columns([h.strip() for h in header], where=f"{self.path}:第{self.info.header_row}行（表头）")
+        header = [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
+        width = named_width(header)
+        self._trailing = len(header) - width  # trailing separators: blank names, no columns
+        _check_columns(header[:width], where=f"{self.path}:第{self.info.header_row}行（表头）")
+
+    def _without_trailing(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame without the columns of the header's trailing separators (``a,b,c,,``) — kept
+        only while empty: a value under no column name is refused, with its row and column."""
+        if not self._trailing or self._columns is not None:
+            return frame
+        width = frame.shape[1] - self._trailing
+        extra = frame.iloc[:, width:]
+        filled = extra.notna().to_numpy().nonzero()
+        if len(filled[0]):
+            row, col = int(filled[0][0]), int(filled[1][0])
+            value = mask_text(str(extra.iat[row, col]))
+            raise SourceError(
+                f"第 {width + col + 1} 列有值「{value}」，但表头这一列没有列名（表头末尾多了分隔符）："
+                "请补上列名或删除该值",
+                where=f"{self.path}:第{(self.info.header_row or 1) + 1 + int(frame.index[row])}行",
+            )
+        return frame.iloc[:, :width]
 
     def _csv_kwargs(self) -> dict:
         return dict(
@@ -315,7 +338,7 @@ class Source:
         kind = self.info.kind
         if kind == "csv":
             try:
-                df = self._without_footer(pd.read_csv(self.path, **self._csv_kwargs()))
+                df = self._without_footer(self._without_trailing(pd.read_csv(self.path, **self._csv_kwargs())))
             except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, ValueError) as exc:
                 raise self._translate_csv(exc) from exc
         elif kind == "excel":
@@ -376,6 +399,7 @@ class Source:
         try:
             with pd.read_csv(self.path, chunksize=chunksize, **self._csv_kwargs()) as reader:
                 for chunk in reader:
+                    chunk = self._without_trailing(chunk)
                     chunk.columns = [str(c).strip() for c in chunk.columns]
                     if chunk.empty:  # a header-only export: no rows today, same as read_source
                         yield chunk
@@ -428,13 +452,13 @@ class Source:
                 while pending_rows >= chunksize:
                     table = pa.Table.from_batches(pending)
                     head, rest = table.slice(0, chunksize), table.slice(chunksize)
-                    yield self._table_frame(_decode_table(head, enc) if raw else head, done)
+                    yield self._without_trailing(self._table_frame(_decode_table(head, enc) if raw else head, done))
                     done += head.num_rows
                     pending = rest.to_batches()
                     pending_rows = rest.num_rows
             if pending_rows:
                 table = pa.Table.from_batches(pending)
-                yield self._table_frame(_decode_table(table, enc) if raw else table, done)
+                yield self._without_trailing(self._table_frame(_decode_table(table, enc) if raw else table, done))
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             # locate and describe the problem the way the pandas reader does (file, line)
             # (pandas raises a SourceError naming the line; if pandas reads it, the rows are fine)
@@ -464,8 +488,11 @@ class Source:
         return df
 
     def _header_names(self) -> list[str]:
+        """The CSV header's names, its trailing blank ones (trailing separators) named apart."""
         line = self._header_line()
-        return [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
+        names = [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
+        width = named_width(names)
+        return names[:width] + [f"\x00trailing{i}" for i in range(len(names) - width)]
 
     # ---- Excel --------------------------------------------------------------------------------
     def _read_excel(self) -> pd.DataFrame:
@@ -507,16 +534,8 @@ class Source:
             raise SourceError("工作表为空", where=where)
         hdr = self.info.header_row or pinned or _detect_header_row(rows)
         self.info.header_row = hdr
-        header = rows[hdr - 1]
-        while header and (header[-1] is None or str(header[-1]).strip() == ""):
-            header = header[:-1]
-        names_ = [("" if h is None else str(h)).strip() for h in header]
-        for i, h in enumerate(names_):
-            if not h:
-                raise SourceError(
-                    f"表头第 {i + 1} 列为空，请填写列名（表头若有两行或合并单元格，请改成一行、每列一个列名）",
-                    where=f"{where}:第{hdr}行",
-                )
+        names_ = [("" if h is None else str(h)).strip() for h in rows[hdr - 1]]
+        names_ = names_[: named_width(names_)]
         _check_columns(names_, where=f"{where}:第{hdr}行（表头）")
         if hdr > 1:
             note = f"上方 {hdr - 1} 行（标题/说明）已跳过"
