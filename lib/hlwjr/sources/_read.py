@@ -173,8 +173,11 @@ class Source:
         header_row: int | None = None,
         columns: list[str] | None = None,
         excel_numbers: bool = False,
+        prefer_sheets=(),
+        prefer_columns=(),
     ) -> None:
         self._frame: pd.DataFrame | None = None
+        self._prefer = {"prefer": tuple(prefer_sheets), "keys": tuple(prefer_columns)}  # no sheet= given
         self._columns = columns
         self._excel_numbers = excel_numbers  # keep Excel's numeric cells as numbers (validate)
         if isinstance(source, pd.DataFrame):
@@ -506,9 +509,9 @@ class Source:
             names = wb.sheetnames
             sheet = self._sheet
             if sheet is None:
-                ws_name, chosen = choose_sheet(wb, names)
-                if chosen:
-                    self._note(chosen)
+                ws_name, chosen = choose_sheet(wb, names, **self._prefer, where=str(self.path))
+                for note in chosen:
+                    self._note(note)
             elif isinstance(sheet, int):
                 if not 0 <= sheet < len(names):
                     raise SourceError(
@@ -651,6 +654,8 @@ def read_source(
     header_row: int | None = None,
     columns: list[str] | None = None,
     excel_numbers: bool = False,
+    prefer_sheets=(),
+    prefer_columns=(),
 ) -> pd.DataFrame:
     """Read a whole source (CSV/TXT file, .xlsx workbook, SQLAlchemy URL + table/query) into a DataFrame.
 
@@ -658,7 +663,9 @@ def read_source(
     ``sheet``, ``header_row``, ``table`` … and ``description`` (one line in Chinese).  Use
     :func:`open_source` to get the :class:`SourceInfo` object itself. ``excel_numbers``: keep
     numeric Excel cells as numbers instead of the text Excel shows (the validator wants to know
-    which were typed as numbers).
+    which were typed as numbers). ``prefer_sheets`` / ``prefer_columns`` (a data set's names and
+    field keys): with no ``sheet`` given, the visible sheet so named, else the one whose header
+    holds most of those columns, is read (:func:`choose_sheet`).
     """
     src = Source(
         source,
@@ -670,6 +677,8 @@ def read_source(
         header_row=header_row,
         columns=columns,
         excel_numbers=excel_numbers,
+        prefer_sheets=prefer_sheets,
+        prefer_columns=prefer_columns,
     )
     df = src.read()
     df.attrs["source_info"] = src.info.to_dict()
