@@ -5,12 +5,13 @@ result refused, the workbook's sheets.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections import Counter
 
 from .._exceptions import SourceError
 from .._privacy import mask_text
-from .._sheets import uncached_formulas
+from .._sheets import nearest_second, uncached_formulas
 
 
 def _excel_value(v):
@@ -22,12 +23,16 @@ def _excel_value(v):
 
 
 def _excel_text(v):
+    """A cell as the text Excel shows: a date-time to the nearest second (midnight: the date
+    only), a time of day as ``HH:MM:SS``, a whole number without ``.0``."""
     if v is None:
         return None
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
+    if isinstance(v, _dt.time):
+        return f"{nearest_second(v):%H:%M:%S}"
     if hasattr(v, "strftime"):
-        s = v.strftime("%Y-%m-%d %H:%M:%S")
+        s = nearest_second(v).strftime("%Y-%m-%d %H:%M:%S") if isinstance(v, _dt.datetime) else f"{v:%Y-%m-%d}"
         return s[:10] if s.endswith(" 00:00:00") else s
     s = str(v)
     return s if s.strip() else None
