@@ -6,6 +6,7 @@ from __future__ import annotations
 from unittest import mock
 
 import openpyxl
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -145,3 +146,27 @@ def test_blank_cells_right_of_an_excel_header_are_no_columns(tmp_path, width, tr
     header = [f"列{i}" for i in range(width)] + [pad or None] * trailing
     path = _xlsx(tmp_path / f"e{width}{trailing}{len(pad)}.xlsx", [header, [f"v{i}" for i in range(width)]])
     assert list(read_source(path).columns) == [f"列{i}" for i in range(width)]
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(
+    width=st.integers(2, 6),
+    data=st.data(),
+    sep=st.sampled_from(_SEPARATORS),
+    titles=st.integers(0, 1),
+    chunksize=st.integers(1, 4),
+)
+def test_records_ending_in_separators_the_header_lacks_are_not_shifted(tmp_path, width, data, sep, titles, chunksize):
+    """pandas reads records one field longer than the header as an index, shifting every value one
+    column left; and a first record wider than the header must not be taken for it."""
+    k = data.draw(st.integers(1, 2), label="trailing separators of the first record")
+    n = data.draw(st.integers(2, 6), label="records")
+    extra = [k] + data.draw(st.lists(st.integers(0, k), min_size=n - 1, max_size=n - 1), label="of the others")
+    header = [f"列{i}" for i in range(width)]
+    rows = [[f"v{r}_{i}" for i in range(width)] for r in range(n)]
+    lines = [["某医院门诊明细"]] * titles + [header] + [r + [""] * e for r, e in zip(rows, extra, strict=True)]
+    path = _csv(tmp_path / f"s{width}{k}{_SEPARATORS.index(sep)}{titles}{n}.csv", lines, sep)
+    df = read_source(path)
+    assert list(df.columns) == header and df.values.tolist() == rows
+    for arrow in (False, True):
+        assert pd.concat(_chunks(path, chunksize, arrow)).values.tolist() == rows

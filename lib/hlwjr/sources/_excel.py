@@ -123,15 +123,18 @@ def _detect_header_row(rows: list[list], look: int = 30) -> int:
     return 1
 
 
-def _csv_header_row(widths: list[int]) -> int:
+def _csv_header_row(widths: list[int], named: list[int] | None = None) -> int:
     """1-based header row of a CSV: the first line as wide as most lines of the sample (the
     table's width); narrower lines before it are titles. A ragged row further down is not a
-    header — it is reported as ragged."""
+    header — it is reported as ragged. ``named``: each line's width without its trailing empty
+    fields — records ending in a separator (``1,2,3,``) are no wider than the header ``a,b,c``."""
     if len(widths) < 3:
         return 1
     counts = Counter(widths)
     table_width = max(counts, key=lambda w: (counts[w], w))
     first = next(i for i, w in enumerate(widths) if w >= table_width)
+    if named:
+        first = next(i for i in range(first + 1) if named[i] >= named[first])
     return first + 1 if table_width > 1 else 1
 
 

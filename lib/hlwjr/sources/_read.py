@@ -256,7 +256,7 @@ class Source:
             rows = list(csv.reader([ln for ln in lines if ln], delimiter=self.info.delimiter))
         except csv.Error:  # a cell over csv's 128 KiB field limit (a pasted report): no title rows guessed
             rows = []
-        hdr = _csv_header_row([len(r) for r in rows])
+        hdr = _csv_header_row([len(r) for r in rows], [named_width(r) for r in rows])
         self.info.header_row = hdr
         if hdr > 1:
             self.info.notes.append(f"上方 {hdr - 1} 行（标题/说明）已跳过")
@@ -269,8 +269,21 @@ class Source:
             )
         header = [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
         width = named_width(header)
-        self._trailing = len(header) - width  # trailing separators: blank names, no columns
+        # trailing separators — of the header, or of records one field longer (which pandas
+        # would silently read as an index, shifting every value one column left): no columns
+        self._trailing = max(len(header), self._first_record_width()) - width
+        self._names = header[:width] + [f"\x00trailing{i}" for i in range(self._trailing)]
         _check_columns(header[:width], where=f"{self.path}:第{self.info.header_row}行（表头）")
+
+    def _first_record_width(self) -> int:
+        """How many fields the first record under the header has (0: none)."""
+        with open(self.path, encoding=self._pd_encoding(), newline="", errors="replace") as fh:
+            for _ in range(self.info.header_row or 1):
+                fh.readline()
+            try:
+                return next((len(r) for r in csv.reader(fh, delimiter=self.info.delimiter) if r), 0)
+            except csv.Error:  # a cell over csv's field limit: pandas reads and reports it
+                return 0
 
     def _without_trailing(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The frame without the columns of the header's trailing separators (``a,b,c,,``) — kept
@@ -284,14 +297,15 @@ class Source:
             row, col = int(filled[0][0]), int(filled[1][0])
             value = mask_text(str(extra.iat[row, col]))
             raise SourceError(
-                f"第 {width + col + 1} 列有值「{value}」，但表头这一列没有列名（表头末尾多了分隔符）："
-                "请补上列名或删除该值",
+                f"第 {width + col + 1} 列有值「{value}」，但表头这一列没有列名（表头只有 {width} 列）："
+                "请补上列名或删除该值（行末多余的分隔符本身不要紧）",
                 where=f"{self.path}:第{(self.info.header_row or 1) + 1 + int(frame.index[row])}行",
             )
         return frame.iloc[:, :width]
 
     def _csv_kwargs(self) -> dict:
-        return dict(
+        names = dict(names=self._names, header=0) if self._trailing else {}
+        return names | dict(
             sep=self.info.delimiter,
             encoding=self._pd_encoding(),
             dtype=str,
@@ -492,10 +506,7 @@ class Source:
 
     def _header_names(self) -> list[str]:
         """The CSV header's names, its trailing blank ones (trailing separators) named apart."""
-        line = self._header_line()
-        names = [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
-        width = named_width(names)
-        return names[:width] + [f"\x00trailing{i}" for i in range(len(names) - width)]
+        return self._names
 
     # ---- Excel --------------------------------------------------------------------------------
     def _read_excel(self) -> pd.DataFrame:
