@@ -86,6 +86,8 @@ def _preferred(names: list[str], heads: dict, prefer, keys) -> tuple[str, str | 
     if named:
         return named[0], None if named[0] == names[0] else f"已读取与数据集同名的工作表「{named[0]}」"
     keys = set(keys)
+    if not keys:
+        return None
     hits = {
         name: max((len(keys & {str(v).strip() for v in r if v is not None}) for r in heads[name]), default=0)
         for name in names
