@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from html import escape
 
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
@@ -38,7 +39,11 @@ def _values(column):
 def test_mixed_date_formats_are_counted_and_warned_about(column, seed):
     values = _values(column)
     seed.shuffle(values)
-    cp = profile_frame(pd.DataFrame({"JZRQ": values}, dtype="str")).column("JZRQ")
+    profile = profile_frame(pd.DataFrame({"JZRQ": values}, dtype="str"))
+    cp = profile.column("JZRQ")
+    shown = profile.to_frame()["日期格式 format"].iloc[0]
+    assert shown.startswith(cp.date_format) and ("另混用" in shown) == (len(column) > 1)
+    assert all(escape(w) in profile._repr_html_() for w in profile.warnings)
     dates = [d for _f, ds in column for d in ds]
     assert cp.kind == "date" and cp.invalid_dates == 0
     assert (cp.min, cp.max) == (f"{min(dates):{cp.date_format}}", f"{max(dates):{cp.date_format}}")

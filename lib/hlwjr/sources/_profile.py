@@ -128,11 +128,7 @@ class Profile:
                     "最小 min": c.min,
                     "最大 max": c.max,
                     "长度 length": None if c.min_length is None else f"{c.min_length}-{c.max_length}",
-                    "日期格式 format": (
-                        c.date_format
-                        if not c.invalid_dates or not c.date_format
-                        else f"{c.date_format}（{c.invalid_dates} 个不是真实日期）"
-                    ),
+                    "日期格式 format": _format_cell(c),
                 }
             )
         return pd.DataFrame(rows)
@@ -147,7 +143,20 @@ class Profile:
         }
 
     def _repr_html_(self) -> str:  # notebooks
-        return f"<p>{self.read_as}（{self.rows} 行）</p>" + self.to_frame().to_html(index=False)
+        from html import escape
+
+        warnings = "".join(f"<p>注意：{escape(w)}</p>" for w in self.warnings)
+        return f"<p>{escape(self.read_as)}（{self.rows} 行）</p>" + self.to_frame().to_html(index=False) + warnings
+
+
+def _format_cell(c: ColumnProfile) -> str | None:
+    """A date column's format as the table shows it: with its invalid dates and other formats."""
+    if not c.date_format:
+        return None
+    notes = [f"{c.invalid_dates} 个不是真实日期"] if c.invalid_dates else []
+    if len(c.date_formats) > 1:
+        notes.append(f"另混用 {len(c.date_formats) - 1} 种格式")
+    return f"{c.date_format}（{'，'.join(notes)}）" if notes else c.date_format
 
 
 def _percent(share: float) -> str:
