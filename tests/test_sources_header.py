@@ -170,3 +170,17 @@ def test_records_ending_in_separators_the_header_lacks_are_not_shifted(tmp_path,
     assert list(df.columns) == header and df.values.tolist() == rows
     for arrow in (False, True):
         assert pd.concat(_chunks(path, chunksize, arrow)).values.tolist() == rows
+
+
+@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(width=st.integers(2, 5), sep=st.sampled_from(_SEPARATORS), at=st.integers(1, 3), k=st.integers(1, 2))
+def test_a_later_record_ending_in_separators_is_ragged_and_the_advice_works(tmp_path, width, sep, at, k):
+    header = [f"列{i}" for i in range(width)]
+    rows = [[f"v{r}_{i}" for i in range(width)] for r in range(4)]
+    lines = [header] + [r + [""] * (k if i == at else 0) for i, r in enumerate(rows)]
+    path = _csv(tmp_path / f"r{width}{_SEPARATORS.index(sep)}{at}{k}.csv", lines, sep)
+    with pytest.raises(hlwjr.SourceError, match="列数不齐.*行末多了分隔符") as info:
+        read_source(path)
+    assert f"第{at + 2}行" in str(info.value)
+    _csv(path, [header + [""] * k] + lines[1:], sep)  # the header given as many trailing separators
+    assert read_source(path).values.tolist() == rows

@@ -325,7 +325,8 @@ class Source:
             exp, line, saw = m.groups()
             line_no = int(line) + (self.info.header_row or 1) - 1 + rows_before
             return SourceError(
-                f"列数不齐 (ragged row)：表头有 {exp} 列，这一行有 {saw} 列；请检查该行是否含未加引号的分隔符或换行",
+                f"列数不齐 (ragged row)：表头有 {exp} 列，这一行有 {saw} 列；请检查该行是否含未加引号的分隔符或换行"
+                + ("；若只是行末多了分隔符，可在表头行末补上同样多的分隔符" if int(saw) > int(exp) else ""),
                 where=f"{self.path}:第{line_no}行",
             )
         m = re.search(r"EOF inside string starting at row (\d+)", msg)
