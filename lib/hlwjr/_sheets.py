@@ -9,11 +9,16 @@ return would be taken by Excel or WPS for a formula. In .xlsx such cells are sto
 Reading: a formula cell keeps its last computed value only if the program that saved it stored
 one; files written by scripts often do not. :func:`uncached_formulas` lists such cells, and the
 readers refuse them with their location rather than reading them as empty.
+
+Dates and times: a cell's date-time is shown as Excel shows ``hh:mm:ss`` — to the nearest second
+(:func:`nearest_second`), not cut off (08:02:59.6 is 08:03:00); a date serial read as a number
+(days since 1899-12-30) means :func:`excel_serial_datetime`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import re
 import zipfile
 from collections.abc import Iterator
@@ -24,8 +29,10 @@ __all__ = [
     "FORMULA_TRIGGERS",
     "defuse",
     "defuse_frame",
+    "excel_serial_datetime",
     "excel_writer",
     "formulas_as_text",
+    "nearest_second",
     "uncached_formulas",
     "undo_defuse",
 ]
@@ -122,3 +129,26 @@ def uncached_formulas(path, sheet: str | None = None, *, limit: int = 10) -> lis
         formulas.close()
         values.close()
     return found
+
+
+_EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
+_HALF_SECOND = _dt.timedelta(microseconds=500_000)
+
+
+def nearest_second(when):
+    """A datetime or time of day to the nearest second, a half second up (Excel's ``hh:mm:ss``);
+    a time of day just before midnight becomes 00:00:00."""
+    if isinstance(when, _dt.time):
+        return nearest_second(_dt.datetime.combine(_dt.date(2000, 1, 1), when)).time()
+    try:
+        return (when + _HALF_SECOND).replace(microsecond=0)
+    except OverflowError:  # 9999-12-31 23:59:59.5 has no next second
+        return when.replace(microsecond=0)
+
+
+def excel_serial_datetime(serial: float) -> _dt.datetime:
+    """The date and time an Excel serial stands for, to the millisecond (as Excel keeps it: a
+    serial's binary fraction is never exact), then to the nearest second; before 1900-03-01 Excel
+    counts a 29 February 1900 that never was, so those serials are a day further on."""
+    when = _EXCEL_EPOCH + _dt.timedelta(milliseconds=round(serial * 86_400_000))
+    return nearest_second(when + _dt.timedelta(days=1) if 0 < serial < 60 else when)

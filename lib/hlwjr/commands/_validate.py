@@ -9,8 +9,9 @@
 Exit codes: 0 no error (warnings allowed), 1 problems found, 2 usage/config error.
 Reads ``.jsonl`` (one JSON object per line), ``.json`` (an array, or ``{"records": [...]}``),
 ``.csv`` (UTF-8/GBK; every cell read as text so codes keep their leading zeros; integer and
-decimal fields are turned into numbers where they are numbers) and ``.xlsx`` (the sheet named
-after the data set, else the one whose header has most of its field keys, else the first).
+decimal fields are turned into numbers where they are numbers) and ``.xlsx`` (``--sheet``, else
+the visible sheet named after the data set, else the one whose header has most of its field keys,
+else the first; hidden sheets are passed over, and the choice is printed).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def register(subparsers) -> None:
         help="参考集：平台已接收/已备案的记录（如已备案医师名单 doctor=doctors.csv），只用于检查引用，"
         "本身不校验（可重复）",
     )
+    p.add_argument(
+        "--sheet", default=None, help="Excel 数据文件的工作表名（默认：与数据集同名的、表头含字段代码最多的可见工作表）"
+    )
     p.add_argument("--skip", action="append", default=[], metavar="RULE", help="不执行的规则 id（可重复）")
     p.add_argument(
         "--limit", type=int, default=_TEXT_LIMIT, help=f"text 格式最多列出多少条问题（默认 {_TEXT_LIMIT}；0 = 全部）"
@@ -84,7 +88,7 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         suffix = Path(args.report).suffix.lower()
         if suffix not in {".xlsx", ".html", ".htm"}:
             raise ConfigError(f"--report 应为 .xlsx 或 .html 文件，实际为 {args.report}")
-    batch = {ds.code: read_records(args.records, ds, spec)}
+    batch = {ds.code: read_records(args.records, ds, spec, sheet=getattr(args, "sheet", None))}
     if len(batch[ds.code]) == 0:
         raise SourceError(
             "数据文件中没有记录（只有表头或空文件），没有可校验的数据；请检查导出是否成功、是否选错了文件",
@@ -122,12 +126,15 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
             "warnings": report.n_warnings,
             "bad_rows": {d: sorted(report.bad_rows(d)) for d in report.datasets},
             "already_accepted": known,
+            "source_notes": _source_notes(batch),
             "problems": report.to_records(),
         }
         json.dump(payload, stdout, ensure_ascii=False, indent=1, default=_json_default)
         stdout.write("\n")
     else:
         print(report.summary(), file=stdout)
+        for note in _source_notes(batch):
+            print(note, file=stdout)
         if known:
             parts = "、".join(f"{d} {n} 条" for d, n in known.items())
             print(f"平台已接收（上传台账）：{parts}——上传时跳过，不算问题", file=stdout)
@@ -155,6 +162,16 @@ def run_validate(args, stdout: TextIO, stderr: TextIO) -> int:
         if args.report:
             print(f"报告已写入 {args.report}", file=stdout)
     return 0 if report.ok else 1
+
+
+def _source_notes(batch) -> list[str]:
+    """How each table file was read, where a choice was made (a sheet passed over or chosen, title
+    or footer rows skipped): one line per note, naming the file."""
+    out = []
+    for records in batch.values():
+        info = getattr(records, "attrs", {}).get("source_info") or {}
+        out += [f"读取 {info.get('label')}：{note}" for note in info.get("notes") or ()]
+    return out
 
 
 def _row_hint(records) -> str:
@@ -229,8 +246,9 @@ def _json_default(v):
 
 
 # ------------------------------------------------------------------------------------ reading
-def read_records(path: str | Path, dataset, spec=None):
-    """Read a records file for ``dataset`` (a spec Dataset): list of dicts or a DataFrame."""
+def read_records(path: str | Path, dataset, spec=None, sheet: str | None = None):
+    """Read a records file for ``dataset`` (a spec Dataset): list of dicts or a DataFrame
+    (``sheet``: the worksheet of a workbook, else chosen as :func:`_read_excel` says)."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"数据文件不存在：{p}")
@@ -242,7 +260,7 @@ def read_records(path: str | Path, dataset, spec=None):
     if suffix in {".csv", ".txt"}:
         return _coerce_text_frame(_read_csv(p), dataset, str(p))
     if suffix in {".xlsx", ".xlsm"}:
-        return _coerce_text_frame(_read_excel(p, dataset), dataset, str(p), from_excel=True)
+        return _coerce_text_frame(_read_excel(p, dataset, sheet), dataset, str(p), from_excel=True)
     raise ConfigError(f"不支持的数据文件类型 {suffix or '（无扩展名）'}：请用 .jsonl / .json / .csv / .xlsx")
 
 
@@ -304,37 +322,17 @@ def _read_csv(p: Path):
     return read_source(p)
 
 
-def _read_excel(p: Path, dataset=None):
-    """The worksheet holding ``dataset``'s records: the sheet named after the data set (code, name
-    or alias), else the one whose header row has the most of its field keys, else the first —
-    each sheet read by the one file reader (header-row detection, formulas, duplicate headers)."""
-    from ..sources._read import list_sheets, read_source
-
-    names = list_sheets(p)
-    if not names:
-        raise SourceError("Excel 文件中没有工作表", where=str(p))
-    if dataset is None or len(names) == 1:
-        return read_source(p, excel_numbers=True, sheet=names[0])
-    wanted = {str(x).strip().lower() for x in (dataset.code, dataset.name, *getattr(dataset, "aliases", ()))}
-    for name in names:
-        if str(name).strip().lower() in wanted:
-            return read_source(p, excel_numbers=True, sheet=name)
-    keys = set(dataset.fields)
-    frames = [(name, _sheet_or_none(p, name)) for name in names]
-    frames = [(n, f) for n, f in frames if f is not None]
-    if not frames:
-        return read_source(p, excel_numbers=True, sheet=names[0])  # none readable: the first sheet's own error
-    best = max(frames, key=lambda nf: len(keys & {str(c) for c in nf[1].columns}))
-    return best[1] if keys & {str(c) for c in best[1].columns} else frames[0][1]
-
-
-def _sheet_or_none(p: Path, name: str):
+def _read_excel(p: Path, dataset=None, sheet: str | None = None):
+    """The worksheet holding ``dataset``'s records, read by the one file reader: ``sheet`` if given,
+    else the visible sheet named after the data set (code, name or alias), else the one whose
+    header has the most of its field keys, else the first — hidden sheets passed over, and every
+    such choice said in the source's notes (:func:`hlwjr.sources._layout.choose_sheet`)."""
     from ..sources._read import read_source
 
-    try:
-        return read_source(p, excel_numbers=True, sheet=name)
-    except SourceError:
-        return None  # an empty or unrelated sheet (说明, 字典) beside the records
+    if dataset is None:
+        return read_source(p, excel_numbers=True, sheet=sheet)
+    names = (dataset.code, dataset.name, *getattr(dataset, "aliases", ()))
+    return read_source(p, excel_numbers=True, sheet=sheet, prefer_sheets=names, prefer_columns=dataset.fields)
 
 
 def _coerce_text_frame(frame, dataset, where: str, from_excel: bool = False):

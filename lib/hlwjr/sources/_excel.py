@@ -5,12 +5,13 @@ result refused, the workbook's sheets.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections import Counter
 
 from .._exceptions import SourceError
 from .._privacy import mask_text
-from .._sheets import uncached_formulas
+from .._sheets import nearest_second, uncached_formulas
 
 
 def _excel_value(v):
@@ -22,18 +23,43 @@ def _excel_value(v):
 
 
 def _excel_text(v):
+    """A cell as the text Excel shows: a date-time to the nearest second (midnight: the date
+    only), a time of day as ``HH:MM:SS``, a whole number without ``.0``."""
     if v is None:
         return None
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
+    if isinstance(v, _dt.time):
+        return f"{nearest_second(v):%H:%M:%S}"
     if hasattr(v, "strftime"):
-        s = v.strftime("%Y-%m-%d %H:%M:%S")
+        s = nearest_second(v).strftime("%Y-%m-%d %H:%M:%S") if isinstance(v, _dt.datetime) else f"{v:%Y-%m-%d}"
         return s[:10] if s.endswith(" 00:00:00") else s
     s = str(v)
     return s if s.strip() else None
 
 
+def named_width(names: list[str]) -> int:
+    """How many of a header row's columns have names up to the last named one: blank names after
+    it are trailing separators (``a,b,c,,``) or empty cells beside the table, not columns."""
+    n = len(names)
+    while n and not str(names[n - 1] or "").strip():
+        n -= 1
+    return n
+
+
+def _refuse_blank_names(names: list[str], *, where: str) -> None:
+    """A column without a name between named ones (``a,,c``, a merged or two-level header) cannot
+    be mapped or reported: refuse it, naming the column (trailing blanks are cut off before)."""
+    for i, n in enumerate(names, start=1):
+        if not str(n or "").strip():
+            raise SourceError(
+                f"表头第 {i} 列为空，请填写列名（表头若有两行或合并单元格，请改成一行、每列一个列名）",
+                where=where,
+            )
+
+
 def _check_columns(names: list[str], *, where: str) -> None:
+    _refuse_blank_names(names, where=where)
     _refuse_data_as_header(names, where=where)
     seen: dict[str, int] = {}
     for i, n in enumerate(names, start=1):
@@ -97,15 +123,18 @@ def _detect_header_row(rows: list[list], look: int = 30) -> int:
     return 1
 
 
-def _csv_header_row(widths: list[int]) -> int:
+def _csv_header_row(widths: list[int], named: list[int] | None = None) -> int:
     """1-based header row of a CSV: the first line as wide as most lines of the sample (the
     table's width); narrower lines before it are titles. A ragged row further down is not a
-    header — it is reported as ragged."""
+    header — it is reported as ragged. ``named``: each line's width without its trailing empty
+    fields — records ending in a separator (``1,2,3,``) are no wider than the header ``a,b,c``."""
     if len(widths) < 3:
         return 1
     counts = Counter(widths)
     table_width = max(counts, key=lambda w: (counts[w], w))
     first = next(i for i, w in enumerate(widths) if w >= table_width)
+    if named:
+        first = next(i for i in range(first + 1) if named[i] >= named[first])
     return first + 1 if table_width > 1 else 1
 
 

@@ -8,6 +8,8 @@ import re
 
 import pandas as pd
 
+from .._exceptions import SourceError
+
 __all__ = ["FOOTER_LOOK", "choose_sheet", "trim_footer"]
 
 #: the first filled cell of a line under the table that sums it up or signs it
@@ -58,22 +60,49 @@ def _table_size(rows: list[list]) -> int:
     return len(filled) * width if len(filled) >= 2 else 0
 
 
-def choose_sheet(wb, names: list[str], look: int = 50) -> tuple[str, str | None]:
-    """The sheet an analyst means when none is named: the first one, unless it holds no table
-    (a cover sheet: 说明、封面) while another does — then the largest table, with a note. Hidden
-    sheets (an HIS's lookup or old data) are passed over while a visible one exists, with a note."""
-    visible = [name for name in names if getattr(wb[name], "sheet_state", "visible") == "visible"]
-    if visible and names[0] not in visible:
-        ws_name, note = choose_sheet(wb, visible, look)
-        skipped = f"第一个工作表「{names[0]}」是隐藏的，已读取「{ws_name}」（要读隐藏的工作表请用 sheet= / --sheet）"
-        return ws_name, note or skipped
-    if visible and len(visible) < len(names):
-        return choose_sheet(wb, visible, look)
-    sizes = {name: _table_size([list(r) for r in wb[name].iter_rows(max_row=look, values_only=True)]) for name in names}
+def choose_sheet(wb, names: list[str], look: int = 50, *, prefer=(), keys=(), where=None) -> tuple[str, list[str]]:
+    """The sheet an analyst means when none is named, and notes saying why: hidden sheets (an HIS's
+    lookup or old data) are never read unless named — passed over, and named in a note; among the
+    visible ones the sheet named one of ``prefer`` (a data set's code, name, aliases), else the one
+    whose header holds most of ``keys`` (its field keys), else the first — unless that holds no
+    table (a cover sheet: 说明、封面) while another does: then the largest table."""
+    hidden = [name for name in names if getattr(wb[name], "sheet_state", "visible") != "visible"]
+    visible = [name for name in names if name not in hidden]
+    if not visible:
+        raise SourceError("工作簿的工作表都是隐藏的，没有可读的表：请用 sheet= / --sheet 指定工作表", where=where)
+    heads = {name: [list(r) for r in wb[name].iter_rows(max_row=look, values_only=True)] for name in visible}
+    ws_name, note = _preferred(visible, heads, prefer, keys) or _largest(visible, heads)
+    notes = [note] if note else []
+    if hidden:
+        shown = "、".join(f"「{name}」" for name in hidden)
+        notes.append(f"隐藏的工作表 {shown} 未读取（要读隐藏的工作表请用 sheet= / --sheet）")
+    return ws_name, notes
+
+
+def _preferred(names: list[str], heads: dict, prefer, keys) -> tuple[str, str | None] | None:
+    """The sheet named after the data set, else the one whose header has most of its field keys."""
+    wanted = {str(x).strip().lower() for x in prefer}
+    named = [name for name in names if str(name).strip().lower() in wanted]
+    if named:
+        return named[0], None if named[0] == names[0] else f"已读取与数据集同名的工作表「{named[0]}」"
+    keys = set(keys)
+    if not keys:
+        return None
+    hits = {
+        name: max((len(keys & {str(v).strip() for v in r if v is not None}) for r in heads[name]), default=0)
+        for name in names
+    }
+    best = max(names, key=lambda name: hits[name])
+    if not hits[best]:
+        return None
+    return best, None if best == names[0] else f"已读取表头含字段代码最多（{hits[best]} 个）的工作表「{best}」"
+
+
+def _largest(names: list[str], heads: dict) -> tuple[str, str | None]:
+    """The first sheet, unless it holds no table while another does: then the largest table."""
+    sizes = {name: _table_size(heads[name]) for name in names}
     first = names[0]
-    if sizes[first] or len(names) == 1:
-        return first, None
     best = max(names, key=lambda name: sizes[name])
-    if not sizes[best]:
+    if sizes[first] or not sizes[best]:
         return first, None
     return best, f"第一个工作表「{first}」不是数据表，已读取「{best}」"

@@ -17,7 +17,15 @@ import pandas as pd
 from .._privacy import mask_kind as privacy_mask_kind
 from .._privacy import mask_value
 
-__all__ = ["DATE_FORMATS", "ColumnProfile", "Profile", "guess_kind", "profile_frame", "profile_source"]
+__all__ = [
+    "DATE_FORMATS",
+    "ColumnProfile",
+    "Profile",
+    "date_format_of",
+    "guess_kind",
+    "profile_frame",
+    "profile_source",
+]
 
 # strftime formats HIS exports use, most specific first: (pattern, strftime, kind)
 DATE_FORMATS: tuple[tuple[str, str, str], ...] = (
@@ -32,6 +40,7 @@ DATE_FORMATS: tuple[tuple[str, str, str], ...] = (
     (r"^\d{4}/\d{1,2}/\d{1,2}$", "%Y/%m/%d", "date"),
     (r"^\d{4}\.\d{2}\.\d{2}$", "%Y.%m.%d", "date"),
     (r"^\d{4}年\d{1,2}月\d{1,2}日$", "%Y年%m月%d日", "date"),
+    (r"^\d{1,2}\.\d{1,2}\.\d{4}$", "%d.%m.%Y", "date"),
     (r"^(19|20)\d{6}$", "%Y%m%d", "date"),
 )
 _ID_RE = r"^\d{6}(18|19|20)\d{2}(0[1-9]|1[0-2])\d{5}[\dXx]$"
@@ -77,6 +86,8 @@ class ColumnProfile:
     date_format: str | None = None  # strftime format of a date/datetime column
     invalid_dates: int = 0  # values in the date format that are no real date/time
     match_share: float = 0.0  # share of non-null values matching the guessed kind
+    date_formats: dict[str, int] = field(default_factory=dict)  # a date column's formats → values, if mixed
+    warnings: list[str] = field(default_factory=list)  # in Chinese: what the analyst should look at
 
     @property
     def kind_label(self) -> str:
@@ -92,6 +103,11 @@ class Profile:
     columns: list[ColumnProfile]
     read_as: str = ""
     min_count: int = 5
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every column's warnings (混用的日期格式 …), in column order."""
+        return [w for c in self.columns for w in c.warnings]
 
     def column(self, name: str) -> ColumnProfile:
         for c in self.columns:
@@ -114,11 +130,7 @@ class Profile:
                     "最小 min": c.min,
                     "最大 max": c.max,
                     "长度 length": None if c.min_length is None else f"{c.min_length}-{c.max_length}",
-                    "日期格式 format": (
-                        c.date_format
-                        if not c.invalid_dates or not c.date_format
-                        else f"{c.date_format}（{c.invalid_dates} 个不是真实日期）"
-                    ),
+                    "日期格式 format": _format_cell(c),
                 }
             )
         return pd.DataFrame(rows)
@@ -133,7 +145,20 @@ class Profile:
         }
 
     def _repr_html_(self) -> str:  # notebooks
-        return f"<p>{self.read_as}（{self.rows} 行）</p>" + self.to_frame().to_html(index=False)
+        from html import escape
+
+        warnings = "".join(f"<p>注意：{escape(w)}</p>" for w in self.warnings)
+        return f"<p>{escape(self.read_as)}（{self.rows} 行）</p>" + self.to_frame().to_html(index=False) + warnings
+
+
+def _format_cell(c: ColumnProfile) -> str | None:
+    """A date column's format as the table shows it: with its invalid dates and other formats."""
+    if not c.date_format:
+        return None
+    notes = [f"{c.invalid_dates} 个不是真实日期"] if c.invalid_dates else []
+    if len(c.date_formats) > 1:
+        notes.append(f"另混用 {len(c.date_formats) - 1} 种格式")
+    return f"{c.date_format}（{'，'.join(notes)}）" if notes else c.date_format
 
 
 def _percent(share: float) -> str:
@@ -154,6 +179,23 @@ def _share(mask: pd.Series, n: int) -> float:
     return float(mask.sum()) / n if n else 0.0
 
 
+_DATE_KIND = {fmt: kind for _p, fmt, kind in DATE_FORMATS}
+
+
+def date_format_of(text: pd.Series, first: str | None = None) -> pd.Series:
+    """Each value's format among :data:`DATE_FORMATS` (``first`` tried first), None where none fits:
+    every pattern is matched only against the values no earlier one took."""
+    out = pd.Series(None, index=text.index, dtype=object)
+    left = text
+    for pattern, fmt, _kind in sorted(DATE_FORMATS, key=lambda pfk: pfk[1] != first):
+        hit = left.str.match(pattern).fillna(False).astype(bool)
+        out[hit[hit].index] = fmt
+        left = left[~hit]
+        if left.empty:
+            break
+    return out
+
+
 def guess_kind(values: pd.Series) -> tuple[str, str, float, str | None]:
     """Guess what a column of (non-null, text) values holds → (kind, dtype, match share, date format)."""
     s = values.astype("str").str.strip()
@@ -168,10 +210,10 @@ def guess_kind(values: pd.Series) -> tuple[str, str, float, str | None]:
     share_mob = _share(sample.str.match(_MOBILE_RE), m)
     if share_mob >= 0.8:
         return "mobile", "string", share_mob, None
-    for pattern, fmt, kind in DATE_FORMATS:
-        share = _share(sample.str.match(pattern), m)
-        if share >= 0.8:
-            return kind, kind, share, fmt
+    formats = date_format_of(sample).value_counts()
+    if len(formats) and formats.sum() >= 0.8 * m:  # a date column, perhaps of mixed formats
+        fmt = formats.index[0]
+        return _DATE_KIND[fmt], _DATE_KIND[fmt], float(formats.sum()) / m, fmt
     share_int = _share(sample.str.match(_INT_RE), m)
     share_dec = _share(sample.str.match(_DEC_RE), m)
     distinct = sample.nunique()
@@ -244,15 +286,41 @@ def profile_frame(
                     # a phone or ID exported as a number (13812345678.0) is as identifying as text
                     cp.min, cp.max = show(_num(nums.min())), show(_num(nums.max()))
             elif dtype in ("date", "datetime"):
-                parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-                shape_ok = text.str.match(next(p for p, f, _k in DATE_FORMATS if f == fmt))
-                cp.invalid_dates = int((parsed.isna() & shape_ok).sum())
-                if parsed.notna().any():
-                    cp.min, cp.max = parsed.min().strftime(fmt), parsed.max().strftime(fmt)
+                _profile_dates(cp, text.str.strip(), fmt, show)
             elif kind not in ("text",):
                 cp.min, cp.max = show(text.min()), show(text.max())
         cols.append(cp)
     return Profile(source=source, rows=n, columns=cols, read_as=read_as or source, min_count=min_count)
+
+
+def _profile_dates(cp: ColumnProfile, text: pd.Series, fmt: str, show) -> None:
+    """A date column's range (in its main format), values no real date, and its formats if mixed."""
+    formats = date_format_of(text, first=fmt)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for f in formats.dropna().unique():
+        at = formats == f
+        parsed[at] = pd.to_datetime(text[at], format=f, errors="coerce")
+    cp.invalid_dates = int((parsed.isna() & formats.notna()).sum())
+    if parsed.notna().any():
+        cp.min, cp.max = parsed.min().strftime(fmt), parsed.max().strftime(fmt)
+    counts = formats.value_counts()
+    if len(counts) > 1:
+        cp.date_formats = {str(f): int(n) for f, n in counts.items()}
+        cp.warnings.append(_mixed_formats_warning(cp.column, text, formats, counts, show))
+
+
+def _mixed_formats_warning(column: str, text: pd.Series, formats: pd.Series, counts: pd.Series, show) -> str:
+    """``列「就诊日期」混用了 3 种日期格式：…`` — each format with its count and two examples."""
+    parts = []
+    for f, n in counts.items():
+        examples = "、".join(str(show(v)) for v in text[formats == f].drop_duplicates().head(2))
+        parts.append(f"{f} {int(n)} 个（如 {examples}）")
+    other = int(formats.isna().sum())
+    rest = f"；另有 {other} 个值不是日期" if other else ""
+    return (
+        f"列「{column}」混用了 {len(counts)} 种日期格式：{'；'.join(parts)}{rest}。"
+        "指标对照按一种格式转换日期，其他格式的值会转换失败：请在导出时统一格式，或在对照前整理"
+    )
 
 
 def _num(x) -> str:

@@ -40,6 +40,7 @@ from ._excel import (
     _refuse_uncached_formulas,
     _template_header_row,
     list_sheets,
+    named_width,
 )
 from ._layout import FOOTER_LOOK, choose_sheet, trim_footer
 
@@ -158,6 +159,8 @@ def _looks_like_url(s: str) -> bool:
 class Source:
     """One opened source; ``read()`` gives a DataFrame, ``iter_chunks(n)`` DataFrames of ≤ n rows."""
 
+    _trailing = 0  # a CSV header's trailing blank names (trailing separators)
+
     def __init__(
         self,
         source,
@@ -170,8 +173,11 @@ class Source:
         header_row: int | None = None,
         columns: list[str] | None = None,
         excel_numbers: bool = False,
+        prefer_sheets=(),
+        prefer_columns=(),
     ) -> None:
         self._frame: pd.DataFrame | None = None
+        self._prefer = {"prefer": tuple(prefer_sheets), "keys": tuple(prefer_columns)}  # no sheet= given
         self._columns = columns
         self._excel_numbers = excel_numbers  # keep Excel's numeric cells as numbers (validate)
         if isinstance(source, pd.DataFrame):
@@ -250,7 +256,7 @@ class Source:
             rows = list(csv.reader([ln for ln in lines if ln], delimiter=self.info.delimiter))
         except csv.Error:  # a cell over csv's 128 KiB field limit (a pasted report): no title rows guessed
             rows = []
-        hdr = _csv_header_row([len(r) for r in rows])
+        hdr = _csv_header_row([len(r) for r in rows], [named_width(r) for r in rows])
         self.info.header_row = hdr
         if hdr > 1:
             self.info.notes.append(f"上方 {hdr - 1} 行（标题/说明）已跳过")
@@ -261,11 +267,45 @@ class Source:
             raise SourceError(
                 "文件没有表头行（第一行为空），请确认导出时包含列名", where=f"{self.path}:第{self.info.header_row}行"
             )
-        header = next(csv.reader([line], delimiter=self.info.delimiter))
-        _check_columns([h.strip() for h in header], where=f"{self.path}:第{self.info.header_row}行（表头）")
+        header = [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
+        width = named_width(header)
+        # trailing separators — of the header, or of records one field longer (which pandas
+        # would silently read as an index, shifting every value one column left): no columns
+        self._trailing = max(len(header), self._first_record_width()) - width
+        self._names = header[:width] + [f"\x00trailing{i}" for i in range(self._trailing)]
+        _check_columns(header[:width], where=f"{self.path}:第{self.info.header_row}行（表头）")
+
+    def _first_record_width(self) -> int:
+        """How many fields the first record under the header has (0: none)."""
+        with open(self.path, encoding=self._pd_encoding(), newline="", errors="replace") as fh:
+            for _ in range(self.info.header_row or 1):
+                fh.readline()
+            try:
+                return next((len(r) for r in csv.reader(fh, delimiter=self.info.delimiter) if r), 0)
+            except csv.Error:  # a cell over csv's field limit: pandas reads and reports it
+                return 0
+
+    def _without_trailing(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame without the columns of the header's trailing separators (``a,b,c,,``) — kept
+        only while empty: a value under no column name is refused, with its row and column."""
+        if not self._trailing or self._columns is not None:
+            return frame
+        width = frame.shape[1] - self._trailing
+        extra = frame.iloc[:, width:]
+        filled = extra.notna().to_numpy().nonzero()
+        if len(filled[0]):
+            row, col = int(filled[0][0]), int(filled[1][0])
+            value = mask_text(str(extra.iat[row, col]))
+            raise SourceError(
+                f"第 {width + col + 1} 列有值「{value}」，但表头这一列没有列名（表头只有 {width} 列）："
+                "请补上列名或删除该值（行末多余的分隔符本身不要紧）",
+                where=f"{self.path}:第{(self.info.header_row or 1) + 1 + int(frame.index[row])}行",
+            )
+        return frame.iloc[:, :width]
 
     def _csv_kwargs(self) -> dict:
-        return dict(
+        names = dict(names=self._names, header=0) if self._trailing else {}
+        return names | dict(
             sep=self.info.delimiter,
             encoding=self._pd_encoding(),
             dtype=str,
@@ -285,7 +325,8 @@ class Source:
             exp, line, saw = m.groups()
             line_no = int(line) + (self.info.header_row or 1) - 1 + rows_before
             return SourceError(
-                f"列数不齐 (ragged row)：表头有 {exp} 列，这一行有 {saw} 列；请检查该行是否含未加引号的分隔符或换行",
+                f"列数不齐 (ragged row)：表头有 {exp} 列，这一行有 {saw} 列；请检查该行是否含未加引号的分隔符或换行"
+                + ("；若只是行末多了分隔符，可在表头行末补上同样多的分隔符" if int(saw) > int(exp) else ""),
                 where=f"{self.path}:第{line_no}行",
             )
         m = re.search(r"EOF inside string starting at row (\d+)", msg)
@@ -315,7 +356,7 @@ class Source:
         kind = self.info.kind
         if kind == "csv":
             try:
-                df = self._without_footer(pd.read_csv(self.path, **self._csv_kwargs()))
+                df = self._without_footer(self._without_trailing(pd.read_csv(self.path, **self._csv_kwargs())))
             except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, ValueError) as exc:
                 raise self._translate_csv(exc) from exc
         elif kind == "excel":
@@ -376,6 +417,7 @@ class Source:
         try:
             with pd.read_csv(self.path, chunksize=chunksize, **self._csv_kwargs()) as reader:
                 for chunk in reader:
+                    chunk = self._without_trailing(chunk)
                     chunk.columns = [str(c).strip() for c in chunk.columns]
                     if chunk.empty:  # a header-only export: no rows today, same as read_source
                         yield chunk
@@ -428,13 +470,13 @@ class Source:
                 while pending_rows >= chunksize:
                     table = pa.Table.from_batches(pending)
                     head, rest = table.slice(0, chunksize), table.slice(chunksize)
-                    yield self._table_frame(_decode_table(head, enc) if raw else head, done)
+                    yield self._without_trailing(self._table_frame(_decode_table(head, enc) if raw else head, done))
                     done += head.num_rows
                     pending = rest.to_batches()
                     pending_rows = rest.num_rows
             if pending_rows:
                 table = pa.Table.from_batches(pending)
-                yield self._table_frame(_decode_table(table, enc) if raw else table, done)
+                yield self._without_trailing(self._table_frame(_decode_table(table, enc) if raw else table, done))
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             # locate and describe the problem the way the pandas reader does (file, line)
             # (pandas raises a SourceError naming the line; if pandas reads it, the rows are fine)
@@ -464,8 +506,8 @@ class Source:
         return df
 
     def _header_names(self) -> list[str]:
-        line = self._header_line()
-        return [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
+        """The CSV header's names, its trailing blank ones (trailing separators) named apart."""
+        return self._names
 
     # ---- Excel --------------------------------------------------------------------------------
     def _read_excel(self) -> pd.DataFrame:
@@ -479,9 +521,9 @@ class Source:
             names = wb.sheetnames
             sheet = self._sheet
             if sheet is None:
-                ws_name, chosen = choose_sheet(wb, names)
-                if chosen:
-                    self._note(chosen)
+                ws_name, chosen = choose_sheet(wb, names, **self._prefer, where=str(self.path))
+                for note in chosen:
+                    self._note(note)
             elif isinstance(sheet, int):
                 if not 0 <= sheet < len(names):
                     raise SourceError(
@@ -507,16 +549,8 @@ class Source:
             raise SourceError("工作表为空", where=where)
         hdr = self.info.header_row or pinned or _detect_header_row(rows)
         self.info.header_row = hdr
-        header = rows[hdr - 1]
-        while header and (header[-1] is None or str(header[-1]).strip() == ""):
-            header = header[:-1]
-        names_ = [("" if h is None else str(h)).strip() for h in header]
-        for i, h in enumerate(names_):
-            if not h:
-                raise SourceError(
-                    f"表头第 {i + 1} 列为空，请填写列名（表头若有两行或合并单元格，请改成一行、每列一个列名）",
-                    where=f"{where}:第{hdr}行",
-                )
+        names_ = [("" if h is None else str(h)).strip() for h in rows[hdr - 1]]
+        names_ = names_[: named_width(names_)]
         _check_columns(names_, where=f"{where}:第{hdr}行（表头）")
         if hdr > 1:
             note = f"上方 {hdr - 1} 行（标题/说明）已跳过"
@@ -632,6 +666,8 @@ def read_source(
     header_row: int | None = None,
     columns: list[str] | None = None,
     excel_numbers: bool = False,
+    prefer_sheets=(),
+    prefer_columns=(),
 ) -> pd.DataFrame:
     """Read a whole source (CSV/TXT file, .xlsx workbook, SQLAlchemy URL + table/query) into a DataFrame.
 
@@ -639,7 +675,9 @@ def read_source(
     ``sheet``, ``header_row``, ``table`` … and ``description`` (one line in Chinese).  Use
     :func:`open_source` to get the :class:`SourceInfo` object itself. ``excel_numbers``: keep
     numeric Excel cells as numbers instead of the text Excel shows (the validator wants to know
-    which were typed as numbers).
+    which were typed as numbers). ``prefer_sheets`` / ``prefer_columns`` (a data set's names and
+    field keys): with no ``sheet`` given, the visible sheet so named, else the one whose header
+    holds most of those columns, is read (:func:`choose_sheet`).
     """
     src = Source(
         source,
@@ -651,6 +689,8 @@ def read_source(
         header_row=header_row,
         columns=columns,
         excel_numbers=excel_numbers,
+        prefer_sheets=prefer_sheets,
+        prefer_columns=prefer_columns,
     )
     df = src.read()
     df.attrs["source_info"] = src.info.to_dict()

@@ -12,6 +12,7 @@ import re
 
 from .._memo import derived
 from .._privacy import to_halfwidth
+from .._sheets import excel_serial_datetime
 
 __all__ = ["HINT_VALUES", "code_set_hint", "excel_serial_hint", "excel_text_hint", "reformat_hint", "str_hint"]
 
@@ -22,7 +23,7 @@ def excel_serial_hint(v, date_only: bool = False) -> str:
     except (TypeError, ValueError):
         return ""
     if 1 <= x < 2958466:
-        d = _dt.datetime(1899, 12, 30) + _dt.timedelta(days=x)
+        d = excel_serial_datetime(x)
         shown = f"{d:%Y-%m-%d}" if date_only and x == int(x) else f"{d:%Y-%m-%d %H:%M:%S}"
         return f"；疑似 Excel 日期序列号（{v} = {shown}），请在 Excel 中设为文本或转换为日期文本"
     return ""
