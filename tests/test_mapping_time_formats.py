@@ -107,3 +107,30 @@ def test_map_check_names_a_bad_alternative(tmp_path):
     rule.format = "%Y-%m-%d %H:%M:%S | yyyy/MM/dd"
     problems = [i.message for i in mapping.check(spec=SPEC) if "日期格式" in i.message]
     assert problems and "'yyyy/MM/dd'" in problems[0]
+
+
+def test_a_day_first_value_is_read_only_when_listed():
+    text = pd.Series(["2026-11-04", "04.11.2026"], dtype="str")
+    guessed, _ = parse_times(text)
+    assert guessed.iloc[0] == pd.Timestamp("2026-11-04") and pd.isna(guessed.iloc[1])
+    listed, _ = parse_times(text, "%Y-%m-%d | %d.%m.%Y")
+    assert listed.tolist() == [pd.Timestamp("2026-11-04")] * 2
+
+
+def test_the_suggested_draft_lists_every_format_of_a_mixed_business_time(tmp_path):
+    import io
+
+    from hlwjr.cli import parse_args, run
+
+    rows = ["就诊流水号,就诊时间,患者姓名"] + [
+        f"MZ{i:04d},{'2026/12/6 9:%02d' % i if i % 3 == 0 else '2026-12-06 10:%02d:00' % i},张三" for i in range(30)
+    ]
+    (tmp_path / "visits.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    source, draft = str(tmp_path / "visits.csv"), str(tmp_path / "m")
+    args = ["map", "suggest", "--dataset", "revisit", "--source", source, "--write", draft]
+    assert run(parse_args(args), out, err) == 0, err.getvalue()
+    text = (tmp_path / "m" / "datasets" / "revisit.yaml").read_text(encoding="utf-8")
+    assert "business_time_format: '%Y-%m-%d %H:%M:%S | %Y/%m/%d %H:%M'" in text
+    r = hlwjr.apply_mapping(tmp_path / "m", "revisit", date="2026-12-06", spec=SPEC, check=False)
+    assert len(r.records) == 30 and not len(r.rejected_rows)

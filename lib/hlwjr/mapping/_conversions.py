@@ -158,7 +158,7 @@ def _same_kind_formats(first: str) -> list[str]:
     from ..sources._profile import DATE_FORMATS
 
     kind = next((k for _p, f, k in DATE_FORMATS if f == first), None)
-    return [first] + [f for _p, f, k in DATE_FORMATS if k == kind and f != first]
+    return [first] + [f for _p, f, k in DATE_FORMATS if k == kind and f != first and f.startswith("%Y")]
 
 
 def parse_times(text: pd.Series, fmt: str | None = None, *, fallback: bool | None = None) -> tuple[pd.Series, str]:

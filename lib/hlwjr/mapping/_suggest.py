@@ -406,9 +406,10 @@ def suggest_business_time(dataset, suggestions, source, *, min_score: float = 0.
     if not picks:
         return None
     _own, _i, f, best, prof = min(picks, key=lambda p: (p[0], p[1]))
+    formats = sorted(prof.date_formats, key=prof.date_formats.get, reverse=True) if prof.date_formats else []
     return {
         "column": best.column,
-        "format": prof.date_format,
+        "format": " | ".join(formats) if len(formats) > 1 else prof.date_format,
         "field": f.key,
         "reason": f"业务时间取 {f.name}（{f.key}）的列 {best.column}（值为日期时间，格式 {prof.date_format}）",
     }

@@ -319,7 +319,8 @@ def _mixed_formats_warning(column: str, text: pd.Series, formats: pd.Series, cou
     rest = f"；另有 {other} 个值不是日期" if other else ""
     return (
         f"列「{column}」混用了 {len(counts)} 种日期格式：{'；'.join(parts)}{rest}。"
-        "指标对照按一种格式转换日期，其他格式的值会转换失败：请在导出时统一格式，或在对照前整理"
+        "请核对这些格式是否都对：指标对照的 format 未写时逐个识别以年份开头的已知格式，写了则只按所写的格式转换"
+        f"（几种格式用 | 分隔，如 format: '{' | '.join(map(str, counts.index[:2]))}'）；最好在导出时统一格式"
     )
 
 
