@@ -452,10 +452,10 @@ def test_no_field_table_is_an_error_naming_the_file(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("name, match", [("a.pdf", "不支持的文件类型"), ("missing.docx", "文件不存在")])
+@pytest.mark.parametrize("name, match", [("a.wps", "不支持的文件类型"), ("missing.docx", "文件不存在")])
 def test_unsupported_or_missing_file(tmp_path, name, match):
-    if name.endswith(".pdf"):
-        (tmp_path / name).write_bytes(b"%PDF-1.4")
+    if name.endswith(".wps"):  # WPS's own format: saved as .docx first
+        (tmp_path / name).write_bytes(b"\x00WPS")
     with pytest.raises(hlwjr.SpecImportError, match=match):
         import_spec(tmp_path / name)
 

@@ -19,7 +19,7 @@ from .._sheets import defuse_frame, excel_writer
 from .._text import text_table
 
 _SPEC_HELP = "接口规范：内置名称（如 beijing-reference）或规范目录（默认 beijing-reference，参考规范，非官方）"
-_DOC_SUFFIXES = (".docx", ".xlsx", ".xlsm")
+_DOC_SUFFIXES = (".docx", ".xlsx", ".xlsm", ".pdf")
 
 
 def register(subparsers) -> None:
@@ -68,13 +68,13 @@ def register(subparsers) -> None:
 
     s = sub.add_parser(
         "import",
-        help="把接口文档（Word .docx / Excel .xlsx）导入为规范目录",
+        help="把接口文档（Word .docx / Excel .xlsx / PDF）导入为规范目录",
         description="读取接口文档中的字段表和代码表，写出规范目录（spec.yaml, datasets/, codesets/），"
         "并打印导入报告：找到的数据集、字段、值域，以及每个无法解析的单元格（表格与行号）。"
         "不给 --out 时只检查不写入。"
         "退出码：0 无待核对项，1 已写出但有待核对项（见 review.yaml），2 文档中没有可用的内容。",
     )
-    s.add_argument("doc", metavar="DOC", help="接口文档 .docx 或 .xlsx")
+    s.add_argument("doc", metavar="DOC", help="接口文档 .docx、.xlsx 或 .pdf")
     s.add_argument("--out", default=None, help="输出的规范目录（全部成功才写入）")
     s.add_argument("--id", dest="spec_id", default=None, help="规范标识（默认取文件名）")
     s.add_argument("--official", action="store_true", help="标记为官方文档（平台下发的正式接口文档）")
@@ -87,7 +87,7 @@ def register(subparsers) -> None:
     s = sub.add_parser(
         "diff",
         help="对比两个规范版本：新增/删除/变更的数据集、字段和代码",
-        description="对比两个规范（名称、目录，或直接给接口文档 .docx/.xlsx）。退出码：0 无差异，1 有差异。",
+        description="对比两个规范（名称、目录，或直接给接口文档 .docx/.xlsx/.pdf）。退出码：0 无差异，1 有差异。",
     )
     s.add_argument("old", metavar="OLD", help="旧版：规范名称、目录或接口文档")
     s.add_argument("new", metavar="NEW", help="新版：规范名称、目录或接口文档")

@@ -49,6 +49,7 @@ from ._notations import (
     parse_required,
     parse_type,
 )
+from ._pdf import _read_pdf
 from ._report import ImportIssue, ImportReport, ImportResult
 from ._tables import (
     _PRE_HEADER_LABELS,
@@ -110,9 +111,11 @@ class _Importer(_FieldRows, _Links, _Building):
             return _read_docx(self.path)
         if suffix in (".xlsx", ".xlsm"):
             return _read_xlsx(self.path)
+        if suffix == ".pdf":
+            return _read_pdf(self.path)
         raise SpecImportError(
-            f"不支持的文件类型 {suffix or '（无扩展名）'}：请提供 Word (.docx) 或 Excel (.xlsx) 格式的接口文档"
-            "（.doc/.xls/.pdf 请先用 Office/WPS 另存为 .docx/.xlsx）",
+            f"不支持的文件类型 {suffix or '（无扩展名）'}：请提供 Word (.docx)、Excel (.xlsx) 或 PDF 格式的接口文档"
+            "（.doc/.xls/.wps/.et 请先用 Office/WPS 另存为 .docx/.xlsx）",
             where=str(self.path),
         )
 

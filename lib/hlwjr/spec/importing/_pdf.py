@@ -1,0 +1,125 @@
+"""Reading a PDF interface document into blocks: ruled tables (pdfplumber) and the text lines around
+them, page by page, in reading order. Running page headers and footers (the document title on every
+page, 第 3 页 / 共 20 页) are left out so a table split by a page break reads as one table continued;
+lines printed larger than the body text are headings. A scanned PDF (no text layer) is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from ..._exceptions import SpecImportError
+from ._blocks import _Para, _Table
+from ._text import _clean
+
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-—–\s]*\d+[-—–\s]*|第\s*\d+\s*页.*|共\s*\d+\s*页.*|\d+\s*/\s*\d+|page\s*\d+(?:\s*of\s*\d+)?)$", re.I
+)
+
+
+def _read_pdf(path: Path) -> list[_Para | _Table]:
+    """The document's paragraphs and tables in reading order (tables numbered 表格1, 表格2 …)."""
+    pages = _open_pages(path)
+    running = _running_lines(pages)
+    body = _body_size(pages)
+    blocks: list[_Para | _Table] = []
+    n = 0
+    for items in pages:
+        for kind, value, size in items:
+            if kind == "table":
+                n += 1
+                blocks.append(_Table(rows=value, label=f"表格{n}", row_numbers=list(range(1, len(value) + 1))))
+            elif not (kind == "margin" and (value in running or _PAGE_NUMBER.match(value))):
+                heading = 2 if body and size >= body * 1.15 else None
+                blocks.append(_Para(text=value, heading=heading))
+    if not any(isinstance(b, _Table) for b in blocks) and not any(b.text for b in blocks):
+        raise SpecImportError(
+            "PDF 中没有可读取的文字（可能是扫描件）：请向平台索取 Word/Excel 版接口文档，或先做文字识别（OCR）",
+            where=str(path),
+        )
+    return blocks
+
+
+def _open_pages(path: Path) -> list[list[tuple[str, object, float]]]:
+    try:
+        import pdfplumber
+    except ImportError as exc:  # pragma: no cover - dependency of hlwjr
+        raise SpecImportError("读取 PDF 需要 pdfplumber（pip install pdfplumber）") from exc
+    try:
+        with pdfplumber.open(str(path)) as pdf:
+            return [_page_items(page) for page in pdf.pages]
+    except SpecImportError:
+        raise
+    except Exception as exc:  # pdfminer raises many unrelated types for a damaged or encrypted file
+        raise SpecImportError(
+            f"无法作为 PDF 打开: {exc}；如文件设置了密码，请先去掉密码或向平台索取 Word 版", where=str(path)
+        ) from exc
+
+
+def _page_items(page) -> list[tuple[str, object, float]]:
+    """(kind, value, font size, ordered by position) for one page: ``("table", rows)`` / ``("line", text)``."""
+    tables = page.find_tables()
+    placed: list[tuple[float, str, object, float]] = []
+    for t in tables:
+        rows = _table_rows(t)
+        if rows:
+            placed.append((t.bbox[1], "table", rows, 0.0))
+    boxes = [t.bbox for t in tables]
+    outside = page.filter(lambda o: not _inside(o, boxes)) if boxes else page
+    for line in outside.extract_text_lines(return_chars=True):
+        text = _clean(line["text"])
+        if text:
+            size = max((c.get("size", 0.0) for c in line["chars"]), default=0.0)
+            margin = line["top"] < page.height * _MARGIN or line["bottom"] > page.height * (1 - _MARGIN)
+            placed.append((line["top"], "margin" if margin else "line", text, size))
+    placed.sort(key=lambda p: p[0])
+    return [(kind, value, size) for _top, kind, value, size in placed]
+
+
+def _inside(obj, boxes) -> bool:
+    if obj.get("object_type") != "char":
+        return False
+    x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
+    return any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
+
+
+def _cell(value) -> str:
+    """A cell's text, lines joined as Word cells are."""
+    return "\n".join(x for x in (_clean(s) for s in str(value or "").split("\n")) if x)
+
+
+def _table_rows(table) -> list[list[str | None]]:
+    """A table's cells as text. A cell merged across columns continues as None (as Word's gridSpan is
+    read); one merged down rows reads as blank below its first row (a merged cell left empty)."""
+    grid = [list(r.cells) for r in table.rows]
+    out = []
+    for ri, (texts, boxes) in enumerate(zip(table.extract(), grid, strict=True)):
+        top = min((b[1] for b in boxes if b is not None), default=0.0)
+        row: list[str | None] = []
+        for ci, (value, box) in enumerate(zip(texts, boxes, strict=True)):
+            if box is not None:
+                row.append(_cell(value))
+            elif any(g[ci] is not None and g[ci][3] > top + 1 for g in grid[:ri]):
+                row.append("")  # merged down from a row above
+            else:
+                row.append(None)  # merged across from the cell on the left
+        out.append(row)
+    return out
+
+
+_MARGIN = 0.08  # running headers and footers sit in the top and bottom 8 % of a page
+
+
+def _running_lines(pages) -> set[str]:
+    """Lines in the top or bottom margin of at least two pages and half of them: running headers and
+    footers (the document's title, 第 N 页 is a page number anyway)."""
+    seen = Counter(text for items in pages for text in {v for k, v, _s in items if k == "margin"})
+    return {t for t, k in seen.items() if k >= max(2, len(pages) / 2)}
+
+
+def _body_size(pages) -> float:
+    """The most common font size of the text lines (the body text)."""
+    sizes = Counter(round(s, 1) for items in pages for k, _v, s in items if k != "table" and s)
+    return sizes.most_common(1)[0][0] if sizes else 0.0

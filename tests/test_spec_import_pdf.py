@@ -1,0 +1,100 @@
+"""Interface documents published as PDF: ruled field tables and dictionaries read like Word's, a
+table split across pages read as one, running page headers/footers and page numbers left out,
+headings found by size; a PDF without a text layer (a scan) refused with what to do."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hlwjr import SpecImportError
+from hlwjr.spec.importing._importer import import_spec
+
+reportlab = pytest.importorskip("reportlab")
+from reportlab.lib import colors  # noqa: E402
+from reportlab.lib.pagesizes import A4  # noqa: E402
+from reportlab.lib.styles import ParagraphStyle  # noqa: E402
+from reportlab.pdfbase import pdfmetrics  # noqa: E402
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: E402
+from reportlab.pdfgen import canvas  # noqa: E402
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: E402
+
+pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+BODY = ParagraphStyle("body", fontName="STSong-Light", fontSize=10)
+HEADING = ParagraphStyle("heading", fontName="STSong-Light", fontSize=14)
+_SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+HEADERS = [
+    ["序号", "数据项", "数据元名称", "类型及长度", "约束", "备注"],
+    ["序号", "字段名", "中文名称", "数据类型", "是否必填", "说明"],
+    ["No", "字段代码", "字段名称", "类型", "必填", "描述"],
+]
+TYPES = [("VARCHAR2(18)", "string"), ("NUMBER(3)", "integer"), ("NUMBER(10,2)", "decimal"), ("DATE", "date")]
+REQUIRED = {"M": True, "O": False, "是": True, "否": False, "Y": True, "N": False}
+
+
+def _table(rows, spans=()):
+    t = Table(rows, repeatRows=1)
+    style = [("FONTNAME", (0, 0), (-1, -1), "STSong-Light"), ("GRID", (0, 0), (-1, -1), 0.5, colors.black)]
+    t.setStyle(TableStyle(style + list(spans)))
+    return t
+
+
+def _running(title):
+    def draw(c, doc):
+        c.setFont("STSong-Light", 9)
+        c.drawString(250, 20, f"第 {doc.page} 页")
+        c.drawString(180, 815, title)
+
+    return draw
+
+
+def _fields(n, header, marks):
+    rows = [header]
+    for i in range(1, n + 1):
+        type_text, _ = TYPES[i % len(TYPES)]
+        mark = marks[i % 2]
+        rows.append([str(i), f"field{i}", f"字段名称{i}", type_text, mark, "见字典 CV02.01.101" if i == 2 else ""])
+    return rows
+
+
+@given(
+    n=st.integers(min_value=3, max_value=90),
+    header=st.sampled_from(HEADERS),
+    marks=st.sampled_from([("M", "O"), ("是", "否"), ("Y", "N")]),
+    running=st.booleans(),
+)
+@_SETTINGS
+def test_a_pdf_field_table_over_pages_reads_as_one_data_set(tmp_path, n, header, marks, running):
+    story = [Paragraph("3.2 在线复诊信息上传", HEADING), Paragraph("接口地址：/api/revisit/upload", BODY)]
+    story += [_table(_fields(n, header, marks)), Spacer(1, 12), Paragraph("附录A 字典", HEADING)]
+    dictionary = [["字典编码", "值", "含义"], ["CV02.01.101", "01", "居民身份证"]]
+    dictionary += [["", "02", "护照"], ["", "03", "军官证"]]
+    story.append(_table(dictionary, [("SPAN", (0, 1), (0, 3))]))
+    draw = _running("互联网医院监管平台数据接口规范 V2.3") if running else (lambda c, d: None)
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story, onFirstPage=draw, onLaterPages=draw)
+    spec = import_spec(tmp_path / "doc.pdf").spec
+    (ds,) = spec.datasets.values()
+    assert ds.name == "在线复诊信息上传"
+    assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)]
+    for i, f in enumerate(ds.fields.values(), start=1):
+        assert f.name == f"字段名称{i}"
+        assert f.type == TYPES[i % len(TYPES)][1]
+        assert f.required == REQUIRED[marks[i % 2]]
+    assert dict(spec.code_set(ds.fields["field2"].code_set).codes) == {"01": "居民身份证", "02": "护照", "03": "军官证"}
+
+
+def test_a_pdf_without_text_is_refused_as_a_scan(tmp_path):
+    c = canvas.Canvas(str(tmp_path / "scan.pdf"), pagesize=A4)
+    c.rect(100, 100, 300, 400, fill=1)
+    c.showPage()
+    c.save()
+    with pytest.raises(SpecImportError, match="扫描件"):
+        import_spec(tmp_path / "scan.pdf")
+
+
+def test_a_damaged_pdf_is_refused_with_one_line(tmp_path):
+    (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.7\n garbage")
+    with pytest.raises(SpecImportError, match="无法作为 PDF 打开"):
+        import_spec(tmp_path / "bad.pdf")
