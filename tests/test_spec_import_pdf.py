@@ -98,3 +98,30 @@ def test_a_damaged_pdf_is_refused_with_one_line(tmp_path):
     (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.7\n garbage")
     with pytest.raises(SpecImportError, match="无法作为 PDF 打开"):
         import_spec(tmp_path / "bad.pdf")
+
+
+WRAP = ParagraphStyle("wrap", fontName="STSong-Light", fontSize=9, wordWrap="CJK")
+LONG_FIELDS = [
+    ("patientCertificateNumber", "患者证件号码（居民身份证号码）", "VARCHAR2(18)", "string"),
+    ("prescriptionIssueDateTime", "处方开具日期时间", "DATETIME", "datetime"),
+    ("totalSettlementAmount", "结算总金额（元，保留两位小数）", "NUMBER(12,2)", "decimal"),
+]
+
+
+@given(widths=st.tuples(*(st.integers(min_value=34, max_value=90) for _ in range(3))))
+@_SETTINGS
+def test_cells_wrapped_by_a_narrow_column_read_whole(tmp_path, widths):
+    """A narrow column prints VARCHAR2(18) as VARC / HAR2( / 18): the lines are one value again; an
+    enumeration written one item a line stays one item a line."""
+    header = [Paragraph(h, WRAP) for h in ["序号", "数据项", "数据元名称", "类型及长度", "约束", "备注"]]
+    rows = [header] + [
+        [Paragraph(x, WRAP) for x in (str(i), key, name, type_text, "M", "1:男<br/>2:女" if i == 1 else "")]
+        for i, (key, name, type_text, _t) in enumerate(LONG_FIELDS, start=1)
+    ]
+    t = Table(rows, colWidths=[22, widths[0], widths[1], widths[2], 22, 80])
+    t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build([Paragraph("3.3 在线处方 recipe", HEADING), t])
+    (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
+    assert [(k, f.name, f.type) for k, f in ds.fields.items()] == [(k, n, t) for k, n, _x, t in LONG_FIELDS]
+    assert ds.fields["patientCertificateNumber"].max_length == 18
+    assert ds.fields["patientCertificateNumber"].description.splitlines() == ["1:男", "2:女"]

@@ -85,9 +85,21 @@ def _inside(obj, boxes) -> bool:
     return any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
 
+# a line that starts an item of its own (1:男 / 2、女 / （3）… / ① …) or follows the end of a sentence
+_ITEM_START = re.compile(r"^(?:[(（]?\d{1,3}[)）:：.、=\-]|[①-⑳]|[-•·*])")
+_SENTENCE_END = re.compile(r"[。；;]$")
+
+
 def _cell(value) -> str:
-    """A cell's text, lines joined as Word cells are."""
-    return "\n".join(x for x in (_clean(s) for s in str(value or "").split("\n")) if x)
+    """A cell's text with the PDF's visual line wraps undone: a narrow column prints VARCHAR2(18) as
+    VARC / HAR2( / 18) and 患者证件号码 over two lines; a line starting a list item (1:男 2:女) or
+    following a sentence's end stays a line of its own."""
+    lines = [x for x in (_clean(s) for s in str(value or "").split("\n")) if x]
+    text = lines[0] if lines else ""
+    for line in lines[1:]:
+        own = _ITEM_START.match(line) or _SENTENCE_END.search(text)
+        text += ("\n" if own else "") + line
+    return text
 
 
 def _table_rows(table) -> list[list[str | None]]:
