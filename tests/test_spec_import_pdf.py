@@ -125,3 +125,30 @@ def test_cells_wrapped_by_a_narrow_column_read_whole(tmp_path, widths):
     assert [(k, f.name, f.type) for k, f in ds.fields.items()] == [(k, n, t) for k, n, _x, t in LONG_FIELDS]
     assert ds.fields["patientCertificateNumber"].max_length == 18
     assert ds.fields["patientCertificateNumber"].description.splitlines() == ["1:男", "2:女"]
+
+
+@given(n=st.integers(min_value=2, max_value=12), header=st.sampled_from(HEADERS), note=st.booleans())
+@_SETTINGS
+def test_a_three_line_table_without_vertical_rules_is_read(tmp_path, n, header, note):
+    """三线表: rules above and below the header and below the last row only — columns by alignment;
+    the title and the note around it stay paragraphs."""
+    rows = _fields(n, header, ("M", "O"))
+    t = Table(rows)
+    t.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
+                ("LINEABOVE", (0, 0), (-1, 0), 1, colors.black),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+                ("LINEBELOW", (0, -1), (-1, -1), 1, colors.black),
+            ]
+        )
+    )
+    story = [Paragraph("3.4 在线咨询 consult", HEADING), Paragraph("说明：咨询结束后上传。", BODY), t]
+    if note:
+        story.append(Paragraph("注：以上字段按国家标准填写。", BODY))
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story)
+    (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
+    assert ds.code == "consult" and ds.name == "在线咨询"
+    assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)]
+    assert [f.required for f in ds.fields.values()] == [i % 2 == 0 for i in range(1, n + 1)]  # M on even rows

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..._exceptions import SpecImportError
 from ._blocks import _Para, _Table
+from ._headers import _code_header_roles, _header_roles
 from ._text import _clean
 
 _PAGE_NUMBER = re.compile(
@@ -60,13 +61,14 @@ def _open_pages(path: Path) -> list[list[tuple[str, object, float]]]:
 
 def _page_items(page) -> list[tuple[str, object, float]]:
     """(kind, value, font size, ordered by position) for one page: ``("table", rows)`` / ``("line", text)``."""
-    tables = page.find_tables()
     placed: list[tuple[float, str, object, float]] = []
-    for t in tables:
-        rows = _table_rows(t)
+    found = [(t.bbox, _table_rows(t)) for t in page.find_tables()]
+    if not found:  # a three-line table (三线表) has no vertical rules: columns found from the text
+        found = _unruled_tables(page)
+    for bbox, rows in found:
         if rows:
-            placed.append((t.bbox[1], "table", rows, 0.0))
-    boxes = [t.bbox for t in tables]
+            placed.append((bbox[1], "table", rows, 0.0))
+    boxes = [bbox for bbox, _rows in found]
     outside = page.filter(lambda o: not _inside(o, boxes)) if boxes else page
     for line in outside.extract_text_lines(return_chars=True):
         text = _clean(line["text"])
@@ -76,6 +78,32 @@ def _page_items(page) -> list[tuple[str, object, float]]:
             placed.append((line["top"], "margin" if margin else "line", text, size))
     placed.sort(key=lambda p: p[0])
     return [(kind, value, size) for _top, kind, value, size in placed]
+
+
+def _unruled_tables(page) -> list:
+    """(bbox, rows) of a table without vertical rules (三线表): the first text line that reads as a
+    field-table or code-table header gives the columns (a column starts where a header word starts);
+    the rows run down to the lowest rule under it (the page's end without one); lines above stay
+    paragraphs."""
+    words = page.extract_words(keep_blank_chars=False, x_tolerance=1.5)
+    for line in page.extract_text_lines():
+        heads = [w for w in words if abs(w["top"] - line["top"]) < 2 and w["x0"] >= line["x0"] - 1]
+        heads.sort(key=lambda w: w["x0"])
+        names = [w["text"] for w in heads]
+        if len(names) < 2 or not (_header_roles(names) or _code_header_roles(names)):
+            continue
+        below = [e["top"] for e in page.horizontal_edges if e["top"] > line["bottom"] + 2]
+        bottom = max(below) if below else page.height * (1 - _MARGIN)
+        x1 = max(line["x1"], max((w["x1"] for w in words if line["top"] <= w["top"] <= bottom), default=line["x1"]))
+        bbox = (max(0.0, heads[0]["x0"] - 2), max(0.0, line["top"] - 2), min(page.width, x1 + 2), bottom + 1)
+        verticals = [w["x0"] - 2 for w in heads] + [bbox[2]]
+        settings = {"vertical_strategy": "explicit", "explicit_vertical_lines": verticals}
+        settings |= {"horizontal_strategy": "text", "min_words_horizontal": 1}
+        tables = page.crop(bbox).find_tables(settings)
+        rows = [row for t in tables for row in _table_rows(t) if any(row)]
+        if rows:
+            return [(bbox, rows)]
+    return []
 
 
 def _inside(obj, boxes) -> bool:
