@@ -363,14 +363,10 @@ class PlatformClient:
             raise _Transient(f"无法连接平台 {self.url}（{exc.__class__.__name__}: {exc}）") from exc
         except httpx.ReadTimeout as exc:  # the request went out: the platform may have stored it
             raise _Transient(
-                f"等待平台应答超过 {self.read_timeout:g} 秒（[platform] read_timeout）仍未收到应答，"
-                "这批数据平台是否已收到未知",
-                ambiguous=True,
+                f"等待平台应答超过 {self.read_timeout:g} 秒（[platform] read_timeout）仍未收到应答", ambiguous=True
             ) from exc
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise _Transient(
-                f"平台连接中断，未收到应答（{exc.__class__.__name__}），这批数据平台是否已收到未知", ambiguous=True
-            ) from exc
+            raise _Transient(f"平台连接中断，未收到应答（{exc.__class__.__name__}）", ambiguous=True) from exc
         except (httpx.WriteError, httpx.WriteTimeout, httpx.NetworkError) as exc:
             raise _Transient(f"发送到平台时网络错误（{exc.__class__.__name__}: {exc}）") from exc
         except httpx.UnsupportedProtocol as exc:
@@ -491,13 +487,15 @@ class PlatformClient:
                     raise self._refusal(kind, response, data, code, msg)
                 fix = self.profile.code_message(code) if kind == "transient" else None
                 if kind == "unknown":
-                    msg = f"平台应答无法读取（{msg}），这批数据平台是否已收到未知"
+                    msg = f"平台应答无法读取（{msg}）"
                 last = _Transient(
                     msg + (f"；{fix}" if fix else ""),
                     ambiguous=kind == "unknown",
                     retry_after=_retry_after(response),
                     hint="" if kind == "unknown" else busy_hint(response, data),
                 )
+            if last.ambiguous and batch is not None:
+                last.message += f"，批次 {batch} 平台是否已收到未知"
             advice = last.hint + ledger_advice(batch, replay_safe=self.profile.replay_safe)
             if last.ambiguous and not idempotent:
                 err = TransportError(f"{last.message}；为免重复未自动重发。{advice}", where=self.url)
