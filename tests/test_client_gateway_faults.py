@@ -68,6 +68,9 @@ class _Gateway(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_GET(self):
+        self.do_POST()
+
     def log_message(self, *args):
         pass
 
@@ -212,6 +215,21 @@ def test_a_4xx_page_is_no_platform_refusal(gateway):
             c.send_batch("revisit", "B1", c.encode_batch("B1", [json.dumps(revisit(1))]), 1)
     assert "HTTP 400" in str(err.value) and "“400 Bad Request nginx”" in str(err.value)
     assert "代理" in str(err.value) and gateway.hits == 1
+
+
+def test_a_page_where_a_query_expected_json_is_a_clear_refusal(gateway):
+    """No batch went out (a verification-log query, a clock): a 2xx page is not retried as an
+    unknown outcome, and the run's platform-day lookup falls back to Beijing time on it."""
+    from hlwjr import PlatformRejected
+    from hlwjr.upload._uploader import _day_fn
+
+    gateway.answer, gateway.hits = (200, "text/html", b"<html><title>Welcome</title><body>index</body></html>"), 0
+    url = f"http://127.0.0.1:{gateway.server_port}/hlwjr"
+    with PlatformClient("sandbox", url, "APP", "good", sleep=lambda s: None) as c:
+        with pytest.raises(PlatformRejected, match="不是平台接口的应答.*HTTP 200.*Welcome index"):
+            c.verify_log()
+        assert gateway.hits == 1
+        assert len(_day_fn(c)()) == 10
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])

@@ -147,9 +147,11 @@ def busy_message(doing: str, response: httpx.Response, data: Any, code: Any, msg
     return f"{doing}平台繁忙（HTTP {response.status_code}，code {code}）：{msg}"
 
 
-def busy_hint(response: httpx.Response, data: Any) -> str:
-    """What to do about a transient answer: wait for a gateway's page to go away, or check the
-    address when it stays; wait for a busy platform."""
+def busy_hint(response: httpx.Response, data: Any, *, busy: bool = True) -> str:
+    """What to do about an answer worth another try: wait for a gateway's page to go away, or check
+    the address when it stays; wait for a busy platform. ``busy=False``: a 2xx that cannot be read."""
+    if not busy:
+        return "应答一直如此时，请检查 [platform] url 与 proxy 是否指向平台接口。"
     if answer_defect(response, data):
         return "网关暂时不可用，稍后重试；一直如此请检查 [platform] url 与 proxy 是否指向平台接口。"
     return "平台繁忙，稍后重试。"

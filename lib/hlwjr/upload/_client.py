@@ -481,6 +481,8 @@ class PlatformClient:
                 last = t
             else:
                 kind, data, code, msg = self._classify(response)
+                if kind == "unknown" and batch is None:
+                    kind = "rejected"  # no batch whose fate is unknown: a page where the JSON should be
                 if kind == "ok":
                     return data, response, attempt + 1
                 if kind not in ("transient", "unknown"):
@@ -492,7 +494,7 @@ class PlatformClient:
                     msg + (f"；{fix}" if fix else ""),
                     ambiguous=kind == "unknown",
                     retry_after=_retry_after(response),
-                    hint="" if kind == "unknown" else busy_hint(response, data),
+                    hint=busy_hint(response, data, busy=kind == "transient"),
                 )
             if last.ambiguous and batch is not None:
                 last.message += f"，批次 {batch} 平台是否已收到未知"
