@@ -10,6 +10,7 @@ headers against a fixed ``Date``. Variations come from hypothesis."""
 from __future__ import annotations
 
 import http.server
+import io
 import json
 import re
 import threading
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 
 from hlwjr import AuthError, PlatformClient, TransportError
 from hlwjr._privacy import id_check_char
+from hlwjr.cli import parse_args, run
 from hlwjr.sandbox import SandboxSettings, SyncASGITransport, create_app
 from hlwjr.upload._answers import EXCERPT_CHARS, answer_defect, page_excerpt, read_json, retry_after
 
@@ -263,8 +265,11 @@ def test_platform_check_says_what_the_gateway_answered(gateway, status, tmp_path
             "secret_env": "HLWJR_TEST_GW_SECRET",
         },
     }
+    out = io.StringIO()
     try:
-        checks = check_platform(load_project(write_project(tmp_path / "proj", cfg)))
+        proj = write_project(tmp_path / "proj", cfg)
+        checks = check_platform(load_project(proj))
+        code = run(parse_args(["platform", "check", "--config", str(proj)]), out, io.StringIO())
     finally:
         server.shutdown()
         server.server_close()
@@ -273,6 +278,8 @@ def test_platform_check_says_what_the_gateway_answered(gateway, status, tmp_path
     assert f"HTTP {status}" in auth.message and "text/html" in auth.message and "code None" not in auth.message
     assert f"“{status} Service Unavailable nginx”" in auth.message and "未重试" in auth.message
     assert "网关暂时不可用，稍后重试" in auth.message and "已重试 0 次" not in auth.message
+    printed = out.getvalue()
+    assert code == 1 and auth.message in printed and "<" not in printed and "code None" not in printed
 
 
 # --------------------------------------------------------------------------- Retry-After
