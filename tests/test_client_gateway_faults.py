@@ -451,6 +451,43 @@ def test_a_token_refused_again_after_renewal_is_one_auth_error(tmp_path):
     assert "token" in str(err.value) and "过期" in str(err.value)
 
 
+def test_an_account_disabled_mid_run_is_no_token_to_renew_forever(tmp_path):
+    """The sandbox disables the account between two batches (its tokens revoked: 1101): one renewal
+    is tried, refused with 1003, and the run stops with the platform's reason; nothing stored."""
+    app, appid, secret, transport = _sandbox(tmp_path)
+    service = app.state.sandbox
+    try:
+        with _sandbox_client(transport, appid, secret, sleep=lambda s: None) as c:
+            c.send_batch("revisit", "B1", c.encode_batch("B1", [json.dumps(revisit(1))]), 1)
+            service.store.set_active(appid, False)
+            service.forget_caches()
+            with pytest.raises(AuthError, match="1003") as err:
+                c.send_batch("revisit", "B2", c.encode_batch("B2", [json.dumps(revisit(2))]), 1)
+            assert c.auth.renewals == 1 and c.stats["requests"] == 2
+        assert _uploaded(service, appid)["uploaded"] == 1
+    finally:
+        service.store.close()
+        transport.close()
+    assert "账号停用" in str(err.value)
+
+
+def test_a_401_a_new_token_cannot_cure_is_refused_without_renewal():
+    """HTTP 401 with one of the profile's ``auth`` codes (1102 格式错误, 1003 账号停用): no token
+    request, one AuthError with the platform's reason."""
+    tokens = []
+
+    def platform(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/api/token"):
+            tokens.append(request)
+            return httpx.Response(200, json=_TOKEN)
+        return httpx.Response(401, json={"code": 1102, "msg": "Authorization格式错误"})
+
+    with PlatformClient("sandbox", "http://p.test", "APP", "good", transport=httpx.MockTransport(platform)) as c:
+        with pytest.raises(AuthError, match="1102 Authorization格式错误"):
+            c.send_batch("revisit", "B1", c.encode_batch("B1", [json.dumps(revisit(1))]), 1)
+    assert len(tokens) == 1
+
+
 # --------------------------------------------------------------------------- read timeouts
 
 

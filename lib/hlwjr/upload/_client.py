@@ -167,12 +167,14 @@ class TokenAuth(httpx.Auth):
         )
 
     def _is_expired_answer(self, response: httpx.Response) -> bool:
-        if response.status_code == 401:
-            return True
-        if not self.profile.codes("token_expired"):
+        """The platform says the token is invalid or expired: one of the profile's ``token_expired``
+        codes, or HTTP 401 unless its code is a refusal a new token cannot cure (账号停用, 格式错误)."""
+        if response.status_code != 401 and not self.profile.codes("token_expired"):
             return False
         code = _get(read_json(response), self.profile.response.get("code_field", "code"))
-        return self.profile.has_code("token_expired", code)
+        if self.profile.has_code("token_expired", code):
+            return True
+        return response.status_code == 401 and not self.profile.has_code("auth", code)
 
     def _apply(self, request: httpx.Request) -> None:
         a = self.profile.auth
