@@ -154,6 +154,24 @@ def test_the_excerpt_is_what_a_person_reads():
     assert page_excerpt(gbk) == "服务暂停 维护中"
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(max_size=400),
+    n=st.integers(0, 999),
+    charset=st.sampled_from(["utf-8", "gb18030"]),
+    huge=st.booleans(),
+)
+def test_any_page_gives_a_short_masked_excerpt(text, n, charset, huge):
+    secret_id = id_number(n)
+    page = f"{text}<b>{secret_id}</b>{text}" + ("<div>" * 50_000 if huge else "")
+    response = httpx.Response(
+        502, content=page.encode(charset, errors="replace"), headers={"Content-Type": "text/html"}
+    )
+    excerpt = page_excerpt(response)
+    assert len(excerpt) <= EXCERPT_CHARS and secret_id not in excerpt and "\n" not in excerpt
+    assert answer_defect(response, read_json(response)).startswith("HTTP 502，内容类型 text/html")
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     answer=st.one_of(

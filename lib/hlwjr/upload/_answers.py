@@ -30,6 +30,8 @@ __all__ = [
 
 #: The most characters of a page quoted in a message (never the whole page).
 EXCERPT_CHARS = 80
+#: The head of a page that is read for its excerpt (a gateway's page says what it is up front).
+_PAGE_HEAD = 64 * 1024
 
 _HIDDEN = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
@@ -68,7 +70,7 @@ def page_excerpt(response: httpx.Response, limit: int = EXCERPT_CHARS) -> str:
     """The answer's text as a person reads it: tags, scripts and styles stripped, entities decoded,
     white space collapsed (a page's ``<title>`` first), ID and phone numbers masked, at most
     ``limit`` characters."""
-    text = _text(response)
+    text = _text(response)[:_PAGE_HEAD]
     title = _TITLE.search(text)
     body = _TAG.sub(" ", _HIDDEN.sub(" ", text))
     words = _SPACE.sub(" ", html.unescape(body)).strip()
