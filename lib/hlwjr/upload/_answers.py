@@ -82,7 +82,7 @@ def page_excerpt(response: httpx.Response, limit: int = EXCERPT_CHARS) -> str:
 
 
 def _content_type(response: httpx.Response) -> str:
-    return response.headers.get("content-type", "").split(";")[0].strip() or "未声明"
+    return response.headers.get("content-type", "").split(";")[0].strip()[:60] or "未声明"
 
 
 def _cut_off(text: str) -> bool:
