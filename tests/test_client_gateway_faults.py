@@ -300,6 +300,23 @@ def test_platform_check_says_what_the_gateway_answered(gateway, status, tmp_path
     assert code == 1 and auth.message in printed and "<" not in printed and "code None" not in printed
 
 
+def test_platform_check_on_a_gateway_profile_speaks_of_no_ledger(gateway, tmp_path, monkeypatch):
+    """The 国密 gateway's check signs in with an empty array outside any ledger: its message for an
+    error page neither mentions the ledger nor asks for --resolve."""
+    from hlwjr.upload._check import check_platform
+    from hlwjr.upload._project import load_project, write_project
+
+    page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+    gateway.answer = (502, "text/html", page)
+    monkeypatch.setenv("HLWJR_TEST_GW_SECRET", "a" * 32)
+    url = f"http://127.0.0.1:{gateway.server_port}/hlwjr"
+    platform = {"profile": "tianjin", "url": url, "appid": "k", "secret_env": "HLWJR_TEST_GW_SECRET"}
+    proj = write_project(tmp_path / "p", {"project": {"name": "医院", "org_code": ORG}, "platform": platform})
+    auth = check_platform(load_project(proj))[-1]
+    assert auth.ok is False and "HTTP 502" in auth.message and "“502 Bad Gateway nginx”" in auth.message
+    assert "台账" not in auth.message and "--resolve" not in auth.message and "未重试" in auth.message
+
+
 # --------------------------------------------------------------------------- Retry-After
 
 

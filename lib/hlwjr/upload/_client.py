@@ -572,13 +572,14 @@ class PlatformClient:
             ).encode("utf-8")
         )
 
-    def send_batch(self, dataset: str, batch_no: str, body: bytes, n: int) -> BatchResult:
+    def send_batch(self, dataset: str, batch_no: str, body: bytes, n: int, *, ledger: bool = True) -> BatchResult:
         """POST one batch (``body`` from :meth:`encode_batch`) and read the per-record answer.
 
         Transient failures are retried with the same batchNo when the profile says replays are
         safe; otherwise an ambiguous failure raises ``TransportError`` with ``ambiguous=True``.
         A request-level refusal raises ``PlatformRejected``; record-level rejections come back
-        in the result.
+        in the result. ``ledger=False``: a call no ledger records (``platform check``'s sign-in),
+        whose messages do not speak of one.
         """
         up = self.profile.upload
         path = up["path"].replace("{dataset}", dataset)
@@ -588,7 +589,12 @@ class PlatformClient:
             headers[a.get("service_id_header", "X-Service-Id")] = a.get("service_id", "")
             headers[a.get("method_header", "X-Service-Method")] = self.service_method(dataset)
         data, _response, attempts = self.request(
-            "POST", path, content=body, headers=headers, idempotent=self.profile.replay_safe, batch=batch_no
+            "POST",
+            path,
+            content=body,
+            headers=headers,
+            idempotent=self.profile.replay_safe,
+            batch=batch_no if ledger else None,
         )
         result = self.parse_results(dataset, batch_no, n, data)
         result.attempts = attempts
