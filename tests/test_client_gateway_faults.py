@@ -109,12 +109,13 @@ _words = st.text(
 
 @st.composite
 def error_pages(draw):
-    """An nginx-like error page: a title, a heading, a script and a style, filler, maybe an ID number."""
+    """An nginx-like error page: a title, a heading, a script and a style (marked with "&", which the
+    words never hold), filler and an ID number."""
     title, heading, filler = draw(_words), draw(_words), draw(st.text("ab xyz", min_size=0, max_size=3000))
     secret_id = id_number(draw(st.integers(0, 999)))
-    script = draw(_words)
+    script = draw(_words) + "&" + draw(_words)
     page = (
-        f"<!DOCTYPE html><html><head><title>{title}</title><style>body{{color:red}}</style>"
+        f"<!DOCTYPE html><html><head><title>{title}</title><style>body{{color:red}} /* & */</style>"
         f"<script>var x = '{script}';</script></head><body><center><h1>{heading}</h1></center>"
         f"<p>request for {secret_id}</p><hr><center>nginx</center>{filler}</body></html>"
     )
@@ -136,6 +137,7 @@ def test_a_gateways_error_page_is_told_in_a_few_words(gateway, page, status, ret
     html_page, secret_id, _script = page
     err, sleeps, hits = _through(gateway, (status, "text/html; charset=utf-8", html_page.encode()), retries=retries)
     message = str(err)
+    assert "&" not in message  # scripts and styles are no text a person reads
     assert f"HTTP {status}" in message and "text/html" in message and "不是 JSON" in message
     _check_excerpt(message, html_page, secret_id)
     assert "网关暂时不可用，稍后重试" in message and "[platform] url" in message
