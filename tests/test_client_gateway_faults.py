@@ -4,8 +4,9 @@ token that dies mid-run, and answers that never come (read timeouts).
 
 The real sandbox produces what it can (503 + Retry-After, the token rate limit's 429, early token
 expiry, latency beyond the read timeout); a loopback "gateway" (stdlib ``http.server``) serves the
-pages the sandbox never sends; ``httpx.MockTransport`` only scripts HTTP-date ``Retry-After``
-headers against a fixed ``Date``. Variations come from hypothesis."""
+pages the sandbox never sends; ``httpx.MockTransport`` only scripts what no server here answers on
+demand (HTTP-date ``Retry-After`` headers against a fixed ``Date``, a 401 with 1102 to a well-formed
+request). Variations come from hypothesis."""
 
 from __future__ import annotations
 
