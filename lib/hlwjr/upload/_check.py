@@ -142,7 +142,7 @@ def _signed_call(client) -> PlatformCheck:
             return PlatformCheck(name, None, "该平台没有可以不带数据调用的接口：首次上传时验证")
         dataset = sign_in[0]
         body = client.encode_batch("check", [])
-        result = client.send_batch(dataset, "check", body, 0)
+        result = client.send_batch(dataset, "check", body, 0, ledger=False)
     except AuthError as exc:
         return PlatformCheck(name, False, exc.message)
     except HlwjrError as exc:

@@ -10,8 +10,11 @@ This module is the **one place** where ``httpx`` exceptions are translated into
 :class:`~hlwjr.TransportError` / :class:`~hlwjr.AuthError` / :class:`~hlwjr.PlatformRejected`,
 and where every answer is classified once:
 
-* transient (connect errors, timeouts, HTTP 5xx/429, 系统繁忙) → retried with exponential backoff
-  and jitter, bounded by ``max_retries``;
+* transient (connect errors, timeouts, HTTP 5xx/429, 系统繁忙, a gateway's error page) → retried
+  with exponential backoff and jitter, at least as long as the answer's ``Retry-After`` (seconds or
+  HTTP-date, obeyed up to ``retry_after_max``), bounded by ``max_retries``;
+* unknown outcome (a read timeout, a dropped connection, a 2xx answer that is no JSON object) →
+  replayed under the same batchNo where the profile says replays are safe, else never re-sent;
 * auth (token expired) → renewed once by :class:`TokenAuth`; refused appid/secret → ``AuthError``;
 * data rejection → never retried; returned per record with the platform's reasons.
 """
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import ssl
 import threading
 import time
@@ -31,8 +33,9 @@ from typing import Any
 import httpx
 
 from .._exceptions import AuthError, ConfigError, PlatformRejected, TransportError
+from ._answers import answer_defect, busy_hint, busy_message, ledger_advice, page_excerpt, read_json, retry_after
 from ._profile import _METHOD_NAME, PlatformProfile, _get, code_key
-from ._results import ACCEPTED, REJECTED, BatchResult, RecordResult
+from ._results import ACCEPTED, REJECTED, BatchResult, RecordResult, business_errors, culprit, refused_with
 from .profiles import SignedHeadersAuth, Sm3GatewayAuth, body_codec
 
 __all__ = ["PlatformClient", "TokenAuth"]
@@ -41,27 +44,12 @@ __all__ = ["PlatformClient", "TokenAuth"]
 class _Transient(Exception):
     """Internal: an answer worth retrying (5xx, busy, dropped connection)."""
 
-    def __init__(self, message: str, *, ambiguous: bool = False, retry_after: float | None = None):
+    def __init__(self, message: str, *, ambiguous: bool = False, retry_after: float | None = None, hint: str = ""):
         super().__init__(message)
         self.message = message
         self.ambiguous = ambiguous
         self.retry_after = retry_after
-
-
-def _json(response: httpx.Response) -> Any:
-    """The answer's JSON, or None when it is not JSON. Besides UTF-8, gateways answer with a byte
-    order mark or in their declared (or undeclared) GBK/GB18030 charset: all are read."""
-    raw = response.content
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        pass
-    for encoding in dict.fromkeys(e for e in (response.charset_encoding, "utf-8-sig", "gb18030") if e):
-        try:
-            return json.loads(raw.decode(encoding).lstrip("\ufeff"))
-        except (LookupError, UnicodeDecodeError, json.JSONDecodeError):
-            continue
-    return None
+        self.hint = hint  # what to do, when the message alone does not say it
 
 
 def _without_password(url: str | None) -> str:
@@ -74,11 +62,9 @@ def _without_password(url: str | None) -> str:
 
 
 def _snippet(response: httpx.Response) -> str:
-    try:
-        text = response.text
-    except Exception:
-        return ""
-    return text[:200].replace("\n", " ")
+    """What a person reads in an answer that is not the platform's JSON (never the whole page)."""
+    data = read_json(response)
+    return answer_defect(response, data) or f"HTTP {response.status_code}，{page_excerpt(response)}"
 
 
 # --------------------------------------------------------------------------- auth
@@ -136,13 +122,15 @@ class TokenAuth(httpx.Auth):
 
     def _store(self, response: httpx.Response) -> None:
         t = self.profile.token or {}
-        data = _json(response)
+        data = read_json(response)
         code = _get(data, self.profile.response.get("code_field", "code"))
         msg = _get(data, self.profile.response.get("message_field", "msg")) or ""
         status = response.status_code
         if status >= 500 or status == 429 or self.profile.has_code("busy", code):
             raise _Transient(
-                f"获取令牌时平台繁忙 (HTTP {status}, code {code}): {msg}", retry_after=_retry_after(response)
+                busy_message("获取令牌时", response, data, code, msg),
+                retry_after=_retry_after(response),
+                hint=busy_hint(response, data),
             )
         if status == 404:
             raise ConfigError(
@@ -154,7 +142,7 @@ class TokenAuth(httpx.Auth):
         if status < 400 and code is None and not token:
             raise AuthError(self._not_token_answer(response), where=str(response.request.url))
         if status >= 400 or not self.profile.is_success(code) or not token:
-            detail = f"{code} {msg}".strip() if data is not None else f"HTTP {status} {_snippet(response)}"
+            detail = f"{code} {msg}".strip() if isinstance(data, dict) else _snippet(response)
             raise AuthError(
                 f"平台拒绝了 appid {self.appid} 的令牌请求（{detail}）：请核对 appid 与密钥 (secret)"
                 f"是否为平台发放的、账号是否已停用，以及平台地址是否正确",
@@ -172,20 +160,21 @@ class TokenAuth(httpx.Auth):
     def _not_token_answer(self, response: httpx.Response) -> str:
         """An answer with neither code nor token (empty, a proxy's page, other JSON) is no refusal of
         the appid: the URL or the proxy reaches something else than the platform's token interface."""
-        shown = _snippet(response).strip() or "空应答"
         return (
-            f"令牌地址的应答不是平台令牌接口的应答（HTTP {response.status_code}：{shown}）：可能是代理或网关的页面，"
+            f"令牌地址的应答不是平台令牌接口的应答（{_snippet(response)}）：可能是代理或网关的页面，"
             "或平台地址不对；请核对 [platform] url 与 proxy（运行 `hlwjr platform check` 检查），"
             "appid 与密钥并未被拒绝。取不到令牌时不发送数据，修正后重新运行即可"
         )
 
     def _is_expired_answer(self, response: httpx.Response) -> bool:
-        if response.status_code == 401:
-            return True
-        if not self.profile.codes("token_expired"):
+        """The platform says the token is invalid or expired: one of the profile's ``token_expired``
+        codes, or HTTP 401 unless its code is a refusal a new token cannot cure (账号停用, 格式错误)."""
+        if response.status_code != 401 and not self.profile.codes("token_expired"):
             return False
-        code = _get(_json(response), self.profile.response.get("code_field", "code"))
-        return self.profile.has_code("token_expired", code)
+        code = _get(read_json(response), self.profile.response.get("code_field", "code"))
+        if self.profile.has_code("token_expired", code):
+            return True
+        return response.status_code == 401 and not self.profile.has_code("auth", code)
 
     def _apply(self, request: httpx.Request) -> None:
         a = self.profile.auth
@@ -209,7 +198,7 @@ class TokenAuth(httpx.Auth):
                 self._apply(request)
             response = yield request
             if self._is_expired_answer(response):
-                data = _json(response)
+                data = read_json(response)
                 msg = _get(data, self.profile.response.get("message_field", "msg")) or _snippet(response)
                 raise AuthError(
                     f"令牌刚刚更新，平台仍然拒绝（{msg}）：请检查服务器时间、账号状态，或联系平台",
@@ -227,12 +216,12 @@ def _make_auth(profile: PlatformProfile, appid: str, secret: str, url: str) -> h
     return TokenAuth(profile, appid, secret, base_url=url)
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    return retry_after(response, time.time())
 
 
 # --------------------------------------------------------------------------- client
@@ -256,6 +245,7 @@ class PlatformClient:
         max_retries: int = 5,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
+        retry_after_max: float = 120.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
@@ -269,8 +259,10 @@ class PlatformClient:
         self.url = url.rstrip("/")
         self.appid = appid
         self.max_retries = max_retries
+        self.read_timeout = read_timeout
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.retry_after_max = retry_after_max
         self._sleep = sleep
         self._rng = rng
         self.proxy = proxy
@@ -331,6 +323,7 @@ class PlatformClient:
             max_retries=s.max_retries,
             backoff_base=s.backoff_base,
             backoff_max=s.backoff_max,
+            retry_after_max=s.retry_after_max,
             transport=transport,
             sleep=sleep,
             dataset_aliases=aliases,
@@ -370,9 +363,12 @@ class PlatformClient:
                     f"设置和代理服务是否可用"
                 ) from exc
             raise _Transient(f"无法连接平台 {self.url}（{exc.__class__.__name__}: {exc}）") from exc
-        except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            # the request went out: the platform may have stored it (ambiguous)
-            raise _Transient(f"平台连接中断或超时，未收到应答（{exc.__class__.__name__}）", ambiguous=True) from exc
+        except httpx.ReadTimeout as exc:  # the request went out: the platform may have stored it
+            raise _Transient(
+                f"等待平台应答超过 {self.read_timeout:g} 秒（[platform] read_timeout）仍未收到应答", ambiguous=True
+            ) from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise _Transient(f"平台连接中断，未收到应答（{exc.__class__.__name__}）", ambiguous=True) from exc
         except (httpx.WriteError, httpx.WriteTimeout, httpx.NetworkError) as exc:
             raise _Transient(f"发送到平台时网络错误（{exc.__class__.__name__}: {exc}）") from exc
         except httpx.UnsupportedProtocol as exc:
@@ -381,93 +377,135 @@ class PlatformClient:
             raise TransportError(f"与平台通信失败: {exc.__class__.__name__}: {exc}", where=self.url) from exc
 
     def _classify(self, response: httpx.Response) -> tuple[str, Any, Any, str]:
-        """(kind, data, code, message) with kind in ok | transient | auth | rejected | notfound."""
+        """(kind, data, code, message) with kind in ok | transient | unknown | auth | rejected | notfound;
+        ``unknown``: a 2xx answer that cannot be read (the platform may have stored the request)."""
         r = self.profile.response
-        data = _json(response)
+        data = read_json(response)
         code = _get(data, r.get("code_field", "code"))
         msg = _get(data, r.get("message_field", "msg"))
-        msg = str(msg) if msg is not None else _snippet(response)
+        defect = answer_defect(response, data)
+        msg = defect if defect else str(msg) if msg is not None else ""
         status = response.status_code
         if status >= 500 or status == 429 or self.profile.has_code("busy", code):
-            return "transient", data, code, msg
+            return "transient", data, code, busy_message("", response, data, code, msg)
         if self.profile.has_code("auth", code) or status in (401, 403):
             return "auth", data, code, msg
         if status == 404:
             return "notfound", data, code, msg
-        if data is None:
-            return "rejected", data, code, f"HTTP {status}，应答不是 JSON: {msg}"
+        if defect:
+            return ("unknown" if status < 300 else "rejected"), data, code, defect
         if self.profile.is_success(code) or self.profile.has_code("whole_batch", code):
             return "ok", data, code, msg
         return "rejected", data, code, msg
 
+    def _refusal(self, kind: str, response: httpx.Response, data: Any, code: Any, msg: str) -> Exception:
+        """The error an answer that is neither ok nor transient raises."""
+        where = str(response.request.url)
+        page = code is None and answer_defect(response, data) is not None
+        if kind == "auth" and page:
+            return AuthError(
+                f"请求被拒绝（{msg}）：可能是平台前面的网关或防火墙拦截了本机，也可能是身份不对；请核对 "
+                "[platform] url、proxy 和 appid（运行 `hlwjr platform check` 检查）",
+                where=where,
+            )
+        if kind == "auth":
+            fix = self.profile.code_message(code) or "请核对 appid、密钥和账号状态"
+            return AuthError(f"平台拒绝了请求的身份（{code} {msg}）：{fix}", where=where)
+        if kind == "notfound":
+            return ConfigError(
+                f"平台地址不正确：{response.request.url} 返回 HTTP 404；请核对 [platform] url 和平台接口描述 (profile)",
+                where=where,
+            )
+        if page:
+            text = f"应答不是平台接口的应答（{msg}）：可能是代理、防火墙或网关的页面；请检查 [platform] url 与 proxy"
+        else:
+            text = f"平台拒收（{code}）: {msg}"
+        err = PlatformRejected(text, code=code, where=where)
+        err.response = data  # type: ignore[attr-defined]
+        err.status = response.status_code  # type: ignore[attr-defined]  # 413: body too large
+        return err
+
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         delay = min(self.backoff_max, self.backoff_base * (2**attempt))
         delay = delay * (0.5 + 0.5 * self._rng())  # jitter
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, self.backoff_max))
+        if retry_after is not None:  # the platform said how long: at least that, at most retry_after_max
+            delay = max(delay, min(retry_after, self.retry_after_max))
         return delay
 
-    def _wait_and_retry(self, attempt: int, failure: _Transient, path: str) -> None:
-        delay = self._backoff(attempt, failure.retry_after)
-        self.stats["retries"] += 1
-        self._observe("retry", attempt=attempt + 1, wait=delay, reason=failure.message, path=path)
-        self._sleep(delay)
+    def _retry_or_raise(self, attempt: int, failure: _Transient, path: str, advice: str) -> None:
+        """Wait and return when another attempt is allowed (the backoff, at least the answer's
+        ``Retry-After``); raise ``TransportError`` when the retries ran out or the platform asks
+        for a longer wait than ``retry_after_max``."""
+        too_long = failure.retry_after is not None and failure.retry_after > self.retry_after_max
+        if attempt < self.max_retries and not too_long:
+            delay = self._backoff(attempt, failure.retry_after)
+            self.stats["retries"] += 1
+            self._observe("retry", attempt=attempt + 1, wait=delay, reason=failure.message, path=path)
+            self._sleep(delay)
+            return
+        self._observe("give_up", attempts=attempt + 1, reason=failure.message, path=path)
+        tries = self._tries_text(attempt, failure.retry_after, too_long)
+        err = TransportError(f"{failure.message}；{tries}。{advice}", where=self.url)
+        err.ambiguous = failure.ambiguous  # type: ignore[attr-defined]
+        raise err from failure
+
+    def _tries_text(self, attempt: int, retry_after: float | None, too_long: bool) -> str:
+        done = f"已重试 {attempt} 次" if attempt else "请求 1 次"
+        if too_long:
+            return (
+                f"{done}，平台要求 {_seconds(retry_after or 0)} 秒后再试（Retry-After），超过最长等待 "
+                f"{_seconds(self.retry_after_max)} 秒（[platform] retry_after_max），未再重试"
+            )
+        text = f"{done}仍失败" if attempt else "请求 1 次未成功（未重试）"
+        if retry_after is not None and attempt:
+            text += f"（已按平台的 Retry-After 等待后重试，最近一次要求 {_seconds(retry_after)} 秒）"
+        return text
 
     def _observe(self, what: str, **fields) -> None:
         method = getattr(self.observer, what, None)
         if method is not None:
             method(**fields)
 
-    def request(self, method: str, path: str, *, idempotent: bool = True, **kw) -> tuple[Any, httpx.Response, int]:
+    def request(
+        self, method: str, path: str, *, idempotent: bool = True, batch: str | None = None, **kw
+    ) -> tuple[Any, httpx.Response, int]:
         """Send with retries; returns (JSON data, response, attempts) of an ``ok`` answer.
 
         Raises ``TransportError`` (``.ambiguous`` True when the platform may have stored a
         non-idempotent request), ``AuthError`` or ``PlatformRejected`` (``.code``, ``.response``).
+        ``batch``: the batch number the request carries (for the message saying what becomes of it).
         """
         attempt = 0
-        last: _Transient | None = None
         while True:
             try:
                 response = self._send_once(method, path, **kw)
             except _Transient as t:
                 last = t
-                if t.ambiguous and not idempotent:
-                    err = TransportError(f"{t.message}；平台可能已经保存了这批数据，未自动重发以免重复", where=self.url)
-                    err.ambiguous = True  # type: ignore[attr-defined]
-                    raise err from t.__cause__
             else:
                 kind, data, code, msg = self._classify(response)
+                if kind == "unknown" and batch is None:
+                    kind = "rejected"  # no batch whose fate is unknown: a page where the JSON should be
                 if kind == "ok":
                     return data, response, attempt + 1
-                if kind == "auth":
-                    fix = self.profile.code_message(code) or "请核对 appid、密钥和账号状态"
-                    raise AuthError(f"平台拒绝了请求的身份（{code} {msg}）：{fix}", where=str(response.request.url))
-                if kind == "notfound":
-                    raise ConfigError(
-                        f"平台地址不正确：{response.request.url} 返回 HTTP 404；请核对 [platform] url 和平台接口描"
-                        "述 (profile)",
-                        where=str(response.request.url),
-                    )
-                if kind == "rejected":
-                    err = PlatformRejected(f"平台拒收（{code}）: {msg}", code=code, where=str(response.request.url))
-                    err.response = data  # type: ignore[attr-defined]
-                    err.status = response.status_code  # type: ignore[attr-defined]  # 413: body too large
-                    raise err
-                fix = self.profile.code_message(code)
+                if kind not in ("transient", "unknown"):
+                    raise self._refusal(kind, response, data, code, msg)
+                fix = self.profile.code_message(code) if kind == "transient" else None
+                if kind == "unknown":
+                    msg = f"平台应答无法读取（{msg}）"
                 last = _Transient(
-                    f"平台繁忙 (HTTP {response.status_code}, code {code}): {msg}" + (f"；{fix}" if fix else ""),
+                    msg + (f"；{fix}" if fix else ""),
+                    ambiguous=kind == "unknown",
                     retry_after=_retry_after(response),
+                    hint=busy_hint(response, data, busy=kind == "transient"),
                 )
-            if attempt >= self.max_retries:
-                self._observe("give_up", attempts=attempt + 1, reason=last.message, path=path)
-                err = TransportError(
-                    f"{last.message}；已重试 {attempt} 次仍失败。没有数据丢失：已发出而未确认的批次都记在台账中，"
-                    f"下次运行用同一批次号重放",
-                    where=self.url,
-                )
-                err.ambiguous = last.ambiguous  # type: ignore[attr-defined]
-                raise err from last
-            self._wait_and_retry(attempt, last, path)
+            if last.ambiguous and batch is not None:
+                last.message += f"，批次 {batch} 平台是否已收到未知"
+            advice = last.hint + ledger_advice(batch, replay_safe=self.profile.replay_safe)
+            if last.ambiguous and not idempotent:
+                err = TransportError(f"{last.message}；为免重复未自动重发。{advice}", where=self.url)
+                err.ambiguous = True  # type: ignore[attr-defined]
+                raise err from last.__cause__ or last
+            self._retry_or_raise(attempt, last, path, advice)
             attempt += 1
 
     # ---------------------------------------------------------------- platform operations
@@ -493,12 +531,7 @@ class PlatformClient:
                     auth._store(response)
                 return
             except _Transient as t:
-                if attempt >= self.max_retries:
-                    self._observe("give_up", attempts=attempt + 1, reason=t.message, path="token")
-                    raise TransportError(
-                        f"{t.message}；已重试 {attempt} 次仍失败。没有写入任何上传记录，稍后再试", where=self.url
-                    ) from t
-                self._wait_and_retry(attempt, t, "token")
+                self._retry_or_raise(attempt, t, "token", t.hint + "没有发送任何数据，也没有写入上传记录")
                 attempt += 1
 
     def probe(self) -> httpx.Response:
@@ -539,13 +572,14 @@ class PlatformClient:
             ).encode("utf-8")
         )
 
-    def send_batch(self, dataset: str, batch_no: str, body: bytes, n: int) -> BatchResult:
+    def send_batch(self, dataset: str, batch_no: str, body: bytes, n: int, *, ledger: bool = True) -> BatchResult:
         """POST one batch (``body`` from :meth:`encode_batch`) and read the per-record answer.
 
         Transient failures are retried with the same batchNo when the profile says replays are
         safe; otherwise an ambiguous failure raises ``TransportError`` with ``ambiguous=True``.
         A request-level refusal raises ``PlatformRejected``; record-level rejections come back
-        in the result.
+        in the result. ``ledger=False``: a call no ledger records (``platform check``'s sign-in),
+        whose messages do not speak of one.
         """
         up = self.profile.upload
         path = up["path"].replace("{dataset}", dataset)
@@ -555,7 +589,12 @@ class PlatformClient:
             headers[a.get("service_id_header", "X-Service-Id")] = a.get("service_id", "")
             headers[a.get("method_header", "X-Service-Method")] = self.service_method(dataset)
         data, _response, attempts = self.request(
-            "POST", path, content=body, headers=headers, idempotent=self.profile.replay_safe
+            "POST",
+            path,
+            content=body,
+            headers=headers,
+            idempotent=self.profile.replay_safe,
+            batch=batch_no if ledger else None,
         )
         result = self.parse_results(dataset, batch_no, n, data)
         result.attempts = attempts
@@ -670,12 +709,12 @@ class PlatformClient:
             return BatchResult(
                 dataset, batch_no, n, bcode, bmsg or msg, [RecordResult(i, ACCEPTED) for i in range(n)], data
             )
-        errors = _business_errors(bcode, bmsg)
-        culprit = _culprit(bmsg, n)
-        if culprit is None:
+        errors = business_errors(bcode, bmsg)
+        named = culprit(bmsg, n)
+        if named is None:
             results = [RecordResult(i, REJECTED, list(errors)) for i in range(n)]
         else:  # the platform named the bad record: the others were refused with it, and may go again
-            results = _refused_with({culprit: errors}, n)
+            results = refused_with({named: errors}, n)
         return BatchResult(dataset, batch_no, n, bcode, bmsg or msg, results, data, True)
 
     def _per_record_business(self, dataset: str, batch_no: str, n: int, data: Any, answers: list) -> BatchResult:
@@ -686,8 +725,8 @@ class PlatformClient:
         bcode, bmsg = _first_failure(answers, self.profile)
         if all(ok):
             return BatchResult(dataset, batch_no, n, bcode, bmsg, [RecordResult(i, ACCEPTED) for i in range(n)], data)
-        bad = {i: _business_errors(*answers[i]) for i, good in enumerate(ok) if not good}
-        return BatchResult(dataset, batch_no, n, bcode, bmsg, _refused_with(bad, n), data, True)
+        bad = {i: business_errors(*answers[i]) for i, good in enumerate(ok) if not good}
+        return BatchResult(dataset, batch_no, n, bcode, bmsg, refused_with(bad, n), data, True)
 
     def server_now(self) -> str | None:
         """The platform's current time (``YYYY-MM-DD HH:MM:SS``, Beijing) if the profile knows a
@@ -697,7 +736,7 @@ class PlatformClient:
             return None
         if "success_codes" in c:  # a clock with its own envelope (the sandbox's, behind a gateway profile)
             response = self._send_once("GET", c["path"], auth=None)
-            data = _json(response)
+            data = read_json(response)
             if response.status_code != 200 or _get(data, c.get("code_field", "code")) not in c["success_codes"]:
                 return None
         else:
@@ -737,39 +776,9 @@ def _business_answers(data: Any, code_field: str, message_field: str) -> list[tu
     return None if code is None else [(code, str(_get(data, message_field) or ""))]
 
 
-def _refused_with(bad: dict[int, list], n: int) -> list[RecordResult]:
-    """A whole batch refused for the records in ``bad`` (index → their errors): those carry their
-    reasons, the others a note that they were refused with them and may go again."""
-    note = f"同一请求中第 {'、'.join(str(i + 1) for i in sorted(bad)[:5])} 条记录有误，整批未入库（本条无误）"
-    innocent = [{"rule": "whole_batch", "msg": note}]
-    return [RecordResult(i, REJECTED, list(bad.get(i, innocent))) for i in range(n)]
-
-
 def _first_failure(answers: list[tuple[Any, str]], profile) -> tuple[Any, str]:
     """The batch's business code and message: the first failing answer's, else the first."""
     for code, msg in answers:
         if not profile.is_success(code, "business_success_codes", (200,)):
             return code, msg
     return answers[0]
-
-
-_RECORD_AT = re.compile(r"第\s*(\d+)\s*条(?:记录)?\s*([A-Za-z_][\w.\[\]]*)?\s*[：:]")
-
-
-def _culprit(msg: str, n: int) -> int | None:
-    """The index of the record a business message names ("第 3 条记录 organID：…"), if any."""
-    m = _RECORD_AT.search(msg or "")
-    if m and 1 <= int(m.group(1)) <= n:
-        return int(m.group(1)) - 1
-    return None
-
-
-def _business_errors(code: Any, msg: str) -> list[dict[str, Any]]:
-    """Gateway business errors: -99 lists the empty required fields separated by ``|``; another
-    message that names a record and field ("第 2 条记录 organID：…") keeps the field."""
-    if str(code) == "-99" and msg:
-        names = [m.strip() for m in msg.split("|") if m.strip()]
-        return [{"field": n, "rule": "required", "msg": f"必填项为空: {n}"} for n in names]
-    m = _RECORD_AT.search(msg or "")
-    field_name = m.group(2) if m else None
-    return [{"field": field_name, "rule": f"platform:{code}", "msg": msg or f"平台业务错误 {code}"}]

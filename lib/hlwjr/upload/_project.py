@@ -214,6 +214,7 @@ class PlatformSettings:
     max_retries: int = 5
     backoff_base: float = 0.5
     backoff_max: float = 30.0
+    retry_after_max: float = 120.0  # the longest wait a Retry-After header is obeyed for
     batch_size: int | None = None  # None: the profile's limit
     concurrency: int = 1
 
@@ -474,7 +475,7 @@ def _platform_settings(plat: dict, where: str, rel) -> PlatformSettings:
     for k in ("secret_file", "ca_bundle"):
         if k in plat:
             plat[k] = rel(plat[k])
-    for k in ("connect_timeout", "read_timeout", "backoff_base", "backoff_max"):
+    for k in ("connect_timeout", "read_timeout", "backoff_base", "backoff_max", "retry_after_max"):
         if k in plat and (not isinstance(plat[k], (int, float)) or plat[k] <= 0):
             raise ConfigError(f"[platform] {k} 必须是正数（秒）", where=where)
     for k in ("max_retries", "concurrency", "batch_size"):

@@ -3,10 +3,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ACCEPTED", "DUPLICATE", "REJECTED", "BatchResult", "RecordResult"]
+__all__ = [
+    "ACCEPTED",
+    "DUPLICATE",
+    "REJECTED",
+    "BatchResult",
+    "RecordResult",
+    "business_errors",
+    "culprit",
+    "refused_with",
+]
 
 ACCEPTED, REJECTED, DUPLICATE = "accepted", "rejected", "duplicate"
 
@@ -64,3 +74,36 @@ class BatchResult:
     @property
     def duplicate(self) -> int:
         return self._count(DUPLICATE)
+
+
+# --------------------------------------------------------------------------- gateway business answers
+
+
+def refused_with(bad: dict[int, list], n: int) -> list[RecordResult]:
+    """A whole batch refused for the records in ``bad`` (index → their errors): those carry their
+    reasons, the others a note that they were refused with them and may go again."""
+    note = f"同一请求中第 {'、'.join(str(i + 1) for i in sorted(bad)[:5])} 条记录有误，整批未入库（本条无误）"
+    innocent = [{"rule": "whole_batch", "msg": note}]
+    return [RecordResult(i, REJECTED, list(bad.get(i, innocent))) for i in range(n)]
+
+
+_RECORD_AT = re.compile(r"第\s*(\d+)\s*条(?:记录)?\s*([A-Za-z_][\w.\[\]]*)?\s*[：:]")
+
+
+def culprit(msg: str, n: int) -> int | None:
+    """The index of the record a business message names ("第 3 条记录 organID：…"), if any."""
+    m = _RECORD_AT.search(msg or "")
+    if m and 1 <= int(m.group(1)) <= n:
+        return int(m.group(1)) - 1
+    return None
+
+
+def business_errors(code: Any, msg: str) -> list[dict[str, Any]]:
+    """Gateway business errors: -99 lists the empty required fields separated by ``|``; another
+    message that names a record and field ("第 2 条记录 organID：…") keeps the field."""
+    if str(code) == "-99" and msg:
+        names = [m.strip() for m in msg.split("|") if m.strip()]
+        return [{"field": n, "rule": "required", "msg": f"必填项为空: {n}"} for n in names]
+    m = _RECORD_AT.search(msg or "")
+    field_name = m.group(2) if m else None
+    return [{"field": field_name, "rule": f"platform:{code}", "msg": msg or f"平台业务错误 {code}"}]
