@@ -127,7 +127,7 @@ NOTEBOOKS["01_接口规范_spec"] = [
     params("""
 DATASET = "recipe"    # 要查看的数据集（代码、别名或中文名，如 "在线处方"）
 CODE_SET = "sex"      # 要查看的值域（代码表）
-OFFICIAL_DOC = None   # 官方接口文档路径（.docx / .xlsx）；None：演示用参考规范导出的 Word 文档
+OFFICIAL_DOC = None   # 官方接口文档路径（.docx / .xlsx / .pdf）；None：演示用参考规范导出的 Word 文档
 """),
     md(OPEN_MD),
     code(OPEN),
