@@ -25,6 +25,7 @@ Sandbox platform (owner: sandbox area) — the real server, never a mock:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -92,6 +93,25 @@ def sandbox_server(tmp_path_factory):
     sb.start()
     yield sb
     sb.stop()
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    """The upload tests' sandbox (one per module): a real server on loopback serving the mini spec of
+    tests/data/upload_minispec, stopped by PID at the end; modules needing another spec define their own."""
+    from hlwjr.sandbox import Sandbox
+
+    sb = Sandbox(tmp_path_factory.mktemp("sandbox"), spec=str(Path(__file__).parent / "data" / "upload_minispec"))
+    sb.start()
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def fresh_faults(sandbox):
+    """Each test of a module starts without the faults an earlier test set (``usefixtures``)."""
+    yield
+    sandbox.set_faults(reset=True)
 
 
 @pytest.fixture(scope="module")

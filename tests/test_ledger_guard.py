@@ -26,18 +26,6 @@ from hlwjr.upload._uploader import upload_records
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    from test_upload_sandbox import MINISPEC
-
-    from hlwjr.sandbox import Sandbox
-
-    sb = Sandbox(tmp_path_factory.mktemp("sandbox"), spec=str(MINISPEC))
-    sb.start()
-    yield sb
-    sb.stop()
-
-
 def platform_counts(project) -> tuple[int, int]:
     """(accepted, duplicate) records of the project's organisation on the platform."""
     with PlatformClient.from_project(project) as client:

@@ -39,16 +39,6 @@ print("DONE", s.total("accepted"), s.total("already_accepted"), s.recovered, flu
 """
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    from hlwjr.sandbox import Sandbox
-
-    sb = Sandbox(tmp_path_factory.mktemp("sandbox"), spec=str(MINISPEC))
-    sb.start()
-    yield sb
-    sb.stop()
-
-
 def test_sigkill_ten_times_then_finish(sandbox, tmp_path):
     from test_upload_sandbox import uscc
 

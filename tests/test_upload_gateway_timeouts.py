@@ -14,25 +14,7 @@ from test_upload_sandbox import make_records, new_project
 from hlwjr import Ledger, PlatformClient, TransportError, compute_readiness
 from hlwjr.upload._uploader import upload_records
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    from test_upload_sandbox import MINISPEC
-
-    from hlwjr.sandbox import Sandbox
-
-    sb = Sandbox(tmp_path_factory.mktemp("sandbox"), spec=str(MINISPEC))
-    sb.start()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture(autouse=True)
-def _reset_faults(sandbox):
-    yield
-    sandbox.set_faults(reset=True)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_faults")]
 
 
 class SlowFrom(httpx.HTTPTransport):

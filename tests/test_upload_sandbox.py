@@ -60,16 +60,6 @@ def make_records(org: str, n_visits: int, *, prefix: str = "V", day: str = "2026
     return {"recipe": recipes, "visit": visits}  # deliberately not in dependency order
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    from hlwjr.sandbox import Sandbox
-
-    sb = Sandbox(tmp_path_factory.mktemp("sandbox"), spec=str(MINISPEC))
-    sb.start()
-    yield sb
-    sb.stop()
-
-
 def new_project(tmp_path, sandbox, monkeypatch, *, phase="production", **platform):
     _counter[0] += 1
     org = uscc(os.getpid() * 100 + _counter[0])
