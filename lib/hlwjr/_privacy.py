@@ -20,23 +20,29 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import math
+import numbers
 import re
+import unicodedata
 from typing import Any
 
 __all__ = [
     "COMPOUND_SURNAMES",
     "ID_CHECK_CHARS",
     "ID_WEIGHTS",
+    "TEXT_COLUMN_FIX",
     "check_id_number",
     "id_birthdate",
     "id_problem",
     "id_sex",
     "key_digest",
+    "lost_digits",
     "mask_key",
     "mask_kind",
     "mask_series",
     "mask_text",
     "mask_value",
+    "normalize_number",
+    "normalize_numbers",
     "to_halfwidth",
 ]
 
@@ -66,6 +72,36 @@ COMPOUND_SURNAMES = frozenset(
 def to_halfwidth(s: str) -> str:
     """全角转半角: full-width digits/letters/punctuation (``１１０１``) to their ASCII forms."""
     return s.translate(_FULLWIDTH)
+
+
+# ------------------------------------------------------------- the one normal form of a number
+# What real exports put in and around an ID or phone number: a BOM or zero-width character, Excel's
+# leading apostrophe ('110101…), full-width digits, and spaces or dashes between digit groups
+# (138 0013 8000, 110101-19900101-1234, +86 138…). Masking and guessing read a number only through
+# normalize_number, so none of these lets a full number through unrecognised.
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad\u180e\u200e\u200f"))
+_SEP_CHARS = r"\s\-\u2010-\u2015\u2212\ufe63\uff0d\u200b-\u200d\u2060\ufeff"
+_INNER_SEPS = re.compile(rf"(?<=\d)[{_SEP_CHARS}]+(?=[\dXx])")
+_EDGES = " \t\r\n'\"`\u2018\u2019"
+
+
+def normalize_number(value: Any) -> str:
+    """An ID/phone-like value in its one normal form: NFKC (全角 → 半角, ideographic space → space),
+    invisible characters (BOM, zero-width) dropped, Excel's leading apostrophe and surrounding spaces
+    removed, spaces and dashes between digits removed (``"'１３８ 0013-8000"`` → ``13800138000``)."""
+    s = unicodedata.normalize("NFKC", str(value)).translate(_INVISIBLE)
+    if not s.isascii():  # other Unicode decimal digits (e.g. 𝟏 after NFKC is 1; ٣ is not)
+        s = re.sub(r"\d", lambda m: str(unicodedata.decimal(m.group(0))), s)
+    return _INNER_SEPS.sub("", s.strip(_EDGES))
+
+
+def normalize_numbers(series):
+    """:func:`normalize_number` over a pandas Series of text (plain digit strings pass unchanged)."""
+    s = series.astype("str")
+    odd = ~s.str.fullmatch(r"[0-9]*[0-9Xx]?")
+    if not odd.any():
+        return s
+    return s.where(~odd, s[odd].map(normalize_number))
 
 
 def _is_missing(value: Any) -> bool:
@@ -107,6 +143,9 @@ def id_problem(value: Any, *, allow_15: bool = False, today: _dt.date | None = N
     if _is_missing(value):
         return "身份证号为空"
     s = str(value)
+    form = _export_problem(value, s)
+    if form:
+        return form
     if s != s.strip():
         return "身份证号前后有空格，请去掉空格"
     if s != to_halfwidth(s):
@@ -117,6 +156,8 @@ def id_problem(value: Any, *, allow_15: bool = False, today: _dt.date | None = N
         if _birth(s) is None:
             return "身份证号第7-12位不是有效的出生日期"
         return None
+    if _INNER_SEPS.search(s):
+        return "身份证号中间有空格或连字符，请去掉分隔符"
     if len(s) != 18:
         return f"身份证号应为18位，实际{len(s)}位"
     if not _ID18.fullmatch(s):
@@ -131,6 +172,32 @@ def id_problem(value: Any, *, allow_15: bool = False, today: _dt.date | None = N
         return "身份证号中的出生日期不合理（晚于今天或早于1890年）"
     if id_check_char(s[:17]) != s[17]:
         return "身份证号校验位错误（GB 11643），请核对号码"
+    return None
+
+
+#: How to fix a long number Excel stored as a number (its digits after the 15th are lost).
+TEXT_COLUMN_FIX = "请在 Excel 中把该列设为文本后重新导出"
+_SCI_NOTATION = re.compile(r"[+-]?\d(?:\.\d+)?[eE]\+?(?:1\d|[2-9]\d)")  # 10 digits and more
+
+
+def lost_digits(value: Any) -> bool:
+    """Is ``value`` a long number (ID, phone) whose digits a spreadsheet already lost: a number of
+    16 or more digits (Excel keeps 15 significant digits) or text in 科学计数法 (``1.10101E+17``)?"""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+        return math.isfinite(value) and abs(value) >= 1e15
+    return isinstance(value, str) and _SCI_NOTATION.fullmatch(normalize_number(value)) is not None
+
+
+def _export_problem(value: Any, s: str) -> str | None:
+    """What an export did to an ID number: stored as a number, an apostrophe, invisible characters."""
+    if lost_digits(value):
+        return f"身份证号被 Excel 存成了数字（科学计数法），末几位已丢失、无法恢复：{TEXT_COLUMN_FIX}"
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return f"身份证号是数字而不是文本（末位 X 和前导零会丢失）：{TEXT_COLUMN_FIX}"
+    if s.translate(_INVISIBLE) != s:
+        return "身份证号含不可见字符（如 BOM、零宽空格），请删除"
+    if s.lstrip().startswith(("'", "\u2018", "\u2019")):
+        return "身份证号前有单引号（Excel 的文本标记），请去掉"
     return None
 
 
@@ -191,6 +258,15 @@ def _mask_phone(s: str) -> str:
     return "*" * n
 
 
+def _mask_phone_value(s: str) -> str:
+    """A phone field's value; one longer than ``+86`` and 11 digits is text holding numbers
+    (an ID, several phones), masked run by run."""
+    if len(s) <= 14:
+        return _mask_phone(s)
+    masked = mask_text(s)
+    return masked if masked != s else _mask_phone(s)
+
+
 def _mask_name(s: str) -> str:
     t = s.strip()
     if not t:
@@ -201,12 +277,14 @@ def _mask_name(s: str) -> str:
     return t[:keep] + "*" * (len(t) - keep)
 
 
-# ID-like and phone-like runs inside free text (half- or full-width digits).
-_D = "[0-9０-９]"
-_TEXT_ID = re.compile(
-    rf"(?<![0-9０-９]){_D}{{17}}[0-9０-９XxＸｘ](?![0-9０-９])|(?<![0-9０-９]){_D}{{15}}(?![0-9０-９])"
-)
-_TEXT_PHONE = re.compile(rf"(?<![0-9０-９])(?:\+?86[- ]?)?[1１][3-9３-９]{_D}{{9}}(?![0-9０-９])")
+# ID-like and phone-like runs inside free text: any decimal digits (全角 too), up to three
+# separators (spaces, dashes, zero-width characters) between digits; a run is masked in its normal
+# form (normalize_number).
+_S = f"[{_SEP_CHARS}]{{0,3}}"
+_NOT_AFTER = rf"(?<!\d)(?<!\d[{_SEP_CHARS}])"
+_TEXT_ID = re.compile(rf"{_NOT_AFTER}\d(?:{_S}\d){{16}}{_S}[\dXxＸｘ](?!\d)|(?<!\d)\d{{15}}(?!\d)")
+_TEXT_SCI = re.compile(r"(?<![\d.])\d\.\d{5,}[eE]\+?(?:1\d|[2-9]\d)(?!\d)")
+_TEXT_PHONE = re.compile(rf"{_NOT_AFTER}(?:[+＋]?[8８][6６]{_S})?[1１]{_S}[3-9３-９](?:{_S}\d){{9}}(?!\d)")
 
 
 # ------------------------------------------------------------------- what must be masked
@@ -254,7 +332,8 @@ def mask_kind(key: str, name: str = "", value: Any = None) -> str | None:
     phone-like digit runs masked inside the text). ``key`` is the field key, ``name`` its Chinese
     name, ``value`` an optional sample value (a 2–4 character Chinese value of a person-role
     field is a name)."""
-    k = str(key).lower()
+    key, name = unicodedata.normalize("NFKC", str(key)), unicodedata.normalize("NFKC", name or "")
+    k = key.lower()
     # Chinese words count in the name and in the key alike (a source column is named 病人姓名)
     name = f"{name or ''} {key}" if _has_han(str(key)) else name or ""
     if any(t in k for t in _ID_KEYS) or any(t in name for t in ("身份证", "证件号")):
@@ -287,8 +366,9 @@ def _is_person_name(k: str, name: str, value: Any) -> bool:
 
 def mask_text(text: str) -> str:
     """Mask every ID-like (15/18 digits) and mobile-like (11 digits, 1[3-9]…) run inside a text."""
-    text = _TEXT_ID.sub(lambda m: _mask_id(m.group(0)), text)
-    return _TEXT_PHONE.sub(lambda m: _mask_phone(m.group(0)), text)
+    text = _TEXT_SCI.sub(lambda m: _mask_id(m.group(0)), text)  # 1.10101199001011E+17 shows 15 digits
+    text = _TEXT_ID.sub(lambda m: _mask_id(normalize_number(m.group(0))), text)
+    return _TEXT_PHONE.sub(lambda m: _mask_phone(normalize_number(m.group(0))), text)
 
 
 def mask_value(value: Any, kind: str | None = None) -> str | None:
@@ -306,9 +386,9 @@ def mask_value(value: Any, kind: str | None = None) -> str | None:
     if kind == "plain":
         return s
     if kind == "id":
-        return _mask_id(s)
+        return _mask_id(normalize_number(s))
     if kind == "phone":
-        return _mask_phone(s)
+        return _mask_phone_value(normalize_number(s))
     if kind == "name":
         return _mask_name(s)
     raise ValueError(f"unknown mask kind {kind!r}: expected 'id', 'phone', 'name', 'plain' or None")
@@ -335,10 +415,10 @@ def mask_series(series, kind: str | None = None):
     text = s.astype("string").where(~missing)
     out = pd.Series([None] * len(s), index=s.index, dtype=object)
     if kind == "id":
-        fast = text.str.len().eq(18).fillna(False)
+        fast = text.str.fullmatch(r"[0-9]{17}[0-9Xx]").fillna(False)
         out[fast] = (text[fast].str.slice(0, 6) + "********" + text[fast].str.slice(14)).astype(object)
     elif kind == "phone":
-        fast = text.str.len().eq(11).fillna(False)
+        fast = text.str.fullmatch(r"[0-9]{11}").fillna(False)
         out[fast] = (text[fast].str.slice(0, 3) + "****" + text[fast].str.slice(7)).astype(object)
     elif kind == "name":
         fast = (
@@ -350,8 +430,8 @@ def mask_series(series, kind: str | None = None):
         stars = pd.Series("*", index=sub.index, dtype="string").str.repeat((sub.str.len() - 1).tolist())
         out[fast] = (sub.str.slice(0, 1) + stars).astype(object)
     else:
-        has_digits = text.str.contains(r"[0-9０-９]{7,}", regex=True).fillna(False)
-        fast = ~has_digits & ~missing
+        few_digits = text.str.count(r"\d").lt(11).fillna(False)  # an ID or a mobile has 11 or more
+        fast = few_digits & ~missing
         out[fast] = text[fast].astype(object)
     rest = ~fast & ~missing
     if rest.any():

@@ -259,6 +259,8 @@ def _profile(args, stdout, stderr) -> int:
         return 0
     print(f"{prof.read_as}，共 {prof.rows} 行、{len(prof.columns)} 列", file=stdout)
     print(f"（出现少于 {prof.min_count} 次的值不显示；身份证号、手机号、姓名已脱敏）", file=stdout)
+    for warning in prof.warnings:
+        print(f"注意：{warning}", file=stdout)
     print(_table(prof.to_frame()), file=stdout)
     return 0
 

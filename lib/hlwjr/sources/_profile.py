@@ -10,12 +10,13 @@ numbers and names are masked in every preview (``hlwjr._privacy.mask_value``).
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from .._privacy import TEXT_COLUMN_FIX, lost_digits, mask_value, normalize_numbers
 from .._privacy import mask_kind as privacy_mask_kind
-from .._privacy import mask_value
 
 __all__ = ["DATE_FORMATS", "ColumnProfile", "Profile", "guess_kind", "profile_frame", "profile_source"]
 
@@ -33,7 +34,7 @@ DATE_FORMATS: tuple[tuple[str, str, str], ...] = (
     (r"^(19|20)\d{6}$", "%Y%m%d", "date"),
 )
 _ID_RE = r"^\d{6}(18|19|20)\d{2}(0[1-9]|1[0-2])\d{5}[\dXx]$"
-_MOBILE_RE = r"^1[3-9]\d{9}$"
+_MOBILE_RE = r"^(?:\+?86)?1[3-9]\d{9}$"
 _NAME_RE = r"^[\u4e00-\u9fa5]{1,2}[\u4e00-\u9fa5·]{1,4}$"
 _INT_RE = r"^-?\d+$"
 _DEC_RE = r"^-?\d+\.\d+$"
@@ -75,6 +76,7 @@ class ColumnProfile:
     date_format: str | None = None  # strftime format of a date/datetime column
     invalid_dates: int = 0  # values in the date format that are no real date/time
     match_share: float = 0.0  # share of non-null values matching the guessed kind
+    lost_digits: int = 0  # long numbers (ID, phone) stored as numbers: their last digits are lost
 
     @property
     def kind_label(self) -> str:
@@ -90,6 +92,16 @@ class Profile:
     columns: list[ColumnProfile]
     read_as: str = ""
     min_count: int = 5
+
+    @property
+    def warnings(self) -> list[str]:
+        """What needs fixing in the source before it can be used, in Chinese (one line each)."""
+        return [
+            f"{self.source} 的「{c.column}」列有 {c.lost_digits} 行是被存成数字（科学计数法）的长号码"
+            f"（身份证号、手机号等），末几位已丢失、无法恢复：{TEXT_COLUMN_FIX}"
+            for c in self.columns
+            if c.lost_digits
+        ]
 
     def column(self, name: str) -> ColumnProfile:
         for c in self.columns:
@@ -127,11 +139,14 @@ class Profile:
             "rows": self.rows,
             "read_as": self.read_as,
             "min_count": self.min_count,
+            "warnings": self.warnings,
             "columns": [asdict(c) | {"kind_label": c.kind_label} for c in self.columns],
         }
 
     def _repr_html_(self) -> str:  # notebooks
-        return f"<p>{self.read_as}（{self.rows} 行）</p>" + self.to_frame().to_html(index=False)
+        warned = "".join(f"<p>⚠ {html.escape(w)}</p>" for w in self.warnings)
+        head = f"<p>{html.escape(self.read_as)}（{self.rows} 行）</p>"
+        return head + warned + self.to_frame().to_html(index=False)
 
 
 def _percent(share: float) -> str:
@@ -160,10 +175,11 @@ def guess_kind(values: pd.Series) -> tuple[str, str, float, str | None]:
         return "empty", "empty", 0.0, None
     sample = s if n <= 20000 else s.sample(20000, random_state=0)
     m = len(sample)
-    share_id = _share(sample.str.match(_ID_RE), m)
+    numbers = normalize_numbers(sample)  # １１０１…, '1101…, 138 0013 8000 are IDs and mobiles too
+    share_id = _share(numbers.str.match(_ID_RE), m)
     if share_id >= 0.8:
         return "id_card", "string", share_id, None
-    share_mob = _share(sample.str.match(_MOBILE_RE), m)
+    share_mob = _share(numbers.str.match(_MOBILE_RE), m)
     if share_mob >= 0.8:
         return "mobile", "string", share_mob, None
     for pattern, fmt, kind in DATE_FORMATS:
@@ -232,6 +248,7 @@ def profile_frame(
             hidden_values=int((counts < min_count).sum()),
             match_share=round(match, 4),
             date_format=fmt,
+            lost_digits=_lost_digit_rows(notnull),
         )
         if len(text):
             lengths = text.str.len()
@@ -251,6 +268,16 @@ def profile_frame(
                 cp.min, cp.max = show(text.min()), show(text.max())
         cols.append(cp)
     return Profile(source=source, rows=n, columns=cols, read_as=read_as or source, min_count=min_count)
+
+
+def _lost_digit_rows(values: pd.Series) -> int:
+    """How many values are long numbers whose digits a spreadsheet lost (1.10101E+17, 1.1e17)."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        return int((values.abs() >= 1e15).sum())
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype):
+        return 0
+    has_e = values.astype("str").str.contains("[eEＥｅ]").to_numpy(dtype=bool, na_value=False)
+    return sum(lost_digits(v) for v, e in zip(values.tolist(), has_e) if e or not isinstance(v, str))
 
 
 def _num(x) -> str:
