@@ -277,14 +277,58 @@ def _mask_name(s: str) -> str:
     return t[:keep] + "*" * (len(t) - keep)
 
 
-# ID-like and phone-like runs inside free text: any decimal digits (全角 too), up to three
-# separators (spaces, dashes, zero-width characters) between digits; a run is masked in its normal
-# form (normalize_number).
-_S = f"[{_SEP_CHARS}]{{0,3}}"
-_NOT_AFTER = rf"(?<!\d)(?<!\d[{_SEP_CHARS}])"
-_TEXT_ID = re.compile(rf"{_NOT_AFTER}\d(?:{_S}\d){{16}}{_S}[\dXxＸｘ](?!\d)|(?<!\d)\d{{15}}(?!\d)")
+# ID-like and phone-like numbers inside free text: a run of digit groups (any decimal digits,
+# 全角 too) joined by up to three separators (spaces, dashes, zero-width characters) is read group by
+# group; consecutive groups that make an ID (18 or 15) or a mobile (11, or 86 + 11) are masked in
+# their normal form (normalize_number): "138 0013 8000 139-0013-9000" is two phones.
+_GROUP = r"(?:\d+[XxＸｘ]?|[XxＸｘ](?![A-Za-z]))"  # a check character X may stand apart: "… 123 X"
+_DIGIT_GROUP = re.compile(_GROUP)
+_TEXT_RUN = re.compile(rf"\d+[XxＸｘ]?(?:[{_SEP_CHARS}]{{1,3}}{_GROUP})*")
 _TEXT_SCI = re.compile(r"(?<![\d.])\d\.\d{5,}[eE]\+?(?:1\d|[2-9]\d)(?!\d)")
-_TEXT_PHONE = re.compile(rf"{_NOT_AFTER}(?:[+＋]?[8８][6６]{_S})?[1１]{_S}[3-9３-９](?:{_S}\d){{9}}(?!\d)")
+_NUMBER_ID = re.compile(r"[0-9]{17}[0-9Xx]|[0-9]{15}")
+_NUMBER_PHONE = re.compile(r"(?:86)?1[3-9][0-9]{9}")
+
+
+def _number_rank(digits: str) -> int:
+    """How surely ``digits`` (normal form) are a number to mask: 4 an ID with a right check digit,
+    3 a mobile, 2 another 18-character ID, 1 a 15-digit (old) ID, 0 none."""
+    if len(digits) == 18 and _NUMBER_ID.fullmatch(digits):
+        return 4 if id_check_char(digits[:17]) == digits[17].upper() else 2
+    if _NUMBER_PHONE.fullmatch(digits):
+        return 3
+    return 1 if _NUMBER_ID.fullmatch(digits) else 0
+
+
+def _number_at(groups: list[str], i: int) -> tuple[int, str] | None:
+    """The surest ID/mobile made of groups ``i..j``: (j, its normal form), or None."""
+    digits, best, found = "", 0, None
+    for j in range(i, len(groups)):
+        digits += normalize_number(groups[j])
+        if len(digits) > 18:
+            break
+        rank = _number_rank(digits)
+        if rank > best:
+            best, found = rank, (j, digits)
+    return found
+
+
+def _mask_number(digits: str) -> str:
+    return _mask_phone(digits) if _NUMBER_PHONE.fullmatch(digits) else _mask_id(digits)
+
+
+def _mask_run(run: str) -> str:
+    spans = [(m.start(), m.end()) for m in _DIGIT_GROUP.finditer(run)]
+    groups = [run[a:b] for a, b in spans]
+    out, pos, i = [], 0, 0
+    while i < len(groups):
+        found = _number_at(groups, i)
+        if found is None:
+            i += 1
+            continue
+        j, digits = found
+        out += [run[pos : spans[i][0]], _mask_number(digits)]
+        pos, i = spans[j][1], j + 1
+    return "".join(out) + run[pos:]
 
 
 # ------------------------------------------------------------------- what must be masked
@@ -367,8 +411,7 @@ def _is_person_name(k: str, name: str, value: Any) -> bool:
 def mask_text(text: str) -> str:
     """Mask every ID-like (15/18 digits) and mobile-like (11 digits, 1[3-9]…) run inside a text."""
     text = _TEXT_SCI.sub(lambda m: _mask_id(m.group(0)), text)  # 1.10101199001011E+17 shows 15 digits
-    text = _TEXT_ID.sub(lambda m: _mask_id(normalize_number(m.group(0))), text)
-    return _TEXT_PHONE.sub(lambda m: _mask_phone(normalize_number(m.group(0))), text)
+    return _TEXT_RUN.sub(lambda m: _mask_run(m.group(0)), text)
 
 
 def mask_value(value: Any, kind: str | None = None) -> str | None:
