@@ -300,10 +300,10 @@ def _number_rank(digits: str) -> int:
 
 
 def _number_at(groups: list[str], i: int) -> tuple[int, str] | None:
-    """The surest ID/mobile made of groups ``i..j``: (j, its normal form), or None."""
+    """The surest ID/mobile made of (normalised) groups ``i..j``: (j, its digits), or None."""
     digits, best, found = "", 0, None
     for j in range(i, len(groups)):
-        digits += normalize_number(groups[j])
+        digits += groups[j]
         if len(digits) > 18:
             break
         rank = _number_rank(digits)
@@ -318,7 +318,7 @@ def _mask_number(digits: str) -> str:
 
 def _mask_run(run: str) -> str:
     spans = [(m.start(), m.end()) for m in _DIGIT_GROUP.finditer(run)]
-    groups = [run[a:b] for a, b in spans]
+    groups = [normalize_number(run[a:b]) for a, b in spans]
     out, pos, i = [], 0, 0
     while i < len(groups):
         found = _number_at(groups, i)
@@ -410,8 +410,15 @@ def _is_person_name(k: str, name: str, value: Any) -> bool:
 
 def mask_text(text: str) -> str:
     """Mask every ID-like (15/18 digits) and mobile-like (11 digits, 1[3-9]…) run inside a text."""
+    if len(text) < 11:  # an ID or a mobile has at least 11 characters
+        return text
     text = _TEXT_SCI.sub(lambda m: _mask_id(m.group(0)), text)  # 1.10101199001011E+17 shows 15 digits
-    return _TEXT_RUN.sub(lambda m: _mask_run(m.group(0)), text)
+    return _TEXT_RUN.sub(_masked_run, text)
+
+
+def _masked_run(m: re.Match) -> str:
+    run = m.group(0)
+    return run if len(run) < 11 or sum(map(str.isdigit, run)) < 11 else _mask_run(run)
 
 
 def mask_value(value: Any, kind: str | None = None) -> str | None:
