@@ -290,10 +290,12 @@ _NUMBER_PHONE = re.compile(r"(?:86)?1[3-9][0-9]{9}")
 
 
 def _number_rank(digits: str) -> int:
-    """How surely ``digits`` (normal form) are a number to mask: 4 an ID with a right check digit,
-    3 a mobile, 2 another 18-character ID, 1 a 15-digit (old) ID, 0 none."""
+    """How surely ``digits`` (normal form) are a number to mask: 4 an ID with a real birth date and
+    a right check digit, 3 a mobile, 2 another 18-character ID, 1 a 15-digit (old) ID, 0 none."""
     if len(digits) == 18 and _NUMBER_ID.fullmatch(digits):
-        return 4 if id_check_char(digits[:17]) == digits[17].upper() else 2
+        birth = _birth(digits.upper())
+        valid = birth is not None and 1890 <= birth.year <= _dt.date.today().year
+        return 4 if valid and id_check_char(digits[:17]) == digits[17].upper() else 2
     if _NUMBER_PHONE.fullmatch(digits):
         return 3
     return 1 if _NUMBER_ID.fullmatch(digits) else 0
