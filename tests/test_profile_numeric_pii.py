@@ -5,6 +5,7 @@ digits lost) is warned of by the profile and refused by validation, and never sh
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pandas as pd
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hlwjr
-from hlwjr import read_source
+from hlwjr import cli, read_source
 from hlwjr._privacy import check_id_number, id_check_char, id_problem
 from hlwjr.sources._profile import profile_frame, profile_source
 
@@ -110,3 +111,14 @@ def test_validation_refuses_an_id_stored_as_a_number(number, style):
 def test_id_problem_says_to_export_the_column_as_text(value):
     assert _FIX in id_problem(value)
     assert not check_id_number(value)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_hlwjr_profile_prints_the_warning_and_no_full_number(tmp_path, fmt):
+    rows = "".join(f"张三,1.10101199003071E+17,138 0013 800{i}\n" for i in range(6))
+    (tmp_path / "患者.csv").write_text("姓名,身份证号,联系电话\n" + rows, encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run(cli.parse_args(["profile", str(tmp_path / "患者.csv"), "--format", fmt]), out, err) == 0
+    text = out.getvalue()
+    assert "「身份证号」" in text and "6 行" in text and _FIX in text
+    assert not _shows_significant_digits(text, "110101199003071233") and "1380013800" not in text.replace(" ", "")
