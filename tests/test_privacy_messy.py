@@ -10,11 +10,21 @@ import re
 import unicodedata
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hlwjr
-from hlwjr._privacy import id_check_char, mask_series, mask_text, mask_value, normalize_number
+from hlwjr._privacy import (
+    check_id_number,
+    id_check_char,
+    id_problem,
+    mask_kind,
+    mask_series,
+    mask_text,
+    mask_value,
+    normalize_number,
+)
 from hlwjr._text import text_table
 from hlwjr.commands._map import _table
 from hlwjr.sources._profile import guess_kind, profile_frame
@@ -141,3 +151,43 @@ def test_the_validation_report_never_shows_a_messy_number(pair_id, pair_phone, d
     rows = [[str(v) for v in row] for row in frame[["field", "rule", "value", "message"]].itertuples(index=False)]
     assert_hidden(text_table(["field", "rule", "value", "message"], rows, max_width=400), *numbers)
     assert "content" in {p.field for p in report.problems if p.severity == "error"}
+
+
+def test_the_normal_form_of_the_usual_disguises():
+    ids = ["'110101199003071233", "\ufeff110101199003071233", "１１０１０１１９９００３０７１２３３"]
+    ids += ["110101 19900307 1233", "110101-19900307-1233", "\u3000110101\u200b199003071233 "]
+    for value in ids:
+        assert normalize_number(value) == "110101199003071233"
+    for value in ["138 0013 8000", "138-0013-8000", "１３８　００１３　８０００", "'13800138000"]:
+        assert normalize_number(value) == "13800138000"
+    assert normalize_number("+86 138 0013 8000") == "+8613800138000"
+    assert normalize_number("E12345678") == "E12345678" and normalize_number("内科") == "内科"
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("'110101199003071233", "单引号"),
+        ("\ufeff110101199003071233", "不可见字符"),
+        ("110101\u200b199003071233", "不可见字符"),
+        ("110101 19900307 1233", "分隔符"),
+        ("110101-19900307-1233", "分隔符"),
+        ("１１０１０１１９９００３０７１２３３", "全角"),
+    ],
+)
+def test_validation_stays_strict_and_says_what_the_export_did(value, fragment):
+    assert fragment in id_problem(value) and not check_id_number(value)
+
+
+@pytest.mark.parametrize(
+    ("key", "name", "kind"),
+    [
+        ("ｐａｔｉｅｎｔＣｅｒｔＩＤ", "", "id"),
+        ("ＭＯＢＩＬＥ", "", "phone"),
+        ("x", "患者身份证号", "id"),
+        ("x", "联系　电话", "phone"),
+        ("ＺＪＨＭ１", "证件号", "id"),
+    ],
+)
+def test_mask_kind_reads_full_width_keys(key, name, kind):
+    assert mask_kind(key, name) == kind
