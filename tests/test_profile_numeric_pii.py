@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import hlwjr
 from hlwjr import cli, read_source
 from hlwjr._privacy import check_id_number, id_check_char, id_problem
+from hlwjr.mapping._conversions import as_text
 from hlwjr.sources._profile import profile_frame, profile_source
 
 _FULL = re.compile(r"(?<!\d)(1[3-9]\d{9}|\d{17}[\dXx])(?!\d)")
@@ -122,3 +123,15 @@ def test_hlwjr_profile_prints_the_warning_and_no_full_number(tmp_path, fmt):
     text = out.getvalue()
     assert "「身份证号」" in text and "6 行" in text and _FIX in text
     assert not _shows_significant_digits(text, "110101199003071233") and "1380013800" not in text.replace(" ", "")
+
+
+@settings(max_examples=30, deadline=None)
+@given(numbers=st.lists(id_numbers(), min_size=1, max_size=5))
+def test_mapping_never_turns_a_float_id_into_a_plausible_one(numbers):
+    """pd.read_excel gives an ID column as floats: as text it reads as Excel shows it, and is refused."""
+    column = pd.Series([_as_excel_number(n) for n in numbers] + [float("nan")])
+    text = as_text(column)
+    assert text.iloc[:-1].str.fullmatch(r"\d\.\d+E\+17").all() and text.isna().iloc[-1]
+    report = hlwjr.check([{"patientCertType": "01", "patientCertID": t} for t in text.iloc[:-1]], "consult")
+    refused = [p for p in report.problems if p.field == "patientCertID" and p.severity == "error"]
+    assert len(refused) == len(numbers) and all(_FIX in p.message for p in refused)

@@ -29,6 +29,7 @@ __all__ = [
     "COMPOUND_SURNAMES",
     "ID_CHECK_CHARS",
     "ID_WEIGHTS",
+    "LOST_DIGITS_FROM",
     "TEXT_COLUMN_FIX",
     "check_id_number",
     "id_birthdate",
@@ -177,6 +178,8 @@ def id_problem(value: Any, *, allow_15: bool = False, today: _dt.date | None = N
 
 #: How to fix a long number Excel stored as a number (its digits after the 15th are lost).
 TEXT_COLUMN_FIX = "请在 Excel 中把该列设为文本后重新导出"
+#: A number this large read as a float has lost digits (Excel keeps 15 significant digits).
+LOST_DIGITS_FROM = 1e15
 _SCI_NOTATION = re.compile(r"[+-]?\d(?:\.\d+)?[eE]\+?(?:1\d|[2-9]\d)")  # 10 digits and more
 
 
@@ -184,7 +187,7 @@ def lost_digits(value: Any) -> bool:
     """Is ``value`` a long number (ID, phone) whose digits a spreadsheet already lost: a number of
     16 or more digits (Excel keeps 15 significant digits) or text in 科学计数法 (``1.10101E+17``)?"""
     if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
-        return math.isfinite(value) and abs(value) >= 1e15
+        return math.isfinite(value) and abs(value) >= LOST_DIGITS_FROM
     return isinstance(value, str) and _SCI_NOTATION.fullmatch(normalize_number(value)) is not None
 
 
