@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
 import unicodedata
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,6 +21,7 @@ from hlwjr._privacy import (
     check_id_number,
     id_check_char,
     id_problem,
+    mask_key,
     mask_kind,
     mask_series,
     mask_text,
@@ -117,8 +120,9 @@ def test_columns_of_messy_numbers_are_guessed_and_masked(ids, mobiles):
         values = pd.Series([v for _, v in pairs] * 3, dtype="str")
         assert guess_kind(values)[0] == guessed
         for series in (values, pd.concat([values] * 700, ignore_index=True)):  # plain and vectorised paths
-            for shown, (number, _) in zip(mask_series(series, kind), pairs * 3):
-                assert_hidden(shown, number)
+            for how in (kind, None):
+                for shown, (number, _) in zip(mask_series(series, how), pairs * 3):
+                    assert_hidden(shown, number)
 
 
 @settings(max_examples=20, deadline=None)
@@ -151,6 +155,15 @@ def test_the_validation_report_never_shows_a_messy_number(pair_id, pair_phone, d
     rows = [[str(v) for v in row] for row in frame[["field", "rule", "value", "message"]].itertuples(index=False)]
     assert_hidden(text_table(["field", "rule", "value", "message"], rows, max_width=400), *numbers)
     assert "content" in {p.field for p in report.problems if p.severity == "error"}
+    with tempfile.TemporaryDirectory() as tmp:
+        report.to_html(Path(tmp) / "report.html")
+        assert_hidden((Path(tmp) / "report.html").read_text(encoding="utf-8"), *numbers)
+
+
+@settings(max_examples=60, deadline=None)
+@given(messy_id(), messy_phone())
+def test_business_keys_with_messy_numbers_are_masked(pair_id, pair_phone):
+    assert_hidden(mask_key(f"{pair_id[1]}|{pair_phone[1]}|CF001"), pair_id[0], pair_phone[0])
 
 
 def test_the_normal_form_of_the_usual_disguises():
