@@ -183,18 +183,29 @@ LOST_DIGITS_FROM = 1e15
 _SCI_NOTATION = re.compile(r"[+-]?\d(?:\.\d+)?[eE]\+?(?:1\d|[2-9]\d)")  # 10 digits and more
 
 
+_ROUNDED_ID = re.compile(r"[0-9]{15}000")  # an 18-digit ID after Excel: its last three digits 0
+
+
 def lost_digits(value: Any) -> bool:
-    """Is ``value`` a long number (ID, phone) whose digits a spreadsheet already lost: a number of
-    16 or more digits (Excel keeps 15 significant digits) or text in 科学计数法 (``1.10101E+17``)?"""
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):
+    """Is ``value`` a long number (ID, phone) whose digits a spreadsheet already lost: a float of
+    16 or more digits (Excel keeps 15 significant digits), text in 科学计数法 (``1.10101E+17``), or
+    18 digits ending in ``000`` whose check digit is wrong (``110101199001011000``)?"""
+    if isinstance(value, bool) or _is_missing(value):
+        return False
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
         return math.isfinite(value) and abs(value) >= LOST_DIGITS_FROM
-    return isinstance(value, str) and _SCI_NOTATION.fullmatch(normalize_number(value)) is not None
+    if not isinstance(value, (str, numbers.Integral)):
+        return False
+    s = normalize_number(value)
+    return bool(_SCI_NOTATION.fullmatch(s) or (_ROUNDED_ID.fullmatch(s) and id_check_char(s[:17]) != "0"))
 
 
 def _export_problem(value: Any, s: str) -> str | None:
     """What an export did to an ID number: stored as a number, an apostrophe, invisible characters."""
     if lost_digits(value):
-        return f"身份证号被 Excel 存成了数字（科学计数法），末几位已丢失、无法恢复：{TEXT_COLUMN_FIX}"
+        return (
+            f"身份证号被 Excel 存成了数字（科学计数法，只留 15 位有效数字），末几位已丢失、无法恢复：{TEXT_COLUMN_FIX}"
+        )
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
         return f"身份证号是数字而不是文本（末位 X 和前导零会丢失）：{TEXT_COLUMN_FIX}"
     if s.translate(_INVISIBLE) != s:

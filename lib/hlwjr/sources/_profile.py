@@ -97,8 +97,8 @@ class Profile:
     def warnings(self) -> list[str]:
         """What needs fixing in the source before it can be used, in Chinese (one line each)."""
         return [
-            f"{self.source} 的「{c.column}」列有 {c.lost_digits} 行是被存成数字（科学计数法）的长号码"
-            f"（身份证号、手机号等），末几位已丢失、无法恢复：{TEXT_COLUMN_FIX}"
+            f"{self.source} 的「{c.column}」列有 {c.lost_digits} 行是被 Excel 当作数字保存过的长号码"
+            f"（身份证号、手机号等，显示为科学计数法或末几位变成 0），末几位已丢失、无法恢复：{TEXT_COLUMN_FIX}"
             for c in self.columns
             if c.lost_digits
         ]
@@ -274,10 +274,11 @@ def _lost_digit_rows(values: pd.Series) -> int:
     """How many values are long numbers whose digits a spreadsheet lost (1.10101E+17, 1.1e17)."""
     if pd.api.types.is_float_dtype(values.dtype):
         return int((values.abs() >= 1e15).sum())
-    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype):
+    if pd.api.types.is_bool_dtype(values.dtype):
         return 0
-    has_e = values.astype("str").str.contains("[eEＥｅ]").to_numpy(dtype=bool, na_value=False)
-    return sum(lost_digits(v) for v, e in zip(values.tolist(), has_e) if e or not isinstance(v, str))
+    shape = values.astype("str").str.contains(r"[eEＥｅ]|^\d{15}000$").to_numpy(dtype=bool, na_value=False)
+    other = pd.api.types.is_object_dtype(values.dtype)  # Python floats among text
+    return sum(lost_digits(v) for v, m in zip(values.tolist(), shape) if m or (other and not isinstance(v, str)))
 
 
 def _num(x) -> str:
