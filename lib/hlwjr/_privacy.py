@@ -323,6 +323,7 @@ def _number_at(groups: list[str], i: int) -> tuple[int, str] | None:
         if len(digits) > 18:
             break
         rank = _number_rank(digits)
+        rank = 0 if rank == 1 and j > i else rank  # an old 15-digit ID is one group: "2026-11-01 0930 123" is none
         if rank > best:
             best, found = rank, (j, digits)
     return found
