@@ -20,23 +20,30 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import math
+import numbers
 import re
+import unicodedata
 from typing import Any
 
 __all__ = [
     "COMPOUND_SURNAMES",
     "ID_CHECK_CHARS",
     "ID_WEIGHTS",
+    "LOST_DIGITS_FROM",
+    "TEXT_COLUMN_FIX",
     "check_id_number",
     "id_birthdate",
     "id_problem",
     "id_sex",
     "key_digest",
+    "lost_digits",
     "mask_key",
     "mask_kind",
     "mask_series",
     "mask_text",
     "mask_value",
+    "normalize_number",
+    "normalize_numbers",
     "to_halfwidth",
 ]
 
@@ -66,6 +73,36 @@ COMPOUND_SURNAMES = frozenset(
 def to_halfwidth(s: str) -> str:
     """全角转半角: full-width digits/letters/punctuation (``１１０１``) to their ASCII forms."""
     return s.translate(_FULLWIDTH)
+
+
+# ------------------------------------------------------------- the one normal form of a number
+# What real exports put in and around an ID or phone number: a BOM or zero-width character, Excel's
+# leading apostrophe ('110101…), full-width digits, and spaces or dashes between digit groups
+# (138 0013 8000, 110101-19900101-1234, +86 138…). Masking and guessing read a number only through
+# normalize_number, so none of these lets a full number through unrecognised.
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad\u180e\u200e\u200f"))
+_SEP_CHARS = r"\s\-\u2010-\u2015\u2212\ufe63\uff0d\u200b-\u200d\u2060\ufeff"
+_INNER_SEPS = re.compile(rf"(?<=\d)[{_SEP_CHARS}]+(?=[\dXx])")
+_EDGES = " \t\r\n'\"`\u2018\u2019"
+
+
+def normalize_number(value: Any) -> str:
+    """An ID/phone-like value in its one normal form: NFKC (全角 → 半角, ideographic space → space),
+    invisible characters (BOM, zero-width) dropped, Excel's leading apostrophe and surrounding spaces
+    removed, spaces and dashes between digits removed (``"'１３８ 0013-8000"`` → ``13800138000``)."""
+    s = unicodedata.normalize("NFKC", str(value)).translate(_INVISIBLE)
+    if not s.isascii():  # other Unicode decimal digits (e.g. 𝟏 after NFKC is 1; ٣ is not)
+        s = re.sub(r"\d", lambda m: str(unicodedata.decimal(m.group(0))), s)
+    return _INNER_SEPS.sub("", s.strip(_EDGES))
+
+
+def normalize_numbers(series):
+    """:func:`normalize_number` over a pandas Series of text (plain digit strings pass unchanged)."""
+    s = series.astype("str")
+    odd = ~s.str.fullmatch(r"[0-9]*[0-9Xx]?")
+    if not odd.any():
+        return s
+    return s.where(~odd, s[odd].map(normalize_number))
 
 
 def _is_missing(value: Any) -> bool:
@@ -107,6 +144,9 @@ def id_problem(value: Any, *, allow_15: bool = False, today: _dt.date | None = N
     if _is_missing(value):
         return "身份证号为空"
     s = str(value)
+    form = _export_problem(value, s)
+    if form:
+        return form
     if s != s.strip():
         return "身份证号前后有空格，请去掉空格"
     if s != to_halfwidth(s):
@@ -117,6 +157,8 @@ def id_problem(value: Any, *, allow_15: bool = False, today: _dt.date | None = N
         if _birth(s) is None:
             return "身份证号第7-12位不是有效的出生日期"
         return None
+    if _INNER_SEPS.search(s):
+        return "身份证号中间有空格或连字符，请去掉分隔符"
     if len(s) != 18:
         return f"身份证号应为18位，实际{len(s)}位"
     if not _ID18.fullmatch(s):
@@ -131,6 +173,45 @@ def id_problem(value: Any, *, allow_15: bool = False, today: _dt.date | None = N
         return "身份证号中的出生日期不合理（晚于今天或早于1890年）"
     if id_check_char(s[:17]) != s[17]:
         return "身份证号校验位错误（GB 11643），请核对号码"
+    return None
+
+
+#: How to fix a long number Excel stored as a number (its digits after the 15th are lost).
+TEXT_COLUMN_FIX = "请在 Excel 中把该列设为文本后重新导出"
+#: A number this large read as a float has lost digits (Excel keeps 15 significant digits).
+LOST_DIGITS_FROM = 1e15
+_SCI_NOTATION = re.compile(r"[+-]?\d(?:\.\d+)?[eE]\+?(?:1\d|[2-9]\d)")  # 10 digits and more
+
+
+_ROUNDED_ID = re.compile(r"[0-9]{15}000")  # an 18-digit ID after Excel: its last three digits 0
+
+
+def lost_digits(value: Any) -> bool:
+    """Is ``value`` a long number (ID, phone) whose digits a spreadsheet already lost: a float of
+    16 or more digits (Excel keeps 15 significant digits), text in 科学计数法 (``1.10101E+17``), or
+    18 digits ending in ``000`` whose check digit is wrong (``110101199001011000``)?"""
+    if isinstance(value, bool) or _is_missing(value):
+        return False
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        return math.isfinite(value) and abs(value) >= LOST_DIGITS_FROM
+    if not isinstance(value, (str, numbers.Integral)):
+        return False
+    s = normalize_number(value)
+    return bool(_SCI_NOTATION.fullmatch(s) or (_ROUNDED_ID.fullmatch(s) and id_check_char(s[:17]) != "0"))
+
+
+def _export_problem(value: Any, s: str) -> str | None:
+    """What an export did to an ID number: stored as a number, an apostrophe, invisible characters."""
+    if lost_digits(value):
+        return (
+            f"身份证号被 Excel 存成了数字（科学计数法，只留 15 位有效数字），末几位已丢失、无法恢复：{TEXT_COLUMN_FIX}"
+        )
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return f"身份证号是数字而不是文本（末位 X 和前导零会丢失）：{TEXT_COLUMN_FIX}"
+    if s.translate(_INVISIBLE) != s:
+        return "身份证号含不可见字符（如 BOM、零宽空格），请删除"
+    if s.lstrip().startswith(("'", "\u2018", "\u2019")):
+        return "身份证号前有单引号（Excel 的文本标记），请去掉"
     return None
 
 
@@ -191,6 +272,15 @@ def _mask_phone(s: str) -> str:
     return "*" * n
 
 
+def _mask_phone_value(s: str) -> str:
+    """A phone field's value; one longer than ``+86`` and 11 digits is text holding numbers
+    (an ID, several phones), masked run by run."""
+    if len(s) <= 14:
+        return _mask_phone(s)
+    masked = mask_text(s)
+    return masked if masked != s else _mask_phone(s)
+
+
 def _mask_name(s: str) -> str:
     t = s.strip()
     if not t:
@@ -201,12 +291,61 @@ def _mask_name(s: str) -> str:
     return t[:keep] + "*" * (len(t) - keep)
 
 
-# ID-like and phone-like runs inside free text (half- or full-width digits).
-_D = "[0-9０-９]"
-_TEXT_ID = re.compile(
-    rf"(?<![0-9０-９]){_D}{{17}}[0-9０-９XxＸｘ](?![0-9０-９])|(?<![0-9０-９]){_D}{{15}}(?![0-9０-９])"
-)
-_TEXT_PHONE = re.compile(rf"(?<![0-9０-９])(?:\+?86[- ]?)?[1１][3-9３-９]{_D}{{9}}(?![0-9０-９])")
+# ID-like and phone-like numbers inside free text: a run of digit groups (any decimal digits,
+# 全角 too) joined by up to three separators (spaces, dashes, zero-width characters) is read group by
+# group; consecutive groups that make an ID (18 or 15) or a mobile (11, or 86 + 11) are masked in
+# their normal form (normalize_number): "138 0013 8000 139-0013-9000" is two phones.
+_GROUP = r"(?:\d+[XxＸｘ]?|[XxＸｘ](?![A-Za-z]))"  # a check character X may stand apart: "… 123 X"
+_DIGIT_GROUP = re.compile(_GROUP)
+_TEXT_RUN = re.compile(rf"\d+[XxＸｘ]?(?:[{_SEP_CHARS}]{{1,3}}{_GROUP})*")
+_TEXT_SCI = re.compile(r"(?<![\d.])\d\.\d{5,}[eE]\+?(?:1\d|[2-9]\d)(?!\d)")
+_NUMBER_ID = re.compile(r"[0-9]{17}[0-9Xx]|[0-9]{15}")
+_NUMBER_PHONE = re.compile(r"(?:86)?1[3-9][0-9]{9}")
+
+
+def _number_rank(digits: str) -> int:
+    """How surely ``digits`` (normal form) are a number to mask: 4 an ID with a real birth date and
+    a right check digit, 3 a mobile, 2 another 18-character ID, 1 a 15-digit (old) ID, 0 none."""
+    if len(digits) == 18 and _NUMBER_ID.fullmatch(digits):
+        birth = _birth(digits.upper())
+        valid = birth is not None and 1890 <= birth.year <= _dt.date.today().year
+        return 4 if valid and id_check_char(digits[:17]) == digits[17].upper() else 2
+    if _NUMBER_PHONE.fullmatch(digits):
+        return 3
+    return 1 if _NUMBER_ID.fullmatch(digits) else 0
+
+
+def _number_at(groups: list[str], i: int) -> tuple[int, str] | None:
+    """The surest ID/mobile made of (normalised) groups ``i..j``: (j, its digits), or None."""
+    digits, best, found = "", 0, None
+    for j in range(i, len(groups)):
+        digits += groups[j]
+        if len(digits) > 18:
+            break
+        rank = _number_rank(digits)
+        rank = 0 if rank == 1 and j > i else rank  # an old 15-digit ID is one group: "2026-11-01 0930 123" is none
+        if rank > best:
+            best, found = rank, (j, digits)
+    return found
+
+
+def _mask_number(digits: str) -> str:
+    return _mask_phone(digits) if _NUMBER_PHONE.fullmatch(digits) else _mask_id(digits)
+
+
+def _mask_run(run: str) -> str:
+    spans = [(m.start(), m.end()) for m in _DIGIT_GROUP.finditer(run)]
+    groups = [normalize_number(run[a:b]) for a, b in spans]
+    out, pos, i = [], 0, 0
+    while i < len(groups):
+        found = _number_at(groups, i)
+        if found is None:
+            i += 1
+            continue
+        j, digits = found
+        out += [run[pos : spans[i][0]], _mask_number(digits)]
+        pos, i = spans[j][1], j + 1
+    return "".join(out) + run[pos:]
 
 
 # ------------------------------------------------------------------- what must be masked
@@ -254,7 +393,8 @@ def mask_kind(key: str, name: str = "", value: Any = None) -> str | None:
     phone-like digit runs masked inside the text). ``key`` is the field key, ``name`` its Chinese
     name, ``value`` an optional sample value (a 2–4 character Chinese value of a person-role
     field is a name)."""
-    k = str(key).lower()
+    key, name = unicodedata.normalize("NFKC", str(key)), unicodedata.normalize("NFKC", name or "")
+    k = key.lower()
     # Chinese words count in the name and in the key alike (a source column is named 病人姓名)
     name = f"{name or ''} {key}" if _has_han(str(key)) else name or ""
     if any(t in k for t in _ID_KEYS) or any(t in name for t in ("身份证", "证件号")):
@@ -287,8 +427,15 @@ def _is_person_name(k: str, name: str, value: Any) -> bool:
 
 def mask_text(text: str) -> str:
     """Mask every ID-like (15/18 digits) and mobile-like (11 digits, 1[3-9]…) run inside a text."""
-    text = _TEXT_ID.sub(lambda m: _mask_id(m.group(0)), text)
-    return _TEXT_PHONE.sub(lambda m: _mask_phone(m.group(0)), text)
+    if len(text) < 11:  # an ID or a mobile has at least 11 characters
+        return text
+    text = _TEXT_SCI.sub(lambda m: _mask_id(m.group(0)), text)  # 1.10101199001011E+17 shows 15 digits
+    return _TEXT_RUN.sub(_masked_run, text)
+
+
+def _masked_run(m: re.Match) -> str:
+    run = m.group(0)
+    return run if len(run) < 11 or sum(map(str.isdigit, run)) < 11 else _mask_run(run)
 
 
 def mask_value(value: Any, kind: str | None = None) -> str | None:
@@ -306,9 +453,9 @@ def mask_value(value: Any, kind: str | None = None) -> str | None:
     if kind == "plain":
         return s
     if kind == "id":
-        return _mask_id(s)
+        return _mask_id(normalize_number(s))
     if kind == "phone":
-        return _mask_phone(s)
+        return _mask_phone_value(normalize_number(s))
     if kind == "name":
         return _mask_name(s)
     raise ValueError(f"unknown mask kind {kind!r}: expected 'id', 'phone', 'name', 'plain' or None")
@@ -335,10 +482,10 @@ def mask_series(series, kind: str | None = None):
     text = s.astype("string").where(~missing)
     out = pd.Series([None] * len(s), index=s.index, dtype=object)
     if kind == "id":
-        fast = text.str.len().eq(18).fillna(False)
+        fast = text.str.fullmatch(r"[0-9]{17}[0-9Xx]").fillna(False)
         out[fast] = (text[fast].str.slice(0, 6) + "********" + text[fast].str.slice(14)).astype(object)
     elif kind == "phone":
-        fast = text.str.len().eq(11).fillna(False)
+        fast = text.str.fullmatch(r"[0-9]{11}").fillna(False)
         out[fast] = (text[fast].str.slice(0, 3) + "****" + text[fast].str.slice(7)).astype(object)
     elif kind == "name":
         fast = (
@@ -350,8 +497,8 @@ def mask_series(series, kind: str | None = None):
         stars = pd.Series("*", index=sub.index, dtype="string").str.repeat((sub.str.len() - 1).tolist())
         out[fast] = (sub.str.slice(0, 1) + stars).astype(object)
     else:
-        has_digits = text.str.contains(r"[0-9０-９]{7,}", regex=True).fillna(False)
-        fast = ~has_digits & ~missing
+        few_digits = text.str.count(r"\d").lt(11).fillna(False)  # an ID or a mobile has 11 or more
+        fast = few_digits & ~missing
         out[fast] = text[fast].astype(object)
     rest = ~fast & ~missing
     if rest.any():

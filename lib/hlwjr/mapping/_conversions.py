@@ -9,16 +9,22 @@ import re
 import numpy as np
 import pandas as pd
 
+from .._privacy import LOST_DIGITS_FROM
+
 OUT_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"}
 # ------------------------------------------------------------------------------------------------
 # vectorised helpers
 
 
 def as_text(s: pd.Series, *, trim: bool = True) -> pd.Series:
-    """Any column as text (``str`` dtype): integers without ``.0``, trimmed, empty → missing."""
+    """Any column as text (``str`` dtype): integers without ``.0``, trimmed, empty → missing; a
+    float of 16 digits or more as Excel shows it (``1.10101199001011E+17``: its last digits are
+    lost, and a made-up ``110101199001011008`` must not pass for an ID)."""
     if s.dtype.kind == "f":
         vals = s.to_numpy(dtype="float64", na_value=np.nan)
         finite = np.isfinite(vals)
+        if (np.abs(vals[finite]) >= LOST_DIGITS_FROM).any():
+            return _lost_digits_text(s, vals, trim=trim)
         if finite.any() and np.all(np.mod(vals[finite], 1) == 0):
             s = pd.Series(vals, index=s.index).astype("Int64")
     elif s.dtype.kind == "b":
@@ -35,6 +41,15 @@ def as_text(s: pd.Series, *, trim: bool = True) -> pd.Series:
     if trim:
         t = t.str.strip()
     return t.mask(t == "")
+
+
+def _lost_digits_text(s: pd.Series, vals: np.ndarray, *, trim: bool) -> pd.Series:
+    whole = pd.Series(vals, index=s.index).astype(object)
+    long_numbers = np.isfinite(vals) & (np.abs(vals) >= LOST_DIGITS_FROM)
+    whole[long_numbers] = [format(v, ".15G") for v in vals[long_numbers]]
+    small = ~long_numbers & np.isfinite(vals)
+    whole[small] = [str(int(v)) if v.is_integer() else str(float(v)) for v in vals[small]]
+    return as_text(whole.where(np.isfinite(vals), None), trim=trim)
 
 
 _WS = np.zeros(256, dtype=bool)

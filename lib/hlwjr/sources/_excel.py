@@ -10,7 +10,7 @@ import re
 from collections import Counter
 
 from .._exceptions import SourceError
-from .._privacy import mask_text
+from .._privacy import lost_digits, mask_text
 from .._sheets import nearest_second, uncached_formulas
 
 
@@ -27,6 +27,8 @@ def _excel_text(v):
     only), a time of day as ``HH:MM:SS``, a whole number without ``.0``."""
     if v is None:
         return None
+    if isinstance(v, float) and lost_digits(v):
+        return format(v, ".15G")  # as Excel shows it (1.10101199001011E+17): its last digits are lost
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     if isinstance(v, _dt.time):

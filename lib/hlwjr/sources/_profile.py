@@ -10,12 +10,13 @@ numbers and names are masked in every preview (``hlwjr._privacy.mask_value``).
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from .._privacy import TEXT_COLUMN_FIX, lost_digits, mask_value, normalize_numbers
 from .._privacy import mask_kind as privacy_mask_kind
-from .._privacy import mask_value
 
 __all__ = [
     "DATE_FORMATS",
@@ -44,7 +45,7 @@ DATE_FORMATS: tuple[tuple[str, str, str], ...] = (
     (r"^(19|20)\d{6}$", "%Y%m%d", "date"),
 )
 _ID_RE = r"^\d{6}(18|19|20)\d{2}(0[1-9]|1[0-2])\d{5}[\dXx]$"
-_MOBILE_RE = r"^1[3-9]\d{9}$"
+_MOBILE_RE = r"^(?:\+?86)?1[3-9]\d{9}$"
 _NAME_RE = r"^[\u4e00-\u9fa5]{1,2}[\u4e00-\u9fa5·]{1,4}$"
 _INT_RE = r"^-?\d+$"
 _DEC_RE = r"^-?\d+\.\d+$"
@@ -88,6 +89,7 @@ class ColumnProfile:
     match_share: float = 0.0  # share of non-null values matching the guessed kind
     date_formats: dict[str, int] = field(default_factory=dict)  # a date column's formats → values, if mixed
     warnings: list[str] = field(default_factory=list)  # in Chinese: what the analyst should look at
+    lost_digits: int = 0  # long numbers (ID, phone) stored as numbers: their last digits are lost
 
     @property
     def kind_label(self) -> str:
@@ -106,8 +108,15 @@ class Profile:
 
     @property
     def warnings(self) -> list[str]:
-        """Every column's warnings (混用的日期格式 …), in column order."""
-        return [w for c in self.columns for w in c.warnings]
+        """What needs fixing or checking in the source, in Chinese (one line each): long numbers whose
+        digits a spreadsheet lost, then every column's own warnings (混用的日期格式 …), in column order."""
+        lost = [
+            f"{self.source} 的「{c.column}」列有 {c.lost_digits} 行是被 Excel 当作数字保存过的长号码"
+            f"（身份证号、手机号等，显示为科学计数法或末几位变成 0），末几位已丢失、无法恢复：{TEXT_COLUMN_FIX}"
+            for c in self.columns
+            if c.lost_digits
+        ]
+        return lost + [w for c in self.columns for w in c.warnings]
 
     def column(self, name: str) -> ColumnProfile:
         for c in self.columns:
@@ -141,14 +150,13 @@ class Profile:
             "rows": self.rows,
             "read_as": self.read_as,
             "min_count": self.min_count,
+            "warnings": self.warnings,
             "columns": [asdict(c) | {"kind_label": c.kind_label} for c in self.columns],
         }
 
     def _repr_html_(self) -> str:  # notebooks
-        from html import escape
-
-        warnings = "".join(f"<p>注意：{escape(w)}</p>" for w in self.warnings)
-        return f"<p>{escape(self.read_as)}（{self.rows} 行）</p>" + self.to_frame().to_html(index=False) + warnings
+        warnings = "".join(f"<p>注意：{html.escape(w)}</p>" for w in self.warnings)
+        return f"<p>{html.escape(self.read_as)}（{self.rows} 行）</p>" + self.to_frame().to_html(index=False) + warnings
 
 
 def _format_cell(c: ColumnProfile) -> str | None:
@@ -204,10 +212,11 @@ def guess_kind(values: pd.Series) -> tuple[str, str, float, str | None]:
         return "empty", "empty", 0.0, None
     sample = s if n <= 20000 else s.sample(20000, random_state=0)
     m = len(sample)
-    share_id = _share(sample.str.match(_ID_RE), m)
+    numbers = normalize_numbers(sample)  # １１０１…, '1101…, 138 0013 8000 are IDs and mobiles too
+    share_id = _share(numbers.str.match(_ID_RE), m)
     if share_id >= 0.8:
         return "id_card", "string", share_id, None
-    share_mob = _share(sample.str.match(_MOBILE_RE), m)
+    share_mob = _share(numbers.str.match(_MOBILE_RE), m)
     if share_mob >= 0.8:
         return "mobile", "string", share_mob, None
     formats = date_format_of(sample).value_counts()
@@ -276,6 +285,7 @@ def profile_frame(
             hidden_values=int((counts < min_count).sum()),
             match_share=round(match, 4),
             date_format=fmt,
+            lost_digits=_lost_digit_rows(notnull),
         )
         if len(text):
             lengths = text.str.len()
@@ -322,6 +332,17 @@ def _mixed_formats_warning(column: str, text: pd.Series, formats: pd.Series, cou
         "请核对这些格式是否都对：指标对照的 format 未写时逐个识别以年份开头的已知格式，写了则只按所写的格式转换"
         f"（几种格式用 | 分隔，如 format: '{' | '.join(map(str, counts.index[:2]))}'）；最好在导出时统一格式"
     )
+
+
+def _lost_digit_rows(values: pd.Series) -> int:
+    """How many values are long numbers whose digits a spreadsheet lost (1.10101E+17, 1.1e17)."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        return int((values.abs() >= 1e15).sum())
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return 0
+    shape = values.astype("str").str.contains(r"[eEＥｅ]|^\d{15}000$").to_numpy(dtype=bool, na_value=False)
+    other = pd.api.types.is_object_dtype(values.dtype)  # Python floats among text
+    return sum(lost_digits(v) for v, m in zip(values.tolist(), shape) if m or (other and not isinstance(v, str)))
 
 
 def _num(x) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._privacy import id_problem
+from .._privacy import id_problem, lost_digits
 from ._columns import STR, _bool, fixed_width
 from ._hints import excel_text_hint
 from ._members import code_texts
@@ -60,13 +60,14 @@ def _id_number(ctx: RuleContext, number: str, type: str | None = None, types=("0
     kind_hint = f"（证件类型为居民身份证{'，' + ctx.label(type) if type else ''}）"
 
     msgs = np.array(
-        [
-            f"{label} {id_problem(v, today=ctx.today) or '不是有效的身份证号'}{kind_hint}{excel_text_hint(v)}"
-            for v in values
-        ],
+        [f"{label} {_id_message(v, ctx)}{kind_hint}{'' if lost_digits(v) else excel_text_hint(v)}" for v in values],
         dtype=object,
     )
     return [Hit(bad, number, msgs, number)]
+
+
+def _id_message(v, ctx: RuleContext) -> str:
+    return id_problem(v, today=ctx.today) or "不是有效的身份证号"
 
 
 @record_rule(
