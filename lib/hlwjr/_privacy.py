@@ -99,7 +99,8 @@ def normalize_number(value: Any) -> str:
 def normalize_numbers(series):
     """:func:`normalize_number` over a pandas Series of text (plain digit strings pass unchanged)."""
     s = series.astype("str")
-    odd = ~s.str.fullmatch(r"[0-9]*[0-9Xx]?")
+    # only values with a digit can be an ID or a phone: names and codes of letters stay as they are
+    odd = ~s.str.fullmatch(r"[0-9]*[0-9Xx]?") & s.str.contains(r"\d")
     if not odd.any():
         return s
     return s.where(~odd, s[odd].map(normalize_number))

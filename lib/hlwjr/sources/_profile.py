@@ -341,8 +341,9 @@ def _lost_digit_rows(values: pd.Series) -> int:
     if pd.api.types.is_bool_dtype(values.dtype):
         return 0
     shape = values.astype("str").str.contains(r"[eEＥｅ]|^\d{15}000$").to_numpy(dtype=bool, na_value=False)
-    other = pd.api.types.is_object_dtype(values.dtype)  # Python floats among text
-    return sum(lost_digits(v) for v, m in zip(values.tolist(), shape) if m or (other and not isinstance(v, str)))
+    if pd.api.types.is_object_dtype(values.dtype) and pd.api.types.infer_dtype(values, skipna=True) != "string":
+        shape |= ~values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)  # Python floats among text
+    return sum(lost_digits(v) for v in values[shape].tolist())
 
 
 def _num(x) -> str:
