@@ -23,6 +23,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_sandbox_faults import ORG, revisit
 
 from hlwjr import AuthError, PlatformClient, TransportError
 from hlwjr._privacy import id_check_char
@@ -31,19 +32,8 @@ from hlwjr.sandbox import SandboxSettings, SyncASGITransport, create_app
 from hlwjr.upload._answers import EXCERPT_CHARS, answer_defect, page_excerpt, read_json, retry_after
 
 DATA = Path(__file__).parent / "data"
-ORG = "12110000MB0T12345N"
 _TOKEN = {"code": 0, "msg": "成功", "data": {"access_token": "T1", "expires_in": 7200}}
 _QUOTED = re.compile(r"“(.*?)”")
-
-
-def revisit(i: int) -> dict:
-    return {
-        "organID": ORG,
-        "bussID": f"R{i}",
-        "patientName": "张三",
-        "patientSex": "1",
-        "visitTime": "2026-11-01 09:00:00",
-    }
 
 
 def id_number(n: int) -> str:

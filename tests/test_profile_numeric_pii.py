@@ -4,7 +4,6 @@ digits lost) is warned of by the profile and refused by validation, and never sh
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 
@@ -12,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from test_privacy_messy import id_numbers
 
 import hlwjr
 from hlwjr import cli, read_source
@@ -43,15 +43,6 @@ def test_numeric_id_numbers_are_masked_in_min_and_max():
 
 # ------------------------------------------------ IDs stored as numbers: digits lost, never accepted
 _FIX = "请在 Excel 中把该列设为文本后重新导出"
-
-
-@st.composite
-def id_numbers(draw) -> str:
-    """A valid 公民身份号码 (check digit from the project's GB 11643 helper)."""
-    area = draw(st.integers(110000, 659999))
-    birth = draw(st.dates(dt.date(1900, 1, 1), dt.date(2025, 12, 31)))
-    first17 = f"{area}{birth:%Y%m%d}{draw(st.integers(0, 999)):03d}"
-    return first17 + id_check_char(first17)
 
 
 def _as_excel_number(number: str) -> float:
