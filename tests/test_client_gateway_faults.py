@@ -218,6 +218,31 @@ def test_an_unreadable_answer_is_not_re_sent_where_replays_are_unsafe(gateway):
     assert "--resolve T1=accepted" in str(err.value) and "不会自动重发" in str(err.value)
 
 
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    page=error_pages(), status=st.sampled_from([500, 502, 503, 504]), profile=st.sampled_from(["tianjin", "sandbox"])
+)
+def test_a_gateway_error_page_after_forwarding_is_never_re_sent_where_replays_are_unsafe(
+    gateway, page, status, profile
+):
+    """nginx's 500/502/504 page: the platform behind it may have stored the batch, so a profile
+    without replay sends it once and asks for --resolve; a 503 (not taken) is retried, and a
+    profile with replay retries every one under the same batchNo."""
+    gateway.answer, gateway.hits = (status, "text/html", page[0].encode()), 0
+    url = f"http://127.0.0.1:{gateway.server_port}/hlwjr"
+    secret = "0123456789abcdef0123456789abcdef" if profile == "tianjin" else "good"
+    with PlatformClient(profile, url, "APP", secret, sleep=lambda s: None, max_retries=2) as c:
+        body = c.encode_batch("T1", [json.dumps(revisit(1))])
+        with pytest.raises(TransportError) as err:
+            c.send_batch("revisit", "T1", body, 1)
+    once = profile == "tianjin" and status != 503
+    assert gateway.hits == (1 if once else 3)
+    assert bool(getattr(err.value, "ambiguous", False)) is (status != 503)  # 503: the platform did not take it
+    if once:
+        assert "--resolve T1=accepted" in str(err.value) and "是否已收到未知" in str(err.value)
+    assert page[1] not in str(err.value)  # the page's ID number is never shown
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(page=error_pages(), status=st.sampled_from([301, 302, 400, 405, 408, 413, 451]))
 def test_a_3xx_or_4xx_page_is_no_platform_refusal(gateway, page, status):

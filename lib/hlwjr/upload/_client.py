@@ -52,6 +52,17 @@ class _Transient(Exception):
         self.hint = hint  # what to do, when the message alone does not say it
 
 
+# a gateway's own error page after it forwarded the request: the platform behind it may have stored it
+_UPSTREAM_UNKNOWN = (500, 502, 504)
+
+
+def _upstream_may_have_it(response: httpx.Response, code: Any) -> bool:
+    """A 500/502/504 without the platform's own answer code: a gateway (nginx, 前置机) saying the
+    platform failed or timed out after the request reached it — whether it stored the batch is
+    unknown (a 503 or 429 says it was not taken; the platform's own busy code says so too)."""
+    return response.status_code in _UPSTREAM_UNKNOWN and code is None
+
+
 def _without_password(url: str | None) -> str:
     """A proxy URL for messages: ``http://user:pass@host:port`` → ``http://***@host:port``."""
     text = str(url or "")
@@ -494,7 +505,7 @@ class PlatformClient:
                     msg = f"平台应答无法读取（{msg}）"
                 last = _Transient(
                     msg + (f"；{fix}" if fix else ""),
-                    ambiguous=kind == "unknown",
+                    ambiguous=kind == "unknown" or (batch is not None and _upstream_may_have_it(response, code)),
                     retry_after=_retry_after(response),
                     hint=busy_hint(response, data, busy=kind == "transient"),
                 )
