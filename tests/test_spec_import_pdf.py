@@ -152,3 +152,26 @@ def test_a_three_line_table_without_vertical_rules_is_read(tmp_path, n, header, 
     assert ds.code == "consult" and ds.name == "在线咨询"
     assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)]
     assert [f.required for f in ds.fields.values()] == [i % 2 == 0 for i in range(1, n + 1)]  # M on even rows
+
+
+@given(n=st.integers(min_value=45, max_value=110), repeat=st.booleans(), header=st.sampled_from(HEADERS))
+@_SETTINGS
+def test_a_three_line_table_over_pages_reads_as_one_data_set(tmp_path, n, repeat, header):
+    """A 三线表 longer than a page, its header repeated on each page or not: one data set, every row."""
+    t = Table(_fields(n, header, ("M", "O")), repeatRows=1 if repeat else 0)
+    t.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
+                ("LINEABOVE", (0, 0), (-1, 0), 1, colors.black),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+                ("LINEBELOW", (0, -1), (-1, -1), 1, colors.black),
+            ]
+        )
+    )
+    story = [Paragraph("3.5 在线处方 recipe", HEADING), t, Paragraph("注：处方明细见 3.6。", BODY)]
+    draw = _running("互联网医院监管平台数据接口规范 V2.3")
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story, onFirstPage=draw, onLaterPages=draw)
+    (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
+    assert ds.code == "recipe"
+    assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)]

@@ -50,7 +50,11 @@ def _open_pages(path: Path) -> list[list[tuple[str, object, float]]]:
         raise SpecImportError("读取 PDF 需要 pdfplumber（pip install pdfplumber）") from exc
     try:
         with pdfplumber.open(str(path)) as pdf:
-            return [_page_items(page) for page in pdf.pages]
+            pages, columns = [], None
+            for page in pdf.pages:  # a three-line table's columns carry over to the next page
+                items, columns = _page_items(page, columns)
+                pages.append(items)
+            return pages
     except SpecImportError:
         raise
     except Exception as exc:  # pdfminer raises many unrelated types for a damaged or encrypted file
@@ -59,12 +63,14 @@ def _open_pages(path: Path) -> list[list[tuple[str, object, float]]]:
         ) from exc
 
 
-def _page_items(page) -> list[tuple[str, object, float]]:
-    """(kind, value, font size, ordered by position) for one page: ``("table", rows)`` / ``("line", text)``."""
+def _page_items(page, columns: list[float] | None) -> tuple[list[tuple[str, object, float]], list[float] | None]:
+    """(kind, value, font size, ordered by position) for one page — ``("table", rows)`` /
+    ``("line", text)`` — and the columns of a three-line table that may go on on the next page."""
     placed: list[tuple[float, str, object, float]] = []
     found = [(t.bbox, _table_rows(t)) for t in page.find_tables()]
+    columns = None if found else columns
     if not found:  # a three-line table (三线表) has no vertical rules: columns found from the text
-        found = _unruled_tables(page)
+        found, columns = _unruled_tables(page, columns)
     for bbox, rows in found:
         if rows:
             placed.append((bbox[1], "table", rows, 0.0))
@@ -77,33 +83,55 @@ def _page_items(page) -> list[tuple[str, object, float]]:
             margin = line["top"] < page.height * _MARGIN or line["bottom"] > page.height * (1 - _MARGIN)
             placed.append((line["top"], "margin" if margin else "line", text, size))
     placed.sort(key=lambda p: p[0])
-    return [(kind, value, size) for _top, kind, value, size in placed]
+    return [(kind, value, size) for _top, kind, value, size in placed], columns
 
 
-def _unruled_tables(page) -> list:
-    """(bbox, rows) of a table without vertical rules (三线表): the first text line that reads as a
-    field-table or code-table header gives the columns (a column starts where a header word starts);
-    the rows run down to the lowest rule under it (the page's end without one); lines above stay
-    paragraphs."""
+def _unruled_tables(page, columns: list[float] | None) -> tuple[list, list[float] | None]:
+    """([(bbox, rows)], columns) of a table without vertical rules (三线表): the first text line that
+    reads as a field-table or code-table header gives the columns (a column starts where a header
+    word starts) and the rows run down to the lowest rule under it (the page's end without one);
+    lines above stay paragraphs. Without a header, the previous page's ``columns`` are tried from the
+    top of the page: a table going on without its header repeated."""
     words = page.extract_words(keep_blank_chars=False, x_tolerance=1.5)
     for line in page.extract_text_lines():
-        heads = [w for w in words if abs(w["top"] - line["top"]) < 2 and w["x0"] >= line["x0"] - 1]
-        heads.sort(key=lambda w: w["x0"])
+        heads = sorted(
+            (w for w in words if abs(w["top"] - line["top"]) < 2 and w["x0"] >= line["x0"] - 1), key=lambda w: w["x0"]
+        )
         names = [w["text"] for w in heads]
-        if len(names) < 2 or not (_header_roles(names) or _code_header_roles(names)):
-            continue
-        below = [e["top"] for e in page.horizontal_edges if e["top"] > line["bottom"] + 2]
-        bottom = max(below) if below else page.height * (1 - _MARGIN)
-        x1 = max(line["x1"], max((w["x1"] for w in words if line["top"] <= w["top"] <= bottom), default=line["x1"]))
-        bbox = (max(0.0, heads[0]["x0"] - 2), max(0.0, line["top"] - 2), min(page.width, x1 + 2), bottom + 1)
-        verticals = [w["x0"] - 2 for w in heads] + [bbox[2]]
-        settings = {"vertical_strategy": "explicit", "explicit_vertical_lines": verticals}
-        settings |= {"horizontal_strategy": "text", "min_words_horizontal": 1}
-        tables = page.crop(bbox).find_tables(settings)
-        rows = [row for t in tables for row in _table_rows(t) if any(row)]
-        if rows:
-            return [(bbox, rows)]
-    return []
+        if len(names) >= 2 and (_header_roles(names) or _code_header_roles(names)):
+            x1 = max([line["x1"]] + [w["x1"] for w in words if w["top"] >= line["top"]])
+            verticals = [w["x0"] - 2 for w in heads] + [min(page.width, x1 + 2)]
+            return _rows_between(page, verticals, line["top"] - 0.5, line["bottom"] - line["top"]), verticals
+    if columns is None:
+        return [], None
+    found = _rows_between(page, columns, page.height * _MARGIN, 0.0)
+    return (found, columns) if found and sum(1 for c in found[0][1][0] if c) >= 2 else ([], None)
+
+
+def _rows_between(page, verticals: list[float], top: float, header: float) -> list:
+    """[(bbox, rows)] of the text between ``verticals`` from ``top`` down to the lowest rule below
+    (the page's foot when the only rule is the one under a ``header``-high header row: the table
+    goes on on the next page)."""
+    below = [e["top"] for e in page.horizontal_edges if e["top"] > top + 4]
+    last = max(below, default=None)
+    bottom = last if last is not None and last > top + 3 * header + 4 else page.height * (1 - _MARGIN)
+    bbox = (max(0.0, verticals[0]), max(0.0, top), min(page.width, verticals[-1]), bottom + 1)
+    rows = _rows_of_words(page.within_bbox(bbox).extract_words(x_tolerance=1.5), verticals)
+    return [(bbox, rows)] if rows else []
+
+
+def _rows_of_words(words: list[dict], verticals: list[float]) -> list[list[str | None]]:
+    """Words on one baseline are a row; each goes to the column whose edges hold its start."""
+    rows: list[list[str | None]] = []
+    top = None
+    for w in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
+        if top is None or w["top"] - top > 3:
+            rows.append([""] * (len(verticals) - 1))
+            top = w["top"]
+        col = max(0, min(len(verticals) - 2, sum(1 for v in verticals[1:-1] if w["x0"] >= v)))
+        cell = rows[-1][col]
+        rows[-1][col] = f"{cell} {w['text']}".strip() if cell and w["text"].isascii() else f"{cell}{w['text']}"
+    return rows
 
 
 def _inside(obj, boxes) -> bool:
