@@ -41,6 +41,15 @@ def _table(rows, spans=()):
     return t
 
 
+def _three_line(rows, **kw):
+    """A 三线表: rules above and below the header row and below the last row, no vertical rules."""
+    t = Table(rows, **kw)
+    rules = [("LINEABOVE", (0, 0), (-1, 0), 1, colors.black), ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black)]
+    rules.append(("LINEBELOW", (0, -1), (-1, -1), 1, colors.black))
+    t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), "STSong-Light"), *rules]))
+    return t
+
+
 def _running(title):
     def draw(c, doc):
         c.setFont("STSong-Light", 9)
@@ -132,18 +141,7 @@ def test_cells_wrapped_by_a_narrow_column_read_whole(tmp_path, widths):
 def test_a_three_line_table_without_vertical_rules_is_read(tmp_path, n, header, note):
     """三线表: rules above and below the header and below the last row only — columns by alignment;
     the title and the note around it stay paragraphs."""
-    rows = _fields(n, header, ("M", "O"))
-    t = Table(rows)
-    t.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
-                ("LINEABOVE", (0, 0), (-1, 0), 1, colors.black),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
-                ("LINEBELOW", (0, -1), (-1, -1), 1, colors.black),
-            ]
-        )
-    )
+    t = _three_line(_fields(n, header, ("M", "O")))
     story = [Paragraph("3.4 在线咨询 consult", HEADING), Paragraph("说明：咨询结束后上传。", BODY), t]
     if note:
         story.append(Paragraph("注：以上字段按国家标准填写。", BODY))
@@ -158,17 +156,7 @@ def test_a_three_line_table_without_vertical_rules_is_read(tmp_path, n, header, 
 @_SETTINGS
 def test_a_three_line_table_over_pages_reads_as_one_data_set(tmp_path, n, repeat, header):
     """A 三线表 longer than a page, its header repeated on each page or not: one data set, every row."""
-    t = Table(_fields(n, header, ("M", "O")), repeatRows=1 if repeat else 0)
-    t.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), "STSong-Light"),
-                ("LINEABOVE", (0, 0), (-1, 0), 1, colors.black),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
-                ("LINEBELOW", (0, -1), (-1, -1), 1, colors.black),
-            ]
-        )
-    )
+    t = _three_line(_fields(n, header, ("M", "O")), repeatRows=1 if repeat else 0)
     story = [Paragraph("3.5 在线处方 recipe", HEADING), t, Paragraph("注：处方明细见 3.6。", BODY)]
     draw = _running("互联网医院监管平台数据接口规范 V2.3")
     SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story, onFirstPage=draw, onLaterPages=draw)
