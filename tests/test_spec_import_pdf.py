@@ -163,3 +163,18 @@ def test_a_three_line_table_over_pages_reads_as_one_data_set(tmp_path, n, repeat
     (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
     assert ds.code == "recipe"
     assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)]
+
+
+@given(n=st.integers(min_value=2, max_value=8))
+@_SETTINGS
+def test_prose_on_the_page_after_a_finished_three_line_table_stays_prose(tmp_path, n):
+    """A 三线表 closed by its bottom rule does not go on: the next page's text is paragraphs."""
+    from reportlab.platypus import PageBreak
+
+    prose = "本接口的数据由医院信息系统每日定时汇总上传 每条记录对应一次复诊 字段含义见上表"
+    story = [Paragraph("3.6 在线复诊 revisit", HEADING), _three_line(_fields(n, HEADERS[1], ("是", "否")))]
+    story += [PageBreak(), Paragraph(prose, BODY), Paragraph("附录B 其他说明", HEADING)]
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story)
+    result = import_spec(tmp_path / "doc.pdf")
+    (ds,) = result.spec.datasets.values()
+    assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)] and result.report.tables == 1

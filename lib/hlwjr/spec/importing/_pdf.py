@@ -101,23 +101,27 @@ def _unruled_tables(page, columns: list[float] | None) -> tuple[list, list[float
         if len(names) >= 2 and (_header_roles(names) or _code_header_roles(names)):
             x1 = max([line["x1"]] + [w["x1"] for w in words if w["top"] >= line["top"]])
             verticals = [w["x0"] - 2 for w in heads] + [min(page.width, x1 + 2)]
-            return _rows_between(page, verticals, line["top"] - 0.5, line["bottom"] - line["top"]), verticals
+            found, open_end = _rows_between(page, verticals, line["top"] - 0.5, line["bottom"] - line["top"])
+            return found, (verticals if open_end else None)
     if columns is None:
         return [], None
-    found = _rows_between(page, columns, page.height * _MARGIN, 0.0)
-    return (found, columns) if found and sum(1 for c in found[0][1][0] if c) >= 2 else ([], None)
+    found, open_end = _rows_between(page, columns, page.height * _MARGIN, 0.0)
+    if not found or sum(1 for c in found[0][1][0] if c) < 2:
+        return [], None
+    return found, (columns if open_end else None)
 
 
-def _rows_between(page, verticals: list[float], top: float, header: float) -> list:
-    """[(bbox, rows)] of the text between ``verticals`` from ``top`` down to the lowest rule below
-    (the page's foot when the only rule is the one under a ``header``-high header row: the table
-    goes on on the next page)."""
+def _rows_between(page, verticals: list[float], top: float, header: float) -> tuple[list, bool]:
+    """([(bbox, rows)], open end) of the text between ``verticals`` from ``top`` down to the lowest
+    rule below; without one (only the rule under a ``header``-high header row) down to the page's
+    foot, and the table may go on on the next page (open end)."""
     below = [e["top"] for e in page.horizontal_edges if e["top"] > top + 4]
     last = max(below, default=None)
-    bottom = last if last is not None and last > top + 3 * header + 4 else page.height * (1 - _MARGIN)
+    open_end = last is None or last <= top + 3 * header + 4
+    bottom = page.height * (1 - _MARGIN) if open_end else last
     bbox = (max(0.0, verticals[0]), max(0.0, top), min(page.width, verticals[-1]), bottom + 1)
     rows = _rows_of_words(page.within_bbox(bbox).extract_words(x_tolerance=1.5), verticals)
-    return [(bbox, rows)] if rows else []
+    return ([(bbox, rows)] if rows else []), open_end
 
 
 def _rows_of_words(words: list[dict], verticals: list[float]) -> list[list[str | None]]:
