@@ -150,15 +150,14 @@ def _repeat_text(value: str, n: int, index) -> pd.Series:
 
 
 def guess_time_format(text: pd.Series) -> str:
-    """The strftime format most of the first 2,000 values match (``hlwjr.sources._profile.DATE_FORMATS``)."""
-    from ..sources._profile import DATE_FORMATS
+    """The known format most of the first 2,000 values have (each value's format as the profile
+    finds it, ``hlwjr.sources._profile.date_format_of``; ties go to the more specific format)."""
+    from ..sources._profile import DATE_FORMATS, date_format_of
 
     nn = text.dropna().iloc[:2000]  # choose the format on a sample; every value is then parsed with it
-    best, best_n = None, 0
-    for pattern, f, _kind in DATE_FORMATS:
-        n = int(nn.str.match(pattern).sum()) if len(nn) else 0
-        if n > best_n:
-            best, best_n = f, n
+    counts = date_format_of(nn).value_counts() if len(nn) else pd.Series(dtype=int)
+    order = [f for _p, f, _k in DATE_FORMATS]
+    best = min(counts.index, key=lambda f: (-counts[f], order.index(f)), default=None)
     return best or "%Y-%m-%d %H:%M:%S"
 
 

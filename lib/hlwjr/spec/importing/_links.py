@@ -43,11 +43,7 @@ class _Links:
         if not name:
             name = title or t.label
         short = re.sub(r"(字典表|代码表|字典|码表)$", "", name).strip() or name
-        cid = ident or std or (_pinyin_initials(short) if short else None) or "codes"
-        base, k = cid, 2
-        while cid in self.code_sets:
-            cid = f"{base}_{k}"
-            k += 1
+        cid = self._free_code_set_id(ident or std or (_pinyin_initials(short) if short else None) or "codes")
         cs = _CodeSetDraft(
             id=cid, name=name, codes={}, table=where, origin="代码表", section=sec, standard=meta.get("standard") or std
         )
@@ -69,6 +65,13 @@ class _Links:
         self._last_cs_ncols = _width(t)
         self._last_cs_roles = roles
         self._code_rows(cs, t, hdr + 1, roles)
+
+    def _free_code_set_id(self, cid: str) -> str:
+        """``cid``, or ``cid_2``, ``cid_3`` … when a code set of that id was already read."""
+        base, k = cid, 2
+        while cid in self.code_sets:
+            cid, k = f"{base}_{k}", k + 1
+        return cid
 
     def _grouped_code_sets(self, t: _Table, hdr: int, roles: dict, start: int | None = None) -> None:
         """One table listing every dictionary (字典编码 | 值 | 含义): a code set per dictionary, named
@@ -101,9 +104,7 @@ class _Links:
         if key not in grouped:
             sec, parsed, ident, std = _parse_title(f"{name}（{key}）" if name and name != key else key)
             cid = re.sub(r"[^0-9A-Za-z_.\-]+", "-", ident or std or key).strip("-") or _pinyin_initials(key)
-            base, k = cid, 2
-            while cid in self.code_sets:
-                cid, k = f"{base}_{k}", k + 1
+            cid = self._free_code_set_id(cid)
             cs = _CodeSetDraft(
                 id=cid,
                 name=name or parsed or key,
@@ -301,13 +302,7 @@ class _Links:
                     sig = tuple(fd.enum.items())
                     cs = inline.get(sig)
                     if cs is None:
-                        cid = fd.key
-                        if cid in self.code_sets:
-                            cid = f"{ds.code}.{fd.key}"
-                        k = 2
-                        while cid in self.code_sets:
-                            cid = f"{ds.code}.{fd.key}_{k}"
-                            k += 1
+                        cid = fd.key if fd.key not in self.code_sets else self._free_code_set_id(f"{ds.code}.{fd.key}")
                         cs = _CodeSetDraft(
                             id=cid,
                             name=fd.name,
