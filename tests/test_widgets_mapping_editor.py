@@ -128,6 +128,20 @@ def test_code_map_date_and_derived_rules(editor):
     assert editor.field_status["applyDate"] == "ok"
 
 
+def test_the_date_formats_offered_are_the_known_ones_of_the_fields_kind_first(editor):
+    """One list of known source date formats (the profile's) is offered; a date-time field lists
+    the date-time formats first, and every format offered is one the mapping reads."""
+    from hlwjr.sources._profile import DATE_FORMATS
+
+    kind_of = {f: k for _p, f, k in DATE_FORMATS}
+    editor.set_rule("applyDate", column="SQSJ", kind="date", param="%Y-%m-%d %H:%M:%S")
+    offered = list(editor.rows["applyDate"].param.options)
+    assert sorted(offered) == sorted(kind_of)
+    own = "date" if editor.ds.fields["applyDate"].type == "date" else "datetime"
+    first = [kind_of[f] for f in offered]
+    assert first == sorted(first, key=lambda k: k != own)
+
+
 def test_callback_errors_are_shown_not_swallowed_or_raised(editor):
     editor.rows["sex"].kind.value = "code"
     editor.rows["sex"].param.value = "no such/map"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 
 from .._exceptions import MappingError
+from ..sources._profile import DATE_FORMATS
 
 #: the rule kinds an analyst picks from (label, kind); "other" keeps a YAML-only rule (concat, children)
 RULE_KIND_OPTIONS = [
@@ -29,7 +30,11 @@ REVIEW_OPTIONS = [("待审", "suggested"), ("✓ 通过", "accepted"), ("✗ 拒
 _NONE = ""  # the "no column" choice
 
 
-_DATE_FORMATS = ["%Y%m%d%H%M%S", "%Y%m%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y%m%d %H:%M:%S"]
+def _date_formats(field_type: str) -> list[str]:
+    """The known source date formats (``hlwjr.sources._profile.DATE_FORMATS``, the one list), those
+    of the field's own kind (date / date-time) first."""
+    own = "date" if field_type == "date" else "datetime"
+    return [f for _p, f, k in DATE_FORMATS if k == own] + [f for _p, f, k in DATE_FORMATS if k != own]
 
 
 _PARAM_HELP = {

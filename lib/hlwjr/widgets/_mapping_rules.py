@@ -11,10 +11,10 @@ import pandas as pd
 from .._exceptions import MappingError
 from ._base import esc, guarded
 from ._mapping_rows import (
-    _DATE_FORMATS,
     _NONE,
     _PARAM_HELP,
     FieldRow,
+    _date_formats,
     _parse_derive,
 )
 
@@ -72,7 +72,7 @@ class _RuleEditing:
         elif k == "derive":
             row.param.options = [f"{n}({', '.join(['列'] * d.min_args)})" for n, d in DERIVED.items()]
         elif k == "date":
-            row.param.options = _DATE_FORMATS
+            row.param.options = _date_formats(self.ds.fields[row.key].type)
         else:
             row.param.options = []
 
