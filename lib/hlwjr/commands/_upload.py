@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
+from .._days import parse_day
 from .._exceptions import ConfigError, HlwjrError
 
 __all__ = ["register"]
@@ -95,7 +96,6 @@ def _upload(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def _resolve(project, items: list[str], day: str | None, stdout: TextIO) -> int:
     """``--resolve BATCH=accepted|missing``: settle unanswered batches by hand (人工核对)."""
-    from datetime import date as _date
 
     from ..upload._ledger import Ledger
     from ..upload._lock import UploadLock
@@ -107,10 +107,7 @@ def _resolve(project, items: list[str], day: str | None, stdout: TextIO) -> int:
             raise ConfigError(f"--resolve {item!r} 格式不对：应为 批次号=accepted 或 批次号=missing", where="--resolve")
         pairs.append((batch_no.strip(), outcome))
     if day is not None:
-        try:
-            day = _date.fromisoformat(day).isoformat()
-        except ValueError:
-            raise ConfigError(f"日期 {day!r} 无效：应为 YYYY-MM-DD", where="--resolve-day") from None
+        day = parse_day(day, "--resolve-day").isoformat()
     if not project.ledger_path.exists():
         raise ConfigError(f"还没有上传台账 {project.ledger_path}：没有需要核对的批次", where=str(project.config_file))
     with Ledger(project.ledger_path) as ledger, UploadLock(Path(ledger.path).parent / "upload.lock"):

@@ -27,6 +27,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._days import parse_day
 from .._exceptions import ConfigError
 from .._files import atomic_write
 from .._privacy import ID_CHECK_CHARS, id_check_char
@@ -220,10 +221,7 @@ def generate_demo_hospital(
     """
 
     out = Path(out_dir)
-    try:
-        start_day = dt.date.fromisoformat(str(start))
-    except ValueError as exc:
-        raise ConfigError(f"第一天 {start!r} 不是有效的日期：应写作 YYYY-MM-DD，如 2026-11-01") from exc
+    start_day = parse_day(start, None, what="第一天")
     if days < 1:
         raise ConfigError("业务天数 days 至少为 1")
     if out.exists() and not out.is_dir():

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._days import parse_day
 from .._exceptions import MappingError
 from .._files import open_private
 from .._privacy import mask_kind, mask_series
@@ -407,10 +408,7 @@ def apply_mapping(
             raise MappingError(errors[0].message, where=errors[0].where)
     day = None
     if date is not None:
-        try:
-            day = dt.date.fromisoformat(str(date))
-        except ValueError as exc:
-            raise MappingError(f"业务日期 {date!r} 不是有效的日期：应写作 YYYY-MM-DD，如 2026-11-02") from exc
+        day = parse_day(date, None, what="业务日期", error=MappingError)
         if not dm.source.business_time:
             raise MappingError(
                 f"数据集 {ds.code} 的 source 没有 business_time（业务时间列），无法按日期筛选", where=dm.file

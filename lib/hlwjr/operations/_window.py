@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from .._days import parse_day
 from .._exceptions import ConfigError
 
 __all__ = ["business_day", "parse_day", "window_days"]
@@ -21,15 +22,6 @@ def business_day(now: datetime, cutoff_hour: int = 0) -> date:
 def window_days(day: date, n: int) -> list[date]:
     """The ``n`` business days ending with ``day``, oldest first."""
     return [day - timedelta(days=i) for i in range(n - 1, -1, -1)]
-
-
-def parse_day(value: str | date, option: str = "--date") -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"日期 {value!r} 格式不对，应为 YYYY-MM-DD，例如 2026-11-01", where=option) from None
 
 
 def day_range(first: date, last: date) -> list[date]:

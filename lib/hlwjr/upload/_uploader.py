@@ -19,6 +19,7 @@ from datetime import date as _date
 from pathlib import Path
 from typing import Any
 
+from .._days import parse_day
 from .._exceptions import (
     ConfigError,
     DataError,
@@ -77,6 +78,7 @@ def upload_records(
 
     t0 = time.perf_counter()
     project = project_or_parts
+    date = None if date is None else parse_day(date).isoformat()
     spec = spec or load_spec(project.spec)
     own_ledger = ledger is None
     fresh = own_ledger and not project.ledger_path.exists() and not witness_path(project.ledger_path).exists()
@@ -460,13 +462,8 @@ def run_upload(
     if not hasattr(project, "platform"):
         project = load_project(project)
     spec = load_spec(project.spec)
-    if isinstance(date, _date):
-        date = date.isoformat()
     if date is not None:
-        try:
-            _date.fromisoformat(str(date))
-        except ValueError:
-            raise ConfigError(f"日期 {date!r} 格式不对，应为 YYYY-MM-DD，例如 2026-11-01", where="--date") from None
+        date = parse_day(date).isoformat()
     scope = list(datasets) if datasets else (list(project.datasets) or [d.code for d in spec.top_level()])
     codes = [spec.dataset(c).code for c in scope]
     check_ledger(project.ledger_path)  # a lost or damaged ledger stops the run before any mapping work

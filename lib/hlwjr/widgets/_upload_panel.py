@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import ipywidgets as widgets
 import pandas as pd
 
+from .._days import parse_day
 from .._exceptions import ConfigError
 from .._privacy import mask_text
 from ._base import ErrorsMixin, esc, guarded
@@ -91,12 +90,7 @@ class UploadPanel(ErrorsMixin, widgets.VBox):
         from ..upload._uploader import run_upload
 
         if date:
-            try:
-                dt.date.fromisoformat(date)
-            except ValueError:
-                raise ConfigError(
-                    f"业务日期 {date!r} 格式不对，应为 YYYY-MM-DD，例如 2026-11-01", where="业务日期"
-                ) from None
+            date = parse_day(date, "业务日期", what="业务日期").isoformat()
         self.button.disabled = True
         self.bar.value, self.bar.bar_style = 0, "info"
         self._base = self._ledger_totals()
