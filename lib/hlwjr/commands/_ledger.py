@@ -1,5 +1,5 @@
-"""CLI: ``hlwjr ledger check|backup|rebuild`` (上传台账) — thin shells over
-:mod:`hlwjr.upload._guard` and :mod:`hlwjr.upload._recovery`."""
+"""CLI: ``hlwjr ledger check|backup|rebuild|rebind`` (上传台账) — thin shells over
+:mod:`hlwjr.upload._guard`, :mod:`hlwjr.upload._recovery` and :mod:`hlwjr.upload._binding`."""
 
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ def register(subparsers) -> None:
     r.add_argument("--from-backup", metavar="FILE", help="用这个备份恢复（不询问平台）")
     r.add_argument("--force", action="store_true", help="备份之后平台又接收过记录时，仍然用这个备份")
     r.set_defaults(handler=_rebuild)
+    n = sub.add_parser(
+        "rebind",
+        help="确认台账属于现在配置的平台（同一个平台换了地址或 appid 时）",
+        description="台账记着它发往的平台（地址、appid、机构代码）。平台换了地址或 appid 而确是同一个平台时，"
+        "用它确认；从测试切换到正式请改用 [platform.test] / [platform.production]（各有自己的台账）。",
+    )
+    n.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    n.set_defaults(handler=_rebind)
 
 
 def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -87,3 +95,24 @@ def _rebuild(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                 report = rebuild_ledger(project, client=client, force=args.force)
     print(report.to_text(), file=stdout)
     return 0
+
+
+def _rebind(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from ..upload._binding import rebind
+    from ..upload._ledger import Ledger
+    from ..upload._lock import UploadLock
+    from ..upload._project import load_project
+
+    project = load_project(args.config)
+    if not project.ledger_path.exists():
+        where = str(project.config_file)
+        raise ConfigError(f"还没有上传台账 {project.ledger_path}：第一次上传时会自动绑定", where=where)
+    with UploadLock(Path(project.ledger_path).parent / "upload.lock"), Ledger.for_project(project) as ledger:
+        old, new = rebind(ledger, project)
+    was = "" if old is None else f"（原来：{_binding_text(old)}）"
+    print(f"台账 {project.ledger_path} 已确认属于 {_binding_text(new)}{was}", file=stdout)
+    return 0
+
+
+def _binding_text(binding: dict[str, str]) -> str:
+    return f"{binding['host']}{binding['path']}，appid {binding['appid']}，机构 {binding['org_code']}"

@@ -377,6 +377,19 @@ class Ledger:
             out.setdefault(day, []).append(dataset)
         return out
 
+    def meta(self, key: str) -> str | None:
+        """A value of the ledger's own ``meta`` table (e.g. the platform it speaks for)."""
+        rows = self._query("SELECT v FROM meta WHERE k = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def record_count(self) -> int:
+        """Records the ledger knows in any state (0: it has never sent anything)."""
+        return self._query("SELECT count(*) FROM records")[0][0]
+
     def batch_body(self, batch_no: str) -> bytes | None:
         rows = self._query("SELECT body FROM batches WHERE batch_no=?", (batch_no,))
         return bytes(rows[0][0]) if rows else None

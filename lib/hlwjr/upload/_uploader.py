@@ -26,6 +26,7 @@ from .._exceptions import (
     HlwjrError,
     TransportError,
 )
+from ._binding import check_binding
 from ._guard import check_ledger, witness_path
 from ._ledger import (
     ACCEPTED,
@@ -113,6 +114,7 @@ def upload_records(
             runlog = _start_run_log(ledger, client, uploader, summary, date=date, update=update)
             client.check_auth()  # a wrong appid/secret/URL fails here, before anything is written
             refuse_if_platform_has_data(client, ledger, fresh=fresh)
+            check_binding(ledger, project)  # another platform than the ledger's: stop before sending
             resolved, notes = uploader.recover()
             summary.recovered = resolved
             summary.notes.extend(notes)
