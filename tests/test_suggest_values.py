@@ -38,3 +38,36 @@ def test_many_distinct_values_are_no_code_column_and_large_code_sets_are_not_jud
     ids = [f"FZ{i:04d}" for i in range(40)]
     assert fit_adjust(VISIT_TYPES, ids)[0] < 0
     assert fit_adjust(SPEC.code_set("icd10"), ["高血压", "糖尿病"]) == (0.0, None)
+
+
+_SURNAMES, _GIVEN = "王李张刘陈杨赵黄周吴徐孙", "伟芳娜敏静丽强磊洋艳勇军杰娟涛明超秀霞平"
+_NEVER_CODES = {
+    "names": lambda i: _SURNAMES[i % 12] + _GIVEN[(i * 7) % 20] + _GIVEN[(i * 3 + 1) % 20],
+    "datetimes": lambda i: f"2026-11-{1 + i % 28:02d} {i % 24:02d}:{i % 60:02d}:00",
+    "amounts": lambda i: f"{10 + i * 3}.{i % 100:02d}",
+}
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    field=st.sampled_from(["patientCertType", "returnVisitType", "paymentChannel", "sex", "cardType"]),
+    kind=st.sampled_from(sorted(_NEVER_CODES)),
+    header=st.sampled_from(["{key}_x", "{key}Name", "{key}s"]),
+)
+def test_a_coded_field_is_not_sure_of_a_column_of_names_times_or_amounts(field, kind, header):
+    """A column of many person names, times or amounts never holds a field's codes: named alike, it
+    ranks far below the same column holding codes, and says why."""
+    ds = SPEC.dataset("revisit")
+    col = header.format(key=field)
+    codes = sorted(SPEC.code_set(ds.fields[field].code_set).codes)
+    make = _NEVER_CODES[kind]
+    wrong = pd.DataFrame({col: [make(i) for i in range(60)]})
+    right = pd.DataFrame({col: [codes[i % len(codes)] for i in range(60)]})
+
+    def score(df):
+        cands = {s.field: s for s in suggest_fields(ds, df, min_score=0.0)}[field].candidates
+        return next((c for c in cands if c.column == col), None)
+
+    bad, good = score(wrong), score(right)
+    assert good is not None and (bad is None or bad.score <= good.score - 0.15)
+    assert bad is None or any("不会是值域代码" in r for r in bad.reasons)

@@ -97,6 +97,10 @@ def _field_kind(f) -> str | None:
     return None
 
 
+#: what a coded field's column never holds: many distinct person names, times, amounts
+_NEVER_CODES = frozenset({"name", "date", "datetime", "amount", "decimal"})
+
+
 def _shape_adjust(f, prof) -> tuple[float, str | None]:
     if prof is None:
         return 0.0, None
@@ -107,6 +111,8 @@ def _shape_adjust(f, prof) -> tuple[float, str | None]:
             return (-20.0 if f.code_set else -8.0), f"列值像{prof.kind_label}，字段不是该类"
         if f.code_set and kind == "code":
             return 4.0, "列值像代码，字段有值域"
+        if f.code_set and kind in _NEVER_CODES:
+            return -20.0, f"列值像{prof.kind_label}，不会是值域代码"
         return 0.0, None
     if want == "datetime" and kind == "date":
         return 2.0, "列值是日期（无时间部分）"
