@@ -71,3 +71,20 @@ def test_a_coded_field_is_not_sure_of_a_column_of_names_times_or_amounts(field, 
     bad, good = score(wrong), score(right)
     assert good is not None and (bad is None or bad.score <= good.score - 0.15)
     assert bad is None or any("不会是值域代码" in r for r in bad.reasons)
+
+
+@settings(max_examples=20, deadline=None)
+@given(field=st.sampled_from(["bussID", "thisDiagnosis", "doctorName", "originalDiagnosis"]), data=st.data())
+def test_a_text_field_is_less_sure_of_a_column_of_times(field, data):
+    """A field typed as text that is no time (an ID, a diagnosis, a name) ranks a column of times
+    below the same column holding text; a time field typed as text keeps it."""
+    ds = SPEC.dataset("revisit")
+    col = f"{field}_col"
+    times = pd.DataFrame({col: [_NEVER_CODES["datetimes"](i) for i in range(60)]})
+    text = pd.DataFrame({col: [f"X{i:04d}说明" for i in range(60)]})
+
+    def score(df, key):
+        cands = {s.field: s for s in suggest_fields(ds, df, min_score=0.0)}[key].candidates
+        return next(c.score for c in cands if c.column == col)
+
+    assert score(times, field) <= score(text, field) - 0.09

@@ -99,6 +99,9 @@ def _field_kind(f) -> str | None:
 
 #: what a coded field's column never holds: many distinct person names, times, amounts
 _NEVER_CODES = frozenset({"name", "date", "datetime", "amount", "decimal"})
+#: a field typed as text that holds a time all the same (specs type 开始时间 as string(19))
+_TIMEISH = re.compile(r"time|date|day|dt$|period", re.I)
+_TIMEISH_ZH = re.compile(r"时间|日期|时刻|年月|时段|期限")
 
 
 def _shape_adjust(f, prof) -> tuple[float, str | None]:
@@ -113,6 +116,8 @@ def _shape_adjust(f, prof) -> tuple[float, str | None]:
             return 4.0, "列值像代码，字段有值域"
         if f.code_set and kind in _NEVER_CODES:
             return -20.0, f"列值像{prof.kind_label}，不会是值域代码"
+        if kind in ("date", "datetime") and not _TIMEISH.search(f.key) and not _TIMEISH_ZH.search(f.name or ""):
+            return -10.0, f"列值像{prof.kind_label}，字段不是时间"
         return 0.0, None
     if want == "datetime" and kind == "date":
         return 2.0, "列值是日期（无时间部分）"
