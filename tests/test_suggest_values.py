@@ -77,7 +77,7 @@ def test_a_coded_field_is_not_sure_of_a_column_of_names_times_or_amounts(field, 
 @given(field=st.sampled_from(["bussID", "thisDiagnosis", "doctorName", "originalDiagnosis"]), data=st.data())
 def test_a_text_field_is_less_sure_of_a_column_of_times(field, data):
     """A field typed as text that is no time (an ID, a diagnosis, a name) ranks a column of times
-    below the same column holding text; a time field typed as text keeps it."""
+    below the same column holding text."""
     ds = SPEC.dataset("revisit")
     col = f"{field}_col"
     times = pd.DataFrame({col: [_NEVER_CODES["datetimes"](i) for i in range(60)]})
