@@ -193,6 +193,7 @@ def test_a_secret_in_any_table_is_refused_without_showing_it(tmp_path_factory, t
     with pytest.raises(ConfigError, match="密钥不得出现在配置文件里") as e:
         load_project(d)
     assert value not in str(e.value)
+    assert e.value.message.startswith(f"{where} 中不能写 {key}")  # the table as the file spells it
 
 
 def test_secret_env_and_secret_file_stay_allowed(tmp_path):

@@ -311,10 +311,11 @@ def _check_no_secret(table: Any, section: str, where: str) -> None:
     arrays of tables included), or a password written into a URL (use ``${ENV_VAR}`` there)."""
     items = table.items() if isinstance(table, dict) else enumerate(table) if isinstance(table, list) else ()
     for key, value in items:
-        here = f"{section}.{key}" if isinstance(key, str) else f"{section}[{key}]"
+        here = (f"{section}.{key}" if section else key) if isinstance(key, str) else f"{section}[{key}]"
         if isinstance(key, str) and _is_secret_key(key):
+            table_name = f"[{section}]" if section else "文件顶层"
             raise ConfigError(
-                f"[{section}] 中不能写 {key}：密钥不得出现在配置文件里。请删除它，改用环境变量 "
+                f"{table_name} 中不能写 {key}：密钥不得出现在配置文件里。请删除它，改用环境变量 "
                 f"(secret_env，默认 {DEFAULT_SECRET_ENV}) 或 git 忽略的 secret_file",
                 where=where,
             )
@@ -383,7 +384,7 @@ def load_project(path: str | Path) -> Project:
         "alerts",
     }
     refuse_unknown(data, known_top, "未知的配置项", where)
-    _check_no_secret(data, "顶层", where)  # every table, however deep
+    _check_no_secret(data, "", where)  # every table, however deep
 
     proj = _table(data, "project", where)
     plat = _table(data, "platform", where)
