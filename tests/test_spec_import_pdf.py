@@ -178,3 +178,58 @@ def test_prose_on_the_page_after_a_finished_three_line_table_stays_prose(tmp_pat
     result = import_spec(tmp_path / "doc.pdf")
     (ds,) = result.spec.datasets.values()
     assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)] and result.report.tables == 1
+
+
+NOTES = "本字段填写患者在医院信息系统中的唯一标识，须与挂号记录一致；如为复诊患者，应与首诊记录保持一致，不得重复生成"
+NAMES = "患者就诊时所持有效身份证件的号码（居民身份证、护照、港澳居民来往内地通行证等）"
+
+
+def _wrapped_fields(n, header, lengths, name_lengths):
+    """Field rows whose 名称 and 说明 cells are Paragraphs of the given lengths (they wrap in the
+    narrow columns); row 1's 说明 is an enumeration, one item a line."""
+    rows = [[Paragraph(h, WRAP) for h in header]]
+    for i in range(1, n + 1):
+        type_text, _ = TYPES[i % len(TYPES)]
+        note = "1:男<br/>2:女" if i == 1 else NOTES[: lengths[i % len(lengths)]]
+        name = f"字段名称{i}" + NAMES[: name_lengths[i % len(name_lengths)]]
+        cells = [str(i), f"field{i}", name, type_text, ("M", "O")[i % 2], note]
+        rows.append([Paragraph(c, WRAP) for c in cells])
+    return rows
+
+
+def _expected_names(n, name_lengths):
+    return [f"字段名称{i}" + NAMES[: name_lengths[i % len(name_lengths)]] for i in range(1, n + 1)]
+
+
+@given(
+    n=st.integers(min_value=2, max_value=9),
+    header=st.sampled_from(HEADERS),
+    lengths=st.lists(st.integers(min_value=0, max_value=len(NOTES)), min_size=1, max_size=4),
+    name_lengths=st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=3),
+    valign=st.sampled_from(["TOP", "MIDDLE"]),
+    widths=st.tuples(st.integers(min_value=60, max_value=110), st.integers(min_value=50, max_value=140)),
+    ruled=st.booleans(),
+)
+@_SETTINGS
+def test_a_three_line_table_with_wrapped_cells_reads_one_row_a_field(
+    tmp_path, n, header, lengths, name_lengths, valign, widths, ruled
+):
+    """Cells wrapped over lines in a table without vertical rules (top-aligned or vertically centred,
+    with or without the 三线表's rules): each field one row, its wrapped 名称 and 说明 whole."""
+    rows = _wrapped_fields(n, header, lengths, name_lengths)
+    t = (
+        _three_line(rows, colWidths=[26, 90, widths[0], 72, 30, widths[1]])
+        if ruled
+        else Table(rows, colWidths=[26, 90, widths[0], 72, 30, widths[1]])
+    )
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), valign)]))
+    story = [Paragraph("3.7 在线复诊 revisit", HEADING), t, Spacer(1, 12), Paragraph("附录C 其他", HEADING)]
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story)
+    result = import_spec(tmp_path / "doc.pdf")
+    (ds,) = result.spec.datasets.values()
+    assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)]
+    assert [f.name for f in ds.fields.values()] == _expected_names(n, name_lengths)
+    assert [f.type for f in ds.fields.values()] == [TYPES[i % len(TYPES)][1] for i in range(1, n + 1)]
+    assert ds.fields["field1"].description.splitlines() == ["1:男", "2:女"]
+    for i in range(2, n + 1):
+        assert (ds.fields[f"field{i}"].description or "").replace("\n", "") == NOTES[: lengths[i % len(lengths)]]
