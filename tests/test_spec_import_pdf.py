@@ -23,7 +23,11 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
 BODY = ParagraphStyle("body", fontName="STSong-Light", fontSize=10)
 HEADING = ParagraphStyle("heading", fontName="STSong-Light", fontSize=14)
-_SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_SETTINGS = settings(
+    max_examples=int(__import__("os").environ.get("PDF_EXAMPLES", 8)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 HEADERS = [
     ["序号", "数据项", "数据元名称", "类型及长度", "约束", "备注"],
@@ -233,3 +237,41 @@ def test_a_three_line_table_with_wrapped_cells_reads_one_row_a_field(
     assert ds.fields["field1"].description.splitlines() == ["1:男", "2:女"]
     for i in range(2, n + 1):
         assert (ds.fields[f"field{i}"].description or "").replace("\n", "") == NOTES[: lengths[i % len(lengths)]]
+
+
+PROSE = [
+    "本接口的数据由医院信息系统每日定时汇总上传，每条记录对应一次复诊，字段含义见上表。",
+    "注：以上字段均按国家卫生健康委员会发布的数据元标准填写。",
+    "Data are uploaded daily by the hospital information system, one record per visit.",
+]
+
+
+@given(
+    n=st.integers(min_value=2, max_value=10),
+    header=st.sampled_from(HEADERS),
+    prose=st.lists(st.sampled_from(PROSE), max_size=2),
+    gap=st.sampled_from([0, 6, 30]),
+    second=st.sampled_from(["ruled", "three_line", "borderless"]),
+)
+@_SETTINGS
+def test_a_borderless_table_ends_where_its_text_stops_fitting_the_columns(tmp_path, n, header, prose, gap, second):
+    """A table with no rules at all ends where the text stops fitting its columns: the prose after it
+    stays paragraphs, the heading after it titles the next table (ruled, 三线表 or borderless again,
+    on the same page)."""
+    story = [
+        Paragraph("3.8 在线复诊 revisit", HEADING),
+        Table(_fields(n, header, ("M", "O")), style=[("FONTNAME", (0, 0), (-1, -1), "STSong-Light")]),
+    ]
+    story += [Spacer(1, gap)] + [Paragraph(p, BODY) for p in prose] + [Paragraph("3.9 在线处方 recipe", HEADING)]
+    rows = [[c.replace("field", "item") for c in r] for r in _fields(3, HEADERS[1], ("是", "否"))]
+    plain = Table(rows, style=[("FONTNAME", (0, 0), (-1, -1), "STSong-Light")])
+    story.append({"ruled": _table(rows), "three_line": _three_line(rows), "borderless": plain}[second])
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story)
+    result = import_spec(tmp_path / "doc.pdf")
+    revisit, recipe = result.spec.datasets.values()
+    assert (revisit.code, revisit.name, recipe.code, recipe.name) == ("revisit", "在线复诊", "recipe", "在线处方")
+    assert list(revisit.fields) == [f"field{i}" for i in range(1, n + 1)]
+    assert list(recipe.fields) == ["item1", "item2", "item3"]
+    assert [f.required for f in recipe.fields.values()] == [False, True, False]
+    written = " ".join(f"{f.name} {f.description or ''}" for ds in (revisit, recipe) for f in ds.fields.values())
+    assert not any(p[:8] in written for p in prose) and result.report.tables == 2

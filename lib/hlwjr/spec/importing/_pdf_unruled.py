@@ -238,8 +238,7 @@ def _tables(page, words: list[dict], rules: list[float], walls: list[tuple[float
     lines = _lines(words)
     found, i, going_on = [], 0, None
     if carried is not None and lines and not any(top < lines[0]["top"] for top, _b in walls):
-        first = lines[0]
-        if sum(1 for c in carried.cells(first) if c) >= 2 and carried.narrowed(first, True):
+        if _goes_on(lines, carried):
             end, cols, open_end = _body(lines, 0, carried, rules, walls, False)
             found.append(_assemble(lines[:end], 0, cols, False, page))
             going_on, i = (cols if open_end else None), end
@@ -256,6 +255,17 @@ def _tables(page, words: list[dict], rules: list[float], walls: list[tuple[float
         found.append(_assemble(lines[band[0] : end], len(band), cols, ruled_head, page))
         going_on, i = (cols if open_end else None), end
     return [f for f in found if f[1]], going_on
+
+
+def _goes_on(lines: list[dict], cols: _Columns) -> bool:
+    """Whether the page's first lines are rows of the previous page's table: they fit its columns,
+    follow each other closely, and a line with text in two columns or more comes before any gap."""
+    for k, line in enumerate(lines):
+        if not cols.narrowed(line, True) or (k and lines[k]["top"] - lines[k - 1]["bottom"] > 1.5 * cols.size):
+            return False
+        if sum(1 for c in cols.cells(line) if c) >= 2:
+            return True
+    return False
 
 
 def _body(lines, start: int, cols: _Columns, rules: list[float], walls: list[tuple[float, float]], headed: bool):
