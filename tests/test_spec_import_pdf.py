@@ -275,3 +275,27 @@ def test_a_borderless_table_ends_where_its_text_stops_fitting_the_columns(tmp_pa
     assert [f.required for f in recipe.fields.values()] == [False, True, False]
     written = " ".join(f"{f.name} {f.description or ''}" for ds in (revisit, recipe) for f in ds.fields.values())
     assert not any(p[:8] in written for p in prose) and result.report.tables == 2
+
+
+@given(
+    n=st.integers(min_value=2, max_value=8),
+    header=st.sampled_from(HEADERS),
+    order=st.permutations(range(6)),
+    centred=st.booleans(),
+    ruled=st.booleans(),
+)
+@_SETTINGS
+def test_columns_in_any_order_with_a_centred_header_are_read(tmp_path, n, header, order, centred, ruled):
+    """A table without vertical rules, its columns in any order, its header centred over left-aligned
+    values (they start left of the header's words): every field with its name, type and 必填."""
+    rows = [[r[i] for i in order] for r in _fields(n, header, ("M", "O"))]
+    rows[1][order.index(5)] = "患者在本院的唯一标识，与挂号记录一致"
+    t = _three_line(rows) if ruled else Table(rows, style=[("FONTNAME", (0, 0), (-1, -1), "STSong-Light")])
+    t.setStyle(TableStyle([("ALIGN", (0, 0), (-1, 0), "CENTER" if centred else "LEFT")]))
+    story = [Paragraph("3.10 在线咨询 consult", HEADING), t, Paragraph("附录D 其他", HEADING)]
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story)
+    (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
+    assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)]
+    assert [f.name for f in ds.fields.values()] == [f"字段名称{i}" for i in range(1, n + 1)]
+    assert [f.type for f in ds.fields.values()] == [TYPES[i % len(TYPES)][1] for i in range(1, n + 1)]
+    assert [f.required for f in ds.fields.values()] == [i % 2 == 0 for i in range(1, n + 1)]

@@ -53,6 +53,7 @@ class _Columns:
     anchor: int
     size: float
     seq: int | None = None  # the 序号 column
+    ruled: bool = False  # a 三线表 (rules at the header), closed by a rule
 
     def of(self, word) -> int:
         return sum(1 for lo, hi in self.gaps if word["x0"] >= (lo + hi) / 2)
@@ -91,11 +92,11 @@ class _Columns:
                         return None
                     continue
                 gaps[g] = (lo, hi)
-        return _Columns(self.left, self.right, gaps, self.anchor, self.size, self.seq)
+        return _Columns(min(self.left, line["x0"]), self.right, gaps, self.anchor, self.size, self.seq, self.ruled)
 
     def outside(self, line) -> bool:
-        """A line starting well left of the table (a centred header's column may start left of it)."""
-        return line["x0"] < self.left - 2 * self.size
+        """A line of one cell starting left of a borderless table's text (a heading, a short note)."""
+        return not self.ruled and line["x0"] < self.left - self.size and sum(1 for c in self.cells(line) if c) < 2
 
 
 def _lines(words: list[dict]) -> list[dict]:
@@ -250,6 +251,8 @@ def _tables(page, words: list[dict], rules: list[float], walls: list[tuple[float
         cols = _columns([lines[k] for k in band], None)
         band, ruled_head = _extend_down(lines, band, rules, cols)
         cols = _columns([lines[k] for k in band], cols)
+        first = lines[band[0]]
+        cols.ruled = ruled_head or any(first["top"] - 3 * first["size"] < r < first["top"] for r in rules)
         start = band[-1] + 1
         end, cols, open_end = _body(lines, start, cols, rules, walls, True)
         found.append(_assemble(lines[band[0] : end], len(band), cols, ruled_head, page))
@@ -271,8 +274,7 @@ def _goes_on(lines: list[dict], cols: _Columns) -> bool:
 def _body(lines, start: int, cols: _Columns, rules: list[float], walls: list[tuple[float, float]], headed: bool):
     """(end, columns, open end) of a table's rows from line ``start``: to its closing rule or a ruled
     table, else to the first line not fitting the columns; open when it ran to the page's foot."""
-    closing = any(r > lines[start - 1]["bottom"] for r in rules) if start > 0 else bool(rules)
-    k = start
+    closing, k = cols.ruled, start
     while k < len(lines):
         line, prev = lines[k], lines[k - 1] if k > 0 else None
         if line["size"] > cols.size * 1.15 or cols.outside(line):
