@@ -299,3 +299,111 @@ def test_columns_in_any_order_with_a_centred_header_are_read(tmp_path, n, header
     assert [f.name for f in ds.fields.values()] == [f"字段名称{i}" for i in range(1, n + 1)]
     assert [f.type for f in ds.fields.values()] == [TYPES[i % len(TYPES)][1] for i in range(1, n + 1)]
     assert [f.required for f in ds.fields.values()] == [i % 2 == 0 for i in range(1, n + 1)]
+
+
+MEANINGS = [
+    "居民身份证",
+    "中国人民解放军军官证（含文职干部证）",
+    "港澳居民来往内地通行证",
+    "台湾居民来往大陆通行证",
+    "护照",
+]
+
+
+@given(
+    k=st.integers(min_value=2, max_value=5),
+    width=st.integers(min_value=40, max_value=120),
+    valign=st.sampled_from(["TOP", "MIDDLE"]),
+    ruled=st.booleans(),
+)
+@_SETTINGS
+def test_a_dictionary_without_vertical_rules_reads_wrapped_meanings_whole(tmp_path, k, width, valign, ruled):
+    """A code table (字典) without vertical rules, its 含义 wrapped in a narrow column and its 字典编码
+    written once for the set: each code with its whole meaning."""
+    rows = [[Paragraph(h, WRAP) for h in ("字典编码", "值", "含义")]]
+    rows += [
+        [Paragraph("CV02.01.101" if i == 0 else "", WRAP), f"0{i + 1}", Paragraph(m, WRAP)]
+        for i, m in enumerate(MEANINGS[:k])
+    ]
+    t = _three_line(rows, colWidths=[80, 30, width]) if ruled else Table(rows, colWidths=[80, 30, width])
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), valign), ("FONTNAME", (0, 0), (-1, -1), "STSong-Light")]))
+    story = [Paragraph("3.11 在线复诊 revisit", HEADING), _table(_fields(3, HEADERS[1], ("是", "否")))]
+    story += [Paragraph("附录A 字典", HEADING), t, Paragraph("附录B 其他说明", HEADING)]
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story)
+    spec = import_spec(tmp_path / "doc.pdf").spec
+    (ds,) = spec.datasets.values()
+    codes = dict(spec.code_set(ds.fields["field2"].code_set).codes)
+    assert codes == {f"0{i + 1}": m for i, m in enumerate(MEANINGS[:k])}
+
+
+@given(
+    n=st.integers(min_value=25, max_value=45),
+    repeat=st.booleans(),
+    valign=st.sampled_from(["TOP", "MIDDLE"]),
+    lengths=st.lists(st.integers(min_value=0, max_value=len(NOTES)), min_size=1, max_size=3),
+    ruled=st.booleans(),
+    split=st.booleans(),
+)
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_wrapped_table_without_vertical_rules_over_pages_reads_every_row(
+    tmp_path, n, repeat, valign, lengths, ruled, split
+):
+    """Wrapped cells in a table without vertical rules over several pages (header repeated or not,
+    running page header and footer, a top-aligned row broken over the page as Word allows — reportlab
+    draws a centred one broken over the page on top of the next row): every field once,
+    its 说明 whole."""
+    rows = _wrapped_fields(n, HEADERS[0], lengths, [0])
+    kw = {
+        "colWidths": [26, 90, 70, 72, 30, 120],
+        "repeatRows": 1 if repeat else 0,
+        "splitInRow": int(split and valign == "TOP"),
+    }
+    t = _three_line(rows, **kw) if ruled else Table(rows, **kw)
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), valign)]))
+    story = [Paragraph("3.12 在线处方 recipe", HEADING), t, Paragraph("附录E 其他", HEADING)]
+    draw = _running("互联网医院监管平台数据接口规范 V2.3")
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story, onFirstPage=draw, onLaterPages=draw)
+    (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
+    assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)]
+    for i in range(2, n + 1):
+        assert (ds.fields[f"field{i}"].description or "").replace("\n", "") == NOTES[: lengths[i % len(lengths)]]
+
+
+@given(
+    n=st.integers(min_value=1, max_value=4),
+    rest=st.integers(min_value=1, max_value=3),
+    top=st.integers(min_value=30, max_value=55),
+)
+@_SETTINGS
+def test_a_row_broken_over_a_page_is_one_row(tmp_path, n, rest, top):
+    """A top-aligned row broken over the page (Word's 允许跨行断页): the 说明 lines at the top of the next
+    page belong to the previous page's last row, not to the next row."""
+    c = canvas.Canvas(str(tmp_path / "doc.pdf"), pagesize=A4)
+    xs, y = [60, 100, 200, 300, 380, 420], 780
+
+    def row(cells, y):
+        for x, text in zip(xs, cells, strict=True):
+            if text:
+                c.drawString(x, y, text)
+
+    c.setFont("STSong-Light", 14)
+    c.drawString(60, y, "3.13 在线咨询 consult")
+    c.setFont("STSong-Light", 10)
+    row(["序号", "字段名", "中文名称", "数据类型", "必填", "说明"], y - 30)
+    rows = int((y - 30 - top * 10) // 18)
+    for i in range(1, rows + 1):
+        row([str(i), f"field{i}", f"字段名称{i}", "VARCHAR2(18)", "M", "说明第1行"], y - 30 - 18 * i)
+    c.showPage()
+    c.setFont("STSong-Light", 10)
+    for k in range(rest):
+        c.drawString(420, 740 - 12 * k, f"续{k + 2}行")
+    for i in range(rows + 1, rows + n + 1):
+        row([str(i), f"field{i}", f"字段名称{i}", "DATE", "O", ""], 740 - 12 * (rest - 1) - 18 * (i - rows))
+    c.showPage()
+    c.save()
+    (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
+    assert list(ds.fields) == [f"field{i}" for i in range(1, rows + n + 1)]
+    assert ds.fields[f"field{rows}"].description.replace("\n", "") == "说明第1行" + "".join(
+        f"续{k + 2}行" for k in range(rest)
+    )
+    assert not ds.fields[f"field{rows + 1}"].description

@@ -26,12 +26,16 @@ def _read_pdf(path: Path) -> list[_Para | _Table]:
     running = _running_lines(pages)
     body = _body_size(pages)
     blocks: list[_Para | _Table] = []
-    n = 0
+    n, lead = 0, None
     for items in pages:
         for kind, value, size in items:
-            if kind == "table":
+            if kind == "more":
+                lead = _continue_row(blocks, value)
+            elif kind == "table":
                 n += 1
-                blocks.append(_Table(rows=value, label=f"表格{n}", row_numbers=list(range(1, len(value) + 1))))
+                rows = ([lead] if lead else []) + value
+                blocks.append(_Table(rows=rows, label=f"表格{n}", row_numbers=list(range(1, len(rows) + 1))))
+                lead = None
             elif not (kind == "margin" and (value in running or _PAGE_NUMBER.match(value))):
                 heading = 2 if body and size >= body * 1.15 else None
                 blocks.append(_Para(text=value, heading=heading))
@@ -41,6 +45,17 @@ def _read_pdf(path: Path) -> list[_Para | _Table]:
             where=str(path),
         )
     return blocks
+
+
+def _continue_row(blocks: list, cells: list[str]) -> list[str] | None:
+    """Add the cells of a row broken over a page to the last row of the table before (its running
+    page header and footer between are left out); returns them when there is none, to stay a row."""
+    last = next((b for b in reversed(blocks) if isinstance(b, _Table) or b.text), None)
+    if not isinstance(last, _Table) or not last.rows or len(last.rows[-1]) != len(cells):
+        return cells
+    row = last.rows[-1]
+    last.rows[-1] = [_cell(f"{a or ''}\n{b}") if b else a for a, b in zip(row, cells, strict=True)]
+    return None
 
 
 def _open_pages(path: Path) -> list[list[tuple[str, object, float]]]:
@@ -73,7 +88,10 @@ def _page_items(page, columns: _Columns | None) -> tuple[list[tuple[str, object,
     ruled = [bbox for bbox, _rows in found]
     rest = page.filter(lambda o: not _inside(o, ruled)) if ruled else page
     unruled, columns = _unruled(page, rest, ruled, columns)
-    found += unruled
+    for bbox, _rows, lead in unruled:
+        if lead:  # the previous page's last row broken over the page
+            placed.append((bbox[1] - 0.1, "more", lead, 0.0))
+    found += [(bbox, rows) for bbox, rows, _lead in unruled]
     for bbox, rows in found:
         if rows:
             placed.append((bbox[1], "table", rows, 0.0))

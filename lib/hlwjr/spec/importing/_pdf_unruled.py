@@ -239,7 +239,7 @@ def _tables(page, words: list[dict], rules: list[float], walls: list[tuple[float
     lines = _lines(words)
     found, i, going_on = [], 0, None
     if carried is not None and lines and not any(top < lines[0]["top"] for top, _b in walls):
-        if _goes_on(lines, carried):
+        if _goes_on(lines, carried, rules):
             end, cols, open_end = _body(lines, 0, carried, rules, walls, False)
             found.append(_assemble(lines[:end], 0, cols, False, page))
             going_on, i = (cols if open_end else None), end
@@ -257,14 +257,19 @@ def _tables(page, words: list[dict], rules: list[float], walls: list[tuple[float
         end, cols, open_end = _body(lines, start, cols, rules, walls, True)
         found.append(_assemble(lines[band[0] : end], len(band), cols, ruled_head, page))
         going_on, i = (cols if open_end else None), end
-    return [f for f in found if f[1]], going_on
+    return [f for f in found if f[1] or f[2]], going_on
 
 
-def _goes_on(lines: list[dict], cols: _Columns) -> bool:
+def _goes_on(lines: list[dict], cols: _Columns, rules: list[float]) -> bool:
     """Whether the page's first lines are rows of the previous page's table: they fit its columns,
-    follow each other closely, and a line with text in two columns or more comes before any gap."""
+    follow each other closely, and a line with text in two columns or more comes before any gap
+    (and before a header: one repeated starts the table again)."""
     for k, line in enumerate(lines):
-        if not cols.narrowed(line, True) or (k and lines[k]["top"] - lines[k - 1]["bottom"] > 1.5 * cols.size):
+        if (
+            _header(lines, k, rules)
+            or not cols.narrowed(line, True)
+            or (k and lines[k]["top"] - lines[k - 1]["bottom"] > 1.5 * cols.size)
+        ):
             return False
         if sum(1 for c in cols.cells(line) if c) >= 2:
             return True
@@ -295,17 +300,18 @@ def _body(lines, start: int, cols: _Columns, rules: list[float], walls: list[tup
 
 
 def _assemble(lines: list[dict], header: int, cols: _Columns, ruled_head: bool, page):
-    """(bbox, rows) of a table's lines, the first ``header`` of them its header row."""
-    if not lines:
-        return (0.0, 0.0, 0.0, 0.0), []
+    """(bbox, rows, lead) of a table's lines, the first ``header`` of them its header row; without a
+    header (a table going on from the previous page) ``lead`` is the cells of the lines above its
+    first row (the previous page's last row broken over the page), else None."""
     cells = [cols.cells(line) for line in lines]
     width = len(cols.gaps) + 1
     head = [[c[i] for c in cells[:header]] for i in range(width)]
-    anchor = _identifying(cells[header:], cols)
-    body = _rows(lines[header:], cells[header:], anchor, head if header and not ruled_head else None)
+    before = None if header and ruled_head else head
+    body = _rows(lines[header:], cells[header:], _identifying(cells[header:], cols), before)
     rows = [[_cell("\n".join(parts)) for parts in row] for row in ([head] if header else []) + body]
+    lead = [_cell("\n".join(parts)) for parts in head] if not header and any(head) else None
     bbox = (0.0, lines[0]["top"] - 0.5, page.width, lines[-1]["bottom"] + 0.5)
-    return bbox, rows
+    return bbox, rows, lead
 
 
 def _identifying(cells: list[list[str]], cols: _Columns) -> int:
@@ -326,7 +332,8 @@ def _rows(
     ``anchor`` (identifying) column starts a row. In every column the lines following each other at
     line spacing are one cell, which belongs to the row whose anchor line it spans (a top-aligned
     cell starts on it, a centred one reaches above and below it), else to the nearest; a cell above
-    the first row goes to the ``head`` (the header row's lines) when given."""
+    the first row goes to ``head`` when given (the header row's lines, or those of the row going on
+    from the previous page)."""
     anchors = [k for k, c in enumerate(cells) if c[anchor]]
     if not anchors:
         return [[[c] for c in line] for line in cells]
