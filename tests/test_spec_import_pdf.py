@@ -252,13 +252,18 @@ PROSE = [
     prose=st.lists(st.sampled_from(PROSE), max_size=2),
     gap=st.sampled_from([0, 6, 30]),
     second=st.sampled_from(["ruled", "three_line", "borderless"]),
+    before=st.booleans(),
 )
 @_SETTINGS
-def test_a_borderless_table_ends_where_its_text_stops_fitting_the_columns(tmp_path, n, header, prose, gap, second):
+def test_a_borderless_table_ends_where_its_text_stops_fitting_the_columns(
+    tmp_path, n, header, prose, gap, second, before
+):
     """A table with no rules at all ends where the text stops fitting its columns: the prose after it
     stays paragraphs, the heading after it titles the next table (ruled, 三线表 or borderless again,
-    on the same page)."""
-    story = [
+    on the same page); a 三线表 above it on the page lends it no rules."""
+    dictionary = _three_line([["字典编码", "值", "含义"], ["CV02.01.101", "01", "居民身份证"], ["", "02", "护照"]])
+    story = [dictionary, Paragraph(PROSE[1], BODY)] if before else []
+    story += [
         Paragraph("3.8 在线复诊 revisit", HEADING),
         Table(_fields(n, header, ("M", "O")), style=[("FONTNAME", (0, 0), (-1, -1), "STSong-Light")]),
     ]
@@ -274,7 +279,7 @@ def test_a_borderless_table_ends_where_its_text_stops_fitting_the_columns(tmp_pa
     assert list(recipe.fields) == ["item1", "item2", "item3"]
     assert [f.required for f in recipe.fields.values()] == [False, True, False]
     written = " ".join(f"{f.name} {f.description or ''}" for ds in (revisit, recipe) for f in ds.fields.values())
-    assert not any(p[:8] in written for p in prose) and result.report.tables == 2
+    assert not any(p[:8] in written for p in prose) and result.report.tables == 2 + before
 
 
 @given(

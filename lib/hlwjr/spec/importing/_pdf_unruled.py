@@ -73,7 +73,7 @@ class _Columns:
         for a, b in itertools.pairwise(words):
             if (
                 strict
-                and b["x0"] - a["x1"] < 0.35 * self.size
+                and b["x0"] - a["x1"] < 0.6 * self.size
                 and any(a["x1"] < hi and b["x0"] > lo for lo, hi in gaps)
             ):
                 return None
@@ -183,10 +183,8 @@ def _header(lines: list[dict], i: int, rules: list[float]) -> list[int] | None:
         within = head["x0"] - head["size"] <= line["x0"] and line["x1"] <= head["x1"] + head["size"]
         below = lines[band[-1] + 1]["words"] if band[-1] + 1 < len(lines) else []
         centred = all(_overlaps(w, below) for w in line["words"])  # a centred cell's lines above and below
-        if not (
-            above
-            or (_joined(line, lines[band[0]], rules) and (within or centred) and not _overlaps(line, head["words"]))
-        ):
+        fits = above or ((within or centred) and not _overlaps(line, head["words"]))
+        if not (fits and _joined(line, lines[band[0]], rules) and line["size"] <= head["size"] * 1.15):
             break
         band.insert(0, k)
         k -= 1
@@ -252,7 +250,8 @@ def _tables(page, words: list[dict], rules: list[float], walls: list[tuple[float
         band, ruled_head = _extend_down(lines, band, rules, cols)
         cols = _columns([lines[k] for k in band], cols)
         first = lines[band[0]]
-        cols.ruled = ruled_head or any(first["top"] - 3 * first["size"] < r < first["top"] for r in rules)
+        above = lines[band[0] - 1]["bottom"] if band[0] else 0.0  # a rule right above the header, no text between
+        cols.ruled = ruled_head or any(max(above, first["top"] - 3 * first["size"]) < r < first["top"] for r in rules)
         start = band[-1] + 1
         end, cols, open_end = _body(lines, start, cols, rules, walls, True)
         found.append(_assemble(lines[band[0] : end], len(band), cols, ruled_head, page))
