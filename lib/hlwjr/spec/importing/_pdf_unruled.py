@@ -71,11 +71,7 @@ class _Columns:
         gaps = list(self.gaps)
         words = line["words"]
         for a, b in itertools.pairwise(words):
-            if (
-                strict
-                and b["x0"] - a["x1"] < 0.6 * self.size
-                and any(a["x1"] < hi and b["x0"] > lo for lo, hi in gaps)
-            ):
+            if strict and b["x0"] - a["x1"] < 0.6 * self.size and any(a["x1"] < hi and b["x0"] > lo for lo, hi in gaps):
                 return None
         for w in words:
             for g, (lo, hi) in enumerate(gaps):
