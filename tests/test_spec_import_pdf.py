@@ -212,20 +212,20 @@ def _expected_names(n, name_lengths):
     name_lengths=st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=3),
     valign=st.sampled_from(["TOP", "MIDDLE"]),
     widths=st.tuples(st.integers(min_value=60, max_value=110), st.integers(min_value=50, max_value=140)),
-    ruled=st.booleans(),
+    rules=st.sampled_from(["none", "three_line", "between_rows"]),
 )
 @_SETTINGS
 def test_a_three_line_table_with_wrapped_cells_reads_one_row_a_field(
-    tmp_path, n, header, lengths, name_lengths, valign, widths, ruled
+    tmp_path, n, header, lengths, name_lengths, valign, widths, rules
 ):
-    """Cells wrapped over lines in a table without vertical rules (top-aligned or vertically centred,
-    with or without the 三线表's rules): each field one row, its wrapped 名称 and 说明 whole."""
+    """Cells wrapped over lines in a table without vertical rules (top-aligned or vertically centred;
+    no rules, the 三线表's, or a rule under every row): each field one row, its wrapped 名称 and 说明
+    whole."""
     rows = _wrapped_fields(n, header, lengths, name_lengths)
-    t = (
-        _three_line(rows, colWidths=[26, 90, widths[0], 72, 30, widths[1]])
-        if ruled
-        else Table(rows, colWidths=[26, 90, widths[0], 72, 30, widths[1]])
-    )
+    widths = [26, 90, widths[0], 72, 30, widths[1]]
+    t = _three_line(rows, colWidths=widths) if rules == "three_line" else Table(rows, colWidths=widths)
+    if rules == "between_rows":
+        t.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, -1), 0.5, colors.black)]))
     t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), valign)]))
     story = [Paragraph("3.7 在线复诊 revisit", HEADING), t, Spacer(1, 12), Paragraph("附录C 其他", HEADING)]
     SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story)

@@ -1,7 +1,15 @@
-"""Reading a PDF interface document into blocks: ruled tables (pdfplumber) and the text lines around
-them, page by page, in reading order. Running page headers and footers (the document title on every
-page, 第 3 页 / 共 20 页) are left out so a table split by a page break reads as one table continued;
-lines printed larger than the body text are headings. A scanned PDF (no text layer) is refused.
+"""Reading a PDF interface document into blocks: tables and the text lines around them, page by
+page, in reading order. Ruled tables are pdfplumber's (a cell's wrapped lines joined, merged cells as
+Word's); tables without vertical rules — 三线表 or none at all — are read from the words outside the
+ruled ones (:mod:`._pdf_unruled`), on the same page as ruled ones too. Running page headers and
+footers (the document title on every page, 第 3 页 / 共 20 页) are left out so a table split by a page
+break reads as one table continued (a row of a table without vertical rules broken by the page as
+one row); lines printed larger than the body text are headings. A scanned PDF (no text layer) is
+refused.
+
+Not read: text drawn as an image (a scan, a table pasted as a picture); a table without vertical
+rules whose header row the header words do not recognise (unless it goes on from the previous page);
+a ruled table's row broken by the page (its two parts read as two rows).
 """
 
 from __future__ import annotations

@@ -4,16 +4,25 @@ row and one under the last row) and borderless tables (columns by alignment only
 A text line that reads as a field-table or code-table header starts a table. Its columns are the
 header's words (a header wrapped over two lines, 数据元 / 名称 or a vertically centred 是否 / 必填,
 is one header row), and the gap between two columns is narrowed by the rows' words, so a centred
-header over left-aligned values still splits them right. A table ends at its closing rule; without
-one (a borderless table) at the first line that does not fit its columns: text running across a
-column gap (prose), a line reaching outside the table, a line printed larger (a heading) or a big
-vertical gap. Lines belong to rows: a line with nothing in the row's identifying column (the field
-code, 代码 of a code table, else 序号 / the first column) continues the row whose line has one —
-the row above when every cell is top-aligned, else the nearest (vertically centred cells). A cell's
-lines are joined as a ruled cell's are (:func:`_cell`).
+header over left-aligned values still splits them right. A 三线表 (a rule right above or under its
+header) ends at its next rule — a rule followed by a row of two cells or more is a rule between rows;
+a borderless table at the first line that does not fit its columns: text running across a column
+gap (prose), a one-cell line starting left of the table (a heading or note), a line printed larger
+(a heading) or a big vertical gap. A table reaching the page's foot may go on at the top of the next
+page with its header repeated (a new table, joined by the importer) or not (the columns carried).
 
-Not read: a row whose identifying cell itself wraps over lines (its lines read as rows), a cell
-spanning columns inside a borderless table (it ends the table), bottom-aligned cells.
+Lines belong to rows: a line with text in the row's identifying column (the field code, 代码 of a
+code table, else 序号 / the first column; 序号 when it numbers the rows 1, 2, 3 … and the codes take
+more lines than it) starts a row. In every column, lines at line spacing are one cell, which belongs
+to the row whose line it spans (a top-aligned cell starts on it, a vertically centred one reaches
+above and below it), else to the nearest row. Lines at a page's top above the first row end the
+previous page's last row (a row broken by the page). A cell's lines are joined as a ruled cell's
+are (:func:`_cell`).
+
+Not read: a field code wrapped over lines without a 序号 column numbering the rows (its lines read
+as rows), a cell spanning columns inside a borderless table (it ends the table), bottom-aligned
+cells, a borderless table whose rows sit closer than their own lines (no gap between rows) with
+vertically centred cells.
 """
 
 from __future__ import annotations
@@ -271,6 +280,21 @@ def _goes_on(lines: list[dict], cols: _Columns, rules: list[float]) -> bool:
     return False
 
 
+def _row_follows(lines: list[dict], k: int, cols: _Columns, rules: list[float]) -> bool:
+    """Whether the lines from ``k`` (below a rule) are a row of the table: they fit its columns and
+    before the next rule or gap one has text in the identifying column and another."""
+    for j in range(k, len(lines)):
+        line = lines[j]
+        if j > k and (_rule_between(rules, lines[j - 1], line) or line["top"] - lines[j - 1]["bottom"] > cols.size):
+            return False
+        if not cols.narrowed(line, True):
+            return False
+        cells = cols.cells(line)
+        if cells[cols.anchor] and sum(1 for c in cells if c) >= 2:
+            return True
+    return False
+
+
 def _body(lines, start: int, cols: _Columns, rules: list[float], walls: list[tuple[float, float]], headed: bool):
     """(end, columns, open end) of a table's rows from line ``start``: to its closing rule or a ruled
     table, else to the first line not fitting the columns; open when it ran to the page's foot."""
@@ -282,8 +306,7 @@ def _body(lines, start: int, cols: _Columns, rules: list[float], walls: list[tup
         if prev is not None and any(prev["bottom"] <= top <= line["top"] for top, _b in walls):
             return k, cols, False
         if prev is not None and (k > start or not headed) and _rule_between(rules, prev, line):
-            fits = cols.narrowed(line, True)
-            if not (fits and cols.cells(line)[cols.anchor] and sum(1 for c in cols.cells(line) if c) >= 2):
+            if not _row_follows(lines, k, cols, rules):
                 return k, cols, False
         nxt = cols.narrowed(line, strict=not closing)
         if nxt is None:
@@ -302,7 +325,8 @@ def _assemble(lines: list[dict], header: int, cols: _Columns, ruled_head: bool, 
     width = len(cols.gaps) + 1
     head = [[c[i] for c in cells[:header]] for i in range(width)]
     before = None if header and ruled_head else head
-    body = _rows(lines[header:], cells[header:], _identifying(cells[header:], cols), before)
+    cols.anchor = _identifying(cells[header:], cols)  # kept for the table going on on the next page
+    body = _rows(lines[header:], cells[header:], cols.anchor, before)
     rows = [[_cell("\n".join(parts)) for parts in row] for row in ([head] if header else []) + body]
     lead = [_cell("\n".join(parts)) for parts in head] if not header and any(head) else None
     bbox = (0.0, lines[0]["top"] - 0.5, page.width, lines[-1]["bottom"] + 0.5)
@@ -315,7 +339,7 @@ def _identifying(cells: list[list[str]], cols: _Columns) -> int:
     if cols.seq is None or cols.seq == cols.anchor:
         return cols.anchor
     seqs = [c[cols.seq] for c in cells if c[cols.seq]]
-    numbered = len(seqs) >= 2 and all(s.isdigit() for s in seqs)
+    numbered = bool(seqs) and all(s.isdigit() for s in seqs)
     numbered = numbered and all(int(b) == int(a) + 1 for a, b in itertools.pairwise(seqs))
     return cols.seq if numbered and sum(1 for c in cells if c[cols.anchor]) > len(seqs) else cols.anchor
 
