@@ -284,7 +284,7 @@ def test_a_borderless_table_ends_where_its_text_stops_fitting_the_columns(
 
 @given(
     n=st.integers(min_value=2, max_value=8),
-    header=st.sampled_from(HEADERS),
+    header=st.sampled_from([*HEADERS, ["No", "Field", "中文 名称", "Data Type", "Required", "Description"]]),
     order=st.permutations(range(6)),
     centred=st.booleans(),
     ruled=st.booleans(),
@@ -292,7 +292,8 @@ def test_a_borderless_table_ends_where_its_text_stops_fitting_the_columns(
 @_SETTINGS
 def test_columns_in_any_order_with_a_centred_header_are_read(tmp_path, n, header, order, centred, ruled):
     """A table without vertical rules, its columns in any order, its header centred over left-aligned
-    values (they start left of the header's words): every field with its name, type and 必填."""
+    values (they start left of the header's words), header words with a space inside: every field
+    with its name, type and 必填."""
     rows = [[r[i] for i in order] for r in _fields(n, header, ("M", "O"))]
     rows[1][order.index(5)] = "患者在本院的唯一标识，与挂号记录一致"
     t = _three_line(rows) if ruled else Table(rows, style=[("FONTNAME", (0, 0), (-1, -1), "STSong-Light")])

@@ -139,10 +139,10 @@ def _rule_between(rules: list[float], upper, lower) -> bool:
 
 def _segments(lines: list[dict]) -> list[tuple[float, float]]:
     """Header columns: the header's words grouped by horizontal overlap (a wrapped header word's
-    lines are one column; words closer than 0.4 em on a line are one header)."""
+    lines are one column; words closer than 0.6 em on a line — a space — are one header)."""
     segs: list[list[float]] = []
     for w in sorted((w for line in lines for w in line["words"]), key=lambda w: w["x0"]):
-        if segs and w["x0"] <= segs[-1][1] + 0.4 * w.get("size", 10.0):
+        if segs and w["x0"] <= segs[-1][1] + 0.6 * w.get("size", 10.0):
             segs[-1][1] = max(segs[-1][1], w["x1"])
         else:
             segs.append([w["x0"], w["x1"]])
