@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._headers import _code_header_roles, _header_roles
 from ._text import _clean
@@ -53,11 +53,10 @@ def _cell(value) -> str:
 
 @dataclass
 class _Columns:
-    """A table's columns: its outer edges, the free gap (lo, hi) between each two neighbouring
-    columns (no word of the table inside), the identifying column and the table's font size."""
+    """A table's columns: where its text starts on the left, the free gap (lo, hi) between each two
+    neighbouring columns (no word of the table inside), the identifying column and the font size."""
 
     left: float
-    right: float
     gaps: list[tuple[float, float]]
     anchor: int
     size: float
@@ -97,7 +96,7 @@ class _Columns:
                         return None
                     continue
                 gaps[g] = (lo, hi)
-        return _Columns(min(self.left, line["x0"]), self.right, gaps, self.anchor, self.size, self.seq, self.ruled)
+        return replace(self, left=min(self.left, line["x0"]), gaps=gaps)
 
     def outside(self, line) -> bool:
         """A line of one cell starting left of a borderless table's text (a heading, a short note)."""
@@ -151,7 +150,7 @@ def _segments(lines: list[dict]) -> list[tuple[float, float]]:
 
 def _header_cells(lines: list[dict]) -> tuple[list[str], list[tuple[float, float]]]:
     segs = _segments(lines)
-    cols = _Columns(segs[0][0], segs[-1][1], [(a[1], b[0]) for a, b in itertools.pairwise(segs)], 0, 10.0)
+    cols = _Columns(segs[0][0], [(a[1], b[0]) for a, b in itertools.pairwise(segs)], 0, 10.0)
     per_line = [cols.cells(line) for line in lines]
     return [_cell("\n".join(c[i] for c in per_line)) for i in range(len(segs))], cols.gaps
 
@@ -226,7 +225,7 @@ def _columns(band: list[dict], before: _Columns | None) -> _Columns:
     edges = _segments(band)
     anchor = _anchor(roles, kind) if roles else (before.anchor if before else 0)
     seq = roles.get("seq") if roles else (before.seq if before else None)
-    return _Columns(edges[0][0] - 1, edges[-1][1] + 1, gaps, anchor, max(line["size"] for line in band), seq)
+    return _Columns(edges[0][0] - 1, gaps, anchor, max(line["size"] for line in band), seq)
 
 
 def _anchor(roles: dict, kind: str) -> int:
