@@ -253,19 +253,24 @@ PROSE = [
     gap=st.sampled_from([0, 6, 30]),
     second=st.sampled_from(["ruled", "three_line", "borderless"]),
     before=st.booleans(),
+    header_size=st.sampled_from([8.5, 10, 11]),
 )
 @_SETTINGS
 def test_a_borderless_table_ends_where_its_text_stops_fitting_the_columns(
-    tmp_path, n, header, prose, gap, second, before
+    tmp_path, n, header, prose, gap, second, before, header_size
 ):
     """A table with no rules at all ends where the text stops fitting its columns: the prose after it
     stays paragraphs, the heading after it titles the next table (ruled, 三线表 or borderless again,
-    on the same page); a 三线表 above it on the page lends it no rules."""
+    on the same page); a 三线表 above it on the page lends it no rules; its header may be printed a
+    size smaller or larger than its rows."""
     dictionary = _three_line([["字典编码", "值", "含义"], ["CV02.01.101", "01", "居民身份证"], ["", "02", "护照"]])
     story = [dictionary, Paragraph(PROSE[1], BODY)] if before else []
     story += [
         Paragraph("3.8 在线复诊 revisit", HEADING),
-        Table(_fields(n, header, ("M", "O")), style=[("FONTNAME", (0, 0), (-1, -1), "STSong-Light")]),
+        Table(
+            _fields(n, header, ("M", "O")),
+            style=[("FONTNAME", (0, 0), (-1, -1), "STSong-Light"), ("FONTSIZE", (0, 0), (-1, 0), header_size)],
+        ),
     ]
     story += [Spacer(1, gap)] + [Paragraph(p, BODY) for p in prose] + [Paragraph("3.9 在线处方 recipe", HEADING)]
     rows = [[c.replace("field", "item") for c in r] for r in _fields(3, HEADERS[1], ("是", "否"))]

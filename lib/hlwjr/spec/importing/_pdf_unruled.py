@@ -297,10 +297,12 @@ def _row_follows(lines: list[dict], k: int, cols: _Columns, rules: list[float]) 
 def _body(lines, start: int, cols: _Columns, rules: list[float], walls: list[tuple[float, float]], headed: bool):
     """(end, columns, open end) of a table's rows from line ``start``: to its closing rule or a ruled
     table, else to the first line not fitting the columns; open when it ran to the page's foot."""
-    closing, k = cols.ruled, start
+    closing, k, size = cols.ruled, start, cols.size * 1.15
     while k < len(lines):
         line, prev = lines[k], lines[k - 1] if k > 0 else None
-        if line["size"] > cols.size * 1.15 or cols.outside(line):
+        if k == start + 1:  # the rows may be printed a size larger than a small header
+            size = max(cols.size, min(lines[start]["size"], cols.size * 1.25)) * 1.15
+        if line["size"] > (cols.size * 1.25 if k == start else size) or cols.outside(line):
             return k, cols, False
         if prev is not None and any(prev["bottom"] <= top <= line["top"] for top, _b in walls):
             return k, cols, False
