@@ -418,3 +418,34 @@ def test_a_row_broken_over_a_page_is_one_row(tmp_path, n, rest, top):
         f"续{k + 2}行" for k in range(rest)
     )
     assert not ds.fields[f"field{rows + 1}"].description
+
+
+@given(
+    width=st.integers(min_value=50, max_value=90),
+    valign=st.sampled_from(["TOP", "MIDDLE"]),
+    ruled=st.booleans(),
+    unnumbered=st.integers(min_value=1, max_value=3),
+)
+@_SETTINGS
+def test_a_wrapped_field_code_is_one_row_when_a_number_column_numbers_the_rows(
+    tmp_path, width, valign, ruled, unnumbered
+):
+    """A field code wrapped by a narrow column (patientCertificat / eNumber) in a table without
+    vertical rules: 序号 numbering the rows keeps them apart; a row written without 序号 stays a row."""
+    header = [Paragraph(h, WRAP) for h in ("序号", "字段名", "中文名称", "数据类型", "必填", "说明")]
+    rows, keys, i = [header], [], 0
+    for n, (key, name, type_text, _t) in enumerate(LONG_FIELDS * 2):
+        code = f"{key}{n}"
+        numbered = n != unnumbered
+        i += numbered
+        rows.append([str(i) if numbered else "", Paragraph(code, WRAP), name[:6], type_text, "M", ""])
+        keys.append(code)
+    t = (
+        _three_line(rows, colWidths=[30, width, 80, 80, 30, 60])
+        if ruled
+        else Table(rows, colWidths=[30, width, 80, 80, 30, 60])
+    )
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), valign), ("FONTNAME", (0, 0), (-1, -1), "STSong-Light")]))
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build([Paragraph("3.14 在线处方 recipe", HEADING), t])
+    (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
+    assert list(ds.fields) == keys

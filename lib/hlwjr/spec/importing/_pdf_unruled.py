@@ -12,15 +12,15 @@ gap (prose), a one-cell line starting left of the table (a heading or note), a l
 page with its header repeated (a new table, joined by the importer) or not (the columns carried).
 
 Lines belong to rows: a line with text in the row's identifying column (the field code, 代码 of a
-code table, else 序号 / the first column; 序号 when it numbers the rows 1, 2, 3 … and the codes take
-more lines than it) starts a row. In every column, lines at line spacing are one cell, which belongs
+code table, else 序号 / the first column) starts a row; when a code wraps over lines and 序号 numbers
+the rows 1, 2, 3 …, 序号 starts a row, and so does a code beside no 序号. In every column, lines at line spacing are one cell, which belongs
 to the row whose line it spans (a top-aligned cell starts on it, a vertically centred one reaches
 above and below it), else to the nearest row. Lines at a page's top above the first row end the
 previous page's last row (a row broken by the page). A cell's lines are joined as a ruled cell's
 are (:func:`_cell`).
 
 Not read: a field code wrapped over lines without a 序号 column numbering the rows (its lines read
-as rows), a cell spanning columns inside a borderless table (it ends the table), bottom-aligned
+as rows), a line of text spanning the columns inside a 三线表 (it joins the nearest row), a cell spanning columns inside a borderless table (it ends the table), bottom-aligned
 cells, a borderless table whose rows sit closer than their own lines (no gap between rows) with
 vertically centred cells.
 """
@@ -61,6 +61,7 @@ class _Columns:
     anchor: int
     size: float
     seq: int | None = None  # the 序号 column
+    code: int | None = None  # the header's identifying column (the field code), when 序号 is used instead
     ruled: bool = False  # a 三线表 (rules at the header), closed by a rule
 
     def of(self, word) -> int:
@@ -281,7 +282,7 @@ def _goes_on(lines: list[dict], cols: _Columns, rules: list[float]) -> bool:
 
 def _row_follows(lines: list[dict], k: int, cols: _Columns, rules: list[float]) -> bool:
     """Whether the lines from ``k`` (below a rule) are a row of the table: they fit its columns and
-    before the next rule or gap one has text in the identifying column and another."""
+    before the next rule or gap one has text in the identifying column (or 序号) and another."""
     for j in range(k, len(lines)):
         line = lines[j]
         if j > k and (_rule_between(rules, lines[j - 1], line) or line["top"] - lines[j - 1]["bottom"] > cols.size):
@@ -289,7 +290,7 @@ def _row_follows(lines: list[dict], k: int, cols: _Columns, rules: list[float]) 
         if not cols.narrowed(line, True):
             return False
         cells = cols.cells(line)
-        if cells[cols.anchor] and sum(1 for c in cells if c) >= 2:
+        if (cells[cols.anchor] or (cols.seq is not None and cells[cols.seq])) and sum(1 for c in cells if c) >= 2:
             return True
     return False
 
@@ -326,41 +327,65 @@ def _assemble(lines: list[dict], header: int, cols: _Columns, ruled_head: bool, 
     width = len(cols.gaps) + 1
     head = [[c[i] for c in cells[:header]] for i in range(width)]
     before = None if header and ruled_head else head
-    cols.anchor = _identifying(cells[header:], cols)  # kept for the table going on on the next page
-    body = _rows(lines[header:], cells[header:], cols.anchor, before)
+    cols.code = cols.anchor if cols.code is None else cols.code
+    cols.anchor = _identifying(lines[header:], cells[header:], cols)  # kept for the table going on on the next page
+    body = _rows(lines[header:], cells[header:], cols.anchor, before, cols.code)
     rows = [[_cell("\n".join(parts)) for parts in row] for row in ([head] if header else []) + body]
     lead = [_cell("\n".join(parts)) for parts in head] if not header and any(head) else None
     bbox = (0.0, lines[0]["top"] - 0.5, page.width, lines[-1]["bottom"] + 0.5)
     return bbox, rows, lead
 
 
-def _identifying(cells: list[list[str]], cols: _Columns) -> int:
+def _identifying(lines: list[dict], cells: list[list[str]], cols: _Columns) -> int:
     """The column whose text starts a row: the header's (the field code's), but 序号 when that
-    numbers the rows 1, 2, 3 … and the code column has more lines than it (codes wrapped)."""
-    if cols.seq is None or cols.seq == cols.anchor:
-        return cols.anchor
+    numbers the rows 1, 2, 3 … and a code wraps over lines (a row without 序号 stays a row)."""
+    if cols.seq is None or cols.seq == cols.code:
+        return cols.code
     seqs = [c[cols.seq] for c in cells if c[cols.seq]]
     numbered = bool(seqs) and all(s.isdigit() for s in seqs)
     numbered = numbered and all(int(b) == int(a) + 1 for a, b in itertools.pairwise(seqs))
-    return cols.seq if numbered and sum(1 for c in cells if c[cols.anchor]) > len(seqs) else cols.anchor
+    return cols.seq if numbered and _wraps(lines, cells, cols) else cols.code
+
+
+def _wraps(lines: list[dict], cells: list[list[str]], cols: _Columns) -> bool:
+    """Whether a cell of the identifying column goes on on the next line: a line of it filled to the
+    column's edge, the next at line spacing, with nothing in the 序号 column."""
+    col = cols.code
+    edge = cols.gaps[col][0] if col < len(cols.gaps) else None
+    ks = [k for k, c in enumerate(cells) if c[col]]
+    for a, b in itertools.pairwise(ks):
+        if cells[b][cols.seq] or lines[b]["top"] - lines[a]["bottom"] >= 0.5 * lines[b]["size"]:
+            continue
+        right = max(w["x1"] for w in lines[a]["words"] if cols.of(w) == col)
+        if edge is None or right >= edge - 1.5 * cols.size:
+            return True
+    return False
 
 
 def _rows(
-    lines: list[dict], cells: list[list[str]], anchor: int, head: list[list[str]] | None
+    lines: list[dict], cells: list[list[str]], anchor: int, head: list[list[str]] | None, code: int | None = None
 ) -> list[list[list[str]]]:
     """The body's rows, each a list of the text lines of each cell. A line with text in the
     ``anchor`` (identifying) column starts a row. In every column the lines following each other at
     line spacing are one cell, which belongs to the row whose anchor line it spans (a top-aligned
     cell starts on it, a centred one reaches above and below it), else to the nearest; a cell above
     the first row goes to ``head`` when given (the header row's lines, or those of the row going on
-    from the previous page)."""
+    from the previous page). With ``anchor`` the 序号 column, a cell of the ``code`` column beside
+    no 序号 starts a row too (a row written without 序号)."""
     anchors = [k for k, c in enumerate(cells) if c[anchor]]
     if not anchors:
         return [[[c] for c in line] for line in cells]
-    rows = {a: [[] for _c in cells[0]] for a in anchors}
 
     def centre(k: int) -> float:
         return (lines[k]["top"] + lines[k]["bottom"]) / 2
+
+    if code is not None and code != anchor:
+        for run in _runs(lines, [k for k, c in enumerate(cells) if c[code]]):
+            top, bottom = lines[run[0]]["top"] - 1, lines[run[-1]]["bottom"] + 1
+            if not any(top <= centre(a) <= bottom for a in anchors):
+                anchors.append(run[0])
+        anchors.sort()
+    rows = {a: [[] for _c in cells[0]] for a in anchors}
 
     for col in range(len(cells[0])):
         for run in _runs(lines, [k for k, c in enumerate(cells) if c[col]]):
