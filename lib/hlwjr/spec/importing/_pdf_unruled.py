@@ -13,16 +13,17 @@ page with its header repeated (a new table, joined by the importer) or not (the 
 
 Lines belong to rows: a line with text in the row's identifying column (the field code, 代码 of a
 code table, else 序号 / the first column) starts a row; when a code wraps over lines and 序号 numbers
-the rows 1, 2, 3 …, 序号 starts a row, and so does a code beside no 序号. In every column, lines at line spacing are one cell, which belongs
-to the row whose line it spans (a top-aligned cell starts on it, a vertically centred one reaches
-above and below it), else to the nearest row. Lines at a page's top above the first row end the
-previous page's last row (a row broken by the page). A cell's lines are joined as a ruled cell's
-are (:func:`_cell`).
+the rows 1, 2, 3 …, 序号 starts a row, and so does a code beside no 序号. In every column, lines at
+line spacing are one cell, which belongs to the row whose line it spans (a top-aligned cell starts
+on it, a vertically centred one reaches above and below it), else to the nearest row. Lines at a
+page's top above the first row end the previous page's last row (a row broken by the page). A
+cell's lines are joined as a ruled cell's are (:func:`_cell`).
 
 Not read: a field code wrapped over lines without a 序号 column numbering the rows (its lines read
-as rows), a line of text spanning the columns inside a 三线表 (it joins the nearest row), a cell spanning columns inside a borderless table (it ends the table), bottom-aligned
-cells, a borderless table whose rows sit closer than their own lines (no gap between rows) with
-vertically centred cells.
+as rows); a line of text spanning the columns inside a 三线表 (it joins the nearest row); a cell
+spanning columns inside a borderless table (it ends the table); bottom-aligned cells; a borderless
+table whose rows sit closer than their own lines (no gap between rows) with vertically centred
+cells.
 """
 
 from __future__ import annotations
