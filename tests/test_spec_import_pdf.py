@@ -23,7 +23,11 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
 BODY = ParagraphStyle("body", fontName="STSong-Light", fontSize=10)
 HEADING = ParagraphStyle("heading", fontName="STSong-Light", fontSize=14)
-_SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_SETTINGS = settings(
+    max_examples=int(__import__("os").environ.get("PDF_EXAMPLES", 8)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 HEADERS = [
     ["序号", "数据项", "数据元名称", "类型及长度", "约束", "备注"],
@@ -178,3 +182,270 @@ def test_prose_on_the_page_after_a_finished_three_line_table_stays_prose(tmp_pat
     result = import_spec(tmp_path / "doc.pdf")
     (ds,) = result.spec.datasets.values()
     assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)] and result.report.tables == 1
+
+
+NOTES = "本字段填写患者在医院信息系统中的唯一标识，须与挂号记录一致；如为复诊患者，应与首诊记录保持一致，不得重复生成"
+NAMES = "患者就诊时所持有效身份证件的号码（居民身份证、护照、港澳居民来往内地通行证等）"
+
+
+def _wrapped_fields(n, header, lengths, name_lengths):
+    """Field rows whose 名称 and 说明 cells are Paragraphs of the given lengths (they wrap in the
+    narrow columns); row 1's 说明 is an enumeration, one item a line."""
+    rows = [[Paragraph(h, WRAP) for h in header]]
+    for i in range(1, n + 1):
+        type_text, _ = TYPES[i % len(TYPES)]
+        note = "1:男<br/>2:女" if i == 1 else NOTES[: lengths[i % len(lengths)]]
+        name = f"字段名称{i}" + NAMES[: name_lengths[i % len(name_lengths)]]
+        cells = [str(i), f"field{i}", name, type_text, ("M", "O")[i % 2], note]
+        rows.append([Paragraph(c, WRAP) for c in cells])
+    return rows
+
+
+def _expected_names(n, name_lengths):
+    return [f"字段名称{i}" + NAMES[: name_lengths[i % len(name_lengths)]] for i in range(1, n + 1)]
+
+
+@given(
+    n=st.integers(min_value=2, max_value=9),
+    header=st.sampled_from(HEADERS),
+    lengths=st.lists(st.integers(min_value=0, max_value=len(NOTES)), min_size=1, max_size=4),
+    name_lengths=st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=3),
+    valign=st.sampled_from(["TOP", "MIDDLE"]),
+    widths=st.tuples(st.integers(min_value=60, max_value=110), st.integers(min_value=50, max_value=140)),
+    rules=st.sampled_from(["none", "three_line", "between_rows"]),
+)
+@_SETTINGS
+def test_a_three_line_table_with_wrapped_cells_reads_one_row_a_field(
+    tmp_path, n, header, lengths, name_lengths, valign, widths, rules
+):
+    """Cells wrapped over lines in a table without vertical rules (top-aligned or vertically centred;
+    no rules, the 三线表's, or a rule under every row): each field one row, its wrapped 名称 and 说明
+    whole."""
+    rows = _wrapped_fields(n, header, lengths, name_lengths)
+    widths = [26, 90, widths[0], 72, 30, widths[1]]
+    t = _three_line(rows, colWidths=widths) if rules == "three_line" else Table(rows, colWidths=widths)
+    if rules == "between_rows":
+        t.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, -1), 0.5, colors.black)]))
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), valign)]))
+    story = [Paragraph("3.7 在线复诊 revisit", HEADING), t, Spacer(1, 12), Paragraph("附录C 其他", HEADING)]
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story)
+    result = import_spec(tmp_path / "doc.pdf")
+    (ds,) = result.spec.datasets.values()
+    assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)]
+    assert [f.name for f in ds.fields.values()] == _expected_names(n, name_lengths)
+    assert [f.type for f in ds.fields.values()] == [TYPES[i % len(TYPES)][1] for i in range(1, n + 1)]
+    assert ds.fields["field1"].description.splitlines() == ["1:男", "2:女"]
+    for i in range(2, n + 1):
+        assert (ds.fields[f"field{i}"].description or "").replace("\n", "") == NOTES[: lengths[i % len(lengths)]]
+
+
+PROSE = [
+    "本接口的数据由医院信息系统每日定时汇总上传，每条记录对应一次复诊，字段含义见上表。",
+    "注：以上字段均按国家卫生健康委员会发布的数据元标准填写。",
+    "Data are uploaded daily by the hospital information system, one record per visit.",
+]
+
+
+@given(
+    n=st.integers(min_value=2, max_value=10),
+    header=st.sampled_from(HEADERS),
+    prose=st.lists(st.sampled_from(PROSE), max_size=2),
+    gap=st.sampled_from([0, 6, 30]),
+    second=st.sampled_from(["ruled", "three_line", "borderless"]),
+    before=st.booleans(),
+    header_size=st.sampled_from([8.5, 10, 11]),
+)
+@_SETTINGS
+def test_a_borderless_table_ends_where_its_text_stops_fitting_the_columns(
+    tmp_path, n, header, prose, gap, second, before, header_size
+):
+    """A table with no rules at all ends where the text stops fitting its columns: the prose after it
+    stays paragraphs, the heading after it titles the next table (ruled, 三线表 or borderless again,
+    on the same page); a 三线表 above it on the page lends it no rules; its header may be printed a
+    size smaller or larger than its rows."""
+    dictionary = _three_line([["字典编码", "值", "含义"], ["CV02.01.101", "01", "居民身份证"], ["", "02", "护照"]])
+    story = [dictionary, Paragraph(PROSE[1], BODY)] if before else []
+    story += [
+        Paragraph("3.8 在线复诊 revisit", HEADING),
+        Table(
+            _fields(n, header, ("M", "O")),
+            style=[("FONTNAME", (0, 0), (-1, -1), "STSong-Light"), ("FONTSIZE", (0, 0), (-1, 0), header_size)],
+        ),
+    ]
+    story += [Spacer(1, gap)] + [Paragraph(p, BODY) for p in prose] + [Paragraph("3.9 在线处方 recipe", HEADING)]
+    rows = [[c.replace("field", "item") for c in r] for r in _fields(3, HEADERS[1], ("是", "否"))]
+    plain = Table(rows, style=[("FONTNAME", (0, 0), (-1, -1), "STSong-Light")])
+    story.append({"ruled": _table(rows), "three_line": _three_line(rows), "borderless": plain}[second])
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story)
+    result = import_spec(tmp_path / "doc.pdf")
+    revisit, recipe = result.spec.datasets.values()
+    assert (revisit.code, revisit.name, recipe.code, recipe.name) == ("revisit", "在线复诊", "recipe", "在线处方")
+    assert list(revisit.fields) == [f"field{i}" for i in range(1, n + 1)]
+    assert list(recipe.fields) == ["item1", "item2", "item3"]
+    assert [f.required for f in recipe.fields.values()] == [False, True, False]
+    written = " ".join(f"{f.name} {f.description or ''}" for ds in (revisit, recipe) for f in ds.fields.values())
+    assert not any(p[:8] in written for p in prose) and result.report.tables == 2 + before
+
+
+@given(
+    n=st.integers(min_value=2, max_value=8),
+    header=st.sampled_from([*HEADERS, ["No", "Field", "中文 名称", "Data Type", "Required", "Description"]]),
+    order=st.permutations(range(6)),
+    centred=st.booleans(),
+    ruled=st.booleans(),
+)
+@_SETTINGS
+def test_columns_in_any_order_with_a_centred_header_are_read(tmp_path, n, header, order, centred, ruled):
+    """A table without vertical rules, its columns in any order, its header centred over left-aligned
+    values (they start left of the header's words), header words with a space inside: every field
+    with its name, type and 必填."""
+    rows = [[r[i] for i in order] for r in _fields(n, header, ("M", "O"))]
+    rows[1][order.index(5)] = "患者在本院的唯一标识，与挂号记录一致"
+    t = _three_line(rows) if ruled else Table(rows, style=[("FONTNAME", (0, 0), (-1, -1), "STSong-Light")])
+    t.setStyle(TableStyle([("ALIGN", (0, 0), (-1, 0), "CENTER" if centred else "LEFT")]))
+    story = [Paragraph("3.10 在线咨询 consult", HEADING), t, Paragraph("附录D 其他", HEADING)]
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story)
+    (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
+    assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)]
+    assert [f.name for f in ds.fields.values()] == [f"字段名称{i}" for i in range(1, n + 1)]
+    assert [f.type for f in ds.fields.values()] == [TYPES[i % len(TYPES)][1] for i in range(1, n + 1)]
+    assert [f.required for f in ds.fields.values()] == [i % 2 == 0 for i in range(1, n + 1)]
+
+
+MEANINGS = [
+    "居民身份证",
+    "中国人民解放军军官证（含文职干部证）",
+    "港澳居民来往内地通行证",
+    "台湾居民来往大陆通行证",
+    "护照",
+]
+
+
+@given(
+    k=st.integers(min_value=2, max_value=5),
+    width=st.integers(min_value=40, max_value=120),
+    valign=st.sampled_from(["TOP", "MIDDLE"]),
+    ruled=st.booleans(),
+)
+@_SETTINGS
+def test_a_dictionary_without_vertical_rules_reads_wrapped_meanings_whole(tmp_path, k, width, valign, ruled):
+    """A code table (字典) without vertical rules, its 含义 wrapped in a narrow column and its 字典编码
+    written once for the set: each code with its whole meaning."""
+    rows = [[Paragraph(h, WRAP) for h in ("字典编码", "值", "含义")]]
+    rows += [
+        [Paragraph("CV02.01.101" if i == 0 else "", WRAP), f"0{i + 1}", Paragraph(m, WRAP)]
+        for i, m in enumerate(MEANINGS[:k])
+    ]
+    t = _three_line(rows, colWidths=[80, 30, width]) if ruled else Table(rows, colWidths=[80, 30, width])
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), valign), ("FONTNAME", (0, 0), (-1, -1), "STSong-Light")]))
+    story = [Paragraph("3.11 在线复诊 revisit", HEADING), _table(_fields(3, HEADERS[1], ("是", "否")))]
+    story += [Paragraph("附录A 字典", HEADING), t, Paragraph("附录B 其他说明", HEADING)]
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story)
+    spec = import_spec(tmp_path / "doc.pdf").spec
+    (ds,) = spec.datasets.values()
+    codes = dict(spec.code_set(ds.fields["field2"].code_set).codes)
+    assert codes == {f"0{i + 1}": m for i, m in enumerate(MEANINGS[:k])}
+
+
+@given(
+    n=st.integers(min_value=25, max_value=45),
+    repeat=st.booleans(),
+    valign=st.sampled_from(["TOP", "MIDDLE"]),
+    lengths=st.lists(st.integers(min_value=0, max_value=len(NOTES)), min_size=1, max_size=3),
+    ruled=st.booleans(),
+    split=st.booleans(),
+)
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_wrapped_table_without_vertical_rules_over_pages_reads_every_row(
+    tmp_path, n, repeat, valign, lengths, ruled, split
+):
+    """Wrapped cells in a table without vertical rules over several pages (header repeated or not,
+    running page header and footer, a top-aligned row broken over the page as Word allows — reportlab
+    draws a centred one broken over the page on top of the next row): every field once,
+    its 说明 whole."""
+    rows = _wrapped_fields(n, HEADERS[0], lengths, [0])
+    kw = {
+        "colWidths": [26, 90, 70, 72, 30, 120],
+        "repeatRows": 1 if repeat else 0,
+        "splitInRow": int(split and valign == "TOP"),
+    }
+    t = _three_line(rows, **kw) if ruled else Table(rows, **kw)
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), valign)]))
+    story = [Paragraph("3.12 在线处方 recipe", HEADING), t, Paragraph("附录E 其他", HEADING)]
+    draw = _running("互联网医院监管平台数据接口规范 V2.3")
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build(story, onFirstPage=draw, onLaterPages=draw)
+    (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
+    assert list(ds.fields) == [f"field{i}" for i in range(1, n + 1)]
+    for i in range(2, n + 1):
+        assert (ds.fields[f"field{i}"].description or "").replace("\n", "") == NOTES[: lengths[i % len(lengths)]]
+
+
+@given(
+    n=st.integers(min_value=1, max_value=4),
+    rest=st.integers(min_value=1, max_value=3),
+    top=st.integers(min_value=30, max_value=55),
+)
+@_SETTINGS
+def test_a_row_broken_over_a_page_is_one_row(tmp_path, n, rest, top):
+    """A top-aligned row broken over the page (Word's 允许跨行断页): the 说明 lines at the top of the next
+    page belong to the previous page's last row, not to the next row."""
+    c = canvas.Canvas(str(tmp_path / "doc.pdf"), pagesize=A4)
+    xs, y = [60, 100, 200, 300, 380, 420], 780
+
+    def row(cells, y):
+        for x, text in zip(xs, cells, strict=True):
+            if text:
+                c.drawString(x, y, text)
+
+    c.setFont("STSong-Light", 14)
+    c.drawString(60, y, "3.13 在线咨询 consult")
+    c.setFont("STSong-Light", 10)
+    row(["序号", "字段名", "中文名称", "数据类型", "必填", "说明"], y - 30)
+    rows = int((y - 30 - top * 10) // 18)
+    for i in range(1, rows + 1):
+        row([str(i), f"field{i}", f"字段名称{i}", "VARCHAR2(18)", "M", "说明第1行"], y - 30 - 18 * i)
+    c.showPage()
+    c.setFont("STSong-Light", 10)
+    for k in range(rest):
+        c.drawString(420, 740 - 12 * k, f"续{k + 2}行")
+    for i in range(rows + 1, rows + n + 1):
+        row([str(i), f"field{i}", f"字段名称{i}", "DATE", "O", ""], 740 - 12 * (rest - 1) - 18 * (i - rows))
+    c.showPage()
+    c.save()
+    (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
+    assert list(ds.fields) == [f"field{i}" for i in range(1, rows + n + 1)]
+    assert ds.fields[f"field{rows}"].description.replace("\n", "") == "说明第1行" + "".join(
+        f"续{k + 2}行" for k in range(rest)
+    )
+    assert not ds.fields[f"field{rows + 1}"].description
+
+
+@given(
+    width=st.integers(min_value=50, max_value=90),
+    valign=st.sampled_from(["TOP", "MIDDLE"]),
+    ruled=st.booleans(),
+    unnumbered=st.integers(min_value=1, max_value=3),
+)
+@_SETTINGS
+def test_a_wrapped_field_code_is_one_row_when_a_number_column_numbers_the_rows(
+    tmp_path, width, valign, ruled, unnumbered
+):
+    """A field code wrapped by a narrow column (patientCertificat / eNumber) in a table without
+    vertical rules: 序号 numbering the rows keeps them apart; a row written without 序号 stays a row."""
+    header = [Paragraph(h, WRAP) for h in ("序号", "字段名", "中文名称", "数据类型", "必填", "说明")]
+    rows, keys, i = [header], [], 0
+    for n, (key, name, type_text, _t) in enumerate(LONG_FIELDS * 2):
+        code = f"{key}{n}"
+        numbered = n != unnumbered
+        i += numbered
+        rows.append([str(i) if numbered else "", Paragraph(code, WRAP), name[:6], type_text, "M", ""])
+        keys.append(code)
+    t = (
+        _three_line(rows, colWidths=[30, width, 80, 80, 30, 60])
+        if ruled
+        else Table(rows, colWidths=[30, width, 80, 80, 30, 60])
+    )
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), valign), ("FONTNAME", (0, 0), (-1, -1), "STSong-Light")]))
+    SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build([Paragraph("3.14 在线处方 recipe", HEADING), t])
+    (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
+    assert list(ds.fields) == keys

@@ -1,7 +1,15 @@
-"""Reading a PDF interface document into blocks: ruled tables (pdfplumber) and the text lines around
-them, page by page, in reading order. Running page headers and footers (the document title on every
-page, 第 3 页 / 共 20 页) are left out so a table split by a page break reads as one table continued;
-lines printed larger than the body text are headings. A scanned PDF (no text layer) is refused.
+"""Reading a PDF interface document into blocks: tables and the text lines around them, page by
+page, in reading order. Ruled tables are pdfplumber's (a cell's wrapped lines joined, merged cells as
+Word's); tables without vertical rules — 三线表 or none at all — are read from the words outside the
+ruled ones (:mod:`._pdf_unruled`), on the same page as ruled ones too. Running page headers and
+footers (the document title on every page, 第 3 页 / 共 20 页) are left out so a table split by a page
+break reads as one table continued (a row of a table without vertical rules broken by the page as
+one row); lines printed larger than the body text are headings. A scanned PDF (no text layer) is
+refused.
+
+Not read: text drawn as an image (a scan, a table pasted as a picture); a table without vertical
+rules whose header row the header words do not recognise (unless it goes on from the previous page);
+a ruled table's row broken by the page (its two parts read as two rows).
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from pathlib import Path
 
 from ..._exceptions import SpecImportError
 from ._blocks import _Para, _Table
-from ._headers import _code_header_roles, _header_roles
+from ._pdf_unruled import _cell, _Columns, _tables
 from ._text import _clean
 
 _PAGE_NUMBER = re.compile(
@@ -26,12 +34,16 @@ def _read_pdf(path: Path) -> list[_Para | _Table]:
     running = _running_lines(pages)
     body = _body_size(pages)
     blocks: list[_Para | _Table] = []
-    n = 0
+    n, lead = 0, None
     for items in pages:
         for kind, value, size in items:
-            if kind == "table":
+            if kind == "more":
+                lead = _continue_row(blocks, value)
+            elif kind == "table":
                 n += 1
-                blocks.append(_Table(rows=value, label=f"表格{n}", row_numbers=list(range(1, len(value) + 1))))
+                rows = ([lead] if lead else []) + value
+                blocks.append(_Table(rows=rows, label=f"表格{n}", row_numbers=list(range(1, len(rows) + 1))))
+                lead = None
             elif not (kind == "margin" and (value in running or _PAGE_NUMBER.match(value))):
                 heading = 2 if body and size >= body * 1.15 else None
                 blocks.append(_Para(text=value, heading=heading))
@@ -43,6 +55,17 @@ def _read_pdf(path: Path) -> list[_Para | _Table]:
     return blocks
 
 
+def _continue_row(blocks: list, cells: list[str]) -> list[str] | None:
+    """Add the cells of a row broken over a page to the last row of the table before (its running
+    page header and footer between are left out); returns them when there is none, to stay a row."""
+    last = next((b for b in reversed(blocks) if isinstance(b, _Table) or b.text), None)
+    if not isinstance(last, _Table) or not last.rows or len(last.rows[-1]) != len(cells):
+        return cells
+    row = last.rows[-1]
+    last.rows[-1] = [_cell(f"{a or ''}\n{b}") if b else a for a, b in zip(row, cells, strict=True)]
+    return None
+
+
 def _open_pages(path: Path) -> list[list[tuple[str, object, float]]]:
     try:
         import pdfplumber
@@ -51,7 +74,7 @@ def _open_pages(path: Path) -> list[list[tuple[str, object, float]]]:
     try:
         with pdfplumber.open(str(path)) as pdf:
             pages, columns = [], None
-            for page in pdf.pages:  # a three-line table's columns carry over to the next page
+            for page in pdf.pages:  # a table's columns without vertical rules carry over to the next page
                 items, columns = _page_items(page, columns)
                 pages.append(items)
             return pages
@@ -63,14 +86,20 @@ def _open_pages(path: Path) -> list[list[tuple[str, object, float]]]:
         ) from exc
 
 
-def _page_items(page, columns: list[float] | None) -> tuple[list[tuple[str, object, float]], list[float] | None]:
+def _page_items(page, columns: _Columns | None) -> tuple[list[tuple[str, object, float]], _Columns | None]:
     """(kind, value, font size, ordered by position) for one page — ``("table", rows)`` /
-    ``("line", text)`` — and the columns of a three-line table that may go on on the next page."""
+    ``("line", text)`` — and the columns of a table without vertical rules that may go on on the next
+    page. Ruled tables are pdfplumber's; the tables without vertical rules are read from the words
+    outside them (:mod:`._pdf_unruled`)."""
     placed: list[tuple[float, str, object, float]] = []
     found = [(t.bbox, _table_rows(t)) for t in page.find_tables()]
-    columns = None if found else columns
-    if not found:  # a three-line table (三线表) has no vertical rules: columns found from the text
-        found, columns = _unruled_tables(page, columns)
+    ruled = [bbox for bbox, _rows in found]
+    rest = page.filter(lambda o: not _inside(o, ruled)) if ruled else page
+    unruled, columns = _unruled(page, rest, ruled, columns)
+    for bbox, _rows, lead in unruled:
+        if lead:  # the previous page's last row broken over the page
+            placed.append((bbox[1] - 0.1, "more", lead, 0.0))
+    found += [(bbox, rows) for bbox, rows, _lead in unruled]
     for bbox, rows in found:
         if rows:
             placed.append((bbox[1], "table", rows, 0.0))
@@ -86,56 +115,21 @@ def _page_items(page, columns: list[float] | None) -> tuple[list[tuple[str, obje
     return [(kind, value, size) for _top, kind, value, size in placed], columns
 
 
-def _unruled_tables(page, columns: list[float] | None) -> tuple[list, list[float] | None]:
-    """([(bbox, rows)], columns) of a table without vertical rules (三线表): the first text line that
-    reads as a field-table or code-table header gives the columns (a column starts where a header
-    word starts) and the rows run down to the lowest rule under it (the page's end without one);
-    lines above stay paragraphs. Without a header, the previous page's ``columns`` are tried from the
-    top of the page: a table going on without its header repeated."""
-    words = page.extract_words(keep_blank_chars=False, x_tolerance=1.5)
-    for line in page.extract_text_lines():
-        heads = sorted(
-            (w for w in words if abs(w["top"] - line["top"]) < 2 and w["x0"] >= line["x0"] - 1), key=lambda w: w["x0"]
-        )
-        names = [w["text"] for w in heads]
-        if len(names) >= 2 and (_header_roles(names) or _code_header_roles(names)):
-            x1 = max([line["x1"]] + [w["x1"] for w in words if w["top"] >= line["top"]])
-            verticals = [w["x0"] - 2 for w in heads] + [min(page.width, x1 + 2)]
-            found, open_end = _rows_between(page, verticals, line["top"] - 0.5, line["bottom"] - line["top"])
-            return found, (verticals if open_end else None)
-    if columns is None:
-        return [], None
-    found, open_end = _rows_between(page, columns, page.height * _MARGIN, 0.0)
-    if not found or sum(1 for c in found[0][1][0] if c) < 2:
-        return [], None
-    return found, (columns if open_end else None)
-
-
-def _rows_between(page, verticals: list[float], top: float, header: float) -> tuple[list, bool]:
-    """([(bbox, rows)], open end) of the text between ``verticals`` from ``top`` down to the lowest
-    rule below; without one (only the rule under a ``header``-high header row) down to the page's
-    foot, and the table may go on on the next page (open end)."""
-    below = [e["top"] for e in page.horizontal_edges if e["top"] > top + 4]
-    last = max(below, default=None)
-    open_end = last is None or last <= top + 3 * header + 4
-    bottom = page.height * (1 - _MARGIN) if open_end else last
-    bbox = (max(0.0, verticals[0]), max(0.0, top), min(page.width, verticals[-1]), bottom + 1)
-    rows = _rows_of_words(page.within_bbox(bbox).extract_words(x_tolerance=1.5), verticals)
-    return ([(bbox, rows)] if rows else []), open_end
-
-
-def _rows_of_words(words: list[dict], verticals: list[float]) -> list[list[str | None]]:
-    """Words on one baseline are a row; each goes to the column whose edges hold its start."""
-    rows: list[list[str | None]] = []
-    top = None
-    for w in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
-        if top is None or w["top"] - top > 3:
-            rows.append([""] * (len(verticals) - 1))
-            top = w["top"]
-        col = max(0, min(len(verticals) - 2, sum(1 for v in verticals[1:-1] if w["x0"] >= v)))
-        cell = rows[-1][col]
-        rows[-1][col] = f"{cell} {w['text']}".strip() if cell and w["text"].isascii() else f"{cell}{w['text']}"
-    return rows
+def _unruled(page, rest, ruled: list, columns: _Columns | None) -> tuple[list, _Columns | None]:
+    """The tables without vertical rules among the words between the page's margins outside its
+    ruled tables; rules are the horizontal lines at least 60 pt long outside the ruled tables."""
+    head, foot = page.height * _MARGIN, page.height * (1 - _MARGIN)
+    words = [
+        w for w in rest.extract_words(x_tolerance=1.5, extra_attrs=["size"]) if w["top"] >= head and w["bottom"] <= foot
+    ]
+    rules = sorted(
+        e["top"]
+        for e in page.horizontal_edges
+        if e["x1"] - e["x0"] >= 60
+        and not any(b[1] - 1 <= e["top"] <= b[3] + 1 and e["x0"] < b[2] and e["x1"] > b[0] for b in ruled)
+    )
+    walls = [(b[1], b[3]) for b in ruled]
+    return _tables(page, words, rules, walls, columns)
 
 
 def _inside(obj, boxes) -> bool:
@@ -143,23 +137,6 @@ def _inside(obj, boxes) -> bool:
         return False
     x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
     return any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
-
-
-# a line that starts an item of its own (1:男 / 2、女 / （3）… / ① …) or follows the end of a sentence
-_ITEM_START = re.compile(r"^(?:[(（]?\d{1,3}[)）:：.、=\-]|[①-⑳]|[-•·*])")
-_SENTENCE_END = re.compile(r"[。；;]$")
-
-
-def _cell(value) -> str:
-    """A cell's text with the PDF's visual line wraps undone: a narrow column prints VARCHAR2(18) as
-    VARC / HAR2( / 18) and 患者证件号码 over two lines; a line starting a list item (1:男 2:女) or
-    following a sentence's end stays a line of its own."""
-    lines = [x for x in (_clean(s) for s in str(value or "").split("\n")) if x]
-    text = lines[0] if lines else ""
-    for line in lines[1:]:
-        own = _ITEM_START.match(line) or _SENTENCE_END.search(text)
-        text += ("\n" if own else "") + line
-    return text
 
 
 def _table_rows(table) -> list[list[str | None]]:
