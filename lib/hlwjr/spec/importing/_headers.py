@@ -25,25 +25,73 @@ def _hnorm(h: str | None) -> str:
     return s
 
 
+# English headers of bilingual documents (Field Code | Chinese Name | Data Type …), spaces removed
+_ENGLISH_KEY_HEAD = frozenset(
+    "fieldcode fieldid fieldkey fieldname fieldidentifier identifier id parameter parametername paramname param "
+    "attribute attributename element elementname elementcode elementid column columnname englishname enname "
+    "nameen property propertyname variable variablename dataitem dataitemcode itemcode".split()
+)
+_ENGLISH_NAME_HEAD = frozenset(
+    "chinesename cnname namecn namezh zhname chinese label fieldlabel caption displayname title meaning "
+    "dataitemname itemname elementlabel".split()
+)
+
+
 def _role(h: str | None) -> str | None:
     s = _hnorm(h)
     if not s:
         return None
-    if s in ("序号", "序", "no", "no.", "#", "行号", "顺序号"):
+    if s in ("序号", "序", "no", "no.", "#", "行号", "顺序号", "seq", "seqno", "sn", "s/n", "index", "item", "itemno"):
         return "seq"
-    if any(w in s for w in ("可否为空", "是否可为空", "允许空", "允许为空", "可为空", "nullable", "是否为空")):
+    if any(w in s for w in ("不可为空", "不能为空", "不允许为空", "不允许空", "不得为空", "不为空", "非空", "notnull")):
+        return "required"  # 不可为空 = required: the negation, before the 可为空 of the inverted column
+    if s in ("optional", "isnull", "null", "allownull", "allowempty", "isoptional") or any(
+        w in s for w in ("可否为空", "是否可为空", "允许空", "允许为空", "可为空", "nullable", "是否为空")
+    ):
         return "required_inv"
-    if any(w in s for w in ("必填", "必选", "必须", "必传", "是否必", "约束", "必需", "required", "mandatory", "m/o")):
+    if any(
+        w in s
+        for w in (
+            "必填",
+            "必选",
+            "必须",
+            "必传",
+            "是否必",
+            "约束",
+            "必需",
+            "required",
+            "mandatory",
+            "m/o",
+            "notnull",
+            "obligation",
+        )
+    ):
         return "required"
-    if any(w in s for w in ("值域", "取值范围", "代码表", "字典", "允许值", "枚举", "可选值", "值集", "码表")):
+    if any(
+        w in s
+        for w in (
+            "值域",
+            "取值范围",
+            "代码表",
+            "字典",
+            "允许值",
+            "枚举",
+            "可选值",
+            "值集",
+            "码表",
+            "valuedomain",
+            "valueset",
+            "codeset",
+        )
+    ) or s in ("domain", "dictionary", "dict", "enum", "enumeration", "codetable", "allowedvalues", "valuerange"):
         return "codeset"
     if any(w in s for w in ("示例", "样例", "举例", "例子", "example", "sample")):
         return "example"
     if any(w in s for w in ("小数位", "精度", "scale")):
         return "precision"
-    if any(w in s for w in ("类型", "格式", "type", "数据型")):
+    if any(w in s for w in ("类型", "格式", "type", "数据型")) or s == "format":
         return "type"
-    if any(w in s for w in ("长度", "length", "位数", "字段大小")):
+    if any(w in s for w in ("长度", "length", "位数", "字段大小")) or s in ("size", "len", "width", "maxlen"):
         return "length"
     if any(w in s for w in ("来源", "provenance")):
         return "provenance"
@@ -65,34 +113,40 @@ def _role(h: str | None) -> str | None:
             "释义",
             "定义",
             "口径",
+            "explanation",
         )
-    ):
+    ) or s in ("note", "notes", "memo", "detail", "details", "definition", "meaningdescription"):
         return "description"
-    if "中文" in s:
+    if "中文" in s or s in _ENGLISH_NAME_HEAD:
         return "name"
-    if "英文" in s or s in (
-        "字段名",
-        "字段",
-        "字段代码",
-        "字段编码",
-        "字段标识",
-        "参数名",
-        "参数",
-        "属性名",
-        "属性",
-        "元素名",
-        "元素",
-        "数据项编码",
-        "数据项代码",
-        "标识符",
-        "field",
-        "key",
-        "code",
-        "name",
-        "字段名称英文",
-        "字段英文名",
-        "参数名称",
-        "字段名称",
+    if (
+        "英文" in s
+        or s
+        in (
+            "字段名",
+            "字段",
+            "字段代码",
+            "字段编码",
+            "字段标识",
+            "参数名",
+            "参数",
+            "属性名",
+            "属性",
+            "元素名",
+            "元素",
+            "数据项编码",
+            "数据项代码",
+            "标识符",
+            "field",
+            "key",
+            "code",
+            "name",
+            "字段名称英文",
+            "字段英文名",
+            "参数名称",
+            "字段名称",
+        )
+        or s in _ENGLISH_KEY_HEAD
     ):
         return "key"
     if s in (
@@ -170,6 +224,10 @@ _CODE_HEAD = {
     "值域代码",
     "分类代码",
     "类别代码",
+    "value",
+    "codevalue",
+    "enumvalue",
+    "dictvalue",
 }
 
 
@@ -194,13 +252,23 @@ _NAME_HEAD = {
     "分类名称",
     "类别名称",
     "代码描述",
+    "meaning",
+    "description",
+    "desc",
+    "label",
+    "text",
+    "codename",
+    "valuename",
+    "displayname",
+    "valuemeaning",
+    "codemeaning",
 }
 
 
 _PARENT_HEAD = {"上级代码", "父级代码", "上级编码", "父代码", "所属上级", "parent", "上级", "父级", "所属类别"}
 
 
-_NOTE_HEAD = {"备注", "注释", "note", "附注"}
+_NOTE_HEAD = {"备注", "注释", "note", "notes", "remark", "remarks", "comment", "附注"}
 
 
 def _is_code_head(s: str) -> bool:

@@ -326,7 +326,9 @@ _REQ_FALSE = {
 }
 
 
-_REQ_COND = re.compile(r"^(c|条件|有条件|按条件|视情况|条件必填|条件必选|条件必传)")
+_REQ_COND = re.compile(
+    r"^(conditional(ly)?|cond(?![a-z])|c(?![a-z])|条件|有条件|按条件|视情况|条件必填|条件必选|条件必传)"
+)
 
 
 def parse_required(text: Any, *, inverted: bool = False) -> tuple[bool | str | None, str | None]:
@@ -349,7 +351,11 @@ def parse_required(text: Any, *, inverted: bool = False) -> tuple[bool | str | N
         return (not inverted), None
     if _REQ_COND.match(s1) and not s1.startswith("char"):
         cond = re.sub(
-            r"^(c|条件必填|条件必选|条件必传|有条件|按条件|视情况|条件)\s*[:：,，(（]?\s*", "", s.strip(), flags=re.I
+            r"^(conditional(?:ly)?(?:\s*(?:required|mandatory))?|cond(?![a-z])|c(?![a-z])|条件必填|条件必选|条件必传|有条件|按条件|视情况|条件)"
+            r"\s*[:：,，(（]?\s*",
+            "",
+            s.strip(),
+            flags=re.I,
         )
         cond = cond.rstrip(")）").strip()
         return "conditional", (cond or None)
