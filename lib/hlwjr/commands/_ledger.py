@@ -1,4 +1,4 @@
-"""CLI: ``hlwjr ledger check|backup|rebuild|rebind`` (上传台账) — thin shells over
+"""CLI: ``hlwjr ledger check|backup|rebuild|rebind|prune`` (上传台账) — thin shells over
 :mod:`hlwjr.upload._guard`, :mod:`hlwjr.upload._recovery` and :mod:`hlwjr.upload._binding`."""
 
 from __future__ import annotations
@@ -44,6 +44,16 @@ def register(subparsers) -> None:
     )
     n.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
     n.set_defaults(handler=_rebind)
+    q = sub.add_parser(
+        "prune",
+        help="清除早已应答批次的报文内容（记录与应答保留），让台账不再无限增长",
+        description="台账为重发未应答的批次保存每个批次发出的原始报文；批次应答之后它只是一份患者数据的副本。"
+        "这里把早于 --older-than 天前应答的批次报文清空并压缩台账；记录的状态、批次号、应答与事件都保留，"
+        "去重和达标统计不受影响。较新的批次（申请材料的样例记录取自它们）保留。",
+    )
+    q.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    q.add_argument("--older-than", type=int, default=180, metavar="DAYS", help="应答早于这么多天的批次（缺省 180）")
+    q.set_defaults(handler=_prune)
 
 
 def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -116,3 +126,25 @@ def _rebind(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def _binding_text(binding: dict[str, str]) -> str:
     return f"{binding['host']}{binding['path']}，appid {binding['appid']}，机构 {binding['org_code']}"
+
+
+def _prune(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from datetime import timedelta
+
+    from ..upload._ledger import Ledger, now_shanghai
+    from ..upload._lock import UploadLock
+    from ..upload._project import load_project
+
+    if args.older_than < 1:
+        raise ConfigError(f"--older-than 应为正整数天数，实际为 {args.older_than}", where="--older-than")
+    project = load_project(args.config)
+    if not project.ledger_path.exists():
+        raise ConfigError(f"还没有上传台账 {project.ledger_path}：无需清理", where=str(project.config_file))
+    before = (now_shanghai() - timedelta(days=args.older_than)).strftime("%Y-%m-%d")
+    with UploadLock(Path(project.ledger_path).parent / "upload.lock"), Ledger.for_project(project) as ledger:
+        n, freed = ledger.prune_bodies(before)
+    print(
+        f"已清空 {n} 个 {before} 之前应答的批次报文，台账缩小 {freed / 1e6:.1f} MB（记录、批次号与应答均保留）",
+        file=stdout,
+    )
+    return 0

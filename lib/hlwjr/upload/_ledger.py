@@ -377,6 +377,24 @@ class Ledger:
             out.setdefault(day, []).append(dataset)
         return out
 
+    def prune_bodies(self, before: str) -> tuple[int, int]:
+        """Empty the stored bodies of batches answered before ``before`` (``YYYY-MM-DD``) — the
+        exact bytes are kept only to replay an unanswered batch; over years they would hold every
+        record sent. Records, states, batch numbers, keys and answers stay. Returns (batches, bytes
+        freed on disk)."""
+        size = self.path.stat().st_size
+        with self._tx() as db:
+            n = db.execute(
+                "UPDATE batches SET body = x'' WHERE state IN ('answered','failed') AND length(body) > 0 "
+                "AND answered_at < ?",
+                (before,),
+            ).rowcount
+        if n:
+            with self._lock:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._db.execute("VACUUM")
+        return n, max(0, size - self.path.stat().st_size)
+
     def meta(self, key: str) -> str | None:
         """A value of the ledger's own ``meta`` table (e.g. the platform it speaks for)."""
         rows = self._query("SELECT v FROM meta WHERE k = ?", (key,))
