@@ -407,7 +407,7 @@ def _excel_number_as_text(v):
 def _maybe_json(v):
     if isinstance(v, str) and v.strip().startswith("["):
         try:
-            return json.loads(v)
+            return loads_exact(v, constants=True)
         except json.JSONDecodeError:
             return v
     return v

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from pathlib import Path
 
 from .._exceptions import SourceError
@@ -14,6 +15,11 @@ _DELIMITERS = [",", "\t", ";", "|"]
 
 
 _BLOCK = 1 << 20
+
+
+# csv.Sniffer's quote guess is quadratic in the sample (a 600 KB line of quotes takes hours): it
+# sees the whole lines that fit in this many characters, at least the first line's beginning
+_SNIFF_CHARS = 8192
 
 
 _GBK_SAFE_DELIMITERS = {",", "\t", ";"}  # never a byte of a GBK/GB18030 multi-byte character ("|" can be)
@@ -100,10 +106,35 @@ def detect_encoding(path: Path) -> str:
     for enc in candidates:
         bad = _first_bad_byte(path, enc)
         if bad is None:
+            if last is not None:  # UTF-8 failed at line last[1]: no line of it may be UTF-8 Chinese
+                _refuse_mixed_utf8(path, last[1], enc)
             return enc
         last = bad if last is None or bad[0] > last[0] else last
     offset, line = last or (0, 1)
     raise _undecodable(path, candidates, offset, line)
+
+
+_CJK = re.compile("[\u4e00-\u9fff]")
+
+
+def _refuse_mixed_utf8(path: Path, gbk_line: int, encoding: str) -> None:
+    """A GBK file with lines of UTF-8 Chinese (two exports joined) would read those lines as
+    mojibake (张三 → 寮犱笁): refused, naming a line of each. Two CJK characters make a line UTF-8."""
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            if raw.isascii():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if len(_CJK.findall(text)) >= 2:
+                raise SourceError(
+                    f"文件混用了两种编码：第 {line_no} 行是 UTF-8，第 {gbk_line} 行是 {encoding.upper()}"
+                    "（常见于把两次导出拼接在一起），按任何一种读都会有一部分变成乱码；"
+                    f"请统一另存为 UTF-8 后再读（若确认整个文件都是 {encoding.upper()}，可用 encoding= 明确指定）",
+                    where=f"{path}:第{line_no}行",
+                )
 
 
 def _undecodable(path: Path, encodings: list[str], offset: int, line: int) -> SourceError:
@@ -190,10 +221,19 @@ def _first_bad_byte(path: Path, encoding: str) -> tuple[int, int] | None:
             lines += block.count(b"\n")
 
 
+def _sniff_sample(lines: list[str]) -> str:
+    """The first lines that fit in :data:`_SNIFF_CHARS` characters (else the first line's start)."""
+    sample = ""
+    for line in lines:
+        if not line or len(sample) + len(line) > _SNIFF_CHARS:
+            break
+        sample += line
+    return sample or lines[0][:_SNIFF_CHARS]
+
+
 def _detect_delimiter(path: Path, encoding: str) -> str:
     with open(path, encoding={"gbk": "gb18030"}.get(encoding, encoding), newline="") as fh:
-        sample_lines = [fh.readline() for _ in range(20)]
-    sample = "".join(line for line in sample_lines if line)
+        sample = _sniff_sample([fh.readline(_SNIFF_CHARS + 1) for _ in range(20)])
     try:
         return csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS)).delimiter
     except csv.Error:  # e.g. a title line above the header: count over the sample

@@ -267,7 +267,14 @@ class Source:
             raise SourceError(
                 "文件没有表头行（第一行为空），请确认导出时包含列名", where=f"{self.path}:第{self.info.header_row}行"
             )
-        header = [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
+        try:
+            header = [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
+        except csv.Error as exc:  # a header cell over csv's 128 KiB field limit
+            raise SourceError(
+                "表头行无法读出列名：有一个单元格超过 128 KB（常见原因：引号没有闭合，或这不是 CSV 导出文件）；"
+                "请检查第一行并重新导出",
+                where=f"{self.path}:第{self.info.header_row}行",
+            ) from exc
         width = named_width(header)
         # trailing separators — of the header, or of records one field longer (which pandas
         # would silently read as an index, shifting every value one column left): no columns
