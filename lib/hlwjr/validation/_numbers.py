@@ -94,8 +94,7 @@ def loads_exact(text: str | bytes, *, constants: bool = False) -> Any:
 
 def _too_deep(text: str) -> json.JSONDecodeError:
     """A JSONDecodeError at the bracket where the nesting passes :data:`_MAX_DEPTH` (strings skipped)."""
-    depth, in_string, escaped = 0, False, False
-    pos = 0
+    depth, in_string, escaped, at = 0, False, False, 0
     for pos, ch in enumerate(text):
         if escaped:
             escaped = False
@@ -106,10 +105,11 @@ def _too_deep(text: str) -> json.JSONDecodeError:
         elif ch in "[{":
             depth += 1
             if depth > _MAX_DEPTH:
+                at = pos
                 break
         elif ch in "]}":
             depth -= 1
-    return json.JSONDecodeError(f"数组/对象嵌套超过 {_MAX_DEPTH} 层，无法读取；请检查这是否是记录导出文件", text, pos)
+    return json.JSONDecodeError(f"数组/对象嵌套超过 {_MAX_DEPTH} 层，无法读取；请检查这是否是记录导出文件", text, at)
 
 
 def number_from_text(text: str, *, exact: bool = False) -> int | float | NumberText | None:
