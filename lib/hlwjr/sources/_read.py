@@ -41,6 +41,7 @@ from ._excel import (
     _template_header_row,
     list_sheets,
     named_width,
+    open_workbook,
 )
 from ._layout import FOOTER_LOOK, choose_sheet, trim_footer
 
@@ -518,12 +519,7 @@ class Source:
 
     # ---- Excel --------------------------------------------------------------------------------
     def _read_excel(self) -> pd.DataFrame:
-        try:
-            import openpyxl
-
-            wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except Exception as exc:  # zipfile.BadZipFile, InvalidFileException, KeyError...
-            raise SourceError(f"无法打开 Excel 文件：{exc}", where=str(self.path)) from exc
+        wb = open_workbook(self.path, data_only=True)
         try:
             names = wb.sheetnames
             sheet = self._sheet
