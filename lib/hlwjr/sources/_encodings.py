@@ -215,6 +215,8 @@ def _first_bad_byte(path: Path, encoding: str) -> tuple[int, int] | None:
             except UnicodeDecodeError as exc:
                 good = block[: max(exc.start, 0)]
                 return pos + exc.start, lines + good.count(b"\n")
+            except UnicodeError:  # "UTF-16 stream does not start with BOM": wrong from the first byte
+                return pos, lines
             if final:
                 return None
             pos += len(block)

@@ -517,6 +517,11 @@ class Source:
         """The CSV header's names, its trailing blank ones (trailing separators) named apart."""
         return self._names
 
+    def header_columns(self) -> list[str]:
+        """A CSV's column names, read from its header row alone (checked when the source was
+        opened): the rows under it — an unclosed quote, a ragged row — are reported when read."""
+        return self._names[: len(self._names) - self._trailing]
+
     # ---- Excel --------------------------------------------------------------------------------
     def _read_excel(self) -> pd.DataFrame:
         wb = open_workbook(self.path, data_only=True)
