@@ -188,7 +188,7 @@ def test_huge_lines_and_cells_are_read_or_refused_in_time(workdir, damage, suffi
     names=st.lists(
         st.one_of(
             st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n\x00"), max_size=6),
-            st.sampled_from(["", " ", "\t", "1", "1.5", "-0", "bussID", "bussID", '"', '"a""b"']),
+            st.sampled_from(["", " ", "\t", "1", "1.5", "-0", "bussID", "bussID", '"', '"a""b"', ID, PHONE]),
         ),
         min_size=1,
         max_size=6,
@@ -375,3 +375,13 @@ def test_a_gbk_file_with_utf8_lines_is_refused_not_read_as_mojibake(workdir):
         hlwjr.read_source(path)
     assert "第2行" in str(info.value)
     assert hlwjr.read_source(path, encoding="gbk").shape[0] == 2  # the analyst may insist
+
+
+def test_a_bom_is_no_header_text_when_utf8_is_named(workdir):
+    path = workdir / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfa,b\n1,2\n")
+    assert list(hlwjr.read_source(path, encoding="utf-8").columns) == ["a", "b"]
+    path.write_bytes(b"\xef\xbb\xbf\n" + ID.encode() + b"\n")  # a blank header: the record is no header
+    with pytest.raises(hlwjr.SourceError, match="没有表头行") as info:
+        hlwjr.read_source(path, encoding="utf-8")
+    assert ID not in str(info.value)

@@ -150,13 +150,17 @@ def _undecodable(path: Path, encodings: list[str], offset: int, line: int) -> So
 
 def _check_given_encoding(path: Path, encoding: str) -> str:
     """An encoding the analyst named (encoding= / --encoding): it must exist and decode the whole file.
-    Returns its canonical name (``GBK`` → ``gbk``, ``utf8`` → ``utf-8``)."""
+    Returns its canonical name (``GBK`` → ``gbk``, ``utf8`` → ``utf-8``); ``utf-8`` on a file
+    starting with a BOM is ``utf-8-sig`` — the BOM is no text of the header (pandas skips it too)."""
     try:
         encoding = codecs.lookup(encoding).name
     except LookupError as exc:
         raise SourceError(
             f"未知的编码 {encoding!r}；常用的有 utf-8、utf-8-sig、gbk、gb18030（不写则自动识别）", where=str(path)
         ) from exc
+    if encoding == "utf-8":
+        with open(path, "rb") as fh:
+            encoding = "utf-8-sig" if fh.read(3) == codecs.BOM_UTF8 else encoding
     bad = _first_bad_byte(path, {"gbk": "gb18030"}.get(encoding.lower(), encoding))
     if bad is not None:
         try:
