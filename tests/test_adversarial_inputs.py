@@ -6,6 +6,7 @@ file is saved under, the command, and the text around it)."""
 
 from __future__ import annotations
 
+import datetime as _dt
 import io
 import json
 import os
@@ -197,10 +198,13 @@ def test_huge_lines_and_cells_are_read_or_refused_in_time(workdir, damage, suffi
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]),
     suffix=st.sampled_from([".csv", ".txt"]),
     given_encoding=st.sampled_from([None, "utf-8", "GBK", "utf-16", "utf-32", "latin-1", "no-such-codec"]),
+    above=st.lists(st.sampled_from(["", " ", "\ufeff", "导出时间：2026-11-02", ID, f"{ID},{PHONE}", ",,"]), max_size=3),
 )
-def test_any_header_row_is_read_or_refused_with_its_file(workdir, names, ending, encoding, suffix, given_encoding):
+def test_any_header_row_is_read_or_refused_with_its_file(
+    workdir, names, ending, encoding, suffix, given_encoding, above
+):
     path = Path(tempfile.mkdtemp(dir=workdir)) / f"headers{suffix}"
-    header = ",".join(names)
+    header = ending.join([*above, ",".join(names)])
     body = ",".join([ID, PHONE, "张三"][: len(names)] + ["x"] * max(0, len(names) - 3))
     try:
         path.write_bytes((header + ending + body + ending).encode(encoding))
@@ -229,6 +233,28 @@ def test_any_json_lines_are_read_or_refused_with_their_file(workdir, lines, suff
     path = Path(tempfile.mkdtemp(dir=workdir)) / f"records{suffix}"
     path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
     assert_handled(["validate", "-d", "recipe", str(path)], path)
+
+
+_CELLS = st.sampled_from(
+    [None, "", " ", ID, PHONE, int(ID[:15]), 1e308, -1e308, 10**20, "=1+1", "#N/A", True, 0.1, "bussID", "张三"]
+    + [_dt.datetime(1900, 1, 1), _dt.date(9999, 12, 31), _dt.date(1, 1, 1), _dt.time(23, 59), "a" * 40_000]
+)
+
+
+@_SETTINGS
+@given(
+    rows=st.lists(st.lists(_CELLS, max_size=5), max_size=5),
+    title=st.sampled_from(["Sheet", "recipe", "在线处方"]),
+    command=st.sampled_from(["validate", "profile", "suggest"]),
+)
+def test_any_worksheet_is_read_or_refused_with_its_file(workdir, rows, title, command):
+    wb = openpyxl.Workbook()
+    wb.active.title = title
+    for row in rows:
+        wb.active.append(row)
+    path = Path(tempfile.mkdtemp(dir=workdir)) / "cells.xlsx"
+    wb.save(path)
+    assert_handled(_commands(path, path.parent)[command][0], path)
 
 
 def test_a_hostile_file_through_the_library_raises_only_hlwjr_errors(workdir):

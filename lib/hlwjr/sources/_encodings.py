@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from .._exceptions import SourceError
+from .._privacy import mask_text
 
 _DELIMITERS = [",", "\t", ";", "|"]
 
@@ -139,7 +140,7 @@ def _refuse_mixed_utf8(path: Path, gbk_line: int, encoding: str) -> None:
 
 def _undecodable(path: Path, encodings: list[str], offset: int, line: int) -> SourceError:
     column = _column_at(path, offset) if line > 1 else None
-    where = f"{path}:第{line}行" + (f":第{column[0]}列「{column[1]}」" if column else "")
+    where = f"{path}:第{line}行" + (f":第{column[0]}列「{mask_text(column[1])}」" if column else "")
     return SourceError(
         f"无法解码：在字节 {offset} 附近出现无法按 {'/'.join(encodings)} 解码的字节；"
         "请确认导出编码（如 HIS 导出时选择 GBK 或 UTF-8），或用 encoding= 明确指定；"
