@@ -411,3 +411,16 @@ def test_a_bom_is_no_header_text_when_utf8_is_named(workdir):
     with pytest.raises(hlwjr.SourceError, match="没有表头行") as info:
         hlwjr.read_source(path, encoding="utf-8")
     assert ID not in str(info.value)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".txt", ".xlsx"])
+@pytest.mark.parametrize("damage", ["binary", "utf16_without_bom"])
+def test_binary_content_is_called_neither_text_nor_excel(workdir, suffix, damage):
+    path = workdir / f"{damage}{suffix}"
+    body = HOSTILE["binary"]() if damage == "binary" else _text([HEADER, _row()], encoding="utf-16-le")
+    path.write_bytes(body)
+    with pytest.raises(hlwjr.SourceError, match="既不是文本.*也不是 Excel"):
+        hlwjr.read_source(path)
+    path.write_bytes(HOSTILE["nul_bytes"]())  # one NUL inside a cell: still a CSV
+    if suffix != ".xlsx":
+        assert hlwjr.read_source(path).shape == (1, 4)
