@@ -261,7 +261,9 @@ def read_records(path: str | Path, dataset, spec=None, sheet: str | None = None)
         return _coerce_text_frame(_read_csv(p), dataset, str(p))
     if suffix in {".xlsx", ".xlsm"}:
         return _coerce_text_frame(_read_excel(p, dataset, sheet), dataset, str(p), from_excel=True)
-    raise ConfigError(f"不支持的数据文件类型 {suffix or '（无扩展名）'}：请用 .jsonl / .json / .csv / .xlsx")
+    raise ConfigError(
+        f"不支持的数据文件类型 {suffix or '（无扩展名）'}：请用 .jsonl / .json / .csv / .xlsx", where=str(p)
+    )
 
 
 def _decode(p: Path) -> str:
@@ -407,7 +409,7 @@ def _excel_number_as_text(v):
 def _maybe_json(v):
     if isinstance(v, str) and v.strip().startswith("["):
         try:
-            return json.loads(v)
+            return loads_exact(v, constants=True)
         except json.JSONDecodeError:
             return v
     return v

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from .._exceptions import MappingError, SourceError
 from .._files import atomic_write
+from .._yaml import read_yaml
 from ._codemaps import CODE_MAP_COLUMNS, CodeMap, load_code_map
 from ._context import _Context
 from ._conversions import time_formats
@@ -609,15 +609,7 @@ def _closest(name: str, options: list[str]) -> str | None:
 
 
 def _read_yaml(path: Path):
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except FileNotFoundError as exc:
-        raise MappingError("文件不存在", where=str(path)) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:第{mark.line + 1}行" if mark else str(path)
-        raise MappingError(f"YAML 格式错误：{getattr(exc, 'problem', exc)}", where=where) from exc
+    return read_yaml(path, MappingError)
 
 
 def load_mapping(directory: str | os.PathLike) -> Mapping:

@@ -80,11 +80,7 @@ class _Context:
                 return list(chunk.columns)
             return []
         if src.info.kind == "csv":
-            return list(
-                pd.read_csv(
-                    src.path, nrows=0, **{k: v for k, v in src._csv_kwargs().items() if k not in ("usecols",)}
-                ).columns.str.strip()
-            )
+            return src.header_columns()
         return list(src.read().columns)
 
 

@@ -422,6 +422,8 @@ def apply_mapping(
     n_rows = written = n_day_rows = n_waiting = 0
     final = dm.source.final_when
     part = None if out is None else Path(str(out) + ".part")
+    if part is not None:  # like every file hlwjr writes (atomic_write): a missing folder is made
+        part.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fh = open_private(part) if part is not None else None  # closed in the finally below
     writer = None
     pending = None

@@ -49,6 +49,16 @@ def _expect(obj, typ, where: str, what: str):
     return obj
 
 
+def _name(value, where: str, what: str) -> str | None:
+    """A table/column/format name written in YAML: text (a number such as ``table: 2024`` as its
+    text), or None when not given; a list, mapping or true/false is refused."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise MappingError(f"{what} 应为一个名称（字符串），实际为 {type(value).__name__}：{value!r}"[:300], where=where)
+
+
 def _check_keys(d: dict, allowed: set[str], where: str, what: str) -> None:
     unknown = sorted(set(d) - allowed)
     if unknown:
@@ -167,15 +177,11 @@ class SourceRef:
             Join.from_dict(j, f"{where}.joins[{i}]")
             for i, j in enumerate(_expect(d.get("joins") or [], list, where, "joins"))
         ]
+        text = {k: _name(d.get(k), where, k) for k in ("table", "query", "file", "source", "sheet", "business_time")}
         return cls(
-            table=d.get("table"),
-            query=d.get("query"),
-            file=d.get("file"),
-            source=d.get("source"),
-            sheet=d.get("sheet"),
+            **text,
             joins=joins,
-            business_time=d.get("business_time"),
-            business_time_format=d.get("business_time_format"),
+            business_time_format=_name(d.get("business_time_format"), where, "business_time_format"),
             drop_exact_duplicates=bool(d.get("drop_exact_duplicates", False)),
             final_when=_final_when(d.get("final_when"), where),
         )
@@ -551,7 +557,7 @@ class DatasetMapping:
             raise MappingError("缺少 dataset（规范中的数据集代码，如 recipe）", where=where)
         if "source" not in d:
             raise MappingError("缺少 source（数据来自哪个表/查询/文件）", where=where)
-        code = str(d["dataset"])
+        code = _name(d["dataset"], where, "dataset")
         fields = {
             str(k): FieldRule.from_dict(str(k), v, f"{where}: 字段 {k}")
             for k, v in _expect(d.get("fields") or {}, dict, where, "fields").items()

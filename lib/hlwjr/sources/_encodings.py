@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from pathlib import Path
 
 from .._exceptions import SourceError
+from .._privacy import mask_text
 
 _DELIMITERS = [",", "\t", ";", "|"]
 
 
 _BLOCK = 1 << 20
+
+
+# csv.Sniffer's quote guess is quadratic in the sample (a 600 KB line of quotes takes hours): it
+# sees the whole lines that fit in this many characters, at least the first line's beginning
+_SNIFF_CHARS = 8192
 
 
 _GBK_SAFE_DELIMITERS = {",", "\t", ";"}  # never a byte of a GBK/GB18030 multi-byte character ("|" can be)
@@ -100,15 +107,40 @@ def detect_encoding(path: Path) -> str:
     for enc in candidates:
         bad = _first_bad_byte(path, enc)
         if bad is None:
+            if last is not None:  # UTF-8 failed at line last[1]: no line of it may be UTF-8 Chinese
+                _refuse_mixed_utf8(path, last[1], enc)
             return enc
         last = bad if last is None or bad[0] > last[0] else last
     offset, line = last or (0, 1)
     raise _undecodable(path, candidates, offset, line)
 
 
+_CJK = re.compile("[\u4e00-\u9fff]")
+
+
+def _refuse_mixed_utf8(path: Path, gbk_line: int, encoding: str) -> None:
+    """A GBK file with lines of UTF-8 Chinese (two exports joined) would read those lines as
+    mojibake (张三 → 寮犱笁): refused, naming a line of each. Two CJK characters make a line UTF-8."""
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            if raw.isascii():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if len(_CJK.findall(text)) >= 2:
+                raise SourceError(
+                    f"文件混用了两种编码：第 {line_no} 行是 UTF-8，第 {gbk_line} 行是 {encoding.upper()}"
+                    "（常见于把两次导出拼接在一起），按任何一种读都会有一部分变成乱码；"
+                    f"请统一另存为 UTF-8 后再读（若确认整个文件都是 {encoding.upper()}，可用 encoding= 明确指定）",
+                    where=f"{path}:第{line_no}行",
+                )
+
+
 def _undecodable(path: Path, encodings: list[str], offset: int, line: int) -> SourceError:
     column = _column_at(path, offset) if line > 1 else None
-    where = f"{path}:第{line}行" + (f":第{column[0]}列「{column[1]}」" if column else "")
+    where = f"{path}:第{line}行" + (f":第{column[0]}列「{mask_text(column[1])}」" if column else "")
     return SourceError(
         f"无法解码：在字节 {offset} 附近出现无法按 {'/'.join(encodings)} 解码的字节；"
         "请确认导出编码（如 HIS 导出时选择 GBK 或 UTF-8），或用 encoding= 明确指定；"
@@ -119,13 +151,17 @@ def _undecodable(path: Path, encodings: list[str], offset: int, line: int) -> So
 
 def _check_given_encoding(path: Path, encoding: str) -> str:
     """An encoding the analyst named (encoding= / --encoding): it must exist and decode the whole file.
-    Returns its canonical name (``GBK`` → ``gbk``, ``utf8`` → ``utf-8``)."""
+    Returns its canonical name (``GBK`` → ``gbk``, ``utf8`` → ``utf-8``); ``utf-8`` on a file
+    starting with a BOM is ``utf-8-sig`` — the BOM is no text of the header (pandas skips it too)."""
     try:
         encoding = codecs.lookup(encoding).name
     except LookupError as exc:
         raise SourceError(
             f"未知的编码 {encoding!r}；常用的有 utf-8、utf-8-sig、gbk、gb18030（不写则自动识别）", where=str(path)
         ) from exc
+    if encoding == "utf-8":
+        with open(path, "rb") as fh:
+            encoding = "utf-8-sig" if fh.read(3) == codecs.BOM_UTF8 else encoding
     bad = _first_bad_byte(path, {"gbk": "gb18030"}.get(encoding.lower(), encoding))
     if bad is not None:
         try:
@@ -184,16 +220,27 @@ def _first_bad_byte(path: Path, encoding: str) -> tuple[int, int] | None:
             except UnicodeDecodeError as exc:
                 good = block[: max(exc.start, 0)]
                 return pos + exc.start, lines + good.count(b"\n")
+            except UnicodeError:  # "UTF-16 stream does not start with BOM": wrong from the first byte
+                return pos, lines
             if final:
                 return None
             pos += len(block)
             lines += block.count(b"\n")
 
 
+def _sniff_sample(lines: list[str]) -> str:
+    """The first lines that fit in :data:`_SNIFF_CHARS` characters (else the first line's start)."""
+    sample = ""
+    for line in lines:
+        if not line or len(sample) + len(line) > _SNIFF_CHARS:
+            break
+        sample += line
+    return sample or lines[0][:_SNIFF_CHARS]
+
+
 def _detect_delimiter(path: Path, encoding: str) -> str:
     with open(path, encoding={"gbk": "gb18030"}.get(encoding, encoding), newline="") as fh:
-        sample_lines = [fh.readline() for _ in range(20)]
-    sample = "".join(line for line in sample_lines if line)
+        sample = _sniff_sample([fh.readline(_SNIFF_CHARS + 1) for _ in range(20)])
     try:
         return csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS)).delimiter
     except csv.Error:  # e.g. a title line above the header: count over the sample

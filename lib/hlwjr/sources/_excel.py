@@ -151,14 +151,34 @@ def _refuse_uncached_formulas(path, sheet: str | None, where: str) -> None:
         )
 
 
-def list_sheets(path) -> list[str]:
-    """Sheet names of an .xlsx workbook (工作表)."""
+def open_workbook(path, **options):
+    """``openpyxl.load_workbook(path, read_only=True, **options)``; a file that is no workbook
+    (a plain ZIP, a truncated download, damaged XML) raises SourceError saying which."""
+    import zipfile
+
     import openpyxl
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True)
-    except Exception as exc:
-        raise SourceError(f"无法打开 Excel 文件：{exc}", where=str(path)) from exc
+        return openpyxl.load_workbook(path, read_only=True, **options)
+    except zipfile.BadZipFile as exc:
+        raise SourceError(
+            "无法打开 Excel 文件：ZIP 结构已损坏（常见于只下载/复制了一半）；请重新导出或复制", where=str(path)
+        ) from exc
+    except KeyError as exc:  # a ZIP without [Content_Types].xml / xl/workbook.xml
+        raise SourceError(
+            "这是一个 ZIP 压缩包，不是 Excel 工作簿：请解压后读取其中的文件，或在 Excel 中另存为 .xlsx",
+            where=str(path),
+        ) from exc
+    except Exception as exc:  # InvalidFileException, XML errors...
+        raise SourceError(
+            f"无法打开 Excel 文件：文件已损坏或不是 Excel 保存的 .xlsx（{exc}）；请在 Excel 中打开后另存为 .xlsx",
+            where=str(path),
+        ) from exc
+
+
+def list_sheets(path) -> list[str]:
+    """Sheet names of an .xlsx workbook (工作表)."""
+    wb = open_workbook(path)
     try:
         return list(wb.sheetnames)
     finally:

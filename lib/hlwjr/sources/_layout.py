@@ -68,6 +68,8 @@ def choose_sheet(wb, names: list[str], look: int = 50, *, prefer=(), keys=(), wh
     table (a cover sheet: 说明、封面) while another does: then the largest table."""
     hidden = [name for name in names if getattr(wb[name], "sheet_state", "visible") != "visible"]
     visible = [name for name in names if name not in hidden]
+    if not names:
+        raise SourceError("工作簿中没有工作表，没有可读的数据；请检查导出是否成功", where=where)
     if not visible:
         raise SourceError("工作簿的工作表都是隐藏的，没有可读的表：请用 sheet= / --sheet 指定工作表", where=where)
     heads = {name: [list(r) for r in wb[name].iter_rows(max_row=look, values_only=True)] for name in visible}

@@ -306,7 +306,7 @@ def profile_frame(
 def _profile_dates(cp: ColumnProfile, text: pd.Series, fmt: str, show) -> None:
     """A date column's range (in its main format), values no real date, and its formats if mixed."""
     formats = date_format_of(text, first=fmt)
-    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")  # 0001..9999 fit (ns: only 1677..2262)
     for f in formats.dropna().unique():
         at = formats == f
         parsed[at] = pd.to_datetime(text[at], format=f, errors="coerce")

@@ -41,6 +41,7 @@ from ._excel import (
     _template_header_row,
     list_sheets,
     named_width,
+    open_workbook,
 )
 from ._layout import FOOTER_LOOK, choose_sheet, trim_footer
 
@@ -59,14 +60,27 @@ _MARKUP = re.compile(rb"^\s*<(?:!doctype\s+html|html|table|\?xml|meta|head|body)
 
 
 def _content_kind(path: Path) -> str:
-    """What the file's first bytes say it is: ``xlsx`` (zip), ``xls`` (OLE), ``html`` or ``text``."""
+    """What the file's first bytes say it is: ``xlsx`` (zip), ``xls`` (OLE), ``html``, ``binary`` or ``text``."""
     with open(path, "rb") as fh:
         head = fh.read(512)
     if head.startswith(_ZIP_MAGIC):
         return "xlsx"
     if head.startswith(_OLE_MAGIC):
         return "xls"
-    return "html" if _MARKUP.match(_without_bom(head)) else "text"
+    if _MARKUP.match(_without_bom(head)):
+        return "html"
+    return "binary" if _looks_binary(head) else "text"
+
+
+_CONTROL = bytes(set(range(32)) - {9, 10, 12, 13}) + b"\x7f"
+
+
+def _looks_binary(head: bytes) -> bool:
+    """Bytes no text export starts with: over a tenth control bytes (NUL…) — another program's
+    file, a damaged copy, UTF-16 without its BOM. A NUL inside one cell of a CSV is still text."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return False  # UTF-16 with BOM: its own message
+    return len(head) > 0 and len(head) - len(head.translate(None, _CONTROL)) > len(head) / 10
 
 
 def _without_bom(head: bytes) -> bytes:
@@ -93,6 +107,8 @@ def _refuse_mismatched_content(path: Path, suffix: str) -> None:
         "xlsx": "文件内容是 Excel 工作簿（.xlsx），扩展名却是 " + suffix + "：请把扩展名改为 .xlsx 后再读",
         "xls": "文件内容是旧版 Excel（.xls）或加密的工作簿：请在 Excel/WPS 中取消密码、另存为 .xlsx 或 CSV",
         "text": "文件内容是文本（CSV/TXT），不是 Excel 工作簿：请把扩展名改为 .csv 后再读",
+        "binary": "文件内容既不是文本（CSV/TXT）也不是 Excel 工作簿（含大量 NUL 等控制字节）：可能是其他程序的文件、"
+        "损坏的副本，或没有 BOM 的 UTF-16 文本；请从 HIS 重新导出为 CSV（UTF-8/GBK）或 .xlsx",
     }[found]
     raise SourceError(hint, where=str(path))
 
@@ -267,7 +283,14 @@ class Source:
             raise SourceError(
                 "文件没有表头行（第一行为空），请确认导出时包含列名", where=f"{self.path}:第{self.info.header_row}行"
             )
-        header = [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
+        try:
+            header = [h.strip() for h in next(csv.reader([line], delimiter=self.info.delimiter))]
+        except csv.Error as exc:  # a header cell over csv's 128 KiB field limit
+            raise SourceError(
+                "表头行无法读出列名：有一个单元格超过 128 KB（常见原因：引号没有闭合，或这不是 CSV 导出文件）；"
+                "请检查第一行并重新导出",
+                where=f"{self.path}:第{self.info.header_row}行",
+            ) from exc
         width = named_width(header)
         # trailing separators — of the header, or of records one field longer (which pandas
         # would silently read as an index, shifting every value one column left): no columns
@@ -509,14 +532,14 @@ class Source:
         """The CSV header's names, its trailing blank ones (trailing separators) named apart."""
         return self._names
 
+    def header_columns(self) -> list[str]:
+        """A CSV's column names, read from its header row alone (checked when the source was
+        opened): the rows under it — an unclosed quote, a ragged row — are reported when read."""
+        return self._names[: len(self._names) - self._trailing]
+
     # ---- Excel --------------------------------------------------------------------------------
     def _read_excel(self) -> pd.DataFrame:
-        try:
-            import openpyxl
-
-            wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except Exception as exc:  # zipfile.BadZipFile, InvalidFileException, KeyError...
-            raise SourceError(f"无法打开 Excel 文件：{exc}", where=str(self.path)) from exc
+        wb = open_workbook(self.path, data_only=True)
         try:
             names = wb.sheetnames
             sheet = self._sheet

@@ -12,9 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .._exceptions import SpecError
+from .._yaml import read_yaml
 from ._model import (
     _SPECS_DIR,
     DEFAULT_SPEC,
@@ -116,21 +115,8 @@ def _load_cached(path: str, _stamp: tuple) -> Spec:
     return _SpecLoader(Path(path)).load()
 
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
-
-
 def _read_yaml(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_YAML_LOADER)
-    except FileNotFoundError as exc:
-        raise SpecError("文件不存在", where=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise SpecError("文件不是 UTF-8 编码，请另存为 UTF-8", where=str(path)) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise SpecError(f"YAML 格式错误: {getattr(exc, 'problem', exc)}", where=where) from exc
+    return read_yaml(path, SpecError)
 
 
 def _tuple(value: Any, where: str, what: str) -> tuple[str, ...]:

@@ -32,6 +32,8 @@ __all__ = [
 FLOAT_MAX = sys.float_info.max
 #: longest integer text turned into a Python int (Python refuses str↔int beyond 4300 digits)
 _INT_DIGITS = 4000
+#: nesting depth named when a document is nested deeper than the parser can read
+_MAX_DEPTH = 500
 _SHOW_DIGITS = 40
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INT_RE = re.compile(r"[+-]?[0-9]+")
@@ -84,7 +86,30 @@ def loads_exact(text: str | bytes, *, constants: bool = False) -> Any:
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8")
     hook = float if constants else _reject_constant
-    return json.loads(text, parse_int=json_int, parse_float=json_float, parse_constant=hook)
+    try:
+        return json.loads(text, parse_int=json_int, parse_float=json_float, parse_constant=hook)
+    except RecursionError:  # arrays/objects nested deeper than Python's recursion limit
+        raise _too_deep(text) from None
+
+
+def _too_deep(text: str) -> json.JSONDecodeError:
+    """A JSONDecodeError at the bracket where the nesting passes :data:`_MAX_DEPTH` (strings skipped)."""
+    depth, in_string, escaped, at = 0, False, False, 0
+    for pos, ch in enumerate(text):
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped, in_string = ch == "\\", ch != '"'
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > _MAX_DEPTH:
+                at = pos
+                break
+        elif ch in "]}":
+            depth -= 1
+    return json.JSONDecodeError(f"数组/对象嵌套超过 {_MAX_DEPTH} 层，无法读取；请检查这是否是记录导出文件", text, at)
 
 
 def number_from_text(text: str, *, exact: bool = False) -> int | float | NumberText | None:
