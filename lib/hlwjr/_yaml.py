@@ -15,7 +15,7 @@ import yaml
 
 from ._exceptions import HlwjrError
 
-__all__ = ["read_yaml"]
+__all__ = ["parse_yaml", "read_yaml"]
 
 _BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
 
@@ -50,29 +50,31 @@ class _StrictLoader(_BASE):  # type: ignore[misc, valid-type]
 def read_yaml(path: Path, error: type[HlwjrError]) -> Any:
     """The YAML document in ``path``; problems raise ``error`` naming the file and line."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_StrictLoader)
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise error("文件不存在", where=str(path)) from exc
     except UnicodeDecodeError as exc:
         raise error("文件不是 UTF-8 编码，请另存为 UTF-8", where=str(path)) from exc
+    return parse_yaml(text, error, str(path))
+
+
+def parse_yaml(text: str, error: type[HlwjrError], source: str) -> Any:
+    """The YAML document ``text`` read from ``source`` (a file name shown in messages)."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
     except ValueError as exc:  # a value SafeConstructor cannot build, e.g. an integer of 4300+ digits
-        raise error("YAML 中有无法读取的值（如超过 4300 位的数字）；请改为加引号的文本", where=str(path)) from exc
+        raise error("YAML 中有无法读取的值（如超过 4300 位的数字）；请改为加引号的文本", where=source) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:第{mark.line + 1}行" if mark is not None else str(path)
-        raise error(f"YAML 格式错误：{_problem(exc, path)}", where=where) from exc
+        where = f"{source}:第{mark.line + 1}行" if mark is not None else source
+        raise error(f"YAML 格式错误：{_problem(exc, text)}", where=where) from exc
 
 
-def _problem(exc: yaml.YAMLError, path: Path) -> str:
+def _problem(exc: yaml.YAMLError, text: str) -> str:
     """The parser's words, with the usual cause in Chinese: a tab in the line's indentation."""
     problem = str(getattr(exc, "problem", None) or exc)
     mark = getattr(exc, "problem_mark", None)
-    if mark is not None and "\t" in _line(path, mark.line):
+    lines = text.splitlines()
+    if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line]:
         return f"{problem}（这一行有制表符 Tab：YAML 只能用空格缩进，请把 Tab 换成空格）"
     return problem
-
-
-def _line(path: Path, index: int) -> str:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        return next((line for i, line in enumerate(fh) if i == index), "")

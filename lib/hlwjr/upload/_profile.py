@@ -11,9 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .._exceptions import ConfigError
+from .._yaml import parse_yaml
 from .profiles import AUTH_MODES, CODECS, check_signed_headers
 
 __all__ = ["PlatformProfile", "list_profiles"]
@@ -110,10 +109,7 @@ class PlatformProfile:
                 )
             text = res.read_text(encoding="utf-8")
             src = f"hlwjr/platforms/{src}.yaml"
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"平台接口描述不是合法的 YAML: {exc}", where=src) from exc
+        data = parse_yaml(text, ConfigError, src)  # a key written twice is refused, with both lines
         return cls.from_dict(data, source=src)
 
     @classmethod

@@ -32,6 +32,7 @@ from typing import Any
 
 from .._exceptions import ConfigError
 from .._files import atomic_write
+from .._yaml import parse_yaml
 from ..sources._read import ENV_REF
 
 __all__ = [
@@ -351,9 +352,7 @@ def load_project(path: str | Path) -> Project:
     try:
         text = config_file.read_text(encoding="utf-8")
         if config_file.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
+            data = parse_yaml(text, ConfigError, where) or {}
             if not isinstance(data, dict):
                 raise ConfigError("YAML 项目配置必须是一个映射（与 hlwjr.toml 的表结构相同）", where=where)
         else:
@@ -362,12 +361,6 @@ def load_project(path: str | Path) -> Project:
         raise ConfigError(f"TOML 格式错误: {exc}", where=where) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError("配置文件必须是 UTF-8 编码", where=where) from exc
-    except ImportError:  # pragma: no cover - pyyaml is a dependency
-        raise
-    except Exception as exc:  # yaml.YAMLError
-        if exc.__class__.__module__.startswith("yaml"):
-            raise ConfigError(f"YAML 格式错误: {exc}", where=where) from exc
-        raise
     root = config_file.parent.resolve()
 
     known_top = {
