@@ -184,3 +184,14 @@ def test_the_forms_once_over_masked_now_show():
 def test_the_hard_cases_still_hide(text):
     shown = re.sub(r"[^0-9X*]", "", mask_text(text))  # the digits shown, stars between them
     assert "*" in shown and not any(len(run) >= 11 for run in shown.split("*")), shown
+
+
+_WRITTEN = st.one_of(landlines().map(lambda p: p[1]), local_numbers().map(lambda p: p[1]), readable())
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(_WRITTEN, min_size=5))
+def test_the_vectorised_column_masks_as_each_value_does(values):
+    values = [f"备注 {v}" for v in values] + ["1.234567E+12 元", "电话 62345678", "内科"]
+    column = pd.Series(values * (2100 // len(values) + 1))
+    assert mask_series(column).tolist() == [mask_value(v) for v in column]

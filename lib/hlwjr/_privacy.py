@@ -521,6 +521,8 @@ _LANDLINE_PATTERN = (
 _LANDLINE = re.compile(rf"(?=[\d(（+电座固tp])(?:{_LANDLINE_PATTERN})", re.IGNORECASE)  # the lookahead: speed
 _HAS_FULLWIDTH = re.compile("[０-９＋]")
 _LOCAL_HINT = re.compile(rf"\d{{3}}{_S}?\d{{4}}")  # what every landline holds (any decimal digits)
+#: what mask_text may change in a value of fewer than 11 digits: a landline, a number in 科学计数法
+_SHORT_CHANGES = f"{_LOCAL_HINT.pattern}|{_TEXT_SCI.pattern}"
 _AREA_NUMBER = re.compile(r"0(?:10|2\d|[3-9]\d\d)[1-9]\d{6,7}")
 
 
@@ -708,7 +710,7 @@ def mask_series(series, kind: str | None = None):
         few_digits = count.lt(11).to_numpy(bool)
         local = few_digits & count.ge(7).to_numpy(bool)  # a landline has 7 digits or more, 3 and 4 together
         if local.any():
-            few_digits[local] = ~text[local].str.contains(_LOCAL_HINT.pattern).fillna(True).to_numpy(bool)
+            few_digits[local] = ~text[local].str.contains(_SHORT_CHANGES).fillna(True).to_numpy(bool)
         few_digits = pd.Series(few_digits, index=s.index)
         fast = few_digits & ~missing
         out[fast] = text[fast].astype(object)
