@@ -392,24 +392,31 @@ def _run_numbers(digits: str, starts: list[int]) -> list[tuple[int, int]]:
 
 def _not_over_dates(pieces: list[tuple[int, int, int]], bounds: set[int], dates) -> list[tuple[int, int]]:
     """The pieces without those read over a date ("1999-01-01 100.00" is no mobile): numbers glued
-    together stand or fall together, and stand over a date only with an ID among them (its birth
-    date may be written apart: 110101 19900307 123X)."""
+    together stand or fall together, and stand over a date only with an ID among them that holds
+    it — as its birth date (110101-1990-03-07-1234), or glued into a long group (20000101…)."""
     out, chain = [], []
     for p, e, rank in pieces + [(-1, -1, 0)]:
         if chain and (p != chain[-1][1] or p in bounds):  # the chain ended
-            over = any(a < chain[-1][1] and chain[0][0] < b for a, b in dates)
-            if not over or any(r in (2, 4) for _p, _e, r in chain):
+            over = [(a, b) for a, b in dates if a < chain[-1][1] and chain[0][0] < b]
+            if all(any(_holds_date(piece, date) for piece in chain) for date in over):
                 out += [(a, b) for a, b, _r in chain]
             chain = []
         chain.append((p, e, rank))
     return out
 
 
+def _holds_date(piece: tuple[int, int, int], date: tuple[int, int]) -> bool:
+    p, e, rank = piece
+    if rank not in (2, 4) or not (p < date[1] and date[0] < e):
+        return False
+    return date[1] - date[0] != 8 or date[0] == p + 6  # a 2026-12-08 in an ID is its birth date
+
+
 def _dates(digits: str, starts: list[int]) -> list[tuple[int, int]]:
     """Where groups make a date: 4, 2 and 2 digits (2026-12-08) or one group of a date and time
-    (20261208, 20261208123045). Only a valid ID is read over one."""
+    (20261208123045; 8 digits alone may be a mobile's part: 190 00101 000 is one)."""
     edges = list(zip(starts, starts[1:] + [len(digits)]))
-    spans = [(a, b) for a, b in edges if (b - a == 8 or 12 <= b - a <= 17) and _TIMESTAMP.fullmatch(digits, a, b)]
+    spans = [(a, b) for a, b in edges if 12 <= b - a <= 17 and _TIMESTAMP.fullmatch(digits, a, b)]
     return spans + [
         (y[0], d[1])
         for y, m, d in zip(edges, edges[1:], edges[2:])
