@@ -6,7 +6,17 @@ a full 身份证号 (ID-card number) or 手机号 (phone number). Everything use
 
 * ID card ``110101199003071234`` → ``110101********1234`` (区划码 kept, birth date and sequence hidden);
 * phone ``13812345678`` → ``138****5678``;
-* name ``张三`` → ``张*``, ``欧阳娜娜`` → ``欧阳**`` (复姓 kept whole).
+* name ``张三`` → ``张*``, ``欧阳娜娜`` → ``欧阳**`` (复姓 kept whole);
+* landline ``010-12345678`` / ``(010)12345678`` / ``+86-10-12345678`` → ``010-****5678`` /
+  ``+86-10-****5678``, ``0755-1234567`` → ``0755-****567`` (区号 kept, 4 digits starred like a
+  mobile's), ``62345678-801`` → ``****5678-801``.
+
+In free text (:func:`mask_text`, kind None) numbers are found also when glued together with no
+separator (``1381234567813912345678`` is two mobiles, an ID then a mobile is split too); a long digit
+run that holds a sure number (a valid ID, a mobile) at a plausible split has its middle starred
+rather than shown. Dates, times and amounts stay readable: ``2026-12-08 12:30:45``, ``1,234.56``,
+``20261208123045`` and a batch number ``20261208-01`` are not numbers to mask. Service numbers
+(``400-810-8888``, ``800…``, ``95588``, ``12345``) belong to companies, not persons: shown as they are.
 
 GB 11643-1999 公民身份号码: 18 characters = 6 digits 行政区划代码 + 8 digits 出生日期 YYYYMMDD +
 3 digits 顺序码 (odd = male, even = female) + 1 校验码 (ISO 7064 MOD 11-2: weights
@@ -19,6 +29,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import heapq
 import math
 import numbers
 import re
@@ -267,19 +278,23 @@ def _mask_phone(s: str) -> str:
     if n >= 11:
         return s[: n - 8] + "****" + s[-4:]
     if n >= 7:  # landline without area code, e.g. 6512-3456
-        return s[:2] + "*" * (n - 6) + s[-4:]
+        return _mask_local(s)
     if n >= 2:
         return "*" * (n - 2) + s[-2:]
     return "*" * n
 
 
-def _mask_phone_value(s: str) -> str:
-    """A phone field's value; one longer than ``+86`` and 11 digits is text holding numbers
-    (an ID, several phones), masked run by run."""
-    if len(s) <= 14:
+def _mask_phone_value(raw: str) -> str:
+    """A phone field's value: a mobile, a landline (area code kept: 0755-****4567), or text holding
+    numbers (an ID, several phones, an extension), masked number by number."""
+    s = normalize_number(raw)
+    if _AREA_NUMBER.fullmatch(s):
+        area = 3 if s[1] in "12" else 4
+        return f"{s[:area]}-{_mask_local(s[area:])}"
+    if len(s) <= 14 and not _LANDLINE.search(to_halfwidth(raw)):
         return _mask_phone(s)
-    masked = mask_text(s)
-    return masked if masked != s else _mask_phone(s)
+    masked = mask_text(raw)
+    return masked if masked != raw else _mask_phone(s)
 
 
 def _mask_name(s: str) -> str:
@@ -293,41 +308,179 @@ def _mask_name(s: str) -> str:
 
 
 # ID-like and phone-like numbers inside free text: a run of digit groups (any decimal digits,
-# 全角 too) joined by up to three separators (spaces, dashes, zero-width characters) is read group by
-# group; consecutive groups that make an ID (18 or 15) or a mobile (11, or 86 + 11) are masked in
-# their normal form (normalize_number): "138 0013 8000 139-0013-9000" is two phones.
+# 全角 too) joined by up to three separators (spaces, dashes, zero-width characters) is read as the
+# digits of its groups, in their normal form (normalize_number). The run is split into the surest
+# numbers it holds (_run_numbers): an ID (18, or an old 15 that is one group) or a mobile (11, or
+# 86 + 11) made of whole groups — "138 0013 8000 139-0013-9000" is two phones — or several sure
+# numbers glued with no separator ("1381234567813912345678", an ID then a mobile). Digits left over
+# that still hold a sure number at a plausible split (_loose_windows) have its middle starred.
 _GROUP = r"(?:\d+[XxＸｘ]?|[XxＸｘ](?![A-Za-z]))"  # a check character X may stand apart: "… 123 X"
 _DIGIT_GROUP = re.compile(_GROUP)
 _TEXT_RUN = re.compile(rf"\d+[XxＸｘ]?(?:[{_SEP_CHARS}]{{1,3}}{_GROUP})*")
 _TEXT_SCI = re.compile(r"(?<![\d.])\d\.\d{5,}[eE]\+?(?:1\d|[2-9]\d)(?!\d)")
-_NUMBER_ID = re.compile(r"[0-9]{17}[0-9Xx]|[0-9]{15}")
 _NUMBER_PHONE = re.compile(r"(?:86)?1[3-9][0-9]{9}")
+_MOBILE_IN = re.compile(r"(?=(1[3-9][0-9]{9}))")
+_PIECE_LENGTHS = (11, 13, 15, 18)
+# a date and time written without separators (20261208, 20261208123045, …123) is not glued numbers
+_TIMESTAMP = re.compile(
+    r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:(?:[01]\d|2[0-3])(?:[0-5]\d){0,2}\d{0,3})?"
+)
 
 
-def _number_rank(digits: str) -> int:
-    """How surely ``digits`` (normal form) are a number to mask: 4 an ID with a real birth date and
-    a right check digit, 3 a mobile, 2 another 18-character ID, 1 a 15-digit (old) ID, 0 none."""
-    if len(digits) == 18 and _NUMBER_ID.fullmatch(digits):
+#: 省级行政区划代码 (GB/T 2260; 83 台湾居民居住证): an 18-character ID whose check digit is wrong
+#: still counts when it begins with one of them (a mistyped ID); an old 15-digit one must.
+_PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82 83".split()
+)
+
+
+def _number_rank(digits: str, whole: bool = True, single: bool = False) -> int:
+    """How surely ``digits`` (normal form) are a number to mask: 4 an ID with a plausible birth date
+    and a right check digit, 3 a mobile, 2 another 18-character ID (a mistyped one: a plausible
+    birth date or a province code), 1 a 15-digit (old) ID with a province code and a real birth
+    date, 0 none. ``whole``: the digits are whole digit groups (of three digits or more) — a
+    number glued to other digits must be sure (3 or 4); ``single``: they are one group — an old
+    15-digit ID is one ("2026-11-01 0930 123" is none)."""
+    n = len(digits)
+    if n == 18 and _ID18.fullmatch(digits.upper()):
         birth = _birth(digits.upper())
-        valid = birth is not None and 1890 <= birth.year <= _dt.date.today().year
-        return 4 if valid and id_check_char(digits[:17]) == digits[17].upper() else 2
-    if _NUMBER_PHONE.fullmatch(digits):
+        plausible = birth is not None and 1890 <= birth.year <= _dt.date.today().year
+        if plausible and id_check_char(digits[:17]) == digits[17].upper():
+            return 4
+        return 2 if whole and (plausible or digits[:2] in _PROVINCES) else 0
+    if n in (11, 13) and _NUMBER_PHONE.fullmatch(digits):
         return 3
-    return 1 if _NUMBER_ID.fullmatch(digits) else 0
+    return 1 if n == 15 and single and digits[:2] in _PROVINCES and _birth(digits) else 0
 
 
-def _number_at(groups: list[str], i: int) -> tuple[int, str] | None:
-    """The surest ID/mobile made of (normalised) groups ``i..j``: (j, its digits), or None."""
-    digits, best, found = "", 0, None
-    for j in range(i, len(groups)):
-        digits += groups[j]
-        if len(digits) > 18:
-            break
-        rank = _number_rank(digits)
-        rank = 0 if rank == 1 and j > i else rank  # an old 15-digit ID is one group: "2026-11-01 0930 123" is none
-        if rank > best:
-            best, found = rank, (j, digits)
-    return found
+def _run_numbers(digits: str, starts: list[int]) -> list[tuple[int, int]]:
+    """The surest numbers in a run's ``digits`` (its groups start at ``starts``): (start, end) pairs.
+
+    A number begins at a group start or where a glued number ends; one ending inside a group must be
+    followed by another number (glued). Of the ways to read the run, the one covering most digits
+    with the surest numbers wins (a valid ID beats a mobile beats a mistyped ID). Numbers read over a
+    date stand only with a valid ID among them (_not_over_dates)."""
+    n = len(digits)
+    bounds = set(starts) | {n}
+    group_end = dict(zip(starts, starts[1:] + [n]))
+    best: dict[int, tuple[int, int, int]] = {0: (0, -1, 0)}  # position → (score, previous, rank)
+    todo = [0]
+    while todo:
+        p = heapq.heappop(todo)
+        if p == n or (todo and todo[0] == p):
+            continue
+        score = best[p][0]
+        if p in group_end:  # the group at p begins no number
+            _better(best, todo, group_end[p], (score, p, 0))
+        for length in _PIECE_LENGTHS:
+            e = p + length
+            if e > n:
+                break
+            single = group_end.get(p) == e
+            whole = single or (p in bounds and e in bounds and _written_as_number(group_end, p, e))
+            rank = _number_rank(digits[p:e], whole, single)
+            if rank:
+                _better(best, todo, e, (score + rank * length, p, rank))
+    pieces, e = [], n
+    while e > 0:
+        _score, p, rank = best[e]
+        if rank:
+            pieces.append((p, e, rank))
+        e = p
+    return _not_over_dates(pieces[::-1], bounds, _dates(digits, starts))
+
+
+def _not_over_dates(pieces: list[tuple[int, int, int]], bounds: set[int], dates) -> list[tuple[int, int]]:
+    """The pieces without those read over a date ("1999-01-01 100.00" is no mobile): numbers glued
+    together stand or fall together, and stand over a date only with an ID among them that holds
+    it — as its birth date (110101-1990-03-07-1234), or glued into a long group (20000101…)."""
+    out, chain = [], []
+    for p, e, rank in pieces + [(-1, -1, 0)]:
+        if chain and (p != chain[-1][1] or p in bounds):  # the chain ended
+            over = [(a, b) for a, b in dates if a < chain[-1][1] and chain[0][0] < b]
+            if all(any(_holds_date(piece, date) for piece in chain) for date in over):
+                out += [(a, b) for a, b, _r in chain]
+            chain = []
+        chain.append((p, e, rank))
+    return out
+
+
+def _holds_date(piece: tuple[int, int, int], date: tuple[int, int]) -> bool:
+    p, e, rank = piece
+    if rank not in (2, 4) or not (p < date[1] and date[0] < e):
+        return False
+    return date[1] - date[0] != 8 or date[0] == p + 6  # a 2026-12-08 in an ID is its birth date
+
+
+def _dates(digits: str, starts: list[int]) -> list[tuple[int, int]]:
+    """Where groups make a date: 4, 2 and 2 digits (2026-12-08) or one group of a date and time
+    (20261208123045; 8 digits alone may be a mobile's part: 190 00101 000 is one)."""
+    edges = list(zip(starts, starts[1:] + [len(digits)]))
+    spans = [(a, b) for a, b in edges if 12 <= b - a <= 17 and _TIMESTAMP.fullmatch(digits, a, b)]
+    return spans + [
+        (y[0], d[1])
+        for y, m, d in zip(edges, edges[1:], edges[2:])
+        if (y[1] - y[0], m[1] - m[0], d[1] - d[0]) == (4, 2, 2) and _TIMESTAMP.fullmatch(digits, y[0], d[1])
+    ]
+
+
+def _written_as_number(group_end: dict[int, int], p: int, e: int) -> bool:
+    """Are the groups from ``p`` to ``e`` three digits or more each, as an ID written in parts is
+    (110101 19900307 1234)? Groups of one or two digits are dates and times ("11 2000-01-01")."""
+    return all(b - a >= 3 for a, b in group_end.items() if p <= a < e)
+
+
+def _better(best: dict, todo: list, e: int, step: tuple[int, int, int]) -> None:
+    if e not in best or step[0] > best[e][0]:
+        best[e] = step
+        heapq.heappush(todo, e)
+
+
+def _loose_windows(digits: str, starts: list[int], taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sure numbers (a valid ID, a mobile) in the digits no number took, at a plausible split: one
+    end at a group's edge (glued to stray digits: "1381234567801", "138 1234 567801"), or anywhere
+    in a group too long to be one number. Dates and times written without separators are none; a
+    number over groups of one or two digits or a date is none ("2026-12-13 2026-12-08 12", "19990101 2000")."""
+    edges = list(zip(starts, starts[1:] + [len(digits)]))
+    free = {(a, b) for a, b in edges if not any(p < b and a < e for p, e in taken)}
+    ends = {b for _a, b in edges}
+    dates = _dates(digits, starts)
+    out = []
+    for a, b in sorted(free):
+        if b - a >= 8 and _TIMESTAMP.fullmatch(digits, a, b):
+            continue
+        for w in _sure_windows(digits, a, b):
+            touched = [g for g in edges if g[0] < w[1] and w[0] < g[1]]
+            if not free.issuperset(touched) or any(w[0] < b2 and a2 < w[1] for a2, b2 in dates):
+                continue
+            if len(touched) == 1:
+                plausible = b - a >= 19 or w[0] == a or w[1] == b
+            else:  # each group as a number's part is written: three digits or more, no date
+                plausible = (w[0] == a or w[1] in ends) and all(
+                    g[1] - g[0] >= 3 and not _TIMESTAMP.fullmatch(digits, *g) for g in touched
+                )
+            if plausible:
+                out.append(w)
+    return out
+
+
+def _sure_windows(digits: str, a: int, b: int) -> list[tuple[int, int]]:
+    """Mobiles and valid IDs beginning in ``digits[a:b]``, wherever they end."""
+    wins = [(m.start(), m.start() + 11) for m in _MOBILE_IN.finditer(digits, a) if m.start() < b]
+    wins += [(p, p + 18) for p in range(a, min(b, len(digits) - 17)) if _number_rank(digits[p : p + 18], False) == 4]
+    return wins
+
+
+def _mask_group(digits: str) -> str:
+    """:func:`_mask_run` of one group of 11-18 plain digits (too short for two numbers glued)."""
+    if _number_rank(digits, True, True):
+        return _mask_number(digits)
+    if len(digits) < 12 or _TIMESTAMP.fullmatch(digits):
+        return digits
+    for p in {0, len(digits) - 11}:  # a mobile glued to stray digits
+        if _NUMBER_PHONE.fullmatch(digits, p, p + 11):
+            digits = digits[: p + 3] + "****" + digits[p + 7 :]
+    return digits
 
 
 def _mask_number(digits: str) -> str:
@@ -335,18 +488,78 @@ def _mask_number(digits: str) -> str:
 
 
 def _mask_run(run: str) -> str:
+    if run.isdigit() and run.isascii() and len(run) < 19:  # the usual: one plain group, no glued pair in it
+        return _mask_group(run)
     spans = [(m.start(), m.end()) for m in _DIGIT_GROUP.finditer(run)]
-    groups = [normalize_number(run[a:b]) for a, b in spans]
-    out, pos, i = [], 0, 0
-    while i < len(groups):
-        found = _number_at(groups, i)
-        if found is None:
-            i += 1
-            continue
-        j, digits = found
-        out += [run[pos : spans[i][0]], _mask_number(digits)]
-        pos, i = spans[j][1], j + 1
-    return "".join(out) + run[pos:]
+    ascii_ = run.isascii()  # then each group is already in its normal form
+    digits = "".join(run[a:b] if ascii_ else normalize_number(run[a:b]) for a, b in spans)  # one character each
+    at = [i for a, b in spans for i in range(a, b)]  # where each digit stands in the run
+    if len(digits) != len(at):  # pragma: no cover - a decimal digit NFKC widens
+        return _mask_id(digits)
+    starts, pos = [], 0
+    for a, b in spans:
+        starts.append(pos)
+        pos += b - a
+    numbers = _run_numbers(digits, starts)
+    chars = list(run)
+    for p, e in _loose_windows(digits, starts, numbers):
+        for k in range(p + 3, p + 7) if e - p == 11 else range(p + 6, p + 14):
+            chars[at[k]] = "*"
+    for p, e in reversed(numbers):
+        chars[at[p] : at[e - 1] + 1] = [_mask_number(digits[p:e])]
+    return "".join(chars)
+
+
+# Landlines (座机) in free text: an area code (010, 0755, (010), +86-10) and a local number of 7 or 8
+# digits (not beginning with 0 or 1), maybe an extension (-801, 转801); a local number alone only with
+# an extension or after 电话/座机/tel. Service numbers (400-810-8888, 800…, 95588, 12345) belong to
+# companies, not persons: they are shown as they are.
+_S = f"[{_SEP_CHARS}]"
+_AREA = r"(?:10|2\d|[3-9]\d\d)"
+_LOCAL = rf"[2-9]\d{{2,3}}{_S}?\d{{4}}"
+_AREA_LOCAL = rf"[1-9]\d{{2,3}}{_S}?\d{{4}}"  # after an area code, 010-12345678 too
+_EXT = rf"{_S}*(?:[-－]|转|分机|ext\.?){_S}*\d{{1,5}}"
+_LANDLINE_PATTERN = (
+    rf"(?<![\d.+])(?:(?P<cc>(?:\+|00)?86){_S}*[(（]?0?(?P<a1>{_AREA})[)）]?|[(（]?0(?P<a2>{_AREA})[)）]?)"
+    rf"{_S}*(?P<l1>{_AREA_LOCAL})(?P<x1>{_EXT})?(?!\d)"
+    rf"|(?<![\d.+\-])(?P<l2>{_LOCAL})(?P<x2>{_EXT})(?!\d)"
+    rf"|(?P<cue>(?:电话|座机|固话|tel|phone)[^\d\n]{{0,4}}?)(?P<l3>{_LOCAL})(?!\d)"
+)
+_LANDLINE = re.compile(rf"(?=[\d(（+电座固tp])(?:{_LANDLINE_PATTERN})", re.IGNORECASE)  # the lookahead: speed
+_HAS_FULLWIDTH = re.compile("[０-９＋]")
+_LOCAL_HINT = re.compile(rf"\d{{3}}{_S}?\d{{4}}")  # what every landline holds (any decimal digits)
+#: what mask_text may change in a value of fewer than 11 digits: a landline, a number in 科学计数法
+_SHORT_CHANGES = f"{_LOCAL_HINT.pattern}|{_TEXT_SCI.pattern}"
+_AREA_NUMBER = re.compile(r"0(?:10|2\d|[3-9]\d\d)[1-9]\d{6,7}")
+
+
+def _mask_local(local: str) -> str:
+    """A local number with its last 2-4 digits kept and 4 starred, like a mobile's middle."""
+    keep = min(4, max(2, len(local) - 4))
+    return "*" * (len(local) - keep) + local[-keep:]
+
+
+def _masked_landline(m: re.Match, text: str) -> str:
+    g = {k: normalize_number(v) if v else "" for k, v in m.groupdict().items()}
+    local = re.sub(r"\D", "", g["l1"] or g["l2"] or g["l3"])
+    ext = re.sub(r"\D", "", g["x1"] or g["x2"])
+    if g["l2"] and _TIMESTAMP.fullmatch(local):  # 20261208-01 is a batch number
+        return text[m.start() : m.end()]
+    shown = _mask_local(local) + (f"-{ext}" if ext else "")
+    if g["cue"] or g["l2"]:
+        return text[m.start() : m.start("l3")] + shown if g["cue"] else shown
+    return (f"+86-{g['a1']}-" if g["cc"] else f"0{g['a2']}-") + shown
+
+
+def _mask_landlines(text: str) -> str:
+    if not _LOCAL_HINT.search(text):
+        return text
+    half = to_halfwidth(text) if _HAS_FULLWIDTH.search(text) else text  # one character for one: positions stay
+    out, pos = [], 0
+    for m in _LANDLINE.finditer(half):
+        out += [text[pos : m.start()], _masked_landline(m, text)]
+        pos = m.end()
+    return "".join(out) + text[pos:] if out else text
 
 
 # ------------------------------------------------------------------- what must be masked
@@ -427,11 +640,13 @@ def _is_person_name(k: str, name: str, value: Any) -> bool:
 
 
 def mask_text(text: str) -> str:
-    """Mask every ID-like (15/18 digits) and mobile-like (11 digits, 1[3-9]…) run inside a text."""
-    if len(text) < 11:  # an ID or a mobile has at least 11 characters
+    """Mask every ID-like (15/18 digits), mobile-like (11 digits, 1[3-9]…) and landline number
+    (010-12345678 → 010-****5678) inside a text, also when numbers are glued together."""
+    if len(text) < 9:  # a landline after 电话 has at least 9 characters, an ID or a mobile 11
         return text
-    text = _TEXT_SCI.sub(lambda m: _mask_id(m.group(0)), text)  # 1.10101199001011E+17 shows 15 digits
-    return _TEXT_RUN.sub(_masked_run, text)
+    if "e" in text or "E" in text:  # 1.10101199001011E+17 shows 15 digits
+        text = _TEXT_SCI.sub(lambda m: _mask_id(m.group(0)), text)
+    return _mask_landlines(_TEXT_RUN.sub(_masked_run, text))  # IDs and mobiles first: no landline in them
 
 
 def _masked_run(m: re.Match) -> str:
@@ -456,7 +671,7 @@ def mask_value(value: Any, kind: str | None = None) -> str | None:
     if kind == "id":
         return _mask_id(normalize_number(s))
     if kind == "phone":
-        return _mask_phone_value(normalize_number(s))
+        return _mask_phone_value(s)
     if kind == "name":
         return _mask_name(s)
     raise ValueError(f"unknown mask kind {kind!r}: expected 'id', 'phone', 'name', 'plain' or None")
@@ -486,7 +701,7 @@ def mask_series(series, kind: str | None = None):
         fast = text.str.fullmatch(r"[0-9]{17}[0-9Xx]").fillna(False)
         out[fast] = (text[fast].str.slice(0, 6) + "********" + text[fast].str.slice(14)).astype(object)
     elif kind == "phone":
-        fast = text.str.fullmatch(r"[0-9]{11}").fillna(False)
+        fast = text.str.fullmatch(r"1[0-9]{10}").fillna(False)  # 0… is a landline
         out[fast] = (text[fast].str.slice(0, 3) + "****" + text[fast].str.slice(7)).astype(object)
     elif kind == "name":
         fast = (
@@ -498,7 +713,12 @@ def mask_series(series, kind: str | None = None):
         stars = pd.Series("*", index=sub.index, dtype="string").str.repeat((sub.str.len() - 1).tolist())
         out[fast] = (sub.str.slice(0, 1) + stars).astype(object)
     else:
-        few_digits = text.str.count(r"\d").lt(11).fillna(False)  # an ID or a mobile has 11 or more
+        count = text.str.count(r"\d").fillna(0)  # an ID or a mobile has 11 digits or more
+        few_digits = count.lt(11).to_numpy(bool)
+        local = few_digits & count.ge(7).to_numpy(bool)  # a landline has 7 digits or more, 3 and 4 together
+        if local.any():
+            few_digits[local] = ~text[local].str.contains(_SHORT_CHANGES).fillna(True).to_numpy(bool)
+        few_digits = pd.Series(few_digits, index=s.index)
         fast = few_digits & ~missing
         out[fast] = text[fast].astype(object)
     rest = ~fast & ~missing
@@ -509,11 +729,11 @@ def mask_series(series, kind: str | None = None):
 
 def mask_key(key: str | None, sep: str = "|") -> str | None:
     """A business key (业务主键, parts joined by ``sep``) for display, parts joined by ``|``: each
-    part long enough to be an ID-card or mobile number is masked; short parts (codes, line
-    numbers) stay readable."""
+    part is masked as free text (:func:`mask_text`) — an ID-card, mobile or landline number in it is
+    hidden; codes and line numbers stay readable."""
     if key is None:
         return None
-    return "|".join(p if len(p) < 11 else (mask_value(p) or "") for p in str(key).split(sep))
+    return "|".join(mask_text(p) for p in str(key).split(sep))
 
 
 def key_digest(parts) -> str:
