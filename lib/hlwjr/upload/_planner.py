@@ -14,7 +14,7 @@ from ._ledger import (
     KEY_SEP,
     Ledger,
 )
-from ._summary import UploadSummary
+from ._summary import UploadSummary, _masked
 
 # --------------------------------------------------------------------------- planning
 
@@ -128,3 +128,25 @@ class _Lookup:
             out |= match_partial(rest, have)
             rest = [k for k in rest if k not in out]
         return out | (self.ledger.known(dataset_code, rest) if rest else set())
+
+
+def content_twins_note(ds, items) -> str | None:
+    """A warning when records of ``items`` (``(key, hash, json, record)``) are the same in every field
+    but the record's own identifier (the last key field): one business exported twice under two
+    numbers — a regenerated 就诊号, a cycling 门诊号 — which the platform counts as a duplicate."""
+    own = ds.key[-1:] if ds.key else ()
+    seen: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
+    for key, _h, _j, record in items:
+        content = repr(sorted((f, repr(v)) for f, v in record.items() if f not in own))
+        first = seen.setdefault(content, key)
+        if first != key:
+            pairs.append((first, key))
+    if not pairs:
+        return None
+    a, b = pairs[0]
+    return (
+        f"{ds.code}（{ds.name}）有 {len(pairs)} 条记录与另一条除 {'、'.join(own)} 外完全相同（如 {_masked(a)} 与 "
+        f"{_masked(b)}）：多半是同一笔业务被重复导出、换了编号，平台会把它们算作重复数据。请核对 HIS 导出；"
+        "确是不同的业务（如同一天两次相同的复诊）可以照常上传"
+    )

@@ -41,7 +41,7 @@ from ._ledger import (
 )
 from ._lock import UploadLock
 from ._mapped import _as_dicts, _map_records
-from ._planner import _apply_limit, _Lookup, plan_test_phase
+from ._planner import _apply_limit, _Lookup, content_twins_note, plan_test_phase
 from ._recovery import backup_ledger, refuse_if_platform_has_data
 from ._runlog import RunLog, last_unfinished_run
 from ._sender import Uploader, _Progress
@@ -308,6 +308,9 @@ def _send_all(
                     where=ds.code,
                 ) from exc
             items.append((k, content_hash(j), j, r))
+        note = content_twins_note(ds, items)
+        if note:
+            summary.notes.append(note)
         states = ledger.states(ds.code, [k for k, *_ in items])
         keep = []
         seen: set[str] = set()
