@@ -25,9 +25,9 @@ def test_twins_under_new_numbers_are_named_and_others_are_not(sandbox, tmp_path_
         copy_ = copy.deepcopy(visits[i % n])
         copy_["bussID"] = f"NEW{i:04d}"
         if data.draw(st.booleans(), label="differs in another field"):
-            copy_["visitTime"] = "2026-11-01 23:59:59"  # another visit of the same patient: no twin
+            copy_["visitTime"] = f"2026-11-01 23:{i:02d}:59"  # another visit of the same patient: no twin
         visits.append(copy_)
-    same = sum(1 for v in visits[n:] if v["visitTime"] != "2026-11-01 23:59:59")
+    same = sum(1 for v in visits[n:] if not v["visitTime"].startswith("2026-11-01 23:"))
     summary = upload_records(project, {"visit": visits}, dry_run=True, validate=False)
     notes = [x for x in summary.notes if "除 bussID 外完全相同" in x]
     if same:
@@ -42,3 +42,13 @@ def test_lines_of_different_prescriptions_alike_are_no_twins(sandbox, tmp_path, 
     recipes = make_records(org, 6)["recipe"]  # same fee and drug lines, other recipeID and bussID
     summary = upload_records(project, {"recipe": recipes}, dry_run=True, validate=False)
     assert not [x for x in summary.notes if "完全相同" in x]
+
+
+@given(
+    value=st.one_of(st.text(max_size=20), st.integers(), st.none(), st.floats(allow_nan=False, allow_infinity=False))
+)
+def test_the_identifier_is_cut_out_as_the_canonical_json_writes_it(value):
+    from hlwjr.upload._ledger import record_json
+    from hlwjr.upload._planner import _pair_json
+
+    assert _pair_json("bussID", value) == record_json({"bussID": value})[1:-1]

@@ -13,6 +13,7 @@ from .._exceptions import (
 from ._ledger import (
     KEY_SEP,
     Ledger,
+    record_json,
 )
 from ._summary import UploadSummary, _masked
 
@@ -130,6 +131,13 @@ class _Lookup:
         return out | (self.ledger.known(dataset_code, rest) if rest else set())
 
 
+def _pair_json(name: str, value) -> str:
+    """``"name":value`` as the canonical JSON writes it (plain text identifiers without encoding)."""
+    if type(value) is str and value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{name}":"{value}"'
+    return record_json({name: value})[1:-1]
+
+
 def content_twins_note(ds, items) -> str | None:
     """A warning when records of ``items`` (``(key, hash, json, record)``) are the same in every field
     but the record's own identifier (the last key field): one business exported twice under two
@@ -137,8 +145,8 @@ def content_twins_note(ds, items) -> str | None:
     own = ds.key[-1:] if ds.key else ()
     seen: dict[str, str] = {}
     pairs: list[tuple[str, str]] = []
-    for key, _h, _j, record in items:
-        content = repr(sorted((f, repr(v)) for f, v in record.items() if f not in own))
+    for key, _h, text, record in items:  # the canonical JSON without the identifier's "key":value
+        content = text.replace(_pair_json(own[0], record[own[0]]), "") if own and own[0] in record else text
         first = seen.setdefault(content, key)
         if first != key:
             pairs.append((first, key))
