@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -413,6 +414,15 @@ class Mapping:
                             f"日期格式 {bad[0]!r} 无效（例：%Y%m%d%H%M%S；几种格式并存时用 | 分隔，按顺序尝试）",
                         )
                     )
+            if rule.kind == "const" and _personal(f):
+                issues.append(
+                    MappingIssue(
+                        "warning",
+                        fw,
+                        f"字段 {key}（{f.name}）是每条记录各自的个人信息，固定值会让每条记录都一样，平台监管会把它"
+                        "当作编造的数据；请对照到源数据列，确实无法提供时写 unavailable: <原因>",
+                    )
+                )
         severity = "error" if complete else "warning"
         for key in ds.required_fields:
             rule = rules.get(key)
@@ -676,6 +686,17 @@ def load_mapping(directory: str | os.PathLike) -> Mapping:
             raise MappingError(f"数据集 {dm.dataset} 在多个文件中配置", where=str(f))
         m.datasets[dm.dataset] = dm
     return m
+
+
+#: what differs from person to person (a fixed 职称 for every doctor is made up), by the field's name
+_PERSONAL = re.compile(r"姓名|身份证|证件号|手机|性别|年龄|出生|职称|职务|民族|婚姻|血型")
+_ORGANISATION = re.compile(r"机构|单位|医院|科室|平台")
+
+
+def _personal(f) -> bool:
+    """A field about the person of each record: never the same for every record."""
+    name = f.name or ""
+    return bool(_PERSONAL.search(name)) and not _ORGANISATION.search(name)
 
 
 def _is_strftime(fmt: str) -> bool:
