@@ -104,8 +104,9 @@ class Readiness:
     def to_text(self) -> str:
         t = self.thresholds
         rule = (
-            f"规则：每天{'每个数据集' if t.per_dataset else '合计'} ≥ {t.min_records_per_day} 条，"
-            f"成功率 ≥ {t.success_rate:.0%}，重复 ≤ {t.max_duplicates}，连续 {t.consecutive_days} 天"
+            f"规则：每天{'每个数据集' if t.per_dataset else '合计'} ≥ {t.min_records_per_day} 条"
+            + "".join(f"（{c} ≥ {n} 条）" for c, n in t.min_records_by_dataset.items())
+            + f"，成功率 ≥ {t.success_rate:.0%}，重复 ≤ {t.max_duplicates}，连续 {t.consecutive_days} 天"
         )
         lines = [f"达标情况（平台日 {self.today}）", "  " + rule]
         if len(self.per_day):
@@ -385,7 +386,7 @@ def compute_readiness(
     acc_today = {r.dataset: r.accepted for r in today_rows.itertuples(index=False)}
     if t.per_dataset:
         for code in required or sorted({r for r in per_day["dataset"] if r != "*"}):
-            needed[code] = max(0, t.min_records_per_day - int(acc_today.get(code, 0)))
+            needed[code] = max(0, t.quota(code) - int(acc_today.get(code, 0)))
     else:
         needed["*"] = max(0, t.min_records_per_day - int(acc_today.get("*", 0)))
     for r in today_rows.itertuples(index=False):
@@ -443,14 +444,15 @@ def _row(
     uploaded = accepted + rejected + duplicate
     rate = accepted / uploaded if uploaded else 0.0
     reasons = []
-    if check_volume and accepted < t.min_records_per_day:
-        reasons.append(f"成功 {accepted} 条，不足 {t.min_records_per_day} 条")
+    quota = t.quota(dataset)
+    if check_volume and accepted < quota:
+        reasons.append(f"成功 {accepted} 条，不足 {quota} 条")
     if uploaded and rate < t.success_rate:
         reasons.append(f"成功率 {rate:.1%} 低于 {t.success_rate:.0%}（拒收 {rejected} 条）")
     if duplicate > t.max_duplicates:
         reasons.append(f"重复 {duplicate} 条")
     if check_volume and not uploaded:
-        reasons = [f"当天没有上传（需 ≥ {t.min_records_per_day} 条）"]
+        reasons = [f"当天没有上传（需 ≥ {quota} 条）"]
     return {
         "day": day,
         "dataset": dataset,

@@ -4,7 +4,7 @@ quota), and the reference lookup over the ledger plus what this run plans to sen
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._exceptions import (
@@ -79,14 +79,15 @@ def _parents_go_too(ds, record: dict[str, Any], spec, in_run: dict[str, set[str]
 def plan_test_phase(
     spec,
     candidates: dict[str, list[tuple[str, dict]]],
-    target: int,
+    target: int | Callable[[str], int],
     accepted_today: dict[str, int],
     uncapped: Iterable[str] = (),
 ) -> dict[str, set[str]]:
     """The test-phase planner (测试阶段计划): for each data set choose ``target`` minus what was
     already accepted today of the valid ``candidates`` ((joined key, record) in order), plus
     every parent record the chosen children reference (dependency closure, leaves first).
-    Data sets in ``uncapped`` (master data: 机构、科室、人员) are sent whole.
+    Data sets in ``uncapped`` (master data: 机构、科室、人员) are sent whole. ``target``: one number
+    for all data sets, or the data set's own (``Thresholds.target``).
     Returns ``{dataset: set of joined keys to send}``."""
     uncapped = set(uncapped)
     order = [d.code for d in spec.top_level() if d.code in candidates]
@@ -95,7 +96,8 @@ def plan_test_phase(
     for code in reversed(order):
         ds = spec.dataset(code)
         avail = candidates[code]
-        need = len(candidates[code]) if code in uncapped else max(0, target - accepted_today.get(code, 0))
+        goal = target(code) if callable(target) else target
+        need = len(candidates[code]) if code in uncapped else max(0, goal - accepted_today.get(code, 0))
         picked = {k for k, _ in avail if k in required[code]}
         for k, _ in avail:
             if len(picked) >= need:

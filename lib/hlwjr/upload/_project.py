@@ -74,6 +74,8 @@ class Thresholds:
     max_duplicates: int = 0
     consecutive_days: int = 3
     per_dataset: bool = False  # ≥ 30 per data set (True) or in total over data sets (False)
+    #: per_dataset: another daily quota for some data sets ({evaluation: 10}: 评价、目录 need fewer)
+    min_records_by_dataset: dict[str, int] = field(default_factory=dict)
     required_datasets: tuple[str, ...] = ()  # per_dataset: these must each qualify (empty: the project's)
     timezone: str = "Asia/Shanghai"
     margin: float = 0.2  # planner: send quota × (1 + margin) records a day
@@ -85,6 +87,12 @@ class Thresholds:
         data = dict(data)
         if "required_datasets" in data:
             data["required_datasets"] = tuple(data["required_datasets"])
+        by = data.get("min_records_by_dataset", {})
+        if not isinstance(by, dict) or not all(type(n) is int and n >= 1 for n in by.values()):
+            raise ConfigError("min_records_by_dataset 应为 {数据集代码 = 每日条数}，条数为正整数", where=where)
+        if by and not data.get("per_dataset"):
+            raise ConfigError("min_records_by_dataset 只在 per_dataset = true（每个数据集各自达标）时有效", where=where)
+        data["min_records_by_dataset"] = {str(k): v for k, v in by.items()}
         t = cls(**data)
         if t.min_records_per_day < 1 or t.consecutive_days < 1:
             raise ConfigError("min_records_per_day 和 consecutive_days 必须 ≥ 1", where=where)
@@ -94,12 +102,20 @@ class Thresholds:
             raise ConfigError("max_duplicates 和 margin 不能为负数", where=where)
         return t
 
-    @property
-    def daily_target(self) -> int:
-        """Records the planner sends per day and data set: the quota plus the safety margin."""
+    def quota(self, dataset: str = "*") -> int:
+        """The records a day ``dataset`` needs ("*": the total, or a data set without its own)."""
+        return self.min_records_by_dataset.get(dataset, self.min_records_per_day)
+
+    def target(self, dataset: str = "*") -> int:
+        """Records the planner sends per day of ``dataset``: its quota plus the safety margin."""
         import math
 
-        return math.ceil(self.min_records_per_day * (1 + self.margin))
+        return math.ceil(self.quota(dataset) * (1 + self.margin))
+
+    @property
+    def daily_target(self) -> int:
+        """Records the planner sends per day and data set (the default quota plus the margin)."""
+        return self.target()
 
 
 @dataclass(frozen=True)

@@ -346,7 +346,7 @@ def _send_all(
         chosen = plan_test_phase(
             spec,
             {c: [(k, r) for k, _, _, r in v] for c, v in prepared.items()},
-            thresholds.daily_target,
+            thresholds.target,
             accepted_today,
             uncapped=master,
         )
@@ -359,9 +359,10 @@ def _send_all(
         if thresholds.per_dataset:
             scope = thresholds.required_datasets or project.datasets or tuple(prepared)
             for code in scope:
-                if code in prepared and code not in master and today.get(code, 0) < need:
+                quota = thresholds.quota(code)
+                if code in prepared and code not in master and today.get(code, 0) < quota:
                     summary.notes.append(
-                        f"{code} 今天只有 {today.get(code, 0)} 条可上报的合格记录，不足每日 {need} 条："
+                        f"{code} 今天只有 {today.get(code, 0)} 条可上报的合格记录，不足每日 {quota} 条："
                         f"请补充数据或修正暂缓的记录"
                     )
         elif sum(today.values()) < need:
