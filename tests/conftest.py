@@ -127,3 +127,16 @@ def strict_sandbox(tmp_path_factory):
     sb.start()
     yield sb
     sb.stop()
+
+
+@pytest.fixture
+def offline_project(tmp_path, monkeypatch):
+    """A production project of the reference spec whose platform is a closed port: for dry runs."""
+    from hlwjr.upload._project import load_project, write_project
+
+    monkeypatch.setenv("HLWJR_SECRET", "s")
+    config = {
+        "project": {"org_code": SANDBOX_ORG_CODE, "spec": "beijing-reference", "phase": "production"},
+        "platform": {"url": "http://127.0.0.1:9/hlwjr", "appid": "A"},
+    }
+    return load_project(write_project(tmp_path / "p", config))

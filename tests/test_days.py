@@ -40,20 +40,10 @@ def test_a_day_not_on_the_calendar_says_so(text):
         parse_day(text, None, what="业务日期", error=MappingError)
 
 
-def test_a_compact_day_reaches_the_upload_summary_as_iso(tmp_path, monkeypatch):
-    from hlwjr.upload._project import load_project, write_project
+def test_a_compact_day_reaches_the_upload_summary_as_iso(offline_project):
     from hlwjr.upload._uploader import upload_records
 
-    monkeypatch.setenv("HLWJR_SECRET", "s")
-    project = load_project(
-        write_project(
-            tmp_path / "p",
-            {
-                "project": {"org_code": "12110000MB0T12345N", "spec": "beijing-reference", "phase": "production"},
-                "platform": {"url": "http://127.0.0.1:9/hlwjr", "appid": "A"},
-            },
-        )
-    )
+    project = offline_project
     summary = upload_records(project, {}, date="２０２６１１０４", dry_run=True, validate=False)
     assert summary.date == "2026-11-04"
     with pytest.raises(ConfigError, match="YYYY-MM-DD"):

@@ -178,20 +178,10 @@ def test_hint_counts_distinct_referenced_records(spec):
     assert master_data_hint(spec, check({"doctor": _examples("doctor")}, spec=spec).to_frame()) is None
 
 
-def test_upload_dry_run_notes_missing_master_data(tmp_path, monkeypatch):
-    from hlwjr.upload._project import load_project, write_project
+def test_upload_dry_run_notes_missing_master_data(offline_project):
     from hlwjr.upload._uploader import upload_records
 
-    monkeypatch.setenv("HLWJR_SECRET", "s")
-    project = load_project(
-        write_project(
-            tmp_path / "p",
-            {
-                "project": {"org_code": "12110000MB0T12345N", "spec": "beijing-reference", "phase": "production"},
-                "platform": {"url": "http://127.0.0.1:9/hlwjr", "appid": "A"},
-            },
-        )
-    )
+    project = offline_project
     s = upload_records(project, {"revisit": _examples("revisit")}, dry_run=True, validate=True)
     assert s.datasets["revisit"].invalid == len(_examples("revisit"))
     hints = [n for n in s.notes if "基础数据" in n]
