@@ -219,3 +219,27 @@ def test_final_when_maps_exactly_the_final_rows(tmp_path, states):
     assert len(res.records) == sum(final) and res.n_waiting == len(states) - sum(final)
     assert res.n_day_rows == len(states)
     assert list(res.records["bussID"]) == [v["FZID"] for v, f in zip(tables["visits"], final) if f]
+
+
+def test_retries_later_the_same_night_run_until_one_succeeds(strict_sandbox, tmp_path, monkeypatch):
+    """``hlwjr run --unless-done`` scheduled after the nightly run (a retry ladder): it runs again
+    while the business day has no fully successful run, and does nothing once it has one."""
+    from hlwjr.operations._records import load_runs
+
+    tables = hospital_rows(["2026-11-01"], 2)
+    project, _, _ = new_hospital(
+        tmp_path, strict_sandbox, monkeypatch, tables=tables, platform={"url": "http://127.0.0.1:9/hlwjr"}
+    )
+    args = ("run", "--config", str(project.root), "--date", "2026-11-01", "--unless-done")
+    for _night_retry in range(2):  # the platform is down: every retry runs, and fails
+        code, _out, err = cli(*args)
+        assert code == 2, err
+    cfg = project.config_file.read_text(encoding="utf-8").replace("http://127.0.0.1:9/hlwjr", strict_sandbox.url)
+    project.config_file.write_text(cfg, encoding="utf-8")
+    code, out, err = cli(*args)
+    assert code == 0, err + out
+    runs = load_runs(project.runs_dir)
+    assert [r["exit_code"] for r in runs] == [2, 2, 0]
+    code, out, err = cli(*args)
+    assert code == 0 and "全部成功" in out and "本次不再运行" in out and runs[-1]["file"] in out
+    assert len(load_runs(project.runs_dir)) == 3  # nothing ran, nothing was written

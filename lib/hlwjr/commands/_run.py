@@ -23,6 +23,11 @@ def register(subparsers) -> None:
     p.add_argument(
         "--date", metavar="YYYY-MM-DD", help="运行这一业务日的窗口（演练、补跑；默认：上一个已结束的业务日）"
     )
+    p.add_argument(
+        "--unless-done",
+        action="store_true",
+        help="同一夜的重试（如 01:30 之后 03:30、06:30 再排两次）：本业务日已有一次全部成功的运行时不再运行",
+    )
     p.set_defaults(handler=_run)
 
     p = subparsers.add_parser(
@@ -77,6 +82,17 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from ..upload._project import load_project
 
     project = load_project(args.config)
+    if args.unless_done:
+        from ..operations._run import finished_run
+        from ..operations._window import business_day, parse_day
+        from ..upload._ledger import now_shanghai
+
+        day = parse_day(args.date) if args.date else business_day(now_shanghai(), project.run.cutoff_hour)
+        done = finished_run(project, day)
+        if done is not None:
+            record = done.get("file")
+            print(f"业务日 {day} 已于 {done.get('ended')} 全部成功（运行记录 {record}），本次不再运行", file=stdout)
+            return 0
     return _report(lambda: run_production(project, date=args.date), stdout, stderr)
 
 

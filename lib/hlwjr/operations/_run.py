@@ -130,6 +130,15 @@ def run_production(
     return result
 
 
+def finished_run(project, day: date) -> dict[str, Any] | None:
+    """The nightly run that already finished business day ``day`` with everything accepted (exit
+    0), or None: a retry scheduled later the same night (``hlwjr run --unless-done``) then runs."""
+    for rec in reversed(load_runs(project.runs_dir)):
+        if rec.get("kind") == "run" and rec.get("business_day") == day.isoformat() and rec.get("exit_code") == 0:
+            return rec
+    return None
+
+
 def _failed_streak(project) -> list[dict[str, Any]]:
     """The nightly runs that failed (exit 2) in a row since the last one that ran, newest first."""
 
