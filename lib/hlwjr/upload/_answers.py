@@ -20,12 +20,16 @@ from .._privacy import mask_text
 __all__ = [
     "EXCERPT_CHARS",
     "answer_defect",
+    "answer_snippet",
     "busy_hint",
     "busy_message",
     "ledger_advice",
     "page_excerpt",
     "read_json",
     "retry_after",
+    "shown_url",
+    "upstream_may_have_it",
+    "without_password",
 ]
 
 #: The most characters of a page quoted in a message (never the whole page).
@@ -175,3 +179,35 @@ def ledger_advice(batch: str | None, *, replay_safe: bool) -> str:
         f"请在平台验证日志中核对，然后运行 hlwjr upload --config <项目> --resolve {batch}=accepted"
         "（平台已接收）或 …=missing（平台未收到，下次重发）"
     )
+
+
+def without_password(url: str | None) -> str:
+    """A proxy URL for messages: ``http://user:pass@host:port`` → ``http://***@host:port``."""
+    text = str(url or "")
+    scheme, sep, rest = text.rpartition("://")
+    if "@" in rest:
+        rest = "***@" + rest.rpartition("@")[2]
+    return f"{scheme}{sep}{rest}"
+
+
+def shown_url(url: httpx.URL) -> str:
+    """A request's URL as messages show it: without its query, which may carry a token or, for a
+    query-encoded token request, appid and secret."""
+    return str(url.copy_with(query=None))
+
+
+# a gateway's own error page after it forwarded the request: the platform behind it may have stored it
+_UPSTREAM_UNKNOWN = (500, 502, 504)
+
+
+def upstream_may_have_it(response: httpx.Response, code: Any) -> bool:
+    """A 500/502/504 without the platform's own answer code: a gateway (nginx, 前置机) saying the
+    platform failed or timed out after the request reached it — whether it stored the batch is
+    unknown (a 503 or 429 says it was not taken; the platform's own busy code says so too)."""
+    return response.status_code in _UPSTREAM_UNKNOWN and code is None
+
+
+def answer_snippet(response: httpx.Response) -> str:
+    """What a person reads in an answer that is not the platform's JSON (never the whole page)."""
+    data = read_json(response)
+    return answer_defect(response, data) or f"HTTP {response.status_code}，{page_excerpt(response)}"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import ssl
 import threading
 import time
@@ -33,7 +34,18 @@ from typing import Any
 import httpx
 
 from .._exceptions import AuthError, ConfigError, PlatformRejected, TransportError
-from ._answers import answer_defect, busy_hint, busy_message, ledger_advice, page_excerpt, read_json, retry_after
+from ._answers import (
+    answer_defect,
+    answer_snippet,
+    busy_hint,
+    busy_message,
+    ledger_advice,
+    read_json,
+    retry_after,
+    shown_url,
+    upstream_may_have_it,
+    without_password,
+)
 from ._profile import _METHOD_NAME, PlatformProfile, _get, code_key
 from ._results import ACCEPTED, REJECTED, BatchResult, RecordResult, business_errors, culprit, refused_with
 from .profiles import SignedHeadersAuth, Sm3GatewayAuth, body_codec
@@ -50,32 +62,6 @@ class _Transient(Exception):
         self.ambiguous = ambiguous
         self.retry_after = retry_after
         self.hint = hint  # what to do, when the message alone does not say it
-
-
-# a gateway's own error page after it forwarded the request: the platform behind it may have stored it
-_UPSTREAM_UNKNOWN = (500, 502, 504)
-
-
-def _upstream_may_have_it(response: httpx.Response, code: Any) -> bool:
-    """A 500/502/504 without the platform's own answer code: a gateway (nginx, 前置机) saying the
-    platform failed or timed out after the request reached it — whether it stored the batch is
-    unknown (a 503 or 429 says it was not taken; the platform's own busy code says so too)."""
-    return response.status_code in _UPSTREAM_UNKNOWN and code is None
-
-
-def _without_password(url: str | None) -> str:
-    """A proxy URL for messages: ``http://user:pass@host:port`` → ``http://***@host:port``."""
-    text = str(url or "")
-    scheme, sep, rest = text.rpartition("://")
-    if "@" in rest:
-        rest = "***@" + rest.rpartition("@")[2]
-    return f"{scheme}{sep}{rest}"
-
-
-def _snippet(response: httpx.Response) -> str:
-    """What a person reads in an answer that is not the platform's JSON (never the whole page)."""
-    data = read_json(response)
-    return answer_defect(response, data) or f"HTTP {response.status_code}，{page_excerpt(response)}"
 
 
 # --------------------------------------------------------------------------- auth
@@ -121,14 +107,21 @@ class TokenAuth(httpx.Auth):
 
     def _token_request(self, request: httpx.Request) -> httpx.Request:
         t = self.profile.token or {}
+        now_ms = str(int(time.time() * 1000))
+        fill = {"{appid}": self.appid, "{secret}": self._secret, "{timestamp}": now_ms, "{timestamp_s}": now_ms[:-3]}
         body = {}
         for k, v in (t.get("body") or {"appid": "{appid}", "secret": "{secret}"}).items():
-            body[k] = str(v).replace("{appid}", self.appid).replace("{secret}", self._secret)
+            body[k] = re.sub(r"\{(?:appid|secret|timestamp|timestamp_s)\}", lambda m: fill[m.group(0)], str(v))
         path = t.get("path", "/token")
         if self.base_url:
             url = httpx.URL(self.base_url + "/" + path.lstrip("/"))
         else:
             url = request.url.copy_with(path="/" + path.lstrip("/"), query=None, fragment=None)
+        encoding = t.get("encoding", "json")
+        if encoding == "form":
+            return httpx.Request(t.get("method", "POST"), url, data=body)
+        if encoding == "query":
+            return httpx.Request(t.get("method", "GET"), url.copy_merge_params(body))
         return httpx.Request(t.get("method", "POST"), url, json=body)
 
     def _store(self, response: httpx.Response) -> None:
@@ -145,19 +138,19 @@ class TokenAuth(httpx.Auth):
             )
         if status == 404:
             raise ConfigError(
-                f"平台地址不正确：令牌地址 {response.request.url} 返回 HTTP 404；请核对 [platform] url "
+                f"平台地址不正确：令牌地址 {shown_url(response.request.url)} 返回 HTTP 404；请核对 [platform] url "
                 f"（沙箱形如 http://127.0.0.1:8081/hlwjr）和平台接口描述 (profile)",
-                where=str(response.request.url),
+                where=shown_url(response.request.url),
             )
         token = _get(data, t.get("token_field", "data.access_token"))
         if status < 400 and code is None and not token:
-            raise AuthError(self._not_token_answer(response), where=str(response.request.url))
+            raise AuthError(self._not_token_answer(response), where=shown_url(response.request.url))
         if status >= 400 or not self.profile.is_success(code) or not token:
-            detail = f"{code} {msg}".strip() if isinstance(data, dict) else _snippet(response)
+            detail = f"{code} {msg}".strip() if isinstance(data, dict) else answer_snippet(response)
             raise AuthError(
                 f"平台拒绝了 appid {self.appid} 的令牌请求（{detail}）：请核对 appid 与密钥 (secret)"
                 f"是否为平台发放的、账号是否已停用，以及平台地址是否正确",
-                where=str(response.request.url),
+                where=shown_url(response.request.url),
             )
         expires = _get(data, t.get("expires_field", "data.expires_in"))
         try:
@@ -172,7 +165,7 @@ class TokenAuth(httpx.Auth):
         """An answer with neither code nor token (empty, a proxy's page, other JSON) is no refusal of
         the appid: the URL or the proxy reaches something else than the platform's token interface."""
         return (
-            f"令牌地址的应答不是平台令牌接口的应答（{_snippet(response)}）：可能是代理或网关的页面，"
+            f"令牌地址的应答不是平台令牌接口的应答（{answer_snippet(response)}）：可能是代理或网关的页面，"
             "或平台地址不对；请核对 [platform] url 与 proxy（运行 `hlwjr platform check` 检查），"
             "appid 与密钥并未被拒绝。取不到令牌时不发送数据，修正后重新运行即可"
         )
@@ -189,6 +182,9 @@ class TokenAuth(httpx.Auth):
 
     def _apply(self, request: httpx.Request) -> None:
         a = self.profile.auth
+        if a.get("param"):  # the token as a query parameter (?access_token=…), not a header
+            request.url = request.url.copy_set_param(a["param"], self._token or "")
+            return
         request.headers[a.get("header", "Authorization")] = a.get("format", "Bearer {token}").replace(
             "{token}", self._token or ""
         )
@@ -210,10 +206,10 @@ class TokenAuth(httpx.Auth):
             response = yield request
             if self._is_expired_answer(response):
                 data = read_json(response)
-                msg = _get(data, self.profile.response.get("message_field", "msg")) or _snippet(response)
+                msg = _get(data, self.profile.response.get("message_field", "msg")) or answer_snippet(response)
                 raise AuthError(
                     f"令牌刚刚更新，平台仍然拒绝（{msg}）：请检查服务器时间、账号状态，或联系平台",
-                    where=str(request.url),
+                    where=shown_url(request.url),
                 )
 
 
@@ -300,7 +296,7 @@ class PlatformClient:
             )
         except ValueError as exc:  # e.g. a proxy without its scheme: "10.1.1.1:8080"
             raise ConfigError(
-                f"代理地址 {_without_password(proxy)!r} 无法使用：应形如 http://10.1.1.1:8080", where="[platform] proxy"
+                f"代理地址 {without_password(proxy)!r} 无法使用：应形如 http://10.1.1.1:8080", where="[platform] proxy"
             ) from exc
         self.stats = {"requests": 0, "retries": 0}
         self.observer: Any = None  # told of every retry and give-up (the run log): .retry(...), .give_up(...)
@@ -362,14 +358,14 @@ class PlatformClient:
             raise
         except httpx.ProxyError as exc:
             raise TransportError(
-                f"无法通过代理 {_without_password(self.proxy)} 连接平台: {exc}；请检查 [platform] proxy 设置和代理"
+                f"无法通过代理 {without_password(self.proxy)} 连接平台: {exc}；请检查 [platform] proxy 设置和代理"
                 "是否可用",
                 where=self.url,
             ) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             if self.proxy:  # every connection goes to the proxy first
                 raise _Transient(
-                    f"无法连接代理 {_without_password(self.proxy)}（{exc.__class__.__name__}: {exc}）：请检查 "
+                    f"无法连接代理 {without_password(self.proxy)}（{exc.__class__.__name__}: {exc}）：请检查 "
                     "[platform] proxy "
                     f"设置和代理服务是否可用"
                 ) from exc
@@ -411,7 +407,7 @@ class PlatformClient:
 
     def _refusal(self, kind: str, response: httpx.Response, data: Any, code: Any, msg: str) -> Exception:
         """The error an answer that is neither ok nor transient raises."""
-        where = str(response.request.url)
+        where = shown_url(response.request.url)
         page = code is None and answer_defect(response, data) is not None
         if kind == "auth" and page:
             return AuthError(
@@ -424,7 +420,7 @@ class PlatformClient:
             return AuthError(f"平台拒绝了请求的身份（{code} {msg}）：{fix}", where=where)
         if kind == "notfound":
             return ConfigError(
-                f"平台地址不正确：{response.request.url} 返回 HTTP 404；请核对 [platform] url 和平台接口描述 (profile)",
+                f"平台地址不正确：{where} 返回 HTTP 404；请核对 [platform] url 和平台接口描述 (profile)",
                 where=where,
             )
         if page:
@@ -505,7 +501,7 @@ class PlatformClient:
                     msg = f"平台应答无法读取（{msg}）"
                 last = _Transient(
                     msg + (f"；{fix}" if fix else ""),
-                    ambiguous=kind == "unknown" or (batch is not None and _upstream_may_have_it(response, code)),
+                    ambiguous=kind == "unknown" or (batch is not None and upstream_may_have_it(response, code)),
                     retry_after=_retry_after(response),
                     hint=busy_hint(response, data, busy=kind == "transient"),
                 )
@@ -535,7 +531,7 @@ class PlatformClient:
                     request.method,
                     str(request.url),
                     content=request.content,
-                    headers={"Content-Type": "application/json"},
+                    headers={"Content-Type": request.headers.get("Content-Type", "application/json")},
                     auth=None,
                 )
                 with auth._lock:

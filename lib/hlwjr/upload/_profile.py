@@ -17,6 +17,10 @@ from .profiles import AUTH_MODES, CODECS, check_signed_headers
 
 __all__ = ["PlatformProfile", "list_profiles"]
 
+#: how a token request carries appid and secret: a JSON body, a form (application/x-www-form-urlencoded)
+#: or query parameters (GET /token?appid=…)
+TOKEN_ENCODINGS = ("json", "form", "query")
+
 _METHOD_NAME = re.compile(r"[a-z]+[A-Z][A-Za-z0-9]*")  # lowerCamelCase: uploadRecipeIndicators
 
 # --------------------------------------------------------------------------- profile
@@ -141,6 +145,12 @@ class PlatformProfile:
             raise ConfigError("datasets: 段应为 数据集编码 → 选项 的映射，如 complaint: {sign_in: daily}", where=source)
         if mode == "token" and not isinstance(data.get("token"), dict):
             raise ConfigError("auth.mode 为 token 时需要 token: 段（令牌地址、字段名）", where=source)
+        if mode == "token" and data["token"].get("encoding", "json") not in TOKEN_ENCODINGS:
+            raise ConfigError(
+                f"token.encoding 只能是 {' / '.join(TOKEN_ENCODINGS)}（JSON 请求体 / 表单 / 查询参数），"
+                f"现在是 {data['token'].get('encoding')!r}",
+                where=source,
+            )
         up = data["upload"]
         if "path" not in up:
             raise ConfigError("upload.path 缺失（上传地址模板，如 /api/upload/{dataset}）", where=source)
