@@ -72,7 +72,21 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if witness:
         status = f"标识 {witness.ledger_id[:8]}，进度 {witness.seq}，已接收 {witness.accepted} 条"
     print(f"台账正常: {project.ledger_path}（{status}{newest}）", file=stdout)
+    print(f"  {_platform_line(project)}", file=stdout)
     return 0
+
+
+def _platform_line(project) -> str:
+    """Which platform the ledger speaks for, and how much of it is kept batch bodies (prunable)."""
+    import json
+
+    from ..upload._ledger import Ledger
+
+    with Ledger(project.ledger_path) as ledger:
+        bound = ledger.meta("platform")
+        bodies = ledger.stored_bodies()
+    where = "尚未绑定平台（第一次上传时绑定）" if bound is None else f"属于 {_binding_text(json.loads(bound))}"
+    return f"{where}；保存着 {bodies[0]} 个批次的报文（{bodies[1] / 1e6:.1f} MB，可用 hlwjr ledger prune 清理旧的）"
 
 
 def _backup(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

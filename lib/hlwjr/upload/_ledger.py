@@ -395,6 +395,11 @@ class Ledger:
                 self._db.execute("VACUUM")
         return n, max(0, size - self.path.stat().st_size)
 
+    def stored_bodies(self) -> tuple[int, int]:
+        """(batches, bytes) of batch bodies still kept (what ``prune_bodies`` can empty)."""
+        n, size = self._query("SELECT count(*), coalesce(sum(length(body)), 0) FROM batches WHERE length(body) > 0")[0]
+        return int(n), int(size)
+
     def meta(self, key: str) -> str | None:
         """A value of the ledger's own ``meta`` table (e.g. the platform it speaks for)."""
         rows = self._query("SELECT v FROM meta WHERE k = ?", (key,))
