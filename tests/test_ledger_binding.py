@@ -98,6 +98,8 @@ def test_a_moved_platform_is_refused_until_rebound_and_nothing_is_sent_twice(san
     assert platform_counts(project) == (10, 0)  # 5 visits + 5 recipes, nothing more
     code, out, err = _cli("ledger", "rebind", "--config", str(toml))
     assert code == 0 and "已确认属于 localhost" in out and "原来：127.0.0.1" in out, err
+    code, out, err = _cli("ledger", "rebind", "--config", str(toml))
+    assert code == 0 and "本来就属于 localhost" in out, err
     code, out, err = _cli("ledger", "check", "--config", str(toml))
     assert code == 0 and "属于 localhost" in out and "个批次的报文" in out, err
     moved = load_project(toml)

@@ -133,6 +133,9 @@ def _rebind(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise ConfigError(f"还没有上传台账 {project.ledger_path}：第一次上传时会自动绑定", where=where)
     with UploadLock(Path(project.ledger_path).parent / "upload.lock"), Ledger.for_project(project) as ledger:
         old, new = rebind(ledger, project)
+    if old == new:
+        print(f"台账 {project.ledger_path} 本来就属于 {_binding_text(new)}，无需确认", file=stdout)
+        return 0
     was = "" if old is None else f"（原来：{_binding_text(old)}）"
     print(f"台账 {project.ledger_path} 已确认属于 {_binding_text(new)}{was}", file=stdout)
     return 0
