@@ -9,6 +9,9 @@ from __future__ import annotations
 import docx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reportlab.lib.pagesizes import A4
+from reportlab.platypus import Paragraph, SimpleDocTemplate
+from test_spec_import_pdf import BODY, HEADING, _three_line
 
 from hlwjr.spec.importing._importer import import_spec, parse_required
 
@@ -82,3 +85,17 @@ def test_an_english_headed_field_table_reads_like_a_chinese_one(
 def test_conditional_markers_keep_their_condition(word, cond):
     text = f"{word}: when refunded" if cond else word
     assert parse_required(text) == ("conditional", "when refunded" if cond else None)
+
+
+@given(head=st.permutations(["Chinese Name", "Data Type", "Required", "Description"]))
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_pdf_three_line_table_with_english_headers_is_read(tmp_path_factory, head):
+
+    values = {"Chinese Name": "处方号", "Data Type": "VARCHAR2(50)", "Required": "Y", "Description": "院内唯一"}
+    rows = [["Field Code", *head]] + [[f"field{i}", *(values[h] for h in head)] for i in range(1, 6)]
+    path = tmp_path_factory.mktemp("pdf") / "doc.pdf"
+    story = [Paragraph("3.2 在线处方 recipe", HEADING), Paragraph("Fields of the upload:", BODY), _three_line(rows)]
+    SimpleDocTemplate(str(path), pagesize=A4).build(story)
+    ds = import_spec(path).spec.dataset("recipe")
+    assert list(ds.fields) == [f"field{i}" for i in range(1, 6)]
+    assert all(f.name == "处方号" and f.required and f.max_length == 50 for f in ds.fields.values())
