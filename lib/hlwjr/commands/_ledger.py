@@ -78,14 +78,13 @@ def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def _platform_line(project) -> str:
     """Which platform the ledger speaks for, and how much of it is kept batch bodies (prunable)."""
-    import json
-
+    from ..upload._binding import binding_text, stored_binding
     from ..upload._ledger import Ledger
 
     with Ledger(project.ledger_path) as ledger:
-        bound = ledger.meta("platform")
+        bound = stored_binding(ledger)
         bodies = ledger.stored_bodies()
-    where = "尚未绑定平台（第一次上传时绑定）" if bound is None else f"属于 {_binding_text(json.loads(bound))}"
+    where = "尚未绑定平台（第一次上传时绑定）" if bound is None else f"属于 {binding_text(bound)}"
     return f"{where}；保存着 {bodies[0]} 个批次的报文（{bodies[1] / 1e6:.1f} MB，可用 hlwjr ledger prune 清理旧的）"
 
 
@@ -122,7 +121,7 @@ def _rebuild(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _rebind(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from ..upload._binding import rebind
+    from ..upload._binding import binding_text, rebind
     from ..upload._ledger import Ledger
     from ..upload._lock import UploadLock
     from ..upload._project import load_project
@@ -134,15 +133,11 @@ def _rebind(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     with UploadLock(Path(project.ledger_path).parent / "upload.lock"), Ledger.for_project(project) as ledger:
         old, new = rebind(ledger, project)
     if old == new:
-        print(f"台账 {project.ledger_path} 本来就属于 {_binding_text(new)}，无需确认", file=stdout)
+        print(f"台账 {project.ledger_path} 本来就属于 {binding_text(new)}，无需确认", file=stdout)
         return 0
-    was = "" if old is None else f"（原来：{_binding_text(old)}）"
-    print(f"台账 {project.ledger_path} 已确认属于 {_binding_text(new)}{was}", file=stdout)
+    was = "" if old is None else f"（原来：{binding_text(old)}）"
+    print(f"台账 {project.ledger_path} 已确认属于 {binding_text(new)}{was}", file=stdout)
     return 0
-
-
-def _binding_text(binding: dict[str, str]) -> str:
-    return f"{binding['host']}{binding['path']}，appid {binding['appid']}，机构 {binding['org_code']}"
 
 
 def _prune(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

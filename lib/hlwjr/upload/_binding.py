@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from .._exceptions import LedgerError
 
-__all__ = ["check_binding", "platform_binding", "rebind"]
+__all__ = ["binding_text", "check_binding", "platform_binding", "rebind", "stored_binding"]
 
 _KEY = "platform"
 _PARTS = {"host": "平台地址", "path": "接口路径", "appid": "appid", "org_code": "机构代码"}
@@ -48,8 +48,15 @@ def _store(ledger, binding: dict[str, str]) -> None:
     ledger.set_meta(_KEY, json.dumps(binding, ensure_ascii=False))
 
 
-def _shown(binding: dict[str, str]) -> str:
-    return "，".join(f"{label} {binding.get(k) or '（空）'}" for k, label in _PARTS.items())
+def binding_text(binding: dict[str, str]) -> str:
+    """A binding as messages show it: ``gateway.example.cn/api，appid A1，机构 1211…``."""
+    b = {k: binding.get(k) or "（空）" for k in _PARTS}
+    return f"{b['host']}{binding.get('path', '')}，appid {b['appid']}，机构 {b['org_code']}"
+
+
+def stored_binding(ledger) -> dict[str, str] | None:
+    """The platform the ledger speaks for, None before its first real upload."""
+    return _stored(ledger)
 
 
 def check_binding(ledger, project) -> None:
@@ -63,8 +70,8 @@ def check_binding(ledger, project) -> None:
         return
     differs = "、".join(label for k, label in _PARTS.items() if stored.get(k) != current.get(k))
     raise LedgerError(
-        f"上传台账 {ledger.path} 记着发往另一个平台的 {sent} 条记录（台账：{_shown(stored)}；现在的配置："
-        f"{_shown(current)}；不同的是 {differs}）。照常上传，那个平台已接收的记录会被当作本平台已接收而不再发送，"
+        f"上传台账 {ledger.path} 记着发往另一个平台的 {sent} 条记录（台账：{binding_text(stored)}；现在的配置："
+        f"{binding_text(current)}；不同的是 {differs}）。照常上传，那个平台已接收的记录会被当作本平台已接收而不再发送，"
         "换回时又会重复发送。从测试切换到正式：请在 hlwjr.toml 分别声明 [platform.test] 与 [platform.production] "
         "并设置 phase（每个阶段有自己的台账，见 docs/project-config.md「测试与正式分开」）；确是同一个平台换了地址或 "
         "appid：运行 `hlwjr ledger rebind --config 项目目录` 确认后再上传。在此之前不会发送任何数据",
