@@ -20,40 +20,44 @@ def register(subparsers) -> None:
         "用这里的命令检查和恢复。",
     )
     sub = p.add_subparsers(dest="ledger_command", metavar="COMMAND", required=True)
-    c = sub.add_parser("check", help="检查台账的身份与完整性 (exit 0 = 正常)")
-    c.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
-    c.set_defaults(handler=_check)
-    b = sub.add_parser("backup", help="立即备份台账（每次上传后也会自动备份）")
-    b.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
-    b.set_defaults(handler=_backup)
-    r = sub.add_parser(
+    _command(sub, "check", _check, "检查台账的身份与完整性 (exit 0 = 正常)")
+    _command(sub, "backup", _backup, "立即备份台账（每次上传后也会自动备份）")
+    r = _command(
+        sub,
         "rebuild",
-        help="重建台账：优先依据平台验证日志，否则依据最近的备份",
-        description="平台的验证日志能列出已接收的记录时（沙箱可以），按数据源中的记录与平台核对后重建；"
+        _rebuild,
+        "重建台账：优先依据平台验证日志，否则依据最近的备份",
+        "平台的验证日志能列出已接收的记录时（沙箱可以），按数据源中的记录与平台核对后重建；"
         "否则用最近的、属于本项目的备份恢复。原台账改名保留，不会删除。",
     )
-    r.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
     r.add_argument("--from-backup", metavar="FILE", help="用这个备份恢复（不询问平台）")
     r.add_argument("--force", action="store_true", help="备份之后平台又接收过记录时，仍然用这个备份")
-    r.set_defaults(handler=_rebuild)
-    n = sub.add_parser(
+    _command(
+        sub,
         "rebind",
-        help="确认台账属于现在配置的平台（同一个平台换了地址或 appid 时）",
-        description="台账记着它发往的平台（地址、appid、机构代码）。平台换了地址或 appid 而确是同一个平台时，"
+        _rebind,
+        "确认台账属于现在配置的平台（同一个平台换了地址或 appid 时）",
+        "台账记着它发往的平台（地址、appid、机构代码）。平台换了地址或 appid 而确是同一个平台时，"
         "用它确认；从测试切换到正式请改用 [platform.test] / [platform.production]（各有自己的台账）。",
     )
-    n.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
-    n.set_defaults(handler=_rebind)
-    q = sub.add_parser(
+    q = _command(
+        sub,
         "prune",
-        help="清除早已应答批次的报文内容（记录与应答保留），让台账不再无限增长",
-        description="台账为重发未应答的批次保存每个批次发出的原始报文；批次应答之后它只是一份患者数据的副本。"
+        _prune,
+        "清除早已应答批次的报文内容（记录与应答保留），让台账不再无限增长",
+        "台账为重发未应答的批次保存每个批次发出的原始报文；批次应答之后它只是一份患者数据的副本。"
         "这里把早于 --older-than 天前应答的批次报文清空并压缩台账；记录的状态、批次号、应答与事件都保留，"
         "去重和达标统计不受影响。较新的批次（申请材料的样例记录取自它们）保留。",
     )
-    q.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
     q.add_argument("--older-than", type=int, default=180, metavar="DAYS", help="应答早于这么多天的批次（缺省 180）")
-    q.set_defaults(handler=_prune)
+
+
+def _command(sub, name: str, handler, help: str, description: str | None = None) -> argparse.ArgumentParser:
+    """A ``hlwjr ledger`` sub-command: every one works on a project (``--config``)."""
+    c = sub.add_parser(name, help=help, description=description)
+    c.add_argument("--config", required=True, metavar="PROJECT", help="项目目录或 hlwjr.toml")
+    c.set_defaults(handler=handler)
+    return c
 
 
 def _check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

@@ -39,7 +39,8 @@ def platform_binding(project) -> dict[str, str]:
     }
 
 
-def _stored(ledger) -> dict[str, str] | None:
+def stored_binding(ledger) -> dict[str, str] | None:
+    """The platform the ledger speaks for, None before its first real upload."""
     value = ledger.meta(_KEY)
     return None if value is None else json.loads(value)
 
@@ -54,14 +55,9 @@ def binding_text(binding: dict[str, str]) -> str:
     return f"{b['host']}{binding.get('path', '')}，appid {b['appid']}，机构 {b['org_code']}"
 
 
-def stored_binding(ledger) -> dict[str, str] | None:
-    """The platform the ledger speaks for, None before its first real upload."""
-    return _stored(ledger)
-
-
 def check_binding(ledger, project) -> None:
     """Bind an unbound ledger; stop when a ledger that has sent records speaks for another platform."""
-    current, stored = platform_binding(project), _stored(ledger)
+    current, stored = platform_binding(project), stored_binding(ledger)
     if stored == current:
         return
     sent = ledger.record_count()
@@ -82,6 +78,6 @@ def check_binding(ledger, project) -> None:
 def rebind(ledger, project) -> tuple[dict[str, str] | None, dict[str, str]]:
     """Bind the ledger to the configured platform (the operator confirmed it is the same one);
     returns (old, new)."""
-    old, new = _stored(ledger), platform_binding(project)
+    old, new = stored_binding(ledger), platform_binding(project)
     _store(ledger, new)
     return old, new

@@ -144,11 +144,11 @@ def content_twins_note(ds, items) -> str | None:
     """A warning when records of ``items`` (``(key, hash, json, record)``) are the same in every field
     but the record's own identifier (the last key field): one business exported twice under two
     numbers — a regenerated 就诊号, a cycling 门诊号 — which the platform counts as a duplicate."""
-    own = ds.key[-1:] if ds.key else ()
+    own = ds.key[-1] if ds.key else None
     seen: dict[str, str] = {}
     pairs: list[tuple[str, str]] = []
     for key, _h, text, record in items:  # the canonical JSON without the identifier's "key":value
-        content = text.replace(_pair_json(own[0], record[own[0]]), "") if own and own[0] in record else text
+        content = text.replace(_pair_json(own, record[own]), "") if own in record else text
         first = seen.setdefault(content, key)
         if first != key:
             pairs.append((first, key))
@@ -156,7 +156,7 @@ def content_twins_note(ds, items) -> str | None:
         return None
     a, b = pairs[0]
     return (
-        f"{ds.code}（{ds.name}）有 {len(pairs)} 条记录与另一条除 {'、'.join(own)} 外完全相同（如 {_masked(a)} 与 "
+        f"{ds.code}（{ds.name}）有 {len(pairs)} 条记录与另一条除 {own} 外完全相同（如 {_masked(a)} 与 "
         f"{_masked(b)}）：多半是同一笔业务被重复导出、换了编号，平台会把它们算作重复数据。请核对 HIS 导出；"
         "确是不同的业务（如同一天两次相同的复诊）可以照常上传"
     )
