@@ -49,8 +49,9 @@ def register(subparsers) -> None:
     g.add_argument(
         "--protocol",
         default="token",
-        choices=["token", "tianjin"],
-        help="接口协议：token（沙箱令牌接口，默认）或 tianjin（另开国密网关 /openapi/api：SM3 签名、SM4 加密）",
+        choices=["token", "tianjin", "gateway-hmac"],
+        help="接口协议：token（沙箱令牌接口，默认）、tianjin（另开国密网关 /openapi/api：SM3 签名、SM4 加密）"
+        "或 gateway-hmac（同一网关国密之前的格式：HmacSHA256 签名、AES 加密，encodingAesKey 见 register 的输出）",
     )
     r = s.add_argument_group("验证日志达标规则")
     r.add_argument("--min-daily", type=int, default=30, help="单日最少上传条数（默认 30）")
@@ -188,7 +189,8 @@ def _serve(args, stdout: TextIO, stderr: TextIO) -> int:
     admin = (
         "已启用（X-Admin-Token）" if service.admin_token else "未启用（设置 HLWJR_SANDBOX_ADMIN_TOKEN 以启用注册接口）"
     )
-    gateway = f"  国密网关: http://{args.host}:{port}/openapi/api" if settings.protocol == "tianjin" else ""
+    gateway = {"tianjin": "国密网关", "gateway-hmac": "网关（HmacSHA256 + AES）"}.get(settings.protocol)
+    gateway = f"  {gateway}: http://{args.host}:{port}/openapi/api" if gateway else ""
     print(
         f"沙箱平台: http://{args.host}:{port}/hlwjr  验证日志页面: http://{args.host}:{port}/hlwjr/verify-log{gateway}\n"
         f"数据目录: {os.path.abspath(args.data_dir)}  规范: {service.spec.id} {service.spec.version}  "
@@ -240,10 +242,17 @@ def _register(args, stdout: TextIO, stderr: TextIO) -> int:
         appid, secret, reset = store.register(args.org_code, args.org_name)
     finally:
         store.close()
+    from ..sandbox._gateway import sandbox_body_key
+
     print(f"appid: {appid}", file=stdout)
     print(f"secret: {secret}", file=stdout)
+    print(f"encodingAesKey: {sandbox_body_key(secret)}", file=stdout)
     note = "该机构已注册，已重新生成 secret，旧 secret 和已发令牌立即失效。" if reset else "已注册。"
-    print(f"{note}secret 只显示这一次，请保存到环境变量 HLWJR_SECRET 或不纳入版本库的 secret 文件。", file=stderr)
+    print(
+        f"{note}secret 只显示这一次，请保存到环境变量 HLWJR_SECRET 或不纳入版本库的 secret 文件；"
+        "encodingAesKey 只在 --protocol gateway-hmac 时用到（环境变量 HLWJR_BODY_KEY）。",
+        file=stderr,
+    )
     return 0
 
 

@@ -27,7 +27,8 @@ __all__ = ["write_evidence_pack"]
 
 def _body_decoder(project):
     """How to read the batch bodies the ledger kept: ``None`` for JSON, else the profile's body
-    codec (an SM4-encrypted body needs the project's secret); ``None`` when it cannot be built."""
+    codec (an SM4-encrypted body needs the project's secret, an AES one its body key); ``None``
+    when it cannot be built."""
     if project is None:
         return None
     try:
@@ -38,7 +39,7 @@ def _body_decoder(project):
         profile = PlatformProfile.load(str(project.resolve(ref)) if ref.endswith((".yaml", ".yml")) else ref)
         if profile.codec_name == "json":
             return None
-        return body_codec(profile.codec_name, project.secret()).decode
+        return body_codec(profile.codec_name, project.secret(), body_key=project.body_key()).decode
     except HlwjrError:
         return None
 

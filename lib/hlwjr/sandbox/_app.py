@@ -188,7 +188,7 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
             )
         )
 
-    if service.settings.protocol == "tianjin":
+    if service.settings.protocol != "token":
         _install_gateway(app, service, queue, limit, _api_faults)
 
     # -- human page ----------------------------------------------------------------------
@@ -375,9 +375,10 @@ def create_app(data_dir: str | Path, *, spec: Any = None, settings: SandboxSetti
 
 
 def _install_gateway(app: FastAPI, service: SandboxService, queue: _UploadQueue, limit: int, faults) -> None:
-    """``--protocol tianjin``: the 国密 gateway ``POST /openapi/api`` (SM4 body, SM3 signature) and
-    ``POST /openapi/api/uploadFile`` (plain JSON body), answering ``{"code", "msg", "body"}``."""
-    from ._gateway import GatewayError, RequestCheck, gateway_answer
+    """``--protocol tianjin | gateway-hmac``: the gateway ``POST /openapi/api`` (tianjin: SM4 body,
+    SM3 signature; gateway-hmac: AES body, HmacSHA256 signature) and ``POST /openapi/api/uploadFile``
+    (plain JSON body), answering ``{"code", "msg", "body"}``."""
+    from ._gateway import GatewayError, gateway_answer
 
     async def read(request: Request) -> bytes:
         body = bytearray()
@@ -422,10 +423,11 @@ def _install_gateway(app: FastAPI, service: SandboxService, queue: _UploadQueue,
         """国密网关文件上传: same headers, plain JSON body, X-Content-MD5 = SM3(body)."""
 
         async def work(body: bytes) -> dict:
-            check = RequestCheck(request.headers, body)
-            if service.org(check.app_key) is None:
+            check = service.gateway_check(request.headers, body)
+            org = service.org(check.app_key)
+            if org is None:
                 raise GatewayError(40002, "appKey不存在：请核对 X-Ca-Key")
-            check.signature()
+            check.signature(service.store.gateway_key(org.appid) or "")
             check.freshness(service.nonces)
             check.plain_json()
             return gateway_answer(body={"msgCode": 200, "msg": "请求成功"})

@@ -1,9 +1,14 @@
-"""The sandbox's 国密 gateway (``hlwjr sandbox serve --protocol tianjin``): the provincial
-"provinceDataUploadService" wire protocol, checked the way the official SDK's gateway does.
+"""The sandbox's gateway (``hlwjr sandbox serve --protocol tianjin | gateway-hmac``): the provincial
+"provinceDataUploadService" wire protocol, checked the way the official SDK's gateway does — in its
+国密 format (``tianjin``: SM3 signature and digest, SM4-CBC hex body) or its earlier one
+(``gateway-hmac``: Base64 HmacSHA256(appSecret) signature, Base64 MD5 digest, Base64
+AES/ECB/PKCS5 body under the account's encodingAesKey, which the sandbox derives from the
+appSecret: :func:`sandbox_body_key`). The two differ only in their :class:`Suite`.
 
-This module is the sandbox's own implementation of SM3, SM4-CBC and the ISO/IEC 7816-4 padding
-(``cryptography`` for the hash and the cipher); it does not import the client's signing code, so
-a bug shared by both sides cannot pass the golden-vector tests.
+This module is the sandbox's own implementation of SM3, SM4-CBC and the ISO/IEC 7816-4 padding,
+and of the HMAC/MD5/AES format (``cryptography`` and ``hashlib`` for the hashes and the ciphers);
+it does not import the client's signing code, so a bug shared by both sides cannot pass the
+golden-vector tests.
 
 A request is checked in this order, each failure one gateway code: appKey (40002), account
 frozen (40003), signature headers and signature (40010), X-Content-MD5 = SM3(body) (40010),
@@ -14,24 +19,32 @@ wrong — the mark of a wrong key; 40001 when the body is not hex or not a JSON 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ._wire import JsonTextError, json_loads
 
 __all__ = [
     "SERVICE_ID",
+    "SUITES",
     "GatewayError",
     "NonceBook",
     "RequestCheck",
+    "Suite",
     "gateway_answer",
     "method_table",
+    "sandbox_body_key",
     "sm3_upper",
     "sm4_decrypt",
     "sm4_encrypt",
@@ -87,6 +100,61 @@ def sm4_decrypt(cipher: bytes, key: bytes) -> bytes | None:
     return plain[:i]
 
 
+def _b64_md5(body: bytes) -> str:
+    return base64.b64encode(hashlib.md5(body).digest()).decode("ascii")
+
+
+def _b64_hmac(secret: str, text: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode("utf-8"), text, hashlib.sha256).digest()).decode("ascii")
+
+
+def sandbox_body_key(secret: str) -> str:
+    """The sandbox account's encodingAesKey (16 characters, AES-128): derived from its appSecret,
+    so registration needs nothing more; a real platform issues it as a second key."""
+    return hmac.new(secret.encode("utf-8"), b"encodingAesKey", hashlib.sha256).hexdigest()[:16]
+
+
+def _sm4_body(body: bytes, secret: str) -> bytes | None:
+    text = body.strip()
+    if not _HEX.fullmatch(text.decode("latin-1")):
+        raise GatewayError(40001, "参数错误：请求体应为 SM4 加密后的十六进制字符串")
+    return sm4_decrypt(bytes.fromhex(text.decode("ascii")), bytes.fromhex(secret))
+
+
+def _aes_body(body: bytes, secret: str) -> bytes | None:
+    try:
+        cipher = base64.b64decode(body.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise GatewayError(40001, "参数错误：请求体应为 AES 加密后的 Base64 文本") from None
+    if not cipher or len(cipher) % 16:
+        return None
+    d = Cipher(algorithms.AES(sandbox_body_key(secret).encode("ascii")), modes.ECB()).decryptor()
+    unpadder = padding.PKCS7(128).unpadder()
+    try:
+        return unpadder.update(d.update(cipher) + d.finalize()) + unpadder.finalize()
+    except ValueError:  # the padding is not there: another key
+        return None
+
+
+@dataclass(frozen=True)
+class Suite:
+    """How one format of the gateway signs, digests and encrypts (everything else is shared)."""
+
+    name: str
+    signature: Callable[[str, bytes], str]  # (appSecret, signed string) → X-Ca-Signature
+    digest: Callable[[bytes], str]  # body → X-Content-MD5
+    decrypt: Callable[[bytes, str], bytes | None]  # (body, appSecret) → JSON bytes, None: wrong key
+    sign_name: str
+    digest_name: str
+    key_name: str  # the key the body is decrypted with
+
+
+SUITES = {
+    "tianjin": Suite("tianjin", lambda _secret, text: sm3_upper(text), sm3_upper, _sm4_body, "SM3", "SM3", "appSecret"),
+    "gateway-hmac": Suite("gateway-hmac", _b64_hmac, _b64_md5, _aes_body, "HmacSHA256", "MD5", "encodingAesKey"),
+}
+
+
 class NonceBook:
     """Nonces seen within the time window (a replayed request is refused)."""
 
@@ -123,9 +191,10 @@ def method_table(spec) -> dict[str, str]:
 class RequestCheck:
     """Checks one gateway request's headers and body; the pieces the service needs after it."""
 
-    def __init__(self, headers: Mapping[str, str], body: bytes) -> None:
+    def __init__(self, headers: Mapping[str, str], body: bytes, suite: Suite = SUITES["tianjin"]) -> None:
         self.h = {k.lower(): v for k, v in headers.items()}
         self.body = body
+        self.suite = suite
 
     @property
     def app_key(self) -> str:
@@ -134,16 +203,21 @@ class RequestCheck:
             raise GatewayError(40002, "appKey不存在：缺少请求头 X-Ca-Key")
         return key
 
-    def signature(self) -> None:
+    def signature(self, secret: str = "") -> None:
+        """The signed headers, the signature (HMAC formats: under ``secret``) and the body digest."""
         names = [n.strip() for n in self.h.get("x-ca-signature-headers", "").split(",") if n.strip()]
         missing = [n for n in _REQUIRED if n not in names or n not in self.h]
         if missing:
             raise GatewayError(40010, f"签名不合法：未签名或缺少请求头 {', '.join(missing)}")
         text = "&".join(f"{n}:{self.h.get(n, '')}" for n in sorted(set(names)))
-        if self.h.get("x-ca-signature", "") != sm3_upper(text.encode("utf-8")):
-            raise GatewayError(40010, "签名不合法：X-Ca-Signature 与按请求头计算的 SM3 签名不一致")
-        if self.h["x-content-md5"] != sm3_upper(self.body):
-            raise GatewayError(40010, "签名不合法：X-Content-MD5 与请求体的 SM3 摘要不一致（请求体被改动？）")
+        su = self.suite
+        expected = su.signature(secret, text.encode("utf-8")).encode("utf-8")
+        if not hmac.compare_digest(self.h.get("x-ca-signature", "").encode("utf-8"), expected):
+            raise GatewayError(40010, f"签名不合法：X-Ca-Signature 与按请求头计算的 {su.sign_name} 签名不一致")
+        if self.h["x-content-md5"] != su.digest(self.body):
+            raise GatewayError(
+                40010, f"签名不合法：X-Content-MD5 与请求体的 {su.digest_name} 摘要不一致（请求体被改动？）"
+            )
 
     def freshness(self, nonces: NonceBook, now_ms: float | None = None) -> None:
         now_ms = time.time() * 1000 if now_ms is None else now_ms
@@ -166,12 +240,9 @@ class RequestCheck:
         return methods[method]
 
     def records(self, app_secret: str) -> list:
-        text = self.body.strip()
-        if not _HEX.fullmatch(text.decode("latin-1")):
-            raise GatewayError(40001, "参数错误：请求体应为 SM4 加密后的十六进制字符串")
-        plain = sm4_decrypt(bytes.fromhex(text.decode("ascii")), bytes.fromhex(app_secret))
+        plain = self.suite.decrypt(self.body, app_secret)
         if plain is None:
-            raise GatewayError(40004, "appKey与appSecret不匹配：请求体无法用该 appKey 的 appSecret 解密")
+            raise GatewayError(40004, f"appKey与appSecret不匹配：请求体无法用该 appKey 的 {self.suite.key_name} 解密")
         try:
             records = json_loads(plain)  # exact numbers; lone surrogates refused
         except JsonTextError as exc:

@@ -105,7 +105,9 @@ class Sandbox:
 
     ``settings`` are keyword arguments of :class:`SandboxSettings`, :class:`VerifyRule` or
     :class:`Faults` (``whole_batch=True``, ``min_daily_records=10``, ``latency_ms=50``…);
-    ``protocol="tianjin"`` also serves the 国密 gateway at :attr:`gateway_url` ``/openapi/api``.
+    ``protocol="tianjin"`` also serves the 国密 gateway at :attr:`gateway_url` ``/openapi/api``;
+    ``protocol="gateway-hmac"`` the same gateway in its earlier format (HmacSHA256, AES body, the
+    account's encodingAesKey from :meth:`body_key`).
     """
 
     def __init__(
@@ -143,11 +145,18 @@ class Sandbox:
 
     @property
     def gateway_url(self) -> str:
-        """The 国密 gateway's URL for a ``profile = "tianjin"`` project (``--protocol tianjin``):
-        requests go to ``<gateway_url>/openapi/api``."""
-        if self.settings.protocol != "tianjin":
-            raise ConfigError("沙箱未以 tianjin 协议启动：请用 Sandbox(..., protocol='tianjin')")
+        """The gateway's URL for a ``profile = "tianjin"`` (or ``"gateway-hmac"``) project, the
+        sandbox started with that protocol: requests go to ``<gateway_url>/openapi/api``."""
+        if self.settings.protocol == "token":
+            raise ConfigError("沙箱未以网关协议启动：请用 Sandbox(..., protocol='tianjin') 或 protocol='gateway-hmac'")
         return self.base_url
+
+    @staticmethod
+    def body_key(secret: str) -> str:
+        """The encodingAesKey of a sandbox account (``--protocol gateway-hmac``), from its secret."""
+        from ._gateway import sandbox_body_key
+
+        return sandbox_body_key(secret)
 
     @property
     def pid(self) -> int | None:

@@ -314,23 +314,23 @@ class SandboxService:
         replay = self._replay(pending)
         return replay if replay is not None else pending
 
-    # -- the 国密 gateway (--protocol tianjin) ------------------------------------------------
+    # -- the gateway (--protocol tianjin | gateway-hmac) --------------------------------------------
     def gateway_prepare(self, headers, body: bytes) -> PendingBatch | dict:
         """Check a gateway request (signature, digest, time, nonce, method, decryption): a
         :class:`PendingBatch` for the same validation and store as the token API, or the answer
         itself (an empty array: the daily sign-in, -98 数据为空)."""
-        from ._gateway import GatewayError, RequestCheck, gateway_answer
+        from ._gateway import GatewayError, gateway_answer
 
-        check = RequestCheck(headers, body)
+        check = self.gateway_check(headers, body)
         org = self.org(check.app_key)
         if org is None:
             raise GatewayError(40002, "appKey不存在：请核对 X-Ca-Key（沙箱用 hlwjr sandbox register 注册）")
         if not org.active:
             raise GatewayError(40003, "appKey冻结：该机构账号已停用")
-        check.signature()
+        secret = self.store.gateway_key(org.appid)
+        check.signature(secret or "")
         check.freshness(self.nonces)
         ds = self.dataset(check.dataset(self.gateway_methods))
-        secret = self.store.gateway_key(org.appid)
         if secret is None:
             raise GatewayError(
                 40004, "appKey与appSecret不匹配：该机构注册时尚无国密网关密钥，请重新注册以获得 32 位十六进制 appSecret"
@@ -349,6 +349,12 @@ class SandboxService:
         pending = PendingBatch(org, ds, "gw-" + uuid.uuid4().hex, records, payloads, _content_hash(payloads))
         pending.whole_batch = True  # the gateway stores all or nothing and answers the first bad record
         return pending
+
+    def gateway_check(self, headers, body: bytes):
+        """The request's check in this sandbox's gateway format (``--protocol``)."""
+        from ._gateway import SUITES, RequestCheck
+
+        return RequestCheck(headers, body, SUITES[self.settings.protocol])
 
     @property
     def gateway_methods(self) -> dict[str, str]:

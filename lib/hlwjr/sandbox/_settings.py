@@ -142,7 +142,7 @@ class Faults:
 
 
 #: Wire protocols the sandbox can speak (``hlwjr sandbox serve --protocol``).
-PROTOCOLS = ("token", "tianjin")
+PROTOCOLS = ("token", "tianjin", "gateway-hmac")
 
 
 @dataclass
@@ -156,8 +156,9 @@ class SandboxSettings:
     * ``whole_batch`` — reject the whole batch when one record fails (整批拒收, code 2010);
     * ``rule`` — the 验证日志 rule; ``faults`` — injected faults;
     * ``clock`` — start the sandbox clock at this Beijing time (``YYYY-MM-DD HH:MM:SS``);
-    * ``protocol`` — ``token`` (the sandbox API only) or ``tianjin`` (also the 国密 gateway
-      ``/openapi/api``: SM3 signature, SM4-CBC body; see ``docs/profiles/sandbox.md``);
+    * ``protocol`` — ``token`` (the sandbox API only), ``tianjin`` (also the 国密 gateway
+      ``/openapi/api``: SM3 signature, SM4-CBC body; see ``docs/profiles/sandbox.md``) or
+      ``gateway-hmac`` (the same gateway in its earlier format: HmacSHA256 signature, AES body);
     * ``admin_token`` — protects registration and rehearsal controls; None = read
       ``HLWJR_SANDBOX_ADMIN_TOKEN`` (unset: admin registration disabled, controls open on loopback).
     """

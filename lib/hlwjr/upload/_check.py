@@ -80,6 +80,8 @@ def _profile_ref(project) -> str:
 def _secret_shape(profile, secret: str) -> str:
     if profile.auth.get("mode") == "sm3-gateway" or profile.codec_name == "sm4-cbc-hex":
         return "32 位十六进制（SM4 密钥），格式正确（密钥内容不显示）"
+    if profile.codec_name == "aes-ecb-base64":  # the client was built: the body key's length is right
+        return f"appSecret 已读取（{len(secret)} 个字符），encodingAesKey 长度正确（AES 密钥；内容均不显示）"
     return f"已读取（{len(secret)} 个字符，内容不显示）"
 
 

@@ -48,7 +48,7 @@ from ._answers import (
 )
 from ._profile import _METHOD_NAME, PlatformProfile, _get, code_key
 from ._results import ACCEPTED, REJECTED, BatchResult, RecordResult, business_errors, culprit, refused_with
-from .profiles import SignedHeadersAuth, Sm3GatewayAuth, body_codec
+from .profiles import CODECS, HmacGatewayAuth, SignedHeadersAuth, Sm3GatewayAuth, body_codec
 
 __all__ = ["PlatformClient", "TokenAuth"]
 
@@ -218,6 +218,8 @@ def _make_auth(profile: PlatformProfile, appid: str, secret: str, url: str) -> h
     mode = profile.auth.get("mode", "token")
     if mode == "sm3-gateway":
         return Sm3GatewayAuth(profile, appid, secret)
+    if mode == "hmac-gateway":
+        return HmacGatewayAuth(profile, appid, secret)
     if mode == "signed-headers":
         return SignedHeadersAuth(profile, appid, secret)
     return TokenAuth(profile, appid, secret, base_url=url)
@@ -257,6 +259,7 @@ class PlatformClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         dataset_aliases: dict[str, Iterable[str]] | None = None,
+        body_key: str | None = None,
     ) -> None:
         self.profile = profile if isinstance(profile, PlatformProfile) else PlatformProfile.load(profile)
         if not url or not url.startswith(("http://", "https://")):
@@ -275,7 +278,7 @@ class PlatformClient:
         self.proxy = proxy
         self.dataset_aliases = {k: tuple(v) for k, v in (dataset_aliases or {}).items()}
         self.auth: httpx.Auth = _make_auth(self.profile, appid, secret, self.url)
-        self.codec = body_codec(self.profile.codec_name, secret, where="[platform] secret")
+        self.codec = body_codec(self.profile.codec_name, secret, where="[platform] secret", body_key=body_key)
         if isinstance(verify, (str, Path)):
             try:
                 verify = ssl.create_default_context(cafile=str(verify))
@@ -315,6 +318,7 @@ class PlatformClient:
         profile = s.profile
         if profile.endswith((".yaml", ".yml")):
             profile = str(project.resolve(profile))
+        profile = PlatformProfile.load(profile)
         aliases = {}
         if spec is not None:
             aliases = {code: tuple(getattr(ds, "aliases", ()) or ()) for code, ds in spec.datasets.items()}
@@ -334,6 +338,7 @@ class PlatformClient:
             transport=transport,
             sleep=sleep,
             dataset_aliases=aliases,
+            body_key=project.body_key() if CODECS[profile.codec_name].needs_body_key else None,
         )
 
     def __repr__(self) -> str:
@@ -591,7 +596,7 @@ class PlatformClient:
         up = self.profile.upload
         path = up["path"].replace("{dataset}", dataset)
         headers = {"Content-Type": "application/json; charset=utf-8"}
-        if self.profile.auth.get("mode") == "sm3-gateway":
+        if self.profile.names_the_service:
             a = self.profile.auth
             headers[a.get("service_id_header", "X-Service-Id")] = a.get("service_id", "")
             headers[a.get("method_header", "X-Service-Method")] = self.service_method(dataset)

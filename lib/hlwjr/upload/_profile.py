@@ -88,7 +88,7 @@ class PlatformProfile:
     verify_log: dict[str, Any] | None = None
     clock: dict[str, Any] | None = None
     source: str = ""
-    body: dict[str, Any] = field(default_factory=dict)  # body.codec: json | sm4-cbc-hex
+    body: dict[str, Any] = field(default_factory=dict)  # body.codec: json | sm4-cbc-hex | aes-ecb-base64
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)  # per data set options (sign_in)
 
     @classmethod
@@ -128,7 +128,8 @@ class PlatformProfile:
         if mode == "signature":
             raise ConfigError(
                 "auth.mode: signature（HMAC-SHA256）已移除：省级监管网关用国密 SM3 签名，请改为 auth.mode: sm3-gateway"
-                " 并加 body: {codec: sm4-cbc-hex}（见内置的 tianjin 平台接口描述）",
+                " 并加 body: {codec: sm4-cbc-hex}（见内置的 tianjin 平台接口描述）；同一网关国密之前的 HmacSHA256 + AES"
+                " 格式是 auth.mode: hmac-gateway（见内置的 gateway-hmac 平台接口描述）",
                 where=source,
             )
         if mode not in AUTH_MODES:
@@ -182,6 +183,12 @@ class PlatformProfile:
     def replay_safe(self) -> bool:
         """True when re-sending the same batchNo with the same content is answered, not re-counted."""
         return self.upload.get("replay") == "batch"
+
+    @property
+    def names_the_service(self) -> bool:
+        """Does every upload carry the gateway's service id and method headers (X-Service-Id /
+        X-Service-Method)? The gateway modes, whose signature covers them."""
+        return self.auth.get("mode") in ("sm3-gateway", "hmac-gateway")
 
     @property
     def codec_name(self) -> str:

@@ -15,8 +15,11 @@ A project is a directory holding ``hlwjr.toml`` (documented in ``docs/project-co
     appid = "APP-…"
     secret_env = "HLWJR_SECRET"           # the secret (密钥) comes from this environment variable
     secret_file = ".hlwjr/secret"         # …or from this git-ignored file; never from hlwjr.toml
+    body_key_env = "HLWJR_BODY_KEY"       # a platform's second key (encodingAesKey), when its body is AES
+    body_key_file = ".hlwjr/body_key"     # …or from this git-ignored file
 
-The secret is read lazily by :meth:`Project.secret` and never appears in ``repr`` or messages.
+The secret is read lazily by :meth:`Project.secret` (the body key by :meth:`Project.body_key`) and
+never appears in ``repr`` or messages.
 """
 
 from __future__ import annotations
@@ -48,7 +51,18 @@ __all__ = [
 
 PROJECT_FILE = "hlwjr.toml"
 DEFAULT_SECRET_ENV = "HLWJR_SECRET"
-_SECRET_KEYS = {"secret", "app_secret", "appsecret", "password", "token"}
+DEFAULT_BODY_KEY_ENV = "HLWJR_BODY_KEY"
+_SECRET_KEYS = {
+    "secret",
+    "app_secret",
+    "appsecret",
+    "password",
+    "token",
+    "body_key",
+    "aes_key",
+    "encodingaeskey",
+    "encoding_aes_key",
+}
 
 
 def refuse_unknown(data, allowed, what: str, where: str) -> None:
@@ -223,6 +237,8 @@ class PlatformSettings:
     appid: str = ""
     secret_env: str = DEFAULT_SECRET_ENV
     secret_file: Path | None = None
+    body_key_env: str = DEFAULT_BODY_KEY_ENV
+    body_key_file: Path | None = None
     proxy: str | None = None
     ca_bundle: Path | None = None
     verify: bool = True
@@ -278,29 +294,40 @@ class Project:
 
     def secret(self) -> str:
         """The platform secret (密钥), from ``secret_env`` or ``secret_file``; raises if absent."""
-        env = self.platform.secret_env
-        value = os.environ.get(env) if env else None
+        env, sf = self.platform.secret_env, self.platform.secret_file
+        value = self._credential(env, sf, "密钥", "secret")
         if value:
-            return value.strip()
-        sf = self.platform.secret_file
-        if sf is not None:
-            try:
-                value = sf.read_text(encoding="utf-8").strip()
-            except FileNotFoundError:
-                raise ConfigError(
-                    f"找不到密钥文件 {sf}；请把平台发放的 secret 写入该文件（该文件须被 git 忽略），"
-                    f"或设置环境变量 {env}",
-                    where=str(self.config_file or self.root),
-                ) from None
-            except OSError as exc:
-                raise ConfigError(f"无法读取密钥文件 {sf}: {exc.strerror}", where=str(sf)) from exc
-            if value:
-                return value
+            return value
         raise ConfigError(
             f"没有平台密钥 (secret)：请设置环境变量 {env}"
             + (f"，或在密钥文件 {sf} 中写入" if sf else "，或在 [platform] 中用 secret_file 指定一个 git 忽略的文件"),
             where=str(self.config_file or self.root),
         )
+
+    def body_key(self) -> str | None:
+        """The platform's second key for an encrypted body (encodingAesKey), from ``body_key_env``
+        or ``body_key_file``; None when neither holds one (the codec that needs it says so)."""
+        key = self._credential(self.platform.body_key_env, self.platform.body_key_file, "请求体密钥", "encodingAesKey")
+        return key or None
+
+    def _credential(self, env: str, path: Path | None, label: str, name: str) -> str:
+        """A credential from environment variable ``env``, else from the git-ignored file ``path``
+        ("" when neither has one; a named file that is missing is an error)."""
+        value = os.environ.get(env) if env else None
+        if value:
+            return value.strip()
+        if path is None:
+            return ""
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"找不到{label}文件 {path}；请把平台发放的 {name} 写入该文件（该文件须被 git 忽略），"
+                f"或设置环境变量 {env}",
+                where=str(self.config_file or self.root),
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"无法读取{label}文件 {path}: {exc.strerror}", where=str(path)) from exc
 
     def resolve(self, path: str | Path) -> Path:
         p = Path(path).expanduser()
@@ -468,7 +495,7 @@ def _channel(plat: dict, channels: dict, phase: str, where: str) -> dict:
     return {**base, **channels[phase]}
 
 
-_PASTED = ("profile", "url", "appid", "secret_env", "proxy")
+_PASTED = ("profile", "url", "appid", "secret_env", "body_key_env", "proxy")
 
 
 def _strip_pasted(plat: dict) -> dict:
@@ -482,7 +509,7 @@ def _platform_settings(plat: dict, where: str, rel) -> PlatformSettings:
     plat_known = {f.name for f in fields(PlatformSettings)}
     refuse_unknown(plat, plat_known, "[platform] 中未知的设置", where)
     plat = _strip_pasted(plat)
-    for k in ("secret_file", "ca_bundle"):
+    for k in ("secret_file", "body_key_file", "ca_bundle"):
         if k in plat:
             plat[k] = rel(plat[k])
     for k in ("connect_timeout", "read_timeout", "backoff_base", "backoff_max", "retry_after_max"):

@@ -5,18 +5,21 @@ most, one small class here.
 
 from __future__ import annotations
 
-from ._auth import Sm3GatewayAuth, signed_headers
-from ._codecs import CODECS, JsonCodec, Sm4CbcHexCodec, body_codec
+from ._auth import HmacGatewayAuth, Sm3GatewayAuth, signed_headers
+from ._codecs import CODECS, AesEcbBase64Codec, JsonCodec, Sm4CbcHexCodec, aes_body_key, body_codec
 from ._signed import SignedHeadersAuth, check_signed_headers
 from ._sm import gateway_key, sm3_hex, sm4_cbc_decrypt_hex, sm4_cbc_encrypt_hex
 
 __all__ = [
     "AUTH_MODES",
     "CODECS",
+    "AesEcbBase64Codec",
+    "HmacGatewayAuth",
     "JsonCodec",
     "SignedHeadersAuth",
     "Sm3GatewayAuth",
     "Sm4CbcHexCodec",
+    "aes_body_key",
     "body_codec",
     "check_signed_headers",
     "gateway_key",
@@ -27,6 +30,7 @@ __all__ = [
 ]
 
 #: ``auth.mode`` values; ``token`` is :class:`~hlwjr.upload._client.TokenAuth` (it lives with the
-#: client, whose answer classification it shares), ``sm3-gateway``
-#: :class:`Sm3GatewayAuth`, ``signed-headers`` :class:`SignedHeadersAuth` (a signature template).
-AUTH_MODES = ("token", "sm3-gateway", "signed-headers")
+#: client, whose answer classification it shares), ``sm3-gateway`` :class:`Sm3GatewayAuth`,
+#: ``hmac-gateway`` :class:`HmacGatewayAuth` (the same gateway before 国密), ``signed-headers``
+#: :class:`SignedHeadersAuth` (a signature template).
+AUTH_MODES = ("token", "sm3-gateway", "hmac-gateway", "signed-headers")

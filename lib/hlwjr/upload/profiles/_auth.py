@@ -6,19 +6,27 @@
   ``X-Ca-Timestamp`` (epoch ms), ``X-Content-MD5`` = SM3(body) upper hex, ``X-Service-Id``,
   ``X-Service-Method``; ``X-Ca-Signature`` = SM3 of those headers sorted by name as
   ``lowercase(name):value`` joined by ``&``; ``X-Ca-Signature-Headers`` = the names, comma-joined.
+* ``hmac-gateway`` — :class:`HmacGatewayAuth`: the same gateway family's earlier wire format
+  (the vendor's open-API SDK before 国密): the same headers and string to sign, but
+  ``X-Content-MD5`` = Base64(MD5(body sent)) and ``X-Ca-Signature`` = Base64(HmacSHA256(appSecret,
+  string to sign)); its body is plain JSON or AES (``body.codec: aes-ecb-base64``).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import time
 import uuid
 from collections.abc import Callable, Mapping
 
 import httpx
 
+from ..._exceptions import ConfigError
 from ._sm import gateway_key, sm3_hex
 
-__all__ = ["SigningAuth", "Sm3GatewayAuth", "signed_headers"]
+__all__ = ["HmacGatewayAuth", "SigningAuth", "Sm3GatewayAuth", "signed_headers"]
 
 #: The headers signed besides every ``X-Ca-*`` header.
 _ALSO_SIGNED = ("x-content-md5", "x-service-id", "x-service-method")
@@ -84,12 +92,36 @@ class Sm3GatewayAuth(SigningAuth):
     def check_secret(self, secret: str) -> None:
         gateway_key(secret)  # 32 hex characters
 
+    def content_digest(self, body: bytes) -> str:
+        return sm3_hex(body)
+
+    def signature(self, string_to_sign: str) -> str:
+        return sm3_hex(string_to_sign)
+
     def sign(self, request: httpx.Request) -> None:
         a = self.profile.auth
         request.headers[a.get("key_header", "X-Ca-Key")] = self.appid
         request.headers[a.get("nonce_header", "X-Ca-Nonce")] = self._nonce()
         request.headers[a.get("timestamp_header", "X-Ca-Timestamp")] = str(int(self._clock() * 1000))
-        request.headers[a.get("md5_header", "X-Content-MD5")] = sm3_hex(request.content)
+        request.headers[a.get("md5_header", "X-Content-MD5")] = self.content_digest(request.content)
         sts, names = signed_headers(request.headers)
-        request.headers[a.get("signature_header", "X-Ca-Signature")] = sm3_hex(sts)
+        request.headers[a.get("signature_header", "X-Ca-Signature")] = self.signature(sts)
         request.headers[a.get("signature_headers_header", "X-Ca-Signature-Headers")] = names
+
+
+class HmacGatewayAuth(Sm3GatewayAuth):
+    """``auth.mode: hmac-gateway``: the gateway's earlier format, MD5 and HMAC-SHA256 in Base64."""
+
+    def check_secret(self, secret: str) -> None:
+        if not secret or secret != secret.strip():
+            raise ConfigError(
+                "appSecret 为空或首尾有空格：请按平台发放的原样填写（HmacSHA256 的密钥，区分大小写）",
+                where="[platform] secret",
+            )
+
+    def content_digest(self, body: bytes) -> str:
+        return base64.b64encode(hashlib.md5(body).digest()).decode("ascii")
+
+    def signature(self, string_to_sign: str) -> str:
+        mac = hmac.new(self._secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256)
+        return base64.b64encode(mac.digest()).decode("ascii")

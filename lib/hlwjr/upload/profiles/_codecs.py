@@ -4,23 +4,35 @@ byte-identical.
 
 * ``json`` — the JSON text as UTF-8 (the sandbox's token API);
 * ``sm4-cbc-hex`` — SM4-CBC(key = bytes.fromhex(appSecret), the gateway's fixed IV, ISO/IEC
-  7816-4 padding) of the UTF-8 JSON, sent as the lower-case hex string itself.
+  7816-4 padding) of the UTF-8 JSON, sent as the lower-case hex string itself;
+* ``aes-ecb-base64`` — AES/ECB/PKCS5Padding under the platform's second key, ``encodingAesKey``
+  (its 16, 24 or 32 characters as bytes: AES-128/192/256), of the UTF-8 JSON, sent as Base64 text
+  (the gateway's earlier format, beside ``auth.mode: hmac-gateway``). The key is read like the
+  secret: from ``[platform] body_key_env`` (default ``HLWJR_BODY_KEY``) or ``body_key_file``.
+
+A codec is built from the secret and, for the codecs that need one, the body key.
 """
 
 from __future__ import annotations
 
+import base64
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
 from ..._exceptions import ConfigError
 from ._sm import gateway_key, sm4_cbc_decrypt_hex, sm4_cbc_encrypt_hex
 
-__all__ = ["CODECS", "JsonCodec", "Sm4CbcHexCodec", "body_codec"]
+__all__ = ["CODECS", "AesEcbBase64Codec", "JsonCodec", "Sm4CbcHexCodec", "body_codec"]
 
 
 class JsonCodec:
     """``body.codec: json``: the body is the JSON text."""
 
     name = "json"
+    needs_body_key = False
 
-    def __init__(self, secret: str = "") -> None:
+    def __init__(self, secret: str = "", body_key: str | None = None) -> None:
         pass
 
     def encode(self, plain: bytes) -> bytes:
@@ -34,8 +46,9 @@ class Sm4CbcHexCodec:
     """``body.codec: sm4-cbc-hex``: the body is SM4-CBC(JSON) as lower-case hex."""
 
     name = "sm4-cbc-hex"
+    needs_body_key = False
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, body_key: str | None = None) -> None:
         self._key = gateway_key(secret)
 
     def __repr__(self) -> str:
@@ -48,12 +61,58 @@ class Sm4CbcHexCodec:
         return sm4_cbc_decrypt_hex(body, self._key)
 
 
-CODECS = {c.name: c for c in (JsonCodec, Sm4CbcHexCodec)}
+class AesEcbBase64Codec:
+    """``body.codec: aes-ecb-base64``: the body is Base64(AES/ECB/PKCS5(JSON)) under encodingAesKey."""
+
+    name = "aes-ecb-base64"
+    needs_body_key = True
+
+    def __init__(self, secret: str = "", body_key: str | None = None) -> None:
+        self._key = aes_body_key(body_key)
+
+    def __repr__(self) -> str:
+        return "AesEcbBase64Codec(key=***)"
+
+    def encode(self, plain: bytes) -> bytes:
+        padder = padding.PKCS7(128).padder()
+        e = Cipher(algorithms.AES(self._key), modes.ECB()).encryptor()
+        cipher = e.update(padder.update(plain) + padder.finalize()) + e.finalize()
+        return base64.b64encode(cipher)
+
+    def decode(self, body: bytes) -> bytes:
+        """The JSON bytes of a body this codec made (a stored batch); ``ValueError`` on bad Base64,
+        length or padding (another key)."""
+        cipher = base64.b64decode(body, validate=True)
+        d = Cipher(algorithms.AES(self._key), modes.ECB()).decryptor()
+        unpadder = padding.PKCS7(128).unpadder()
+        return unpadder.update(d.update(cipher) + d.finalize()) + unpadder.finalize()
 
 
-def body_codec(name: str | None, secret: str, where: str = "body.codec"):
-    """The codec object named by the profile (default ``json``)."""
+def aes_body_key(body_key: str | None) -> bytes:
+    """encodingAesKey as the AES key bytes; ConfigError naming what to set when it is absent or of a
+    length AES does not take (the key itself is never shown)."""
+    if not body_key:
+        raise ConfigError(
+            "该平台的请求体用 AES 加密，需要平台发放的第二把密钥 encodingAesKey：请设置环境变量 HLWJR_BODY_KEY，"
+            "或在 [platform] 中用 body_key_file 指定一个 git 忽略的文件（不要写进 hlwjr.toml）",
+            where="[platform] body_key",
+        )
+    key = body_key.strip().encode("utf-8")
+    if len(key) not in (16, 24, 32):
+        raise ConfigError(
+            f"encodingAesKey 应为 16、24 或 32 个字符（AES-128/192/256），现在是 {len(key)} 个字节：请核对是否复制完整",
+            where="[platform] body_key",
+        )
+    return key
+
+
+CODECS = {c.name: c for c in (JsonCodec, Sm4CbcHexCodec, AesEcbBase64Codec)}
+
+
+def body_codec(name: str | None, secret: str, where: str = "body.codec", body_key: str | None = None):
+    """The codec object named by the profile (default ``json``); ``body_key`` for the codecs that
+    need a second key (``needs_body_key``)."""
     cls = CODECS.get(name or "json")
     if cls is None:
         raise ConfigError(f"body.codec 只能是 {' 或 '.join(CODECS)}，现在是 {name!r}", where=where)
-    return cls(secret)
+    return cls(secret, body_key)

@@ -1,0 +1,145 @@
+"""End to end on the gateway's earlier format: ``hlwjr sandbox serve --protocol gateway-hmac`` in
+its own process (HmacSHA256 signature, Base64 MD5, AES/ECB/PKCS5 body under encodingAesKey), the
+demo hospital's day uploaded with ``hlwjr upload`` and ``profile = "gateway-hmac"``. The ledger
+agrees with the sandbox's verification log, a second run sends nothing; a wrong appSecret, a wrong
+encodingAesKey and a missing one each end with one clear line and nothing stored."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from hlwjr import Ledger, PlatformClient
+from hlwjr.cli import parse_args, run
+
+pytestmark = pytest.mark.slow
+
+
+def cli(*argv) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(parse_args(list(argv)), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from hlwjr.demo._hospital import DEMO_ORGAN_ID, DEMO_ORGAN_NAME, generate_demo_hospital
+    from hlwjr.demo._run import find_demo_mapping
+    from hlwjr.sandbox import Sandbox
+
+    base = tmp_path_factory.mktemp("gateway-hmac")
+    hospital = generate_demo_hospital(base / "hospital", days=1, per_day=35)
+    sb = Sandbox(base / "sandbox", protocol="gateway-hmac")
+    sb.start()
+    try:
+        appid, secret = sb.register(DEMO_ORGAN_ID, DEMO_ORGAN_NAME)
+        yield {
+            "base": base,
+            "hospital": hospital,
+            "sandbox": sb,
+            "appid": appid,
+            "secret": secret,
+            "body_key": sb.body_key(secret),
+            "mapping": find_demo_mapping(),
+            "org": (DEMO_ORGAN_ID, DEMO_ORGAN_NAME),
+        }
+    finally:
+        sb.stop()
+
+
+def make_project(world, name: str, monkeypatch, *, secret: str, body_key: str | None):
+    from hlwjr.upload._project import write_project
+
+    env, key_env = f"HLWJR_GH_SECRET_{name.upper()}", f"HLWJR_GH_BODY_KEY_{name.upper()}"
+    monkeypatch.setenv(env, secret)
+    if body_key is None:
+        monkeypatch.delenv(key_env, raising=False)
+    else:
+        monkeypatch.setenv(key_env, body_key)
+    org_code, org_name = world["org"]
+    return write_project(
+        world["base"] / name,
+        {
+            "mapping_dir": str(world["mapping"]),
+            "project": {"name": org_name, "org_code": org_code, "phase": "test"},
+            "platform": {
+                "profile": "gateway-hmac",
+                "url": world["sandbox"].gateway_url,
+                "appid": world["appid"],
+                "secret_env": env,
+                "body_key_env": key_env,
+                "max_retries": 1,
+                "backoff_base": 0.05,
+            },
+            "sources": {"his": world["hospital"].sqlite_url},
+        },
+    ).parent
+
+
+def platform_counts(world) -> dict[str, int]:
+    """What the sandbox stored, read through its token API (same store, same verification log)."""
+    sb = world["sandbox"]
+    with PlatformClient("sandbox", sb.url, world["appid"], world["secret"]) as c:
+        data = c.verify_log_records(limit=10000)
+    counts: dict[str, int] = {}
+    for r in data["records"]:
+        if r["status"] == "ok":
+            counts[r["dataset"]] = counts.get(r["dataset"], 0) + 1
+    return counts
+
+
+def nothing_shown(world, text: str) -> bool:
+    return world["secret"] not in text and world["body_key"] not in text and "Traceback" not in text
+
+
+def test_upload_reconcile_and_rerun(world, monkeypatch):
+    day = world["hospital"].days[0]
+    root = make_project(world, "proj", monkeypatch, secret=world["secret"], body_key=world["body_key"])
+    code, out, err = cli("upload", "--config", str(root), "--date", day, "--no-progress")
+    assert code in (0, 1), out[-3000:] + err  # 1: the demo's planted dirty records are held back
+    assert nothing_shown(world, out + err)
+    stored = platform_counts(world)
+    from hlwjr.upload._project import load_project
+
+    with Ledger(load_project(root).ledger_path) as led:
+        ledger_ok = {ds: c["accepted"] for ds, c in led.counts().items() if c.get("accepted")}
+    assert ledger_ok and ledger_ok == stored, (ledger_ok, stored)
+    assert sum(stored.values()) >= 100
+
+    code2, out2, err2 = cli("upload", "--config", str(root), "--date", day, "--no-progress")
+    assert code2 in (0, 1), out2[-2000:] + err2
+    assert platform_counts(world) == stored
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong", "code_", "word"),
+    [("badsecret", "secret", "40010", "签名"), ("badkey", "body_key", "40004", "encodingAesKey")],
+)
+def test_a_wrong_key_stops_with_one_line_and_nothing_stored(world, monkeypatch, name, wrong, code_, word):
+    before = platform_counts(world)
+    keys = {"secret": world["secret"], "body_key": world["body_key"]}
+    keys[wrong] = "0123456789abcdef" if wrong == "body_key" else "not-the-secret"
+    root = make_project(world, name, monkeypatch, **keys)
+    code, out, err = cli("upload", "--config", str(root), "--date", world["hospital"].days[0], "--no-progress")
+    assert code != 0 and code_ in err and word in err, out[-2000:] + err
+    assert len(err.strip().splitlines()) == 1 and nothing_shown(world, out + err)
+    assert platform_counts(world) == before
+
+
+def test_a_missing_body_key_is_named_before_anything_is_sent(world, monkeypatch):
+    root = make_project(world, "nokey", monkeypatch, secret=world["secret"], body_key=None)
+    code, out, err = cli("upload", "--config", str(root), "--date", world["hospital"].days[0], "--no-progress")
+    assert code == 2 and "encodingAesKey" in err and "HLWJR_BODY_KEY" in err, out + err
+    assert nothing_shown(world, out + err)
+
+
+def test_platform_check_passes_and_names_a_wrong_secret(world, monkeypatch):
+    good = make_project(world, "chk", monkeypatch, secret=world["secret"], body_key=world["body_key"])
+    code, out, err = cli("platform", "check", "--config", str(good))
+    assert code == 0, out + err
+    for name in ("平台接口描述", "密钥", "网络连通", "本机时间", "身份验证"):
+        assert f"[通过] {name}" in out
+    bad = make_project(world, "chkbad", monkeypatch, secret="wrong", body_key=world["body_key"])
+    code, out, err = cli("platform", "check", "--config", str(bad))
+    assert code == 1 and "[失败] 身份验证" in out and "40010" in out and nothing_shown(world, out)
