@@ -24,7 +24,7 @@ PROJECT_DIR = "../demo-out/workbench"  # 项目目录（hlwjr.toml、上传台�
 DEMO = True          # True：演示医院（合成测试数据）；False：本院数据（先在 00_开始_setup 中写好项目配置）
 USE_SANDBOX = True   # True：在本机沙箱平台演练；False：连接真实的互联网医院接入平台
 SANDBOX_URL = None   # None：自动（`make lab` 启动的沙箱，否则本内核启动一个）；或 "http://127.0.0.1:端口/hlwjr"
-PROTOCOL = "token"   # 演示用的平台协议："token"（令牌接口）或 "tianjin"（国密 SM3/SM4 网关）
+PROTOCOL = "token"   # 演示用的平台协议："token"（令牌）、"tianjin"（国密网关）或 "gateway-hmac"（HMAC + AES 网关）
 """
 
 OPEN = """\

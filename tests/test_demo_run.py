@@ -232,6 +232,23 @@ def test_demo_run_on_the_tianjin_gateway(tmp_path):
     assert len(samples) > 10
 
 
+def test_demo_run_on_the_gateways_earlier_format(tmp_path):
+    """`hlwjr demo run --protocol gateway-hmac`: the rehearsal over the same gateway before 国密
+    (HmacSHA256, AES body under encodingAesKey), both keys in git-ignored 0600 files, never shown."""
+    import stat
+
+    code, text, err = cli("demo", "run", "--out", str(tmp_path), "--protocol", "gateway-hmac", "--days", "3")
+    assert code == 0, text[-3000:] + err
+    assert "/openapi/api" in text and "可以申请" in text and "平台验证日志与台账一致" in text
+    keys = tmp_path / "project" / ".hlwjr"
+    secret = (keys / "secret").read_text(encoding="utf-8").strip()
+    body_key = (keys / "body_key").read_text(encoding="utf-8").strip()
+    assert len(body_key) == 16 and stat.S_IMODE((keys / "body_key").stat().st_mode) == 0o600
+    toml = (tmp_path / "project" / "hlwjr.toml").read_text(encoding="utf-8")
+    assert "gateway-hmac-rehearsal.yaml" in toml and "body_key_file" in toml
+    assert not any(k in text + err + toml for k in (secret, body_key))
+
+
 def test_validate_with_the_project_agrees_with_upload_about_accepted_records(demo, tmp_path):
     """`validate --config P` checks references against the project's ledger, as `upload` does,
     and counts records the platform already accepted instead of reporting them."""

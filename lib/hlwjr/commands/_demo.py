@@ -38,8 +38,9 @@ def register(subparsers) -> None:
     r.add_argument(
         "--protocol",
         default="token",
-        choices=["token", "tianjin"],
-        help="接口协议：token（沙箱令牌接口，默认）或 tianjin（国密网关：SM3 签名 + SM4 加密，profile = tianjin）",
+        choices=["token", "tianjin", "gateway-hmac"],
+        help="接口协议：token（沙箱令牌接口，默认）、tianjin（国密网关：SM3 签名 + SM4 加密，profile = tianjin）"
+        "或 gateway-hmac（同一网关国密之前的格式：HmacSHA256 签名 + AES 加密）",
     )
     r.set_defaults(handler=_run)
     p.set_defaults(handler=_help(p))

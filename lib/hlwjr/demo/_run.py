@@ -136,35 +136,53 @@ def _rule(text: str, out: TextIO) -> None:
     print("\n" + "─" * 8 + f" {text} " + "─" * 8, file=out)
 
 
-#: The rehearsal copy of the ``tianjin`` profile: the real gateway has no clock, the sandbox's
-#: rehearsal days need one (so that the ledger counts each upload for the sandbox's day).
+#: The rehearsal copy of a gateway profile (``tianjin``, ``gateway-hmac``): the real gateway has no
+#: clock, the sandbox's rehearsal days need one (so that the ledger counts each upload for the
+#: sandbox's day).
 _REHEARSAL_CLOCK = """
-# Rehearsal only (hlwjr demo run --protocol tianjin): the sandbox's settable clock, so that the
-# ledger counts each rehearsal day as the sandbox does. The real gateway has no clock endpoint.
+# Rehearsal only (hlwjr demo run --protocol tianjin | gateway-hmac): the sandbox's settable clock,
+# so that the ledger counts each rehearsal day as the sandbox does. The real gateway has no clock
+# endpoint.
 clock:
   path: /hlwjr/sandbox/health
   field: data.clock.now
   success_codes: [0]               # the sandbox's own envelope, not the gateway's
 """
 
+#: The wire protocols the demo rehearses: the sandbox's token API, or one of its gateway formats
+#: (the profile of the same name).
+DEMO_PROTOCOLS = ("token", "tianjin", "gateway-hmac")
+
 
 def _platform_config(protocol: str, sandbox, appid: str, project_dir: Path) -> dict:
-    """``[platform]`` of the demo project: the sandbox's token API, or its 国密 gateway."""
+    """``[platform]`` of the demo project: the sandbox's token API, or its gateway (a rehearsal
+    copy of the profile; the gateway-hmac format's second key in a git-ignored file too)."""
     cfg = {"appid": appid, "secret_env": "HLWJR_DEMO_SECRET", "secret_file": ".hlwjr/secret"}
-    if protocol == "tianjin":
-        from importlib import resources
+    if protocol == "token":
+        return {"profile": "sandbox", "url": sandbox.url, **cfg}
+    from importlib import resources
 
-        text = (resources.files("hlwjr") / "platforms" / "tianjin.yaml").read_text(encoding="utf-8")
-        profile = project_dir / "tianjin-rehearsal.yaml"
-        profile.write_text(text.replace("id: tianjin", "id: tianjin-rehearsal") + _REHEARSAL_CLOCK, encoding="utf-8")
-        return {"profile": profile.name, "url": sandbox.gateway_url, **cfg}
-    return {"profile": "sandbox", "url": sandbox.url, **cfg}
+    text = (resources.files("hlwjr") / "platforms" / f"{protocol}.yaml").read_text(encoding="utf-8")
+    profile = project_dir / f"{protocol}-rehearsal.yaml"
+    rehearsal = text.replace(f"id: {protocol}", f"id: {protocol}-rehearsal") + _REHEARSAL_CLOCK
+    profile.write_text(rehearsal, encoding="utf-8")
+    if protocol == "gateway-hmac":
+        cfg |= {"body_key_env": "HLWJR_DEMO_BODY_KEY", "body_key_file": ".hlwjr/body_key"}
+    return {"profile": profile.name, "url": sandbox.gateway_url, **cfg}
+
+
+def _write_key(path: Path, value: str) -> None:
+    """A key into a git-ignored file of its own, readable by the owner only (0600)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(value + "\n")
 
 
 def _sandbox_verify_log(protocol: str, sandbox, appid: str, secret: str):
     """The sandbox's verification log: through the project's client (token), or — the gateway
     has no log API — through the sandbox's token API with the same appid and secret."""
-    if protocol != "tianjin":
+    if protocol == "token":
         return True
     from ..upload._client import PlatformClient
 
@@ -176,7 +194,8 @@ def run_demo(
     out_dir: str | Path, *, stdout: TextIO = sys.stdout, days: int = 3, seed: int = 20261101, protocol: str = "token"
 ) -> DemoRun:
     """Run the whole job on the demo hospital into ``out_dir`` (see the module docstring);
-    ``protocol="tianjin"`` rehearses the 国密 gateway (profile ``tianjin``) instead of the token API."""
+    ``protocol="tianjin"`` rehearses the 国密 gateway (profile ``tianjin``) instead of the token API,
+    ``protocol="gateway-hmac"`` the same gateway's earlier format (HmacSHA256, AES body)."""
     from ..readiness._evidence import write_evidence_pack
     from ..readiness._readiness import compute_readiness
     from ..spec._load import load_spec
@@ -208,17 +227,20 @@ def run_demo(
     sandbox.start()
     run = DemoRun(out, out / "project", sandbox_url=sandbox.url)
     try:
-        gateway = f"，国密网关 {sandbox.gateway_url}/openapi/api" if protocol == "tianjin" else ""
+        gateway = f"，网关（{protocol}）{sandbox.gateway_url}/openapi/api" if protocol != "token" else ""
         print(f"  沙箱: {sandbox.url}{gateway}（进程 {sandbox.pid}）", file=stdout)
         appid, secret = sandbox.register(DEMO_ORGAN_ID, DEMO_ORGAN_NAME)
-        print(f"  appid: {appid}；secret 已写入 git 忽略的 project/.hlwjr/secret（不显示）", file=stdout)
+        keys = (
+            "secret 和 encodingAesKey 已写入 git 忽略的 project/.hlwjr/secret、body_key"
+            if protocol == "gateway-hmac"
+            else "secret 已写入 git 忽略的 project/.hlwjr/secret"
+        )
+        print(f"  appid: {appid}；{keys}（不显示）", file=stdout)
 
         _rule("4 项目配置", stdout)
-        secret_file = run.project_dir / ".hlwjr" / "secret"
-        secret_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(secret + "\n")
+        _write_key(run.project_dir / ".hlwjr" / "secret", secret)
+        if protocol == "gateway-hmac":
+            _write_key(run.project_dir / ".hlwjr" / "body_key", sandbox.body_key(secret))
         config = write_project(
             run.project_dir,
             {

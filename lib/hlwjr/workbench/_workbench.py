@@ -103,7 +103,7 @@ class Workbench:
     spec: Any
     sandbox: Any = None
     demo: bool = False
-    protocol: str = "token"  # the sandbox's wire protocol of the demo: token API or 国密 gateway (tianjin)
+    protocol: str = "token"  # the demo's wire protocol: token API, 国密 gateway (tianjin) or gateway-hmac
     hospital: Any = None
     notes: list[str] = field(default_factory=list)
     last_records: dict = field(default_factory=dict)  # the records the last check() mapped
@@ -476,10 +476,10 @@ class Workbench:
 
         day = self.last_upload_day() if self.sandbox is not None else None
         log = platform_log or None
-        if log and self.protocol == "tianjin" and self.sandbox is not None:  # the gateway has no log API
+        if log and self.protocol != "token" and self.sandbox is not None:  # the gateway has no log API
             from ..demo._run import _sandbox_verify_log
 
-            log = _sandbox_verify_log("tianjin", self.sandbox, self.project.platform.appid, self.project.secret())
+            log = _sandbox_verify_log(self.protocol, self.sandbox, self.project.platform.appid, self.project.secret())
         with self.platform_day(day):
             return compute_readiness(self.project, platform_log=log)
 
@@ -530,19 +530,21 @@ def _resolve_sandbox(project_dir: Path, sandbox_url: str | None, protocol: str =
     url = sandbox_url or os.environ.get(SANDBOX_URL_ENV)
     if url:
         return _attach_sandbox(url, protocol)
-    key = str(project_dir.resolve())
+    # the kernel's own sandbox serves the token API and one gateway format: the 国密 one, or for
+    # gateway-hmac the earlier one (a sandbox of its own, with its own store)
+    fmt = "gateway-hmac" if protocol == "gateway-hmac" else "tianjin"
+    key = f"{project_dir.resolve()}\n{fmt}"
     sb = _KERNEL_SANDBOXES.get(key)
     if sb is not None and sb.process is not None and sb.process.poll() is None:
         return sb
-
-    # the kernel's own sandbox serves both wire protocols (token API and 国密 gateway)
-    sb = Sandbox(project_dir / ".hlwjr" / "sandbox", protocol="tianjin").start()
+    data_dir = project_dir / ".hlwjr" / ("sandbox" if fmt == "tianjin" else "sandbox-gateway-hmac")
+    sb = Sandbox(data_dir, protocol=fmt).start()
     _KERNEL_SANDBOXES[key] = sb
     return sb
 
 
-def _write_secret(project_dir: Path, secret: str) -> None:
-    path = project_dir / _SECRET_FILE
+def _write_secret(project_dir: Path, secret: str, name: str = _SECRET_FILE) -> None:
+    path = project_dir / name
     path.parent.mkdir(parents=True, exist_ok=True)
     gi = path.parent / ".gitignore"
     if not gi.exists():
@@ -574,14 +576,20 @@ def open_workbench(
     hand); ``hospital`` (the arguments of :func:`write_hospital_project`: name, org_code,
     platform_url, appid, mapping_dir, sources, profile) writes it first.  ``check`` verifies that
     the secret is there (never shown). ``protocol``: the demo rehearses the sandbox's token API
-    (``"token"``) or its 国密 gateway (``"tianjin"``: SM4-encrypted bodies, SM3 signatures).
+    (``"token"``), its 国密 gateway (``"tianjin"``: SM4-encrypted bodies, SM3 signatures) or the same
+    gateway's earlier format (``"gateway-hmac"``: AES bodies, HmacSHA256 signatures).
     """
+    from ..demo._run import DEMO_PROTOCOLS
     from ..spec._load import load_spec
     from ..upload._project import PROJECT_FILE, load_project, write_project
 
     setup_notebook()
-    if protocol not in ("token", "tianjin"):
-        raise ConfigError(f"PROTOCOL 只能是 'token' 或 'tianjin'（国密网关），现在是 {protocol!r}", where="parameters")
+    if protocol not in DEMO_PROTOCOLS:
+        raise ConfigError(
+            "PROTOCOL 只能是 'token'、'tianjin'（国密网关）或 'gateway-hmac'（HmacSHA256 + AES 网关），"
+            f"现在是 {protocol!r}",
+            where="parameters",
+        )
     pdir = Path(project_dir).expanduser()
     config = pdir / PROJECT_FILE
     notes: list[str] = []
@@ -604,6 +612,8 @@ def open_workbench(
         code, name = org_code or DEMO_ORGAN_ID, org_name or DEMO_ORGAN_NAME
         appid, secret = sb.register(code, name)
         _write_secret(pdir, secret)
+        if protocol == "gateway-hmac":
+            _write_secret(pdir, sb.body_key(secret), ".hlwjr/body_key")
         write_project(
             pdir,
             {
