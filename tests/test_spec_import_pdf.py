@@ -1,6 +1,6 @@
 """Interface documents published as PDF: ruled field tables and dictionaries read like Word's, a
-table split across pages read as one, running page headers/footers and page numbers left out,
-headings found by size; a PDF without a text layer (a scan) refused with what to do."""
+table split across pages read as one (a row broken by the page one row), running page headers/footers
+and page numbers left out, headings found by size; a PDF without a text layer (a scan) refused with what to do."""
 
 from __future__ import annotations
 
@@ -449,3 +449,174 @@ def test_a_wrapped_field_code_is_one_row_when_a_number_column_numbers_the_rows(
     SimpleDocTemplate(str(tmp_path / "doc.pdf"), pagesize=A4).build([Paragraph("3.14 在线处方 recipe", HEADING), t])
     (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
     assert list(ds.fields) == keys
+
+
+# ruled field tables drawn page by page: (header, column widths, what each column holds)
+RULED_LAYOUTS = [
+    (["序号", "数据元标识", "字段代码", "数据元名称", "数据类型", "长度", "说明"], [26, 80, 80, 70, 50, 28, 180]),
+    (["序号", "字段代码", "字段名称", "数据类型", "是否必填", "备注"], [28, 96, 84, 76, 40, 190]),
+    (["字段名", "中文名称", "类型", "必填", "描述"], [100, 90, 80, 40, 200]),
+]
+ENUM = ["1:居民身份证", "2:护照", "3:港澳居民来往内地通行证", "4:台湾居民来往大陆通行证", "9:其他证件"]
+PARTS = ["本字段填写患者在医院", "信息系统中的唯一标识", "须与挂号记录保持一致", "复诊患者与首诊一致", "不得重复生成"]
+
+
+def _ruled_cells(header, i, name, note, seq=True):
+    """One field row's cells (a cell a list of lines) for a layout's header."""
+    by_head = {"序号": [str(i)] if seq else [], "数据元标识": [f"DE02.01.{i:03d}.00"], "字段代码": [f"field{i}"]}
+    by_head |= {"字段名": [f"field{i}"], "数据元名称": name, "字段名称": name, "中文名称": name, "长度": ["18"]}
+    by_head |= {"数据类型": ["VARCHAR" if "长度" in header else "VARCHAR2(18)"], "类型": ["VARCHAR2(18)"]}
+    by_head |= {"是否必填": ["是"], "必填": ["M"], "说明": note, "备注": note, "描述": note}
+    return [by_head[h] for h in header]
+
+
+def _draw_ruled(c, rows, widths, top):
+    """Rows (cells of lines) as a ruled table from ``top`` down, every cell's lines top-aligned."""
+    xs = [40 + sum(widths[:k]) for k in range(len(widths) + 1)]
+    c.setFont("STSong-Light", 9)
+    y = top
+    c.line(xs[0], y, xs[-1], y)
+    for row in rows:
+        for x, cell in zip(xs, row, strict=False):
+            for k, text in enumerate(cell):
+                c.drawString(x + 3, y - 12 - 12 * k, text)
+        y -= 12 * max(1, *(len(cell) for cell in row)) + 6
+        c.line(xs[0], y, xs[-1], y)
+    for x in xs:
+        c.line(x, top, x, y)
+
+
+def _pages(tmp_path, pages, running):
+    """A PDF of pages, each a list of ("table", rows, widths) / ("text", text, size) drawn top down."""
+    c = canvas.Canvas(str(tmp_path / "doc.pdf"), pagesize=A4)
+    for number, items in enumerate(pages, start=1):
+        if running:
+            c.setFont("STSong-Light", 9)
+            c.drawString(180, 815, "互联网医院监管平台数据接口规范 V2.3")
+            c.drawString(260, 20, f"第 {number} 页")
+        y = 780
+        for kind, value, extra in items:
+            if kind == "text":
+                c.setFont("STSong-Light", extra)
+                c.drawString(40, y, value)
+                y -= 2 * extra
+            else:
+                _draw_ruled(c, value, extra, y)
+                y -= sum(12 * max(1, *(len(cell) for cell in row)) + 6 for row in value) + 20
+        c.showPage()
+    c.save()
+    return import_spec(tmp_path / "doc.pdf")
+
+
+@given(
+    layout=st.sampled_from(RULED_LAYOUTS),
+    before=st.integers(min_value=0, max_value=20),
+    lines=st.integers(min_value=2, max_value=5),
+    kept=st.integers(min_value=1, max_value=4),
+    enum=st.booleans(),
+    name_wraps=st.booleans(),
+    after=st.integers(min_value=0, max_value=3),
+    repeat=st.booleans(),
+    running=st.booleans(),
+    numbered=st.booleans(),
+)
+@_SETTINGS
+def test_a_ruled_row_broken_over_a_page_is_one_field(
+    tmp_path, layout, before, lines, kept, enum, name_wraps, after, repeat, running, numbered
+):
+    """A ruled field table's row broken by the page (its long 说明 / 值域 wrapped past the page's foot,
+    its 名称 too or not; the row with its 序号 or without): the lines at the top of the next page — in
+    a first row with 序号 and code empty, under the header repeated or not — belong to the previous
+    page's last field."""
+    header, widths = layout
+    kept = min(kept, lines - 1)
+    note = (ENUM if enum else PARTS)[:lines]
+    name = [f"字段名称{before + 1}", "患者证件号码"] if name_wraps else [f"字段名称{before + 1}"]
+    name_kept = name[:1] if name_wraps and kept < 2 else name
+    rows = [[[h] for h in header]]
+    rows += [_ruled_cells(header, i, [f"字段名称{i}"], ["见字典"]) for i in range(1, before + 1)]
+    rows.append(_ruled_cells(header, before + 1, name_kept, note[:kept], seq=numbered))
+    rest = [[c[len(k) :] for c, k in zip(_ruled_cells(header, 0, name, note), rows[-1], strict=True)]]
+    rest[0] = [[] if h in ("序号", "字段名", "字段代码", "数据元标识") else c for h, c in zip(header, rest[0])]
+    more = ([[[h] for h in header]] if repeat else []) + rest
+    more += [_ruled_cells(header, i, [f"字段名称{i}"], ["见字典"]) for i in range(before + 2, before + 2 + after)]
+    page_one = [("text", "3.2 在线复诊信息上传 revisit", 14), ("table", rows, widths)]
+    result = _pages(tmp_path, [page_one, [("table", more, widths), ("text", "附录A 其他说明", 14)]], running)
+    (ds,) = result.spec.datasets.values()
+    assert list(ds.fields) == [f"field{i}" for i in range(1, before + 2 + after)]
+    broken = ds.fields[f"field{before + 1}"]
+    assert broken.name == "".join(name)
+    if enum:
+        assert broken.description.splitlines() == note
+    else:
+        assert broken.description.replace("\n", "") == "".join(note)
+    assert all(ds.fields[f"field{i}"].description == "见字典" for i in range(1, before + 2 + after) if i != before + 1)
+    assert not result.report.errors
+
+
+@given(
+    layout=st.sampled_from(RULED_LAYOUTS),
+    before=st.integers(min_value=1, max_value=15),
+    first=st.sampled_from(["row", "no_seq", "text_after", "heading_before", "other_columns"]),
+    repeat=st.booleans(),
+    running=st.booleans(),
+)
+@_SETTINGS
+def test_a_page_starting_with_a_row_of_its_own_keeps_it(tmp_path, layout, before, first, repeat, running):
+    """What is not the rest of the previous page's last row stays out of it: a first row with its
+    code (with 序号 or without), a row after a note closing the table or after a heading, a row of a
+    table of other columns."""
+    header, widths = layout
+    head = [[h] for h in header]
+    rows = [head] + [_ruled_cells(header, i, [f"字段名称{i}"], [f"说明{i}"]) for i in range(1, before + 1)]
+    tail = [[] if h in ("序号", "字段名", "字段代码", "数据元标识") else [f"续{k}"] for k, h in enumerate(header)]
+    own = _ruled_cells(header, before + 1, [f"字段名称{before + 1}"], [f"说明{before + 1}"], seq=first != "no_seq")
+    more = ([head] if repeat else []) + ([own] if first in ("row", "no_seq") else [tail, own])
+    page_one, page_two = [("text", "3.2 在线复诊信息上传 revisit", 14), ("table", rows, widths)], []
+    if first == "text_after":
+        page_one.append(("text", "注：以上字段均按国家标准填写。", 10))
+    if first == "heading_before":
+        page_two.append(("text", "3.3 在线处方信息上传 recipe", 14))
+        more = [head, *more[1:]] if repeat else [head, *more]
+    if first == "other_columns":
+        more, widths = [r[1:] for r in more], widths[1:]
+    result = _pages(tmp_path, [page_one, [*page_two, ("table", more, widths)]], running)
+    revisit = next(iter(result.spec.datasets.values()))
+    kept = [f"field{i}" for i in range(1, before + 1)]
+    assert list(revisit.fields)[:before] == kept
+    assert [revisit.fields[k].description for k in kept] == [f"说明{i}" for i in range(1, before + 1)]
+    if first in ("row", "no_seq"):
+        assert list(revisit.fields) == [*kept, f"field{before + 1}"]
+        assert revisit.fields[f"field{before + 1}"].description == f"说明{before + 1}"
+    if first == "heading_before":
+        assert list(result.spec.datasets) == ["revisit", "recipe"]
+
+
+@given(
+    before=st.integers(min_value=1, max_value=12),
+    split=st.booleans(),
+    kept=st.integers(min_value=1, max_value=2),
+    repeat=st.booleans(),
+    running=st.booleans(),
+)
+@_SETTINGS
+def test_a_ruled_code_table_broken_over_a_page_reads_each_code_once(tmp_path, before, split, kept, repeat, running):
+    """A ruled 字典 whose 字典编码 is written on its first row only: a 含义 broken by the page goes on
+    the previous page's last code; a first row with its own 值 stays a code (its 字典编码 empty too)."""
+    meaning = ["中国人民解放军", "军官证（含文职", "干部证）"]
+    head = [["字典编码"], ["值"], ["含义"]]
+    rows = [head] + [[["CV02.01.101"] if i == 1 else [], [f"{i:02d}"], [f"证件{i}"]] for i in range(1, before + 1)]
+    rows.append([[], [f"{before + 1:02d}"], meaning[:kept] if split else meaning])
+    more = ([head] if repeat else []) + ([[[], [], meaning[kept:]]] if split else [])
+    more.append([[], [f"{before + 2:02d}"], ["护照"]])
+    fields = [
+        [["序号"], ["字段名"], ["中文名称"], ["数据类型"], ["说明"]],
+        [["1"], ["certType"], ["证件类型"], ["VARCHAR2(2)"], ["见字典 CV02.01.101"]],
+    ]
+    page_one = [("text", "3.2 在线复诊信息上传 revisit", 14), ("table", fields, [30, 90, 90, 90, 150])]
+    page_one += [("text", "附录A 字典", 14), ("table", rows, [100, 40, 200])]
+    spec = _pages(tmp_path, [page_one, [("table", more, [100, 40, 200])]], running).spec
+    codes = dict(spec.code_set(spec.datasets["revisit"].fields["certType"].code_set).codes)
+    expected = {f"{i:02d}": f"证件{i}" for i in range(1, before + 1)}
+    expected |= {f"{before + 1:02d}": "".join(meaning), f"{before + 2:02d}": "护照"}
+    assert {k: v.replace("\n", "") for k, v in codes.items()} == expected
