@@ -130,7 +130,7 @@ def test_a_wrong_key_stops_with_one_line_and_nothing_stored(world, monkeypatch, 
 def test_a_missing_body_key_is_named_before_anything_is_sent(world, monkeypatch):
     root = make_project(world, "nokey", monkeypatch, secret=world["secret"], body_key=None)
     code, out, err = cli("upload", "--config", str(root), "--date", world["hospital"].days[0], "--no-progress")
-    assert code == 2 and "encodingAesKey" in err and "HLWJR_BODY_KEY" in err, out + err
+    assert code == 2 and "encodingAesKey" in err and "HLWJR_GH_BODY_KEY_NOKEY" in err, out + err  # where it reads it
     assert nothing_shown(world, out + err)
 
 

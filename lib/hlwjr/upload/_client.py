@@ -338,7 +338,7 @@ class PlatformClient:
             transport=transport,
             sleep=sleep,
             dataset_aliases=aliases,
-            body_key=project.body_key() if CODECS[profile.codec_name].needs_body_key else None,
+            body_key=project.body_key(required=True) if CODECS[profile.codec_name].needs_body_key else None,
         )
 
     def __repr__(self) -> str:

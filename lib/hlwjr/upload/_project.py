@@ -304,11 +304,20 @@ class Project:
             where=str(self.config_file or self.root),
         )
 
-    def body_key(self) -> str | None:
+    def body_key(self, *, required: bool = False) -> str | None:
         """The platform's second key for an encrypted body (encodingAesKey), from ``body_key_env``
-        or ``body_key_file``; None when neither holds one (the codec that needs it says so)."""
-        key = self._credential(self.platform.body_key_env, self.platform.body_key_file, "请求体密钥", "encodingAesKey")
-        return key or None
+        or ``body_key_file``; None when neither holds one, unless ``required`` (then the error says
+        where this project reads it from)."""
+        env, path = self.platform.body_key_env, self.platform.body_key_file
+        key = self._credential(env, path, "请求体密钥", "encodingAesKey")
+        if key or not required:
+            return key or None
+        raise ConfigError(
+            f"该平台的请求体用 AES 加密，需要平台发放的第二把密钥 encodingAesKey：请设置环境变量 {env}"
+            + (f"，或在文件 {path} 中写入" if path else "，或在 [platform] 中用 body_key_file 指定一个 git 忽略的文件")
+            + "（不要写进 hlwjr.toml）",
+            where=str(self.config_file or self.root),
+        )
 
     def _credential(self, env: str, path: Path | None, label: str, name: str) -> str:
         """A credential from environment variable ``env``, else from the git-ignored file ``path``
