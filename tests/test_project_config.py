@@ -230,3 +230,24 @@ def test_a_mistyped_setting_names_the_setting_meant(tmp_path, table, typo, meant
     with pytest.raises(ConfigError) as exc:
         load_project(tmp_path)
     assert f"{typo}（是不是 {meant}？）" in exc.value.message
+
+
+@given(
+    host=st.sampled_from(["http://114.255.159.129:8081", "https://hlwjr.example.gov.cn", "http://10.1.2.3"]),
+    path=st.lists(st.sampled_from(["hlwjr", "jgpt", "web", "api"]), max_size=3),
+    page=st.sampled_from(["index.jsp", "login.html", "Index.HTM", "main.php", "default.aspx", "home.asp"]),
+    tail=st.sampled_from(["", "/", "?from=manual", "#top"]),
+)
+def test_a_url_copied_with_its_web_page_is_refused_naming_the_base(host, path, page, tail):
+    """The manual gives the platform as http://114.255.159.129:8081/hlwjr/index.jsp: a URL that ends
+    with a page cannot take the interface paths; the message says which base to write."""
+    from hlwjr import ConfigError, PlatformClient
+    from hlwjr.upload._project import refuse_page_url
+
+    base = "/".join([host, *path])
+    url = f"{base}/{page}{tail}"
+    for attempt in (lambda: refuse_page_url(url), lambda: PlatformClient("sandbox", url, "appid", "s")):
+        with pytest.raises(ConfigError) as exc:
+            attempt()
+        assert page in str(exc.value) and f"写成 {base}（" in str(exc.value)
+    refuse_page_url(base)  # the base itself is fine

@@ -32,6 +32,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .._exceptions import ConfigError
 from .._files import atomic_write
@@ -532,7 +533,24 @@ def _platform_settings(plat: dict, where: str, rel) -> PlatformSettings:
     settings = PlatformSettings(**plat)
     if settings.url and not settings.url.startswith(("http://", "https://")):
         raise ConfigError(f"[platform] url 必须以 http:// 或 https:// 开头，现在是 {settings.url!r}", where=where)
+    refuse_page_url(settings.url, where)
     return settings
+
+
+_PAGE = re.compile(r"/(?P<page>[^/]+\.(?:jsp|html?|php|aspx?))/*$", re.IGNORECASE)
+
+
+def refuse_page_url(url: str, where: str = "[platform] url") -> None:
+    """A platform URL copied from the browser or the manual ends with a web page (…/hlwjr/index.jsp,
+    the login page): the interface paths go under the base, so say which base to write."""
+    m = _PAGE.search(urlsplit(url).path) if url else None
+    if m:
+        base = url[: url.index(m["page"]) - 1]
+        raise ConfigError(
+            f"[platform] url 指向平台的网页 {m['page']}（登录/首页），不是接口地址：请去掉末尾的 /{m['page']}，"
+            f"写成 {base}（接口路径以平台接口文档为准）",
+            where=where,
+        )
 
 
 def _toml_key(k: Any) -> str:
