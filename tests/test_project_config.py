@@ -185,7 +185,7 @@ TABLES = st.sampled_from(["sources", "mapping", "work", "readiness", "project", 
     nested=st.booleans(),
     value=st.text(
         st.characters(codec="utf-8", exclude_categories=["C", "Z"], exclude_characters='"\\'), min_size=4, max_size=12
-    ),
+    ).map(lambda v: "密值" + v),  # never a part of the path or the message itself (hlwj, secret_file…)
 )
 def test_a_secret_in_any_table_is_refused_without_showing_it(tmp_path_factory, table, key, nested, value):
     where = f"[{table}.inner]" if nested else f"[{table}]"
@@ -251,3 +251,55 @@ def test_a_url_copied_with_its_web_page_is_refused_naming_the_base(host, path, p
             attempt()
         assert page in str(exc.value) and f"写成 {base}（" in str(exc.value)
     refuse_page_url(base)  # the base itself is fine
+
+
+_IN_TOML = " \t\u00a0\u3000\ufeff\u200b\u200d\u2060"  # what a TOML string can hold literally
+_EDGES = st.text(st.sampled_from(_IN_TOML), max_size=4)
+_FILE_EDGES = st.text(st.sampled_from(_IN_TOML + "\r\n"), max_size=4)
+
+
+@given(before=_EDGES, after=_EDGES, file_after=_FILE_EDGES, bom=st.booleans())
+def test_keys_and_config_saved_by_notepad_or_pasted_from_a_page_read_as_issued(
+    tmp_path_factory, before, after, file_after, bom
+):
+    """Windows Notepad saves a byte order mark; a key copied from a web page or a chat brings spaces,
+    line breaks and zero-width characters at its ends. hlwjr.toml, the appid and both key files
+    read as issued."""
+    from hlwjr.upload._project import load_project
+
+    root = tmp_path_factory.mktemp("pasted")
+    (root / ".hlwjr").mkdir()
+    head = "\ufeff" if bom else ""
+    (root / "hlwjr.toml").write_text(
+        f'{head}[platform]\nprofile = "gateway-hmac"\nurl = "http://127.0.0.1:1"\nappid = "{before}hlw123{after}"\n'
+        'secret_file = ".hlwjr/secret"\nbody_key_file = ".hlwjr/body_key"\nsecret_env = ""\nbody_key_env = ""\n',
+        encoding="utf-8",
+    )
+    (root / ".hlwjr" / "secret").write_text(f"{head}{before}s3cret{file_after}", encoding="utf-8")
+    (root / ".hlwjr" / "body_key").write_text(f"{head}1234567890123456{file_after}", encoding="utf-8")
+    project = load_project(root)
+    assert (project.platform.appid, project.secret(), project.body_key()) == ("hlw123", "s3cret", "1234567890123456")
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\ufeff", "\u200d"])
+def test_an_invisible_character_inside_a_key_is_refused_by_position_unshown(tmp_path, char):
+    from hlwjr import ConfigError
+    from hlwjr.upload._project import load_project
+
+    (tmp_path / ".hlwjr").mkdir()
+    (tmp_path / "hlwjr.toml").write_text(
+        '[platform]\nurl = "http://127.0.0.1:1"\nappid = "a"\nsecret_file = ".hlwjr/secret"\nsecret_env = ""\n'
+    )
+    (tmp_path / ".hlwjr" / "secret").write_text(f"abc{char}defsecret", encoding="utf-8")
+    with pytest.raises(ConfigError, match="第 4 个字符是看不见的") as exc:
+        load_project(tmp_path).secret()
+    assert "defsecret" not in str(exc.value) and f"U+{ord(char):04X}" in str(exc.value)
+
+
+def test_a_config_saved_as_gbk_says_how_to_save_it_as_utf8(tmp_path):
+    from hlwjr import ConfigError
+    from hlwjr.upload._project import load_project
+
+    (tmp_path / "hlwjr.toml").write_bytes('[project]\nname = "示例互联网医院"\n'.encode("gbk"))
+    with pytest.raises(ConfigError, match="另存为，编码选 UTF-8"):
+        load_project(tmp_path)

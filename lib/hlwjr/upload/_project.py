@@ -325,11 +325,11 @@ class Project:
         ("" when neither has one; a named file that is missing is an error)."""
         value = os.environ.get(env) if env else None
         if value:
-            return value.strip()
+            return _pasted_key(value, f"环境变量 {env}", str(self.config_file or self.root))
         if path is None:
             return ""
         try:
-            return path.read_text(encoding="utf-8").strip()
+            return _pasted_key(path.read_text(encoding="utf-8-sig"), f"{label}文件", str(path))
         except FileNotFoundError:
             raise ConfigError(
                 f"找不到{label}文件 {path}；请把平台发放的 {name} 写入该文件（该文件须被 git 忽略），"
@@ -342,6 +342,30 @@ class Project:
     def resolve(self, path: str | Path) -> Path:
         p = Path(path).expanduser()
         return p if p.is_absolute() else self.root / p
+
+
+#: what a key copied from a web page, an e-mail or Notepad brings along at its ends: white space,
+#: line breaks, a byte order mark, zero-width spaces and joiners (never part of a key)
+_PASTED_EDGES = " \t\r\n\f\v\u00a0\u3000\ufeff\u200b\u200c\u200d\u2060"
+
+
+_INVISIBLE = {"\ufeff": "字节顺序标记", "\u200b": "零宽空格", "\u200c": "零宽非连接符", "\u200d": "零宽连接符"}
+_INVISIBLE["\u2060"] = "字连接符"
+
+
+def _pasted_key(value: str, what: str, where: str) -> str:
+    """A key as issued, without what copying it added at its ends (the platform compares it exactly);
+    an invisible character inside it is refused by position (the key itself is never shown)."""
+    v = value.strip().strip(_PASTED_EDGES)
+    at = next((i for i, c in enumerate(v) if c in _INVISIBLE), None)
+    if at is not None:
+        c = v[at]
+        raise ConfigError(
+            f"{what} 的第 {at + 1} 个字符是看不见的{_INVISIBLE[c]}（U+{ord(c):04X}），"
+            "多半是从网页或聊天记录复制带来的：请删除后重新输入，或从平台页面重新复制",
+            where=where,
+        )
+    return v
 
 
 def _table(data: dict, name: str, where: str) -> dict:
@@ -403,7 +427,7 @@ def load_project(path: str | Path) -> Project:
         )
     where = str(config_file)
     try:
-        text = config_file.read_text(encoding="utf-8")
+        text = config_file.read_text(encoding="utf-8-sig")  # Windows Notepad's byte order mark is no TOML
         if config_file.suffix.lower() in (".yaml", ".yml"):
             data = parse_yaml(text, ConfigError, where) or {}
             if not isinstance(data, dict):
@@ -413,7 +437,9 @@ def load_project(path: str | Path) -> Project:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"TOML 格式错误: {exc}", where=where) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError("配置文件必须是 UTF-8 编码", where=where) from exc
+        raise ConfigError(
+            "配置文件必须是 UTF-8 编码（Windows 记事本保存为 ANSI/GBK 时：另存为，编码选 UTF-8）", where=where
+        ) from exc
     root = config_file.parent.resolve()
 
     known_top = {
@@ -508,17 +534,20 @@ def _channel(plat: dict, channels: dict, phase: str, where: str) -> dict:
 _PASTED = ("profile", "url", "appid", "secret_env", "body_key_env", "proxy")
 
 
-def _strip_pasted(plat: dict) -> dict:
+def _strip_pasted(plat: dict, where: str) -> dict:
     """The platform's values without the spaces, tabs or line breaks a copy from the platform's
     page or an e-mail brings along: the gateway compares the appid exactly, and a padded appid
     answers 'appid不存在' with the spaces invisible in the message."""
-    return {k: v.strip() if k in _PASTED and isinstance(v, str) else v for k, v in plat.items()}
+    return {
+        k: _pasted_key(v, f"[platform] {k}", where) if k in _PASTED and isinstance(v, str) else v
+        for k, v in plat.items()
+    }
 
 
 def _platform_settings(plat: dict, where: str, rel) -> PlatformSettings:
     plat_known = {f.name for f in fields(PlatformSettings)}
     refuse_unknown(plat, plat_known, "[platform] 中未知的设置", where)
-    plat = _strip_pasted(plat)
+    plat = _strip_pasted(plat, where)
     for k in ("secret_file", "body_key_file", "ca_bundle"):
         if k in plat:
             plat[k] = rel(plat[k])
