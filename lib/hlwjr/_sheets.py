@@ -25,6 +25,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ._exceptions import SourceError
+from ._zip import refuse_zip_bomb
+
 __all__ = [
     "FORMULA_TRIGGERS",
     "defuse",
@@ -98,15 +101,27 @@ def excel_writer(path) -> Iterator[Any]:
 def _has_formulas(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as z:
-            return any(_SHEET_PART.match(n) and b"<f" in z.read(n) for n in z.namelist())
+            return any(_SHEET_PART.match(n) and _holds(z, n, b"<f") for n in z.namelist())
     except (OSError, zipfile.BadZipFile, KeyError):
         return False  # not a readable workbook: the reader says so in its own words
+
+
+def _holds(z: zipfile.ZipFile, name: str, needle: bytes, chunk: int = 1 << 20) -> bool:
+    """Does part ``name`` contain ``needle``? Read a MiB at a time (a sheet can be a gigabyte)."""
+    tail = b""
+    with z.open(name) as fh:
+        while block := fh.read(chunk):
+            if needle in tail + block:
+                return True
+            tail = block[-(len(needle) - 1) :]
+    return False
 
 
 def uncached_formulas(path, sheet: str | None = None, *, limit: int = 10) -> list[str]:
     """Cells (``工作表!B3``) holding a formula without a stored result, at most ``limit``; empty
     when the workbook has no formulas (checked cheaply, without opening it twice)."""
     path = Path(path)
+    refuse_zip_bomb(path, SourceError, "Excel 文件")
     if not _has_formulas(path):
         return []
     import openpyxl

@@ -23,6 +23,7 @@ from .._exceptions import HlwjrError, MappingError
 from .._files import atomic_write
 from .._privacy import mask_value
 from .._sheets import formulas_as_text
+from .._zip import refuse_zip_bomb
 
 __all__ = ["TABLE_COLUMNS", "TABLE_KIND", "TableChange", "export_table", "import_table"]
 
@@ -245,6 +246,7 @@ def _export_docx(mapping, path: Path, *, spec, samples: int, sources) -> Path:
 def _read_sheet(path: Path) -> list[tuple[int, dict]]:
     from openpyxl import load_workbook
 
+    refuse_zip_bomb(path, MappingError, "指标对照表")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # not an xlsx, damaged

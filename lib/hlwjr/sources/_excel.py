@@ -12,6 +12,7 @@ from collections import Counter
 from .._exceptions import SourceError
 from .._privacy import lost_digits, mask_text
 from .._sheets import nearest_second, uncached_formulas
+from .._zip import refuse_zip_bomb
 
 
 def _excel_value(v):
@@ -158,6 +159,7 @@ def open_workbook(path, **options):
 
     import openpyxl
 
+    refuse_zip_bomb(path, SourceError, "Excel 文件")
     try:
         return openpyxl.load_workbook(path, read_only=True, **options)
     except zipfile.BadZipFile as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..._exceptions import SpecImportError
+from ..._zip import refuse_zip_bomb
 from ._blocks import _Para, _starts_indented, _Table
 from ._headers import (
     _code_header_roles,
@@ -46,6 +47,7 @@ def _read_docx(path: Path) -> list[_Para | _Table]:
         from docx.text.paragraph import Paragraph as DocxParagraph
     except ImportError as exc:  # pragma: no cover - dependency of hlwjr
         raise SpecImportError("读取 Word 文档需要 python-docx（pip install python-docx）") from exc
+    refuse_zip_bomb(path, SpecImportError, "Word 文档")
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises several unrelated types for a bad file
@@ -180,6 +182,7 @@ def _read_xlsx(path: Path) -> list[_Para | _Table]:
         raise SpecImportError("读取 Excel 需要 openpyxl（pip install openpyxl）") from exc
     import warnings
 
+    refuse_zip_bomb(path, SpecImportError, "Excel 文档")
     try:
         with warnings.catch_warnings():  # "no default style", unsupported extensions: noise for a reader
             warnings.simplefilter("ignore", UserWarning)
