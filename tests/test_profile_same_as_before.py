@@ -10,6 +10,7 @@ leading zero, names, blanks and free text, and every result must be equal.
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from hlwjr._privacy import id_check_char, lost_digits, mask_value, normalize_numbers
 from hlwjr._privacy import mask_kind as privacy_mask_kind
+from hlwjr.sources import _profile
 from hlwjr.sources._profile import (
     _DATE_KIND,
     _DEC_RE,
@@ -248,8 +250,17 @@ def _column(draw) -> list:
     return [everyone[i] for i in picks]
 
 
+def _both_ways():
+    """Run the new code value by value (as for few distinct values) and through pandas (as for many)."""
+    for few in (_profile._FEW, 0):
+        with mock.patch.object(_profile, "_FEW", few):
+            yield few
+
+
 def _same_profile(df: pd.DataFrame, **kw) -> None:
-    assert profile_frame(df, **kw).to_dict() == old_profile_frame(df, **kw).to_dict()
+    old = old_profile_frame(df, **kw).to_dict()
+    for _few in _both_ways():
+        assert profile_frame(df, **kw).to_dict() == old
 
 
 _slow = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -259,16 +270,20 @@ _slow = settings(max_examples=150, deadline=None, suppress_health_check=[HealthC
 @given(_column())
 def test_guess_kind_is_the_same(values):
     for s in (pd.Series(values, dtype="str").dropna(), pd.Series(values, dtype=object)):
-        assert guess_kind(s) == old_guess_kind(s)
+        old = old_guess_kind(s)
+        for _few in _both_ways():
+            assert guess_kind(s) == old
 
 
 @_slow
 @given(_column(), st.sampled_from([None, "%Y%m%d"] + [f for _p, f, _k in DATE_FORMATS]))
 def test_date_format_of_is_the_same(values, first):
     for s in (pd.Series(values, dtype="str"), pd.Series(values, dtype=object)):
-        new, old = date_format_of(s, first), old_date_format_of(s, first)
-        assert new.index.equals(old.index) and new.dtype == old.dtype
-        assert list(map(repr, new)) == list(map(repr, old))  # None is not NaN
+        old = old_date_format_of(s, first)
+        for _few in _both_ways():
+            new = date_format_of(s, first)
+            assert new.index.equals(old.index) and new.dtype == old.dtype
+            assert list(map(repr, new)) == list(map(repr, old))  # None is not NaN
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._privacy import TEXT_COLUMN_FIX, lost_digits, mask_value, normalize_number_values
+from .._privacy import TEXT_COLUMN_FIX, lost_digits, mask_value, normalize_number_values, normalize_numbers
 from .._privacy import mask_kind as privacy_mask_kind
 
 __all__ = [
@@ -189,32 +189,74 @@ def _percent(share: float) -> str:
 _DATE_KIND = {fmt: kind for _p, fmt, kind in DATE_FORMATS}
 _DATE_RES = tuple((re.compile(p), fmt) for p, fmt, _kind in DATE_FORMATS)
 _ANY_DATE_RE = re.compile("|".join(f"(?:{p})" for p, _f, _k in DATE_FORMATS))  # matches iff one of them does
-_ID_MATCH, _MOBILE_MATCH, _NAME_MATCH = (
-    re.compile(_ID_RE).match,
-    re.compile(_MOBILE_RE).match,
-    re.compile(_NAME_RE).match,
-)
-_INT_MATCH, _DEC_MATCH, _LEADING_ZERO_MATCH = (re.compile(p).match for p in (_INT_RE, _DEC_RE, _LEADING_ZERO_RE))
+# up to this many distinct values Python's re on each is faster than a pandas call (Arrow's regex) per test
+_FEW = 5000
 
 
-def _value_format(value, order: tuple[tuple[re.Pattern, str], ...]) -> str | None:
-    """One value's format: the first of ``order`` it matches (one pass of their union rules most out)."""
-    if not isinstance(value, str) or not _ANY_DATE_RE.match(value):
-        return None
-    return next((fmt for rx, fmt in order if rx.match(value)), None)
+class _Distinct:
+    """A column's distinct values, each with how often it occurs: every test runs once per distinct
+    value, not per row — value by value for a few of them, in one pandas ``.str`` call for many."""
+
+    def __init__(self, values: list, weights: np.ndarray, rows: int, array=None):
+        self.values, self.weights, self.rows = values, weights, rows
+        self._array = array  # the values as a pandas array (built when first needed)
+
+    @property
+    def array(self):
+        if self._array is None:
+            self._array = pd.array(self.values, dtype="str")
+        return self._array
+
+    @property
+    def few(self) -> bool:
+        return len(self.values) <= _FEW
+
+    def hits(self, pattern: str) -> np.ndarray:
+        """Which values ``pattern`` matches at their start (``Series.str.match``; False for a non-text)."""
+        if self.few:
+            match = re.compile(pattern).match
+            return np.fromiter((isinstance(v, str) and bool(match(v)) for v in self.values), bool, len(self.values))
+        return pd.Series(self.array).str.match(pattern, na=False).to_numpy(dtype=bool)
+
+    def share(self, pattern: str) -> float:
+        """The share of the rows whose value ``pattern`` matches."""
+        return int(self.weights[self.hits(pattern)].sum()) / self.rows
+
+    def formats(self, first: str | None = None) -> list[str | None]:
+        """Each value's format among :data:`DATE_FORMATS` (``first`` tried first): the first it matches;
+        one match of their union tells the values of none."""
+        order = sorted(_DATE_RES, key=lambda rf: rf[1] != first)
+        if self.few:
+            return [
+                next((fmt for rx, fmt in order if rx.match(v)), None)
+                if isinstance(v, str) and _ANY_DATE_RE.match(v)
+                else None
+                for v in self.values
+            ]
+        out = np.full(len(self.values), None, dtype=object)
+        left = np.flatnonzero(self.hits(_ANY_DATE_RE.pattern))
+        for rx, fmt in order:  # as before, each pattern only on the values no earlier one took
+            if not len(left):
+                break
+            hit = pd.Series(self.array[left]).str.match(rx.pattern, na=False).to_numpy(dtype=bool)
+            out[left[hit]] = fmt
+            left = left[~hit]
+        return out.tolist()
 
 
-def _formats_of_distinct(values: list, first: str | None = None) -> list[str | None]:
-    order = tuple(sorted(_DATE_RES, key=lambda rf: rf[1] != first))
-    return [_value_format(v, order) for v in values]
+def _distinct(values: pd.Series, rows: int | None = None) -> tuple[np.ndarray, _Distinct]:
+    """``values``' codes (-1 for a missing value) and their distinct values (in order of appearance)."""
+    codes, uniques = pd.factorize(values)
+    weights = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    return codes, _Distinct(uniques.tolist(), weights, len(values) if rows is None else rows, uniques.array)
 
 
 def date_format_of(text: pd.Series, first: str | None = None) -> pd.Series:
     """Each value's format among :data:`DATE_FORMATS` (``first`` tried first), NaN where none fits:
     the first format in that order a value matches (each distinct value is matched once)."""
     text.str  # noqa: B018 — like the .str methods: numbers are refused, not read as dates
-    codes, uniques = pd.factorize(text)
-    formats = np.array([f or np.nan for f in _formats_of_distinct(uniques.tolist(), first)] + [np.nan], dtype=object)
+    codes, distinct = _distinct(text)
+    formats = np.array([f or np.nan for f in distinct.formats(first)] + [np.nan], dtype=object)
     return pd.Series(formats[codes], index=text.index, dtype=object)  # code -1 (missing) → the NaN at the end
 
 
@@ -231,48 +273,50 @@ def _guess_stripped(s: pd.Series) -> tuple[str, str, float, str | None]:
         return "empty", "empty", 0.0, None
     sample = s if n <= 20000 else s.sample(20000, random_state=0)
     m = len(sample)
-    codes, uniques = pd.factorize(sample)  # missing values (code -1) match nothing, as in .str.match
-    weights = np.bincount(codes[codes >= 0], minlength=len(uniques)).tolist()
-    distinct = uniques.tolist()
-
-    def share(match, values=distinct) -> float:
-        return sum(w for v, w in zip(values, weights) if match(v)) / m
-
-    numbers = normalize_number_values(distinct)  # １１０１…, '1101…, 138 0013 8000 are IDs and mobiles too
-    share_id = share(_ID_MATCH, numbers)
+    codes, distinct = _distinct(sample)  # missing values (code -1) match nothing, as in .str.match
+    # １１０１…, '1101…, 138 0013 8000 are IDs and mobiles too
+    if distinct.few:
+        numbers = normalize_number_values(distinct.values)
+    else:
+        numbers = normalize_numbers(pd.Series(distinct.array)).tolist()
+    as_numbers = _Distinct(numbers, distinct.weights, m)
+    share_id = as_numbers.share(_ID_RE)
     if share_id >= 0.8:
         return "id_card", "string", share_id, None
-    share_mob = share(_MOBILE_MATCH, numbers)
+    share_mob = as_numbers.share(_MOBILE_RE)
     if share_mob >= 0.8:
         return "mobile", "string", share_mob, None
-    formats = _formats_of_distinct(distinct)
-    if sum(w for f, w in zip(formats, weights) if f) >= 0.8 * m:  # a date column, perhaps of mixed formats
+    formats = distinct.formats()
+    dated = np.fromiter((f is not None for f in formats), bool, len(formats))
+    if int(distinct.weights[dated].sum()) >= 0.8 * m:  # a date column, perhaps of mixed formats
+        # each row's format counted by value_counts, as before: its order breaks a tie between formats
         counts = pd.Series(np.array([None, *formats], dtype=object)[codes + 1], dtype=object).value_counts()
         fmt = counts.index[0]
         return _DATE_KIND[fmt], _DATE_KIND[fmt], float(counts.sum()) / m, fmt
-    return _guess_not_dated(distinct, weights, m, share)
+    return _guess_not_dated(distinct, m)
 
 
-def _guess_not_dated(distinct: list[str], weights: list[int], m: int, share) -> tuple[str, str, float, None]:
+def _guess_not_dated(distinct: _Distinct, m: int) -> tuple[str, str, float, None]:
     """The kind of a column that is neither IDs, mobiles nor dates: a number, code, name or text."""
-    share_int, share_dec = share(_INT_MATCH), share(_DEC_MATCH)
-    max_length = max(map(len, distinct), default=math.inf)  # no value: no length test passes
+    share_int, share_dec = distinct.share(_INT_RE), distinct.share(_DEC_RE)
+    max_length = max(map(len, distinct.values), default=math.inf)  # no value: no length test passes
     numeric = share_int + share_dec >= 0.95
-    if numeric and any(map(_LEADING_ZERO_MATCH, distinct)):
+    if numeric and distinct.hits(_LEADING_ZERO_RE).any():
         # 0101, 03.01: a leading zero is part of the code — a number would lose it
         return "code", "string", share_int + share_dec, None
     if numeric and share_dec > 0:
-        if max(len(v.split(".")[1]) for v in distinct if _DEC_MATCH(v)) <= 2:
+        decimals = (v for v, hit in zip(distinct.values, distinct.hits(_DEC_RE)) if hit)
+        if max(len(v.split(".")[1]) for v in decimals) <= 2:
             return "amount", "decimal", share_int + share_dec, None
         return "decimal", "decimal", share_int + share_dec, None
     if share_int >= 0.95:
-        if len(distinct) <= 30 and max_length <= 4:
+        if len(distinct.values) <= 30 and max_length <= 4:
             return "code", "integer", share_int, None
         return "integer", "integer", share_int, None
-    share_name = share(_NAME_MATCH)
-    if share_name >= 0.8 and len(distinct) > min(50, 0.3 * m):
+    share_name = distinct.share(_NAME_RE)
+    if share_name >= 0.8 and len(distinct.values) > min(50, 0.3 * m):
         return "name", "string", share_name, None
-    if len(distinct) <= max(50, 0.02 * m) and max_length <= 20:
+    if len(distinct.values) <= max(50, 0.02 * m) and max_length <= 20:
         return "code", "string", 1.0, None
     return "text", "string", 1.0, None
 
@@ -290,7 +334,8 @@ def profile_frame(
         text = notnull.astype("str")
         stripped = text.str.strip()
         filled = (stripped != "").to_numpy(dtype=bool)
-        text, stripped = text[filled], stripped[filled]
+        if not filled.all():
+            text, stripped = text[filled], stripped[filled]
         nulls = n - len(text)
         kind, dtype, match, fmt = _guess_stripped(stripped)
         counts = text.value_counts()
@@ -376,7 +421,7 @@ def _lost_digit_rows(values: pd.Series, counts: pd.Series) -> int:
         return int((values.abs() >= 1e15).sum())
     if pd.api.types.is_bool_dtype(values.dtype):
         return 0
-    if isinstance(values.dtype, pd.StringDtype):  # text: each distinct value is looked at once
+    if isinstance(values.dtype, pd.StringDtype) and len(counts) <= _FEW:  # a few distinct texts: each once
         return sum(
             c for v, c in zip(counts.index.tolist(), counts.tolist()) if _LOST_SHAPE.search(v) and lost_digits(v)
         )
