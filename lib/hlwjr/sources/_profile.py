@@ -208,7 +208,7 @@ class _Distinct:
         return self._array
 
     @property
-    def few(self) -> bool:
+    def few(self) -> bool:  # tested value by value
         return len(self.values) <= _FEW
 
     def hits(self, pattern: str) -> np.ndarray:
@@ -244,11 +244,11 @@ class _Distinct:
         return out.tolist()
 
 
-def _distinct(values: pd.Series, rows: int | None = None) -> tuple[np.ndarray, _Distinct]:
+def _distinct(values: pd.Series) -> tuple[np.ndarray, _Distinct]:
     """``values``' codes (-1 for a missing value) and their distinct values (in order of appearance)."""
     codes, uniques = pd.factorize(values)
     weights = np.bincount(codes[codes >= 0], minlength=len(uniques))
-    return codes, _Distinct(uniques.tolist(), weights, len(values) if rows is None else rows, uniques.array)
+    return codes, _Distinct(uniques.tolist(), weights, len(values), uniques.array)
 
 
 def date_format_of(text: pd.Series, first: str | None = None) -> pd.Series:
