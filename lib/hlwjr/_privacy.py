@@ -54,6 +54,7 @@ __all__ = [
     "mask_text",
     "mask_value",
     "normalize_number",
+    "normalize_number_values",
     "normalize_numbers",
     "to_halfwidth",
 ]
@@ -107,14 +108,27 @@ def normalize_number(value: Any) -> str:
     return _INNER_SEPS.sub("", s.strip(_EDGES))
 
 
+# only values with a digit can be an ID or a phone: names and codes of letters stay as they are,
+# and so do plain digit strings (already in normal form)
+_PLAIN_NUMBER, _DIGIT = re.compile(r"[0-9]*[0-9Xx]?"), re.compile(r"\d")
+
+
 def normalize_numbers(series):
     """:func:`normalize_number` over a pandas Series of text (plain digit strings pass unchanged)."""
     s = series.astype("str")
-    # only values with a digit can be an ID or a phone: names and codes of letters stay as they are
-    odd = ~s.str.fullmatch(r"[0-9]*[0-9Xx]?") & s.str.contains(r"\d")
+    odd = ~s.str.fullmatch(_PLAIN_NUMBER.pattern) & s.str.contains(_DIGIT.pattern)
     if not odd.any():
         return s
     return s.where(~odd, s[odd].map(normalize_number))
+
+
+def normalize_number_values(values) -> list:
+    """:func:`normalize_numbers` value by value, for a few (distinct) texts: no pandas call per test.
+    Anything not text (a missing value) stays as it is."""
+    return [
+        normalize_number(v) if isinstance(v, str) and not _PLAIN_NUMBER.fullmatch(v) and _DIGIT.search(v) else v
+        for v in values
+    ]
 
 
 def _is_missing(value: Any) -> bool:

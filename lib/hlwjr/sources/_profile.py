@@ -11,11 +11,14 @@ numbers and names are masked in every preview (``hlwjr._privacy.mask_value``).
 from __future__ import annotations
 
 import html
+import math
+import re
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from .._privacy import TEXT_COLUMN_FIX, lost_digits, mask_value, normalize_numbers
+from .._privacy import TEXT_COLUMN_FIX, lost_digits, mask_value, normalize_number_values, normalize_numbers
 from .._privacy import mask_kind as privacy_mask_kind
 
 __all__ = [
@@ -183,66 +186,137 @@ def _percent(share: float) -> str:
     return f"{pct:.1f}%".replace(".0%", "%")
 
 
-def _share(mask: pd.Series, n: int) -> float:
-    return float(mask.sum()) / n if n else 0.0
-
-
 _DATE_KIND = {fmt: kind for _p, fmt, kind in DATE_FORMATS}
+_DATE_RES = tuple((re.compile(p), fmt) for p, fmt, _kind in DATE_FORMATS)
+_ANY_DATE_RE = re.compile("|".join(f"(?:{p})" for p, _f, _k in DATE_FORMATS))  # matches iff one of them does
+# up to this many distinct values Python's re on each is faster than a pandas call (Arrow's regex) per test
+_FEW = 5000
+
+
+class _Distinct:
+    """A column's distinct values, each with how often it occurs: every test runs once per distinct
+    value, not per row — value by value for a few of them, in one pandas ``.str`` call for many."""
+
+    def __init__(self, values: list, weights: np.ndarray, rows: int, array=None):
+        self.values, self.weights, self.rows = values, weights, rows
+        self._array = array  # the values as a pandas array (built when first needed)
+
+    @property
+    def array(self):
+        if self._array is None:
+            self._array = pd.array(self.values, dtype="str")
+        return self._array
+
+    @property
+    def few(self) -> bool:  # tested value by value
+        return len(self.values) <= _FEW
+
+    def hits(self, pattern: str) -> np.ndarray:
+        """Which values ``pattern`` matches at their start (``Series.str.match``; False for a non-text)."""
+        if self.few:
+            match = re.compile(pattern).match
+            return np.fromiter((isinstance(v, str) and bool(match(v)) for v in self.values), bool, len(self.values))
+        return pd.Series(self.array).str.match(pattern, na=False).to_numpy(dtype=bool)
+
+    def share(self, pattern: str) -> float:
+        """The share of the rows whose value ``pattern`` matches."""
+        return int(self.weights[self.hits(pattern)].sum()) / self.rows
+
+    def formats(self, first: str | None = None) -> list[str | None]:
+        """Each value's format among :data:`DATE_FORMATS` (``first`` tried first): the first it matches;
+        one match of their union tells the values of none."""
+        order = sorted(_DATE_RES, key=lambda rf: rf[1] != first)
+        if self.few:
+            return [
+                next((fmt for rx, fmt in order if rx.match(v)), None)
+                if isinstance(v, str) and _ANY_DATE_RE.match(v)
+                else None
+                for v in self.values
+            ]
+        out = np.full(len(self.values), None, dtype=object)
+        left = np.flatnonzero(self.hits(_ANY_DATE_RE.pattern))
+        for rx, fmt in order:  # as before, each pattern only on the values no earlier one took
+            if not len(left):
+                break
+            hit = pd.Series(self.array[left]).str.match(rx.pattern, na=False).to_numpy(dtype=bool)
+            out[left[hit]] = fmt
+            left = left[~hit]
+        return out.tolist()
+
+
+def _distinct(values: pd.Series) -> tuple[np.ndarray, _Distinct]:
+    """``values``' codes (-1 for a missing value) and their distinct values (in order of appearance)."""
+    codes, uniques = pd.factorize(values)
+    weights = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    return codes, _Distinct(uniques.tolist(), weights, len(values), uniques.array)
 
 
 def date_format_of(text: pd.Series, first: str | None = None) -> pd.Series:
-    """Each value's format among :data:`DATE_FORMATS` (``first`` tried first), None where none fits:
-    every pattern is matched only against the values no earlier one took."""
-    out = pd.Series(None, index=text.index, dtype=object)
-    left = text
-    for pattern, fmt, _kind in sorted(DATE_FORMATS, key=lambda pfk: pfk[1] != first):
-        hit = left.str.match(pattern).fillna(False).astype(bool)
-        out[hit[hit].index] = fmt
-        left = left[~hit]
-        if left.empty:
-            break
-    return out
+    """Each value's format among :data:`DATE_FORMATS` (``first`` tried first), NaN where none fits:
+    the first format in that order a value matches (each distinct value is matched once)."""
+    text.str  # noqa: B018 — like the .str methods: numbers are refused, not read as dates
+    codes, distinct = _distinct(text)
+    formats = np.array([f or np.nan for f in distinct.formats(first)] + [np.nan], dtype=object)
+    return pd.Series(formats[codes], index=text.index, dtype=object)  # code -1 (missing) → the NaN at the end
 
 
 def guess_kind(values: pd.Series) -> tuple[str, str, float, str | None]:
     """Guess what a column of (non-null, text) values holds → (kind, dtype, match share, date format)."""
-    s = values.astype("str").str.strip()
+    return _guess_stripped(values.astype("str").str.strip())
+
+
+def _guess_stripped(s: pd.Series) -> tuple[str, str, float, str | None]:
+    """:func:`guess_kind` of values already stripped: every test runs once per distinct value, weighted
+    by how often it occurs (a wide export of short columns pays no pandas call per test)."""
     n = len(s)
     if n == 0:
         return "empty", "empty", 0.0, None
     sample = s if n <= 20000 else s.sample(20000, random_state=0)
     m = len(sample)
-    numbers = normalize_numbers(sample)  # １１０１…, '1101…, 138 0013 8000 are IDs and mobiles too
-    share_id = _share(numbers.str.match(_ID_RE), m)
+    codes, distinct = _distinct(sample)  # missing values (code -1) match nothing, as in .str.match
+    # １１０１…, '1101…, 138 0013 8000 are IDs and mobiles too
+    if distinct.few:
+        numbers = normalize_number_values(distinct.values)
+    else:
+        numbers = normalize_numbers(pd.Series(distinct.array)).tolist()
+    as_numbers = _Distinct(numbers, distinct.weights, m)
+    share_id = as_numbers.share(_ID_RE)
     if share_id >= 0.8:
         return "id_card", "string", share_id, None
-    share_mob = _share(numbers.str.match(_MOBILE_RE), m)
+    share_mob = as_numbers.share(_MOBILE_RE)
     if share_mob >= 0.8:
         return "mobile", "string", share_mob, None
-    formats = date_format_of(sample).value_counts()
-    if len(formats) and formats.sum() >= 0.8 * m:  # a date column, perhaps of mixed formats
-        fmt = formats.index[0]
-        return _DATE_KIND[fmt], _DATE_KIND[fmt], float(formats.sum()) / m, fmt
-    share_int = _share(sample.str.match(_INT_RE), m)
-    share_dec = _share(sample.str.match(_DEC_RE), m)
-    distinct = sample.nunique()
-    lengths = sample.str.len()
-    if share_int + share_dec >= 0.95 and sample.str.match(_LEADING_ZERO_RE).any():
+    formats = distinct.formats()
+    dated = np.fromiter((f is not None for f in formats), bool, len(formats))
+    if int(distinct.weights[dated].sum()) >= 0.8 * m:  # a date column, perhaps of mixed formats
+        # each row's format counted by value_counts, as before: its order breaks a tie between formats
+        counts = pd.Series(np.array([None, *formats], dtype=object)[codes + 1], dtype=object).value_counts()
+        fmt = counts.index[0]
+        return _DATE_KIND[fmt], _DATE_KIND[fmt], float(counts.sum()) / m, fmt
+    return _guess_not_dated(distinct, m)
+
+
+def _guess_not_dated(distinct: _Distinct, m: int) -> tuple[str, str, float, None]:
+    """The kind of a column that is neither IDs, mobiles nor dates: a number, code, name or text."""
+    share_int, share_dec = distinct.share(_INT_RE), distinct.share(_DEC_RE)
+    max_length = max(map(len, distinct.values), default=math.inf)  # no value: no length test passes
+    numeric = share_int + share_dec >= 0.95
+    if numeric and distinct.hits(_LEADING_ZERO_RE).any():
         # 0101, 03.01: a leading zero is part of the code — a number would lose it
         return "code", "string", share_int + share_dec, None
-    if share_int + share_dec >= 0.95 and share_dec > 0:
-        dec_places = sample[sample.str.match(_DEC_RE)].str.split(".").str[1].str.len()
-        if len(dec_places) and dec_places.max() <= 2:
+    if numeric and share_dec > 0:
+        decimals = (v for v, hit in zip(distinct.values, distinct.hits(_DEC_RE)) if hit)
+        if max(len(v.split(".")[1]) for v in decimals) <= 2:
             return "amount", "decimal", share_int + share_dec, None
         return "decimal", "decimal", share_int + share_dec, None
     if share_int >= 0.95:
-        if distinct <= 30 and lengths.max() <= 4:
+        if len(distinct.values) <= 30 and max_length <= 4:
             return "code", "integer", share_int, None
         return "integer", "integer", share_int, None
-    share_name = _share(sample.str.match(_NAME_RE), m)
-    if share_name >= 0.8 and distinct > min(50, 0.3 * m):
+    share_name = distinct.share(_NAME_RE)
+    if share_name >= 0.8 and len(distinct.values) > min(50, 0.3 * m):
         return "name", "string", share_name, None
-    if distinct <= max(50, 0.02 * m) and lengths.max() <= 20:
+    if len(distinct.values) <= max(50, 0.02 * m) and max_length <= 20:
         return "code", "string", 1.0, None
     return "text", "string", 1.0, None
 
@@ -258,9 +332,12 @@ def profile_frame(
         raw = df[name]
         notnull = raw.dropna()
         text = notnull.astype("str")
-        text = text[text.str.strip() != ""]
+        stripped = text.str.strip()
+        filled = (stripped != "").to_numpy(dtype=bool)
+        if not filled.all():
+            text, stripped = text[filled], stripped[filled]
         nulls = n - len(text)
-        kind, dtype, match, fmt = guess_kind(text)
+        kind, dtype, match, fmt = _guess_stripped(stripped)
         counts = text.value_counts()
         shown = counts[counts >= min_count].head(top)
         mask_kind = _MASK_KINDS.get(kind) or privacy_mask_kind(str(name), "", text.iloc[0] if len(text) else None)
@@ -285,18 +362,18 @@ def profile_frame(
             hidden_values=int((counts < min_count).sum()),
             match_share=round(match, 4),
             date_format=fmt,
-            lost_digits=_lost_digit_rows(notnull),
+            lost_digits=_lost_digit_rows(notnull, counts),
         )
         if len(text):
-            lengths = text.str.len()
-            cp.min_length, cp.max_length = int(lengths.min()), int(lengths.max())
+            lengths = [len(v) for v in counts.index.tolist()]
+            cp.min_length, cp.max_length = min(lengths), max(lengths)
             if dtype in ("integer", "decimal"):
                 nums = pd.to_numeric(text, errors="coerce").dropna()
                 if len(nums):
                     # a phone or ID exported as a number (13812345678.0) is as identifying as text
                     cp.min, cp.max = show(_num(nums.min())), show(_num(nums.max()))
             elif dtype in ("date", "datetime"):
-                _profile_dates(cp, text.str.strip(), fmt, show)
+                _profile_dates(cp, stripped, fmt, show)
             elif kind not in ("text",):
                 cp.min, cp.max = show(text.min()), show(text.max())
         cols.append(cp)
@@ -334,15 +411,23 @@ def _mixed_formats_warning(column: str, text: pd.Series, formats: pd.Series, cou
     )
 
 
-def _lost_digit_rows(values: pd.Series) -> int:
-    """How many values are long numbers whose digits a spreadsheet lost (1.10101E+17, 1.1e17)."""
+_LOST_SHAPE = re.compile(r"[eEＥｅ]|^\d{15}000$")  # what a long number a spreadsheet rounded looks like
+
+
+def _lost_digit_rows(values: pd.Series, counts: pd.Series) -> int:
+    """How many values are long numbers whose digits a spreadsheet lost (1.10101E+17, 1.1e17);
+    ``counts``: the column's non-blank values as text with how often each occurs."""
     if pd.api.types.is_float_dtype(values.dtype):
         return int((values.abs() >= 1e15).sum())
     if pd.api.types.is_bool_dtype(values.dtype):
         return 0
-    shape = values.astype("str").str.contains(r"[eEＥｅ]|^\d{15}000$").to_numpy(dtype=bool, na_value=False)
+    if isinstance(values.dtype, pd.StringDtype) and len(counts) <= _FEW:  # a few distinct texts: each once
+        return sum(
+            c for v, c in zip(counts.index.tolist(), counts.tolist()) if _LOST_SHAPE.search(v) and lost_digits(v)
+        )
+    shape = values.astype("str").str.contains(_LOST_SHAPE.pattern).to_numpy(dtype=bool, na_value=False)
     if pd.api.types.is_object_dtype(values.dtype) and pd.api.types.infer_dtype(values, skipna=True) != "string":
-        shape |= ~values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)  # Python floats among text
+        shape = shape | ~values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)  # Python floats among text
     return sum(lost_digits(v) for v in values[shape].tolist())
 
 
