@@ -25,6 +25,8 @@ their message says what to fix.  Low-level exceptions (``httpx``, ``sqlite3``, `
 
 from __future__ import annotations
 
+from ._privacy import mask_text  # the one owner of masking (it imports nothing of ours)
+
 __all__ = [
     "AuthError",
     "ConfigError",
@@ -47,9 +49,16 @@ class HlwjrError(Exception):
     """Base of every error hlwjr raises on purpose."""
 
     def __init__(self, message: str, *, where: str | None = None) -> None:
-        self.message = message
-        self.where = where
-        super().__init__(f"{where}: {message}" if where else message)
+        self.message = _shown(message)
+        self.where = _shown(where)
+        super().__init__(f"{self.where}: {self.message}" if self.where else self.message)
+
+
+def _shown(text: str | None) -> str | None:
+    """A message or a location as every error shows it: the last line of defence for patient data
+    — a file named after a patient (``复诊_110101199003074574.csv``), a value quoted whole — shows
+    no full ID-card or phone number (values are masked where they are quoted, too)."""
+    return mask_text(str(text)) if text else text
 
 
 class ConfigError(HlwjrError):

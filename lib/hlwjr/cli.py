@@ -13,6 +13,7 @@ import sys
 from typing import TextIO
 
 from ._exceptions import ConfigError, HlwjrError, LedgerError
+from ._privacy import mask_text
 
 # Modules that contribute sub-commands, in the order they appear in --help.
 _COMMAND_MODULES = (
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace, stdout: TextIO = sys.stdout, stderr: TextIO = 
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except OSError as exc:  # a file the user named cannot be read/written: one line, no traceback
-        where = f"{exc.filename}: " if exc.filename else ""
+        where = f"{mask_text(str(exc.filename))}: " if exc.filename else ""
         print(
             f"错误: {where}文件读写失败（{exc.strerror or exc}）；请检查路径是否存在、是否有读写权限、磁盘是否已满",
             file=stderr,

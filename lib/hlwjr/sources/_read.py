@@ -231,15 +231,19 @@ class Source:
         if suffix != ".parquet" and suffix != ".pq":
             _refuse_mismatched_content(path, suffix)
         if suffix in _EXCEL_SUFFIXES:
-            self.info = SourceInfo(label=str(path), kind="excel", header_row=header_row)
+            self.info = SourceInfo(label=mask_text(str(path)), kind="excel", header_row=header_row)
             self._sheet = sheet
         elif suffix in (".parquet", ".pq"):
-            self.info = SourceInfo(label=str(path), kind="parquet")
+            self.info = SourceInfo(label=mask_text(str(path)), kind="parquet")
         elif suffix == ".xls":
             raise SourceError("不支持旧版 .xls 格式，请在 Excel 中另存为 .xlsx 或 CSV", where=str(path))
         else:
             self.info = SourceInfo(
-                label=str(path), kind="csv", encoding=encoding, delimiter=delimiter, header_row=header_row or 1
+                label=mask_text(str(path)),
+                kind="csv",
+                encoding=encoding,
+                delimiter=delimiter,
+                header_row=header_row or 1,
             )
             if path.stat().st_size == 0:
                 raise SourceError("文件为空（0 字节），请重新导出", where=str(path))
