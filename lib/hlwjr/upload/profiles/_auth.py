@@ -14,9 +14,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -24,6 +21,7 @@ from collections.abc import Callable, Mapping
 import httpx
 
 from ..._exceptions import ConfigError
+from ._digests import DIGESTS, ENCODINGS
 from ._sm import gateway_key, sm3_hex
 
 __all__ = ["HmacGatewayAuth", "SigningAuth", "Sm3GatewayAuth", "signed_headers"]
@@ -120,8 +118,7 @@ class HmacGatewayAuth(Sm3GatewayAuth):
             )
 
     def content_digest(self, body: bytes) -> str:
-        return base64.b64encode(hashlib.md5(body).digest()).decode("ascii")
+        return ENCODINGS["base64"](DIGESTS["md5"](b"", body))
 
     def signature(self, string_to_sign: str) -> str:
-        mac = hmac.new(self._secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256)
-        return base64.b64encode(mac.digest()).decode("ascii")
+        return ENCODINGS["base64"](DIGESTS["hmac-sha256"](self._secret.encode("utf-8"), string_to_sign.encode("utf-8")))

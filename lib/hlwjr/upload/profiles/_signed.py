@@ -20,48 +20,19 @@ and, for SM3, from ``cryptography``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import string
 import uuid
-from collections.abc import Callable
 
 import httpx
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 from ..._exceptions import ConfigError
 from ._auth import SigningAuth
+from ._digests import DIGESTS, ENCODINGS, sm3
 
 __all__ = ["SignedHeadersAuth", "check_signed_headers"]
 
 
-def _sm3(data: bytes) -> bytes:
-    h = hashes.Hash(hashes.SM3())
-    h.update(data)
-    return h.finalize()
-
-
-def _hmac_sm3(key: bytes, data: bytes) -> bytes:
-    h = crypto_hmac.HMAC(key, hashes.SM3())
-    h.update(data)
-    return h.finalize()
-
-
-#: algorithm → digest(key, data); plain hashes ignore the key (put {secret} in the string instead)
-DIGESTS: dict[str, Callable[[bytes, bytes], bytes]] = {
-    "md5": lambda key, data: hashlib.md5(data).digest(),
-    "sha256": lambda key, data: hashlib.sha256(data).digest(),
-    "sm3": lambda key, data: _sm3(data),
-    "hmac-sha256": lambda key, data: hmac.new(key, data, hashlib.sha256).digest(),
-    "hmac-sm3": _hmac_sm3,
-}
-ENCODINGS: dict[str, Callable[[bytes], str]] = {
-    "hex": lambda b: b.hex(),
-    "HEX": lambda b: b.hex().upper(),
-    "base64": lambda b: base64.b64encode(b).decode("ascii"),
-}
 _SIGNED = ("appid", "secret", "timestamp", "nonce", "method", "path", "body_md5", "body_sha256", "body_sm3")
 _SENT = tuple(p for p in _SIGNED if p != "secret") + ("signature",)
 
@@ -121,7 +92,7 @@ class SignedHeadersAuth(SigningAuth):
             "path": request.url.path,
             "body_md5": hashlib.md5(body).hexdigest(),
             "body_sha256": hashlib.sha256(body).hexdigest(),
-            "body_sm3": _sm3(body).hex(),
+            "body_sm3": sm3(body).hex(),
         }
 
     def sign(self, request: httpx.Request) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ..._exceptions import ConfigError
+from ._digests import sm3
 
 __all__ = [
     "GATEWAY_IV",
@@ -32,9 +32,7 @@ _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 
 def sm3_hex(data: bytes | str) -> str:
     """SM3 (GB/T 32905) of ``data`` (a str is UTF-8 encoded) as upper-case hex."""
-    h = hashes.Hash(hashes.SM3())
-    h.update(data.encode("utf-8") if isinstance(data, str) else data)
-    return h.finalize().hex().upper()
+    return sm3(data.encode("utf-8") if isinstance(data, str) else data).hex().upper()
 
 
 def pad_7816(data: bytes) -> bytes:
