@@ -6,87 +6,22 @@ encodingAesKey and a missing one each end with one clear line and nothing stored
 
 from __future__ import annotations
 
-import io
-
 import pytest
+from gateway_world import cli, gateway_project, gateway_world, platform_counts
 
-from hlwjr import Ledger, PlatformClient
-from hlwjr.cli import parse_args, run
+from hlwjr import Ledger
 
 pytestmark = pytest.mark.slow
 
 
-def cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = run(parse_args(list(argv)), out, err)
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from hlwjr.demo._hospital import DEMO_ORGAN_ID, DEMO_ORGAN_NAME, generate_demo_hospital
-    from hlwjr.demo._run import find_demo_mapping
-    from hlwjr.sandbox import Sandbox
-
-    base = tmp_path_factory.mktemp("gateway-hmac")
-    hospital = generate_demo_hospital(base / "hospital", days=1, per_day=35)
-    sb = Sandbox(base / "sandbox", protocol="gateway-hmac")
-    sb.start()
-    try:
-        appid, secret = sb.register(DEMO_ORGAN_ID, DEMO_ORGAN_NAME)
-        yield {
-            "base": base,
-            "hospital": hospital,
-            "sandbox": sb,
-            "appid": appid,
-            "secret": secret,
-            "body_key": sb.body_key(secret),
-            "mapping": find_demo_mapping(),
-            "org": (DEMO_ORGAN_ID, DEMO_ORGAN_NAME),
-        }
-    finally:
-        sb.stop()
+    with gateway_world(tmp_path_factory.mktemp("gateway-hmac"), "gateway-hmac", per_day=35) as w:
+        yield w
 
 
 def make_project(world, name: str, monkeypatch, *, secret: str, body_key: str | None):
-    from hlwjr.upload._project import write_project
-
-    env, key_env = f"HLWJR_GH_SECRET_{name.upper()}", f"HLWJR_GH_BODY_KEY_{name.upper()}"
-    monkeypatch.setenv(env, secret)
-    if body_key is None:
-        monkeypatch.delenv(key_env, raising=False)
-    else:
-        monkeypatch.setenv(key_env, body_key)
-    org_code, org_name = world["org"]
-    return write_project(
-        world["base"] / name,
-        {
-            "mapping_dir": str(world["mapping"]),
-            "project": {"name": org_name, "org_code": org_code, "phase": "test"},
-            "platform": {
-                "profile": "gateway-hmac",
-                "url": world["sandbox"].gateway_url,
-                "appid": world["appid"],
-                "secret_env": env,
-                "body_key_env": key_env,
-                "max_retries": 1,
-                "backoff_base": 0.05,
-            },
-            "sources": {"his": world["hospital"].sqlite_url},
-        },
-    ).parent
-
-
-def platform_counts(world) -> dict[str, int]:
-    """What the sandbox stored, read through its token API (same store, same verification log)."""
-    sb = world["sandbox"]
-    with PlatformClient("sandbox", sb.url, world["appid"], world["secret"]) as c:
-        data = c.verify_log_records(limit=10000)
-    counts: dict[str, int] = {}
-    for r in data["records"]:
-        if r["status"] == "ok":
-            counts[r["dataset"]] = counts.get(r["dataset"], 0) + 1
-    return counts
+    return gateway_project(world, name, monkeypatch, secret=secret, body_key=body_key)
 
 
 def nothing_shown(world, text: str) -> bool:
@@ -130,7 +65,7 @@ def test_a_wrong_key_stops_with_one_line_and_nothing_stored(world, monkeypatch, 
 def test_a_missing_body_key_is_named_before_anything_is_sent(world, monkeypatch):
     root = make_project(world, "nokey", monkeypatch, secret=world["secret"], body_key=None)
     code, out, err = cli("upload", "--config", str(root), "--date", world["hospital"].days[0], "--no-progress")
-    assert code == 2 and "encodingAesKey" in err and "HLWJR_GH_BODY_KEY_NOKEY" in err, out + err  # where it reads it
+    assert code == 2 and "encodingAesKey" in err and "HLWJR_E2E_BODY_KEY_NOKEY" in err, out + err  # where it reads it
     assert nothing_shown(world, out + err)
 
 

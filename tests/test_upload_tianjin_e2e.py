@@ -5,81 +5,22 @@ with a non-zero exit and nothing stored."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
+from gateway_world import cli, gateway_project, gateway_world, platform_counts
 
-from hlwjr import Ledger, PlatformClient
-from hlwjr.cli import parse_args, run
+from hlwjr import Ledger
 
 pytestmark = pytest.mark.slow
 
 
-def cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = run(parse_args(list(argv)), out, err)
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from hlwjr.demo._hospital import DEMO_ORGAN_ID, DEMO_ORGAN_NAME, generate_demo_hospital
-    from hlwjr.demo._run import find_demo_mapping
-    from hlwjr.sandbox import Sandbox
-
-    base = tmp_path_factory.mktemp("tianjin")
-    hospital = generate_demo_hospital(base / "hospital", days=1, per_day=40)
-    sb = Sandbox(base / "sandbox", protocol="tianjin")
-    sb.start()
-    try:
-        appid, secret = sb.register(DEMO_ORGAN_ID, DEMO_ORGAN_NAME)
-        yield {
-            "base": base,
-            "hospital": hospital,
-            "sandbox": sb,
-            "appid": appid,
-            "secret": secret,
-            "mapping": find_demo_mapping(),
-            "org": (DEMO_ORGAN_ID, DEMO_ORGAN_NAME),
-        }
-    finally:
-        sb.stop()
+    with gateway_world(tmp_path_factory.mktemp("tianjin"), "tianjin", per_day=40) as w:
+        yield w
 
 
 def make_project(world, name: str, secret: str, monkeypatch):
-    from hlwjr.upload._project import write_project
-
-    env = f"HLWJR_TJ_SECRET_{name.upper()}"
-    monkeypatch.setenv(env, secret)
-    org_code, org_name = world["org"]
-    return write_project(
-        world["base"] / name,
-        {
-            "mapping_dir": str(world["mapping"]),
-            "project": {"name": org_name, "org_code": org_code, "phase": "test"},
-            "platform": {
-                "profile": "tianjin",
-                "url": world["sandbox"].gateway_url,
-                "appid": world["appid"],
-                "secret_env": env,
-                "max_retries": 1,
-                "backoff_base": 0.05,
-            },
-            "sources": {"his": world["hospital"].sqlite_url},
-        },
-    ).parent
-
-
-def platform_counts(world) -> dict[str, int]:
-    """What the sandbox stored, read through its token API (same store, same verification log)."""
-    sb = world["sandbox"]
-    with PlatformClient("sandbox", sb.url, world["appid"], world["secret"]) as c:
-        data = c.verify_log_records(limit=10000)
-    counts: dict[str, int] = {}
-    for r in data["records"]:
-        if r["status"] == "ok":
-            counts[r["dataset"]] = counts.get(r["dataset"], 0) + 1
-    return counts
+    return gateway_project(world, name, monkeypatch, secret=secret)
 
 
 def test_upload_reconcile_rerun_and_wrong_secret(world, monkeypatch):
