@@ -5,7 +5,7 @@ and page numbers left out, headings found by size; a PDF without a text layer (a
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hlwjr import SpecImportError
@@ -355,6 +355,15 @@ def test_a_dictionary_without_vertical_rules_reads_wrapped_meanings_whole(tmp_pa
     ruled=st.booleans(),
     split=st.booleans(),
 )
+# a row broken over the page under a repeated header: its rest sits between the header and the next row
+@example(n=25, repeat=True, valign="TOP", lengths=[49], ruled=False, split=True)
+@example(n=25, repeat=True, valign="TOP", lengths=[49], ruled=True, split=True)
+# the last row's rest alone at the next page's top, the table ending there (a heading after it)
+@example(n=25, repeat=False, valign="TOP", lengths=[0, 25, 0], ruled=False, split=True)
+@example(n=25, repeat=True, valign="TOP", lengths=[0, 25, 0], ruled=True, split=True)
+# the last row's rest alone under the header repeated on the next page
+@example(n=39, repeat=True, valign="TOP", lengths=[49], ruled=False, split=True)
+@example(n=39, repeat=True, valign="TOP", lengths=[49], ruled=True, split=True)
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_a_wrapped_table_without_vertical_rules_over_pages_reads_every_row(
     tmp_path, n, repeat, valign, lengths, ruled, split
