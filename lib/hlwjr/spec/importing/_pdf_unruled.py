@@ -291,7 +291,7 @@ def _rest_alone(lines: list[dict], cols: _Columns, rules: list[float]) -> int:
     """How many of the page's first lines are only the rest of the previous page's last row broken
     by the page, no row of the table after them (the table ends there): lines at line spacing that
     fit its columns, at its size, none with text in the identifying column or 序号, and after them no
-    line that goes on at line spacing (a paragraph's); 0 when they are not. Their cells are added to
+    line that goes on at line spacing (a paragraph's) nor a header; 0 when they are not. Their cells are added to
     that row (:func:`_assemble`)."""
     k = 0
     while k < len(lines) and (k == 0 or _joined(lines[k - 1], lines[k], rules)):
@@ -303,7 +303,7 @@ def _rest_alone(lines: list[dict], cols: _Columns, rules: list[float]) -> int:
         k += 1
     if k < len(lines) and k and _joined(lines[k - 1], lines[k], rules) and lines[k]["size"] <= cols.size * 1.15:
         return 0
-    return k
+    return 0 if _header(lines, k, rules) else k  # a line above a header is its caption (续表), not a rest
 
 
 def _row_follows(lines: list[dict], k: int, cols: _Columns, rules: list[float]) -> bool:
