@@ -24,7 +24,8 @@ Not read: a field code wrapped over lines without a 序号 column numbering the 
 as rows); a line of text spanning the columns inside a 三线表 (it joins the nearest row); a cell
 spanning columns inside a borderless table (it ends the table); bottom-aligned cells; a borderless
 table whose rows sit closer than their own lines (no gap between rows) with vertically centred
-cells.
+cells; a row broken by the page whose rest sits under a header repeated below a 续表 caption (it
+joins the header).
 """
 
 from __future__ import annotations
