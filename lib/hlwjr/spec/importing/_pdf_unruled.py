@@ -25,7 +25,7 @@ as rows); a line of text spanning the columns inside a 三线表 (it joins the n
 spanning columns inside a borderless table (it ends the table); bottom-aligned cells; a borderless
 table whose rows sit closer than their own lines (no gap between rows) with vertically centred
 cells; a row broken by the page whose rest sits under a header repeated below a 续表 caption (it
-joins the header).
+joins the header, in a 三线表 the next row).
 """
 
 from __future__ import annotations
