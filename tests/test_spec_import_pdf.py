@@ -5,7 +5,7 @@ and page numbers left out, headings found by size; a PDF without a text layer (a
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hlwjr import SpecImportError
@@ -355,6 +355,15 @@ def test_a_dictionary_without_vertical_rules_reads_wrapped_meanings_whole(tmp_pa
     ruled=st.booleans(),
     split=st.booleans(),
 )
+# a row broken over the page under a repeated header: its rest sits between the header and the next row
+@example(n=25, repeat=True, valign="TOP", lengths=[49], ruled=False, split=True)
+@example(n=25, repeat=True, valign="TOP", lengths=[49], ruled=True, split=True)
+# the last row's rest alone at the next page's top, the table ending there (a heading after it)
+@example(n=25, repeat=False, valign="TOP", lengths=[0, 25, 0], ruled=False, split=True)
+@example(n=25, repeat=True, valign="TOP", lengths=[0, 25, 0], ruled=True, split=True)
+# the last row's rest alone under the header repeated on the next page
+@example(n=39, repeat=True, valign="TOP", lengths=[49], ruled=False, split=True)
+@example(n=39, repeat=True, valign="TOP", lengths=[49], ruled=True, split=True)
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_a_wrapped_table_without_vertical_rules_over_pages_reads_every_row(
     tmp_path, n, repeat, valign, lengths, ruled, split
@@ -418,6 +427,44 @@ def test_a_row_broken_over_a_page_is_one_row(tmp_path, n, rest, top):
         f"续{k + 2}行" for k in range(rest)
     )
     assert not ds.fields[f"field{rows + 1}"].description
+
+
+@given(
+    x=st.sampled_from([200, 300, 420, 480]),
+    caption=st.sampled_from(["续表", "续表3.13", "（续）"]),
+    gap=st.integers(min_value=14, max_value=30),
+)
+@_SETTINGS
+def test_a_caption_above_the_header_repeated_on_the_next_page_is_not_a_row_s_rest(tmp_path, x, caption, gap):
+    """A 续表 caption typed above the header repeated on the next page, in a column of the table: the
+    previous page's last row keeps its 说明 (the caption is not its rest)."""
+    c = canvas.Canvas(str(tmp_path / "doc.pdf"), pagesize=A4)
+    xs = [60, 100, 200, 300, 380, 420]
+
+    def row(cells, y):
+        for left, text in zip(xs, cells, strict=True):
+            if text:
+                c.drawString(left, y, text)
+
+    header = ["序号", "字段名", "中文名称", "数据类型", "必填", "说明"]
+    c.setFont("STSong-Light", 14)
+    c.drawString(60, 780, "3.13 在线咨询 consult")
+    c.setFont("STSong-Light", 10)
+    row(header, 750)
+    rows = 36
+    for i in range(1, rows + 1):
+        row([str(i), f"field{i}", f"字段名称{i}", "DATE", "O", "说明"], 750 - 18 * i)
+    c.showPage()
+    c.setFont("STSong-Light", 10)
+    c.drawString(x, 740 + gap, caption)
+    row(header, 740)
+    for i in range(rows + 1, rows + 4):
+        row([str(i), f"field{i}", f"字段名称{i}", "DATE", "O", ""], 740 - 18 * (i - rows))
+    c.showPage()
+    c.save()
+    (ds,) = import_spec(tmp_path / "doc.pdf").spec.datasets.values()
+    assert list(ds.fields) == [f"field{i}" for i in range(1, rows + 4)]
+    assert ds.fields[f"field{rows}"].description == "说明"
 
 
 @given(

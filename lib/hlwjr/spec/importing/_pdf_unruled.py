@@ -16,14 +16,16 @@ code table, else 序号 / the first column) starts a row; when a code wraps over
 the rows 1, 2, 3 …, 序号 starts a row, and so does a code beside no 序号. In every column, lines at
 line spacing are one cell, which belongs to the row whose line it spans (a top-aligned cell starts
 on it, a vertically centred one reaches above and below it), else to the nearest row. Lines at a
-page's top above the first row end the previous page's last row (a row broken by the page). A
+page's top above the first row (after the header when it is repeated) end the previous page's last
+row (a row broken by the page). A
 cell's lines are joined as a ruled cell's are (:func:`_cell`).
 
 Not read: a field code wrapped over lines without a 序号 column numbering the rows (its lines read
 as rows); a line of text spanning the columns inside a 三线表 (it joins the nearest row); a cell
 spanning columns inside a borderless table (it ends the table); bottom-aligned cells; a borderless
 table whose rows sit closer than their own lines (no gap between rows) with vertically centred
-cells.
+cells; a row broken by the page whose rest sits under a header repeated below a 续表 caption (it
+joins the header, in a 三线表 the next row).
 """
 
 from __future__ import annotations
@@ -242,11 +244,15 @@ def _tables(page, words: list[dict], rules: list[float], walls: list[tuple[float
     ``carried``: the previous page's table that may go on at the top of this one."""
     lines = _lines(words)
     found, i, going_on = [], 0, None
-    if carried is not None and lines and not any(top < lines[0]["top"] for top, _b in walls):
+    at_top = carried is not None and bool(lines) and not any(top < lines[0]["top"] for top, _b in walls)
+    if at_top:
         if _goes_on(lines, carried, rules):
             end, cols, open_end = _body(lines, 0, carried, rules, walls, False)
             found.append(_assemble(lines[:end], 0, cols, False, page))
             going_on, i = (cols if open_end else None), end
+        elif end := _rest_alone(lines, carried, rules):
+            found.append(_assemble(lines[:end], 0, carried, False, page, True))
+            i = end
     while i < len(lines):
         band = _header(lines, i, rules)
         if band is None:
@@ -260,7 +266,8 @@ def _tables(page, words: list[dict], rules: list[float], walls: list[tuple[float
         cols.ruled = ruled_head or any(max(above, first["top"] - 3 * first["size"]) < r < first["top"] for r in rules)
         start = band[-1] + 1
         end, cols, open_end = _body(lines, start, cols, rules, walls, True)
-        found.append(_assemble(lines[band[0] : end], len(band), cols, ruled_head, page))
+        again = at_top and band[0] == 0 and len(cols.gaps) == len(carried.gaps)  # the header repeated on this page
+        found.append(_assemble(lines[band[0] : end], len(band), cols, ruled_head, page, again))
         going_on, i = (cols if open_end else None), end
     return [f for f in found if f[1] or f[2]], going_on
 
@@ -279,6 +286,25 @@ def _goes_on(lines: list[dict], cols: _Columns, rules: list[float]) -> bool:
         if sum(1 for c in cols.cells(line) if c) >= 2:
             return True
     return False
+
+
+def _rest_alone(lines: list[dict], cols: _Columns, rules: list[float]) -> int:
+    """How many of the page's first lines are only the rest of the previous page's last row broken
+    by the page, no row of the table after them (the table ends there): lines at line spacing that
+    fit its columns, at its size, none with text in the identifying column or 序号, and after them no
+    line that goes on at line spacing (a paragraph's) nor a header; 0 when they are not. Their cells are added to
+    that row (:func:`_assemble`)."""
+    k = 0
+    while k < len(lines) and (k == 0 or _joined(lines[k - 1], lines[k], rules)):
+        line = lines[k]
+        cells = cols.cells(line)
+        fits = cols.narrowed(line, True) is not None and not cols.outside(line) and line["size"] <= cols.size * 1.15
+        if not fits or cells[cols.anchor] or (cols.seq is not None and cells[cols.seq]):
+            break
+        k += 1
+    if k < len(lines) and k and _joined(lines[k - 1], lines[k], rules) and lines[k]["size"] <= cols.size * 1.15:
+        return 0
+    return 0 if _header(lines, k, rules) else k  # a line above a header is its caption (续表), not a rest
 
 
 def _row_follows(lines: list[dict], k: int, cols: _Columns, rules: list[float]) -> bool:
@@ -320,19 +346,24 @@ def _body(lines, start: int, cols: _Columns, rules: list[float], walls: list[tup
     return k, cols, True
 
 
-def _assemble(lines: list[dict], header: int, cols: _Columns, ruled_head: bool, page):
+def _assemble(lines: list[dict], header: int, cols: _Columns, ruled_head: bool, page, again: bool = False):
     """(bbox, rows, lead) of a table's lines, the first ``header`` of them its header row; without a
-    header (a table going on from the previous page) ``lead`` is the cells of the lines above its
-    first row (the previous page's last row broken over the page), else None."""
+    header (a table going on from the previous page) or under a header repeated at the page's top
+    over it (``again``), ``lead`` is the cells of the lines above its first row (the previous page's
+    last row broken over the page; all of them, the header left out, when no row follows), else None."""
     cells = [cols.cells(line) for line in lines]
     width = len(cols.gaps) + 1
     head = [[c[i] for c in cells[:header]] for i in range(width)]
-    before = None if header and ruled_head else head
+    rest = [[] for _i in range(width)] if again or not header else None
+    before = rest if rest is not None else (None if ruled_head else head)
     cols.code = cols.anchor if cols.code is None else cols.code
     cols.anchor = _identifying(lines[header:], cells[header:], cols)  # kept for the table going on on the next page
-    body = _rows(lines[header:], cells[header:], cols.anchor, before, cols.code)
-    rows = [[_cell("\n".join(parts)) for parts in row] for row in ([head] if header else []) + body]
-    lead = [_cell("\n".join(parts)) for parts in head] if not header and any(head) else None
+    if again and not any(c[cols.anchor] or c[cols.code] for c in cells[header:]):  # the rest, no row after it
+        rest, head, body = [[c[i] for c in cells[header:] if c[i]] for i in range(width)], None, []
+    else:
+        body = _rows(lines[header:], cells[header:], cols.anchor, before, cols.code)
+    rows = [[_cell("\n".join(parts)) for parts in row] for row in ([head] if header and head else []) + body]
+    lead = [_cell("\n".join(parts)) for parts in rest] if rest and any(rest) else None
     bbox = (0.0, lines[0]["top"] - 0.5, page.width, lines[-1]["bottom"] + 0.5)
     return bbox, rows, lead
 
