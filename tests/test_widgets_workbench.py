@@ -369,15 +369,18 @@ def test_a_real_upload_from_a_notebook_needs_confirm(tmp_path, monkeypatch, hosp
 
 
 @pytest.mark.slow
-def test_the_demo_rehearses_over_the_national_crypto_gateway(tmp_path, monkeypatch):
-    """PROTOCOL = "tianjin": the notebooks' demo on the sandbox's 国密 gateway (SM4 bodies, SM3
-    signatures), readiness compared with the sandbox's verification log."""
+@pytest.mark.parametrize("protocol", ["tianjin", "gateway-hmac"])
+def test_the_demo_rehearses_over_the_gateway(tmp_path, monkeypatch, protocol):
+    """PROTOCOL = "tianjin" / "gateway-hmac": the notebooks' demo on the sandbox's gateway (SM4
+    bodies and SM3 signatures, or AES bodies and HmacSHA256 signatures), readiness compared with the
+    sandbox's verification log."""
     from hlwjr.workbench._workbench import SANDBOX_URL_ENV
 
     monkeypatch.delenv(SANDBOX_URL_ENV, raising=False)
-    wb = hlwjr.open_workbench(tmp_path / "project", demo_days=3, protocol="tianjin")
+    wb = hlwjr.open_workbench(tmp_path / "project", demo_days=3, protocol=protocol)
     try:
-        assert wb.project.platform.url == wb.sandbox.gateway_url and "tianjin" in wb.project.platform.profile
+        assert wb.project.platform.url == wb.sandbox.gateway_url and protocol in wb.project.platform.profile
+        assert wb.sandbox.settings.protocol == protocol
         wb.rehearse(3)
         r = wb.readiness()
         assert r.may_apply and r.platform is not None and not r.disagreements, r.to_text()
