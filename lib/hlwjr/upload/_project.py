@@ -349,8 +349,14 @@ class Project:
 _PASTED_EDGES = " \t\r\n\f\v\u00a0\u3000\ufeff\u200b\u200c\u200d\u2060"
 
 
-_INVISIBLE = {"\ufeff": "字节顺序标记", "\u200b": "零宽空格", "\u200c": "零宽非连接符", "\u200d": "零宽连接符"}
-_INVISIBLE["\u2060"] = "字连接符"
+#: characters no key holds, that a copy can slip inside one (named in the refusal)
+_INVISIBLE = {
+    "\ufeff": "字节顺序标记",
+    "\u200b": "零宽空格",
+    "\u200c": "零宽非连接符",
+    "\u200d": "零宽连接符",
+    "\u2060": "字连接符",
+}
 
 
 def _pasted_key(value: str, what: str, where: str) -> str:
