@@ -147,3 +147,26 @@ def test_a_body_key_written_into_the_config_is_refused_unshown(tmp_path, setting
     with pytest.raises(ConfigError) as exc:
         load_project(tmp_path)
     assert setting in str(exc.value) and AES_KEY not in str(exc.value)
+
+
+def _refusal(request: httpx.Request, signed: str | None) -> httpx.Response:
+    headers = {"X-Ca-Error-Message": signed} if signed is not None else {}
+    return httpx.Response(200, json={"code": 40010, "msg": "签名不合法"}, headers=headers, request=request)
+
+
+@given(header=st.sampled_from(["x-ca-key", "x-ca-nonce", "x-service-method", "x-content-md5"]), keyed=st.booleans())
+def test_the_gateways_string_to_sign_names_what_changed_on_the_way(header, keyed):
+    """A signature refusal carries the gateway's string to sign (X-Ca-Error-Message): compared with
+    the request as sent, it names a header a proxy changed, else the secret (an HMAC signature) or
+    the signature header itself (an unkeyed SM3 one)."""
+    from hlwjr.upload._answers import signing_difference
+    from hlwjr.upload.profiles import signed_headers
+
+    r = signed(ENC_1)
+    ours, _ = signed_headers(r.headers)
+    assert signing_difference(_refusal(r, None), keyed=keyed) is None
+    same = signing_difference(_refusal(r, ours), keyed=keyed)
+    assert ("appSecret" in same) is keyed and ("被改动" in same) is not keyed
+    theirs = "&".join(p if not p.startswith(header + ":") else f"{header}:rewritten" for p in ours.split("&"))
+    changed = signing_difference(_refusal(r, theirs), keyed=keyed)
+    assert header in changed and "rewritten" in changed and "代理" in changed

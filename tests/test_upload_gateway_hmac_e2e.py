@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from gateway_world import cli, gateway_project, gateway_world, platform_counts
 
-from hlwjr import Ledger
+from hlwjr import Ledger, PlatformClient
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +60,38 @@ def test_a_wrong_key_stops_with_one_line_and_nothing_stored(world, monkeypatch, 
     assert code != 0 and code_ in err and word in err, out[-2000:] + err
     assert len(err.strip().splitlines()) == 1 and nothing_shown(world, out + err)
     assert platform_counts(world) == before
+    if wrong == "secret":  # the gateway's string to sign (X-Ca-Error-Message) is what was sent
+        assert "只能是密钥（appSecret）不对" in err, err
+
+
+def test_a_proxy_that_rewrites_a_signed_header_is_named(world):
+    """A proxy between hospital and gateway changes a signed header: the gateway's string to sign,
+    answered with the refusal, names the header and both values."""
+    import httpx
+
+    from hlwjr import AuthError
+
+    class RewritingProxy(httpx.HTTPTransport):  # forwards a changed copy, as a proxy does
+        def handle_request(self, request):
+            headers = dict(request.headers)
+            headers["x-service-method"] = headers["x-service-method"].lower()
+            forwarded = httpx.Request(request.method, request.url, headers=headers, content=request.content)
+            return super().handle_request(forwarded)
+
+    sb = world["sandbox"]
+    with PlatformClient(
+        "gateway-hmac",
+        sb.gateway_url,
+        world["appid"],
+        world["secret"],
+        body_key=world["body_key"],
+        transport=RewritingProxy(),
+        max_retries=0,
+    ) as client:
+        with pytest.raises(AuthError) as exc:
+            client.send_batch("complaint", "b1", client.encode_batch("b1", []), 0, ledger=False)
+    text = str(exc.value)
+    assert "x-service-method" in text and "网关收到 uploadcomplaintindicators" in text and "代理" in text, text
 
 
 def test_a_missing_body_key_is_named_before_anything_is_sent(world, monkeypatch):

@@ -394,7 +394,7 @@ def _install_gateway(app: FastAPI, service: SandboxService, queue: _UploadQueue,
             return _json(await work(await read(request)))
         except GatewayError as exc:
             log.info("gateway refused code=%s %s", exc.code, exc.msg)
-            return _json(gateway_answer(exc.code, exc.msg))
+            return _json(gateway_answer(exc.code, exc.msg), headers=exc.headers)
         except ApiError as exc:
             if exc.code in (5000, 5001):  # injected faults: busy → -1 系统繁忙; 5xx stays an HTTP 5xx
                 status = exc.status if exc.status >= 500 else 200

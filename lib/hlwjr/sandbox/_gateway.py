@@ -58,11 +58,19 @@ _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 
 
 class GatewayError(Exception):
-    """A gateway-level refusal: ``{"code": code, "msg": msg}``."""
+    """A gateway-level refusal: ``{"code": code, "msg": msg}``; ``signed`` the gateway's string to
+    sign of a signature refusal, answered in ``X-Ca-Error-Message`` as the SDK's gateway does."""
 
-    def __init__(self, code: int, msg: str) -> None:
+    def __init__(self, code: int, msg: str, signed: str | None = None) -> None:
         super().__init__(msg)
-        self.code, self.msg = code, msg
+        self.code, self.msg, self.signed = code, msg, signed
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        """The answer's headers: the string to sign as UTF-8 bytes (a header is Latin-1 text)."""
+        if self.signed is None:
+            return None
+        return {"X-Ca-Error-Message": self.signed.encode("utf-8").decode("latin-1")}
 
 
 def gateway_answer(code: int = 200, msg: str = "请求成功", body: dict | None = None) -> dict:
@@ -213,7 +221,9 @@ class RequestCheck:
         su = self.suite
         expected = su.signature(secret, text.encode("utf-8")).encode("utf-8")
         if not hmac.compare_digest(self.h.get("x-ca-signature", "").encode("utf-8"), expected):
-            raise GatewayError(40010, f"签名不合法：X-Ca-Signature 与按请求头计算的 {su.sign_name} 签名不一致")
+            raise GatewayError(
+                40010, f"签名不合法：X-Ca-Signature 与按请求头计算的 {su.sign_name} 签名不一致", signed=text
+            )
         if self.h["x-content-md5"] != su.digest(self.body):
             raise GatewayError(
                 40010, f"签名不合法：X-Content-MD5 与请求体的 {su.digest_name} 摘要不一致（请求体被改动？）"

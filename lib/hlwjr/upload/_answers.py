@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from .._privacy import mask_text
+from .profiles import signed_headers
 
 __all__ = [
     "EXCERPT_CHARS",
@@ -28,6 +29,7 @@ __all__ = [
     "read_json",
     "retry_after",
     "shown_url",
+    "signing_difference",
     "upstream_may_have_it",
     "without_password",
 ]
@@ -211,3 +213,37 @@ def answer_snippet(response: httpx.Response) -> str:
     """What a person reads in an answer that is not the platform's JSON (never the whole page)."""
     data = read_json(response)
     return answer_defect(response, data) or f"HTTP {response.status_code}，{page_excerpt(response)}"
+
+
+def signing_difference(response: httpx.Response, *, keyed: bool) -> str | None:
+    """What a gateway's ``X-Ca-Error-Message`` (its string to sign, sent back with a signature
+    refusal) says against the request as sent: the headers that reached it changed, or — the same
+    text on both sides — the secret that signed it is not the platform's (``keyed``: an HMAC
+    signature; an unkeyed SM3 one then means the signature header itself was changed). None
+    without one."""
+    theirs = response.headers.get("x-ca-error-message")
+    if not theirs or response.request is None:
+        return None
+    ours, _names = signed_headers(response.request.headers)
+    sent, got = _signed_items(ours), _signed_items(theirs)
+    changed = [n for n in sorted(set(sent) | set(got)) if sent.get(n) != got.get(n)]
+    if not changed and keyed:
+        return (
+            "网关验签所用的请求头与本机发送的一致：签名不符只能是密钥（appSecret）不对，"
+            "请核对是否为该 appKey、当前环境的密钥"
+        )
+    if not changed:
+        return "网关验签所用的请求头与本机发送的一致：X-Ca-Signature 本身在途中被改动，请检查代理"
+    shown = "；".join(f"{n}（本机 {_cut(sent.get(n))}，网关收到 {_cut(got.get(n))}）" for n in changed[:3])
+    return f"网关收到的请求头与本机发送的不同：{shown}——请检查代理或网关是否改写了请求头"
+
+
+def _signed_items(text: str) -> dict[str, str]:
+    items = (part.partition(":") for part in text.split("&") if part)
+    return {name.strip().lower(): value for name, _, value in items}
+
+
+def _cut(value: str | None) -> str:
+    if value is None:
+        return "无"
+    return mask_text(value if len(value) <= 60 else value[:57] + "…")

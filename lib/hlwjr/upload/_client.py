@@ -43,13 +43,14 @@ from ._answers import (
     read_json,
     retry_after,
     shown_url,
+    signing_difference,
     upstream_may_have_it,
     without_password,
 )
 from ._profile import _METHOD_NAME, PlatformProfile, _get, code_key
 from ._project import refuse_page_url
 from ._results import ACCEPTED, REJECTED, BatchResult, RecordResult, business_errors, culprit, refused_with
-from .profiles import CODECS, HmacGatewayAuth, SignedHeadersAuth, Sm3GatewayAuth, body_codec
+from .profiles import CODECS, SIGNING, body_codec
 
 __all__ = ["PlatformClient", "TokenAuth"]
 
@@ -216,14 +217,8 @@ class TokenAuth(httpx.Auth):
 
 def _make_auth(profile: PlatformProfile, appid: str, secret: str, url: str) -> httpx.Auth:
     """The request signing the profile's ``auth.mode`` names."""
-    mode = profile.auth.get("mode", "token")
-    if mode == "sm3-gateway":
-        return Sm3GatewayAuth(profile, appid, secret)
-    if mode == "hmac-gateway":
-        return HmacGatewayAuth(profile, appid, secret)
-    if mode == "signed-headers":
-        return SignedHeadersAuth(profile, appid, secret)
-    return TokenAuth(profile, appid, secret, base_url=url)
+    signing = SIGNING.get(profile.auth.get("mode", "token"))
+    return signing(profile, appid, secret) if signing else TokenAuth(profile, appid, secret, base_url=url)
 
 
 def _seconds(value: float) -> str:
@@ -423,7 +418,12 @@ class PlatformClient:
                 where=where,
             )
         if kind == "auth":
-            fix = self.profile.code_message(code) or "请核对 appid、密钥和账号状态"
+            keyed = self.profile.auth.get("mode") == "hmac-gateway"
+            fix = (
+                signing_difference(response, keyed=keyed)
+                or self.profile.code_message(code)
+                or "请核对 appid、密钥和账号状态"
+            )
             return AuthError(f"平台拒绝了请求的身份（{code} {msg}）：{fix}", where=where)
         if kind == "notfound":
             return ConfigError(

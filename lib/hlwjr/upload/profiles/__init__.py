@@ -13,6 +13,7 @@ from ._sm import gateway_key, sm3_hex, sm4_cbc_decrypt_hex, sm4_cbc_encrypt_hex
 __all__ = [
     "AUTH_MODES",
     "CODECS",
+    "SIGNING",
     "AesEcbBase64Codec",
     "HmacGatewayAuth",
     "JsonCodec",
@@ -29,8 +30,9 @@ __all__ = [
     "sm4_cbc_encrypt_hex",
 ]
 
+#: ``auth.mode`` → the signing of the modes without a token: ``sm3-gateway``, ``hmac-gateway``
+#: (the same gateway before 国密), ``signed-headers`` (a signature template)
+SIGNING = {"sm3-gateway": Sm3GatewayAuth, "hmac-gateway": HmacGatewayAuth, "signed-headers": SignedHeadersAuth}
 #: ``auth.mode`` values; ``token`` is :class:`~hlwjr.upload._client.TokenAuth` (it lives with the
-#: client, whose answer classification it shares), ``sm3-gateway`` :class:`Sm3GatewayAuth`,
-#: ``hmac-gateway`` :class:`HmacGatewayAuth` (the same gateway before 国密), ``signed-headers``
-#: :class:`SignedHeadersAuth` (a signature template).
-AUTH_MODES = ("token", "sm3-gateway", "hmac-gateway", "signed-headers")
+#: client, whose answer classification it shares)
+AUTH_MODES = ("token", *SIGNING)
