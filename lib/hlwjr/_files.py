@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write", "give_default_mode", "open_private"]
+__all__ = ["atomic_write", "give_default_mode", "open_private", "write_key"]
 
 
 def _umask() -> int:
@@ -71,3 +71,9 @@ def open_private(path: str | os.PathLike, mode: str = "wb"):
     if hasattr(os, "fchmod"):  # POSIX; elsewhere the mode given to os.open is all there is
         os.fchmod(fd, 0o600)
     return os.fdopen(fd, mode)
+
+
+def write_key(path: str | os.PathLike, value: str) -> Path:
+    """A platform key (secret, encodingAesKey) into a file of its own, owner-only (0600, its new
+    directories 0700) from its first byte, all or nothing; keep it out of git."""
+    return atomic_write(path, lambda tmp: tmp.write_text(value + "\n", encoding="utf-8"), private=True)

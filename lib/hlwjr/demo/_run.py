@@ -13,13 +13,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from .._exceptions import ConfigError
+from .._files import write_key
 from .._privacy import mask_value
 from ..sandbox import Sandbox
 
@@ -171,14 +171,6 @@ def _platform_config(protocol: str, sandbox, appid: str, project_dir: Path) -> d
     return {"profile": profile.name, "url": sandbox.gateway_url, **cfg}
 
 
-def _write_key(path: Path, value: str) -> None:
-    """A key into a git-ignored file of its own, readable by the owner only (0600)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(value + "\n")
-
-
 def _sandbox_verify_log(protocol: str, sandbox, appid: str, secret: str):
     """The sandbox's verification log: through the project's client (token), or — the gateway
     has no log API — through the sandbox's token API with the same appid and secret."""
@@ -238,9 +230,9 @@ def run_demo(
         print(f"  appid: {appid}；{keys}（不显示）", file=stdout)
 
         _rule("4 项目配置", stdout)
-        _write_key(run.project_dir / ".hlwjr" / "secret", secret)
+        write_key(run.project_dir / ".hlwjr" / "secret", secret)
         if protocol == "gateway-hmac":
-            _write_key(run.project_dir / ".hlwjr" / "body_key", sandbox.body_key(secret))
+            write_key(run.project_dir / ".hlwjr" / "body_key", sandbox.body_key(secret))
         config = write_project(
             run.project_dir,
             {

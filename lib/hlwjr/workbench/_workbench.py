@@ -34,6 +34,7 @@ from .._exceptions import (
     HlwjrError,
     SourceError,
 )
+from .._files import write_key
 from ..sandbox import Sandbox
 from ._errors import setup_notebook
 
@@ -549,9 +550,7 @@ def _write_secret(project_dir: Path, secret: str, name: str = _SECRET_FILE) -> N
     gi = path.parent / ".gitignore"
     if not gi.exists():
         gi.write_text("*\n", encoding="utf-8")  # nothing of the work dir (secret, ledger) goes to git
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(secret + "\n")
+    write_key(path, secret)
 
 
 def open_workbench(
