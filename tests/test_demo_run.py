@@ -247,6 +247,10 @@ def test_demo_run_on_the_gateways_earlier_format(tmp_path):
     toml = (tmp_path / "project" / "hlwjr.toml").read_text(encoding="utf-8")
     assert "gateway-hmac-rehearsal.yaml" in toml and "body_key_file" in toml
     assert not any(k in text + err + toml for k in (secret, body_key))
+    import pandas as pd
+
+    samples = pd.read_excel(tmp_path / "evidence" / "readiness.xlsx", sheet_name="样例记录(脱敏)")
+    assert len(samples) > 10  # the AES bodies the ledger kept, decrypted with the body key
 
 
 def test_validate_with_the_project_agrees_with_upload_about_accepted_records(demo, tmp_path):

@@ -33,13 +33,14 @@ def _body_decoder(project):
         return None
     try:
         from ..upload._profile import PlatformProfile
-        from ..upload.profiles import body_codec
+        from ..upload.profiles import CODECS, body_codec
 
         ref = project.platform.profile
         profile = PlatformProfile.load(str(project.resolve(ref)) if ref.endswith((".yaml", ".yml")) else ref)
         if profile.codec_name == "json":
             return None
-        return body_codec(profile.codec_name, project.secret(), body_key=project.body_key()).decode
+        body_key = project.body_key() if CODECS[profile.codec_name].needs_body_key else None
+        return body_codec(profile.codec_name, project.secret(), body_key=body_key).decode
     except HlwjrError:
         return None
 
