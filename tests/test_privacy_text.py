@@ -216,3 +216,35 @@ def test_the_vectorised_column_masks_as_each_value_does(values):
     values = [f"备注 {v}" for v in values] + ["1.234567E+12 元", "电话 62345678", "内科"]
     column = pd.Series(values * (2100 // len(values) + 1))
     assert mask_series(column).tolist() == [mask_value(v) for v in column]
+
+
+_CUE = st.sampled_from(["", "手机：", "联系电话 ", "家属 ", "tel "])
+_AFTER = st.sampled_from(["", " 转2", "，请回电", "。"])
+
+
+@given(
+    head=st.sampled_from("3456789"),
+    middle=st.integers(0, 9999),
+    last=st.integers(0, 9999),
+    dot=st.sampled_from([".", "．"]),
+    cue=_CUE,
+    after=_AFTER,
+)
+def test_a_mobile_written_in_dotted_groups_is_masked(head, middle, last, dot, cue, after):
+    """138.1234.5678 (full-width ．too), alone or in a sentence: its middle group is starred, by
+    mask_text and by mask_series' free-text path alike."""
+    text = f"{cue}1{head}8{dot}{middle:04d}{dot}{last:04d}{after}"
+    shown = mask_text(text)
+    assert shown == f"{cue}1{head}8{dot}****{dot}{last:04d}{after}"
+    assert mask_series(pd.Series([text] * 2001))[0] == shown
+
+
+@given(
+    value=st.one_of(
+        st.builds(lambda a, b: f"{a}.{b}", st.integers(0, 10**6), st.integers(0, 10**8)),  # decimals
+        st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.integers(0, 99), st.integers(0, 99), st.integers(0, 999)),
+        st.builds(lambda *p: ".".join(map(str, p)), *(st.integers(0, 255) for _ in range(4))),  # IPs
+    )
+)
+def test_decimals_versions_and_addresses_stay_readable(value):
+    assert mask_text(f"金额 {value} 元") == f"金额 {value} 元"

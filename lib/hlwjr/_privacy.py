@@ -660,7 +660,14 @@ def mask_text(text: str) -> str:
         return text
     if "e" in text or "E" in text:  # 1.10101199001011E+17 shows 15 digits
         text = _TEXT_SCI.sub(lambda m: _mask_id(m.group(0)), text)
+    if "." in text or "．" in text:  # 138.1234.5678: a mobile written in dotted groups
+        text = _DOTTED_MOBILE.sub(r"\1****\3", text)
     return _mask_landlines(_TEXT_RUN.sub(_masked_run, text))  # IDs and mobiles first: no landline in them
+
+
+#: a mobile in the 3-4-4 groups some write with dots (138.1234.5678, full-width ．too); a decimal
+#: or a version (3.1415, 1.2.3) never has that shape
+_DOTTED_MOBILE = re.compile(r"(?<![\d.．])(1[3-9]\d[.．])(\d{4})([.．]\d{4})(?![\d]|[.．]\d)")
 
 
 def _masked_run(m: re.Match) -> str:
