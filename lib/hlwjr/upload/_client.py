@@ -48,7 +48,7 @@ from ._answers import (
     without_password,
 )
 from ._profile import _METHOD_NAME, PlatformProfile, _get, code_key
-from ._project import refuse_page_url
+from ._project import check_platform_url
 from ._results import ACCEPTED, REJECTED, BatchResult, RecordResult, business_errors, culprit, refused_with
 from .profiles import CODECS, SIGNING, body_codec
 
@@ -258,9 +258,7 @@ class PlatformClient:
         body_key: str | None = None,
     ) -> None:
         self.profile = profile if isinstance(profile, PlatformProfile) else PlatformProfile.load(profile)
-        if not url or not url.startswith(("http://", "https://")):
-            raise ConfigError(f"平台地址必须以 http:// 或 https:// 开头，现在是 {url!r}", where="[platform] url")
-        refuse_page_url(url)
+        check_platform_url(url)
         if not appid:
             raise ConfigError("没有 appid：请在 [platform] appid 中填写平台发放的 appid", where="[platform] appid")
         self.url = url.rstrip("/")

@@ -313,12 +313,9 @@ class Project:
         key = self._credential(env, path, "请求体密钥", "encodingAesKey")
         if key or not required:
             return key or None
-        raise ConfigError(
-            f"该平台的请求体用 AES 加密，需要平台发放的第二把密钥 encodingAesKey：请设置环境变量 {env}"
-            + (f"，或在文件 {path} 中写入" if path else "，或在 [platform] 中用 body_key_file 指定一个 git 忽略的文件")
-            + "（不要写进 hlwjr.toml）",
-            where=str(self.config_file or self.root),
-        )
+        from .profiles import missing_body_key
+
+        raise ConfigError(missing_body_key(env, path), where=str(self.config_file or self.root))
 
     def _credential(self, env: str, path: Path | None, label: str, name: str) -> str:
         """A credential from environment variable ``env``, else from the git-ignored file ``path``
@@ -566,13 +563,20 @@ def _platform_settings(plat: dict, where: str, rel) -> PlatformSettings:
     if plat.get("ca_bundle") is not None and not plat["ca_bundle"].exists():
         raise ConfigError(f"找不到 CA 证书文件 {plat['ca_bundle']}（[platform] ca_bundle）", where=where)
     settings = PlatformSettings(**plat)
-    if settings.url and not settings.url.startswith(("http://", "https://")):
-        raise ConfigError(f"[platform] url 必须以 http:// 或 https:// 开头，现在是 {settings.url!r}", where=where)
-    refuse_page_url(settings.url, where)
+    if settings.url:  # a project may be written before the platform issued its address
+        check_platform_url(settings.url, where)
     return settings
 
 
 _PAGE = re.compile(r"/(?P<page>[^/]+\.(?:jsp|html?|php|aspx?))/*$", re.IGNORECASE)
+
+
+def check_platform_url(url: str, where: str = "[platform] url") -> None:
+    """The one check of a platform URL, for the project and the client: http(s), and not a web page
+    (:func:`refuse_page_url`)."""
+    if not url or not url.startswith(("http://", "https://")):
+        raise ConfigError(f"[platform] url 必须以 http:// 或 https:// 开头，现在是 {url!r}", where=where)
+    refuse_page_url(url, where)
 
 
 def refuse_page_url(url: str, where: str = "[platform] url") -> None:

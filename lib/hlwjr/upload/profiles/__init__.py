@@ -6,7 +6,7 @@ most, one small class here.
 from __future__ import annotations
 
 from ._auth import HmacGatewayAuth, Sm3GatewayAuth, signed_headers
-from ._codecs import CODECS, AesEcbBase64Codec, JsonCodec, Sm4CbcHexCodec, aes_body_key, body_codec
+from ._codecs import CODECS, AesEcbBase64Codec, JsonCodec, Sm4CbcHexCodec, aes_body_key, body_codec, missing_body_key
 from ._signed import SignedHeadersAuth, check_signed_headers
 from ._sm import gateway_key, sm3_hex, sm4_cbc_decrypt_hex, sm4_cbc_encrypt_hex
 
@@ -24,6 +24,7 @@ __all__ = [
     "body_codec",
     "check_signed_headers",
     "gateway_key",
+    "missing_body_key",
     "signed_headers",
     "sm3_hex",
     "sm4_cbc_decrypt_hex",

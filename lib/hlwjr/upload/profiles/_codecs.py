@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from ..._exceptions import ConfigError
 from ._sm import gateway_key, sm4_cbc_decrypt_hex, sm4_cbc_encrypt_hex
 
-__all__ = ["CODECS", "AesEcbBase64Codec", "JsonCodec", "Sm4CbcHexCodec", "body_codec"]
+__all__ = ["CODECS", "AesEcbBase64Codec", "JsonCodec", "Sm4CbcHexCodec", "body_codec", "missing_body_key"]
 
 
 class JsonCodec:
@@ -92,11 +92,7 @@ def aes_body_key(body_key: str | None) -> bytes:
     """encodingAesKey as the AES key bytes; ConfigError naming what to set when it is absent or of a
     length AES does not take (the key itself is never shown)."""
     if not body_key:
-        raise ConfigError(
-            "该平台的请求体用 AES 加密，需要平台发放的第二把密钥 encodingAesKey：请设置环境变量 HLWJR_BODY_KEY，"
-            "或在 [platform] 中用 body_key_file 指定一个 git 忽略的文件（不要写进 hlwjr.toml）",
-            where="[platform] body_key",
-        )
+        raise ConfigError(missing_body_key(), where="[platform] body_key")
     key = body_key.strip().encode("utf-8")
     if len(key) not in (16, 24, 32):
         raise ConfigError(
@@ -104,6 +100,15 @@ def aes_body_key(body_key: str | None) -> bytes:
             where="[platform] body_key",
         )
     return key
+
+
+def missing_body_key(env: str = "HLWJR_BODY_KEY", path=None) -> str:
+    """What to do when the platform's second key is nowhere: where to put it (``env``, ``path``)."""
+    where = f"，或在文件 {path} 中写入" if path else "，或在 [platform] 中用 body_key_file 指定一个 git 忽略的文件"
+    return (
+        f"该平台的请求体用 AES 加密，需要平台发放的第二把密钥 encodingAesKey：请设置环境变量 {env}{where}"
+        "（不要写进 hlwjr.toml）"
+    )
 
 
 CODECS = {c.name: c for c in (JsonCodec, Sm4CbcHexCodec, AesEcbBase64Codec)}
